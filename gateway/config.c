@@ -1,0 +1,216 @@
+/*
+ * config.c - the table of settings and its environment loader. See config.h.
+ *
+ * Adding a setting means one row here, one field in struct config and one
+ * line in .env.example. Values are validated at startup so a typo stops the
+ * daemon with the key's name rather than misbehaving later.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+enum config_type {
+	CONFIG_STRING,  /* any text */
+	CONFIG_SECRET,  /* text that is masked when logged */
+	CONFIG_INT,     /* decimal integer within [min, max] */
+};
+
+struct config_entry {
+	const char *name;
+	enum config_type type;
+	size_t offset;
+	const char *def;
+	long long min, max;
+	const char *const *choices;  /* NULL-terminated allowed values, or NULL */
+};
+
+static const char *const config_providers[] = { "sandbox", "twilio", NULL };
+static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
+
+#define STR(key, field, def) { key, CONFIG_STRING, offsetof(struct config, field), def, 0, 0, NULL }
+#define SECRET(key, field) { key, CONFIG_SECRET, offsetof(struct config, field), "", 0, 0, NULL }
+#define CHOICE(key, field, def, list) { key, CONFIG_STRING, offsetof(struct config, field), def, 0, 0, list }
+#define INT(key, field, def, lo, hi) { key, CONFIG_INT, offsetof(struct config, field), def, lo, hi, NULL }
+
+static const struct config_entry config_table[] = {
+	STR("DATABASE_URL", database_url, ""),
+	STR("VAR_DIR", var_dir, "var"),
+	STR("HTTP_HOST", http_host, "127.0.0.1"),
+	INT("HTTP_PORT", http_port, "8080", 0, 65535),
+	INT("MAX_BODY_BYTES", max_body_bytes, "16384", 1024, 1048576),
+	CHOICE("SMS_PROVIDER", sms_provider, "sandbox", config_providers),
+	STR("TWILIO_ACCOUNT_SID", twilio_account_sid, ""),
+	SECRET("TWILIO_AUTH_TOKEN", twilio_auth_token),
+	STR("TWILIO_API_BASE", twilio_api_base, "https://api.twilio.com"),
+	STR("PUBLIC_BASE_URL", public_base_url, ""),
+	STR("SANDBOX_OUTBOX_LOG", sandbox_outbox_log, ""),
+	INT("DB_POOL_SIZE", db_pool_size, "4", 1, 64),
+	INT("OUTBOX_BATCH", outbox_batch, "32", 1, 1000),
+	INT("OUTBOX_MAX_ATTEMPTS", outbox_max_attempts, "12", 1, 1000),
+	INT("OUTBOX_BACKOFF_BASE_MS", outbox_backoff_base_ms, "1000", 10, 3600000),
+	INT("OUTBOX_BACKOFF_MAX_MS", outbox_backoff_max_ms, "300000", 10, 86400000),
+	INT("SWEEP_INTERVAL_MS", sweep_interval_ms, "1000", 10, 60000),
+	INT("PROVIDER_TIMEOUT_MS", provider_timeout_ms, "15000", 100, 300000),
+	INT("CONVERSATION_IDLE_HOURS", idle_reset_hours, "24", 1, 8760),
+	CHOICE("LOG_LEVEL", log_level, "info", config_log_levels),
+};
+
+#define CONFIG_NENTRIES (sizeof config_table / sizeof config_table[0])
+
+static bool
+config_parse_int(const struct config_entry *e, const char *value, long long *out, char **cause)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0') {
+		*cause = xasprintf("%s: \"%s\" is not a whole number", e->name, value);
+		return false;
+	}
+	if (v < e->min || v > e->max) {
+		*cause = xasprintf("%s: %lld is out of range %lld..%lld", e->name, v, e->min, e->max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool
+config_check_choice(const struct config_entry *e, const char *value, char **cause)
+{
+	if (e->choices == NULL)
+		return true;
+	for (const char *const *c = e->choices; *c != NULL; c++) {
+		if (strcmp(*c, value) == 0)
+			return true;
+	}
+	*cause = xasprintf("%s: \"%s\" is not one of the allowed values", e->name, value);
+	return false;
+}
+
+bool
+config_load(struct config *cfg, config_getenv_cb *getenv_fn, char **cause)
+{
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < CONFIG_NENTRIES; i++) {
+		const struct config_entry *e = &config_table[i];
+		const char *value = getenv_fn(e->name);
+		char *field = (char *)cfg + e->offset;
+
+		if (value == NULL)
+			value = e->def;
+		if (e->type == CONFIG_INT) {
+			if (!config_parse_int(e, value, (long long *)(void *)field, cause))
+				goto fail;
+		} else {
+			if (!config_check_choice(e, value, cause))
+				goto fail;
+			*(char **)(void *)field = xstrdup(value);
+		}
+	}
+	if (strcmp(cfg->sms_provider, "twilio") == 0 &&
+	    (cfg->twilio_account_sid[0] == '\0' || cfg->twilio_auth_token[0] == '\0')) {
+		*cause = xasprintf("SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN");
+		goto fail;
+	}
+	if (cfg->outbox_backoff_max_ms < cfg->outbox_backoff_base_ms) {
+		*cause = xasprintf("OUTBOX_BACKOFF_MAX_MS must be at least OUTBOX_BACKOFF_BASE_MS");
+		goto fail;
+	}
+	return true;
+fail:
+	config_free(cfg);
+	return false;
+}
+
+void
+config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < CONFIG_NENTRIES; i++) {
+		const struct config_entry *e = &config_table[i];
+		char **field = (char **)(void *)((char *)cfg + e->offset);
+
+		if (e->type != CONFIG_INT) {
+			free(*field);
+			*field = NULL;
+		}
+	}
+}
+
+void
+config_log(const struct config *cfg)
+{
+	for (size_t i = 0; i < CONFIG_NENTRIES; i++) {
+		const struct config_entry *e = &config_table[i];
+		const char *field = (const char *)cfg + e->offset;
+
+		switch (e->type) {
+		case CONFIG_INT:
+			log_info("config: %s=%lld", e->name, *(const long long *)(const void *)field);
+			break;
+		case CONFIG_SECRET:
+			log_info("config: %s=%s", e->name,
+			    (*(char *const *)(const void *)field)[0] ? "(set)" : "(unset)");
+			break;
+		case CONFIG_STRING:
+			/* DATABASE_URL may carry a password: show only whether it is set. */
+			if (strcmp(e->name, "DATABASE_URL") == 0)
+				log_info("config: %s=%s", e->name,
+				    cfg->database_url[0] ? "(set)" : "(private cluster)");
+			else
+				log_info("config: %s=%s", e->name, *(char *const *)(const void *)field);
+			break;
+		}
+	}
+}
+
+/* Makes path absolute against the current directory, so a chdir cannot move it. */
+static char *
+config_abspath(const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || getcwd(cwd, sizeof cwd) == NULL)
+		return xstrdup(path);
+	return xasprintf("%s/%s", cwd, path);
+}
+
+char *
+config_sandbox_log_path(const struct config *cfg)
+{
+	char *rel, *abs;
+
+	if (cfg->sandbox_outbox_log[0] != '\0')
+		return config_abspath(cfg->sandbox_outbox_log);
+	rel = xasprintf("%s/outbox.log", cfg->var_dir);
+	abs = config_abspath(rel);
+	free(rel);
+	return abs;
+}
+
+char *
+config_database_conninfo(const struct config *cfg)
+{
+	char *rel, *abs, *conninfo;
+
+	if (cfg->database_url[0] != '\0')
+		return xstrdup(cfg->database_url);
+	/* The private cluster made by deploy/pg-local listens only on a Unix socket. */
+	rel = xasprintf("%s/pg/run", cfg->var_dir);
+	abs = config_abspath(rel);
+	conninfo = xasprintf("host=%s dbname=carenav user=carenav", abs);
+	free(rel);
+	free(abs);
+	return conninfo;
+}

@@ -1,0 +1,49 @@
+/*
+ * config.h - every setting, read once from the environment at startup.
+ *
+ * One table in config.c lists each key with its type, default, bounds and
+ * help text (tmux options-table.c); .env.example is the same list for people.
+ */
+#ifndef CARENAV_GATEWAY_CONFIG_H
+#define CARENAV_GATEWAY_CONFIG_H
+
+#include <stdbool.h>
+
+#include "attrs.h"
+
+struct config {
+	char *database_url;        /* owned; "" = the private cluster under var_dir/pg */
+	char *var_dir;             /* owned; state directory (spool, sandbox log, local pg) */
+	char *http_host;           /* owned; address the webhook server binds */
+	long long http_port;
+	long long max_body_bytes;  /* larger webhook bodies get 413 */
+	char *sms_provider;        /* owned; "sandbox" or "twilio" */
+	char *twilio_account_sid;  /* owned */
+	char *twilio_auth_token;   /* owned; secret, never logged */
+	char *twilio_api_base;     /* owned; overridden by tests to a loopback fake */
+	char *public_base_url;     /* owned; our URL as the provider sees it ("" = no status callbacks) */
+	char *sandbox_outbox_log;  /* owned; "" = var_dir/outbox.log */
+	long long db_pool_size;    /* connections the gateway keeps open */
+	long long outbox_batch;    /* rows claimed per sweep */
+	long long outbox_max_attempts;
+	long long outbox_backoff_base_ms;
+	long long outbox_backoff_max_ms;
+	long long sweep_interval_ms;    /* how often due work is looked for in the database */
+	long long provider_timeout_ms;  /* one provider HTTP request, connect to last byte */
+	long long idle_reset_hours;     /* idle conversations start over after this */
+	char *log_level;                /* owned */
+};
+
+typedef const char *config_getenv_cb(const char *name);
+
+/* Fills cfg from the environment (through getenv_fn); false + *cause on a bad value. */
+bool config_load(struct config *cfg, config_getenv_cb *getenv_fn, char **cause) CN_MUSTCHECK;
+void config_free(struct config *cfg);
+/* Logs every setting at info level, secrets masked. */
+void config_log(const struct config *cfg);
+/* Path of the sandbox provider's log, resolved against var_dir; caller frees. */
+char *config_sandbox_log_path(const struct config *cfg);
+/* The libpq connection string to use, resolving "" to the private cluster; caller frees. */
+char *config_database_conninfo(const struct config *cfg);
+
+#endif

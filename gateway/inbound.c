@@ -1,0 +1,246 @@
+/*
+ * inbound.c - the dialogue step loop for stored inbound messages.
+ *
+ * DESIGN. A step is: load the conversation's state and its oldest
+ * unprocessed message (carenav_step_load), run the pure dialogue, and
+ * commit everything it decided in one statement (carenav_step_commit),
+ * which also marks the message processed. So a message is answered exactly
+ * once: a crash before the commit leaves it unprocessed and the sweep runs
+ * the step again; a crash after leaves it processed with its replies
+ * queued. Two processes stepping the same conversation are kept apart by
+ * the conversation's version: the loser gets 'conflict' and reloads.
+ * Within this process a conversation has at most one job (idmap), and
+ * a kick during a job marks it dirty so nothing waits for the sweep.
+ */
+#include "inbound.h"
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "config.h"
+#include "db.h"
+#include "dialogue.h"
+#include "idmap.h"
+#include "log.h"
+#include "outbox.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* Conversations looked up per sweep; more are found by the next one. */
+#define INBOUND_SWEEP_LIMIT 200
+/* Reloads after 'conflict' before leaving the conversation to the sweep. */
+#define INBOUND_MAX_CONFLICTS 20
+
+struct inbound {
+	struct event_base *base;
+	struct db *db;              /* borrowed */
+	struct outbox *outbox;      /* borrowed */
+	const struct config *cfg;   /* borrowed */
+	struct idmap *jobs;         /* conversation id -> struct inbound_job */
+	struct event sweep;         /* finds work left by crashes and other processes */
+	bool sweeping;
+	bool stopped;
+};
+
+/* The processing of one conversation, from its first load until it has nothing left. */
+struct inbound_job {
+	struct inbound *in;
+	int64_t conversation_id;
+	bool dirty;       /* kicked while running: load again before ending */
+	int conflicts;
+};
+
+static void inbound_load(struct inbound_job *job);
+
+static int64_t
+inbound_now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void
+inbound_job_end(struct inbound_job *job)
+{
+	idmap_remove(job->in->jobs, job->conversation_id);
+	free(job);
+}
+
+static void
+inbound_commit_done(const PGresult *res, const char *error, void *arg)
+{
+	struct inbound_job *job = arg;
+	const char *outcome;
+
+	if (error != NULL) {
+		log_error("inbound: conversation=%" PRId64 " step commit failed: %s",
+		    job->conversation_id, error);
+		inbound_job_end(job);  /* the message stays unprocessed; the sweep retries */
+		return;
+	}
+	outcome = store_col_text(res, 0, 0);
+	if (strcmp(outcome, "ok") == 0) {
+		outbox_kick(job->in->outbox);
+	} else if (strcmp(outcome, "conflict") == 0 && ++job->conflicts > INBOUND_MAX_CONFLICTS) {
+		log_warn("inbound: conversation=%" PRId64 " keeps conflicting; leaving it to the sweep",
+		    job->conversation_id);
+		inbound_job_end(job);
+		return;
+	}
+	inbound_load(job);
+}
+
+static void
+inbound_step(struct inbound_job *job, const PGresult *row)
+{
+	struct inbound *in = job->in;
+	struct dialogue_input din = { 0 };
+	struct dialogue_output dout;
+	struct store_step step = { 0 };
+
+	din.state_json = store_col_text(row, 0, STEP_STATE);
+	din.text = store_col_text(row, 0, STEP_BODY);
+	din.now_ms = inbound_now_ms();
+	din.idle_reset_ms = in->cfg->idle_reset_hours * 3600 * 1000;
+	din.handoff = store_col_bool(row, 0, STEP_HANDOFF);
+	dialogue_run(&din, &dout);
+
+	step.conversation_id = job->conversation_id;
+	step.version = store_col_int64(row, 0, STEP_VERSION);
+	step.message_id = store_col_int64(row, 0, STEP_MESSAGE_ID);
+	step.state_json = dout.state_json;
+	step.flow_version_id = store_col_int64(row, 0, STEP_FLOW_VERSION_ID);
+	step.language = dout.language;
+	step.status = dout.status;
+	step.provider = in->cfg->sms_provider;
+	step.replies_json = dout.replies_json;
+	step.actions_json = dout.actions_json;
+	log_debug("inbound: conversation=%" PRId64 " message=%" PRId64 " stepped",
+	    job->conversation_id, step.message_id);
+	store_step_commit(in->db, &step, inbound_commit_done, job);
+	dialogue_output_free(&dout);
+}
+
+static void
+inbound_load_done(const PGresult *res, const char *error, void *arg)
+{
+	struct inbound_job *job = arg;
+
+	if (error != NULL) {
+		log_debug("inbound: conversation=%" PRId64 " load failed: %s", job->conversation_id,
+		    error);
+		inbound_job_end(job);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		if (job->dirty && !job->in->stopped) {
+			job->dirty = false;
+			inbound_load(job);
+		} else {
+			inbound_job_end(job);
+		}
+		return;
+	}
+	inbound_step(job, res);
+}
+
+static void
+inbound_load(struct inbound_job *job)
+{
+	if (job->in->stopped) {
+		inbound_job_end(job);
+		return;
+	}
+	store_step_load(job->in->db, job->conversation_id, inbound_load_done, job);
+}
+
+void
+inbound_kick(struct inbound *in, int64_t conversation_id)
+{
+	struct inbound_job *job = idmap_get(in->jobs, conversation_id);
+
+	if (in->stopped)
+		return;
+	if (job != NULL) {
+		job->dirty = true;
+		return;
+	}
+	job = xcalloc(1, sizeof *job);
+	job->in = in;
+	job->conversation_id = conversation_id;
+	idmap_put(in->jobs, conversation_id, job);
+	inbound_load(job);
+}
+
+static void
+inbound_sweep_done(const PGresult *res, const char *error, void *arg)
+{
+	struct inbound *in = arg;
+
+	in->sweeping = false;
+	if (error != NULL)
+		return;
+	for (int i = 0; i < PQntuples(res); i++)
+		inbound_kick(in, store_col_int64(res, i, 0));
+}
+
+static void
+inbound_sweep_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct inbound *in = arg;
+
+	(void)fd;
+	(void)what;
+	if (in->sweeping || in->stopped)
+		return;
+	in->sweeping = true;
+	store_unprocessed_conversations(in->db, INBOUND_SWEEP_LIMIT, inbound_sweep_done, in);
+}
+
+struct inbound *
+inbound_new(struct event_base *base, struct db *db, struct outbox *outbox, const struct config *cfg)
+{
+	struct inbound *in = xcalloc(1, sizeof *in);
+	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
+
+	in->base = base;
+	in->db = db;
+	in->outbox = outbox;
+	in->cfg = cfg;
+	in->jobs = idmap_new();
+	event_assign(&in->sweep, base, -1, EV_PERSIST, inbound_sweep_timer, in);
+	event_add(&in->sweep, &tv);
+	/* Messages stored before a crash or restart are answered right away. */
+	event_active(&in->sweep, EV_TIMEOUT, 1);
+	return in;
+}
+
+void
+inbound_free(struct inbound *in)
+{
+	if (in == NULL)
+		return;
+	event_del(&in->sweep);
+	idmap_free(in->jobs);
+	free(in);
+}
+
+void
+inbound_stop(struct inbound *in)
+{
+	in->stopped = true;
+	event_del(&in->sweep);
+}
+
+size_t
+inbound_active(const struct inbound *in)
+{
+	return idmap_count(in->jobs);
+}

@@ -1,0 +1,31 @@
+/*
+ * inbound.h - runs the dialogue for stored inbound messages.
+ *
+ * The webhook only stores a message; this module answers it: for each
+ * conversation with unprocessed messages it loads the oldest, runs one
+ * dialogue step and commits the result, then takes the next, so one
+ * patient's texts are answered one at a time in arrival order.
+ */
+#ifndef CARENAV_GATEWAY_INBOUND_H
+#define CARENAV_GATEWAY_INBOUND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct db;
+struct event_base;
+struct inbound;
+struct outbox;
+
+struct inbound *inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
+    const struct config *cfg);
+void inbound_free(struct inbound *in);
+/* A message for this conversation was stored: process it soon. */
+void inbound_kick(struct inbound *in, int64_t conversation_id);
+/* Stops starting new steps; steps in flight finish. */
+void inbound_stop(struct inbound *in);
+/* Conversations being stepped right now. */
+size_t inbound_active(const struct inbound *in);
+
+#endif

@@ -1,0 +1,227 @@
+/*
+ * main.c - the carenav command: startup order, signals, graceful drain.
+ *
+ *   carenav [serve]   run the gateway (the default)
+ *   carenav migrate   apply database migrations and exit
+ *
+ * Startup: configuration from the environment, migrations (blocking, before
+ * the loop), then the event loop with the database pool, the provider, the
+ * outbox and inbound workers and the HTTP server. SIGTERM/SIGINT start a
+ * drain: stop accepting webhooks, answer the ones received, let dialogue
+ * steps and sends in flight finish, then exit (pgbouncer's shutdown modes).
+ */
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "http_client.h"
+#include "http_server.h"
+#include "inbound.h"
+#include "log.h"
+#include "migrate.h"
+#include "outbox.h"
+#include "provider.h"
+#include "xmalloc.h"
+
+/* How long a drain may take before the gateway exits anyway. */
+#define MAIN_DRAIN_MAX_MS 15000
+#define MAIN_DRAIN_POLL_MS 50
+/* How long startup waits for PostgreSQL (the local cluster may be booting). */
+#define MAIN_DB_WAIT_SECONDS 30
+
+/* Everything the running gateway owns. */
+struct gateway {
+	struct config cfg;
+	struct event_base *base;
+	struct db *db;
+	struct http_client *http;
+	struct provider provider;
+	struct outbox *outbox;
+	struct inbound *inbound;
+	struct http_ctx ctx;
+	struct http_server *server;
+	struct event sigterm, sigint, drain;
+	int drain_ms;  /* time spent draining so far */
+};
+
+static const char *
+main_getenv(const char *name)
+{
+	return getenv(name);
+}
+
+static void
+main_load_config(struct config *cfg)
+{
+	char *cause = NULL;
+	enum log_level level;
+
+	if (!config_load(cfg, main_getenv, &cause))
+		fatalx("configuration: %s", cause);
+	if (log_level_parse(cfg->log_level, &level))
+		log_set_level(level);
+	if (mkdir(cfg->var_dir, 0750) != 0 && access(cfg->var_dir, W_OK) != 0)
+		fatalx("VAR_DIR %s is not a writable directory", cfg->var_dir);
+}
+
+static void
+main_migrate(const struct config *cfg)
+{
+	char *conninfo = config_database_conninfo(cfg), *cause = NULL;
+	PGconn *pg = migrate_connect(conninfo, MAIN_DB_WAIT_SECONDS, &cause);
+
+	free(conninfo);
+	if (pg == NULL)
+		fatalx("%s (is PostgreSQL running? with no DATABASE_URL, start it with deploy/pg-local start)",
+		    cause);
+	if (!migrate_apply(pg, &cause))
+		fatalx("migrations failed: %s", cause);
+	PQfinish(pg);
+}
+
+static void
+main_drain_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *gw = arg;
+	struct timeval tv = { 0, MAIN_DRAIN_POLL_MS * 1000 };
+
+	(void)fd;
+	(void)what;
+	gw->drain_ms += MAIN_DRAIN_POLL_MS;
+	/* Webhooks first: a held request may still kick a dialogue step. */
+	if (gw->ctx.held == 0) {
+		inbound_stop(gw->inbound);
+		if (inbound_active(gw->inbound) == 0)
+			outbox_stop(gw->outbox);
+	}
+	if ((gw->ctx.held == 0 && inbound_active(gw->inbound) == 0 &&
+	    outbox_in_flight(gw->outbox) == 0) || gw->drain_ms >= MAIN_DRAIN_MAX_MS) {
+		if (gw->drain_ms >= MAIN_DRAIN_MAX_MS)
+			log_warn("shutdown: drain timed out; exiting with work in flight");
+		event_base_loopbreak(gw->base);
+		return;
+	}
+	evtimer_add(&gw->drain, &tv);
+}
+
+static void
+main_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct gateway *gw = arg;
+
+	(void)what;
+	if (evtimer_pending(&gw->drain, NULL) || gw->drain_ms > 0)
+		return;
+	log_info("shutdown: signal %d, draining", (int)sig);
+	http_server_stop_accepting(gw->server);
+	main_drain_timer(-1, 0, gw);
+}
+
+static int
+main_serve(void)
+{
+	struct gateway gw;
+	struct provider_env penv;
+	char *conninfo, *cause = NULL;
+
+	memset(&gw, 0, sizeof gw);
+	main_load_config(&gw.cfg);
+	config_log(&gw.cfg);
+	main_migrate(&gw.cfg);
+
+	gw.base = event_base_new();
+	if (gw.base == NULL)
+		fatalx("event_base_new failed");
+	conninfo = config_database_conninfo(&gw.cfg);
+	gw.db = db_new(gw.base, conninfo, (size_t)gw.cfg.db_pool_size);
+	free(conninfo);
+	gw.http = http_client_new(gw.base);
+	penv.base = gw.base;
+	penv.http = gw.http;
+	penv.cfg = &gw.cfg;
+	if (!provider_open(&gw.provider, &penv, &cause))
+		fatalx("%s", cause);
+	gw.outbox = outbox_new(gw.base, gw.db, &gw.provider, &gw.cfg);
+	gw.inbound = inbound_new(gw.base, gw.db, gw.outbox, &gw.cfg);
+	gw.ctx.cfg = &gw.cfg;
+	gw.ctx.db = gw.db;
+	gw.ctx.inbound = gw.inbound;
+	gw.ctx.outbox = gw.outbox;
+	gw.server = http_server_new(gw.base, &gw.ctx, &cause);
+	if (gw.server == NULL)
+		fatalx("%s", cause);
+
+	evsignal_assign(&gw.sigterm, gw.base, SIGTERM, main_signal_cb, &gw);
+	evsignal_assign(&gw.sigint, gw.base, SIGINT, main_signal_cb, &gw);
+	evsignal_add(&gw.sigterm, NULL);
+	evsignal_add(&gw.sigint, NULL);
+	evtimer_assign(&gw.drain, gw.base, main_drain_timer, &gw);
+	log_info("carenav ready: provider=%s", gw.cfg.sms_provider);
+
+	event_base_dispatch(gw.base);
+
+	evsignal_del(&gw.sigterm);
+	evsignal_del(&gw.sigint);
+	evtimer_del(&gw.drain);
+	http_server_free(gw.server);
+	inbound_free(gw.inbound);
+	outbox_free(gw.outbox);
+	provider_close(&gw.provider);
+	http_client_free(gw.http);
+	db_free(gw.db);
+	event_base_free(gw.base);
+	config_free(&gw.cfg);
+	log_info("shutdown: done");
+	return 0;
+}
+
+static int
+main_cmd_migrate(void)
+{
+	struct config cfg;
+
+	main_load_config(&cfg);
+	main_migrate(&cfg);
+	config_free(&cfg);
+	return 0;
+}
+
+static void
+main_usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: carenav [command]\n"
+	    "  serve     run the SMS gateway (default)\n"
+	    "  migrate   apply database migrations and exit\n"
+	    "Configuration comes from the environment; see .env.example.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "serve";
+
+	signal(SIGPIPE, SIG_IGN);
+	log_capture_libevent();
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("curl_global_init failed");
+	if (strcmp(cmd, "serve") == 0)
+		return main_serve();
+	if (strcmp(cmd, "migrate") == 0)
+		return main_cmd_migrate();
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		main_usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "carenav: unknown command \"%s\"\n", cmd);
+	main_usage(stderr);
+	return 2;
+}

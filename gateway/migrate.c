@@ -1,0 +1,126 @@
+/*
+ * migrate.c - numbered migrations, tracked in schema_migrations. See migrate.h.
+ *
+ * Each migration runs in its own transaction together with its
+ * schema_migrations row, so it is applied entirely or not at all. A session
+ * advisory lock makes gateways that start together apply them once.
+ */
+#include "migrate.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "embedded.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Arbitrary constant naming "carenav migrations" for pg_advisory_lock. */
+#define MIGRATE_LOCK_KEY "727465"
+
+PGconn *
+migrate_connect(const char *conninfo, int wait_seconds, char **cause)
+{
+	for (int waited = 0;; waited++) {
+		PGconn *pg = PQconnectdb(conninfo);
+
+		if (PQstatus(pg) == CONNECTION_OK)
+			return pg;
+		if (waited >= wait_seconds * 4) {
+			char *msg = xstrdup(PQerrorMessage(pg));
+
+			msg[strcspn(msg, "\n")] = '\0';
+			*cause = xasprintf("cannot connect to PostgreSQL: %s", msg);
+			free(msg);
+			PQfinish(pg);
+			return NULL;
+		}
+		PQfinish(pg);
+		usleep(250 * 1000);
+	}
+}
+
+static bool
+migrate_exec(PGconn *pg, const char *sql, char **cause)
+{
+	PGresult *res = PQexec(pg, sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		*cause = xstrdup(PQresultErrorMessage(res));
+	PQclear(res);
+	return ok;
+}
+
+static bool
+migrate_is_applied(PGconn *pg, const char *name, bool *applied, char **cause)
+{
+	const char *params[] = { name };
+	PGresult *res = PQexecParams(pg, "SELECT 1 FROM schema_migrations WHERE name = $1", 1, NULL,
+	    params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		*cause = xstrdup(PQresultErrorMessage(res));
+		PQclear(res);
+		return false;
+	}
+	*applied = PQntuples(res) > 0;
+	PQclear(res);
+	return true;
+}
+
+static bool
+migrate_one(PGconn *pg, const struct embedded_file *m, char **cause)
+{
+	const char *params[] = { m->name };
+	PGresult *res;
+	char *err = NULL;
+
+	if (!migrate_exec(pg, "BEGIN", cause))
+		return false;
+	if (!migrate_exec(pg, m->data, &err)) {
+		*cause = xasprintf("%s: %s", m->name, err);
+		free(err);
+		goto rollback;
+	}
+	res = PQexecParams(pg, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, NULL, params,
+	    NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*cause = xasprintf("%s: %s", m->name, PQresultErrorMessage(res));
+		PQclear(res);
+		goto rollback;
+	}
+	PQclear(res);
+	if (!migrate_exec(pg, "COMMIT", cause))
+		return false;
+	log_info("migrate: applied %s", m->name);
+	return true;
+rollback:
+	PQclear(PQexec(pg, "ROLLBACK"));
+	return false;
+}
+
+bool
+migrate_apply(PGconn *pg, char **cause)
+{
+	bool ok = true;
+
+	if (!migrate_exec(pg, "SET client_min_messages = warning", cause) ||
+	    !migrate_exec(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", cause))
+		return false;
+	if (!migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cause)) {
+		ok = false;
+		goto unlock;
+	}
+	for (const struct embedded_file *m = embedded_migrations; m->name != NULL && ok; m++) {
+		bool applied;
+
+		ok = migrate_is_applied(pg, m->name, &applied, cause);
+		if (ok && !applied)
+			ok = migrate_one(pg, m, cause);
+	}
+unlock:
+	PQclear(PQexec(pg, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")"));
+	return ok;
+}

@@ -1,0 +1,20 @@
+/*
+ * migrate.h - schema migrations, applied at startup before the loop runs.
+ *
+ * This is the one place that talks to PostgreSQL with blocking libpq: it
+ * runs before the event loop starts (and in CLI commands), never inside it.
+ */
+#ifndef CARENAV_GATEWAY_MIGRATE_H
+#define CARENAV_GATEWAY_MIGRATE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "attrs.h"
+
+/* Connects, retrying for up to wait_seconds while the server starts; NULL + *cause. */
+PGconn *migrate_connect(const char *conninfo, int wait_seconds, char **cause) CN_MUSTCHECK;
+/* Applies every embedded sql/NNN_*.sql not yet in schema_migrations, in order. */
+bool migrate_apply(PGconn *pg, char **cause) CN_MUSTCHECK;
+
+#endif

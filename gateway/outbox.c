@@ -1,0 +1,263 @@
+/*
+ * outbox.c - claim, send, record, back off. See outbox.h.
+ *
+ * DESIGN. A reply is durable from the moment its outbox row commits (in the
+ * same transaction as the dialogue step that wrote it). This worker claims
+ * rows with a lease (carenav_outbox_claim: FOR UPDATE SKIP LOCKED, only the
+ * oldest pending row per conversation, so replies leave in order), sends
+ * each through the provider, and records the outcome. If the gateway dies
+ * mid-send the lease expires and another sweep sends the row again: delivery
+ * is at least once, and "twice" needs a crash between the provider's 2xx and
+ * our commit. If recording fails (database down) the job keeps its outcome
+ * and retries the write; it never resends what the provider accepted.
+ */
+#include "outbox.h"
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "provider.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* How long a row stays ours past the provider timeout before others may resend it. */
+#define OUTBOX_LEASE_MARGIN_MS 30000
+#define OUTBOX_RECORD_RETRY_MS 1000
+
+struct outbox {
+	struct event_base *base;
+	struct db *db;                 /* borrowed */
+	struct provider *provider;     /* borrowed */
+	const struct config *cfg;      /* borrowed */
+	struct event sweep;            /* persistent timer */
+	struct event kick;             /* one-shot, coalesces outbox_kick calls */
+	bool claiming;                 /* a claim query is in flight */
+	bool again;                    /* kicked while claiming: claim once more */
+	bool stopped;
+	size_t in_flight;
+};
+
+/* One claimed row, from claim until its outcome is recorded. */
+struct outbox_job {
+	struct outbox *ob;
+	int64_t id;
+	int attempts;              /* including this one */
+	char *to, *from, *body;    /* owned */
+	enum provider_result result;
+	char *provider_sid;        /* owned, when sent */
+	char *error;               /* owned, when not sent */
+	int64_t retry_delay_ms;
+	struct event record_retry; /* re-records after a database error */
+};
+
+static void outbox_record(struct outbox_job *job);
+
+static void
+outbox_job_free(struct outbox_job *job)
+{
+	event_del(&job->record_retry);
+	free(job->to);
+	free(job->from);
+	free(job->body);
+	free(job->provider_sid);
+	free(job->error);
+	free(job);
+}
+
+static void
+outbox_record_done(const PGresult *res, const char *error, void *arg)
+{
+	struct outbox_job *job = arg;
+	struct outbox *ob = job->ob;
+	struct timeval tv = { 0, OUTBOX_RECORD_RETRY_MS * 1000 };
+
+	(void)res;
+	if (error != NULL) {
+		log_warn("outbox: recording id=%" PRId64 " failed, will retry: %s", job->id, error);
+		evtimer_add(&job->record_retry, &tv);
+		return;
+	}
+	ob->in_flight--;
+	outbox_job_free(job);
+	outbox_kick(ob);
+}
+
+static void
+outbox_record_retry_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	outbox_record(arg);
+}
+
+static void
+outbox_record(struct outbox_job *job)
+{
+	struct db *db = job->ob->db;
+
+	switch (job->result) {
+	case PROVIDER_SENT:
+		store_outbox_sent(db, job->id, job->provider_sid, outbox_record_done, job);
+		break;
+	case PROVIDER_RETRY:
+		store_outbox_retry(db, job->id, job->retry_delay_ms, job->error, outbox_record_done, job);
+		break;
+	case PROVIDER_REJECTED:
+		store_outbox_failed(db, job->id, job->error, outbox_record_done, job);
+		break;
+	}
+}
+
+static void
+outbox_send_done(const struct provider_outcome *outcome, void *arg)
+{
+	struct outbox_job *job = arg;
+	const struct config *cfg = job->ob->cfg;
+
+	job->result = outcome->result;
+	job->provider_sid = xstrdup(outcome->provider_sid ? outcome->provider_sid : "");
+	job->error = outcome->error ? xstrdup(outcome->error) : NULL;
+	switch (outcome->result) {
+	case PROVIDER_SENT:
+		log_debug("outbox: id=%" PRId64 " sent as %s", job->id, job->provider_sid);
+		break;
+	case PROVIDER_RETRY:
+		if (job->attempts >= cfg->outbox_max_attempts) {
+			char *why = xasprintf("gave up after %d attempts: %s", job->attempts, job->error);
+
+			free(job->error);
+			job->error = why;
+			job->result = PROVIDER_REJECTED;
+			log_error("outbox: id=%" PRId64 " %s", job->id, why);
+			break;
+		}
+		job->retry_delay_ms = outcome->retry_after_ms > 0 ? outcome->retry_after_ms :
+		    backoff_delay_ms(job->attempts, cfg->outbox_backoff_base_ms,
+		        cfg->outbox_backoff_max_ms, arc4random());
+		log_warn("outbox: id=%" PRId64 " attempt %d failed, retry in %" PRId64 " ms: %s", job->id,
+		    job->attempts, job->retry_delay_ms, job->error);
+		break;
+	case PROVIDER_REJECTED:
+		log_error("outbox: id=%" PRId64 " rejected: %s", job->id, job->error);
+		break;
+	}
+	outbox_record(job);
+}
+
+static void
+outbox_claim_done(const PGresult *res, const char *error, void *arg)
+{
+	struct outbox *ob = arg;
+	int rows;
+
+	ob->claiming = false;
+	if (error != NULL) {
+		log_debug("outbox: claim failed: %s", error);
+		return;  /* the sweep tries again */
+	}
+	rows = PQntuples(res);
+	for (int i = 0; i < rows; i++) {
+		struct outbox_job *job = xcalloc(1, sizeof *job);
+		struct provider_sms sms;
+
+		job->ob = ob;
+		job->id = store_col_int64(res, i, CLAIM_ID);
+		job->attempts = (int)store_col_int64(res, i, CLAIM_ATTEMPTS);
+		job->to = xstrdup(store_col_text(res, i, CLAIM_TO));
+		job->from = xstrdup(store_col_text(res, i, CLAIM_FROM));
+		job->body = xstrdup(store_col_text(res, i, CLAIM_BODY));
+		evtimer_assign(&job->record_retry, ob->base, outbox_record_retry_timer, job);
+		ob->in_flight++;
+		sms.outbox_id = job->id;
+		sms.to = job->to;
+		sms.from = job->from;
+		sms.body = job->body;
+		provider_send(ob->provider, &sms, outbox_send_done, job);
+	}
+	/* A full batch means more may be waiting. */
+	if (ob->again || rows == (int)ob->cfg->outbox_batch) {
+		ob->again = false;
+		outbox_kick(ob);
+	}
+}
+
+static void
+outbox_claim(struct outbox *ob)
+{
+	int64_t room = ob->cfg->outbox_batch - (int64_t)ob->in_flight;
+
+	if (ob->stopped || room <= 0)
+		return;  /* finishing jobs kick again */
+	if (ob->claiming) {
+		ob->again = true;
+		return;
+	}
+	ob->claiming = true;
+	store_outbox_claim(ob->db, (int)room, ob->cfg->provider_timeout_ms + OUTBOX_LEASE_MARGIN_MS,
+	    outbox_claim_done, ob);
+}
+
+static void
+outbox_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	outbox_claim(arg);
+}
+
+struct outbox *
+outbox_new(struct event_base *base, struct db *db, struct provider *provider,
+    const struct config *cfg)
+{
+	struct outbox *ob = xcalloc(1, sizeof *ob);
+	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
+
+	ob->base = base;
+	ob->db = db;
+	ob->provider = provider;
+	ob->cfg = cfg;
+	event_assign(&ob->sweep, base, -1, EV_PERSIST, outbox_kick_cb, ob);
+	event_add(&ob->sweep, &tv);
+	event_assign(&ob->kick, base, -1, 0, outbox_kick_cb, ob);
+	outbox_kick(ob);
+	return ob;
+}
+
+void
+outbox_free(struct outbox *ob)
+{
+	if (ob == NULL)
+		return;
+	event_del(&ob->sweep);
+	event_del(&ob->kick);
+	free(ob);
+}
+
+void
+outbox_kick(struct outbox *ob)
+{
+	/* Deferred to the loop, so many kicks in one iteration make one claim. */
+	if (!ob->stopped && !event_pending(&ob->kick, EV_TIMEOUT, NULL))
+		event_active(&ob->kick, EV_TIMEOUT, 1);
+}
+
+void
+outbox_stop(struct outbox *ob)
+{
+	ob->stopped = true;
+	event_del(&ob->sweep);
+}
+
+size_t
+outbox_in_flight(const struct outbox *ob)
+{
+	return ob->in_flight;
+}

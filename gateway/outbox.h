@@ -1,0 +1,30 @@
+/*
+ * outbox.h - the worker that sends queued SMS through the provider.
+ *
+ * Rows are claimed from the outbox table with a lease, sent, and marked sent,
+ * retried with backoff, or failed. It runs on a sweep timer and whenever
+ * outbox_kick() says new rows were committed.
+ */
+#ifndef CARENAV_GATEWAY_OUTBOX_H
+#define CARENAV_GATEWAY_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config;
+struct db;
+struct event_base;
+struct outbox;
+struct provider;
+
+struct outbox *outbox_new(struct event_base *base, struct db *db, struct provider *provider,
+    const struct config *cfg);
+void outbox_free(struct outbox *ob);
+/* Looks for sendable rows now instead of at the next sweep. */
+void outbox_kick(struct outbox *ob);
+/* Stops claiming new rows; sends in flight still finish and are recorded. */
+void outbox_stop(struct outbox *ob);
+/* Rows claimed and not yet recorded as sent/retried/failed. */
+size_t outbox_in_flight(const struct outbox *ob);
+
+#endif

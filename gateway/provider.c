@@ -1,0 +1,60 @@
+/*
+ * provider.c - the registry of SMS providers. See provider.h.
+ */
+#include "provider.h"
+
+#include <string.h>
+
+#include "config.h"
+#include "xmalloc.h"
+
+extern const struct provider_ops provider_sandbox_ops;
+extern const struct provider_ops provider_twilio_ops;
+
+/* Every provider the gateway knows, by SMS_PROVIDER name. */
+static const struct provider_ops *const provider_table[] = {
+	&provider_sandbox_ops,
+	&provider_twilio_ops,
+};
+
+static const char *const provider_result_names[] = {
+#define X(id, name) [id] = name,
+	PROVIDER_RESULT_LIST(X)
+#undef X
+};
+
+const char *
+provider_result_name(enum provider_result result)
+{
+	return provider_result_names[result];
+}
+
+bool
+provider_open(struct provider *p, const struct provider_env *env, char **cause)
+{
+	for (size_t i = 0; i < sizeof provider_table / sizeof provider_table[0]; i++) {
+		if (strcmp(provider_table[i]->name, env->cfg->sms_provider) != 0)
+			continue;
+		p->ops = provider_table[i];
+		p->impl = p->ops->create(env, cause);
+		return p->impl != NULL;
+	}
+	*cause = xasprintf("SMS_PROVIDER: unknown provider \"%s\"", env->cfg->sms_provider);
+	return false;
+}
+
+void
+provider_close(struct provider *p)
+{
+	if (p->ops != NULL)
+		p->ops->destroy(p->impl);
+	p->ops = NULL;
+	p->impl = NULL;
+}
+
+void
+provider_send(struct provider *p, const struct provider_sms *sms, provider_send_done_cb *done,
+    void *arg)
+{
+	p->ops->send(p->impl, sms, done, arg);
+}

@@ -1,0 +1,126 @@
+/*
+ * provider_sandbox.c - the offline provider: every SMS becomes a JSON line.
+ *
+ * The default, so carenav runs with no account anywhere. carenav-sim reads
+ * the same file to show a person the replies "on their phone". Each line is
+ * written with one write(2) on an O_APPEND descriptor and fsync'd, so a
+ * line is whole or absent after a crash.
+ */
+#include "provider.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct provider_sandbox {
+	struct event_base *base;
+	int fd;       /* the log, opened O_APPEND */
+	char *path;   /* owned */
+};
+
+/* The outcome travels to the loop so the callback never runs inside send(). */
+struct provider_sandbox_done {
+	struct provider_outcome outcome;
+	char *sid;    /* owned */
+	char *error;  /* owned */
+	provider_send_done_cb *done;
+	void *arg;
+};
+
+static void *
+provider_sandbox_create(const struct provider_env *env, char **cause)
+{
+	struct provider_sandbox *sb = xcalloc(1, sizeof *sb);
+
+	sb->base = env->base;
+	sb->path = config_sandbox_log_path(env->cfg);
+	sb->fd = open(sb->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (sb->fd < 0) {
+		*cause = xasprintf("sandbox provider: cannot open %s: %s", sb->path, strerror(errno));
+		free(sb->path);
+		free(sb);
+		return NULL;
+	}
+	log_info("sandbox provider: writing outbound SMS to %s", sb->path);
+	return sb;
+}
+
+static void
+provider_sandbox_destroy(void *impl)
+{
+	struct provider_sandbox *sb = impl;
+
+	if (sb == NULL)
+		return;
+	close(sb->fd);
+	free(sb->path);
+	free(sb);
+}
+
+static void
+provider_sandbox_deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct provider_sandbox_done *d = arg;
+
+	(void)fd;
+	(void)what;
+	d->done(&d->outcome, d->arg);
+	free(d->sid);
+	free(d->error);
+	free(d);
+}
+
+static void
+provider_sandbox_send(void *impl, const struct provider_sms *sms, provider_send_done_cb *done,
+    void *arg)
+{
+	struct provider_sandbox *sb = impl;
+	struct provider_sandbox_done *d = xcalloc(1, sizeof *d);
+	struct timeval tv;
+	json_t *line;
+	char *text, *row;
+	size_t len;
+
+	gettimeofday(&tv, NULL);
+	d->sid = xasprintf("SB%lld", sms->outbox_id);
+	line = json_pack("{s:s, s:s, s:s, s:s, s:I}", "sid", d->sid, "to", sms->to, "from", sms->from,
+	    "body", sms->body, "at_ms", (json_int_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+	text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(line);
+	d->done = done;
+	d->arg = arg;
+	if (text == NULL) {
+		d->outcome.result = PROVIDER_REJECTED;
+		d->error = xstrdup("message is not valid UTF-8");
+	} else {
+		row = xasprintf("%s\n", text);
+		len = strlen(row);
+		if (write(sb->fd, row, len) != (ssize_t)len || fsync(sb->fd) != 0) {
+			d->outcome.result = PROVIDER_RETRY;
+			d->error = xasprintf("sandbox log %s: %s", sb->path, strerror(errno));
+		} else {
+			d->outcome.result = PROVIDER_SENT;
+		}
+		free(row);
+		free(text);
+	}
+	d->outcome.provider_sid = d->outcome.result == PROVIDER_SENT ? d->sid : NULL;
+	d->outcome.error = d->error;
+	event_base_once(sb->base, -1, EV_TIMEOUT, provider_sandbox_deliver_cb, d, NULL);
+}
+
+const struct provider_ops provider_sandbox_ops = {
+	.name = "sandbox",
+	.create = provider_sandbox_create,
+	.destroy = provider_sandbox_destroy,
+	.send = provider_sandbox_send,
+};

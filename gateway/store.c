@@ -1,0 +1,141 @@
+/*
+ * store.c - the gateway's SQL, one typed call per statement. See store.h.
+ *
+ * Parameters travel as text (PQsendQueryParams with no types): PostgreSQL
+ * casts them to each function's declared argument types.
+ */
+#include "store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
+
+void
+store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb *cb, void *arg)
+{
+	char media[24];
+	const char *params[] = { in->provider, in->sid, in->from, in->to, in->body,
+		I64(media, in->num_media) };
+
+	db_query(db, "SELECT message_id, conversation_id, is_new "
+	    "FROM carenav_inbound_accept($1, $2, $3, $4, $5, $6)", 6, params, cb, arg);
+}
+
+void
+store_delivery_report(struct db *db, const char *provider, const char *sid, const char *status,
+    const char *error_code, db_result_cb *cb, void *arg)
+{
+	const char *params[] = { provider, sid, status, error_code };
+
+	db_query(db, "SELECT carenav_delivery_report($1, $2, $3, $4)", 4, params, cb, arg);
+}
+
+void
+store_unprocessed_conversations(struct db *db, int limit, db_result_cb *cb, void *arg)
+{
+	char lim[24];
+	const char *params[] = { I64(lim, limit) };
+
+	db_query(db, "SELECT DISTINCT conversation_id FROM messages "
+	    "WHERE direction = 'in' AND processed_at IS NULL LIMIT $1", 1, params, cb, arg);
+}
+
+void
+store_step_load(struct db *db, int64_t conversation_id, db_result_cb *cb, void *arg)
+{
+	char id[24];
+	const char *params[] = { I64(id, conversation_id) };
+
+	db_query(db, "SELECT * FROM carenav_step_load($1)", 1, params, cb, arg);
+}
+
+void
+store_step_commit(struct db *db, const struct store_step *step, db_result_cb *cb, void *arg)
+{
+	char conv[24], version[24], msg[24], flow[24];
+	const char *params[] = { I64(conv, step->conversation_id), I64(version, step->version),
+		I64(msg, step->message_id), step->state_json,
+		step->flow_version_id ? I64(flow, step->flow_version_id) : NULL, step->language,
+		step->status, step->provider, step->replies_json, step->actions_json };
+
+	db_query(db, "SELECT carenav_step_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10,
+	    params, cb, arg);
+}
+
+void
+store_outbox_claim(struct db *db, int limit, int64_t lease_ms, db_result_cb *cb, void *arg)
+{
+	char lim[24], lease[24];
+	const char *params[] = { I64(lim, limit), I64(lease, lease_ms) };
+
+	db_query(db, "SELECT * FROM carenav_outbox_claim($1, $2)", 2, params, cb, arg);
+}
+
+void
+store_outbox_sent(struct db *db, int64_t outbox_id, const char *provider_sid, db_result_cb *cb,
+    void *arg)
+{
+	char id[24];
+	const char *params[] = { I64(id, outbox_id), provider_sid };
+
+	db_query(db, "SELECT carenav_outbox_sent($1, $2)", 2, params, cb, arg);
+}
+
+void
+store_outbox_retry(struct db *db, int64_t outbox_id, int64_t delay_ms, const char *error,
+    db_result_cb *cb, void *arg)
+{
+	char id[24], delay[24];
+	const char *params[] = { I64(id, outbox_id), I64(delay, delay_ms), error };
+
+	db_query(db, "SELECT carenav_outbox_retry($1, $2, $3)", 3, params, cb, arg);
+}
+
+void
+store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db_result_cb *cb, void *arg)
+{
+	char id[24];
+	const char *params[] = { I64(id, outbox_id), error };
+
+	db_query(db, "SELECT carenav_outbox_failed($1, $2)", 2, params, cb, arg);
+}
+
+void
+store_flow_version(struct db *db, int64_t flow_version_id, db_result_cb *cb, void *arg)
+{
+	char id[24];
+	const char *params[] = { I64(id, flow_version_id) };
+
+	db_query(db, "SELECT document::text FROM flow_versions WHERE id = $1", 1, params, cb, arg);
+}
+
+void
+store_flow_latest(struct db *db, const char *name, db_result_cb *cb, void *arg)
+{
+	const char *params[] = { name };
+
+	db_query(db, "SELECT v.id, v.document::text FROM flow_versions v JOIN flows f ON f.id = v.flow_id "
+	    "WHERE f.name = $1 ORDER BY v.version DESC LIMIT 1", 1, params, cb, arg);
+}
+
+int64_t
+store_col_int64(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return 0;
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+bool
+store_col_bool(const PGresult *res, int row, int col)
+{
+	return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+const char *
+store_col_text(const PGresult *res, int row, int col)
+{
+	return PQgetvalue(res, row, col);  /* "" for NULL, per libpq */
+}

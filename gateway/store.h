@@ -1,0 +1,78 @@
+/*
+ * store.h - every SQL statement the running gateway issues, as typed calls.
+ *
+ * Each call is one statement (mostly one function from sql/002_functions.sql)
+ * sent through db.c; results come back to the caller's db_result_cb, which
+ * reads columns with store_col_*. Keeping the SQL here means a schema change
+ * touches one C file.
+ */
+#ifndef CARENAV_GATEWAY_STORE_H
+#define CARENAV_GATEWAY_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+
+/* An inbound SMS as the provider gave it; all fields borrowed. */
+struct store_inbound {
+	const char *provider;
+	const char *sid;
+	const char *from;
+	const char *to;
+	const char *body;
+	int num_media;
+};
+
+/* Row: message_id, conversation_id, is_new. */
+void store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb *cb, void *arg);
+/* Row: matched (bool). */
+void store_delivery_report(struct db *db, const char *provider, const char *sid, const char *status,
+    const char *error_code, db_result_cb *cb, void *arg);
+/* Rows: conversation_id of conversations with unprocessed inbound messages. */
+void store_unprocessed_conversations(struct db *db, int limit, db_result_cb *cb, void *arg);
+
+/* Columns of store_step_load's row. */
+enum store_step_col {
+	STEP_VERSION, STEP_STATE, STEP_FLOW_VERSION_ID, STEP_LANGUAGE, STEP_OPTED_OUT, STEP_HANDOFF,
+	STEP_LAST_ACTIVITY_MS, STEP_MESSAGE_ID, STEP_BODY, STEP_RECEIVED_MS, STEP_KIND,
+};
+/* Zero rows when the conversation has nothing left to process. */
+void store_step_load(struct db *db, int64_t conversation_id, db_result_cb *cb, void *arg);
+
+struct store_step {
+	int64_t conversation_id;
+	int64_t version;          /* as loaded: the commit fails with 'conflict' if it moved */
+	int64_t message_id;       /* the inbound message this step answers */
+	const char *state_json;
+	int64_t flow_version_id;  /* 0 = none */
+	const char *language;
+	const char *status;       /* 'active', 'emergency', 'closed' */
+	const char *provider;
+	const char *replies_json; /* [{"body": ..., "compliance": bool}] */
+	const char *actions_json; /* [{"kind": ..., "reason": ..., "detail": ...}] */
+};
+/* Row: 'ok', 'conflict' or 'already'. */
+void store_step_commit(struct db *db, const struct store_step *step, db_result_cb *cb, void *arg);
+
+/* Columns of store_outbox_claim's rows. */
+enum store_claim_col { CLAIM_ID, CLAIM_MESSAGE_ID, CLAIM_ATTEMPTS, CLAIM_TO, CLAIM_FROM, CLAIM_BODY };
+void store_outbox_claim(struct db *db, int limit, int64_t lease_ms, db_result_cb *cb, void *arg);
+void store_outbox_sent(struct db *db, int64_t outbox_id, const char *provider_sid, db_result_cb *cb,
+    void *arg);
+void store_outbox_retry(struct db *db, int64_t outbox_id, int64_t delay_ms, const char *error,
+    db_result_cb *cb, void *arg);
+void store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db_result_cb *cb,
+    void *arg);
+
+/* Row: document (text) of one flow version. */
+void store_flow_version(struct db *db, int64_t flow_version_id, db_result_cb *cb, void *arg);
+/* Row: id, document of the newest version of the flow called name. */
+void store_flow_latest(struct db *db, const char *name, db_result_cb *cb, void *arg);
+
+/* Column readers; a NULL column reads as 0 / false / "". */
+int64_t store_col_int64(const PGresult *res, int row, int col);
+bool store_col_bool(const PGresult *res, int row, int col);
+const char *store_col_text(const PGresult *res, int row, int col);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * http_server.c - evhttp setup, routing and reply helpers. See http_server.h.
+ *
+ * Limits are enforced before any handler runs: evhttp refuses headers past
+ * 8 KiB, and bodies past MAX_BODY_BYTES get 413 here, so a handler never
+ * sees an oversized request.
+ */
+#include "http_server.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define HTTP_MAX_HEADERS_BYTES 8192
+#define HTTP_TIMEOUT_SECONDS 30
+
+extern const struct http_route webhook_sms_inbound_route;
+extern const struct http_route webhook_sms_status_route;
+extern const struct http_route health_healthz_route;
+extern const struct http_route health_readyz_route;
+
+static const struct http_route *const http_routes[] = {
+	&webhook_sms_inbound_route,
+	&webhook_sms_status_route,
+	&health_healthz_route,
+	&health_readyz_route,
+};
+
+struct http_server {
+	struct evhttp *http;
+	struct evhttp_bound_socket *listener;  /* NULL once stopped */
+	struct http_ctx *ctx;                  /* borrowed */
+	int port;
+};
+
+static const char *
+http_method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	}
+	return "?";
+}
+
+static void
+http_server_dispatch_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_server *srv = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *method = http_method_name(evhttp_request_get_command(req));
+	bool path_known = false;
+
+	if (path == NULL || path[0] == '\0')
+		path = "/";
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
+	    (size_t)srv->ctx->cfg->max_body_bytes) {
+		http_reply_text(req, 413, "request body too large");
+		return;
+	}
+	for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
+		const struct http_route *r = http_routes[i];
+
+		if (strcmp(r->path, path) != 0)
+			continue;
+		path_known = true;
+		if (strcmp(r->method, method) == 0) {
+			r->handler(req, srv->ctx);
+			return;
+		}
+	}
+	if (path_known)
+		http_reply_text(req, 405, "method not allowed");
+	else
+		http_reply_text(req, 404, "not found");
+}
+
+struct http_server *
+http_server_new(struct event_base *base, struct http_ctx *ctx, char **cause)
+{
+	struct http_server *srv = xcalloc(1, sizeof *srv);
+	const struct config *cfg = ctx->cfg;
+	evutil_socket_t fd;
+	struct sockaddr_storage ss;
+	ev_socklen_t sslen = sizeof ss;
+
+	srv->ctx = ctx;
+	srv->http = evhttp_new(base);
+	/* Twice the body limit, so a slightly-too-large body reaches us and gets a clear 413. */
+	evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes * 2);
+	evhttp_set_max_headers_size(srv->http, HTTP_MAX_HEADERS_BYTES);
+	evhttp_set_timeout(srv->http, HTTP_TIMEOUT_SECONDS);
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(srv->http, http_server_dispatch_cb, srv);
+	srv->listener = evhttp_bind_socket_with_handle(srv->http, cfg->http_host, (ev_uint16_t)cfg->http_port);
+	if (srv->listener == NULL) {
+		*cause = xasprintf("cannot listen on %s:%lld", cfg->http_host, cfg->http_port);
+		evhttp_free(srv->http);
+		free(srv);
+		return NULL;
+	}
+	fd = evhttp_bound_socket_get_fd(srv->listener);
+	srv->port = (int)cfg->http_port;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
+		if (ss.ss_family == AF_INET)
+			srv->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			srv->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	log_info("http: listening on %s:%d", cfg->http_host, srv->port);
+	return srv;
+}
+
+void
+http_server_free(struct http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	evhttp_free(srv->http);
+	free(srv);
+}
+
+void
+http_server_stop_accepting(struct http_server *srv)
+{
+	if (srv->listener != NULL) {
+		evhttp_del_accept_socket(srv->http, srv->listener);
+		srv->listener = NULL;
+	}
+}
+
+int
+http_server_port(const struct http_server *srv)
+{
+	return srv->port;
+}
+
+void
+http_hold(struct http_ctx *ctx)
+{
+	ctx->held++;
+}
+
+void
+http_release(struct http_ctx *ctx)
+{
+	ctx->held--;
+}
+
+void
+http_reply_body(struct evhttp_request *req, int code, const char *content_type, const char *body)
+{
+	struct evbuffer *out = evbuffer_new();
+	const char *reason;
+
+	switch (code) {
+	case 200: reason = "OK"; break;
+	case 201: reason = "Created"; break;
+	case 400: reason = "Bad Request"; break;
+	case 401: reason = "Unauthorized"; break;
+	case 403: reason = "Forbidden"; break;
+	case 404: reason = "Not Found"; break;
+	case 405: reason = "Method Not Allowed"; break;
+	case 413: reason = "Payload Too Large"; break;
+	case 415: reason = "Unsupported Media Type"; break;
+	case 422: reason = "Unprocessable Entity"; break;
+	case 429: reason = "Too Many Requests"; break;
+	case 503: reason = "Service Unavailable"; break;
+	default: reason = code < 400 ? "OK" : "Error"; break;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
+	evbuffer_add(out, body, strlen(body));
+	evhttp_send_reply(req, code, reason, out);
+	evbuffer_free(out);
+}
+
+void
+http_reply_text(struct evhttp_request *req, int code, const char *text)
+{
+	char *body = xasprintf("%s\n", text);
+
+	http_reply_body(req, code, "text/plain; charset=utf-8", body);
+	free(body);
+}
+
+const char *
+http_request_body(struct evhttp_request *req, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	char *data;
+
+	/* One spare byte for the NUL; the buffer stays owned by the request. */
+	evbuffer_add(in, "", 1);
+	*len = evbuffer_get_length(in) - 1;
+	data = (char *)evbuffer_pullup(in, -1);
+	return data;
+}
+
+bool
+http_content_type_is(struct evhttp_request *req, const char *mime)
+{
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	size_t n = strlen(mime);
+
+	if (ct == NULL)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	return strncasecmp(ct, mime, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}

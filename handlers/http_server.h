@@ -1,0 +1,63 @@
+/*
+ * http_server.h - the gateway's HTTP server: routes, limits, replies.
+ *
+ * Each handler file exports `const struct http_route` values; the server
+ * only walks the route table (tmux cmd-*.c entries). Handlers that answer
+ * after a database round trip call http_hold() first and http_reply_*()
+ * later; the held count lets a shutdown wait for them.
+ */
+#ifndef CARENAV_HANDLERS_HTTP_SERVER_H
+#define CARENAV_HANDLERS_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "attrs.h"
+
+struct config;
+struct db;
+struct event_base;
+struct evhttp_request;
+struct http_server;
+struct inbound;
+struct outbox;
+
+/* What handlers may use; all borrowed from main. */
+struct http_ctx {
+	const struct config *cfg;
+	struct db *db;
+	struct inbound *inbound;
+	struct outbox *outbox;
+	size_t held;  /* requests waiting for an asynchronous answer */
+};
+
+typedef void http_handler_cb(struct evhttp_request *req, struct http_ctx *ctx);
+
+struct http_route {
+	const char *method;  /* "GET", "POST" */
+	const char *path;    /* exact path */
+	http_handler_cb *handler;
+};
+
+/* Binds HTTP_HOST:HTTP_PORT; false + *cause if it cannot. */
+struct http_server *http_server_new(struct event_base *base, struct http_ctx *ctx, char **cause)
+    CN_MUSTCHECK;
+void http_server_free(struct http_server *srv);
+/* Closes the listening socket; requests already received still get answers. */
+void http_server_stop_accepting(struct http_server *srv);
+/* The port actually bound (useful with HTTP_PORT=0). */
+int http_server_port(const struct http_server *srv);
+
+/* Marks req as answered later; pair with one http_reply_* call. */
+void http_hold(struct http_ctx *ctx);
+void http_release(struct http_ctx *ctx);
+/* Sends a plain-text answer (a newline is added). */
+void http_reply_text(struct evhttp_request *req, int code, const char *text);
+/* Sends body with the given content type. */
+void http_reply_body(struct evhttp_request *req, int code, const char *content_type, const char *body);
+/* The request body, NUL-terminated; *len excludes the NUL. */
+const char *http_request_body(struct evhttp_request *req, size_t *len);
+/* True if the request's Content-Type is mime (parameters such as charset ignored). */
+bool http_content_type_is(struct evhttp_request *req, const char *mime);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * check_config.c - configuration loading, defaults and validation; backoff;
+ * the id map.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "config.h"
+#include "idmap.h"
+
+/* A fake environment: NULL-terminated name/value pairs. */
+static const char *const *fake_env;
+
+static const char *
+fake_getenv(const char *name)
+{
+	for (const char *const *p = fake_env; *p != NULL; p += 2) {
+		if (strcmp(p[0], name) == 0)
+			return p[1];
+	}
+	return NULL;
+}
+
+static void
+load_fails(const char *const *env, const char *expect_in_cause)
+{
+	struct config cfg;
+	char *cause = NULL;
+
+	fake_env = env;
+	ck_assert(!config_load(&cfg, fake_getenv, &cause));
+	ck_assert_msg(strstr(cause, expect_in_cause) != NULL, "cause was: %s", cause);
+	free(cause);
+}
+
+START_TEST(test_defaults)
+{
+	static const char *const env[] = { NULL };
+	struct config cfg;
+	char *cause = NULL, *conninfo;
+
+	fake_env = env;
+	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	ck_assert_str_eq(cfg.sms_provider, "sandbox");
+	ck_assert_int_eq(cfg.http_port, 8080);
+	ck_assert_int_eq(cfg.max_body_bytes, 16384);
+	ck_assert_str_eq(cfg.database_url, "");
+	conninfo = config_database_conninfo(&cfg);
+	ck_assert_msg(strstr(conninfo, "/var/pg/run") != NULL && strstr(conninfo, "dbname=carenav"),
+	    "conninfo was %s", conninfo);
+	free(conninfo);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_values)
+{
+	static const char *const env[] = { "HTTP_PORT", "9090", "DATABASE_URL", "postgresql:///x",
+		"SMS_PROVIDER", "twilio", "TWILIO_ACCOUNT_SID", "AC1", "TWILIO_AUTH_TOKEN", "tok",
+		"SANDBOX_OUTBOX_LOG", "/tmp/sb.log", NULL };
+	struct config cfg;
+	char *cause = NULL, *s;
+
+	fake_env = env;
+	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	ck_assert_int_eq(cfg.http_port, 9090);
+	ck_assert_str_eq(cfg.twilio_auth_token, "tok");
+	s = config_database_conninfo(&cfg);
+	ck_assert_str_eq(s, "postgresql:///x");
+	free(s);
+	s = config_sandbox_log_path(&cfg);
+	ck_assert_str_eq(s, "/tmp/sb.log");
+	free(s);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_bad_values)
+{
+	static const char *const port_text[] = { "HTTP_PORT", "80a", NULL };
+	static const char *const port_range[] = { "HTTP_PORT", "70000", NULL };
+	static const char *const provider[] = { "SMS_PROVIDER", "carrier-pigeon", NULL };
+	static const char *const twilio[] = { "SMS_PROVIDER", "twilio", NULL };
+	static const char *const pool[] = { "DB_POOL_SIZE", "0", NULL };
+	static const char *const backoff[] = { "OUTBOX_BACKOFF_BASE_MS", "5000",
+		"OUTBOX_BACKOFF_MAX_MS", "1000", NULL };
+
+	load_fails(port_text, "HTTP_PORT");
+	load_fails(port_range, "out of range");
+	load_fails(provider, "SMS_PROVIDER");
+	load_fails(twilio, "TWILIO_ACCOUNT_SID");
+	load_fails(pool, "DB_POOL_SIZE");
+	load_fails(backoff, "OUTBOX_BACKOFF_MAX_MS");
+}
+END_TEST
+
+START_TEST(test_backoff_schedule)
+{
+	/* Equal jitter: the delay lies in [d/2, d] for d = min(max, base * 2^(n-1)). */
+	static const int64_t expect[] = { 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000 };
+
+	for (int attempt = 1; attempt <= 8; attempt++) {
+		int64_t d = expect[attempt - 1];
+
+		ck_assert_int_eq(backoff_delay_ms(attempt, 1000, 60000, 0), d / 2);
+		ck_assert_int_eq(backoff_delay_ms(attempt, 1000, 60000, (uint32_t)(d / 2)), d);
+		for (uint32_t r = 0; r < 100000; r += 997) {
+			int64_t v = backoff_delay_ms(attempt, 1000, 60000, r * 2654435761u);
+
+			ck_assert(v >= d / 2 && v <= d);
+		}
+	}
+	/* Huge attempt counts must not overflow. */
+	ck_assert_int_le(backoff_delay_ms(1000000, 1000, 60000, 12345), 60000);
+}
+END_TEST
+
+START_TEST(test_idmap)
+{
+	struct idmap *m = idmap_new();
+	static int vals[5000];
+
+	for (int i = 0; i < 5000; i++)
+		idmap_put(m, (int64_t)i * 7919, &vals[i]);
+	ck_assert_uint_eq(idmap_count(m), 5000);
+	for (int i = 0; i < 5000; i += 2)
+		idmap_remove(m, (int64_t)i * 7919);
+	ck_assert_uint_eq(idmap_count(m), 2500);
+	for (int i = 0; i < 5000; i++) {
+		void *v = idmap_get(m, (int64_t)i * 7919);
+
+		if (i % 2)
+			ck_assert_ptr_eq(v, &vals[i]);
+		else
+			ck_assert_ptr_null(v);
+	}
+	idmap_remove(m, 42);  /* absent: no-op */
+	ck_assert_uint_eq(idmap_count(m), 2500);
+	idmap_free(m);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_backoff_schedule);
+	tcase_add_test(tc, test_idmap);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

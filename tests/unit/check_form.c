@@ -1,0 +1,175 @@
+/*
+ * check_form.c - the webhook form parser and encoder, and phone validation.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "form.h"
+#include "phone.h"
+
+static struct form
+parse_ok(const char *body)
+{
+	struct form form;
+	char *cause = NULL;
+
+	ck_assert_msg(form_parse(body, strlen(body), &form, &cause), "parse failed: %s", cause);
+	return form;
+}
+
+static void
+parse_fails(const char *body, size_t len, const char *expect_in_cause)
+{
+	struct form form;
+	char *cause = NULL;
+
+	ck_assert(!form_parse(body, len, &form, &cause));
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_msg(strstr(cause, expect_in_cause) != NULL, "cause was: %s", cause);
+	ck_assert_ptr_null(form.pairs);
+	free(cause);
+}
+
+START_TEST(test_twilio_body)
+{
+	struct form f = parse_ok("ToCountry=US&MessageSid=SM123&From=%2B15551230001&To=%2B15550001111"
+	                         "&Body=my+back+hurts%21&NumMedia=0");
+
+	ck_assert_uint_eq(f.npairs, 6);
+	ck_assert_str_eq(form_get(&f, "MessageSid"), "SM123");
+	ck_assert_str_eq(form_get(&f, "From"), "+15551230001");
+	ck_assert_str_eq(form_get(&f, "Body"), "my back hurts!");
+	ck_assert_ptr_null(form_get(&f, "Missing"));
+	form_free(&f);
+}
+END_TEST
+
+START_TEST(test_percent_and_plus)
+{
+	struct form f = parse_ok("a=%2b%2B+b&b=caf%C3%A9&c=100%25&d=%E2%9C%93");
+
+	ck_assert_str_eq(form_get(&f, "a"), "++ b");
+	ck_assert_str_eq(form_get(&f, "b"), "caf\xc3\xa9");
+	ck_assert_str_eq(form_get(&f, "c"), "100%");
+	ck_assert_str_eq(form_get(&f, "d"), "\xe2\x9c\x93");
+	form_free(&f);
+}
+END_TEST
+
+START_TEST(test_duplicates_keep_all_first_wins)
+{
+	struct form f = parse_ok("Body=one&Body=two");
+
+	ck_assert_uint_eq(f.npairs, 2);
+	ck_assert_str_eq(form_get(&f, "Body"), "one");
+	ck_assert_str_eq(f.pairs[1].value, "two");
+	form_free(&f);
+}
+END_TEST
+
+START_TEST(test_empty_and_valueless)
+{
+	struct form f = parse_ok("&&a=&b&&");
+
+	ck_assert_uint_eq(f.npairs, 2);
+	ck_assert_str_eq(form_get(&f, "a"), "");
+	ck_assert_str_eq(form_get(&f, "b"), "");
+	form_free(&f);
+	f = parse_ok("");
+	ck_assert_uint_eq(f.npairs, 0);
+	form_free(&f);
+}
+END_TEST
+
+START_TEST(test_bad_escapes)
+{
+	parse_fails("a=%", 3, "percent");
+	parse_fails("a=%4", 4, "percent");
+	parse_fails("a=%zz", 5, "percent");
+	parse_fails("ok=1&%G1=2", 10, "percent");
+}
+END_TEST
+
+START_TEST(test_invalid_utf8)
+{
+	parse_fails("Body=%C3%28", 11, "UTF-8");      /* bad continuation */
+	parse_fails("Body=%C0%AF", 11, "UTF-8");      /* overlong '/' */
+	parse_fails("Body=%ED%A0%80", 14, "UTF-8");   /* UTF-16 surrogate */
+	parse_fails("Body=%F4%90%80%80", 17, "UTF-8"); /* past U+10FFFF */
+	parse_fails("Body=%E2%9C", 11, "UTF-8");      /* truncated */
+	parse_fails("Body=a%00b", 10, "UTF-8");       /* NUL would truncate the text */
+	parse_fails("Body=\xff", 6, "UTF-8");         /* raw invalid byte */
+}
+END_TEST
+
+START_TEST(test_too_many_fields)
+{
+	size_t n = 300 * 4;
+	char *body = malloc(n + 1);
+
+	for (size_t i = 0; i < 300; i++)
+		memcpy(body + i * 4, "a=1&", 4);
+	body[n] = '\0';
+	parse_fails(body, n, "fields");
+	free(body);
+}
+END_TEST
+
+START_TEST(test_encode_roundtrip)
+{
+	const char *kv[] = { "To", "+1 555", "Body", "caf\xc3\xa9 & 100%=ok?", "E", "" };
+	char *enc = form_encode(kv, 3);
+	struct form f;
+
+	ck_assert_str_eq(enc, "To=%2B1+555&Body=caf%C3%A9+%26+100%25%3Dok%3F&E=");
+	f = parse_ok(enc);
+	ck_assert_str_eq(form_get(&f, "To"), "+1 555");
+	ck_assert_str_eq(form_get(&f, "Body"), kv[3]);
+	ck_assert_str_eq(form_get(&f, "E"), "");
+	form_free(&f);
+	free(enc);
+}
+END_TEST
+
+START_TEST(test_phone_valid)
+{
+	ck_assert(phone_valid("+15551230001"));
+	ck_assert(phone_valid("5551230001"));
+	ck_assert(phone_valid("12345"));
+	ck_assert(phone_valid("whatsapp:+15551230001"));
+	ck_assert(!phone_valid(""));
+	ck_assert(!phone_valid("+"));
+	ck_assert(!phone_valid("12"));
+	ck_assert(!phone_valid("+1 555 123"));
+	ck_assert(!phone_valid("+1555123000123456"));
+	ck_assert(!phone_valid("robert'); DROP TABLE"));
+	ck_assert(!phone_valid(":+1555"));
+	ck_assert(!phone_valid("WhatsApp:+1555123"));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("form");
+	TCase *tc = tcase_create("form");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_twilio_body);
+	tcase_add_test(tc, test_percent_and_plus);
+	tcase_add_test(tc, test_duplicates_keep_all_first_wins);
+	tcase_add_test(tc, test_empty_and_valueless);
+	tcase_add_test(tc, test_bad_escapes);
+	tcase_add_test(tc, test_invalid_utf8);
+	tcase_add_test(tc, test_too_many_fields);
+	tcase_add_test(tc, test_encode_roundtrip);
+	tcase_add_test(tc, test_phone_valid);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
