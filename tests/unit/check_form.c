@@ -137,6 +137,8 @@ START_TEST(test_phone_valid)
 	ck_assert(phone_valid("+15551230001"));
 	ck_assert(phone_valid("5551230001"));
 	ck_assert(phone_valid("12345"));
+	ck_assert(phone_valid("123"));
+	ck_assert(phone_valid("+123456789012345"));   /* E.164 allows 15 digits */
 	ck_assert(phone_valid("whatsapp:+15551230001"));
 	ck_assert(!phone_valid(""));
 	ck_assert(!phone_valid("+"));

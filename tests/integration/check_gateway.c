@@ -1,0 +1,352 @@
+/*
+ * check_gateway.c - the foundation end to end: the real gateway process, a
+ * real PostgreSQL database per test, and a fake Twilio API on loopback.
+ *
+ * Webhook -> row committed before the 200 -> dialogue step -> outbox ->
+ * delivered to the provider with the right auth and form body; duplicates,
+ * retries, permanent failures, delivery reports, bad input, and a restart
+ * with replies still queued.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fake_twilio.h"
+#include "form.h"
+#include "harness.h"
+#include "xmalloc.h"
+
+#define PATIENT "+15551230001"
+#define CLINIC "+15550001111"
+#define WAIT_MS 15000
+
+/* One test's world: its database, the fake provider and a gateway using them. */
+struct world {
+	char *conninfo;
+	PGconn *pg;
+	struct fake_twilio *ft;
+	struct harness_gw gw;
+	char *env[8];
+};
+
+static void
+world_init(struct world *w, bool twilio)
+{
+	memset(w, 0, sizeof *w);
+	w->conninfo = harness_db_create();
+	if (twilio) {
+		w->ft = fake_twilio_start();
+		w->env[0] = xstrdup("SMS_PROVIDER=twilio");
+		w->env[1] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
+		w->env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
+		w->env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
+		w->env[4] = xstrdup("PUBLIC_BASE_URL=https://clinic.example.org");
+	}
+	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
+	harness_gw_start(&w->gw);
+	w->pg = harness_db_connect(w->conninfo);
+}
+
+static void
+world_free(struct world *w)
+{
+	harness_gw_free(&w->gw);
+	if (w->ft != NULL)
+		fake_twilio_stop(w->ft);
+	PQfinish(w->pg);
+	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
+		free(w->env[i]);
+	free(w->conninfo);
+}
+
+/* Waits until every outbound message has left the queue (sent, failed or suppressed). */
+static void
+wait_outbox_settled(struct world *w)
+{
+	/* Replies are queued in the transaction that marks the message processed: wait for that first. */
+	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, WAIT_MS) &&
+	    harness_wait_int(w->pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS),
+	    "outbox did not settle; see %s", w->gw.log_path);
+}
+
+START_TEST(test_reply_delivered_to_twilio)
+{
+	struct world w;
+	struct fake_twilio_request r;
+	struct form f;
+	char *cause = NULL, *sid;
+	long long nout;
+
+	world_init(&w, true);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMin0001", PATIENT, CLINIC, "my back hurts"), 200);
+	/* Durable before the 200: the row is there the moment the answer arrives. */
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND provider_sid = 'SMin0001' AND body = 'my back hurts'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations "
+	    "WHERE patient_number = '" PATIENT "' AND service_number = '" CLINIC "'"), 1);
+	wait_outbox_settled(&w);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	    "AND status <> 'sent'", 0, WAIT_MS));
+	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
+	ck_assert_int_gt(nout, 0);
+	ck_assert_uint_eq(fake_twilio_count(w.ft), (size_t)nout);
+
+	r = fake_twilio_get(w.ft, 0);
+	ck_assert_str_eq(r.path, "/2010-04-01/Accounts/ACtest123/Messages.json");
+	ck_assert_str_eq(r.authorization, "Basic QUN0ZXN0MTIzOnMzY3JldA==");
+	ck_assert_str_eq(r.content_type, "application/x-www-form-urlencoded");
+	ck_assert(form_parse(r.body, strlen(r.body), &f, &cause));
+	ck_assert_str_eq(form_get(&f, "To"), PATIENT);
+	ck_assert_str_eq(form_get(&f, "From"), CLINIC);
+	ck_assert_str_eq(form_get(&f, "StatusCallback"), "https://clinic.example.org/sms/status");
+	sid = harness_query_text(w.pg, "SELECT body FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1");
+	ck_assert_str_eq(form_get(&f, "Body"), sid);
+	free(sid);
+	form_free(&f);
+	fake_twilio_request_free(&r);
+	/* The provider's id is recorded for delivery reports. */
+	sid = harness_query_text(w.pg, "SELECT provider_sid FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1");
+	ck_assert_str_eq(sid, "SMfake0001");
+	free(sid);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND status = 'processed' AND processed_at IS NOT NULL"), 1);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_duplicate_sid_answered_once)
+{
+	struct world w;
+	long long nout;
+
+	world_init(&w, true);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(harness_post_sms(w.gw.port, "SMdup0001", PATIENT, CLINIC, "hello"), 200);
+	wait_outbox_settled(&w);
+	usleep(500 * 1000);  /* give a wrong second answer time to show up */
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
+	/* One dialogue step ran: the conversation's version counts steps. */
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT version FROM conversations"), 1);
+	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
+	ck_assert_int_gt(nout, 0);
+	ck_assert_uint_eq(fake_twilio_count(w.ft), (size_t)nout);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_retry_then_delivered_once)
+{
+	static const int script[] = { 500, 429 };
+	struct world w;
+	long long nout;
+	char *first;
+
+	world_init(&w, true);
+	fake_twilio_script(w.ft, script, 2);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMretry01", PATIENT, CLINIC, "hello"), 200);
+	wait_outbox_settled(&w);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	    "AND status <> 'sent'", 0, WAIT_MS));
+	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
+	/* Two scripted failures, then every message accepted exactly once. */
+	ck_assert_uint_eq(fake_twilio_count(w.ft), (size_t)nout + 2);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT attempts FROM outbox ORDER BY id LIMIT 1"), 3);
+	first = harness_query_text(w.pg, "SELECT body FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1");
+	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "Body", first), 1);
+	free(first);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_permanent_failure_recorded)
+{
+	static const int script[] = { 400 };
+	struct world w;
+	char *status, *error;
+
+	world_init(&w, true);
+	fake_twilio_script(w.ft, script, 1);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMfail001", PATIENT, CLINIC, "hello"), 200);
+	wait_outbox_settled(&w);
+	status = harness_query_text(w.pg, "SELECT status FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1");
+	error = harness_query_text(w.pg, "SELECT error FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1");
+	ck_assert_str_eq(status, "failed");
+	ck_assert_msg(strstr(error, "HTTP 400") != NULL, "error was %s", error);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT attempts FROM outbox ORDER BY id LIMIT 1"), 1);
+	/* A rejected reply does not block the ones after it. */
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'done'"),
+	    harness_query_int(w.pg, "SELECT count(*) FROM outbox") - 1);
+	free(status);
+	free(error);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_status_callback)
+{
+	struct world w;
+	char *status;
+	const char *ct = "application/x-www-form-urlencoded";
+	const char *delivered = "MessageSid=SMfake0001&MessageStatus=delivered&AccountSid=ACtest123";
+	const char *late_sent = "MessageSid=SMfake0001&MessageStatus=sent";
+	const char *unknown = "MessageSid=SMnotours&MessageStatus=delivered";
+
+	world_init(&w, true);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMstat001", PATIENT, CLINIC, "hello"), 200);
+	wait_outbox_settled(&w);
+	ck_assert_int_eq(harness_post(w.gw.port, "/sms/status", ct, delivered, strlen(delivered), NULL), 200);
+	status = harness_query_text(w.pg, "SELECT status FROM messages WHERE provider_sid = 'SMfake0001'");
+	ck_assert_str_eq(status, "delivered");
+	free(status);
+	/* Reports can arrive out of order; a late "sent" does not undo "delivered". */
+	ck_assert_int_eq(harness_post(w.gw.port, "/sms/status", ct, late_sent, strlen(late_sent), NULL), 200);
+	status = harness_query_text(w.pg, "SELECT status FROM messages WHERE provider_sid = 'SMfake0001'");
+	ck_assert_str_eq(status, "delivered");
+	free(status);
+	ck_assert_int_eq(harness_post(w.gw.port, "/sms/status", ct, unknown, strlen(unknown), NULL), 200);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM delivery_reports"), 3);
+	ck_assert_int_eq(harness_post(w.gw.port, "/sms/status", ct, "MessageSid=SMfake0001&MessageStatus=bogus",
+	    41, NULL), 400);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_bad_input_stores_nothing)
+{
+	struct world w;
+	const char *form = "application/x-www-form-urlencoded";
+	char *big = xmalloc(64 * 1024 + 1), *resp = NULL;
+	struct {
+		const char *ctype, *body;
+		long status;
+		const char *says;
+	} cases[] = {
+		{ form, "MessageSid=SMx1&From=%2B15551230001&To=%2B15550001111&Body=%ZZ", 400, "percent" },
+		{ form, "MessageSid=SMx2&From=%2B15551230001&To=%2B15550001111&Body=%C3%28", 400, "UTF-8" },
+		{ form, "MessageSid=SMx3&To=%2B15550001111&Body=hi", 400, "From" },
+		{ form, "From=%2B15551230001&To=%2B15550001111&Body=hi", 400, "MessageSid" },
+		{ form, "MessageSid=SMx4&From=not+a+number&To=%2B15550001111&Body=hi", 400, "phone" },
+		{ form, "MessageSid=SM%27%3B+drop&From=%2B15551230001&To=%2B15550001111&Body=hi", 400, "MessageSid" },
+		{ "application/json", "{\"MessageSid\":\"SMx5\"}", 415, "Content-Type" },
+		{ "text/plain", "MessageSid=SMx6&From=%2B15551230001&To=%2B15550001111", 415, "Content-Type" },
+	};
+
+	world_init(&w, false);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		long status = harness_post(w.gw.port, "/sms/inbound", cases[i].ctype, cases[i].body,
+		    strlen(cases[i].body), &resp);
+
+		ck_assert_msg(status == cases[i].status, "case %zu: got %ld, want %ld", i, status, cases[i].status);
+		ck_assert_msg(strstr(resp, cases[i].says) != NULL, "case %zu: answer was %s", i, resp);
+		free(resp);
+	}
+	memcpy(big, "Body=", 5);
+	memset(big + 5, 'a', 64 * 1024 - 5);
+	big[64 * 1024] = '\0';
+	ck_assert_int_eq(harness_post(w.gw.port, "/sms/inbound", form, big, 64 * 1024, NULL), 413);
+	ck_assert_int_eq(harness_post(w.gw.port, "/sms/inbound", form, big, 20 * 1024, NULL), 413);
+	ck_assert_int_eq(harness_get(w.gw.port, "/sms/inbound", NULL), 405);
+	ck_assert_int_eq(harness_get(w.gw.port, "/nowhere", NULL), 404);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations"), 0);
+	/* The gateway is still healthy and accepts a good message afterwards. */
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMgood001", PATIENT, CLINIC, "hi"), 200);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
+	free(big);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_restart_resumes_queued_replies)
+{
+	static int down[40];
+	struct world w;
+	long long nout;
+
+	for (size_t i = 0; i < 40; i++)
+		down[i] = 503;
+	world_init(&w, true);
+	fake_twilio_script(w.ft, down, 40);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMrest001", PATIENT, CLINIC, "hello"), 200);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE attempts >= 1", 1, WAIT_MS));
+	harness_gw_kill(&w.gw);
+	fake_twilio_script(w.ft, NULL, 0);  /* the provider is back */
+	harness_gw_start(&w.gw);
+	wait_outbox_settled(&w);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	    "AND status <> 'sent'", 0, WAIT_MS));
+	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT version FROM conversations"), 1);
+	/* Each reply was accepted by the provider exactly once. */
+	for (long long i = 0; i < nout; i++) {
+		char *sql = xasprintf("SELECT body FROM messages WHERE direction = 'out' ORDER BY id OFFSET %lld LIMIT 1", i);
+		char *body = harness_query_text(w.pg, sql);
+
+		ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "Body", body), 1);
+		free(body);
+		free(sql);
+	}
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_sandbox_provider_and_health)
+{
+	struct world w;
+	char *path, *resp = NULL, *line = NULL;
+	FILE *f;
+	size_t cap = 0;
+	long long nout, lines = 0;
+
+	world_init(&w, false);
+	ck_assert_int_eq(harness_get(w.gw.port, "/readyz", &resp), 200);
+	free(resp);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMsand001", PATIENT, CLINIC, "hello"), 200);
+	wait_outbox_settled(&w);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	    "AND status <> 'sent'", 0, WAIT_MS));
+	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
+	path = xasprintf("%s/outbox.log", w.gw.var_dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (getline(&line, &cap, f) > 0) {
+		ck_assert_msg(strstr(line, "\"to\":\"" PATIENT "\"") != NULL, "line: %s", line);
+		lines++;
+	}
+	ck_assert_int_eq(lines, nout);
+	fclose(f);
+	free(line);
+	free(path);
+	/* A clean SIGTERM exits 0. */
+	ck_assert_int_eq(harness_gw_stop(&w.gw), 0);
+	world_free(&w);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("gateway");
+	TCase *tc = tcase_create("gateway");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_reply_delivered_to_twilio);
+	tcase_add_test(tc, test_duplicate_sid_answered_once);
+	tcase_add_test(tc, test_retry_then_delivered_once);
+	tcase_add_test(tc, test_permanent_failure_recorded);
+	tcase_add_test(tc, test_status_callback);
+	tcase_add_test(tc, test_bad_input_stores_nothing);
+	tcase_add_test(tc, test_restart_resumes_queued_replies);
+	tcase_add_test(tc, test_sandbox_provider_and_health);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,188 @@
+/*
+ * fake_twilio.c - a Twilio REST API stand-in on loopback. See fake_twilio.h.
+ */
+#include "fake_twilio.h"
+
+#include <check.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "form.h"
+#include "xmalloc.h"
+
+#define FAKE_TWILIO_MAX_SCRIPT 64
+
+struct fake_twilio {
+	struct event_base *base;
+	struct evhttp *http;
+	pthread_t thread;
+	pthread_mutex_t lock;       /* guards everything below */
+	int port;
+	int script[FAKE_TWILIO_MAX_SCRIPT];
+	size_t nscript, script_pos;
+	struct fake_twilio_request *reqs;
+	size_t nreqs;
+	int next_sid;
+};
+
+static void
+fake_twilio_handle(struct evhttp_request *req, void *arg)
+{
+	struct fake_twilio *ft = arg;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req), *out = evbuffer_new();
+	struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
+	const char *auth = evhttp_find_header(headers, "Authorization");
+	const char *ctype = evhttp_find_header(headers, "Content-Type");
+	size_t len = evbuffer_get_length(in);
+	struct fake_twilio_request r;
+	int status;
+
+	r.path = xstrdup(evhttp_request_get_uri(req));
+	r.authorization = xstrdup(auth ? auth : "");
+	r.content_type = xstrdup(ctype ? ctype : "");
+	r.body = xstrndup((const char *)evbuffer_pullup(in, -1), len);
+	pthread_mutex_lock(&ft->lock);
+	status = ft->script_pos < ft->nscript ? ft->script[ft->script_pos++] : 201;
+	r.answered = status;
+	ft->reqs = xreallocarray(ft->reqs, ft->nreqs + 1, sizeof *ft->reqs);
+	ft->reqs[ft->nreqs++] = r;
+	if (status == 201)
+		evbuffer_add_printf(out, "{\"sid\": \"SMfake%04d\", \"status\": \"queued\"}", ++ft->next_sid);
+	else
+		evbuffer_add_printf(out, "{\"code\": 20%03d, \"message\": \"scripted failure\", \"status\": %d}",
+		    status, status);
+	pthread_mutex_unlock(&ft->lock);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	evhttp_send_reply(req, status, status == 201 ? "Created" : "Scripted", out);
+	evbuffer_free(out);
+}
+
+static void *
+fake_twilio_main(void *arg)
+{
+	struct fake_twilio *ft = arg;
+
+	event_base_dispatch(ft->base);
+	return NULL;
+}
+
+struct fake_twilio *
+fake_twilio_start(void)
+{
+	struct fake_twilio *ft = xcalloc(1, sizeof *ft);
+	struct evhttp_bound_socket *sock;
+	struct sockaddr_storage ss;
+	ev_socklen_t len = sizeof ss;
+
+	evthread_use_pthreads();
+	pthread_mutex_init(&ft->lock, NULL);
+	ft->base = event_base_new();
+	ft->http = evhttp_new(ft->base);
+	evhttp_set_gencb(ft->http, fake_twilio_handle, ft);
+	sock = evhttp_bind_socket_with_handle(ft->http, "127.0.0.1", 0);
+	ck_assert_ptr_nonnull(sock);
+	getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &len);
+	ft->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	ck_assert_int_eq(pthread_create(&ft->thread, NULL, fake_twilio_main, ft), 0);
+	return ft;
+}
+
+void
+fake_twilio_stop(struct fake_twilio *ft)
+{
+	event_base_loopbreak(ft->base);
+	pthread_join(ft->thread, NULL);
+	evhttp_free(ft->http);
+	event_base_free(ft->base);
+	for (size_t i = 0; i < ft->nreqs; i++)
+		fake_twilio_request_free(&ft->reqs[i]);
+	free(ft->reqs);
+	pthread_mutex_destroy(&ft->lock);
+	free(ft);
+}
+
+int
+fake_twilio_port(const struct fake_twilio *ft)
+{
+	return ft->port;
+}
+
+void
+fake_twilio_script(struct fake_twilio *ft, const int *statuses, size_t n)
+{
+	ck_assert_uint_le(n, FAKE_TWILIO_MAX_SCRIPT);
+	pthread_mutex_lock(&ft->lock);
+	if (n > 0)
+		memcpy(ft->script, statuses, n * sizeof *statuses);
+	ft->nscript = n;
+	ft->script_pos = 0;
+	pthread_mutex_unlock(&ft->lock);
+}
+
+size_t
+fake_twilio_count(struct fake_twilio *ft)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ft->lock);
+	n = ft->nreqs;
+	pthread_mutex_unlock(&ft->lock);
+	return n;
+}
+
+struct fake_twilio_request
+fake_twilio_get(struct fake_twilio *ft, size_t i)
+{
+	struct fake_twilio_request r;
+
+	pthread_mutex_lock(&ft->lock);
+	ck_assert_uint_lt(i, ft->nreqs);
+	r.path = xstrdup(ft->reqs[i].path);
+	r.authorization = xstrdup(ft->reqs[i].authorization);
+	r.content_type = xstrdup(ft->reqs[i].content_type);
+	r.body = xstrdup(ft->reqs[i].body);
+	r.answered = ft->reqs[i].answered;
+	pthread_mutex_unlock(&ft->lock);
+	return r;
+}
+
+void
+fake_twilio_request_free(struct fake_twilio_request *r)
+{
+	free(r->path);
+	free(r->authorization);
+	free(r->content_type);
+	free(r->body);
+}
+
+size_t
+fake_twilio_count_sent(struct fake_twilio *ft, const char *key, const char *value)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&ft->lock);
+	for (size_t i = 0; i < ft->nreqs; i++) {
+		struct form f;
+		char *cause = NULL;
+		const char *v;
+
+		if (ft->reqs[i].answered != 201)
+			continue;
+		if (!form_parse(ft->reqs[i].body, strlen(ft->reqs[i].body), &f, &cause)) {
+			free(cause);
+			continue;
+		}
+		v = form_get(&f, key);
+		n += v != NULL && strcmp(v, value) == 0;
+		form_free(&f);
+	}
+	pthread_mutex_unlock(&ft->lock);
+	return n;
+}

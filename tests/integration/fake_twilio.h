@@ -1,0 +1,37 @@
+/*
+ * fake_twilio.h - a Twilio REST API stand-in on loopback, for tests.
+ *
+ * A libevent HTTP server in its own thread. It records every request to
+ * /2010-04-01/Accounts/{sid}/Messages.json and answers from a script of
+ * status codes (then 201 for everything after), like the real API:
+ * 201 {"sid": "SM..."} or an error document.
+ */
+#ifndef CARENAV_TESTS_FAKE_TWILIO_H
+#define CARENAV_TESTS_FAKE_TWILIO_H
+
+#include <stddef.h>
+
+struct fake_twilio;
+
+struct fake_twilio_request {
+	char *path;           /* owned */
+	char *authorization;  /* owned: the Authorization header, or "" */
+	char *content_type;   /* owned */
+	char *body;           /* owned */
+	int answered;         /* the status code we answered */
+};
+
+struct fake_twilio *fake_twilio_start(void);
+void fake_twilio_stop(struct fake_twilio *ft);
+int fake_twilio_port(const struct fake_twilio *ft);
+/* The next n requests get these statuses, in order; later ones get 201. */
+void fake_twilio_script(struct fake_twilio *ft, const int *statuses, size_t n);
+/* Requests received so far. */
+size_t fake_twilio_count(struct fake_twilio *ft);
+/* A copy of request i (0-based); free with fake_twilio_request_free. */
+struct fake_twilio_request fake_twilio_get(struct fake_twilio *ft, size_t i);
+void fake_twilio_request_free(struct fake_twilio_request *r);
+/* Number of requests answered 201 whose form field key equals value. */
+size_t fake_twilio_count_sent(struct fake_twilio *ft, const char *key, const char *value);
+
+#endif

@@ -1,0 +1,303 @@
+/*
+ * harness.c - integration test support. See harness.h.
+ */
+#include "harness.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "form.h"
+#include "xmalloc.h"
+
+static const char *
+harness_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	ck_assert_msg(v != NULL && *v != '\0', "%s is not set (run the tests through ctest)", name);
+	return v;
+}
+
+static void
+harness_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+PGconn *
+harness_db_connect(const char *conninfo)
+{
+	PGconn *pg = PQconnectdb(conninfo);
+
+	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "cannot connect to %s: %s", conninfo,
+	    PQerrorMessage(pg));
+	PQclear(PQexec(pg, "SET client_min_messages = warning"));
+	return pg;
+}
+
+char *
+harness_db_create(void)
+{
+	static int counter;
+	char *admin = xasprintf("host=%s dbname=postgres user=carenav", harness_env("CARENAV_TEST_PGHOST"));
+	PGconn *pg = harness_db_connect(admin);
+	char *name = xasprintf("t_%d_%d_%ld", (int)getpid(), counter++, (long)time(NULL));
+	char *sql = xasprintf("CREATE DATABASE %s", name);
+	PGresult *res = PQexec(pg, sql);
+	char *conninfo;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	PQfinish(pg);
+	conninfo = xasprintf("host=%s dbname=%s user=carenav", harness_env("CARENAV_TEST_PGHOST"), name);
+	free(admin);
+	free(sql);
+	free(name);
+	return conninfo;
+}
+
+char *
+harness_query_text(PGconn *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+	char *out;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(res));
+	ck_assert_msg(PQntuples(res) > 0, "%s: no rows", sql);
+	out = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+long long
+harness_query_int(PGconn *pg, const char *sql)
+{
+	char *text = harness_query_text(pg, sql);
+	long long v = strtoll(text, NULL, 10);
+
+	free(text);
+	return v;
+}
+
+bool
+harness_wait_int(PGconn *pg, const char *sql, long long expected, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 50) {
+		PGresult *res = PQexec(pg, sql);
+		bool match = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 &&
+		    strtoll(PQgetvalue(res, 0, 0), NULL, 10) == expected;
+
+		PQclear(res);
+		if (match)
+			return true;
+		harness_sleep_ms(50);
+	}
+	return false;
+}
+
+static int
+harness_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	ck_assert(fd >= 0);
+	ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+	ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+void
+harness_gw_init(struct harness_gw *gw, const char *conninfo, const char *const *env)
+{
+	size_t n = 0;
+	char *tmpl = xasprintf("%s/gw-XXXXXX", harness_env("CARENAV_TEST_VARDIR"));
+
+	memset(gw, 0, sizeof *gw);
+	gw->conninfo = xstrdup(conninfo);
+	gw->port = harness_free_port();
+	mkdir(harness_env("CARENAV_TEST_VARDIR"), 0755);
+	ck_assert_msg(mkdtemp(tmpl) != NULL, "mkdtemp %s: %s", tmpl, strerror(errno));
+	gw->var_dir = tmpl;
+	gw->log_path = xasprintf("%s/gateway.log", gw->var_dir);
+	while (env != NULL && env[n] != NULL)
+		n++;
+	gw->env = xcalloc(n + 1, sizeof *gw->env);
+	for (size_t i = 0; i < n; i++)
+		gw->env[i] = xstrdup(env[i]);
+}
+
+void
+harness_gw_start(struct harness_gw *gw)
+{
+	const char *bin = harness_env("CARENAV_BIN");
+	pid_t parent = getpid();
+	char port[16];
+
+	snprintf(port, sizeof port, "%d", gw->port);
+	gw->pid = fork();
+	ck_assert(gw->pid >= 0);
+	if (gw->pid == 0) {
+		int fd = open(gw->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		/* Die with the test, even when a failed assertion ends it early. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		dup2(fd, 2);
+		dup2(fd, 1);
+		setenv("DATABASE_URL", gw->conninfo, 1);
+		setenv("HTTP_PORT", port, 1);
+		setenv("VAR_DIR", gw->var_dir, 1);
+		setenv("SWEEP_INTERVAL_MS", "100", 1);
+		setenv("OUTBOX_BACKOFF_BASE_MS", "50", 1);
+		setenv("OUTBOX_BACKOFF_MAX_MS", "400", 1);
+		setenv("LOG_LEVEL", "debug", 1);
+		for (char **e = gw->env; *e != NULL; e++)
+			putenv(*e);
+		execl(bin, bin, "serve", (char *)NULL);
+		_exit(127);
+	}
+	for (int waited = 0; waited < 15000; waited += 50) {
+		int status;
+
+		if (harness_get(gw->port, "/healthz", NULL) == 200)
+			return;
+		ck_assert_msg(waitpid(gw->pid, &status, WNOHANG) == 0, "gateway exited at startup; see %s",
+		    gw->log_path);
+		harness_sleep_ms(50);
+	}
+	ck_abort_msg("gateway did not answer /healthz; see %s", gw->log_path);
+}
+
+int
+harness_gw_stop(struct harness_gw *gw)
+{
+	int status = 0;
+
+	if (gw->pid <= 0)
+		return 0;
+	kill(gw->pid, SIGTERM);
+	waitpid(gw->pid, &status, 0);
+	gw->pid = 0;
+	return status;
+}
+
+void
+harness_gw_kill(struct harness_gw *gw)
+{
+	if (gw->pid <= 0)
+		return;
+	kill(gw->pid, SIGKILL);
+	waitpid(gw->pid, NULL, 0);
+	gw->pid = 0;
+}
+
+void
+harness_gw_free(struct harness_gw *gw)
+{
+	harness_gw_kill(gw);
+	for (char **e = gw->env; e != NULL && *e != NULL; e++)
+		free(*e);
+	free(gw->env);
+	free(gw->conninfo);
+	free(gw->var_dir);
+	free(gw->log_path);
+}
+
+struct harness_buf {
+	char *data;
+	size_t len;
+};
+
+static size_t
+harness_write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct harness_buf *buf = userp;
+	size_t n = size * nmemb;
+
+	buf->data = xrealloc(buf->data, buf->len + n + 1);
+	memcpy(buf->data + buf->len, data, n);
+	buf->len += n;
+	buf->data[buf->len] = '\0';
+	return n;
+}
+
+static long
+harness_request(int port, const char *path, const char *content_type, const char *body,
+    size_t body_len, char **resp)
+{
+	CURL *curl = curl_easy_init();
+	struct curl_slist *headers = NULL;
+	struct harness_buf buf = { xstrdup(""), 0 };
+	char *url = xasprintf("http://127.0.0.1:%d%s", port, path), *ct;
+	long status = 0;
+
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, harness_write_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
+	if (body != NULL) {
+		ct = xasprintf("Content-Type: %s", content_type);
+		headers = curl_slist_append(headers, ct);
+		headers = curl_slist_append(headers, "Expect:");
+		free(ct);
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
+	}
+	if (curl_easy_perform(curl) == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	free(url);
+	if (resp != NULL)
+		*resp = buf.data;
+	else
+		free(buf.data);
+	return status;
+}
+
+long
+harness_post(int port, const char *path, const char *content_type, const char *body,
+    size_t body_len, char **resp)
+{
+	return harness_request(port, path, content_type, body, body_len, resp);
+}
+
+long
+harness_get(int port, const char *path, char **resp)
+{
+	return harness_request(port, path, NULL, NULL, 0, resp);
+}
+
+long
+harness_post_sms(int port, const char *sid, const char *from, const char *to, const char *body)
+{
+	const char *kv[] = { "ToCountry", "US", "MessageSid", sid, "SmsSid", sid, "AccountSid", "ACtest",
+		"From", from, "To", to, "Body", body, "NumMedia", "0" };
+	char *form = form_encode(kv, 8);
+	long status = harness_post(port, "/sms/inbound", "application/x-www-form-urlencoded", form,
+	    strlen(form), NULL);
+
+	free(form);
+	return status;
+}

@@ -1,0 +1,56 @@
+/*
+ * harness.h - integration test support: a throwaway database per test, the
+ * real gateway binary as a child process, HTTP posts, and polling queries.
+ *
+ * The PostgreSQL cluster is started by the ctest "pg" fixture
+ * (deploy/pg-local under the build directory) and named by the environment:
+ *   CARENAV_TEST_PGHOST  the cluster's socket directory
+ *   CARENAV_BIN          the carenav binary under test
+ *   CARENAV_TEST_VARDIR  where each gateway gets its VAR_DIR (and its log, kept for reading failures)
+ */
+#ifndef CARENAV_TESTS_HARNESS_H
+#define CARENAV_TESTS_HARNESS_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct harness_gw {
+	pid_t pid;
+	int port;
+	char *conninfo;  /* owned: the test's database */
+	char *var_dir;   /* owned: the gateway's VAR_DIR */
+	char *log_path;  /* owned: the gateway's stderr */
+	char **env;      /* owned: extra NAME=VALUE settings, NULL-terminated */
+};
+
+/* Creates an empty database for this test; returns its conninfo (caller frees). */
+char *harness_db_create(void);
+/* A blocking connection for assertions; fails the test if it cannot connect. */
+PGconn *harness_db_connect(const char *conninfo);
+/* Runs sql (no parameters) and returns the first column of the first row as a number. */
+long long harness_query_int(PGconn *pg, const char *sql);
+/* Runs sql and returns the first column of the first row as text (caller frees). */
+char *harness_query_text(PGconn *pg, const char *sql);
+/* Polls sql every 50 ms until it returns expected; false after timeout_ms. */
+bool harness_wait_int(PGconn *pg, const char *sql, long long expected, int timeout_ms);
+
+/* Prepares a gateway on a free port with its own VAR_DIR; env is NAME=VALUE... NULL. */
+void harness_gw_init(struct harness_gw *gw, const char *conninfo, const char *const *env);
+/* Starts it and waits until /healthz answers; fails the test if it does not. */
+void harness_gw_start(struct harness_gw *gw);
+/* SIGTERM and wait; returns the exit status. */
+int harness_gw_stop(struct harness_gw *gw);
+/* SIGKILL and wait. */
+void harness_gw_kill(struct harness_gw *gw);
+void harness_gw_free(struct harness_gw *gw);
+
+/* POSTs body to the gateway; returns the HTTP status (0 = no answer). *resp may be NULL. */
+long harness_post(int port, const char *path, const char *content_type, const char *body,
+    size_t body_len, char **resp);
+/* POSTs a Twilio-style inbound SMS webhook. */
+long harness_post_sms(int port, const char *sid, const char *from, const char *to, const char *body);
+/* GETs path; returns the HTTP status. */
+long harness_get(int port, const char *path, char **resp);
+
+#endif
