@@ -31,6 +31,8 @@ struct config {
 	long long sweep_interval_ms;    /* how often due work is looked for in the database */
 	long long provider_timeout_ms;  /* one provider HTTP request, connect to last byte */
 	long long idle_reset_hours;     /* idle conversations start over after this */
+	char *default_flow;             /* owned; the flow new conversations run */
+	char *triage_phrases_file;      /* owned; "" = the compiled-in phrase data */
 	char *log_level;                /* owned */
 };
 

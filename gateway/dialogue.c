@@ -1,44 +1,154 @@
 /*
- * dialogue.c - the walking skeleton's dialogue: greet, then echo (PURE).
- *
- * Replaced by the flow engine (engine.c) in the dialogue issue; kept this
- * small so the storage and sending around it can be proven first.
+ * dialogue.c - one dialogue step: matcher, engine, segmenter (PURE).
+ * See dialogue.h.
  */
 #include "dialogue.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
+#include "flow.h"
+#include "redflag.h"
+#include "segment.h"
 #include "xmalloc.h"
+
+/* Replies of a step that confirms STOP or START must reach an opted-out number. */
+static bool
+dialogue_is_compliance(const struct engine_result *res)
+{
+	for (size_t i = 0; i < res->nactions; i++) {
+		if (res->actions[i].kind == ENGINE_ACTION_OPT_OUT ||
+		    res->actions[i].kind == ENGINE_ACTION_OPT_IN)
+			return true;
+	}
+	return false;
+}
+
+static char *
+dialogue_replies_json(const struct engine_result *res)
+{
+	json_t *arr = json_array();
+	bool compliance = dialogue_is_compliance(res);
+	char *out;
+
+	for (size_t i = 0; i < res->nreplies; i++) {
+		char **parts = NULL;
+		enum segment_encoding enc;
+		size_t n = segment_split(res->replies[i], strlen(res->replies[i]), &parts, &enc);
+
+		for (size_t k = 0; k < n; k++) {
+			json_t *body = json_string(parts[k]);
+
+			/* The engine's texts come from a validated flow; a part that is
+			 * not valid UTF-8 would be a segmenter bug, and is dropped, not sent. */
+			if (body != NULL)
+				json_array_append_new(arr, json_pack("{s:o, s:b}", "body", body,
+				    "compliance", compliance));
+		}
+		segment_free(parts, n);
+	}
+	out = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return out;
+}
+
+static char *
+dialogue_actions_json(const struct engine_result *res)
+{
+	json_t *arr = json_array();
+	char *out;
+
+	for (size_t i = 0; i < res->nactions; i++) {
+		const struct engine_action *a = &res->actions[i];
+		json_t *obj = json_pack("{s:s, s:s}", "kind", engine_action_name(a->kind),
+		    "reason", a->reason ? a->reason : "");
+
+		if (obj == NULL)
+			continue;
+		if (a->detail != NULL)
+			json_object_set_new(obj, "detail", json_string(a->detail));
+		json_array_append_new(arr, obj);
+	}
+	out = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return out;
+}
+
+static const char *
+dialogue_status(const struct flow *flow, const struct engine_result *res)
+{
+	const char *node = engine_state_node(res->next);
+	const struct flow_node *n = node ? flow_node_find(flow, node) : NULL;
+
+	for (size_t i = 0; i < res->nactions; i++) {
+		if (res->actions[i].kind == ENGINE_ACTION_ESCALATE)
+			return "emergency";
+	}
+	if (n != NULL && n->kind == FLOW_EMERGENCY)
+		return "emergency";
+	if (n != NULL && n->kind == FLOW_END)
+		return "closed";
+	return "active";
+}
+
+bool
+dialogue_state_is_fresh(const char *state_json)
+{
+	struct conv_state *st = NULL;
+	char *cause = NULL;
+	bool fresh;
+
+	if (!engine_state_from_json(state_json, &st, &cause)) {
+		free(cause);
+		return true;
+	}
+	fresh = engine_state_node(st) == NULL;
+	engine_state_free(st);
+	return fresh;
+}
 
 void
 dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 {
-	json_t *state = json_loads(in->state_json, 0, NULL);
-	json_t *replies = json_array(), *actions = json_array();
-	bool greeted = json_is_true(json_object_get(state, "greeted"));
-	char *text;
+	struct redflag_result triage;
+	struct engine_input ein = { 0 };
+	struct engine_result res;
+	struct conv_state *state = NULL;
+	char *cause = NULL;
+	size_t len = strlen(in->text);
 
 	memset(out, 0, sizeof *out);
-	if (!greeted) {
-		json_array_append_new(replies, json_pack("{s:s, s:b}", "body",
-		    "Hi, this is the clinic's automated back-pain line. It is not for emergencies: "
-		    "call 911 if you need help now.", "compliance", 0));
+	/* "{}" is how a new conversation row starts; the engine reads it as fresh too. */
+	if (!engine_state_from_json(in->state_json, &state, &cause)) {
+		free(cause);
+		state = NULL;
+		out->state_was_bad = true;
 	}
-	text = xasprintf("You said: %.140s", in->text);
-	json_array_append_new(replies, json_pack("{s:s, s:b}", "body", text, "compliance", 0));
-	free(text);
-	json_decref(state);
-	state = json_pack("{s:b}", "greeted", 1);
-	out->state_json = json_dumps(state, JSON_COMPACT);
-	out->replies_json = json_dumps(replies, JSON_COMPACT);
-	out->actions_json = json_dumps(actions, JSON_COMPACT);
-	out->status = "active";
-	strcpy(out->language, "en");
-	json_decref(state);
-	json_decref(replies);
-	json_decref(actions);
+	redflag_scan(in->rules, in->text, len, &triage);
+	ein.text = in->text;
+	ein.len = len;
+	ein.now_ms = in->now_ms;
+	ein.idle_reset_ms = in->idle_reset_ms;
+	ein.detected_lang = triage.language;
+	ein.triage = triage.level;
+	ein.triage_reasons = triage.reasons;
+	ein.ntriage_reasons = triage.nreasons;
+	ein.triage_matched = triage.matched[0] ? triage.matched : NULL;
+	ein.handoff = in->handoff;
+	engine_step(in->flow, state, &ein, &res);
+
+	out->state_json = engine_state_to_json(res.next);
+	out->replies_json = dialogue_replies_json(&res);
+	out->actions_json = dialogue_actions_json(&res);
+	out->status = dialogue_status(in->flow, &res);
+	out->triage = triage_level_name(triage.level);
+	snprintf(out->language, sizeof out->language, "%s",
+	    engine_state_lang(res.next)[0] ? engine_state_lang(res.next) : "en");
+	engine_result_free(&res);
+	engine_state_free(state);
 }
 
 void

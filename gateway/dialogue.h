@@ -2,11 +2,10 @@
  * dialogue.h - one dialogue step, from stored state and an SMS to what to
  * store and send (PURE).
  *
- * This is the glue between the database row that inbound.c loads and the
- * pure modules that decide: it turns the stored state into the engine's,
- * runs the step, and serialises the new state, the replies (already cut
- * into SMS segments) and the actions as the JSON that carenav_step_commit
- * takes.
+ * The glue between the database row inbound.c loads and the pure modules
+ * that decide: the red-flag matcher reads the text, the engine takes the
+ * step, the segmenter cuts each reply into SMS parts, and the result is
+ * serialised as the JSON that carenav_step_commit takes.
  */
 #ifndef CARENAV_GATEWAY_DIALOGUE_H
 #define CARENAV_GATEWAY_DIALOGUE_H
@@ -14,7 +13,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct flow;
+struct redflag_rules;
+
 struct dialogue_input {
+	const struct flow *flow;            /* the conversation's flow version */
+	const struct redflag_rules *rules;  /* the red-flag phrase data */
 	const char *state_json;  /* the conversation's stored state; "" or "{}" = new */
 	const char *text;        /* the patient's SMS */
 	int64_t now_ms;          /* ms since epoch */
@@ -24,13 +28,17 @@ struct dialogue_input {
 
 struct dialogue_output {
 	char *state_json;    /* owned */
-	char *replies_json;  /* owned: [{"body": ..., "compliance": bool}] */
+	char *replies_json;  /* owned: [{"body": ..., "compliance": bool}], one per SMS part */
 	char *actions_json;  /* owned: [{"kind": ..., "reason": ..., "detail": ...}] */
 	const char *status;  /* static: "active", "emergency" or "closed" */
-	char language[4];    /* "en", "es" */
+	char language[8];    /* "en", "es" */
+	const char *triage;  /* static: the matcher's level name for this text */
+	bool state_was_bad;  /* the stored state could not be read; started over */
 };
 
 void dialogue_run(const struct dialogue_input *in, struct dialogue_output *out);
 void dialogue_output_free(struct dialogue_output *out);
+/* True when state_json is a conversation that has not started (fresh). */
+bool dialogue_state_is_fresh(const char *state_json);
 
 #endif

@@ -17,6 +17,7 @@ struct embedded_file {
 
 extern const struct embedded_file embedded_migrations[];
 extern const struct embedded_file embedded_flows[];
+extern const struct embedded_file embedded_triage[];
 
 /* The embedded file called name, or NULL. */
 const struct embedded_file *embedded_find(const struct embedded_file *files, const char *name);

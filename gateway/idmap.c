@@ -121,3 +121,12 @@ idmap_count(const struct idmap *map)
 {
 	return map->count;
 }
+
+void
+idmap_foreach(const struct idmap *map, void (*fn)(int64_t id, void *value, void *arg), void *arg)
+{
+	for (size_t i = 0; i < map->size; i++) {
+		if (map->slots[i].value != NULL)
+			fn(map->slots[i].id, map->slots[i].value, arg);
+	}
+}

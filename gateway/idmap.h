@@ -19,5 +19,7 @@ void *idmap_get(const struct idmap *map, int64_t id);
 void idmap_put(struct idmap *map, int64_t id, void *value);
 void idmap_remove(struct idmap *map, int64_t id);
 size_t idmap_count(const struct idmap *map);
+/* Calls fn for every entry; fn must not change the map. */
+void idmap_foreach(const struct idmap *map, void (*fn)(int64_t id, void *value, void *arg), void *arg);
 
 #endif

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "db.h"
 #include "dialogue.h"
+#include "flows.h"
 #include "idmap.h"
 #include "log.h"
 #include "outbox.h"
@@ -40,6 +41,8 @@ struct inbound {
 	struct event_base *base;
 	struct db *db;              /* borrowed */
 	struct outbox *outbox;      /* borrowed */
+	struct flows *flows;        /* borrowed */
+	const struct redflag_rules *rules;  /* borrowed */
 	const struct config *cfg;   /* borrowed */
 	struct idmap *jobs;         /* conversation id -> struct inbound_job */
 	struct event sweep;         /* finds work left by crashes and other processes */
@@ -53,6 +56,13 @@ struct inbound_job {
 	int64_t conversation_id;
 	bool dirty;       /* kicked while running: load again before ending */
 	int conflicts;
+	/* The loaded step, kept while the flow is fetched. */
+	int64_t version;          /* conversation version as loaded */
+	int64_t message_id;
+	int64_t flow_version_id;  /* the version this step runs on */
+	bool handoff;
+	char *state_json;         /* owned */
+	char *body;               /* owned */
 };
 
 static void inbound_load(struct inbound_job *job);
@@ -67,9 +77,19 @@ inbound_now_ms(void)
 }
 
 static void
+inbound_job_clear_step(struct inbound_job *job)
+{
+	free(job->state_json);
+	free(job->body);
+	job->state_json = NULL;
+	job->body = NULL;
+}
+
+static void
 inbound_job_end(struct inbound_job *job)
 {
 	idmap_remove(job->in->jobs, job->conversation_id);
+	inbound_job_clear_step(job);
 	free(job);
 }
 
@@ -97,35 +117,80 @@ inbound_commit_done(const PGresult *res, const char *error, void *arg)
 	inbound_load(job);
 }
 
+/* The flow is at hand: run the dialogue and commit what it decided. */
 static void
-inbound_step(struct inbound_job *job, const PGresult *row)
+inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 {
+	struct inbound_job *job = arg;
 	struct inbound *in = job->in;
 	struct dialogue_input din = { 0 };
 	struct dialogue_output dout;
 	struct store_step step = { 0 };
 
-	din.state_json = store_col_text(row, 0, STEP_STATE);
-	din.text = store_col_text(row, 0, STEP_BODY);
+	if (flow == NULL) {
+		log_error("inbound: conversation=%" PRId64 " flow version %" PRId64 " unavailable: %s",
+		    job->conversation_id, job->flow_version_id, error);
+		inbound_job_end(job);
+		return;
+	}
+	din.flow = flow;
+	din.rules = in->rules;
+	din.state_json = job->state_json;
+	din.text = job->body;
 	din.now_ms = inbound_now_ms();
 	din.idle_reset_ms = in->cfg->idle_reset_hours * 3600 * 1000;
-	din.handoff = store_col_bool(row, 0, STEP_HANDOFF);
+	din.handoff = job->handoff;
 	dialogue_run(&din, &dout);
+	if (dout.state_was_bad)
+		log_error("inbound: conversation=%" PRId64 " had unreadable state; started over",
+		    job->conversation_id);
 
 	step.conversation_id = job->conversation_id;
-	step.version = store_col_int64(row, 0, STEP_VERSION);
-	step.message_id = store_col_int64(row, 0, STEP_MESSAGE_ID);
+	step.version = job->version;
+	step.message_id = job->message_id;
 	step.state_json = dout.state_json;
-	step.flow_version_id = store_col_int64(row, 0, STEP_FLOW_VERSION_ID);
+	step.flow_version_id = job->flow_version_id;
 	step.language = dout.language;
 	step.status = dout.status;
 	step.provider = in->cfg->sms_provider;
 	step.replies_json = dout.replies_json;
 	step.actions_json = dout.actions_json;
-	log_debug("inbound: conversation=%" PRId64 " message=%" PRId64 " stepped",
-	    job->conversation_id, step.message_id);
+	log_debug("inbound: conversation=%" PRId64 " message=%" PRId64 " triage=%s status=%s",
+	    job->conversation_id, step.message_id, dout.triage, dout.status);
 	store_step_commit(in->db, &step, inbound_commit_done, job);
 	dialogue_output_free(&dout);
+	inbound_job_clear_step(job);
+}
+
+/*
+ * Keeps what the step needs from the loaded row and picks its flow version:
+ * the conversation's own, or the newest one for a conversation that is new
+ * or idle long enough to start over.
+ */
+static void
+inbound_step(struct inbound_job *job, const PGresult *row)
+{
+	struct inbound *in = job->in;
+	int64_t current = store_col_int64(row, 0, STEP_FLOW_VERSION_ID);
+	int64_t latest = store_col_int64(row, 0, STEP_LATEST_FLOW_VERSION_ID);
+	int64_t idle_ms = inbound_now_ms() - store_col_int64(row, 0, STEP_LAST_ACTIVITY_MS);
+
+	job->version = store_col_int64(row, 0, STEP_VERSION);
+	job->message_id = store_col_int64(row, 0, STEP_MESSAGE_ID);
+	job->handoff = store_col_bool(row, 0, STEP_HANDOFF);
+	job->state_json = xstrdup(store_col_text(row, 0, STEP_STATE));
+	job->body = xstrdup(store_col_text(row, 0, STEP_BODY));
+	job->flow_version_id = current;
+	if (current == 0 || idle_ms > in->cfg->idle_reset_hours * 3600 * 1000 ||
+	    dialogue_state_is_fresh(job->state_json))
+		job->flow_version_id = latest;
+	if (job->flow_version_id == 0) {
+		log_error("inbound: no version of flow %s is loaded (carenav flow load FILE)",
+		    in->cfg->default_flow);
+		inbound_job_end(job);
+		return;
+	}
+	flows_get(in->flows, job->flow_version_id, inbound_flow_ready, job);
 }
 
 static void
@@ -158,7 +223,8 @@ inbound_load(struct inbound_job *job)
 		inbound_job_end(job);
 		return;
 	}
-	store_step_load(job->in->db, job->conversation_id, inbound_load_done, job);
+	store_step_load(job->in->db, job->conversation_id, job->in->cfg->default_flow, inbound_load_done,
+	    job);
 }
 
 void
@@ -205,7 +271,8 @@ inbound_sweep_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 struct inbound *
-inbound_new(struct event_base *base, struct db *db, struct outbox *outbox, const struct config *cfg)
+inbound_new(struct event_base *base, struct db *db, struct outbox *outbox, struct flows *flows,
+    const struct redflag_rules *rules, const struct config *cfg)
 {
 	struct inbound *in = xcalloc(1, sizeof *in);
 	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
@@ -213,6 +280,8 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox, const
 	in->base = base;
 	in->db = db;
 	in->outbox = outbox;
+	in->flows = flows;
+	in->rules = rules;
 	in->cfg = cfg;
 	in->jobs = idmap_new();
 	event_assign(&in->sweep, base, -1, EV_PERSIST, inbound_sweep_timer, in);

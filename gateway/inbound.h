@@ -15,11 +15,13 @@
 struct config;
 struct db;
 struct event_base;
+struct flows;
 struct inbound;
 struct outbox;
+struct redflag_rules;
 
 struct inbound *inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
-    const struct config *cfg);
+    struct flows *flows, const struct redflag_rules *rules, const struct config *cfg);
 void inbound_free(struct inbound *in);
 /* A message for this conversation was stored: process it soon. */
 void inbound_kick(struct inbound *in, int64_t conversation_id);

@@ -1,8 +1,10 @@
 /*
  * main.c - the carenav command: startup order, signals, graceful drain.
  *
- *   carenav [serve]   run the gateway (the default)
- *   carenav migrate   apply database migrations and exit
+ *   carenav [serve]          run the gateway (the default)
+ *   carenav migrate          apply database migrations and exit
+ *   carenav flow load FILE   validate a flow document and store it as a new version
+ *   carenav flow list        the stored flows and their versions
  *
  * Startup: configuration from the environment, migrations (blocking, before
  * the loop), then the event loop with the database pool, the provider, the
@@ -22,6 +24,9 @@
 
 #include "config.h"
 #include "db.h"
+#include "embedded.h"
+#include "flow_admin.h"
+#include "flows.h"
 #include "http_client.h"
 #include "http_server.h"
 #include "inbound.h"
@@ -29,6 +34,7 @@
 #include "migrate.h"
 #include "outbox.h"
 #include "provider.h"
+#include "redflag.h"
 #include "xmalloc.h"
 
 /* How long a drain may take before the gateway exits anyway. */
@@ -44,6 +50,8 @@ struct gateway {
 	struct db *db;
 	struct http_client *http;
 	struct provider provider;
+	struct flows *flows;
+	struct redflag_rules *rules;
 	struct outbox *outbox;
 	struct inbound *inbound;
 	struct http_ctx ctx;
@@ -56,6 +64,27 @@ static const char *
 main_getenv(const char *name)
 {
 	return getenv(name);
+}
+
+/* Reads a whole stream into a new NUL-terminated buffer; NULL on a read error. */
+static char *
+main_read_all(FILE *f, size_t *len)
+{
+	size_t cap = 65536, n = 0, got;
+	char *buf = xmalloc(cap);
+
+	while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+		n += got;
+		if (cap - n - 1 == 0)
+			buf = xrealloc(buf, cap *= 2);
+	}
+	if (ferror(f)) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
 }
 
 static void
@@ -72,8 +101,9 @@ main_load_config(struct config *cfg)
 		fatalx("VAR_DIR %s is not a writable directory", cfg->var_dir);
 }
 
-static void
-main_migrate(const struct config *cfg)
+/* A blocking connection for startup and CLI commands, with migrations applied. */
+static PGconn *
+main_connect_migrated(const struct config *cfg)
 {
 	char *conninfo = config_database_conninfo(cfg), *cause = NULL;
 	PGconn *pg = migrate_connect(conninfo, MAIN_DB_WAIT_SECONDS, &cause);
@@ -84,7 +114,33 @@ main_migrate(const struct config *cfg)
 		    cause);
 	if (!migrate_apply(pg, &cause))
 		fatalx("migrations failed: %s", cause);
-	PQfinish(pg);
+	return pg;
+}
+
+/* The red-flag phrase data: TRIAGE_PHRASES_FILE, or the compiled-in sql/triage/phrases.json. */
+static struct redflag_rules *
+main_load_rules(const struct config *cfg)
+{
+	const struct embedded_file *builtin = embedded_find(embedded_triage, "phrases.json");
+	struct redflag_rules *rules;
+	char *text = NULL, *cause = NULL;
+	size_t len = 0;
+
+	if (cfg->triage_phrases_file[0] != '\0') {
+		FILE *f = fopen(cfg->triage_phrases_file, "r");
+
+		if (f == NULL || (text = main_read_all(f, &len)) == NULL)
+			fatalx("TRIAGE_PHRASES_FILE %s: cannot read it", cfg->triage_phrases_file);
+		fclose(f);
+	} else if (builtin == NULL) {
+		fatalx("no compiled-in triage phrases");
+	}
+	rules = redflag_rules_load(text ? text : builtin->data, text ? len : builtin->len, &cause);
+	if (rules == NULL)
+		fatalx("triage phrases: %s", cause);
+	log_info("triage: %zu red-flag rules loaded", redflag_rules_count(rules));
+	free(text);
+	return rules;
 }
 
 static void
@@ -132,10 +188,16 @@ main_serve(void)
 	struct provider_env penv;
 	char *conninfo, *cause = NULL;
 
+	PGconn *pg;
+
 	memset(&gw, 0, sizeof gw);
 	main_load_config(&gw.cfg);
 	config_log(&gw.cfg);
-	main_migrate(&gw.cfg);
+	gw.rules = main_load_rules(&gw.cfg);
+	pg = main_connect_migrated(&gw.cfg);
+	if (!flow_admin_seed(pg, &cause))
+		fatalx("flows: %s", cause);
+	PQfinish(pg);
 
 	gw.base = event_base_new();
 	if (gw.base == NULL)
@@ -149,8 +211,9 @@ main_serve(void)
 	penv.cfg = &gw.cfg;
 	if (!provider_open(&gw.provider, &penv, &cause))
 		fatalx("%s", cause);
+	gw.flows = flows_new(gw.db);
 	gw.outbox = outbox_new(gw.base, gw.db, &gw.provider, &gw.cfg);
-	gw.inbound = inbound_new(gw.base, gw.db, gw.outbox, &gw.cfg);
+	gw.inbound = inbound_new(gw.base, gw.db, gw.outbox, gw.flows, gw.rules, &gw.cfg);
 	gw.ctx.cfg = &gw.cfg;
 	gw.ctx.db = gw.db;
 	gw.ctx.inbound = gw.inbound;
@@ -174,6 +237,8 @@ main_serve(void)
 	http_server_free(gw.server);
 	inbound_free(gw.inbound);
 	outbox_free(gw.outbox);
+	flows_free(gw.flows);
+	redflag_rules_free(gw.rules);
 	provider_close(&gw.provider);
 	http_client_free(gw.http);
 	db_free(gw.db);
@@ -189,7 +254,64 @@ main_cmd_migrate(void)
 	struct config cfg;
 
 	main_load_config(&cfg);
-	main_migrate(&cfg);
+	PQfinish(main_connect_migrated(&cfg));
+	config_free(&cfg);
+	return 0;
+}
+
+static int
+main_cmd_flow_load(const char *path)
+{
+	struct config cfg;
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char *doc, *name = NULL, *cause = NULL;
+	size_t len;
+	int version;
+	PGconn *pg;
+
+	if (f == NULL || (doc = main_read_all(f, &len)) == NULL) {
+		fprintf(stderr, "carenav: cannot read %s\n", path);
+		return 1;
+	}
+	if (f != stdin)
+		fclose(f);
+	main_load_config(&cfg);
+	pg = main_connect_migrated(&cfg);
+	if (!flow_admin_load(pg, doc, len, &version, &name, &cause)) {
+		fprintf(stderr, "carenav: %s: %s\n", path, cause);
+		return 1;
+	}
+	printf("loaded flow %s version %d; new conversations use it, those in progress keep theirs\n",
+	    name, version);
+	free(name);
+	free(doc);
+	PQfinish(pg);
+	config_free(&cfg);
+	return 0;
+}
+
+static int
+main_cmd_flow_list(void)
+{
+	struct config cfg;
+	PGconn *pg;
+	PGresult *res;
+
+	main_load_config(&cfg);
+	pg = main_connect_migrated(&cfg);
+	res = PQexec(pg, "SELECT f.name, v.version, v.sha256, v.created_at::timestamp(0), "
+	    "(SELECT count(*) FROM conversations c WHERE c.flow_version_id = v.id) "
+	    "FROM flow_versions v JOIN flows f ON f.id = v.flow_id ORDER BY f.name, v.version");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "carenav: %s", PQresultErrorMessage(res));
+		return 1;
+	}
+	printf("%-16s %7s  %-12s  %-19s  %s\n", "flow", "version", "sha256", "loaded", "conversations");
+	for (int i = 0; i < PQntuples(res); i++)
+		printf("%-16s %7s  %.12s  %-19s  %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+	PQclear(res);
+	PQfinish(pg);
 	config_free(&cfg);
 	return 0;
 }
@@ -199,8 +321,10 @@ main_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: carenav [command]\n"
-	    "  serve     run the SMS gateway (default)\n"
-	    "  migrate   apply database migrations and exit\n"
+	    "  serve            run the SMS gateway (default)\n"
+	    "  migrate          apply database migrations and exit\n"
+	    "  flow load FILE   validate a flow document (JSON) and store it as a new version\n"
+	    "  flow list        stored flows, their versions and conversations on each\n"
 	    "Configuration comes from the environment; see .env.example.\n");
 }
 
@@ -217,6 +341,10 @@ main(int argc, char **argv)
 		return main_serve();
 	if (strcmp(cmd, "migrate") == 0)
 		return main_cmd_migrate();
+	if (strcmp(cmd, "flow") == 0 && argc == 4 && strcmp(argv[2], "load") == 0)
+		return main_cmd_flow_load(argv[3]);
+	if (strcmp(cmd, "flow") == 0 && argc == 3 && strcmp(argv[2], "list") == 0)
+		return main_cmd_flow_list();
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		main_usage(stdout);
 		return 0;

@@ -43,12 +43,13 @@ store_unprocessed_conversations(struct db *db, int limit, db_result_cb *cb, void
 }
 
 void
-store_step_load(struct db *db, int64_t conversation_id, db_result_cb *cb, void *arg)
+store_step_load(struct db *db, int64_t conversation_id, const char *default_flow, db_result_cb *cb,
+    void *arg)
 {
 	char id[24];
-	const char *params[] = { I64(id, conversation_id) };
+	const char *params[] = { I64(id, conversation_id), default_flow };
 
-	db_query(db, "SELECT * FROM carenav_step_load($1)", 1, params, cb, arg);
+	db_query(db, "SELECT * FROM carenav_step_load($1, $2)", 2, params, cb, arg);
 }
 
 void
@@ -111,14 +112,6 @@ store_flow_version(struct db *db, int64_t flow_version_id, db_result_cb *cb, voi
 	db_query(db, "SELECT document::text FROM flow_versions WHERE id = $1", 1, params, cb, arg);
 }
 
-void
-store_flow_latest(struct db *db, const char *name, db_result_cb *cb, void *arg)
-{
-	const char *params[] = { name };
-
-	db_query(db, "SELECT v.id, v.document::text FROM flow_versions v JOIN flows f ON f.id = v.flow_id "
-	    "WHERE f.name = $1 ORDER BY v.version DESC LIMIT 1", 1, params, cb, arg);
-}
 
 int64_t
 store_col_int64(const PGresult *res, int row, int col)

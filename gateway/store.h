@@ -36,9 +36,11 @@ void store_unprocessed_conversations(struct db *db, int limit, db_result_cb *cb,
 enum store_step_col {
 	STEP_VERSION, STEP_STATE, STEP_FLOW_VERSION_ID, STEP_LANGUAGE, STEP_OPTED_OUT, STEP_HANDOFF,
 	STEP_LAST_ACTIVITY_MS, STEP_MESSAGE_ID, STEP_BODY, STEP_RECEIVED_MS, STEP_KIND,
+	STEP_LATEST_FLOW_VERSION_ID,
 };
 /* Zero rows when the conversation has nothing left to process. */
-void store_step_load(struct db *db, int64_t conversation_id, db_result_cb *cb, void *arg);
+void store_step_load(struct db *db, int64_t conversation_id, const char *default_flow,
+    db_result_cb *cb, void *arg);
 
 struct store_step {
 	int64_t conversation_id;
@@ -67,8 +69,6 @@ void store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db
 
 /* Row: document (text) of one flow version. */
 void store_flow_version(struct db *db, int64_t flow_version_id, db_result_cb *cb, void *arg);
-/* Row: id, document of the newest version of the flow called name. */
-void store_flow_latest(struct db *db, const char *name, db_result_cb *cb, void *arg);
 
 /* Column readers; a NULL column reads as 0 / false / "". */
 int64_t store_col_int64(const PGresult *res, int row, int col);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,4 +301,77 @@ harness_post_sms(int port, const char *sid, const char *from, const char *to, co
 
 	free(form);
 	return status;
+}
+
+int
+harness_gw_cli(struct harness_gw *gw, char **out, const char *arg, ...)
+{
+	const char *bin = harness_env("CARENAV_BIN");
+	char *argv[16], *cmd, *line = NULL;
+	size_t argc = 0, cap = 0, len = 0;
+	va_list ap;
+	int pipefd[2], status;
+	pid_t pid;
+	FILE *f;
+
+	argv[argc++] = (char *)bin;
+	va_start(ap, arg);
+	for (const char *a = arg; a != NULL && argc < 15; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	ck_assert(pipe(pipefd) == 0);
+	pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		setenv("DATABASE_URL", gw->conninfo, 1);
+		setenv("VAR_DIR", gw->var_dir, 1);
+		execv(bin, argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	f = fdopen(pipefd[0], "r");
+	cmd = xstrdup("");
+	while (getline(&line, &cap, f) > 0) {
+		size_t n = strlen(line);
+
+		cmd = xrealloc(cmd, len + n + 1);
+		memcpy(cmd + len, line, n + 1);
+		len += n;
+	}
+	free(line);
+	fclose(f);
+	waitpid(pid, &status, 0);
+	if (out != NULL)
+		*out = cmd;
+	else
+		free(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+char *
+harness_replies(PGconn *pg, const char *patient, long long after_id)
+{
+	char after[32];
+	const char *params[] = { patient, after };
+	PGresult *res;
+	char *out;
+
+	snprintf(after, sizeof after, "%lld", after_id);
+	res = PQexecParams(pg, "SELECT coalesce(string_agg(body, E'\\n--\\n' ORDER BY id), '') "
+	    "FROM messages WHERE direction = 'out' AND to_number = $1 AND id > $2", 2, NULL, params,
+	    NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+	out = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+long long
+harness_last_message_id(PGconn *pg)
+{
+	return harness_query_int(pg, "SELECT coalesce(max(id), 0) FROM messages");
 }

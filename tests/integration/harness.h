@@ -45,6 +45,13 @@ int harness_gw_stop(struct harness_gw *gw);
 void harness_gw_kill(struct harness_gw *gw);
 void harness_gw_free(struct harness_gw *gw);
 
+/* Runs "carenav ARGS..." against the gateway's database; returns the exit status, output in *out. */
+int harness_gw_cli(struct harness_gw *gw, char **out, const char *arg, ...);
+/* The bodies of outbound messages to patient with id > after_id, joined by "\n--\n" (caller frees). */
+char *harness_replies(PGconn *pg, const char *patient, long long after_id);
+/* The newest message id (0 when none). */
+long long harness_last_message_id(PGconn *pg);
+
 /* POSTs body to the gateway; returns the HTTP status (0 = no answer). *resp may be NULL. */
 long harness_post(int port, const char *path, const char *content_type, const char *body,
     size_t body_len, char **resp);

@@ -1,0 +1,134 @@
+/*
+ * flow_admin.c - validating and storing flow versions. See flow_admin.h.
+ */
+#include "flow_admin.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embedded.h"
+#include "flow.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Hex SHA-256 of the document, so operators can tell versions apart. */
+static void
+flow_admin_sha256(const char *doc, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	EVP_Digest(doc, len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < mdlen && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
+}
+
+static bool
+flow_admin_exec(PGconn *pg, const char *sql, int n, const char *const *params, PGresult **out,
+    char **cause)
+{
+	PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		*cause = xstrdup(PQresultErrorMessage(res));
+		PQclear(res);
+		return false;
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+	return true;
+}
+
+bool
+flow_admin_load(PGconn *pg, const char *doc, size_t len, int *version, char **name, char **cause)
+{
+	struct flow *flow = flow_load(doc, len, cause);
+	char sha[65], *text;
+	const char *params[3];
+	PGresult *res;
+	bool ok;
+
+	if (flow == NULL)
+		return false;
+	*name = xstrdup(flow_name(flow));
+	flow_free(flow);
+	flow_admin_sha256(doc, len, sha);
+	text = xstrndup(doc, len);
+	params[0] = *name;
+	params[1] = text;
+	params[2] = sha;
+	/* One statement: the flow row (first load only) and the next version number. */
+	ok = flow_admin_exec(pg,
+	    "WITH f AS (INSERT INTO flows (name) VALUES ($1) "
+	    "  ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id) "
+	    "INSERT INTO flow_versions (flow_id, version, document, sha256) "
+	    "SELECT f.id, coalesce((SELECT max(version) FROM flow_versions v WHERE v.flow_id = f.id), 0) + 1, "
+	    "       $2::jsonb, $3 FROM f RETURNING version", 3, params, &res, cause);
+	free(text);
+	if (!ok) {
+		free(*name);
+		*name = NULL;
+		return false;
+	}
+	*version = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return true;
+}
+
+/* Arbitrary constant naming "carenav flow seeding" for pg_advisory_lock. */
+#define FLOW_ADMIN_LOCK_KEY "727466"
+
+static bool
+flow_admin_seed_locked(PGconn *pg, char **cause)
+{
+	for (const struct embedded_file *f = embedded_flows; f->name != NULL; f++) {
+		struct flow *flow = flow_load(f->data, f->len, cause);
+		const char *params[1];
+		PGresult *res;
+		bool have;
+		char *name = NULL;
+		int version;
+
+		if (flow == NULL) {
+			char *why = xasprintf("compiled-in flow %s: %s", f->name, *cause);
+
+			free(*cause);
+			*cause = why;
+			return false;
+		}
+		params[0] = flow_name(flow);
+		if (!flow_admin_exec(pg, "SELECT 1 FROM flow_versions v JOIN flows f ON f.id = v.flow_id "
+		    "WHERE f.name = $1", 1, params, &res, cause)) {
+			flow_free(flow);
+			return false;
+		}
+		have = PQntuples(res) > 0;
+		PQclear(res);
+		flow_free(flow);
+		if (have)
+			continue;
+		if (!flow_admin_load(pg, f->data, f->len, &version, &name, cause))
+			return false;
+		log_info("flow: loaded %s version %d from %s", name, version, f->name);
+		free(name);
+	}
+	return true;
+}
+
+bool
+flow_admin_seed(PGconn *pg, char **cause)
+{
+	bool ok;
+
+	/* Gateways starting together must not each load version 1. */
+	if (!flow_admin_exec(pg, "SELECT pg_advisory_lock(" FLOW_ADMIN_LOCK_KEY ")", 0, NULL, NULL, cause))
+		return false;
+	ok = flow_admin_seed_locked(pg, cause);
+	PQclear(PQexec(pg, "SELECT pg_advisory_unlock(" FLOW_ADMIN_LOCK_KEY ")"));
+	return ok;
+}

@@ -1,0 +1,302 @@
+/*
+ * check_dialogue.c - the back-pain dialogue through the real webhook, the
+ * real gateway and PostgreSQL: a whole conversation, red flags, STOP/START,
+ * a flow reload in mid-conversation, and texts that arrive at once.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "xmalloc.h"
+
+#define CLINIC "+15550001111"
+#define WAIT_MS 15000
+
+struct world {
+	char *conninfo;
+	PGconn *pg;
+	struct harness_gw gw;
+	int next_sid;
+};
+
+static void
+world_init(struct world *w)
+{
+	memset(w, 0, sizeof *w);
+	w->conninfo = harness_db_create();
+	harness_gw_init(&w->gw, w->conninfo, NULL);
+	harness_gw_start(&w->gw);
+	w->pg = harness_db_connect(w->conninfo);
+}
+
+static void
+world_free(struct world *w)
+{
+	harness_gw_free(&w->gw);
+	PQfinish(w->pg);
+	free(w->conninfo);
+}
+
+static void
+wait_processed(struct world *w)
+{
+	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, WAIT_MS), "texts not processed; see %s", w->gw.log_path);
+}
+
+/* Texts the gateway from patient and returns every reply that step queued (caller frees). */
+static char *
+text(struct world *w, const char *patient, const char *body)
+{
+	long long before = harness_last_message_id(w->pg);
+	char sid[32];
+
+	snprintf(sid, sizeof sid, "SMdlg%06d", ++w->next_sid);
+	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, patient, CLINIC, body), 200);
+	wait_processed(w);
+	return harness_replies(w->pg, patient, before);
+}
+
+/* Texts and checks that the replies contain want (case-sensitive). */
+static void
+expect(struct world *w, const char *patient, const char *body, const char *want)
+{
+	char *got = text(w, patient, body);
+
+	ck_assert_msg(strstr(got, want) != NULL, "texted \"%s\": wanted \"%s\" in:\n%s", body, want, got);
+	free(got);
+}
+
+static long long
+count(struct world *w, const char *sql)
+{
+	return harness_query_int(w->pg, sql);
+}
+
+START_TEST(test_full_conversation_to_self_care)
+{
+	struct world w;
+	const char *p = "+15552000001";
+
+	world_init(&w);
+	expect(&w, p, "hi, my back hurts", "not for emergencies");
+	expect(&w, p, "no", "Where is your back pain");
+	expect(&w, p, "LOWER BACK", "How long");
+	expect(&w, p, "about 4 days", "more than 2 weeks");
+	expect(&w, p, "no", "numbness");
+	expect(&w, p, "no", "daily activities");
+	expect(&w, p, "nope", "weight");
+	expect(&w, p, "no", "Self-care for lower back");
+	expect(&w, p, "1", "10-20 minutes");
+	expect(&w, p, "5", "Core");
+	expect(&w, p, "8", "call you");
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 1);
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 0);
+	/* One step per text, every reply queued once and delivered by the sandbox. */
+	ck_assert_int_eq(count(&w, "SELECT version FROM conversations"), 11);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state <> 'done'", 0, WAIT_MS));
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_red_flag_anywhere_escalates)
+{
+	struct world w;
+	const char *p = "+15552000002";
+	char *reason;
+
+	world_init(&w);
+	expect(&w, p, "hello", "safety check");
+	expect(&w, p, "no", "Where is your back pain");
+	/* Mid-question, not at the screen: the red flag still wins. */
+	expect(&w, p, "2 and i cant control my bladder since this morning", "911");
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
+	reason = harness_query_text(w.pg, "SELECT reason FROM escalations");
+	ck_assert_msg(strstr(reason, "er_bowel_bladder") != NULL, "reason was %s", reason);
+	free(reason);
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE status = 'emergency'"), 1);
+	/* A negated symptom is not a red flag. */
+	expect(&w, "+15552000003", "hi", "safety check");
+	expect(&w, "+15552000003", "no chest pain, no fever, just my lower back", "safety check");
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 1);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_stop_then_silence_then_start)
+{
+	struct world w;
+	const char *p = "+15552000004";
+	char *got;
+
+	world_init(&w);
+	expect(&w, p, "hi", "safety check");
+	expect(&w, p, "STOP", "START");
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
+	got = text(&w, p, "hello? my back still hurts");
+	ck_assert_msg(got[0] == '\0', "an opted-out patient got: %s", got);
+	free(got);
+	expect(&w, p, "START", "again");
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
+	/* Every queued message left: nothing suppressed, since nothing was queued while opted out. */
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM outbox WHERE state = 'done'"),
+	    count(&w, "SELECT count(*) FROM messages WHERE direction = 'out'"));
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_stop_suppresses_replies_already_queued)
+{
+	struct world w;
+	const char *p = "+15552000005";
+
+	world_init(&w);
+	expect(&w, p, "hi", "safety check");
+	/* A reply still queued when the patient opts out must not be sent. */
+	PQclear(PQexec(w.pg, "UPDATE outbox SET state = 'pending', next_attempt_at = now() + interval '1 hour' "
+	    "WHERE id = (SELECT max(id) FROM outbox)"));
+	expect(&w, p, "STOP", "START");
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'suppressed'", 1, WAIT_MS));
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE status = 'suppressed'"), 1);
+	world_free(&w);
+}
+END_TEST
+
+/* Writes sql/flows/back_pain.json with the greeting prefixed by marker; returns the path. */
+static char *
+write_flow_v2(const char *dir, const char *marker)
+{
+	const char *src = getenv("CARENAV_FLOW_FILE");
+	json_error_t err;
+	json_t *doc, *nodes, *greeting, *text;
+	char *path = xasprintf("%s/back_pain_v2.json", dir), *en;
+
+	ck_assert_ptr_nonnull(src);
+	doc = json_load_file(src, 0, &err);
+	ck_assert_msg(doc != NULL, "%s: %s", src, err.text);
+	nodes = json_object_get(doc, "nodes");
+	greeting = json_array_get(nodes, 0);
+	text = json_object_get(json_object_get(greeting, "text"), "en");
+	en = xasprintf("%s %s", marker, json_string_value(text));
+	json_object_set_new(json_object_get(greeting, "text"), "en", json_string(en));
+	ck_assert_int_eq(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+	json_decref(doc);
+	free(en);
+	return path;
+}
+
+START_TEST(test_flow_reload_mid_conversation)
+{
+	struct world w;
+	const char *old = "+15552000006", *fresh = "+15552000007";
+	char *path, *out = NULL;
+	long long v1;
+
+	world_init(&w);
+	expect(&w, old, "hi", "safety check");
+	expect(&w, old, "no", "Where is your back pain");
+	v1 = count(&w, "SELECT flow_version_id FROM conversations");
+	path = write_flow_v2(w.gw.var_dir, "[v2]");
+	ck_assert_msg(harness_gw_cli(&w.gw, &out, "flow", "load", path, NULL) == 0, "flow load: %s", out);
+	ck_assert_msg(strstr(out, "version 2") != NULL, "flow load said: %s", out);
+	free(out);
+	/* An invalid document is refused and makes no version. */
+	ck_assert(harness_gw_cli(&w.gw, &out, "flow", "load", "/dev/null", NULL) != 0);
+	free(out);
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM flow_versions"), 2);
+
+	/* The conversation in progress finishes on version 1... */
+	expect(&w, old, "2", "How long");
+	ck_assert_int_eq(count(&w, "SELECT flow_version_id FROM conversations WHERE patient_number = '+15552000006'"), v1);
+	expect(&w, old, "MENU", "not for emergencies");
+	/* ...and a new one starts on version 2. */
+	expect(&w, fresh, "hi", "[v2] ");
+	ck_assert_int_ne(count(&w, "SELECT flow_version_id FROM conversations WHERE patient_number = '+15552000007'"), v1);
+	free(path);
+	world_free(&w);
+}
+END_TEST
+
+struct burst {
+	int port;
+	const char *patient;
+	const char *sid;
+	const char *body;
+};
+
+static void *
+burst_post(void *arg)
+{
+	struct burst *b = arg;
+
+	ck_assert_int_eq(harness_post_sms(b->port, b->sid, b->patient, CLINIC, b->body), 200);
+	return NULL;
+}
+
+START_TEST(test_concurrent_texts_processed_in_order)
+{
+	struct world w;
+	struct harness_gw second;
+	const char *p = "+15552000008";
+	enum { N = 12 };
+	struct burst b[N];
+	pthread_t t[N];
+	char sids[N][32];
+
+	world_init(&w);
+	/* Two gateways on one database, as in a scaled-out deployment. */
+	harness_gw_init(&second, w.conninfo, NULL);
+	harness_gw_start(&second);
+	for (int i = 0; i < N; i++) {
+		snprintf(sids[i], sizeof sids[i], "SMburst%03d", i);
+		b[i].port = i % 2 ? second.port : w.gw.port;
+		b[i].patient = p;
+		b[i].sid = sids[i];
+		b[i].body = i % 3 == 0 ? "hello" : i % 3 == 1 ? "no" : "3";
+		pthread_create(&t[i], NULL, burst_post, &b[i]);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(t[i], NULL);
+	wait_processed(&w);
+	/* Each text was one step, never two at once: the version counts them. */
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), N);
+	ck_assert_int_eq(count(&w, "SELECT version FROM conversations"), N);
+	/* Processed in arrival (id) order. */
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM (SELECT processed_at < lag(processed_at) "
+	    "OVER (ORDER BY id) AS backwards FROM messages WHERE direction = 'in') x WHERE backwards"), 0);
+	/* Every reply belongs to exactly one step: replies were written in id order of their texts. */
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages o WHERE o.direction = 'out' AND o.created_at < "
+	    "(SELECT min(processed_at) FROM messages WHERE direction = 'in')"), 0);
+	harness_gw_free(&second);
+	world_free(&w);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("dialogue");
+	TCase *tc = tcase_create("dialogue");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_full_conversation_to_self_care);
+	tcase_add_test(tc, test_red_flag_anywhere_escalates);
+	tcase_add_test(tc, test_stop_then_silence_then_start);
+	tcase_add_test(tc, test_stop_suppresses_replies_already_queued);
+	tcase_add_test(tc, test_flow_reload_mid_conversation);
+	tcase_add_test(tc, test_concurrent_texts_processed_in_order);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
