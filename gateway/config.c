@@ -63,6 +63,8 @@ static const struct config_entry config_table[] = {
 	INT("CONVERSATION_IDLE_HOURS", idle_reset_hours, "24", 1, 8760),
 	STR("DEFAULT_FLOW", default_flow, "back_pain"),
 	STR("TRIAGE_PHRASES_FILE", triage_phrases_file, ""),
+	INT("ESCALATION_ACK_TIMEOUT", escalation_ack_timeout_s, "300", 1, 86400),
+	STR("ESCALATION_FALLBACK_NUMBER", escalation_fallback_number, ""),
 	CHOICE("LOG_LEVEL", log_level, "info", config_log_levels),
 };
 

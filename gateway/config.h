@@ -33,6 +33,8 @@ struct config {
 	long long idle_reset_hours;     /* idle conversations start over after this */
 	char *default_flow;             /* owned; the flow new conversations run */
 	char *triage_phrases_file;      /* owned; "" = the compiled-in phrase data */
+	long long escalation_ack_timeout_s;   /* unacknowledged this long: next alert round */
+	char *escalation_fallback_number;     /* owned; alerted when nobody is on call ("" = none) */
 	char *log_level;                /* owned */
 };
 

@@ -144,6 +144,8 @@ dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 	out->replies_json = dialogue_replies_json(&res);
 	out->actions_json = dialogue_actions_json(&res);
 	out->status = dialogue_status(in->flow, &res);
+	for (size_t i = 0; i < res.nactions; i++)
+		out->escalated |= res.actions[i].kind == ENGINE_ACTION_ESCALATE;
 	out->triage = triage_level_name(triage.level);
 	snprintf(out->language, sizeof out->language, "%s",
 	    engine_state_lang(res.next)[0] ? engine_state_lang(res.next) : "en");

@@ -34,6 +34,7 @@ struct dialogue_output {
 	char language[8];    /* "en", "es" */
 	const char *triage;  /* static: the matcher's level name for this text */
 	bool state_was_bad;  /* the stored state could not be read; started over */
+	bool escalated;      /* the step raised an escalation: staff must be alerted */
 };
 
 void dialogue_run(const struct dialogue_input *in, struct dialogue_output *out);

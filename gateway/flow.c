@@ -1291,3 +1291,17 @@ flow_number_word(const struct flow *flow, const char *norm)
 				return (int)i + 1;
 	return 0;
 }
+
+char *
+flow_message_json(const struct flow *flow, enum flow_message msg)
+{
+	const struct flow_text *text = flow_message(flow, msg);
+	json_t *map = json_object();
+	char *out;
+
+	for (size_t i = 0; i < flow_nlangs(flow); i++)
+		json_object_set_new(map, flow_lang(flow, i), json_string(text->by_lang[i]));
+	out = json_dumps(map, JSON_COMPACT);
+	json_decref(map);
+	return out;
+}

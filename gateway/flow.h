@@ -49,7 +49,13 @@ enum flow_node_kind {
 	X(FLOW_MSG_RETRY, "retry")	   /* hint before a re-asked question */         \
 	X(FLOW_MSG_GIVE_UP, "give_up")	   /* after 3 failed tries: HUMAN or MENU */    \
 	X(FLOW_MSG_IDLE_RESET, "idle_reset") /* the old conversation was closed */      \
-	X(FLOW_MSG_SEE_DOCTOR, "see_doctor") /* red-flag matcher said see a doctor */
+	X(FLOW_MSG_SEE_DOCTOR, "see_doctor") /* red-flag matcher said see a doctor */ \
+	X(FLOW_MSG_ACK_PATIENT, "ack_patient") /* staff acknowledged: a nurse will call */ \
+	X(FLOW_MSG_ALERT_STAFF, "alert_staff") /* to staff; {code} {reason} {matched} {patient} */ \
+	X(FLOW_MSG_ACK_OK, "ack_ok")         /* to staff; {staff} {code} {patient} */       \
+	X(FLOW_MSG_ACK_UNKNOWN, "ack_unknown") /* to staff; {code} {codes} */               \
+	X(FLOW_MSG_ACK_WHICH, "ack_which")   /* to staff; {count} {codes} */                \
+	X(FLOW_MSG_STAFF_HELP, "staff_help") /* to staff: how the staff line works */
 
 enum flow_message {
 #define FLOW_ENUM(e, n) e,
@@ -189,6 +195,8 @@ const struct flow_node *flow_emergency(const struct flow *flow);
 const struct flow_node *flow_node_find(const struct flow *flow, const char *id);
 /* Returns a system message. */
 const struct flow_text *flow_message(const struct flow *flow, enum flow_message msg);
+/* A system message as a JSON language map {"en": ..., "es": ...} (caller frees). */
+char *flow_message_json(const struct flow *flow, enum flow_message msg);
 /* Matches a normalized message against the global keywords. */
 struct flow_keyword_hit flow_keyword_match(const struct flow *flow, const char *norm);
 /* Returns 1..n when norm is a number word ("one", "uno"), else 0. */

@@ -83,34 +83,49 @@ flow_admin_load(PGconn *pg, const char *doc, size_t len, int *version, char **na
 /* Arbitrary constant naming "carenav flow seeding" for pg_advisory_lock. */
 #define FLOW_ADMIN_LOCK_KEY "727466"
 
+/*
+ * Loads a compiled-in flow when its name has no version yet, or when the
+ * newest stored version no longer passes this binary's validation (an
+ * upgrade that needs new texts): the gateway must never be left with a
+ * flow it cannot run.
+ */
 static bool
 flow_admin_seed_locked(PGconn *pg, char **cause)
 {
 	for (const struct embedded_file *f = embedded_flows; f->name != NULL; f++) {
-		struct flow *flow = flow_load(f->data, f->len, cause);
+		struct flow *flow = flow_load(f->data, f->len, cause), *stored;
 		const char *params[1];
 		PGresult *res;
-		bool have;
-		char *name = NULL;
+		char *name = NULL, *why = NULL;
+		bool have_good;
 		int version;
 
 		if (flow == NULL) {
-			char *why = xasprintf("compiled-in flow %s: %s", f->name, *cause);
-
+			why = xasprintf("compiled-in flow %s: %s", f->name, *cause);
 			free(*cause);
 			*cause = why;
 			return false;
 		}
 		params[0] = flow_name(flow);
-		if (!flow_admin_exec(pg, "SELECT 1 FROM flow_versions v JOIN flows f ON f.id = v.flow_id "
-		    "WHERE f.name = $1", 1, params, &res, cause)) {
+		if (!flow_admin_exec(pg, "SELECT v.document::text FROM flow_versions v "
+		    "JOIN flows f ON f.id = v.flow_id WHERE f.name = $1 ORDER BY v.version DESC LIMIT 1",
+		    1, params, &res, cause)) {
 			flow_free(flow);
 			return false;
 		}
-		have = PQntuples(res) > 0;
-		PQclear(res);
+		stored = NULL;
+		if (PQntuples(res) > 0) {
+			stored = flow_load(PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)), &why);
+			if (stored == NULL)
+				log_warn("flow: the newest stored %s no longer loads (%s); storing the compiled-in "
+				    "one as a new version", flow_name(flow), why);
+		}
+		have_good = stored != NULL;
+		free(why);
+		flow_free(stored);
 		flow_free(flow);
-		if (have)
+		PQclear(res);
+		if (have_good)
 			continue;
 		if (!flow_admin_load(pg, f->data, f->len, &version, &name, cause))
 			return false;

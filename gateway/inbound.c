@@ -17,18 +17,23 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include "ack.h"
 #include "config.h"
 #include "db.h"
 #include "dialogue.h"
+#include "escalation.h"
+#include "flow.h"
 #include "flows.h"
 #include "idmap.h"
 #include "log.h"
 #include "outbox.h"
+#include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -41,6 +46,7 @@ struct inbound {
 	struct event_base *base;
 	struct db *db;              /* borrowed */
 	struct outbox *outbox;      /* borrowed */
+	struct escalation *escalation;  /* borrowed */
 	struct flows *flows;        /* borrowed */
 	const struct redflag_rules *rules;  /* borrowed */
 	const struct config *cfg;   /* borrowed */
@@ -60,7 +66,10 @@ struct inbound_job {
 	int64_t version;          /* conversation version as loaded */
 	int64_t message_id;
 	int64_t flow_version_id;  /* the version this step runs on */
+	int64_t latest_flow_version_id;  /* the newest version of the default flow */
 	bool handoff;
+	bool staff;               /* the sender is staff: ACK handling, not the dialogue */
+	bool escalated;           /* the step raised an escalation */
 	char *state_json;         /* owned */
 	char *body;               /* owned */
 };
@@ -105,16 +114,56 @@ inbound_commit_done(const PGresult *res, const char *error, void *arg)
 		inbound_job_end(job);  /* the message stays unprocessed; the sweep retries */
 		return;
 	}
+	/* 'ok' for a patient step; a staff step says what it did ('acknowledged', ...). */
 	outcome = store_col_text(res, 0, 0);
-	if (strcmp(outcome, "ok") == 0) {
+	if (strcmp(outcome, "conflict") == 0) {
+		stats.step_conflicts++;
+		if (++job->conflicts > INBOUND_MAX_CONFLICTS) {
+			log_warn("inbound: conversation=%" PRId64 " keeps conflicting; leaving it to the sweep",
+			    job->conversation_id);
+			inbound_job_end(job);
+			return;
+		}
+	} else if (strcmp(outcome, "already") != 0) {
+		stats.steps_committed++;
+		if (job->staff)
+			log_info("inbound: staff text on conversation=%" PRId64 ": %s", job->conversation_id,
+			    outcome);
+		if (job->escalated)
+			escalation_kick(job->in->escalation);
 		outbox_kick(job->in->outbox);
-	} else if (strcmp(outcome, "conflict") == 0 && ++job->conflicts > INBOUND_MAX_CONFLICTS) {
-		log_warn("inbound: conversation=%" PRId64 " keeps conflicting; leaving it to the sweep",
-		    job->conversation_id);
-		inbound_job_end(job);
-		return;
 	}
 	inbound_load(job);
+}
+
+/* A text from a staff phone: an ACK, or anything else (answered with the staff help). */
+static void
+inbound_staff_step(struct inbound_job *job, const struct flow *flow)
+{
+	static const struct {
+		const char *key;
+		enum flow_message msg;
+	} texts[] = {
+		{ "ack_ok", FLOW_MSG_ACK_OK }, { "ack_unknown", FLOW_MSG_ACK_UNKNOWN },
+		{ "ack_which", FLOW_MSG_ACK_WHICH }, { "staff_help", FLOW_MSG_STAFF_HELP },
+		{ "ack_patient", FLOW_MSG_ACK_PATIENT },
+	};
+	json_t *map = json_object();
+	char code[ACK_CODE_MAX], *texts_json;
+	bool is_ack = ack_parse(job->body, code);
+
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		char *one = flow_message_json(flow, texts[i].msg);
+
+		json_object_set_new(map, texts[i].key, json_loads(one, 0, NULL));
+		free(one);
+	}
+	texts_json = json_dumps(map, JSON_COMPACT);
+	json_decref(map);
+	store_staff_step(job->in->db, job->conversation_id, job->version, job->message_id, is_ack, code,
+	    job->in->cfg->sms_provider, texts_json, inbound_commit_done, job);
+	free(texts_json);
+	inbound_job_clear_step(job);
 }
 
 /* The flow is at hand: run the dialogue and commit what it decided. */
@@ -127,10 +176,23 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	struct dialogue_output dout;
 	struct store_step step = { 0 };
 
+	if (flow == NULL && job->flow_version_id != job->latest_flow_version_id) {
+		/* An old version this binary cannot run: better the newest flow than no answer. */
+		log_warn("inbound: conversation=%" PRId64 " flow version %" PRId64 " unusable (%s); "
+		    "moving it to version %" PRId64, job->conversation_id, job->flow_version_id, error,
+		    job->latest_flow_version_id);
+		job->flow_version_id = job->latest_flow_version_id;
+		flows_get(in->flows, job->flow_version_id, inbound_flow_ready, job);
+		return;
+	}
 	if (flow == NULL) {
 		log_error("inbound: conversation=%" PRId64 " flow version %" PRId64 " unavailable: %s",
 		    job->conversation_id, job->flow_version_id, error);
 		inbound_job_end(job);
+		return;
+	}
+	if (job->staff) {
+		inbound_staff_step(job, flow);
 		return;
 	}
 	din.flow = flow;
@@ -141,6 +203,7 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	din.idle_reset_ms = in->cfg->idle_reset_hours * 3600 * 1000;
 	din.handoff = job->handoff;
 	dialogue_run(&din, &dout);
+	job->escalated = dout.escalated;
 	if (dout.state_was_bad)
 		log_error("inbound: conversation=%" PRId64 " had unreadable state; started over",
 		    job->conversation_id);
@@ -162,6 +225,14 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	inbound_job_clear_step(job);
 }
 
+static bool
+inbound_is_ack(const char *body)
+{
+	char code[ACK_CODE_MAX];
+
+	return ack_parse(body, code);
+}
+
 /*
  * Keeps what the step needs from the loaded row and picks its flow version:
  * the conversation's own, or the newest one for a conversation that is new
@@ -180,8 +251,17 @@ inbound_step(struct inbound_job *job, const PGresult *row)
 	job->handoff = store_col_bool(row, 0, STEP_HANDOFF);
 	job->state_json = xstrdup(store_col_text(row, 0, STEP_STATE));
 	job->body = xstrdup(store_col_text(row, 0, STEP_BODY));
+	job->staff = strcmp(store_col_text(row, 0, STEP_KIND), "staff") == 0;
+	job->escalated = false;
 	job->flow_version_id = current;
-	if (current == 0 || idle_ms > in->cfg->idle_reset_hours * 3600 * 1000 ||
+	job->latest_flow_version_id = latest;
+	if (!job->staff && inbound_is_ack(job->body)) {
+		stats.ack_refused++;
+		log_warn("inbound: conversation=%" PRId64 ": an ACK from a number that is not staff; refused",
+		    job->conversation_id);
+	}
+	/* Staff texts are answered with the newest wording; they have no dialogue state. */
+	if (job->staff || current == 0 || idle_ms > in->cfg->idle_reset_hours * 3600 * 1000 ||
 	    dialogue_state_is_fresh(job->state_json))
 		job->flow_version_id = latest;
 	if (job->flow_version_id == 0) {
@@ -271,8 +351,9 @@ inbound_sweep_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 struct inbound *
-inbound_new(struct event_base *base, struct db *db, struct outbox *outbox, struct flows *flows,
-    const struct redflag_rules *rules, const struct config *cfg)
+inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
+    struct escalation *escalation, struct flows *flows, const struct redflag_rules *rules,
+    const struct config *cfg)
 {
 	struct inbound *in = xcalloc(1, sizeof *in);
 	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
@@ -280,6 +361,7 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox, struc
 	in->base = base;
 	in->db = db;
 	in->outbox = outbox;
+	in->escalation = escalation;
 	in->flows = flows;
 	in->rules = rules;
 	in->cfg = cfg;

@@ -14,6 +14,7 @@
 
 struct config;
 struct db;
+struct escalation;
 struct event_base;
 struct flows;
 struct inbound;
@@ -21,7 +22,8 @@ struct outbox;
 struct redflag_rules;
 
 struct inbound *inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
-    struct flows *flows, const struct redflag_rules *rules, const struct config *cfg);
+    struct escalation *escalation, struct flows *flows, const struct redflag_rules *rules,
+    const struct config *cfg);
 void inbound_free(struct inbound *in);
 /* A message for this conversation was stored: process it soon. */
 void inbound_kick(struct inbound *in, int64_t conversation_id);

@@ -71,6 +71,7 @@ lang_decode(const unsigned char *p, size_t avail, size_t *adv)
 	return -1;
 }
 
+/* Decodes and folds one character; see lang.h. */
 int
 lang_fold_next(const char *text, size_t len, size_t *pos, bool *accented)
 {
@@ -131,19 +132,28 @@ lang_fold_next(const char *text, size_t len, size_t *pos, bool *accented)
 
 /* Words that (almost) only Spanish uses; sorted for bsearch. */
 static const char *const lang_es_words[] = {
-	"adormecido", "ahora", "al", "algo", "ando", "aun", "ayer", "ayuda",
-	"bien", "brazo", "brazos", "buenas", "buenos", "cabeza", "caminar",
-	"cansada", "cansado", "cintura", "cita", "como", "con", "cuando", "de",
-	"del", "desde", "dia", "dias", "dolor", "dolores", "dormir", "duele",
-	"el", "ella", "en", "entumecido", "es", "espalda", "esta", "estaba",
-	"estoy", "falta", "fiebre", "gracias", "hace", "hay", "hola",
-	"hormigueo", "hoy", "la", "las", "le", "lo", "los", "mal", "mareada",
-	"mareado", "mareo", "mas", "mes", "meses", "mi", "mis", "mucho",
-	"muy", "nada", "necesito", "ni", "nunca", "orinar", "para", "pecho",
-	"pero", "pierna", "piernas", "poco", "por", "porque", "puedo",
-	"quiero", "se", "semana", "semanas", "si", "siento", "tambien",
-	"tener", "tengo", "tenia", "todavia", "todo", "trabajar", "un", "una",
-	"uno", "usted", "vez", "vomito", "y", "ya", "yo",
+	"adormecido", "ahora", "aire", "al", "algo", "ando", "asi", "aun",
+	"ayer", "ayuda", "ayudar", "bien", "brazo", "brazos", "buenas",
+	"buenos", "cabeza", "cadera", "caderas", "caminar", "cansada",
+	"cansado", "cansancio", "cintura", "cita", "como", "cuando",
+	"cuanto", "cuerpo", "de", "debil", "del", "desde", "desmaye", "dia",
+	"dias", "dio", "dolor", "dolores", "donde", "dormir", "dos", "duele",
+	"el", "ella", "en", "entonces", "entumecido", "es", "eso", "espalda",
+	"esta", "estaba", "estan", "este", "esto", "estomago", "estoy",
+	"falta", "favor", "fiebre", "gracias", "hace", "hasta", "hay",
+	"hola", "hormigueo", "hoy", "la", "las", "le", "les", "lo", "los",
+	"mal", "manana", "mareada", "mareado", "mareo", "mareos", "mas",
+	"mes", "meses", "mi", "mis", "mucha", "muchas", "mucho", "muchos",
+	"muy", "nada", "nalgas", "nauseas", "necesito", "ni", "noche", "nos",
+	"nunca", "orina", "orinar", "otra", "otro", "panza", "para", "pecho",
+	"pero", "peso", "pierna", "piernas", "poco", "por", "porfa",
+	"porque", "puede", "pueden", "puedo", "pues", "quien", "quiero",
+	"respirar", "se", "semana", "semanas", "si", "siempre", "siento",
+	"sin", "sobre", "solo", "su", "sus", "tambien", "tampoco", "tanto",
+	"tarde", "temperatura", "tener", "tengo", "tenia", "tiene", "tienes",
+	"todavia", "todo", "trabajar", "trabajo", "tres", "un", "una", "uno",
+	"usted", "ustedes", "veces", "vejiga", "vez", "vomitar", "vomite",
+	"vomito", "y", "ya", "yo",
 };
 
 /* Words that (almost) only English uses; sorted for bsearch. */
@@ -170,6 +180,25 @@ lang_in(const char *word, const char *const *list, size_t n)
 	return bsearch(word, list, n, sizeof(*list), lang_cmp) != NULL;
 }
 
+/* Spanish participles and gerunds: "vomitado", "doliendo", "perdido". */
+static bool
+lang_es_suffix(const char *word, size_t wlen)
+{
+	static const char *const suffixes[] = { "ado", "ada", "ido", "ida",
+	    "ando", "iendo", "cion" };
+	size_t i, n;
+
+	if (wlen < 5)
+		return false;
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		n = strlen(suffixes[i]);
+		if (strcmp(word + wlen - n, suffixes[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Counts language-specific words and Spanish accents; ties go to English. */
 const char *
 lang_detect(const char *text, size_t len)
 {
@@ -195,12 +224,16 @@ lang_detect(const char *text, size_t len)
 		}
 		if (wlen > 0 && wlen < sizeof(word)) {
 			word[wlen] = '\0';
-			if (lang_in(word, lang_es_words,
+			if (wlen < 2)
+				;   /* "y", "o", "a": too weak alone */
+			else if (lang_in(word, lang_es_words,
 			    sizeof(lang_es_words) / sizeof(lang_es_words[0])))
 				es++;
 			else if (lang_in(word, lang_en_words,
 			    sizeof(lang_en_words) / sizeof(lang_en_words[0])))
 				en++;
+			else if (lang_es_suffix(word, wlen))
+				es++;
 		}
 		wlen = 0;
 	}

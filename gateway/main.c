@@ -5,6 +5,7 @@
  *   carenav migrate          apply database migrations and exit
  *   carenav flow load FILE   validate a flow document and store it as a new version
  *   carenav flow list        the stored flows and their versions
+ *   carenav staff add|list|remove, carenav oncall add|list   (see cli_staff.c)
  *
  * Startup: configuration from the environment, migrations (blocking, before
  * the loop), then the event loop with the database pool, the provider, the
@@ -22,9 +23,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_staff.h"
 #include "config.h"
 #include "db.h"
 #include "embedded.h"
+#include "escalation.h"
 #include "flow_admin.h"
 #include "flows.h"
 #include "http_client.h"
@@ -53,6 +56,7 @@ struct gateway {
 	struct flows *flows;
 	struct redflag_rules *rules;
 	struct outbox *outbox;
+	struct escalation *escalation;
 	struct inbound *inbound;
 	struct http_ctx ctx;
 	struct http_server *server;
@@ -155,11 +159,13 @@ main_drain_timer(evutil_socket_t fd, short what, void *arg)
 	/* Webhooks first: a held request may still kick a dialogue step. */
 	if (gw->ctx.held == 0) {
 		inbound_stop(gw->inbound);
-		if (inbound_active(gw->inbound) == 0)
+		escalation_stop(gw->escalation);
+		if (inbound_active(gw->inbound) == 0 && !escalation_busy(gw->escalation))
 			outbox_stop(gw->outbox);
 	}
 	if ((gw->ctx.held == 0 && inbound_active(gw->inbound) == 0 &&
-	    outbox_in_flight(gw->outbox) == 0) || gw->drain_ms >= MAIN_DRAIN_MAX_MS) {
+	    !escalation_busy(gw->escalation) && outbox_in_flight(gw->outbox) == 0) ||
+	    gw->drain_ms >= MAIN_DRAIN_MAX_MS) {
 		if (gw->drain_ms >= MAIN_DRAIN_MAX_MS)
 			log_warn("shutdown: drain timed out; exiting with work in flight");
 		event_base_loopbreak(gw->base);
@@ -213,7 +219,8 @@ main_serve(void)
 		fatalx("%s", cause);
 	gw.flows = flows_new(gw.db);
 	gw.outbox = outbox_new(gw.base, gw.db, &gw.provider, &gw.cfg);
-	gw.inbound = inbound_new(gw.base, gw.db, gw.outbox, gw.flows, gw.rules, &gw.cfg);
+	gw.escalation = escalation_new(gw.base, gw.db, gw.flows, gw.http, gw.outbox, &gw.cfg);
+	gw.inbound = inbound_new(gw.base, gw.db, gw.outbox, gw.escalation, gw.flows, gw.rules, &gw.cfg);
 	gw.ctx.cfg = &gw.cfg;
 	gw.ctx.db = gw.db;
 	gw.ctx.inbound = gw.inbound;
@@ -236,6 +243,7 @@ main_serve(void)
 	evtimer_del(&gw.drain);
 	http_server_free(gw.server);
 	inbound_free(gw.inbound);
+	escalation_free(gw.escalation);
 	outbox_free(gw.outbox);
 	flows_free(gw.flows);
 	redflag_rules_free(gw.rules);
@@ -316,6 +324,22 @@ main_cmd_flow_list(void)
 	return 0;
 }
 
+/* Runs a staff/oncall command on a migrated database connection. */
+static int
+main_cmd_db(int (*fn)(PGconn *, int, char **), int argc, char **argv)
+{
+	struct config cfg;
+	PGconn *pg;
+	int rc;
+
+	main_load_config(&cfg);
+	pg = main_connect_migrated(&cfg);
+	rc = fn(pg, argc, argv);
+	PQfinish(pg);
+	config_free(&cfg);
+	return rc;
+}
+
 static void
 main_usage(FILE *out)
 {
@@ -325,6 +349,11 @@ main_usage(FILE *out)
 	    "  migrate          apply database migrations and exit\n"
 	    "  flow load FILE   validate a flow document (JSON) and store it as a new version\n"
 	    "  flow list        stored flows, their versions and conversations on each\n"
+	    "  staff add --name NAME --phone NUMBER [--role R] [--language en|es] [--webhook URL]\n"
+	    "  staff list | staff remove NUMBER\n"
+	    "  oncall add --phone NUMBER --tier primary|backup --from \"YYYY-MM-DD HH:MM\"\n"
+	    "             --to \"YYYY-MM-DD HH:MM\" [--tz ZONE] [--days N]\n"
+	    "  oncall list [--all]\n"
 	    "Configuration comes from the environment; see .env.example.\n");
 }
 
@@ -345,6 +374,10 @@ main(int argc, char **argv)
 		return main_cmd_flow_load(argv[3]);
 	if (strcmp(cmd, "flow") == 0 && argc == 3 && strcmp(argv[2], "list") == 0)
 		return main_cmd_flow_list();
+	if (strcmp(cmd, "staff") == 0)
+		return main_cmd_db(cli_staff, argc - 2, argv + 2);
+	if (strcmp(cmd, "oncall") == 0)
+		return main_cmd_db(cli_oncall, argc - 2, argv + 2);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		main_usage(stdout);
 		return 0;

@@ -25,6 +25,7 @@
 #include "db.h"
 #include "log.h"
 #include "provider.h"
+#include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -127,6 +128,7 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 	job->error = outcome->error ? xstrdup(outcome->error) : NULL;
 	switch (outcome->result) {
 	case PROVIDER_SENT:
+		stats.outbound_sent++;
 		log_debug("outbox: id=%" PRId64 " sent as %s", job->id, job->provider_sid);
 		break;
 	case PROVIDER_RETRY:
@@ -136,9 +138,11 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 			free(job->error);
 			job->error = why;
 			job->result = PROVIDER_REJECTED;
+			stats.outbound_failed++;
 			log_error("outbox: id=%" PRId64 " %s", job->id, why);
 			break;
 		}
+		stats.outbound_retried++;
 		job->retry_delay_ms = outcome->retry_after_ms > 0 ? outcome->retry_after_ms :
 		    backoff_delay_ms(job->attempts, cfg->outbox_backoff_base_ms,
 		        cfg->outbox_backoff_max_ms, arc4random());
@@ -146,6 +150,7 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 		    job->attempts, job->retry_delay_ms, job->error);
 		break;
 	case PROVIDER_REJECTED:
+		stats.outbound_failed++;
 		log_error("outbox: id=%" PRId64 " rejected: %s", job->id, job->error);
 		break;
 	}

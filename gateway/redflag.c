@@ -83,6 +83,7 @@ enum rf_owner {
 	X(RF_CUE_PAST_EXC, "past_exceptions")                                 \
 	X(RF_CUE_RESOLVED, "resolved")                                        \
 	X(RF_CUE_CURRENT, "current")                                          \
+	X(RF_CUE_RECUR, "recurrence")                                         \
 	X(RF_CUE_HYPO, "hypothetical")
 
 #define RF_CUE_ENUM(name, text) name,
@@ -373,7 +374,9 @@ rf_vocab_match(const struct redflag_rules *r, const struct rf_token *t,
 		return true;
 	if (v->exact || (t->flags & RF_F_NOFUZZY) || t->num >= 0 || t->sqlen < 4)
 		return false;
-	d = v->sqlen >= r->fuzzy2 ? 2 : (v->sqlen >= r->fuzzy1 ? 1 : 0);
+	/* two edits only between two long words: "breathe" is not "breathless" */
+	d = (v->sqlen >= r->fuzzy2 && t->sqlen + 1 >= r->fuzzy2) ? 2 :
+	    (v->sqlen >= r->fuzzy1 ? 1 : 0);
 	if (d == 0)
 		return false;
 	return rf_osa(t->sq, t->sqlen, v->sq, v->sqlen, d) <= d;
@@ -495,6 +498,12 @@ rf_push_word(const struct redflag_rules *r, struct rf_scan *sc,
 /* ---- pattern matching ---- */
 
 static bool
+rf_cue_active(const struct rf_token *t, enum rf_cue cue, enum rf_cue exc)
+{
+	return (t->flags & RF_F(cue)) && !(t->flags & RF_F(exc));
+}
+
+static bool
 rf_token_has(const struct rf_token *t, const uint16_t *ids, size_t n)
 {
 	size_t i, j;
@@ -566,8 +575,12 @@ rf_match(const struct redflag_rules *r, const struct rf_scan *sc,
 		return rf_match(r, sc, e + 1, ne - 1, pos + 1, end, forbid);
 	case RF_ELEM_GAP:
 		for (k = 0; k <= e->n && pos + k <= end; k++) {
-			if (k > 0 && (sc->tok[pos + k - 1].flags &
-			    RF_F(RF_CUE_BREAK)))
+			/* a gap may not swallow "but", nor a negation as in
+			 * "legs are not weak" */
+			if (k > 0 && ((sc->tok[pos + k - 1].flags &
+			    RF_F(RF_CUE_BREAK)) ||
+			    rf_cue_active(&sc->tok[pos + k - 1], RF_CUE_NEGATION,
+			    RF_CUE_NEGATION_EXC)))
 				break;
 			res = rf_match(r, sc, e + 1, ne - 1, pos + k, end, forbid);
 			if (res != RF_NOMATCH)
@@ -657,12 +670,6 @@ rf_pass_at(const struct redflag_rules *r, struct rf_scan *sc, size_t pos,
 /* ---- context rules ---- */
 
 static bool
-rf_cue_active(const struct rf_token *t, enum rf_cue cue, enum rf_cue exc)
-{
-	return (t->flags & RF_F(cue)) && !(t->flags & RF_F(exc));
-}
-
-static bool
 rf_negated(const struct redflag_rules *r, const struct rf_scan *sc,
     size_t start)
 {
@@ -678,8 +685,17 @@ rf_negated(const struct redflag_rules *r, const struct rf_scan *sc,
 			continue;
 		if (rf_cue_active(t, RF_CUE_NEGATION, RF_CUE_NEGATION_EXC))
 			return !(t->flags & RF_F_COMMA);  /* "no, I can't pee" */
+		/* "never had this before, can't pee": a comma after a word that
+		 * is not a symptom ends the negated clause; one after a symptom
+		 * ("no fever, chills or vomiting") continues a list */
+		if ((t->flags & RF_F_COMMA) && !(t->flags & RF_F(RF_CUE_COORD)))
+			return false;
+		/* a new subject ends the negation, unless it is the negated
+		 * verb itself ("no tengo", "no me siento") */
 		if ((t->flags & RF_F(RF_CUE_RESTART)) && !(j >= ss + 2 &&
 		    rf_cue_active(&sc->tok[j - 2], RF_CUE_NEGATION,
+		    RF_CUE_NEGATION_EXC)) && !(j >= ss + 3 &&
+		    rf_cue_active(&sc->tok[j - 3], RF_CUE_NEGATION,
 		    RF_CUE_NEGATION_EXC)))
 			return false;
 		if (t->flags & RF_F(RF_CUE_COORD))
@@ -761,6 +777,10 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 	rf_clause(sc, start, end, &cs, &ce);
 	if (rf_range_has(sc, cs, ce, RF_F(RF_CUE_CURRENT),
 	    RF_F(RF_CUE_RESOLVED)))
+		return false;
+	/* "had a fever last month and now it is back": anywhere in the sentence */
+	if (rf_range_has(sc, sc->tok[start].sstart, sc->tok[start].send,
+	    RF_F(RF_CUE_RECUR), 0))
 		return false;
 	past = rf_range_has(sc, cs, ce, RF_F(RF_CUE_PAST),
 	    RF_F(RF_CUE_PAST_EXC));
@@ -860,6 +880,7 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 	}
 }
 
+/* Scans one message; see redflag.h. Never allocates on the heap. */
 void
 redflag_scan(const struct redflag_rules *r, const char *text, size_t len,
     struct redflag_result *out)
@@ -1565,6 +1586,7 @@ rf_build_index(struct redflag_rules *r)
 	free(pairs);
 }
 
+/* Compiles phrases.json; see docs/clinical-content.md for the format. */
 struct redflag_rules *
 redflag_rules_load(const char *json_text, size_t len, char **cause)
 {
@@ -1640,6 +1662,7 @@ out:
 	return r;
 }
 
+/* Frees everything the rules own; NULL is a no-op. */
 void
 redflag_rules_free(struct redflag_rules *r)
 {
@@ -1666,18 +1689,21 @@ redflag_rules_free(struct redflag_rules *r)
 	free(r);
 }
 
+/* Number of compiled rules. */
 size_t
 redflag_rules_count(const struct redflag_rules *r)
 {
 	return r == NULL ? 0 : r->nrules;
 }
 
+/* Id of rule i, borrowed from the rules. */
 const char *
 redflag_rule_id(const struct redflag_rules *r, size_t i)
 {
 	return (r == NULL || i >= r->nrules) ? NULL : r->rules[i].id;
 }
 
+/* Level of rule i. */
 enum triage_level
 redflag_rule_level(const struct redflag_rules *r, size_t i)
 {
@@ -1690,6 +1716,7 @@ static const char *const triage_level_names[] = {
 };
 #undef TRIAGE_NAME_ITEM
 
+/* Static name of a level, as used in phrases.json and the evaluation set. */
 const char *
 triage_level_name(enum triage_level level)
 {
@@ -1699,6 +1726,7 @@ triage_level_name(enum triage_level level)
 	return triage_level_names[level];
 }
 
+/* Inverse of triage_level_name(). */
 bool
 triage_level_parse(const char *name, enum triage_level *out)
 {

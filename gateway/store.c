@@ -104,6 +104,57 @@ store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db_resu
 }
 
 void
+store_escalation_due(struct db *db, int limit, const char *default_flow, db_result_cb *cb, void *arg)
+{
+	char lim[24];
+	const char *params[] = { I64(lim, limit), default_flow };
+
+	db_query(db, "SELECT * FROM carenav_escalation_due($1, $2)", 2, params, cb, arg);
+}
+
+void
+store_oncall_window(struct db *db, db_result_cb *cb, void *arg)
+{
+	db_query(db, "SELECT * FROM carenav_oncall_window()", 0, NULL, cb, arg);
+}
+
+void
+store_escalation_advance(struct db *db, int64_t escalation_id, int expected_step,
+    const char *alerts_json, const char *template_json, int64_t next_due_ms, const char *provider,
+    db_result_cb *cb, void *arg)
+{
+	char id[24], step[24], due[24];
+	const char *params[] = { I64(id, escalation_id), I64(step, expected_step), alerts_json,
+		template_json, I64(due, next_due_ms), provider };
+
+	db_query(db, "SELECT carenav_escalation_advance($1, $2, $3, $4, $5, $6)::text", 6, params, cb,
+	    arg);
+}
+
+void
+store_escalation_event(struct db *db, int64_t escalation_id, const char *event, int64_t staff_id,
+    const char *detail, db_result_cb *cb, void *arg)
+{
+	char id[24], staff[24];
+	const char *params[] = { I64(id, escalation_id), event, staff_id ? I64(staff, staff_id) : NULL,
+		detail };
+
+	db_query(db, "SELECT carenav_escalation_event($1, $2, $3, $4)", 4, params, cb, arg);
+}
+
+void
+store_staff_step(struct db *db, int64_t conversation_id, int64_t version, int64_t message_id,
+    bool is_ack, const char *code, const char *provider, const char *texts_json, db_result_cb *cb,
+    void *arg)
+{
+	char conv[24], ver[24], msg[24];
+	const char *params[] = { I64(conv, conversation_id), I64(ver, version), I64(msg, message_id),
+		is_ack ? "true" : "false", code, provider, texts_json };
+
+	db_query(db, "SELECT carenav_staff_step($1, $2, $3, $4, $5, $6, $7)", 7, params, cb, arg);
+}
+
+void
 store_flow_version(struct db *db, int64_t flow_version_id, db_result_cb *cb, void *arg)
 {
 	char id[24];

@@ -67,6 +67,27 @@ void store_outbox_retry(struct db *db, int64_t outbox_id, int64_t delay_ms, cons
 void store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db_result_cb *cb,
     void *arg);
 
+/* Columns of store_escalation_due's rows. */
+enum store_due_col { DUE_ID, DUE_CODE, DUE_STEP, DUE_LATEST_FLOW_VERSION_ID };
+void store_escalation_due(struct db *db, int limit, const char *default_flow, db_result_cb *cb,
+    void *arg);
+/* Columns of store_oncall_window's rows: shifts near now with their staff. */
+enum store_shift_col {
+	SHIFT_STAFF_ID, SHIFT_NAME, SHIFT_PHONE, SHIFT_LANGUAGE, SHIFT_WEBHOOK, SHIFT_TIER,
+	SHIFT_START_MS, SHIFT_END_MS,
+};
+void store_oncall_window(struct db *db, db_result_cb *cb, void *arg);
+/* Row: a JSON result {"result": "ok"|"conflict", "alerts": [...]}. */
+void store_escalation_advance(struct db *db, int64_t escalation_id, int expected_step,
+    const char *alerts_json, const char *template_json, int64_t next_due_ms, const char *provider,
+    db_result_cb *cb, void *arg);
+void store_escalation_event(struct db *db, int64_t escalation_id, const char *event,
+    int64_t staff_id, const char *detail, db_result_cb *cb, void *arg);
+/* Row: 'acknowledged', 'unknown', 'which', 'help', 'conflict' or 'already'. */
+void store_staff_step(struct db *db, int64_t conversation_id, int64_t version, int64_t message_id,
+    bool is_ack, const char *code, const char *provider, const char *texts_json, db_result_cb *cb,
+    void *arg);
+
 /* Row: document (text) of one flow version. */
 void store_flow_version(struct db *db, int64_t flow_version_id, db_result_cb *cb, void *arg);
 

@@ -26,12 +26,14 @@ extern const struct http_route webhook_sms_inbound_route;
 extern const struct http_route webhook_sms_status_route;
 extern const struct http_route health_healthz_route;
 extern const struct http_route health_readyz_route;
+extern const struct http_route health_metrics_route;
 
 static const struct http_route *const http_routes[] = {
 	&webhook_sms_inbound_route,
 	&webhook_sms_status_route,
 	&health_healthz_route,
 	&health_readyz_route,
+	&health_metrics_route,
 };
 
 struct http_server {

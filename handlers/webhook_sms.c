@@ -23,6 +23,7 @@
 #include "inbound.h"
 #include "log.h"
 #include "phone.h"
+#include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -63,11 +64,13 @@ webhook_parse_form(struct evhttp_request *req, struct form *form)
 	char *cause = NULL, *msg;
 
 	if (!http_content_type_is(req, "application/x-www-form-urlencoded")) {
+		stats.inbound_rejected++;
 		http_reply_text(req, 415, "Content-Type must be application/x-www-form-urlencoded");
 		return false;
 	}
 	body = http_request_body(req, &len);
 	if (!form_parse(body, len, form, &cause)) {
+		stats.inbound_rejected++;
 		msg = xasprintf("malformed form body: %s", cause);
 		http_reply_text(req, 400, msg);
 		free(msg);
@@ -84,6 +87,7 @@ webhook_sms_accept_done(const PGresult *res, const char *error, void *arg)
 
 	http_release(call->ctx);
 	if (error != NULL) {
+		stats.inbound_unavailable++;
 		log_warn("webhook: could not store message from %s: %s", call->from_masked, error);
 		http_reply_text(call->req, 503, "temporarily unable to store the message; retry");
 	} else {
@@ -94,8 +98,12 @@ webhook_sms_accept_done(const PGresult *res, const char *error, void *arg)
 		log_info("webhook: message=%" PRId64 " conversation=%" PRId64 " from %s %s", message_id,
 		    conversation_id, call->from_masked, is_new ? "stored" : "duplicate, already stored");
 		http_reply_body(call->req, 200, "text/xml", WEBHOOK_TWIML_EMPTY);
-		if (is_new)
+		if (is_new) {
+			stats.inbound_stored++;
 			inbound_kick(call->ctx->inbound, conversation_id);
+		} else {
+			stats.inbound_duplicate++;
+		}
 	}
 	free(call);
 }
@@ -120,6 +128,9 @@ webhook_sms_inbound(struct evhttp_request *req, struct http_ctx *ctx)
 	media = form_get(&form, "NumMedia");
 	if (in.body == NULL)
 		in.body = "";
+	if (in.sid == NULL || in.from == NULL || in.to == NULL || !webhook_sid_valid(in.sid) ||
+	    !phone_valid(in.from) || !phone_valid(in.to) || strlen(in.body) > WEBHOOK_MAX_TEXT_BYTES)
+		stats.inbound_rejected++;
 	if (in.sid == NULL || in.from == NULL || in.to == NULL) {
 		http_reply_text(req, 400, "missing field: MessageSid, From and To are required");
 	} else if (!webhook_sid_valid(in.sid)) {
@@ -166,6 +177,7 @@ webhook_sms_status_done(const PGresult *res, const char *error, void *arg)
 		log_warn("webhook: could not store delivery report: %s", error);
 		http_reply_text(call->req, 503, "temporarily unable to store the report; retry");
 	} else {
+		stats.delivery_reports++;
 		if (!store_col_bool(res, 0, 0))
 			log_info("webhook: delivery report for an unknown message id, kept for later");
 		http_reply_text(call->req, 200, "ok");

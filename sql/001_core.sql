@@ -38,7 +38,7 @@ CREATE TABLE messages (
     -- or suppressed (the patient opted out before it left)
     status            text NOT NULL,
     error             text,
-    sent_by           text,                   -- outbound: 'dialogue', 'system', 'operator:<name>'
+    sent_by           text,                   -- outbound: 'dialogue', 'system', 'alert', 'operator:<name>'
     created_at        timestamptz NOT NULL DEFAULT now(),
     processed_at      timestamptz,            -- inbound: when its dialogue step committed
     status_updated_at timestamptz

@@ -1,0 +1,406 @@
+/*
+ * escalation.c - alert rounds for open escalations. See escalation.h.
+ *
+ * DESIGN. One sweep at a time: (1) the due escalations and the newest flow
+ * version (for the alert wording), (2) the shifts around now, (3) the flow,
+ * then for each due escalation the next round's targets from oncall.c and
+ * one carenav_escalation_advance call, which commits the alert SMS (outbox
+ * priority 10, ahead of patient replies, exempt from opt-outs) and moves
+ * next_due_at on by ESCALATION_ACK_TIMEOUT_S — only if the step is still
+ * the one we saw, so two gateways never send one round twice. A round with
+ * nobody on call alerts ESCALATION_FALLBACK_NUMBER and is logged at error
+ * level. Staff webhooks are posted after the commit; they are best effort
+ * and each result is recorded in the audit trail.
+ */
+#include "escalation.h"
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "config.h"
+#include "db.h"
+#include "flow.h"
+#include "flows.h"
+#include "http_client.h"
+#include "log.h"
+#include "oncall.h"
+#include "outbox.h"
+#include "stats.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define ESCALATION_BATCH 50
+#define ESCALATION_MAX_TARGETS 64
+
+struct escalation {
+	struct event_base *base;
+	struct db *db;                /* borrowed */
+	struct flows *flows;          /* borrowed */
+	struct http_client *http;     /* borrowed */
+	struct outbox *outbox;        /* borrowed */
+	const struct config *cfg;     /* borrowed */
+	struct event sweep;           /* persistent timer */
+	struct event kick;            /* one-shot, from escalation_kick */
+	struct escalation_round *round;  /* the sweep in flight, or NULL */
+	size_t webhooks;              /* staff webhook posts in flight */
+	bool again;                   /* kicked during a round */
+	bool stopped;
+};
+
+/* A staff member on a shift near now, as carenav_oncall_window returned them. */
+struct escalation_staff {
+	int64_t id;
+	char *phone, *language, *webhook;  /* owned */
+};
+
+struct escalation_due {
+	int64_t id;
+	char code[16];
+	int step;  /* rounds sent so far */
+};
+
+/* One sweep: what was due, who is on call, and how many commits are outstanding. */
+struct escalation_round {
+	struct escalation *esc;
+	struct escalation_due *due;   /* owned */
+	size_t ndue;
+	int64_t flow_version_id;
+	struct oncall_shift *shifts;  /* owned */
+	struct escalation_staff *staff;  /* owned, parallel to shifts */
+	size_t nshifts;
+	size_t pending;               /* advance calls not yet answered */
+};
+
+struct escalation_webhook {
+	struct escalation *esc;
+	int64_t escalation_id;
+	int64_t staff_id;
+};
+
+static int64_t
+escalation_now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void
+escalation_round_end(struct escalation_round *r)
+{
+	struct escalation *esc = r->esc;
+
+	for (size_t i = 0; i < r->nshifts; i++) {
+		free(r->staff[i].phone);
+		free(r->staff[i].language);
+		free(r->staff[i].webhook);
+	}
+	free(r->staff);
+	free(r->shifts);
+	free(r->due);
+	free(r);
+	esc->round = NULL;
+	if (esc->again) {
+		esc->again = false;
+		escalation_kick(esc);
+	}
+}
+
+static const struct escalation_staff *
+escalation_staff_find(const struct escalation_round *r, int64_t id)
+{
+	for (size_t i = 0; i < r->nshifts; i++) {
+		if (r->staff[i].id == id)
+			return &r->staff[i];
+	}
+	return NULL;
+}
+
+static void
+escalation_event_done(const PGresult *res, const char *error, void *arg)
+{
+	(void)res;
+	(void)arg;
+	if (error != NULL)
+		log_warn("escalation: could not record an audit event: %s", error);
+}
+
+static void
+escalation_webhook_done(const struct http_response *resp, void *arg)
+{
+	struct escalation_webhook *w = arg;
+	bool ok = resp->status >= 200 && resp->status < 300;
+	char *detail = resp->status ? xasprintf("HTTP %ld", resp->status) :
+	    xasprintf("no response: %s", resp->error);
+
+	w->esc->webhooks--;
+	if (!ok) {
+		stats.webhook_alert_failed++;
+		log_warn("escalation: id=%" PRId64 " staff webhook failed: %s", w->escalation_id, detail);
+	}
+	if (!w->esc->stopped || ok)
+		store_escalation_event(w->esc->db, w->escalation_id, ok ? "webhook_sent" : "webhook_failed",
+		    w->staff_id, detail, escalation_event_done, NULL);
+	free(detail);
+	free(w);
+}
+
+/* Posts {"text": body} to each alerted staff member's webhook, if they have one. */
+static void
+escalation_post_webhooks(struct escalation_round *r, int64_t escalation_id, json_t *alerts)
+{
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(alerts, i, a) {
+		const struct escalation_staff *s = escalation_staff_find(r,
+		    json_integer_value(json_object_get(a, "staff_id")));
+		struct escalation_webhook *w;
+		struct http_request req = { 0 };
+		json_t *payload;
+		char *body;
+
+		if (s == NULL || s->webhook[0] == '\0')
+			continue;
+		payload = json_pack("{s:O}", "text", json_object_get(a, "body"));
+		body = json_dumps(payload, JSON_COMPACT);
+		json_decref(payload);
+		w = xcalloc(1, sizeof *w);
+		w->esc = r->esc;
+		w->escalation_id = escalation_id;
+		w->staff_id = s->id;
+		req.url = s->webhook;
+		req.content_type = "application/json";
+		req.body = body;
+		req.body_len = strlen(body);
+		req.timeout_ms = (long)r->esc->cfg->provider_timeout_ms;
+		r->esc->webhooks++;
+		http_client_post(r->esc->http, &req, escalation_webhook_done, w);
+		free(body);
+	}
+}
+
+struct escalation_advance_call {
+	struct escalation_round *round;
+	int64_t escalation_id;
+	char code[16];
+};
+
+static void
+escalation_advance_done(const PGresult *res, const char *error, void *arg)
+{
+	struct escalation_advance_call *call = arg;
+	struct escalation_round *r = call->round;
+	json_t *doc = NULL;
+
+	if (error != NULL) {
+		log_warn("escalation: %s: round not committed, retrying next sweep: %s", call->code, error);
+	} else {
+		doc = json_loads(store_col_text(res, 0, 0), 0, NULL);
+		if (strcmp(json_string_value(json_object_get(doc, "result")) ?
+		    json_string_value(json_object_get(doc, "result")) : "", "ok") == 0) {
+			stats.escalation_rounds++;
+			outbox_kick(r->esc->outbox);
+			escalation_post_webhooks(r, call->escalation_id, json_object_get(doc, "alerts"));
+		}
+		json_decref(doc);
+	}
+	free(call);
+	if (--r->pending == 0)
+		escalation_round_end(r);
+}
+
+/* Builds the round's alert list for one escalation as JSON (caller frees). */
+static char *
+escalation_alerts_json(struct escalation_round *r, const struct escalation_due *d, int64_t now_ms)
+{
+	const struct config *cfg = r->esc->cfg;
+	int64_t targets[ESCALATION_MAX_TARGETS];
+	size_t n = oncall_targets(r->shifts, r->nshifts, now_ms, d->step + 1, targets,
+	    ESCALATION_MAX_TARGETS);
+	json_t *alerts = json_array();
+	char *out;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct escalation_staff *s = escalation_staff_find(r, targets[i]);
+
+		json_array_append_new(alerts, json_pack("{s:I, s:s, s:s}", "staff_id", (json_int_t)s->id,
+		    "phone", s->phone, "language", s->language));
+	}
+	if (n == 0) {
+		stats.escalation_no_oncall++;
+		log_error("escalation: %s round %d: NOBODY IS ON CALL%s", d->code, d->step + 1,
+		    cfg->escalation_fallback_number[0] ? "; alerting the fallback number" :
+		    " and ESCALATION_FALLBACK_NUMBER is not set");
+		if (cfg->escalation_fallback_number[0] != '\0')
+			json_array_append_new(alerts, json_pack("{s:n, s:s, s:s}", "staff_id", "phone",
+			    cfg->escalation_fallback_number, "language", "en"));
+	}
+	out = json_dumps(alerts, JSON_COMPACT);
+	json_decref(alerts);
+	return out;
+}
+
+static void
+escalation_flow_ready(const struct flow *flow, const char *error, void *arg)
+{
+	struct escalation_round *r = arg;
+	struct escalation *esc = r->esc;
+	int64_t now_ms = escalation_now_ms();
+	char *template;
+
+	if (flow == NULL) {
+		log_error("escalation: no flow for alert wording: %s", error);
+		escalation_round_end(r);
+		return;
+	}
+	template = flow_message_json(flow, FLOW_MSG_ALERT_STAFF);
+	r->pending = r->ndue;
+	for (size_t i = 0; i < r->ndue; i++) {
+		struct escalation_advance_call *call = xcalloc(1, sizeof *call);
+		char *alerts = escalation_alerts_json(r, &r->due[i], now_ms);
+
+		call->round = r;
+		call->escalation_id = r->due[i].id;
+		memcpy(call->code, r->due[i].code, sizeof call->code);
+		store_escalation_advance(esc->db, r->due[i].id, r->due[i].step, alerts, template,
+		    esc->cfg->escalation_ack_timeout_s * 1000, esc->cfg->sms_provider,
+		    escalation_advance_done, call);
+		free(alerts);
+	}
+	free(template);
+}
+
+static void
+escalation_window_done(const PGresult *res, const char *error, void *arg)
+{
+	struct escalation_round *r = arg;
+	int n;
+
+	if (error != NULL) {
+		log_debug("escalation: on-call lookup failed: %s", error);
+		escalation_round_end(r);
+		return;
+	}
+	n = PQntuples(res);
+	r->shifts = xcalloc((size_t)n + 1, sizeof *r->shifts);
+	r->staff = xcalloc((size_t)n + 1, sizeof *r->staff);
+	for (int i = 0; i < n; i++) {
+		int tier = oncall_tier_parse(store_col_text(res, i, SHIFT_TIER));
+
+		r->shifts[i].staff_id = store_col_int64(res, i, SHIFT_STAFF_ID);
+		r->shifts[i].tier = tier < 0 ? ONCALL_BACKUP : (enum oncall_tier)tier;
+		r->shifts[i].start_ms = store_col_int64(res, i, SHIFT_START_MS);
+		r->shifts[i].end_ms = store_col_int64(res, i, SHIFT_END_MS);
+		r->staff[i].id = r->shifts[i].staff_id;
+		r->staff[i].phone = xstrdup(store_col_text(res, i, SHIFT_PHONE));
+		r->staff[i].language = xstrdup(store_col_text(res, i, SHIFT_LANGUAGE));
+		r->staff[i].webhook = xstrdup(store_col_text(res, i, SHIFT_WEBHOOK));
+	}
+	r->nshifts = (size_t)n;
+	if (r->flow_version_id == 0) {
+		log_error("escalation: no version of flow %s is loaded", r->esc->cfg->default_flow);
+		escalation_round_end(r);
+		return;
+	}
+	flows_get(r->esc->flows, r->flow_version_id, escalation_flow_ready, r);
+}
+
+static void
+escalation_due_done(const PGresult *res, const char *error, void *arg)
+{
+	struct escalation_round *r = arg;
+	int n;
+
+	if (error != NULL || PQntuples(res) == 0) {
+		if (error != NULL)
+			log_debug("escalation: due lookup failed: %s", error);
+		escalation_round_end(r);
+		return;
+	}
+	n = PQntuples(res);
+	r->due = xcalloc((size_t)n, sizeof *r->due);
+	for (int i = 0; i < n; i++) {
+		r->due[i].id = store_col_int64(res, i, DUE_ID);
+		snprintf(r->due[i].code, sizeof r->due[i].code, "%s", store_col_text(res, i, DUE_CODE));
+		r->due[i].step = (int)store_col_int64(res, i, DUE_STEP);
+	}
+	r->ndue = (size_t)n;
+	r->flow_version_id = store_col_int64(res, 0, DUE_LATEST_FLOW_VERSION_ID);
+	store_oncall_window(r->esc->db, escalation_window_done, r);
+}
+
+static void
+escalation_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct escalation *esc = arg;
+
+	(void)fd;
+	(void)what;
+	if (esc->stopped)
+		return;
+	if (esc->round != NULL) {
+		esc->again = true;
+		return;
+	}
+	esc->round = xcalloc(1, sizeof *esc->round);
+	esc->round->esc = esc;
+	store_escalation_due(esc->db, ESCALATION_BATCH, esc->cfg->default_flow, escalation_due_done,
+	    esc->round);
+}
+
+struct escalation *
+escalation_new(struct event_base *base, struct db *db, struct flows *flows, struct http_client *http,
+    struct outbox *outbox, const struct config *cfg)
+{
+	struct escalation *esc = xcalloc(1, sizeof *esc);
+	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
+
+	esc->base = base;
+	esc->db = db;
+	esc->flows = flows;
+	esc->http = http;
+	esc->outbox = outbox;
+	esc->cfg = cfg;
+	event_assign(&esc->sweep, base, -1, EV_PERSIST, escalation_sweep_cb, esc);
+	event_add(&esc->sweep, &tv);
+	event_assign(&esc->kick, base, -1, 0, escalation_sweep_cb, esc);
+	escalation_kick(esc);
+	return esc;
+}
+
+void
+escalation_free(struct escalation *esc)
+{
+	if (esc == NULL)
+		return;
+	event_del(&esc->sweep);
+	event_del(&esc->kick);
+	free(esc);
+}
+
+void
+escalation_kick(struct escalation *esc)
+{
+	if (!esc->stopped)
+		event_active(&esc->kick, EV_TIMEOUT, 1);
+}
+
+void
+escalation_stop(struct escalation *esc)
+{
+	esc->stopped = true;
+	event_del(&esc->sweep);
+}
+
+bool
+escalation_busy(const struct escalation *esc)
+{
+	return esc->round != NULL || esc->webhooks > 0;
+}

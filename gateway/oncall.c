@@ -1,0 +1,85 @@
+/*
+ * oncall.c - on-call resolution and the escalation ladder (PURE). See oncall.h.
+ */
+#include "oncall.h"
+
+#include <string.h>
+
+static const char *const oncall_tier_names[] = {
+#define X(id, name) [id] = name,
+	ONCALL_TIER_LIST(X)
+#undef X
+};
+
+int
+oncall_tier_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof oncall_tier_names / sizeof oncall_tier_names[0]; i++) {
+		if (strcmp(name, oncall_tier_names[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+const char *
+oncall_tier_name(enum oncall_tier tier)
+{
+	return oncall_tier_names[tier];
+}
+
+static size_t
+oncall_add_unique(int64_t *out, size_t count, size_t max, int64_t id)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (out[i] == id)
+			return count;
+	}
+	if (count < max)
+		out[count++] = id;
+	return count;
+}
+
+size_t
+oncall_on_duty(const struct oncall_shift *shifts, size_t n, int64_t now_ms, enum oncall_tier tier,
+    int64_t *out, size_t max)
+{
+	size_t count = 0;
+	int64_t last_start = INT64_MIN;
+
+	/* Selection by start time, so the order never depends on the input order. */
+	for (;;) {
+		int64_t best_start = INT64_MAX;
+
+		for (size_t i = 0; i < n; i++) {
+			const struct oncall_shift *s = &shifts[i];
+
+			if (s->tier == tier && s->start_ms <= now_ms && now_ms < s->end_ms &&
+			    s->start_ms > last_start && s->start_ms < best_start)
+				best_start = s->start_ms;
+		}
+		if (best_start == INT64_MAX)
+			return count;
+		for (size_t i = 0; i < n; i++) {
+			const struct oncall_shift *s = &shifts[i];
+
+			if (s->tier == tier && s->start_ms == best_start && s->start_ms <= now_ms &&
+			    now_ms < s->end_ms)
+				count = oncall_add_unique(out, count, max, s->staff_id);
+		}
+		last_start = best_start;
+	}
+}
+
+size_t
+oncall_targets(const struct oncall_shift *shifts, size_t n, int64_t now_ms, int step, int64_t *out,
+    size_t max)
+{
+	size_t count;
+
+	if (step <= 1)
+		return oncall_on_duty(shifts, n, now_ms, ONCALL_PRIMARY, out, max);
+	if (step == 2)
+		return oncall_on_duty(shifts, n, now_ms, ONCALL_BACKUP, out, max);
+	count = oncall_on_duty(shifts, n, now_ms, ONCALL_PRIMARY, out, max);
+	return count + oncall_on_duty(shifts, n, now_ms, ONCALL_BACKUP, out + count, max - count);
+}

@@ -1,0 +1,250 @@
+/*
+ * check_alerts.c - escalation to on-call staff end to end: the real gateway
+ * (two of them on one database where it matters), PostgreSQL, and a fake
+ * Twilio that plays every phone: the patient's, the staff's, the fallback's.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fake_twilio.h"
+#include "harness.h"
+#include "xmalloc.h"
+
+#define CLINIC "+15550001111"
+#define PATIENT "+15553000100"
+#define PRIMARY "+15553000001"
+#define BACKUP "+15553000002"
+#define FALLBACK "+15553000999"
+#define WAIT_MS 20000
+
+struct world {
+	char *conninfo;
+	PGconn *pg;
+	struct fake_twilio *ft;
+	struct harness_gw gw;
+	char *env[10];
+	int sid;
+};
+
+static void
+world_init(struct world *w, const char *ack_timeout_s, bool staffed)
+{
+	char *out = NULL, *from, *to;
+
+	memset(w, 0, sizeof *w);
+	w->conninfo = harness_db_create();
+	w->ft = fake_twilio_start();
+	w->env[0] = xstrdup("SMS_PROVIDER=twilio");
+	w->env[1] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
+	w->env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
+	w->env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
+	w->env[4] = xasprintf("ESCALATION_ACK_TIMEOUT=%s", ack_timeout_s);
+	w->env[5] = xstrdup("ESCALATION_FALLBACK_NUMBER=" FALLBACK);
+	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
+	harness_gw_start(&w->gw);
+	w->pg = harness_db_connect(w->conninfo);
+	if (!staffed)
+		return;
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Pat Primary", "--phone",
+	    PRIMARY, NULL), 0);
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Bea Backup", "--phone",
+	    BACKUP, "--webhook", w->env[3] + strlen("TWILIO_API_BASE="), NULL), 0);
+	from = harness_query_text(w->pg, "SELECT to_char(now() AT TIME ZONE 'America/Chicago' "
+	    "- interval '1 hour', 'YYYY-MM-DD HH24:MI')");
+	to = harness_query_text(w->pg, "SELECT to_char(now() AT TIME ZONE 'America/Chicago' "
+	    "+ interval '2 hours', 'YYYY-MM-DD HH24:MI')");
+	ck_assert_msg(harness_gw_cli(&w->gw, &out, "oncall", "add", "--phone", PRIMARY, "--tier", "primary",
+	    "--from", from, "--to", to, "--tz", "America/Chicago", NULL) == 0, "%s", out);
+	free(out);
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "oncall", "add", "--phone", BACKUP, "--tier", "backup",
+	    "--from", from, "--to", to, "--tz", "America/Chicago", NULL), 0);
+	/* Entered in Chicago time, the shift covers now. */
+	ck_assert_int_eq(harness_query_int(w->pg, "SELECT count(*) FROM oncall_shifts "
+	    "WHERE starts_at <= now() AND ends_at > now()"), 2);
+	free(from);
+	free(to);
+}
+
+static void
+world_free(struct world *w)
+{
+	harness_gw_free(&w->gw);
+	fake_twilio_stop(w->ft);
+	PQfinish(w->pg);
+	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
+		free(w->env[i]);
+	free(w->conninfo);
+}
+
+static void
+sms(struct world *w, int port, const char *from, const char *body)
+{
+	char sid[32];
+
+	snprintf(sid, sizeof sid, "SMalert%05d", ++w->sid);
+	ck_assert_int_eq(harness_post_sms(port, sid, from, CLINIC, body), 200);
+}
+
+/* Waits until the provider accepted n messages to `to` (at least), then returns the count. */
+static size_t
+wait_sent_to(struct world *w, const char *to, size_t n)
+{
+	for (int waited = 0; waited < WAIT_MS; waited += 50) {
+		size_t got = fake_twilio_count_sent(w->ft, "To", to);
+
+		if (got >= n)
+			return got;
+		usleep(50 * 1000);
+	}
+	ck_abort_msg("%s never got %zu messages; see %s", to, n, w->gw.log_path);
+	return 0;
+}
+
+static long long
+q(struct world *w, const char *sql)
+{
+	return harness_query_int(w->pg, sql);
+}
+
+START_TEST(test_primary_then_backup_then_ack)
+{
+	struct world w;
+	struct harness_gw second;
+	char *code, *ack, *body;
+	long long alerts;
+
+	world_init(&w, "2", true);
+	/* A second gateway on the same database: rounds must still go out once. */
+	harness_gw_init(&second, w.conninfo, (const char *const *)w.env);
+	harness_gw_start(&second);
+
+	sms(&w, w.gw.port, PATIENT, "hi, my back hurts and now i have chest pain and cant breathe");
+	wait_sent_to(&w, PRIMARY, 1);
+	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "To", BACKUP), 0);
+	code = harness_query_text(w.pg, "SELECT code FROM escalations");
+	ck_assert_int_eq(strlen(code), 4);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' "
+	    "AND step = 1 AND staff_id = (SELECT id FROM staff WHERE phone = '" PRIMARY "')"), 1);
+	/* The alert: code, reason, matched words, last 4 digits only. */
+	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" PRIMARY "' ORDER BY id LIMIT 1");
+	ck_assert_msg(strstr(body, code) && strstr(body, "0100") && !strstr(body, PATIENT) &&
+	    strstr(body, "chest"), "alert was: %s", body);
+	free(body);
+
+	/* No ACK within the timeout: the backup tier, once, also on their webhook. */
+	wait_sent_to(&w, BACKUP, 1);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'webhook_sent'",
+	    1, WAIT_MS));
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND step = 2"), 1);
+
+	ack = xasprintf("ACK %s", code);
+	sms(&w, second.port, BACKUP, ack);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
+	    "AND acknowledged_by = 'Bea Backup' AND next_due_at IS NULL", 1, WAIT_MS));
+	/* The patient is told a nurse will call; the backup gets the number to call. */
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT "' "
+	    "AND body LIKE '%nurse%' AND status = 'sent'", 1, WAIT_MS));
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" BACKUP "' "
+	    "AND body LIKE '%" PATIENT "%' AND status = 'sent'", 1, WAIT_MS));
+	/* The ACK never reached the patient dialogue, and no more rounds come. */
+	alerts = q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'alert'");
+	sleep(5);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'alert'"), alerts);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'acknowledged'"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM (SELECT step, staff_id FROM escalation_events "
+	    "WHERE event = 'alert_queued' GROUP BY 1, 2 HAVING count(*) > 1) dup"), 0);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE patient_number = '" BACKUP "' "
+	    "AND kind = 'staff' AND state = '{}'"), 1);
+	free(ack);
+	free(code);
+	harness_gw_free(&second);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_restart_between_alert_and_timeout)
+{
+	struct world w;
+
+	world_init(&w, "4", true);
+	sms(&w, w.gw.port, PATIENT, "i lost control of my bladder and my legs are numb");
+	wait_sent_to(&w, PRIMARY, 1);
+	harness_gw_kill(&w.gw);
+	sleep(1);
+	harness_gw_start(&w.gw);
+	/* The timer lives in the database: the backup is alerted after the restart... */
+	wait_sent_to(&w, BACKUP, 1);
+	/* ...exactly once for round 2. */
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND step = 2"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND step = 1"), 1);
+	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "To", PRIMARY), 1);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_ack_from_unknown_number_refused)
+{
+	struct world w;
+	char *code, *ack, *metrics = NULL;
+
+	world_init(&w, "30", true);
+	sms(&w, w.gw.port, PATIENT, "cant feel my legs and i peed myself");
+	wait_sent_to(&w, PRIMARY, 1);
+	code = harness_query_text(w.pg, "SELECT code FROM escalations");
+	ack = xasprintf("ACK %s", code);
+	sms(&w, w.gw.port, "+15553000555", ack);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, WAIT_MS));
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
+	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &metrics), 200);
+	ck_assert_msg(strstr(metrics, "carenav_ack_refused_total 1") != NULL, "%s", metrics);
+	/* A bare ACK from the primary names the one escalation they were alerted about. */
+	sms(&w, w.gw.port, PRIMARY, "ack");
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
+	    "AND acknowledged_by = 'Pat Primary'", 1, WAIT_MS));
+	free(metrics);
+	free(ack);
+	free(code);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_nobody_on_call_alerts_fallback)
+{
+	struct world w;
+	char *metrics = NULL;
+
+	world_init(&w, "30", false);
+	sms(&w, w.gw.port, PATIENT, "sudden severe back pain getting worse fast and i feel dizzy");
+	wait_sent_to(&w, FALLBACK, 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'no_oncall'"), 1);
+	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &metrics), 200);
+	ck_assert_msg(strstr(metrics, "carenav_escalation_no_oncall_total 1") != NULL, "%s", metrics);
+	free(metrics);
+	world_free(&w);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("alerts");
+	TCase *tc = tcase_create("alerts");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_primary_then_backup_then_ack);
+	tcase_add_test(tc, test_restart_between_alert_and_timeout);
+	tcase_add_test(tc, test_ack_from_unknown_number_refused);
+	tcase_add_test(tc, test_nobody_on_call_alerts_fallback);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,160 @@
+/*
+ * check_oncall.c - on-call resolution across shift boundaries and time
+ * zones, the alert ladder, and ACK parsing.
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "ack.h"
+#include "oncall.h"
+
+#define HOUR (3600 * 1000LL)
+/* 2026-11-27T00:00:00Z */
+#define DAY0 1795737600000LL
+
+/*
+ * Shifts as a clinic in New York (UTC-5 in November) and a backup in
+ * Madrid (UTC+1) would enter them, turned into instants:
+ *   Ana   primary 08:00-20:00 New York  = 13:00-01:00Z
+ *   Ben   primary 20:00-08:00 New York  = 01:00-13:00Z (next day)
+ *   Carla backup  09:00-21:00 Madrid    = 08:00-20:00Z
+ *   Dev   backup  21:00-09:00 Madrid    = 20:00-08:00Z (next day)
+ */
+static const struct oncall_shift shifts[] = {
+	{ 1, ONCALL_PRIMARY, DAY0 + 13 * HOUR, DAY0 + 25 * HOUR },  /* Ana */
+	{ 2, ONCALL_PRIMARY, DAY0 + 25 * HOUR, DAY0 + 37 * HOUR },  /* Ben */
+	{ 3, ONCALL_BACKUP, DAY0 + 8 * HOUR, DAY0 + 20 * HOUR },    /* Carla */
+	{ 4, ONCALL_BACKUP, DAY0 + 20 * HOUR, DAY0 + 32 * HOUR },   /* Dev */
+};
+#define NSHIFTS (sizeof shifts / sizeof shifts[0])
+
+static int64_t
+primary_at(int64_t t)
+{
+	int64_t out[4];
+	size_t n = oncall_on_duty(shifts, NSHIFTS, t, ONCALL_PRIMARY, out, 4);
+
+	return n == 0 ? 0 : out[0];
+}
+
+START_TEST(test_shift_boundaries)
+{
+	/* Start is inclusive, end exclusive: exactly one primary at the handover. */
+	ck_assert_int_eq(primary_at(DAY0 + 13 * HOUR - 1), 0);
+	ck_assert_int_eq(primary_at(DAY0 + 13 * HOUR), 1);
+	ck_assert_int_eq(primary_at(DAY0 + 25 * HOUR - 1), 1);
+	ck_assert_int_eq(primary_at(DAY0 + 25 * HOUR), 2);
+	ck_assert_int_eq(primary_at(DAY0 + 37 * HOUR - 1), 2);
+	ck_assert_int_eq(primary_at(DAY0 + 37 * HOUR), 0);
+}
+END_TEST
+
+START_TEST(test_time_zones_and_tiers)
+{
+	int64_t out[8];
+	/* 19:30 in New York = 00:30Z the next day: Ana (New York day) and Dev (Madrid night). */
+	int64_t t = DAY0 + 24 * HOUR + 30 * 60 * 1000;
+
+	ck_assert_uint_eq(oncall_on_duty(shifts, NSHIFTS, t, ONCALL_PRIMARY, out, 8), 1);
+	ck_assert_int_eq(out[0], 1);
+	ck_assert_uint_eq(oncall_on_duty(shifts, NSHIFTS, t, ONCALL_BACKUP, out, 8), 1);
+	ck_assert_int_eq(out[0], 4);
+	/* 08:00Z the next day: Dev's Madrid night has ended and no backup is entered for that day; */
+	/* 08:00Z on the first day (09:00 Madrid): Carla's shift has just begun. */
+	t = DAY0 + 32 * HOUR;
+	ck_assert_uint_eq(oncall_on_duty(shifts, NSHIFTS, t, ONCALL_BACKUP, out, 8), 0);
+	t = DAY0 + 8 * HOUR;
+	ck_assert_uint_eq(oncall_on_duty(shifts, NSHIFTS, t, ONCALL_BACKUP, out, 8), 1);
+	ck_assert_int_eq(out[0], 3);
+}
+END_TEST
+
+START_TEST(test_ladder)
+{
+	int64_t out[8];
+	int64_t t = DAY0 + 14 * HOUR;  /* Ana primary, Carla backup */
+
+	ck_assert_uint_eq(oncall_targets(shifts, NSHIFTS, t, 1, out, 8), 1);
+	ck_assert_int_eq(out[0], 1);
+	ck_assert_uint_eq(oncall_targets(shifts, NSHIFTS, t, 2, out, 8), 1);
+	ck_assert_int_eq(out[0], 3);
+	for (int step = 3; step < 6; step++) {
+		ck_assert_uint_eq(oncall_targets(shifts, NSHIFTS, t, step, out, 8), 2);
+		ck_assert_int_eq(out[0], 1);
+		ck_assert_int_eq(out[1], 3);
+	}
+	/* Nobody on call before any shift. */
+	ck_assert_uint_eq(oncall_targets(shifts, NSHIFTS, DAY0, 1, out, 8), 0);
+	ck_assert_uint_eq(oncall_targets(shifts, NSHIFTS, DAY0, 3, out, 8), 0);
+	/* The output bound is respected. */
+	ck_assert_uint_eq(oncall_targets(shifts, NSHIFTS, t, 3, out, 1), 1);
+}
+END_TEST
+
+START_TEST(test_overlap_and_duplicates)
+{
+	static const struct oncall_shift s[] = {
+		{ 7, ONCALL_PRIMARY, 100, 300 },
+		{ 5, ONCALL_PRIMARY, 50, 200 },
+		{ 7, ONCALL_PRIMARY, 150, 400 },  /* the same person twice */
+		{ 9, ONCALL_BACKUP, 0, 1000 },
+	};
+	int64_t out[8];
+
+	/* Earlier start first, whatever the input order; each person once. */
+	ck_assert_uint_eq(oncall_on_duty(s, 4, 160, ONCALL_PRIMARY, out, 8), 2);
+	ck_assert_int_eq(out[0], 5);
+	ck_assert_int_eq(out[1], 7);
+	ck_assert_uint_eq(oncall_targets(s, 4, 160, 3, out, 8), 3);
+	ck_assert_int_eq(out[2], 9);
+	ck_assert_int_eq(oncall_tier_parse("backup"), ONCALL_BACKUP);
+	ck_assert_int_eq(oncall_tier_parse("boss"), -1);
+}
+END_TEST
+
+START_TEST(test_ack_parse)
+{
+	static const struct {
+		const char *text;
+		int ok;
+		const char *code;
+	} cases[] = {
+		{ "ACK", 1, "" }, { "ack", 1, "" }, { "  Ack.", 1, "" }, { "ACK 4821", 1, "4821" },
+		{ "ack4821", 1, "4821" }, { "Ack #4821", 1, "4821" }, { "ACK: 4821!", 1, "4821" },
+		{ "acknowledged 4821", 1, "4821" }, { "Acknowledge", 1, "" }, { "OK 4821", 1, "4821" },
+		{ "ok", 0, "" }, { "okay", 0, "" }, { "ACK 12345678", 0, "" }, { "ack that", 0, "" },
+		{ "back pain", 0, "" }, { "acking", 0, "" }, { "", 0, "" }, { "4821", 0, "" },
+		{ "ACK 48 21", 0, "" },
+	};
+	char code[ACK_CODE_MAX];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		bool ok = ack_parse(cases[i].text, code);
+
+		ck_assert_msg(ok == (bool)cases[i].ok, "\"%s\": got %d", cases[i].text, ok);
+		if (ok)
+			ck_assert_str_eq(code, cases[i].code);
+	}
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("oncall");
+	TCase *tc = tcase_create("oncall");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_shift_boundaries);
+	tcase_add_test(tc, test_time_zones_and_tiers);
+	tcase_add_test(tc, test_ladder);
+	tcase_add_test(tc, test_overlap_and_duplicates);
+	tcase_add_test(tc, test_ack_parse);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
