@@ -225,6 +225,8 @@ main_serve(void)
 	gw.ctx.db = gw.db;
 	gw.ctx.inbound = gw.inbound;
 	gw.ctx.outbox = gw.outbox;
+	gw.ctx.escalation = gw.escalation;
+	gw.ctx.flows = gw.flows;
 	gw.server = http_server_new(gw.base, &gw.ctx, &cause);
 	if (gw.server == NULL)
 		fatalx("%s", cause);

@@ -16,8 +16,10 @@
 
 struct config;
 struct db;
+struct escalation;
 struct event_base;
 struct evhttp_request;
+struct flows;
 struct http_server;
 struct inbound;
 struct outbox;
@@ -28,6 +30,8 @@ struct http_ctx {
 	struct db *db;
 	struct inbound *inbound;
 	struct outbox *outbox;
+	struct escalation *escalation;
+	struct flows *flows;
 	size_t held;  /* requests waiting for an asynchronous answer */
 };
 
