@@ -29,6 +29,35 @@ provider_result_name(enum provider_result result)
 	return provider_result_names[result];
 }
 
+int
+provider_parse_status(enum provider_parse result)
+{
+	switch (result) {
+#define X(id, status) case id: return status;
+	PROVIDER_PARSE_LIST(X)
+#undef X
+	}
+	return 500;
+}
+
+const struct provider_ops *
+provider_for_path(const char *path, bool *is_status)
+{
+	for (size_t i = 0; i < sizeof provider_table / sizeof provider_table[0]; i++) {
+		const struct provider_ops *ops = provider_table[i];
+
+		if (ops->inbound_path != NULL && strcmp(ops->inbound_path, path) == 0) {
+			*is_status = false;
+			return ops;
+		}
+		if (ops->status_path != NULL && strcmp(ops->status_path, path) == 0) {
+			*is_status = true;
+			return ops;
+		}
+	}
+	return NULL;
+}
+
 bool
 provider_open(struct provider *p, const struct provider_env *env, char **cause)
 {

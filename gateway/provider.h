@@ -9,11 +9,13 @@
 #define CARENAV_GATEWAY_PROVIDER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "attrs.h"
 
 struct config;
 struct event_base;
+struct form;
 struct http_client;
 
 #define PROVIDER_RESULT_LIST(X)                                                \
@@ -54,12 +56,73 @@ struct provider_env {
 	const struct config *cfg;
 };
 
+typedef const char *provider_header_cb(void *arg, const char *name);
+
+/* A webhook request as the HTTP layer received it; everything borrowed. */
+struct provider_request {
+	const char *method;        /* "GET" or "POST" */
+	const char *path;          /* e.g. "/sms/inbound" */
+	const char *query;         /* raw query string, or NULL */
+	const char *body;          /* NUL-terminated */
+	size_t body_len;
+	const struct form *form;   /* the body if it is a form, else the query string, or NULL */
+	bool form_is_body;         /* form came from an application/x-www-form-urlencoded body */
+	provider_header_cb *header;  /* looks up a request header (case-insensitive) */
+	void *header_arg;
+};
+
+/* An inbound SMS as the provider reported it; strings borrowed from the request. */
+struct provider_message {
+	const char *sid;    /* the provider's id for it: retries repeat it */
+	const char *from;
+	const char *to;
+	const char *body;
+	int num_media;
+};
+
+/* A delivery report; strings borrowed from the request or static. */
+struct provider_report {
+	const char *sid;         /* the id the provider gave our message when it accepted it */
+	const char *status;      /* carenav's name: queued, sent, delivered, undelivered, failed */
+	const char *error_code;  /* the provider's, or "" */
+};
+
+#define PROVIDER_PARSE_LIST(X)                                                     \
+	X(PROVIDER_PARSE_OK, 200)        /* usable */                                     \
+	X(PROVIDER_PARSE_BAD, 400)       /* malformed or missing fields: *cause says which */ \
+	X(PROVIDER_PARSE_METHOD, 405)    /* not the HTTP method this provider uses */     \
+	X(PROVIDER_PARSE_MEDIA_TYPE, 415) /* not the content type this provider sends */   \
+	X(PROVIDER_PARSE_FORBIDDEN, 403) /* signature or shared secret missing or wrong */
+
+enum provider_parse {
+#define X(id, status) id,
+	PROVIDER_PARSE_LIST(X)
+#undef X
+};
+
+/* The HTTP status that goes with a parse result. */
+int provider_parse_status(enum provider_parse result);
+
 struct provider_ops {
 	const char *name;  /* the SMS_PROVIDER value, also stored in messages.provider */
 	/* Builds the provider's state; NULL + *cause on a setup error. */
 	void *(*create)(const struct provider_env *env, char **cause);
 	void (*destroy)(void *impl);
 	void (*send)(void *impl, const struct provider_sms *sms, provider_send_done_cb *done, void *arg);
+	/*
+	 * Webhooks the provider calls us on (NULL: none). They are served
+	 * whatever SMS_PROVIDER is, so a gateway can receive through one
+	 * provider while it sends through another (the simulator posts
+	 * Twilio-format webhooks to a sandbox gateway).
+	 */
+	const char *inbound_path;
+	const char *status_path;
+	const char *ok_content_type;  /* the answer the provider expects once we have the message */
+	const char *ok_body;
+	enum provider_parse (*parse_inbound)(const struct config *cfg, const struct provider_request *req,
+	    struct provider_message *out, char **cause);
+	enum provider_parse (*parse_status)(const struct config *cfg, const struct provider_request *req,
+	    struct provider_report *out, char **cause);
 };
 
 struct provider {
@@ -67,6 +130,8 @@ struct provider {
 	void *impl;                      /* owned by ops->destroy */
 };
 
+/* The provider whose inbound or status webhook is at path (sets *is_status), or NULL. */
+const struct provider_ops *provider_for_path(const char *path, bool *is_status);
 /* Creates the provider named by SMS_PROVIDER; false + *cause if unknown or misconfigured. */
 bool provider_open(struct provider *p, const struct provider_env *env, char **cause) CN_MUSTCHECK;
 void provider_close(struct provider *p);

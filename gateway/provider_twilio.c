@@ -1,14 +1,24 @@
 /*
  * provider_twilio.c - Twilio's REST Messages API (and compatible services).
  *
- * POST {TWILIO_API_BASE}/2010-04-01/Accounts/{sid}/Messages.json with basic
- * auth and a form body. 2xx = accepted (the JSON answer carries the message
- * sid that delivery reports will name); 429, 5xx and transport errors are
- * temporary; any other 4xx is a permanent rejection (bad number, ...).
+ * Sending: POST {TWILIO_API_BASE}/2010-04-01/Accounts/{sid}/Messages.json
+ * with basic auth and a form body. 2xx = accepted (the JSON answer carries
+ * the message sid that delivery reports will name); 429, 5xx and transport
+ * errors are temporary; any other 4xx is a permanent rejection.
+ *
+ * Receiving: the inbound webhook (POST /sms/inbound) and the status
+ * callback (POST /sms/status), form-encoded. When TWILIO_AUTH_TOKEN is set
+ * each request must carry X-Twilio-Signature: base64 HMAC-SHA1, keyed with
+ * the auth token, of PUBLIC_BASE_URL + path (+ "?" + query) followed by
+ * every POST parameter as name + value, sorted by name. Compared in
+ * constant time.
  */
 #include "provider.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,9 +144,152 @@ provider_twilio_send(void *impl, const struct provider_sms *sms, provider_send_d
 	free(body);
 }
 
+/* The string Twilio signs: our public URL, then the sorted parameters. */
+static char *
+provider_twilio_signed_data(const struct config *cfg, const struct provider_request *req)
+{
+	const struct form *f = req->form;
+	size_t n = f ? f->npairs : 0, *order = xcalloc(n + 1, sizeof *order), len;
+	char *data = xasprintf("%s%s%s%s", cfg->public_base_url, req->path, req->query ? "?" : "",
+	    req->query ? req->query : "");
+
+	/* Insertion sort by name keeps equal names in arrival order, as Twilio does. */
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+
+		while (j > 0 && strcmp(f->pairs[order[j - 1]].key, f->pairs[i].key) > 0) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct form_pair *p = &f->pairs[order[i]];
+
+		len = strlen(data);
+		data = xrealloc(data, len + strlen(p->key) + strlen(p->value) + 1);
+		strcpy(data + len, p->key);
+		strcat(data + len, p->value);
+	}
+	free(order);
+	return data;
+}
+
+/* Checks X-Twilio-Signature when an auth token is configured. */
+static enum provider_parse
+provider_twilio_verify(const struct config *cfg, const struct provider_request *req, char **cause)
+{
+	const char *sig;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	char expect[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1], *data;
+
+	if (cfg->twilio_auth_token[0] == '\0')
+		return PROVIDER_PARSE_OK;
+	sig = req->header(req->header_arg, "X-Twilio-Signature");
+	if (sig == NULL) {
+		*cause = xstrdup("missing X-Twilio-Signature");
+		return PROVIDER_PARSE_FORBIDDEN;
+	}
+	data = provider_twilio_signed_data(cfg, req);
+	HMAC(EVP_sha1(), cfg->twilio_auth_token, (int)strlen(cfg->twilio_auth_token),
+	    (const unsigned char *)data, strlen(data), mac, &maclen);
+	free(data);
+	EVP_EncodeBlock((unsigned char *)expect, mac, (int)maclen);
+	if (strlen(sig) != strlen(expect) || CRYPTO_memcmp(sig, expect, strlen(expect)) != 0) {
+		*cause = xstrdup("X-Twilio-Signature does not match");
+		return PROVIDER_PARSE_FORBIDDEN;
+	}
+	return PROVIDER_PARSE_OK;
+}
+
+/* Twilio posts forms; anything else is not Twilio. */
+static enum provider_parse
+provider_twilio_check_form(const struct provider_request *req, char **cause)
+{
+	if (strcmp(req->method, "POST") != 0) {
+		*cause = xstrdup("method not allowed: Twilio webhooks are POSTs");
+		return PROVIDER_PARSE_METHOD;
+	}
+	if (req->form == NULL || !req->form_is_body) {
+		*cause = xstrdup("Content-Type must be application/x-www-form-urlencoded");
+		return PROVIDER_PARSE_MEDIA_TYPE;
+	}
+	return PROVIDER_PARSE_OK;
+}
+
+static enum provider_parse
+provider_twilio_parse_inbound(const struct config *cfg, const struct provider_request *req,
+    struct provider_message *out, char **cause)
+{
+	enum provider_parse r;
+	const char *media;
+
+	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
+	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
+		return r;
+	out->sid = form_get(req->form, "MessageSid");
+	if (out->sid == NULL)
+		out->sid = form_get(req->form, "SmsSid");
+	out->from = form_get(req->form, "From");
+	out->to = form_get(req->form, "To");
+	out->body = form_get(req->form, "Body");
+	if (out->body == NULL)
+		out->body = "";  /* a picture with no text */
+	if (out->sid == NULL || out->from == NULL || out->to == NULL) {
+		*cause = xstrdup("missing field: MessageSid, From and To are required");
+		return PROVIDER_PARSE_BAD;
+	}
+	media = form_get(req->form, "NumMedia");
+	if (media != NULL && (media[0] == '\0' || strspn(media, "0123456789") != strlen(media) ||
+	    strlen(media) > 2)) {
+		*cause = xstrdup("NumMedia must be a small number");
+		return PROVIDER_PARSE_BAD;
+	}
+	out->num_media = media ? atoi(media) : 0;
+	return PROVIDER_PARSE_OK;
+}
+
+static enum provider_parse
+provider_twilio_parse_status(const struct config *cfg, const struct provider_request *req,
+    struct provider_report *out, char **cause)
+{
+	static const char *const known[] = { "accepted", "scheduled", "queued", "sending", "sent",
+		"delivered", "undelivered", "failed", "read", "canceled", NULL };
+	enum provider_parse r;
+	const char *const *k;
+
+	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
+	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
+		return r;
+	out->sid = form_get(req->form, "MessageSid");
+	out->status = form_get(req->form, "MessageStatus");
+	out->error_code = form_get(req->form, "ErrorCode");
+	if (out->error_code == NULL)
+		out->error_code = "";
+	if (out->sid == NULL || out->status == NULL) {
+		*cause = xstrdup("missing field: MessageSid and MessageStatus are required");
+		return PROVIDER_PARSE_BAD;
+	}
+	for (k = known; *k != NULL && strcmp(*k, out->status) != 0; k++)
+		;
+	if (*k == NULL) {
+		*cause = xstrdup("unknown MessageStatus");
+		return PROVIDER_PARSE_BAD;
+	}
+	return PROVIDER_PARSE_OK;
+}
+
 const struct provider_ops provider_twilio_ops = {
 	.name = "twilio",
 	.create = provider_twilio_create,
 	.destroy = provider_twilio_destroy,
 	.send = provider_twilio_send,
+	.inbound_path = "/sms/inbound",
+	.status_path = "/sms/status",
+	/* An empty TwiML document: replies go through the outbox, not inline. */
+	.ok_content_type = "text/xml",
+	.ok_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
+	.parse_inbound = provider_twilio_parse_inbound,
+	.parse_status = provider_twilio_parse_status,
 };

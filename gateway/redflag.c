@@ -183,7 +183,7 @@ struct rf_token {
 	uint8_t len, sqlen, nids;
 	uint16_t ids[RF_MAX_IDS];
 	uint32_t flags;
-	uint32_t src;       /* byte offset of the source word */
+	size_t src;         /* byte offset of the source word */
 	int32_t num;        /* numeric value, -1 if not a number */
 	uint16_t sent;      /* sentence number */
 	uint16_t send;      /* index one past the last token of the sentence */
@@ -385,7 +385,7 @@ rf_vocab_match(const struct redflag_rules *r, const struct rf_token *t,
 /* Appends one normalised word as a token of the scan window. */
 static void
 rf_push_token(const struct redflag_rules *r, struct rf_scan *sc,
-    const char *w, uint32_t src, unsigned *events)
+    const char *w, size_t src, unsigned *events)
 {
 	struct rf_token *t;
 	const struct rf_number *num;
@@ -436,7 +436,7 @@ rf_push_token(const struct redflag_rules *r, struct rf_scan *sc,
 /* Expands abbreviations and splits "3wks" before pushing tokens. */
 static void
 rf_push_word(const struct redflag_rules *r, struct rf_scan *sc,
-    const char *w, size_t wlen, uint32_t src, unsigned *events)
+    const char *w, size_t wlen, size_t src, unsigned *events)
 {
 	const struct rf_abbrev *ab;
 	char part[RF_WORD_MAX], sq[RF_WORD_MAX];
@@ -907,7 +907,7 @@ redflag_scan(const struct redflag_rules *r, const char *text, size_t len,
 		while ((wlen = rf_next_word(text, len, &pos, word, &src,
 		    &events)) > 0) {
 			pending |= events;
-			rf_push_word(r, &sc, word, wlen, (uint32_t)src, &pending);
+			rf_push_word(r, &sc, word, wlen, src, &pending);
 			if (sc.ntok >= RF_MAX_TOKENS - RF_MAX_ABBREV_WORDS * 2) {
 				restart = sc.tok[sc.ntok - RF_OVERLAP].src;
 				break;

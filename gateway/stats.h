@@ -13,6 +13,7 @@
 	X(inbound_stored, "carenav_inbound_stored_total", "Inbound SMS stored")                 \
 	X(inbound_duplicate, "carenav_inbound_duplicate_total", "Inbound SMS retried by the provider, stored once") \
 	X(inbound_rejected, "carenav_inbound_rejected_total", "Webhooks refused as bad input (4xx)") \
+	X(signature_failures, "carenav_webhook_signature_failures_total", "Webhooks refused: bad signature or secret") \
 	X(inbound_unavailable, "carenav_inbound_unavailable_total", "Webhooks answered 503: could not store") \
 	X(steps_committed, "carenav_dialogue_steps_total", "Dialogue steps committed")          \
 	X(step_conflicts, "carenav_dialogue_step_conflicts_total", "Dialogue steps retried after a concurrent step") \

@@ -17,20 +17,19 @@
 
 #include "config.h"
 #include "log.h"
+#include "provider.h"
+#include "webhook_sms.h"
 #include "xmalloc.h"
 
 #define HTTP_MAX_HEADERS_BYTES 8192
 #define HTTP_TIMEOUT_SECONDS 30
 
-extern const struct http_route webhook_sms_inbound_route;
-extern const struct http_route webhook_sms_status_route;
 extern const struct http_route health_healthz_route;
 extern const struct http_route health_readyz_route;
 extern const struct http_route health_metrics_route;
 
+/* Provider webhooks are not listed: each provider names its own paths (provider.c). */
 static const struct http_route *const http_routes[] = {
-	&webhook_sms_inbound_route,
-	&webhook_sms_status_route,
 	&health_healthz_route,
 	&health_readyz_route,
 	&health_metrics_route,
@@ -67,13 +66,22 @@ http_server_dispatch_cb(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char *method = http_method_name(evhttp_request_get_command(req));
-	bool path_known = false;
+	const struct provider_ops *ops;
+	bool path_known = false, is_status;
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
 	    (size_t)srv->ctx->cfg->max_body_bytes) {
 		http_reply_text(req, 413, "request body too large");
+		return;
+	}
+	ops = provider_for_path(path, &is_status);
+	if (ops != NULL) {
+		if (strcmp(method, "POST") != 0 && strcmp(method, "GET") != 0)
+			http_reply_text(req, 405, "method not allowed");
+		else
+			webhook_sms_handle(req, srv->ctx, ops, path, is_status);
 		return;
 	}
 	for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {

@@ -1,18 +1,18 @@
 /*
- * webhook_sms.c - Twilio's inbound SMS webhook and delivery status callback.
+ * webhook_sms.c - every provider's inbound SMS and delivery-report webhooks.
  *
- * POST /sms/inbound: the message is committed (carenav_inbound_accept)
- * before the 200; a retried MessageSid is stored once and answered once.
- * The reply goes out through the outbox, so the 200 carries an empty TwiML
- * <Response/>. If the database cannot take the message we answer 503 and the
- * provider retries. Bad input gets a 4xx that says what is wrong and stores
- * nothing.
- *
- * POST /sms/status: MessageSid + MessageStatus update the outbound message.
+ * The provider's own parser (provider_<name>.c) checks its signature or
+ * shared secret and reads its fields; this file does what is common: the
+ * limits every message must meet, storing it before the 2xx, and the
+ * answer. A retried provider id is stored once and answered once
+ * (carenav_inbound_accept); the reply goes out through the outbox. If the
+ * database cannot take the message we answer 503 and the provider retries.
+ * Bad input gets a 4xx that says what is wrong, and nothing is stored.
  */
-#include "http_server.h"
+#include "webhook_sms.h"
 
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,20 +23,20 @@
 #include "inbound.h"
 #include "log.h"
 #include "phone.h"
+#include "provider.h"
 #include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
 
-#define WEBHOOK_PROVIDER "twilio"
 #define WEBHOOK_MAX_SID 64
-/* Twilio joins long texts up to 1600 characters; 4 bytes each at worst. */
+/* Providers join long texts up to 1600 characters; 4 bytes each at worst. */
 #define WEBHOOK_MAX_TEXT_BYTES 6400
-#define WEBHOOK_TWIML_EMPTY "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>"
 
 /* A request waiting for the database. */
 struct webhook_call {
 	struct evhttp_request *req;
 	struct http_ctx *ctx;
+	const struct provider_ops *ops;
 	char from_masked[16];
 };
 
@@ -49,39 +49,66 @@ webhook_sid_valid(const char *sid)
 		return false;
 	for (const char *p = sid; *p != '\0'; p++) {
 		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_'))
+		    *p == '-' || *p == '_' || *p == '.' || *p == ':'))
 			return false;
 	}
 	return true;
 }
 
-/* Parses a form webhook or answers the 4xx itself; true when form is ready to use. */
-static bool
-webhook_parse_form(struct evhttp_request *req, struct form *form)
+static const char *
+webhook_header(void *arg, const char *name)
 {
-	size_t len;
-	const char *body;
-	char *cause = NULL, *msg;
+	return evhttp_find_header(evhttp_request_get_input_headers(arg), name);
+}
 
-	if (!http_content_type_is(req, "application/x-www-form-urlencoded")) {
-		stats.inbound_rejected++;
-		http_reply_text(req, 415, "Content-Type must be application/x-www-form-urlencoded");
-		return false;
-	}
-	body = http_request_body(req, &len);
-	if (!form_parse(body, len, form, &cause)) {
-		stats.inbound_rejected++;
-		msg = xasprintf("malformed form body: %s", cause);
-		http_reply_text(req, 400, msg);
+static void
+webhook_reject(struct evhttp_request *req, int status, const char *why)
+{
+	stats.inbound_rejected++;
+	if (status == 403)
+		stats.signature_failures++;
+	http_reply_text(req, status, why);
+}
+
+/*
+ * Reads the request into *preq: the body, and the form from the body (if
+ * form-encoded) or from the query string. Answers 400 itself and returns
+ * false on a malformed form.
+ */
+static bool
+webhook_read(struct evhttp_request *req, const char *path, struct provider_request *preq,
+    struct form *form)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	char *cause = NULL, *msg;
+	bool is_form = http_content_type_is(req, "application/x-www-form-urlencoded");
+	const char *src;
+
+	memset(preq, 0, sizeof *preq);
+	memset(form, 0, sizeof *form);
+	preq->method = evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "POST";
+	preq->path = path;
+	preq->query = uri ? evhttp_uri_get_query(uri) : NULL;
+	preq->body = http_request_body(req, &preq->body_len);
+	preq->header = webhook_header;
+	preq->header_arg = req;
+	src = is_form ? preq->body : preq->query;
+	if (src == NULL)
+		return true;
+	if (!form_parse(src, is_form ? preq->body_len : strlen(src), form, &cause)) {
+		msg = xasprintf("malformed form %s: %s", is_form ? "body" : "query", cause);
+		webhook_reject(req, 400, msg);
 		free(msg);
 		free(cause);
 		return false;
 	}
+	preq->form = form;
+	preq->form_is_body = is_form;
 	return true;
 }
 
 static void
-webhook_sms_accept_done(const PGresult *res, const char *error, void *arg)
+webhook_accept_done(const PGresult *res, const char *error, void *arg)
 {
 	struct webhook_call *call = arg;
 
@@ -95,9 +122,10 @@ webhook_sms_accept_done(const PGresult *res, const char *error, void *arg)
 		int64_t conversation_id = store_col_int64(res, 0, 1);
 		bool is_new = store_col_bool(res, 0, 2);
 
-		log_info("webhook: message=%" PRId64 " conversation=%" PRId64 " from %s %s", message_id,
-		    conversation_id, call->from_masked, is_new ? "stored" : "duplicate, already stored");
-		http_reply_body(call->req, 200, "text/xml", WEBHOOK_TWIML_EMPTY);
+		log_info("webhook: %s message=%" PRId64 " conversation=%" PRId64 " from %s %s",
+		    call->ops->name, message_id, conversation_id, call->from_masked,
+		    is_new ? "stored" : "duplicate, already stored");
+		http_reply_body(call->req, 200, call->ops->ok_content_type, call->ops->ok_body);
 		if (is_new) {
 			stats.inbound_stored++;
 			inbound_kick(call->ctx->inbound, conversation_id);
@@ -109,66 +137,47 @@ webhook_sms_accept_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
-webhook_sms_inbound(struct evhttp_request *req, struct http_ctx *ctx)
+webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct provider_ops *ops,
+    const struct provider_request *preq)
 {
-	struct form form;
+	struct provider_message msg = { 0 };
 	struct store_inbound in = { 0 };
 	struct webhook_call *call;
-	const char *media;
+	char *cause = NULL;
+	enum provider_parse r = ops->parse_inbound(ctx->cfg, preq, &msg, &cause);
 
-	if (!webhook_parse_form(req, &form))
+	if (r != PROVIDER_PARSE_OK) {
+		webhook_reject(req, provider_parse_status(r), cause);
+		free(cause);
 		return;
-	in.provider = WEBHOOK_PROVIDER;
-	in.sid = form_get(&form, "MessageSid");
-	if (in.sid == NULL)
-		in.sid = form_get(&form, "SmsSid");
-	in.from = form_get(&form, "From");
-	in.to = form_get(&form, "To");
-	in.body = form_get(&form, "Body");
-	media = form_get(&form, "NumMedia");
-	if (in.body == NULL)
-		in.body = "";
-	if (in.sid == NULL || in.from == NULL || in.to == NULL || !webhook_sid_valid(in.sid) ||
-	    !phone_valid(in.from) || !phone_valid(in.to) || strlen(in.body) > WEBHOOK_MAX_TEXT_BYTES)
-		stats.inbound_rejected++;
-	if (in.sid == NULL || in.from == NULL || in.to == NULL) {
-		http_reply_text(req, 400, "missing field: MessageSid, From and To are required");
-	} else if (!webhook_sid_valid(in.sid)) {
-		http_reply_text(req, 400, "MessageSid must be 1-64 letters, digits, '-' or '_'");
-	} else if (!phone_valid(in.from) || !phone_valid(in.to)) {
-		http_reply_text(req, 400, "From and To must be phone numbers");
-	} else if (strlen(in.body) > WEBHOOK_MAX_TEXT_BYTES) {
-		http_reply_text(req, 413, "Body longer than any SMS");
-	} else if (media != NULL && (strspn(media, "0123456789") != strlen(media) || strlen(media) > 2)) {
-		http_reply_text(req, 400, "NumMedia must be a small number");
+	}
+	if (!webhook_sid_valid(msg.sid)) {
+		webhook_reject(req, 400, "message id must be 1-64 letters, digits, '-', '_', '.' or ':'");
+	} else if (!phone_valid(msg.from) || !phone_valid(msg.to)) {
+		webhook_reject(req, 400, "From and To must be phone numbers");
+	} else if (strlen(msg.body) > WEBHOOK_MAX_TEXT_BYTES) {
+		webhook_reject(req, 413, "message text longer than any SMS");
+	} else if (!utf8_valid(msg.body, strlen(msg.body))) {
+		webhook_reject(req, 400, "message text is not valid UTF-8");
 	} else {
-		in.num_media = media ? atoi(media) : 0;
+		in.provider = ops->name;
+		in.sid = msg.sid;
+		in.from = msg.from;
+		in.to = msg.to;
+		in.body = msg.body;
+		in.num_media = msg.num_media;
 		call = xcalloc(1, sizeof *call);
 		call->req = req;
 		call->ctx = ctx;
-		log_mask_phone(in.from, call->from_masked, sizeof call->from_masked);
+		call->ops = ops;
+		log_mask_phone(msg.from, call->from_masked, sizeof call->from_masked);
 		http_hold(ctx);
-		store_inbound_accept(ctx->db, &in, webhook_sms_accept_done, call);
+		store_inbound_accept(ctx->db, &in, webhook_accept_done, call);
 	}
-	form_free(&form);
-}
-
-/* Statuses Twilio reports for outbound messages. */
-static bool
-webhook_status_known(const char *status)
-{
-	static const char *const known[] = { "accepted", "scheduled", "queued", "sending", "sent",
-		"delivered", "undelivered", "failed", "read", "canceled", NULL };
-
-	for (const char *const *k = known; *k != NULL; k++) {
-		if (strcmp(*k, status) == 0)
-			return true;
-	}
-	return false;
 }
 
 static void
-webhook_sms_status_done(const PGresult *res, const char *error, void *arg)
+webhook_status_done(const PGresult *res, const char *error, void *arg)
 {
 	struct webhook_call *call = arg;
 
@@ -180,39 +189,50 @@ webhook_sms_status_done(const PGresult *res, const char *error, void *arg)
 		stats.delivery_reports++;
 		if (!store_col_bool(res, 0, 0))
 			log_info("webhook: delivery report for an unknown message id, kept for later");
-		http_reply_text(call->req, 200, "ok");
+		http_reply_body(call->req, 200, call->ops->ok_content_type, call->ops->ok_body);
 	}
 	free(call);
 }
 
 static void
-webhook_sms_status(struct evhttp_request *req, struct http_ctx *ctx)
+webhook_status(struct evhttp_request *req, struct http_ctx *ctx, const struct provider_ops *ops,
+    const struct provider_request *preq)
 {
-	struct form form;
+	struct provider_report rep = { 0 };
 	struct webhook_call *call;
-	const char *sid, *status, *error_code;
+	char *cause = NULL;
+	enum provider_parse r = ops->parse_status(ctx->cfg, preq, &rep, &cause);
 
-	if (!webhook_parse_form(req, &form))
+	if (r != PROVIDER_PARSE_OK) {
+		webhook_reject(req, provider_parse_status(r), cause);
+		free(cause);
 		return;
-	sid = form_get(&form, "MessageSid");
-	status = form_get(&form, "MessageStatus");
-	error_code = form_get(&form, "ErrorCode");
-	if (sid == NULL || status == NULL) {
-		http_reply_text(req, 400, "missing field: MessageSid and MessageStatus are required");
-	} else if (!webhook_sid_valid(sid)) {
-		http_reply_text(req, 400, "MessageSid must be 1-64 letters, digits, '-' or '_'");
-	} else if (!webhook_status_known(status)) {
-		http_reply_text(req, 400, "unknown MessageStatus");
-	} else {
-		call = xcalloc(1, sizeof *call);
-		call->req = req;
-		call->ctx = ctx;
-		http_hold(ctx);
-		store_delivery_report(ctx->db, WEBHOOK_PROVIDER, sid, status,
-		    error_code ? error_code : "", webhook_sms_status_done, call);
 	}
-	form_free(&form);
+	if (!webhook_sid_valid(rep.sid)) {
+		webhook_reject(req, 400, "message id must be 1-64 letters, digits, '-', '_', '.' or ':'");
+		return;
+	}
+	call = xcalloc(1, sizeof *call);
+	call->req = req;
+	call->ctx = ctx;
+	call->ops = ops;
+	http_hold(ctx);
+	store_delivery_report(ctx->db, ops->name, rep.sid, rep.status, rep.error_code,
+	    webhook_status_done, call);
 }
 
-const struct http_route webhook_sms_inbound_route = { "POST", "/sms/inbound", webhook_sms_inbound };
-const struct http_route webhook_sms_status_route = { "POST", "/sms/status", webhook_sms_status };
+void
+webhook_sms_handle(struct evhttp_request *req, struct http_ctx *ctx, const struct provider_ops *ops,
+    const char *path, bool is_status)
+{
+	struct provider_request preq;
+	struct form form;
+
+	if (!webhook_read(req, path, &preq, &form))
+		return;
+	if (is_status)
+		webhook_status(req, ctx, ops, &preq);
+	else
+		webhook_inbound(req, ctx, ops, &preq);
+	form_free(&form);
+}

@@ -43,6 +43,8 @@ world_init(struct world *w, const char *ack_timeout_s, bool staffed)
 	w->env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
 	w->env[4] = xasprintf("ESCALATION_ACK_TIMEOUT=%s", ack_timeout_s);
 	w->env[5] = xstrdup("ESCALATION_FALLBACK_NUMBER=" FALLBACK);
+	w->env[6] = xstrdup("PUBLIC_BASE_URL=https://sms.clinic.example");
+	harness_sign_twilio("s3cret", "https://sms.clinic.example");
 	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
 	harness_gw_start(&w->gw);
 	w->pg = harness_db_connect(w->conninfo);

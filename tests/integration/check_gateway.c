@@ -43,6 +43,7 @@ world_init(struct world *w, bool twilio)
 		w->env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
 		w->env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
 		w->env[4] = xstrdup("PUBLIC_BASE_URL=https://clinic.example.org");
+		harness_sign_twilio("s3cret", "https://clinic.example.org");
 	}
 	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
 	harness_gw_start(&w->gw);
@@ -229,7 +230,7 @@ START_TEST(test_bad_input_stores_nothing)
 		{ form, "MessageSid=SMx3&To=%2B15550001111&Body=hi", 400, "From" },
 		{ form, "From=%2B15551230001&To=%2B15550001111&Body=hi", 400, "MessageSid" },
 		{ form, "MessageSid=SMx4&From=not+a+number&To=%2B15550001111&Body=hi", 400, "phone" },
-		{ form, "MessageSid=SM%27%3B+drop&From=%2B15551230001&To=%2B15550001111&Body=hi", 400, "MessageSid" },
+		{ form, "MessageSid=SM%27%3B+drop&From=%2B15551230001&To=%2B15550001111&Body=hi", 400, "message id" },
 		{ "application/json", "{\"MessageSid\":\"SMx5\"}", 415, "Content-Type" },
 		{ "text/plain", "MessageSid=SMx6&From=%2B15551230001&To=%2B15550001111", 415, "Content-Type" },
 	};
@@ -326,6 +327,45 @@ START_TEST(test_sandbox_provider_and_health)
 }
 END_TEST
 
+START_TEST(test_twilio_signatures)
+{
+	struct world w;
+	const char *ct = "application/x-www-form-urlencoded";
+	const char *body = "MessageSid=SMsig0001&From=%2B15551230001&To=%2B15550001111&Body=hello";
+	char *metrics = NULL, *resp = NULL;
+
+	world_init(&w, true);
+	/* Unsigned and wrongly signed requests are refused and store nothing. */
+	harness_sign_twilio(NULL, NULL);
+	ck_assert_int_eq(harness_post(w.gw.port, "/sms/inbound", ct, body, strlen(body), &resp), 403);
+	ck_assert_msg(strstr(resp, "X-Twilio-Signature") != NULL, "%s", resp);
+	free(resp);
+	harness_sign_twilio("wrong-token", "https://clinic.example.org");
+	ck_assert_int_eq(harness_post(w.gw.port, "/sms/inbound", ct, body, strlen(body), NULL), 403);
+	/* Signed for another URL: refused too (the URL is part of what is signed). */
+	harness_sign_twilio("s3cret", "https://attacker.example.org");
+	ck_assert_int_eq(harness_post(w.gw.port, "/sms/inbound", ct, body, strlen(body), NULL), 403);
+	harness_sign_twilio(NULL, NULL);
+	ck_assert_int_eq(harness_post(w.gw.port, "/sms/status", ct, "MessageSid=SMx&MessageStatus=sent", 33,
+	    NULL), 403);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM delivery_reports"), 0);
+	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &metrics), 200);
+	ck_assert_msg(strstr(metrics, "carenav_webhook_signature_failures_total 4") != NULL, "%s", metrics);
+	free(metrics);
+	/* The harness signs right: Twilio's published example (TwilioDevEd api-snippets). */
+	resp = harness_twilio_signature("12345", "https://mycompany.com", "/myapp.php?foo=1&bar=2",
+	    "CallSid=CA1234567890ABCDE&Caller=%2B14158675310&Digits=1234&From=%2B14158675310&To=%2B18005551212");
+	ck_assert_str_eq(resp, "GvWf1cFY/Q7PnoempGyD5oXAezc=");
+	free(resp);
+	/* Correctly signed: accepted. */
+	harness_sign_twilio("s3cret", "https://clinic.example.org");
+	ck_assert_int_eq(harness_post(w.gw.port, "/sms/inbound", ct, body, strlen(body), NULL), 200);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
+	world_free(&w);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -343,6 +383,7 @@ main(void)
 	tcase_add_test(tc, test_bad_input_stores_nothing);
 	tcase_add_test(tc, test_restart_resumes_queued_replies);
 	tcase_add_test(tc, test_sandbox_provider_and_health);
+	tcase_add_test(tc, test_twilio_signatures);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

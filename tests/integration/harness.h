@@ -52,6 +52,16 @@ char *harness_replies(PGconn *pg, const char *patient, long long after_id);
 /* The newest message id (0 when none). */
 long long harness_last_message_id(PGconn *pg);
 
+/*
+ * Signs every later form POST with X-Twilio-Signature as Twilio would, for a
+ * gateway with TWILIO_AUTH_TOKEN=token and PUBLIC_BASE_URL=public_base.
+ * NULL token: stop signing.
+ */
+void harness_sign_twilio(const char *token, const char *public_base);
+/* The signature Twilio would send for a form body posted to public_base + path (caller frees). */
+char *harness_twilio_signature(const char *token, const char *public_base, const char *path,
+    const char *form_body);
+
 /* POSTs body to the gateway; returns the HTTP status (0 = no answer). *resp may be NULL. */
 long harness_post(int port, const char *path, const char *content_type, const char *body,
     size_t body_len, char **resp);
