@@ -33,11 +33,13 @@
 #include "http_client.h"
 #include "http_server.h"
 #include "inbound.h"
+#include "intake.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
 #include "provider.h"
 #include "redflag.h"
+#include "spool.h"
 #include "xmalloc.h"
 
 /* How long a drain may take before the gateway exits anyway. */
@@ -58,6 +60,8 @@ struct gateway {
 	struct outbox *outbox;
 	struct escalation *escalation;
 	struct inbound *inbound;
+	struct spool *spool;
+	struct intake *intake;
 	struct http_ctx ctx;
 	struct http_server *server;
 	struct event sigterm, sigint, drain;
@@ -163,7 +167,7 @@ main_drain_timer(evutil_socket_t fd, short what, void *arg)
 		if (inbound_active(gw->inbound) == 0 && !escalation_busy(gw->escalation))
 			outbox_stop(gw->outbox);
 	}
-	if ((gw->ctx.held == 0 && inbound_active(gw->inbound) == 0 &&
+	if ((gw->ctx.held == 0 && !intake_replaying(gw->intake) && inbound_active(gw->inbound) == 0 &&
 	    !escalation_busy(gw->escalation) && outbox_in_flight(gw->outbox) == 0) ||
 	    gw->drain_ms >= MAIN_DRAIN_MAX_MS) {
 		if (gw->drain_ms >= MAIN_DRAIN_MAX_MS)
@@ -192,7 +196,7 @@ main_serve(void)
 {
 	struct gateway gw;
 	struct provider_env penv;
-	char *conninfo, *cause = NULL;
+	char *conninfo, *cause = NULL, *spool_dir;
 
 	PGconn *pg;
 
@@ -221,9 +225,19 @@ main_serve(void)
 	gw.outbox = outbox_new(gw.base, gw.db, &gw.provider, &gw.cfg);
 	gw.escalation = escalation_new(gw.base, gw.db, gw.flows, gw.http, gw.outbox, &gw.cfg);
 	gw.inbound = inbound_new(gw.base, gw.db, gw.outbox, gw.escalation, gw.flows, gw.rules, &gw.cfg);
+	spool_dir = xasprintf("%s/spool", gw.cfg.var_dir);
+	gw.spool = spool_open(spool_dir, &cause);
+	if (gw.spool == NULL)
+		fatalx("spool: %s", cause);
+	free(spool_dir);
+	if (spool_pending_records(gw.spool) > 0)
+		log_warn("spool: %zu messages from an earlier outage wait for the database",
+		    spool_pending_records(gw.spool));
+	gw.intake = intake_new(gw.base, gw.db, gw.inbound, gw.spool, &gw.cfg);
 	gw.ctx.cfg = &gw.cfg;
 	gw.ctx.db = gw.db;
 	gw.ctx.inbound = gw.inbound;
+	gw.ctx.intake = gw.intake;
 	gw.ctx.outbox = gw.outbox;
 	gw.ctx.escalation = gw.escalation;
 	gw.ctx.flows = gw.flows;
@@ -244,6 +258,8 @@ main_serve(void)
 	evsignal_del(&gw.sigint);
 	evtimer_del(&gw.drain);
 	http_server_free(gw.server);
+	intake_free(gw.intake);
+	spool_close(gw.spool);
 	inbound_free(gw.inbound);
 	escalation_free(gw.escalation);
 	outbox_free(gw.outbox);

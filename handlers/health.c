@@ -11,7 +11,10 @@
 #include <stdlib.h>
 
 #include "db.h"
+#include "intake.h"
+#include "outbox.h"
 #include "stats.h"
+#include "xmalloc.h"
 
 static void
 health_healthz(struct evhttp_request *req, struct http_ctx *ctx)
@@ -32,10 +35,19 @@ health_readyz(struct evhttp_request *req, struct http_ctx *ctx)
 static void
 health_metrics(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	char *text = stats_format();
+	char *counters = stats_format();
+	char *text = xasprintf("%s"
+	    "# HELP carenav_database_up 1 while a database connection is open\n"
+	    "# TYPE carenav_database_up gauge\ncarenav_database_up %d\n"
+	    "# HELP carenav_spool_messages Inbound SMS in the local spool, waiting for the database\n"
+	    "# TYPE carenav_spool_messages gauge\ncarenav_spool_messages %zu\n"
+	    "# HELP carenav_outbox_in_flight Outbound SMS being sent by this process\n"
+	    "# TYPE carenav_outbox_in_flight gauge\ncarenav_outbox_in_flight %zu\n",
+	    counters, db_is_up(ctx->db) ? 1 : 0, intake_spooled(ctx->intake),
+	    outbox_in_flight(ctx->outbox));
 
-	(void)ctx;
 	http_reply_body(req, 200, "text/plain; version=0.0.4", text);
+	free(counters);
 	free(text);
 }
 

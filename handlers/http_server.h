@@ -22,6 +22,7 @@ struct evhttp_request;
 struct flows;
 struct http_server;
 struct inbound;
+struct intake;
 struct outbox;
 
 /* What handlers may use; all borrowed from main. */
@@ -29,6 +30,7 @@ struct http_ctx {
 	const struct config *cfg;
 	struct db *db;
 	struct inbound *inbound;
+	struct intake *intake;
 	struct outbox *outbox;
 	struct escalation *escalation;
 	struct flows *flows;

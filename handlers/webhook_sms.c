@@ -20,7 +20,7 @@
 #include "config.h"
 #include "db.h"
 #include "form.h"
-#include "inbound.h"
+#include "intake.h"
 #include "log.h"
 #include "phone.h"
 #include "provider.h"
@@ -108,30 +108,27 @@ webhook_read(struct evhttp_request *req, const char *path, struct provider_reque
 }
 
 static void
-webhook_accept_done(const PGresult *res, const char *error, void *arg)
+webhook_accept_done(enum intake_result result, int64_t message_id, void *arg)
 {
 	struct webhook_call *call = arg;
 
 	http_release(call->ctx);
-	if (error != NULL) {
+	switch (result) {
+	case INTAKE_UNAVAILABLE:
 		stats.inbound_unavailable++;
-		log_warn("webhook: could not store message from %s: %s", call->from_masked, error);
 		http_reply_text(call->req, 503, "temporarily unable to store the message; retry");
-	} else {
-		int64_t message_id = store_col_int64(res, 0, 0);
-		int64_t conversation_id = store_col_int64(res, 0, 1);
-		bool is_new = store_col_bool(res, 0, 2);
-
-		log_info("webhook: %s message=%" PRId64 " conversation=%" PRId64 " from %s %s",
-		    call->ops->name, message_id, conversation_id, call->from_masked,
-		    is_new ? "stored" : "duplicate, already stored");
-		http_reply_body(call->req, 200, call->ops->ok_content_type, call->ops->ok_body);
-		if (is_new) {
-			stats.inbound_stored++;
-			inbound_kick(call->ctx->inbound, conversation_id);
-		} else {
+		break;
+	case INTAKE_STORED:
+	case INTAKE_SPOOLED:
+		stats.inbound_stored++;
+		/* FALLTHROUGH */
+	case INTAKE_DUPLICATE:
+		if (result == INTAKE_DUPLICATE)
 			stats.inbound_duplicate++;
-		}
+		log_info("webhook: %s message=%" PRId64 " from %s %s", call->ops->name, message_id,
+		    call->from_masked, intake_result_name(result));
+		http_reply_body(call->req, 200, call->ops->ok_content_type, call->ops->ok_body);
+		break;
 	}
 	free(call);
 }
@@ -172,7 +169,7 @@ webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct p
 		call->ops = ops;
 		log_mask_phone(msg.from, call->from_masked, sizeof call->from_masked);
 		http_hold(ctx);
-		store_inbound_accept(ctx->db, &in, webhook_accept_done, call);
+		intake_accept(ctx->intake, &in, webhook_accept_done, call);
 	}
 }
 

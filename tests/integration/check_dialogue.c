@@ -136,6 +136,8 @@ START_TEST(test_stop_then_silence_then_start)
 
 	world_init(&w);
 	expect(&w, p, "hi", "safety check");
+	/* Let the greeting leave first: replies still queued at STOP are suppressed (next test). */
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
 	expect(&w, p, "STOP", "START");
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
 	got = text(&w, p, "hello? my back still hurts");

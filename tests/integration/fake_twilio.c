@@ -10,9 +10,11 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "form.h"
 #include "xmalloc.h"
@@ -22,6 +24,8 @@
 struct fake_twilio {
 	struct event_base *base;
 	struct evhttp *http;
+	struct evhttp_bound_socket *sock;  /* NULL while down */
+	int delay_ms;
 	pthread_t thread;
 	pthread_mutex_t lock;       /* guards everything below */
 	int port;
@@ -31,6 +35,25 @@ struct fake_twilio {
 	size_t nreqs;
 	int next_sid;
 };
+
+/* A reply held back by the delay setting. */
+struct fake_twilio_reply {
+	struct evhttp_request *req;
+	int status;
+	struct evbuffer *out;
+};
+
+static void
+fake_twilio_send_later(evutil_socket_t fd, short what, void *arg)
+{
+	struct fake_twilio_reply *r = arg;
+
+	(void)fd;
+	(void)what;
+	evhttp_send_reply(r->req, r->status, r->status == 201 ? "Created" : "Scripted", r->out);
+	evbuffer_free(r->out);
+	free(r);
+}
 
 static void
 fake_twilio_handle(struct evhttp_request *req, void *arg)
@@ -42,7 +65,7 @@ fake_twilio_handle(struct evhttp_request *req, void *arg)
 	const char *ctype = evhttp_find_header(headers, "Content-Type");
 	size_t len = evbuffer_get_length(in);
 	struct fake_twilio_request r;
-	int status;
+	int status, delay_ms;
 
 	r.path = xstrdup(evhttp_request_get_uri(req));
 	r.authorization = xstrdup(auth ? auth : "");
@@ -58,8 +81,19 @@ fake_twilio_handle(struct evhttp_request *req, void *arg)
 	else
 		evbuffer_add_printf(out, "{\"code\": 20%03d, \"message\": \"scripted failure\", \"status\": %d}",
 		    status, status);
+	delay_ms = ft->delay_ms;
 	pthread_mutex_unlock(&ft->lock);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	if (delay_ms > 0) {
+		struct fake_twilio_reply *later = xcalloc(1, sizeof *later);
+		struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+
+		later->req = req;
+		later->status = status;
+		later->out = out;
+		event_base_once(ft->base, -1, EV_TIMEOUT, fake_twilio_send_later, later, &tv);
+		return;
+	}
 	evhttp_send_reply(req, status, status == 201 ? "Created" : "Scripted", out);
 	evbuffer_free(out);
 }
@@ -88,6 +122,7 @@ fake_twilio_start(void)
 	evhttp_set_gencb(ft->http, fake_twilio_handle, ft);
 	sock = evhttp_bind_socket_with_handle(ft->http, "127.0.0.1", 0);
 	ck_assert_ptr_nonnull(sock);
+	ft->sock = sock;
 	getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &len);
 	ft->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	ck_assert_int_eq(pthread_create(&ft->thread, NULL, fake_twilio_main, ft), 0);
@@ -185,4 +220,90 @@ fake_twilio_count_sent(struct fake_twilio *ft, const char *key, const char *valu
 	}
 	pthread_mutex_unlock(&ft->lock);
 	return n;
+}
+
+/* Runs on the server thread: bind or unbind the listener. */
+static void
+fake_twilio_listen_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fake_twilio *ft = arg;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&ft->lock);
+	if (ft->sock != NULL) {
+		evhttp_del_accept_socket(ft->http, ft->sock);
+		ft->sock = NULL;
+	} else {
+		ft->sock = evhttp_bind_socket_with_handle(ft->http, "127.0.0.1", (ev_uint16_t)ft->port);
+	}
+	pthread_mutex_unlock(&ft->lock);
+}
+
+static void
+fake_twilio_toggle(struct fake_twilio *ft, bool want_up)
+{
+	for (int i = 0; i < 200; i++) {
+		bool up;
+
+		pthread_mutex_lock(&ft->lock);
+		up = ft->sock != NULL;
+		pthread_mutex_unlock(&ft->lock);
+		if (up == want_up)
+			return;
+		if (i == 0 || i % 20 == 0)
+			event_base_once(ft->base, -1, EV_TIMEOUT, fake_twilio_listen_cb, ft, NULL);
+		usleep(10 * 1000);
+	}
+	ck_abort_msg("fake twilio could not %s", want_up ? "listen again" : "stop listening");
+}
+
+void
+fake_twilio_go_down(struct fake_twilio *ft)
+{
+	fake_twilio_toggle(ft, false);
+}
+
+void
+fake_twilio_come_back(struct fake_twilio *ft)
+{
+	fake_twilio_toggle(ft, true);
+}
+
+void
+fake_twilio_set_delay(struct fake_twilio *ft, int delay_ms)
+{
+	pthread_mutex_lock(&ft->lock);
+	ft->delay_ms = delay_ms;
+	pthread_mutex_unlock(&ft->lock);
+}
+
+char *
+fake_twilio_bodies_to(struct fake_twilio *ft, const char *to)
+{
+	char *out = xstrdup("");
+
+	pthread_mutex_lock(&ft->lock);
+	for (size_t i = 0; i < ft->nreqs; i++) {
+		struct form f;
+		char *cause = NULL, *next;
+		const char *v, *b;
+
+		if (ft->reqs[i].answered != 201)
+			continue;
+		if (!form_parse(ft->reqs[i].body, strlen(ft->reqs[i].body), &f, &cause)) {
+			free(cause);
+			continue;
+		}
+		v = form_get(&f, "To");
+		b = form_get(&f, "Body");
+		if (v != NULL && b != NULL && strcmp(v, to) == 0) {
+			next = xasprintf("%s%s%s", out, out[0] ? "\n" : "", b);
+			free(out);
+			out = next;
+		}
+		form_free(&f);
+	}
+	pthread_mutex_unlock(&ft->lock);
+	return out;
 }

@@ -26,6 +26,13 @@ void fake_twilio_stop(struct fake_twilio *ft);
 int fake_twilio_port(const struct fake_twilio *ft);
 /* The next n requests get these statuses, in order; later ones get 201. */
 void fake_twilio_script(struct fake_twilio *ft, const int *statuses, size_t n);
+/* Stops listening (connections are refused) / listens again on the same port. */
+void fake_twilio_go_down(struct fake_twilio *ft);
+void fake_twilio_come_back(struct fake_twilio *ft);
+/* Answers every request only after delay_ms (0: at once). */
+void fake_twilio_set_delay(struct fake_twilio *ft, int delay_ms);
+/* The Body values accepted (201) for messages To=to, in arrival order, joined by "\n" (caller frees). */
+char *fake_twilio_bodies_to(struct fake_twilio *ft, const char *to);
 /* Requests received so far. */
 size_t fake_twilio_count(struct fake_twilio *ft);
 /* A copy of request i (0-based); free with fake_twilio_request_free. */

@@ -433,3 +433,57 @@ harness_last_message_id(PGconn *pg)
 {
 	return harness_query_int(pg, "SELECT coalesce(max(id), 0) FROM messages");
 }
+
+#define HARNESS_REPORT_HEAD \
+	"# Reliability: measured by the fault tests\n\n" \
+	"Written by `tests/integration/check_faults.c` each time it runs (`tests/run`);\n" \
+	"do not edit by hand. Each row is one scenario against the real gateway and a\n" \
+	"real PostgreSQL. *sent*: distinct inbound messages the test posted (provider\n" \
+	"retries not counted); *stored*: distinct ones in the database; *answered*: inbound\n" \
+	"messages whose dialogue step committed exactly once; *duplicates*: extra\n" \
+	"inbound rows or dialogue steps, plus replies the provider accepted twice;\n" \
+	"*lost*: sent but not stored or not answered.\n\n" \
+	"| scenario | sent | stored | answered | duplicates | lost | notes |\n" \
+	"|---|---|---|---|---|---|---|\n"
+
+void
+harness_report_row(const char *scenario, long sent, long stored, long answered, long duplicates,
+    long lost, const char *notes)
+{
+	const char *path = getenv("CARENAV_RELIABILITY_DOC");
+	char *old = NULL, *line = NULL, *row, *out;
+	size_t cap = 0, len = 0;
+	FILE *f;
+
+	if (path == NULL)
+		return;
+	row = xasprintf("| %s | %ld | %ld | %ld | %ld | %ld | %s |\n", scenario, sent, stored, answered,
+	    duplicates, lost, notes);
+	out = xstrdup(HARNESS_REPORT_HEAD);
+	f = fopen(path, "r");
+	/* Keep the other scenarios' rows, drop this one's old row and the header. */
+	while (f != NULL && getline(&line, &cap, f) > 0) {
+		char *prefix = xasprintf("| %s |", scenario), *next;
+
+		if (line[0] == '|' && strncmp(line, prefix, strlen(prefix)) != 0 &&
+		    strncmp(line, "| scenario", 10) != 0 && strncmp(line, "|---", 4) != 0) {
+			next = xasprintf("%s%s", out, line);
+			free(out);
+			out = next;
+		}
+		free(prefix);
+	}
+	if (f != NULL)
+		fclose(f);
+	old = xasprintf("%s%s", out, row);
+	f = fopen(path, "w");
+	if (f != NULL) {
+		len = strlen(old);
+		fwrite(old, 1, len, f);
+		fclose(f);
+	}
+	free(line);
+	free(row);
+	free(out);
+	free(old);
+}

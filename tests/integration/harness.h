@@ -62,6 +62,14 @@ void harness_sign_twilio(const char *token, const char *public_base);
 char *harness_twilio_signature(const char *token, const char *public_base, const char *path,
     const char *form_body);
 
+/*
+ * Records one fault test's outcome as a row of the table in the file named
+ * by CARENAV_RELIABILITY_DOC (docs/reliability.md), replacing the row
+ * with the same scenario name.
+ */
+void harness_report_row(const char *scenario, long sent, long stored, long answered,
+    long duplicates, long lost, const char *notes);
+
 /* POSTs body to the gateway; returns the HTTP status (0 = no answer). *resp may be NULL. */
 long harness_post(int port, const char *path, const char *content_type, const char *body,
     size_t body_len, char **resp);

@@ -1,0 +1,322 @@
+/*
+ * intake.c - durable acceptance of inbound SMS. See intake.h.
+ *
+ * DESIGN. Normally a message is committed with carenav_inbound_accept. If
+ * the database cannot be reached (the pool reports a lost or unavailable
+ * connection), it is appended to the spool and fsync'd instead; either way
+ * the provider's 2xx follows durability. While the spool holds anything,
+ * new messages are appended behind it too, so a patient's texts still
+ * reach the database in the order they arrived. The replay commits the
+ * spooled records one at a time, in file order, with the same idempotent
+ * accept (a record replayed twice after a crash is stored once), and only
+ * then cuts them from the spool.
+ */
+#include "intake.h"
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "config.h"
+#include "db.h"
+#include "inbound.h"
+#include "log.h"
+#include "spool.h"
+#include "store.h"
+#include "xmalloc.h"
+
+struct intake {
+	struct event_base *base;
+	struct db *db;              /* borrowed */
+	struct inbound *inbound;    /* borrowed */
+	struct spool *spool;        /* borrowed, may be NULL */
+	const struct config *cfg;   /* borrowed */
+	struct event replay_timer;  /* persistent */
+	struct intake_replay *replay;  /* the replay in flight, or NULL */
+};
+
+/* A copy of a message, for the time its accept is in flight. */
+struct intake_msg {
+	char *provider, *sid, *from, *to, *body;  /* owned */
+	int num_media;
+};
+
+struct intake_call {
+	struct intake *intake;
+	struct intake_msg msg;
+	intake_done_cb *done;
+	void *arg;
+};
+
+/* One replay: the spooled records read at its start, committed one by one. */
+struct intake_replay {
+	struct intake *intake;
+	struct intake_msg *msgs;  /* owned */
+	size_t n, next;
+	size_t consumed;          /* spool bytes the records occupy */
+};
+
+static const char *const intake_result_names[] = {
+#define X(id, name) [id] = name,
+	INTAKE_RESULT_LIST(X)
+#undef X
+};
+
+const char *
+intake_result_name(enum intake_result result)
+{
+	return intake_result_names[result];
+}
+
+static int64_t
+intake_now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void
+intake_msg_copy(struct intake_msg *dst, const char *provider, const char *sid, const char *from,
+    const char *to, const char *body, int num_media)
+{
+	dst->provider = xstrdup(provider);
+	dst->sid = xstrdup(sid);
+	dst->from = xstrdup(from);
+	dst->to = xstrdup(to);
+	dst->body = xstrdup(body);
+	dst->num_media = num_media;
+}
+
+static void
+intake_msg_clear(struct intake_msg *m)
+{
+	free(m->provider);
+	free(m->sid);
+	free(m->from);
+	free(m->to);
+	free(m->body);
+}
+
+static struct store_inbound
+intake_msg_view(const struct intake_msg *m)
+{
+	struct store_inbound in = { m->provider, m->sid, m->from, m->to, m->body, m->num_media };
+
+	return in;
+}
+
+/* Appends to the spool; the result to give the provider. */
+static enum intake_result
+intake_spool(struct intake *intake, const struct store_inbound *in)
+{
+	char *cause = NULL;
+	char masked[16];
+
+	if (intake->spool == NULL)
+		return INTAKE_UNAVAILABLE;
+	if (!spool_append(intake->spool, in, intake_now_ms(), &cause)) {
+		log_error("intake: database down AND spool failed (%s): answering 503", cause);
+		free(cause);
+		return INTAKE_UNAVAILABLE;
+	}
+	log_info("intake: message from %s spooled (%zu waiting for the database)",
+	    log_mask_phone(in->from, masked, sizeof masked), spool_pending_records(intake->spool));
+	return INTAKE_SPOOLED;
+}
+
+static void
+intake_accept_done(const PGresult *res, const char *error, void *arg)
+{
+	struct intake_call *call = arg;
+	struct intake *intake = call->intake;
+	struct store_inbound in = intake_msg_view(&call->msg);
+	enum intake_result result;
+	int64_t message_id = 0;
+
+	if (error == NULL) {
+		message_id = store_col_int64(res, 0, 0);
+		result = store_col_bool(res, 0, 2) ? INTAKE_STORED : INTAKE_DUPLICATE;
+		if (result == INTAKE_STORED)
+			inbound_kick(intake->inbound, store_col_int64(res, 0, 1));
+	} else if (res == NULL) {
+		/* No answer from the server: keep the message here until it is back. */
+		result = intake_spool(intake, &in);
+	} else {
+		log_error("intake: the database refused a message: %s", error);
+		result = INTAKE_UNAVAILABLE;
+	}
+	call->done(result, message_id, call->arg);
+	intake_msg_clear(&call->msg);
+	free(call);
+}
+
+static void
+intake_spooled_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct intake_call *call = arg;
+	struct store_inbound in = intake_msg_view(&call->msg);
+
+	(void)fd;
+	(void)what;
+	call->done(intake_spool(call->intake, &in), 0, call->arg);
+	intake_msg_clear(&call->msg);
+	free(call);
+}
+
+void
+intake_accept(struct intake *intake, const struct store_inbound *msg, intake_done_cb *done, void *arg)
+{
+	struct intake_call *call = xcalloc(1, sizeof *call);
+
+	call->intake = intake;
+	call->done = done;
+	call->arg = arg;
+	intake_msg_copy(&call->msg, msg->provider, msg->sid, msg->from, msg->to, msg->body,
+	    msg->num_media);
+	if (intake->spool != NULL && spool_pending_records(intake->spool) > 0) {
+		/* Behind the spooled ones, to keep arrival order. */
+		event_base_once(intake->base, -1, EV_TIMEOUT, intake_spooled_now, call, NULL);
+		return;
+	}
+	store_inbound_accept(intake->db, msg, intake_accept_done, call);
+}
+
+static void intake_replay_next(struct intake_replay *r);
+
+static void
+intake_replay_end(struct intake_replay *r, bool committed)
+{
+	struct intake *intake = r->intake;
+	char *cause = NULL;
+
+	if (committed) {
+		if (spool_consume(intake->spool, r->consumed, &cause))
+			log_info("intake: replayed %zu spooled messages into the database", r->n);
+		else
+			log_error("intake: replayed, but could not cut the spool (will replay again, "
+			    "deduplicated): %s", cause);
+		free(cause);
+	}
+	for (size_t i = 0; i < r->n; i++)
+		intake_msg_clear(&r->msgs[i]);
+	free(r->msgs);
+	free(r);
+	intake->replay = NULL;
+	/* More arrived during the replay: go on at once. */
+	if (committed && spool_pending_records(intake->spool) > 0)
+		event_active(&intake->replay_timer, EV_TIMEOUT, 1);
+}
+
+static void
+intake_replay_done(const PGresult *res, const char *error, void *arg)
+{
+	struct intake_replay *r = arg;
+
+	if (error != NULL) {
+		log_warn("intake: spool replay paused at %zu/%zu: %s", r->next, r->n, error);
+		intake_replay_end(r, false);
+		return;
+	}
+	if (store_col_bool(res, 0, 2))
+		inbound_kick(r->intake->inbound, store_col_int64(res, 0, 1));
+	r->next++;
+	intake_replay_next(r);
+}
+
+static void
+intake_replay_next(struct intake_replay *r)
+{
+	struct store_inbound in;
+
+	if (r->next == r->n) {
+		intake_replay_end(r, true);
+		return;
+	}
+	in = intake_msg_view(&r->msgs[r->next]);
+	store_inbound_accept(r->intake->db, &in, intake_replay_done, r);
+}
+
+static bool
+intake_collect_cb(const struct spool_record *rec, size_t end, void *arg)
+{
+	struct intake_replay *r = arg;
+
+	r->msgs = xreallocarray(r->msgs, r->n + 1, sizeof *r->msgs);
+	intake_msg_copy(&r->msgs[r->n++], rec->provider, rec->sid, rec->from, rec->to, rec->body,
+	    rec->num_media);
+	r->consumed = end;
+	return true;
+}
+
+static void
+intake_replay_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct intake *intake = arg;
+	struct intake_replay *r;
+	char *buf = NULL, *cause = NULL;
+	size_t len;
+
+	(void)fd;
+	(void)what;
+	if (intake->replay != NULL || spool_pending_records(intake->spool) == 0 || !db_is_up(intake->db))
+		return;
+	if (!spool_read(intake->spool, &buf, &len, &cause)) {
+		log_error("intake: cannot read the spool: %s", cause);
+		free(cause);
+		return;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->intake = intake;
+	spool_parse(buf, len, intake_collect_cb, r);
+	free(buf);
+	intake->replay = r;
+	log_info("intake: database reachable; replaying %zu spooled messages", r->n);
+	intake_replay_next(r);
+}
+
+struct intake *
+intake_new(struct event_base *base, struct db *db, struct inbound *inbound, struct spool *spool,
+    const struct config *cfg)
+{
+	struct intake *intake = xcalloc(1, sizeof *intake);
+	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
+
+	intake->base = base;
+	intake->db = db;
+	intake->inbound = inbound;
+	intake->spool = spool;
+	intake->cfg = cfg;
+	if (spool != NULL) {
+		event_assign(&intake->replay_timer, base, -1, EV_PERSIST, intake_replay_timer, intake);
+		event_add(&intake->replay_timer, &tv);
+	}
+	return intake;
+}
+
+void
+intake_free(struct intake *intake)
+{
+	if (intake == NULL)
+		return;
+	if (intake->spool != NULL)
+		event_del(&intake->replay_timer);
+	free(intake);
+}
+
+size_t
+intake_spooled(const struct intake *intake)
+{
+	return intake->spool ? spool_pending_records(intake->spool) : 0;
+}
+
+bool
+intake_replaying(const struct intake *intake)
+{
+	return intake->replay != NULL;
+}
