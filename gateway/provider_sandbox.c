@@ -5,6 +5,12 @@
  * the same file to show a person the replies "on their phone". Each line is
  * written with one write(2) on an O_APPEND descriptor and fsync'd, so a
  * line is whole or absent after a crash.
+ *
+ * Like a provider with idempotency keys, the sandbox accepts each outbox id
+ * once: a gateway killed between the write and recording "sent" resends the
+ * row after its lease, and the sandbox answers "sent" without a second line.
+ * (Twilio and Kannel have no such key: there that window can deliver a
+ * reply twice; docs/reliability.md measures how often.)
  */
 #include "provider.h"
 
@@ -18,14 +24,36 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "idmap.h"
 #include "log.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 struct provider_sandbox {
 	struct event_base *base;
 	int fd;       /* the log, opened O_APPEND */
 	char *path;   /* owned */
+	struct idmap *sent;  /* outbox ids already in the log */
 };
+
+/* Reads the outbox ids already delivered, from the "sid":"SB<id>" of each line. */
+static void
+provider_sandbox_load_sent(struct provider_sandbox *sb)
+{
+	FILE *f = fopen(sb->path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+
+	while (f != NULL && getline(&line, &cap, f) > 0) {
+		const char *p = strstr(line, "\"sid\":\"SB");
+
+		if (p != NULL)
+			idmap_put(sb->sent, strtoll(p + strlen("\"sid\":\"SB"), NULL, 10), sb);
+	}
+	free(line);
+	if (f != NULL)
+		fclose(f);
+}
 
 /* The outcome travels to the loop so the callback never runs inside send(). */
 struct provider_sandbox_done {
@@ -43,9 +71,12 @@ provider_sandbox_create(const struct provider_env *env, char **cause)
 
 	sb->base = env->base;
 	sb->path = config_sandbox_log_path(env->cfg);
+	sb->sent = idmap_new();
+	provider_sandbox_load_sent(sb);
 	sb->fd = open(sb->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (sb->fd < 0) {
 		*cause = xasprintf("sandbox provider: cannot open %s: %s", sb->path, strerror(errno));
+		idmap_free(sb->sent);
 		free(sb->path);
 		free(sb);
 		return NULL;
@@ -62,6 +93,7 @@ provider_sandbox_destroy(void *impl)
 	if (sb == NULL)
 		return;
 	close(sb->fd);
+	idmap_free(sb->sent);
 	free(sb->path);
 	free(sb);
 }
@@ -98,7 +130,12 @@ provider_sandbox_send(void *impl, const struct provider_sms *sms, provider_send_
 	json_decref(line);
 	d->done = done;
 	d->arg = arg;
-	if (text == NULL) {
+	if (idmap_get(sb->sent, sms->outbox_id) != NULL) {
+		stats.outbound_resends_absorbed++;
+		log_info("sandbox provider: outbox id %lld was already delivered (a resend after a crash); "
+		    "not delivered again", sms->outbox_id);
+		d->outcome.result = PROVIDER_SENT;
+	} else if (text == NULL) {
 		d->outcome.result = PROVIDER_REJECTED;
 		d->error = xstrdup("message is not valid UTF-8");
 	} else {
@@ -109,10 +146,11 @@ provider_sandbox_send(void *impl, const struct provider_sms *sms, provider_send_
 			d->error = xasprintf("sandbox log %s: %s", sb->path, strerror(errno));
 		} else {
 			d->outcome.result = PROVIDER_SENT;
+			idmap_put(sb->sent, sms->outbox_id, sb);
 		}
 		free(row);
-		free(text);
 	}
+	free(text);
 	d->outcome.provider_sid = d->outcome.result == PROVIDER_SENT ? d->sid : NULL;
 	d->outcome.error = d->error;
 	event_base_once(sb->base, -1, EV_TIMEOUT, provider_sandbox_deliver_cb, d, NULL);

@@ -20,6 +20,7 @@
 	X(outbound_sent, "carenav_outbound_sent_total", "Outbound SMS accepted by the provider") \
 	X(outbound_retried, "carenav_outbound_retried_total", "Outbound send attempts that will be retried") \
 	X(outbound_failed, "carenav_outbound_failed_total", "Outbound SMS that failed for good") \
+	X(outbound_resends_absorbed, "carenav_outbound_resends_absorbed_total", "Resends after a crash that the provider recognised as already delivered") \
 	X(delivery_reports, "carenav_delivery_reports_total", "Delivery reports received")      \
 	X(escalation_rounds, "carenav_escalation_alert_rounds_total", "Escalation alert rounds committed") \
 	X(escalation_no_oncall, "carenav_escalation_no_oncall_total", "Alert rounds with nobody on call") \

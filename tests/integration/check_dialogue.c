@@ -160,6 +160,7 @@ START_TEST(test_stop_suppresses_replies_already_queued)
 
 	world_init(&w);
 	expect(&w, p, "hi", "safety check");
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
 	/* A reply still queued when the patient opts out must not be sent. */
 	PQclear(PQexec(w.pg, "UPDATE outbox SET state = 'pending', next_attempt_at = now() + interval '1 hour' "
 	    "WHERE id = (SELECT max(id) FROM outbox)"));

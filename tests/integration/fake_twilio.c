@@ -25,6 +25,7 @@ struct fake_twilio {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;  /* NULL while down */
+	bool want_up;                      /* what fake_twilio_listen_cb makes true */
 	int delay_ms;
 	pthread_t thread;
 	pthread_mutex_t lock;       /* guards everything below */
@@ -103,7 +104,8 @@ fake_twilio_main(void *arg)
 {
 	struct fake_twilio *ft = arg;
 
-	event_base_dispatch(ft->base);
+	/* Keep running while the listener is unbound ("down"): nothing else is pending then. */
+	event_base_loop(ft->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
 
@@ -222,7 +224,7 @@ fake_twilio_count_sent(struct fake_twilio *ft, const char *key, const char *valu
 	return n;
 }
 
-/* Runs on the server thread: bind or unbind the listener. */
+/* Runs on the server thread: binds or unbinds the listener, as wanted (idempotent). */
 static void
 fake_twilio_listen_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -231,10 +233,10 @@ fake_twilio_listen_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	pthread_mutex_lock(&ft->lock);
-	if (ft->sock != NULL) {
+	if (!ft->want_up && ft->sock != NULL) {
 		evhttp_del_accept_socket(ft->http, ft->sock);
 		ft->sock = NULL;
-	} else {
+	} else if (ft->want_up && ft->sock == NULL) {
 		ft->sock = evhttp_bind_socket_with_handle(ft->http, "127.0.0.1", (ev_uint16_t)ft->port);
 	}
 	pthread_mutex_unlock(&ft->lock);
@@ -243,6 +245,9 @@ fake_twilio_listen_cb(evutil_socket_t fd, short what, void *arg)
 static void
 fake_twilio_toggle(struct fake_twilio *ft, bool want_up)
 {
+	pthread_mutex_lock(&ft->lock);
+	ft->want_up = want_up;
+	pthread_mutex_unlock(&ft->lock);
 	for (int i = 0; i < 200; i++) {
 		bool up;
 
