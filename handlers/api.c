@@ -228,6 +228,7 @@ api_query_int(struct evhttp_request *req, const char *name, long long def, long 
 {
 	char *v = api_query_get(req, name), *end, *msg;
 	long long n;
+	bool valid;
 
 	if (v == NULL || *v == '\0') {
 		free(v);
@@ -236,8 +237,9 @@ api_query_int(struct evhttp_request *req, const char *name, long long def, long 
 	}
 	errno = 0;
 	n = strtoll(v, &end, 10);
+	valid = errno == 0 && *end == '\0' && n >= min && n <= max;
 	free(v);
-	if (errno != 0 || *end != '\0' || n < min || n > max) {
+	if (!valid) {
 		msg = xasprintf("%s must be a whole number from %lld to %lld", name, min, max);
 		api_error(req, 400, "invalid_parameter", msg);
 		free(msg);
@@ -290,4 +292,15 @@ api_call_end(struct api_call *call)
 	free(call);
 }
 
+/* GET /api/me: who the token belongs to (the console shows it, and uses it to check a sign-in). */
+static void
+api_me(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx);
+
+	if (op != NULL)
+		api_reply_json(req, 200, json_pack("{s:s}", "operator", op));
+}
+
 const struct http_area api_area = { "/api/", api_reject };
+const struct http_route api_me_route = { "GET", "/api/me", api_me };

@@ -38,6 +38,7 @@ extern const struct http_route api_escalations_resolve_route;
 extern const struct http_route api_callbacks_list_route;
 extern const struct http_route api_callbacks_done_route;
 extern const struct http_route api_audit_route;
+extern const struct http_route api_me_route;
 extern const struct http_route console_root_route;
 extern const struct http_route console_asset_route;
 extern const struct http_area api_area;
@@ -58,6 +59,7 @@ static const struct http_route *const http_routes[] = {
 	&api_callbacks_list_route,
 	&api_callbacks_done_route,
 	&api_audit_route,
+	&api_me_route,
 	&console_root_route,
 	&console_asset_route,
 };

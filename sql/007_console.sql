@@ -129,7 +129,7 @@ LANGUAGE sql STABLE AS $$
                     FROM messages m WHERE m.conversation_id = c.id), '[]'),
         'escalations', coalesce((SELECT jsonb_agg(jsonb_build_object(
                         'id', e.id, 'code', e.code, 'status', e.status, 'reason', e.reason,
-                        'matched', e.matched, 'created_at', e.created_at,
+                        'matched', e.matched, 'message_id', e.message_id, 'created_at', e.created_at,
                         'acknowledged_at', e.acknowledged_at, 'acknowledged_by', e.acknowledged_by,
                         'resolved_at', e.resolved_at, 'resolved_by', e.resolved_by,
                         'resolution_note', e.resolution_note,
