@@ -81,8 +81,10 @@ optoken_parse(const char *spec, struct optoken_list *out, char **cause)
 		out->items = xreallocarray(out->items, out->n + 1, sizeof *out->items);
 		out->items[out->n++] = t;
 		p += len;
-		if (*p == ',')
-			p++;
+		if (*p == ',' && *++p == '\0') {
+			*cause = xasprintf("OPERATOR_TOKENS: entry %zu is empty", pos + 1);
+			goto fail;
+		}
 	}
 	return true;
 fail:
