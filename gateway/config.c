@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "optoken.h"
 #include "xmalloc.h"
 
 enum config_type {
@@ -65,6 +66,8 @@ static const struct config_entry config_table[] = {
 	STR("TRIAGE_PHRASES_FILE", triage_phrases_file, ""),
 	INT("ESCALATION_ACK_TIMEOUT", escalation_ack_timeout_s, "300", 1, 86400),
 	STR("ESCALATION_FALLBACK_NUMBER", escalation_fallback_number, ""),
+	SECRET("OPERATOR_TOKENS", operator_tokens),
+	INT("API_RATE_PER_MINUTE", api_rate_per_minute, "600", 0, 1000000),
 	CHOICE("LOG_LEVEL", log_level, "info", config_log_levels),
 };
 
@@ -103,6 +106,18 @@ config_check_choice(const struct config_entry *e, const char *value, char **caus
 	return false;
 }
 
+/* OPERATOR_TOKENS is parsed again by the API; here it is only checked, so a typo stops startup. */
+static bool
+config_check_tokens(const struct config *cfg, char **cause)
+{
+	struct optoken_list tokens;
+
+	if (!optoken_parse(cfg->operator_tokens, &tokens, cause))
+		return false;
+	optoken_list_clear(&tokens);
+	return true;
+}
+
 bool
 config_load(struct config *cfg, config_getenv_cb *getenv_fn, char **cause)
 {
@@ -132,6 +147,8 @@ config_load(struct config *cfg, config_getenv_cb *getenv_fn, char **cause)
 		*cause = xasprintf("OUTBOX_BACKOFF_MAX_MS must be at least OUTBOX_BACKOFF_BASE_MS");
 		goto fail;
 	}
+	if (!config_check_tokens(cfg, cause))
+		goto fail;
 	return true;
 fail:
 	config_free(cfg);

@@ -35,6 +35,8 @@ struct config {
 	char *triage_phrases_file;      /* owned; "" = the compiled-in phrase data */
 	long long escalation_ack_timeout_s;   /* unacknowledged this long: next alert round */
 	char *escalation_fallback_number;     /* owned; alerted when nobody is on call ("" = none) */
+	char *operator_tokens;          /* owned; secret: "name:token,..." ("" = operator API off) */
+	long long api_rate_per_minute;  /* /api/ requests per client address per minute (0 = no limit) */
 	char *log_level;                /* owned */
 };
 

@@ -18,6 +18,7 @@ struct embedded_file {
 extern const struct embedded_file embedded_migrations[];
 extern const struct embedded_file embedded_flows[];
 extern const struct embedded_file embedded_triage[];
+extern const struct embedded_file embedded_console[];
 
 /* The embedded file called name, or NULL. */
 const struct embedded_file *embedded_find(const struct embedded_file *files, const char *name);

@@ -264,5 +264,6 @@ outbox_stop(struct outbox *ob)
 size_t
 outbox_in_flight(const struct outbox *ob)
 {
-	return ob->in_flight;
+	/* A claim still in the database counts: its callback needs ob alive. */
+	return ob->in_flight + (ob->claiming ? 1 : 0);
 }

@@ -24,7 +24,7 @@ void outbox_free(struct outbox *ob);
 void outbox_kick(struct outbox *ob);
 /* Stops claiming new rows; sends in flight still finish and are recorded. */
 void outbox_stop(struct outbox *ob);
-/* Rows claimed and not yet recorded as sent/retried/failed. */
+/* Rows claimed and not yet recorded as sent/retried/failed, plus a claim query in flight. */
 size_t outbox_in_flight(const struct outbox *ob);
 
 #endif

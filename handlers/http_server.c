@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api.h"
 #include "config.h"
 #include "log.h"
 #include "provider.h"
@@ -27,13 +28,47 @@
 extern const struct http_route health_healthz_route;
 extern const struct http_route health_readyz_route;
 extern const struct http_route health_metrics_route;
+extern const struct http_route api_conversations_list_route;
+extern const struct http_route api_conversations_get_route;
+extern const struct http_route api_conversations_message_route;
+extern const struct http_route api_conversations_handoff_route;
+extern const struct http_route api_escalations_list_route;
+extern const struct http_route api_escalations_ack_route;
+extern const struct http_route api_escalations_resolve_route;
+extern const struct http_route api_callbacks_list_route;
+extern const struct http_route api_callbacks_done_route;
+extern const struct http_route api_audit_route;
+extern const struct http_route api_me_route;
+extern const struct http_route console_root_route;
+extern const struct http_route console_asset_route;
+extern const struct http_area api_area;
 
 /* Provider webhooks are not listed: each provider names its own paths (provider.c). */
 static const struct http_route *const http_routes[] = {
 	&health_healthz_route,
 	&health_readyz_route,
 	&health_metrics_route,
+	&api_conversations_list_route,
+	&api_conversations_get_route,
+	&api_conversations_message_route,
+	&api_conversations_handoff_route,
+	&api_escalations_list_route,
+	&api_escalations_ack_route,
+	&api_escalations_resolve_route,
+	&api_callbacks_list_route,
+	&api_callbacks_done_route,
+	&api_audit_route,
+	&api_me_route,
+	&console_root_route,
+	&console_asset_route,
 };
+
+static const struct http_area *const http_areas[] = {
+	&api_area,
+};
+
+/* Longest number "{id}" accepts: 18 digits always fit in an int64. */
+#define HTTP_ID_MAX_DIGITS 18
 
 struct http_server {
 	struct evhttp *http;
@@ -59,6 +94,70 @@ http_method_name(enum evhttp_cmd_type cmd)
 	return "?";
 }
 
+/* Length of the digit run at s if it is a positive number that "{id}" accepts, else 0. */
+static size_t
+http_id_len(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	if (n == 0 || n > HTTP_ID_MAX_DIGITS || s[0] == '0')
+		return 0;
+	return n;
+}
+
+/* True if path matches the route pattern (see struct http_route). */
+static bool
+http_route_match(const char *pattern, const char *path)
+{
+	while (*pattern != '\0') {
+		if (pattern[0] == '*' && pattern[1] == '\0')
+			return true;
+		if (strncmp(pattern, "{id}", 4) == 0) {
+			size_t n = http_id_len(path);
+
+			if (n == 0 || (path[n] != '/' && path[n] != '\0'))
+				return false;
+			pattern += 4;
+			path += n;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return false;
+	}
+	return *path == '\0';
+}
+
+long long
+http_path_id(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *p = uri ? evhttp_uri_get_path(uri) : NULL;
+
+	while (p != NULL && (p = strchr(p, '/')) != NULL) {
+		size_t n = http_id_len(++p);
+
+		if (n > 0 && (p[n] == '/' || p[n] == '\0'))
+			return strtoll(p, NULL, 10);
+	}
+	return 0;
+}
+
+/* Answers a refused request: by its area's rules, or in plain text. */
+static void
+http_reject(struct evhttp_request *req, struct http_ctx *ctx, const char *path, int code,
+    const char *message)
+{
+	for (size_t i = 0; i < sizeof http_areas / sizeof http_areas[0]; i++) {
+		if (strncmp(path, http_areas[i]->prefix, strlen(http_areas[i]->prefix)) == 0) {
+			http_areas[i]->reject(req, ctx, code, message);
+			return;
+		}
+	}
+	http_reply_text(req, code, message);
+}
+
 static void
 http_server_dispatch_cb(struct evhttp_request *req, void *arg)
 {
@@ -73,7 +172,7 @@ http_server_dispatch_cb(struct evhttp_request *req, void *arg)
 		path = "/";
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
 	    (size_t)srv->ctx->cfg->max_body_bytes) {
-		http_reply_text(req, 413, "request body too large");
+		http_reject(req, srv->ctx, path, 413, "request body too large");
 		return;
 	}
 	ops = provider_for_path(path, &is_status);
@@ -87,7 +186,7 @@ http_server_dispatch_cb(struct evhttp_request *req, void *arg)
 	for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
 		const struct http_route *r = http_routes[i];
 
-		if (strcmp(r->path, path) != 0)
+		if (!http_route_match(r->path, path))
 			continue;
 		path_known = true;
 		if (strcmp(r->method, method) == 0) {
@@ -96,9 +195,9 @@ http_server_dispatch_cb(struct evhttp_request *req, void *arg)
 		}
 	}
 	if (path_known)
-		http_reply_text(req, 405, "method not allowed");
+		http_reject(req, srv->ctx, path, 405, "method not allowed");
 	else
-		http_reply_text(req, 404, "not found");
+		http_reject(req, srv->ctx, path, 404, "not found");
 }
 
 struct http_server *
@@ -111,6 +210,7 @@ http_server_new(struct event_base *base, struct http_ctx *ctx, char **cause)
 	ev_socklen_t sslen = sizeof ss;
 
 	srv->ctx = ctx;
+	ctx->api = api_new(cfg);
 	srv->http = evhttp_new(base);
 	/* Twice the body limit, so a slightly-too-large body reaches us and gets a clear 413. */
 	evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes * 2);
@@ -122,6 +222,8 @@ http_server_new(struct event_base *base, struct http_ctx *ctx, char **cause)
 	if (srv->listener == NULL) {
 		*cause = xasprintf("cannot listen on %s:%lld", cfg->http_host, cfg->http_port);
 		evhttp_free(srv->http);
+		api_free(ctx->api);
+		ctx->api = NULL;
 		free(srv);
 		return NULL;
 	}
@@ -143,6 +245,8 @@ http_server_free(struct http_server *srv)
 	if (srv == NULL)
 		return;
 	evhttp_free(srv->http);
+	api_free(srv->ctx->api);
+	srv->ctx->api = NULL;
 	free(srv);
 }
 
@@ -182,11 +286,13 @@ http_reply_body(struct evhttp_request *req, int code, const char *content_type, 
 	switch (code) {
 	case 200: reason = "OK"; break;
 	case 201: reason = "Created"; break;
+	case 301: reason = "Moved Permanently"; break;
 	case 400: reason = "Bad Request"; break;
 	case 401: reason = "Unauthorized"; break;
 	case 403: reason = "Forbidden"; break;
 	case 404: reason = "Not Found"; break;
 	case 405: reason = "Method Not Allowed"; break;
+	case 409: reason = "Conflict"; break;
 	case 413: reason = "Payload Too Large"; break;
 	case 415: reason = "Unsupported Media Type"; break;
 	case 422: reason = "Unprocessable Entity"; break;

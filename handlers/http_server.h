@@ -14,6 +14,7 @@
 
 #include "attrs.h"
 
+struct api;
 struct config;
 struct db;
 struct escalation;
@@ -35,14 +36,30 @@ struct http_ctx {
 	struct escalation *escalation;
 	struct flows *flows;
 	size_t held;  /* requests waiting for an asynchronous answer */
+	struct api *api;  /* owned by the http server: operator tokens and rate limit */
 };
 
 typedef void http_handler_cb(struct evhttp_request *req, struct http_ctx *ctx);
 
+/*
+ * path is an exact path, or a pattern: a "{id}" segment matches a positive
+ * decimal number (read it with http_path_id), and a final "*" matches any
+ * rest, also none ("/console/" + "*").
+ */
 struct http_route {
 	const char *method;  /* "GET", "POST" */
-	const char *path;    /* exact path */
+	const char *path;
 	http_handler_cb *handler;
+};
+
+/* Answers a refused request (404, 405, 413) in an area's own way. */
+typedef void http_reject_cb(struct evhttp_request *req, struct http_ctx *ctx, int code,
+    const char *message);
+
+/* A part of the URL space that answers its own errors (the JSON API). */
+struct http_area {
+	const char *prefix;  /* "/api/" */
+	http_reject_cb *reject;
 };
 
 /* Binds HTTP_HOST:HTTP_PORT; false + *cause if it cannot. */
@@ -57,6 +74,8 @@ int http_server_port(const struct http_server *srv);
 /* Marks req as answered later; pair with one http_reply_* call. */
 void http_hold(struct http_ctx *ctx);
 void http_release(struct http_ctx *ctx);
+/* The first all-digit segment of the request's path (what "{id}" matched); 0 if none. */
+long long http_path_id(struct evhttp_request *req);
 /* Sends a plain-text answer (a newline is added). */
 void http_reply_text(struct evhttp_request *req, int code, const char *text);
 /* Sends body with the given content type. */

@@ -291,9 +291,10 @@ harness_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/* One request; method NULL means GET, or POST when there is a body. header may be NULL. */
 static long
-harness_request(int port, const char *path, const char *content_type, const char *body,
-    size_t body_len, char **resp)
+harness_request(int port, const char *method, const char *path, const char *header,
+    const char *content_type, const char *body, size_t body_len, char **resp)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *headers = NULL;
@@ -305,6 +306,8 @@ harness_request(int port, const char *path, const char *content_type, const char
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, harness_write_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
+	if (header != NULL)
+		headers = curl_slist_append(headers, header);
 	if (body != NULL) {
 		ct = xasprintf("Content-Type: %s", content_type);
 		headers = curl_slist_append(headers, ct);
@@ -319,10 +322,12 @@ harness_request(int port, const char *path, const char *content_type, const char
 			free(h);
 			free(sig);
 		}
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
 	}
+	if (method != NULL)
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	if (curl_easy_perform(curl) == CURLE_OK)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(headers);
@@ -339,13 +344,27 @@ long
 harness_post(int port, const char *path, const char *content_type, const char *body,
     size_t body_len, char **resp)
 {
-	return harness_request(port, path, content_type, body, body_len, resp);
+	return harness_request(port, NULL, path, NULL, content_type, body, body_len, resp);
 }
 
 long
 harness_get(int port, const char *path, char **resp)
 {
-	return harness_request(port, path, NULL, NULL, 0, resp);
+	return harness_request(port, NULL, path, NULL, NULL, NULL, 0, resp);
+}
+
+long
+harness_api(int port, const char *method, const char *path, const char *token, const char *json_body,
+    char **resp)
+{
+	char *auth = token ? xasprintf("Authorization: Bearer %s", token) : NULL;
+	/* A POST without a body still sends Content-Length: 0. */
+	const char *body = json_body ? json_body : (method && strcmp(method, "POST") == 0 ? "" : NULL);
+	long status = harness_request(port, method, path, auth, "application/json", body,
+	    body ? strlen(body) : 0, resp);
+
+	free(auth);
+	return status;
 }
 
 long

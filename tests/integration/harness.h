@@ -77,5 +77,12 @@ long harness_post(int port, const char *path, const char *content_type, const ch
 long harness_post_sms(int port, const char *sid, const char *from, const char *to, const char *body);
 /* GETs path; returns the HTTP status. */
 long harness_get(int port, const char *path, char **resp);
+/*
+ * An operator API request: method ("GET", "POST"...), Authorization: Bearer
+ * token unless token is NULL, json_body as application/json unless NULL.
+ * Returns the HTTP status; *resp (may be NULL) gets the body.
+ */
+long harness_api(int port, const char *method, const char *path, const char *token,
+    const char *json_body, char **resp);
 
 #endif

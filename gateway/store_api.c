@@ -1,0 +1,121 @@
+/*
+ * store_api.c - the operator API's SQL, one typed call per statement. See
+ * store_api.h.
+ *
+ * Like store.c, parameters travel as text and PostgreSQL casts them to the
+ * functions' argument types; JSON results are cast to text so the handler
+ * can pass them through without parsing.
+ */
+#include "store_api.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
+
+void
+store_api_conversations(struct db *db, const char *status, const char *q, int limit,
+    const struct store_api_cursor *cursor, db_result_cb *cb, void *arg)
+{
+	char lim[24], us[24], id[24];
+	const char *params[] = { status, q, I64(lim, limit),
+		cursor->set ? I64(us, cursor->after_us) : NULL,
+		cursor->set ? I64(id, cursor->after_id) : NULL };
+
+	db_query(db, "SELECT carenav_api_conversations($1, $2, $3, $4, $5)::text", 5, params, cb, arg);
+}
+
+void
+store_api_conversation(struct db *db, int64_t id, db_result_cb *cb, void *arg)
+{
+	char idbuf[24];
+	const char *params[] = { I64(idbuf, id) };
+
+	db_query(db, "SELECT carenav_api_conversation($1)::text", 1, params, cb, arg);
+}
+
+void
+store_api_escalations(struct db *db, bool open_only, int limit, db_result_cb *cb, void *arg)
+{
+	char lim[24];
+	const char *params[] = { open_only ? "true" : "false", I64(lim, limit) };
+
+	db_query(db, "SELECT carenav_api_escalations($1, $2)::text", 2, params, cb, arg);
+}
+
+void
+store_api_callbacks(struct db *db, const char *status, int limit, db_result_cb *cb, void *arg)
+{
+	char lim[24];
+	const char *params[] = { status, I64(lim, limit) };
+
+	db_query(db, "SELECT carenav_api_callbacks($1, $2)::text", 2, params, cb, arg);
+}
+
+void
+store_api_audit(struct db *db, int limit, db_result_cb *cb, void *arg)
+{
+	char lim[24];
+	const char *params[] = { I64(lim, limit) };
+
+	db_query(db, "SELECT carenav_api_audit($1)::text", 1, params, cb, arg);
+}
+
+void
+store_api_latest_flow(struct db *db, const char *name, db_result_cb *cb, void *arg)
+{
+	const char *params[] = { name };
+
+	db_query(db, "SELECT (SELECT v.id FROM flow_versions v JOIN flows f ON f.id = v.flow_id "
+	    "WHERE f.name = $1 ORDER BY v.version DESC LIMIT 1)", 1, params, cb, arg);
+}
+
+void
+store_api_escalation_ack(struct db *db, int64_t id, const char *operator_name, const char *provider,
+    const char *texts_json, db_result_cb *cb, void *arg)
+{
+	char idbuf[24];
+	const char *params[] = { I64(idbuf, id), operator_name, provider, texts_json };
+
+	db_query(db, "SELECT carenav_api_escalation_ack($1, $2, $3, $4)", 4, params, cb, arg);
+}
+
+void
+store_api_escalation_resolve(struct db *db, int64_t id, const char *operator_name, const char *note,
+    db_result_cb *cb, void *arg)
+{
+	char idbuf[24];
+	const char *params[] = { I64(idbuf, id), operator_name, note };
+
+	db_query(db, "SELECT carenav_api_escalation_resolve($1, $2, $3)", 3, params, cb, arg);
+}
+
+void
+store_api_callback_done(struct db *db, int64_t id, const char *operator_name, db_result_cb *cb,
+    void *arg)
+{
+	char idbuf[24];
+	const char *params[] = { I64(idbuf, id), operator_name };
+
+	db_query(db, "SELECT carenav_api_callback_done($1, $2)", 2, params, cb, arg);
+}
+
+void
+store_api_send(struct db *db, int64_t conversation_id, const char *operator_name,
+    const char *provider, const char *body, db_result_cb *cb, void *arg)
+{
+	char idbuf[24];
+	const char *params[] = { I64(idbuf, conversation_id), operator_name, provider, body };
+
+	db_query(db, "SELECT carenav_api_send($1, $2, $3, $4)::text", 4, params, cb, arg);
+}
+
+void
+store_api_handoff(struct db *db, int64_t conversation_id, const char *operator_name, bool active,
+    db_result_cb *cb, void *arg)
+{
+	char idbuf[24];
+	const char *params[] = { I64(idbuf, conversation_id), operator_name, active ? "true" : "false" };
+
+	db_query(db, "SELECT carenav_api_handoff($1, $2, $3)", 3, params, cb, arg);
+}

@@ -1,0 +1,55 @@
+/*
+ * store_api.h - the operator API's SQL (sql/007_console.sql), as typed calls.
+ *
+ * Reads answer one row with one column: a JSON document (text) the handler
+ * sends on as it is. Actions answer one row with one column: a result word
+ * ('ok', 'not_found', 'conflict', ...) or, for store_api_send, a JSON object.
+ * Operator names are token names from OPERATOR_TOKENS; the SQL records them
+ * as 'operator:<name>' and audits every action in operator_actions.
+ */
+#ifndef CARENAV_GATEWAY_STORE_API_H
+#define CARENAV_GATEWAY_STORE_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+
+/* A keyset cursor: the last row of the previous page. */
+struct store_api_cursor {
+	bool set;          /* false: first page */
+	int64_t after_us;  /* last_activity_at, microseconds since the epoch */
+	int64_t after_id;  /* conversation id */
+};
+
+/* Row: {"conversations": [...], "next_cursor": ...}. status and q may be "". */
+void store_api_conversations(struct db *db, const char *status, const char *q, int limit,
+    const struct store_api_cursor *cursor, db_result_cb *cb, void *arg);
+/* Row: the conversation document, or SQL NULL when there is no such conversation. */
+void store_api_conversation(struct db *db, int64_t id, db_result_cb *cb, void *arg);
+/* Row: {"escalations": [...]}. */
+void store_api_escalations(struct db *db, bool open_only, int limit, db_result_cb *cb, void *arg);
+/* Row: {"callbacks": [...]}; status "", "open" or "done". */
+void store_api_callbacks(struct db *db, const char *status, int limit, db_result_cb *cb, void *arg);
+/* Row: {"actions": [...]}, newest first. */
+void store_api_audit(struct db *db, int limit, db_result_cb *cb, void *arg);
+/* Row: the id of the newest version of flow name, or NULL. */
+void store_api_latest_flow(struct db *db, const char *name, db_result_cb *cb, void *arg);
+
+/* Row: 'ok', 'not_found' or 'conflict'. texts_json: the flow's ack_patient map. */
+void store_api_escalation_ack(struct db *db, int64_t id, const char *operator_name,
+    const char *provider, const char *texts_json, db_result_cb *cb, void *arg);
+/* Row: 'ok', 'not_found' or 'conflict'. note may be "". */
+void store_api_escalation_resolve(struct db *db, int64_t id, const char *operator_name,
+    const char *note, db_result_cb *cb, void *arg);
+/* Row: 'ok', 'not_found' or 'conflict'. */
+void store_api_callback_done(struct db *db, int64_t id, const char *operator_name, db_result_cb *cb,
+    void *arg);
+/* Row: {"result": "ok", "message_id": n} or {"result": "not_found"|"opted_out"|"staff"}. */
+void store_api_send(struct db *db, int64_t conversation_id, const char *operator_name,
+    const char *provider, const char *body, db_result_cb *cb, void *arg);
+/* Row: 'ok', 'unchanged' or 'not_found'. */
+void store_api_handoff(struct db *db, int64_t conversation_id, const char *operator_name,
+    bool active, db_result_cb *cb, void *arg);
+
+#endif

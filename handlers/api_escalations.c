@@ -1,0 +1,191 @@
+/*
+ * api_escalations.c - escalations in the operator API.
+ *
+ *   GET  /api/escalations?open=true&limit=   open ones first, then the newest
+ *   POST /api/escalations/{id}/ack           as a staff ACK: alerts stop, the patient is told
+ *   POST /api/escalations/{id}/resolve       {"note": optional text}: closed for good
+ *   GET  /api/audit?limit=                   the newest operator actions
+ *
+ * An operator ACK tells the patient a nurse will call in the words of the
+ * newest version of DEFAULT_FLOW (its ack_patient message), like a staff ACK
+ * by text does; so the handler fetches that flow before the commit.
+ */
+#include "http_server.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "config.h"
+#include "escalation.h"
+#include "flow.h"
+#include "flows.h"
+#include "log.h"
+#include "outbox.h"
+#include "store.h"
+#include "store_api.h"
+#include "xmalloc.h"
+
+#define ESC_DEFAULT_LIMIT 100
+#define ESC_MAX_LIMIT 500
+#define ESC_MAX_NOTE 500
+
+static void
+esc_doc_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+
+	if (error != NULL)
+		api_db_error(call->req, "escalation read", error);
+	else
+		api_reply_raw(call->req, 200, store_col_text(res, 0, 0));
+	api_call_end(call);
+}
+
+static void
+esc_list(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx);
+	char *open;
+	long long limit;
+
+	if (op == NULL || !api_query_int(req, "limit", ESC_DEFAULT_LIMIT, 1, ESC_MAX_LIMIT, &limit))
+		return;
+	open = api_query_get(req, "open");
+	if (open != NULL && strcmp(open, "true") != 0 && strcmp(open, "false") != 0)
+		api_error(req, 400, "invalid_parameter", "open must be true or false");
+	else
+		store_api_escalations(ctx->db, open != NULL && strcmp(open, "true") == 0, (int)limit,
+		    esc_doc_done, api_call_new(req, ctx, op));
+	free(open);
+}
+
+/* Answers an action's result word: ok -> 200 {"id", "status"}, else 404 / 409. */
+static void
+esc_action_reply(struct api_call *call, const char *result, const char *status)
+{
+	if (strcmp(result, "ok") == 0) {
+		char *by = xasprintf("operator:%s", call->operator_name);
+
+		api_reply_json(call->req, 200, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)call->id,
+		    "status", status, "by", by));
+		free(by);
+	} else if (strcmp(result, "not_found") == 0) {
+		api_error(call->req, 404, "not_found", "no such escalation");
+	} else {
+		api_error(call->req, 409, "conflict", strcmp(status, "acknowledged") == 0 ?
+		    "the escalation is not open any more (already acknowledged or resolved)" :
+		    "the escalation is already resolved");
+	}
+}
+
+static void
+esc_ack_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+
+	if (error != NULL) {
+		api_db_error(call->req, "escalation ack", error);
+	} else {
+		if (strcmp(store_col_text(res, 0, 0), "ok") == 0) {
+			log_info("api: operator=%s acknowledged escalation=%lld", call->operator_name, call->id);
+			outbox_kick(call->ctx->outbox);
+		}
+		esc_action_reply(call, store_col_text(res, 0, 0), "acknowledged");
+	}
+	api_call_end(call);
+}
+
+static void
+esc_ack_flow(const struct flow *flow, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+	char *texts;
+
+	if (flow == NULL) {
+		api_db_error(call->req, "flow for the patient's ACK text", error);
+		api_call_end(call);
+		return;
+	}
+	texts = flow_message_json(flow, FLOW_MSG_ACK_PATIENT);
+	store_api_escalation_ack(call->ctx->db, call->id, call->operator_name, call->ctx->cfg->sms_provider,
+	    texts, esc_ack_done, call);
+	free(texts);
+}
+
+static void
+esc_ack_version(const PGresult *res, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+
+	if (error != NULL || PQgetisnull(res, 0, 0)) {
+		api_db_error(call->req, "flow lookup", error ? error : "no version of DEFAULT_FLOW is loaded");
+		api_call_end(call);
+		return;
+	}
+	flows_get(call->ctx->flows, store_col_int64(res, 0, 0), esc_ack_flow, call);
+}
+
+static void
+esc_ack(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx);
+
+	if (op == NULL)
+		return;
+	store_api_latest_flow(ctx->db, ctx->cfg->default_flow, esc_ack_version, api_call_new(req, ctx, op));
+}
+
+static void
+esc_resolve_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+
+	if (error != NULL) {
+		api_db_error(call->req, "escalation resolve", error);
+	} else {
+		if (strcmp(store_col_text(res, 0, 0), "ok") == 0)
+			log_info("api: operator=%s resolved escalation=%lld", call->operator_name, call->id);
+		esc_action_reply(call, store_col_text(res, 0, 0), "resolved");
+	}
+	api_call_end(call);
+}
+
+static void
+esc_resolve(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx), *note;
+	json_t *body, *jnote;
+	struct api_call *call;
+
+	if (op == NULL || (body = api_body_json(req)) == NULL)
+		return;
+	jnote = json_object_get(body, "note");
+	note = jnote ? json_string_value(jnote) : "";
+	if (note == NULL || strlen(note) > ESC_MAX_NOTE || json_string_length(jnote) != strlen(note)) {
+		api_error(req, 422, "invalid_body", "note must be a string of at most 500 bytes");
+	} else {
+		call = api_call_new(req, ctx, op);
+		call->text = xstrdup(note);
+		store_api_escalation_resolve(ctx->db, call->id, op, call->text, esc_resolve_done, call);
+	}
+	json_decref(body);
+}
+
+static void
+esc_audit(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx);
+	long long limit;
+
+	if (op == NULL || !api_query_int(req, "limit", ESC_DEFAULT_LIMIT, 1, ESC_MAX_LIMIT, &limit))
+		return;
+	store_api_audit(ctx->db, (int)limit, esc_doc_done, api_call_new(req, ctx, op));
+}
+
+const struct http_route api_escalations_list_route = { "GET", "/api/escalations", esc_list };
+const struct http_route api_escalations_ack_route = { "POST", "/api/escalations/{id}/ack", esc_ack };
+const struct http_route api_escalations_resolve_route = { "POST", "/api/escalations/{id}/resolve",
+	esc_resolve };
+const struct http_route api_audit_route = { "GET", "/api/audit", esc_audit };

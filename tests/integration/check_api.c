@@ -1,0 +1,548 @@
+/*
+ * check_api.c - the operator API end to end: the real gateway, PostgreSQL
+ * and a fake Twilio. Authentication, every endpoint, keyset pagination while
+ * new messages arrive, what ACK/resolve/handoff do to the dialogue, operator
+ * texts reaching the provider, the audit trail, the rate limit, the console's
+ * static files, and that the gateway's log holds no body or full number.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fake_twilio.h"
+#include "harness.h"
+#include "xmalloc.h"
+
+#define CLINIC "+15550001111"
+#define PATIENT "+15553000100"
+#define ALICE "alice-token-0123456789"
+#define BOB "bob-token-abcdefghijklmnop"
+#define WAIT_MS 15000
+
+struct world {
+	char *conninfo;
+	PGconn *pg;
+	struct fake_twilio *ft;
+	struct harness_gw gw;
+	char *env[8];
+	int sid;
+};
+
+static void
+world_init(struct world *w, const char *tokens, const char *rate)
+{
+	size_t n = 0;
+
+	memset(w, 0, sizeof *w);
+	w->conninfo = harness_db_create();
+	w->ft = fake_twilio_start();
+	w->env[n++] = xstrdup("SMS_PROVIDER=twilio");
+	w->env[n++] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
+	w->env[n++] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
+	w->env[n++] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
+	w->env[n++] = xstrdup("PUBLIC_BASE_URL=https://sms.clinic.example");
+	harness_sign_twilio("s3cret", "https://sms.clinic.example");
+	w->env[n++] = xasprintf("OPERATOR_TOKENS=%s", tokens);
+	if (rate != NULL)
+		w->env[n++] = xasprintf("API_RATE_PER_MINUTE=%s", rate);
+	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
+	harness_gw_start(&w->gw);
+	w->pg = harness_db_connect(w->conninfo);
+}
+
+static void
+world_free(struct world *w)
+{
+	ck_assert_int_eq(harness_gw_stop(&w->gw), 0);
+	harness_gw_free(&w->gw);
+	fake_twilio_stop(w->ft);
+	PQfinish(w->pg);
+	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
+		free(w->env[i]);
+	free(w->conninfo);
+}
+
+static long long
+q(struct world *w, const char *sql)
+{
+	return harness_query_int(w->pg, sql);
+}
+
+static void
+sms(struct world *w, const char *from, const char *body)
+{
+	char sid[32];
+
+	snprintf(sid, sizeof sid, "SMapi%05d", ++w->sid);
+	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, from, CLINIC, body), 200);
+	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, WAIT_MS), "texts not processed; see %s", w->gw.log_path);
+}
+
+/* An API call that must answer `want`; returns the parsed JSON body (caller decrefs). */
+static json_t *
+call(struct world *w, long want, const char *method, const char *path, const char *token,
+    const char *body)
+{
+	char *resp = NULL;
+	long got = harness_api(w->gw.port, method, path, token, body, &resp);
+	json_t *doc = json_loads(resp, 0, NULL);
+
+	ck_assert_msg(got == want, "%s %s: wanted %ld, got %ld: %s", method, path, want, got, resp);
+	ck_assert_msg(doc != NULL, "%s %s: not JSON: %s", method, path, resp);
+	free(resp);
+	return doc;
+}
+
+/* Asserts doc is {"error": {"code": code, "message": ...}} and frees it. */
+static void
+expect_error(json_t *doc, const char *code)
+{
+	json_t *err = json_object_get(doc, "error");
+
+	ck_assert_msg(json_is_string(json_object_get(err, "message")), "no error message");
+	ck_assert_str_eq(json_string_value(json_object_get(err, "code")), code);
+	json_decref(doc);
+}
+
+static void
+expect_status(struct world *w, long want, const char *method, const char *path, const char *token,
+    const char *body, const char *code)
+{
+	expect_error(call(w, want, method, path, token, body), code);
+}
+
+static char *
+file_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = xcalloc(1, 1 << 22);
+
+	ck_assert(f != NULL);
+	(void)fread(buf, 1, (1 << 22) - 1, f);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_auth_and_errors)
+{
+	struct world w;
+	json_t *doc;
+	char *resp = NULL;
+
+	world_init(&w, "alice:" ALICE ",bob:" BOB, NULL);
+	/* Missing, wrong, wrong scheme, a prefix of a right token: 401 and nothing else. */
+	expect_status(&w, 401, "GET", "/api/conversations", NULL, NULL, "unauthorized");
+	expect_status(&w, 401, "GET", "/api/conversations", "wrong-token-0123456789", NULL, "unauthorized");
+	expect_status(&w, 401, "GET", "/api/conversations", "alice-token-012345678", NULL, "unauthorized");
+	ck_assert_int_eq(harness_post(w.gw.port, "/api/escalations/1/ack", "application/json", "{}", 2,
+	    &resp), 401);
+	ck_assert_msg(strstr(resp, "unauthorized") != NULL, "%s", resp);
+	free(resp);
+	/* Unknown paths and methods under /api/ say so only to an operator. */
+	expect_status(&w, 401, "GET", "/api/nope", NULL, NULL, "unauthorized");
+	expect_status(&w, 401, "GET", "/api/escalations/1/ack", NULL, NULL, "unauthorized");
+	expect_status(&w, 404, "GET", "/api/nope", ALICE, NULL, "not_found");
+	expect_status(&w, 404, "GET", "/api/conversations/abc", ALICE, NULL, "not_found");
+	expect_status(&w, 405, "POST", "/api/conversations", ALICE, NULL, "method_not_allowed");
+	/* The right tokens, each with its name. */
+	doc = call(&w, 200, "GET", "/api/me", ALICE, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "operator")), "alice");
+	json_decref(doc);
+	doc = call(&w, 200, "GET", "/api/me", BOB, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "operator")), "bob");
+	json_decref(doc);
+	doc = call(&w, 200, "GET", "/api/conversations", ALICE, NULL);
+	ck_assert(json_is_array(json_object_get(doc, "conversations")));
+	json_decref(doc);
+	/* Bad input: 400 / 404 / 415 / 422 with a code. */
+	expect_status(&w, 400, "GET", "/api/conversations?limit=0", ALICE, NULL, "invalid_parameter");
+	expect_status(&w, 400, "GET", "/api/conversations?limit=abc", ALICE, NULL, "invalid_parameter");
+	expect_status(&w, 400, "GET", "/api/conversations?status=weird", ALICE, NULL, "invalid_parameter");
+	expect_status(&w, 400, "GET", "/api/conversations?cursor=xyz", ALICE, NULL, "invalid_cursor");
+	expect_status(&w, 400, "GET", "/api/escalations?open=maybe", ALICE, NULL, "invalid_parameter");
+	expect_status(&w, 400, "GET", "/api/callbacks?status=later", ALICE, NULL, "invalid_parameter");
+	expect_status(&w, 404, "GET", "/api/conversations/424242", ALICE, NULL, "not_found");
+	expect_status(&w, 404, "POST", "/api/escalations/424242/ack", ALICE, NULL, "not_found");
+	expect_status(&w, 404, "POST", "/api/escalations/424242/resolve", ALICE, NULL, "not_found");
+	expect_status(&w, 404, "POST", "/api/callbacks/424242/done", ALICE, NULL, "not_found");
+	expect_status(&w, 404, "POST", "/api/conversations/424242/handoff", ALICE, NULL, "not_found");
+	expect_status(&w, 404, "POST", "/api/conversations/424242/messages", ALICE, "{\"body\": \"hi\"}",
+	    "not_found");
+	expect_status(&w, 400, "POST", "/api/conversations/1/messages", ALICE, "[1]", "invalid_json");
+	expect_status(&w, 400, "POST", "/api/conversations/1/messages", ALICE, "{\"body\":", "invalid_json");
+	expect_status(&w, 422, "POST", "/api/conversations/1/messages", ALICE, "{\"body\": \"  \"}",
+	    "invalid_body");
+	expect_status(&w, 422, "POST", "/api/conversations/1/handoff", ALICE, "{\"active\": \"yes\"}",
+	    "invalid_body");
+	ck_assert_int_eq(harness_api(w.gw.port, "POST", "/api/conversations/1/messages", NULL, NULL, NULL),
+	    401);
+	/* No operator action happened. */
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions"), 0);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_api_disabled_without_tokens)
+{
+	struct world w;
+
+	world_init(&w, "", NULL);
+	expect_status(&w, 401, "GET", "/api/conversations", NULL, NULL, "api_disabled");
+	expect_status(&w, 401, "GET", "/api/conversations", ALICE, NULL, "api_disabled");
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_console_assets)
+{
+	struct world w;
+	char *resp = NULL;
+
+	world_init(&w, "alice:" ALICE, NULL);
+	ck_assert_int_eq(harness_get(w.gw.port, "/console/", &resp), 200);
+	ck_assert_msg(strstr(resp, "Operator console") && strstr(resp, "console.js"), "%s", resp);
+	free(resp);
+	ck_assert_int_eq(harness_get(w.gw.port, "/console/console.js", &resp), 200);
+	ck_assert(strstr(resp, "Authorization") != NULL);
+	free(resp);
+	ck_assert_int_eq(harness_get(w.gw.port, "/console/console.css", NULL), 200);
+	ck_assert_int_eq(harness_get(w.gw.port, "/console", NULL), 301);
+	ck_assert_int_eq(harness_get(w.gw.port, "/console/nope.js", NULL), 404);
+	ck_assert_int_eq(harness_get(w.gw.port, "/console/../CMakeLists.txt", NULL), 404);
+	ck_assert_int_eq(harness_get(w.gw.port, "/console/%2e%2e%2fCMakeLists.txt", NULL), 404);
+	ck_assert_int_eq(harness_get(w.gw.port, "/console/.hidden", NULL), 404);
+	world_free(&w);
+}
+END_TEST
+
+/* Ids of a page's conversations, appended to ids[*n]; checks the order is newest first. */
+static const char *
+page_ids(json_t *doc, long long *ids, size_t *n)
+{
+	json_t *list = json_object_get(doc, "conversations"), *c;
+	const char *prev = NULL;
+	size_t i;
+
+	json_array_foreach(list, i, c) {
+		const char *at = json_string_value(json_object_get(c, "last_activity_at"));
+
+		ck_assert_msg(prev == NULL || strcmp(prev, at) >= 0, "page not newest first");
+		prev = at;
+		ids[(*n)++] = json_integer_value(json_object_get(c, "id"));
+	}
+	return json_string_value(json_object_get(doc, "next_cursor"));
+}
+
+START_TEST(test_pagination_stable_while_messages_arrive)
+{
+	struct world w;
+	long long ids[64], moved;
+	size_t n = 0, page1;
+	json_t *doc;
+	char *path, *resp = NULL;
+	const char *cursor;
+
+	world_init(&w, "alice:" ALICE, NULL);
+	/* Twelve conversations a minute apart (newest: +15554000001), one of them twice. */
+	PQclear(PQexec(w.pg, "INSERT INTO conversations (patient_number, service_number, last_activity_at) "
+	    "SELECT '+1555400' || lpad(i::text, 4, '0'), '" CLINIC "', now() - i * interval '1 minute' "
+	    "FROM generate_series(1, 12) i"));
+	PQclear(PQexec(w.pg, "UPDATE conversations SET last_activity_at = "
+	    "(SELECT last_activity_at FROM conversations WHERE patient_number = '+15554000005') "
+	    "WHERE patient_number = '+15554000006'"));
+	moved = q(&w, "SELECT id FROM conversations WHERE patient_number = '+15554000011'");
+
+	doc = call(&w, 200, "GET", "/api/conversations?limit=5", ALICE, NULL);
+	cursor = page_ids(doc, ids, &n);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_int_eq(ids[0], q(&w, "SELECT id FROM conversations WHERE patient_number = '+15554000001'"));
+	ck_assert_ptr_nonnull(cursor);
+	path = xasprintf("/api/conversations?limit=5&cursor=%s", cursor);
+	json_decref(doc);
+	page1 = n;
+
+	/* While the operator pages: a new patient, and a text in a conversation not yet seen. */
+	sms(&w, "+15554000099", "hello");
+	sms(&w, "+15554000011", "my back still hurts");
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE kind = 'patient'"), 13);
+
+	while (path != NULL) {
+		doc = call(&w, 200, "GET", path, ALICE, NULL);
+		free(path);
+		cursor = page_ids(doc, ids, &n);
+		path = cursor ? xasprintf("/api/conversations?limit=5&cursor=%s", cursor) : NULL;
+		json_decref(doc);
+	}
+	/* Every conversation that did not move is seen exactly once; none twice; the new one is not in the old pages. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			ck_assert_msg(ids[i] != ids[j], "conversation %lld on two pages", ids[i]);
+	for (long long k = 1; k <= 12; k++) {
+		char *sql = xasprintf("SELECT id FROM conversations WHERE patient_number = '+1555400%04lld'", k);
+		long long id = q(&w, sql);
+		size_t seen = 0;
+
+		for (size_t i = 0; i < n; i++)
+			seen += ids[i] == id;
+		ck_assert_msg(id == moved || seen == 1, "conversation %lld seen %zu times", k, seen);
+		free(sql);
+	}
+	ck_assert_uint_ge(n, page1 + 6);
+	/* The moved conversation is now at the top of a fresh first page, before the new one. */
+	doc = call(&w, 200, "GET", "/api/conversations?limit=2", ALICE, NULL);
+	n = 0;
+	page_ids(doc, ids, &n);
+	ck_assert_int_eq(ids[0], moved);
+	json_decref(doc);
+
+	/* Filters and search; numbers masked in lists. */
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/conversations?q=4000099", ALICE, NULL, &resp), 200);
+	ck_assert_msg(strstr(resp, "\"***0099\"") && !strstr(resp, "+15554000099") &&
+	    !strstr(resp, "***0011"), "%s", resp);
+	free(resp);
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/conversations?q=STILL%20hurts", ALICE, NULL,
+	    &resp), 200);
+	ck_assert_msg(strstr(resp, "***0011") && !strstr(resp, "***0099"), "%s", resp);
+	free(resp);
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/conversations?status=closed", ALICE, NULL,
+	    &resp), 200);
+	ck_assert_msg(strstr(resp, "\"conversations\": []") != NULL, "%s", resp);
+	free(resp);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_escalation_ack_and_resolve)
+{
+	struct world w;
+	json_t *doc, *list;
+	char *resp = NULL, *path, *code, *log;
+	long long esc, conv;
+
+	world_init(&w, "alice:" ALICE ",bob:" BOB, NULL);
+	sms(&w, PATIENT, "my back hurts and now i have chest pain and cant breathe");
+	esc = q(&w, "SELECT id FROM escalations");
+	conv = q(&w, "SELECT conversation_id FROM escalations");
+	code = harness_query_text(w.pg, "SELECT code FROM escalations");
+
+	doc = call(&w, 200, "GET", "/api/escalations?open=true", ALICE, NULL);
+	list = json_object_get(doc, "escalations");
+	ck_assert_uint_eq(json_array_size(list), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "code")), code);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "patient")), "***0100");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "status")), "open");
+	json_decref(doc);
+
+	/* The conversation view: full number, messages, state, the escalation. */
+	path = xasprintf("/api/conversations/%lld", conv);
+	doc = call(&w, 200, "GET", path, ALICE, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "patient")), PATIENT);
+	ck_assert_uint_ge(json_array_size(json_object_get(doc, "messages")), 2);
+	ck_assert(json_is_object(json_object_get(doc, "state")));
+	ck_assert_uint_eq(json_array_size(json_object_get(doc, "escalations")), 1);
+	json_decref(doc);
+	free(path);
+
+	path = xasprintf("/api/escalations/%lld/ack", esc);
+	doc = call(&w, 200, "POST", path, BOB, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "by")), "operator:bob");
+	json_decref(doc);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
+	    "AND acknowledged_by = 'operator:bob' AND next_due_at IS NULL"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'acknowledged' "
+	    "AND actor = 'operator:bob'"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE operator = 'bob' "
+	    "AND action = 'escalation_ack' AND at > now() - interval '1 minute'"), 1);
+	/* The patient is told a nurse will call, and it reaches the provider. */
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT "' "
+	    "AND body LIKE '%nurse%' AND sent_by = 'system' AND status = 'sent'", 1, WAIT_MS));
+	expect_status(&w, 409, "POST", path, ALICE, NULL, "conflict");
+	free(path);
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/escalations?open=true", ALICE, NULL, &resp), 200);
+	ck_assert_msg(strstr(resp, "\"escalations\": []") != NULL, "%s", resp);
+	free(resp);
+
+	path = xasprintf("/api/escalations/%lld/resolve", esc);
+	expect_status(&w, 422, "POST", path, ALICE, "{\"note\": 5}", "invalid_body");
+	doc = call(&w, 200, "POST", path, ALICE, "{\"note\": \"called back, patient at ER\"}");
+	json_decref(doc);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'resolved' "
+	    "AND resolved_by = 'operator:alice' AND resolution_note = 'called back, patient at ER'"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'resolved' "
+	    "AND actor = 'operator:alice'"), 1);
+	expect_status(&w, 409, "POST", path, ALICE, NULL, "conflict");
+	free(path);
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/escalations", ALICE, NULL, &resp), 200);
+	ck_assert_msg(strstr(resp, "\"resolved\"") != NULL, "%s", resp);
+	free(resp);
+
+	/* The audit trail, newest first, through the API too. */
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/audit", ALICE, NULL, &resp), 200);
+	ck_assert_msg(strstr(resp, "escalation_resolve") < strstr(resp, "escalation_ack"), "%s", resp);
+	free(resp);
+
+	harness_gw_stop(&w.gw);
+	log = file_text(w.gw.log_path);
+	ck_assert_msg(strstr(log, PATIENT) == NULL, "full number in the log");
+	ck_assert_msg(strstr(log, "chest pain") == NULL && strstr(log, "called back") == NULL,
+	    "a message body in the log");
+	free(log);
+	free(code);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_handoff_and_operator_message)
+{
+	struct world w;
+	json_t *doc;
+	char *path, *before_text, *replies, *log;
+	long long conv, before;
+
+	world_init(&w, "alice:" ALICE ",bob:" BOB, NULL);
+	sms(&w, PATIENT, "hi my back hurts");
+	conv = q(&w, "SELECT id FROM conversations WHERE patient_number = '" PATIENT "'");
+	ck_assert_int_gt(q(&w, "SELECT count(*) FROM messages WHERE direction = 'out' AND sent_by = 'dialogue'"), 0);
+
+	/* Handoff: the patient's texts get no automated reply. */
+	path = xasprintf("/api/conversations/%lld/handoff", conv);
+	doc = call(&w, 200, "POST", path, BOB, "{\"active\": true}");
+	ck_assert(json_is_true(json_object_get(doc, "handoff")) && json_is_true(json_object_get(doc, "changed")));
+	json_decref(doc);
+	doc = call(&w, 200, "POST", path, BOB, "{\"active\": true}");
+	ck_assert(json_is_false(json_object_get(doc, "changed")));
+	json_decref(doc);
+	before = harness_last_message_id(w.pg);
+	sms(&w, PATIENT, "no");
+	sms(&w, PATIENT, "it started two days ago");
+	replies = harness_replies(w.pg, PATIENT, before);
+	ck_assert_msg(replies[0] == '\0', "automated reply during handoff: %s", replies);
+	free(replies);
+
+	/* The operator texts the patient: through the outbox to the provider, as operator:bob. */
+	free(path);
+	path = xasprintf("/api/conversations/%lld/messages", conv);
+	doc = call(&w, 201, "POST", path, BOB, "{\"body\": \"Hi, this is Bob, a nurse at the clinic. Can I call you?\"}");
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "sent_by")), "operator:bob");
+	json_decref(doc);
+	for (int waited = 0; fake_twilio_count_sent(w.ft, "Body",
+	    "Hi, this is Bob, a nurse at the clinic. Can I call you?") < 1; waited += 50) {
+		ck_assert_msg(waited < WAIT_MS, "operator text never reached the provider");
+		usleep(50 * 1000);
+	}
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:bob' "
+	    "AND to_number = '" PATIENT "' AND status = 'sent'", 1, WAIT_MS));
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE operator = 'bob' "
+	    "AND action = 'message_sent' AND message_id IS NOT NULL"), 1);
+	expect_status(&w, 422, "POST", path, BOB, NULL, "invalid_body");
+	free(path);
+
+	/* Resume: automated replies again. */
+	path = xasprintf("/api/conversations/%lld/handoff", conv);
+	doc = call(&w, 200, "POST", path, ALICE, "{\"active\": false}");
+	ck_assert(json_is_false(json_object_get(doc, "handoff")));
+	json_decref(doc);
+	free(path);
+	before = harness_last_message_id(w.pg);
+	sms(&w, PATIENT, "menu");
+	before_text = harness_replies(w.pg, PATIENT, before);
+	ck_assert_msg(before_text[0] != '\0', "no automated reply after the handoff ended");
+	free(before_text);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE action IN "
+	    "('handoff_start', 'handoff_end')"), 2);
+
+	/* An opted-out patient cannot be texted. */
+	sms(&w, PATIENT, "STOP");
+	path = xasprintf("/api/conversations/%lld/messages", conv);
+	expect_status(&w, 409, "POST", path, ALICE, "{\"body\": \"hello?\"}", "opted_out");
+	free(path);
+
+	harness_gw_stop(&w.gw);
+	log = file_text(w.gw.log_path);
+	ck_assert_msg(strstr(log, PATIENT) == NULL, "full number in the log");
+	ck_assert_msg(strstr(log, "Bob, a nurse") == NULL && strstr(log, "two days") == NULL,
+	    "a message body in the log");
+	free(log);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_callbacks)
+{
+	struct world w;
+	json_t *doc;
+	char *path, *resp = NULL;
+	long long id;
+
+	world_init(&w, "alice:" ALICE, NULL);
+	sms(&w, PATIENT, "hello");
+	PQclear(PQexec(w.pg, "INSERT INTO callbacks (conversation_id, reason) SELECT id, 'human' FROM conversations"));
+	id = q(&w, "SELECT id FROM callbacks");
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/callbacks", ALICE, NULL, &resp), 200);
+	ck_assert_msg(strstr(resp, "\"***0100\"") && strstr(resp, "\"human\"") && !strstr(resp, PATIENT), "%s", resp);
+	free(resp);
+	path = xasprintf("/api/callbacks/%lld/done", id);
+	doc = call(&w, 200, "POST", path, ALICE, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "status")), "done");
+	json_decref(doc);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM callbacks WHERE status = 'done' AND done_by = 'operator:alice'"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE action = 'callback_done'"), 1);
+	expect_status(&w, 409, "POST", path, ALICE, NULL, "conflict");
+	free(path);
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/callbacks", ALICE, NULL, &resp), 200);
+	ck_assert_msg(strstr(resp, "\"callbacks\": []") != NULL, "%s", resp);
+	free(resp);
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/callbacks?status=all", ALICE, NULL, &resp), 200);
+	ck_assert_msg(strstr(resp, "operator:alice") != NULL, "%s", resp);
+	free(resp);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_rate_limit)
+{
+	struct world w;
+
+	world_init(&w, "alice:" ALICE, "6");
+	/* Unauthenticated requests count too: guessing tokens is throttled. */
+	for (int i = 0; i < 3; i++)
+		expect_status(&w, 401, "GET", "/api/me", "guess-guess-guess-guess", NULL, "unauthorized");
+	for (int i = 0; i < 3; i++)
+		json_decref(call(&w, 200, "GET", "/api/me", ALICE, NULL));
+	expect_status(&w, 429, "GET", "/api/me", ALICE, NULL, "rate_limited");
+	expect_status(&w, 429, "GET", "/api/conversations", NULL, NULL, "rate_limited");
+	/* The webhook and the console are not limited. */
+	ck_assert_int_eq(harness_get(w.gw.port, "/console/", NULL), 200);
+	ck_assert_int_eq(harness_get(w.gw.port, "/healthz", NULL), 200);
+	world_free(&w);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("api");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_auth_and_errors);
+	tcase_add_test(tc, test_api_disabled_without_tokens);
+	tcase_add_test(tc, test_console_assets);
+	tcase_add_test(tc, test_pagination_stable_while_messages_arrive);
+	tcase_add_test(tc, test_escalation_ack_and_resolve);
+	tcase_add_test(tc, test_handoff_and_operator_message);
+	tcase_add_test(tc, test_callbacks);
+	tcase_add_test(tc, test_rate_limit);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

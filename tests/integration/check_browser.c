@@ -1,0 +1,108 @@
+/*
+ * check_browser.c - the operator console in headless Chromium against the
+ * real gateway: a seeded conversation with an open escalation must show,
+ * and clicking Acknowledge must acknowledge it in the database under the
+ * operator's name. The browser part is tests/browser/console.mjs
+ * (playwright-core driving Debian's /usr/bin/chromium; tests/browser/setup
+ * installs both). Screenshots go to the build folder:
+ * browser/console.png (before the ACK) and browser/console-acked.png.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "xmalloc.h"
+
+#define CLINIC "+15550001111"
+#define PATIENT "+15553000100"
+#define TOKEN "nurse-console-token-0123456789"
+#define WAIT_MS 15000
+
+static const char *
+env_or_fail(const char *name)
+{
+	const char *v = getenv(name);
+
+	ck_assert_msg(v != NULL && *v != '\0', "%s is not set (run through ctest)", name);
+	return v;
+}
+
+static void
+text(struct harness_gw *gw, PGconn *pg, const char *sid, const char *from, const char *body)
+{
+	ck_assert_int_eq(harness_post_sms(gw->port, sid, from, CLINIC, body), 200);
+	ck_assert(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, WAIT_MS));
+}
+
+START_TEST(test_console_shows_and_acks)
+{
+	const char *script = env_or_fail("CARENAV_BROWSER_SCRIPT");
+	const char *outdir = env_or_fail("CARENAV_BROWSER_OUT");
+	const char *env[] = { "OPERATOR_TOKENS=nurse:" TOKEN, NULL };
+	struct harness_gw gw;
+	char *conninfo = harness_db_create(), *code, *url, *shot, *shot2, *cmd;
+	PGconn *pg;
+	int status;
+
+	harness_gw_init(&gw, conninfo, env);
+	harness_gw_start(&gw);
+	pg = harness_db_connect(conninfo);
+	/* Seed: some quiet conversations, then one that raises a red flag. */
+	text(&gw, pg, "SMbr001", "+15553000201", "my lower back hurts");
+	text(&gw, pg, "SMbr002", "+15553000202", "hi");
+	text(&gw, pg, "SMbr003", PATIENT, "my back hurts since yesterday");
+	text(&gw, pg, "SMbr004", PATIENT, "now i have chest pain and feel dizzy");
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
+	code = harness_query_text(pg, "SELECT code FROM escalations");
+
+	mkdir(outdir, 0755);
+	url = xasprintf("http://127.0.0.1:%d/console/", gw.port);
+	shot = xasprintf("%s/console.png", outdir);
+	shot2 = xasprintf("%s/console-acked.png", outdir);
+	cmd = xasprintf("CONSOLE_URL='%s' CONSOLE_TOKEN='%s' ESC_CODE='%s' PATIENT_LAST4=0100 "
+	    "SCREENSHOT='%s' SCREENSHOT_DETAIL='%s' node '%s'", url, TOKEN, code, shot, shot2, script);
+	status = system(cmd);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the console test in Chromium failed (exit %d); see its output above", WEXITSTATUS(status));
+
+	/* The click reached the database, under the token's name. */
+	ck_assert(harness_wait_int(pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
+	    "AND acknowledged_by = 'operator:nurse'", 1, WAIT_MS));
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions "
+	    "WHERE operator = 'nurse' AND action = 'escalation_ack'"), 1);
+	ck_assert(access(shot, R_OK) == 0);
+	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	free(cmd);
+	free(shot);
+	free(shot2);
+	free(url);
+	free(code);
+	PQfinish(pg);
+	harness_gw_free(&gw);
+	free(conninfo);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("browser");
+	TCase *tc = tcase_create("browser");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_console_shows_and_acks);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
