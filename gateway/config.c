@@ -34,7 +34,7 @@ struct config_entry {
 	const char *const *choices;  /* NULL-terminated allowed values, or NULL */
 };
 
-static const char *const config_providers[] = { "sandbox", "twilio", NULL };
+static const char *const config_providers[] = { "sandbox", "twilio", "kannel", NULL };
 static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
 
 #define STR(key, field, def) { key, CONFIG_STRING, offsetof(struct config, field), def, 0, 0, NULL }
@@ -54,6 +54,12 @@ static const struct config_entry config_table[] = {
 	STR("TWILIO_API_BASE", twilio_api_base, "https://api.twilio.com"),
 	STR("PUBLIC_BASE_URL", public_base_url, ""),
 	STR("SANDBOX_OUTBOX_LOG", sandbox_outbox_log, ""),
+	STR("KANNEL_SENDSMS_URL", kannel_sendsms_url, "http://127.0.0.1:13013/cgi-bin/sendsms"),
+	STR("KANNEL_USERNAME", kannel_username, ""),
+	SECRET("KANNEL_PASSWORD", kannel_password),
+	SECRET("KANNEL_SHARED_SECRET", kannel_shared_secret),
+	STR("KANNEL_SMSC", kannel_smsc, ""),
+	INT("KANNEL_DLR_MASK", kannel_dlr_mask, "31", 0, 31),
 	INT("DB_POOL_SIZE", db_pool_size, "4", 1, 64),
 	INT("OUTBOX_BATCH", outbox_batch, "32", 1, 1000),
 	INT("OUTBOX_MAX_ATTEMPTS", outbox_max_attempts, "12", 1, 1000),
@@ -141,6 +147,19 @@ config_load(struct config *cfg, config_getenv_cb *getenv_fn, char **cause)
 	if (strcmp(cfg->sms_provider, "twilio") == 0 &&
 	    (cfg->twilio_account_sid[0] == '\0' || cfg->twilio_auth_token[0] == '\0')) {
 		*cause = xasprintf("SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN");
+		goto fail;
+	}
+	if (strcmp(cfg->sms_provider, "kannel") == 0 &&
+	    (cfg->kannel_username[0] == '\0' || cfg->kannel_password[0] == '\0' ||
+	    cfg->kannel_shared_secret[0] == '\0')) {
+		*cause = xasprintf("SMS_PROVIDER=kannel needs KANNEL_USERNAME, KANNEL_PASSWORD and "
+		    "KANNEL_SHARED_SECRET");
+		goto fail;
+	}
+	if (strcmp(cfg->sms_provider, "kannel") == 0 &&
+	    strncmp(cfg->kannel_sendsms_url, "http://", 7) != 0 &&
+	    strncmp(cfg->kannel_sendsms_url, "https://", 8) != 0) {
+		*cause = xasprintf("KANNEL_SENDSMS_URL must start with http:// or https://");
 		goto fail;
 	}
 	if (cfg->outbox_backoff_max_ms < cfg->outbox_backoff_base_ms) {

@@ -17,12 +17,18 @@ struct config {
 	char *http_host;           /* owned; address the webhook server binds */
 	long long http_port;
 	long long max_body_bytes;  /* larger webhook bodies get 413 */
-	char *sms_provider;        /* owned; "sandbox" or "twilio" */
+	char *sms_provider;        /* owned; "sandbox", "twilio" or "kannel" */
 	char *twilio_account_sid;  /* owned */
 	char *twilio_auth_token;   /* owned; secret, never logged */
 	char *twilio_api_base;     /* owned; overridden by tests to a loopback fake */
 	char *public_base_url;     /* owned; our URL as the provider sees it ("" = no status callbacks) */
 	char *sandbox_outbox_log;  /* owned; "" = var_dir/outbox.log */
+	char *kannel_sendsms_url;  /* owned; smsbox's sendsms interface */
+	char *kannel_username;     /* owned; a sendsms-user of that smsbox */
+	char *kannel_password;     /* owned; secret, never logged */
+	char *kannel_shared_secret; /* owned; secret: Kannel's posts to us must carry it ("" = refuse all) */
+	char *kannel_smsc;         /* owned; smsc-id to route through ("" = Kannel's routing) */
+	long long kannel_dlr_mask; /* delivery reports asked of Kannel (bit mask, 0 = none) */
 	long long db_pool_size;    /* connections the gateway keeps open */
 	long long outbox_batch;    /* rows claimed per sweep */
 	long long outbox_max_attempts;

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -214,8 +215,9 @@ http_client_free(struct http_client *client)
 	free(client);
 }
 
-void
-http_client_post(struct http_client *client, const struct http_request *req,
+/* Starts a GET (post false, the body ignored) or a POST. */
+static void
+http_client_start(struct http_client *client, const struct http_request *req, bool post,
     http_client_done_cb *done, void *arg)
 {
 	struct http_call *call = xcalloc(1, sizeof *call);
@@ -227,17 +229,21 @@ http_client_post(struct http_client *client, const struct http_request *req,
 	call->easy = curl_easy_init();
 	if (call->easy == NULL)
 		fatalx("http_client: curl_easy_init failed");
-	call->body = xstrndup(req->body, req->body_len);
-	ctype = xasprintf("Content-Type: %s", req->content_type);
-	call->headers = curl_slist_append(NULL, ctype);
-	free(ctype);
-	/* No "Expect: 100-continue" round trip for small bodies. */
-	call->headers = curl_slist_append(call->headers, "Expect:");
+	if (post) {
+		call->body = xstrndup(req->body, req->body_len);
+		ctype = xasprintf("Content-Type: %s", req->content_type);
+		call->headers = curl_slist_append(NULL, ctype);
+		free(ctype);
+		/* No "Expect: 100-continue" round trip for small bodies. */
+		call->headers = curl_slist_append(call->headers, "Expect:");
+		curl_easy_setopt(call->easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, call->body);
+		curl_easy_setopt(call->easy, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
+		curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers);
+	} else {
+		curl_easy_setopt(call->easy, CURLOPT_HTTPGET, 1L);
+	}
 	curl_easy_setopt(call->easy, CURLOPT_URL, req->url);
-	curl_easy_setopt(call->easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, call->body);
-	curl_easy_setopt(call->easy, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
-	curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers);
 	curl_easy_setopt(call->easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	curl_easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, http_call_write_cb);
@@ -253,6 +259,20 @@ http_client_post(struct http_client *client, const struct http_request *req,
 	TAILQ_INSERT_TAIL(&client->calls, call, entry);
 	if (curl_multi_add_handle(client->multi, call->easy) != CURLM_OK)
 		fatalx("http_client: curl_multi_add_handle failed");
+}
+
+void
+http_client_post(struct http_client *client, const struct http_request *req,
+    http_client_done_cb *done, void *arg)
+{
+	http_client_start(client, req, true, done, arg);
+}
+
+void
+http_client_get(struct http_client *client, const struct http_request *req,
+    http_client_done_cb *done, void *arg)
+{
+	http_client_start(client, req, false, done, arg);
 }
 
 size_t

@@ -24,8 +24,8 @@ typedef void http_client_done_cb(const struct http_response *resp, void *arg);
 
 struct http_request {
 	const char *url;
-	const char *content_type;  /* e.g. "application/x-www-form-urlencoded" */
-	const char *body;          /* copied */
+	const char *content_type;  /* POST only, e.g. "application/x-www-form-urlencoded" */
+	const char *body;          /* POST only; copied */
 	size_t body_len;
 	const char *userpwd;       /* "user:password" for basic auth, or NULL */
 	long timeout_ms;           /* whole request, connect to last byte */
@@ -36,6 +36,9 @@ struct http_client *http_client_new(struct event_base *base);
 void http_client_free(struct http_client *client);
 /* Starts a POST; the callback always runs later, from the loop. */
 void http_client_post(struct http_client *client, const struct http_request *req,
+    http_client_done_cb *done, void *arg);
+/* Starts a GET of req->url (content_type and body unused); the callback always runs later. */
+void http_client_get(struct http_client *client, const struct http_request *req,
     http_client_done_cb *done, void *arg);
 /* Requests in flight. */
 size_t http_client_active(const struct http_client *client);

@@ -3,6 +3,7 @@
  */
 #include "provider.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -10,11 +11,13 @@
 
 extern const struct provider_ops provider_sandbox_ops;
 extern const struct provider_ops provider_twilio_ops;
+extern const struct provider_ops provider_kannel_ops;
 
 /* Every provider the gateway knows, by SMS_PROVIDER name. */
 static const struct provider_ops *const provider_table[] = {
 	&provider_sandbox_ops,
 	&provider_twilio_ops,
+	&provider_kannel_ops,
 };
 
 static const char *const provider_result_names[] = {
@@ -27,6 +30,13 @@ const char *
 provider_result_name(enum provider_result result)
 {
 	return provider_result_names[result];
+}
+
+void
+provider_message_release(struct provider_message *msg)
+{
+	free(msg->owned);
+	msg->owned = NULL;
 }
 
 int

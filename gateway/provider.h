@@ -71,13 +71,18 @@ struct provider_request {
 	void *header_arg;
 };
 
-/* An inbound SMS as the provider reported it; strings borrowed from the request. */
+/*
+ * An inbound SMS as the provider reported it; strings borrowed from the
+ * request, or from `owned` when the parser had to convert them (Kannel's
+ * UTF-16 text). Release with provider_message_release().
+ */
 struct provider_message {
 	const char *sid;    /* the provider's id for it: retries repeat it */
 	const char *from;
 	const char *to;
-	const char *body;
+	const char *body;   /* UTF-8 */
 	int num_media;
+	char *owned;        /* owned: storage the parser allocated, or NULL */
 };
 
 /* A delivery report; strings borrowed from the request or static. */
@@ -100,6 +105,8 @@ enum provider_parse {
 #undef X
 };
 
+/* Frees what a parser allocated for msg (the strings it points at go too). */
+void provider_message_release(struct provider_message *msg);
 /* The HTTP status that goes with a parse result. */
 int provider_parse_status(enum provider_parse result);
 

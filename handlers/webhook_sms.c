@@ -146,6 +146,7 @@ webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct p
 	if (r != PROVIDER_PARSE_OK) {
 		webhook_reject(req, provider_parse_status(r), cause);
 		free(cause);
+		provider_message_release(&msg);
 		return;
 	}
 	if (!webhook_sid_valid(msg.sid)) {
@@ -171,6 +172,7 @@ webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct p
 		http_hold(ctx);
 		intake_accept(ctx->intake, &in, webhook_accept_done, call);
 	}
+	provider_message_release(&msg);  /* db_query copied what it needs */
 }
 
 static void

@@ -84,6 +84,11 @@ START_TEST(test_bad_values)
 	static const char *const provider[] = { "SMS_PROVIDER", "carrier-pigeon", NULL };
 	static const char *const twilio[] = { "SMS_PROVIDER", "twilio", NULL };
 	static const char *const pool[] = { "DB_POOL_SIZE", "0", NULL };
+	static const char *const kannel[] = { "SMS_PROVIDER", "kannel", "KANNEL_USERNAME", "u",
+		"KANNEL_PASSWORD", "p", NULL };
+	static const char *const kannel_url[] = { "SMS_PROVIDER", "kannel", "KANNEL_USERNAME", "u",
+		"KANNEL_PASSWORD", "p", "KANNEL_SHARED_SECRET", "s", "KANNEL_SENDSMS_URL", "ftp://x", NULL };
+	static const char *const dlr_mask[] = { "KANNEL_DLR_MASK", "32", NULL };
 	static const char *const backoff[] = { "OUTBOX_BACKOFF_BASE_MS", "5000",
 		"OUTBOX_BACKOFF_MAX_MS", "1000", NULL };
 
@@ -92,6 +97,9 @@ START_TEST(test_bad_values)
 	load_fails(provider, "SMS_PROVIDER");
 	load_fails(twilio, "TWILIO_ACCOUNT_SID");
 	load_fails(pool, "DB_POOL_SIZE");
+	load_fails(kannel, "KANNEL_SHARED_SECRET");
+	load_fails(kannel_url, "KANNEL_SENDSMS_URL");
+	load_fails(dlr_mask, "KANNEL_DLR_MASK");
 	load_fails(backoff, "OUTBOX_BACKOFF_MAX_MS");
 }
 END_TEST
