@@ -17,6 +17,7 @@ struct config {
 	char *http_host;           /* owned; address the webhook server binds */
 	long long http_port;
 	long long max_body_bytes;  /* larger webhook bodies get 413 */
+	long long max_connections; /* open HTTP connections; more get 503 */
 	char *sms_provider;        /* owned; "sandbox", "twilio" or "kannel" */
 	char *twilio_account_sid;  /* owned */
 	char *twilio_auth_token;   /* owned; secret, never logged */
@@ -39,6 +40,8 @@ struct config {
 	long long idle_reset_hours;     /* idle conversations start over after this */
 	char *default_flow;             /* owned; the flow new conversations run */
 	char *triage_phrases_file;      /* owned; "" = the compiled-in phrase data */
+	long long rate_limit_messages;   /* texts per window a number is answered for */
+	long long rate_limit_window_s;
 	long long escalation_ack_timeout_s;   /* unacknowledged this long: next alert round */
 	char *escalation_fallback_number;     /* owned; alerted when nobody is on call ("" = none) */
 	char *operator_tokens;          /* owned; secret: "name:token,..." ("" = operator API off) */

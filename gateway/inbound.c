@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -33,6 +34,7 @@
 #include "idmap.h"
 #include "log.h"
 #include "outbox.h"
+#include "redflag.h"
 #include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -70,6 +72,9 @@ struct inbound_job {
 	bool handoff;
 	bool staff;               /* the sender is staff: ACK handling, not the dialogue */
 	bool escalated;           /* the step raised an escalation */
+	int64_t window_count;     /* texts from this number in the rate-limit window */
+	char language[8];         /* the conversation's, as loaded */
+	char status[16];          /* the conversation's, as loaded */
 	char *state_json;         /* owned */
 	char *body;               /* owned */
 };
@@ -166,6 +171,56 @@ inbound_staff_step(struct inbound_job *job, const struct flow *flow)
 	inbound_job_clear_step(job);
 }
 
+/*
+ * A number texting faster than RATE_LIMIT_MESSAGES per window (a runaway
+ * phone, or a loop with another auto-responder): the text is stored and
+ * marked processed, the dialogue does not move, and only the first text
+ * over the limit gets one notice. Red flags are never throttled.
+ */
+static bool
+inbound_throttle(struct inbound_job *job, const struct flow *flow)
+{
+	struct inbound *in = job->in;
+	struct redflag_result triage;
+	struct store_step step = { 0 };
+	const char *notice;
+	json_t *replies;
+	char *replies_json;
+	int lang;
+
+	if (job->window_count <= in->cfg->rate_limit_messages)
+		return false;
+	redflag_scan(in->rules, job->body, strlen(job->body), &triage);
+	if (triage.level == TRIAGE_EMERGENCY)
+		return false;
+	stats.rate_limited++;
+	replies = json_array();
+	if (job->window_count == in->cfg->rate_limit_messages + 1) {
+		lang = flow_lang_index(flow, job->language);
+		notice = flow_message(flow, FLOW_MSG_RATE_LIMITED)->by_lang[lang < 0 ?
+		    (int)flow_default_lang(flow) : lang];
+		json_array_append_new(replies, json_pack("{s:s, s:b}", "body", notice, "compliance", 0));
+		log_warn("inbound: conversation=%" PRId64 " over %lld texts in %lld s: throttled",
+		    job->conversation_id, in->cfg->rate_limit_messages, in->cfg->rate_limit_window_s);
+	}
+	replies_json = json_dumps(replies, JSON_COMPACT);
+	json_decref(replies);
+	step.conversation_id = job->conversation_id;
+	step.version = job->version;
+	step.message_id = job->message_id;
+	step.state_json = job->state_json[0] ? job->state_json : "{}";
+	step.flow_version_id = job->flow_version_id;
+	step.language = job->language;
+	step.status = job->status;
+	step.provider = in->cfg->sms_provider;
+	step.replies_json = replies_json;
+	step.actions_json = "[]";
+	store_step_commit(in->db, &step, inbound_commit_done, job);
+	free(replies_json);
+	inbound_job_clear_step(job);
+	return true;
+}
+
 /* The flow is at hand: run the dialogue and commit what it decided. */
 static void
 inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
@@ -195,6 +250,8 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 		inbound_staff_step(job, flow);
 		return;
 	}
+	if (inbound_throttle(job, flow))
+		return;
 	din.flow = flow;
 	din.rules = in->rules;
 	din.state_json = job->state_json;
@@ -252,6 +309,9 @@ inbound_step(struct inbound_job *job, const PGresult *row)
 	job->state_json = xstrdup(store_col_text(row, 0, STEP_STATE));
 	job->body = xstrdup(store_col_text(row, 0, STEP_BODY));
 	job->staff = strcmp(store_col_text(row, 0, STEP_KIND), "staff") == 0;
+	job->window_count = store_col_int64(row, 0, STEP_WINDOW_COUNT);
+	snprintf(job->language, sizeof job->language, "%s", store_col_text(row, 0, STEP_LANGUAGE));
+	snprintf(job->status, sizeof job->status, "%s", store_col_text(row, 0, STEP_STATUS));
 	job->escalated = false;
 	job->flow_version_id = current;
 	job->latest_flow_version_id = latest;
@@ -303,8 +363,8 @@ inbound_load(struct inbound_job *job)
 		inbound_job_end(job);
 		return;
 	}
-	store_step_load(job->in->db, job->conversation_id, job->in->cfg->default_flow, inbound_load_done,
-	    job);
+	store_step_load(job->in->db, job->conversation_id, job->in->cfg->default_flow,
+	    job->in->cfg->rate_limit_window_s * 1000, inbound_load_done, job);
 }
 
 void

@@ -25,7 +25,9 @@
 	X(escalation_rounds, "carenav_escalation_alert_rounds_total", "Escalation alert rounds committed") \
 	X(escalation_no_oncall, "carenav_escalation_no_oncall_total", "Alert rounds with nobody on call") \
 	X(webhook_alert_failed, "carenav_escalation_webhook_failed_total", "Staff webhook posts that failed") \
-	X(ack_refused, "carenav_ack_refused_total", "ACK texts from numbers that are not staff")
+	X(ack_refused, "carenav_ack_refused_total", "ACK texts from numbers that are not staff") \
+	X(rate_limited, "carenav_rate_limited_total", "Texts not answered: the number was over the rate limit") \
+	X(connections_refused, "carenav_http_connections_refused_total", "Connections refused over MAX_CONNECTIONS")
 
 struct stats {
 #define X(field, name, help) uint64_t field;

@@ -43,13 +43,13 @@ store_unprocessed_conversations(struct db *db, int limit, db_result_cb *cb, void
 }
 
 void
-store_step_load(struct db *db, int64_t conversation_id, const char *default_flow, db_result_cb *cb,
-    void *arg)
+store_step_load(struct db *db, int64_t conversation_id, const char *default_flow, int64_t window_ms,
+    db_result_cb *cb, void *arg)
 {
-	char id[24];
-	const char *params[] = { I64(id, conversation_id), default_flow };
+	char id[24], window[24];
+	const char *params[] = { I64(id, conversation_id), default_flow, I64(window, window_ms) };
 
-	db_query(db, "SELECT * FROM carenav_step_load($1, $2)", 2, params, cb, arg);
+	db_query(db, "SELECT * FROM carenav_step_load($1, $2, $3)", 3, params, cb, arg);
 }
 
 void

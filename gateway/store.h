@@ -36,11 +36,15 @@ void store_unprocessed_conversations(struct db *db, int limit, db_result_cb *cb,
 enum store_step_col {
 	STEP_VERSION, STEP_STATE, STEP_FLOW_VERSION_ID, STEP_LANGUAGE, STEP_OPTED_OUT, STEP_HANDOFF,
 	STEP_LAST_ACTIVITY_MS, STEP_MESSAGE_ID, STEP_BODY, STEP_RECEIVED_MS, STEP_KIND,
-	STEP_LATEST_FLOW_VERSION_ID,
+	STEP_LATEST_FLOW_VERSION_ID, STEP_WINDOW_COUNT, STEP_STATUS,
 };
-/* Zero rows when the conversation has nothing left to process. */
+/*
+ * Zero rows when the conversation has nothing left to process. The window
+ * count is the conversation's inbound texts in the window_ms before this one,
+ * this one included.
+ */
 void store_step_load(struct db *db, int64_t conversation_id, const char *default_flow,
-    db_result_cb *cb, void *arg);
+    int64_t window_ms, db_result_cb *cb, void *arg);
 
 struct store_step {
 	int64_t conversation_id;

@@ -11,14 +11,17 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api.h"
 #include "config.h"
+#include "idmap.h"
 #include "log.h"
 #include "provider.h"
+#include "stats.h"
 #include "webhook_sms.h"
 #include "xmalloc.h"
 
@@ -75,7 +78,41 @@ struct http_server {
 	struct evhttp_bound_socket *listener;  /* NULL once stopped */
 	struct http_ctx *ctx;                  /* borrowed */
 	int port;
+	struct idmap *conns;                   /* connections that have sent a request */
 };
+
+/* A connection is forgotten when evhttp frees it. */
+static void
+http_server_conn_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_server *srv = arg;
+
+	idmap_remove(srv->conns, (int64_t)(intptr_t)evcon);
+}
+
+/*
+ * Counts connections from their first request (libevent 2.1 has no
+ * accept-time hook); past MAX_CONNECTIONS a new one gets 503 and is
+ * closed. Idle connections that never send are dropped by the timeout.
+ */
+static bool
+http_server_admit(struct http_server *srv, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	int64_t key = (int64_t)(intptr_t)evcon;
+
+	if (evcon == NULL || idmap_get(srv->conns, key) != NULL)
+		return true;
+	if (idmap_count(srv->conns) >= (size_t)srv->ctx->cfg->max_connections) {
+		stats.connections_refused++;
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		http_reply_text(req, 503, "too many connections; retry");
+		return false;
+	}
+	idmap_put(srv->conns, key, srv);
+	evhttp_connection_set_closecb(evcon, http_server_conn_closed_cb, srv);
+	return true;
+}
 
 static const char *
 http_method_name(enum evhttp_cmd_type cmd)
@@ -170,6 +207,8 @@ http_server_dispatch_cb(struct evhttp_request *req, void *arg)
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
+	if (!http_server_admit(srv, req))
+		return;
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
 	    (size_t)srv->ctx->cfg->max_body_bytes) {
 		http_reject(req, srv->ctx, path, 413, "request body too large");
@@ -210,6 +249,7 @@ http_server_new(struct event_base *base, struct http_ctx *ctx, char **cause)
 	ev_socklen_t sslen = sizeof ss;
 
 	srv->ctx = ctx;
+	srv->conns = idmap_new();
 	ctx->api = api_new(cfg);
 	srv->http = evhttp_new(base);
 	/* Twice the body limit, so a slightly-too-large body reaches us and gets a clear 413. */
@@ -222,6 +262,7 @@ http_server_new(struct event_base *base, struct http_ctx *ctx, char **cause)
 	if (srv->listener == NULL) {
 		*cause = xasprintf("cannot listen on %s:%lld", cfg->http_host, cfg->http_port);
 		evhttp_free(srv->http);
+		idmap_free(srv->conns);
 		api_free(ctx->api);
 		ctx->api = NULL;
 		free(srv);
@@ -245,6 +286,7 @@ http_server_free(struct http_server *srv)
 	if (srv == NULL)
 		return;
 	evhttp_free(srv->http);
+	idmap_free(srv->conns);  /* after evhttp_free: its close callbacks still use it */
 	api_free(srv->ctx->api);
 	srv->ctx->api = NULL;
 	free(srv);

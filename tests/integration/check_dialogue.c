@@ -25,13 +25,19 @@ struct world {
 };
 
 static void
-world_init(struct world *w)
+world_init_env(struct world *w, const char *const *env)
 {
 	memset(w, 0, sizeof *w);
 	w->conninfo = harness_db_create();
-	harness_gw_init(&w->gw, w->conninfo, NULL);
+	harness_gw_init(&w->gw, w->conninfo, env);
 	harness_gw_start(&w->gw);
 	w->pg = harness_db_connect(w->conninfo);
+}
+
+static void
+world_init(struct world *w)
+{
+	world_init_env(w, NULL);
 }
 
 static void
@@ -281,6 +287,34 @@ START_TEST(test_concurrent_texts_processed_in_order)
 }
 END_TEST
 
+START_TEST(test_runaway_sender_throttled)
+{
+	static const char *const env[] = { "RATE_LIMIT_MESSAGES=5", "RATE_LIMIT_WINDOW_S=3600", NULL };
+	struct world w;
+	const char *p = "+15552000009";
+	char *got;
+	long long before;
+
+	world_init_env(&w, env);
+	expect(&w, p, "hi", "safety check");
+	for (int i = 0; i < 4; i++)
+		free(text(&w, p, "AUTO-REPLY: I am out of the office"));
+	/* The 6th text in the window gets one notice, the ones after it nothing. */
+	expect(&w, p, "AUTO-REPLY: I am out of the office", "many messages");
+	before = harness_last_message_id(w.pg);
+	for (int i = 0; i < 5; i++)
+		free(text(&w, p, "AUTO-REPLY: I am out of the office"));
+	got = harness_replies(w.pg, p, before);
+	ck_assert_msg(got[0] == '\0', "throttled texts were answered: %s", got);
+	free(got);
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), 11);
+	/* A red flag is never throttled. */
+	expect(&w, p, "now i cant feel my legs and i wet myself", "911");
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 1);
+	world_free(&w);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -296,6 +330,7 @@ main(void)
 	tcase_add_test(tc, test_stop_suppresses_replies_already_queued);
 	tcase_add_test(tc, test_flow_reload_mid_conversation);
 	tcase_add_test(tc, test_concurrent_texts_processed_in_order);
+	tcase_add_test(tc, test_runaway_sender_throttled);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

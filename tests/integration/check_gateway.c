@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "fake_twilio.h"
 #include "form.h"
@@ -366,6 +369,54 @@ START_TEST(test_twilio_signatures)
 }
 END_TEST
 
+/* Opens a keep-alive connection and sends one GET; returns the fd and the status line's code. */
+static int
+raw_get(int port, int *status)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	const char *req = "GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n";
+	char buf[512] = { 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ssize_t n;
+
+	ck_assert(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+	ck_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	n = read(fd, buf, sizeof buf - 1);
+	ck_assert_int_gt(n, 12);
+	*status = atoi(buf + 9);
+	return fd;
+}
+
+START_TEST(test_connection_limit)
+{
+	static const char *const env[] = { "MAX_CONNECTIONS=2", NULL };
+	struct world w = { 0 };
+	int a, b, c, st;
+	char *metrics = NULL;
+
+	w.conninfo = harness_db_create();
+	harness_gw_init(&w.gw, w.conninfo, env);
+	harness_gw_start(&w.gw);
+	w.pg = harness_db_connect(w.conninfo);
+	a = raw_get(w.gw.port, &st);
+	ck_assert_int_eq(st, 200);
+	b = raw_get(w.gw.port, &st);
+	ck_assert_int_eq(st, 200);
+	c = raw_get(w.gw.port, &st);
+	ck_assert_int_eq(st, 503);
+	close(c);
+	close(a);
+	usleep(200 * 1000);
+	/* A closed connection frees its place. */
+	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &metrics), 200);
+	ck_assert_msg(strstr(metrics, "carenav_http_connections_refused_total 1") != NULL, "%s", metrics);
+	free(metrics);
+	close(b);
+	world_free(&w);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -384,6 +435,7 @@ main(void)
 	tcase_add_test(tc, test_restart_resumes_queued_replies);
 	tcase_add_test(tc, test_sandbox_provider_and_health);
 	tcase_add_test(tc, test_twilio_signatures);
+	tcase_add_test(tc, test_connection_limit);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
