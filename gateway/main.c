@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli_staff.h"
+#include "cli_triage.h"
 #include "config.h"
 #include "db.h"
 #include "embedded.h"
@@ -125,20 +126,25 @@ main_connect_migrated(const struct config *cfg)
 	return pg;
 }
 
-/* The red-flag phrase data: TRIAGE_PHRASES_FILE, or the compiled-in sql/triage/phrases.json. */
+/*
+ * The red-flag phrase data: path (the triage command's --phrases), else
+ * TRIAGE_PHRASES_FILE, else the compiled-in sql/triage/phrases.json.
+ */
 static struct redflag_rules *
-main_load_rules(const struct config *cfg)
+main_load_rules(const struct config *cfg, const char *path)
 {
 	const struct embedded_file *builtin = embedded_find(embedded_triage, "phrases.json");
 	struct redflag_rules *rules;
 	char *text = NULL, *cause = NULL;
 	size_t len = 0;
 
-	if (cfg->triage_phrases_file[0] != '\0') {
-		FILE *f = fopen(cfg->triage_phrases_file, "r");
+	if (path == NULL && cfg->triage_phrases_file[0] != '\0')
+		path = cfg->triage_phrases_file;
+	if (path != NULL) {
+		FILE *f = fopen(path, "r");
 
 		if (f == NULL || (text = main_read_all(f, &len)) == NULL)
-			fatalx("TRIAGE_PHRASES_FILE %s: cannot read it", cfg->triage_phrases_file);
+			fatalx("triage phrases %s: cannot read it", path);
 		fclose(f);
 	} else if (builtin == NULL) {
 		fatalx("no compiled-in triage phrases");
@@ -203,7 +209,7 @@ main_serve(void)
 	memset(&gw, 0, sizeof gw);
 	main_load_config(&gw.cfg);
 	config_log(&gw.cfg);
-	gw.rules = main_load_rules(&gw.cfg);
+	gw.rules = main_load_rules(&gw.cfg, NULL);
 	pg = main_connect_migrated(&gw.cfg);
 	if (!flow_admin_seed(pg, &cause))
 		fatalx("flows: %s", cause);
@@ -358,6 +364,29 @@ main_cmd_db(int (*fn)(PGconn *, int, char **), int argc, char **argv)
 	return rc;
 }
 
+/* carenav triage: no database; the phrase data as the gateway would load it. */
+static int
+main_cmd_triage(int argc, char **argv)
+{
+	struct config cfg;
+	struct redflag_rules *rules;
+	const char *path = NULL;
+	int rc;
+
+	for (int i = 1; i + 1 < argc; i++) {
+		if (strcmp(argv[i], "--phrases") == 0)
+			path = argv[i + 1];
+	}
+	if (!config_load(&cfg, main_getenv, &(char *){ NULL }))
+		fatalx("configuration is invalid; see carenav serve");
+	log_set_level(LOG_WARN);
+	rules = main_load_rules(&cfg, path);
+	rc = cli_triage(rules, argc, argv);
+	redflag_rules_free(rules);
+	config_free(&cfg);
+	return rc;
+}
+
 static void
 main_usage(FILE *out)
 {
@@ -372,6 +401,7 @@ main_usage(FILE *out)
 	    "  oncall add --phone NUMBER --tier primary|backup --from \"YYYY-MM-DD HH:MM\"\n"
 	    "             --to \"YYYY-MM-DD HH:MM\" [--tz ZONE] [--days N]\n"
 	    "  oncall list [--all]\n"
+	    "  triage [--jsonl] [--phrases FILE] < texts   red-flag levels as JSON Lines (no database)\n"
 	    "Configuration comes from the environment; see .env.example.\n");
 }
 
@@ -392,6 +422,8 @@ main(int argc, char **argv)
 		return main_cmd_flow_load(argv[3]);
 	if (strcmp(cmd, "flow") == 0 && argc == 3 && strcmp(argv[2], "list") == 0)
 		return main_cmd_flow_list();
+	if (strcmp(cmd, "triage") == 0)
+		return main_cmd_triage(argc - 1, argv + 1);
 	if (strcmp(cmd, "staff") == 0)
 		return main_cmd_db(cli_staff, argc - 2, argv + 2);
 	if (strcmp(cmd, "oncall") == 0)
