@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -145,6 +146,9 @@ report(PGconn *pg, const struct harness_gw *gw, const char *scenario, long sent,
 
 struct outage {
 	const char *pgdir;
+	int port;                 /* the gateway's, for /readyz */
+	bool readyz_down;         /* /readyz said 503 during the outage */
+	bool readyz_back;         /* and 200 again after it */
 	atomic_long *posted;
 	long stop_after;
 	int down_ms;
@@ -163,11 +167,20 @@ outage_thread(void *arg)
 	cmd = xasprintf("%s stop-immediate %s", getenv("CARENAV_PG_LOCAL"), o->pgdir);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);
+	for (int waited = 0; waited < o->down_ms && !o->readyz_down; waited += 100) {
+		o->readyz_down = harness_get(o->port, "/readyz", NULL) == 503;
+		sleep_ms(100);
+	}
 	sleep_ms(o->down_ms);
 	o->restarted_at = atomic_load(o->posted);
 	cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), o->pgdir);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);
+	/* The pool reconnects by itself, with backoff. */
+	for (int waited = 0; waited < 20000 && !o->readyz_back; waited += 100) {
+		o->readyz_back = harness_get(o->port, "/readyz", NULL) == 200;
+		sleep_ms(100);
+	}
 	return NULL;
 }
 
@@ -189,6 +202,7 @@ START_TEST(test_database_stopped_mid_stream)
 	harness_gw_init(&gw, conninfo, NULL);
 	harness_gw_start(&gw);
 	o.pgdir = pgdir;
+	o.port = gw.port;
 	o.posted = &posted;
 	o.stop_after = 300;
 	o.down_ms = 10000;
@@ -200,12 +214,15 @@ START_TEST(test_database_stopped_mid_stream)
 		sleep_ms(15);  /* a steady stream, so the outage falls in the middle of it */
 	}
 	pthread_join(t, NULL);
+	ck_assert_msg(o.readyz_down, "/readyz never said 503 while PostgreSQL was down");
+	ck_assert_msg(o.readyz_back, "/readyz never said 200 again after PostgreSQL came back");
 	pg = harness_db_connect(conninfo);
 	wait_settled(pg, &gw, N, 90000);
 	dups = sandbox_duplicates(&gw, &lines);
 	notes = xasprintf("`pg_ctl stop -m immediate` after %ld texts, restarted 10 s later (after %ld); "
-	    "texts in between were spooled and answered 200; %ld provider-style retries; %ld replies, "
-	    "%ld sent twice", o.stopped_at, o.restarted_at, retries, lines, dups);
+	    "texts in between were spooled and answered 200, /readyz said 503 then 200 again; %ld "
+	    "provider-style retries; %ld replies, %ld sent twice", o.stopped_at, o.restarted_at, retries,
+	    lines, dups);
 	report(pg, &gw, "PostgreSQL stopped mid-stream", N, dups, notes);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM outbox WHERE state = 'done'"), lines);
 	free(notes);
@@ -215,6 +232,52 @@ START_TEST(test_database_stopped_mid_stream)
 	cmd = xasprintf("%s stop %s", getenv("CARENAV_PG_LOCAL"), pgdir);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);
+	free(conninfo);
+	free(pgdir);
+}
+END_TEST
+
+/* --- neither the database nor the disk ------------------------------------------------ */
+
+START_TEST(test_database_and_disk_both_down)
+{
+	char *pgdir = xasprintf("%s/faults-pg2-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
+	char *conninfo = xasprintf("host=%s/run dbname=carenav user=carenav", pgdir);
+	char *cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir), *spool;
+	struct harness_gw gw;
+	PGconn *pg;
+	char from[32];
+
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	harness_gw_init(&gw, conninfo, NULL);
+	/* A full disk: the spool file is /dev/full, where every write fails with ENOSPC. */
+	spool = xasprintf("%s/spool", gw.var_dir);
+	ck_assert_int_eq(mkdir(spool, 0750), 0);
+	free(spool);
+	spool = xasprintf("%s/spool/inbound.spool", gw.var_dir);
+	ck_assert_int_eq(symlink("/dev/full", spool), 0);
+	harness_gw_start(&gw);
+	cmd = xasprintf("%s stop-immediate %s", getenv("CARENAV_PG_LOCAL"), pgdir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	/* Nothing can keep the message: 503, so the provider keeps it and retries. */
+	ck_assert_int_eq(harness_post_sms(gw.port, "SMnowhere1", patient(1, from), CLINIC, "hello"), 503);
+	cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	/* The provider's retry, once the database is back: stored and answered once. */
+	for (int i = 0; i < 200 && harness_post_sms(gw.port, "SMnowhere1", from, CLINIC, "hello") != 200; i++)
+		sleep_ms(100);
+	pg = harness_db_connect(conninfo);
+	ck_assert(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NOT NULL", 1, 20000));
+	PQfinish(pg);
+	harness_gw_free(&gw);
+	cmd = xasprintf("%s stop %s", getenv("CARENAV_PG_LOCAL"), pgdir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(spool);
 	free(conninfo);
 	free(pgdir);
 }
@@ -403,6 +466,7 @@ main(void)
 
 	tcase_set_timeout(tc, 400);
 	tcase_add_test(tc, test_database_stopped_mid_stream);
+	tcase_add_test(tc, test_database_and_disk_both_down);
 	tcase_add_test(tc, test_gateway_killed_repeatedly);
 	tcase_add_test(tc, test_provider_down_failing_slow);
 	suite_add_tcase(s, tc);
