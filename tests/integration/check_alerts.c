@@ -233,20 +233,12 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("alerts");
-	TCase *tc = tcase_create("alerts");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_primary_then_backup_then_ack,
+		test_restart_between_alert_and_timeout,
+		test_ack_from_unknown_number_refused,
+		test_nobody_on_call_alerts_fallback,
+	};
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_primary_then_backup_then_ack);
-	tcase_add_test(tc, test_restart_between_alert_and_timeout);
-	tcase_add_test(tc, test_ack_from_unknown_number_refused);
-	tcase_add_test(tc, test_nobody_on_call_alerts_fallback);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_run("alerts", 120, tests, sizeof tests / sizeof tests[0]);
 }

@@ -525,24 +525,16 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("api");
-	TCase *tc = tcase_create("api");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_auth_and_errors,
+		test_api_disabled_without_tokens,
+		test_console_assets,
+		test_pagination_stable_while_messages_arrive,
+		test_escalation_ack_and_resolve,
+		test_handoff_and_operator_message,
+		test_callbacks,
+		test_rate_limit,
+	};
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_auth_and_errors);
-	tcase_add_test(tc, test_api_disabled_without_tokens);
-	tcase_add_test(tc, test_console_assets);
-	tcase_add_test(tc, test_pagination_stable_while_messages_arrive);
-	tcase_add_test(tc, test_escalation_ack_and_resolve);
-	tcase_add_test(tc, test_handoff_and_operator_message);
-	tcase_add_test(tc, test_callbacks);
-	tcase_add_test(tc, test_rate_limit);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_run("api", 120, tests, sizeof tests / sizeof tests[0]);
 }

@@ -92,17 +92,9 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("browser");
-	TCase *tc = tcase_create("browser");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_console_shows_and_acks,
+	};
 
-	tcase_set_timeout(tc, 90);
-	tcase_add_test(tc, test_console_shows_and_acks);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_run("browser", 90, tests, sizeof tests / sizeof tests[0]);
 }

@@ -318,23 +318,15 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("dialogue");
-	TCase *tc = tcase_create("dialogue");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_full_conversation_to_self_care,
+		test_red_flag_anywhere_escalates,
+		test_stop_then_silence_then_start,
+		test_stop_suppresses_replies_already_queued,
+		test_flow_reload_mid_conversation,
+		test_concurrent_texts_processed_in_order,
+		test_runaway_sender_throttled,
+	};
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_full_conversation_to_self_care);
-	tcase_add_test(tc, test_red_flag_anywhere_escalates);
-	tcase_add_test(tc, test_stop_then_silence_then_start);
-	tcase_add_test(tc, test_stop_suppresses_replies_already_queued);
-	tcase_add_test(tc, test_flow_reload_mid_conversation);
-	tcase_add_test(tc, test_concurrent_texts_processed_in_order);
-	tcase_add_test(tc, test_runaway_sender_throttled);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_run("dialogue", 120, tests, sizeof tests / sizeof tests[0]);
 }

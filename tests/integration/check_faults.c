@@ -459,20 +459,12 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("faults");
-	TCase *tc = tcase_create("faults");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_database_stopped_mid_stream,
+		test_database_and_disk_both_down,
+		test_gateway_killed_repeatedly,
+		test_provider_down_failing_slow,
+	};
 
-	tcase_set_timeout(tc, 400);
-	tcase_add_test(tc, test_database_stopped_mid_stream);
-	tcase_add_test(tc, test_database_and_disk_both_down);
-	tcase_add_test(tc, test_gateway_killed_repeatedly);
-	tcase_add_test(tc, test_provider_down_failing_slow);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_run("faults", 400, tests, sizeof tests / sizeof tests[0]);
 }

@@ -420,26 +420,18 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("gateway");
-	TCase *tc = tcase_create("gateway");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_reply_delivered_to_twilio,
+		test_duplicate_sid_answered_once,
+		test_retry_then_delivered_once,
+		test_permanent_failure_recorded,
+		test_status_callback,
+		test_bad_input_stores_nothing,
+		test_restart_resumes_queued_replies,
+		test_sandbox_provider_and_health,
+		test_twilio_signatures,
+		test_connection_limit,
+	};
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_reply_delivered_to_twilio);
-	tcase_add_test(tc, test_duplicate_sid_answered_once);
-	tcase_add_test(tc, test_retry_then_delivered_once);
-	tcase_add_test(tc, test_permanent_failure_recorded);
-	tcase_add_test(tc, test_status_callback);
-	tcase_add_test(tc, test_bad_input_stores_nothing);
-	tcase_add_test(tc, test_restart_resumes_queued_replies);
-	tcase_add_test(tc, test_sandbox_provider_and_health);
-	tcase_add_test(tc, test_twilio_signatures);
-	tcase_add_test(tc, test_connection_limit);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_run("gateway", 60, tests, sizeof tests / sizeof tests[0]);
 }

@@ -65,21 +65,6 @@ struct world {
 	char *env[12];
 };
 
-static int
-free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	ck_assert(fd >= 0);
-	ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-	ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
-
 static void
 sleep_ms(int ms)
 {
@@ -221,10 +206,10 @@ kannel_start(struct kannel *k, int gw_port)
 	k->dir = tmpl;
 	k->conf = xasprintf("%s/kannel.conf", k->dir);
 	k->fake_log = xasprintf("%s/fakesmsc.log", k->dir);
-	k->admin_port = free_port();
-	k->box_port = free_port();
-	k->smsc_port = free_port();
-	k->sendsms_port = free_port();
+	k->admin_port = harness_free_port();
+	k->box_port = harness_free_port();
+	k->smsc_port = harness_free_port();
+	k->sendsms_port = harness_free_port();
 	k->fake_in = -1;
 	kannel_write_conf(k, gw_port);
 	bbargv[1] = k->conf;
@@ -755,20 +740,12 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("kannel");
-	TCase *tc = tcase_create("kannel");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_spanish_conversation_outages_and_reports,
+		test_secret_and_dedupe,
+		test_red_flag_alerts_staff_through_kannel,
+	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	tcase_set_timeout(tc, 180);
-	tcase_add_test(tc, test_spanish_conversation_outages_and_reports);
-	tcase_add_test(tc, test_secret_and_dedupe);
-	tcase_add_test(tc, test_red_flag_alerts_staff_through_kannel);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run("kannel", 180, tests, sizeof tests / sizeof tests[0]);
 }

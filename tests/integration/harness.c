@@ -113,7 +113,7 @@ harness_wait_int(PGconn *pg, const char *sql, long long expected, int timeout_ms
 	return false;
 }
 
-static int
+int
 harness_free_port(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -505,4 +505,23 @@ harness_report_row(const char *scenario, long sent, long stored, long answered, 
 	free(row);
 	free(out);
 	free(old);
+}
+
+int
+harness_run(const char *suite, int timeout_s, const TTest *const *tests, size_t ntests)
+{
+	Suite *s = suite_create(suite);
+	TCase *tc = tcase_create(suite);
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, timeout_s);
+	for (size_t i = 0; i < ntests; i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

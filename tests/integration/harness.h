@@ -11,6 +11,7 @@
 #ifndef CARENAV_TESTS_HARNESS_H
 #define CARENAV_TESTS_HARNESS_H
 
+#include <check.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -23,6 +24,14 @@ struct harness_gw {
 	char *log_path;  /* owned: the gateway's stderr */
 	char **env;      /* owned: extra NAME=VALUE settings, NULL-terminated */
 };
+
+/*
+ * Runs tests (each in its own forked process, as Check does) as one suite
+ * with a per-test timeout; returns the exit status for main().
+ */
+int harness_run(const char *suite, int timeout_s, const TTest *const *tests, size_t ntests);
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int harness_free_port(void);
 
 /* Creates an empty database for this test; returns its conninfo (caller frees). */
 char *harness_db_create(void);
