@@ -36,6 +36,7 @@ struct intake {
 	struct spool *spool;        /* borrowed, may be NULL */
 	const struct config *cfg;   /* borrowed */
 	struct event replay_timer;  /* persistent */
+	bool ready;                 /* the database has our schema: accept and replay there */
 	struct intake_replay *replay;  /* the replay in flight, or NULL */
 };
 
@@ -179,7 +180,7 @@ intake_accept(struct intake *intake, const struct store_inbound *msg, intake_don
 	call->arg = arg;
 	intake_msg_copy(&call->msg, msg->provider, msg->sid, msg->from, msg->to, msg->body,
 	    msg->num_media);
-	if (intake->spool != NULL && spool_pending_records(intake->spool) > 0) {
+	if (!intake->ready || (intake->spool != NULL && spool_pending_records(intake->spool) > 0)) {
 		/* Behind the spooled ones, to keep arrival order. */
 		event_base_once(intake->base, -1, EV_TIMEOUT, intake_spooled_now, call, NULL);
 		return;
@@ -264,7 +265,8 @@ intake_replay_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (intake->replay != NULL || spool_pending_records(intake->spool) == 0 || !db_is_up(intake->db))
+	if (!intake->ready || intake->replay != NULL || spool_pending_records(intake->spool) == 0 ||
+	    !db_is_up(intake->db))
 		return;
 	if (!spool_read(intake->spool, &buf, &len, &cause)) {
 		log_error("intake: cannot read the spool: %s", cause);
@@ -297,6 +299,14 @@ intake_new(struct event_base *base, struct db *db, struct inbound *inbound, stru
 		event_add(&intake->replay_timer, &tv);
 	}
 	return intake;
+}
+
+void
+intake_set_ready(struct intake *intake, bool ready)
+{
+	intake->ready = ready;
+	if (ready && intake->spool != NULL && spool_pending_records(intake->spool) > 0)
+		event_active(&intake->replay_timer, EV_TIMEOUT, 1);
 }
 
 void

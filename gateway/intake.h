@@ -38,6 +38,12 @@ typedef void intake_done_cb(enum intake_result result, int64_t message_id, void 
 struct intake *intake_new(struct event_base *base, struct db *db, struct inbound *inbound,
     struct spool *spool, const struct config *cfg);
 void intake_free(struct intake *intake);
+/*
+ * Whether the database has its schema (the gateway may start before
+ * PostgreSQL answers). Until then every message is spooled, and the spool
+ * is not replayed.
+ */
+void intake_set_ready(struct intake *intake, bool ready);
 /* Makes msg durable (all fields copied before this returns). */
 void intake_accept(struct intake *intake, const struct store_inbound *msg, intake_done_cb *done,
     void *arg);

@@ -17,10 +17,12 @@
 #include <event2/event_struct.h>
 #include <curl/curl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli_staff.h"
@@ -46,8 +48,12 @@
 /* How long a drain may take before the gateway exits anyway. */
 #define MAIN_DRAIN_MAX_MS 15000
 #define MAIN_DRAIN_POLL_MS 50
-/* How long startup waits for PostgreSQL (the local cluster may be booting). */
+/* How long CLI commands wait for PostgreSQL (the local cluster may be booting). */
 #define MAIN_DB_WAIT_SECONDS 30
+/* How long the gateway waits before it starts without it, spooling webhooks. */
+#define MAIN_DB_STARTUP_WAIT_SECONDS 5
+/* How often a gateway that started without PostgreSQL tries its migrations again. */
+#define MAIN_MIGRATE_RETRY_MS 2000
 
 /* Everything the running gateway owns. */
 struct gateway {
@@ -67,6 +73,8 @@ struct gateway {
 	struct http_server *server;
 	struct event sigterm, sigint, drain;
 	int drain_ms;  /* time spent draining so far */
+	struct event migrate_timer;  /* while started without PostgreSQL */
+	pid_t migrate_pid;           /* a "carenav migrate" child running, or 0 */
 };
 
 static const char *
@@ -110,7 +118,60 @@ main_load_config(struct config *cfg)
 		fatalx("VAR_DIR %s is not a writable directory", cfg->var_dir);
 }
 
-/* A blocking connection for startup and CLI commands, with migrations applied. */
+/*
+ * Blocking, before the loop: migrations and the compiled-in flows. False
+ * (logged) if PostgreSQL does not answer within wait_s.
+ */
+static bool
+main_prepare_database(const struct config *cfg, int wait_s)
+{
+	char *conninfo = config_database_conninfo(cfg), *cause = NULL;
+	PGconn *pg = migrate_connect(conninfo, wait_s, &cause);
+
+	free(conninfo);
+	if (pg == NULL) {
+		log_error("%s", cause);
+		free(cause);
+		return false;
+	}
+	if (!migrate_apply(pg, &cause))
+		fatalx("migrations failed: %s", cause);
+	if (!flow_admin_seed(pg, &cause))
+		fatalx("flows: %s", cause);
+	PQfinish(pg);
+	return true;
+}
+
+/*
+ * Started without PostgreSQL: run "carenav migrate" as a child (blocking
+ * libpq never runs in the loop) until it succeeds, then let the intake
+ * replay what it spooled.
+ */
+static void
+main_migrate_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *gw = arg;
+	char *argv[] = { "carenav", "migrate", NULL };
+	int status;
+
+	(void)fd;
+	(void)what;
+	if (gw->migrate_pid == 0) {
+		if (posix_spawn(&gw->migrate_pid, "/proc/self/exe", NULL, NULL, argv, environ) != 0)
+			gw->migrate_pid = 0;
+		return;
+	}
+	if (waitpid(gw->migrate_pid, &status, WNOHANG) != gw->migrate_pid)
+		return;
+	gw->migrate_pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		log_info("startup: PostgreSQL answers and is migrated; replaying the spool");
+		event_del(&gw->migrate_timer);
+		intake_set_ready(gw->intake, true);
+	}
+}
+
+/* A blocking connection for CLI commands, with migrations applied. */
 static PGconn *
 main_connect_migrated(const struct config *cfg)
 {
@@ -203,17 +264,17 @@ main_serve(void)
 	struct gateway gw;
 	struct provider_env penv;
 	char *conninfo, *cause = NULL, *spool_dir;
-
-	PGconn *pg;
+	struct timeval retry = { MAIN_MIGRATE_RETRY_MS / 1000, (MAIN_MIGRATE_RETRY_MS % 1000) * 1000 };
+	bool db_ready;
 
 	memset(&gw, 0, sizeof gw);
 	main_load_config(&gw.cfg);
 	config_log(&gw.cfg);
 	gw.rules = main_load_rules(&gw.cfg, NULL);
-	pg = main_connect_migrated(&gw.cfg);
-	if (!flow_admin_seed(pg, &cause))
-		fatalx("flows: %s", cause);
-	PQfinish(pg);
+	db_ready = main_prepare_database(&gw.cfg, MAIN_DB_STARTUP_WAIT_SECONDS);
+	if (!db_ready)
+		log_error("startup: PostgreSQL is unreachable; starting anyway: webhooks are spooled to "
+		    "disk and answered once it is back");
 
 	gw.base = event_base_new();
 	if (gw.base == NULL)
@@ -240,6 +301,10 @@ main_serve(void)
 		log_warn("spool: %zu messages from an earlier outage wait for the database",
 		    spool_pending_records(gw.spool));
 	gw.intake = intake_new(gw.base, gw.db, gw.inbound, gw.spool, &gw.cfg);
+	intake_set_ready(gw.intake, db_ready);
+	event_assign(&gw.migrate_timer, gw.base, -1, EV_PERSIST, main_migrate_timer, &gw);
+	if (!db_ready)
+		event_add(&gw.migrate_timer, &retry);
 	gw.ctx.cfg = &gw.cfg;
 	gw.ctx.db = gw.db;
 	gw.ctx.inbound = gw.inbound;
@@ -262,6 +327,11 @@ main_serve(void)
 
 	evsignal_del(&gw.sigterm);
 	evsignal_del(&gw.sigint);
+	event_del(&gw.migrate_timer);
+	if (gw.migrate_pid > 0) {
+		kill(gw.migrate_pid, SIGTERM);
+		waitpid(gw.migrate_pid, NULL, 0);
+	}
 	evtimer_del(&gw.drain);
 	http_server_free(gw.server);
 	intake_free(gw.intake);
@@ -286,7 +356,8 @@ main_cmd_migrate(void)
 	struct config cfg;
 
 	main_load_config(&cfg);
-	PQfinish(main_connect_migrated(&cfg));
+	if (!main_prepare_database(&cfg, MAIN_DB_WAIT_SECONDS))
+		return 1;
 	config_free(&cfg);
 	return 0;
 }
