@@ -442,14 +442,15 @@ main_cmd_triage(int argc, char **argv)
 	struct config cfg;
 	struct redflag_rules *rules;
 	const char *path = NULL;
+	char *cause = NULL;
 	int rc;
 
 	for (int i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--phrases") == 0)
 			path = argv[i + 1];
 	}
-	if (!config_load(&cfg, main_getenv, &(char *){ NULL }))
-		fatalx("configuration is invalid; see carenav serve");
+	if (!config_load(&cfg, main_getenv, &cause))
+		fatalx("configuration: %s", cause);
 	log_set_level(LOG_WARN);
 	rules = main_load_rules(&cfg, path);
 	rc = cli_triage(rules, argc, argv);
