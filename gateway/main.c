@@ -5,6 +5,7 @@
  *   carenav migrate          apply database migrations and exit
  *   carenav flow load FILE   validate a flow document and store it as a new version
  *   carenav flow list        the stored flows and their versions
+ *   carenav doctor           check configuration, database, migrations, provider; say what is wrong
  *   carenav staff add|list|remove, carenav oncall add|list   (see cli_staff.c)
  *
  * Startup: configuration from the environment, migrations (blocking, before
@@ -26,6 +27,7 @@
 #include "cli_staff.h"
 #include "config.h"
 #include "db.h"
+#include "doctor.h"
 #include "embedded.h"
 #include "escalation.h"
 #include "flow_admin.h"
@@ -105,6 +107,7 @@ main_load_config(struct config *cfg)
 		fatalx("configuration: %s", cause);
 	if (log_level_parse(cfg->log_level, &level))
 		log_set_level(level);
+	log_set_json(strcmp(cfg->log_format, "text") != 0);
 	if (mkdir(cfg->var_dir, 0750) != 0 && access(cfg->var_dir, W_OK) != 0)
 		fatalx("VAR_DIR %s is not a writable directory", cfg->var_dir);
 }
@@ -365,6 +368,7 @@ main_usage(FILE *out)
 	    "usage: carenav [command]\n"
 	    "  serve            run the SMS gateway (default)\n"
 	    "  migrate          apply database migrations and exit\n"
+	    "  doctor           check configuration, database, migrations and provider credentials\n"
 	    "  flow load FILE   validate a flow document (JSON) and store it as a new version\n"
 	    "  flow list        stored flows, their versions and conversations on each\n"
 	    "  staff add --name NAME --phone NUMBER [--role R] [--language en|es] [--webhook URL]\n"
@@ -388,6 +392,11 @@ main(int argc, char **argv)
 		return main_serve();
 	if (strcmp(cmd, "migrate") == 0)
 		return main_cmd_migrate();
+	if (strcmp(cmd, "doctor") == 0) {
+		int problems = doctor_run(main_getenv, stdout);
+
+		return problems > 100 ? 100 : problems;
+	}
 	if (strcmp(cmd, "flow") == 0 && argc == 4 && strcmp(argv[2], "load") == 0)
 		return main_cmd_flow_load(argv[3]);
 	if (strcmp(cmd, "flow") == 0 && argc == 3 && strcmp(argv[2], "list") == 0)

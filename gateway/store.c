@@ -33,6 +33,20 @@ store_delivery_report(struct db *db, const char *provider, const char *sid, cons
 }
 
 void
+store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg)
+{
+	/* Each subquery is served by a partial index (outbox_pending, escalations_open, messages_unprocessed). */
+	db_query(db, "SELECT "
+	    "(SELECT count(*) FROM outbox WHERE state = 'pending'), "
+	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox WHERE state = 'pending'), "
+	    "(SELECT count(*) FROM escalations WHERE status = 'open'), "
+	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM escalations WHERE status = 'open'), "
+	    "(SELECT count(*) FROM escalations WHERE status = 'acknowledged'), "
+	    "(SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL)",
+	    0, NULL, cb, arg);
+}
+
+void
 store_unprocessed_conversations(struct db *db, int limit, db_result_cb *cb, void *arg)
 {
 	char lim[24];

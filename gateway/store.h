@@ -26,6 +26,12 @@ struct store_inbound {
 
 /* Row: message_id, conversation_id, is_new. */
 void store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb *cb, void *arg);
+/*
+ * Row: pending outbox rows, age of the oldest (s), open escalations, age of
+ * the oldest unacknowledged one (s), acknowledged ones not yet resolved,
+ * inbound texts not yet answered. Database-wide, not per gateway.
+ */
+void store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg);
 /* Row: matched (bool). */
 void store_delivery_report(struct db *db, const char *provider, const char *sid, const char *status,
     const char *error_code, db_result_cb *cb, void *arg);

@@ -113,7 +113,7 @@ harness_wait_int(PGconn *pg, const char *sql, long long expected, int timeout_ms
 	return false;
 }
 
-static int
+int
 harness_free_port(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -406,6 +406,9 @@ harness_gw_cli(struct harness_gw *gw, char **out, const char *arg, ...)
 		close(pipefd[0]);
 		setenv("DATABASE_URL", gw->conninfo, 1);
 		setenv("VAR_DIR", gw->var_dir, 1);
+		/* The gateway's own settings too, so a CLI check sees what the gateway sees. */
+		for (char **e = gw->env; *e != NULL; e++)
+			putenv(*e);
 		execv(bin, argv);
 		_exit(127);
 	}
