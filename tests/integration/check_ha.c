@@ -1,7 +1,10 @@
 /*
  * check_ha.c - many gateways, one database: three real gateway processes
  * behind a real HAProxy (deploy/haproxy.cfg, TLS with a throwaway
- * self-signed certificate) sharing one PostgreSQL. Six client threads play
+ * self-signed certificate) sharing one PostgreSQL through a real PgBouncer
+ * in transaction pooling (12 gateway connections over at most 6 server
+ * connections: carenav uses no named prepared statements and no session
+ * state, see deploy/pgbouncer.ini). Six client threads play
  * the SMS provider: 3,000 webhooks from 300 patients over HTTPS, each
  * patient's texts in order, some webhooks sent twice (a provider retry),
  * and every webhook retried until it gets its 200. One gateway is SIGKILLed
@@ -21,6 +24,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -44,6 +48,7 @@
 #define KILL_AT 1000         /* webhooks answered before gateway 2 is SIGKILLed */
 #define RESTART_AT 2000      /* ... and before it is started again */
 #define SETTLE_MS 120000
+#define BOUNCER_POOL 6       /* PgBouncer's server connections for the database */
 #define CLINIC "+15550001111"
 #define PRIMARY "+15550000100"
 #define BACKUP "+15550000200"
@@ -59,6 +64,8 @@ struct ha {
 	char *cert;       /* owned */
 	char *outbox_log; /* owned: the sandbox provider's log, shared by the gateways */
 	pid_t haproxy;
+	pid_t pgbouncer;
+	int bouncer_port;
 	struct harness_gw gw[NGW];
 	atomic_long answered;     /* webhooks that got their 200 (first time) */
 	atomic_long not_ok;       /* answers other than 200, or no answer: retried */
@@ -180,6 +187,71 @@ haproxy_start(struct ha *ha)
 		sleep_ms(100);
 	}
 	free(log);
+}
+
+/* Writes a PgBouncer config in front of the test cluster and starts it; returns the gateways' conninfo. */
+static char *
+pgbouncer_start(struct ha *ha, const char *direct_conninfo)
+{
+	char *cfg = xasprintf("%s/pgbouncer.ini", ha->dir), *users = xasprintf("%s/userlist.txt", ha->dir);
+	char *log = xasprintf("%s/pgbouncer.log", ha->dir), *dbname, *conninfo;
+	const char *p = strstr(direct_conninfo, "dbname=");
+	pid_t parent = getpid();
+	FILE *f;
+
+	ck_assert_ptr_nonnull(p);
+	dbname = xstrndup(p + 7, strcspn(p + 7, " "));
+	ha->bouncer_port = harness_free_port();
+	f = fopen(users, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "\"carenav\" \"\"\n");
+	fclose(f);
+	f = fopen(cfg, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[databases]\n* = host=%s\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n"
+	    "unix_socket_dir =\nauth_type = trust\nauth_file = %s\npool_mode = transaction\n"
+	    "default_pool_size = %d\nmax_client_conn = 200\nserver_reset_query =\n"
+	    "ignore_startup_parameters = extra_float_digits\n", getenv("CARENAV_TEST_PGHOST"),
+	    ha->bouncer_port, users, BOUNCER_POOL);
+	fclose(f);
+	ha->pgbouncer = fork();
+	ck_assert(ha->pgbouncer >= 0);
+	if (ha->pgbouncer == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		/* PgBouncer refuses to run as root; the cluster's owner runs it then. */
+		if (geteuid() == 0) {
+			struct passwd *pw = getpwnam("postgres");
+
+			if (pw == NULL || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+				_exit(126);
+		}
+		execlp("pgbouncer", "pgbouncer", cfg, (char *)NULL);
+		_exit(127);
+	}
+	conninfo = xasprintf("host=127.0.0.1 port=%d dbname=%s user=carenav", ha->bouncer_port, dbname);
+	for (int waited = 0;; waited += 100) {
+		PGconn *pg = PQconnectdb(conninfo);
+		bool ok = PQstatus(pg) == CONNECTION_OK;
+		int status;
+
+		PQfinish(pg);
+		if (ok)
+			break;
+		ck_assert_msg(waitpid(ha->pgbouncer, &status, WNOHANG) == 0, "pgbouncer exited; see %s", log);
+		ck_assert_msg(waited < 10000, "pgbouncer did not answer; see %s", log);
+		sleep_ms(100);
+	}
+	free(cfg);
+	free(users);
+	free(log);
+	free(dbname);
+	return conninfo;
 }
 
 /* One webhook through HAProxy over TLS; returns the HTTP status (0 = no answer). */
@@ -346,7 +418,7 @@ q(PGconn *pg, const char *sql)
 START_TEST(test_three_gateways_one_killed)
 {
 	enum { SENT = PATIENTS * ROUNDS };
-	char *conninfo = harness_db_create(), *env[8], *notes;
+	char *conninfo = harness_db_create(), *env[8], *notes, *bouncer;
 	struct client clients[THREADS];
 	pthread_t threads[THREADS];
 	struct ha ha;
@@ -371,9 +443,10 @@ START_TEST(test_three_gateways_one_killed)
 	env[3] = xstrdup("PROVIDER_TIMEOUT_MS=1000");
 	env[4] = xstrdup("DB_POOL_SIZE=4");
 	env[5] = NULL;
+	bouncer = pgbouncer_start(&ha, conninfo);
 	for (int i = 0; i < NGW; i++)
-		harness_gw_init(&ha.gw[i], conninfo, (const char *const *)env);
-	/* Migrations once, then the three gateways together. */
+		harness_gw_init(&ha.gw[i], bouncer, (const char *const *)env);
+	/* Migrations once (through PgBouncer too: the migration lock is transaction-scoped), then the gateways. */
 	ck_assert_int_eq(harness_gw_cli(&ha.gw[0], NULL, "migrate", NULL), 0);
 	pg = harness_db_connect(conninfo);
 	staff_setup(&ha, pg);
@@ -403,6 +476,9 @@ START_TEST(test_three_gateways_one_killed)
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(threads[i], NULL);
 	elapsed = now_s() - t0;
+	/* PgBouncer multiplexed the gateways' 12 connections over its pool. */
+	ck_assert_int_le(q(pg, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+	    "AND pid <> pg_backend_pid()"), BOUNCER_POOL);
 	ck_assert_msg(killed && restarted, "the stream ended before the kill/restart points");
 
 	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
@@ -445,14 +521,15 @@ START_TEST(test_three_gateways_one_killed)
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM escalations e WHERE (SELECT count(DISTINCT step) "
 	    "FROM escalation_events v WHERE v.escalation_id = e.id AND v.event = 'alert_queued') <> e.step"), 0);
 
-	notes = xasprintf("3 gateways behind HAProxy (TLS); gateway 2 SIGKILLed after %d webhooks, restarted "
+	notes = xasprintf("3 gateways behind HAProxy (TLS), PgBouncer (transaction pooling, %d server "
+	    "connections) in front of PostgreSQL; gateway 2 SIGKILLed after %d webhooks, restarted "
 	    "after %d; %ld provider retries of answered webhooks; %ld non-200 answers retried; %lld escalations, "
 	    "%lld alert rounds, none twice; %ld replies resent after the kill, absorbed by the sandbox's idempotency; "
-	    "%.0f webhooks/s through HAProxy (2 cores, shared)", KILL_AT, RESTART_AT, atomic_load(&ha.resent),
+	    "%.0f webhooks/s through HAProxy (2 cores, shared)", BOUNCER_POOL, KILL_AT, RESTART_AT, atomic_load(&ha.resent),
 	    atomic_load(&ha.not_ok), escalations, q(pg, "SELECT coalesce(sum(step), 0) FROM escalations"),
 	    logs_count(&ha, "was already delivered"),
 	    (double)(SENT + atomic_load(&ha.resent)) / elapsed);
-	harness_report_row("3 gateways behind HAProxy, one SIGKILLed mid-stream", SENT, stored, answered,
+	harness_report_row("3 gateways behind HAProxy and PgBouncer, one SIGKILLed mid-stream", SENT, stored, answered,
 	    (rows - stored) + (steps - answered) + (lines - distinct), SENT - answered, notes);
 	fprintf(stderr, "check_ha: %s\n", notes);
 	free(notes);
@@ -463,6 +540,9 @@ START_TEST(test_three_gateways_one_killed)
 		harness_gw_stop(&ha.gw[i]);
 		harness_gw_free(&ha.gw[i]);
 	}
+	kill(ha.pgbouncer, SIGTERM);
+	waitpid(ha.pgbouncer, NULL, 0);
+	free(bouncer);
 	for (int i = 0; env[i] != NULL; i++)
 		free(env[i]);
 	PQfinish(pg);
