@@ -46,6 +46,7 @@ struct config {
 	char *log_level;                /* owned */
 	char *log_format;               /* owned; "json" (one object a line) or "text" */
 	long long retention_days;       /* message bodies older than this are purged (0 = keep forever) */
+	long long lifecycle_interval_s; /* how often partitions are made ahead and the purge runs */
 };
 
 typedef const char *config_getenv_cb(const char *name);

@@ -195,6 +195,22 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 			    "a red-flag escalation would alert no one (add shifts with \"carenav oncall add\")");
 		PQclear(res);
 	}
+	res = PQexec(pg, "SELECT "
+	    "(SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+	    "  WHERE i.inhparent = 'messages'::regclass AND c.relname = 'messages_y' || "
+	    "  to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYY\"m\"MM')), "
+	    "(SELECT count(*) FROM messages_default) + (SELECT count(*) FROM escalation_events_default)");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+		if (strcmp(PQgetvalue(res, 0, 0), "1") != 0)
+			doctor_say(d, "warn", "partitions: next month's messages partition is missing; a running gateway "
+			    "makes it within LIFECYCLE_INTERVAL_S, or run \"carenav purge\"");
+		else if (strcmp(PQgetvalue(res, 0, 1), "0") != 0)
+			doctor_say(d, "warn", "partitions: %s row(s) sit in a default partition (a month had no partition "
+			    "when they arrived); see docs/data-lifecycle.md", PQgetvalue(res, 0, 1));
+		else
+			doctor_say(d, "ok", "partitions: monthly partitions are ready ahead");
+	}
+	PQclear(res);
 	res = doctor_query(d, pg, "backlog", "SELECT "
 	    "(SELECT count(*) FROM outbox WHERE state = 'pending'), "
 	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at))::bigint, 0) FROM outbox "

@@ -35,7 +35,7 @@
 	X(db_connections_lost, "carenav_database_connections_lost_total", "Database connections lost (server gone, failover, network)") \
 	X(db_reconnects, "carenav_database_reconnects_total", "Database connections re-established after a loss") \
 	X(api_rate_limited, "carenav_api_rate_limited_total", "Operator API requests refused by the per-address rate limit") \
-	X(sms_rate_limited, "carenav_sms_senders_rate_limited_total", "Inbound SMS refused by a per-sender rate limit (no such limit yet: always 0)")
+	X(bodies_purged, "carenav_retention_bodies_purged_total", "Message bodies blanked by the retention purge (RETENTION_DAYS)")
 
 struct stats {
 #define X(field, name, help) uint64_t field;

@@ -58,7 +58,7 @@ START_TEST(test_metrics_and_json_log)
 	ck_assert_msg(contains(metrics, "carenav_outbox_pending "), "%s", metrics);
 	ck_assert_msg(contains(metrics, "carenav_outbox_oldest_pending_seconds "), "%s", metrics);
 	ck_assert_msg(contains(metrics, "carenav_database_reconnects_total 0\n"), "%s", metrics);
-	ck_assert_msg(contains(metrics, "carenav_sms_senders_rate_limited_total 0\n"), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_api_rate_limited_total 0\n"), "%s", metrics);
 	ck_assert_msg(contains(metrics, "carenav_database_up 1\n"), "%s", metrics);
 	free(metrics);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
