@@ -537,7 +537,8 @@ START_TEST(test_three_gateways_one_killed)
 	kill(ha.haproxy, SIGTERM);
 	waitpid(ha.haproxy, NULL, 0);
 	for (int i = 0; i < NGW; i++) {
-		harness_gw_stop(&ha.gw[i]);
+		ck_assert_msg(harness_gw_stop(&ha.gw[i]) == 0, "gateway %d did not drain cleanly; see %s", i + 1,
+		    ha.gw[i].log_path);
 		harness_gw_free(&ha.gw[i]);
 	}
 	kill(ha.pgbouncer, SIGTERM);
