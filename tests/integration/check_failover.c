@@ -44,6 +44,9 @@ struct failover {
 	double took_s;
 };
 
+/* The formation's directory, named in main() so main can stop it after a failed test too. */
+static char *formation_dir;
+
 static void
 sleep_ms(int ms)
 {
@@ -138,7 +141,7 @@ START_TEST(test_failover_mid_stream)
 	int base;
 
 	ck_assert_msg(script != NULL, "CARENAV_PG_FAILOVER is not set (run through ctest)");
-	f.dir = xasprintf("%s/failover-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
+	f.dir = xstrdup(formation_dir);
 	ck_assert(mkdir(getenv("CARENAV_TEST_VARDIR"), 0755) == 0 || errno == EEXIST);
 	ck_assert(mkdir(f.dir, 0755) == 0 || errno == EEXIST);
 	base = free_port_triple();
@@ -239,9 +242,19 @@ main(void)
 	tcase_set_timeout(tc, 400);
 	tcase_add_test(tc, test_failover_mid_stream);
 	suite_add_tcase(s, tc);
+	formation_dir = xasprintf("%s/failover-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	/* pg_autoctl runs detached from the test: stop it even when the test failed half-way. */
+	if (getenv("CARENAV_PG_FAILOVER") != NULL) {
+		char *cmd = xasprintf("%s stop %s >/dev/null 2>&1", getenv("CARENAV_PG_FAILOVER"), formation_dir);
+
+		if (system(cmd) != 0)
+			fprintf(stderr, "check_failover: could not stop the formation in %s\n", formation_dir);
+		free(cmd);
+	}
+	free(formation_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
