@@ -36,6 +36,7 @@ struct config_entry {
 
 static const char *const config_providers[] = { "sandbox", "twilio", "kannel", NULL };
 static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const config_log_formats[] = { "json", "text", NULL };
 
 #define STR(key, field, def) { key, CONFIG_STRING, offsetof(struct config, field), def, 0, 0, NULL }
 #define SECRET(key, field) { key, CONFIG_SECRET, offsetof(struct config, field), "", 0, 0, NULL }
@@ -78,6 +79,9 @@ static const struct config_entry config_table[] = {
 	SECRET("OPERATOR_TOKENS", operator_tokens),
 	INT("API_RATE_PER_MINUTE", api_rate_per_minute, "600", 0, 1000000),
 	CHOICE("LOG_LEVEL", log_level, "info", config_log_levels),
+	CHOICE("LOG_FORMAT", log_format, "json", config_log_formats),
+	INT("RETENTION_DAYS", retention_days, "0", 0, 36500),
+	INT("LIFECYCLE_INTERVAL_S", lifecycle_interval_s, "3600", 1, 86400),
 };
 
 #define CONFIG_NENTRIES (sizeof config_table / sizeof config_table[0])

@@ -47,6 +47,9 @@ struct config {
 	char *operator_tokens;          /* owned; secret: "name:token,..." ("" = operator API off) */
 	long long api_rate_per_minute;  /* /api/ requests per client address per minute (0 = no limit) */
 	char *log_level;                /* owned */
+	char *log_format;               /* owned; "json" (one object a line) or "text" */
+	long long retention_days;       /* message bodies older than this are purged (0 = keep forever) */
+	long long lifecycle_interval_s; /* how often partitions are made ahead and the purge runs */
 };
 
 typedef const char *config_getenv_cb(const char *name);

@@ -20,6 +20,7 @@
 #include <sys/queue.h>
 
 #include "log.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 #define DB_RETRY_MIN_MS 100
@@ -157,8 +158,10 @@ db_conn_fail(struct db_conn *c, const char *why)
 
 	/* libpq messages end in a newline; keep log lines whole. */
 	reason[strcspn(reason, "\n")] = '\0';
-	if (c->failures == 0)
+	if (c->failures == 0) {
+		stats.db_connections_lost++;
 		log_warn("db: connection %zu lost: %s", c->index, reason);
+	}
 	else
 		log_debug("db: connection %zu retry failed: %s", c->index, reason);
 	if (c->io_added) {
@@ -211,8 +214,10 @@ db_conn_poll_connect(struct db_conn *c)
 			return;
 		}
 		PQsetNoticeProcessor(c->pg, db_notice_cb, NULL);
-		if (c->failures > 0)
+		if (c->failures > 0) {
+			stats.db_reconnects++;
 			log_info("db: connection %zu re-established", c->index);
+		}
 		c->failures = 0;
 		db_conn_set_state(c, DB_CONN_IDLE);
 		db_conn_arm(c, EV_READ);

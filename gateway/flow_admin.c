@@ -80,7 +80,7 @@ flow_admin_load(PGconn *pg, const char *doc, size_t len, int *version, char **na
 	return true;
 }
 
-/* Arbitrary constant naming "carenav flow seeding" for pg_advisory_lock. */
+/* Arbitrary constant naming "carenav flow seeding" for pg_advisory_xact_lock. */
 #define FLOW_ADMIN_LOCK_KEY "727466"
 
 /*
@@ -140,10 +140,22 @@ flow_admin_seed(PGconn *pg, char **cause)
 {
 	bool ok;
 
-	/* Gateways starting together must not each load version 1. */
-	if (!flow_admin_exec(pg, "SELECT pg_advisory_lock(" FLOW_ADMIN_LOCK_KEY ")", 0, NULL, NULL, cause))
+	/*
+	 * Gateways starting together must not each load version 1. The lock is
+	 * transaction-scoped so this also works through a transaction pooler
+	 * (PgBouncer), where a session lock could be left behind on a server
+	 * connection.
+	 */
+	if (!flow_admin_exec(pg, "BEGIN", 0, NULL, NULL, cause))
 		return false;
+	if (!flow_admin_exec(pg, "SELECT pg_advisory_xact_lock(" FLOW_ADMIN_LOCK_KEY ")", 0, NULL, NULL, cause)) {
+		PQclear(PQexec(pg, "ROLLBACK"));
+		return false;
+	}
 	ok = flow_admin_seed_locked(pg, cause);
-	PQclear(PQexec(pg, "SELECT pg_advisory_unlock(" FLOW_ADMIN_LOCK_KEY ")"));
+	if (ok)
+		ok = flow_admin_exec(pg, "COMMIT", 0, NULL, NULL, cause);
+	else
+		PQclear(PQexec(pg, "ROLLBACK"));
 	return ok;
 }

@@ -453,5 +453,6 @@ inbound_stop(struct inbound *in)
 size_t
 inbound_active(const struct inbound *in)
 {
-	return idmap_count(in->jobs);
+	/* A sweep query in flight counts: a drain must not free us under its callback. */
+	return idmap_count(in->jobs) + (in->sweeping ? 1 : 0);
 }

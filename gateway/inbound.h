@@ -29,7 +29,7 @@ void inbound_free(struct inbound *in);
 void inbound_kick(struct inbound *in, int64_t conversation_id);
 /* Stops starting new steps; steps in flight finish. */
 void inbound_stop(struct inbound *in);
-/* Conversations being stepped right now. */
+/* Conversations being stepped right now, plus one while a sweep query is in flight. */
 size_t inbound_active(const struct inbound *in);
 
 #endif

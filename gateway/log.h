@@ -1,5 +1,5 @@
 /*
- * log.h - leveled logging to stderr, one line per event.
+ * log.h - leveled logging to stderr, one JSON object per line (see log.c).
  *
  * Never log message bodies; log phone numbers only through log_mask_phone()
  * (STYLE §5). Debug calls check the level before evaluating their arguments.
@@ -27,6 +27,8 @@ enum log_level {
 /* Parses "error".."debug"; false if unknown. */
 bool log_level_parse(const char *name, enum log_level *out) CN_MUSTCHECK;
 void log_set_level(enum log_level level);
+/* true (the default): JSON lines; false: plain "time level text" lines. */
+void log_set_json(bool json);
 bool log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) CN_PRINTF(2, 3);
 /* Logs and exits(1): only for startup, configuration and broken invariants. */

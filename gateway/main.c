@@ -5,6 +5,8 @@
  *   carenav migrate          apply database migrations and exit
  *   carenav flow load FILE   validate a flow document and store it as a new version
  *   carenav flow list        the stored flows and their versions
+ *   carenav doctor           check configuration, database, migrations, provider; say what is wrong
+ *   carenav purge            partitions ahead + retention purge, once (the gateway does it hourly)
  *   carenav staff add|list|remove, carenav oncall add|list   (see cli_staff.c)
  *
  * Startup: configuration from the environment, migrations (blocking, before
@@ -29,6 +31,7 @@
 #include "cli_triage.h"
 #include "config.h"
 #include "db.h"
+#include "doctor.h"
 #include "embedded.h"
 #include "escalation.h"
 #include "flow_admin.h"
@@ -37,6 +40,7 @@
 #include "http_server.h"
 #include "inbound.h"
 #include "intake.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
@@ -69,6 +73,7 @@ struct gateway {
 	struct inbound *inbound;
 	struct spool *spool;
 	struct intake *intake;
+	struct lifecycle *lifecycle;
 	struct http_ctx ctx;
 	struct http_server *server;
 	struct event sigterm, sigint, drain;
@@ -114,6 +119,7 @@ main_load_config(struct config *cfg)
 		fatalx("configuration: %s", cause);
 	if (log_level_parse(cfg->log_level, &level))
 		log_set_level(level);
+	log_set_json(strcmp(cfg->log_format, "text") != 0);
 	if (mkdir(cfg->var_dir, 0750) != 0 && access(cfg->var_dir, W_OK) != 0)
 		fatalx("VAR_DIR %s is not a writable directory", cfg->var_dir);
 }
@@ -231,11 +237,13 @@ main_drain_timer(evutil_socket_t fd, short what, void *arg)
 	if (gw->ctx.held == 0) {
 		inbound_stop(gw->inbound);
 		escalation_stop(gw->escalation);
+		lifecycle_stop(gw->lifecycle);
 		if (inbound_active(gw->inbound) == 0 && !escalation_busy(gw->escalation))
 			outbox_stop(gw->outbox);
 	}
 	if ((gw->ctx.held == 0 && !intake_replaying(gw->intake) && inbound_active(gw->inbound) == 0 &&
-	    !escalation_busy(gw->escalation) && outbox_in_flight(gw->outbox) == 0) ||
+	    !escalation_busy(gw->escalation) && outbox_in_flight(gw->outbox) == 0 &&
+	    !lifecycle_busy(gw->lifecycle)) ||
 	    gw->drain_ms >= MAIN_DRAIN_MAX_MS) {
 		if (gw->drain_ms >= MAIN_DRAIN_MAX_MS)
 			log_warn("shutdown: drain timed out; exiting with work in flight");
@@ -305,6 +313,7 @@ main_serve(void)
 	event_assign(&gw.migrate_timer, gw.base, -1, EV_PERSIST, main_migrate_timer, &gw);
 	if (!db_ready)
 		event_add(&gw.migrate_timer, &retry);
+	gw.lifecycle = lifecycle_new(gw.base, gw.db, &gw.cfg);
 	gw.ctx.cfg = &gw.cfg;
 	gw.ctx.db = gw.db;
 	gw.ctx.inbound = gw.inbound;
@@ -334,6 +343,7 @@ main_serve(void)
 	}
 	evtimer_del(&gw.drain);
 	http_server_free(gw.server);
+	lifecycle_free(gw.lifecycle);
 	intake_free(gw.intake);
 	spool_close(gw.spool);
 	inbound_free(gw.inbound);
@@ -419,6 +429,51 @@ main_cmd_flow_list(void)
 	return 0;
 }
 
+/* carenav purge: the lifecycle worker's run, once, now (for cron or after changing RETENTION_DAYS). */
+static int
+main_cmd_purge(void)
+{
+	struct config cfg;
+	char days[24], lim[24];
+	const char *params[2];
+	long long made = 0, purged = 0, n;
+	PGconn *pg;
+	PGresult *res;
+
+	main_load_config(&cfg);
+	pg = main_connect_migrated(&cfg);
+	snprintf(days, sizeof days, "%d", LIFECYCLE_MONTHS_AHEAD);
+	params[0] = days;
+	res = PQexecParams(pg, "SELECT carenav_partitions_ensure($1)", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "carenav: partitions: %s", PQresultErrorMessage(res));
+		return 1;
+	}
+	made = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	snprintf(days, sizeof days, "%lld", cfg.retention_days);
+	snprintf(lim, sizeof lim, "%d", LIFECYCLE_PURGE_BATCH);
+	params[1] = lim;
+	do {
+		res = PQexecParams(pg, "SELECT carenav_retention_purge($1, $2)", 2, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			fprintf(stderr, "carenav: purge: %s", PQresultErrorMessage(res));
+			return 1;
+		}
+		n = atoll(PQgetvalue(res, 0, 0));
+		purged += n;
+		PQclear(res);
+	} while (n >= LIFECYCLE_PURGE_BATCH);
+	printf("partitions created: %lld\n", made);
+	if (cfg.retention_days == 0)
+		printf("RETENTION_DAYS is 0: message bodies are kept forever; nothing purged\n");
+	else
+		printf("message bodies purged: %lld (older than %lld days)\n", purged, cfg.retention_days);
+	PQfinish(pg);
+	config_free(&cfg);
+	return 0;
+}
+
 /* Runs a staff/oncall command on a migrated database connection. */
 static int
 main_cmd_db(int (*fn)(PGconn *, int, char **), int argc, char **argv)
@@ -466,6 +521,8 @@ main_usage(FILE *out)
 	    "usage: carenav [command]\n"
 	    "  serve            run the SMS gateway (default)\n"
 	    "  migrate          apply database migrations and exit\n"
+	    "  doctor           check configuration, database, migrations and provider credentials\n"
+	    "  purge            make partitions ahead and purge bodies older than RETENTION_DAYS, now\n"
 	    "  flow load FILE   validate a flow document (JSON) and store it as a new version\n"
 	    "  flow list        stored flows, their versions and conversations on each\n"
 	    "  staff add --name NAME --phone NUMBER [--role R] [--language en|es] [--webhook URL]\n"
@@ -490,6 +547,13 @@ main(int argc, char **argv)
 		return main_serve();
 	if (strcmp(cmd, "migrate") == 0)
 		return main_cmd_migrate();
+	if (strcmp(cmd, "purge") == 0)
+		return main_cmd_purge();
+	if (strcmp(cmd, "doctor") == 0) {
+		int problems = doctor_run(main_getenv, stdout);
+
+		return problems > 100 ? 100 : problems;
+	}
 	if (strcmp(cmd, "flow") == 0 && argc == 4 && strcmp(argv[2], "load") == 0)
 		return main_cmd_flow_load(argv[3]);
 	if (strcmp(cmd, "flow") == 0 && argc == 3 && strcmp(argv[2], "list") == 0)

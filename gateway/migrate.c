@@ -2,8 +2,13 @@
  * migrate.c - numbered migrations, tracked in schema_migrations. See migrate.h.
  *
  * Each migration runs in its own transaction together with its
- * schema_migrations row, so it is applied entirely or not at all. A session
- * advisory lock makes gateways that start together apply them once.
+ * schema_migrations row, so it is applied entirely or not at all. A
+ * transaction-scoped advisory lock, taken first in each of those
+ * transactions, makes gateways that start together apply them once. It is
+ * transaction-scoped (not a session lock) so that startup also works
+ * through PgBouncer in transaction pooling, where consecutive statements
+ * may run on different server connections and a session lock taken on one
+ * would never be released.
  */
 #include "migrate.h"
 
@@ -69,15 +74,25 @@ migrate_is_applied(PGconn *pg, const char *name, bool *applied, char **cause)
 	return true;
 }
 
+/* Applies m unless it is already recorded, in one transaction under the migration lock. */
 static bool
 migrate_one(PGconn *pg, const struct embedded_file *m, char **cause)
 {
 	const char *params[] = { m->name };
 	PGresult *res;
 	char *err = NULL;
+	bool applied;
 
 	if (!migrate_exec(pg, "BEGIN", cause))
 		return false;
+	if (!migrate_exec(pg, "SET LOCAL client_min_messages = warning", cause) ||
+	    !migrate_exec(pg, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", cause) ||
+	    !migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cause) ||
+	    !migrate_is_applied(pg, m->name, &applied, cause))
+		goto rollback;
+	if (applied)
+		return migrate_exec(pg, "COMMIT", cause);
 	if (!migrate_exec(pg, m->data, &err)) {
 		*cause = xasprintf("%s: %s", m->name, err);
 		free(err);
@@ -103,24 +118,9 @@ rollback:
 bool
 migrate_apply(PGconn *pg, char **cause)
 {
-	bool ok = true;
-
-	if (!migrate_exec(pg, "SET client_min_messages = warning", cause) ||
-	    !migrate_exec(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", cause))
-		return false;
-	if (!migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-	    "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cause)) {
-		ok = false;
-		goto unlock;
+	for (const struct embedded_file *m = embedded_migrations; m->name != NULL; m++) {
+		if (!migrate_one(pg, m, cause))
+			return false;
 	}
-	for (const struct embedded_file *m = embedded_migrations; m->name != NULL && ok; m++) {
-		bool applied;
-
-		ok = migrate_is_applied(pg, m->name, &applied, cause);
-		if (ok && !applied)
-			ok = migrate_one(pg, m, cause);
-	}
-unlock:
-	PQclear(PQexec(pg, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")"));
-	return ok;
+	return true;
 }

@@ -11,6 +11,11 @@
  * row after its lease, and the sandbox answers "sent" without a second line.
  * (Twilio and Kannel have no such key: there that window can deliver a
  * reply twice; docs/reliability.md measures how often.)
+ *
+ * Several gateways may share one log (SANDBOX_OUTBOX_LOG), as they share
+ * one provider account: before each write a gateway takes an flock on the
+ * log and reads the lines the others appended since it last looked, so a
+ * row resent by another gateway after a crash is recognised too.
  */
 #include "provider.h"
 
@@ -20,6 +25,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -34,25 +40,32 @@ struct provider_sandbox {
 	int fd;       /* the log, opened O_APPEND */
 	char *path;   /* owned */
 	struct idmap *sent;  /* outbox ids already in the log */
+	long read_off;       /* bytes of the log already read into sent (whole lines only) */
 };
 
-/* Reads the outbox ids already delivered, from the "sid":"SB<id>" of each line. */
+/* Reads the outbox ids delivered since read_off, from the "sid":"SB<id>" of each whole line. */
 static void
 provider_sandbox_load_sent(struct provider_sandbox *sb)
 {
 	FILE *f = fopen(sb->path, "r");
 	char *line = NULL;
 	size_t cap = 0;
+	ssize_t n;
 
-	while (f != NULL && getline(&line, &cap, f) > 0) {
+	if (f == NULL || fseek(f, sb->read_off, SEEK_SET) != 0) {
+		if (f != NULL)
+			fclose(f);
+		return;
+	}
+	while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
 		const char *p = strstr(line, "\"sid\":\"SB");
 
 		if (p != NULL)
 			idmap_put(sb->sent, strtoll(p + strlen("\"sid\":\"SB"), NULL, 10), sb);
+		sb->read_off += (long)n;
 	}
 	free(line);
-	if (f != NULL)
-		fclose(f);
+	fclose(f);
 }
 
 /* The outcome travels to the loop so the callback never runs inside send(). */
@@ -130,6 +143,9 @@ provider_sandbox_send(void *impl, const struct provider_sms *sms, provider_send_
 	json_decref(line);
 	d->done = done;
 	d->arg = arg;
+	/* Held until our line is written: another gateway checks under the same lock. */
+	if (flock(sb->fd, LOCK_EX) == 0)
+		provider_sandbox_load_sent(sb);
 	if (idmap_get(sb->sent, sms->outbox_id) != NULL) {
 		stats.outbound_resends_absorbed++;
 		log_info("sandbox provider: outbox id %lld was already delivered (a resend after a crash); "
@@ -150,6 +166,7 @@ provider_sandbox_send(void *impl, const struct provider_sms *sms, provider_send_
 		}
 		free(row);
 	}
+	flock(sb->fd, LOCK_UN);
 	free(text);
 	d->outcome.provider_sid = d->outcome.result == PROVIDER_SENT ? d->sid : NULL;
 	d->outcome.error = d->error;

@@ -2,12 +2,17 @@
  * stats.h - process-wide counters, exported at GET /metrics.
  *
  * One event loop, one thread: plain increments (memcached's global stats,
- * without its locks). Each counter is one line of the X-macro list.
+ * without its locks). Each counter is one line of the X-macro list; the
+ * same counters are also exported as labelled families by status
+ * (carenav_inbound_messages_total{status=...}, carenav_outbound_messages_total),
+ * which is what dashboards group by.
  */
 #ifndef CARENAV_GATEWAY_STATS_H
 #define CARENAV_GATEWAY_STATS_H
 
 #include <stdint.h>
+
+#include "attrs.h"
 
 #define STATS_COUNTER_LIST(X)                                                             \
 	X(inbound_stored, "carenav_inbound_stored_total", "Inbound SMS stored")                 \
@@ -27,7 +32,12 @@
 	X(webhook_alert_failed, "carenav_escalation_webhook_failed_total", "Staff webhook posts that failed") \
 	X(ack_refused, "carenav_ack_refused_total", "ACK texts from numbers that are not staff") \
 	X(rate_limited, "carenav_rate_limited_total", "Texts not answered: the number was over the rate limit") \
-	X(connections_refused, "carenav_http_connections_refused_total", "Connections refused over MAX_CONNECTIONS")
+	X(connections_refused, "carenav_http_connections_refused_total", "Connections refused over MAX_CONNECTIONS") \
+	X(inbound_spooled, "carenav_inbound_spooled_total", "Inbound SMS written to the local spool while the database was down") \
+	X(db_connections_lost, "carenav_database_connections_lost_total", "Database connections lost (server gone, failover, network)") \
+	X(db_reconnects, "carenav_database_reconnects_total", "Database connections re-established after a loss") \
+	X(api_rate_limited, "carenav_api_rate_limited_total", "Operator API requests refused by the per-address rate limit") \
+	X(bodies_purged, "carenav_retention_bodies_purged_total", "Message bodies blanked by the retention purge (RETENTION_DAYS)")
 
 struct stats {
 #define X(field, name, help) uint64_t field;
@@ -37,7 +47,15 @@ struct stats {
 
 extern struct stats stats;
 
-/* Appends the counters in Prometheus text format to a new string (caller frees). */
+/* Upper bounds of the webhook latency histogram's buckets, in milliseconds. */
+#define STATS_LATENCY_BUCKETS_MS { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 }
+#define STATS_LATENCY_NBUCKETS 11
+
+/* Records one answered inbound webhook: receipt to reply, in milliseconds. */
+void stats_observe_webhook_ms(double ms);
+/* Milliseconds on a monotonic clock, for measuring latencies. */
+double stats_now_ms(void);
+/* The counters and the histogram in Prometheus text format, as a new string (caller frees). */
 char *stats_format(void);
 
 #endif

@@ -33,6 +33,38 @@ store_delivery_report(struct db *db, const char *provider, const char *sid, cons
 }
 
 void
+store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg)
+{
+	/* Each subquery is served by a partial index (outbox_pending, escalations_open, messages_unprocessed). */
+	db_query(db, "SELECT "
+	    "(SELECT count(*) FROM outbox WHERE state = 'pending'), "
+	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox WHERE state = 'pending'), "
+	    "(SELECT count(*) FROM escalations WHERE status = 'open'), "
+	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM escalations WHERE status = 'open'), "
+	    "(SELECT count(*) FROM escalations WHERE status = 'acknowledged'), "
+	    "(SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL)",
+	    0, NULL, cb, arg);
+}
+
+void
+store_partitions_ensure(struct db *db, int months_ahead, db_result_cb *cb, void *arg)
+{
+	char months[24];
+	const char *params[] = { I64(months, months_ahead) };
+
+	db_query(db, "SELECT carenav_partitions_ensure($1)", 1, params, cb, arg);
+}
+
+void
+store_retention_purge(struct db *db, int64_t days, int limit, db_result_cb *cb, void *arg)
+{
+	char d[24], lim[24];
+	const char *params[] = { I64(d, days), I64(lim, limit) };
+
+	db_query(db, "SELECT carenav_retention_purge($1, $2)", 2, params, cb, arg);
+}
+
+void
 store_unprocessed_conversations(struct db *db, int limit, db_result_cb *cb, void *arg)
 {
 	char lim[24];

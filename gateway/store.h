@@ -26,6 +26,16 @@ struct store_inbound {
 
 /* Row: message_id, conversation_id, is_new. */
 void store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb *cb, void *arg);
+/*
+ * Row: pending outbox rows, age of the oldest (s), open escalations, age of
+ * the oldest unacknowledged one (s), acknowledged ones not yet resolved,
+ * inbound texts not yet answered. Database-wide, not per gateway.
+ */
+void store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg);
+/* Row: partitions created (this month and months_ahead more, where missing). */
+void store_partitions_ensure(struct db *db, int months_ahead, db_result_cb *cb, void *arg);
+/* Row: message bodies older than days blanked (at most limit; 0 if another gateway is purging). */
+void store_retention_purge(struct db *db, int64_t days, int limit, db_result_cb *cb, void *arg);
 /* Row: matched (bool). */
 void store_delivery_report(struct db *db, const char *provider, const char *sid, const char *status,
     const char *error_code, db_result_cb *cb, void *arg);

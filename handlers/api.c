@@ -26,6 +26,7 @@
 #include "config.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 /* Client addresses tracked by the rate limit at most. */
@@ -169,6 +170,7 @@ api_begin(struct evhttp_request *req, struct http_ctx *ctx)
 
 		snprintf(value, sizeof value, "%d", retry_after);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", value);
+		stats.api_rate_limited++;
 		log_warn("api: rate limit: %s refused for %d s", peer ? peer : "?", retry_after);
 		api_error(req, 429, "rate_limited", "too many requests; slow down and retry later");
 		return NULL;

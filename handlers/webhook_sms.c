@@ -38,6 +38,7 @@ struct webhook_call {
 	struct http_ctx *ctx;
 	const struct provider_ops *ops;
 	char from_masked[16];
+	double started_ms;  /* stats_now_ms() when the webhook arrived, for the latency histogram */
 };
 
 static bool
@@ -113,6 +114,9 @@ webhook_accept_done(enum intake_result result, int64_t message_id, void *arg)
 	struct webhook_call *call = arg;
 
 	http_release(call->ctx);
+	stats_observe_webhook_ms(stats_now_ms() - call->started_ms);
+	if (result == INTAKE_SPOOLED)
+		stats.inbound_spooled++;
 	switch (result) {
 	case INTAKE_UNAVAILABLE:
 		stats.inbound_unavailable++;
@@ -141,6 +145,7 @@ webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct p
 	struct store_inbound in = { 0 };
 	struct webhook_call *call;
 	char *cause = NULL;
+	double started_ms = stats_now_ms();
 	enum provider_parse r = ops->parse_inbound(ctx->cfg, preq, &msg, &cause);
 
 	if (r != PROVIDER_PARSE_OK) {
@@ -168,6 +173,7 @@ webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct p
 		call->req = req;
 		call->ctx = ctx;
 		call->ops = ops;
+		call->started_ms = started_ms;
 		log_mask_phone(msg.from, call->from_masked, sizeof call->from_masked);
 		http_hold(ctx);
 		intake_accept(ctx->intake, &in, webhook_accept_done, call);

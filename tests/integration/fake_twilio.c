@@ -71,7 +71,7 @@ fake_twilio_handle(struct evhttp_request *req, void *arg)
 	r.path = xstrdup(evhttp_request_get_uri(req));
 	r.authorization = xstrdup(auth ? auth : "");
 	r.content_type = xstrdup(ctype ? ctype : "");
-	r.body = xstrndup((const char *)evbuffer_pullup(in, -1), len);
+	r.body = len > 0 ? xstrndup((const char *)evbuffer_pullup(in, -1), len) : xstrdup("");  /* GET: no body */
 	pthread_mutex_lock(&ft->lock);
 	status = ft->script_pos < ft->nscript ? ft->script[ft->script_pos++] : 201;
 	r.answered = status;

@@ -406,6 +406,9 @@ harness_gw_cli(struct harness_gw *gw, char **out, const char *arg, ...)
 		close(pipefd[0]);
 		setenv("DATABASE_URL", gw->conninfo, 1);
 		setenv("VAR_DIR", gw->var_dir, 1);
+		/* The gateway's own settings too, so a CLI check sees what the gateway sees. */
+		for (char **e = gw->env; *e != NULL; e++)
+			putenv(*e);
 		execv(bin, argv);
 		_exit(127);
 	}

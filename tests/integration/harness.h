@@ -44,6 +44,8 @@ char *harness_query_text(PGconn *pg, const char *sql);
 /* Polls sql every 50 ms until it returns expected; false after timeout_ms. */
 bool harness_wait_int(PGconn *pg, const char *sql, long long expected, int timeout_ms);
 
+/* A loopback TCP port that was free a moment ago. */
+int harness_free_port(void);
 /* Prepares a gateway on a free port with its own VAR_DIR; env is NAME=VALUE... NULL. */
 void harness_gw_init(struct harness_gw *gw, const char *conninfo, const char *const *env);
 /* Starts it and waits until /healthz answers; fails the test if it does not. */
@@ -54,7 +56,10 @@ int harness_gw_stop(struct harness_gw *gw);
 void harness_gw_kill(struct harness_gw *gw);
 void harness_gw_free(struct harness_gw *gw);
 
-/* Runs "carenav ARGS..." against the gateway's database; returns the exit status, output in *out. */
+/*
+ * Runs "carenav ARGS..." with the gateway's database, VAR_DIR and extra
+ * settings; returns the exit status, output in *out.
+ */
 int harness_gw_cli(struct harness_gw *gw, char **out, const char *arg, ...);
 /* The bodies of outbound messages to patient with id > after_id, joined by "\n--\n" (caller frees). */
 char *harness_replies(PGconn *pg, const char *patient, long long after_id);

@@ -1,0 +1,411 @@
+/*
+ * doctor.c - "carenav doctor": a pre-flight check an operator (or a
+ * systemd ExecStartPre, or a deploy script) runs to learn in plain words
+ * what would stop the gateway from working.
+ *
+ * Every check prints one line starting with "ok", "warn" or "FAIL" and
+ * carries on, so one run shows every problem; the exit status is the
+ * number of FAIL lines (capped), 0 when all is well. Nothing is changed:
+ * migrations are compared, not applied; the spool is read, never opened for
+ * writing (a running gateway owns it); provider credentials are checked
+ * with a request that sends no SMS (Twilio: GET the account resource;
+ * Kannel: a sendsms call without a receiver, which smsbox refuses with 403
+ * only when the username or password is wrong).
+ */
+#include "doctor.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "embedded.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+/* Seconds the database and the provider get to answer. */
+#define DOCTOR_TIMEOUT_S "5"
+#define DOCTOR_TIMEOUT_S_INT 5L
+
+struct doctor {
+	FILE *out;
+	int problems;
+	int warnings;
+};
+
+static void doctor_say(struct doctor *d, const char *tag, const char *fmt, ...) CN_PRINTF(3, 4);
+
+static void
+doctor_say(struct doctor *d, const char *tag, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (strcmp(tag, "FAIL") == 0)
+		d->problems++;
+	else if (strcmp(tag, "warn") == 0)
+		d->warnings++;
+	fprintf(d->out, "%-4s  ", tag);
+	va_start(ap, fmt);
+	vfprintf(d->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', d->out);
+}
+
+/* The first line of a libpq message, without its newline (caller frees). */
+static char *
+doctor_first_line(const char *msg)
+{
+	char *s = xstrdup(msg ? msg : "");
+
+	s[strcspn(s, "\n")] = '\0';
+	return s;
+}
+
+static bool
+doctor_count_cb(const struct spool_record *rec, size_t end_offset, void *arg)
+{
+	(void)rec;
+	(void)end_offset;
+	(*(size_t *)arg)++;
+	return true;
+}
+
+static void
+doctor_state_dir(struct doctor *d, const struct config *cfg)
+{
+	char *probe = xasprintf("%s/.doctor-%d", cfg->var_dir, (int)getpid());
+	char *spool = xasprintf("%s/spool/inbound.spool", cfg->var_dir);
+	FILE *f = fopen(probe, "w");
+	struct stat st;
+
+	if (f == NULL) {
+		doctor_say(d, "FAIL", "state directory: cannot write in VAR_DIR=%s (%s); the spool that keeps "
+		    "texts during a database outage lives there", cfg->var_dir, strerror(errno));
+	} else {
+		fclose(f);
+		unlink(probe);
+		doctor_say(d, "ok", "state directory: VAR_DIR=%s is writable", cfg->var_dir);
+	}
+	if (stat(spool, &st) == 0 && st.st_size > 0) {
+		FILE *sf = fopen(spool, "rb");
+		char *buf = xmalloc((size_t)st.st_size + 1);
+		size_t n = sf ? fread(buf, 1, (size_t)st.st_size, sf) : 0, records = 0;
+
+		spool_parse(buf, n, doctor_count_cb, &records);
+		doctor_say(d, records ? "warn" : "ok", "spool: %zu text(s) wait in %s for the database%s", records,
+		    spool, records ? "; a running gateway replays them once PostgreSQL answers" : "");
+		free(buf);
+		if (sf != NULL)
+			fclose(sf);
+	} else {
+		doctor_say(d, "ok", "spool: empty");
+	}
+	free(probe);
+	free(spool);
+}
+
+/* Runs sql, returning its result or NULL after reporting the failure as what. */
+static PGresult *
+doctor_query(struct doctor *d, PGconn *pg, const char *what, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+	char *msg;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	msg = doctor_first_line(PQresultErrorMessage(res));
+	doctor_say(d, "FAIL", "%s: the query failed: %s", what, msg);
+	free(msg);
+	PQclear(res);
+	return NULL;
+}
+
+static void
+doctor_migrations(struct doctor *d, PGconn *pg)
+{
+	PGresult *res = PQexec(pg, "SELECT name FROM schema_migrations ORDER BY name");
+	size_t known = 0, missing = 0;
+	char *first_missing = NULL;
+	int unknown = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		doctor_say(d, "FAIL", "migrations: none applied (no schema_migrations table); run \"carenav migrate\" "
+		    "or start the gateway once");
+		PQclear(res);
+		return;
+	}
+	for (const struct embedded_file *m = embedded_migrations; m->name != NULL; m++) {
+		bool found = false;
+
+		known++;
+		for (int i = 0; i < PQntuples(res) && !found; i++)
+			found = strcmp(PQgetvalue(res, i, 0), m->name) == 0;
+		if (!found && missing++ == 0)
+			first_missing = xstrdup(m->name);
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		bool found = false;
+
+		for (const struct embedded_file *m = embedded_migrations; m->name != NULL && !found; m++)
+			found = strcmp(PQgetvalue(res, i, 0), m->name) == 0;
+		unknown += !found;
+	}
+	if (missing > 0)
+		doctor_say(d, "FAIL", "migrations: %zu of %zu not applied yet (first: %s); run \"carenav migrate\"",
+		    missing, known, first_missing);
+	else
+		doctor_say(d, "ok", "migrations: all %zu applied", known);
+	if (unknown > 0)
+		doctor_say(d, "warn", "migrations: the database has %d migration(s) this binary does not know; "
+		    "a newer carenav ran against it", unknown);
+	free(first_missing);
+	PQclear(res);
+}
+
+static void
+doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
+{
+	const char *params[] = { cfg->default_flow };
+	PGresult *res;
+
+	res = PQexecParams(pg, "SELECT count(*) FROM flow_versions v JOIN flows f ON f.id = v.flow_id "
+	    "WHERE f.name = $1", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && atoi(PQgetvalue(res, 0, 0)) > 0)
+		doctor_say(d, "ok", "flows: DEFAULT_FLOW=%s has %s version(s)", cfg->default_flow,
+		    PQgetvalue(res, 0, 0));
+	else
+		doctor_say(d, "warn", "flows: no stored version of DEFAULT_FLOW=%s; the gateway stores the compiled-in "
+		    "one when it starts, or load one with \"carenav flow load FILE\"", cfg->default_flow);
+	PQclear(res);
+
+	res = doctor_query(d, pg, "on-call", "SELECT count(*) FROM oncall_shifts s JOIN staff st ON st.id = s.staff_id "
+	    "WHERE st.active AND now() >= s.starts_at AND now() < s.ends_at");
+	if (res != NULL) {
+		if (atoi(PQgetvalue(res, 0, 0)) > 0)
+			doctor_say(d, "ok", "on-call: %s shift(s) cover now", PQgetvalue(res, 0, 0));
+		else if (cfg->escalation_fallback_number[0] != '\0')
+			doctor_say(d, "warn", "on-call: nobody is on call now; red-flag alerts go to "
+			    "ESCALATION_FALLBACK_NUMBER only");
+		else
+			doctor_say(d, "warn", "on-call: nobody is on call now and ESCALATION_FALLBACK_NUMBER is empty: "
+			    "a red-flag escalation would alert no one (add shifts with \"carenav oncall add\")");
+		PQclear(res);
+	}
+	res = PQexec(pg, "SELECT "
+	    "(SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+	    "  WHERE i.inhparent = 'messages'::regclass AND c.relname = 'messages_y' || "
+	    "  to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYY\"m\"MM')), "
+	    "(SELECT count(*) FROM messages_default) + (SELECT count(*) FROM escalation_events_default)");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+		if (strcmp(PQgetvalue(res, 0, 0), "1") != 0)
+			doctor_say(d, "warn", "partitions: next month's messages partition is missing; a running gateway "
+			    "makes it within LIFECYCLE_INTERVAL_S, or run \"carenav purge\"");
+		else if (strcmp(PQgetvalue(res, 0, 1), "0") != 0)
+			doctor_say(d, "warn", "partitions: %s row(s) sit in a default partition (a month had no partition "
+			    "when they arrived); see docs/data-lifecycle.md", PQgetvalue(res, 0, 1));
+		else
+			doctor_say(d, "ok", "partitions: monthly partitions are ready ahead");
+	}
+	PQclear(res);
+	res = doctor_query(d, pg, "backlog", "SELECT "
+	    "(SELECT count(*) FROM outbox WHERE state = 'pending'), "
+	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at))::bigint, 0) FROM outbox "
+	    " WHERE state = 'pending'), "
+	    "(SELECT count(*) FROM escalations WHERE status = 'open')");
+	if (res != NULL) {
+		long long age = atoll(PQgetvalue(res, 0, 1));
+
+		doctor_say(d, age > 300 ? "warn" : "ok", "backlog: %s repl%s waiting to be sent (oldest %lld s), "
+		    "%s escalation(s) not acknowledged", PQgetvalue(res, 0, 0),
+		    strcmp(PQgetvalue(res, 0, 0), "1") == 0 ? "y" : "ies", age, PQgetvalue(res, 0, 2));
+		PQclear(res);
+	}
+}
+
+static void
+doctor_database(struct doctor *d, const struct config *cfg)
+{
+	char *conninfo = config_database_conninfo(cfg), *msg;
+	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
+	const char *values[] = { conninfo, DOCTOR_TIMEOUT_S, "carenav-doctor", NULL };
+	PGconn *pg = PQconnectdbParams(keys, values, 1);
+	PGresult *res;
+
+	if (PQstatus(pg) != CONNECTION_OK) {
+		msg = doctor_first_line(PQerrorMessage(pg));
+		doctor_say(d, "FAIL", "database: cannot connect: %s%s", msg,
+		    cfg->database_url[0] ? "" : " (DATABASE_URL is empty, so the private cluster under "
+		    "VAR_DIR/pg is used: start it with deploy/pg-local start)");
+		free(msg);
+		goto done;
+	}
+	res = doctor_query(d, pg, "database", "SELECT current_setting('server_version'), "
+	    "pg_is_in_recovery(), current_database(), current_user, inet_server_port()");
+	if (res == NULL)
+		goto done;
+	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+		doctor_say(d, "FAIL", "database: connected to a read-only standby (database %s); use a multi-host "
+		    "DATABASE_URL with target_session_attrs=read-write", PQgetvalue(res, 0, 2));
+	else
+		doctor_say(d, "ok", "database: PostgreSQL %s, database %s as %s, read-write", PQgetvalue(res, 0, 0),
+		    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+	PQclear(res);
+	doctor_migrations(d, pg);
+	res = PQexec(pg, "SELECT 1 FROM schema_migrations LIMIT 1");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		doctor_database_content(d, pg, cfg);
+	PQclear(res);
+done:
+	PQfinish(pg);
+	free(conninfo);
+}
+
+static size_t
+doctor_discard_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	(void)ptr;
+	(void)arg;
+	return size * nmemb;
+}
+
+/* A blocking GET; returns the HTTP status, 0 with *err set when nothing answered. */
+static long
+doctor_http_get(const char *url, const char *userpwd, char *err)
+{
+	CURL *h = curl_easy_init();
+	long status = 0;
+
+	err[0] = '\0';
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, DOCTOR_TIMEOUT_S_INT);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, doctor_discard_cb);
+	if (userpwd != NULL)
+		curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	return status;
+}
+
+static void
+doctor_twilio(struct doctor *d, const struct config *cfg)
+{
+	char err[CURL_ERROR_SIZE];
+	size_t n = strlen(cfg->twilio_api_base);
+	char *url, *userpwd;
+	long status;
+
+	if (n > 0 && cfg->twilio_api_base[n - 1] == '/')
+		n--;
+	url = xasprintf("%.*s/2010-04-01/Accounts/%s.json", (int)n, cfg->twilio_api_base, cfg->twilio_account_sid);
+	userpwd = xasprintf("%s:%s", cfg->twilio_account_sid, cfg->twilio_auth_token);
+	status = doctor_http_get(url, userpwd, err);
+	if (status >= 200 && status < 300)
+		doctor_say(d, "ok", "provider: Twilio accepted TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (nothing sent)");
+	else if (status == 401 || status == 403 || status == 404)
+		doctor_say(d, "FAIL", "provider: Twilio refused the credentials (HTTP %ld): check TWILIO_ACCOUNT_SID "
+		    "and TWILIO_AUTH_TOKEN", status);
+	else if (status == 0)
+		doctor_say(d, "FAIL", "provider: cannot reach TWILIO_API_BASE=%s: %s", cfg->twilio_api_base, err);
+	else
+		doctor_say(d, "warn", "provider: Twilio answered HTTP %ld to a credentials check", status);
+	if (cfg->public_base_url[0] == '\0')
+		doctor_say(d, "FAIL", "provider: PUBLIC_BASE_URL is empty: Twilio signs the public URL it posts "
+		    "to, so every webhook would be refused as badly signed (and no delivery reports come back)");
+	free(url);
+	free(userpwd);
+}
+
+static void
+doctor_kannel(struct doctor *d, const struct config *cfg)
+{
+	char err[CURL_ERROR_SIZE];
+	CURL *h = curl_easy_init();
+	char *user = curl_easy_escape(h, cfg->kannel_username, 0);
+	char *pass = curl_easy_escape(h, cfg->kannel_password, 0);
+	char *url = xasprintf("%s%susername=%s&password=%s", cfg->kannel_sendsms_url,
+	    strchr(cfg->kannel_sendsms_url, '?') ? "&" : "?", user, pass);
+	long status = doctor_http_get(url, NULL, err);
+
+	if (status == 403)
+		doctor_say(d, "FAIL", "provider: Kannel refused KANNEL_USERNAME/KANNEL_PASSWORD (HTTP 403)");
+	else if (status == 0)
+		doctor_say(d, "FAIL", "provider: cannot reach KANNEL_SENDSMS_URL=%s: %s (is smsbox running?)",
+		    cfg->kannel_sendsms_url, err);
+	else
+		doctor_say(d, "ok", "provider: Kannel's sendsms answers and accepts the credentials (HTTP %ld to a "
+		    "request with no receiver; nothing sent)", status);
+	curl_free(user);
+	curl_free(pass);
+	curl_easy_cleanup(h);
+	free(url);
+}
+
+static void
+doctor_sandbox(struct doctor *d, const struct config *cfg)
+{
+	char *path = config_sandbox_log_path(cfg);
+	FILE *f = fopen(path, "a");
+
+	if (f == NULL) {
+		doctor_say(d, "FAIL", "provider: sandbox log %s cannot be written (%s)", path, strerror(errno));
+	} else {
+		fclose(f);
+		doctor_say(d, "warn", "provider: SMS_PROVIDER=sandbox: replies go to %s, not to phones", path);
+	}
+	free(path);
+}
+
+static void
+doctor_settings(struct doctor *d, const struct config *cfg)
+{
+	if (cfg->operator_tokens[0] == '\0')
+		doctor_say(d, "warn", "operator API: OPERATOR_TOKENS is empty, so the console and API refuse everyone");
+	else
+		doctor_say(d, "ok", "operator API: tokens set");
+	if (cfg->retention_days == 0)
+		doctor_say(d, "warn", "retention: RETENTION_DAYS=0 keeps message bodies forever");
+	else
+		doctor_say(d, "ok", "retention: message bodies are purged after %lld days", cfg->retention_days);
+	if (strcmp(cfg->http_host, "0.0.0.0") == 0 || strcmp(cfg->http_host, "::") == 0)
+		doctor_say(d, "warn", "http: HTTP_HOST=%s listens on every interface; put TLS (deploy/haproxy.cfg) "
+		    "in front and bind 127.0.0.1", cfg->http_host);
+}
+
+int
+doctor_run(doctor_getenv_cb *getenv_fn, FILE *out)
+{
+	struct doctor d = { out, 0, 0 };
+	struct config cfg;
+	char *cause = NULL;
+
+	if (!config_load(&cfg, getenv_fn, &cause)) {
+		doctor_say(&d, "FAIL", "configuration: %s", cause);
+		free(cause);
+		fprintf(out, "1 problem: fix the configuration first (see .env.example)\n");
+		return 1;
+	}
+	doctor_say(&d, "ok", "configuration: every setting is valid (SMS_PROVIDER=%s)", cfg.sms_provider);
+	doctor_settings(&d, &cfg);
+	doctor_state_dir(&d, &cfg);
+	doctor_database(&d, &cfg);
+	if (strcmp(cfg.sms_provider, "twilio") == 0)
+		doctor_twilio(&d, &cfg);
+	else if (strcmp(cfg.sms_provider, "kannel") == 0)
+		doctor_kannel(&d, &cfg);
+	else
+		doctor_sandbox(&d, &cfg);
+	if (d.problems == 0)
+		fprintf(out, "no problems found (%d warning%s)\n", d.warnings, d.warnings == 1 ? "" : "s");
+	else
+		fprintf(out, "%d problem%s found: the gateway will not work until %s fixed\n", d.problems,
+		    d.problems == 1 ? "" : "s", d.problems == 1 ? "it is" : "they are");
+	config_free(&cfg);
+	return d.problems;
+}

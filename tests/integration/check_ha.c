@@ -1,0 +1,575 @@
+/*
+ * check_ha.c - many gateways, one database: three real gateway processes
+ * behind a real HAProxy (deploy/haproxy.cfg, TLS with a throwaway
+ * self-signed certificate) sharing one PostgreSQL through a real PgBouncer
+ * in transaction pooling (12 gateway connections over at most 6 server
+ * connections: carenav uses no named prepared statements and no session
+ * state, see deploy/pgbouncer.ini). Six client threads play
+ * the SMS provider: 3,000 webhooks from 300 patients over HTTPS, each
+ * patient's texts in order, some webhooks sent twice (a provider retry),
+ * and every webhook retried until it gets its 200. One gateway is SIGKILLed
+ * mid-stream and started again later.
+ *
+ * Checked afterwards: every message stored once and answered once (one
+ * dialogue step each), every conversation's texts processed in the order
+ * they were sent and its replies sent in the order they were written,
+ * every escalation's alert rounds fired once per step, and the replies
+ * delivered once (the sandbox provider's log is shared by the three
+ * gateways, so a resend by another gateway would show as a second line).
+ * The measured row goes to docs/reliability.md.
+ */
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "xmalloc.h"
+
+#define NGW 3
+#define PATIENTS 300
+#define ROUNDS 10            /* texts per patient: 3,000 webhooks */
+#define THREADS 6
+#define RETRY_EVERY 7        /* every 7th webhook is sent a second time after its 200 */
+#define RED_FLAG_EVERY 60    /* patients 0, 60, 120... open with a red flag: 5 escalations */
+#define KILL_AT 1000         /* webhooks answered before gateway 2 is SIGKILLed */
+#define RESTART_AT 2000      /* ... and before it is started again */
+#define SETTLE_MS 120000
+#define BOUNCER_POOL 6       /* PgBouncer's server connections for the database */
+#define CLINIC "+15550001111"
+#define PRIMARY "+15550000100"
+#define BACKUP "+15550000200"
+
+static const char *const texts[] = { "hi my back hurts", "no", "3", "about a week", "no", "no",
+	"no", "no", "1", "2", "thanks" };
+#define NTEXTS (sizeof texts / sizeof texts[0])
+#define RED_FLAG_TEXT "my back hurts and i have chest pain and cant breathe"
+
+struct ha {
+	int tls_port, http_port, stats_port;
+	char *dir;        /* owned: certificate, HAProxy log, shared sandbox log */
+	char *cert;       /* owned */
+	char *outbox_log; /* owned: the sandbox provider's log, shared by the gateways */
+	pid_t haproxy;
+	pid_t pgbouncer;
+	int bouncer_port;
+	struct harness_gw gw[NGW];
+	atomic_long answered;     /* webhooks that got their 200 (first time) */
+	atomic_long not_ok;       /* answers other than 200, or no answer: retried */
+	atomic_long resent;       /* provider retries of webhooks already answered */
+};
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t
+discard_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	(void)ptr;
+	(void)arg;
+	return size * nmemb;
+}
+
+static size_t
+collect_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	char **buf = arg;
+	size_t have = strlen(*buf), n = size * nmemb;
+
+	*buf = xrealloc(*buf, have + n + 1);
+	memcpy(*buf + have, ptr, n);
+	(*buf)[have + n] = '\0';
+	return n;
+}
+
+/* HAProxy's view of the gateways: how many are UP (from its stats CSV). */
+static int
+haproxy_servers_up(struct ha *ha)
+{
+	char *url = xasprintf("http://127.0.0.1:%d/stats;csv", ha->stats_port), *body = xstrdup(""), *p;
+	CURL *h = curl_easy_init();
+	int up = 0;
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 2L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	if (curl_easy_perform(h) == CURLE_OK) {
+		for (p = body; (p = strstr(p, "carenav_gateways,gw")) != NULL; p++) {
+			char *eol = strchr(p, '\n');
+
+			if (eol != NULL)
+				*eol = '\0';
+			up += strstr(p, ",UP,") != NULL;
+			if (eol != NULL)
+				*eol = '\n';
+		}
+	}
+	curl_easy_cleanup(h);
+	free(body);
+	free(url);
+	return up;
+}
+
+static void
+haproxy_start(struct ha *ha)
+{
+	char *log = xasprintf("%s/haproxy.log", ha->dir), *cmd;
+	const char *cfg = getenv("CARENAV_HAPROXY_CFG");
+	pid_t parent = getpid();
+
+	ck_assert_msg(cfg != NULL, "CARENAV_HAPROXY_CFG is not set (run through ctest)");
+	cmd = xasprintf("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 2 "
+	    "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1 && cat %s/cert.pem %s/key.pem > %s",
+	    ha->dir, ha->dir, ha->dir, ha->dir, ha->cert);
+	ck_assert_msg(system(cmd) == 0, "openssl could not make a test certificate");
+	free(cmd);
+	ha->haproxy = fork();
+	ck_assert(ha->haproxy >= 0);
+	if (ha->haproxy == 0) {
+		char v[64];
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		snprintf(v, sizeof v, "127.0.0.1:%d", ha->tls_port);
+		setenv("CARENAV_TLS_BIND", v, 1);
+		snprintf(v, sizeof v, "127.0.0.1:%d", ha->http_port);
+		setenv("CARENAV_HTTP_BIND", v, 1);
+		snprintf(v, sizeof v, "127.0.0.1:%d", ha->stats_port);
+		setenv("CARENAV_STATS_BIND", v, 1);
+		setenv("CARENAV_TLS_CERT", ha->cert, 1);
+		for (int i = 0; i < NGW; i++) {
+			char name[16];
+
+			snprintf(name, sizeof name, "CARENAV_GW%d", i + 1);
+			snprintf(v, sizeof v, "127.0.0.1:%d", ha->gw[i].port);
+			setenv(name, v, 1);
+		}
+		execlp("haproxy", "haproxy", "-db", "-f", cfg, (char *)NULL);
+		_exit(127);
+	}
+	for (int waited = 0; haproxy_servers_up(ha) < NGW; waited += 100) {
+		int status;
+
+		ck_assert_msg(waitpid(ha->haproxy, &status, WNOHANG) == 0, "haproxy exited; see %s", log);
+		ck_assert_msg(waited < 20000, "HAProxy never saw %d gateways up; see %s", NGW, log);
+		sleep_ms(100);
+	}
+	free(log);
+}
+
+/* Writes a PgBouncer config in front of the test cluster and starts it; returns the gateways' conninfo. */
+static char *
+pgbouncer_start(struct ha *ha, const char *direct_conninfo)
+{
+	char *cfg = xasprintf("%s/pgbouncer.ini", ha->dir), *users = xasprintf("%s/userlist.txt", ha->dir);
+	char *log = xasprintf("%s/pgbouncer.log", ha->dir), *dbname, *conninfo;
+	const char *p = strstr(direct_conninfo, "dbname=");
+	pid_t parent = getpid();
+	FILE *f;
+
+	ck_assert_ptr_nonnull(p);
+	dbname = xstrndup(p + 7, strcspn(p + 7, " "));
+	ha->bouncer_port = harness_free_port();
+	f = fopen(users, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "\"carenav\" \"\"\n");
+	fclose(f);
+	f = fopen(cfg, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[databases]\n* = host=%s\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n"
+	    "unix_socket_dir =\nauth_type = trust\nauth_file = %s\npool_mode = transaction\n"
+	    "default_pool_size = %d\nmax_client_conn = 200\nserver_reset_query =\n"
+	    "ignore_startup_parameters = extra_float_digits\n", getenv("CARENAV_TEST_PGHOST"),
+	    ha->bouncer_port, users, BOUNCER_POOL);
+	fclose(f);
+	ha->pgbouncer = fork();
+	ck_assert(ha->pgbouncer >= 0);
+	if (ha->pgbouncer == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		/* PgBouncer refuses to run as root; the cluster's owner runs it then. */
+		if (geteuid() == 0) {
+			struct passwd *pw = getpwnam("postgres");
+
+			if (pw == NULL || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+				_exit(126);
+		}
+		execlp("pgbouncer", "pgbouncer", cfg, (char *)NULL);
+		_exit(127);
+	}
+	conninfo = xasprintf("host=127.0.0.1 port=%d dbname=%s user=carenav", ha->bouncer_port, dbname);
+	for (int waited = 0;; waited += 100) {
+		PGconn *pg = PQconnectdb(conninfo);
+		bool ok = PQstatus(pg) == CONNECTION_OK;
+		int status;
+
+		PQfinish(pg);
+		if (ok)
+			break;
+		ck_assert_msg(waitpid(ha->pgbouncer, &status, WNOHANG) == 0, "pgbouncer exited; see %s", log);
+		ck_assert_msg(waited < 10000, "pgbouncer did not answer; see %s", log);
+		sleep_ms(100);
+	}
+	free(cfg);
+	free(users);
+	free(log);
+	free(dbname);
+	return conninfo;
+}
+
+/* One webhook through HAProxy over TLS; returns the HTTP status (0 = no answer). */
+static long
+post_sms(CURL *h, struct ha *ha, const char *sid, const char *from, const char *body)
+{
+	char *ef = curl_easy_escape(h, from, 0), *et = curl_easy_escape(h, CLINIC, 0);
+	char *eb = curl_easy_escape(h, body, 0);
+	char *form = xasprintf("MessageSid=%s&From=%s&To=%s&Body=%s&NumMedia=0", sid, ef, et, eb);
+	char *url = xasprintf("https://localhost:%d/sms/inbound", ha->tls_port);
+	long status = 0;
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_free(ef);
+	curl_free(et);
+	curl_free(eb);
+	free(form);
+	free(url);
+	return status;
+}
+
+/* Posts until 200, as a provider retries; counts the failures. */
+static void
+post_until_ok(CURL *h, struct ha *ha, const char *sid, const char *from, const char *body)
+{
+	int tries = 0;
+
+	while (post_sms(h, ha, sid, from, body) != 200) {
+		atomic_fetch_add(&ha->not_ok, 1);
+		ck_assert_msg(++tries < 500, "webhook %s never accepted", sid);
+		sleep_ms(20);
+	}
+}
+
+struct client {
+	struct ha *ha;
+	int index;
+};
+
+static void *
+client_thread(void *arg)
+{
+	struct client *c = arg;
+	struct ha *ha = c->ha;
+	CURL *h = curl_easy_init();
+	struct curl_slist *resolve = NULL;
+	char entry[64], sid[32], from[32];
+
+	/* The certificate names "localhost"; pin it to IPv4 loopback, where HAProxy listens. */
+	snprintf(entry, sizeof entry, "localhost:%d:127.0.0.1", ha->tls_port);
+	resolve = curl_slist_append(resolve, entry);
+	curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
+	curl_easy_setopt(h, CURLOPT_CAINFO, ha->cert);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_cb);
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int p = c->index; p < PATIENTS; p += THREADS) {
+			const char *body = round == 0 && p % RED_FLAG_EVERY == 0 ? RED_FLAG_TEXT :
+			    texts[round % NTEXTS];
+			long seq;
+
+			snprintf(sid, sizeof sid, "SMha%04d%02d", p, round);
+			snprintf(from, sizeof from, "+1555800%04d", p);
+			post_until_ok(h, ha, sid, from, body);
+			seq = atomic_fetch_add(&ha->answered, 1) + 1;
+			if (seq % RETRY_EVERY == 0) {
+				post_until_ok(h, ha, sid, from, body);
+				atomic_fetch_add(&ha->resent, 1);
+			}
+		}
+	}
+	curl_slist_free_all(resolve);
+	curl_easy_cleanup(h);
+	return NULL;
+}
+
+/* Reads the shared sandbox log: total lines, distinct outbox ids, and replies out of order per number. */
+static void
+outbox_log_check(struct ha *ha, long *lines, long *distinct, long *out_of_order)
+{
+	FILE *f = fopen(ha->outbox_log, "r");
+	json_t *last = json_object(), *seen = json_object();
+	char *line = NULL;
+	size_t cap = 0;
+
+	*lines = *distinct = *out_of_order = 0;
+	ck_assert_ptr_nonnull(f);
+	while (getline(&line, &cap, f) > 0) {
+		json_t *o = json_loads(line, 0, NULL);
+		const char *sid = json_string_value(json_object_get(o, "sid"));
+		const char *to = json_string_value(json_object_get(o, "to"));
+		long long id;
+
+		ck_assert_msg(sid != NULL && to != NULL && strncmp(sid, "SB", 2) == 0, "bad line %s", line);
+		id = atoll(sid + 2);
+		(*lines)++;
+		if (json_object_get(seen, sid) == NULL) {
+			(*distinct)++;
+			json_object_set_new(seen, sid, json_true());
+		}
+		if (json_object_get(last, to) != NULL && json_integer_value(json_object_get(last, to)) > id)
+			(*out_of_order)++;
+		json_object_set_new(last, to, json_integer(id));
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	json_decref(last);
+	json_decref(seen);
+}
+
+static void
+staff_setup(struct ha *ha, PGconn *pg)
+{
+	char *from, *to, *out = NULL;
+
+	ck_assert_int_eq(harness_gw_cli(&ha->gw[0], NULL, "staff", "add", "--name", "Pat Primary", "--phone",
+	    PRIMARY, NULL), 0);
+	ck_assert_int_eq(harness_gw_cli(&ha->gw[0], NULL, "staff", "add", "--name", "Bea Backup", "--phone",
+	    BACKUP, NULL), 0);
+	from = harness_query_text(pg, "SELECT to_char(now() AT TIME ZONE 'UTC' - interval '1 hour', "
+	    "'YYYY-MM-DD HH24:MI')");
+	to = harness_query_text(pg, "SELECT to_char(now() AT TIME ZONE 'UTC' + interval '2 hours', "
+	    "'YYYY-MM-DD HH24:MI')");
+	ck_assert_msg(harness_gw_cli(&ha->gw[0], &out, "oncall", "add", "--phone", PRIMARY, "--tier", "primary",
+	    "--from", from, "--to", to, "--tz", "UTC", NULL) == 0, "%s", out);
+	free(out);
+	ck_assert_int_eq(harness_gw_cli(&ha->gw[0], NULL, "oncall", "add", "--phone", BACKUP, "--tier", "backup",
+	    "--from", from, "--to", to, "--tz", "UTC", NULL), 0);
+	free(from);
+	free(to);
+}
+
+/* Lines in the gateways' logs (all their runs) that contain needle. */
+static long
+logs_count(struct ha *ha, const char *needle)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	long n = 0;
+
+	for (int i = 0; i < NGW; i++) {
+		FILE *f = fopen(ha->gw[i].log_path, "r");
+
+		while (f != NULL && getline(&line, &cap, f) > 0)
+			n += strstr(line, needle) != NULL;
+		if (f != NULL)
+			fclose(f);
+	}
+	free(line);
+	return n;
+}
+
+static long long
+q(PGconn *pg, const char *sql)
+{
+	return harness_query_int(pg, sql);
+}
+
+START_TEST(test_three_gateways_one_killed)
+{
+	enum { SENT = PATIENTS * ROUNDS };
+	char *conninfo = harness_db_create(), *env[8], *notes, *bouncer;
+	struct client clients[THREADS];
+	pthread_t threads[THREADS];
+	struct ha ha;
+	PGconn *pg;
+	bool killed = false, restarted = false;
+	long lines, distinct, out_of_order;
+	long long stored, rows, answered, steps, escalations;
+	double t0, elapsed;
+
+	memset(&ha, 0, sizeof ha);
+	ha.dir = xasprintf("%s/ha-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
+	ck_assert(mkdir(getenv("CARENAV_TEST_VARDIR"), 0755) == 0 || errno == EEXIST);
+	ck_assert(mkdir(ha.dir, 0755) == 0 || errno == EEXIST);
+	ha.cert = xasprintf("%s/carenav.pem", ha.dir);
+	ha.outbox_log = xasprintf("%s/outbox.log", ha.dir);
+	ha.tls_port = harness_free_port();
+	ha.http_port = harness_free_port();
+	ha.stats_port = harness_free_port();
+	env[0] = xasprintf("SANDBOX_OUTBOX_LOG=%s", ha.outbox_log);
+	env[1] = xstrdup("LOG_LEVEL=info");
+	env[2] = xstrdup("ESCALATION_ACK_TIMEOUT=3");
+	env[3] = xstrdup("PROVIDER_TIMEOUT_MS=1000");
+	env[4] = xstrdup("DB_POOL_SIZE=4");
+	env[5] = NULL;
+	bouncer = pgbouncer_start(&ha, conninfo);
+	for (int i = 0; i < NGW; i++)
+		harness_gw_init(&ha.gw[i], bouncer, (const char *const *)env);
+	/* Migrations once (through PgBouncer too: the migration lock is transaction-scoped), then the gateways. */
+	ck_assert_int_eq(harness_gw_cli(&ha.gw[0], NULL, "migrate", NULL), 0);
+	pg = harness_db_connect(conninfo);
+	staff_setup(&ha, pg);
+	for (int i = 0; i < NGW; i++)
+		harness_gw_start(&ha.gw[i]);
+	haproxy_start(&ha);
+
+	t0 = now_s();
+	for (int i = 0; i < THREADS; i++) {
+		clients[i].ha = &ha;
+		clients[i].index = i;
+		pthread_create(&threads[i], NULL, client_thread, &clients[i]);
+	}
+	while (atomic_load(&ha.answered) < SENT) {
+		long n = atomic_load(&ha.answered);
+
+		if (!killed && n >= KILL_AT) {
+			harness_gw_kill(&ha.gw[1]);
+			killed = true;
+		}
+		if (killed && !restarted && n >= RESTART_AT) {
+			harness_gw_start(&ha.gw[1]);
+			restarted = true;
+		}
+		sleep_ms(5);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(threads[i], NULL);
+	elapsed = now_s() - t0;
+	/* PgBouncer multiplexed the gateways' 12 connections over its pool. */
+	ck_assert_int_le(q(pg, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+	    "AND pid <> pg_backend_pid()"), BOUNCER_POOL);
+	ck_assert_msg(killed && restarted, "the stream ended before the kill/restart points");
+
+	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, SETTLE_MS), "texts left unanswered; see %s", ha.gw[0].log_path);
+	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, SETTLE_MS),
+	    "replies left unsent; see %s", ha.gw[0].log_path);
+	/* Let at least one more alert round come due (ESCALATION_ACK_TIMEOUT=3) while all three run. */
+	sleep_ms(3500);
+	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, SETTLE_MS),
+	    "alerts left unsent");
+
+	/* Stored once: one row per provider id, all 3,000 of them. */
+	stored = q(pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
+	rows = q(pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
+	ck_assert_int_eq(stored, SENT);
+	ck_assert_int_eq(rows, SENT);
+	/* Answered once: each text processed, and exactly one dialogue step per text. */
+	answered = q(pg, "SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NOT NULL");
+	steps = q(pg, "SELECT coalesce(sum(version), 0) FROM conversations WHERE kind = 'patient'");
+	ck_assert_int_eq(answered, SENT);
+	ck_assert_int_eq(steps, SENT);
+	/* In order: a conversation's texts are stored and processed in the order the patient sent them. */
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM (SELECT provider_sid, processed_at, "
+	    "lag(provider_sid) OVER w AS prev_sid, lag(processed_at) OVER w AS prev_at FROM messages "
+	    "WHERE direction = 'in' WINDOW w AS (PARTITION BY conversation_id ORDER BY id)) x "
+	    "WHERE prev_sid > provider_sid OR prev_at > processed_at"), 0);
+	/* Every outbox row sent once, and each conversation's replies left in the order written. */
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
+	outbox_log_check(&ha, &lines, &distinct, &out_of_order);
+	ck_assert_int_eq(distinct, q(pg, "SELECT count(*) FROM outbox"));
+	ck_assert_int_eq(out_of_order, 0);
+	/* The sandbox, like a provider with idempotency keys, absorbs a resend after the kill. */
+	ck_assert_msg(lines == distinct, "%ld replies delivered twice", lines - distinct);
+	/* Escalation timers: every round fired once per staff member, rounds numbered without gaps. */
+	escalations = q(pg, "SELECT count(*) FROM escalations");
+	ck_assert_int_eq(escalations, (PATIENTS + RED_FLAG_EVERY - 1) / RED_FLAG_EVERY);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM escalations WHERE step < 2"), 0);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM (SELECT escalation_id, step, staff_id FROM escalation_events "
+	    "WHERE event = 'alert_queued' GROUP BY 1, 2, 3 HAVING count(*) > 1) d"), 0);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM escalations e WHERE (SELECT count(DISTINCT step) "
+	    "FROM escalation_events v WHERE v.escalation_id = e.id AND v.event = 'alert_queued') <> e.step"), 0);
+
+	notes = xasprintf("3 gateways behind HAProxy (TLS), PgBouncer (transaction pooling, %d server "
+	    "connections) in front of PostgreSQL; gateway 2 SIGKILLed after %d webhooks, restarted "
+	    "after %d; %ld provider retries of answered webhooks; %ld non-200 answers retried; %lld escalations, "
+	    "%lld alert rounds, none twice; %ld replies resent after the kill, absorbed by the sandbox's idempotency; "
+	    "%.0f webhooks/s through HAProxy (2 cores, shared)", BOUNCER_POOL, KILL_AT, RESTART_AT, atomic_load(&ha.resent),
+	    atomic_load(&ha.not_ok), escalations, q(pg, "SELECT coalesce(sum(step), 0) FROM escalations"),
+	    logs_count(&ha, "was already delivered"),
+	    (double)(SENT + atomic_load(&ha.resent)) / elapsed);
+	harness_report_row("3 gateways behind HAProxy and PgBouncer, one SIGKILLed mid-stream", SENT, stored, answered,
+	    (rows - stored) + (steps - answered) + (lines - distinct), SENT - answered, notes);
+	fprintf(stderr, "check_ha: %s\n", notes);
+	free(notes);
+
+	kill(ha.haproxy, SIGTERM);
+	waitpid(ha.haproxy, NULL, 0);
+	for (int i = 0; i < NGW; i++) {
+		ck_assert_msg(harness_gw_stop(&ha.gw[i]) == 0, "gateway %d did not drain cleanly; see %s", i + 1,
+		    ha.gw[i].log_path);
+		harness_gw_free(&ha.gw[i]);
+	}
+	kill(ha.pgbouncer, SIGTERM);
+	waitpid(ha.pgbouncer, NULL, 0);
+	free(bouncer);
+	for (int i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	PQfinish(pg);
+	free(ha.dir);
+	free(ha.cert);
+	free(ha.outbox_log);
+	free(conninfo);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("ha");
+	TCase *tc = tcase_create("ha");
+	SRunner *sr;
+	int failed;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	tcase_set_timeout(tc, 400);
+	tcase_add_test(tc, test_three_gateways_one_killed);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,245 @@
+/*
+ * check_lifecycle.c - the data lifecycle: messages and escalation_events
+ * partitioned by month, the upgrade of a database that already holds data
+ * (sql/010_partitions.sql attaches the old table instead of copying it),
+ * and the retention purge run by the gateway itself: bodies older than
+ * RETENTION_DAYS blanked, rows, counts and the escalation audit kept.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "xmalloc.h"
+
+#define CLINIC "+15550001111"
+#define OLD "+15551230001"   /* this patient's texts are made 40 days old */
+#define NEW "+15551230002"
+#define WAIT_MS 20000
+#define RED_FLAG_TEXT "my back hurts and i have chest pain and cant breathe"
+
+static long long
+q(PGconn *pg, const char *sql)
+{
+	return harness_query_int(pg, sql);
+}
+
+static void
+exec_ok(PGconn *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
+	    "%s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+}
+
+static void
+wait_settled(PGconn *pg, const struct harness_gw *gw)
+{
+	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, WAIT_MS) &&
+	    harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS),
+	    "not settled; see %s", gw->log_path);
+}
+
+START_TEST(test_partitions_and_retention)
+{
+	const char *env[] = { "RETENTION_DAYS=30", "LIFECYCLE_INTERVAL_S=1", NULL };
+	char *conninfo = harness_db_create(), *out = NULL, *metrics = NULL, *matched;
+	struct harness_gw gw;
+	long long msgs, events, old_rows;
+	PGconn *pg;
+
+	harness_gw_init(&gw, conninfo, env);
+	harness_gw_start(&gw);
+	pg = harness_db_connect(conninfo);
+	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc001", OLD, CLINIC, RED_FLAG_TEXT), 200);
+	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc002", OLD, CLINIC, "no"), 200);
+	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc003", NEW, CLINIC, "hi my back hurts"), 200);
+	wait_settled(pg, &gw);
+
+	/* Partitioned, with this month and three more ready, and nothing in the default partitions. */
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM pg_class WHERE relname IN ('messages', 'escalation_events') "
+	    "AND relkind = 'p'"), 2);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'messages'::regclass"), 1 + 3 + 1);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages_default"), 0);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM pg_class WHERE relname = 'messages_y' || "
+	    "to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '3 months', 'YYYY\"m\"MM')"), 1);
+	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) >= 0 &&
+	    strstr(out, "ok    partitions: monthly partitions are ready ahead") != NULL, "%s", out);
+	free(out);
+
+	/* Forty days pass for the first patient (moving their rows to an older partition). */
+	harness_gw_stop(&gw);
+	msgs = q(pg, "SELECT count(*) FROM messages");
+	events = q(pg, "SELECT count(*) FROM escalation_events");
+	ck_assert_int_gt(events, 0);
+	exec_ok(pg, "UPDATE messages SET created_at = created_at - interval '40 days' "
+	    "WHERE conversation_id = (SELECT id FROM conversations WHERE patient_number = '" OLD "')");
+	old_rows = q(pg, "SELECT count(*) FROM messages WHERE created_at < now() - interval '30 days'");
+	ck_assert_int_ge(old_rows, 4);
+
+	/* The gateway's lifecycle worker purges them on its own. */
+	harness_gw_start(&gw);
+	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE purged_at IS NOT NULL", old_rows,
+	    WAIT_MS), "bodies not purged; see %s", gw.log_path);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages WHERE created_at < now() - interval '30 days' "
+	    "AND body <> ''"), 0);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages WHERE created_at > now() - interval '1 day' "
+	    "AND (body = '' OR purged_at IS NOT NULL)"), 0);
+	/* Counts, statuses and the escalation audit remain. */
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages"), msgs);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM escalation_events"), events);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL"), 0);
+	matched = harness_query_text(pg, "SELECT coalesce(matched, '') FROM escalations");
+	ck_assert_msg(strlen(matched) > 0, "escalation audit lost its matched words");
+	free(matched);
+	ck_assert_int_eq(harness_get(gw.port, "/metrics", &metrics), 200);
+	out = xasprintf("carenav_retention_bodies_purged_total %lld\n", old_rows);
+	ck_assert_msg(strstr(metrics, out) != NULL, "%s", metrics);
+	free(out);
+	free(metrics);
+
+	/* A late provider retry of a purged text is still recognised; the patient can go on. */
+	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc001", OLD, CLINIC, RED_FLAG_TEXT), 200);
+	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc004", OLD, CLINIC, "hello again"), 200);
+	wait_settled(pg, &gw);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 4);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages WHERE provider_sid = 'SMlc004' AND body = 'hello again'"), 1);
+
+	/* The CLI does one run by hand: nothing left to purge. */
+	ck_assert_int_eq(harness_gw_cli(&gw, &out, "purge", NULL), 0);
+	ck_assert_msg(strstr(out, "message bodies purged: 0 (older than 30 days)") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_free(&gw);
+	PQfinish(pg);
+	free(conninfo);
+}
+END_TEST
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Applies every migration in CARENAV_SQL_DIR before 010 by hand, as an older carenav would have. */
+static void
+apply_old_migrations(PGconn *pg)
+{
+	const char *dir = getenv("CARENAV_SQL_DIR");
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char *names[64];
+	size_t n = 0;
+
+	ck_assert_msg(d != NULL, "CARENAV_SQL_DIR");
+	while ((e = readdir(d)) != NULL && n < 64) {
+		if (strlen(e->d_name) > 4 && strcmp(e->d_name + strlen(e->d_name) - 4, ".sql") == 0 &&
+		    strcmp(e->d_name, "010") < 0)
+			names[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof names[0], name_cmp);
+	exec_ok(pg, "CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL "
+	    "DEFAULT now())");
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]), *sql, *ins;
+		FILE *f = fopen(path, "r");
+		long len;
+
+		ck_assert_ptr_nonnull(f);
+		fseek(f, 0, SEEK_END);
+		len = ftell(f);
+		rewind(f);
+		sql = xmalloc((size_t)len + 1);
+		ck_assert_int_eq(fread(sql, 1, (size_t)len, f), len);
+		sql[len] = '\0';
+		fclose(f);
+		exec_ok(pg, sql);
+		ins = xasprintf("INSERT INTO schema_migrations (name) VALUES ('%s')", names[i]);
+		exec_ok(pg, ins);
+		free(ins);
+		free(sql);
+		free(path);
+		free(names[i]);
+	}
+}
+
+START_TEST(test_upgrade_keeps_data)
+{
+	char *conninfo = harness_db_create(), *out = NULL;
+	struct harness_gw gw;
+	long long old_max;
+	PGconn *pg = harness_db_connect(conninfo);
+
+	/* A database of the version before partitioning, with texts, a reply queued and an escalation. */
+	apply_old_migrations(pg);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM pg_class WHERE relname = 'messages' AND relkind = 'r'"), 1);
+	for (int i = 0; i < 50; i++) {
+		char *sql = xasprintf("SELECT message_id FROM carenav_inbound_accept('twilio', 'SMup%03d', "
+		    "'+1555123%04d', '" CLINIC "', 'text %d', 0)", i, i % 7, i);
+
+		ck_assert_int_gt(q(pg, sql), 0);
+		free(sql);
+	}
+	exec_ok(pg, "UPDATE messages SET created_at = now() - interval '70 days' WHERE provider_sid < 'SMup010'");
+	exec_ok(pg, "SELECT carenav_queue_sms(1, 'twilio', 'a reply', 'dialogue', 0::smallint, false, NULL)");
+	exec_ok(pg, "INSERT INTO escalations (code, conversation_id, message_id, reason, matched) "
+	    "SELECT '4821', conversation_id, id, 'chest_pain', 'chest pain' FROM messages WHERE provider_sid = 'SMup000'");
+	exec_ok(pg, "INSERT INTO escalation_events (escalation_id, event, actor) SELECT id, 'created', 'gateway' "
+	    "FROM escalations");
+	old_max = q(pg, "SELECT max(id) FROM messages");
+
+	/* The new binary migrates it. */
+	harness_gw_init(&gw, conninfo, NULL);
+	ck_assert_msg(harness_gw_cli(&gw, &out, "migrate", NULL) == 0, "%s", out);
+	free(out);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM pg_class WHERE relname = 'messages' AND relkind = 'p'"), 1);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages"), 51);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages_legacy"), 51);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM inbound_ids"), 50);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM escalation_events_legacy"), 1);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
+	    "WHERE m.body = 'a reply'"), 1);
+	/* Stored once across the upgrade: an old id is recognised, a new one gets a fresh, larger id. */
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM carenav_inbound_accept('twilio', 'SMup003', '+15551230003', '"
+	    CLINIC "', 'text 3', 0) WHERE NOT is_new"), 1);
+	ck_assert_int_gt(q(pg, "SELECT message_id FROM carenav_inbound_accept('twilio', 'SMup999', '+15551230003', '"
+	    CLINIC "', 'new', 0) WHERE is_new"), old_max);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages_legacy"), 52);  /* this month is still legacy's */
+
+	/* A gateway runs on it: the queued reply goes out, the old texts get answered. */
+	harness_gw_start(&gw);
+	wait_settled(pg, &gw);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state = 'done'"),
+	    q(pg, "SELECT count(*) FROM outbox"));
+	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_free(&gw);
+	PQfinish(pg);
+	free(conninfo);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("lifecycle");
+	TCase *tc = tcase_create("lifecycle");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_partitions_and_retention);
+	tcase_add_test(tc, test_upgrade_keeps_data);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,176 @@
+/*
+ * check_ops.c - running it like production: /metrics carries the latency
+ * histogram, outcome families and the database-wide gauges; the log is one
+ * JSON object a line with no full phone number and no message text; and
+ * "carenav doctor" says in plain words what is wrong (bad setting, no
+ * database, migrations missing, provider refusing the credentials).
+ */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_twilio.h"
+#include "harness.h"
+#include "xmalloc.h"
+
+#define PATIENT "+15551230001"
+#define CLINIC "+15550001111"
+#define WAIT_MS 15000
+#define RED_FLAG_TEXT "hi, my back hurts and now i have chest pain and cant breathe"
+
+static bool
+contains(const char *hay, const char *needle)
+{
+	return hay != NULL && strstr(hay, needle) != NULL;
+}
+
+START_TEST(test_metrics_and_json_log)
+{
+	char *conninfo = harness_db_create(), *metrics = NULL, *line = NULL, sid[32];
+	struct harness_gw gw;
+	PGconn *pg;
+	FILE *f;
+	size_t cap = 0;
+	long lines = 0;
+
+	harness_gw_init(&gw, conninfo, NULL);
+	harness_gw_start(&gw);
+	pg = harness_db_connect(conninfo);
+	for (int i = 0; i < 5; i++) {
+		snprintf(sid, sizeof sid, "SMops%03d", i);
+		ck_assert_int_eq(harness_post_sms(gw.port, sid, PATIENT, CLINIC, i == 0 ? RED_FLAG_TEXT : "no"), 200);
+	}
+	ck_assert_int_eq(harness_post_sms(gw.port, "SMops000", PATIENT, CLINIC, RED_FLAG_TEXT), 200);
+	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, WAIT_MS), "not answered; see %s", gw.log_path);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
+
+	ck_assert_int_eq(harness_get(gw.port, "/metrics", &metrics), 200);
+	ck_assert_msg(contains(metrics, "carenav_webhook_duration_seconds_count 6\n"), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_webhook_duration_seconds_bucket{le=\"+Inf\"} 6\n"), "%s", metrics);
+	ck_assert_msg(contains(metrics, "# TYPE carenav_webhook_duration_seconds histogram"), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_inbound_messages_total{status=\"stored\"} 5\n"), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_inbound_messages_total{status=\"duplicate\"} 1\n"), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_escalations_open 1\n"), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_escalations_oldest_unacknowledged_seconds "), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_outbox_pending "), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_outbox_oldest_pending_seconds "), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_database_reconnects_total 0\n"), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_api_rate_limited_total 0\n"), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_database_up 1\n"), "%s", metrics);
+	free(metrics);
+	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+
+	/* Every line of stderr is one JSON object with a level and an event. */
+	f = fopen(gw.log_path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (getline(&line, &cap, f) > 0) {
+		json_error_t err;
+		json_t *o = json_loads(line, 0, &err);
+
+		ck_assert_msg(o != NULL, "not JSON (%s): %s", err.text, line);
+		ck_assert_msg(json_is_string(json_object_get(o, "level")) && json_is_string(json_object_get(o, "event")) &&
+		    json_is_string(json_object_get(o, "ts")), "fields missing: %s", line);
+		ck_assert_msg(!contains(line, PATIENT) && !contains(line, "15551230001"), "full number: %s", line);
+		ck_assert_msg(!contains(line, "chest pain"), "message text: %s", line);
+		json_decref(o);
+		lines++;
+	}
+	ck_assert_int_gt(lines, 10);
+	free(line);
+	fclose(f);
+	PQfinish(pg);
+	harness_gw_free(&gw);
+	free(conninfo);
+}
+END_TEST
+
+START_TEST(test_doctor)
+{
+	char *conninfo = harness_db_create(), *out = NULL, *tw_base;
+	struct fake_twilio *ft = fake_twilio_start();
+	struct harness_gw gw, nodb, fresh, badcfg;
+	const int refuse[] = { 401 };
+	struct fake_twilio_request req;
+	char *fresh_db = harness_db_create();
+	const char *env[6];
+
+	tw_base = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(ft));
+	env[0] = "SMS_PROVIDER=twilio";
+	env[1] = "TWILIO_ACCOUNT_SID=ACtest123";
+	env[2] = "TWILIO_AUTH_TOKEN=s3cret";
+	env[3] = tw_base;
+	env[4] = "PUBLIC_BASE_URL=https://clinic.example.org";
+	env[5] = NULL;
+	harness_gw_init(&gw, conninfo, env);
+	ck_assert_int_eq(harness_gw_cli(&gw, NULL, "migrate", NULL), 0);
+
+	/* Healthy: configuration, database, migrations and Twilio all fine; nothing sent. */
+	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) == 0, "%s", out);
+	ck_assert_msg(contains(out, "no problems found"), "%s", out);
+	ck_assert_msg(contains(out, "ok    migrations: all"), "%s", out);
+	ck_assert_msg(contains(out, "Twilio accepted"), "%s", out);
+	ck_assert_msg(contains(out, "nobody is on call"), "%s", out);
+	ck_assert_uint_eq(fake_twilio_count_sent(ft, "To", PATIENT), 0);
+	req = fake_twilio_get(ft, 0);
+	ck_assert_msg(contains(req.path, "/Accounts/ACtest123.json"), "doctor asked %s", req.path);
+	fake_twilio_request_free(&req);
+	free(out);
+
+	/* Twilio refuses the credentials. */
+	fake_twilio_script(ft, refuse, 1);
+	ck_assert_int_eq(harness_gw_cli(&gw, &out, "doctor", NULL), 1);
+	ck_assert_msg(contains(out, "FAIL  provider: Twilio refused the credentials"), "%s", out);
+	free(out);
+
+	/* No database there. */
+	harness_gw_init(&nodb, "host=127.0.0.1 port=1 dbname=carenav connect_timeout=2", NULL);
+	ck_assert_int_ge(harness_gw_cli(&nodb, &out, "doctor", NULL), 1);
+	ck_assert_msg(contains(out, "FAIL  database: cannot connect"), "%s", out);
+	free(out);
+
+	/* A database nobody migrated. */
+	harness_gw_init(&fresh, fresh_db, NULL);
+	ck_assert_int_ge(harness_gw_cli(&fresh, &out, "doctor", NULL), 1);
+	ck_assert_msg(contains(out, "FAIL  migrations: none applied"), "%s", out);
+	free(out);
+
+	/* A typo in a setting names the key. */
+	env[0] = "LOG_LEVEL=verbose";
+	env[1] = NULL;
+	harness_gw_init(&badcfg, conninfo, env);
+	ck_assert_int_eq(harness_gw_cli(&badcfg, &out, "doctor", NULL), 1);
+	ck_assert_msg(contains(out, "FAIL  configuration: LOG_LEVEL"), "%s", out);
+	free(out);
+
+	harness_gw_free(&gw);
+	harness_gw_free(&nodb);
+	harness_gw_free(&fresh);
+	harness_gw_free(&badcfg);
+	fake_twilio_stop(ft);
+	free(tw_base);
+	free(fresh_db);
+	free(conninfo);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("ops");
+	TCase *tc = tcase_create("ops");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_metrics_and_json_log);
+	tcase_add_test(tc, test_doctor);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
