@@ -10,6 +10,8 @@
  * is at least once, and "twice" needs a crash between the provider's 2xx and
  * our commit. If recording fails (database down) the job keeps its outcome
  * and retries the write; it never resends what the provider accepted.
+ * The 'sent' marks, by far the most common outcome, are committed in
+ * batches (batch.c: one transaction for all replies sent meanwhile).
  */
 #include "outbox.h"
 
@@ -21,6 +23,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "batch.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -32,6 +35,8 @@
 /* How long a row stays ours past the provider timeout before others may resend it. */
 #define OUTBOX_LEASE_MARGIN_MS 30000
 #define OUTBOX_RECORD_RETRY_MS 1000
+/* Most 'sent' marks in one transaction. */
+#define OUTBOX_SENT_BATCH 256
 
 struct outbox {
 	struct event_base *base;
@@ -40,6 +45,7 @@ struct outbox {
 	const struct config *cfg;      /* borrowed */
 	struct event sweep;            /* persistent timer */
 	struct event kick;             /* one-shot, coalesces outbox_kick calls */
+	struct batch *sent;            /* owned: carenav_outbox_sent_batch */
 	bool claiming;                 /* a claim query is in flight */
 	bool again;                    /* kicked while claiming: claim once more */
 	bool stopped;
@@ -92,6 +98,12 @@ outbox_record_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
+outbox_sent_item_done(const PGresult *res, int row, const char *error, void *arg)
+{
+	outbox_record_done(res, error == NULL && row < 0 ? "no result" : error, arg);
+}
+
+static void
 outbox_record_retry_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -106,7 +118,8 @@ outbox_record(struct outbox_job *job)
 
 	switch (job->result) {
 	case PROVIDER_SENT:
-		store_outbox_sent(db, job->id, job->provider_sid, outbox_record_done, job);
+		batch_add_take(job->ob->sent, json_pack("{s:I, s:s}", "id", (json_int_t)job->id, "sid",
+		    job->provider_sid), outbox_sent_item_done, job);
 		break;
 	case PROVIDER_RETRY:
 		store_outbox_retry(db, job->id, job->retry_delay_ms, job->error, outbox_record_done, job);
@@ -232,6 +245,8 @@ outbox_new(struct event_base *base, struct db *db, struct provider *provider,
 	event_assign(&ob->sweep, base, -1, EV_PERSIST, outbox_kick_cb, ob);
 	event_add(&ob->sweep, &tv);
 	event_assign(&ob->kick, base, -1, 0, outbox_kick_cb, ob);
+	ob->sent = batch_new(base, db, "SELECT * FROM carenav_outbox_sent_batch($1)", NULL,
+	    OUTBOX_SENT_BATCH, false);
 	outbox_kick(ob);
 	return ob;
 }
@@ -243,6 +258,7 @@ outbox_free(struct outbox *ob)
 		return;
 	event_del(&ob->sweep);
 	event_del(&ob->kick);
+	batch_free(ob->sent);
 	free(ob);
 }
 

@@ -26,6 +26,12 @@ struct store_inbound {
 
 /* Row: message_id, conversation_id, is_new. */
 void store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb *cb, void *arg);
+/*
+ * Several accepts in one transaction (group commit), as an urgent query.
+ * msgs_json: [{"provider", "sid", "from", "to", "body", "num_media"}, ...].
+ * Rows: ord (1-based position in msgs_json), message_id, conversation_id, is_new.
+ */
+void store_inbound_accept_batch(struct db *db, const char *msgs_json, db_result_cb *cb, void *arg);
 /* Row: matched (bool). */
 void store_delivery_report(struct db *db, const char *provider, const char *sid, const char *status,
     const char *error_code, db_result_cb *cb, void *arg);
