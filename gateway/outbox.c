@@ -12,6 +12,10 @@
  * and retries the write; it never resends what the provider accepted.
  * The 'sent' marks, by far the most common outcome, are committed in
  * batches (batch.c: one transaction for all replies sent meanwhile).
+ * OUTBOX_BATCH bounds the requests waiting for the provider, not the
+ * outcomes waiting to be recorded: a slot is free once the provider has
+ * answered, so the database's commit latency does not throttle sending.
+ * The row stays leased until recorded, so no claim takes it again.
  */
 #include "outbox.h"
 
@@ -47,9 +51,11 @@ struct outbox {
 	struct event kick;             /* one-shot, coalesces outbox_kick calls */
 	struct batch *sent;            /* owned: carenav_outbox_sent_batch */
 	bool claiming;                 /* a claim query is in flight */
+	int claim_limit;               /* the rows it asked for */
 	bool again;                    /* kicked while claiming: claim once more */
 	bool stopped;
-	size_t in_flight;
+	size_t in_flight;              /* jobs from claim until their outcome is recorded */
+	size_t sending;                /* of those, jobs waiting for the provider (<= OUTBOX_BATCH) */
 };
 
 /* One claimed row, from claim until its outcome is recorded. */
@@ -136,6 +142,9 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 	struct outbox_job *job = arg;
 	const struct config *cfg = job->ob->cfg;
 
+	/* The provider is done with it: its slot can take the next claim while we record. */
+	job->ob->sending--;
+	outbox_kick(job->ob);
 	job->result = outcome->result;
 	job->provider_sid = xstrdup(outcome->provider_sid ? outcome->provider_sid : "");
 	job->error = outcome->error ? xstrdup(outcome->error) : NULL;
@@ -194,6 +203,7 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 		job->body = xstrdup(store_col_text(res, i, CLAIM_BODY));
 		evtimer_assign(&job->record_retry, ob->base, outbox_record_retry_timer, job);
 		ob->in_flight++;
+		ob->sending++;
 		sms.outbox_id = job->id;
 		sms.to = job->to;
 		sms.from = job->from;
@@ -201,7 +211,7 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 		provider_send(ob->provider, &sms, outbox_send_done, job);
 	}
 	/* A full batch means more may be waiting. */
-	if (ob->again || rows == (int)ob->cfg->outbox_batch) {
+	if (ob->again || rows == ob->claim_limit) {
 		ob->again = false;
 		outbox_kick(ob);
 	}
@@ -210,7 +220,7 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 static void
 outbox_claim(struct outbox *ob)
 {
-	int64_t room = ob->cfg->outbox_batch - (int64_t)ob->in_flight;
+	int64_t room = ob->cfg->outbox_batch - (int64_t)ob->sending;
 
 	if (ob->stopped || room <= 0)
 		return;  /* finishing jobs kick again */
@@ -219,6 +229,7 @@ outbox_claim(struct outbox *ob)
 		return;
 	}
 	ob->claiming = true;
+	ob->claim_limit = (int)room;
 	store_outbox_claim(ob->db, (int)room, ob->cfg->provider_timeout_ms + OUTBOX_LEASE_MARGIN_MS,
 	    outbox_claim_done, ob);
 }

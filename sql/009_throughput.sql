@@ -21,6 +21,9 @@ RETURNS TABLE (outbox_id bigint, message_id bigint, attempts integer,
                to_number text, from_number text, body text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
+DECLARE
+    r     record;
+    v_n   integer := 0;
 BEGIN
     -- Nothing but opt-out/opt-in confirmations goes to an opted-out number.
     WITH s AS (
@@ -30,22 +33,31 @@ BEGIN
         RETURNING o.message_id)
     UPDATE messages m SET status = 'suppressed', status_updated_at = now() FROM s WHERE m.id = s.message_id;
 
-    RETURN QUERY
-    WITH ready AS (
-        SELECT o.id FROM outbox o
-         WHERE o.state = 'pending' AND o.next_attempt_at <= now()
-           AND (o.lease_until IS NULL OR o.lease_until < now())
-           AND NOT EXISTS (SELECT 1 FROM outbox e
-                            WHERE e.conversation_id = o.conversation_id AND e.state = 'pending'
-                              AND e.id < o.id)
-         ORDER BY o.priority DESC, o.id
-         LIMIT p_limit
-           FOR UPDATE OF o SKIP LOCKED)
-    UPDATE outbox o
-       SET lease_until = now() + p_lease_ms * interval '1 millisecond', attempts = o.attempts + 1
-      FROM ready, messages m
-     WHERE o.id = ready.id AND m.id = o.message_id
-    RETURNING o.id, o.message_id, o.attempts, m.to_number, m.from_number, m.body;
+    -- A loop rather than one anti-join: a cached plan made while the table
+    -- was small (no statistics yet) turned the anti-join into a scan of the
+    -- whole backlog per row, seconds per call. Each step here is an index
+    -- probe whatever the statistics say.
+    FOR r IN SELECT o.id, o.conversation_id FROM outbox o
+              WHERE o.state = 'pending' AND o.next_attempt_at <= now()
+                AND (o.lease_until IS NULL OR o.lease_until < now())
+              ORDER BY o.priority DESC, o.id LOOP
+        EXIT WHEN v_n >= p_limit;
+        CONTINUE WHEN EXISTS (SELECT 1 FROM outbox e
+                               WHERE e.conversation_id = r.conversation_id AND e.state = 'pending'
+                                 AND e.id < r.id);
+        PERFORM 1 FROM outbox o
+          WHERE o.id = r.id AND o.state = 'pending'
+            AND (o.lease_until IS NULL OR o.lease_until < now())
+            FOR UPDATE SKIP LOCKED;
+        CONTINUE WHEN NOT FOUND;
+        RETURN QUERY
+        UPDATE outbox o
+           SET lease_until = now() + p_lease_ms * interval '1 millisecond', attempts = o.attempts + 1
+          FROM messages m
+         WHERE o.id = r.id AND m.id = o.message_id
+        RETURNING o.id, o.message_id, o.attempts, m.to_number, m.from_number, m.body;
+        v_n := v_n + 1;
+    END LOOP;
 END $$;
 
 -- 2. Group commit of inbound messages: many webhooks, one transaction.
