@@ -197,6 +197,7 @@ struct intake_batch {
 	struct intake *intake;
 	struct intake_call **calls;  /* owned array of n owned calls, arrival order */
 	size_t n;
+	size_t next;                 /* refused: the call being accepted alone */
 };
 
 static void intake_batch_send(struct intake *intake);
@@ -209,13 +210,53 @@ intake_call_finish(struct intake_call *call, enum intake_result result, int64_t 
 	free(call);
 }
 
+/* The batch is over: the next one may go. */
+static void
+intake_batch_end(struct intake_batch *b)
+{
+	struct intake *intake = b->intake;
+
+	free(b->calls);
+	free(b);
+	intake->batch_in_flight = false;
+	if (intake->nwaiting > 0)
+		intake_batch_send(intake);
+}
+
+static void intake_batch_solo_done(const PGresult *res, const char *error, void *arg);
+
+/*
+ * A refused batch: its messages one at a time, in arrival order, before any
+ * later batch, so a conversation's texts are still stored in order.
+ */
+static void
+intake_batch_solo_next(struct intake_batch *b)
+{
+	struct store_inbound in;
+
+	if (b->next == b->n) {
+		intake_batch_end(b);
+		return;
+	}
+	in = intake_msg_view(&b->calls[b->next]->msg);
+	store_inbound_accept(b->intake->db, &in, intake_batch_solo_done, b);
+}
+
+static void
+intake_batch_solo_done(const PGresult *res, const char *error, void *arg)
+{
+	struct intake_batch *b = arg;
+
+	intake_accept_done(res, error, b->calls[b->next++]);  /* frees the call */
+	intake_batch_solo_next(b);
+}
+
 static void
 intake_batch_done(const PGresult *res, const char *error, void *arg)
 {
 	struct intake_batch *b = arg;
 	struct intake *intake = b->intake;
 
-	intake->batch_in_flight = false;
 	if (error == NULL) {
 		enum intake_result *result = xcalloc(b->n, sizeof *result);
 		int64_t *message_id = xcalloc(b->n, sizeof *message_id);
@@ -246,16 +287,10 @@ intake_batch_done(const PGresult *res, const char *error, void *arg)
 	} else {
 		log_warn("intake: a batch of %zu was refused (%s); accepting them one by one", b->n,
 		    error);
-		for (size_t i = 0; i < b->n; i++) {
-			struct store_inbound in = intake_msg_view(&b->calls[i]->msg);
-
-			store_inbound_accept(intake->db, &in, intake_accept_done, b->calls[i]);
-		}
+		intake_batch_solo_next(b);
+		return;
 	}
-	free(b->calls);
-	free(b);
-	if (intake->nwaiting > 0)
-		intake_batch_send(intake);
+	intake_batch_end(b);
 }
 
 /* Sends the waiting accepts as one batch. */
@@ -292,18 +327,12 @@ intake_batch_send(struct intake *intake)
 		free(b);
 		return;
 	}
+	intake->batch_in_flight = true;
 	if (json == NULL) {
 		/* Not representable as JSON (cannot happen for validated input): one by one. */
-		for (size_t i = 0; i < b->n; i++) {
-			struct store_inbound in = intake_msg_view(&b->calls[i]->msg);
-
-			store_inbound_accept(intake->db, &in, intake_accept_done, b->calls[i]);
-		}
-		free(b->calls);
-		free(b);
+		intake_batch_solo_next(b);
 		return;
 	}
-	intake->batch_in_flight = true;
 	store_inbound_accept_batch(intake->db, json, intake_batch_done, b);
 	free(json);
 }
