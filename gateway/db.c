@@ -8,7 +8,8 @@
  *
  * Queries wait in one FIFO and go to whichever connection is idle; urgent
  * ones (a webhook's accept, which a provider is waiting on) go ahead of the
- * others, in FIFO order among themselves, so a backlog of dialogue steps
+ * others, in FIFO order among themselves, and one idle connection is kept
+ * for them (while two or more are open), so a backlog of dialogue steps
  * never delays a 200. If every
  * connection is down and the retry that the query triggers fails too, the
  * queued queries fail at once with "database unavailable", so callers can
@@ -53,6 +54,7 @@ struct db_query {
 	char **params;    /* owned copies; NULL entries are SQL NULL */
 	db_result_cb *cb;
 	void *arg;
+	bool urgent;      /* may take the connection kept for urgent queries */
 };
 
 TAILQ_HEAD(db_query_list, db_query);
@@ -370,13 +372,23 @@ db_conn_send(struct db_conn *c, struct db_query *q)
 static void
 db_dispatch(struct db *db)
 {
+	size_t idle = 0, open = 0;
+
+	for (size_t i = 0; i < db->nconns; i++) {
+		idle += db->conns[i].state == DB_CONN_IDLE;
+		open += db->conns[i].state == DB_CONN_IDLE || db->conns[i].state == DB_CONN_BUSY;
+	}
 	for (size_t i = 0; i < db->nconns && !TAILQ_EMPTY(&db->queue); i++) {
 		struct db_conn *c = &db->conns[i];
 		struct db_query *q;
 
 		if (c->state != DB_CONN_IDLE)
 			continue;
+		/* The last idle connection waits for an urgent query. */
+		if (!TAILQ_FIRST(&db->queue)->urgent && idle < 2 && open > 1)
+			return;
 		q = db_queue_pop(db);
+		idle--;
 		db_conn_send(c, q);
 	}
 }
@@ -443,6 +455,7 @@ db_enqueue(struct db *db, bool urgent, const char *sql, int nparams, const char 
 		q->params[i] = params[i] ? xstrdup(params[i]) : NULL;
 	q->cb = cb;
 	q->arg = arg;
+	q->urgent = urgent;
 	if (!urgent) {
 		TAILQ_INSERT_TAIL(&db->queue, q, entry);
 	} else {
