@@ -63,7 +63,7 @@ static const struct config_entry config_table[] = {
 	STR("KANNEL_SMSC", kannel_smsc, ""),
 	INT("KANNEL_DLR_MASK", kannel_dlr_mask, "31", 0, 31),
 	INT("DB_POOL_SIZE", db_pool_size, "4", 1, 64),
-	INT("OUTBOX_BATCH", outbox_batch, "32", 1, 1000),
+	INT("OUTBOX_BATCH", outbox_batch, "64", 1, 1000),
 	INT("OUTBOX_MAX_ATTEMPTS", outbox_max_attempts, "12", 1, 1000),
 	INT("OUTBOX_BACKOFF_BASE_MS", outbox_backoff_base_ms, "1000", 10, 3600000),
 	INT("OUTBOX_BACKOFF_MAX_MS", outbox_backoff_max_ms, "300000", 10, 86400000),

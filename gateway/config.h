@@ -31,7 +31,7 @@ struct config {
 	char *kannel_smsc;         /* owned; smsc-id to route through ("" = Kannel's routing) */
 	long long kannel_dlr_mask; /* delivery reports asked of Kannel (bit mask, 0 = none) */
 	long long db_pool_size;    /* connections the gateway keeps open */
-	long long outbox_batch;    /* rows claimed per sweep */
+	long long outbox_batch;    /* replies waiting for the provider at most at once */
 	long long outbox_max_attempts;
 	long long outbox_backoff_base_ms;
 	long long outbox_backoff_max_ms;

@@ -6,7 +6,11 @@
  * from where a retry timer reconnects with backoff. One libevent event per
  * connection is re-armed for read or write as libpq asks (STYLE §6).
  *
- * Queries wait in one FIFO and go to whichever connection is idle. If every
+ * Queries wait in one FIFO and go to whichever connection is idle; urgent
+ * ones (a webhook's accept, which a provider is waiting on) go ahead of the
+ * others, in FIFO order among themselves, and one idle connection is kept
+ * for them (while two or more are open), so a backlog of dialogue steps
+ * never delays a 200. If every
  * connection is down and the retry that the query triggers fails too, the
  * queued queries fail at once with "database unavailable", so callers can
  * answer 503 or spool instead of waiting for an outage to end.
@@ -51,6 +55,7 @@ struct db_query {
 	char **params;    /* owned copies; NULL entries are SQL NULL */
 	db_result_cb *cb;
 	void *arg;
+	bool urgent;      /* may take the connection kept for urgent queries */
 };
 
 TAILQ_HEAD(db_query_list, db_query);
@@ -74,6 +79,7 @@ struct db {
 	struct db_conn *conns;     /* owned array of nconns */
 	size_t nconns;
 	struct db_query_list queue;
+	struct db_query *last_urgent;  /* the last urgent query in queue, or NULL: urgent ones lead */
 	size_t nqueued;
 	struct event fail_queue;   /* fails the queue from the loop when all connections are down */
 };
@@ -96,6 +102,21 @@ db_query_free(struct db_query *q)
 		free(q->params[i]);
 	free(q->params);
 	free(q);
+}
+
+/* Takes the first query off the queue, or NULL. */
+static struct db_query *
+db_queue_pop(struct db *db)
+{
+	struct db_query *q = TAILQ_FIRST(&db->queue);
+
+	if (q == NULL)
+		return NULL;
+	TAILQ_REMOVE(&db->queue, q, entry);
+	db->nqueued--;
+	if (db->last_urgent == q)
+		db->last_urgent = NULL;
+	return q;
 }
 
 static void
@@ -126,11 +147,8 @@ db_fail_queue_cb(evutil_socket_t fd, short what, void *arg)
 	if (db_any_conn_in(db, DB_CONN_IDLE, DB_CONN_BUSY) ||
 	    db_any_conn_in(db, DB_CONN_CONNECTING, DB_CONN_CONNECTING))
 		return;
-	while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
-		TAILQ_REMOVE(&db->queue, q, entry);
-		db->nqueued--;
+	while ((q = db_queue_pop(db)) != NULL)
 		db_query_finish(q, NULL, "database unavailable");
-	}
 }
 
 static void db_conn_event_cb(evutil_socket_t fd, short what, void *arg);
@@ -359,15 +377,23 @@ db_conn_send(struct db_conn *c, struct db_query *q)
 static void
 db_dispatch(struct db *db)
 {
+	size_t idle = 0, open = 0;
+
+	for (size_t i = 0; i < db->nconns; i++) {
+		idle += db->conns[i].state == DB_CONN_IDLE;
+		open += db->conns[i].state == DB_CONN_IDLE || db->conns[i].state == DB_CONN_BUSY;
+	}
 	for (size_t i = 0; i < db->nconns && !TAILQ_EMPTY(&db->queue); i++) {
 		struct db_conn *c = &db->conns[i];
 		struct db_query *q;
 
 		if (c->state != DB_CONN_IDLE)
 			continue;
-		q = TAILQ_FIRST(&db->queue);
-		TAILQ_REMOVE(&db->queue, q, entry);
-		db->nqueued--;
+		/* The last idle connection waits for an urgent query. */
+		if (!TAILQ_FIRST(&db->queue)->urgent && idle < 2 && open > 1)
+			return;
+		q = db_queue_pop(db);
+		idle--;
 		db_conn_send(c, q);
 	}
 }
@@ -413,18 +439,16 @@ db_free(struct db *db)
 		PQclear(c->result);
 		PQfinish(c->pg);
 	}
-	while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
-		TAILQ_REMOVE(&db->queue, q, entry);
+	while ((q = db_queue_pop(db)) != NULL)
 		db_query_finish(q, NULL, "database pool closed");
-	}
 	event_del(&db->fail_queue);
 	free(db->conns);
 	free(db->conninfo);
 	free(db);
 }
 
-void
-db_query(struct db *db, const char *sql, int nparams, const char *const *params,
+static void
+db_enqueue(struct db *db, bool urgent, const char *sql, int nparams, const char *const *params,
     db_result_cb *cb, void *arg)
 {
 	struct db_query *q = xcalloc(1, sizeof *q);
@@ -436,7 +460,16 @@ db_query(struct db *db, const char *sql, int nparams, const char *const *params,
 		q->params[i] = params[i] ? xstrdup(params[i]) : NULL;
 	q->cb = cb;
 	q->arg = arg;
-	TAILQ_INSERT_TAIL(&db->queue, q, entry);
+	q->urgent = urgent;
+	if (!urgent) {
+		TAILQ_INSERT_TAIL(&db->queue, q, entry);
+	} else {
+		if (db->last_urgent != NULL)
+			TAILQ_INSERT_AFTER(&db->queue, db->last_urgent, q, entry);
+		else
+			TAILQ_INSERT_HEAD(&db->queue, q, entry);
+		db->last_urgent = q;
+	}
 	db->nqueued++;
 
 	if (db_any_conn_in(db, DB_CONN_IDLE, DB_CONN_BUSY) ||
@@ -452,6 +485,20 @@ db_query(struct db *db, const char *sql, int nparams, const char *const *params,
 			return;
 		}
 	}
+}
+
+void
+db_query(struct db *db, const char *sql, int nparams, const char *const *params,
+    db_result_cb *cb, void *arg)
+{
+	db_enqueue(db, false, sql, nparams, params, cb, arg);
+}
+
+void
+db_query_urgent(struct db *db, const char *sql, int nparams, const char *const *params,
+    db_result_cb *cb, void *arg)
+{
+	db_enqueue(db, true, sql, nparams, params, cb, arg);
 }
 
 bool

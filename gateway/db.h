@@ -35,6 +35,13 @@ void db_free(struct db *db);
  */
 void db_query(struct db *db, const char *sql, int nparams, const char *const *params,
     db_result_cb *cb, void *arg);
+/*
+ * As db_query, but queued ahead of every query that is not urgent (FIFO
+ * among urgent ones). For work a client is waiting on; keep it to few
+ * queries in flight, or the others starve.
+ */
+void db_query_urgent(struct db *db, const char *sql, int nparams, const char *const *params,
+    db_result_cb *cb, void *arg);
 /* True while at least one connection is open. */
 bool db_is_up(const struct db *db);
 /* Queries queued or running. */

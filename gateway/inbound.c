@@ -11,6 +11,11 @@
  * the conversation's version: the loser gets 'conflict' and reloads.
  * Within this process a conversation has at most one job (idmap), and
  * a kick during a job marks it dirty so nothing waits for the sweep.
+ *
+ * Loads and commits of all jobs go to the database in batches (batch.c):
+ * one query loads the next step of many conversations, one transaction
+ * commits the steps of many (group commit). A job still has at most one
+ * load or commit in flight, so its steps stay in order.
  */
 #include "inbound.h"
 
@@ -25,6 +30,7 @@
 #include <sys/time.h>
 
 #include "ack.h"
+#include "batch.h"
 #include "config.h"
 #include "db.h"
 #include "dialogue.h"
@@ -43,6 +49,11 @@
 #define INBOUND_SWEEP_LIMIT 200
 /* Reloads after 'conflict' before leaving the conversation to the sweep. */
 #define INBOUND_MAX_CONFLICTS 20
+/* Most conversations in one load query, and steps in one commit. */
+#define INBOUND_LOAD_BATCH 256
+#define INBOUND_COMMIT_BATCH 128
+/* carenav_step_load_batch rows: ord, then the columns of carenav_step_load. */
+#define INBOUND_COL(c) (1 + (c))
 
 struct inbound {
 	struct event_base *base;
@@ -53,6 +64,8 @@ struct inbound {
 	const struct redflag_rules *rules;  /* borrowed */
 	const struct config *cfg;   /* borrowed */
 	struct idmap *jobs;         /* conversation id -> struct inbound_job */
+	struct batch *loads;        /* owned: carenav_step_load_batch */
+	struct batch *commits;      /* owned: carenav_step_commit_batch */
 	struct event sweep;         /* finds work left by crashes and other processes */
 	bool sweeping;
 	bool stopped;
@@ -108,11 +121,8 @@ inbound_job_end(struct inbound_job *job)
 }
 
 static void
-inbound_commit_done(const PGresult *res, const char *error, void *arg)
+inbound_commit_outcome(struct inbound_job *job, const char *outcome, const char *error)
 {
-	struct inbound_job *job = arg;
-	const char *outcome;
-
 	if (error != NULL) {
 		log_error("inbound: conversation=%" PRId64 " step commit failed: %s",
 		    job->conversation_id, error);
@@ -120,7 +130,6 @@ inbound_commit_done(const PGresult *res, const char *error, void *arg)
 		return;
 	}
 	/* 'ok' for a patient step; a staff step says what it did ('acknowledged', ...). */
-	outcome = store_col_text(res, 0, 0);
 	if (strcmp(outcome, "conflict") == 0) {
 		stats.step_conflicts++;
 		if (++job->conflicts > INBOUND_MAX_CONFLICTS) {
@@ -139,6 +148,20 @@ inbound_commit_done(const PGresult *res, const char *error, void *arg)
 		outbox_kick(job->in->outbox);
 	}
 	inbound_load(job);
+}
+
+static void
+inbound_commit_done(const PGresult *res, const char *error, void *arg)
+{
+	inbound_commit_outcome(arg, error == NULL ? store_col_text(res, 0, 0) : NULL, error);
+}
+
+static void
+inbound_commit_item_done(const PGresult *res, int row, const char *error, void *arg)
+{
+	if (error == NULL && row < 0)
+		error = "no result";
+	inbound_commit_outcome(arg, error == NULL ? store_col_text(res, row, 1) : NULL, error);
 }
 
 /* A text from a staff phone: an ACK, or anything else (answered with the staff help). */
@@ -229,7 +252,7 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	struct inbound *in = job->in;
 	struct dialogue_input din = { 0 };
 	struct dialogue_output dout;
-	struct store_step step = { 0 };
+	json_t *item;
 
 	if (flow == NULL && job->flow_version_id != job->latest_flow_version_id) {
 		/* An old version this binary cannot run: better the newest flow than no answer. */
@@ -265,19 +288,16 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 		log_error("inbound: conversation=%" PRId64 " had unreadable state; started over",
 		    job->conversation_id);
 
-	step.conversation_id = job->conversation_id;
-	step.version = job->version;
-	step.message_id = job->message_id;
-	step.state_json = dout.state_json;
-	step.flow_version_id = job->flow_version_id;
-	step.language = dout.language;
-	step.status = dout.status;
-	step.provider = in->cfg->sms_provider;
-	step.replies_json = dout.replies_json;
-	step.actions_json = dout.actions_json;
+	/* The arguments of carenav_step_commit, for carenav_step_commit_batch. */
+	item = json_pack("{s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
+	    "conversation_id", (json_int_t)job->conversation_id, "version", (json_int_t)job->version,
+	    "message_id", (json_int_t)job->message_id, "state", dout.state_json,
+	    "flow_version_id", job->flow_version_id ? json_integer(job->flow_version_id) : json_null(),
+	    "language", dout.language, "status", dout.status, "provider", in->cfg->sms_provider,
+	    "replies", dout.replies_json, "actions", dout.actions_json);
 	log_debug("inbound: conversation=%" PRId64 " message=%" PRId64 " triage=%s status=%s",
-	    job->conversation_id, step.message_id, dout.triage, dout.status);
-	store_step_commit(in->db, &step, inbound_commit_done, job);
+	    job->conversation_id, job->message_id, dout.triage, dout.status);
+	batch_add_take(in->commits, item, inbound_commit_item_done, job);
 	dialogue_output_free(&dout);
 	inbound_job_clear_step(job);
 }
@@ -296,22 +316,23 @@ inbound_is_ack(const char *body)
  * or idle long enough to start over.
  */
 static void
-inbound_step(struct inbound_job *job, const PGresult *row)
+inbound_step(struct inbound_job *job, const PGresult *res, int row)
 {
 	struct inbound *in = job->in;
-	int64_t current = store_col_int64(row, 0, STEP_FLOW_VERSION_ID);
-	int64_t latest = store_col_int64(row, 0, STEP_LATEST_FLOW_VERSION_ID);
-	int64_t idle_ms = inbound_now_ms() - store_col_int64(row, 0, STEP_LAST_ACTIVITY_MS);
+	int64_t current = store_col_int64(res, row, INBOUND_COL(STEP_FLOW_VERSION_ID));
+	int64_t latest = store_col_int64(res, row, INBOUND_COL(STEP_LATEST_FLOW_VERSION_ID));
+	int64_t idle_ms = inbound_now_ms() -
+	    store_col_int64(res, row, INBOUND_COL(STEP_LAST_ACTIVITY_MS));
 
-	job->version = store_col_int64(row, 0, STEP_VERSION);
-	job->message_id = store_col_int64(row, 0, STEP_MESSAGE_ID);
-	job->handoff = store_col_bool(row, 0, STEP_HANDOFF);
-	job->state_json = xstrdup(store_col_text(row, 0, STEP_STATE));
-	job->body = xstrdup(store_col_text(row, 0, STEP_BODY));
-	job->staff = strcmp(store_col_text(row, 0, STEP_KIND), "staff") == 0;
-	job->window_count = store_col_int64(row, 0, STEP_WINDOW_COUNT);
-	snprintf(job->language, sizeof job->language, "%s", store_col_text(row, 0, STEP_LANGUAGE));
-	snprintf(job->status, sizeof job->status, "%s", store_col_text(row, 0, STEP_STATUS));
+	job->version = store_col_int64(res, row, INBOUND_COL(STEP_VERSION));
+	job->message_id = store_col_int64(res, row, INBOUND_COL(STEP_MESSAGE_ID));
+	job->handoff = store_col_bool(res, row, INBOUND_COL(STEP_HANDOFF));
+	job->state_json = xstrdup(store_col_text(res, row, INBOUND_COL(STEP_STATE)));
+	job->body = xstrdup(store_col_text(res, row, INBOUND_COL(STEP_BODY)));
+	job->staff = strcmp(store_col_text(res, row, INBOUND_COL(STEP_KIND)), "staff") == 0;
+	job->window_count = store_col_int64(res, row, INBOUND_COL(STEP_WINDOW_COUNT));
+	snprintf(job->language, sizeof job->language, "%s", store_col_text(res, row, INBOUND_COL(STEP_LANGUAGE)));
+	snprintf(job->status, sizeof job->status, "%s", store_col_text(res, row, INBOUND_COL(STEP_STATUS)));
 	job->escalated = false;
 	job->flow_version_id = current;
 	job->latest_flow_version_id = latest;
@@ -334,7 +355,7 @@ inbound_step(struct inbound_job *job, const PGresult *row)
 }
 
 static void
-inbound_load_done(const PGresult *res, const char *error, void *arg)
+inbound_load_item_done(const PGresult *res, int row, const char *error, void *arg)
 {
 	struct inbound_job *job = arg;
 
@@ -344,7 +365,7 @@ inbound_load_done(const PGresult *res, const char *error, void *arg)
 		inbound_job_end(job);
 		return;
 	}
-	if (PQntuples(res) == 0) {
+	if (row < 0) {
 		if (job->dirty && !job->in->stopped) {
 			job->dirty = false;
 			inbound_load(job);
@@ -353,7 +374,7 @@ inbound_load_done(const PGresult *res, const char *error, void *arg)
 		}
 		return;
 	}
-	inbound_step(job, res);
+	inbound_step(job, res, row);
 }
 
 static void
@@ -363,8 +384,8 @@ inbound_load(struct inbound_job *job)
 		inbound_job_end(job);
 		return;
 	}
-	store_step_load(job->in->db, job->conversation_id, job->in->cfg->default_flow,
-	    job->in->cfg->rate_limit_window_s * 1000, inbound_load_done, job);
+	batch_add_take(job->in->loads, json_pack("{s:I, s:I}", "id", (json_int_t)job->conversation_id,
+	    "window_ms", (json_int_t)(job->in->cfg->rate_limit_window_s * 1000)), inbound_load_item_done, job);
 }
 
 void
@@ -426,6 +447,10 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
 	in->rules = rules;
 	in->cfg = cfg;
 	in->jobs = idmap_new();
+	in->loads = batch_new(base, db, "SELECT * FROM carenav_step_load_batch($1, $2)",
+	    cfg->default_flow, INBOUND_LOAD_BATCH, false);
+	in->commits = batch_new(base, db, "SELECT * FROM carenav_step_commit_batch($1)", NULL,
+	    INBOUND_COMMIT_BATCH, false);
 	event_assign(&in->sweep, base, -1, EV_PERSIST, inbound_sweep_timer, in);
 	event_add(&in->sweep, &tv);
 	/* Messages stored before a crash or restart are answered right away. */
@@ -439,6 +464,8 @@ inbound_free(struct inbound *in)
 	if (in == NULL)
 		return;
 	event_del(&in->sweep);
+	batch_free(in->loads);
+	batch_free(in->commits);
 	idmap_free(in->jobs);
 	free(in);
 }

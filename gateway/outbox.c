@@ -10,6 +10,12 @@
  * is at least once, and "twice" needs a crash between the provider's 2xx and
  * our commit. If recording fails (database down) the job keeps its outcome
  * and retries the write; it never resends what the provider accepted.
+ * The 'sent' marks, by far the most common outcome, are committed in
+ * batches (batch.c: one transaction for all replies sent meanwhile).
+ * OUTBOX_BATCH bounds the requests waiting for the provider, not the
+ * outcomes waiting to be recorded: a slot is free once the provider has
+ * answered, so the database's commit latency does not throttle sending.
+ * The row stays leased until recorded, so no claim takes it again.
  */
 #include "outbox.h"
 
@@ -21,6 +27,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "batch.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -32,6 +39,8 @@
 /* How long a row stays ours past the provider timeout before others may resend it. */
 #define OUTBOX_LEASE_MARGIN_MS 30000
 #define OUTBOX_RECORD_RETRY_MS 1000
+/* Most 'sent' marks in one transaction. */
+#define OUTBOX_SENT_BATCH 256
 
 struct outbox {
 	struct event_base *base;
@@ -40,10 +49,13 @@ struct outbox {
 	const struct config *cfg;      /* borrowed */
 	struct event sweep;            /* persistent timer */
 	struct event kick;             /* one-shot, coalesces outbox_kick calls */
+	struct batch *sent;            /* owned: carenav_outbox_sent_batch */
 	bool claiming;                 /* a claim query is in flight */
+	int claim_limit;               /* the rows it asked for */
 	bool again;                    /* kicked while claiming: claim once more */
 	bool stopped;
-	size_t in_flight;
+	size_t in_flight;              /* jobs from claim until their outcome is recorded */
+	size_t sending;                /* of those, jobs waiting for the provider (<= OUTBOX_BATCH) */
 };
 
 /* One claimed row, from claim until its outcome is recorded. */
@@ -92,6 +104,12 @@ outbox_record_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
+outbox_sent_item_done(const PGresult *res, int row, const char *error, void *arg)
+{
+	outbox_record_done(res, error == NULL && row < 0 ? "no result" : error, arg);
+}
+
+static void
 outbox_record_retry_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -106,7 +124,8 @@ outbox_record(struct outbox_job *job)
 
 	switch (job->result) {
 	case PROVIDER_SENT:
-		store_outbox_sent(db, job->id, job->provider_sid, outbox_record_done, job);
+		batch_add_take(job->ob->sent, json_pack("{s:I, s:s}", "id", (json_int_t)job->id, "sid",
+		    job->provider_sid), outbox_sent_item_done, job);
 		break;
 	case PROVIDER_RETRY:
 		store_outbox_retry(db, job->id, job->retry_delay_ms, job->error, outbox_record_done, job);
@@ -123,6 +142,9 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 	struct outbox_job *job = arg;
 	const struct config *cfg = job->ob->cfg;
 
+	/* The provider is done with it: its slot can take the next claim while we record. */
+	job->ob->sending--;
+	outbox_kick(job->ob);
 	job->result = outcome->result;
 	job->provider_sid = xstrdup(outcome->provider_sid ? outcome->provider_sid : "");
 	job->error = outcome->error ? xstrdup(outcome->error) : NULL;
@@ -181,6 +203,7 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 		job->body = xstrdup(store_col_text(res, i, CLAIM_BODY));
 		evtimer_assign(&job->record_retry, ob->base, outbox_record_retry_timer, job);
 		ob->in_flight++;
+		ob->sending++;
 		sms.outbox_id = job->id;
 		sms.to = job->to;
 		sms.from = job->from;
@@ -188,7 +211,7 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 		provider_send(ob->provider, &sms, outbox_send_done, job);
 	}
 	/* A full batch means more may be waiting. */
-	if (ob->again || rows == (int)ob->cfg->outbox_batch) {
+	if (ob->again || rows == ob->claim_limit) {
 		ob->again = false;
 		outbox_kick(ob);
 	}
@@ -197,7 +220,7 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 static void
 outbox_claim(struct outbox *ob)
 {
-	int64_t room = ob->cfg->outbox_batch - (int64_t)ob->in_flight;
+	int64_t room = ob->cfg->outbox_batch - (int64_t)ob->sending;
 
 	if (ob->stopped || room <= 0)
 		return;  /* finishing jobs kick again */
@@ -206,6 +229,7 @@ outbox_claim(struct outbox *ob)
 		return;
 	}
 	ob->claiming = true;
+	ob->claim_limit = (int)room;
 	store_outbox_claim(ob->db, (int)room, ob->cfg->provider_timeout_ms + OUTBOX_LEASE_MARGIN_MS,
 	    outbox_claim_done, ob);
 }
@@ -232,6 +256,8 @@ outbox_new(struct event_base *base, struct db *db, struct provider *provider,
 	event_assign(&ob->sweep, base, -1, EV_PERSIST, outbox_kick_cb, ob);
 	event_add(&ob->sweep, &tv);
 	event_assign(&ob->kick, base, -1, 0, outbox_kick_cb, ob);
+	ob->sent = batch_new(base, db, "SELECT * FROM carenav_outbox_sent_batch($1)", NULL,
+	    OUTBOX_SENT_BATCH, false);
 	outbox_kick(ob);
 	return ob;
 }
@@ -243,6 +269,7 @@ outbox_free(struct outbox *ob)
 		return;
 	event_del(&ob->sweep);
 	event_del(&ob->kick);
+	batch_free(ob->sent);
 	free(ob);
 }
 

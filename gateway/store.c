@@ -24,6 +24,15 @@ store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb
 }
 
 void
+store_inbound_accept_batch(struct db *db, const char *msgs_json, db_result_cb *cb, void *arg)
+{
+	const char *params[] = { msgs_json };
+
+	db_query_urgent(db, "SELECT ord, message_id, conversation_id, is_new "
+	    "FROM carenav_inbound_accept_batch($1)", 1, params, cb, arg);
+}
+
+void
 store_delivery_report(struct db *db, const char *provider, const char *sid, const char *status,
     const char *error_code, db_result_cb *cb, void *arg)
 {

@@ -36,6 +36,12 @@ void store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg);
 void store_partitions_ensure(struct db *db, int months_ahead, db_result_cb *cb, void *arg);
 /* Row: message bodies older than days blanked (at most limit; 0 if another gateway is purging). */
 void store_retention_purge(struct db *db, int64_t days, int limit, db_result_cb *cb, void *arg);
+/*
+ * Several accepts in one transaction (group commit), as an urgent query.
+ * msgs_json: [{"provider", "sid", "from", "to", "body", "num_media"}, ...].
+ * Rows: ord (1-based position in msgs_json), message_id, conversation_id, is_new.
+ */
+void store_inbound_accept_batch(struct db *db, const char *msgs_json, db_result_cb *cb, void *arg);
 /* Row: matched (bool). */
 void store_delivery_report(struct db *db, const char *provider, const char *sid, const char *status,
     const char *error_code, db_result_cb *cb, void *arg);

@@ -1,0 +1,377 @@
+/*
+ * loadgen.c - the benchmark's load generator: signed Twilio webhooks from
+ * many patients walking the back-pain flow.
+ *
+ * Patients: message number k (a global sequence that continues across runs
+ * through --start) goes to patient k % PATIENTS as that patient's step
+ * k / PATIENTS of the script below, so every patient walks the flow in
+ * order and, with PATIENTS much larger than the requests in flight, never
+ * has two texts in flight at once (as a real phone).
+ *
+ * Two ways to drive the gateway over CONNS keep-alive connections:
+ *   closed loop (no --rate): each connection sends its next webhook when
+ *     the previous one is answered; this finds the maximum rate.
+ *   open loop (--rate R): webhooks are due at fixed times, R per second,
+ *     whether or not earlier ones were answered; a webhook that finds every
+ *     connection busy waits in a FIFO, and its latency counts from the time
+ *     it was due, so a slow gateway cannot hide its queueing (no
+ *     coordinated omission). This measures latency at a given rate.
+ * A webhook counts as accepted on a 200; anything else is an error.
+ *
+ * Output: KEY=value lines on stdout (LG_*), read by bench/run.
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#define LOADGEN_MAX_TEXT 64
+
+/* The back-pain walk: hi, screen, region, duration, four YES/NO, the menu. */
+static const char *const loadgen_script[] = {
+	"hi", "no", "3", "about 3 days", "no", "no", "no", "no", "1", "2",
+};
+#define LOADGEN_SCRIPT_LEN (sizeof loadgen_script / sizeof loadgen_script[0])
+
+struct loadgen_opts {
+	const char *host;
+	int port;
+	const char *token;        /* TWILIO_AUTH_TOKEN */
+	const char *public_base;  /* PUBLIC_BASE_URL */
+	const char *service;      /* the clinic's number */
+	const char *run_id;       /* makes MessageSids unique across runs */
+	long patients;
+	uint64_t start;           /* first sequence number */
+	uint64_t count;           /* stop after this many (0: by duration only) */
+	double duration_s;
+	double rate;              /* per second; 0 = closed loop */
+	int conns;
+};
+
+struct loadgen_req {
+	TAILQ_ENTRY(loadgen_req) entry;
+	uint64_t seq;
+	uint64_t due_us;          /* when it was due (open loop) or sent (closed) */
+	struct loadgen_conn *conn;  /* the connection carrying it, once issued */
+};
+TAILQ_HEAD(loadgen_req_list, loadgen_req);
+
+struct loadgen_conn {
+	struct loadgen *lg;
+	struct evhttp_connection *evcon;
+	bool busy;
+};
+
+struct loadgen {
+	struct event_base *base;
+	struct loadgen_opts o;
+	struct loadgen_conn *conns;
+	struct loadgen_req_list waiting;  /* due, no connection free yet */
+	struct event tick;                /* open loop: issues due requests */
+	uint64_t t0_us;
+	uint64_t end_us;
+	uint64_t next_seq;
+	uint64_t issued, ok, errors, in_flight;
+	uint32_t *lat_us;                 /* owned; one per accepted webhook */
+	size_t nlat, caplat;
+	bool stopping;
+};
+
+static uint64_t
+loadgen_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void
+loadgen_form_append(char *out, size_t cap, const char *key, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(out);
+
+	n += (size_t)snprintf(out + n, cap - n, "%s%s=", n ? "&" : "", key);
+	for (const unsigned char *p = (const unsigned char *)value; *p && n + 4 < cap; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.') {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	out[n] = '\0';
+}
+
+static void loadgen_issue(struct loadgen *lg, struct loadgen_conn *c, struct loadgen_req *r);
+static void loadgen_maybe_stop(struct loadgen *lg);
+
+static struct loadgen_conn *
+loadgen_idle_conn(struct loadgen *lg)
+{
+	for (int i = 0; i < lg->o.conns; i++) {
+		if (!lg->conns[i].busy)
+			return &lg->conns[i];
+	}
+	return NULL;
+}
+
+static bool
+loadgen_more(const struct loadgen *lg)
+{
+	if (lg->stopping)
+		return false;
+	if (lg->o.count > 0 && lg->issued >= lg->o.count)
+		return false;
+	return loadgen_now_us() < lg->end_us;
+}
+
+static struct loadgen_req *
+loadgen_req_new(struct loadgen *lg, uint64_t due_us)
+{
+	struct loadgen_req *r = calloc(1, sizeof *r);
+
+	if (r == NULL)
+		abort();
+	r->seq = lg->next_seq++;
+	r->due_us = due_us;
+	lg->issued++;
+	return r;
+}
+
+static void
+loadgen_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct loadgen_req *r = arg;
+	struct loadgen_conn *c = r->conn;
+	struct loadgen *lg = c->lg;
+	uint64_t now = loadgen_now_us();
+	int code = req ? evhttp_request_get_response_code(req) : 0;
+
+	lg->in_flight--;
+	if (code == 200) {
+		lg->ok++;
+		if (lg->nlat == lg->caplat) {
+			lg->caplat = lg->caplat ? lg->caplat * 2 : 65536;
+			lg->lat_us = realloc(lg->lat_us, lg->caplat * sizeof *lg->lat_us);
+			if (lg->lat_us == NULL)
+				abort();
+		}
+		lg->lat_us[lg->nlat++] = (uint32_t)(now - r->due_us > UINT32_MAX ? UINT32_MAX :
+		    now - r->due_us);
+	} else {
+		if (lg->errors < 5)
+			fprintf(stderr, "loadgen: seq %" PRIu64 " got HTTP %d\n", r->seq, code);
+		lg->errors++;
+	}
+	free(r);
+	c->busy = false;
+	if (!TAILQ_EMPTY(&lg->waiting)) {
+		r = TAILQ_FIRST(&lg->waiting);
+		TAILQ_REMOVE(&lg->waiting, r, entry);
+		loadgen_issue(lg, c, r);
+	} else if (lg->o.rate == 0 && loadgen_more(lg)) {
+		loadgen_issue(lg, c, loadgen_req_new(lg, loadgen_now_us()));
+	}
+	loadgen_maybe_stop(lg);
+}
+
+static void
+loadgen_issue(struct loadgen *lg, struct loadgen_conn *c, struct loadgen_req *r)
+{
+	const struct loadgen_opts *o = &lg->o;
+	struct evhttp_request *req;
+	struct evkeyvalq *h;
+	uint64_t step = r->seq / (uint64_t)o->patients;
+	long patient = (long)(r->seq % (uint64_t)o->patients);
+	size_t s = step % LOADGEN_SCRIPT_LEN;
+	const char *text = (s == 0 && step > 0) ? "menu" : loadgen_script[s];
+	char from[32], sid[64], body[512], signed_data[1024], sigb64[64];
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+
+	snprintf(from, sizeof from, "+1555%07ld", 1000000 + patient);
+	snprintf(sid, sizeof sid, "SM%s%020" PRIu64, o->run_id, r->seq);
+	body[0] = '\0';
+	loadgen_form_append(body, sizeof body, "MessageSid", sid);
+	loadgen_form_append(body, sizeof body, "From", from);
+	loadgen_form_append(body, sizeof body, "To", o->service);
+	loadgen_form_append(body, sizeof body, "Body", text);
+	loadgen_form_append(body, sizeof body, "NumMedia", "0");
+	/* Twilio signs the URL, then each parameter as name+value sorted by name. */
+	snprintf(signed_data, sizeof signed_data, "%s/sms/inboundBody%sFrom%sMessageSid%sNumMedia0To%s",
+	    o->public_base, text, from, sid, o->service);
+	HMAC(EVP_sha1(), o->token, (int)strlen(o->token), (const unsigned char *)signed_data,
+	    strlen(signed_data), mac, &maclen);
+	EVP_EncodeBlock((unsigned char *)sigb64, mac, (int)maclen);
+
+	r->conn = c;
+	req = evhttp_request_new(loadgen_done_cb, r);
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Host", "127.0.0.1");
+	evhttp_add_header(h, "Content-Type", "application/x-www-form-urlencoded");
+	evhttp_add_header(h, "X-Twilio-Signature", sigb64);
+	evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
+	c->busy = true;
+	lg->in_flight++;
+	if (evhttp_make_request(c->evcon, req, EVHTTP_REQ_POST, "/sms/inbound") != 0) {
+		fprintf(stderr, "loadgen: cannot make a request\n");
+		exit(1);
+	}
+}
+
+static void
+loadgen_maybe_stop(struct loadgen *lg)
+{
+	if (!loadgen_more(lg) && lg->in_flight == 0 && TAILQ_EMPTY(&lg->waiting))
+		event_base_loopbreak(lg->base);
+}
+
+/* Open loop: every millisecond, issue what has fallen due since the start. */
+static void
+loadgen_tick_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct loadgen *lg = arg;
+	uint64_t now = loadgen_now_us();
+	uint64_t due_total = (uint64_t)((double)(now - lg->t0_us) * lg->o.rate / 1e6);
+
+	(void)fd;
+	(void)what;
+	while (lg->issued < due_total && loadgen_more(lg)) {
+		uint64_t due = lg->t0_us + (uint64_t)((double)lg->issued * 1e6 / lg->o.rate);
+		struct loadgen_req *r = loadgen_req_new(lg, due);
+		struct loadgen_conn *c = loadgen_idle_conn(lg);
+
+		if (c != NULL)
+			loadgen_issue(lg, c, r);
+		else
+			TAILQ_INSERT_TAIL(&lg->waiting, r, entry);
+	}
+	loadgen_maybe_stop(lg);
+}
+
+static int
+loadgen_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+loadgen_pct_ms(const struct loadgen *lg, double p)
+{
+	size_t i;
+
+	if (lg->nlat == 0)
+		return 0;
+	i = (size_t)(p * (double)(lg->nlat - 1) + 0.5);
+	return lg->lat_us[i] / 1000.0;
+}
+
+static void
+loadgen_usage(void)
+{
+	fprintf(stderr,
+	    "usage: loadgen --port P --token T --public-base URL [--host H] [--service NUM]\n"
+	    "               [--run-id ID] [--patients N] [--start SEQ] [--count N]\n"
+	    "               [--duration S] [--rate R] [--conns C]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct loadgen lg;
+	struct timeval ms = { 0, 1000 };
+	uint64_t elapsed;
+
+	memset(&lg, 0, sizeof lg);
+	lg.o.host = "127.0.0.1";
+	lg.o.service = "+15550009999";
+	lg.o.run_id = "bench";
+	lg.o.patients = 10000;
+	lg.o.duration_s = 10;
+	lg.o.conns = 64;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (v == NULL)
+			loadgen_usage();
+		if (strcmp(a, "--host") == 0) lg.o.host = v;
+		else if (strcmp(a, "--port") == 0) lg.o.port = atoi(v);
+		else if (strcmp(a, "--token") == 0) lg.o.token = v;
+		else if (strcmp(a, "--public-base") == 0) lg.o.public_base = v;
+		else if (strcmp(a, "--service") == 0) lg.o.service = v;
+		else if (strcmp(a, "--run-id") == 0) lg.o.run_id = v;
+		else if (strcmp(a, "--patients") == 0) lg.o.patients = atol(v);
+		else if (strcmp(a, "--start") == 0) lg.o.start = strtoull(v, NULL, 10);
+		else if (strcmp(a, "--count") == 0) lg.o.count = strtoull(v, NULL, 10);
+		else if (strcmp(a, "--duration") == 0) lg.o.duration_s = atof(v);
+		else if (strcmp(a, "--rate") == 0) lg.o.rate = atof(v);
+		else if (strcmp(a, "--conns") == 0) lg.o.conns = atoi(v);
+		else loadgen_usage();
+		i++;
+	}
+	if (lg.o.port <= 0 || lg.o.token == NULL || lg.o.public_base == NULL || lg.o.patients < 1 ||
+	    lg.o.conns < 1 || lg.o.rate < 0)
+		loadgen_usage();
+
+	lg.base = event_base_new();
+	TAILQ_INIT(&lg.waiting);
+	lg.next_seq = lg.o.start;
+	lg.conns = calloc((size_t)lg.o.conns, sizeof *lg.conns);
+	for (int i = 0; i < lg.o.conns; i++) {
+		lg.conns[i].lg = &lg;
+		lg.conns[i].evcon = evhttp_connection_base_new(lg.base, NULL, lg.o.host,
+		    (ev_uint16_t)lg.o.port);
+		evhttp_connection_set_timeout(lg.conns[i].evcon, 30);
+	}
+	lg.t0_us = loadgen_now_us();
+	lg.end_us = lg.t0_us + (uint64_t)(lg.o.duration_s * 1e6);
+	if (lg.o.rate > 0) {
+		event_assign(&lg.tick, lg.base, -1, EV_PERSIST, loadgen_tick_timer, &lg);
+		event_add(&lg.tick, &ms);
+	} else {
+		for (int i = 0; i < lg.o.conns && loadgen_more(&lg); i++)
+			loadgen_issue(&lg, &lg.conns[i], loadgen_req_new(&lg, loadgen_now_us()));
+	}
+	event_base_dispatch(lg.base);
+	elapsed = loadgen_now_us() - lg.t0_us;
+
+	qsort(lg.lat_us, lg.nlat, sizeof *lg.lat_us, loadgen_cmp_u32);
+	printf("LG_issued=%" PRIu64 "\n", lg.issued);
+	printf("LG_ok=%" PRIu64 "\n", lg.ok);
+	printf("LG_errors=%" PRIu64 "\n", lg.errors);
+	printf("LG_seconds=%.3f\n", (double)elapsed / 1e6);
+	printf("LG_rate=%.1f\n", (double)lg.ok * 1e6 / (double)(elapsed ? elapsed : 1));
+	printf("LG_p50_ms=%.2f\n", loadgen_pct_ms(&lg, 0.50));
+	printf("LG_p95_ms=%.2f\n", loadgen_pct_ms(&lg, 0.95));
+	printf("LG_p99_ms=%.2f\n", loadgen_pct_ms(&lg, 0.99));
+	printf("LG_max_ms=%.2f\n", lg.nlat ? lg.lat_us[lg.nlat - 1] / 1000.0 : 0.0);
+	printf("LG_next_seq=%" PRIu64 "\n", lg.next_seq);
+
+	if (lg.o.rate > 0)
+		event_del(&lg.tick);
+	for (int i = 0; i < lg.o.conns; i++)
+		evhttp_connection_free(lg.conns[i].evcon);
+	free(lg.conns);
+	free(lg.lat_us);
+	event_base_free(lg.base);
+	return lg.errors > 0 ? 1 : 0;
+}

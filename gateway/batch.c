@@ -1,0 +1,223 @@
+/*
+ * batch.c - group commit of small operations. See batch.h.
+ *
+ * DESIGN. Items wait in a FIFO; a deferred event (active at most once per
+ * loop iteration) sends up to max_items of them as one query when no call
+ * is in flight, and the call's completion sends the next. Items keep their
+ * order: the SQL function sees them in the order they were added. An item
+ * sent again alone after a refused call keeps its place at the head of the
+ * FIFO. The call (struct batch_call) owns its items until its callback,
+ * so freeing the batch while a call is in flight only marks it closing.
+ */
+#include "batch.h"
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <stdlib.h>
+#include <sys/queue.h>
+
+#include "db.h"
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+struct batch_item {
+	TAILQ_ENTRY(batch_item) entry;
+	json_t *json;       /* owned */
+	batch_item_cb *cb;
+	void *arg;
+	bool alone;         /* its last call was refused: send it by itself */
+};
+TAILQ_HEAD(batch_item_list, batch_item);
+
+struct batch {
+	struct db *db;              /* borrowed */
+	const char *sql;            /* borrowed, static */
+	char *extra;                /* owned, or NULL */
+	size_t max_items;
+	bool urgent;
+	struct batch_item_list waiting;
+	size_t nwaiting;
+	struct batch_call *call;    /* the call in flight, or NULL */
+	struct event kick;          /* deferred send */
+	bool closing;               /* freed while a call was in flight */
+};
+
+struct batch_call {
+	struct batch *b;
+	struct batch_item **items;  /* owned array of n owned items */
+	size_t n;
+};
+
+static void batch_send(struct batch *b);
+
+static void
+batch_item_free(struct batch_item *it)
+{
+	json_decref(it->json);
+	free(it);
+}
+
+static void
+batch_schedule(struct batch *b)
+{
+	if (b->call == NULL && b->nwaiting > 0 && !event_pending(&b->kick, EV_TIMEOUT, NULL))
+		event_active(&b->kick, EV_TIMEOUT, 1);
+}
+
+static void
+batch_call_done(const PGresult *res, const char *error, void *arg)
+{
+	struct batch_call *call = arg;
+	struct batch *b = call->b;
+	int *rows;
+
+	b->call = NULL;
+	if (b->closing) {
+		for (size_t i = 0; i < call->n; i++)
+			batch_item_free(call->items[i]);
+		free(call->items);
+		free(call);
+		free(b->extra);
+		free(b);
+		return;
+	}
+	if (error != NULL && res != NULL && call->n > 1) {
+		/* Refused: each item again by itself, at the head of the queue, in order. */
+		log_warn("batch: a call of %zu items was refused (%s); sending them one by one", call->n,
+		    error);
+		for (size_t i = call->n; i-- > 0;) {
+			call->items[i]->alone = true;
+			TAILQ_INSERT_HEAD(&b->waiting, call->items[i], entry);
+			b->nwaiting++;
+		}
+		free(call->items);
+		free(call);
+		batch_schedule(b);
+		return;
+	}
+	rows = xcalloc(call->n, sizeof *rows);
+	for (size_t i = 0; i < call->n; i++)
+		rows[i] = -1;
+	for (int r = 0; error == NULL && r < PQntuples(res); r++) {
+		int64_t ord = store_col_int64(res, r, 0);
+
+		if (ord >= 1 && (size_t)ord <= call->n)
+			rows[ord - 1] = r;
+	}
+	/* The next call goes out from the loop; these callbacks may add items. */
+	for (size_t i = 0; i < call->n; i++) {
+		call->items[i]->cb(res, error == NULL ? rows[i] : -1, error, call->items[i]->arg);
+		batch_item_free(call->items[i]);
+	}
+	free(rows);
+	free(call->items);
+	free(call);
+	batch_schedule(b);
+}
+
+static void
+batch_send(struct batch *b)
+{
+	struct batch_call *call;
+	struct batch_item *it;
+	json_t *array;
+	char *json;
+	const char *params[2];
+	size_t max;
+
+	if (b->call != NULL || b->nwaiting == 0)
+		return;
+	max = TAILQ_FIRST(&b->waiting)->alone ? 1 : b->max_items;
+	call = xcalloc(1, sizeof *call);
+	call->b = b;
+	call->items = xcalloc(b->nwaiting < max ? b->nwaiting : max, sizeof *call->items);
+	array = json_array();
+	while (call->n < max && (it = TAILQ_FIRST(&b->waiting)) != NULL) {
+		if (it->alone && call->n > 0)
+			break;
+		TAILQ_REMOVE(&b->waiting, it, entry);
+		b->nwaiting--;
+		call->items[call->n++] = it;
+		json_array_append(array, it->json);
+	}
+	json = json_dumps(array, JSON_COMPACT);
+	json_decref(array);
+	if (json == NULL) {
+		log_error("batch: out of memory encoding %zu items", call->n);
+		abort();
+	}
+	params[0] = json;
+	params[1] = b->extra;
+	b->call = call;
+	if (b->urgent)
+		db_query_urgent(b->db, b->sql, b->extra ? 2 : 1, params, batch_call_done, call);
+	else
+		db_query(b->db, b->sql, b->extra ? 2 : 1, params, batch_call_done, call);
+	free(json);
+}
+
+static void
+batch_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	batch_send(arg);
+}
+
+struct batch *
+batch_new(struct event_base *base, struct db *db, const char *sql, const char *extra,
+    size_t max_items, bool urgent)
+{
+	struct batch *b = xcalloc(1, sizeof *b);
+
+	b->db = db;
+	b->sql = sql;
+	b->extra = extra ? xstrdup(extra) : NULL;
+	b->max_items = max_items > 0 ? max_items : 1;
+	b->urgent = urgent;
+	TAILQ_INIT(&b->waiting);
+	event_assign(&b->kick, base, -1, 0, batch_kick_cb, b);
+	return b;
+}
+
+void
+batch_free(struct batch *b)
+{
+	struct batch_item *it;
+
+	if (b == NULL)
+		return;
+	event_del(&b->kick);
+	while ((it = TAILQ_FIRST(&b->waiting)) != NULL) {
+		TAILQ_REMOVE(&b->waiting, it, entry);
+		batch_item_free(it);
+	}
+	b->nwaiting = 0;
+	if (b->call != NULL) {
+		b->closing = true;  /* batch_call_done frees it */
+		return;
+	}
+	free(b->extra);
+	free(b);
+}
+
+void
+batch_add_take(struct batch *b, json_t *item, batch_item_cb *cb, void *arg)
+{
+	struct batch_item *it = xcalloc(1, sizeof *it);
+
+	/* A failed json_pack: a null element fails its call, then itself alone. */
+	it->json = item != NULL ? item : json_null();
+	it->cb = cb;
+	it->arg = arg;
+	TAILQ_INSERT_TAIL(&b->waiting, it, entry);
+	b->nwaiting++;
+	batch_schedule(b);
+}
+
+size_t
+batch_pending(const struct batch *b)
+{
+	return b->nwaiting + (b->call ? b->call->n : 0);
+}
