@@ -458,7 +458,7 @@ harness_last_message_id(PGconn *pg)
 
 #define HARNESS_REPORT_HEAD \
 	"# Reliability: measured by the fault tests\n\n" \
-	"Written by `tests/integration/check_faults.c` each time it runs (`tests/run`);\n" \
+	"Written by `tests/integration/check_faults.c`, `check_ha.c` and `check_failover.c` each time they run (`tests/run`);\n" \
 	"do not edit by hand. Each row is one scenario against the real gateway and a\n" \
 	"real PostgreSQL. *sent*: distinct inbound messages the test posted (provider\n" \
 	"retries not counted); *stored*: distinct ones in the database; *answered*: inbound\n" \
