@@ -2,9 +2,17 @@
  * db.c - asynchronous libpq connection pool. See db.h.
  *
  * Each connection is a small state machine (db_conn_set_state logs every
- * move): DOWN -> CONNECTING -> IDLE <-> BUSY, and back to DOWN on any error,
- * from where a retry timer reconnects with backoff. One libevent event per
- * connection is re-armed for read or write as libpq asks (STYLE §6).
+ * move): DOWN -> CONNECTING -> CHECKING -> IDLE <-> BUSY, and back to DOWN
+ * on any error, from where a retry timer reconnects with backoff. One
+ * libevent event per connection is re-armed for read or write as libpq asks
+ * (STYLE §6).
+ *
+ * CHECKING asks a new connection whether it takes writes, and a query
+ * that fails because the server became read-only or is shutting down drops
+ * its connection like a lost socket (its caller spools or retries). With a
+ * multi-host DATABASE_URL, a connection that reached a read-only server makes the
+ * next attempts start at the next host (db_hosts.h says why libpq's own
+ * target_session_attrs is not enough behind a pooler).
  *
  * Queries wait in one FIFO and go to whichever connection is idle; urgent
  * ones (a webhook's accept, which a provider is waiting on) go ahead of the
@@ -23,6 +31,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "db_hosts.h"
 #include "log.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -33,6 +42,7 @@
 #define DB_CONN_STATE_LIST(X)                                          \
 	X(DB_CONN_DOWN, "down")             /* no socket; retry timer armed */ \
 	X(DB_CONN_CONNECTING, "connecting") /* PQconnectPoll in progress */     \
+	X(DB_CONN_CHECKING, "checking")     /* open; does it take writes? */    \
 	X(DB_CONN_IDLE, "idle")             /* open, waiting for a query */     \
 	X(DB_CONN_BUSY, "busy")             /* one query sent, result pending */
 
@@ -69,6 +79,7 @@ struct db_conn {
 	struct event retry;        /* reconnect timer while DOWN */
 	bool io_added;
 	int failures;              /* consecutive failed connects, for backoff */
+	size_t first_host;         /* where this connection's attempt began in the host list */
 	struct db_query *current;  /* owned; the query in flight when BUSY */
 	PGresult *result;          /* owned; last result of the current query */
 };
@@ -76,6 +87,8 @@ struct db_conn {
 struct db {
 	struct event_base *base;
 	char *conninfo;            /* owned */
+	struct db_hosts *hosts;    /* owned; NULL when libpq cannot parse conninfo */
+	size_t first_host;         /* the host the next connection attempt begins with */
 	struct db_conn *conns;     /* owned array of nconns */
 	size_t nconns;
 	struct db_query_list queue;
@@ -145,7 +158,7 @@ db_fail_queue_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (db_any_conn_in(db, DB_CONN_IDLE, DB_CONN_BUSY) ||
-	    db_any_conn_in(db, DB_CONN_CONNECTING, DB_CONN_CONNECTING))
+	    db_any_conn_in(db, DB_CONN_CONNECTING, DB_CONN_CHECKING))
 		return;
 	while ((q = db_queue_pop(db)) != NULL)
 		db_query_finish(q, NULL, "database unavailable");
@@ -209,6 +222,18 @@ db_conn_fail(struct db_conn *c, const char *why)
 	event_active(&c->db->fail_queue, EV_TIMEOUT, 1);
 }
 
+/* Sends what libpq buffered for the statement just queued, then waits for its results. */
+static void
+db_conn_flush(struct db_conn *c)
+{
+	int flushed = PQflush(c->pg);
+
+	if (flushed < 0)
+		db_conn_fail(c, PQerrorMessage(c->pg));
+	else
+		db_conn_arm(c, flushed == 1 ? EV_READ | EV_WRITE : EV_READ);
+}
+
 static void
 db_notice_cb(void *arg, const char *message)
 {
@@ -232,14 +257,12 @@ db_conn_poll_connect(struct db_conn *c)
 			return;
 		}
 		PQsetNoticeProcessor(c->pg, db_notice_cb, NULL);
-		if (c->failures > 0) {
-			stats.db_reconnects++;
-			log_info("db: connection %zu re-established", c->index);
+		db_conn_set_state(c, DB_CONN_CHECKING);
+		if (!PQsendQuery(c->pg, "SHOW transaction_read_only")) {
+			db_conn_fail(c, PQerrorMessage(c->pg));
+			return;
 		}
-		c->failures = 0;
-		db_conn_set_state(c, DB_CONN_IDLE);
-		db_conn_arm(c, EV_READ);
-		db_dispatch(c->db);
+		db_conn_flush(c);
 		break;
 	default:
 		db_conn_fail(c, PQerrorMessage(c->pg));
@@ -247,10 +270,69 @@ db_conn_poll_connect(struct db_conn *c)
 	}
 }
 
+/* The host this connection's attempt began with is not the primary: later attempts begin at the next. */
+static void
+db_conn_skip_host(struct db_conn *c)
+{
+	struct db *db = c->db;
+
+	/* Only if no other connection has moved on already. */
+	if (db->hosts != NULL && db->first_host == c->first_host)
+		db->first_host = (c->first_host + 1) % db_hosts_count(db->hosts);
+}
+
+/* The new connection answered whether it takes writes: use it, or try elsewhere. */
+static void
+db_conn_check_done(struct db_conn *c)
+{
+	PGresult *res = c->result;
+	bool writable = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    strcmp(PQgetvalue(res, 0, 0), "off") == 0;
+
+	if (!writable) {
+		char *why = xasprintf("%s:%s is read-only (a standby) or did not answer; the next attempt starts at "
+		    "the next host",
+		    PQhost(c->pg), PQport(c->pg));
+
+		db_conn_skip_host(c);
+		db_conn_fail(c, why);
+		free(why);
+		return;
+	}
+	PQclear(res);
+	c->result = NULL;
+	if (c->failures > 0) {
+		stats.db_reconnects++;
+		log_info("db: connection %zu re-established (%s:%s)", c->index, PQhost(c->pg), PQport(c->pg));
+	}
+	c->failures = 0;
+	db_conn_set_state(c, DB_CONN_IDLE);
+	db_conn_arm(c, EV_READ);
+	db_dispatch(c->db);
+}
+
+/*
+ * True when a statement failed because of the server, not the statement:
+ * it became a standby (25006, read_only_sql_transaction), it is shutting
+ * down or starting (57P01-57P03), or the connection broke (class 08).
+ * Nothing of that statement was committed.
+ */
+static bool
+db_error_is_server_gone(const char *sqlstate)
+{
+	return sqlstate != NULL && (strcmp(sqlstate, "25006") == 0 || strncmp(sqlstate, "57P0", 4) == 0 ||
+	    strncmp(sqlstate, "08", 2) == 0);
+}
+
 static void
 db_conn_connect(struct db_conn *c)
 {
-	c->pg = PQconnectStart(c->db->conninfo);
+	struct db *db = c->db;
+
+	c->first_host = db->first_host;
+	c->pg = db->hosts != NULL ?
+	    PQconnectStartParams(db_hosts_keywords(db->hosts), db_hosts_values(db->hosts, c->first_host), 0) :
+	    PQconnectStart(db->conninfo);
 	if (c->pg == NULL) {
 		log_error("db: out of memory starting a connection");
 		abort();
@@ -282,6 +364,15 @@ db_conn_query_done(struct db_conn *c)
 	PGresult *res = c->result;
 	const char *error = NULL;
 
+	if (res != NULL && db_error_is_server_gone(PQresultErrorField(res, PG_DIAG_SQLSTATE))) {
+		char *why = xstrdup(PQresultErrorMessage(res));
+
+		if (strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE), "25006") == 0)
+			db_conn_skip_host(c);
+		db_conn_fail(c, why);  /* the query's caller sees a lost connection */
+		free(why);
+		return;
+	}
 	c->current = NULL;
 	c->result = NULL;
 	db_conn_set_state(c, DB_CONN_IDLE);
@@ -306,7 +397,10 @@ db_conn_read_results(struct db_conn *c)
 		PGresult *res = PQgetResult(c->pg);
 
 		if (res == NULL) {
-			db_conn_query_done(c);
+			if (c->state == DB_CONN_CHECKING)
+				db_conn_check_done(c);
+			else
+				db_conn_query_done(c);
 			return;
 		}
 		/* A single statement yields one result; keep the last to be safe. */
@@ -328,6 +422,7 @@ db_conn_event_cb(evutil_socket_t fd, short what, void *arg)
 	case DB_CONN_CONNECTING:
 		db_conn_poll_connect(c);
 		break;
+	case DB_CONN_CHECKING:
 	case DB_CONN_BUSY:
 		if (what & EV_WRITE) {
 			flushed = PQflush(c->pg);
@@ -358,8 +453,6 @@ db_conn_event_cb(evutil_socket_t fd, short what, void *arg)
 static void
 db_conn_send(struct db_conn *c, struct db_query *q)
 {
-	int flushed;
-
 	c->current = q;
 	db_conn_set_state(c, DB_CONN_BUSY);
 	if (!PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, (const char *const *)q->params,
@@ -367,11 +460,7 @@ db_conn_send(struct db_conn *c, struct db_query *q)
 		db_conn_fail(c, PQerrorMessage(c->pg));
 		return;
 	}
-	flushed = PQflush(c->pg);
-	if (flushed < 0)
-		db_conn_fail(c, PQerrorMessage(c->pg));
-	else
-		db_conn_arm(c, flushed == 1 ? EV_READ | EV_WRITE : EV_READ);
+	db_conn_flush(c);
 }
 
 static void
@@ -402,9 +491,15 @@ struct db *
 db_new(struct event_base *base, const char *conninfo, size_t nconns)
 {
 	struct db *db = xcalloc(1, sizeof *db);
+	char *error;
 
 	db->base = base;
 	db->conninfo = xstrdup(conninfo);
+	db->hosts = db_hosts_new(conninfo, &error);
+	if (db->hosts == NULL) {
+		log_error("db: DATABASE_URL: %s", error);
+		free(error);
+	}
 	db->nconns = nconns;
 	db->conns = xcalloc(nconns, sizeof *db->conns);
 	TAILQ_INIT(&db->queue);
@@ -443,6 +538,7 @@ db_free(struct db *db)
 		db_query_finish(q, NULL, "database pool closed");
 	event_del(&db->fail_queue);
 	free(db->conns);
+	db_hosts_free(db->hosts);
 	free(db->conninfo);
 	free(db);
 }
@@ -473,7 +569,7 @@ db_enqueue(struct db *db, bool urgent, const char *sql, int nparams, const char 
 	db->nqueued++;
 
 	if (db_any_conn_in(db, DB_CONN_IDLE, DB_CONN_BUSY) ||
-	    db_any_conn_in(db, DB_CONN_CONNECTING, DB_CONN_CONNECTING)) {
+	    db_any_conn_in(db, DB_CONN_CONNECTING, DB_CONN_CHECKING)) {
 		db_dispatch(db);
 		return;
 	}

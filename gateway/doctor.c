@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "embedded.h"
+#include "migrate.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -229,30 +230,27 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 static void
 doctor_database(struct doctor *d, const struct config *cfg)
 {
-	char *conninfo = config_database_conninfo(cfg), *msg;
-	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-	const char *values[] = { conninfo, DOCTOR_TIMEOUT_S, "carenav-doctor", NULL };
-	PGconn *pg = PQconnectdbParams(keys, values, 1);
+	char *conninfo = config_database_conninfo(cfg), *cause = NULL;
+	PGconn *pg;
 	PGresult *res;
 
-	if (PQstatus(pg) != CONNECTION_OK) {
-		msg = doctor_first_line(PQerrorMessage(pg));
-		doctor_say(d, "FAIL", "database: cannot connect: %s%s", msg,
+	/* The gateway's own way in (the host that takes writes), trying each host once; for what the URL leaves unset: */
+	setenv("PGCONNECT_TIMEOUT", DOCTOR_TIMEOUT_S, 0);
+	setenv("PGAPPNAME", "carenav-doctor", 0);
+	pg = migrate_connect(conninfo, 0, &cause);
+	if (pg == NULL) {
+		doctor_say(d, "FAIL", "database: %s%s", cause,
 		    cfg->database_url[0] ? "" : " (DATABASE_URL is empty, so the private cluster under "
 		    "VAR_DIR/pg is used: start it with deploy/pg-local start)");
-		free(msg);
+		free(cause);
 		goto done;
 	}
 	res = doctor_query(d, pg, "database", "SELECT current_setting('server_version'), "
-	    "pg_is_in_recovery(), current_database(), current_user, inet_server_port()");
+	    "current_database(), current_user");
 	if (res == NULL)
 		goto done;
-	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
-		doctor_say(d, "FAIL", "database: connected to a read-only standby (database %s); use a multi-host "
-		    "DATABASE_URL with target_session_attrs=read-write", PQgetvalue(res, 0, 2));
-	else
-		doctor_say(d, "ok", "database: PostgreSQL %s, database %s as %s, read-write", PQgetvalue(res, 0, 0),
-		    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+	doctor_say(d, "ok", "database: PostgreSQL %s, database %s as %s, read-write (%s:%s)", PQgetvalue(res, 0, 0),
+	    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQhost(pg), PQport(pg));
 	PQclear(res);
 	doctor_migrations(d, pg);
 	res = PQexec(pg, "SELECT 1 FROM schema_migrations LIMIT 1");

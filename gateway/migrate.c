@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db_hosts.h"
 #include "embedded.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -23,24 +24,52 @@
 /* Arbitrary constant naming "carenav migrations" for pg_advisory_lock. */
 #define MIGRATE_LOCK_KEY "727465"
 
+/* True unless pg answers that it takes writes (db_hosts.h says why libpq's word is not enough). */
+static bool
+migrate_is_read_only(PGconn *pg)
+{
+	PGresult *res = PQexec(pg, "SHOW transaction_read_only");
+	bool read_only = PQresultStatus(res) != PGRES_TUPLES_OK || strcmp(PQgetvalue(res, 0, 0), "off") != 0;
+
+	PQclear(res);
+	return read_only;
+}
+
 PGconn *
 migrate_connect(const char *conninfo, int wait_seconds, char **cause)
 {
-	for (int waited = 0;; waited++) {
-		PGconn *pg = PQconnectdb(conninfo);
+	char *why = NULL;
+	struct db_hosts *hosts = db_hosts_new(conninfo, &why);
+	size_t first = 0;
 
-		if (PQstatus(pg) == CONNECTION_OK)
+	if (hosts == NULL) {
+		*cause = xasprintf("DATABASE_URL: %s", why);
+		free(why);
+		return NULL;
+	}
+	for (int attempt = 1;; attempt++) {
+		PGconn *pg = PQconnectdbParams(db_hosts_keywords(hosts), db_hosts_values(hosts, first), 0);
+
+		if (PQstatus(pg) == CONNECTION_OK && !migrate_is_read_only(pg)) {
+			db_hosts_free(hosts);
 			return pg;
-		if (waited >= wait_seconds * 4) {
-			char *msg = xstrdup(PQerrorMessage(pg));
-
-			msg[strcspn(msg, "\n")] = '\0';
-			*cause = xasprintf("cannot connect to PostgreSQL: %s", msg);
-			free(msg);
-			PQfinish(pg);
-			return NULL;
+		}
+		if (PQstatus(pg) == CONNECTION_OK) {
+			why = xasprintf("%s:%s is read-only (a standby)", PQhost(pg), PQport(pg));
+			first++;  /* start at the next host */
+		} else {
+			why = xstrdup(PQerrorMessage(pg));
+			why[strcspn(why, "\n")] = '\0';
 		}
 		PQfinish(pg);
+		/* Every host gets its turn, even with no time to wait. */
+		if (attempt >= wait_seconds * 4 && attempt >= (int)db_hosts_count(hosts)) {
+			*cause = xasprintf("cannot connect to PostgreSQL: %s", why);
+			free(why);
+			db_hosts_free(hosts);
+			return NULL;
+		}
+		free(why);
 		usleep(250 * 1000);
 	}
 }

@@ -12,7 +12,10 @@
 
 #include "attrs.h"
 
-/* Connects, retrying for up to wait_seconds while the server starts; NULL + *cause. */
+/*
+ * Connects to the primary, retrying for up to wait_seconds while the server
+ * starts or while every host it reaches is read-only; NULL + *cause.
+ */
 PGconn *migrate_connect(const char *conninfo, int wait_seconds, char **cause) CN_MUSTCHECK;
 /* Applies every embedded sql/NNN_*.sql not yet in schema_migrations, in order. */
 bool migrate_apply(PGconn *pg, char **cause) CN_MUSTCHECK;

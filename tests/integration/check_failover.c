@@ -7,18 +7,26 @@
  * connections, spools what arrives meanwhile, finds the new primary and
  * replays. Checked: no acknowledged message lost, none stored or answered
  * twice, replies delivered once, and the gateway counted its reconnects.
- * The measured row goes to docs/reliability.md.
+ *
+ * The same again with a PgBouncer (transaction pooling) in front of each
+ * node and the gateway's multi-host URL naming the two PgBouncers. After a
+ * failover PgBouncer keeps reporting the read-only state it saw first
+ * (gateway/db_hosts.h), so this checks that the gateway finds the new
+ * primary by asking, not by believing the pooler.
+ * The measured rows go to docs/reliability.md.
  */
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,8 +52,9 @@ struct failover {
 	double took_s;
 };
 
-/* The formation's directory, named in main() so main can stop it after a failed test too. */
-static char *formation_dir;
+/* The formations' directories, named in main() so main can stop them after a failed test too. */
+static char *formation_dir[2];
+enum route { ROUTE_DIRECT, ROUTE_PGBOUNCER };
 
 static void
 sleep_ms(int ms)
@@ -127,7 +136,8 @@ metric(const char *page, const char *name)
 	return v;
 }
 
-START_TEST(test_failover_mid_stream)
+static void
+failover_mid_stream(enum route route)
 {
 	const char *script = getenv("CARENAV_PG_FAILOVER");
 	struct failover f = { 0 };
@@ -135,13 +145,15 @@ START_TEST(test_failover_mid_stream)
 	struct harness_gw gw;
 	pthread_t t;
 	PGconn *pg;
-	char *url, *metrics = NULL, *notes, *extra, from[32], sid[32];
+	char *url, *gw_url, *metrics = NULL, *notes, *extra, *scenario, from[32], sid[32];
+	int bouncer_port[2] = { 0, 0 };
+	pid_t bouncer[2] = { 0, 0 };
 	const char *env[] = { "LOG_LEVEL=info", "PROVIDER_TIMEOUT_MS=1000", NULL };
 	long sent = 0, not_ok = 0, stored, rows, answered_n, steps, primary_port;
 	int base;
 
 	ck_assert_msg(script != NULL, "CARENAV_PG_FAILOVER is not set (run through ctest)");
-	f.dir = xstrdup(formation_dir);
+	f.dir = xstrdup(formation_dir[route]);
 	ck_assert(mkdir(getenv("CARENAV_TEST_VARDIR"), 0755) == 0 || errno == EEXIST);
 	ck_assert(mkdir(f.dir, 0755) == 0 || errno == EEXIST);
 	base = free_port_triple();
@@ -150,8 +162,22 @@ START_TEST(test_failover_mid_stream)
 	free(extra);
 	url = xasprintf("postgresql://carenav@127.0.0.1:%d,127.0.0.1:%d/carenav?target_session_attrs=read-write"
 	    "&connect_timeout=2", base + 1, base + 2);
+	gw_url = xstrdup(url);
+	if (route == ROUTE_PGBOUNCER) {
+		for (int i = 0; i < 2; i++) {
+			char *name = xasprintf("pgbouncer%d", i + 1), *server = xasprintf("host=127.0.0.1 port=%d",
+			    base + 1 + i);
 
-	harness_gw_init(&gw, url, env);
+			bouncer[i] = harness_pgbouncer_start(f.dir, name, server, "carenav", 6, &bouncer_port[i]);
+			free(name);
+			free(server);
+		}
+		free(gw_url);
+		gw_url = xasprintf("postgresql://carenav@127.0.0.1:%d,127.0.0.1:%d/carenav?"
+		    "target_session_attrs=read-write&connect_timeout=2", bouncer_port[0], bouncer_port[1]);
+	}
+
+	harness_gw_init(&gw, gw_url, env);
 	harness_gw_start(&gw);
 	pg = harness_db_connect(url);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT inet_server_port()"), base + 1);
@@ -212,22 +238,44 @@ START_TEST(test_failover_mid_stream)
 
 	notes = xasprintf("pg_auto_failover: primary + synchronous standby + monitor on loopback; standby promoted "
 	    "(pg_autoctl perform failover, %.1f s) after %d acknowledged webhooks; gateway on a multi-host URL "
-	    "with target_session_attrs=read-write: %lld connections lost, %lld re-established, %lld texts spooled "
+	    "with target_session_attrs=read-write%s: %lld connections lost, %lld re-established, %lld texts spooled "
 	    "during the switch, %ld non-200 answers retried", f.took_s, FAILOVER_AT,
+	    route == ROUTE_PGBOUNCER ? " naming one PgBouncer (transaction pooling) per node" : "",
 	    metric(metrics, "carenav_database_connections_lost_total"),
 	    metric(metrics, "carenav_database_reconnects_total"), metric(metrics, "carenav_inbound_spooled_total"),
 	    not_ok);
-	harness_report_row("PostgreSQL failover (standby promoted mid-stream)", sent, stored, answered_n,
-	    (rows - stored) + (steps - answered_n), sent - (answered_n < stored ? answered_n : stored), notes);
+	scenario = xstrdup(route == ROUTE_PGBOUNCER ? "PostgreSQL failover through PgBouncer (one per node)" :
+	    "PostgreSQL failover (standby promoted mid-stream)");
+	harness_report_row(scenario, sent, stored, answered_n, (rows - stored) + (steps - answered_n),
+	    sent - (answered_n < stored ? answered_n : stored), notes);
+	free(scenario);
 	fprintf(stderr, "check_failover: %s\n", notes);
 	free(notes);
 	free(metrics);
 	PQfinish(pg);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
 	harness_gw_free(&gw);
+	for (int i = 0; i < 2; i++) {
+		if (bouncer[i] > 0) {
+			kill(bouncer[i], SIGTERM);
+			waitpid(bouncer[i], NULL, 0);
+		}
+	}
 	run(script, "stop", f.dir, NULL);
 	free(url);
+	free(gw_url);
 	free(f.dir);
+}
+
+START_TEST(test_failover_mid_stream)
+{
+	failover_mid_stream(ROUTE_DIRECT);
+}
+END_TEST
+
+START_TEST(test_failover_through_pgbouncer)
+{
+	failover_mid_stream(ROUTE_PGBOUNCER);
 }
 END_TEST
 
@@ -241,20 +289,26 @@ main(void)
 
 	tcase_set_timeout(tc, 400);
 	tcase_add_test(tc, test_failover_mid_stream);
+	tcase_add_test(tc, test_failover_through_pgbouncer);
 	suite_add_tcase(s, tc);
-	formation_dir = xasprintf("%s/failover-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
+	formation_dir[ROUTE_DIRECT] = xasprintf("%s/failover-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
+	formation_dir[ROUTE_PGBOUNCER] = xasprintf("%s/failover-pgbouncer-%d", getenv("CARENAV_TEST_VARDIR"),
+	    (int)getpid());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	/* pg_autoctl runs detached from the test: stop it even when the test failed half-way. */
-	if (getenv("CARENAV_PG_FAILOVER") != NULL) {
-		char *cmd = xasprintf("%s stop %s >/dev/null 2>&1", getenv("CARENAV_PG_FAILOVER"), formation_dir);
+	for (int i = 0; i < 2; i++) {
+		if (getenv("CARENAV_PG_FAILOVER") != NULL) {
+			char *cmd = xasprintf("%s stop %s >/dev/null 2>&1", getenv("CARENAV_PG_FAILOVER"),
+			    formation_dir[i]);
 
-		if (system(cmd) != 0)
-			fprintf(stderr, "check_failover: could not stop the formation in %s\n", formation_dir);
-		free(cmd);
+			if (system(cmd) != 0)
+				fprintf(stderr, "check_failover: could not stop the formation in %s\n", formation_dir[i]);
+			free(cmd);
+		}
+		free(formation_dir[i]);
 	}
-	free(formation_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

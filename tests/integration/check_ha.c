@@ -189,67 +189,19 @@ haproxy_start(struct ha *ha)
 	free(log);
 }
 
-/* Writes a PgBouncer config in front of the test cluster and starts it; returns the gateways' conninfo. */
+/* PgBouncer in front of the test cluster; returns the gateways' conninfo. */
 static char *
 pgbouncer_start(struct ha *ha, const char *direct_conninfo)
 {
-	char *cfg = xasprintf("%s/pgbouncer.ini", ha->dir), *users = xasprintf("%s/userlist.txt", ha->dir);
-	char *log = xasprintf("%s/pgbouncer.log", ha->dir), *dbname, *conninfo;
 	const char *p = strstr(direct_conninfo, "dbname=");
-	pid_t parent = getpid();
-	FILE *f;
+	char *dbname, *server, *conninfo;
 
 	ck_assert_ptr_nonnull(p);
 	dbname = xstrndup(p + 7, strcspn(p + 7, " "));
-	ha->bouncer_port = harness_free_port();
-	f = fopen(users, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "\"carenav\" \"\"\n");
-	fclose(f);
-	f = fopen(cfg, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "[databases]\n* = host=%s\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n"
-	    "unix_socket_dir =\nauth_type = trust\nauth_file = %s\npool_mode = transaction\n"
-	    "default_pool_size = %d\nmax_client_conn = 200\nserver_reset_query =\n"
-	    "ignore_startup_parameters = extra_float_digits\n", getenv("CARENAV_TEST_PGHOST"),
-	    ha->bouncer_port, users, BOUNCER_POOL);
-	fclose(f);
-	ha->pgbouncer = fork();
-	ck_assert(ha->pgbouncer >= 0);
-	if (ha->pgbouncer == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		/* PgBouncer refuses to run as root; the cluster's owner runs it then. */
-		if (geteuid() == 0) {
-			struct passwd *pw = getpwnam("postgres");
-
-			if (pw == NULL || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-				_exit(126);
-		}
-		execlp("pgbouncer", "pgbouncer", cfg, (char *)NULL);
-		_exit(127);
-	}
+	server = xasprintf("host=%s", getenv("CARENAV_TEST_PGHOST"));
+	ha->pgbouncer = harness_pgbouncer_start(ha->dir, "pgbouncer", server, dbname, BOUNCER_POOL, &ha->bouncer_port);
 	conninfo = xasprintf("host=127.0.0.1 port=%d dbname=%s user=carenav", ha->bouncer_port, dbname);
-	for (int waited = 0;; waited += 100) {
-		PGconn *pg = PQconnectdb(conninfo);
-		bool ok = PQstatus(pg) == CONNECTION_OK;
-		int status;
-
-		PQfinish(pg);
-		if (ok)
-			break;
-		ck_assert_msg(waitpid(ha->pgbouncer, &status, WNOHANG) == 0, "pgbouncer exited; see %s", log);
-		ck_assert_msg(waited < 10000, "pgbouncer did not answer; see %s", log);
-		sleep_ms(100);
-	}
-	free(cfg);
-	free(users);
-	free(log);
+	free(server);
 	free(dbname);
 	return conninfo;
 }

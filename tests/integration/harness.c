@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -527,4 +528,65 @@ harness_run(const char *suite, int timeout_s, const TTest *const *tests, size_t 
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+pid_t
+harness_pgbouncer_start(const char *dir, const char *name, const char *server, const char *dbname,
+    int pool_size, int *port)
+{
+	char *cfg = xasprintf("%s/%s.ini", dir, name), *users = xasprintf("%s/%s-users.txt", dir, name);
+	char *log = xasprintf("%s/%s.log", dir, name), *conninfo;
+	pid_t parent = getpid(), pid;
+	FILE *f;
+
+	*port = harness_free_port();
+	f = fopen(users, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "\"carenav\" \"\"\n");
+	fclose(f);
+	f = fopen(cfg, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[databases]\n* = %s\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n"
+	    "unix_socket_dir =\nauth_type = trust\nauth_file = %s\npool_mode = transaction\n"
+	    "default_pool_size = %d\nmax_client_conn = 200\nserver_reset_query =\n"
+	    "ignore_startup_parameters = extra_float_digits\n", server, *port, users, pool_size);
+	fclose(f);
+	pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		/* PgBouncer refuses to run as root; the cluster's owner runs it then. */
+		if (geteuid() == 0) {
+			struct passwd *pw = getpwnam("postgres");
+
+			if (pw == NULL || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+				_exit(126);
+		}
+		execlp("pgbouncer", "pgbouncer", cfg, (char *)NULL);
+		_exit(127);
+	}
+	conninfo = xasprintf("host=127.0.0.1 port=%d dbname=%s user=carenav", *port, dbname);
+	for (int waited = 0;; waited += 100) {
+		PGconn *pg = PQconnectdb(conninfo);
+		bool ok = PQstatus(pg) == CONNECTION_OK;
+		int status;
+
+		PQfinish(pg);
+		if (ok)
+			break;
+		ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0, "pgbouncer exited; see %s", log);
+		ck_assert_msg(waited < 10000, "pgbouncer did not answer; see %s", log);
+		harness_sleep_ms(100);
+	}
+	free(conninfo);
+	free(cfg);
+	free(users);
+	free(log);
+	return pid;
 }

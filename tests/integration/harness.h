@@ -84,6 +84,16 @@ char *harness_twilio_signature(const char *token, const char *public_base, const
 void harness_report_row(const char *scenario, long sent, long stored, long answered,
     long duplicates, long lost, const char *notes);
 
+/*
+ * Starts a real PgBouncer in transaction pooling (trust authentication,
+ * pool_size server connections per database) in front of the server named
+ * by server ("host=H port=P"), with its config and log as dir/name.*; waits
+ * until it lets user carenav into dbname and returns its pid, its port in
+ * *port. It dies with the test process; as root it runs as "postgres".
+ */
+pid_t harness_pgbouncer_start(const char *dir, const char *name, const char *server, const char *dbname,
+    int pool_size, int *port);
+
 /* POSTs body to the gateway; returns the HTTP status (0 = no answer). *resp may be NULL. */
 long harness_post(int port, const char *path, const char *content_type, const char *body,
     size_t body_len, char **resp);

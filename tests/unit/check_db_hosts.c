@@ -1,0 +1,140 @@
+/*
+ * check_db_hosts.c - unit tests for the rotated host lists of a multi-host
+ * DATABASE_URL (gateway/db_hosts.c).
+ *
+ * Environment: none.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_hosts.h"
+
+/* The value of keyword in the arrays for an attempt beginning at host first, or NULL. */
+static const char *
+value_of(const struct db_hosts *h, size_t first, const char *keyword)
+{
+	const char *const *k = db_hosts_keywords(h);
+	const char *const *v = db_hosts_values(h, first);
+
+	for (size_t i = 0; k[i] != NULL; i++) {
+		ck_assert_ptr_nonnull(v[i]);
+		if (strcmp(k[i], keyword) == 0)
+			return v[i];
+	}
+	return NULL;
+}
+
+static struct db_hosts *
+parse(const char *conninfo)
+{
+	char *error = NULL;
+	struct db_hosts *h = db_hosts_new(conninfo, &error);
+
+	ck_assert_msg(h != NULL, "%s: %s", conninfo, error);
+	return h;
+}
+
+START_TEST(test_url_two_hosts_rotate_with_their_ports)
+{
+	struct db_hosts *h = parse("postgresql://carenav@10.0.0.1:6432,10.0.0.2:6433/carenav"
+	    "?target_session_attrs=read-write&connect_timeout=2");
+
+	ck_assert_uint_eq(db_hosts_count(h), 2);
+	ck_assert_str_eq(value_of(h, 0, "host"), "10.0.0.1,10.0.0.2");
+	ck_assert_str_eq(value_of(h, 0, "port"), "6432,6433");
+	ck_assert_str_eq(value_of(h, 1, "host"), "10.0.0.2,10.0.0.1");
+	ck_assert_str_eq(value_of(h, 1, "port"), "6433,6432");
+	/* Past the end wraps around. */
+	ck_assert_str_eq(value_of(h, 2, "host"), "10.0.0.1,10.0.0.2");
+	/* Every other setting is kept as written, in every rotation, but the
+	 * read-write check, which the gateway makes itself. */
+	for (size_t first = 0; first < 2; first++) {
+		ck_assert_str_eq(value_of(h, first, "dbname"), "carenav");
+		ck_assert_str_eq(value_of(h, first, "user"), "carenav");
+		ck_assert_str_eq(value_of(h, first, "connect_timeout"), "2");
+		ck_assert_ptr_null(value_of(h, first, "target_session_attrs"));
+	}
+	db_hosts_free(h);
+}
+END_TEST
+
+START_TEST(test_one_port_for_all_hosts_stays)
+{
+	struct db_hosts *h = parse("host=a,b,c port=5432 dbname=x");
+
+	ck_assert_uint_eq(db_hosts_count(h), 3);
+	ck_assert_str_eq(value_of(h, 1, "host"), "b,c,a");
+	ck_assert_str_eq(value_of(h, 2, "host"), "c,a,b");
+	ck_assert_str_eq(value_of(h, 2, "port"), "5432");
+	db_hosts_free(h);
+}
+END_TEST
+
+START_TEST(test_hostaddr_lists_rotate_and_empty_entries_count)
+{
+	struct db_hosts *h = parse("hostaddr=127.0.0.1,127.0.0.2 port=1,2");
+
+	ck_assert_uint_eq(db_hosts_count(h), 2);
+	ck_assert_str_eq(value_of(h, 1, "hostaddr"), "127.0.0.2,127.0.0.1");
+	ck_assert_str_eq(value_of(h, 1, "port"), "2,1");
+	db_hosts_free(h);
+
+	/* An empty entry is a host too (libpq's default socket). */
+	h = parse("host=a,,b dbname=x");
+	ck_assert_uint_eq(db_hosts_count(h), 3);
+	ck_assert_str_eq(value_of(h, 1, "host"), ",b,a");
+	ck_assert_str_eq(value_of(h, 2, "host"), "b,a,");
+	db_hosts_free(h);
+}
+END_TEST
+
+START_TEST(test_single_host_is_one_and_never_changes)
+{
+	struct db_hosts *h = parse("host=/var/run/postgresql port=5433 dbname=carenav");
+
+	ck_assert_uint_eq(db_hosts_count(h), 1);
+	ck_assert_str_eq(value_of(h, 0, "host"), "/var/run/postgresql");
+	ck_assert_str_eq(value_of(h, 7, "host"), "/var/run/postgresql");
+	ck_assert_ptr_null(value_of(h, 0, "sslmode"));
+	db_hosts_free(h);
+}
+END_TEST
+
+START_TEST(test_unparseable_conninfo_says_why)
+{
+	char *error = NULL;
+
+	ck_assert_ptr_null(db_hosts_new("host=a bogus=1", &error));
+	ck_assert_ptr_nonnull(strstr(error, "bogus"));
+	ck_assert_ptr_null(strchr(error, '\n'));
+	free(error);
+}
+END_TEST
+
+static Suite *
+db_hosts_suite(void)
+{
+	Suite *s = suite_create("db_hosts");
+	TCase *tc = tcase_create("rotate");
+
+	tcase_add_test(tc, test_url_two_hosts_rotate_with_their_ports);
+	tcase_add_test(tc, test_one_port_for_all_hosts_stays);
+	tcase_add_test(tc, test_hostaddr_lists_rotate_and_empty_entries_count);
+	tcase_add_test(tc, test_single_host_is_one_and_never_changes);
+	tcase_add_test(tc, test_unparseable_conninfo_says_why);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(db_hosts_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
