@@ -1,7 +1,8 @@
 /*
  * lifecycle.c - keeps the monthly partitions ahead of time and purges old
- * message bodies (RETENTION_DAYS). See sql/010_partitions.sql and
- * docs/data-lifecycle.md.
+ * message bodies and the dialogue state of long-idle conversations
+ * (RETENTION_DAYS). See sql/010_partitions.sql, sql/011_retention_state.sql
+ * and docs/data-lifecycle.md.
  *
  * One run: carenav_partitions_ensure(LIFECYCLE_MONTHS_AHEAD), then, with a
  * retention set, carenav_retention_purge in batches until a batch comes back
@@ -36,6 +37,7 @@ struct lifecycle {
 	bool busy;                     /* a run's query is in flight */
 	bool stopped;
 	int64_t purged;                /* bodies blanked in this run so far */
+	int64_t cleared;               /* dialogue states emptied in this run so far */
 };
 
 static void lifecycle_purge_next(struct lifecycle *lc);
@@ -52,9 +54,9 @@ lifecycle_arm(struct lifecycle *lc, int64_t ms)
 static void
 lifecycle_finish(struct lifecycle *lc)
 {
-	if (lc->purged > 0)
-		log_info("lifecycle: purged=%" PRId64 " message bodies older than %lld days", lc->purged,
-		    lc->cfg->retention_days);
+	if (lc->purged > 0 || lc->cleared > 0)
+		log_info("lifecycle: purged=%" PRId64 " message bodies and cleared=%" PRId64 " dialogue states "
+		    "older than %lld days", lc->purged, lc->cleared, lc->cfg->retention_days);
 	lc->busy = false;
 	lifecycle_arm(lc, lc->cfg->lifecycle_interval_s * 1000);
 }
@@ -63,17 +65,20 @@ static void
 lifecycle_purge_done(const PGresult *res, const char *error, void *arg)
 {
 	struct lifecycle *lc = arg;
-	int64_t n;
+	int64_t bodies, states;
 
 	if (error != NULL) {
 		log_warn("lifecycle: retention purge failed, retrying next run: %s", error);
 		lifecycle_finish(lc);
 		return;
 	}
-	n = store_col_int64(res, 0, 0);
-	lc->purged += n;
-	stats.bodies_purged += (uint64_t)n;
-	if (n >= LIFECYCLE_PURGE_BATCH && !lc->stopped)
+	bodies = store_col_int64(res, 0, 0);
+	states = store_col_int64(res, 0, 1);
+	lc->purged += bodies;
+	lc->cleared += states;
+	stats.bodies_purged += (uint64_t)bodies;
+	stats.states_cleared += (uint64_t)states;
+	if ((bodies >= LIFECYCLE_PURGE_BATCH || states >= LIFECYCLE_PURGE_BATCH) && !lc->stopped)
 		lifecycle_purge_next(lc);
 	else
 		lifecycle_finish(lc);
@@ -96,6 +101,7 @@ lifecycle_ensure_done(const PGresult *res, const char *error, void *arg)
 		log_info("lifecycle: created=%" PRId64 " monthly partitions", store_col_int64(res, 0, 0));
 	if (lc->cfg->retention_days > 0 && !lc->stopped) {
 		lc->purged = 0;
+		lc->cleared = 0;
 		lifecycle_purge_next(lc);
 	} else {
 		lifecycle_finish(lc);

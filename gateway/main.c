@@ -436,7 +436,7 @@ main_cmd_purge(void)
 	struct config cfg;
 	char days[24], lim[24];
 	const char *params[2];
-	long long made = 0, purged = 0, n;
+	long long made = 0, purged = 0, cleared = 0, bodies, states;
 	PGconn *pg;
 	PGresult *res;
 
@@ -455,20 +455,24 @@ main_cmd_purge(void)
 	snprintf(lim, sizeof lim, "%d", LIFECYCLE_PURGE_BATCH);
 	params[1] = lim;
 	do {
-		res = PQexecParams(pg, "SELECT carenav_retention_purge($1, $2)", 2, NULL, params, NULL, NULL, 0);
+		res = PQexecParams(pg, "SELECT bodies, states FROM carenav_retention_purge($1, $2)", 2, NULL, params,
+		    NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			fprintf(stderr, "carenav: purge: %s", PQresultErrorMessage(res));
 			return 1;
 		}
-		n = atoll(PQgetvalue(res, 0, 0));
-		purged += n;
+		bodies = atoll(PQgetvalue(res, 0, 0));
+		states = atoll(PQgetvalue(res, 0, 1));
+		purged += bodies;
+		cleared += states;
 		PQclear(res);
-	} while (n >= LIFECYCLE_PURGE_BATCH);
+	} while (bodies >= LIFECYCLE_PURGE_BATCH || states >= LIFECYCLE_PURGE_BATCH);
 	printf("partitions created: %lld\n", made);
 	if (cfg.retention_days == 0)
 		printf("RETENTION_DAYS is 0: message bodies are kept forever; nothing purged\n");
 	else
-		printf("message bodies purged: %lld (older than %lld days)\n", purged, cfg.retention_days);
+		printf("message bodies purged: %lld, dialogue states cleared: %lld (older than %lld days)\n", purged,
+		    cleared, cfg.retention_days);
 	PQfinish(pg);
 	config_free(&cfg);
 	return 0;

@@ -37,7 +37,8 @@
 	X(db_connections_lost, "carenav_database_connections_lost_total", "Database connections lost (server gone, failover, network)") \
 	X(db_reconnects, "carenav_database_reconnects_total", "Database connections re-established after a loss") \
 	X(api_rate_limited, "carenav_api_rate_limited_total", "Operator API requests refused by the per-address rate limit") \
-	X(bodies_purged, "carenav_retention_bodies_purged_total", "Message bodies blanked by the retention purge (RETENTION_DAYS)")
+	X(bodies_purged, "carenav_retention_bodies_purged_total", "Message bodies blanked by the retention purge (RETENTION_DAYS)") \
+	X(states_cleared, "carenav_retention_states_cleared_total", "Dialogue states of conversations idle past RETENTION_DAYS emptied by the retention purge")
 
 struct stats {
 #define X(field, name, help) uint64_t field;

@@ -85,6 +85,12 @@ try {
   const number = await page.locator("#conv-number").innerText();
   if (!number.endsWith(last4) || number.includes("*")) throw new Error(`conversation view number: ${number}`);
   await page.locator("#live.ok").waitFor();
+
+  step("the text the retention purge blanked says so, and no bubble is empty");
+  const purged = await page.locator(".msg.in .bubble.purged").allInnerTexts();
+  if (purged.length !== 1 || !purged[0].includes("Text removed")) throw new Error(`purged bubbles: ${JSON.stringify(purged)}`);
+  const empty = (await page.locator(".bubble").allInnerTexts()).filter((t) => t.trim() === "");
+  if (empty.length) throw new Error(`${empty.length} empty bubble(s) in the transcript`);
   await page.screenshot({ path: shot, fullPage: false });
   step(`screenshot ${shot}`);
 

@@ -60,6 +60,9 @@ START_TEST(test_console_shows_and_acks)
 	text(&gw, pg, "SMbr004", PATIENT, "now i have chest pain and feel dizzy");
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
 	code = harness_query_text(pg, "SELECT code FROM escalations");
+	/* The retention purge has blanked the patient's first text (as after RETENTION_DAYS). */
+	PQclear(PQexec(pg, "UPDATE messages SET body = '', purged_at = now() WHERE provider_sid = 'SMbr003'"));
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE purged_at IS NOT NULL"), 1);
 
 	mkdir(outdir, 0755);
 	url = xasprintf("http://127.0.0.1:%d/console/", gw.port);

@@ -3,7 +3,9 @@
  * partitioned by month, the upgrade of a database that already holds data
  * (sql/010_partitions.sql attaches the old table instead of copying it),
  * and the retention purge run by the gateway itself: bodies older than
- * RETENTION_DAYS blanked, rows, counts and the escalation audit kept.
+ * RETENTION_DAYS blanked (and marked so in the API), the dialogue state of
+ * conversations idle that long emptied, rows, counts and the escalation
+ * audit kept.
  */
 #include <check.h>
 #include <dirent.h>
@@ -81,6 +83,9 @@ START_TEST(test_partitions_and_retention)
 	    "WHERE conversation_id = (SELECT id FROM conversations WHERE patient_number = '" OLD "')");
 	old_rows = q(pg, "SELECT count(*) FROM messages WHERE created_at < now() - interval '30 days'");
 	ck_assert_int_ge(old_rows, 4);
+	exec_ok(pg, "UPDATE conversations SET last_activity_at = last_activity_at - interval '40 days' "
+	    "WHERE patient_number = '" OLD "'");
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM conversations WHERE state <> '{}'"), 2);
 
 	/* The gateway's lifecycle worker purges them on its own. */
 	harness_gw_start(&gw);
@@ -97,10 +102,23 @@ START_TEST(test_partitions_and_retention)
 	matched = harness_query_text(pg, "SELECT coalesce(matched, '') FROM escalations");
 	ck_assert_msg(strlen(matched) > 0, "escalation audit lost its matched words");
 	free(matched);
+	/* The long-idle conversation's answers are gone, the other's are not; the row and status stay. */
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM conversations WHERE patient_number = '" OLD "' "
+	    "AND state = '{}' AND status = 'emergency'"), 1);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM conversations WHERE patient_number = '" NEW "' "
+	    "AND state <> '{}'"), 1);
+	/* The API says which bodies were purged, and when. */
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM conversations c, "
+	    "jsonb_array_elements(carenav_api_conversation(c.id)->'messages') m "
+	    "WHERE m->>'purged_at' IS NOT NULL AND m->>'body' = ''"), old_rows);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM conversations c, "
+	    "jsonb_array_elements(carenav_api_conversation(c.id)->'messages') m "
+	    "WHERE m ? 'purged_at' AND m->>'purged_at' IS NULL"), msgs - old_rows);
 	ck_assert_int_eq(harness_get(gw.port, "/metrics", &metrics), 200);
 	out = xasprintf("carenav_retention_bodies_purged_total %lld\n", old_rows);
 	ck_assert_msg(strstr(metrics, out) != NULL, "%s", metrics);
 	free(out);
+	ck_assert_msg(strstr(metrics, "carenav_retention_states_cleared_total 1\n") != NULL, "%s", metrics);
 	free(metrics);
 
 	/* A late provider retry of a purged text is still recognised; the patient can go on. */
@@ -112,7 +130,8 @@ START_TEST(test_partitions_and_retention)
 
 	/* The CLI does one run by hand: nothing left to purge. */
 	ck_assert_int_eq(harness_gw_cli(&gw, &out, "purge", NULL), 0);
-	ck_assert_msg(strstr(out, "message bodies purged: 0 (older than 30 days)") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "message bodies purged: 0, dialogue states cleared: 0 (older than 30 days)") != NULL,
+	    "%s", out);
 	free(out);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
 	harness_gw_free(&gw);

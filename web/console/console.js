@@ -408,7 +408,8 @@
         (by === "system" || by === "alert" ? " system" : "") +
         (m.status === "failed" || m.status === "undelivered" ? " failed" : "") + (flagged[m.id] ? " flagged" : "");
       box.appendChild(h("div", { class: cls, "data-message-id": m.id },
-        h("div", { class: "bubble", text: m.body }),
+        m.purged_at ? h("div", { class: "bubble purged", text: "Text removed " + day(m.purged_at) +
+          " (retention period)" }) : h("div", { class: "bubble", text: m.body }),
         h("div", { class: "msg-meta" },
           flagged[m.id] ? h("span", { class: "flag-note", text: "Red flag · " + flagged[m.id].code }) : null,
           h("span", { text: senderLabel(m) }),
