@@ -240,5 +240,5 @@ main(void)
 		test_nobody_on_call_alerts_fallback,
 	};
 
-	return harness_run("alerts", 120, tests, sizeof tests / sizeof tests[0]);
+	return check_run("alerts", 120, tests, sizeof tests / sizeof tests[0]);
 }

@@ -536,5 +536,5 @@ main(void)
 		test_rate_limit,
 	};
 
-	return harness_run("api", 120, tests, sizeof tests / sizeof tests[0]);
+	return check_run("api", 120, tests, sizeof tests / sizeof tests[0]);
 }

@@ -99,5 +99,5 @@ main(void)
 		test_console_shows_and_acks,
 	};
 
-	return harness_run("browser", 90, tests, sizeof tests / sizeof tests[0]);
+	return check_run("browser", 90, tests, sizeof tests / sizeof tests[0]);
 }

@@ -328,5 +328,5 @@ main(void)
 		test_runaway_sender_throttled,
 	};
 
-	return harness_run("dialogue", 120, tests, sizeof tests / sizeof tests[0]);
+	return check_run("dialogue", 120, tests, sizeof tests / sizeof tests[0]);
 }

@@ -56,23 +56,6 @@ struct failover {
 static char *formation_dir[2];
 enum route { ROUTE_DIRECT, ROUTE_PGBOUNCER };
 
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static bool
 port_free(int port)
 {
@@ -116,10 +99,10 @@ failover_thread(void *arg)
 	double t0;
 
 	while (atomic_load(f->answered) < FAILOVER_AT)
-		sleep_ms(10);
-	t0 = now_s();
+		harness_sleep_ms(10);
+	t0 = harness_now_s();
 	f->rc = run(f->script, "failover", f->dir, NULL);
-	f->took_s = now_s() - t0;
+	f->took_s = harness_now_s() - t0;
 	atomic_store(&f->done, true);
 	return NULL;
 }
@@ -200,11 +183,11 @@ failover_mid_stream(enum route route)
 		    tries++) {
 			not_ok++;
 			ck_assert_msg(tries < 1000, "webhook %s never accepted; see %s", sid, gw.log_path);
-			sleep_ms(20);
+			harness_sleep_ms(20);
 		}
 		sent++;
 		atomic_fetch_add(&answered, 1);
-		sleep_ms(10);
+		harness_sleep_ms(10);
 	}
 	pthread_join(t, NULL);
 	ck_assert_msg(f.rc == 0, "pg_autoctl perform failover failed; see %s/script.log", f.dir);
@@ -282,22 +265,16 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("failover");
-	TCase *tc = tcase_create("failover");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_failover_mid_stream,
+		test_failover_through_pgbouncer,
+	};
+	int status;
 
-	tcase_set_timeout(tc, 400);
-	tcase_add_test(tc, test_failover_mid_stream);
-	tcase_add_test(tc, test_failover_through_pgbouncer);
-	suite_add_tcase(s, tc);
 	formation_dir[ROUTE_DIRECT] = xasprintf("%s/failover-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
 	formation_dir[ROUTE_PGBOUNCER] = xasprintf("%s/failover-pgbouncer-%d", getenv("CARENAV_TEST_VARDIR"),
 	    (int)getpid());
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = check_run("failover", 400, tests, sizeof tests / sizeof tests[0]);
 	/* pg_autoctl runs detached from the test: stop it even when the test failed half-way. */
 	for (int i = 0; i < 2; i++) {
 		if (getenv("CARENAV_PG_FAILOVER") != NULL) {
@@ -310,5 +287,5 @@ main(void)
 		}
 		free(formation_dir[i]);
 	}
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

@@ -38,14 +38,6 @@ scaled(int n)
 	return f > 0 && f < 1 ? (int)(n * f) : n;
 }
 
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static const char *
 patient(int i, char buf[32])
 {
@@ -62,7 +54,7 @@ post_until_ok(const struct harness_gw *gw, const char *sid, const char *from, co
 	while (harness_post_sms(gw->port, sid, from, CLINIC, body) != 200) {
 		tries++;
 		ck_assert_msg(tries < 2000, "message %s never accepted", sid);
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	}
 	return tries;
 }
@@ -177,16 +169,16 @@ outage_thread(void *arg)
 	char *cmd;
 
 	while (atomic_load(o->posted) < o->stop_after)
-		sleep_ms(10);
+		harness_sleep_ms(10);
 	o->stopped_at = atomic_load(o->posted);
 	cmd = xasprintf("%s stop-immediate %s", getenv("CARENAV_PG_LOCAL"), o->pgdir);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);
 	for (int waited = 0; waited < o->down_ms && !o->readyz_down; waited += 100) {
 		o->readyz_down = harness_get(o->port, "/readyz", NULL) == 503;
-		sleep_ms(100);
+		harness_sleep_ms(100);
 	}
-	sleep_ms(o->down_ms);
+	harness_sleep_ms(o->down_ms);
 	o->restarted_at = atomic_load(o->posted);
 	cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), o->pgdir);
 	ck_assert_int_eq(system(cmd), 0);
@@ -194,7 +186,7 @@ outage_thread(void *arg)
 	/* The pool reconnects by itself, with backoff. */
 	for (int waited = 0; waited < 20000 && !o->readyz_back; waited += 100) {
 		o->readyz_back = harness_get(o->port, "/readyz", NULL) == 200;
-		sleep_ms(100);
+		harness_sleep_ms(100);
 	}
 	return NULL;
 }
@@ -226,7 +218,7 @@ START_TEST(test_database_stopped_mid_stream)
 		snprintf(sid, sizeof sid, "SMdbdown%05d", i);
 		retries += post_until_ok(&gw, sid, patient(i % PATIENTS, from), texts[(i / PATIENTS) % NTEXTS]);
 		atomic_fetch_add(&posted, 1);
-		sleep_ms(15);  /* a steady stream, so the outage falls in the middle of it */
+		harness_sleep_ms(15);  /* a steady stream, so the outage falls in the middle of it */
 	}
 	pthread_join(t, NULL);
 	ck_assert_msg(o.readyz_down, "/readyz never said 503 while PostgreSQL was down");
@@ -331,7 +323,7 @@ START_TEST(test_database_and_disk_both_down)
 	free(cmd);
 	/* The provider's retry, once the database is back: stored and answered once. */
 	for (int i = 0; i < 200 && harness_post_sms(gw.port, "SMnowhere1", from, CLINIC, "hello") != 200; i++)
-		sleep_ms(100);
+		harness_sleep_ms(100);
 	pg = harness_db_connect(conninfo);
 	ck_assert(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
 	    "AND processed_at IS NOT NULL", 1, 20000));
@@ -367,7 +359,7 @@ killer_thread(void *arg)
 	unsigned seed = 7;
 
 	while (!atomic_load(k->done) || k->kills < 20) {
-		sleep_ms(200 + (int)(rand_r(&seed) % 400));
+		harness_sleep_ms(200 + (int)(rand_r(&seed) % 400));
 		pthread_mutex_lock(k->lock);
 		harness_gw_kill(k->gw);
 		k->kills++;
@@ -377,7 +369,7 @@ killer_thread(void *arg)
 			break;
 	}
 	while (!atomic_load(k->finished))
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	return NULL;
 }
 
@@ -413,11 +405,11 @@ START_TEST(test_gateway_killed_repeatedly)
 			retries += post_until_ok(&gw, sid, patient(j % PATIENTS, from), texts[(j / PATIENTS) % NTEXTS]);
 			resent++;
 		}
-		sleep_ms(10);
+		harness_sleep_ms(10);
 	}
 	atomic_store(&done, 1);
 	while (k.kills < 20)
-		sleep_ms(50);
+		harness_sleep_ms(50);
 	pthread_mutex_lock(&lock);  /* the last restart has finished */
 	pthread_mutex_unlock(&lock);
 	pg = harness_db_connect(conninfo);
@@ -474,12 +466,12 @@ START_TEST(test_provider_down_failing_slow)
 			post_until_ok(&gw, sid, patient(p, from), texts[r]);
 		}
 	}
-	sleep_ms(2000);                       /* refused connections: retried with backoff */
+	harness_sleep_ms(2000);                       /* refused connections: retried with backoff */
 	fake_twilio_script(ft, failing, 40);  /* then 500 and 429 */
 	fake_twilio_come_back(ft);
-	sleep_ms(2000);
+	harness_sleep_ms(2000);
 	fake_twilio_set_delay(ft, 5000);      /* then slow: 5 s per answer */
-	sleep_ms(6000);
+	harness_sleep_ms(6000);
 	fake_twilio_set_delay(ft, 0);
 	wait_settled(pg, &gw, PATIENTS * ROUNDS, 90000);
 
@@ -530,5 +522,5 @@ main(void)
 		test_provider_down_failing_slow,
 	};
 
-	return harness_run("faults", 400, tests, sizeof tests / sizeof tests[0]);
+	return check_run("faults", 400, tests, sizeof tests / sizeof tests[0]);
 }

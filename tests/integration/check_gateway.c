@@ -433,5 +433,5 @@ main(void)
 		test_connection_limit,
 	};
 
-	return harness_run("gateway", 60, tests, sizeof tests / sizeof tests[0]);
+	return check_run("gateway", 60, tests, sizeof tests / sizeof tests[0]);
 }

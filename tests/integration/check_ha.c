@@ -21,16 +21,13 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -71,23 +68,6 @@ struct ha {
 	atomic_long not_ok;       /* answers other than 200, or no answer: retried */
 	atomic_long resent;       /* provider retries of webhooks already answered */
 };
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t
 discard_cb(char *ptr, size_t size, size_t nmemb, void *arg)
@@ -141,9 +121,10 @@ haproxy_servers_up(struct ha *ha)
 static void
 haproxy_start(struct ha *ha)
 {
-	char *log = xasprintf("%s/haproxy.log", ha->dir), *cmd;
+	char *log = xasprintf("%s/haproxy.log", ha->dir), *cmd, *env[4 + NGW + 1] = { NULL };
 	const char *cfg = getenv("CARENAV_HAPROXY_CFG");
-	pid_t parent = getpid();
+	char *argv[] = { "haproxy", "-db", "-f", (char *)cfg, NULL };
+	size_t n = 0;
 
 	ck_assert_msg(cfg != NULL, "CARENAV_HAPROXY_CFG is not set (run through ctest)");
 	cmd = xasprintf("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 2 "
@@ -151,40 +132,22 @@ haproxy_start(struct ha *ha)
 	    ha->dir, ha->dir, ha->dir, ha->dir, ha->cert);
 	ck_assert_msg(system(cmd) == 0, "openssl could not make a test certificate");
 	free(cmd);
-	ha->haproxy = fork();
-	ck_assert(ha->haproxy >= 0);
-	if (ha->haproxy == 0) {
-		char v[64];
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		snprintf(v, sizeof v, "127.0.0.1:%d", ha->tls_port);
-		setenv("CARENAV_TLS_BIND", v, 1);
-		snprintf(v, sizeof v, "127.0.0.1:%d", ha->http_port);
-		setenv("CARENAV_HTTP_BIND", v, 1);
-		snprintf(v, sizeof v, "127.0.0.1:%d", ha->stats_port);
-		setenv("CARENAV_STATS_BIND", v, 1);
-		setenv("CARENAV_TLS_CERT", ha->cert, 1);
-		for (int i = 0; i < NGW; i++) {
-			char name[16];
-
-			snprintf(name, sizeof name, "CARENAV_GW%d", i + 1);
-			snprintf(v, sizeof v, "127.0.0.1:%d", ha->gw[i].port);
-			setenv(name, v, 1);
-		}
-		execlp("haproxy", "haproxy", "-db", "-f", cfg, (char *)NULL);
-		_exit(127);
-	}
+	env[n++] = xasprintf("CARENAV_TLS_BIND=127.0.0.1:%d", ha->tls_port);
+	env[n++] = xasprintf("CARENAV_HTTP_BIND=127.0.0.1:%d", ha->http_port);
+	env[n++] = xasprintf("CARENAV_STATS_BIND=127.0.0.1:%d", ha->stats_port);
+	env[n++] = xasprintf("CARENAV_TLS_CERT=%s", ha->cert);
+	for (int i = 0; i < NGW; i++)
+		env[n++] = xasprintf("CARENAV_GW%d=127.0.0.1:%d", i + 1, ha->gw[i].port);
+	ha->haproxy = harness_spawn(argv, &(struct harness_spawn_opts){ .log = log, .in_fd = -1,
+	    .env = (const char *const *)env });
+	for (size_t i = 0; i < n; i++)
+		free(env[i]);
 	for (int waited = 0; haproxy_servers_up(ha) < NGW; waited += 100) {
 		int status;
 
 		ck_assert_msg(waitpid(ha->haproxy, &status, WNOHANG) == 0, "haproxy exited; see %s", log);
 		ck_assert_msg(waited < 20000, "HAProxy never saw %d gateways up; see %s", NGW, log);
-		sleep_ms(100);
+		harness_sleep_ms(100);
 	}
 	free(log);
 }
@@ -237,7 +200,7 @@ post_until_ok(CURL *h, struct ha *ha, const char *sid, const char *from, const c
 	while (post_sms(h, ha, sid, from, body) != 200) {
 		atomic_fetch_add(&ha->not_ok, 1);
 		ck_assert_msg(++tries < 500, "webhook %s never accepted", sid);
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	}
 }
 
@@ -406,7 +369,7 @@ START_TEST(test_three_gateways_one_killed)
 		harness_gw_start(&ha.gw[i]);
 	haproxy_start(&ha);
 
-	t0 = now_s();
+	t0 = harness_now_s();
 	for (int i = 0; i < THREADS; i++) {
 		clients[i].ha = &ha;
 		clients[i].index = i;
@@ -423,11 +386,11 @@ START_TEST(test_three_gateways_one_killed)
 			harness_gw_start(&ha.gw[1]);
 			restarted = true;
 		}
-		sleep_ms(5);
+		harness_sleep_ms(5);
 	}
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(threads[i], NULL);
-	elapsed = now_s() - t0;
+	elapsed = harness_now_s() - t0;
 	/* PgBouncer multiplexed the gateways' 12 connections over its pool. */
 	ck_assert_int_le(q(pg, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
 	    "AND pid <> pg_backend_pid()"), BOUNCER_POOL);
@@ -438,7 +401,7 @@ START_TEST(test_three_gateways_one_killed)
 	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, SETTLE_MS),
 	    "replies left unsent; see %s", ha.gw[0].log_path);
 	/* Let at least one more alert round come due (ESCALATION_ACK_TIMEOUT=3) while all three run. */
-	sleep_ms(3500);
+	harness_sleep_ms(3500);
 	/*
 	 * Then stop the rounds as a nurse's ACK would, or a new round (every 3 s)
 	 * could be queued between the checks below.
@@ -515,19 +478,13 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("ha");
-	TCase *tc = tcase_create("ha");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_three_gateways_one_killed,
+	};
+	int status;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	tcase_set_timeout(tc, 400);
-	tcase_add_test(tc, test_three_gateways_one_killed);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = check_run("ha", 400, tests, sizeof tests / sizeof tests[0]);
 	curl_global_cleanup();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

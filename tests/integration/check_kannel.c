@@ -17,13 +17,11 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -65,12 +63,6 @@ struct world {
 	char *env[12];
 };
 
-static void
-sleep_ms(int ms)
-{
-	usleep((useconds_t)ms * 1000);
-}
-
 static bool
 port_open(int port)
 {
@@ -106,24 +98,7 @@ read_file(const char *path)
 static pid_t
 spawn(char *const argv[], const char *log, int in_fd)
 {
-	pid_t parent = getpid(), pid = fork();
-
-	ck_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		if (in_fd < 0)
-			in_fd = open("/dev/null", O_RDONLY);
-		dup2(in_fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
+	return harness_spawn(argv, &(struct harness_spawn_opts){ .log = log, .in_fd = in_fd });
 }
 
 static void
@@ -185,7 +160,7 @@ kannel_start_smsbox(struct kannel *k)
 	for (int waited = 0; waited < WAIT_MS; waited += 50) {
 		if (port_open(k->sendsms_port))
 			return;
-		sleep_ms(50);
+		harness_sleep_ms(50);
 	}
 	ck_abort_msg("smsbox did not open its sendsms port; see %s", k->dir);
 }
@@ -218,7 +193,7 @@ kannel_start(struct kannel *k, int gw_port)
 	k->bearerbox = spawn(bbargv, bbout, -1);
 	for (int waited = 0; !port_open(k->smsc_port) || !port_open(k->box_port); waited += 50) {
 		ck_assert_msg(waited < WAIT_MS, "bearerbox did not start; see %s", k->dir);
-		sleep_ms(50);
+		harness_sleep_ms(50);
 	}
 	kannel_start_smsbox(k);
 	/* The phone network: fakesmsc reads one message a line from its stdin. */
@@ -229,7 +204,7 @@ kannel_start(struct kannel *k, int gw_port)
 	k->fake_in = pipefd[1];
 	for (int waited = 0; !log_contains(bblog, "Fakesmsc client connected"); waited += 50) {
 		ck_assert_msg(waited < WAIT_MS, "fakesmsc did not connect; see %s", k->dir);
-		sleep_ms(50);
+		harness_sleep_ms(50);
 	}
 	free(bblog);
 	free(bbout);
@@ -488,7 +463,7 @@ expect_delivered_all(struct world *w, const char *number)
 		got = delivered_to(w, number, NULL);
 		if (strcmp(want, got) == 0)
 			break;
-		sleep_ms(100);
+		harness_sleep_ms(100);
 	}
 	ck_assert_msg(strcmp(want, got) == 0, "queued:\n%s\n\nbut the phone got:\n%s\n(see %s)", want, got,
 	    w->k.dir);
@@ -579,9 +554,9 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 	/* smsbox dies mid-conversation; the patient texts; it is back 10 s later. */
 	reap(&w.k.smsbox, SIGKILL);
 	phone_send(&w.k, PATIENT, "no");
-	sleep_ms(2000);
+	harness_sleep_ms(2000);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), n_in);
-	sleep_ms(8000);
+	harness_sleep_ms(8000);
 	kannel_start_smsbox(&w.k);
 	wait_processed(&w, ++n_in);
 	expect_delivered_all(&w, PATIENT);
@@ -589,7 +564,7 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 	/* The gateway is killed; the patient texts; Kannel retries the post until it is back. */
 	harness_gw_kill(&w.gw);
 	phone_send(&w.k, PATIENT, "no");
-	sleep_ms(3000);
+	harness_sleep_ms(3000);
 	harness_gw_start(&w.gw);
 	wait_processed(&w, ++n_in);
 	expect_delivered_all(&w, PATIENT);
@@ -747,5 +722,5 @@ main(void)
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	return harness_run("kannel", 180, tests, sizeof tests / sizeof tests[0]);
+	return check_run("kannel", 180, tests, sizeof tests / sizeof tests[0]);
 }

@@ -247,18 +247,10 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("lifecycle");
-	TCase *tc = tcase_create("lifecycle");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_partitions_and_retention,
+		test_upgrade_keeps_data,
+	};
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_partitions_and_retention);
-	tcase_add_test(tc, test_upgrade_keeps_data);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run("lifecycle", 120, tests, sizeof tests / sizeof tests[0]);
 }

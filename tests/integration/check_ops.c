@@ -159,18 +159,10 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("ops");
-	TCase *tc = tcase_create("ops");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_metrics_and_json_log,
+		test_doctor,
+	};
 
-	tcase_set_timeout(tc, 90);
-	tcase_add_test(tc, test_metrics_and_json_log);
-	tcase_add_test(tc, test_doctor);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run("ops", 90, tests, sizeof tests / sizeof tests[0]);
 }

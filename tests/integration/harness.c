@@ -35,12 +35,55 @@ harness_env(const char *name)
 	return v;
 }
 
-static void
+void
 harness_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+double
+harness_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+pid_t
+harness_spawn(char *const argv[], const struct harness_spawn_opts *opts)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(opts->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int in_fd = opts->in_fd >= 0 ? opts->in_fd : open("/dev/null", O_RDONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		dup2(in_fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		for (const char *const *e = opts->env; e != NULL && *e != NULL; e++) {
+			const char *eq = strchr(*e, '=');
+
+			if (eq != NULL)
+				setenv(xstrndup(*e, (size_t)(eq - *e)), eq + 1, 1);  /* the child execs: no free */
+		}
+		if (opts->as_postgres && geteuid() == 0) {
+			struct passwd *pw = getpwnam("postgres");
+
+			if (pw == NULL || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+				_exit(126);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
 }
 
 PGconn *
@@ -152,34 +195,28 @@ harness_gw_init(struct harness_gw *gw, const char *conninfo, const char *const *
 void
 harness_gw_start(struct harness_gw *gw)
 {
-	const char *bin = harness_env("CARENAV_BIN");
-	pid_t parent = getpid();
-	char port[16];
+	char *argv[] = { (char *)harness_env("CARENAV_BIN"), "serve", NULL };
+	size_t n = 0, nextra = 0;
+	const char **env;
 
-	snprintf(port, sizeof port, "%d", gw->port);
-	gw->pid = fork();
-	ck_assert(gw->pid >= 0);
-	if (gw->pid == 0) {
-		int fd = open(gw->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		/* Die with the test, even when a failed assertion ends it early. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		dup2(fd, 2);
-		dup2(fd, 1);
-		setenv("DATABASE_URL", gw->conninfo, 1);
-		setenv("HTTP_PORT", port, 1);
-		setenv("VAR_DIR", gw->var_dir, 1);
-		setenv("SWEEP_INTERVAL_MS", "100", 1);
-		setenv("OUTBOX_BACKOFF_BASE_MS", "50", 1);
-		setenv("OUTBOX_BACKOFF_MAX_MS", "400", 1);
-		setenv("LOG_LEVEL", "debug", 1);
-		for (char **e = gw->env; *e != NULL; e++)
-			putenv(*e);
-		execl(bin, bin, "serve", (char *)NULL);
-		_exit(127);
-	}
+	while (gw->env[nextra] != NULL)
+		nextra++;
+	env = xcalloc(8 + nextra + 1, sizeof *env);
+	env[n++] = xasprintf("DATABASE_URL=%s", gw->conninfo);
+	env[n++] = xasprintf("HTTP_PORT=%d", gw->port);
+	env[n++] = xasprintf("VAR_DIR=%s", gw->var_dir);
+	env[n++] = "SWEEP_INTERVAL_MS=100";
+	env[n++] = "OUTBOX_BACKOFF_BASE_MS=50";
+	env[n++] = "OUTBOX_BACKOFF_MAX_MS=400";
+	env[n++] = "LOG_LEVEL=debug";
+	/* The test's own settings come last and win. */
+	for (size_t i = 0; i < nextra; i++)
+		env[n++] = gw->env[i];
+	gw->pid = harness_spawn(argv, &(struct harness_spawn_opts){ .log = gw->log_path, .in_fd = -1, .env = env });
+	free((char *)env[0]);
+	free((char *)env[1]);
+	free((char *)env[2]);
+	free(env);
 	for (int waited = 0; waited < 15000; waited += 50) {
 		int status;
 
@@ -511,32 +548,14 @@ harness_report_row(const char *scenario, long sent, long stored, long answered, 
 	free(old);
 }
 
-int
-harness_run(const char *suite, int timeout_s, const TTest *const *tests, size_t ntests)
-{
-	Suite *s = suite_create(suite);
-	TCase *tc = tcase_create(suite);
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, timeout_s);
-	for (size_t i = 0; i < ntests; i++)
-		tcase_add_test(tc, tests[i]);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
-
 pid_t
 harness_pgbouncer_start(const char *dir, const char *name, const char *server, const char *dbname,
     int pool_size, int *port)
 {
 	char *cfg = xasprintf("%s/%s.ini", dir, name), *users = xasprintf("%s/%s-users.txt", dir, name);
 	char *log = xasprintf("%s/%s.log", dir, name), *conninfo;
-	pid_t parent = getpid(), pid;
+	char *argv[] = { "pgbouncer", cfg, NULL };
+	pid_t pid;
 	FILE *f;
 
 	*port = harness_free_port();
@@ -551,26 +570,8 @@ harness_pgbouncer_start(const char *dir, const char *name, const char *server, c
 	    "default_pool_size = %d\nmax_client_conn = 200\nserver_reset_query =\n"
 	    "ignore_startup_parameters = extra_float_digits\n", server, *port, users, pool_size);
 	fclose(f);
-	pid = fork();
-	ck_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		/* PgBouncer refuses to run as root; the cluster's owner runs it then. */
-		if (geteuid() == 0) {
-			struct passwd *pw = getpwnam("postgres");
-
-			if (pw == NULL || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-				_exit(126);
-		}
-		execlp("pgbouncer", "pgbouncer", cfg, (char *)NULL);
-		_exit(127);
-	}
+	/* PgBouncer refuses to run as root; the cluster's owner runs it then. */
+	pid = harness_spawn(argv, &(struct harness_spawn_opts){ .log = log, .in_fd = -1, .as_postgres = true });
 	conninfo = xasprintf("host=127.0.0.1 port=%d dbname=%s user=carenav", *port, dbname);
 	for (int waited = 0;; waited += 100) {
 		PGconn *pg = PQconnectdb(conninfo);

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "check_run.h"  /* check_run() for main() */
+
 struct harness_gw {
 	pid_t pid;
 	int port;
@@ -25,13 +27,24 @@ struct harness_gw {
 	char **env;      /* owned: extra NAME=VALUE settings, NULL-terminated */
 };
 
-/*
- * Runs tests (each in its own forked process, as Check does) as one suite
- * with a per-test timeout; returns the exit status for main().
- */
-int harness_run(const char *suite, int timeout_s, const TTest *const *tests, size_t ntests);
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int harness_free_port(void);
+void harness_sleep_ms(int ms);
+/* Seconds on the monotonic clock. */
+double harness_now_s(void);
+
+/* How harness_spawn starts a child. */
+struct harness_spawn_opts {
+	const char *log;         /* stdout and stderr, appended */
+	int in_fd;               /* stdin; -1 for /dev/null */
+	const char *const *env;  /* NAME=VALUE... NULL, set in the child's environment; may be NULL */
+	bool as_postgres;        /* as root, run as "postgres" (for servers that refuse root) */
+};
+/*
+ * Starts argv (argv[0] searched in PATH) as a child that dies with the test
+ * process, even when a failed assertion ends it early. Returns its pid.
+ */
+pid_t harness_spawn(char *const argv[], const struct harness_spawn_opts *opts);
 
 /* Creates an empty database for this test; returns its conninfo (caller frees). */
 char *harness_db_create(void);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "backoff.h"
 #include "config.h"
 #include "idmap.h"
@@ -153,20 +154,13 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("config");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_defaults,
+		test_values,
+		test_bad_values,
+		test_backoff_schedule,
+		test_idmap,
+	};
 
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_values);
-	tcase_add_test(tc, test_bad_values);
-	tcase_add_test(tc, test_backoff_schedule);
-	tcase_add_test(tc, test_idmap);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run("config", 30, tests, sizeof tests / sizeof tests[0]);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "db_hosts.h"
 
 /* The value of keyword in the arrays for an attempt beginning at host first, or NULL. */
@@ -130,11 +131,5 @@ db_hosts_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(db_hosts_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run_suite(db_hosts_suite());
 }

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "check_run.h"
 #include "flow.h"
 #include "segment.h"
 #include "xmalloc.h"
@@ -559,11 +560,5 @@ flow_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(flow_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run_suite(flow_suite());
 }

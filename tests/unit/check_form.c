@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "form.h"
 #include "phone.h"
 
@@ -154,24 +155,17 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("form");
-	TCase *tc = tcase_create("form");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_twilio_body,
+		test_percent_and_plus,
+		test_duplicates_keep_all_first_wins,
+		test_empty_and_valueless,
+		test_bad_escapes,
+		test_invalid_utf8,
+		test_too_many_fields,
+		test_encode_roundtrip,
+		test_phone_valid,
+	};
 
-	tcase_add_test(tc, test_twilio_body);
-	tcase_add_test(tc, test_percent_and_plus);
-	tcase_add_test(tc, test_duplicates_keep_all_first_wins);
-	tcase_add_test(tc, test_empty_and_valueless);
-	tcase_add_test(tc, test_bad_escapes);
-	tcase_add_test(tc, test_invalid_utf8);
-	tcase_add_test(tc, test_too_many_fields);
-	tcase_add_test(tc, test_encode_roundtrip);
-	tcase_add_test(tc, test_phone_valid);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run("form", 30, tests, sizeof tests / sizeof tests[0]);
 }

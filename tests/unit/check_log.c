@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "log.h"
 
 /* Runs one log call with stderr captured; returns the line written (caller frees). */
@@ -135,20 +136,12 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("log");
-	TCase *tc = tcase_create("log");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_fields,
+		test_phone_scrubbed,
+		test_level_filter,
+		test_text_format,
+	};
 
-	tcase_add_test(tc, test_fields);
-	tcase_add_test(tc, test_phone_scrubbed);
-	tcase_add_test(tc, test_level_filter);
-	tcase_add_test(tc, test_text_format);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run("log", 30, tests, sizeof tests / sizeof tests[0]);
 }

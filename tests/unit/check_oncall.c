@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check_run.h"
 #include "ack.h"
 #include "oncall.h"
 
@@ -141,20 +142,13 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("oncall");
-	TCase *tc = tcase_create("oncall");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_shift_boundaries,
+		test_time_zones_and_tiers,
+		test_ladder,
+		test_overlap_and_duplicates,
+		test_ack_parse,
+	};
 
-	tcase_add_test(tc, test_shift_boundaries);
-	tcase_add_test(tc, test_time_zones_and_tiers);
-	tcase_add_test(tc, test_ladder);
-	tcase_add_test(tc, test_overlap_and_duplicates);
-	tcase_add_test(tc, test_ack_parse);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run("oncall", 30, tests, sizeof tests / sizeof tests[0]);
 }

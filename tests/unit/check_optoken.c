@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "optoken.h"
 #include "ratelimit.h"
 
@@ -76,17 +77,10 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("optoken");
-	TCase *tc = tcase_create("optoken");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_parse,
+		test_rate,
+	};
 
-	tcase_add_test(tc, test_parse);
-	tcase_add_test(tc, test_rate);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run("optoken", 30, tests, sizeof tests / sizeof tests[0]);
 }

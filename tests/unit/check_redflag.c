@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check_run.h"
 #include "lang.h"
 #include "redflag.h"
 
@@ -388,11 +389,5 @@ redflag_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(redflag_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run_suite(redflag_suite());
 }

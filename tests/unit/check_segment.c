@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "segment.h"
 #include "xmalloc.h"
 
@@ -416,11 +417,5 @@ segment_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(segment_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run_suite(segment_suite());
 }

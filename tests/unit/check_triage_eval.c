@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "lang.h"
 #include "redflag.h"
 
@@ -203,17 +204,9 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("triage_eval");
-	TCase *tc = tcase_create("eval");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_eval_set,
+	};
 
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_eval_set);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run("triage_eval", 300, tests, sizeof tests / sizeof tests[0]);
 }

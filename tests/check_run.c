@@ -1,0 +1,31 @@
+/*
+ * check_run.c - runs a test program's Check tests. See check_run.h.
+ */
+#include "check_run.h"
+
+#include <stdlib.h>
+
+int
+check_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int
+check_run(const char *name, int timeout_s, const TTest *const *tests, size_t ntests)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, timeout_s);
+	for (size_t i = 0; i < ntests; i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	return check_run_suite(s);
+}

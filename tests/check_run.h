@@ -1,0 +1,16 @@
+/*
+ * check_run.h - how every test program (unit and integration) runs its
+ * Check tests and turns the outcome into main()'s exit status.
+ */
+#ifndef CARENAV_TESTS_CHECK_RUN_H
+#define CARENAV_TESTS_CHECK_RUN_H
+
+#include <check.h>
+#include <stddef.h>
+
+/* Runs s (each test in its own forked process unless CK_FORK=no); frees it. */
+int check_run_suite(Suite *s);
+/* Runs tests as one suite and case named name, each with a timeout of timeout_s seconds. */
+int check_run(const char *name, int timeout_s, const TTest *const *tests, size_t ntests);
+
+#endif
