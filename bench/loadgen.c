@@ -18,7 +18,7 @@
  *     coordinated omission). This measures latency at a given rate.
  * A webhook counts as accepted on a 200; anything else is an error.
  *
- * Output: KEY=value lines on stdout (LG_*), read by bench/run.
+ * Output: KEY=value lines on stdout (LG_*), read by bench/lib.sh.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define LOADGEN_MAX_TEXT 64
@@ -299,6 +300,7 @@ main(int argc, char **argv)
 {
 	struct loadgen lg;
 	struct timeval ms = { 0, 1000 };
+	struct rusage ru;
 	uint64_t elapsed;
 
 	memset(&lg, 0, sizeof lg);
@@ -365,6 +367,10 @@ main(int argc, char **argv)
 	printf("LG_p99_ms=%.2f\n", loadgen_pct_ms(&lg, 0.99));
 	printf("LG_max_ms=%.2f\n", lg.nlat ? lg.lat_us[lg.nlat - 1] / 1000.0 : 0.0);
 	printf("LG_next_seq=%" PRIu64 "\n", lg.next_seq);
+	/* Its own CPU: on a shared host, the load generator competes with what it measures. */
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		printf("LG_cpu_ms=%.0f\n", (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+		    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3);
 
 	if (lg.o.rate > 0)
 		event_del(&lg.tick);

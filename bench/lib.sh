@@ -1,0 +1,183 @@
+# bench/lib.sh - the shell helpers bench/run and bench/scale share. Sourced,
+# not run.
+#
+# The caller sets, before sourcing: root (the repository), dir (its scratch
+# directory), bench_name (the prefix of its messages); and before starting
+# gateways or load: token, patients, conns, run_id, and public_base (the URL
+# the gateways believe they are reached at, which the load generator signs)
+# and lg_port (where the load generator connects: a gateway or HAProxy).
+#
+# State kept here: bin (build-bench/), conninfo and pg_pid (PostgreSQL),
+# fake_pid and fake_port (the fake Twilio API), gw_pids (the gateways, an
+# array), lb_pid (HAProxy, when there is one), seq_next (the load generator's
+# next message number).
+
+hz=$(getconf CLK_TCK)
+bin=$root/build-bench
+conninfo=
+pg_pid=
+fake_pid=
+fake_port=
+gw_pids=()
+lb_pid=
+seq_next=0
+
+say() { printf '[%s %s] %s\n' "$bench_name" "$(date +%T)" "$*" >&2; }
+
+# bench_build: the gateway and the benchmark tools, in build-bench/.
+bench_build() {
+  say "building (build-bench/)"
+  cmake -S "$root" -B "$bin" -DCARENAV_BENCH=ON >/dev/null
+  cmake --build "$bin" -j2 --target carenav carenav-loadgen carenav-fake-provider >/dev/null
+}
+
+# bench_pg_start: a private PostgreSQL in $dir/pg (deploy/pg-local settings).
+bench_pg_start() {
+  say "PostgreSQL in $dir/pg"
+  "$root/deploy/pg-local" start "$dir/pg" >/dev/null
+  conninfo=$("$root/deploy/pg-local" conninfo "$dir/pg")
+  pg_pid=$(head -n 1 "$dir/pg/data/postmaster.pid")
+}
+bench_pg_restart() {
+  "$root/deploy/pg-local" stop "$dir/pg" >/dev/null
+  "$root/deploy/pg-local" start "$dir/pg" >/dev/null
+  pg_pid=$(head -n 1 "$dir/pg/data/postmaster.pid")
+}
+sql() { psql "$conninfo" -XAtqc "$1"; }
+
+# bench_fake_start PORT: bench/fake_provider.c as the Twilio API.
+bench_fake_start() {
+  fake_port=$1
+  "$bin/carenav-fake-provider" "$fake_port" 2>"$dir/fake.log" &
+  fake_pid=$!
+}
+
+# bench_gateway_start PORT VAR_DIR LOG: one gateway with the Twilio provider,
+# on this database; waits until it is ready. Any gateway setting in the
+# environment (DB_POOL_SIZE, LOG_LEVEL, ...) passes through.
+bench_gateway_start() {
+  DATABASE_URL=$conninfo VAR_DIR=$2 HTTP_PORT=$1 SMS_PROVIDER=twilio \
+    TWILIO_ACCOUNT_SID=ACbench TWILIO_AUTH_TOKEN=$token TWILIO_API_BASE=http://127.0.0.1:$fake_port \
+    PUBLIC_BASE_URL=$public_base "$bin/carenav" serve >"$3" 2>&1 &
+  gw_pids+=($!)
+  bench_wait_ready "http://127.0.0.1:$1/readyz" "$3"
+}
+# bench_wait_ready URL LOG: up to 10 s for a 200 from URL; shows LOG if none.
+bench_wait_ready() {
+  for _ in $(seq 100); do
+    curl -fs "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  curl -fs "$1" >/dev/null || { cat "$2" >&2; exit 1; }
+}
+bench_gateways_stop() {
+  local p
+  for p in "${gw_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${gw_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  gw_pids=()
+}
+
+# bench_cleanup: stops everything started above; removes $dir unless BENCH_KEEP=1.
+bench_cleanup() {
+  bench_gateways_stop
+  [ -n "$lb_pid" ] && kill "$lb_pid" 2>/dev/null && wait "$lb_pid" 2>/dev/null || true
+  [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null || true
+  "$root/deploy/pg-local" stop "$dir/pg" >/dev/null 2>&1 || true
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$dir"; else say "kept $dir"; fi
+}
+
+# CPU ticks (user+system) of processes, of PostgreSQL's processes, RSS in KiB.
+ticks() {
+  local f=() p
+  for p in "$@"; do [ -r "/proc/$p/stat" ] && f+=("/proc/$p/stat"); done
+  [ ${#f[@]} -gt 0 ] || { echo 0; return; }
+  cat "${f[@]}" 2>/dev/null | awk '{t += $14 + $15} END {print t + 0}'
+}
+pg_ticks() { ticks $pg_pid $(ps -o pid= --ppid "$pg_pid"); }
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+delivered() { curl -fs "http://127.0.0.1:$fake_port/stats" | sed 's/[^0-9]//g'; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
+
+# bench_mark NAME: the counters now, as NAME_t (seconds), NAME_gw, NAME_lb,
+# NAME_pg, NAME_fake (CPU ticks), NAME_sent (replies delivered), NAME_commits,
+# NAME_busy and NAME_all (the machine's busy and total ticks, /proc/stat).
+bench_mark() {
+  local n=$1 busy all
+  printf -v "${n}_t" '%s' "$(date +%s.%N)"
+  read -r busy all < <(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+  printf -v "${n}_gw" '%s' "$(ticks "${gw_pids[@]}")"
+  printf -v "${n}_lb" '%s' "$(ticks $lb_pid)"
+  printf -v "${n}_pg" '%s' "$(pg_ticks)"
+  printf -v "${n}_fake" '%s' "$(ticks "$fake_pid")"
+  printf -v "${n}_sent" '%s' "$(delivered)"
+  printf -v "${n}_commits" '%s' "$(commits)"
+  printf -v "${n}_busy" '%s' "$busy"
+  printf -v "${n}_all" '%s' "$all"
+}
+# bench_cost A B TEXTS: from mark A to mark B, per text: C_gw_ms, C_lb_ms,
+# C_pg_ms, C_fake_ms (CPU ms), C_commits; and C_sent (replies delivered),
+# C_secs, C_busy_pct (of all cores).
+bench_cost() {
+  local a=$1 b=$2 n=$3 k x y
+  [ "$n" -gt 0 ] || n=1
+  for k in gw lb pg fake; do
+    x=${a}_$k; y=${b}_$k
+    printf -v "C_${k}_ms" '%s' "$(awk -v x="${!x}" -v y="${!y}" -v n="$n" -v hz="$hz" \
+      'BEGIN {printf "%.3f", (y - x) * 1000 / hz / n}')"
+  done
+  x=${a}_commits; y=${b}_commits
+  C_commits=$(awk -v x="${!x}" -v y="${!y}" -v n="$n" 'BEGIN {printf "%.2f", (y - x) / n}')
+  x=${a}_sent; y=${b}_sent
+  C_sent=$(( ${!y} - ${!x} ))
+  x=${a}_t; y=${b}_t
+  C_secs=$(awk -v x="${!x}" -v y="${!y}" 'BEGIN {printf "%.1f", y - x}')
+  local ab=${a}_busy bb=${b}_busy aa=${a}_all ba=${b}_all
+  C_busy_pct=$(awk -v b0="${!ab}" -v b1="${!bb}" -v a0="${!aa}" -v a1="${!ba}" \
+    'BEGIN {printf "%.0f", (a1 > a0) ? (b1 - b0) * 100 / (a1 - a0) : 0}')
+}
+
+# bench_loadgen ARGS...: runs one phase of the load generator against
+# lg_port; sets its LG_* and, per accepted webhook during the phase,
+# PH_gw_ms_per_msg, PH_pg_ms_per_msg, PH_commits_per_msg, and PH_replies,
+# PH_replies_per_s, PH_load.
+bench_loadgen() {
+  local res
+  bench_mark ph0
+  res=$("$bin/carenav-loadgen" --port "$lg_port" --token "$token" --public-base "$public_base" \
+    --run-id "$run_id" --patients "$patients" --start "$seq_next" --conns "$conns" "$@") || {
+    echo "$res" >&2; say "load generator reported errors"; tail -n 20 "$dir"/gateway*.log >&2; exit 1; }
+  eval "$res"
+  seq_next=$LG_next_seq
+  bench_mark ph1
+  bench_cost ph0 ph1 "$LG_ok"
+  PH_gw_ms_per_msg=$C_gw_ms
+  PH_pg_ms_per_msg=$C_pg_ms
+  PH_commits_per_msg=$C_commits
+  PH_replies=$C_sent
+  PH_replies_per_s=$(awk -v r="$PH_replies" -v s="$LG_seconds" 'BEGIN {printf "%.1f", r / s}')
+  PH_load=$(load1)
+}
+
+# bench_machine: the machine and software, as Markdown list items.
+bench_machine() {
+  echo "- $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(uname -sr), $(. /etc/os-release && echo "$PRETTY_NAME")"
+  echo "- PostgreSQL $(psql "$conninfo" -XAtqc 'SHOW server_version'), deploy/pg-local settings: $(sql "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync', 'wal_sync_method', 'commit_delay', 'shared_buffers', 'max_connections', 'wal_writer_delay')")"
+  echo "- libevent $(pkg-config --modversion libevent), libpq $(pkg-config --modversion libpq), libcurl $(pkg-config --modversion libcurl)"
+}
+
+# Texts stored but not answered yet, plus replies not sent yet.
+backlog() {
+  sql "SELECT (SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL)
+            + (SELECT count(*) FROM outbox WHERE state = 'pending')"
+}
+# drain: waits (up to 300 s) until the backlog is 0; prints the seconds it took.
+drain() {
+  local t0=$SECONDS
+  while [ "$(backlog)" != 0 ]; do
+    if [ $((SECONDS - t0)) -gt 300 ]; then say "backlog did not drain in 300 s"; exit 1; fi
+    sleep 0.5
+  done
+  echo $((SECONDS - t0))
+}
