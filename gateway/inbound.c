@@ -6,7 +6,8 @@
  * commit everything it decided in one statement (carenav_step_commit),
  * which also marks the message processed. So a message is answered exactly
  * once: a crash before the commit leaves it unprocessed and the sweep runs
- * the step again; a crash after leaves it processed with its replies
+ * the step again (once the text is SWEEP_MIN_AGE_MS old: younger ones are
+ * still being answered by the gateway that received them); a crash after leaves it processed with its replies
  * queued. Two processes stepping the same conversation are kept apart by
  * the conversation's version: the loser gets 'conflict' and reloads.
  * Within this process a conversation has at most one job (idmap), and
@@ -428,7 +429,7 @@ inbound_sweep_timer(evutil_socket_t fd, short what, void *arg)
 	if (in->sweeping || in->stopped)
 		return;
 	in->sweeping = true;
-	store_unprocessed_conversations(in->db, INBOUND_SWEEP_LIMIT, inbound_sweep_done, in);
+	store_unprocessed_conversations(in->db, INBOUND_SWEEP_LIMIT, in->cfg->sweep_min_age_ms, inbound_sweep_done, in);
 }
 
 struct inbound *

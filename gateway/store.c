@@ -74,13 +74,14 @@ store_retention_purge(struct db *db, int64_t days, int limit, db_result_cb *cb, 
 }
 
 void
-store_unprocessed_conversations(struct db *db, int limit, db_result_cb *cb, void *arg)
+store_unprocessed_conversations(struct db *db, int limit, int64_t min_age_ms, db_result_cb *cb, void *arg)
 {
-	char lim[24];
-	const char *params[] = { I64(lim, limit) };
+	char lim[24], age[24];
+	const char *params[] = { I64(lim, limit), I64(age, min_age_ms) };
 
 	db_query(db, "SELECT DISTINCT conversation_id FROM messages "
-	    "WHERE direction = 'in' AND processed_at IS NULL LIMIT $1", 1, params, cb, arg);
+	    "WHERE direction = 'in' AND processed_at IS NULL "
+	    "AND created_at < now() - make_interval(secs => $2::bigint / 1000.0) LIMIT $1", 2, params, cb, arg);
 }
 
 void

@@ -46,7 +46,7 @@ void store_inbound_accept_batch(struct db *db, const char *msgs_json, db_result_
 void store_delivery_report(struct db *db, const char *provider, const char *sid, const char *status,
     const char *error_code, db_result_cb *cb, void *arg);
 /* Rows: conversation_id of conversations with unprocessed inbound messages. */
-void store_unprocessed_conversations(struct db *db, int limit, db_result_cb *cb, void *arg);
+void store_unprocessed_conversations(struct db *db, int limit, int64_t min_age_ms, db_result_cb *cb, void *arg);
 
 /* Columns of store_step_load's row. */
 enum store_step_col {

@@ -206,6 +206,7 @@ harness_gw_start(struct harness_gw *gw)
 	env[n++] = xasprintf("HTTP_PORT=%d", gw->port);
 	env[n++] = xasprintf("VAR_DIR=%s", gw->var_dir);
 	env[n++] = "SWEEP_INTERVAL_MS=100";
+	env[n++] = "SWEEP_MIN_AGE_MS=200";
 	env[n++] = "OUTBOX_BACKOFF_BASE_MS=50";
 	env[n++] = "OUTBOX_BACKOFF_MAX_MS=400";
 	env[n++] = "LOG_LEVEL=debug";
