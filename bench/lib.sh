@@ -96,7 +96,18 @@ ticks() {
 pg_ticks() { ticks $pg_pid $(ps -o pid= --ppid "$pg_pid"); }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-delivered() { curl -fs "http://127.0.0.1:$fake_port/stats" | sed 's/[^0-9]//g'; }
+# Replies the fake provider has taken. It answers /stats between thousands of
+# sends; ask again if one request goes unanswered, and stop the run if it never does.
+delivered() {
+  local n
+  for _ in $(seq 50); do
+    n=$(curl -fs --max-time 2 "http://127.0.0.1:$fake_port/stats" | sed 's/[^0-9]//g')
+    if [ -n "$n" ]; then echo "$n"; return 0; fi
+    sleep 0.1
+  done
+  echo "bench: the fake provider does not answer /stats (log: $dir/fake.log)" >&2
+  return 1
+}
 load1() { cut -d' ' -f1 /proc/loadavg; }
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 
