@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/time.h>
 
 #include "db_hosts.h"
 #include "log.h"
@@ -78,7 +79,8 @@ struct db_conn {
 	struct event io;           /* socket readiness, re-armed as needed */
 	struct event retry;        /* reconnect timer while DOWN */
 	bool io_added;
-	int failures;              /* consecutive failed connects, for backoff */
+	int failures;              /* failed connects since the last query that worked, for backoff */
+	bool was_open;             /* has been IDLE since its last failure: a failure now is a loss */
 	size_t first_host;         /* where this connection's attempt began in the host list */
 	struct db_query *current;  /* owned; the query in flight when BUSY */
 	PGresult *result;          /* owned; last result of the current query */
@@ -89,6 +91,7 @@ struct db {
 	char *conninfo;            /* owned */
 	struct db_hosts *hosts;    /* owned; NULL when libpq cannot parse conninfo */
 	size_t first_host;         /* the host the next connection attempt begins with */
+	struct timeval last_forced; /* when a query last made a DOWN connection retry at once */
 	struct db_conn *conns;     /* owned array of nconns */
 	size_t nconns;
 	struct db_query_list queue;
@@ -189,12 +192,15 @@ db_conn_fail(struct db_conn *c, const char *why)
 
 	/* libpq messages end in a newline; keep log lines whole. */
 	reason[strcspn(reason, "\n")] = '\0';
-	if (c->failures == 0) {
+	if (c->failures == 0 && c->was_open) {
 		stats.db_connections_lost++;
 		log_warn("db: connection %zu lost: %s", c->index, reason);
-	}
-	else
+	} else if (c->failures == 0) {
+		log_warn("db: connection %zu cannot connect: %s", c->index, reason);
+	} else {
 		log_debug("db: connection %zu retry failed: %s", c->index, reason);
+	}
+	c->was_open = false;
 	if (c->io_added) {
 		event_del(&c->io);
 		c->io_added = false;
@@ -270,15 +276,20 @@ db_conn_poll_connect(struct db_conn *c)
 	}
 }
 
-/* The host this connection's attempt began with is not the primary: later attempts begin at the next. */
+/* The host this connection reached takes no writes: later attempts begin at the one after it. */
 static void
 db_conn_skip_host(struct db_conn *c)
 {
 	struct db *db = c->db;
+	size_t reached;
 
 	/* Only if no other connection has moved on already. */
-	if (db->hosts != NULL && db->first_host == c->first_host)
-		db->first_host = (c->first_host + 1) % db_hosts_count(db->hosts);
+	if (db->hosts == NULL || db->first_host != c->first_host)
+		return;
+	reached = db_hosts_find(db->hosts, PQhost(c->pg), PQport(c->pg));
+	if (reached == db_hosts_count(db->hosts))
+		reached = c->first_host;
+	db->first_host = (reached + 1) % db_hosts_count(db->hosts);
 }
 
 /* The new connection answered whether it takes writes: use it, or try elsewhere. */
@@ -305,7 +316,9 @@ db_conn_check_done(struct db_conn *c)
 		stats.db_reconnects++;
 		log_info("db: connection %zu re-established (%s:%s)", c->index, PQhost(c->pg), PQport(c->pg));
 	}
-	c->failures = 0;
+	/* failures is reset by the first query that works: a server that takes the
+	 * connection but refuses every statement still gets the backoff. */
+	c->was_open = true;
 	db_conn_set_state(c, DB_CONN_IDLE);
 	db_conn_arm(c, EV_READ);
 	db_dispatch(c->db);
@@ -313,15 +326,17 @@ db_conn_check_done(struct db_conn *c)
 
 /*
  * True when a statement failed because of the server, not the statement:
- * it became a standby (25006, read_only_sql_transaction), it is shutting
- * down or starting (57P01-57P03), or the connection broke (class 08).
- * Nothing of that statement was committed.
+ * the connection broke, the server became a standby (25006,
+ * read_only_sql_transaction), or it is shutting down or starting
+ * (57P01-57P03). Nothing of that statement was committed.
  */
 static bool
-db_error_is_server_gone(const char *sqlstate)
+db_conn_server_gone(const struct db_conn *c, const PGresult *res)
 {
-	return sqlstate != NULL && (strcmp(sqlstate, "25006") == 0 || strncmp(sqlstate, "57P0", 4) == 0 ||
-	    strncmp(sqlstate, "08", 2) == 0);
+	const char *sqlstate = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return PQstatus(c->pg) == CONNECTION_BAD ||
+	    (sqlstate != NULL && (strcmp(sqlstate, "25006") == 0 || strncmp(sqlstate, "57P0", 4) == 0));
 }
 
 static void
@@ -364,10 +379,11 @@ db_conn_query_done(struct db_conn *c)
 	PGresult *res = c->result;
 	const char *error = NULL;
 
-	if (res != NULL && db_error_is_server_gone(PQresultErrorField(res, PG_DIAG_SQLSTATE))) {
-		char *why = xstrdup(PQresultErrorMessage(res));
+	if (db_conn_server_gone(c, res)) {
+		const char *sqlstate = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		char *why = xstrdup(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
 
-		if (strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE), "25006") == 0)
+		if (sqlstate != NULL && strcmp(sqlstate, "25006") == 0)
 			db_conn_skip_host(c);
 		db_conn_fail(c, why);  /* the query's caller sees a lost connection */
 		free(why);
@@ -381,6 +397,8 @@ db_conn_query_done(struct db_conn *c)
 		error = "no result";
 	else if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
 		error = PQresultErrorMessage(res);
+	else
+		c->failures = 0;  /* the server works: the next loss starts the backoff afresh */
 	db_query_finish(q, res, error);
 	PQclear(res);
 	db_dispatch(c->db);
@@ -543,6 +561,20 @@ db_free(struct db *db)
 	free(db);
 }
 
+/* True, and noted, when no query forced a retry in the last DB_RETRY_MIN_MS. */
+static bool
+db_may_force_retry(struct db *db)
+{
+	struct timeval now, since;
+
+	event_base_gettimeofday_cached(db->base, &now);
+	timersub(&now, &db->last_forced, &since);
+	if (since.tv_sec == 0 && since.tv_usec < DB_RETRY_MIN_MS * 1000)
+		return false;
+	db->last_forced = now;
+	return true;
+}
+
 static void
 db_enqueue(struct db *db, bool urgent, const char *sql, int nparams, const char *const *params,
     db_result_cb *cb, void *arg)
@@ -573,7 +605,15 @@ db_enqueue(struct db *db, bool urgent, const char *sql, int nparams, const char 
 		db_dispatch(db);
 		return;
 	}
-	/* Everything is down: retry one connection now rather than at its backoff. */
+	/*
+	 * Everything is down: retry one connection now rather than at its
+	 * backoff, at most every DB_RETRY_MIN_MS; in between, fail what waits
+	 * at once (callers spool), as a failed retry would.
+	 */
+	if (!db_may_force_retry(db)) {
+		event_active(&db->fail_queue, EV_TIMEOUT, 1);
+		return;
+	}
 	for (size_t i = 0; i < db->nconns; i++) {
 		if (db->conns[i].state == DB_CONN_DOWN) {
 			evtimer_del(&db->conns[i].retry);

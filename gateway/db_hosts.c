@@ -13,8 +13,9 @@
 struct db_hosts {
 	size_t count;          /* hosts in the list */
 	size_t nkeys;          /* settings, without the NULL terminator */
-	const char **keywords; /* owned array; strings owned by options */
+	const char **keywords; /* owned array; strings owned by options or literals */
 	char ***values;        /* owned: count arrays of nkeys + 1, one per first host */
+	const char *host_list, *hostaddr_list, *port_list;  /* as written (in options), or NULL */
 	PQconninfoOption *options;
 };
 
@@ -27,6 +28,18 @@ list_count(const char *s)
 	for (; *s != '\0'; s++)
 		n += *s == ',';
 	return n;
+}
+
+/* Entry i of a list, or "" past its end (caller frees). */
+static char *
+list_entry(const char *s, size_t i)
+{
+	for (; i > 0 && s != NULL; i--) {
+		s = strchr(s, ',');
+		if (s != NULL)
+			s++;
+	}
+	return s == NULL ? xstrdup("") : xstrndup(s, strcspn(s, ","));
 }
 
 /* The list s rotated to begin at entry first: "a,b,c" from 1 is "b,c,a". */
@@ -58,7 +71,7 @@ is_host_list_key(const char *keyword)
 	return strcmp(keyword, "host") == 0 || strcmp(keyword, "hostaddr") == 0 || strcmp(keyword, "port") == 0;
 }
 
-/* Unset, or target_session_attrs: the gateway checks for a read-write server itself. */
+/* Unset, or target_session_attrs, which is always "any" here (added last). */
 static bool
 is_left_out(const PQconninfoOption *o)
 {
@@ -83,10 +96,17 @@ db_hosts_new(const char *conninfo, char **error)
 	h = xcalloc(1, sizeof *h);
 	h->options = options;
 	h->count = 1;
+	h->nkeys = 1;  /* target_session_attrs */
 	for (PQconninfoOption *o = options; o->keyword != NULL; o++) {
 		if (is_left_out(o))
 			continue;
 		h->nkeys++;
+		if (strcmp(o->keyword, "host") == 0)
+			h->host_list = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			h->hostaddr_list = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			h->port_list = o->val;
 		if (strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0) {
 			size_t n = list_count(o->val);
 
@@ -107,6 +127,10 @@ db_hosts_new(const char *conninfo, char **error)
 			h->values[first][k] = rotate ? list_rotate(o->val, first) : xstrdup(o->val);
 		k++;
 	}
+	/* Explicitly, so that PGTARGETSESSIONATTRS in the environment cannot make libpq refuse the primary. */
+	h->keywords[k] = "target_session_attrs";
+	for (size_t first = 0; first < h->count; first++)
+		h->values[first][k] = xstrdup("any");
 	return h;
 }
 
@@ -142,4 +166,24 @@ const char *const *
 db_hosts_values(const struct db_hosts *h, size_t first)
 {
 	return (const char *const *)h->values[first % h->count];
+}
+
+size_t
+db_hosts_find(const struct db_hosts *h, const char *host, const char *port)
+{
+	bool one_port = h->port_list == NULL || list_count(h->port_list) == 1;
+
+	for (size_t i = 0; i < h->count; i++) {
+		char *name = list_entry(h->host_list, i), *addr = list_entry(h->hostaddr_list, i);
+		char *p = list_entry(h->port_list, one_port ? 0 : i);
+		bool match = (strcmp(name, host) == 0 || strcmp(addr, host) == 0) &&
+		    (p[0] == '\0' || strcmp(p, port) == 0);
+
+		free(name);
+		free(addr);
+		free(p);
+		if (match)
+			return i;
+	}
+	return h->count;
 }

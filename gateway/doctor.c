@@ -234,9 +234,9 @@ doctor_database(struct doctor *d, const struct config *cfg)
 	PGconn *pg;
 	PGresult *res;
 
-	/* The gateway's own way in (the host that takes writes), trying each host once; for what the URL leaves unset: */
-	setenv("PGCONNECT_TIMEOUT", DOCTOR_TIMEOUT_S, 0);
-	setenv("PGAPPNAME", "carenav-doctor", 0);
+	/* The gateway's own way in (the host that takes writes), without waiting; a short timeout unless the URL sets one. */
+	setenv("PGCONNECT_TIMEOUT", DOCTOR_TIMEOUT_S, 1);
+	setenv("PGAPPNAME", "carenav-doctor", 1);
 	pg = migrate_connect(conninfo, 0, &cause);
 	if (pg == NULL) {
 		doctor_say(d, "FAIL", "database: %s%s", cause,

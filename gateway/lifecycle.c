@@ -6,7 +6,7 @@
  *
  * One run: carenav_partitions_ensure(LIFECYCLE_MONTHS_AHEAD), then, with a
  * retention set, carenav_retention_purge in batches until a batch comes back
- * short. Every gateway runs it; the SQL functions take a transaction-scoped
+ * short, then carenav_retention_clear_states the same way. Every gateway runs it; the SQL functions take a transaction-scoped
  * try-lock, so concurrent runs from other gateways return at once with
  * nothing done, and the work is idempotent anyway. Each batch is its own
  * short transaction, so a purge of a large backlog never holds locks long
@@ -41,6 +41,7 @@ struct lifecycle {
 };
 
 static void lifecycle_purge_next(struct lifecycle *lc);
+static void lifecycle_clear_next(struct lifecycle *lc);
 
 static void
 lifecycle_arm(struct lifecycle *lc, int64_t ms)
@@ -65,29 +66,55 @@ static void
 lifecycle_purge_done(const PGresult *res, const char *error, void *arg)
 {
 	struct lifecycle *lc = arg;
-	int64_t bodies, states;
+	int64_t n;
 
 	if (error != NULL) {
 		log_warn("lifecycle: retention purge failed, retrying next run: %s", error);
 		lifecycle_finish(lc);
 		return;
 	}
-	bodies = store_col_int64(res, 0, 0);
-	states = store_col_int64(res, 0, 1);
-	lc->purged += bodies;
-	lc->cleared += states;
-	stats.bodies_purged += (uint64_t)bodies;
-	stats.states_cleared += (uint64_t)states;
-	if ((bodies >= LIFECYCLE_PURGE_BATCH || states >= LIFECYCLE_PURGE_BATCH) && !lc->stopped)
+	n = store_col_int64(res, 0, 0);
+	lc->purged += n;
+	stats.bodies_purged += (uint64_t)n;
+	if (lc->stopped)
+		lifecycle_finish(lc);
+	else if (n >= LIFECYCLE_PURGE_BATCH)
 		lifecycle_purge_next(lc);
 	else
-		lifecycle_finish(lc);
+		lifecycle_clear_next(lc);
 }
 
 static void
 lifecycle_purge_next(struct lifecycle *lc)
 {
 	store_retention_purge(lc->db, lc->cfg->retention_days, LIFECYCLE_PURGE_BATCH, lifecycle_purge_done, lc);
+}
+
+static void
+lifecycle_clear_done(const PGresult *res, const char *error, void *arg)
+{
+	struct lifecycle *lc = arg;
+	int64_t n;
+
+	if (error != NULL) {
+		log_warn("lifecycle: clearing idle dialogue states failed, retrying next run: %s", error);
+		lifecycle_finish(lc);
+		return;
+	}
+	n = store_col_int64(res, 0, 0);
+	lc->cleared += n;
+	stats.states_cleared += (uint64_t)n;
+	if (n >= LIFECYCLE_PURGE_BATCH && !lc->stopped)
+		lifecycle_clear_next(lc);
+	else
+		lifecycle_finish(lc);
+}
+
+static void
+lifecycle_clear_next(struct lifecycle *lc)
+{
+	store_retention_clear_states(lc->db, lc->cfg->retention_days, lc->cfg->idle_reset_hours,
+	    LIFECYCLE_PURGE_BATCH, lifecycle_clear_done, lc);
 }
 
 static void

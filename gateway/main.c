@@ -429,14 +429,35 @@ main_cmd_flow_list(void)
 	return 0;
 }
 
+/* Runs sql (one count back) until a batch comes back short; the total, or -1 after printing the error. */
+static long long
+main_purge_batches(PGconn *pg, const char *sql, int nparams, const char *const *params)
+{
+	long long total = 0, n;
+
+	do {
+		PGresult *res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
+
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			fprintf(stderr, "carenav: purge: %s", PQresultErrorMessage(res));
+			PQclear(res);
+			return -1;
+		}
+		n = atoll(PQgetvalue(res, 0, 0));
+		total += n;
+		PQclear(res);
+	} while (n >= LIFECYCLE_PURGE_BATCH);
+	return total;
+}
+
 /* carenav purge: the lifecycle worker's run, once, now (for cron or after changing RETENTION_DAYS). */
 static int
 main_cmd_purge(void)
 {
 	struct config cfg;
-	char days[24], lim[24];
-	const char *params[2];
-	long long made = 0, purged = 0, cleared = 0, bodies, states;
+	char days[24], hours[24], lim[24];
+	const char *params[3];
+	long long made = 0, purged, cleared;
 	PGconn *pg;
 	PGresult *res;
 
@@ -454,19 +475,14 @@ main_cmd_purge(void)
 	snprintf(days, sizeof days, "%lld", cfg.retention_days);
 	snprintf(lim, sizeof lim, "%d", LIFECYCLE_PURGE_BATCH);
 	params[1] = lim;
-	do {
-		res = PQexecParams(pg, "SELECT bodies, states FROM carenav_retention_purge($1, $2)", 2, NULL, params,
-		    NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			fprintf(stderr, "carenav: purge: %s", PQresultErrorMessage(res));
-			return 1;
-		}
-		bodies = atoll(PQgetvalue(res, 0, 0));
-		states = atoll(PQgetvalue(res, 0, 1));
-		purged += bodies;
-		cleared += states;
-		PQclear(res);
-	} while (bodies >= LIFECYCLE_PURGE_BATCH || states >= LIFECYCLE_PURGE_BATCH);
+	purged = main_purge_batches(pg, "SELECT carenav_retention_purge($1, $2)", 2, params);
+	snprintf(hours, sizeof hours, "%lld", cfg.idle_reset_hours);
+	params[1] = hours;
+	params[2] = lim;
+	cleared = purged < 0 ? -1 : main_purge_batches(pg, "SELECT carenav_retention_clear_states($1, $2, $3)", 3,
+	    params);
+	if (cleared < 0)
+		return 1;
 	printf("partitions created: %lld\n", made);
 	if (cfg.retention_days == 0)
 		printf("RETENTION_DAYS is 0: message bodies are kept forever; nothing purged\n");

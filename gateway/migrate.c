@@ -41,6 +41,7 @@ migrate_connect(const char *conninfo, int wait_seconds, char **cause)
 	char *why = NULL;
 	struct db_hosts *hosts = db_hosts_new(conninfo, &why);
 	size_t first = 0;
+	bool read_only;
 
 	if (hosts == NULL) {
 		*cause = xasprintf("DATABASE_URL: %s", why);
@@ -54,16 +55,20 @@ migrate_connect(const char *conninfo, int wait_seconds, char **cause)
 			db_hosts_free(hosts);
 			return pg;
 		}
-		if (PQstatus(pg) == CONNECTION_OK) {
+		read_only = PQstatus(pg) == CONNECTION_OK;
+		if (read_only) {
+			size_t reached = db_hosts_find(hosts, PQhost(pg), PQport(pg));
+
 			why = xasprintf("%s:%s is read-only (a standby)", PQhost(pg), PQport(pg));
-			first++;  /* start at the next host */
+			/* The next attempt starts after the host reached. */
+			first = (reached < db_hosts_count(hosts) ? reached : first) + 1;
 		} else {
 			why = xstrdup(PQerrorMessage(pg));
 			why[strcspn(why, "\n")] = '\0';
 		}
 		PQfinish(pg);
-		/* Every host gets its turn, even with no time to wait. */
-		if (attempt >= wait_seconds * 4 && attempt >= (int)db_hosts_count(hosts)) {
+		/* A host found read-only lets the next one have its turn, even with no time to wait. */
+		if (attempt >= wait_seconds * 4 && !(read_only && attempt < (int)db_hosts_count(hosts))) {
 			*cause = xasprintf("cannot connect to PostgreSQL: %s", why);
 			free(why);
 			db_hosts_free(hosts);

@@ -70,7 +70,17 @@ store_retention_purge(struct db *db, int64_t days, int limit, db_result_cb *cb, 
 	char d[24], lim[24];
 	const char *params[] = { I64(d, days), I64(lim, limit) };
 
-	db_query(db, "SELECT bodies, states FROM carenav_retention_purge($1, $2)", 2, params, cb, arg);
+	db_query(db, "SELECT carenav_retention_purge($1, $2)", 2, params, cb, arg);
+}
+
+void
+store_retention_clear_states(struct db *db, int64_t days, int64_t idle_hours, int limit, db_result_cb *cb,
+    void *arg)
+{
+	char d[24], h[24], lim[24];
+	const char *params[] = { I64(d, days), I64(h, idle_hours), I64(lim, limit) };
+
+	db_query(db, "SELECT carenav_retention_clear_states($1, $2, $3)", 3, params, cb, arg);
 }
 
 void

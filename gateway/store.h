@@ -36,6 +36,9 @@ void store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg);
 void store_partitions_ensure(struct db *db, int months_ahead, db_result_cb *cb, void *arg);
 /* Row: message bodies older than days blanked (at most limit; 0 if another gateway is purging). */
 void store_retention_purge(struct db *db, int64_t days, int limit, db_result_cb *cb, void *arg);
+/* Empties the dialogue state of up to limit conversations idle past days (and idle_hours); 1 row: how many. */
+void store_retention_clear_states(struct db *db, int64_t days, int64_t idle_hours, int limit, db_result_cb *cb,
+    void *arg);
 /*
  * Several accepts in one transaction (group commit), as an urgent query.
  * msgs_json: [{"provider", "sid", "from", "to", "body", "num_media"}, ...].

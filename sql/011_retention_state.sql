@@ -1,50 +1,47 @@
--- 011_retention_state.sql - the retention purge reaches the dialogue state,
--- and the API says which bodies it blanked. See docs/data-lifecycle.md.
+-- 011_retention_state.sql - retention reaches the dialogue state, and the
+-- API says which bodies were blanked. See docs/data-lifecycle.md.
 --
 -- A conversation's state holds the patient's answers (where it hurts, for
--- how long): as private as the texts they came from. The purge now also
--- empties the state of conversations idle longer than the retention
--- period. Such a conversation starts again from the greeting when the
--- patient writes, as the idle reset (CONVERSATION_IDLE_HOURS) would have
--- done anyway. Its row, status, language and escalations remain.
+-- how long): as private as the texts they came from.
+-- carenav_retention_clear_states empties the state of conversations idle
+-- longer than the retention period, and never sooner than the idle reset
+-- (CONVERSATION_IDLE_HOURS), so a patient who pauses mid-dialogue is not
+-- sent back to the greeting by it. The row, status, language and
+-- escalations remain. carenav_retention_purge (bodies, 010) keeps its
+-- signature, so gateways of the previous version purge correctly during a
+-- rolling upgrade.
 
--- Returns what one call did: bodies blanked and states emptied (each at
--- most p_limit). (0, 0) when p_days <= 0 or another gateway is purging.
-DROP FUNCTION carenav_retention_purge(integer, integer);
-CREATE FUNCTION carenav_retention_purge(p_days integer, p_limit integer)
-RETURNS TABLE (bodies integer, states integer)
+-- The conversations that still hold a state, oldest activity first: a run
+-- never rescans the ones it emptied.
+CREATE INDEX conversations_state_held ON conversations (last_activity_at) WHERE state <> '{}';
+
+-- Empties the state of up to p_limit conversations idle longer than p_days
+-- days and p_idle_hours hours; returns how many. Their version moves on,
+-- so a dialogue step loaded before the purge gets 'conflict' and reloads
+-- rather than writing the old answers back. 0 when p_days <= 0 or another
+-- gateway is purging right now.
+CREATE FUNCTION carenav_retention_clear_states(p_days integer, p_idle_hours integer, p_limit integer)
+RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_bodies integer;
-    v_states integer;
+    v_n integer;
 BEGIN
     IF p_days <= 0 OR NOT pg_try_advisory_xact_lock(727469) THEN
-        RETURN QUERY SELECT 0, 0;
-        RETURN;
+        RETURN 0;
     END IF;
-    WITH victims AS (
-        SELECT id, created_at FROM messages
-         WHERE purged_at IS NULL AND created_at < now() - make_interval(days => p_days)
-           AND NOT (direction = 'in' AND processed_at IS NULL)
-           AND NOT (direction = 'out' AND status = 'queued')
-         ORDER BY created_at
-         LIMIT p_limit)
-    UPDATE messages m SET body = '', purged_at = now()
-      FROM victims v
-     WHERE m.id = v.id AND m.created_at = v.created_at;
-    GET DIAGNOSTICS v_bodies = ROW_COUNT;
-    -- SKIP LOCKED: a conversation taking a dialogue step right now is not idle.
     WITH idle AS (
         SELECT id FROM conversations
-         WHERE state <> '{}' AND last_activity_at < now() - make_interval(days => p_days)
-         ORDER BY id
+         WHERE state <> '{}'
+           AND last_activity_at < now() - greatest(make_interval(days => p_days),
+                                                   make_interval(hours => p_idle_hours))
+         ORDER BY last_activity_at
          LIMIT p_limit
          FOR UPDATE SKIP LOCKED)
-    UPDATE conversations c SET state = '{}'
+    UPDATE conversations c SET state = '{}', version = c.version + 1
       FROM idle
      WHERE c.id = idle.id;
-    GET DIAGNOSTICS v_states = ROW_COUNT;
-    RETURN QUERY SELECT v_bodies, v_states;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
 END $$;
 
 -- As in 007, with each message's purged_at (NULL: the body is as written).

@@ -52,7 +52,7 @@ START_TEST(test_partitions_and_retention)
 	const char *env[] = { "RETENTION_DAYS=30", "LIFECYCLE_INTERVAL_S=1", NULL };
 	char *conninfo = harness_db_create(), *out = NULL, *metrics = NULL, *matched;
 	struct harness_gw gw;
-	long long msgs, events, old_rows;
+	long long msgs, events, old_rows, version;
 	PGconn *pg;
 
 	harness_gw_init(&gw, conninfo, env);
@@ -127,6 +127,19 @@ START_TEST(test_partitions_and_retention)
 	wait_settled(pg, &gw);
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 4);
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages WHERE provider_sid = 'SMlc004' AND body = 'hello again'"), 1);
+
+	/* Retention never empties a state sooner than the idle reset: with 1 day of retention and
+	 * a 72-hour idle reset, a patient quiet for 30 hours keeps their place; after 80 hours not,
+	 * and the version moves on so a step loaded before cannot write the old answers back. */
+	exec_ok(pg, "UPDATE conversations SET last_activity_at = now() - interval '30 hours' "
+	    "WHERE patient_number = '" NEW "'");
+	version = q(pg, "SELECT version FROM conversations WHERE patient_number = '" NEW "'");
+	ck_assert_int_eq(q(pg, "SELECT carenav_retention_clear_states(1, 72, 100)"), 0);
+	exec_ok(pg, "UPDATE conversations SET last_activity_at = now() - interval '80 hours' "
+	    "WHERE patient_number = '" NEW "'");
+	ck_assert_int_eq(q(pg, "SELECT carenav_retention_clear_states(1, 72, 100)"), 1);
+	ck_assert_int_eq(q(pg, "SELECT version FROM conversations WHERE patient_number = '" NEW "' "
+	    "AND state = '{}'"), version + 1);
 
 	/* The CLI does one run by hand: nothing left to purge. */
 	ck_assert_int_eq(harness_gw_cli(&gw, &out, "purge", NULL), 0);

@@ -49,12 +49,12 @@ START_TEST(test_url_two_hosts_rotate_with_their_ports)
 	/* Past the end wraps around. */
 	ck_assert_str_eq(value_of(h, 2, "host"), "10.0.0.1,10.0.0.2");
 	/* Every other setting is kept as written, in every rotation, but the
-	 * read-write check, which the gateway makes itself. */
+	 * read-write check, which the gateway makes itself (libpq: "any"). */
 	for (size_t first = 0; first < 2; first++) {
 		ck_assert_str_eq(value_of(h, first, "dbname"), "carenav");
 		ck_assert_str_eq(value_of(h, first, "user"), "carenav");
 		ck_assert_str_eq(value_of(h, first, "connect_timeout"), "2");
-		ck_assert_ptr_null(value_of(h, first, "target_session_attrs"));
+		ck_assert_str_eq(value_of(h, first, "target_session_attrs"), "any");
 	}
 	db_hosts_free(h);
 }
@@ -98,6 +98,32 @@ START_TEST(test_single_host_is_one_and_never_changes)
 	ck_assert_str_eq(value_of(h, 0, "host"), "/var/run/postgresql");
 	ck_assert_str_eq(value_of(h, 7, "host"), "/var/run/postgresql");
 	ck_assert_ptr_null(value_of(h, 0, "sslmode"));
+	/* Even unset, so that PGTARGETSESSIONATTRS cannot apply. */
+	ck_assert_str_eq(value_of(h, 0, "target_session_attrs"), "any");
+	db_hosts_free(h);
+}
+END_TEST
+
+START_TEST(test_find_the_host_reached)
+{
+	struct db_hosts *h = parse("postgresql://carenav@10.0.0.1:6432,10.0.0.2:6433,10.0.0.3:6432/carenav");
+
+	/* Where a connection landed, whatever host its attempt started with. */
+	ck_assert_uint_eq(db_hosts_find(h, "10.0.0.2", "6433"), 1);
+	ck_assert_uint_eq(db_hosts_find(h, "10.0.0.3", "6432"), 2);
+	ck_assert_uint_eq(db_hosts_find(h, "10.0.0.2", "6432"), 3);  /* not in the list */
+	db_hosts_free(h);
+
+	/* One port for all; an address given as hostaddr matches too. */
+	h = parse("host=a,b hostaddr=127.0.0.1,127.0.0.2 port=5433");
+	ck_assert_uint_eq(db_hosts_find(h, "b", "5433"), 1);
+	ck_assert_uint_eq(db_hosts_find(h, "127.0.0.1", "5433"), 0);
+	ck_assert_uint_eq(db_hosts_find(h, "b", "5432"), 2);
+	db_hosts_free(h);
+
+	/* No port written: any port matches. */
+	h = parse("host=a,b");
+	ck_assert_uint_eq(db_hosts_find(h, "b", "5432"), 1);
 	db_hosts_free(h);
 }
 END_TEST
@@ -123,6 +149,7 @@ db_hosts_suite(void)
 	tcase_add_test(tc, test_one_port_for_all_hosts_stays);
 	tcase_add_test(tc, test_hostaddr_lists_rotate_and_empty_entries_count);
 	tcase_add_test(tc, test_single_host_is_one_and_never_changes);
+	tcase_add_test(tc, test_find_the_host_reached);
 	tcase_add_test(tc, test_unparseable_conninfo_says_why);
 	suite_add_tcase(s, tc);
 	return s;
