@@ -31,8 +31,17 @@ bench_build() {
   cmake --build "$bin" -j2 --target carenav carenav-loadgen carenav-fake-provider >/dev/null
 }
 
-# bench_pg_start: a private PostgreSQL in $dir/pg (deploy/pg-local settings).
+# bench_pg_start: a private PostgreSQL in $dir/pg (deploy/pg-local settings),
+# or, when BENCH_DATABASE_URL is set, that server (a key=value conninfo, e.g.
+# "host=db1 user=bench dbname=bench"): the database server of the hardware
+# being sized, on its own host. Its CPU is then not measured here (pg_pid
+# stays empty and the PostgreSQL columns say "-").
 bench_pg_start() {
+  if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+    say "PostgreSQL at BENCH_DATABASE_URL (its CPU is not measured from here)"
+    conninfo=$BENCH_DATABASE_URL
+    return
+  fi
   say "PostgreSQL in $dir/pg"
   "$root/deploy/pg-local" start "$dir/pg" >/dev/null
   conninfo=$("$root/deploy/pg-local" conninfo "$dir/pg")
@@ -93,7 +102,10 @@ ticks() {
   [ ${#f[@]} -gt 0 ] || { echo 0; return; }
   cat "${f[@]}" 2>/dev/null | awk '{t += $14 + $15} END {print t + 0}'
 }
-pg_ticks() { ticks $pg_pid $(ps -o pid= --ppid "$pg_pid"); }
+pg_ticks() {
+  [ -n "$pg_pid" ] || { echo 0; return; }
+  ticks "$pg_pid" $(ps -o pid= --ppid "$pg_pid")
+}
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # Replies the fake provider has taken. It answers /stats between thousands of
@@ -138,6 +150,7 @@ bench_cost() {
     printf -v "C_${k}_ms" '%s' "$(awk -v x="${!x}" -v y="${!y}" -v n="$n" -v hz="$hz" \
       'BEGIN {printf "%.3f", (y - x) * 1000 / hz / n}')"
   done
+  [ -n "$pg_pid" ] || C_pg_ms=-
   x=${a}_commits; y=${b}_commits
   C_commits=$(awk -v x="${!x}" -v y="${!y}" -v n="$n" 'BEGIN {printf "%.2f", (y - x) / n}')
   x=${a}_sent; y=${b}_sent
@@ -174,7 +187,7 @@ bench_loadgen() {
 # bench_machine: the machine and software, as Markdown list items.
 bench_machine() {
   echo "- $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(uname -sr), $(. /etc/os-release && echo "$PRETTY_NAME")"
-  echo "- PostgreSQL $(psql "$conninfo" -XAtqc 'SHOW server_version'), deploy/pg-local settings: $(sql "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync', 'wal_sync_method', 'commit_delay', 'shared_buffers', 'max_connections', 'wal_writer_delay')")"
+  echo "- PostgreSQL $(psql "$conninfo" -XAtqc 'SHOW server_version'), $([ -n "$pg_pid" ] && echo "deploy/pg-local" || echo "BENCH_DATABASE_URL (another host)") settings: $(sql "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync', 'wal_sync_method', 'commit_delay', 'shared_buffers', 'max_connections', 'wal_writer_delay')")"
   echo "- libevent $(pkg-config --modversion libevent), libpq $(pkg-config --modversion libpq), libcurl $(pkg-config --modversion libcurl)"
 }
 
