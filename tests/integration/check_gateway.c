@@ -34,23 +34,34 @@ struct world {
 	char *env[8];
 };
 
+/* extra: up to two more NAME=value for the gateway's environment, NULL-terminated; or NULL. */
 static void
-world_init(struct world *w, bool twilio)
+world_init_env(struct world *w, bool twilio, const char *const *extra)
 {
+	size_t n = 0;
+
 	memset(w, 0, sizeof *w);
 	w->conninfo = harness_db_create();
 	if (twilio) {
 		w->ft = fake_twilio_start();
-		w->env[0] = xstrdup("SMS_PROVIDER=twilio");
-		w->env[1] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
-		w->env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
-		w->env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
-		w->env[4] = xstrdup("PUBLIC_BASE_URL=https://clinic.example.org");
+		w->env[n++] = xstrdup("SMS_PROVIDER=twilio");
+		w->env[n++] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
+		w->env[n++] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
+		w->env[n++] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
+		w->env[n++] = xstrdup("PUBLIC_BASE_URL=https://clinic.example.org");
 		harness_sign_twilio("s3cret", "https://clinic.example.org");
 	}
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+		w->env[n++] = xstrdup(extra[i]);
 	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
 	harness_gw_start(&w->gw);
 	w->pg = harness_db_connect(w->conninfo);
+}
+
+static void
+world_init(struct world *w, bool twilio)
+{
+	world_init_env(w, twilio, NULL);
 }
 
 static void
@@ -272,10 +283,15 @@ START_TEST(test_restart_resumes_queued_replies)
 
 	for (size_t i = 0; i < 40; i++)
 		down[i] = 503;
-	world_init(&w, true);
+	/* A slow retry (1.5-3 s) so the kill below lands between attempts, not during a send:
+	 * a send in flight holds its lease for PROVIDER_TIMEOUT + 30 s (check_faults kills at random points). */
+	world_init_env(&w, true, (const char *const[]){ "OUTBOX_BACKOFF_BASE_MS=3000",
+	    "OUTBOX_BACKOFF_MAX_MS=3000", NULL });
 	fake_twilio_script(w.ft, down, 40);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMrest001", PATIENT, CLINIC, "hello"), 200);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE attempts >= 1", 1, WAIT_MS));
+	/* The first failure is recorded (attempt counted, lease released), the retry not yet claimed. */
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE attempts >= 1 AND lease_until IS NULL "
+	    "AND state = 'pending'", 1, WAIT_MS));
 	harness_gw_kill(&w.gw);
 	fake_twilio_script(w.ft, NULL, 0);  /* the provider is back */
 	harness_gw_start(&w.gw);
