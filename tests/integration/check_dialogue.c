@@ -173,6 +173,12 @@ START_TEST(test_stop_suppresses_replies_already_queued)
 	expect(&w, p, "STOP", "START");
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'suppressed'", 1, WAIT_MS));
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE status = 'suppressed'"), 1);
+	/* One queued after the opt-out (a race with an operator's reply, say) is not sent either. */
+	PQclear(PQexec(w.pg, "SELECT carenav_queue_sms(id, 'sandbox', 'queued after STOP', 'operator:test', "
+	    "5::smallint, false, NULL) FROM conversations"));
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'suppressed'", 2, WAIT_MS));
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE status = 'suppressed'"), 2);
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE status = 'sent' AND body = 'queued after STOP'"), 0);
 	world_free(&w);
 }
 END_TEST
