@@ -82,6 +82,7 @@ static const struct config_entry config_table[] = {
 	CHOICE("LOG_LEVEL", log_level, "info", config_log_levels),
 	CHOICE("LOG_FORMAT", log_format, "json", config_log_formats),
 	INT("RETENTION_DAYS", retention_days, "0", 0, 36500),
+	INT("OUTBOX_KEEP_DAYS", outbox_keep_days, "30", 0, 36500),
 	INT("LIFECYCLE_INTERVAL_S", lifecycle_interval_s, "3600", 1, 86400),
 };
 

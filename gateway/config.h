@@ -50,6 +50,7 @@ struct config {
 	char *log_level;                /* owned */
 	char *log_format;               /* owned; "json" (one object a line) or "text" */
 	long long retention_days;       /* message bodies older than this are purged (0 = keep forever) */
+	long long outbox_keep_days;     /* outbox rows no longer pending are deleted after this (0 = never) */
 	long long lifecycle_interval_s; /* how often partitions are made ahead and the purge runs */
 };
 

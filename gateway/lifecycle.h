@@ -1,6 +1,7 @@
 /*
  * lifecycle.h - the data lifecycle worker: monthly partitions made ahead of
- * time, and message bodies purged after RETENTION_DAYS.
+ * time, message bodies purged after RETENTION_DAYS, sent outbox rows
+ * deleted after OUTBOX_KEEP_DAYS.
  */
 #ifndef CARENAV_GATEWAY_LIFECYCLE_H
 #define CARENAV_GATEWAY_LIFECYCLE_H
@@ -14,7 +15,7 @@ struct lifecycle;
 
 /* Months of partitions kept ready beyond the current one. */
 #define LIFECYCLE_MONTHS_AHEAD 3
-/* Message bodies blanked per statement (one short transaction each). */
+/* Rows purged, cleared or deleted per statement (one short transaction each). */
 #define LIFECYCLE_PURGE_BATCH 5000
 
 /* Starts the worker: first run shortly after start, then every LIFECYCLE_INTERVAL_S. */

@@ -6,7 +6,7 @@
  *   carenav flow load FILE   validate a flow document and store it as a new version
  *   carenav flow list        the stored flows and their versions
  *   carenav doctor           check configuration, database, migrations, provider; say what is wrong
- *   carenav purge            partitions ahead + retention purge, once (the gateway does it hourly)
+ *   carenav purge            partitions ahead + retention purge + outbox trim, once (the gateway does it hourly)
  *   carenav staff add|list|remove, carenav oncall add|list   (see cli_staff.c)
  *
  * Startup: configuration from the environment, migrations (blocking, before
@@ -457,7 +457,7 @@ main_cmd_purge(void)
 	struct config cfg;
 	char days[24], hours[24], lim[24];
 	const char *params[3];
-	long long made = 0, purged, cleared;
+	long long made = 0, purged, cleared, trimmed;
 	PGconn *pg;
 	PGresult *res;
 
@@ -481,7 +481,10 @@ main_cmd_purge(void)
 	params[2] = lim;
 	cleared = purged < 0 ? -1 : main_purge_batches(pg, "SELECT carenav_retention_clear_states($1, $2, $3)", 3,
 	    params);
-	if (cleared < 0)
+	snprintf(days, sizeof days, "%lld", cfg.outbox_keep_days);
+	params[1] = lim;
+	trimmed = cleared < 0 ? -1 : main_purge_batches(pg, "SELECT carenav_outbox_trim($1, $2)", 2, params);
+	if (trimmed < 0)
 		return 1;
 	printf("partitions created: %lld\n", made);
 	if (cfg.retention_days == 0)
@@ -489,6 +492,11 @@ main_cmd_purge(void)
 	else
 		printf("message bodies purged: %lld, dialogue states cleared: %lld (older than %lld days)\n", purged,
 		    cleared, cfg.retention_days);
+	if (cfg.outbox_keep_days == 0)
+		printf("OUTBOX_KEEP_DAYS is 0: outbox rows are kept forever; nothing trimmed\n");
+	else
+		printf("outbox rows trimmed: %lld (no longer pending, older than %lld days)\n", trimmed,
+		    cfg.outbox_keep_days);
 	PQfinish(pg);
 	config_free(&cfg);
 	return 0;

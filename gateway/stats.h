@@ -38,7 +38,8 @@
 	X(db_reconnects, "carenav_database_reconnects_total", "Database connections re-established after a loss") \
 	X(api_rate_limited, "carenav_api_rate_limited_total", "Operator API requests refused by the per-address rate limit") \
 	X(bodies_purged, "carenav_retention_bodies_purged_total", "Message bodies blanked by the retention purge (RETENTION_DAYS)") \
-	X(states_cleared, "carenav_retention_states_cleared_total", "Dialogue states of conversations idle past RETENTION_DAYS emptied by the retention purge")
+	X(states_cleared, "carenav_retention_states_cleared_total", "Dialogue states of conversations idle past RETENTION_DAYS emptied by the retention purge") \
+	X(outbox_trimmed, "carenav_outbox_rows_trimmed_total", "Outbox rows of replies no longer pending deleted after OUTBOX_KEEP_DAYS")
 
 struct stats {
 #define X(field, name, help) uint64_t field;

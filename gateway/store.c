@@ -84,6 +84,15 @@ store_retention_clear_states(struct db *db, int64_t days, int64_t idle_hours, in
 }
 
 void
+store_outbox_trim(struct db *db, int64_t days, int limit, db_result_cb *cb, void *arg)
+{
+	char d[24], lim[24];
+	const char *params[] = { I64(d, days), I64(lim, limit) };
+
+	db_query(db, "SELECT carenav_outbox_trim($1, $2)", 2, params, cb, arg);
+}
+
+void
 store_unprocessed_conversations(struct db *db, int limit, int64_t min_age_ms, db_result_cb *cb, void *arg)
 {
 	char lim[24], age[24];

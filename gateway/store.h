@@ -39,6 +39,8 @@ void store_retention_purge(struct db *db, int64_t days, int limit, db_result_cb 
 /* Empties the dialogue state of up to limit conversations idle past days (and idle_hours); 1 row: how many. */
 void store_retention_clear_states(struct db *db, int64_t days, int64_t idle_hours, int limit, db_result_cb *cb,
     void *arg);
+/* Row: outbox rows no longer pending and older than days deleted (at most limit; 0 if another gateway is at it). */
+void store_outbox_trim(struct db *db, int64_t days, int limit, db_result_cb *cb, void *arg);
 /*
  * Several accepts in one transaction (group commit), as an urgent query.
  * msgs_json: [{"provider", "sid", "from", "to", "body", "num_media"}, ...].

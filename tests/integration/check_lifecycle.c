@@ -5,7 +5,7 @@
  * and the retention purge run by the gateway itself: bodies older than
  * RETENTION_DAYS blanked (and marked so in the API), the dialogue state of
  * conversations idle that long emptied, rows, counts and the escalation
- * audit kept.
+ * audit kept; and the outbox trimmed of sent rows after OUTBOX_KEEP_DAYS.
  */
 #include <check.h>
 #include <dirent.h>
@@ -49,10 +49,10 @@ wait_settled(PGconn *pg, const struct harness_gw *gw)
 
 START_TEST(test_partitions_and_retention)
 {
-	const char *env[] = { "RETENTION_DAYS=30", "LIFECYCLE_INTERVAL_S=1", NULL };
+	const char *env[] = { "RETENTION_DAYS=30", "OUTBOX_KEEP_DAYS=30", "LIFECYCLE_INTERVAL_S=1", NULL };
 	char *conninfo = harness_db_create(), *out = NULL, *metrics = NULL, *matched;
 	struct harness_gw gw;
-	long long msgs, events, old_rows, version;
+	long long msgs, events, old_rows, version, old_outbox, outbox;
 	PGconn *pg;
 
 	harness_gw_init(&gw, conninfo, env);
@@ -85,6 +85,11 @@ START_TEST(test_partitions_and_retention)
 	ck_assert_int_ge(old_rows, 4);
 	exec_ok(pg, "UPDATE conversations SET last_activity_at = last_activity_at - interval '40 days' "
 	    "WHERE patient_number = '" OLD "'");
+	exec_ok(pg, "UPDATE outbox SET created_at = created_at - interval '40 days' "
+	    "WHERE conversation_id = (SELECT id FROM conversations WHERE patient_number = '" OLD "')");
+	old_outbox = q(pg, "SELECT count(*) FROM outbox WHERE created_at < now() - interval '30 days'");
+	ck_assert_int_ge(old_outbox, 2);
+	outbox = q(pg, "SELECT count(*) FROM outbox");
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM conversations WHERE state <> '{}'"), 2);
 
 	/* The gateway's lifecycle worker purges them on its own. */
@@ -119,7 +124,24 @@ START_TEST(test_partitions_and_retention)
 	ck_assert_msg(strstr(metrics, out) != NULL, "%s", metrics);
 	free(out);
 	ck_assert_msg(strstr(metrics, "carenav_retention_states_cleared_total 1\n") != NULL, "%s", metrics);
+	/* The outbox rows of the old replies are gone; their messages keep status and provider id. */
+	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox", outbox - old_outbox, WAIT_MS),
+	    "outbox not trimmed; see %s", gw.log_path);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+	    "WHERE c.patient_number = '" OLD "' AND m.direction = 'out' AND m.status = 'sent' "
+	    "AND m.provider_sid IS NOT NULL"), old_outbox);
 	free(metrics);
+	ck_assert_int_eq(harness_get(gw.port, "/metrics", &metrics), 200);
+	out = xasprintf("carenav_outbox_rows_trimmed_total %lld\n", old_outbox);
+	ck_assert_msg(strstr(metrics, out) != NULL, "%s", metrics);
+	free(out);
+	free(metrics);
+	/* A reply still pending is never trimmed, however old. */
+	exec_ok(pg, "UPDATE outbox SET state = 'pending', next_attempt_at = now() + interval '1 day', "
+	    "created_at = now() - interval '40 days' WHERE id = (SELECT max(id) FROM outbox)");
+	ck_assert_int_eq(q(pg, "SELECT carenav_outbox_trim(30, 100)"), 0);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'"), 1);
+	exec_ok(pg, "UPDATE outbox SET state = 'done', created_at = now() WHERE state = 'pending'");
 
 	/* A late provider retry of a purged text is still recognised; the patient can go on. */
 	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc001", OLD, CLINIC, RED_FLAG_TEXT), 200);
@@ -145,6 +167,7 @@ START_TEST(test_partitions_and_retention)
 	ck_assert_int_eq(harness_gw_cli(&gw, &out, "purge", NULL), 0);
 	ck_assert_msg(strstr(out, "message bodies purged: 0, dialogue states cleared: 0 (older than 30 days)") != NULL,
 	    "%s", out);
+	ck_assert_msg(strstr(out, "outbox rows trimmed: 0 (no longer pending, older than 30 days)") != NULL, "%s", out);
 	free(out);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
 	harness_gw_free(&gw);
