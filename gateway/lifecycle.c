@@ -5,13 +5,13 @@
  * (OUTBOX_KEEP_DAYS). See sql/010_partitions.sql, sql/011_retention_state.sql,
  * sql/013_outbox_trim.sql and docs/data-lifecycle.md.
  *
- * One run: carenav_partitions_ensure(LIFECYCLE_MONTHS_AHEAD), then, with a
- * retention set, carenav_retention_purge in batches until a batch comes back
- * short, then carenav_retention_clear_states the same way, then, with
- * OUTBOX_KEEP_DAYS set, carenav_outbox_trim the same way. Every gateway
- * runs it; the SQL functions take a transaction-scoped
- * try-lock, so concurrent runs from other gateways return at once with
- * nothing done, and the work is idempotent anyway. Each batch is its own
+ * One run: carenav_partitions_ensure(LIFECYCLE_MONTHS_AHEAD), then the
+ * stages (enum lifecycle_stage) in order, each in batches until a batch
+ * comes back short: with a retention set, carenav_retention_purge and
+ * carenav_retention_clear_states; with OUTBOX_KEEP_DAYS set,
+ * carenav_outbox_trim. Every gateway runs it; the SQL functions take a
+ * transaction-scoped try-lock, so concurrent runs from other gateways
+ * return at once with nothing done, and the work is idempotent anyway. Each batch is its own
  * short transaction, so a purge of a large backlog never holds locks long
  * and a crash mid-way loses nothing (the next run continues).
  */
@@ -21,6 +21,7 @@
 #include <event2/event_struct.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "db.h"
@@ -32,6 +33,23 @@
 /* The first run waits this long after start, so startup traffic goes first. */
 #define LIFECYCLE_FIRST_DELAY_MS 2000
 
+/* A run's stages after the partitions, in order. Each repeats while its batches come back full. */
+enum lifecycle_stage {
+	STAGE_PURGE,        /* message bodies older than RETENTION_DAYS blanked */
+	STAGE_CLEAR,        /* dialogue states of conversations idle that long emptied */
+	STAGE_TRIM,         /* outbox rows no longer pending, older than OUTBOX_KEEP_DAYS, deleted */
+	STAGE_COUNT
+};
+
+static const char *const stage_what[STAGE_COUNT] = {
+	"retention purge of message bodies", "clearing idle dialogue states", "trimming the outbox",
+};
+
+/* The /metrics counter of each stage. */
+static uint64_t *const stage_counter[STAGE_COUNT] = {
+	&stats.bodies_purged, &stats.states_cleared, &stats.outbox_trimmed,
+};
+
 struct lifecycle {
 	struct event_base *base;       /* borrowed */
 	struct db *db;                 /* borrowed */
@@ -39,14 +57,11 @@ struct lifecycle {
 	struct event timer;            /* next run */
 	bool busy;                     /* a run's query is in flight */
 	bool stopped;
-	int64_t purged;                /* bodies blanked in this run so far */
-	int64_t cleared;               /* dialogue states emptied in this run so far */
-	int64_t trimmed;               /* outbox rows deleted in this run so far */
+	enum lifecycle_stage stage;    /* the stage whose batch is in flight */
+	int64_t done[STAGE_COUNT];     /* rows each stage handled in this run so far */
 };
 
-static void lifecycle_purge_next(struct lifecycle *lc);
-static void lifecycle_clear_next(struct lifecycle *lc);
-static void lifecycle_trim_next(struct lifecycle *lc);
+static void lifecycle_stage_done(const PGresult *res, const char *error, void *arg);
 
 static void
 lifecycle_arm(struct lifecycle *lc, int64_t ms)
@@ -60,102 +75,65 @@ lifecycle_arm(struct lifecycle *lc, int64_t ms)
 static void
 lifecycle_finish(struct lifecycle *lc)
 {
-	if (lc->purged > 0 || lc->cleared > 0)
+	if (lc->done[STAGE_PURGE] > 0 || lc->done[STAGE_CLEAR] > 0)
 		log_info("lifecycle: purged=%" PRId64 " message bodies and cleared=%" PRId64 " dialogue states "
-		    "older than %lld days", lc->purged, lc->cleared, lc->cfg->retention_days);
-	if (lc->trimmed > 0)
+		    "older than %lld days", lc->done[STAGE_PURGE], lc->done[STAGE_CLEAR], lc->cfg->retention_days);
+	if (lc->done[STAGE_TRIM] > 0)
 		log_info("lifecycle: trimmed=%" PRId64 " outbox rows no longer pending, older than %lld days",
-		    lc->trimmed, lc->cfg->outbox_keep_days);
+		    lc->done[STAGE_TRIM], lc->cfg->outbox_keep_days);
 	lc->busy = false;
 	lifecycle_arm(lc, lc->cfg->lifecycle_interval_s * 1000);
 }
 
+static bool
+lifecycle_stage_enabled(const struct lifecycle *lc, enum lifecycle_stage stage)
+{
+	return stage == STAGE_TRIM ? lc->cfg->outbox_keep_days > 0 : lc->cfg->retention_days > 0;
+}
+
+/* Sends the next batch of the current stage, or of the next enabled one; finishes after the last. */
 static void
-lifecycle_purge_done(const PGresult *res, const char *error, void *arg)
+lifecycle_run_stage(struct lifecycle *lc)
+{
+	while (lc->stage < STAGE_COUNT && !lifecycle_stage_enabled(lc, lc->stage))
+		lc->stage++;
+	if (lc->stopped || lc->stage == STAGE_COUNT) {
+		lifecycle_finish(lc);
+		return;
+	}
+	switch (lc->stage) {
+	case STAGE_PURGE:
+		store_retention_purge(lc->db, lc->cfg->retention_days, LIFECYCLE_PURGE_BATCH, lifecycle_stage_done, lc);
+		break;
+	case STAGE_CLEAR:
+		store_retention_clear_states(lc->db, lc->cfg->retention_days, lc->cfg->idle_reset_hours,
+		    LIFECYCLE_PURGE_BATCH, lifecycle_stage_done, lc);
+		break;
+	case STAGE_TRIM:
+		store_outbox_trim(lc->db, lc->cfg->outbox_keep_days, LIFECYCLE_PURGE_BATCH, lifecycle_stage_done, lc);
+		break;
+	case STAGE_COUNT:
+		break;
+	}
+}
+
+static void
+lifecycle_stage_done(const PGresult *res, const char *error, void *arg)
 {
 	struct lifecycle *lc = arg;
 	int64_t n;
 
 	if (error != NULL) {
-		log_warn("lifecycle: retention purge failed, retrying next run: %s", error);
+		log_warn("lifecycle: %s failed, retrying next run: %s", stage_what[lc->stage], error);
 		lifecycle_finish(lc);
 		return;
 	}
 	n = store_col_int64(res, 0, 0);
-	lc->purged += n;
-	stats.bodies_purged += (uint64_t)n;
-	if (lc->stopped)
-		lifecycle_finish(lc);
-	else if (n >= LIFECYCLE_PURGE_BATCH)
-		lifecycle_purge_next(lc);
-	else
-		lifecycle_clear_next(lc);
-}
-
-static void
-lifecycle_purge_next(struct lifecycle *lc)
-{
-	store_retention_purge(lc->db, lc->cfg->retention_days, LIFECYCLE_PURGE_BATCH, lifecycle_purge_done, lc);
-}
-
-static void
-lifecycle_clear_done(const PGresult *res, const char *error, void *arg)
-{
-	struct lifecycle *lc = arg;
-	int64_t n;
-
-	if (error != NULL) {
-		log_warn("lifecycle: clearing idle dialogue states failed, retrying next run: %s", error);
-		lifecycle_finish(lc);
-		return;
-	}
-	n = store_col_int64(res, 0, 0);
-	lc->cleared += n;
-	stats.states_cleared += (uint64_t)n;
-	if (lc->stopped)
-		lifecycle_finish(lc);
-	else if (n >= LIFECYCLE_PURGE_BATCH)
-		lifecycle_clear_next(lc);
-	else
-		lifecycle_trim_next(lc);
-}
-
-static void
-lifecycle_clear_next(struct lifecycle *lc)
-{
-	store_retention_clear_states(lc->db, lc->cfg->retention_days, lc->cfg->idle_reset_hours,
-	    LIFECYCLE_PURGE_BATCH, lifecycle_clear_done, lc);
-}
-
-static void
-lifecycle_trim_done(const PGresult *res, const char *error, void *arg)
-{
-	struct lifecycle *lc = arg;
-	int64_t n;
-
-	if (error != NULL) {
-		log_warn("lifecycle: trimming the outbox failed, retrying next run: %s", error);
-		lifecycle_finish(lc);
-		return;
-	}
-	n = store_col_int64(res, 0, 0);
-	lc->trimmed += n;
-	stats.outbox_trimmed += (uint64_t)n;
-	if (n >= LIFECYCLE_PURGE_BATCH && !lc->stopped)
-		lifecycle_trim_next(lc);
-	else
-		lifecycle_finish(lc);
-}
-
-/* The last stage: skipped (the run ends) when OUTBOX_KEEP_DAYS is 0. */
-static void
-lifecycle_trim_next(struct lifecycle *lc)
-{
-	if (lc->cfg->outbox_keep_days <= 0 || lc->stopped) {
-		lifecycle_finish(lc);
-		return;
-	}
-	store_outbox_trim(lc->db, lc->cfg->outbox_keep_days, LIFECYCLE_PURGE_BATCH, lifecycle_trim_done, lc);
+	lc->done[lc->stage] += n;
+	*stage_counter[lc->stage] += (uint64_t)n;
+	if (n < LIFECYCLE_PURGE_BATCH)
+		lc->stage++;  /* a short batch: nothing more to do in this stage for now */
+	lifecycle_run_stage(lc);
 }
 
 static void
@@ -167,15 +145,9 @@ lifecycle_ensure_done(const PGresult *res, const char *error, void *arg)
 		log_warn("lifecycle: could not create partitions ahead, retrying next run: %s", error);
 	else if (store_col_int64(res, 0, 0) > 0)
 		log_info("lifecycle: created=%" PRId64 " monthly partitions", store_col_int64(res, 0, 0));
-	lc->purged = 0;
-	lc->cleared = 0;
-	lc->trimmed = 0;
-	if (lc->stopped)
-		lifecycle_finish(lc);
-	else if (lc->cfg->retention_days > 0)
-		lifecycle_purge_next(lc);
-	else
-		lifecycle_trim_next(lc);
+	lc->stage = STAGE_PURGE;
+	memset(lc->done, 0, sizeof lc->done);
+	lifecycle_run_stage(lc);
 }
 
 static void
