@@ -124,8 +124,10 @@ lifecycle_stage_done(const PGresult *res, const char *error, void *arg)
 	int64_t n;
 
 	if (error != NULL) {
+		/* The stages do not depend on each other: the next one still runs. */
 		log_warn("lifecycle: %s failed, retrying next run: %s", stage_what[lc->stage], error);
-		lifecycle_finish(lc);
+		lc->stage++;
+		lifecycle_run_stage(lc);
 		return;
 	}
 	n = store_col_int64(res, 0, 0);

@@ -15,9 +15,10 @@
 --    suppress replies to opted-out numbers (1.9 ms a call with a large
 --    backlog, even with no one opted out). Now the replies already queued
 --    are suppressed when the patient opts out (a trigger on the
---    conversation, so the STOP confirmation is not held behind them), and
---    the claim checks each reply it takes (one primary-key probe) for those
---    queued later. A reply to an opted-out number is still never sent.
+--    conversation, in 014: creating it here would take the conversations
+--    lock while holding the outbox one, and deadlock with a step that
+--    takes them the other way), and the claim checks each reply it takes
+--    (one primary-key probe) for those queued later. A reply to an opted-out number is still never sent.
 --    And the claim locks each row by its primary key (see below).
 -- 3. carenav_step_load_batch was an inlined SQL function, so every call was
 --    planned from scratch with the whole dialogue load in it (1.6 ms a
@@ -32,19 +33,31 @@
 --    made once per connection; on the partitioned messages table it still
 --    prunes to one partition when it runs, where the month is given
 --    ("Subplans Removed" in EXPLAIN). Set on the functions the gateway
---    calls; the functions they call inherit it.
+--    calls; the functions they call inherit it. The price, on PostgreSQL
+--    15: a generic plan still locks every partition of messages each time
+--    it runs (pruning skips scanning them, not locking them), about two
+--    locks per monthly partition kept; past 16 the locks leave the fast
+--    path. Years of partitions should be detached and archived
+--    (docs/data-lifecycle.md); PostgreSQL 18 prunes before locking.
 
--- 1. The message's month on its outbox row. Rows already in the table get
--- it from messages (one pass; a new gateway's first start does this in its
--- migration). NOT NULL from here on: a step still running the old
--- carenav_queue_sms when this commits fails and is retried by its gateway
--- with the new one, rather than queueing a row no update could find.
+-- 1. The message's month on its outbox row. Only the pending rows get it
+-- here (through the partial index of pending rows): this runs at a
+-- gateway's start with the outbox locked, and rewriting every row ever
+-- sent would stop the queue for as long as that takes. The rows already
+-- sent keep NULL; nothing but a late Kannel delivery report looks them up,
+-- and that falls back to the provider id. A pending row must have it: a
+-- step still running the old carenav_queue_sms when this commits fails the
+-- check and is retried by its gateway with the new one, rather than
+-- queueing a row no update could find. (NOT VALID: the rows not pending
+-- satisfy it anyway, and validating would scan the whole table.)
 ALTER TABLE outbox ADD COLUMN message_created_at timestamptz;
-UPDATE outbox o SET message_created_at = m.created_at FROM messages m WHERE m.id = o.message_id;
+UPDATE outbox o SET message_created_at = m.created_at
+  FROM messages m WHERE o.state = 'pending' AND m.id = o.message_id;
 -- (An outbox row without its message cannot exist: both come from one
 -- function in one transaction. Should one, it keeps its own time.)
-UPDATE outbox SET message_created_at = created_at WHERE message_created_at IS NULL;
-ALTER TABLE outbox ALTER COLUMN message_created_at SET NOT NULL;
+UPDATE outbox SET message_created_at = created_at WHERE state = 'pending' AND message_created_at IS NULL;
+ALTER TABLE outbox ADD CONSTRAINT outbox_pending_has_month
+    CHECK (state <> 'pending' OR message_created_at IS NOT NULL) NOT VALID;
 
 CREATE OR REPLACE FUNCTION carenav_queue_sms(p_conversation_id bigint, p_provider text, p_body text,
                                              p_sent_by text, p_priority smallint, p_compliance boolean,
@@ -66,23 +79,6 @@ BEGIN
     VALUES (v_msg, v_at, c.id, p_priority, p_compliance);
     RETURN v_msg;
 END $$;
-
--- 2. Opting out suppresses what is queued, at once (the claim of 009 did it on every call).
-CREATE FUNCTION carenav_suppress_opted_out() RETURNS trigger
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-BEGIN
-    WITH s AS (
-        UPDATE outbox SET state = 'suppressed', lease_until = NULL, last_error = 'opted out'
-         WHERE conversation_id = NEW.id AND state = 'pending' AND NOT compliance
-        RETURNING message_id, message_created_at)
-    UPDATE messages m SET status = 'suppressed', status_updated_at = now()
-      FROM s WHERE m.id = s.message_id AND m.created_at = s.message_created_at;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER conversations_suppress_opted_out AFTER UPDATE OF opted_out ON conversations
-    FOR EACH ROW WHEN (NEW.opted_out AND NOT OLD.opted_out)
-    EXECUTE FUNCTION carenav_suppress_opted_out();
 
 -- The claim of 009 with both changes: a reply to an opted-out number that
 -- was queued after the opt-out is suppressed when the walk reaches it, and
@@ -184,6 +180,8 @@ CREATE OR REPLACE FUNCTION carenav_delivery_report(p_provider text, p_sid text, 
                                                    p_error_code text)
 RETURNS boolean
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    v_found boolean := false;
 BEGIN
     INSERT INTO delivery_reports (provider, provider_sid, status, error_code)
     VALUES (p_provider, p_sid, p_status, nullif(p_error_code, ''));
@@ -195,7 +193,11 @@ BEGIN
          WHERE o.id = substr(p_sid, 2)::bigint AND m.id = o.message_id
            AND m.created_at = o.message_created_at AND m.direction = 'out'
            AND carenav_status_rank(p_status) >= carenav_status_rank(m.status);
-    ELSE
+        v_found := FOUND;
+    END IF;
+    -- Other providers; and a Kannel report whose outbox row is gone
+    -- (trimmed, 013) or was sent before 012 finds the message by provider id.
+    IF NOT v_found THEN
         UPDATE messages SET status = p_status, error = coalesce(nullif(p_error_code, ''), error),
                             status_updated_at = now()
          WHERE direction = 'out' AND provider_sid = p_sid

@@ -17,11 +17,13 @@
 
 ALTER TABLE outbox SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000);
 
+-- The trimmable rows, oldest first: without it every run's last (short)
+-- batch would scan the whole table to learn that nothing more is old enough.
+CREATE INDEX outbox_settled ON outbox (created_at) WHERE state <> 'pending';
+
 -- Deletes up to p_limit rows no longer pending and older than p_days days,
 -- oldest first; returns how many. 0 when p_days <= 0 or another gateway is
--- trimming right now. Ids follow creation, so the primary key walks the
--- oldest rows first; a reply still pending that long (it cannot be, after
--- OUTBOX_MAX_ATTEMPTS) would be stepped over, never deleted.
+-- trimming right now. A reply still pending is never deleted, however old.
 CREATE FUNCTION carenav_outbox_trim(p_days integer, p_limit integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -31,9 +33,10 @@ BEGIN
         RETURN 0;
     END IF;
     DELETE FROM outbox
-     WHERE id IN (SELECT id FROM outbox
+     WHERE state <> 'pending'
+       AND id IN (SELECT id FROM outbox
                    WHERE state <> 'pending' AND created_at < now() - make_interval(days => p_days)
-                   ORDER BY id
+                   ORDER BY created_at
                    LIMIT p_limit);
     GET DIAGNOSTICS v_n = ROW_COUNT;
     RETURN v_n;

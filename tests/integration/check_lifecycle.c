@@ -54,6 +54,7 @@ START_TEST(test_partitions_and_retention)
 	struct harness_gw gw;
 	long long msgs, events, old_rows, version, old_outbox, outbox;
 	PGconn *pg;
+	PGresult *res;
 
 	harness_gw_init(&gw, conninfo, env);
 	harness_gw_start(&gw);
@@ -131,6 +132,18 @@ START_TEST(test_partitions_and_retention)
 	    "WHERE c.patient_number = '" OLD "' AND m.direction = 'out' AND m.status = 'sent' "
 	    "AND m.provider_sid IS NOT NULL"), old_outbox);
 	free(metrics);
+	/* A late Kannel report for a trimmed row still finds its message, by provider id. */
+	exec_ok(pg, "UPDATE messages SET provider_sid = 'K999999' WHERE id = (SELECT min(m.id) FROM messages m "
+	    "JOIN conversations c ON c.id = m.conversation_id WHERE c.patient_number = '" OLD "' "
+	    "AND m.direction = 'out')");
+	ck_assert_int_eq(q(pg, "SELECT carenav_delivery_report('kannel', 'K999999', 'delivered', '')::int"), 1);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages WHERE provider_sid = 'K999999' AND status = 'delivered'"),
+	    1);
+	/* A pending reply without its message's month is refused (an old carenav_queue_sms mid-upgrade). */
+	res = PQexec(pg, "INSERT INTO outbox (message_id, conversation_id) SELECT max(id), 1 FROM messages");
+	ck_assert_msg(PQresultStatus(res) == PGRES_FATAL_ERROR &&
+	    strstr(PQresultErrorMessage(res), "outbox_pending_has_month") != NULL, "%s", PQresultErrorMessage(res));
+	PQclear(res);
 	ck_assert_int_eq(harness_get(gw.port, "/metrics", &metrics), 200);
 	out = xasprintf("carenav_outbox_rows_trimmed_total %lld\n", old_outbox);
 	ck_assert_msg(strstr(metrics, out) != NULL, "%s", metrics);
