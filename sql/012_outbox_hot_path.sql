@@ -1,7 +1,7 @@
 -- 012_outbox_hot_path.sql - the outbox's statements made cheap under a
 -- backlog. Measured with `BENCH_PROFILE=1 bench/run` (5,000 patients, tens
 -- of thousands of replies queued): PostgreSQL spent most of its time on
--- three things that do no useful work. See docs/scaling.md.
+-- work that did nothing useful. See docs/scaling.md.
 --
 -- 1. Every reply's messages row was updated by id alone. Since 010 the
 --    messages key is (id, created_at), so such an update probes every
@@ -18,8 +18,9 @@
 --    conversation, in 014: creating it here would take the conversations
 --    lock while holding the outbox one, and deadlock with a step that
 --    takes them the other way), and the claim checks each reply it takes
---    (one primary-key probe) for those queued later. A reply to an opted-out number is still never sent.
---    And the claim locks each row by its primary key (see below).
+--    (one primary-key probe) for those queued later. A reply to an
+--    opted-out number is still never sent. And the claim locks each row by
+--    its primary key (see below).
 -- 3. carenav_step_load_batch was an inlined SQL function, so every call was
 --    planned from scratch with the whole dialogue load in it (1.6 ms a
 --    call). As PL/pgSQL its plan is cached per connection.
