@@ -13,8 +13,10 @@
  *     then continue as a new one.
  *  6. other whole-message keywords (HELP, MENU, HUMAN, ES/EN, shortcuts).
  *  7. the answer to the current node.
- * Matching works on flow_normalize()d text: numbers, number words, keyword
- * phrases at word boundaries, then a small edit distance on longer words.
+ * Matching works on flow_normalize()d text: at a YES/NO question the words
+ * the text opens with, then numbers, number words, keyword phrases at word
+ * boundaries, then a small edit distance on longer keywords (never on the
+ * flow's plain words: "gone" is not "done").
  * An answer matching two choices is treated as not understood (re-ask)
  * rather than guessed, because a wrong guess at the emergency screen costs
  * more than one extra SMS.
@@ -635,6 +637,75 @@ engine_only(const bool *marked, size_t n)
 	return found;
 }
 
+/*
+ * Is word (len bytes) a typo of the keyword kw? Only for keywords of five
+ * letters or more and words that start with the same letter: shorter ones
+ * sit one letter away from everyday words ("done"/"dont"/"gone",
+ * "core"/"sore"), and typos rarely hit the first letter.
+ */
+static bool
+engine_typo_of(const char *word, size_t len, const char *kw)
+{
+	size_t kl = strlen(kw), lim;
+
+	if (kl < 5 || strchr(kw, ' ') != NULL || word[0] != kw[0])
+		return false;
+	lim = (kl < len ? kl : len) >= 8 ? 2 : 1;
+	return engine_distance(word, len, kw, kl) <= lim;
+}
+
+/* Does the text hold a word that keeps its first word from deciding ("but", "sure")? */
+static bool
+engine_has_hedge(const struct flow *flow, const struct engine_tokens *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (flow_hedge_word(flow, t->w[i], t->len[i]))
+			return true;
+	return false;
+}
+
+/* Is n a YES/NO question (two choices whose values are "yes" and "no")? */
+static bool
+engine_yes_no(const struct flow_node *n)
+{
+	return n->nchoices == 2 && ((strcmp(n->choices[0].value, "yes") == 0 &&
+	    strcmp(n->choices[1].value, "no") == 0) || (strcmp(n->choices[0].value, "no") == 0 &&
+	    strcmp(n->choices[1].value, "yes") == 0));
+}
+
+/*
+ * At a YES/NO question, the way the text opens answers it, as a person would
+ * read it: "no im fine", "none of those", "no chest pain, no fever, not
+ * dizzy", "no, no tengo fiebre". The longest opening (three words down to
+ * one) that is a choice's keyword decides ("no puedo dormir" is YES where
+ * that is a keyword). Returns the choice, or -1.
+ */
+static int
+engine_leading_answer(const struct flow_node *n, const struct engine_tokens *t)
+{
+	for (size_t words = 3; words >= 1; words--) {
+		int found = -1;
+
+		if (words > t->n)
+			continue;
+		size_t len = (size_t)(t->w[words - 1] + t->len[words - 1] - t->w[0]);
+
+		for (size_t c = 0; c < n->nchoices; c++)
+			for (size_t k = 0; k < n->choices[c].nkeywords; k++) {
+				const char *kw = n->choices[c].keywords[k];
+
+				if (strlen(kw) != len || memcmp(kw, t->w[0], len) != 0)
+					continue;
+				if (found >= 0 && found != (int)c)
+					return -1;
+				found = (int)c;
+			}
+		if (found >= 0)
+			return found;
+	}
+	return -1;
+}
+
 /* Returns the index of the choice norm selects at question n, or -1. */
 static int
 engine_match_choice(const struct flow *flow, const struct flow_node *n, const char *norm)
@@ -646,6 +717,13 @@ engine_match_choice(const struct flow *flow, const struct flow_node *n, const ch
 	engine_tokenize(norm, &t);
 	if (t.n == 0)
 		return -1;
+	if (engine_yes_no(n)) {
+		/* "no but...", "not sure": asked again, never guessed. */
+		if (engine_has_hedge(flow, &t))
+			return -1;
+		if ((num = engine_leading_answer(n, &t)) >= 0)
+			return num;
+	}
 	if (strspn(t.w[0], "0123456789") == t.len[0]) {
 		/* "2", "2. also my legs": a leading number decides, in range or not. */
 		if (t.len[0] > 3 || (n->strict && t.n > 1))
@@ -668,21 +746,27 @@ engine_match_choice(const struct flow *flow, const struct flow_node *n, const ch
 	if (n->strict && t.n != 1)
 		return -1;
 	for (size_t i = 0; i < t.n; i++) {
-		if (t.len[i] < 4)
+		if (t.len[i] < 4 || flow_plain_word(flow, t.w[i], t.len[i]))
 			continue;
 		for (size_t c = 0; c < n->nchoices; c++)
-			for (size_t k = 0; k < n->choices[c].nkeywords; k++) {
-				const char *kw = n->choices[c].keywords[k];
-				size_t kl = strlen(kw), lim;
-
-				if (kl < 4 || strchr(kw, ' ') != NULL)
-					continue;
-				lim = (kl < t.len[i] ? kl : t.len[i]) >= 8 ? 2 : 1;
-				if (engine_distance(t.w[i], t.len[i], kw, kl) <= lim)
+			for (size_t k = 0; k < n->choices[c].nkeywords; k++)
+				if (engine_typo_of(t.w[i], t.len[i], n->choices[c].keywords[k]))
 					marked[c] = true;
-			}
 	}
 	return engine_only(marked, n->nchoices);
+}
+
+/* Is norm, as a whole, one of question n's keywords? (NULL or another kind: no) */
+static bool
+engine_is_choice_word(const struct flow_node *n, const char *norm)
+{
+	if (n == NULL || n->kind != FLOW_QUESTION)
+		return false;
+	for (size_t c = 0; c < n->nchoices; c++)
+		for (size_t k = 0; k < n->choices[c].nkeywords; k++)
+			if (strcmp(n->choices[c].keywords[k], norm) == 0)
+				return true;
+	return false;
 }
 
 /* Copies a capture answer: valid UTF-8 only, at most ENGINE_CAPTURE_MAX bytes, trimmed. */
@@ -892,6 +976,8 @@ engine_step(const struct flow *flow, const struct conv_state *state,
 	if (kw.kind == FLOW_KW_START && !cx.st->opted_out)
 		kw.kind = FLOW_KW_NONE; /* START words may be answers too ("alta" = upper) */
 	cur = flow_node_find(flow, cx.st->node);
+	if (kw.kind == FLOW_KW_STOP && !cx.st->opted_out && engine_is_choice_word(cur, norm))
+		kw.kind = FLOW_KW_NONE; /* the question's own answer outranks a STOP word ("alto" = upper) */
 	if (cx.st->node != NULL && (cur == NULL || (cur->kind != FLOW_QUESTION &&
 	    cur->kind != FLOW_CAPTURE && cur->kind != FLOW_EMERGENCY && cur->kind != FLOW_END)))
 		engine_set_node(cx.st, NULL); /* the flow changed under this conversation */

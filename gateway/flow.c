@@ -41,6 +41,12 @@ struct flow_named_text {
 	struct flow_text *text;
 };
 
+/* A set of single normalized words, any language; strings owned via allocs. */
+struct flow_wordset {
+	const char **words;
+	size_t n, cap;
+};
+
 struct flow {
 	json_t *doc;	  /* owned; node views borrow its strings */
 	void **allocs;	  /* owned: everything else flow_alloc() handed out */
@@ -56,6 +62,8 @@ struct flow {
 	size_t nwords, words_cap;
 	const char **numbers[FLOW_MAX_LANGS]; /* number words per language */
 	size_t nnumbers[FLOW_MAX_LANGS];
+	struct flow_wordset plain_words; /* ordinary words typo matching never reads as an answer */
+	struct flow_wordset hedges;	 /* words that keep a YES/NO answer's first word from deciding */
 	struct flow_named_text *texts;
 	size_t ntexts;
 };
@@ -391,15 +399,16 @@ flow_word_find(const struct flow *flow, const char *norm)
 }
 
 /*
- * Returns what already uses norm ("stop", "numbers") or NULL. START words
- * only act while opted out, so choices may reuse them ("alta" = upper).
+ * Returns what already uses norm ("stop", "numbers") or NULL. Choices may
+ * reuse START words, which only act while opted out ("alta" = upper), and
+ * STOP words, which a question's own answer outranks ("alto" = upper).
  */
 static const char *
 flow_word_owner(const struct flow *flow, const char *norm, bool for_choice)
 {
 	const struct flow_word *w = flow_word_find(flow, norm);
 
-	if (w != NULL && !(for_choice && w->kind == FLOW_KW_START))
+	if (w != NULL && !(for_choice && (w->kind == FLOW_KW_START || w->kind == FLOW_KW_STOP)))
 		return flow_keyword_name(w->kind);
 	for (size_t l = 0; l < flow->nlangs; l++)
 		for (size_t i = 0; i < flow->nnumbers[l]; i++)
@@ -461,6 +470,39 @@ flow_add_number(struct flow_loader *ld, const char *norm, int lang, void *varg)
 	if (flow->numbers[lang] == NULL)
 		flow->numbers[lang] = flow_alloc(flow, FLOW_MAX_WORDS, sizeof (char *));
 	flow->numbers[lang][flow->nnumbers[lang]++] = flow_strdup(flow, norm);
+	return true;
+}
+
+static bool
+flow_wordset_has(const struct flow_wordset *set, const char *word, size_t len)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strlen(set->words[i]) == len && memcmp(set->words[i], word, len) == 0)
+			return true;
+	return false;
+}
+
+/* Adds one word of a "plain_words" or "hedges" list (arg: the set). */
+static bool
+flow_add_set_word(struct flow_loader *ld, const char *norm, int lang, void *varg)
+{
+	struct flow_wordset *set = varg;
+
+	(void)lang;
+	if (strchr(norm, ' ') != NULL)
+		return flow_fail(ld, "plain_words/hedges: '%s' must be one word", norm);
+	if (flow_wordset_has(set, norm, strlen(norm)))
+		return true; /* the same word in two languages */
+	if (set->n == set->cap) {
+		const char **nw;
+
+		set->cap = set->cap ? set->cap * 2 : 64;
+		nw = flow_alloc(ld->flow, set->cap, sizeof *nw);
+		if (set->n > 0)
+			memcpy(nw, set->words, set->n * sizeof *nw);
+		set->words = nw;
+	}
+	set->words[set->n++] = flow_strdup(ld->flow, norm);
 	return true;
 }
 
@@ -924,7 +966,8 @@ static bool
 flow_parse_header(struct flow_loader *ld, json_t *root)
 {
 	static const char *const keys[] = { "name", "version", "note", "languages", "default_language",
-		"start", "emergency", "messages", "keywords", "numbers", "shortcuts", "texts", "nodes", NULL };
+		"start", "emergency", "messages", "keywords", "numbers", "plain_words", "hedges", "shortcuts",
+		"texts", "nodes", NULL };
 	struct flow *flow = ld->flow;
 	json_t *langs = json_object_get(root, "languages"), *v, *msgs;
 	size_t i;
@@ -1007,6 +1050,12 @@ flow_parse_header(struct flow_loader *ld, json_t *root)
 		if (flow->nnumbers[l] > FLOW_MAX_CHOICES)
 			return flow_fail(ld, "numbers: language '%s' has more than %d words", flow->langs[l],
 			    FLOW_MAX_CHOICES);
+	v = json_object_get(root, "plain_words");
+	if (v != NULL && !flow_get_words(ld, v, "plain_words", false, flow_add_set_word, &flow->plain_words))
+		return false;
+	v = json_object_get(root, "hedges");
+	if (v != NULL && !flow_get_words(ld, v, "hedges", false, flow_add_set_word, &flow->hedges))
+		return false;
 	return true;
 }
 
@@ -1131,7 +1180,8 @@ flow_check_graph(struct flow_loader *ld)
 				const char *w = flow->nodes[i].choices[c].keywords[k];
 
 				for (size_t g = 0; g < flow->nwords && ok; g++)
-					if (strcmp(flow->words[g].norm, w) == 0 && flow->words[g].kind != FLOW_KW_START)
+					if (strcmp(flow->words[g].norm, w) == 0 && flow->words[g].kind != FLOW_KW_START &&
+					    flow->words[g].kind != FLOW_KW_STOP)
 						ok = flow_fail(ld, "node '%s': choice %zu: keyword '%s' is shadowed by the global keyword '%s'",
 						    flow->nodes[i].id, c + 1, w, flow_keyword_name(flow->words[g].kind));
 			}
@@ -1279,6 +1329,20 @@ flow_keyword_match(const struct flow *flow, const char *norm)
 			break;
 		}
 	return hit;
+}
+
+/* Is the word (len bytes, normalized) on the flow's list of ordinary words? */
+bool
+flow_plain_word(const struct flow *flow, const char *word, size_t len)
+{
+	return flow_wordset_has(&flow->plain_words, word, len);
+}
+
+/* Is the word (len bytes, normalized) one of the flow's hedges ("but", "sure")? */
+bool
+flow_hedge_word(const struct flow *flow, const char *word, size_t len)
+{
+	return flow_wordset_has(&flow->hedges, word, len);
 }
 
 /* Returns 1..n when norm is a number word ("one", "uno"), else 0. */

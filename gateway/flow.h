@@ -202,6 +202,17 @@ char *flow_message_json(const struct flow *flow, enum flow_message msg);
 struct flow_keyword_hit flow_keyword_match(const struct flow *flow, const char *norm);
 /* Returns 1..n when norm is a number word ("one", "uno"), else 0. */
 int flow_number_word(const struct flow *flow, const char *norm);
+/*
+ * Is this normalized word (len bytes, not NUL-terminated) one of the flow's
+ * "plain_words": ordinary words that typo matching must never read as an
+ * answer ("gone" is not "done", "sore" is not "core")?
+ */
+bool flow_plain_word(const struct flow *flow, const char *word, size_t len);
+/*
+ * Is this normalized word one of the flow's "hedges": words that keep the
+ * opening word of a YES/NO answer from deciding it ("no but...", "not sure")?
+ */
+bool flow_hedge_word(const struct flow *flow, const char *word, size_t len);
 /* Returns the name of a node kind ("question"). */
 const char *flow_node_kind_name(enum flow_node_kind kind);
 /* Returns the name of a keyword kind ("stop"). */

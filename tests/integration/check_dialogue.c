@@ -126,9 +126,9 @@ START_TEST(test_red_flag_anywhere_escalates)
 	ck_assert_msg(strstr(reason, "er_bowel_bladder") != NULL, "reason was %s", reason);
 	free(reason);
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE status = 'emergency'"), 1);
-	/* A negated symptom is not a red flag. */
+	/* A negated symptom is not a red flag: a natural NO at the screen. */
 	expect(&w, "+15552000003", "hi", "safety check");
-	expect(&w, "+15552000003", "no chest pain, no fever, just my lower back", "safety check");
+	expect(&w, "+15552000003", "no chest pain, no fever, just my lower back", "Where is your back pain");
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 1);
 	world_free(&w);
 }
@@ -321,6 +321,63 @@ START_TEST(test_runaway_sender_throttled)
 }
 END_TEST
 
+/* Expects the patient's conversation to wait at node and not to be opted out. */
+static void
+expect_node(struct world *w, const char *patient, const char *node)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM conversations WHERE patient_number = '%s' "
+	    "AND state->>'node' = '%s' AND NOT opted_out", patient, node);
+	ck_assert_msg(count(w, sql) == 1, "%s is not waiting at %s", patient, node);
+}
+
+/*
+ * The misreads of issue #16, through the gateway and the real matcher:
+ * natural negatives at the screen, everyday words that typo matching used to
+ * turn into commands, and Spanish "alto" (upper) that opted patients out.
+ */
+START_TEST(test_answers_read_as_meant)
+{
+	struct world w;
+	const char *p = "+15552000010", *q = "+15552000011";
+
+	world_init(&w);
+	expect(&w, p, "hi", "safety check");
+	expect(&w, p, "no im fine", "Where is your back pain");
+	expect(&w, p, "menu", "safety check");
+	expect(&w, p, "none of those", "Where is your back pain");
+	expect(&w, p, "lower", "How long");
+	expect(&w, p, "3 days", "more than 2 weeks");
+	expect(&w, p, "no", "numbness");
+	/* "gone" was read as "none" (NO). */
+	expect(&w, p, "my left leg has gone numb", "daily activities");
+	expect_node(&w, p, "sd_daily");
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE state->'vars'->>'sd_numb' = 'yes'"),
+	    1);
+	expect(&w, p, "no", "weight");
+	expect(&w, p, "no", "doctor");
+	expect(&w, p, "2", "Self-care for lower back");
+	/* "dont" was read as "done" (goodbye), "sore" as "core" (a tip). */
+	expect(&w, p, "i dont know", "Please reply");
+	expect_node(&w, p, "lower_menu");
+	expect(&w, p, "my back is sore", "Please reply");
+	expect_node(&w, p, "lower_menu");
+
+	/* Spanish: a natural NO, then "alto" answers the region question. */
+	expect(&w, q, "hola, me duele la espalda", "911");
+	expect(&w, q, "no, no tengo fiebre ni dolor de pecho", "Donde tiene el dolor");
+	expect(&w, q, "alto", "Desde cuando");
+	expect_node(&w, q, "duration");
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE state->'vars'->>'region' = 'upper'"),
+	    1);
+	/* A red flag in an answer wins over the answer. */
+	expect(&w, q, "no, pero no puedo controlar la vejiga", "911");
+	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 1);
+	world_free(&w);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -332,6 +389,7 @@ main(void)
 		test_flow_reload_mid_conversation,
 		test_concurrent_texts_processed_in_order,
 		test_runaway_sender_throttled,
+		test_answers_read_as_meant,
 	};
 
 	return check_run("dialogue", 120, tests, sizeof tests / sizeof tests[0]);
