@@ -432,6 +432,35 @@ START_TEST(test_forwarded_for)
 }
 END_TEST
 
+/* "carenav doctor" flags a TRUSTED_PROXIES that trusts everyone; a bad entry stops the configuration. */
+START_TEST(test_doctor_trusted_proxies)
+{
+	static const char *const broad[] = { "TRUSTED_PROXIES=10.0.0.5, 0.0.0.0/0", NULL };
+	static const char *const fine[] = { "TRUSTED_PROXIES=10.0.0.5", NULL };
+	static const char *const bad[] = { "TRUSTED_PROXIES=10.0.0.5,proxy.example.org", NULL };
+	char *conninfo = harness_db_create(), *out = NULL;
+	struct harness_gw gw;
+
+	harness_gw_init(&gw, conninfo, broad);
+	harness_gw_cli(&gw, &out, "doctor", NULL);
+	ck_assert_msg(strstr(out, "warn  proxies: TRUSTED_PROXIES contains 0.0.0.0/0") != NULL, "%s", out);
+	free(out);
+	harness_gw_free(&gw);
+	harness_gw_init(&gw, conninfo, fine);
+	harness_gw_cli(&gw, &out, "doctor", NULL);
+	ck_assert_msg(strstr(out, "ok    proxies: X-Forwarded-For believed from 1 address") != NULL, "%s", out);
+	free(out);
+	harness_gw_free(&gw);
+	harness_gw_init(&gw, conninfo, bad);
+	ck_assert_int_eq(harness_gw_cli(&gw, &out, "doctor", NULL), 1);
+	ck_assert_msg(strstr(out, "FAIL  configuration: TRUSTED_PROXIES: \"proxy.example.org\" is not an address")
+	    != NULL, "%s", out);
+	free(out);
+	harness_gw_free(&gw);
+	free(conninfo);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -442,6 +471,7 @@ main(void)
 		test_idle_timeout,
 		test_bad_token_flood,
 		test_forwarded_for,
+		test_doctor_trusted_proxies,
 	};
 
 	return check_run("edge_conn", 120, tests, sizeof tests / sizeof tests[0]);
