@@ -4,6 +4,17 @@
  * Limits are enforced before any handler runs: evhttp refuses headers past
  * 8 KiB, and bodies past MAX_BODY_BYTES get 413 here, so a handler never
  * sees an oversized request.
+ *
+ * Connections (http_server_admit): idle keep-alive connections are what a
+ * cheap flood is made of, and the provider does not retry a 503, so at a
+ * connection limit the oldest idle connection is closed to make room rather
+ * than the newcomer refused. An idle connection is closed only when nothing
+ * of a next request has arrived on it (evhttp's input buffer and, on Linux,
+ * the kernel's last-receive time), so no request is cut short. Limits: per
+ * client address (trusted proxies exempt), in all, and RESERVED_CONNECTIONS
+ * that only webhooks and health checks may take when everything else is
+ * busy. After an answer a connection gets HTTP_IDLE_TIMEOUT_S, not the 30 s
+ * a request gets. Refusals and closings are logged once per 10 s, counted.
  */
 #include "http_server.h"
 
