@@ -14,7 +14,8 @@
  * client address (trusted proxies exempt), in all, and RESERVED_CONNECTIONS
  * that only webhooks and health checks may take when everything else is
  * busy. After an answer a connection gets HTTP_IDLE_TIMEOUT_S, not the 30 s
- * a request gets. Refusals and closings are logged once per 10 s, counted.
+ * a request gets (trusted proxies keep 30 s: they pool and reuse their
+ * connections). Refusals and closings are logged once per 10 s, counted.
  */
 #include "http_server.h"
 
@@ -108,6 +109,7 @@ enum http_conn_state {
 struct http_conn {
 	struct evhttp_connection *evcon;  /* borrowed: evhttp owns it and tells us when it goes */
 	char addr[CIDR_ADDR_MAX];         /* the peer's address */
+	bool trusted;                     /* a trusted proxy: no per-client cap, the long idle timeout */
 	enum http_conn_state state;
 	double idle_since_ms;             /* monotonic; when its last reply went out */
 	TAILQ_ENTRY(http_conn) idle_entry;  /* on srv->idle while IDLE */
@@ -161,7 +163,9 @@ http_server_request_done_cb(struct evhttp_request *req, void *arg)
 	c->state = HTTP_CONN_IDLE;
 	c->idle_since_ms = stats_now_ms();
 	TAILQ_INSERT_TAIL(&srv->idle, c, idle_entry);
-	evhttp_connection_set_timeout(evcon, (int)srv->ctx->cfg->http_idle_timeout_s);
+	/* A proxy pools its connections and reuses them; closing them early only races its reuse. */
+	if (!c->trusted)
+		evhttp_connection_set_timeout(evcon, (int)srv->ctx->cfg->http_idle_timeout_s);
 }
 
 /*
@@ -332,6 +336,7 @@ http_server_admit(struct http_server *srv, struct evhttp_request *req, const cha
 	c = xcalloc(1, sizeof *c);
 	c->evcon = evcon;
 	snprintf(c->addr, sizeof c->addr, "%s", peer);
+	c->trusted = trusted;
 	c->state = HTTP_CONN_BUSY;
 	idmap_put(srv->conns, key, c);
 	evhttp_connection_set_closecb(evcon, http_server_conn_closed_cb, srv);

@@ -330,20 +330,33 @@ START_TEST(test_per_client_cap)
 }
 END_TEST
 
-/* An idle keep-alive connection is closed after HTTP_IDLE_TIMEOUT_S (it was 30 s, any request every 20 s kept it). */
+/*
+ * An idle keep-alive connection is closed after HTTP_IDLE_TIMEOUT_S (it was
+ * 30 s, and a request every 20 s kept it forever); a trusted proxy's is not.
+ */
 START_TEST(test_idle_timeout)
 {
-	static const char *const env[] = { "HTTP_IDLE_TIMEOUT_S=1", NULL };
+	static const char *const env[] = { "HTTP_IDLE_TIMEOUT_S=1", "TRUSTED_PROXIES=127.0.0.3", NULL };
 	struct world w;
-	int fd;
+	int fd, proxy;
 	double t0;
 
 	world_init(&w, env);
 	fd = open_conn(&w, "127.0.0.2", healthz_req, 200);
+	proxy = open_conn(&w, "127.0.0.3", healthz_req, 200);
 	t0 = harness_now_s();
 	ck_assert_msg(harness_fd_closed(fd, 5000), "an idle connection was kept for 5 s");
 	ck_assert_msg(harness_now_s() - t0 > 0.5, "closed too early: %.2f s", harness_now_s() - t0);
+	/* Used within the timeout, a connection stays. */
+	fd = open_conn(&w, "127.0.0.2", healthz_req, 200);
+	for (int i = 0; i < 4; i++) {
+		harness_sleep_ms(500);
+		ck_assert_int_eq(harness_raw_request(fd, healthz_req, 5000), 200);
+	}
+	ck_assert(!harness_fd_closed(proxy, 0));
+	ck_assert_int_eq(harness_raw_request(proxy, healthz_req, 5000), 200);
 	close(fd);
+	close(proxy);
 	world_free(&w);
 }
 END_TEST
