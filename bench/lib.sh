@@ -63,8 +63,11 @@ bench_fake_start() {
 
 # bench_gateway_start PORT VAR_DIR LOG: one gateway with the Twilio provider,
 # on this database; waits until it is ready. Any gateway setting in the
-# environment (DB_POOL_SIZE, LOG_LEVEL, ...) passes through.
+# environment (DB_POOL_SIZE, LOG_LEVEL, ...) passes through. The load
+# generator (or HAProxy) is one client address with BENCH_CONNS keep-alive
+# connections, so the per-client connection cap is off unless set.
 bench_gateway_start() {
+  MAX_CONNECTIONS_PER_CLIENT=${MAX_CONNECTIONS_PER_CLIENT:-0} \
   DATABASE_URL=$conninfo VAR_DIR=$2 HTTP_PORT=$1 SMS_PROVIDER=twilio \
     TWILIO_ACCOUNT_SID=ACbench TWILIO_AUTH_TOKEN=$token TWILIO_API_BASE=http://127.0.0.1:$fake_port \
     PUBLIC_BASE_URL=$public_base "$bin/carenav" serve >"$3" 2>&1 &

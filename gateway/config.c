@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "log.h"
 #include "optoken.h"
 #include "xmalloc.h"
@@ -50,6 +51,10 @@ static const struct config_entry config_table[] = {
 	INT("HTTP_PORT", http_port, "8080", 0, 65535),
 	INT("MAX_BODY_BYTES", max_body_bytes, "16384", 1024, 1048576),
 	INT("MAX_CONNECTIONS", max_connections, "512", 1, 100000),
+	INT("MAX_CONNECTIONS_PER_CLIENT", max_connections_per_client, "64", 0, 100000),
+	INT("RESERVED_CONNECTIONS", reserved_connections, "32", 0, 100000),
+	INT("HTTP_IDLE_TIMEOUT_S", http_idle_timeout_s, "5", 1, 300),
+	STR("TRUSTED_PROXIES", trusted_proxies, ""),
 	CHOICE("SMS_PROVIDER", sms_provider, "sandbox", config_providers),
 	STR("TWILIO_ACCOUNT_SID", twilio_account_sid, ""),
 	SECRET("TWILIO_AUTH_TOKEN", twilio_auth_token),
@@ -79,6 +84,7 @@ static const struct config_entry config_table[] = {
 	STR("ESCALATION_FALLBACK_NUMBER", escalation_fallback_number, ""),
 	SECRET("OPERATOR_TOKENS", operator_tokens),
 	INT("API_RATE_PER_MINUTE", api_rate_per_minute, "600", 0, 1000000),
+	INT("API_AUTH_FAILURES_PER_MINUTE", api_auth_failures_per_minute, "30", 0, 1000000),
 	CHOICE("LOG_LEVEL", log_level, "info", config_log_levels),
 	CHOICE("LOG_FORMAT", log_format, "json", config_log_formats),
 	INT("RETENTION_DAYS", retention_days, "0", 0, 36500),
@@ -136,6 +142,9 @@ config_check_tokens(const struct config *cfg, char **cause)
 bool
 config_load(struct config *cfg, config_getenv_cb *getenv_fn, char **cause)
 {
+	struct cidr_list proxies;
+	char *cause_proxies = NULL;
+
 	memset(cfg, 0, sizeof *cfg);
 	for (size_t i = 0; i < CONFIG_NENTRIES; i++) {
 		const struct config_entry *e = &config_table[i];
@@ -177,6 +186,12 @@ config_load(struct config *cfg, config_getenv_cb *getenv_fn, char **cause)
 	}
 	if (!config_check_tokens(cfg, cause))
 		goto fail;
+	if (!cidr_list_parse(cfg->trusted_proxies, &proxies, &cause_proxies)) {
+		*cause = xasprintf("TRUSTED_PROXIES: %s", cause_proxies);
+		free(cause_proxies);
+		goto fail;
+	}
+	cidr_list_clear(&proxies);
 	return true;
 fail:
 	config_free(cfg);

@@ -17,7 +17,11 @@ struct config {
 	char *http_host;           /* owned; address the webhook server binds */
 	long long http_port;
 	long long max_body_bytes;  /* larger webhook bodies get 413 */
-	long long max_connections; /* open HTTP connections; more get 503 */
+	long long max_connections; /* open HTTP connections; past it the oldest idle one is closed, else 503 */
+	long long max_connections_per_client; /* the same per client address (0 = no cap; trusted proxies exempt) */
+	long long reserved_connections; /* of max_connections, kept for provider webhooks and health checks */
+	long long http_idle_timeout_s;  /* a keep-alive connection idle this long is closed */
+	char *trusted_proxies;     /* owned; addresses/CIDRs whose X-Forwarded-For is believed ("" = none) */
 	char *sms_provider;        /* owned; "sandbox", "twilio" or "kannel" */
 	char *twilio_account_sid;  /* owned */
 	char *twilio_auth_token;   /* owned; secret, never logged */
@@ -46,7 +50,8 @@ struct config {
 	long long escalation_ack_timeout_s;   /* unacknowledged this long: next alert round */
 	char *escalation_fallback_number;     /* owned; alerted when nobody is on call ("" = none) */
 	char *operator_tokens;          /* owned; secret: "name:token,..." ("" = operator API off) */
-	long long api_rate_per_minute;  /* /api/ requests per client address per minute (0 = no limit) */
+	long long api_rate_per_minute;  /* /api/ requests per operator per minute (0 = no limit) */
+	long long api_auth_failures_per_minute; /* /api/ requests without a valid token per client address per minute */
 	char *log_level;                /* owned */
 	char *log_format;               /* owned; "json" (one object a line) or "text" */
 	long long retention_days;       /* message bodies older than this are purged (0 = keep forever) */

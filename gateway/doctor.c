@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "embedded.h"
 #include "migrate.h"
 #include "spool.h"
@@ -360,6 +361,35 @@ doctor_sandbox(struct doctor *d, const struct config *cfg)
 	free(path);
 }
 
+/*
+ * Whether the gateway sits behind a proxy cannot be seen from here, so an
+ * empty TRUSTED_PROXIES is fine; a list that covers much of the internet is
+ * not: any client could then name its own address in X-Forwarded-For.
+ */
+static void
+doctor_trusted_proxies(struct doctor *d, const struct config *cfg)
+{
+	struct cidr_list list;
+	char *cause = NULL, broad[CIDR_ADDR_MAX + 8];
+
+	if (!cidr_list_parse(cfg->trusted_proxies, &list, &cause)) {
+		/* config_load refuses it first; kept so this check stands on its own. */
+		doctor_say(d, "FAIL", "proxies: TRUSTED_PROXIES: %s", cause);
+		free(cause);
+		return;
+	}
+	if (cidr_list_too_broad(&list, broad, sizeof broad) != NULL)
+		doctor_say(d, "warn", "proxies: TRUSTED_PROXIES contains %s, which trusts X-Forwarded-For from "
+		    "(nearly) any address: any client could pick the address its rate limit is counted under; "
+		    "list only your load balancers", broad);
+	else if (list.n == 0)
+		doctor_say(d, "ok", "proxies: TRUSTED_PROXIES is empty (X-Forwarded-For is ignored; set it "
+		    "to the load balancer's address behind HAProxy)");
+	else
+		doctor_say(d, "ok", "proxies: X-Forwarded-For believed from %zu address(es)/network(s)", list.n);
+	cidr_list_clear(&list);
+}
+
 static void
 doctor_settings(struct doctor *d, const struct config *cfg)
 {
@@ -371,6 +401,7 @@ doctor_settings(struct doctor *d, const struct config *cfg)
 		doctor_say(d, "warn", "retention: RETENTION_DAYS=0 keeps message bodies forever");
 	else
 		doctor_say(d, "ok", "retention: message bodies are purged after %lld days", cfg->retention_days);
+	doctor_trusted_proxies(d, cfg);
 	if (strcmp(cfg->http_host, "0.0.0.0") == 0 || strcmp(cfg->http_host, "::") == 0)
 		doctor_say(d, "warn", "http: HTTP_HOST=%s listens on every interface; put TLS (deploy/haproxy.cfg) "
 		    "in front and bind 127.0.0.1", cfg->http_host);

@@ -293,3 +293,15 @@ log_mask_phone(const char *phone, char *buf, size_t size)
 		snprintf(buf, size, "***%s", phone + len - 4);
 	return buf;
 }
+
+bool
+log_throttle_due(struct log_throttle *t, double now_ms, double every_ms, unsigned long *count)
+{
+	t->pending++;
+	if (now_ms < t->next_ms)
+		return false;
+	*count = t->pending;
+	t->pending = 0;
+	t->next_ms = now_ms + every_ms;
+	return true;
+}

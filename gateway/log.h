@@ -38,6 +38,19 @@ void log_capture_libevent(void);
 /* Writes "+1555***0001"-style masking of a phone number into buf. */
 const char *log_mask_phone(const char *phone, char *buf, size_t size);
 
+/*
+ * Rate-limits one kind of warning under a flood: the first event is logged
+ * at once, later ones are only counted until every_ms has passed, and the
+ * next line reports how many it stands for.
+ */
+struct log_throttle {
+	double next_ms;         /* monotonic ms before which events are only counted */
+	unsigned long pending;  /* events counted since the last line */
+};
+/* Counts one event; true when a line is due now, *count = the events it covers (this one included). */
+bool log_throttle_due(struct log_throttle *t, double now_ms, double every_ms, unsigned long *count)
+    CN_MUSTCHECK;
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) do { if (log_enabled(LOG_INFO)) log_msg(LOG_INFO, __VA_ARGS__); } while (0)

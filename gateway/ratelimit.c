@@ -1,5 +1,5 @@
 /*
- * ratelimit.c - token buckets per client address. See ratelimit.h.
+ * ratelimit.c - token buckets per key (client address, operator). See ratelimit.h.
  *
  * Tokens are kept in thousandths so the refill (per_minute / 60000 per ms)
  * stays integral. The table is a flat array searched linearly: max_keys is

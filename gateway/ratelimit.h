@@ -1,7 +1,7 @@
 /*
  * ratelimit.h - per-client token buckets (PURE: time is an argument).
  *
- * Each key (a client address) has a bucket of `per_minute` requests that
+ * Each key (a client address, or an operator's name) has a bucket of `per_minute` requests that
  * refills continuously. The table holds at most `max_keys` keys; idle keys
  * (full buckets) are dropped when it fills, and if it is still full every
  * new key shares one overflow bucket, so a flood of addresses costs bounded

@@ -32,11 +32,13 @@
 	X(webhook_alert_failed, "carenav_escalation_webhook_failed_total", "Staff webhook posts that failed") \
 	X(ack_refused, "carenav_ack_refused_total", "ACK texts from numbers that are not staff") \
 	X(rate_limited, "carenav_rate_limited_total", "Texts not answered: the number was over the rate limit") \
-	X(connections_refused, "carenav_http_connections_refused_total", "Connections refused over MAX_CONNECTIONS") \
+	X(connections_refused, "carenav_http_connections_refused_total", "New connections refused (503): a connection limit reached and no idle connection to close") \
+	X(connections_closed_idle, "carenav_http_connections_closed_idle_total", "Idle keep-alive connections closed to make room for a new one at a connection limit") \
 	X(inbound_spooled, "carenav_inbound_spooled_total", "Inbound SMS written to the local spool while the database was down") \
 	X(db_connections_lost, "carenav_database_connections_lost_total", "Database connections lost (server gone, failover, network)") \
 	X(db_reconnects, "carenav_database_reconnects_total", "Database connections re-established after a loss") \
-	X(api_rate_limited, "carenav_api_rate_limited_total", "Operator API requests refused by the per-address rate limit") \
+	X(api_rate_limited, "carenav_api_rate_limited_total", "Operator API requests refused (429): per operator, or per address for failed authentication") \
+	X(api_auth_failures, "carenav_api_auth_failures_total", "Operator API requests without a valid token") \
 	X(bodies_purged, "carenav_retention_bodies_purged_total", "Message bodies blanked by the retention purge (RETENTION_DAYS)") \
 	X(states_cleared, "carenav_retention_states_cleared_total", "Dialogue states of conversations idle past RETENTION_DAYS emptied by the retention purge") \
 	X(outbox_trimmed, "carenav_outbox_rows_trimmed_total", "Outbox rows of replies no longer pending deleted after OUTBOX_KEEP_DAYS")

@@ -5,10 +5,21 @@
  * Tokens are compared in constant time: the presented token and every
  * configured one are hashed with SHA-256 and the digests compared with
  * CRYPTO_memcmp against all tokens, without stopping at a match, so neither
- * the time taken nor the token's length tells an attacker anything. The
- * rate limit runs before authentication so guessing tokens is throttled too.
- * Behind a reverse proxy every client has the proxy's address: the limit
- * then applies to all operators together (set API_RATE_PER_MINUTE to suit).
+ * the time taken nor the token's length tells an attacker anything.
+ *
+ * Rate limits come after the token check, in two separate sets of buckets,
+ * so that nobody can spend someone else's allowance:
+ * - an operator's requests count against that operator (API_RATE_PER_MINUTE
+ *   per token), wherever they come from;
+ * - requests without a valid token count against their client address
+ *   (API_AUTH_FAILURES_PER_MINUTE), which throttles guessing and floods but
+ *   never a valid operator, even one sharing the address. Tokens are at
+ *   least 16 characters, so this bucket bounds the cost of a flood, not the
+ *   odds of a guess.
+ * The client address is the peer's, or X-Forwarded-For's when the peer is
+ * one of TRUSTED_PROXIES (http_client_address), so clients behind the
+ * shipped HAProxy get buckets of their own. A 429 is logged at most once a
+ * minute, with how many it stands for.
  */
 #include "api.h"
 
@@ -23,15 +34,18 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "cidr.h"
 #include "config.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "stats.h"
 #include "xmalloc.h"
 
-/* Client addresses tracked by the rate limit at most. */
+/* Client addresses (and operators) tracked by a rate limit at most. */
 #define API_RATE_KEYS 1024
 #define API_DIGEST_LEN 32
+/* At most one "rate limit" log line per this many ms. */
+#define API_LIMIT_LOG_EVERY_MS 60000.0
 
 struct api_token {
 	char name[OPTOKEN_MAX_NAME + 1];
@@ -41,7 +55,9 @@ struct api_token {
 struct api {
 	struct api_token *tokens;  /* owned */
 	size_t ntokens;
-	struct ratelimit *limit;   /* owned */
+	struct ratelimit *operators;  /* owned; keyed by operator name */
+	struct ratelimit *failures;   /* owned; keyed by client address: requests without a valid token */
+	struct log_throttle limited_log;  /* 429s */
 };
 
 static void
@@ -69,12 +85,14 @@ api_new(const struct config *cfg)
 	}
 	api->ntokens = list.n;
 	optoken_list_clear(&list);
-	api->limit = ratelimit_new(cfg->api_rate_per_minute, API_RATE_KEYS);
+	api->operators = ratelimit_new(cfg->api_rate_per_minute, API_RATE_KEYS);
+	api->failures = ratelimit_new(cfg->api_auth_failures_per_minute, API_RATE_KEYS);
 	if (api->ntokens == 0)
 		log_warn("api: OPERATOR_TOKENS is empty: the operator API and console refuse every request");
 	else
-		log_info("api: %zu operator token(s); %lld requests per minute per address", api->ntokens,
-		    cfg->api_rate_per_minute);
+		log_info("api: %zu operator token(s); %lld requests per minute per operator, %lld without a "
+		    "valid token per client address", api->ntokens, cfg->api_rate_per_minute,
+		    cfg->api_auth_failures_per_minute);
 	return api;
 }
 
@@ -83,7 +101,8 @@ api_free(struct api *api)
 {
 	if (api == NULL)
 		return;
-	ratelimit_free(api->limit);
+	ratelimit_free(api->operators);
+	ratelimit_free(api->failures);
 	free(api->tokens);
 	free(api);
 }
@@ -153,26 +172,45 @@ api_token_owner(const struct api *api, const char *token)
 	return owner;
 }
 
+/* Answers 429 for a bucket that is empty; logged at most once a minute, with the count. */
+static void
+api_refuse_rate(struct api *api, struct evhttp_request *req, int retry_after, const char *who,
+    const char *what)
+{
+	char value[16];
+	unsigned long count;
+
+	snprintf(value, sizeof value, "%d", retry_after);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", value);
+	stats.api_rate_limited++;
+	if (log_throttle_due(&api->limited_log, stats_now_ms(), API_LIMIT_LOG_EVERY_MS, &count))
+		log_warn("api: rate limit: %lu request(s) refused with 429 since the last such line (at most one "
+		    "a minute; latest: %s %s, retry in %d s)", count, what, who, retry_after);
+	api_error(req, 429, "rate_limited", "too many requests; slow down and retry later");
+}
+
 const char *
 api_begin(struct evhttp_request *req, struct http_ctx *ctx)
 {
 	struct api *api = ctx->api;
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	const char *auth, *owner;
-	char *peer = NULL;
-	ev_uint16_t port = 0;
+	const char *auth, *owner = NULL;
+	char addr[CIDR_ADDR_MAX];
 	int retry_after = 1;
 
-	if (conn != NULL)
-		evhttp_connection_get_peer(conn, &peer, &port);
-	if (!ratelimit_take(api->limit, peer ? peer : "?", api_now_ms(), &retry_after)) {
-		char value[16];
-
-		snprintf(value, sizeof value, "%d", retry_after);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", value);
-		stats.api_rate_limited++;
-		log_warn("api: rate limit: %s refused for %d s", peer ? peer : "?", retry_after);
-		api_error(req, 429, "rate_limited", "too many requests; slow down and retry later");
+	auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	if (api->ntokens > 0 && auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
+		owner = api_token_owner(api, auth + 7);
+	if (owner != NULL) {
+		if (!ratelimit_take(api->operators, owner, api_now_ms(), &retry_after)) {
+			api_refuse_rate(api, req, retry_after, owner, "operator");
+			return NULL;
+		}
+		return owner;
+	}
+	stats.api_auth_failures++;
+	http_client_address(req, ctx, addr, sizeof addr);
+	if (!ratelimit_take(api->failures, addr, api_now_ms(), &retry_after)) {
+		api_refuse_rate(api, req, retry_after, addr, "no valid token from");
 		return NULL;
 	}
 	if (api->ntokens == 0) {
@@ -180,18 +218,12 @@ api_begin(struct evhttp_request *req, struct http_ctx *ctx)
 		    "the operator API is disabled: set OPERATOR_TOKENS on the gateway");
 		return NULL;
 	}
-	auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-	owner = auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0 ? api_token_owner(api, auth + 7) :
-	    NULL;
-	if (owner == NULL) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-		    "Bearer realm=\"carenav\"");
-		api_error(req, 401, "unauthorized", auth == NULL ?
-		    "an operator token is required (Authorization: Bearer TOKEN)" :
-		    "the operator token is not valid");
-		return NULL;
-	}
-	return owner;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+	    "Bearer realm=\"carenav\"");
+	api_error(req, 401, "unauthorized", auth == NULL ?
+	    "an operator token is required (Authorization: Bearer TOKEN)" :
+	    "the operator token is not valid");
+	return NULL;
 }
 
 /* The area hook: 404, 405 and 413 under /api/ only after the token is checked. */

@@ -1,9 +1,11 @@
 /*
  * api.h - plumbing shared by the operator API's handlers (/api/...).
  *
- * Every /api/ request goes through api_begin(): the per-address rate limit
- * (API_RATE_PER_MINUTE, 429), then the bearer token (OPERATOR_TOKENS, 401),
- * before anything else is looked at, also for unknown paths. Replies are
+ * Every /api/ request goes through api_begin(): the bearer token
+ * (OPERATOR_TOKENS, 401) and a rate limit (429: API_RATE_PER_MINUTE per
+ * operator, API_AUTH_FAILURES_PER_MINUTE per client address for requests
+ * without a valid token), before anything else is looked at, also for
+ * unknown paths. Replies are
  * JSON; errors are {"error": {"code": word, "message": text}}.
  */
 #ifndef CARENAV_HANDLERS_API_H

@@ -4,19 +4,37 @@
  * Limits are enforced before any handler runs: evhttp refuses headers past
  * 8 KiB, and bodies past MAX_BODY_BYTES get 413 here, so a handler never
  * sees an oversized request.
+ *
+ * Connections (http_server_admit): idle keep-alive connections are what a
+ * cheap flood is made of, and the provider does not retry a 503, so at a
+ * connection limit the oldest idle connection is closed to make room rather
+ * than the newcomer refused. An idle connection is closed only when nothing
+ * of a next request has arrived on it (evhttp's input buffer and, on Linux,
+ * the kernel's last-receive time), so no request is cut short. Limits: per
+ * client address (trusted proxies exempt), in all, and RESERVED_CONNECTIONS
+ * that only webhooks and health checks may take when everything else is
+ * busy. After an answer a connection gets HTTP_IDLE_TIMEOUT_S, not the 30 s
+ * a request gets (trusted proxies keep 30 s: they pool and reuse their
+ * connections). Refusals and closings are logged once per 10 s, counted.
  */
 #include "http_server.h"
 
+#include <sys/queue.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api.h"
+#include "cidr.h"
 #include "config.h"
 #include "idmap.h"
 #include "log.h"
@@ -72,45 +90,257 @@ static const struct http_area *const http_areas[] = {
 
 /* Longest number "{id}" accepts: 18 digits always fit in an int64. */
 #define HTTP_ID_MAX_DIGITS 18
+/* At most one connection-limit warning per this many ms (the count says how many it stands for). */
+#define HTTP_LIMIT_LOG_EVERY_MS 10000.0
+/* Jiffies make the kernel's "last data received" coarse; this much earlier still counts as before idle. */
+#define HTTP_QUIET_SLACK_MS 5
+
+/*
+ * A connection that has sent a request. BUSY: a request is being answered
+ * (evhttp reads the next one only after the reply). IDLE: answered, the
+ * connection waits for the next request, and may be closed to make room.
+ */
+enum http_conn_state {
+	HTTP_CONN_BUSY,     /* a request is being answered */
+	HTTP_CONN_IDLE,     /* on srv->idle, oldest first */
+	HTTP_CONN_READING,  /* was idle, but bytes of a next request arrived: not closed to make room */
+};
+
+struct http_conn {
+	struct evhttp_connection *evcon;  /* borrowed: evhttp owns it and tells us when it goes */
+	char addr[CIDR_ADDR_MAX];         /* the peer's address */
+	bool trusted;                     /* a trusted proxy: no per-client cap, the long idle timeout */
+	enum http_conn_state state;
+	double idle_since_ms;             /* monotonic; when its last reply went out */
+	TAILQ_ENTRY(http_conn) idle_entry;  /* on srv->idle while IDLE */
+};
+
+TAILQ_HEAD(http_conn_list, http_conn);
 
 struct http_server {
 	struct evhttp *http;
 	struct evhttp_bound_socket *listener;  /* NULL once stopped */
 	struct http_ctx *ctx;                  /* borrowed */
 	int port;
-	struct idmap *conns;                   /* connections that have sent a request */
+	struct idmap *conns;                   /* evhttp_connection -> struct http_conn (owned) */
+	struct http_conn_list idle;            /* IDLE connections, oldest first */
+	struct cidr_list trusted;              /* TRUSTED_PROXIES; ctx->trusted_proxies points here */
+	struct log_throttle refused_log;       /* 503s at a connection limit */
+	struct log_throttle closed_log;        /* idle connections closed to make room */
 };
 
-/* A connection is forgotten when evhttp frees it. */
+static void
+http_conn_unidle(struct http_server *srv, struct http_conn *c)
+{
+	if (c->state == HTTP_CONN_IDLE)
+		TAILQ_REMOVE(&srv->idle, c, idle_entry);
+}
+
+/* A connection is forgotten when evhttp frees it (peer gone, timeout, or closed by us). */
 static void
 http_server_conn_closed_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_server *srv = arg;
+	struct http_conn *c = idmap_get(srv->conns, (int64_t)(intptr_t)evcon);
 
+	if (c == NULL)
+		return;
+	http_conn_unidle(srv, c);
 	idmap_remove(srv->conns, (int64_t)(intptr_t)evcon);
+	free(c);
+}
+
+/* The reply went out: the connection waits for its next request, on the short idle timeout. */
+static void
+http_server_request_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_server *srv = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct http_conn *c = evcon ? idmap_get(srv->conns, (int64_t)(intptr_t)evcon) : NULL;
+
+	if (c == NULL || c->state != HTTP_CONN_BUSY)
+		return;
+	c->state = HTTP_CONN_IDLE;
+	c->idle_since_ms = stats_now_ms();
+	TAILQ_INSERT_TAIL(&srv->idle, c, idle_entry);
+	/* A proxy pools its connections and reuses them; closing them early only races its reuse. */
+	if (!c->trusted)
+		evhttp_connection_set_timeout(evcon, (int)srv->ctx->cfg->http_idle_timeout_s);
+}
+
+/*
+ * True if nothing arrived on an idle connection since its last reply, so
+ * closing it cannot cut a request short: evhttp's input buffer is empty
+ * and (Linux) the kernel received no data since the connection went idle.
+ */
+static bool
+http_conn_quiet(const struct http_conn *c, double now_ms)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+
+	if (bev == NULL)
+		return true;
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		return false;
+#ifdef TCP_INFO
+	{
+		struct tcp_info ti;
+		socklen_t len = sizeof ti;
+		evutil_socket_t fd = bufferevent_getfd(bev);
+
+		if (fd >= 0 && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+		    (double)ti.tcpi_last_data_recv + HTTP_QUIET_SLACK_MS < now_ms - c->idle_since_ms)
+			return false;
+	}
+#endif
+	return true;
+}
+
+/*
+ * Closes the oldest quiet idle connection (of addr only, unless NULL) to
+ * make room for a newcomer from peer; false if there is none. Idle
+ * connections found reading a new request are set aside (READING) rather
+ * than cut. Logged at most once per HTTP_LIMIT_LOG_EVERY_MS, with a count.
+ */
+static bool
+http_server_close_idle(struct http_server *srv, const char *addr, const char *peer, const char *why,
+    double now_ms)
+{
+	unsigned long count;
+
+	struct http_conn *c, *next;
+
+	for (c = TAILQ_FIRST(&srv->idle); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, idle_entry);
+		if (addr != NULL && strcmp(c->addr, addr) != 0)
+			continue;
+		if (!http_conn_quiet(c, now_ms)) {
+			TAILQ_REMOVE(&srv->idle, c, idle_entry);
+			c->state = HTTP_CONN_READING;
+			continue;
+		}
+		stats.connections_closed_idle++;
+		if (log_throttle_due(&srv->closed_log, now_ms, HTTP_LIMIT_LOG_EVERY_MS, &count))
+			log_warn("http: connection limit: %lu idle keep-alive connection(s) closed to make room "
+			    "since the last such line (latest: %s; closed one from %s for a new one from %s; %zu open)",
+			    count, why, c->addr, peer, idmap_count(srv->conns));
+		/* Synchronous: the close callback frees c and forgets the connection. */
+		evhttp_connection_free(c->evcon);
+		return true;
+	}
+	return false;
+}
+
+struct http_addr_count {
+	const char *addr;
+	size_t n;
+};
+
+static void
+http_server_count_addr_cb(int64_t id, void *value, void *arg)
+{
+	const struct http_conn *c = value;
+	struct http_addr_count *count = arg;
+
+	(void)id;
+	if (strcmp(c->addr, count->addr) == 0)
+		count->n++;
+}
+
+/* Connections open from addr (a scan: it runs once per new connection, not per request). */
+static size_t
+http_server_count_addr(const struct http_server *srv, const char *addr)
+{
+	struct http_addr_count count = { addr, 0 };
+
+	idmap_foreach(srv->conns, http_server_count_addr_cb, &count);
+	return count.n;
+}
+
+static bool
+http_server_refuse(struct http_server *srv, struct evhttp_request *req, const char *peer, const char *why,
+    double now_ms)
+{
+	unsigned long count;
+
+	stats.connections_refused++;
+	if (log_throttle_due(&srv->refused_log, now_ms, HTTP_LIMIT_LOG_EVERY_MS, &count))
+		log_warn("http: connection limit: %lu new connection(s) refused with 503, no idle one to close, "
+		    "since the last such line (latest: %s from %s; %zu open, MAX_CONNECTIONS=%lld, MAX_CONNECTIONS_PER_CLIENT=%lld)", count,
+		    why, peer, idmap_count(srv->conns), srv->ctx->cfg->max_connections,
+		    srv->ctx->cfg->max_connections_per_client);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	http_reply_text(req, 503, "too many connections; retry");
+	return false;
+}
+
+/* Provider webhooks and health checks may use the RESERVED_CONNECTIONS. */
+static bool
+http_path_reserved(const char *path)
+{
+	bool is_status;
+
+	return provider_for_path(path, &is_status) != NULL || strcmp(path, "/healthz") == 0 ||
+	    strcmp(path, "/readyz") == 0;
 }
 
 /*
  * Counts connections from their first request (libevent 2.1 has no
- * accept-time hook); past MAX_CONNECTIONS a new one gets 503 and is
- * closed. Idle connections that never send are dropped by the timeout.
+ * accept-time hook) and admits or refuses a new one. A client address may
+ * hold MAX_CONNECTIONS_PER_CLIENT (trusted proxies: any number), and all
+ * together MAX_CONNECTIONS, of which the last RESERVED_CONNECTIONS only for
+ * provider webhooks and health checks. At a limit, the oldest idle
+ * keep-alive connection (of that address, for the per-client cap) is closed
+ * to make room; only when none is idle does the newcomer get 503. So a
+ * flood of idle connections cannot lock the provider out: it costs the
+ * flooder its own oldest connections.
  */
 static bool
-http_server_admit(struct http_server *srv, struct evhttp_request *req)
+http_server_admit(struct http_server *srv, struct evhttp_request *req, const char *path)
 {
+	const struct config *cfg = srv->ctx->cfg;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	int64_t key = (int64_t)(intptr_t)evcon;
+	struct http_conn *c;
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+	double now_ms = stats_now_ms();
+	long long reserved = cfg->reserved_connections, limit;
+	bool trusted;
 
-	if (evcon == NULL || idmap_get(srv->conns, key) != NULL)
+	if (evcon == NULL)
 		return true;
-	if (idmap_count(srv->conns) >= (size_t)srv->ctx->cfg->max_connections) {
-		stats.connections_refused++;
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		http_reply_text(req, 503, "too many connections; retry");
-		return false;
+	if ((c = idmap_get(srv->conns, key)) != NULL) {
+		http_conn_unidle(srv, c);
+		c->state = HTTP_CONN_BUSY;
+		evhttp_connection_set_timeout(evcon, HTTP_TIMEOUT_SECONDS);
+		evhttp_request_set_on_complete_cb(req, http_server_request_done_cb, srv);
+		return true;
 	}
-	idmap_put(srv->conns, key, srv);
+	evhttp_connection_get_peer(evcon, &peer, &port);
+	if (peer == NULL)
+		peer = "?";
+	trusted = cidr_list_match(&srv->trusted, peer);
+	if (!trusted && cfg->max_connections_per_client > 0 &&
+	    http_server_count_addr(srv, peer) >= (size_t)cfg->max_connections_per_client &&
+	    !http_server_close_idle(srv, peer, peer, "MAX_CONNECTIONS_PER_CLIENT reached", now_ms))
+		return http_server_refuse(srv, req, peer, "MAX_CONNECTIONS_PER_CLIENT reached", now_ms);
+	/* At most half the connections are reserved, whatever RESERVED_CONNECTIONS says. */
+	if (reserved > cfg->max_connections / 2)
+		reserved = cfg->max_connections / 2;
+	limit = cfg->max_connections - (http_path_reserved(path) ? 0 : reserved);
+	while (idmap_count(srv->conns) >= (size_t)limit) {
+		if (!http_server_close_idle(srv, NULL, peer, "MAX_CONNECTIONS reached", now_ms))
+			return http_server_refuse(srv, req, peer, "MAX_CONNECTIONS reached", now_ms);
+	}
+	c = xcalloc(1, sizeof *c);
+	c->evcon = evcon;
+	snprintf(c->addr, sizeof c->addr, "%s", peer);
+	c->trusted = trusted;
+	c->state = HTTP_CONN_BUSY;
+	idmap_put(srv->conns, key, c);
 	evhttp_connection_set_closecb(evcon, http_server_conn_closed_cb, srv);
+	evhttp_request_set_on_complete_cb(req, http_server_request_done_cb, srv);
 	return true;
 }
 
@@ -207,7 +437,7 @@ http_server_dispatch_cb(struct evhttp_request *req, void *arg)
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
-	if (!http_server_admit(srv, req))
+	if (!http_server_admit(srv, req, path))
 		return;
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
 	    (size_t)srv->ctx->cfg->max_body_bytes) {
@@ -250,6 +480,11 @@ http_server_new(struct event_base *base, struct http_ctx *ctx, char **cause)
 
 	srv->ctx = ctx;
 	srv->conns = idmap_new();
+	TAILQ_INIT(&srv->idle);
+	/* config_load validated it; a failure here is a broken invariant. */
+	if (!cidr_list_parse(cfg->trusted_proxies, &srv->trusted, cause))
+		fatalx("http: TRUSTED_PROXIES: %s", *cause);
+	ctx->trusted_proxies = &srv->trusted;
 	ctx->api = api_new(cfg);
 	srv->http = evhttp_new(base);
 	/* Twice the body limit, so a slightly-too-large body reaches us and gets a clear 413. */
@@ -263,8 +498,10 @@ http_server_new(struct event_base *base, struct http_ctx *ctx, char **cause)
 		*cause = xasprintf("cannot listen on %s:%lld", cfg->http_host, cfg->http_port);
 		evhttp_free(srv->http);
 		idmap_free(srv->conns);
+		cidr_list_clear(&srv->trusted);
 		api_free(ctx->api);
 		ctx->api = NULL;
+		ctx->trusted_proxies = NULL;
 		free(srv);
 		return NULL;
 	}
@@ -276,8 +513,19 @@ http_server_new(struct event_base *base, struct http_ctx *ctx, char **cause)
 		else if (ss.ss_family == AF_INET6)
 			srv->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
-	log_info("http: listening on %s:%d", cfg->http_host, srv->port);
+	log_info("http: listening on %s:%d (MAX_CONNECTIONS=%lld, MAX_CONNECTIONS_PER_CLIENT=%lld, "
+	    "HTTP_IDLE_TIMEOUT_S=%lld, %zu trusted prox%s)", cfg->http_host, srv->port, cfg->max_connections,
+	    cfg->max_connections_per_client, cfg->http_idle_timeout_s, srv->trusted.n,
+	    srv->trusted.n == 1 ? "y" : "ies");
 	return srv;
+}
+
+static void
+http_server_conn_free_cb(int64_t id, void *value, void *arg)
+{
+	(void)id;
+	(void)arg;
+	free(value);
 }
 
 void
@@ -286,9 +534,13 @@ http_server_free(struct http_server *srv)
 	if (srv == NULL)
 		return;
 	evhttp_free(srv->http);
-	idmap_free(srv->conns);  /* after evhttp_free: its close callbacks still use it */
+	/* After evhttp_free: its close callbacks still use the map; free what they did not. */
+	idmap_foreach(srv->conns, http_server_conn_free_cb, NULL);
+	idmap_free(srv->conns);
+	cidr_list_clear(&srv->trusted);
 	api_free(srv->ctx->api);
 	srv->ctx->api = NULL;
+	srv->ctx->trusted_proxies = NULL;
 	free(srv);
 }
 
@@ -305,6 +557,62 @@ int
 http_server_port(const struct http_server *srv)
 {
 	return srv->port;
+}
+
+const char *
+http_client_address(struct evhttp_request *req, const struct http_ctx *ctx, char *buf, size_t size)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct evkeyval *h;
+	char *peer = NULL, *all, *comma;
+	ev_uint16_t port = 0;
+	size_t len = 0;
+
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+	if (peer == NULL || !cidr_canonical(peer, buf, size)) {
+		snprintf(buf, size, "%s", peer != NULL ? peer : "?");
+		return buf;
+	}
+	if (ctx->trusted_proxies == NULL || !cidr_list_match(ctx->trusted_proxies, peer))
+		return buf;
+	/* Every X-Forwarded-For line in order: a proxy adds its own line after the client's. */
+	all = xstrdup("");
+	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
+		if (strcasecmp(h->key, "X-Forwarded-For") == 0) {
+			size_t n = strlen(h->value);
+
+			all = xrealloc(all, len + n + 2);
+			memcpy(all + len, h->value, n);
+			all[len + n] = ',';
+			all[len + n + 1] = '\0';
+			len += n + 1;
+		}
+	}
+	/* From the right (the hops our proxies wrote), skip trusted proxies; the first other is the client. */
+	for (;;) {
+		char hop[CIDR_ADDR_MAX], *item;
+		size_t n;
+
+		comma = strrchr(all, ',');
+		item = comma != NULL ? comma + 1 : all;
+		item += strspn(item, " \t");
+		n = strcspn(item, " \t");
+		item[n] = '\0';
+		if (*item != '\0') {
+			/* Not an address: stop at the last good hop (a trusted proxy's word). */
+			if (!cidr_canonical(item, hop, sizeof hop))
+				break;
+			snprintf(buf, size, "%s", hop);
+			if (!cidr_list_match(ctx->trusted_proxies, hop))
+				break;
+		}
+		if (comma == NULL)
+			break;
+		*comma = '\0';
+	}
+	free(all);
+	return buf;
 }
 
 void

@@ -15,6 +15,7 @@
 #include "attrs.h"
 
 struct api;
+struct cidr_list;
 struct config;
 struct db;
 struct escalation;
@@ -37,6 +38,7 @@ struct http_ctx {
 	struct flows *flows;
 	size_t held;  /* requests waiting for an asynchronous answer */
 	struct api *api;  /* owned by the http server: operator tokens and rate limit */
+	const struct cidr_list *trusted_proxies;  /* owned by the http server: TRUSTED_PROXIES */
 };
 
 typedef void http_handler_cb(struct evhttp_request *req, struct http_ctx *ctx);
@@ -71,6 +73,14 @@ void http_server_stop_accepting(struct http_server *srv);
 /* The port actually bound (useful with HTTP_PORT=0). */
 int http_server_port(const struct http_server *srv);
 
+/*
+ * The client's address (canonical text, in buf): the connection's peer, or,
+ * when the peer is one of TRUSTED_PROXIES, the address X-Forwarded-For
+ * names: the rightmost hop that is not itself a trusted proxy. A client's
+ * own X-Forwarded-For is believed only as far as a trusted proxy vouches.
+ */
+const char *http_client_address(struct evhttp_request *req, const struct http_ctx *ctx, char *buf,
+    size_t size);
 /* Marks req as answered later; pair with one http_reply_* call. */
 void http_hold(struct http_ctx *ctx);
 void http_release(struct http_ctx *ctx);

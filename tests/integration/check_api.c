@@ -507,13 +507,20 @@ START_TEST(test_rate_limit)
 {
 	struct world w;
 
-	world_init(&w, "alice:" ALICE, "6");
-	/* Unauthenticated requests count too: guessing tokens is throttled. */
+	world_init(&w, "alice:" ALICE ",bob:" BOB, "6");
+	/* Requests without a valid token have their own bucket (API_AUTH_FAILURES_PER_MINUTE, 30)... */
 	for (int i = 0; i < 3; i++)
 		expect_status(&w, 401, "GET", "/api/me", "guess-guess-guess-guess", NULL, "unauthorized");
-	for (int i = 0; i < 3; i++)
+	/* ...so alice still has all 6 of hers, then 429 with Retry-After. */
+	for (int i = 0; i < 6; i++)
 		json_decref(call(&w, 200, "GET", "/api/me", ALICE, NULL));
 	expect_status(&w, 429, "GET", "/api/me", ALICE, NULL, "rate_limited");
+	expect_status(&w, 429, "GET", "/api/conversations", ALICE, NULL, "rate_limited");
+	/* Each operator has a bucket: bob, at the same address, is not limited by alice. */
+	json_decref(call(&w, 200, "GET", "/api/me", BOB, NULL));
+	/* Guessing is throttled too, per address. */
+	for (int i = 3; i < 30; i++)
+		expect_status(&w, 401, "GET", "/api/me", "guess-guess-guess-guess", NULL, "unauthorized");
 	expect_status(&w, 429, "GET", "/api/conversations", NULL, NULL, "rate_limited");
 	/* The webhook and the console are not limited. */
 	ck_assert_int_eq(harness_get(w.gw.port, "/console/", NULL), 200);

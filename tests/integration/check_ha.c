@@ -357,7 +357,9 @@ START_TEST(test_three_gateways_one_killed)
 	env[2] = xstrdup("ESCALATION_ACK_TIMEOUT=3");
 	env[3] = xstrdup("PROVIDER_TIMEOUT_MS=1000");
 	env[4] = xstrdup("DB_POOL_SIZE=4");
-	env[5] = NULL;
+	/* As in production: HAProxy is the trusted proxy (no per-client connection cap, X-Forwarded-For believed). */
+	env[5] = xstrdup("TRUSTED_PROXIES=127.0.0.1");
+	env[6] = NULL;
 	bouncer = pgbouncer_start(&ha, conninfo);
 	for (int i = 0; i < NGW; i++)
 		harness_gw_init(&ha.gw[i], bouncer, (const char *const *)env);

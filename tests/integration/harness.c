@@ -7,7 +7,9 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pwd.h>
@@ -330,10 +332,14 @@ harness_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
-/* One request; method NULL means GET, or POST when there is a body. header may be NULL. */
+/*
+ * One request; method NULL means GET, or POST when there is a body. source
+ * (the local address to connect from) and header may be NULL; extra is a
+ * NULL-terminated list of more header lines, or NULL.
+ */
 static long
-harness_request(int port, const char *method, const char *path, const char *header,
-    const char *content_type, const char *body, size_t body_len, char **resp)
+harness_request(int port, const char *source, const char *method, const char *path, const char *header,
+    const char *const *extra, const char *content_type, const char *body, size_t body_len, char **resp)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *headers = NULL;
@@ -345,8 +351,12 @@ harness_request(int port, const char *method, const char *path, const char *head
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, harness_write_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
+	if (source != NULL)
+		curl_easy_setopt(curl, CURLOPT_INTERFACE, source);
 	if (header != NULL)
 		headers = curl_slist_append(headers, header);
+	for (const char *const *e = extra; e != NULL && *e != NULL; e++)
+		headers = curl_slist_append(headers, *e);
 	if (body != NULL) {
 		ct = xasprintf("Content-Type: %s", content_type);
 		headers = curl_slist_append(headers, ct);
@@ -383,27 +393,97 @@ long
 harness_post(int port, const char *path, const char *content_type, const char *body,
     size_t body_len, char **resp)
 {
-	return harness_request(port, NULL, path, NULL, content_type, body, body_len, resp);
+	return harness_request(port, NULL, NULL, path, NULL, NULL, content_type, body, body_len, resp);
 }
 
 long
 harness_get(int port, const char *path, char **resp)
 {
-	return harness_request(port, NULL, path, NULL, NULL, NULL, 0, resp);
+	return harness_request(port, NULL, NULL, path, NULL, NULL, NULL, NULL, 0, resp);
 }
 
 long
 harness_api(int port, const char *method, const char *path, const char *token, const char *json_body,
     char **resp)
 {
+	return harness_api_from(port, NULL, NULL, method, path, token, json_body, resp);
+}
+
+long
+harness_api_from(int port, const char *source, const char *const *headers, const char *method,
+    const char *path, const char *token, const char *json_body, char **resp)
+{
 	char *auth = token ? xasprintf("Authorization: Bearer %s", token) : NULL;
 	/* A POST without a body still sends Content-Length: 0. */
 	const char *body = json_body ? json_body : (method && strcmp(method, "POST") == 0 ? "" : NULL);
-	long status = harness_request(port, method, path, auth, "application/json", body,
+	long status = harness_request(port, source, method, path, auth, headers, "application/json", body,
 	    body ? strlen(body) : 0, resp);
 
 	free(auth);
 	return status;
+}
+
+int
+harness_connect_from(int port, const char *source)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in local = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+	if (source != NULL) {
+		ck_assert_msg(inet_pton(AF_INET, source, &local.sin_addr) == 1, "bad source %s", source);
+		ck_assert_msg(bind(fd, (struct sockaddr *)&local, sizeof local) == 0, "bind %s: %s", source,
+		    strerror(errno));
+	}
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "connect: %s", strerror(errno));
+	return fd;
+}
+
+long
+harness_raw_request(int fd, const char *request, int timeout_ms)
+{
+	char buf[8192];
+	size_t len = 0, want = 0;
+	size_t n = strlen(request);
+	char *end;
+
+	if (write(fd, request, n) != (ssize_t)n)
+		return 0;
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t got;
+
+		if (want > 0 && len >= want)
+			break;
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return 0;
+		got = read(fd, buf + len, sizeof buf - 1 - len);
+		if (got <= 0)
+			return 0;
+		len += (size_t)got;
+		buf[len] = '\0';
+		if (want == 0 && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+			const char *cl = strcasestr(buf, "\r\nContent-Length:");
+
+			want = (size_t)(end + 4 - buf) + (cl != NULL ? strtoul(cl + 17, NULL, 10) : 0);
+		}
+		if (len >= sizeof buf - 1)
+			break;
+	}
+	return len > 12 && strncmp(buf, "HTTP/1.", 7) == 0 ? strtol(buf + 9, NULL, 10) : 0;
+}
+
+bool
+harness_fd_closed(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return false;
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
 }
 
 long
@@ -497,7 +577,7 @@ harness_last_message_id(PGconn *pg)
 
 #define HARNESS_REPORT_HEAD \
 	"# Reliability: measured by the fault tests\n\n" \
-	"Written by `tests/integration/check_faults.c`, `check_ha.c` and `check_failover.c` each time they run (`tests/run`);\n" \
+	"Written by `tests/integration/check_faults.c`, `check_edge_conn.c`, `check_ha.c` and `check_failover.c` each time they run (`tests/run`);\n" \
 	"do not edit by hand. Each row is one scenario against the real gateway and a\n" \
 	"real PostgreSQL. *sent*: distinct inbound messages the test posted (provider\n" \
 	"retries not counted); *stored*: distinct ones in the database; *answered*: inbound\n" \

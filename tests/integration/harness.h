@@ -122,4 +122,23 @@ long harness_get(int port, const char *path, char **resp);
 long harness_api(int port, const char *method, const char *path, const char *token,
     const char *json_body, char **resp);
 
+/*
+ * harness_api from a given local address (source, e.g. "127.0.0.2": all of
+ * 127/8 is loopback, so one machine can play many clients), with more header
+ * lines (headers: "Name: value"... NULL; may be NULL).
+ */
+long harness_api_from(int port, const char *source, const char *const *headers, const char *method,
+    const char *path, const char *token, const char *json_body, char **resp);
+/* A TCP connection to the gateway on 127.0.0.1:port from source (NULL: any); fails the test if it cannot. */
+int harness_connect_from(int port, const char *source);
+/*
+ * Writes request (a whole HTTP/1.1 request) on fd and reads one answer
+ * (headers + Content-Length body), leaving the connection open. Returns
+ * the status, 0 if the answer did not come within timeout_ms or the
+ * connection closed.
+ */
+long harness_raw_request(int fd, const char *request, int timeout_ms);
+/* True if the peer closed fd (EOF or reset) within timeout_ms. */
+bool harness_fd_closed(int fd, int timeout_ms);
+
 #endif

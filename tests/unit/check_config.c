@@ -48,6 +48,13 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.http_port, 8080);
 	ck_assert_int_eq(cfg.max_body_bytes, 16384);
 	ck_assert_str_eq(cfg.database_url, "");
+	/* The hostile edge's safe defaults. */
+	ck_assert_int_eq(cfg.max_connections, 512);
+	ck_assert_int_eq(cfg.max_connections_per_client, 64);
+	ck_assert_int_eq(cfg.reserved_connections, 32);
+	ck_assert_int_eq(cfg.http_idle_timeout_s, 5);
+	ck_assert_str_eq(cfg.trusted_proxies, "");
+	ck_assert_int_eq(cfg.api_auth_failures_per_minute, 30);
 	conninfo = config_database_conninfo(&cfg);
 	ck_assert_msg(strstr(conninfo, "/var/pg/run") != NULL && strstr(conninfo, "dbname=carenav"),
 	    "conninfo was %s", conninfo);
@@ -92,6 +99,8 @@ START_TEST(test_bad_values)
 	static const char *const dlr_mask[] = { "KANNEL_DLR_MASK", "32", NULL };
 	static const char *const backoff[] = { "OUTBOX_BACKOFF_BASE_MS", "5000",
 		"OUTBOX_BACKOFF_MAX_MS", "1000", NULL };
+	static const char *const proxies[] = { "TRUSTED_PROXIES", "10.0.0.0/8, lb.example.org", NULL };
+	static const char *const idle[] = { "HTTP_IDLE_TIMEOUT_S", "0", NULL };
 
 	load_fails(port_text, "HTTP_PORT");
 	load_fails(port_range, "out of range");
@@ -102,6 +111,8 @@ START_TEST(test_bad_values)
 	load_fails(kannel_url, "KANNEL_SENDSMS_URL");
 	load_fails(dlr_mask, "KANNEL_DLR_MASK");
 	load_fails(backoff, "OUTBOX_BACKOFF_MAX_MS");
+	load_fails(proxies, "TRUSTED_PROXIES: \"lb.example.org\" is not an address");
+	load_fails(idle, "HTTP_IDLE_TIMEOUT_S");
 }
 END_TEST
 
