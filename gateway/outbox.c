@@ -16,6 +16,12 @@
  * outcomes waiting to be recorded: a slot is free once the provider has
  * answered, so the database's commit latency does not throttle sending.
  * The row stays leased until recorded, so no claim takes it again.
+ * A temporary failure waits the provider's Retry-After when it gave one,
+ * else the backoff. A provider that only queued the reply (Twilio's 201
+ * "queued") has it recorded as that status, with its id, for the status
+ * callback to move on. A rejection because the recipient unsubscribed at
+ * the provider (Twilio 21610) is recorded by carenav_outbox_unsubscribed,
+ * which also opts the patient out of an ordinary dialogue (sql/015).
  */
 #include "outbox.h"
 
