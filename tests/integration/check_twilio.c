@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fake_twilio.h"
 #include "form.h"
@@ -242,6 +243,45 @@ START_TEST(test_opt_out_type)
 }
 END_TEST
 
+/* OptOutType survives the spool: a text taken while the database is missing keeps it. */
+START_TEST(test_opt_out_type_through_the_spool)
+{
+	char *admin = xasprintf("host=%s dbname=postgres user=carenav", getenv("CARENAV_TEST_PGHOST"));
+	char *name = xasprintf("t_spool_%d_%ld", (int)getpid(), (long)time(NULL)), *sql;
+	struct world w;
+	PGconn *pg;
+
+	memset(&w, 0, sizeof w);
+	w.ft = fake_twilio_start();
+	w.conninfo = xasprintf("host=%s dbname=%s user=carenav", getenv("CARENAV_TEST_PGHOST"), name);
+	w.env[0] = xstrdup("SMS_PROVIDER=twilio");
+	w.env[1] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
+	w.env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
+	w.env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w.ft));
+	w.env[4] = xstrdup("PUBLIC_BASE_URL=" BASE);
+	harness_sign_twilio("s3cret", BASE);
+	/* The database does not exist yet: every text goes to the spool. */
+	harness_gw_init(&w.gw, w.conninfo, (const char *const *)w.env);
+	harness_gw_start(&w.gw);
+	ck_assert_int_eq(post_sms_opt(&w, "SMspool1", "REVOKE", "STOP"), 200);
+	pg = harness_db_connect(admin);
+	sql = xasprintf("CREATE DATABASE %s", name);
+	PQclear(PQexec(pg, sql));
+	PQfinish(pg);
+	w.pg = harness_db_connect(w.conninfo);
+	ck_assert_msg(harness_wait_int(w.pg, "SELECT count(*) FROM information_schema.tables "
+	    "WHERE table_name = 'conversations'", 1, WAIT_MS), "never migrated; see %s", w.gw.log_path);
+	ck_assert_msg(harness_wait_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out", 1, 30000),
+	    "the spooled STOP was not honoured; see %s", w.gw.log_path);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE provider_sid = "
+	    "'SMspool1' AND opt_out_type = 'STOP'"), 1);
+	world_free(&w);
+	free(sql);
+	free(name);
+	free(admin);
+}
+END_TEST
+
 /* With Advanced Opt-Out Twilio confirms; ours would be refused with 21610, so none is sent. */
 START_TEST(test_advanced_opt_out_no_confirmation)
 {
@@ -427,6 +467,7 @@ main(void)
 		test_unsubscribed_opts_out,
 		test_opt_out_type,
 		test_advanced_opt_out_no_confirmation,
+		test_opt_out_type_through_the_spool,
 		test_public_base_url_normalised,
 		test_signature_without_port,
 		test_retry_after,
