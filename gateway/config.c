@@ -60,6 +60,8 @@ static const struct config_entry config_table[] = {
 	SECRET("TWILIO_AUTH_TOKEN", twilio_auth_token),
 	STR("TWILIO_API_BASE", twilio_api_base, "https://api.twilio.com"),
 	STR("PUBLIC_BASE_URL", public_base_url, ""),
+	STR("TWILIO_MESSAGING_SERVICE_SID", twilio_messaging_service_sid, ""),
+	INT("TWILIO_ADVANCED_OPT_OUT", twilio_advanced_opt_out, "0", 0, 1),
 	STR("SANDBOX_OUTBOX_LOG", sandbox_outbox_log, ""),
 	STR("KANNEL_SENDSMS_URL", kannel_sendsms_url, "http://127.0.0.1:13013/cgi-bin/sendsms"),
 	STR("KANNEL_USERNAME", kannel_username, ""),
@@ -161,6 +163,16 @@ config_load(struct config *cfg, config_getenv_cb *getenv_fn, char **cause)
 				goto fail;
 			*(char **)(void *)field = xstrdup(value);
 		}
+	}
+	/* Twilio signs the URL it calls: "https://x/" + "/sms/inbound" would never match. */
+	for (size_t n = strlen(cfg->public_base_url); n > 0 && cfg->public_base_url[n - 1] == '/'; n--)
+		cfg->public_base_url[n - 1] = '\0';
+	if (cfg->twilio_messaging_service_sid[0] != '\0' &&
+	    (strncmp(cfg->twilio_messaging_service_sid, "MG", 2) != 0 ||
+	    strspn(cfg->twilio_messaging_service_sid + 2, "0123456789abcdefABCDEF") !=
+	    strlen(cfg->twilio_messaging_service_sid + 2) || strlen(cfg->twilio_messaging_service_sid) != 34)) {
+		*cause = xasprintf("TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hex digits");
+		goto fail;
 	}
 	if (strcmp(cfg->sms_provider, "twilio") == 0 &&
 	    (cfg->twilio_account_sid[0] == '\0' || cfg->twilio_auth_token[0] == '\0')) {

@@ -26,7 +26,10 @@ struct config {
 	char *twilio_account_sid;  /* owned */
 	char *twilio_auth_token;   /* owned; secret, never logged */
 	char *twilio_api_base;     /* owned; overridden by tests to a loopback fake */
-	char *public_base_url;     /* owned; our URL as the provider sees it ("" = no status callbacks) */
+	char *public_base_url;     /* owned; our URL as the provider sees it, no trailing "/"
+	                              ("" = no status callbacks) */
+	char *twilio_messaging_service_sid; /* owned; send through this Messaging Service ("" = From) */
+	long long twilio_advanced_opt_out;  /* 1: Twilio answers STOP/START itself; we send no confirmation */
 	char *sandbox_outbox_log;  /* owned; "" = var_dir/outbox.log */
 	char *kannel_sendsms_url;  /* owned; smsbox's sendsms interface */
 	char *kannel_username;     /* owned; a sendsms-user of that smsbox */

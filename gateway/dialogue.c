@@ -110,6 +110,21 @@ dialogue_state_is_fresh(const char *state_json)
 	return fresh;
 }
 
+/* The provider's OptOutType as the engine's keyword signal. */
+static enum engine_provider_keyword
+dialogue_provider_keyword(const char *opt_out_type)
+{
+	if (opt_out_type == NULL)
+		return ENGINE_PKW_NONE;
+	if (strcmp(opt_out_type, "STOP") == 0)
+		return ENGINE_PKW_STOP;
+	if (strcmp(opt_out_type, "START") == 0)
+		return ENGINE_PKW_START;
+	if (strcmp(opt_out_type, "HELP") == 0)
+		return ENGINE_PKW_HELP;
+	return ENGINE_PKW_NONE;
+}
+
 void
 dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 {
@@ -138,6 +153,8 @@ dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 	ein.ntriage_reasons = triage.nreasons;
 	ein.triage_matched = triage.matched[0] ? triage.matched : NULL;
 	ein.handoff = in->handoff;
+	ein.provider_keyword = dialogue_provider_keyword(in->opt_out_type);
+	ein.provider_confirms = in->provider_confirms;
 	engine_step(in->flow, state, &ein, &res);
 
 	out->state_json = engine_state_to_json(res.next);

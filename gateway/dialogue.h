@@ -24,6 +24,8 @@ struct dialogue_input {
 	int64_t now_ms;          /* ms since epoch */
 	int64_t idle_reset_ms;   /* idle longer than this starts over */
 	bool handoff;            /* an operator has paused automation */
+	const char *opt_out_type; /* the provider's keyword verdict: "STOP", "START", "HELP", or NULL */
+	bool provider_confirms;  /* the provider answers the keywords it flags (TWILIO_ADVANCED_OPT_OUT) */
 };
 
 struct dialogue_output {

@@ -13,6 +13,8 @@
  *     then continue as a new one.
  *  6. other whole-message keywords (HELP, MENU, HUMAN, ES/EN, shortcuts).
  *  7. the answer to the current node.
+ * When the SMS provider flags the text as STOP, START or HELP (Twilio's
+ * OptOutType), that verdict replaces the flow's keyword match for 3 and 6.
  * Matching works on flow_normalize()d text: at a YES/NO question the words
  * the text opens with, then numbers, number words, keyword phrases at word
  * boundaries, then a small edit distance on longer keywords (never on the
@@ -973,6 +975,12 @@ engine_step(const struct flow *flow, const struct conv_state *state,
 	cx.lang = (size_t)li;
 	flow_normalize(in->text, in->text ? in->len : 0, norm, ENGINE_MAX_NORM);
 	kw = flow_keyword_match(flow, norm);
+	if (in->provider_keyword == ENGINE_PKW_STOP)
+		kw.kind = FLOW_KW_STOP;
+	else if (in->provider_keyword == ENGINE_PKW_START)
+		kw.kind = FLOW_KW_START;
+	else if (in->provider_keyword == ENGINE_PKW_HELP)
+		kw.kind = FLOW_KW_HELP;
 	if (kw.kind == FLOW_KW_START && !cx.st->opted_out)
 		kw.kind = FLOW_KW_NONE; /* START words may be answers too ("alta" = upper) */
 	cur = flow_node_find(flow, cx.st->node);
@@ -986,7 +994,8 @@ engine_step(const struct flow *flow, const struct conv_state *state,
 			cx.st->opted_out = false;
 			engine_set_node(cx.st, NULL);
 			engine_clear_vars(cx.st);
-			engine_reply(&cx, flow_message(flow, FLOW_MSG_OPT_IN));
+			if (!(in->provider_confirms && in->provider_keyword == ENGINE_PKW_START))
+				engine_reply(&cx, flow_message(flow, FLOW_MSG_OPT_IN));
 			engine_action(&cx, ENGINE_ACTION_OPT_IN, "start", NULL);
 		} else if (in->triage == TRIAGE_EMERGENCY)
 			engine_emergency(&cx, false);
@@ -998,7 +1007,9 @@ engine_step(const struct flow *flow, const struct conv_state *state,
 	}
 	if (kw.kind == FLOW_KW_STOP) {
 		cx.st->opted_out = true;
-		engine_reply(&cx, flow_message(flow, FLOW_MSG_OPT_OUT));
+		/* The provider's own confirmation went out; ours would be refused (Twilio 21610). */
+		if (!(in->provider_confirms && in->provider_keyword == ENGINE_PKW_STOP))
+			engine_reply(&cx, flow_message(flow, FLOW_MSG_OPT_OUT));
 		engine_action(&cx, ENGINE_ACTION_OPT_OUT, "stop", NULL);
 		goto done;
 	}

@@ -44,6 +44,18 @@ struct engine_action {
 	char *detail; /* owned, may be NULL: matched words, node id */
 };
 
+/*
+ * An opt-out keyword the SMS provider itself recognised in the text
+ * (Twilio's OptOutType). It overrides the flow's own keyword matching:
+ * the provider has already blocked or unblocked the number.
+ */
+enum engine_provider_keyword {
+	ENGINE_PKW_NONE,  /* none: the flow's keywords decide */
+	ENGINE_PKW_STOP,  /* the provider took the text as an opt-out (STOP, REVOKE, OPTOUT, ...) */
+	ENGINE_PKW_START, /* an opt-in (START, YES, ...): only after STOP, else an ordinary answer */
+	ENGINE_PKW_HELP,  /* a help request */
+};
+
 struct engine_input {
 	const char *text;	   /* the patient's SMS, UTF-8, may be invalid; borrowed */
 	size_t len;		   /* bytes in text */
@@ -55,6 +67,9 @@ struct engine_input {
 	size_t ntriage_reasons;
 	const char *triage_matched; /* matched words; borrowed, may be NULL */
 	bool handoff;		    /* an operator has paused automation */
+	enum engine_provider_keyword provider_keyword; /* the provider's verdict on the text */
+	bool provider_confirms;	    /* the provider answers the keywords it flags (Twilio Advanced
+				       Opt-Out): no STOP/START confirmation of ours for those */
 };
 
 struct engine_result {

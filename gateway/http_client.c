@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 
 #include "log.h"
@@ -40,6 +41,7 @@ struct http_call {
 	char *resp;                /* owned, NUL-terminated */
 	size_t resp_len;
 	char errbuf[CURL_ERROR_SIZE];
+	char retry_after[64];      /* the last response's Retry-After value, or "" */
 	http_client_done_cb *done;
 	void *arg;
 };
@@ -82,6 +84,7 @@ http_client_check_done(struct http_client *client)
 		}
 		resp.body = call->resp ? call->resp : "";
 		resp.body_len = call->resp_len;
+		resp.retry_after = call->retry_after[0] != '\0' ? call->retry_after : NULL;
 		curl_multi_remove_handle(client->multi, call->easy);
 		TAILQ_REMOVE(&client->calls, call, entry);
 		client->active--;
@@ -178,6 +181,33 @@ http_call_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return size * nmemb;
 }
 
+/* Keeps the Retry-After header; a new status line (after a 100 or a redirect) forgets it. */
+static size_t
+http_call_header_cb(char *data, size_t size, size_t nitems, void *userp)
+{
+	struct http_call *call = userp;
+	size_t n = size * nitems, name = sizeof "Retry-After:" - 1, len;
+	const char *v;
+
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
+		call->retry_after[0] = '\0';
+	if (n <= name || strncasecmp(data, "Retry-After:", name) != 0)
+		return n;
+	v = data + name;
+	len = n - name;
+	while (len > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+		len--;
+	if (len >= sizeof call->retry_after)
+		len = sizeof call->retry_after - 1;
+	memcpy(call->retry_after, v, len);
+	call->retry_after[len] = '\0';
+	return n;
+}
+
 struct http_client *
 http_client_new(struct event_base *base)
 {
@@ -248,6 +278,8 @@ http_client_start(struct http_client *client, const struct http_request *req, bo
 	curl_easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, http_call_write_cb);
 	curl_easy_setopt(call->easy, CURLOPT_WRITEDATA, call);
+	curl_easy_setopt(call->easy, CURLOPT_HEADERFUNCTION, http_call_header_cb);
+	curl_easy_setopt(call->easy, CURLOPT_HEADERDATA, call);
 	curl_easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
 	curl_easy_setopt(call->easy, CURLOPT_PRIVATE, call);
 	curl_easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "http,https");

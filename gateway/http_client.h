@@ -17,6 +17,7 @@ struct http_response {
 	const char *error;   /* transport error text when status is 0, else NULL */
 	const char *body;    /* response body, NUL-terminated (borrowed) */
 	size_t body_len;
+	const char *retry_after;  /* the Retry-After header's value (borrowed), or NULL */
 };
 
 /* Called once per request from the event loop; the response is borrowed. */

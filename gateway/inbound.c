@@ -91,6 +91,7 @@ struct inbound_job {
 	char status[16];          /* the conversation's, as loaded */
 	char *state_json;         /* owned */
 	char *body;               /* owned */
+	char opt_out_type[8];     /* the provider's keyword verdict ("STOP", ...), or "" */
 };
 
 static void inbound_load(struct inbound_job *job);
@@ -283,6 +284,8 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	din.now_ms = inbound_now_ms();
 	din.idle_reset_ms = in->cfg->idle_reset_hours * 3600 * 1000;
 	din.handoff = job->handoff;
+	din.opt_out_type = job->opt_out_type[0] ? job->opt_out_type : NULL;
+	din.provider_confirms = in->cfg->twilio_advanced_opt_out != 0;
 	dialogue_run(&din, &dout);
 	job->escalated = dout.escalated;
 	if (dout.state_was_bad)
@@ -330,6 +333,8 @@ inbound_step(struct inbound_job *job, const PGresult *res, int row)
 	job->handoff = store_col_bool(res, row, INBOUND_COL(STEP_HANDOFF));
 	job->state_json = xstrdup(store_col_text(res, row, INBOUND_COL(STEP_STATE)));
 	job->body = xstrdup(store_col_text(res, row, INBOUND_COL(STEP_BODY)));
+	snprintf(job->opt_out_type, sizeof job->opt_out_type, "%s",
+	    store_col_text(res, row, INBOUND_COL(STEP_OPT_OUT_TYPE)));
 	job->staff = strcmp(store_col_text(res, row, INBOUND_COL(STEP_KIND)), "staff") == 0;
 	job->window_count = store_col_int64(res, row, INBOUND_COL(STEP_WINDOW_COUNT));
 	snprintf(job->language, sizeof job->language, "%s", store_col_text(res, row, INBOUND_COL(STEP_LANGUAGE)));

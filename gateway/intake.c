@@ -66,6 +66,7 @@ struct intake {
 struct intake_msg {
 	char *provider, *sid, *from, *to, *body;  /* owned */
 	int num_media;
+	char *opt_out_type;  /* owned, or NULL */
 };
 
 struct intake_call {
@@ -107,8 +108,9 @@ intake_now_ms(void)
 
 static void
 intake_msg_copy(struct intake_msg *dst, const char *provider, const char *sid, const char *from,
-    const char *to, const char *body, int num_media)
+    const char *to, const char *body, int num_media, const char *opt_out_type)
 {
+	dst->opt_out_type = opt_out_type ? xstrdup(opt_out_type) : NULL;
 	dst->provider = xstrdup(provider);
 	dst->sid = xstrdup(sid);
 	dst->from = xstrdup(from);
@@ -125,12 +127,14 @@ intake_msg_clear(struct intake_msg *m)
 	free(m->from);
 	free(m->to);
 	free(m->body);
+	free(m->opt_out_type);
 }
 
 static struct store_inbound
 intake_msg_view(const struct intake_msg *m)
 {
-	struct store_inbound in = { m->provider, m->sid, m->from, m->to, m->body, m->num_media };
+	struct store_inbound in = { m->provider, m->sid, m->from, m->to, m->body, m->num_media,
+		m->opt_out_type };
 
 	return in;
 }
@@ -310,9 +314,10 @@ intake_batch_send(struct intake *intake)
 		TAILQ_REMOVE(&intake->waiting, call, entry);
 		intake->nwaiting--;
 		b->calls[b->n++] = call;
-		json_array_append_new(msgs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}",
+		json_array_append_new(msgs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s*}",
 		    "provider", call->msg.provider, "sid", call->msg.sid, "from", call->msg.from,
-		    "to", call->msg.to, "body", call->msg.body, "num_media", call->msg.num_media));
+		    "to", call->msg.to, "body", call->msg.body, "num_media", call->msg.num_media,
+		    "opt_out_type", call->msg.opt_out_type));
 	}
 	json = json_array_size(msgs) == b->n ? json_dumps(msgs, JSON_COMPACT) : NULL;
 	json_decref(msgs);
@@ -347,7 +352,7 @@ intake_accept(struct intake *intake, const struct store_inbound *msg, intake_don
 	call->done = done;
 	call->arg = arg;
 	intake_msg_copy(&call->msg, msg->provider, msg->sid, msg->from, msg->to, msg->body,
-	    msg->num_media);
+	    msg->num_media, msg->opt_out_type);
 	if (!intake->ready || (intake->spool != NULL && spool_pending_records(intake->spool) > 0)) {
 		/* Behind the spooled ones, to keep arrival order. */
 		event_base_once(intake->base, -1, EV_TIMEOUT, intake_spooled_now, call, NULL);
@@ -421,7 +426,7 @@ intake_collect_cb(const struct spool_record *rec, size_t end, void *arg)
 
 	r->msgs = xreallocarray(r->msgs, r->n + 1, sizeof *r->msgs);
 	intake_msg_copy(&r->msgs[r->n++], rec->provider, rec->sid, rec->from, rec->to, rec->body,
-	    rec->num_media);
+	    rec->num_media, rec->opt_out_type);
 	r->consumed = end;
 	return true;
 }

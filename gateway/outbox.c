@@ -16,6 +16,12 @@
  * outcomes waiting to be recorded: a slot is free once the provider has
  * answered, so the database's commit latency does not throttle sending.
  * The row stays leased until recorded, so no claim takes it again.
+ * A temporary failure waits the provider's Retry-After when it gave one,
+ * else the backoff. A provider that only queued the reply (Twilio's 201
+ * "queued") has it recorded as that status, with its id, for the status
+ * callback to move on. A rejection because the recipient unsubscribed at
+ * the provider (Twilio 21610) is recorded by carenav_outbox_unsubscribed,
+ * which also opts the patient out of an ordinary dialogue (sql/015).
  */
 #include "outbox.h"
 
@@ -66,7 +72,9 @@ struct outbox_job {
 	char *to, *from, *body;    /* owned */
 	enum provider_result result;
 	char *provider_sid;        /* owned, when sent */
+	char *status;              /* owned, when sent: the provider's status ("queued"...), or NULL = sent */
 	char *error;               /* owned, when not sent */
+	bool unsubscribed;         /* rejected because the recipient opted out at the provider (21610) */
 	int64_t retry_delay_ms;
 	struct event record_retry; /* re-records after a database error */
 };
@@ -81,6 +89,7 @@ outbox_job_free(struct outbox_job *job)
 	free(job->from);
 	free(job->body);
 	free(job->provider_sid);
+	free(job->status);
 	free(job->error);
 	free(job);
 }
@@ -118,20 +127,34 @@ outbox_record_retry_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+outbox_unsubscribed_done(const PGresult *res, const char *error, void *arg)
+{
+	struct outbox_job *job = arg;
+
+	if (error == NULL && store_col_bool(res, 0, 0))
+		log_info("outbox: id=%" PRId64 ": the recipient unsubscribed at the provider; "
+		    "conversation opted out, its queued replies dropped", job->id);
+	outbox_record_done(res, error, arg);
+}
+
+static void
 outbox_record(struct outbox_job *job)
 {
 	struct db *db = job->ob->db;
 
 	switch (job->result) {
 	case PROVIDER_SENT:
-		batch_add_take(job->ob->sent, json_pack("{s:I, s:s}", "id", (json_int_t)job->id, "sid",
-		    job->provider_sid), outbox_sent_item_done, job);
+		batch_add_take(job->ob->sent, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)job->id, "sid",
+		    job->provider_sid, "status", job->status ? job->status : "sent"), outbox_sent_item_done, job);
 		break;
 	case PROVIDER_RETRY:
 		store_outbox_retry(db, job->id, job->retry_delay_ms, job->error, outbox_record_done, job);
 		break;
 	case PROVIDER_REJECTED:
-		store_outbox_failed(db, job->id, job->error, outbox_record_done, job);
+		if (job->unsubscribed)
+			store_outbox_unsubscribed(db, job->id, job->error, outbox_unsubscribed_done, job);
+		else
+			store_outbox_failed(db, job->id, job->error, outbox_record_done, job);
 		break;
 	}
 }
@@ -147,11 +170,15 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 	outbox_kick(job->ob);
 	job->result = outcome->result;
 	job->provider_sid = xstrdup(outcome->provider_sid ? outcome->provider_sid : "");
+	job->status = outcome->status ? xstrdup(outcome->status) : NULL;
 	job->error = outcome->error ? xstrdup(outcome->error) : NULL;
+	job->unsubscribed = outcome->result == PROVIDER_REJECTED &&
+	    outcome->error_code == PROVIDER_ERROR_UNSUBSCRIBED;
 	switch (outcome->result) {
 	case PROVIDER_SENT:
 		stats.outbound_sent++;
-		log_debug("outbox: id=%" PRId64 " sent as %s", job->id, job->provider_sid);
+		log_debug("outbox: id=%" PRId64 " sent as %s (%s)", job->id, job->provider_sid,
+		    job->status ? job->status : "sent");
 		break;
 	case PROVIDER_RETRY:
 		if (job->attempts >= cfg->outbox_max_attempts) {

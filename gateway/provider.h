@@ -42,9 +42,15 @@ struct provider_sms {
 struct provider_outcome {
 	enum provider_result result;
 	const char *provider_sid;  /* the provider's message id when SENT, else NULL */
+	const char *status;        /* when SENT: the provider's word for where the message is
+	                              ("queued", "accepted", ...), or NULL for "sent" */
 	const char *error;         /* why, when not SENT */
-	long long retry_after_ms;  /* provider-requested delay (429 Retry-After), 0 = use backoff */
+	long error_code;           /* the provider's own error code when not SENT, or 0 */
+	long long retry_after_ms;  /* provider-requested delay (Retry-After on 429/503), 0 = use backoff */
 };
+
+/* Twilio's error code: the recipient has unsubscribed (STOP) from this sender. */
+#define PROVIDER_ERROR_UNSUBSCRIBED 21610
 
 /* Called exactly once per send(), always from the event loop. */
 typedef void provider_send_done_cb(const struct provider_outcome *outcome, void *arg);
@@ -82,13 +88,16 @@ struct provider_message {
 	const char *to;
 	const char *body;   /* UTF-8 */
 	int num_media;
+	const char *opt_out_type;  /* the provider recognised an opt-out keyword: "STOP", "START",
+	                              "HELP" (Twilio's OptOutType), or NULL */
 	char *owned;        /* owned: storage the parser allocated, or NULL */
 };
 
 /* A delivery report; strings borrowed from the request or static. */
 struct provider_report {
 	const char *sid;         /* the id the provider gave our message when it accepted it */
-	const char *status;      /* carenav's name: queued, sent, delivered, undelivered, failed */
+	const char *status;      /* carenav's name: queued, sent, delivered, undelivered, failed,
+	                            or another of Twilio's (docs/api.md, "Delivery status") */
 	const char *error_code;  /* the provider's, or "" */
 };
 

@@ -78,9 +78,10 @@ spool_decode(const char *payload, size_t len, spool_record_cb *cb, size_t end, v
 	json_int_t media = 0, at = 0;
 	bool ok;
 
-	ok = doc != NULL && json_unpack(doc, "{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "provider",
+	rec.opt_out_type = NULL;  /* records written before 015 have none */
+	ok = doc != NULL && json_unpack(doc, "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s?s}", "provider",
 	    &rec.provider, "sid", &rec.sid, "from", &rec.from, "to", &rec.to, "body", &rec.body,
-	    "num_media", &media, "at_ms", &at) == 0;
+	    "num_media", &media, "at_ms", &at, "opt_out_type", &rec.opt_out_type) == 0;
 	if (ok) {
 		rec.num_media = (int)media;
 		rec.at_ms = (int64_t)at;
@@ -214,9 +215,9 @@ spool_close(struct spool *spool)
 bool
 spool_append(struct spool *spool, const struct store_inbound *msg, int64_t at_ms, char **cause)
 {
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I}", "provider", msg->provider,
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s*}", "provider", msg->provider,
 	    "sid", msg->sid, "from", msg->from, "to", msg->to, "body", msg->body, "num_media",
-	    msg->num_media, "at_ms", (json_int_t)at_ms);
+	    msg->num_media, "at_ms", (json_int_t)at_ms, "opt_out_type", msg->opt_out_type);
 	char *payload = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	size_t plen = payload ? strlen(payload) : 0;
 	unsigned char *rec;

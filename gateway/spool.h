@@ -10,7 +10,8 @@
  * File format (var/spool/inbound.spool): a sequence of records, each
  *   u32 little-endian payload length | u32 little-endian CRC-32 of payload | payload
  * where the payload is a JSON object {"provider", "sid", "from", "to",
- * "body", "num_media", "at_ms"}. A torn record at the end (a crash during
+ * "body", "num_media", "at_ms"} and, when the provider flagged a keyword,
+ * "opt_out_type". A torn record at the end (a crash during
  * append) fails its length or checksum and is ignored, as is anything after it.
  */
 #ifndef CARENAV_GATEWAY_SPOOL_H
@@ -32,6 +33,7 @@ struct spool_record {
 	const char *provider, *sid, *from, *to, *body;
 	int num_media;
 	int64_t at_ms;
+	const char *opt_out_type;  /* or NULL */
 };
 
 /* Called per valid record in file order; return false to stop. */

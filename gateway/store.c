@@ -17,10 +17,10 @@ store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb
 {
 	char media[24];
 	const char *params[] = { in->provider, in->sid, in->from, in->to, in->body,
-		I64(media, in->num_media) };
+		I64(media, in->num_media), in->opt_out_type };
 
 	db_query(db, "SELECT message_id, conversation_id, is_new "
-	    "FROM carenav_inbound_accept($1, $2, $3, $4, $5, $6)", 6, params, cb, arg);
+	    "FROM carenav_inbound_accept($1, $2, $3, $4, $5, $6, $7)", 7, params, cb, arg);
 }
 
 void
@@ -162,6 +162,16 @@ store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db_resu
 	const char *params[] = { I64(id, outbox_id), error };
 
 	db_query(db, "SELECT carenav_outbox_failed($1, $2)", 2, params, cb, arg);
+}
+
+void
+store_outbox_unsubscribed(struct db *db, int64_t outbox_id, const char *error, db_result_cb *cb,
+    void *arg)
+{
+	char id[24];
+	const char *params[] = { I64(id, outbox_id), error };
+
+	db_query(db, "SELECT carenav_outbox_unsubscribed($1, $2)", 2, params, cb, arg);
 }
 
 void

@@ -22,6 +22,7 @@ struct store_inbound {
 	const char *to;
 	const char *body;
 	int num_media;
+	const char *opt_out_type;  /* "STOP", "START", "HELP" from the provider, or NULL */
 };
 
 /* Row: message_id, conversation_id, is_new. */
@@ -43,7 +44,7 @@ void store_retention_clear_states(struct db *db, int64_t days, int64_t idle_hour
 void store_outbox_trim(struct db *db, int64_t days, int limit, db_result_cb *cb, void *arg);
 /*
  * Several accepts in one transaction (group commit), as an urgent query.
- * msgs_json: [{"provider", "sid", "from", "to", "body", "num_media"}, ...].
+ * msgs_json: [{"provider", "sid", "from", "to", "body", "num_media", "opt_out_type"}, ...].
  * Rows: ord (1-based position in msgs_json), message_id, conversation_id, is_new.
  */
 void store_inbound_accept_batch(struct db *db, const char *msgs_json, db_result_cb *cb, void *arg);
@@ -57,7 +58,7 @@ void store_unprocessed_conversations(struct db *db, int limit, int64_t min_age_m
 enum store_step_col {
 	STEP_VERSION, STEP_STATE, STEP_FLOW_VERSION_ID, STEP_LANGUAGE, STEP_OPTED_OUT, STEP_HANDOFF,
 	STEP_LAST_ACTIVITY_MS, STEP_MESSAGE_ID, STEP_BODY, STEP_RECEIVED_MS, STEP_KIND,
-	STEP_LATEST_FLOW_VERSION_ID, STEP_WINDOW_COUNT, STEP_STATUS,
+	STEP_LATEST_FLOW_VERSION_ID, STEP_WINDOW_COUNT, STEP_STATUS, STEP_OPT_OUT_TYPE,
 };
 /*
  * Zero rows when the conversation has nothing left to process. The window
@@ -90,6 +91,12 @@ void store_outbox_sent(struct db *db, int64_t outbox_id, const char *provider_si
 void store_outbox_retry(struct db *db, int64_t outbox_id, int64_t delay_ms, const char *error,
     db_result_cb *cb, void *arg);
 void store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db_result_cb *cb,
+    void *arg);
+/*
+ * A permanent failure because the recipient unsubscribed (Twilio 21610): an
+ * ordinary dialogue reply opts the patient's conversation out. Row: whether it did.
+ */
+void store_outbox_unsubscribed(struct db *db, int64_t outbox_id, const char *error, db_result_cb *cb,
     void *arg);
 
 /* Columns of store_escalation_due's rows. */

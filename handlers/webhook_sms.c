@@ -169,6 +169,7 @@ webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct p
 		in.to = msg.to;
 		in.body = msg.body;
 		in.num_media = msg.num_media;
+		in.opt_out_type = msg.opt_out_type;
 		call = xcalloc(1, sizeof *call);
 		call->req = req;
 		call->ctx = ctx;

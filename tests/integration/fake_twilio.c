@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "form.h"
+#include "harness.h"
 #include "xmalloc.h"
 
 #define FAKE_TWILIO_MAX_SCRIPT 64
@@ -35,6 +36,9 @@ struct fake_twilio {
 	struct fake_twilio_request *reqs;
 	size_t nreqs;
 	int next_sid;
+	char created_status[32];    /* the status of 201 answers */
+	int error_code;             /* 0: 20000 + HTTP status */
+	char retry_after[64];       /* on 429 and 503 answers; "" = none */
 };
 
 /* A reply held back by the delay setting. */
@@ -72,16 +76,20 @@ fake_twilio_handle(struct evhttp_request *req, void *arg)
 	r.authorization = xstrdup(auth ? auth : "");
 	r.content_type = xstrdup(ctype ? ctype : "");
 	r.body = len > 0 ? xstrndup((const char *)evbuffer_pullup(in, -1), len) : xstrdup("");  /* GET: no body */
+	r.at_s = harness_now_s();
 	pthread_mutex_lock(&ft->lock);
 	status = ft->script_pos < ft->nscript ? ft->script[ft->script_pos++] : 201;
 	r.answered = status;
 	ft->reqs = xreallocarray(ft->reqs, ft->nreqs + 1, sizeof *ft->reqs);
 	ft->reqs[ft->nreqs++] = r;
 	if (status == 201)
-		evbuffer_add_printf(out, "{\"sid\": \"SMfake%04d\", \"status\": \"queued\"}", ++ft->next_sid);
+		evbuffer_add_printf(out, "{\"sid\": \"SMfake%04d\", \"status\": \"%s\"}", ++ft->next_sid,
+		    ft->created_status);
 	else
-		evbuffer_add_printf(out, "{\"code\": 20%03d, \"message\": \"scripted failure\", \"status\": %d}",
-		    status, status);
+		evbuffer_add_printf(out, "{\"code\": %d, \"message\": \"scripted failure\", \"status\": %d}",
+		    ft->error_code ? ft->error_code : 20000 + status, status);
+	if ((status == 429 || status == 503) && ft->retry_after[0] != '\0')
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ft->retry_after);
 	delay_ms = ft->delay_ms;
 	pthread_mutex_unlock(&ft->lock);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
@@ -119,6 +127,7 @@ fake_twilio_start(void)
 
 	evthread_use_pthreads();
 	pthread_mutex_init(&ft->lock, NULL);
+	snprintf(ft->created_status, sizeof ft->created_status, "sent");
 	ft->base = event_base_new();
 	ft->http = evhttp_new(ft->base);
 	evhttp_set_gencb(ft->http, fake_twilio_handle, ft);
@@ -186,6 +195,7 @@ fake_twilio_get(struct fake_twilio *ft, size_t i)
 	r.content_type = xstrdup(ft->reqs[i].content_type);
 	r.body = xstrdup(ft->reqs[i].body);
 	r.answered = ft->reqs[i].answered;
+	r.at_s = ft->reqs[i].at_s;
 	pthread_mutex_unlock(&ft->lock);
 	return r;
 }
@@ -273,6 +283,30 @@ void
 fake_twilio_come_back(struct fake_twilio *ft)
 {
 	fake_twilio_toggle(ft, true);
+}
+
+void
+fake_twilio_set_created_status(struct fake_twilio *ft, const char *status)
+{
+	pthread_mutex_lock(&ft->lock);
+	snprintf(ft->created_status, sizeof ft->created_status, "%s", status);
+	pthread_mutex_unlock(&ft->lock);
+}
+
+void
+fake_twilio_set_error_code(struct fake_twilio *ft, int code)
+{
+	pthread_mutex_lock(&ft->lock);
+	ft->error_code = code;
+	pthread_mutex_unlock(&ft->lock);
+}
+
+void
+fake_twilio_set_retry_after(struct fake_twilio *ft, const char *value)
+{
+	pthread_mutex_lock(&ft->lock);
+	snprintf(ft->retry_after, sizeof ft->retry_after, "%s", value ? value : "");
+	pthread_mutex_unlock(&ft->lock);
 }
 
 void

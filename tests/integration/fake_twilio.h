@@ -4,7 +4,10 @@
  * A libevent HTTP server in its own thread. It records every request to
  * /2010-04-01/Accounts/{sid}/Messages.json and answers from a script of
  * status codes (then 201 for everything after), like the real API:
- * 201 {"sid": "SM..."} or an error document.
+ * 201 {"sid": "SM...", "status": ...} or an error document
+ * {"code": ..., "message": ...}. The 201's status is "sent" unless a test
+ * sets another (real Twilio says "queued", or "accepted" through a
+ * Messaging Service: tests of that stage set it).
  */
 #ifndef CARENAV_TESTS_FAKE_TWILIO_H
 #define CARENAV_TESTS_FAKE_TWILIO_H
@@ -19,6 +22,7 @@ struct fake_twilio_request {
 	char *content_type;   /* owned */
 	char *body;           /* owned */
 	int answered;         /* the status code we answered */
+	double at_s;          /* when it arrived, harness_now_s() clock */
 };
 
 struct fake_twilio *fake_twilio_start(void);
@@ -29,6 +33,12 @@ void fake_twilio_script(struct fake_twilio *ft, const int *statuses, size_t n);
 /* Stops listening (connections are refused) / listens again on the same port. */
 void fake_twilio_go_down(struct fake_twilio *ft);
 void fake_twilio_come_back(struct fake_twilio *ft);
+/* The "status" of later 201 answers (default "sent"). */
+void fake_twilio_set_created_status(struct fake_twilio *ft, const char *status);
+/* The "code" of later error answers (0, the default: 20000 + the HTTP status). */
+void fake_twilio_set_error_code(struct fake_twilio *ft, int code);
+/* A Retry-After header on later 429 and 503 answers (NULL: none, the default). */
+void fake_twilio_set_retry_after(struct fake_twilio *ft, const char *value);
 /* Answers every request only after delay_ms (0: at once). */
 void fake_twilio_set_delay(struct fake_twilio *ft, int delay_ms);
 /* The Body values accepted (201) for messages To=to, in arrival order, joined by "\n" (caller frees). */

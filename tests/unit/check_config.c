@@ -101,6 +101,8 @@ START_TEST(test_bad_values)
 		"OUTBOX_BACKOFF_MAX_MS", "1000", NULL };
 	static const char *const proxies[] = { "TRUSTED_PROXIES", "10.0.0.0/8, lb.example.org", NULL };
 	static const char *const idle[] = { "HTTP_IDLE_TIMEOUT_S", "0", NULL };
+	static const char *const service[] = { "TWILIO_MESSAGING_SERVICE_SID", "PN123", NULL };
+	static const char *const advanced[] = { "TWILIO_ADVANCED_OPT_OUT", "yes", NULL };
 
 	load_fails(port_text, "HTTP_PORT");
 	load_fails(port_range, "out of range");
@@ -113,6 +115,55 @@ START_TEST(test_bad_values)
 	load_fails(backoff, "OUTBOX_BACKOFF_MAX_MS");
 	load_fails(proxies, "TRUSTED_PROXIES: \"lb.example.org\" is not an address");
 	load_fails(idle, "HTTP_IDLE_TIMEOUT_S");
+	load_fails(service, "TWILIO_MESSAGING_SERVICE_SID");
+	load_fails(advanced, "TWILIO_ADVANCED_OPT_OUT");
+}
+END_TEST
+
+/* A trailing "/" would make every signed webhook 403 and the callback URL "//sms/status". */
+START_TEST(test_public_base_url_normalised)
+{
+	static const char *const slash[] = { "PUBLIC_BASE_URL", "https://clinic.example.org/", NULL };
+	static const char *const slashes[] = { "PUBLIC_BASE_URL", "https://clinic.example.org/carenav//",
+		"TWILIO_MESSAGING_SERVICE_SID", "MG0123456789abcdef0123456789ABCDEF", NULL };
+	struct config cfg;
+	char *cause = NULL;
+
+	fake_env = slash;
+	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	ck_assert_str_eq(cfg.public_base_url, "https://clinic.example.org");
+	ck_assert_str_eq(cfg.twilio_messaging_service_sid, "");
+	ck_assert_int_eq(cfg.twilio_advanced_opt_out, 0);
+	config_free(&cfg);
+	fake_env = slashes;
+	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	ck_assert_str_eq(cfg.public_base_url, "https://clinic.example.org/carenav");
+	ck_assert_str_eq(cfg.twilio_messaging_service_sid, "MG0123456789abcdef0123456789ABCDEF");
+	config_free(&cfg);
+}
+END_TEST
+
+/* Retry-After: delay-seconds or an HTTP-date, capped; anything else leaves our backoff. */
+START_TEST(test_retry_after)
+{
+	/* Sun, 06 Nov 1994 08:49:37 GMT, RFC 9110's example. */
+	const int64_t now = (int64_t)784111777 * 1000;
+
+	ck_assert_int_eq(backoff_retry_after_ms("120", now, 600000), 120000);
+	ck_assert_int_eq(backoff_retry_after_ms("120", now, 60000), 60000);
+	ck_assert_int_eq(backoff_retry_after_ms("99999999999999999999", now, 60000), 60000);
+	ck_assert_int_eq(backoff_retry_after_ms("0", now, 60000), 0);
+	ck_assert_int_eq(backoff_retry_after_ms(NULL, now, 60000), 0);
+	ck_assert_int_eq(backoff_retry_after_ms("", now, 60000), 0);
+	ck_assert_int_eq(backoff_retry_after_ms("-5", now, 60000), 0);
+	ck_assert_int_eq(backoff_retry_after_ms("soon", now, 60000), 0);
+	ck_assert_int_eq(backoff_retry_after_ms("Sun, 06 Nov 1994 08:49:47 GMT", now, 60000), 10000);
+	ck_assert_int_eq(backoff_retry_after_ms("Sunday, 06-Nov-94 08:49:57 GMT", now, 60000), 20000);
+	ck_assert_int_eq(backoff_retry_after_ms("Sun Nov  6 08:50:07 1994", now, 60000), 30000);
+	/* In the past, or far ahead. */
+	ck_assert_int_eq(backoff_retry_after_ms("Sun, 06 Nov 1994 08:49:27 GMT", now, 60000), 0);
+	ck_assert_int_eq(backoff_retry_after_ms("Mon, 07 Nov 1994 08:49:37 GMT", now, 60000), 60000);
+	ck_assert_int_eq(backoff_retry_after_ms("Sun, 06 Nov 1994 08:49:47 GMT trailing", now, 60000), 0);
 }
 END_TEST
 
@@ -170,6 +221,8 @@ main(void)
 		test_values,
 		test_bad_values,
 		test_backoff_schedule,
+		test_public_base_url_normalised,
+		test_retry_after,
 		test_idmap,
 	};
 

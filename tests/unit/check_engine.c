@@ -548,6 +548,79 @@ START_TEST(test_opted_out_red_flag_escalates_silently)
 }
 END_TEST
 
+/* A step with the provider's keyword verdict (Twilio's OptOutType). */
+static void
+step_kw(const struct conv_state *st, const char *text, enum engine_provider_keyword kw, bool confirms,
+    struct engine_result *res)
+{
+	struct engine_input in;
+
+	memset(&in, 0, sizeof in);
+	in.text = text;
+	in.len = strlen(text);
+	in.now_ms = 5000;
+	in.idle_reset_ms = DEFAULT_IDLE_MS;
+	in.detected_lang = "en";
+	in.provider_keyword = kw;
+	in.provider_confirms = confirms;
+	engine_step(test_flow, st, &in, res);
+}
+
+static bool
+has_action_kind(const struct engine_result *res, enum engine_action_kind kind)
+{
+	for (size_t i = 0; i < res->nactions; i++) {
+		if (res->actions[i].kind == kind)
+			return true;
+	}
+	return false;
+}
+
+START_TEST(test_provider_keyword)
+{
+	struct engine_result fresh, a, b, c, d, e, f, g;
+
+	step(NULL, "hello", TRIAGE_NONE, false, 1000, &fresh);
+	/* Not a word of the flow, but the provider says STOP: opted out, confirmed by us. */
+	step_kw(fresh.next, "REVOKE", ENGINE_PKW_STOP, false, &a);
+	ck_assert(engine_state_opted_out(a.next));
+	ck_assert(has_action_kind(&a, ENGINE_ACTION_OPT_OUT));
+	ck_assert_uint_eq(a.nreplies, 1);
+	/* The provider confirms (Advanced Opt-Out): no reply of ours. */
+	step_kw(fresh.next, "OPTOUT", ENGINE_PKW_STOP, true, &b);
+	ck_assert(engine_state_opted_out(b.next));
+	ck_assert(has_action_kind(&b, ENGINE_ACTION_OPT_OUT));
+	ck_assert_uint_eq(b.nreplies, 0);
+	/* YES flagged START after STOP opts in; with the provider confirming, silently. */
+	step_kw(a.next, "YES", ENGINE_PKW_START, false, &c);
+	ck_assert(!engine_state_opted_out(c.next));
+	ck_assert(has_action_kind(&c, ENGINE_ACTION_OPT_IN));
+	ck_assert_uint_eq(c.nreplies, 1);
+	step_kw(b.next, "YES", ENGINE_PKW_START, true, &d);
+	ck_assert(!engine_state_opted_out(d.next));
+	ck_assert(has_action_kind(&d, ENGINE_ACTION_OPT_IN));
+	ck_assert_uint_eq(d.nreplies, 0);
+	/* START from someone not opted out is an ordinary answer. */
+	step_kw(fresh.next, "YES", ENGINE_PKW_START, false, &e);
+	ck_assert(!has_action_kind(&e, ENGINE_ACTION_OPT_IN));
+	ck_assert_int_gt(e.nreplies, 0);
+	/* HELP flagged by the provider answers as the flow's HELP does. */
+	step_kw(fresh.next, "what is this", ENGINE_PKW_HELP, false, &f);
+	step_kw(fresh.next, "HELP", ENGINE_PKW_NONE, false, &g);
+	ck_assert_uint_eq(f.nreplies, g.nreplies);
+	ck_assert_uint_gt(f.nreplies, 0);
+	ck_assert_str_eq(f.replies[0], g.replies[0]);
+	engine_result_free(&fresh);
+	engine_result_free(&a);
+	engine_result_free(&b);
+	engine_result_free(&c);
+	engine_result_free(&d);
+	engine_result_free(&e);
+	engine_result_free(&f);
+	engine_result_free(&g);
+}
+END_TEST
+
 START_TEST(test_null_and_empty_text)
 {
 	struct engine_result a, b;
@@ -631,6 +704,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_old_state_untouched);
 	tcase_add_test(tc, test_opted_out_red_flag_escalates_silently);
 	tcase_add_test(tc, test_null_and_empty_text);
+	tcase_add_test(tc, test_provider_keyword);
 	tcase_add_test(tc, test_random_bytes);
 	tcase_add_test(tc, test_action_names);
 	suite_add_tcase(s, tc);

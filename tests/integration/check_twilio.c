@@ -1,0 +1,479 @@
+/*
+ * check_twilio.c - Twilio's conventions (issue #15), through the real
+ * gateway, the fake Twilio API and PostgreSQL.
+ *
+ * Every MessageStatus is answered 2xx and the final ones follow a defined
+ * order; error 21610 opts the patient out; OptOutType and Advanced Opt-Out;
+ * PUBLIC_BASE_URL with a trailing "/" and signatures over the URL with the
+ * default port; Retry-After on 429/503; a 201 "queued" recorded as queued;
+ * sending through a Messaging Service.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fake_twilio.h"
+#include "form.h"
+#include "harness.h"
+#include "xmalloc.h"
+
+#define PATIENT "+15551230001"
+#define CLINIC "+15550001111"
+#define BASE "https://clinic.example.org"
+#define FORM "application/x-www-form-urlencoded"
+#define WAIT_MS 15000
+#define SERVICE_SID "MG0123456789abcdef0123456789abcdef"
+
+struct world {
+	char *conninfo;
+	PGconn *pg;
+	struct fake_twilio *ft;
+	struct harness_gw gw;
+	char *env[12];
+};
+
+/* extra: more NAME=value settings, NULL-terminated, or NULL. The gateway is not started yet. */
+static void
+world_init(struct world *w, const char *const *extra)
+{
+	size_t n = 0;
+
+	memset(w, 0, sizeof *w);
+	w->conninfo = harness_db_create();
+	w->ft = fake_twilio_start();
+	w->env[n++] = xstrdup("SMS_PROVIDER=twilio");
+	w->env[n++] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
+	w->env[n++] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
+	w->env[n++] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+		w->env[n++] = xstrdup(extra[i]);
+	harness_sign_twilio("s3cret", BASE);
+	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
+	harness_gw_start(&w->gw);
+	w->pg = harness_db_connect(w->conninfo);
+}
+
+static void
+world_free(struct world *w)
+{
+	harness_gw_free(&w->gw);
+	fake_twilio_stop(w->ft);
+	PQfinish(w->pg);
+	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
+		free(w->env[i]);
+	free(w->conninfo);
+}
+
+static void
+wait_settled(struct world *w)
+{
+	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, WAIT_MS) &&
+	    harness_wait_int(w->pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS),
+	    "outbox did not settle; see %s", w->gw.log_path);
+}
+
+/* Posts a status callback; returns the HTTP status. */
+static long
+post_status(struct world *w, const char *sid, const char *status, const char *error_code)
+{
+	const char *kv[] = { "MessageSid", sid, "MessageStatus", status, "ErrorCode", error_code };
+	char *body = form_encode(kv, error_code ? 3 : 2);
+	long st = harness_post(w->gw.port, "/sms/status", FORM, body, strlen(body), NULL);
+
+	free(body);
+	return st;
+}
+
+/* Posts an inbound text with Twilio's OptOutType (NULL: none). */
+static long
+post_sms_opt(struct world *w, const char *sid, const char *body, const char *opt_out_type)
+{
+	const char *kv[] = { "MessageSid", sid, "From", PATIENT, "To", CLINIC, "Body", body,
+		"OptOutType", opt_out_type };
+	char *form = form_encode(kv, opt_out_type ? 5 : 4);
+	long st = harness_post(w->gw.port, "/sms/inbound", FORM, form, strlen(form), NULL);
+
+	free(form);
+	return st;
+}
+
+static char *
+msg_field(struct world *w, const char *field, const char *sid)
+{
+	char *sql = xasprintf("SELECT coalesce(%s, '-') FROM messages WHERE direction = 'out' "
+	    "AND provider_sid = '%s'", field, sid);
+	char *v = harness_query_text(w->pg, sql);
+
+	free(sql);
+	return v;
+}
+
+static void
+assert_msg(struct world *w, const char *sid, const char *status, const char *error)
+{
+	char *s = msg_field(w, "status", sid), *e = msg_field(w, "error", sid);
+
+	ck_assert_msg(strcmp(s, status) == 0 && strcmp(e, error) == 0, "%s: status %s error %s, want %s %s",
+	    sid, s, e, status, error);
+	free(s);
+	free(e);
+}
+
+/* Every one of Twilio's 13 statuses gets a 2xx (a 4xx makes Twilio retry and alert). */
+START_TEST(test_every_status_answered)
+{
+	static const char *const all[] = { "accepted", "scheduled", "canceled", "queued", "sending",
+		"sent", "failed", "delivered", "undelivered", "receiving", "received", "read",
+		"partially_delivered" };
+	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
+	struct world w;
+
+	world_init(&w, extra);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMord01", PATIENT, CLINIC, "hello"), 200);
+	wait_settled(&w);
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		long st = post_status(&w, "SMnotours", all[i], NULL);
+
+		ck_assert_msg(st == 200, "MessageStatus=%s answered %ld", all[i], st);
+	}
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "bogus", NULL), 400);
+	world_free(&w);
+}
+END_TEST
+
+/* The order of final statuses (docs/api.md): delivered beats failed and clears its error. */
+START_TEST(test_status_order)
+{
+	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
+	struct world w;
+
+	world_init(&w, extra);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMord02", PATIENT, CLINIC, "hello"), 200);
+	wait_settled(&w);
+	/* failed with 30008, then the carrier delivers after all: delivered wins, the error goes. */
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "failed", "30008"), 200);
+	assert_msg(&w, "SMfake0001", "failed", "30008");
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "delivered", NULL), 200);
+	assert_msg(&w, "SMfake0001", "delivered", "-");
+	/* A late undelivered (or failed, or sent) does not undo delivered. */
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "undelivered", "30005"), 200);
+	assert_msg(&w, "SMfake0001", "delivered", "-");
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "failed", "30008"), 200);
+	assert_msg(&w, "SMfake0001", "delivered", "-");
+	/* Statuses of inbound messages move nothing. */
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "received", NULL), 200);
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "receiving", NULL), 200);
+	assert_msg(&w, "SMfake0001", "delivered", "-");
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "read", NULL), 200);
+	assert_msg(&w, "SMfake0001", "read", "-");
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "delivered", NULL), 200);
+	assert_msg(&w, "SMfake0001", "read", "-");
+	world_free(&w);
+}
+END_TEST
+
+/* 21610 on an ordinary reply: the patient is opted out, their other queued replies dropped. */
+START_TEST(test_unsubscribed_opts_out)
+{
+	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
+	const int script[] = { 400 };
+	struct world w;
+	long long replies, before;
+
+	world_init(&w, extra);
+	fake_twilio_set_error_code(w.ft, 21610);
+	fake_twilio_script(w.ft, script, 1);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMuns01", PATIENT, CLINIC, "my back hurts"), 200);
+	wait_settled(&w);
+	replies = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
+	ck_assert_int_ge(replies, 2);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'failed' "
+	    "AND last_error LIKE '%21610%'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out "
+	    "AND (state->>'opted_out')::boolean"), 1);
+	/* Only the refused one reached Twilio; the rest were suppressed, not sent. */
+	ck_assert_uint_eq(fake_twilio_count(w.ft), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'suppressed'"),
+	    replies - 1);
+	/* The dialogue is silent now, until START. */
+	before = (long long)fake_twilio_count(w.ft);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMuns02", PATIENT, CLINIC, "hello?"), 200);
+	wait_settled(&w);
+	ck_assert_int_eq((long long)fake_twilio_count(w.ft), before);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMuns03", PATIENT, CLINIC, "START"), 200);
+	wait_settled(&w);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
+	ck_assert_int_gt((long long)fake_twilio_count(w.ft), before);
+	world_free(&w);
+}
+END_TEST
+
+/* OptOutType decides: REVOKE/OPTOUT opt out, YES opts in, when Twilio says so. */
+START_TEST(test_opt_out_type)
+{
+	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
+	struct world w;
+	long long confirmations;
+
+	world_init(&w, extra);
+	ck_assert_int_eq(post_sms_opt(&w, "SMopt01", "hello", NULL), 200);
+	wait_settled(&w);
+	/* Not words of our flow, but Twilio took it as an opt-out. */
+	ck_assert_int_eq(post_sms_opt(&w, "SMopt02", "REVOKE", "STOP"), 200);
+	wait_settled(&w);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND provider_sid = 'SMopt02' AND opt_out_type = 'STOP'"), 1);
+	/* Without Advanced Opt-Out carenav confirms itself (compliance texts, sent). */
+	confirmations = harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE compliance AND state = 'done'");
+	ck_assert_int_gt(confirmations, 0);
+	ck_assert_int_eq(post_sms_opt(&w, "SMopt03", "YES", "START"), 200);
+	wait_settled(&w);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
+	ck_assert_int_gt(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE compliance"), confirmations);
+	/* OPTOUT, and OptOutType in any case. */
+	ck_assert_int_eq(post_sms_opt(&w, "SMopt04", "OPTOUT", "stop"), 200);
+	wait_settled(&w);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
+	world_free(&w);
+}
+END_TEST
+
+/* OptOutType survives the spool: a text taken while the database is missing keeps it. */
+START_TEST(test_opt_out_type_through_the_spool)
+{
+	char *admin = xasprintf("host=%s dbname=postgres user=carenav", getenv("CARENAV_TEST_PGHOST"));
+	char *name = xasprintf("t_spool_%d_%ld", (int)getpid(), (long)time(NULL)), *sql;
+	struct world w;
+	PGconn *pg;
+
+	memset(&w, 0, sizeof w);
+	w.ft = fake_twilio_start();
+	w.conninfo = xasprintf("host=%s dbname=%s user=carenav", getenv("CARENAV_TEST_PGHOST"), name);
+	w.env[0] = xstrdup("SMS_PROVIDER=twilio");
+	w.env[1] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
+	w.env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
+	w.env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w.ft));
+	w.env[4] = xstrdup("PUBLIC_BASE_URL=" BASE);
+	harness_sign_twilio("s3cret", BASE);
+	/* The database does not exist yet: every text goes to the spool. */
+	harness_gw_init(&w.gw, w.conninfo, (const char *const *)w.env);
+	harness_gw_start(&w.gw);
+	ck_assert_int_eq(post_sms_opt(&w, "SMspool1", "REVOKE", "STOP"), 200);
+	pg = harness_db_connect(admin);
+	sql = xasprintf("CREATE DATABASE %s", name);
+	PQclear(PQexec(pg, sql));
+	PQfinish(pg);
+	w.pg = harness_db_connect(w.conninfo);
+	ck_assert_msg(harness_wait_int(w.pg, "SELECT count(*) FROM information_schema.tables "
+	    "WHERE table_name = 'conversations'", 1, WAIT_MS), "never migrated; see %s", w.gw.log_path);
+	ck_assert_msg(harness_wait_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out", 1, 30000),
+	    "the spooled STOP was not honoured; see %s", w.gw.log_path);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE provider_sid = "
+	    "'SMspool1' AND opt_out_type = 'STOP'"), 1);
+	world_free(&w);
+	free(sql);
+	free(name);
+	free(admin);
+}
+END_TEST
+
+/* With Advanced Opt-Out Twilio confirms; ours would be refused with 21610, so none is sent. */
+START_TEST(test_advanced_opt_out_no_confirmation)
+{
+	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, "TWILIO_ADVANCED_OPT_OUT=1", NULL };
+	struct world w;
+	size_t before;
+
+	world_init(&w, extra);
+	ck_assert_int_eq(post_sms_opt(&w, "SMadv01", "hello", NULL), 200);
+	wait_settled(&w);
+	before = fake_twilio_count(w.ft);
+	ck_assert_int_eq(post_sms_opt(&w, "SMadv02", "STOP", "STOP"), 200);
+	wait_settled(&w);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
+	ck_assert_uint_eq(fake_twilio_count(w.ft), before);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE compliance"), 0);
+	ck_assert_int_eq(post_sms_opt(&w, "SMadv03", "START", "START"), 200);
+	wait_settled(&w);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE compliance"), 0);
+	/* A stop word Twilio did not flag (Spanish ALTO): ours is the only confirmation, so it goes. */
+	ck_assert_int_eq(post_sms_opt(&w, "SMadv04", "ALTO", NULL), 200);
+	wait_settled(&w);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
+	ck_assert_int_gt(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE compliance"), 0);
+	world_free(&w);
+}
+END_TEST
+
+/* PUBLIC_BASE_URL=".../": signatures still match and the callback URL has one "/". */
+START_TEST(test_public_base_url_normalised)
+{
+	const char *extra[] = { "PUBLIC_BASE_URL=" BASE "/", NULL };
+	struct world w;
+	struct fake_twilio_request r;
+	struct form f;
+	char *cause = NULL;
+
+	world_init(&w, extra);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMurl01", PATIENT, CLINIC, "hello"), 200);
+	wait_settled(&w);
+	r = fake_twilio_get(w.ft, 0);
+	ck_assert(form_parse(r.body, strlen(r.body), &f, &cause));
+	ck_assert_str_eq(form_get(&f, "StatusCallback"), BASE "/sms/status");
+	form_free(&f);
+	fake_twilio_request_free(&r);
+	/* Twilio may sign the URL with the default port; its validators accept both. */
+	harness_sign_twilio("s3cret", "https://clinic.example.org:443");
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMurl02", PATIENT, CLINIC, "hi"), 200);
+	harness_sign_twilio("s3cret", "https://clinic.example.org:8443");
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMurl03", PATIENT, CLINIC, "hi"), 403);
+	harness_sign_twilio("s3cret", BASE);
+	world_free(&w);
+}
+END_TEST
+
+/* A configured port: the signature over the URL without it is accepted too. */
+START_TEST(test_signature_without_port)
+{
+	const char *extra[] = { "PUBLIC_BASE_URL=https://clinic.example.org:443/carenav/", NULL };
+	struct world w;
+
+	world_init(&w, extra);
+	harness_sign_twilio("s3cret", "https://clinic.example.org/carenav");
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMport1", PATIENT, CLINIC, "hello"), 200);
+	harness_sign_twilio("s3cret", "https://clinic.example.org:443/carenav");
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMport2", PATIENT, CLINIC, "hello"), 200);
+	harness_sign_twilio("s3cret", BASE);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMport3", PATIENT, CLINIC, "hello"), 403);
+	world_free(&w);
+}
+END_TEST
+
+/* Retry-After on 429 (seconds) and 503 (an HTTP date) sets the delay, not our backoff. */
+START_TEST(test_retry_after)
+{
+	/* Our own backoff would wait 60-120 s. */
+	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, "OUTBOX_BACKOFF_BASE_MS=120000",
+		"OUTBOX_BACKOFF_MAX_MS=600000", NULL };
+	const int script[] = { 429, 503 };
+	struct world w;
+	struct fake_twilio_request a, b, c;
+	char date[64];
+	time_t later;
+	struct tm tm;
+
+	world_init(&w, extra);
+	fake_twilio_set_retry_after(w.ft, "1");
+	fake_twilio_script(w.ft, script, 1);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMra01", PATIENT, CLINIC, "hello"), 200);
+	ck_assert_msg(harness_wait_int(w.pg, "SELECT (count(*) > 0)::int FROM outbox WHERE state = 'done'", 1, 10000),
+	    "Retry-After: 1 not honoured; see %s", w.gw.log_path);
+	a = fake_twilio_get(w.ft, 0);
+	b = fake_twilio_get(w.ft, 1);
+	ck_assert_int_eq(a.answered, 429);
+	ck_assert_msg(b.at_s - a.at_s >= 0.9 && b.at_s - a.at_s < 8, "retried after %.2f s", b.at_s - a.at_s);
+	wait_settled(&w);
+
+	later = time(NULL) + 4;
+	gmtime_r(&later, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	fake_twilio_set_retry_after(w.ft, date);
+	fake_twilio_script(w.ft, script + 1, 1);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMra02", PATIENT, CLINIC, "MENU"), 200);
+	ck_assert_msg(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending' "
+	    "AND last_error LIKE 'HTTP 503%'", 1, 10000), "no 503 recorded; see %s", w.gw.log_path);
+	ck_assert_msg(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, 15000),
+	    "Retry-After: %s not honoured; see %s", date, w.gw.log_path);
+	for (size_t i = 0; i < fake_twilio_count(w.ft); i++) {
+		c = fake_twilio_get(w.ft, i);
+		if (c.answered == 503) {
+			struct fake_twilio_request d = fake_twilio_get(w.ft, i + 1);
+
+			/* The date has whole seconds: 3 to 4 s after the 503. */
+			ck_assert_msg(d.at_s - c.at_s >= 2 && d.at_s - c.at_s < 12, "retried after %.2f s",
+			    d.at_s - c.at_s);
+			fake_twilio_request_free(&d);
+		}
+		fake_twilio_request_free(&c);
+	}
+	fake_twilio_request_free(&a);
+	fake_twilio_request_free(&b);
+	world_free(&w);
+}
+END_TEST
+
+/* 201 "queued" is recorded as queued, and the status callback moves it on. */
+START_TEST(test_created_queued)
+{
+	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
+	struct world w;
+
+	world_init(&w, extra);
+	fake_twilio_set_created_status(w.ft, "queued");
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMq01", PATIENT, CLINIC, "hello"), 200);
+	wait_settled(&w);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	    "AND status = 'queued' AND provider_sid = 'SMfake0001'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	    "AND status = 'sent'"), 0);
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "sending", NULL), 200);
+	assert_msg(&w, "SMfake0001", "sending", "-");
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "sent", NULL), 200);
+	assert_msg(&w, "SMfake0001", "sent", "-");
+	ck_assert_int_eq(post_status(&w, "SMfake0001", "queued", NULL), 200);
+	assert_msg(&w, "SMfake0001", "sent", "-");
+	world_free(&w);
+}
+END_TEST
+
+/* TWILIO_MESSAGING_SERVICE_SID: MessagingServiceSid instead of From; "accepted" recorded. */
+START_TEST(test_messaging_service)
+{
+	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, "TWILIO_MESSAGING_SERVICE_SID=" SERVICE_SID, NULL };
+	struct world w;
+	struct fake_twilio_request r;
+	struct form f;
+	char *cause = NULL;
+
+	world_init(&w, extra);
+	fake_twilio_set_created_status(w.ft, "accepted");
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMsvc01", PATIENT, CLINIC, "hello"), 200);
+	wait_settled(&w);
+	r = fake_twilio_get(w.ft, 0);
+	ck_assert(form_parse(r.body, strlen(r.body), &f, &cause));
+	ck_assert_str_eq(form_get(&f, "MessagingServiceSid"), SERVICE_SID);
+	ck_assert_ptr_null(form_get(&f, "From"));
+	ck_assert_str_eq(form_get(&f, "To"), PATIENT);
+	form_free(&f);
+	fake_twilio_request_free(&r);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	    "AND status <> 'accepted'"), 0);
+	world_free(&w);
+}
+END_TEST
+
+int
+main(void)
+{
+	const TTest *const tests[] = {
+		test_every_status_answered,
+		test_status_order,
+		test_unsubscribed_opts_out,
+		test_opt_out_type,
+		test_advanced_opt_out_no_confirmation,
+		test_opt_out_type_through_the_spool,
+		test_public_base_url_normalised,
+		test_signature_without_port,
+		test_retry_after,
+		test_created_queued,
+		test_messaging_service,
+	};
+
+	return check_run("twilio", 60, tests, sizeof tests / sizeof tests[0]);
+}
