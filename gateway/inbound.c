@@ -41,6 +41,7 @@
 #include "idmap.h"
 #include "log.h"
 #include "outbox.h"
+#include "provider.h"
 #include "redflag.h"
 #include "stats.h"
 #include "store.h"
@@ -283,6 +284,8 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	din.now_ms = inbound_now_ms();
 	din.idle_reset_ms = in->cfg->idle_reset_hours * 3600 * 1000;
 	din.handoff = job->handoff;
+	provider_limit(in->cfg, &din.limit);
+	din.gsm7 = strcmp(in->cfg->sms_alphabet, "gsm7") == 0;
 	dialogue_run(&din, &dout);
 	job->escalated = dout.escalated;
 	if (dout.state_was_bad)
