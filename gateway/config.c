@@ -36,6 +36,7 @@ struct config_entry {
 };
 
 static const char *const config_providers[] = { "sandbox", "twilio", "kannel", NULL };
+static const char *const config_alphabets[] = { "gsm7", "unicode", NULL };
 static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const config_log_formats[] = { "json", "text", NULL };
 
@@ -69,6 +70,8 @@ static const struct config_entry config_table[] = {
 	SECRET("KANNEL_SHARED_SECRET", kannel_shared_secret),
 	STR("KANNEL_SMSC", kannel_smsc, ""),
 	INT("KANNEL_DLR_MASK", kannel_dlr_mask, "31", 0, 31),
+	INT("KANNEL_MAX_MESSAGES", kannel_max_messages, "10", 1, 255),
+	CHOICE("SMS_ALPHABET", sms_alphabet, "gsm7", config_alphabets),
 	INT("DB_POOL_SIZE", db_pool_size, "4", 1, 64),
 	INT("OUTBOX_BATCH", outbox_batch, "64", 1, 1000),
 	INT("OUTBOX_MAX_ATTEMPTS", outbox_max_attempts, "12", 1, 1000),

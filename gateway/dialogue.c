@@ -27,29 +27,43 @@ dialogue_is_compliance(const struct engine_result *res)
 	return false;
 }
 
+/*
+ * The replies of a step as they go to the provider: joined into one message
+ * (the provider sends it as one concatenated SMS, which costs fewer segments
+ * than several and reads as one on the handset), folded to GSM-7 when the
+ * clinic chose it, and cut into whole messages only when longer than the
+ * provider takes.
+ */
 static char *
-dialogue_replies_json(const struct engine_result *res)
+dialogue_replies_json(const struct dialogue_input *in, const struct engine_result *res)
 {
 	json_t *arr = json_array();
 	bool compliance = dialogue_is_compliance(res);
-	char *out;
+	char **parts = NULL, *joined, *text, *out;
+	size_t len = 1, n;
 
+	for (size_t i = 0; i < res->nreplies; i++)
+		len += strlen(res->replies[i]) + 1;
+	joined = xcalloc(1, len);
 	for (size_t i = 0; i < res->nreplies; i++) {
-		char **parts = NULL;
-		enum segment_encoding enc;
-		size_t n = segment_split(res->replies[i], strlen(res->replies[i]), &parts, &enc);
-
-		for (size_t k = 0; k < n; k++) {
-			json_t *body = json_string(parts[k]);
-
-			/* The engine's texts come from a validated flow; a part that is
-			 * not valid UTF-8 would be a segmenter bug, and is dropped, not sent. */
-			if (body != NULL)
-				json_array_append_new(arr, json_pack("{s:o, s:b}", "body", body,
-				    "compliance", compliance));
-		}
-		segment_free(parts, n);
+		if (i > 0)
+			strcat(joined, "\n");
+		strcat(joined, res->replies[i]);
 	}
+	text = in->gsm7 ? segment_fold_gsm7(joined) : xstrdup(joined);
+	n = segment_split(text, strlen(text), &in->limit, &parts, NULL);
+	for (size_t k = 0; k < n; k++) {
+		json_t *body = json_string(parts[k]);
+
+		/* The engine's texts come from a validated flow; a part that is
+		 * not valid UTF-8 would be a segmenter bug, and is dropped, not sent. */
+		if (body != NULL)
+			json_array_append_new(arr, json_pack("{s:o, s:b}", "body", body, "compliance",
+			    compliance));
+	}
+	segment_free(parts, n);
+	free(text);
+	free(joined);
 	out = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	return out;
@@ -158,7 +172,7 @@ dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 	engine_step(in->flow, state, &ein, &res);
 
 	out->state_json = engine_state_to_json(res.next);
-	out->replies_json = dialogue_replies_json(&res);
+	out->replies_json = dialogue_replies_json(in, &res);
 	out->actions_json = dialogue_actions_json(&res);
 	out->status = dialogue_status(in->flow, &res);
 	for (size_t i = 0; i < res.nactions; i++)

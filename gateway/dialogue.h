@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "segment.h"
+
 struct flow;
 struct redflag_rules;
 
@@ -26,11 +28,13 @@ struct dialogue_input {
 	bool handoff;            /* an operator has paused automation */
 	const char *opt_out_type; /* the provider's keyword verdict: "STOP", "START", "HELP", or NULL */
 	bool provider_confirms;  /* the provider answers the keywords it flags (TWILIO_ADVANCED_OPT_OUT) */
+	struct segment_limit limit;  /* what one message may be with the provider */
+	bool gsm7;               /* fold what GSM-7 lacks (SMS_ALPHABET=gsm7) */
 };
 
 struct dialogue_output {
 	char *state_json;    /* owned */
-	char *replies_json;  /* owned: [{"body": ..., "compliance": bool}], one per SMS part */
+	char *replies_json;  /* owned: [{"body": ..., "compliance": bool}], one per message */
 	char *actions_json;  /* owned: [{"kind": ..., "reason": ..., "detail": ...}] */
 	const char *status;  /* static: "active", "emergency" or "closed" */
 	char language[8];    /* "en", "es" */

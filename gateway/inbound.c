@@ -41,6 +41,7 @@
 #include "idmap.h"
 #include "log.h"
 #include "outbox.h"
+#include "provider.h"
 #include "redflag.h"
 #include "stats.h"
 #include "store.h"
@@ -286,6 +287,8 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	din.handoff = job->handoff;
 	din.opt_out_type = job->opt_out_type[0] ? job->opt_out_type : NULL;
 	din.provider_confirms = in->cfg->twilio_advanced_opt_out != 0;
+	provider_limit(in->cfg, &din.limit);
+	din.gsm7 = strcmp(in->cfg->sms_alphabet, "gsm7") == 0;
 	dialogue_run(&din, &dout);
 	job->escalated = dout.escalated;
 	if (dout.state_was_bad)

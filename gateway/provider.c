@@ -97,3 +97,19 @@ provider_send(struct provider *p, const struct provider_sms *sms, provider_send_
 {
 	p->ops->send(p->impl, sms, done, arg);
 }
+
+/*
+ * What one message may be with the configured provider: Twilio takes a body
+ * of up to 1600 characters (the sandbox stands in for it); Kannel joins up to
+ * its sendsms-user's max-messages segments and drops the rest silently, so
+ * KANNEL_MAX_MESSAGES must not exceed what kannel.conf says (carenav doctor).
+ */
+void
+provider_limit(const struct config *cfg, struct segment_limit *out)
+{
+	memset(out, 0, sizeof *out);
+	if (strcmp(cfg->sms_provider, "kannel") == 0)
+		out->max_segments = (size_t)cfg->kannel_max_messages;
+	else
+		out->max_chars = PROVIDER_TWILIO_MAX_CHARS;
+}

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "attrs.h"
+#include "segment.h"
 
 struct config;
 struct event_base;
@@ -153,5 +154,10 @@ bool provider_open(struct provider *p, const struct provider_env *env, char **ca
 void provider_close(struct provider *p);
 void provider_send(struct provider *p, const struct provider_sms *sms, provider_send_done_cb *done,
     void *arg);
+
+#define PROVIDER_TWILIO_MAX_CHARS 1600 /* Twilio's limit on one message body */
+
+/* What one message may be with SMS_PROVIDER (longer replies are split, operator texts refused). */
+void provider_limit(const struct config *cfg, struct segment_limit *out);
 
 #endif

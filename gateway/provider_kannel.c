@@ -188,11 +188,11 @@ provider_kannel_send(void *impl, const struct provider_sms *sms, provider_send_d
 	struct provider_kannel_call *call = xcalloc(1, sizeof *call);
 	struct http_request req = { 0 };
 	enum segment_encoding enc = SEGMENT_GSM7;
-	char **parts = NULL, mask[8], *dlr_url = NULL, *query, *url;
-	size_t nparts = segment_split(sms->body, strlen(sms->body), &parts, &enc), n = 0;
+	char mask[8], *dlr_url = NULL, *query, *url;
+	size_t n = 0;
 	const char *kv[20];
 
-	segment_free(parts, nparts);
+	(void)segment_count(sms->body, strlen(sms->body), &enc);
 	call->done = done;
 	call->arg = arg;
 	snprintf(call->sid, sizeof call->sid, "K%lld", sms->outbox_id);

@@ -3,10 +3,10 @@
  *
  * The text is first decoded into characters, each with its cost in the
  * chosen encoding (GSM-7 septets or UTF-16 units). Splitting then works on
- * characters only, so a part can never end inside a UTF-8 sequence, a GSM-7
- * escape pair or a UTF-16 surrogate pair. The part count n is not known before
- * splitting but the prefix "(i/n) " depends on it, so we split assuming n has
- * d digits and retry with d+1 when the result needs more.
+ * characters only, so a message can never end inside a UTF-8 sequence, a
+ * GSM-7 escape pair or a UTF-16 surrogate pair. A reply goes out whole (the
+ * provider and the handset join its segments); only one longer than the
+ * provider takes is cut, at a line, sentence or word, never numbered.
  */
 #include "segment.h"
 
@@ -111,19 +111,16 @@ segment_is_space(uint32_t cp)
 	return cp == ' ' || cp == '\n' || cp == '\r' || cp == '\t';
 }
 
-/* Appends the UTF-8 of chars [from, to) to a new string, invalid bytes as U+FFFD. */
+/* Copies the UTF-8 of chars [from, to) to a new string, invalid bytes as U+FFFD. */
 static char *
-segment_copy(const char *text, const struct segment_char *chars, size_t from,
-    size_t to, const char *prefix)
+segment_copy(const char *text, const struct segment_char *chars, size_t from, size_t to)
 {
-	size_t plen = strlen(prefix), n = plen, o;
+	size_t n = 0, o = 0;
 	char *out;
 
 	for (size_t i = from; i < to; i++)
 		n += chars[i].cp == 0xfffd && chars[i].nbytes == 1 ? 3 : chars[i].nbytes;
 	out = xmalloc(n + 1);
-	memcpy(out, prefix, plen);
-	o = plen;
 	for (size_t i = from; i < to; i++) {
 		if (chars[i].cp == 0xfffd && chars[i].nbytes == 1) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
@@ -137,98 +134,163 @@ segment_copy(const char *text, const struct segment_char *chars, size_t from,
 	return out;
 }
 
+/* Segments a message of this total cost takes in the encoding. */
 static size_t
-segment_digits(size_t n)
+segment_of_cost(size_t cost, bool gsm)
 {
-	size_t d = 1;
+	size_t single = gsm ? SEGMENT_GSM7_SINGLE : SEGMENT_UCS2_SINGLE;
+	size_t part = gsm ? SEGMENT_GSM7_PART : SEGMENT_UCS2_PART;
 
-	while (n >= 10) {
-		n /= 10;
-		d++;
-	}
-	return d;
+	if (cost == 0)
+		return 0;
+	return cost <= single ? 1 : (cost + part - 1) / part;
 }
 
 /*
- * Splits chars [first, last) into parts of at most cap cost each, storing
- * [start, end) pairs in bounds (may be NULL to count only). Returns the count.
+ * Decodes text into *chars with each character's cost; returns the count.
+ * *gsm says whether every character is in GSM-7 (the costs follow it).
  */
 static size_t
-segment_plan(const struct segment_char *chars, size_t first, size_t last,
-    size_t cap, size_t *bounds)
-{
-	size_t pos = first, count = 0;
-
-	while (pos < last) {
-		size_t used = 0, end = pos, brk = 0, next;
-
-		while (end < last && used + chars[end].cost <= cap) {
-			used += chars[end].cost;
-			end++;
-		}
-		if (end >= last)
-			next = end = last;
-		else if (segment_is_space(chars[end].cp))
-			next = end;
-		else {
-			for (size_t i = end; i > pos; i--)
-				if (segment_is_space(chars[i - 1].cp)) {
-					brk = i - 1;
-					break;
-				}
-			if (brk > pos)
-				end = brk;
-			if (end == pos) /* a character costlier than cap: cannot happen */
-				end++;
-			next = end;
-		}
-		while (end > pos && segment_is_space(chars[end - 1].cp))
-			end--;
-		if (bounds != NULL) {
-			bounds[2 * count] = pos;
-			bounds[2 * count + 1] = end;
-		}
-		count++;
-		while (next < last && segment_is_space(chars[next].cp))
-			next++;
-		pos = next;
-	}
-	return count;
-}
-
-/* Splits text (len bytes of UTF-8, may be invalid) into SMS parts. */
-size_t
-segment_split(const char *text, size_t len, char ***parts, enum segment_encoding *encoding)
+segment_decode_all(const char *text, size_t len, struct segment_char **chars, bool *gsm)
 {
 	const unsigned char *s = (const unsigned char *)text;
+	size_t n = 0;
+
+	*gsm = true;
+	*chars = xcalloc(len + 1, sizeof **chars);
+	for (size_t off = 0; off < len;) {
+		struct segment_char *c = &(*chars)[n++];
+
+		c->off = off;
+		c->nbytes = (unsigned char)segment_decode(s + off, len - off, &c->cp);
+		if (segment_gsm_cost(c->cp) == 0)
+			*gsm = false;
+		off += c->nbytes;
+	}
+	for (size_t i = 0; i < n; i++)
+		(*chars)[i].cost = (unsigned char)(*gsm ? segment_gsm_cost((*chars)[i].cp) :
+		    ((*chars)[i].cp >= 0x10000 ? 2 : 1));
+	return n;
+}
+
+/* Counts the SMS segments text takes as one message. */
+size_t
+segment_count(const char *text, size_t len, enum segment_encoding *encoding)
+{
 	struct segment_char *chars;
-	size_t nchars = 0, first, last, total = 0, count, digits, *bounds;
-	bool gsm = true;
-	enum segment_encoding enc;
+	size_t n, cost = 0;
+	bool gsm;
+
+	if (encoding != NULL)
+		*encoding = SEGMENT_GSM7;
+	if (text == NULL || len == 0)
+		return 0;
+	n = segment_decode_all(text, len, &chars, &gsm);
+	for (size_t i = 0; i < n; i++)
+		cost += chars[i].cost;
+	free(chars);
+	if (encoding != NULL)
+		*encoding = gsm ? SEGMENT_GSM7 : SEGMENT_UCS2;
+	return segment_of_cost(cost, gsm);
+}
+
+/* Ends a sentence or a list item: a break after it reads naturally. */
+static bool
+segment_is_stop(uint32_t cp)
+{
+	return cp == '.' || cp == '!' || cp == '?' || cp == ':' || cp == ';';
+}
+
+/*
+ * Where a message starting at pos that may cost up to cap should end: the
+ * last line break that fits, else the last sentence end, else the last
+ * space, else the cap itself (a word longer than a message).
+ */
+static size_t
+segment_cut(const struct segment_char *chars, size_t pos, size_t last, size_t cap)
+{
+	size_t end = pos, used = 0, line = 0, stop = 0, space = 0;
+
+	while (end < last && used + chars[end].cost <= cap) {
+		used += chars[end].cost;
+		end++;
+	}
+	if (end >= last)
+		return last;
+	for (size_t i = end; i > pos; i--) {
+		uint32_t cp = chars[i].cp, before = chars[i - 1].cp;
+
+		if (i < last && cp == '\n' && line == 0)
+			line = i;
+		if (segment_is_space(cp) && segment_is_stop(before) && stop == 0)
+			stop = i;
+		if (segment_is_space(cp) && space == 0)
+			space = i;
+	}
+	if (line > pos)
+		return line;
+	if (stop > pos)
+		return stop;
+	if (space > pos)
+		return space;
+	return end > pos ? end : pos + 1;
+}
+
+/*
+ * The most a message may cost (septets or UTF-16 units) within limit, 0 for
+ * no limit. Characters are counted as their cost, which errs on the safe
+ * side for the few that cost two.
+ */
+static size_t
+segment_cap(const struct segment_limit *limit, bool gsm)
+{
+	size_t cap = 0;
+
+	if (limit == NULL)
+		return 0;
+	if (limit->max_segments > 0)
+		cap = limit->max_segments == 1 ? (gsm ? SEGMENT_GSM7_SINGLE : SEGMENT_UCS2_SINGLE) :
+		    limit->max_segments * (gsm ? SEGMENT_GSM7_PART : SEGMENT_UCS2_PART);
+	if (limit->max_chars > 0 && (cap == 0 || limit->max_chars < cap))
+		cap = limit->max_chars;
+	return cap;
+}
+
+/* Does text fit in one message within limit? */
+bool
+segment_fits(const char *text, size_t len, const struct segment_limit *limit)
+{
+	struct segment_char *chars;
+	size_t n, cost = 0, cap;
+	bool gsm;
+
+	if (text == NULL || len == 0)
+		return true;
+	n = segment_decode_all(text, len, &chars, &gsm);
+	for (size_t i = 0; i < n; i++)
+		cost += chars[i].cost;
+	free(chars);
+	cap = segment_cap(limit, gsm);
+	return cap == 0 || cost <= cap;
+}
+
+/* Splits text into as few whole messages within limit as fit. */
+size_t
+segment_split(const char *text, size_t len, const struct segment_limit *limit, char ***parts,
+    enum segment_encoding *encoding)
+{
+	struct segment_char *chars;
+	size_t nchars, first, last, total = 0, count = 0, cap, pos;
+	bool gsm;
 
 	*parts = NULL;
 	if (encoding != NULL)
 		*encoding = SEGMENT_GSM7;
 	if (text == NULL || len == 0)
 		return 0;
-	chars = xcalloc(len, sizeof *chars);
-	for (size_t off = 0; off < len;) {
-		struct segment_char *c = &chars[nchars++];
-
-		c->off = off;
-		c->nbytes = (unsigned char)segment_decode(s + off, len - off, &c->cp);
-		if (segment_gsm_cost(c->cp) == 0)
-			gsm = false;
-		off += c->nbytes;
-	}
-	enc = gsm ? SEGMENT_GSM7 : SEGMENT_UCS2;
+	nchars = segment_decode_all(text, len, &chars, &gsm);
 	if (encoding != NULL)
-		*encoding = enc;
-	for (size_t i = 0; i < nchars; i++) {
-		chars[i].cost = (unsigned char)(gsm ? segment_gsm_cost(chars[i].cp) :
-		    (chars[i].cp >= 0x10000 ? 2 : 1));
-		total += chars[i].cost;
-	}
+		*encoding = gsm ? SEGMENT_GSM7 : SEGMENT_UCS2;
 	first = 0;
 	last = nchars;
 	while (first < last && segment_is_space(chars[first].cp))
@@ -239,36 +301,76 @@ segment_split(const char *text, size_t len, char ***parts, enum segment_encoding
 		free(chars);
 		return 0;
 	}
-	for (size_t i = 0; i < first; i++)
-		total -= chars[i].cost;
-	for (size_t i = last; i < nchars; i++)
-		total -= chars[i].cost;
-	if (total <= (gsm ? SEGMENT_GSM7_SINGLE : SEGMENT_UCS2_SINGLE)) {
+	for (size_t i = first; i < last; i++)
+		total += chars[i].cost;
+	cap = segment_cap(limit, gsm);
+	if (cap == 0 || total <= cap) {
 		*parts = xmalloc(sizeof **parts);
-		(*parts)[0] = segment_copy(text, chars, first, last, "");
+		(*parts)[0] = segment_copy(text, chars, first, last);
 		free(chars);
 		return 1;
 	}
-	for (digits = 1;; digits++) {
-		size_t cap = (gsm ? SEGMENT_GSM7_PART : SEGMENT_UCS2_PART) - (4 + 2 * digits);
+	for (pos = first; pos < last; count++) {
+		size_t end = segment_cut(chars, pos, last, cap), next = end;
 
-		count = segment_plan(chars, first, last, cap, NULL);
-		if (segment_digits(count) <= digits)
-			break;
+		while (end > pos && segment_is_space(chars[end - 1].cp))
+			end--;
+		*parts = xreallocarray(*parts, count + 1, sizeof **parts);
+		(*parts)[count] = segment_copy(text, chars, pos, end);
+		while (next < last && segment_is_space(chars[next].cp))
+			next++;
+		pos = next;
 	}
-	bounds = xcalloc(2 * count, sizeof *bounds);
-	(void)segment_plan(chars, first, last,
-	    (gsm ? SEGMENT_GSM7_PART : SEGMENT_UCS2_PART) - (4 + 2 * digits), bounds);
-	*parts = xcalloc(count, sizeof **parts);
-	for (size_t i = 0; i < count; i++) {
-		char prefix[48];
-
-		(void)snprintf(prefix, sizeof prefix, "(%zu/%zu) ", i + 1, count);
-		(*parts)[i] = segment_copy(text, chars, bounds[2 * i], bounds[2 * i + 1], prefix);
-	}
-	free(bounds);
 	free(chars);
 	return count;
+}
+
+/*
+ * Plain GSM-7 stand-ins for characters outside it that have one: accented
+ * vowels (all of them, é too, so Spanish reads the same throughout), and
+ * typographic punctuation. ñ ü ¿ ¡ are GSM-7 and stay.
+ */
+static const struct {
+	uint32_t cp;
+	const char *as;
+} segment_gsm_folds[] = {
+	{ 0x00e1, "a" }, { 0x00e9, "e" }, { 0x00ed, "i" }, { 0x00f3, "o" }, { 0x00fa, "u" },
+	{ 0x00c1, "A" }, { 0x00c9, "E" }, { 0x00cd, "I" }, { 0x00d3, "O" }, { 0x00da, "U" },
+	{ 0x00e2, "a" }, { 0x00ea, "e" }, { 0x00ee, "i" }, { 0x00f4, "o" }, { 0x00fb, "u" },
+	{ 0x00e3, "a" }, { 0x00f5, "o" }, { 0x00e7, "c" }, { 0x00ef, "i" }, { 0x00eb, "e" },
+	{ 0x00a0, " " }, { 0x2018, "'" }, { 0x2019, "'" }, { 0x201c, "\"" }, { 0x201d, "\"" },
+	{ 0x2013, "-" }, { 0x2014, "-" }, { 0x2022, "-" }, { 0x2026, "..." },
+};
+
+/* Returns text with the characters GSM-7 lacks replaced by plain ones (caller frees). */
+char *
+segment_fold_gsm7(const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t len = strlen(text), o = 0;
+	char *out = xmalloc(len + 1); /* no stand-in is longer than what it replaces */
+
+	for (size_t off = 0; off < len;) {
+		uint32_t cp;
+		size_t n = segment_decode(s + off, len - off, &cp), k;
+		const char *as = NULL;
+
+		for (k = 0; k < sizeof segment_gsm_folds / sizeof segment_gsm_folds[0]; k++)
+			if (segment_gsm_folds[k].cp == cp) {
+				as = segment_gsm_folds[k].as;
+				break;
+			}
+		if (as != NULL && cp != 0xfffd) {
+			memcpy(out + o, as, strlen(as));
+			o += strlen(as);
+		} else {
+			memcpy(out + o, text + off, n);
+			o += n;
+		}
+		off += n;
+	}
+	out[o] = '\0';
+	return out;
 }
 
 /* Frees a parts array returned by segment_split (NULL ok). */

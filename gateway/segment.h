@@ -3,13 +3,15 @@
  *
  * A reply is sent as GSM-7 when every character is in the GSM 03.38 basic
  * or extension table (extension characters cost two septets), else as UCS-2
- * (UTF-16 code units). Long replies are split on word boundaries and each
- * part is numbered "(i/n) ", the prefix counted inside the per-part limit,
- * so the handset shows them in order even when the network reorders them.
+ * (UTF-16 code units). A reply goes to the provider as one body, which the
+ * provider sends as a concatenated SMS the handset shows as one message;
+ * only a reply longer than the provider takes is cut into as few whole
+ * messages as fit, at a line, sentence or word boundary, never numbered.
  */
 #ifndef CARENAV_GATEWAY_SEGMENT_H
 #define CARENAV_GATEWAY_SEGMENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SEGMENT_ENCODING_LIST(X)                                               \
@@ -27,14 +29,34 @@ enum segment_encoding {
 #define SEGMENT_UCS2_SINGLE 70  /* UTF-16 units in a lone UCS-2 SMS */
 #define SEGMENT_UCS2_PART 67    /* UTF-16 units per part of a concatenated SMS */
 
+/* What one message may be; 0 = no limit of that kind. */
+struct segment_limit {
+	size_t max_segments;  /* segments of a concatenated SMS (Kannel's max-messages) */
+	size_t max_chars;     /* characters of one body (Twilio: 1600) */
+};
+
+/* Counts the segments text (len bytes of UTF-8) takes as one message; 0 for "". */
+size_t segment_count(const char *text, size_t len, enum segment_encoding *encoding);
+
+/* Does text fit in one message within limit (NULL: no limit)? */
+bool segment_fits(const char *text, size_t len, const struct segment_limit *limit);
+
 /*
- * Splits text (len bytes of UTF-8, may be invalid) into SMS parts. Returns the
- * number of parts (0 for an empty or all-blank text, *parts then NULL); each
- * part and the *parts array are owned by the caller. Invalid UTF-8 bytes come
- * out as U+FFFD. encoding may be NULL.
+ * Splits text (len bytes of UTF-8, may be invalid) into as few messages within
+ * limit as it takes, cutting at the last line break, else sentence end, else
+ * space that fits. Returns the number of messages (0 for an empty or
+ * all-blank text, *parts then NULL); each and the *parts array are owned by
+ * the caller. Invalid UTF-8 bytes come out as U+FFFD. encoding may be NULL.
  */
-size_t segment_split(const char *text, size_t len, char ***parts,
+size_t segment_split(const char *text, size_t len, const struct segment_limit *limit, char ***parts,
     enum segment_encoding *encoding);
+
+/*
+ * Returns text with what GSM-7 lacks replaced where a plain stand-in exists
+ * (á -> a, é -> e, ’ -> ', — -> -), so a clinic on SMS_ALPHABET=gsm7 pays
+ * GSM-7 rates for every text (caller frees). Other characters stay.
+ */
+char *segment_fold_gsm7(const char *text);
 
 /* Frees a parts array returned by segment_split (NULL ok). */
 void segment_free(char **parts, size_t nparts);

@@ -90,7 +90,7 @@ START_TEST(test_full_conversation_to_self_care)
 	const char *p = "+15552000001";
 
 	world_init(&w);
-	expect(&w, p, "hi, my back hurts", "not for emergencies");
+	expect(&w, p, "hi, my back hurts", "automated back pain line");
 	expect(&w, p, "no", "Where is your back pain");
 	expect(&w, p, "LOWER BACK", "How long");
 	expect(&w, p, "about 4 days", "more than 2 weeks");
@@ -117,7 +117,7 @@ START_TEST(test_red_flag_anywhere_escalates)
 	char *reason;
 
 	world_init(&w);
-	expect(&w, p, "hello", "safety check");
+	expect(&w, p, "hello", "Safety check");
 	expect(&w, p, "no", "Where is your back pain");
 	/* Mid-question, not at the screen: the red flag still wins. */
 	expect(&w, p, "2 and i cant control my bladder since this morning", "911");
@@ -127,7 +127,7 @@ START_TEST(test_red_flag_anywhere_escalates)
 	free(reason);
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE status = 'emergency'"), 1);
 	/* A negated symptom is not a red flag: a natural NO at the screen. */
-	expect(&w, "+15552000003", "hi", "safety check");
+	expect(&w, "+15552000003", "hi", "Safety check");
 	expect(&w, "+15552000003", "no chest pain, no fever, just my lower back", "Where is your back pain");
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 1);
 	world_free(&w);
@@ -141,7 +141,7 @@ START_TEST(test_stop_then_silence_then_start)
 	char *got;
 
 	world_init(&w);
-	expect(&w, p, "hi", "safety check");
+	expect(&w, p, "hi", "Safety check");
 	/* Let the greeting leave first: replies still queued at STOP are suppressed (next test). */
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
 	expect(&w, p, "STOP", "START");
@@ -165,7 +165,7 @@ START_TEST(test_stop_suppresses_replies_already_queued)
 	const char *p = "+15552000005";
 
 	world_init(&w);
-	expect(&w, p, "hi", "safety check");
+	expect(&w, p, "hi", "Safety check");
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
 	/* A reply still queued when the patient opts out must not be sent. */
 	PQclear(PQexec(w.pg, "UPDATE outbox SET state = 'pending', next_attempt_at = now() + interval '1 hour' "
@@ -214,7 +214,7 @@ START_TEST(test_flow_reload_mid_conversation)
 	long long v1;
 
 	world_init(&w);
-	expect(&w, old, "hi", "safety check");
+	expect(&w, old, "hi", "Safety check");
 	expect(&w, old, "no", "Where is your back pain");
 	v1 = count(&w, "SELECT flow_version_id FROM conversations");
 	path = write_flow_v2(w.gw.var_dir, "[v2]");
@@ -229,7 +229,7 @@ START_TEST(test_flow_reload_mid_conversation)
 	/* The conversation in progress finishes on version 1... */
 	expect(&w, old, "2", "How long");
 	ck_assert_int_eq(count(&w, "SELECT flow_version_id FROM conversations WHERE patient_number = '+15552000006'"), v1);
-	expect(&w, old, "MENU", "not for emergencies");
+	expect(&w, old, "MENU", "automated back pain line");
 	/* ...and a new one starts on version 2. */
 	expect(&w, fresh, "hi", "[v2] ");
 	ck_assert_int_ne(count(&w, "SELECT flow_version_id FROM conversations WHERE patient_number = '+15552000007'"), v1);
@@ -302,7 +302,7 @@ START_TEST(test_runaway_sender_throttled)
 	long long before;
 
 	world_init_env(&w, env);
-	expect(&w, p, "hi", "safety check");
+	expect(&w, p, "hi", "Safety check");
 	for (int i = 0; i < 4; i++)
 		free(text(&w, p, "AUTO-REPLY: I am out of the office"));
 	/* The 6th text in the window gets one notice, the ones after it nothing. */
@@ -343,9 +343,9 @@ START_TEST(test_answers_read_as_meant)
 	const char *p = "+15552000010", *q = "+15552000011";
 
 	world_init(&w);
-	expect(&w, p, "hi", "safety check");
+	expect(&w, p, "hi", "Safety check");
 	expect(&w, p, "no im fine", "Where is your back pain");
-	expect(&w, p, "menu", "safety check");
+	expect(&w, p, "menu", "Safety check");
 	expect(&w, p, "none of those", "Where is your back pain");
 	expect(&w, p, "lower", "How long");
 	expect(&w, p, "3 days", "more than 2 weeks");
@@ -365,7 +365,7 @@ START_TEST(test_answers_read_as_meant)
 	expect_node(&w, p, "lower_menu");
 
 	/* Spanish: a natural NO, then "alto" answers the region question. */
-	expect(&w, q, "hola, me duele la espalda", "911");
+	expect(&w, q, "hola, me duele la espalda", "Por seguridad");
 	expect(&w, q, "no, no tengo fiebre ni dolor de pecho", "Donde tiene el dolor");
 	expect(&w, q, "alto", "Desde cuando");
 	expect_node(&w, q, "duration");

@@ -506,6 +506,8 @@ world_init(struct world *w)
 	harness_gw_init(&w->gw, w->conninfo, NULL);
 	kannel_start(&w->k, w->gw.port);
 	w->env[6] = xasprintf("KANNEL_SENDSMS_URL=http://127.0.0.1:%d/cgi-bin/sendsms", w->k.sendsms_port);
+	/* Texts as written, accents and all: Kannel's UCS-2 path (SMS_ALPHABET=gsm7 is the default). */
+	w->env[7] = xstrdup("SMS_ALPHABET=unicode");
 	for (size_t i = 0; w->env[i] != NULL; i++) {
 		size_t n = 0;
 

@@ -269,13 +269,33 @@ check_expect(struct transcript *t, int lineno, char *what)
 	} else if (strcmp(what, "silent") == 0) {
 		if (t->res.nreplies != 0 || t->res.nactions != 0)
 			tfail(t, lineno, "expected no reply and no action%s%s", "", "");
-	} else if (strcmp(what, "segments") == 0) {
-		/* Every reply of this step fits in at most N segments. */
-		for (size_t i = 0; i < t->res.nreplies; i++) {
-			char **parts;
-			size_t n = segment_split(t->res.replies[i], strlen(t->res.replies[i]), &parts, NULL);
+	} else if (strcmp(what, "step_segments") == 0) {
+		/* The step's replies as sent: joined into one message, folded to GSM-7. */
+		size_t len = 1, n;
+		char *joined, *sent;
 
-			segment_free(parts, n);
+		for (size_t i = 0; i < t->res.nreplies; i++)
+			len += strlen(t->res.replies[i]) + 1;
+		joined = xcalloc(1, len);
+		for (size_t i = 0; i < t->res.nreplies; i++) {
+			if (i > 0)
+				strcat(joined, "\n");
+			strcat(joined, t->res.replies[i]);
+		}
+		sent = segment_fold_gsm7(joined);
+		n = segment_count(sent, strlen(sent), NULL);
+		(void)snprintf(num, sizeof num, "%zu", n);
+		if (n > (size_t)atoi(arg))
+			tfail(t, lineno, "the step's message needs %s segments, want at most %s", num, arg);
+		free(sent);
+		free(joined);
+	} else if (strcmp(what, "segments") == 0) {
+		/* Every reply of this step, folded to GSM-7 as sent by default, fits in at most N segments. */
+		for (size_t i = 0; i < t->res.nreplies; i++) {
+			char *sent = segment_fold_gsm7(t->res.replies[i]);
+			size_t n = segment_count(sent, strlen(sent), NULL);
+
+			free(sent);
 			(void)snprintf(num, sizeof num, "%zu", n);
 			if (n > (size_t)atoi(arg))
 				tfail(t, lineno, "a reply needs %s segments, want at most %s", num, arg);

@@ -3,10 +3,12 @@
  *
  * Environment: none.
  *
- * Every split is checked against the same invariants (each part within its
- * encoding's limit, counted independently here; valid UTF-8; "(i/n) " prefix
- * when split; the words of the parts put together give back the input), then
- * the table cases add their own expectations.
+ * Counting is checked on a table of texts at the edges of each encoding's
+ * limits. Every split is checked against the same invariants (each message
+ * within the limit, counted independently here; valid UTF-8; no numbering;
+ * the words of the messages put together give back the input), then each
+ * case adds its own expectations: whole replies stay whole, cuts fall on a
+ * line, sentence or word.
  */
 #include <check.h>
 #include <stdbool.h>
@@ -71,7 +73,7 @@ cost(const char *s, enum segment_encoding enc)
 	return c;
 }
 
-/* Joins the words of parts (prefixes removed) with single spaces. */
+/* Joins the words of parts with single spaces. */
 static char *
 rejoin(char **parts, size_t n)
 {
@@ -81,13 +83,8 @@ rejoin(char **parts, size_t n)
 	for (size_t i = 0; i < n; i++)
 		total += strlen(parts[i]) + 1;
 	out = o = xcalloc(1, total);
-	for (size_t i = 0; i < n; i++) {
-		const char *p = parts[i];
-
-		if (n > 1)
-			p = strchr(p, ' ') + 1;
-		o += sprintf(o, "%s%s", i ? " " : "", p);
-	}
+	for (size_t i = 0; i < n; i++)
+		o += sprintf(o, "%s%s", i ? " " : "", parts[i]);
 	return out;
 }
 
@@ -114,31 +111,37 @@ squash(const char *s)
 	return out;
 }
 
-/* Splits text and checks every invariant; returns the part count. */
+/* Segments a message of cost c takes, counted independently of segment.c. */
+static long
+segments_of(long c, enum segment_encoding enc)
+{
+	long single = enc == SEGMENT_GSM7 ? SEGMENT_GSM7_SINGLE : SEGMENT_UCS2_SINGLE;
+	long part = enc == SEGMENT_GSM7 ? SEGMENT_GSM7_PART : SEGMENT_UCS2_PART;
+
+	return c == 0 ? 0 : c <= single ? 1 : (c + part - 1) / part;
+}
+
+/* Splits text within limit and checks every invariant; returns the message count. */
 static size_t
-split_checked(const char *text, size_t len, enum segment_encoding *enc, char ***partsp,
-    bool words_intact)
+split_checked(const char *text, size_t len, const struct segment_limit *lim, enum segment_encoding *enc,
+    char ***partsp, bool words_intact)
 {
 	char **parts;
-	size_t n = segment_split(text, len, &parts, enc);
-	long single = *enc == SEGMENT_GSM7 ? SEGMENT_GSM7_SINGLE : SEGMENT_UCS2_SINGLE;
-	long multi = *enc == SEGMENT_GSM7 ? SEGMENT_GSM7_PART : SEGMENT_UCS2_PART;
+	size_t n = segment_split(text, len, lim, &parts, enc);
 
 	for (size_t i = 0; i < n; i++) {
 		long c = cost(parts[i], *enc);
-		char prefix[48];
 
-		ck_assert_msg(c >= 0, "part %zu is not valid UTF-8", i);
-		ck_assert_msg(c <= (n == 1 ? single : multi), "part %zu costs %ld > %ld", i, c,
-		    n == 1 ? single : multi);
-		ck_assert_msg(c > 0, "part %zu is empty", i);
-		if (n > 1) {
-			(void)snprintf(prefix, sizeof prefix, "(%zu/%zu) ", i + 1, n);
-			ck_assert_msg(strncmp(parts[i], prefix, strlen(prefix)) == 0, "part %zu lacks %s", i,
-			    prefix);
-			ck_assert_msg(parts[i][strlen(prefix)] != ' ', "part %zu starts with a space", i);
-		}
-		ck_assert_msg(parts[i][strlen(parts[i]) - 1] != ' ', "part %zu ends with a space", i);
+		ck_assert_msg(c > 0, "message %zu is empty or not valid UTF-8", i);
+		if (lim->max_segments > 0)
+			ck_assert_msg(segments_of(c, *enc) <= (long)lim->max_segments,
+			    "message %zu takes %ld segments > %zu", i, segments_of(c, *enc), lim->max_segments);
+		if (lim->max_chars > 0)
+			ck_assert_msg(c <= (long)lim->max_chars, "message %zu costs %ld > %zu", i, c,
+			    lim->max_chars);
+		ck_assert_msg(parts[i][0] != ' ' && parts[i][0] != '\n', "message %zu starts blank", i);
+		ck_assert_msg(parts[i][strlen(parts[i]) - 1] != ' ', "message %zu ends with a space", i);
+		ck_assert_msg(strncmp(parts[i], "(1/", 3) != 0, "message %zu is numbered", i);
 	}
 	if (words_intact && n > 0) {
 		char *txt = xstrndup(text, len), *a = squash(txt), *joined = rejoin(parts, n),
@@ -174,97 +177,115 @@ struct seg_case {
 	const char *unit; /* repeated `times` times, then `tail` appended */
 	size_t times;
 	const char *tail;
-	size_t want_parts;
+	size_t want_segments;
 	enum segment_encoding want_enc;
 };
 
 static const struct seg_case seg_cases[] = {
 	{ "empty", "", 0, "", 0, SEGMENT_GSM7 },
-	{ "blank", " ", 5, "\n", 0, SEGMENT_GSM7 },
 	{ "short", "Hello", 1, "", 1, SEGMENT_GSM7 },
 	{ "gsm 160", "a", 160, "", 1, SEGMENT_GSM7 },
 	{ "gsm 161", "a", 161, "", 2, SEGMENT_GSM7 },
-	{ "gsm 160 words", "abcd ", 32, "", 1, SEGMENT_GSM7 }, /* trailing space trimmed: 159 */
+	{ "gsm 306", "a", 306, "", 2, SEGMENT_GSM7 },
+	{ "gsm 307", "a", 307, "", 3, SEGMENT_GSM7 },
 	{ "gsm basic accents", "é", 160, "", 1, SEGMENT_GSM7 },
 	{ "gsm spanish punctuation", "¿ñ¡ü", 40, "", 1, SEGMENT_GSM7 },
 	{ "ext 80 euro", "€", 80, "", 1, SEGMENT_GSM7 },
 	{ "ext 81 euro", "€", 81, "", 2, SEGMENT_GSM7 },
 	{ "ext 159+brace", "a", 159, "{", 2, SEGMENT_GSM7 },
 	{ "ext 158+brace", "a", 158, "}", 1, SEGMENT_GSM7 },
-	{ "ext mix", "{}[]~^|\\", 10, "", 1, SEGMENT_GSM7 },
-	{ "ext mix over", "{}[]~^|\\", 10, "x", 2, SEGMENT_GSM7 },
 	{ "ucs2 70", "á", 70, "", 1, SEGMENT_UCS2 },
 	{ "ucs2 71", "á", 71, "", 2, SEGMENT_UCS2 },
+	{ "ucs2 134", "á", 134, "", 2, SEGMENT_UCS2 },
+	{ "ucs2 135", "á", 135, "", 3, SEGMENT_UCS2 },
 	{ "ucs2 one accent", "a", 69, "í", 1, SEGMENT_UCS2 },
-	{ "ucs2 one accent over", "a", 70, "í", 2, SEGMENT_UCS2 },
 	{ "backtick is not gsm", "a", 10, "`", 1, SEGMENT_UCS2 },
 	{ "emoji 35", "\xf0\x9f\x98\x80", 35, "", 1, SEGMENT_UCS2 },
 	{ "emoji 36", "\xf0\x9f\x98\x80", 36, "", 2, SEGMENT_UCS2 },
-	{ "cjk", "\xe4\xbd\xa0", 70, "", 1, SEGMENT_UCS2 },
-	{ "long word gsm", "x", 400, "", 3, SEGMENT_GSM7 },
-	{ "long word ucs2", "ó", 200, "", 4, SEGMENT_UCS2 },
 	{ "2000 chars words", "word ", 400, "", 14, SEGMENT_GSM7 },
-	{ "2000 chars ucs2", "palabra más ", 170, "", 34, SEGMENT_UCS2 },
-	{ "newlines", "line\n", 40, "", 2, SEGMENT_GSM7 },
 };
 
-START_TEST(test_table)
+START_TEST(test_count_table)
 {
 	const struct seg_case *c = &seg_cases[_i];
 	char *text = repeat(c->unit, c->times), *full = xasprintf("%s%s", text, c->tail);
 	enum segment_encoding enc;
-	size_t n;
+	size_t n = segment_count(full, strlen(full), &enc);
 
-	/* Texts without spaces are one long word, split hard: words change. */
-	n = split_checked(full, strlen(full), &enc, NULL, strchr(full, ' ') != NULL || strchr(full, '\n') != NULL);
-	ck_assert_msg(n == c->want_parts, "%s: %zu parts, want %zu", c->name, n, c->want_parts);
+	ck_assert_msg(n == c->want_segments, "%s: %zu segments, want %zu", c->name, n, c->want_segments);
 	ck_assert_msg(enc == c->want_enc, "%s: encoding %s", c->name, segment_encoding_name(enc));
 	free(text);
 	free(full);
 }
 END_TEST
 
-START_TEST(test_exact_single_untouched)
+START_TEST(test_reply_within_limit_goes_whole)
 {
-	char *text = repeat("a", 160), **parts;
+	/* A 3-segment reply with a list: one message, not cut mid-item. */
+	static const char reply[] = "Go to the ER now if you have any of these:\n"
+	    "- Sudden or severe weakness in an arm or leg\n- Loss of bladder or bowel control\n"
+	    "- Chest pain, shortness of breath or dizziness\n- Nausea, vomiting, fever or a very "
+	    "tender belly\n- Sudden, severe pain that is quickly getting worse";
+	struct segment_limit twilio = { 0, 1600 }, kannel = { 10, 0 };
 	enum segment_encoding enc;
+	char **parts;
 
-	ck_assert_uint_eq(split_checked(text, 160, &enc, &parts, true), 1);
-	ck_assert_str_eq(parts[0], text);
+	ck_assert_uint_ge(segment_count(reply, strlen(reply), NULL), 2);
+	ck_assert_uint_eq(split_checked(reply, strlen(reply), &twilio, &enc, &parts, true), 1);
+	ck_assert_str_eq(parts[0], reply);
 	segment_free(parts, 1);
-	free(text);
+	ck_assert_uint_eq(split_checked(reply, strlen(reply), &kannel, &enc, NULL, true), 1);
+	ck_assert(segment_fits(reply, strlen(reply), &twilio));
 }
 END_TEST
 
-START_TEST(test_word_boundaries)
+START_TEST(test_cut_at_lines_then_sentences_then_words)
 {
-	/* 140 a's, then words: "straddling" would cross the 147-septet part end. */
-	char *as = repeat("a", 140), *text = xasprintf("%s straddling words here", as), **parts;
+	struct segment_limit one = { 1, 0 };
 	enum segment_encoding enc;
-	size_t n = split_checked(text, strlen(text), &enc, &parts, true);
+	char **parts, *as = repeat("a", 130), *text;
+	size_t n;
 
+	/* Lines: each item stays whole. */
+	text = xasprintf("Menu:\n1 Heat and cold for the first days of pain\n2 Posture at the desk and in the "
+	    "car\n3 Foam rolling for tight muscles\n4 Stretching, gently, every day and night\n5 Done");
+	n = split_checked(text, strlen(text), &one, &enc, &parts, true);
 	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(parts[0] + strlen("(1/2) "), as);
-	ck_assert_str_eq(parts[1], "(2/2) straddling words here");
+	ck_assert_str_eq(parts[1], "5 Done");
 	segment_free(parts, n);
-	free(as);
 	free(text);
+	/* Sentences, when there is no line break. */
+	text = xasprintf("%.100s. Then a second sentence that will not fit. And a third one here.", as);
+	n = split_checked(text, strlen(text), &one, &enc, &parts, true);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_ptr_nonnull(strstr(parts[0], "not fit."));
+	ck_assert_str_eq(parts[1], "And a third one here.");
+	segment_free(parts, n);
+	free(text);
+	/* Words, when there is no sentence end either. */
+	text = xasprintf("%s straddling words here and more words to go past the end", as);
+	n = split_checked(text, strlen(text), &one, &enc, &parts, true);
+	ck_assert_uint_eq(n, 2);
+	segment_free(parts, n);
+	free(text);
+	free(as);
 }
 END_TEST
 
 START_TEST(test_hard_split_long_word)
 {
+	struct segment_limit one = { 1, 0 };
 	char *text = repeat("x", 400), **parts;
 	enum segment_encoding enc;
-	size_t n = split_checked(text, 400, &enc, &parts, false), total = 0;
+	size_t n = split_checked(text, 400, &one, &enc, &parts, false), total = 0;
 
 	ck_assert_uint_eq(n, 3);
 	for (size_t i = 0; i < n; i++) {
-		ck_assert_uint_eq(strspn(parts[i] + 6, "x"), strlen(parts[i] + 6));
-		total += strlen(parts[i] + 6);
+		ck_assert_uint_eq(strspn(parts[i], "x"), strlen(parts[i]));
+		total += strlen(parts[i]);
 	}
 	ck_assert_uint_eq(total, 400);
-	ck_assert_uint_eq(strlen(parts[0]), 153);
+	ck_assert_uint_eq(strlen(parts[0]), 160);
 	segment_free(parts, n);
 	free(text);
 }
@@ -274,18 +295,17 @@ START_TEST(test_no_split_inside_multibyte)
 {
 	/* 3-byte and 4-byte characters around every possible cut point. */
 	static const char *const units[] = { "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3\xa1", "\xe4\xbd\xa0" };
+	struct segment_limit one = { 1, 0 };
 
 	for (size_t u = 0; u < 4; u++)
 		for (size_t times = 60; times < 200; times += 7) {
 			char *text = repeat(units[u], times), **parts;
 			enum segment_encoding enc;
-			size_t n = split_checked(text, strlen(text), &enc, &parts, false), total = 0;
+			size_t n = split_checked(text, strlen(text), &one, &enc, &parts, false), total = 0;
 
 			for (size_t i = 0; i < n; i++) {
-				const char *p = n > 1 ? strchr(parts[i], ' ') + 1 : parts[i];
-
-				ck_assert_uint_eq(strlen(p) % strlen(units[u]), 0);
-				total += strlen(p);
+				ck_assert_uint_eq(strlen(parts[i]) % strlen(units[u]), 0);
+				total += strlen(parts[i]);
 			}
 			ck_assert_uint_eq(total, strlen(text));
 			segment_free(parts, n);
@@ -294,36 +314,52 @@ START_TEST(test_no_split_inside_multibyte)
 }
 END_TEST
 
-START_TEST(test_emoji_pair_not_split)
+START_TEST(test_over_limit_refused_by_fits)
 {
-	/* 66 units of 'a' then an emoji (2 units) must move the emoji whole. */
-	char *as = repeat("a", 66), *text = xasprintf("%s\xf0\x9f\x98\x80%s", as, as), **parts;
-	enum segment_encoding enc;
-	size_t n = split_checked(text, strlen(text), &enc, &parts, false);
+	struct segment_limit kannel = { 3, 0 }, twilio = { 0, 1600 };
+	char *ucs = repeat("ñá ", 300), *gsm = repeat("abc ", 401);
 
-	ck_assert_int_eq(enc, SEGMENT_UCS2);
-	ck_assert_uint_eq(n, 3);
-	for (size_t i = 0; i < n; i++)
-		ck_assert_int_ge(cost(parts[i], enc), 0);
-	segment_free(parts, n);
-	free(as);
-	free(text);
+	/* 900 UTF-16 units: 14 segments, over Kannel's 3 but within Twilio's 1600 characters. */
+	ck_assert(!segment_fits(ucs, strlen(ucs), &kannel));
+	ck_assert(segment_fits(ucs, strlen(ucs), &twilio));
+	ck_assert(!segment_fits(gsm, strlen(gsm), &twilio)); /* 1604 characters */
+	ck_assert(segment_fits(gsm, strlen(gsm), NULL));
+	free(ucs);
+	free(gsm);
+}
+END_TEST
+
+START_TEST(test_fold_gsm7)
+{
+	static const char es[] = "¿Dónde está el dolor? Línea automática, médico, niño, pingüino ¡ya! — “ok” …";
+	char *folded = segment_fold_gsm7(es);
+	enum segment_encoding enc;
+
+	ck_assert_str_eq(folded, "¿Donde esta el dolor? Linea automatica, medico, niño, pingüino ¡ya! - \"ok\" ...");
+	(void)segment_count(folded, strlen(folded), &enc);
+	ck_assert_int_eq(enc, SEGMENT_GSM7);
+	free(folded);
+	/* What has no stand-in stays, so the text is still UCS-2. */
+	folded = segment_fold_gsm7("ok \xf0\x9f\x98\x80");
+	ck_assert_str_eq(folded, "ok \xf0\x9f\x98\x80");
+	free(folded);
 }
 END_TEST
 
 START_TEST(test_invalid_utf8)
 {
 	static const char bad[] = "ok \xff\xfe then \xc3 cut \xe2\x82 and \xed\xa0\x80 surrogate \xf4\x90\x80\x80";
+	struct segment_limit one = { 1, 0 };
 	char **parts;
 	enum segment_encoding enc;
-	size_t n = split_checked(bad, sizeof bad - 1, &enc, &parts, false);
+	size_t n = split_checked(bad, sizeof bad - 1, &one, &enc, &parts, false);
 
 	ck_assert_int_eq(enc, SEGMENT_UCS2);
 	ck_assert_uint_ge(n, 1);
 	ck_assert_ptr_nonnull(strstr(parts[0], "ok \xef\xbf\xbd\xef\xbf\xbd then"));
 	segment_free(parts, n);
 	/* A lone truncated sequence at the very end. */
-	n = segment_split("abc\xe2", 4, &parts, &enc);
+	n = segment_split("abc\xe2", 4, &one, &parts, &enc);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(parts[0], "abc\xef\xbf\xbd");
 	segment_free(parts, n);
@@ -335,37 +371,18 @@ START_TEST(test_null_and_empty)
 	char **parts = (char **)1;
 	enum segment_encoding enc = SEGMENT_UCS2;
 
-	ck_assert_uint_eq(segment_split(NULL, 0, &parts, &enc), 0);
+	ck_assert_uint_eq(segment_split(NULL, 0, NULL, &parts, &enc), 0);
 	ck_assert_ptr_null(parts);
 	ck_assert_int_eq(enc, SEGMENT_GSM7);
-	ck_assert_uint_eq(segment_split("", 0, &parts, NULL), 0);
+	ck_assert_uint_eq(segment_split(" \n ", 3, NULL, &parts, NULL), 0);
+	ck_assert_uint_eq(segment_count(NULL, 0, NULL), 0);
 	segment_free(NULL, 0);
-}
-END_TEST
-
-START_TEST(test_many_parts_numbering)
-{
-	/* Over 9 parts: the prefix grows to "(10/12) " and must still fit. */
-	char *text = repeat("abcdefg ", 200), **parts;
-	enum segment_encoding enc;
-	size_t n = split_checked(text, strlen(text), &enc, &parts, true);
-
-	ck_assert_uint_ge(n, 10);
-	ck_assert_ptr_nonnull(strstr(parts[9], "(10/"));
-	segment_free(parts, n);
-	free(text);
-	/* And over 99 parts. */
-	text = repeat("ab ", 6000);
-	n = split_checked(text, strlen(text), &enc, &parts, true);
-	ck_assert_uint_ge(n, 100);
-	ck_assert_ptr_nonnull(strstr(parts[99], "(100/"));
-	segment_free(parts, n);
-	free(text);
 }
 END_TEST
 
 START_TEST(test_random_bytes)
 {
+	struct segment_limit one = { 1, 0 };
 	unsigned seed = 99;
 
 	for (int r = 0; r < 3000; r++) {
@@ -379,7 +396,7 @@ START_TEST(test_random_bytes)
 			buf[i] = (char)((seed >> 16) % 5 == 0 ? ' ' : (seed >> 20) % 3 == 0 ?
 			    (char)(0x80 + (seed >> 8) % 0x80) : (char)('a' + (seed >> 8) % 26));
 		}
-		n = split_checked(buf, len, &enc, &parts, false);
+		n = split_checked(buf, len, &one, &enc, &parts, false);
 		segment_free(parts, n);
 	}
 }
@@ -399,15 +416,15 @@ segment_suite(void)
 	Suite *s = suite_create("segment");
 	TCase *tc = tcase_create("segment");
 
-	tcase_add_loop_test(tc, test_table, 0, (int)(sizeof seg_cases / sizeof seg_cases[0]));
-	tcase_add_test(tc, test_exact_single_untouched);
-	tcase_add_test(tc, test_word_boundaries);
+	tcase_add_loop_test(tc, test_count_table, 0, (int)(sizeof seg_cases / sizeof seg_cases[0]));
+	tcase_add_test(tc, test_reply_within_limit_goes_whole);
+	tcase_add_test(tc, test_cut_at_lines_then_sentences_then_words);
 	tcase_add_test(tc, test_hard_split_long_word);
 	tcase_add_test(tc, test_no_split_inside_multibyte);
-	tcase_add_test(tc, test_emoji_pair_not_split);
+	tcase_add_test(tc, test_over_limit_refused_by_fits);
+	tcase_add_test(tc, test_fold_gsm7);
 	tcase_add_test(tc, test_invalid_utf8);
 	tcase_add_test(tc, test_null_and_empty);
-	tcase_add_test(tc, test_many_parts_numbering);
 	tcase_add_test(tc, test_random_bytes);
 	tcase_add_test(tc, test_encoding_names);
 	suite_add_tcase(s, tc);
