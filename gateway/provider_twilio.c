@@ -7,13 +7,14 @@
  * errors are temporary; any other 4xx is a permanent rejection.
  *
  * Receiving: the inbound webhook (POST /sms/inbound) and the status
- * callback (POST /sms/status), form-encoded. When TWILIO_AUTH_TOKEN is set
- * each request must carry X-Twilio-Signature: base64 HMAC-SHA1, keyed with
+ * callback (POST /sms/status), form-encoded. Each request must carry
+ * X-Twilio-Signature: base64 HMAC-SHA1, keyed with
  * the auth token, of PUBLIC_BASE_URL + path (+ "?" + query) followed by
  * every POST parameter as name + value, sorted by name. Compared in
- * constant time.
+ * constant time. Without TWILIO_AUTH_TOKEN nothing can be checked, so
+ * every request is refused (config.c also refuses to start without it).
  */
-#include "provider.h"
+#include "provider_twilio.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -175,7 +176,7 @@ provider_twilio_signed_data(const struct config *cfg, const struct provider_requ
 	return data;
 }
 
-/* Checks X-Twilio-Signature when an auth token is configured. */
+/* Checks X-Twilio-Signature; with no auth token configured, refuses everything. */
 static enum provider_parse
 provider_twilio_verify(const struct config *cfg, const struct provider_request *req, char **cause)
 {
@@ -184,8 +185,10 @@ provider_twilio_verify(const struct config *cfg, const struct provider_request *
 	unsigned int maclen = 0;
 	char expect[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1], *data;
 
-	if (cfg->twilio_auth_token[0] == '\0')
-		return PROVIDER_PARSE_OK;
+	if (cfg->twilio_auth_token[0] == '\0') {
+		*cause = xstrdup("Twilio webhooks are off: TWILIO_AUTH_TOKEN is not set");
+		return PROVIDER_PARSE_FORBIDDEN;
+	}
 	sig = req->header(req->header_arg, "X-Twilio-Signature");
 	if (sig == NULL) {
 		*cause = xstrdup("missing X-Twilio-Signature");
@@ -218,15 +221,14 @@ provider_twilio_check_form(const struct provider_request *req, char **cause)
 	return PROVIDER_PARSE_OK;
 }
 
-static enum provider_parse
-provider_twilio_parse_inbound(const struct config *cfg, const struct provider_request *req,
-    struct provider_message *out, char **cause)
+enum provider_parse
+provider_twilio_read_inbound(const struct provider_request *req, struct provider_message *out,
+    char **cause)
 {
 	enum provider_parse r;
 	const char *media;
 
-	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
-	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
+	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK)
 		return r;
 	out->sid = form_get(req->form, "MessageSid");
 	if (out->sid == NULL)
@@ -250,17 +252,16 @@ provider_twilio_parse_inbound(const struct config *cfg, const struct provider_re
 	return PROVIDER_PARSE_OK;
 }
 
-static enum provider_parse
-provider_twilio_parse_status(const struct config *cfg, const struct provider_request *req,
-    struct provider_report *out, char **cause)
+enum provider_parse
+provider_twilio_read_status(const struct provider_request *req, struct provider_report *out,
+    char **cause)
 {
 	static const char *const known[] = { "accepted", "scheduled", "queued", "sending", "sent",
 		"delivered", "undelivered", "failed", "read", "canceled", NULL };
 	enum provider_parse r;
 	const char *const *k;
 
-	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
-	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
+	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK)
 		return r;
 	out->sid = form_get(req->form, "MessageSid");
 	out->status = form_get(req->form, "MessageStatus");
@@ -280,6 +281,31 @@ provider_twilio_parse_status(const struct config *cfg, const struct provider_req
 	return PROVIDER_PARSE_OK;
 }
 
+/* The signature is checked first: an unsigned request learns nothing about its fields. */
+static enum provider_parse
+provider_twilio_parse_inbound(const struct config *cfg, const struct provider_request *req,
+    struct provider_message *out, char **cause)
+{
+	enum provider_parse r;
+
+	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
+	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
+		return r;
+	return provider_twilio_read_inbound(req, out, cause);
+}
+
+static enum provider_parse
+provider_twilio_parse_status(const struct config *cfg, const struct provider_request *req,
+    struct provider_report *out, char **cause)
+{
+	enum provider_parse r;
+
+	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
+	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
+		return r;
+	return provider_twilio_read_status(req, out, cause);
+}
+
 const struct provider_ops provider_twilio_ops = {
 	.name = "twilio",
 	.create = provider_twilio_create,
@@ -287,6 +313,8 @@ const struct provider_ops provider_twilio_ops = {
 	.send = provider_twilio_send,
 	.inbound_path = "/sms/inbound",
 	.status_path = "/sms/status",
+	.inbound_method = "POST",
+	.status_method = "POST",
 	/* An empty TwiML document: replies go through the outbox, not inline. */
 	.ok_content_type = "text/xml",
 	.ok_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
