@@ -46,15 +46,19 @@ world_setenv(struct world *w, char *setting)
 	w->env[w->nenv++] = setting;
 }
 
-/* provider: "sandbox", "twilio" or "kannel"; extra: one more NAME=value or NULL. */
+/*
+ * provider: "sandbox", "twilio" or "kannel"; extra: one more NAME=value or
+ * NULL; everywhere: listen on every interface, so that a peer that is not
+ * loopback can be tried too.
+ */
 static void
-world_init(struct world *w, const char *provider, const char *extra)
+world_init_on(struct world *w, const char *provider, const char *extra, bool everywhere)
 {
 	memset(w, 0, sizeof *w);
 	w->conninfo = harness_db_create();
 	world_setenv(w, xasprintf("SMS_PROVIDER=%s", provider));
-	/* On every interface, so a peer that is not loopback can be tried too. */
-	world_setenv(w, xstrdup("HTTP_HOST=0.0.0.0"));
+	if (everywhere)
+		world_setenv(w, xstrdup("HTTP_HOST=0.0.0.0"));
 	if (strcmp(provider, "twilio") == 0) {
 		w->ft = fake_twilio_start();
 		world_setenv(w, xstrdup("TWILIO_ACCOUNT_SID=ACtest123"));
@@ -77,6 +81,12 @@ world_init(struct world *w, const char *provider, const char *extra)
 	harness_gw_start(&w->gw);
 	w->pg = harness_db_connect(w->conninfo);
 	harness_sign_twilio(NULL, NULL);
+}
+
+static void
+world_init(struct world *w, const char *provider, const char *extra)
+{
+	world_init_on(w, provider, extra, false);
 }
 
 static void
@@ -222,7 +232,7 @@ flood(const char *provider, const char *extra, const struct forgery *forgeries, 
 	double start, worst_real = 0, elapsed;
 	long sent = 0, rejected = 0;
 
-	world_init(&w, provider, extra);
+	world_init_on(&w, provider, extra, remote != NULL);
 	start = harness_now_s();
 	for (int round = 0; round < ROUNDS; round++) {
 		double t;
@@ -254,6 +264,8 @@ flood(const char *provider, const char *extra, const struct forgery *forgeries, 
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE patient_number <> '" PATIENT "'"), 0);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
 	    "AND processed_at IS NULL", 0, WAIT_MS));
+	/* Each real text was answered: one dialogue step each. */
+	ck_assert_int_eq(q(&w, "SELECT version FROM conversations WHERE patient_number = '" PATIENT "'"), ROUNDS);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
 	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &metrics), 200);
 	line = xasprintf("carenav_inbound_rejected_total %ld\n", rejected);
