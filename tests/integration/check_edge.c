@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "fake_twilio.h"
 #include "harness.h"
@@ -455,6 +456,55 @@ START_TEST(test_method_not_allowed_says_allow)
 }
 END_TEST
 
+/* Runs carenav-sim against w's gateway with "--wait 8 hello"; returns its exit status, output in *out. */
+static int
+run_sim(struct world *w, const char *secret, char **out)
+{
+	const char *sim = getenv("CARENAV_SIM");
+	char *cmd, buf[4096];
+	size_t n;
+	FILE *p;
+	int status;
+
+	ck_assert_msg(sim != NULL && *sim != '\0', "CARENAV_SIM is not set (run the tests through ctest)");
+	cmd = xasprintf("env -u SANDBOX_WEBHOOK_SECRET -u SANDBOX_OUTBOX_LOG HTTP_PORT=%d VAR_DIR='%s' %s%s%s "
+	    "'%s' --wait 8 hello 2>&1", w->gw.port, w->gw.var_dir, secret ? "SANDBOX_WEBHOOK_SECRET='" : "",
+	    secret ? secret : "", secret ? "'" : "", sim);
+	p = popen(cmd, "r");
+	ck_assert(p != NULL);
+	n = fread(buf, 1, sizeof buf - 1, p);
+	buf[n] = '\0';
+	status = pclose(p);
+	*out = xstrdup(buf);
+	free(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* carenav-sim texts a sandbox gateway on this machine; with a sandbox secret it must send the same one. */
+START_TEST(test_simulator)
+{
+	struct world w;
+	char *out = NULL;
+
+	world_init(&w, "sandbox", NULL);
+	ck_assert_msg(run_sim(&w, NULL, &out) == 0 && contains(out, "\n< "), "%s", out);
+	free(out);
+	world_free(&w);
+
+	world_init(&w, "sandbox", "SANDBOX_WEBHOOK_SECRET=" SANDBOX_SECRET);
+	ck_assert_msg(run_sim(&w, NULL, &out) == 1 && contains(out, "HTTP 403") &&
+	    contains(out, "SANDBOX_WEBHOOK_SECRET"), "%s", out);
+	free(out);
+	ck_assert_msg(run_sim(&w, "not-" SANDBOX_SECRET, &out) == 1 && contains(out, "HTTP 403"), "%s", out);
+	free(out);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages"), 0);
+	ck_assert_msg(run_sim(&w, SANDBOX_SECRET, &out) == 0 && contains(out, "\n< "), "%s", out);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
+	free(out);
+	world_free(&w);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -465,6 +515,7 @@ main(void)
 		test_forged_texts_kannel,
 		test_ambiguous_length_refused,
 		test_method_not_allowed_says_allow,
+		test_simulator,
 	};
 
 	return check_run("edge", 120, tests, sizeof tests / sizeof tests[0]);
