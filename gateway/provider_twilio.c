@@ -281,7 +281,7 @@ provider_twilio_read_status(const struct provider_request *req, struct provider_
 	return PROVIDER_PARSE_OK;
 }
 
-/* The signature is checked first: an unsigned request learns nothing about its fields. */
+/* The form's shape, then the signature, before any field is read. */
 static enum provider_parse
 provider_twilio_parse_inbound(const struct config *cfg, const struct provider_request *req,
     struct provider_message *out, char **cause)
