@@ -46,3 +46,25 @@ ack_parse(const char *text, char code[ACK_CODE_MAX])
 		return false;  /* "ack that's not right" is a sentence, not an ACK */
 	return !is_ok || n > 0;
 }
+
+static const char *const ack_kind_names[] = {
+#define X(id, name) [id] = name,
+	ACK_KIND_LIST(X)
+#undef X
+};
+
+const char *
+ack_kind_name(enum ack_kind kind)
+{
+	return ack_kind_names[kind];
+}
+
+enum ack_kind
+ack_classify(const char *text, bool bare_allowed, char code[ACK_CODE_MAX])
+{
+	if (!ack_parse(text, code))
+		return ACK_NONE;
+	if (code[0] != '\0')
+		return ACK_CODED;
+	return bare_allowed ? ACK_BARE : ACK_CODE_REQUIRED;
+}

@@ -31,6 +31,7 @@ struct config {
 	char *twilio_messaging_service_sid; /* owned; send through this Messaging Service ("" = From) */
 	long long twilio_advanced_opt_out;  /* 1: Twilio answers STOP/START itself; we send no confirmation */
 	char *sandbox_outbox_log;  /* owned; "" = var_dir/outbox.log */
+	char *sandbox_webhook_secret; /* owned; secret: X-Sandbox-Secret the sandbox's webhooks need ("" = loopback peers only) */
 	char *kannel_sendsms_url;  /* owned; smsbox's sendsms interface */
 	char *kannel_username;     /* owned; a sendsms-user of that smsbox */
 	char *kannel_password;     /* owned; secret, never logged */
@@ -54,6 +55,7 @@ struct config {
 	long long rate_limit_window_s;
 	long long escalation_ack_timeout_s;   /* unacknowledged this long: next alert round */
 	char *escalation_fallback_number;     /* owned; alerted when nobody is on call ("" = none) */
+	long long ack_bare_allowed;     /* 1: a bare "ACK" takes the sender's one open alert; 0: the code is required */
 	char *operator_tokens;          /* owned; secret: "name:token,..." ("" = operator API off) */
 	long long api_rate_per_minute;  /* /api/ requests per operator per minute (0 = no limit) */
 	long long api_auth_failures_per_minute; /* /api/ requests without a valid token per client address per minute */

@@ -10,7 +10,11 @@
  * writing (a running gateway owns it); provider credentials are checked
  * with a request that sends no SMS (Twilio: GET the account resource;
  * Kannel: a sendsms call without a receiver, which smsbox refuses with 403
- * only when the username or password is wrong).
+ * only when the username or password is wrong). The webhooks are checked
+ * in-process: each of the configured provider's paths is handed a
+ * well-formed request without a credential, and one it would take is an
+ * open door (anyone who reaches the port could text as any patient or
+ * nurse) and a FAIL.
  */
 #include "doctor.h"
 
@@ -26,6 +30,7 @@
 #include "cidr.h"
 #include "embedded.h"
 #include "migrate.h"
+#include "provider.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -390,6 +395,30 @@ doctor_trusted_proxies(struct doctor *d, const struct config *cfg)
 	cidr_list_clear(&list);
 }
 
+/* Every webhook path of SMS_PROVIDER must refuse a request that carries no credential. */
+static void
+doctor_webhooks(struct doctor *d, const struct config *cfg)
+{
+	const struct provider_ops *ops = provider_find(cfg->sms_provider);
+
+	for (int is_status = 0; ops != NULL && is_status < 2; is_status++) {
+		const char *path = is_status ? ops->status_path : ops->inbound_path;
+		const char *method = provider_path_method(ops, is_status);
+
+		if (path == NULL)
+			continue;
+		if (provider_webhook_open(ops, cfg, is_status, false))
+			doctor_say(d, "FAIL", "webhooks: %s %s is open: it takes requests without a signature or secret "
+			    "from anyone who reaches the port (forged patient or staff texts)", method, path);
+		else if (provider_webhook_open(ops, cfg, is_status, true))
+			doctor_say(d, "ok", "webhooks: %s %s takes unsigned requests from this machine only (carenav-sim); "
+			    "set SANDBOX_WEBHOOK_SECRET to take them from elsewhere", method, path);
+		else
+			doctor_say(d, "ok", "webhooks: %s %s refuses requests without the %s credential", method, path,
+			    ops->name);
+	}
+}
+
 static void
 doctor_settings(struct doctor *d, const struct config *cfg)
 {
@@ -422,6 +451,7 @@ doctor_run(doctor_getenv_cb *getenv_fn, FILE *out)
 	}
 	doctor_say(&d, "ok", "configuration: every setting is valid (SMS_PROVIDER=%s)", cfg.sms_provider);
 	doctor_settings(&d, &cfg);
+	doctor_webhooks(&d, &cfg);
 	doctor_state_dir(&d, &cfg);
 	doctor_database(&d, &cfg);
 	if (strcmp(cfg.sms_provider, "twilio") == 0)

@@ -54,7 +54,7 @@ enum flow_node_kind {
 	X(FLOW_MSG_ALERT_STAFF, "alert_staff") /* to staff; {code} {reason} {matched} {patient} */ \
 	X(FLOW_MSG_ACK_OK, "ack_ok")         /* to staff; {staff} {code} {patient} */       \
 	X(FLOW_MSG_ACK_UNKNOWN, "ack_unknown") /* to staff; {code} {codes} */               \
-	X(FLOW_MSG_ACK_WHICH, "ack_which")   /* to staff; {count} {codes} */                \
+	X(FLOW_MSG_ACK_WHICH, "ack_which")   /* to staff, on an ACK without a code; {count} {codes} */ \
 	X(FLOW_MSG_STAFF_HELP, "staff_help") /* to staff: how the staff line works */ \
 	X(FLOW_MSG_RATE_LIMITED, "rate_limited") /* sent once when a number texts too fast */
 

@@ -181,7 +181,7 @@ inbound_staff_step(struct inbound_job *job, const struct flow *flow)
 	};
 	json_t *map = json_object();
 	char code[ACK_CODE_MAX], *texts_json;
-	bool is_ack = ack_parse(job->body, code);
+	enum ack_kind kind = ack_classify(job->body, job->in->cfg->ack_bare_allowed != 0, code);
 
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
 		char *one = flow_message_json(flow, texts[i].msg);
@@ -191,8 +191,11 @@ inbound_staff_step(struct inbound_job *job, const struct flow *flow)
 	}
 	texts_json = json_dumps(map, JSON_COMPACT);
 	json_decref(map);
-	store_staff_step(job->in->db, job->conversation_id, job->version, job->message_id, is_ack, code,
-	    job->in->cfg->sms_provider, texts_json, inbound_commit_done, job);
+	if (kind == ACK_CODE_REQUIRED)
+		log_info("inbound: conversation=%" PRId64 ": a bare ACK; the escalation's code is required "
+		    "(ACK_BARE_ALLOWED=0)", job->conversation_id);
+	store_staff_step(job->in->db, job->conversation_id, job->version, job->message_id, kind != ACK_NONE,
+	    code, kind == ACK_CODE_REQUIRED, job->in->cfg->sms_provider, texts_json, inbound_commit_done, job);
 	free(texts_json);
 	inbound_job_clear_step(job);
 }

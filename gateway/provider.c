@@ -5,8 +5,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
+#include "form.h"
 #include "xmalloc.h"
 
 extern const struct provider_ops provider_sandbox_ops;
@@ -51,30 +53,99 @@ provider_parse_status(enum provider_parse result)
 }
 
 const struct provider_ops *
-provider_for_path(const char *path, bool *is_status)
+provider_find(const char *name)
 {
 	for (size_t i = 0; i < sizeof provider_table / sizeof provider_table[0]; i++) {
-		const struct provider_ops *ops = provider_table[i];
-
-		if (ops->inbound_path != NULL && strcmp(ops->inbound_path, path) == 0) {
-			*is_status = false;
-			return ops;
-		}
-		if (ops->status_path != NULL && strcmp(ops->status_path, path) == 0) {
-			*is_status = true;
-			return ops;
-		}
+		if (strcmp(provider_table[i]->name, name) == 0)
+			return provider_table[i];
 	}
 	return NULL;
+}
+
+const struct provider_ops *
+provider_for_path(const char *name, const char *path, bool *is_status)
+{
+	const struct provider_ops *ops = provider_find(name);
+
+	if (ops == NULL)
+		return NULL;
+	if (ops->inbound_path != NULL && strcmp(ops->inbound_path, path) == 0) {
+		*is_status = false;
+		return ops;
+	}
+	if (ops->status_path != NULL && strcmp(ops->status_path, path) == 0) {
+		*is_status = true;
+		return ops;
+	}
+	return NULL;
+}
+
+const char *
+provider_path_method(const struct provider_ops *ops, bool is_status)
+{
+	return is_status ? ops->status_method : ops->inbound_method;
+}
+
+/* The probe's headers: the numbers Kannel would send, and no credential of any kind. */
+static const char *
+provider_probe_header(void *arg, const char *name)
+{
+	(void)arg;
+	if (strcasecmp(name, "X-Kannel-From") == 0)
+		return "+15550000001";
+	if (strcasecmp(name, "X-Kannel-To") == 0)
+		return "+15550000002";
+	return NULL;
+}
+
+bool
+provider_webhook_open(const struct provider_ops *ops, const struct config *cfg, bool is_status,
+    bool peer_loopback)
+{
+	/* Every field any provider reads, once as a form body and once as the query string. */
+	static const char probe[] = "MessageSid=SMprobe&SmsSid=SMprobe&From=%2B15550000001"
+	    "&To=%2B15550000002&Body=probe&NumMedia=0&MessageStatus=delivered&id=probe&type=1";
+	struct provider_request req = { 0 };
+	struct form form;
+	char *cause = NULL;
+	bool open = false;
+
+	if ((is_status ? ops->status_path : ops->inbound_path) == NULL)
+		return false;
+	if (!form_parse(probe, strlen(probe), &form, &cause)) {
+		free(cause);
+		return false;
+	}
+	req.method = provider_path_method(ops, is_status);
+	req.path = is_status ? ops->status_path : ops->inbound_path;
+	req.form = &form;
+	req.header = provider_probe_header;
+	req.peer_loopback = peer_loopback;
+	for (int as_body = 0; as_body < 2 && !open; as_body++) {
+		struct provider_message msg = { 0 };
+		struct provider_report rep = { 0 };
+		enum provider_parse r;
+
+		req.form_is_body = as_body;
+		req.query = as_body ? NULL : probe;
+		req.body = as_body ? probe : "probe";
+		req.body_len = strlen(req.body);
+		r = is_status ? ops->parse_status(cfg, &req, &rep, &cause) :
+		    ops->parse_inbound(cfg, &req, &msg, &cause);
+		open = r == PROVIDER_PARSE_OK;
+		provider_message_release(&msg);
+		free(cause);
+		cause = NULL;
+	}
+	form_free(&form);
+	return open;
 }
 
 bool
 provider_open(struct provider *p, const struct provider_env *env, char **cause)
 {
-	for (size_t i = 0; i < sizeof provider_table / sizeof provider_table[0]; i++) {
-		if (strcmp(provider_table[i]->name, env->cfg->sms_provider) != 0)
-			continue;
-		p->ops = provider_table[i];
+	p->ops = provider_find(env->cfg->sms_provider);
+	if (p->ops != NULL) {
 		p->impl = p->ops->create(env, cause);
 		return p->impl != NULL;
 	}

@@ -76,6 +76,7 @@ struct provider_request {
 	bool form_is_body;         /* form came from an application/x-www-form-urlencoded body */
 	provider_header_cb *header;  /* looks up a request header (case-insensitive) */
 	void *header_arg;
+	bool peer_loopback;        /* the TCP peer is this machine (127.0.0.0/8, ::1) */
 };
 
 /*
@@ -127,13 +128,16 @@ struct provider_ops {
 	void (*destroy)(void *impl);
 	void (*send)(void *impl, const struct provider_sms *sms, provider_send_done_cb *done, void *arg);
 	/*
-	 * Webhooks the provider calls us on (NULL: none). They are served
-	 * whatever SMS_PROVIDER is, so a gateway can receive through one
-	 * provider while it sends through another (the simulator posts
-	 * Twilio-format webhooks to a sandbox gateway).
+	 * Webhooks the provider calls us on (NULL: none), and the one HTTP
+	 * method each takes. Only the configured provider's (SMS_PROVIDER)
+	 * exist: another provider's paths answer 404, so a forger cannot pick
+	 * the provider whose check is weakest. Each parser refuses (403) every
+	 * request it cannot authenticate, also when no credential is set.
 	 */
 	const char *inbound_path;
 	const char *status_path;
+	const char *inbound_method;
+	const char *status_method;
 	const char *ok_content_type;  /* the answer the provider expects once we have the message */
 	const char *ok_body;
 	enum provider_parse (*parse_inbound)(const struct config *cfg, const struct provider_request *req,
@@ -147,8 +151,23 @@ struct provider {
 	void *impl;                      /* owned by ops->destroy */
 };
 
-/* The provider whose inbound or status webhook is at path (sets *is_status), or NULL. */
-const struct provider_ops *provider_for_path(const char *path, bool *is_status);
+/* The provider named name (an SMS_PROVIDER value), or NULL. */
+const struct provider_ops *provider_find(const char *name);
+/*
+ * The provider named name if its inbound or status webhook is at path (sets
+ * *is_status), else NULL: other providers' paths are not served.
+ */
+const struct provider_ops *provider_for_path(const char *name, const char *path, bool *is_status);
+/* The HTTP method the provider's inbound or status webhook takes. */
+const char *provider_path_method(const struct provider_ops *ops, bool is_status);
+/*
+ * True if the provider's inbound (or status) webhook would take a
+ * well-formed request that carries no credential (no signature, no
+ * secret) from a peer on loopback or elsewhere: an open door ("carenav
+ * doctor" reports it). Nothing is stored.
+ */
+bool provider_webhook_open(const struct provider_ops *ops, const struct config *cfg, bool is_status,
+    bool peer_loopback);
 /* Creates the provider named by SMS_PROVIDER; false + *cause if unknown or misconfigured. */
 bool provider_open(struct provider *p, const struct provider_env *env, char **cause) CN_MUSTCHECK;
 void provider_close(struct provider *p);

@@ -16,6 +16,14 @@
  * one provider account: before each write a gateway takes an flock on the
  * log and reads the lines the others appended since it last looked, so a
  * row resent by another gateway after a crash is recognised too.
+ *
+ * Receiving: carenav-sim posts Twilio-format webhooks (POST /sms/inbound,
+ * /sms/status) that nobody signs. Without SANDBOX_WEBHOOK_SECRET they are
+ * taken only from a peer on this machine that no proxy forwarded (a
+ * request carrying X-Forwarded-For or Forwarded came from elsewhere); with
+ * it, every request must carry it in X-Sandbox-Secret, from any peer,
+ * compared in constant time. Anything else is refused with 403, so a
+ * sandbox gateway reachable from a network is not an open door.
  */
 #include "provider.h"
 
@@ -23,6 +31,8 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -32,6 +42,7 @@
 #include "config.h"
 #include "idmap.h"
 #include "log.h"
+#include "provider_twilio.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -173,9 +184,66 @@ provider_sandbox_send(void *impl, const struct provider_sms *sms, provider_send_
 	event_base_once(sb->base, -1, EV_TIMEOUT, provider_sandbox_deliver_cb, d, NULL);
 }
 
+/* SANDBOX_WEBHOOK_SECRET when set, else a loopback peer that no proxy forwarded. */
+static enum provider_parse
+provider_sandbox_verify(const struct config *cfg, const struct provider_request *req, char **cause)
+{
+	const char *given;
+	unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
+
+	if (cfg->sandbox_webhook_secret[0] == '\0') {
+		if (!req->peer_loopback || req->header(req->header_arg, "X-Forwarded-For") != NULL ||
+		    req->header(req->header_arg, "Forwarded") != NULL) {
+			*cause = xstrdup("the sandbox provider takes webhooks from this machine only "
+			    "(carenav-sim); set SANDBOX_WEBHOOK_SECRET to take them from elsewhere");
+			return PROVIDER_PARSE_FORBIDDEN;
+		}
+		return PROVIDER_PARSE_OK;
+	}
+	given = req->header(req->header_arg, "X-Sandbox-Secret");
+	if (given == NULL) {
+		*cause = xstrdup("missing X-Sandbox-Secret");
+		return PROVIDER_PARSE_FORBIDDEN;
+	}
+	SHA256((const unsigned char *)cfg->sandbox_webhook_secret, strlen(cfg->sandbox_webhook_secret), want);
+	SHA256((const unsigned char *)given, strlen(given), got);
+	if (CRYPTO_memcmp(want, got, sizeof want) != 0) {
+		*cause = xstrdup("wrong X-Sandbox-Secret");
+		return PROVIDER_PARSE_FORBIDDEN;
+	}
+	return PROVIDER_PARSE_OK;
+}
+
+static enum provider_parse
+provider_sandbox_parse_inbound(const struct config *cfg, const struct provider_request *req,
+    struct provider_message *out, char **cause)
+{
+	enum provider_parse r = provider_sandbox_verify(cfg, req, cause);
+
+	return r != PROVIDER_PARSE_OK ? r : provider_twilio_read_inbound(req, out, cause);
+}
+
+static enum provider_parse
+provider_sandbox_parse_status(const struct config *cfg, const struct provider_request *req,
+    struct provider_report *out, char **cause)
+{
+	enum provider_parse r = provider_sandbox_verify(cfg, req, cause);
+
+	return r != PROVIDER_PARSE_OK ? r : provider_twilio_read_status(req, out, cause);
+}
+
 const struct provider_ops provider_sandbox_ops = {
 	.name = "sandbox",
 	.create = provider_sandbox_create,
 	.destroy = provider_sandbox_destroy,
 	.send = provider_sandbox_send,
+	/* Twilio's paths and form: carenav-sim speaks it, and a sandbox gateway is tried out that way. */
+	.inbound_path = "/sms/inbound",
+	.status_path = "/sms/status",
+	.inbound_method = "POST",
+	.status_method = "POST",
+	.ok_content_type = "text/xml",
+	.ok_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
+	.parse_inbound = provider_sandbox_parse_inbound,
+	.parse_status = provider_sandbox_parse_status,
 };

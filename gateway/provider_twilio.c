@@ -13,17 +13,19 @@
  * (21610, the recipient unsubscribed, opts the patient out: outbox.c).
  *
  * Receiving: the inbound webhook (POST /sms/inbound) and the status
- * callback (POST /sms/status), form-encoded. When TWILIO_AUTH_TOKEN is set
- * each request must carry X-Twilio-Signature: base64 HMAC-SHA1, keyed with
+ * callback (POST /sms/status), form-encoded. Each request must carry
+ * X-Twilio-Signature: base64 HMAC-SHA1, keyed with
  * the auth token, of PUBLIC_BASE_URL + path (+ "?" + query) followed by
  * every POST parameter as name + value, sorted by name. Compared in
  * constant time. As Twilio's own validators do, the URL is also tried
  * without its port, or with the scheme's default port (:443, :80) when it
  * has none, since Twilio signs the URL as it was configured on its side.
- * An inbound text may carry OptOutType (STOP, START, HELP): Twilio's
- * verdict that the text is an opt-out keyword, passed on to the dialogue.
+ * Without TWILIO_AUTH_TOKEN nothing can be checked, so every request is
+ * refused (config.c also refuses to start without it). An inbound text may
+ * carry OptOutType (STOP, START, HELP): Twilio's verdict that the text is an
+ * opt-out keyword, passed on to the dialogue.
  */
-#include "provider.h"
+#include "provider_twilio.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -275,7 +277,7 @@ provider_twilio_signature_ok(const struct config *cfg, const char *base,
 	return strlen(sig) == strlen(expect) && CRYPTO_memcmp(sig, expect, strlen(expect)) == 0;
 }
 
-/* Checks X-Twilio-Signature when an auth token is configured. */
+/* Checks X-Twilio-Signature; with no auth token configured, refuses everything. */
 static enum provider_parse
 provider_twilio_verify(const struct config *cfg, const struct provider_request *req, char **cause)
 {
@@ -283,8 +285,10 @@ provider_twilio_verify(const struct config *cfg, const struct provider_request *
 	char *variant;
 	bool ok;
 
-	if (cfg->twilio_auth_token[0] == '\0')
-		return PROVIDER_PARSE_OK;
+	if (cfg->twilio_auth_token[0] == '\0') {
+		*cause = xstrdup("Twilio webhooks are off: TWILIO_AUTH_TOKEN is not set");
+		return PROVIDER_PARSE_FORBIDDEN;
+	}
 	sig = req->header(req->header_arg, "X-Twilio-Signature");
 	if (sig == NULL) {
 		*cause = xstrdup("missing X-Twilio-Signature");
@@ -332,15 +336,14 @@ provider_twilio_opt_out_type(const char *value)
 	return NULL;
 }
 
-static enum provider_parse
-provider_twilio_parse_inbound(const struct config *cfg, const struct provider_request *req,
-    struct provider_message *out, char **cause)
+enum provider_parse
+provider_twilio_read_inbound(const struct provider_request *req, struct provider_message *out,
+    char **cause)
 {
 	enum provider_parse r;
 	const char *media;
 
-	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
-	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
+	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK)
 		return r;
 	out->sid = form_get(req->form, "MessageSid");
 	if (out->sid == NULL)
@@ -365,9 +368,9 @@ provider_twilio_parse_inbound(const struct config *cfg, const struct provider_re
 	return PROVIDER_PARSE_OK;
 }
 
-static enum provider_parse
-provider_twilio_parse_status(const struct config *cfg, const struct provider_request *req,
-    struct provider_report *out, char **cause)
+enum provider_parse
+provider_twilio_read_status(const struct provider_request *req, struct provider_report *out,
+    char **cause)
 {
 	/* Every MessageStatus Twilio has: a 4xx would make it retry and alert. */
 	static const char *const known[] = { "accepted", "scheduled", "canceled", "queued", "sending",
@@ -376,8 +379,7 @@ provider_twilio_parse_status(const struct config *cfg, const struct provider_req
 	enum provider_parse r;
 	const char *const *k;
 
-	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
-	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
+	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK)
 		return r;
 	out->sid = form_get(req->form, "MessageSid");
 	out->status = form_get(req->form, "MessageStatus");
@@ -397,6 +399,31 @@ provider_twilio_parse_status(const struct config *cfg, const struct provider_req
 	return PROVIDER_PARSE_OK;
 }
 
+/* The form's shape, then the signature, before any field is read. */
+static enum provider_parse
+provider_twilio_parse_inbound(const struct config *cfg, const struct provider_request *req,
+    struct provider_message *out, char **cause)
+{
+	enum provider_parse r;
+
+	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
+	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
+		return r;
+	return provider_twilio_read_inbound(req, out, cause);
+}
+
+static enum provider_parse
+provider_twilio_parse_status(const struct config *cfg, const struct provider_request *req,
+    struct provider_report *out, char **cause)
+{
+	enum provider_parse r;
+
+	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
+	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
+		return r;
+	return provider_twilio_read_status(req, out, cause);
+}
+
 const struct provider_ops provider_twilio_ops = {
 	.name = "twilio",
 	.create = provider_twilio_create,
@@ -404,6 +431,8 @@ const struct provider_ops provider_twilio_ops = {
 	.send = provider_twilio_send,
 	.inbound_path = "/sms/inbound",
 	.status_path = "/sms/status",
+	.inbound_method = "POST",
+	.status_method = "POST",
 	/* An empty TwiML document: replies go through the outbox, not inline. */
 	.ok_content_type = "text/xml",
 	.ok_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",

@@ -215,14 +215,14 @@ store_escalation_event(struct db *db, int64_t escalation_id, const char *event, 
 
 void
 store_staff_step(struct db *db, int64_t conversation_id, int64_t version, int64_t message_id,
-    bool is_ack, const char *code, const char *provider, const char *texts_json, db_result_cb *cb,
-    void *arg)
+    bool is_ack, const char *code, bool code_required, const char *provider, const char *texts_json,
+    db_result_cb *cb, void *arg)
 {
 	char conv[24], ver[24], msg[24];
 	const char *params[] = { I64(conv, conversation_id), I64(ver, version), I64(msg, message_id),
-		is_ack ? "true" : "false", code, provider, texts_json };
+		is_ack ? "true" : "false", code, provider, texts_json, code_required ? "true" : "false" };
 
-	db_query(db, "SELECT carenav_staff_step($1, $2, $3, $4, $5, $6, $7)", 7, params, cb, arg);
+	db_query(db, "SELECT carenav_staff_step($1, $2, $3, $4, $5, $6, $7, $8)", 8, params, cb, arg);
 }
 
 void

@@ -115,10 +115,14 @@ void store_escalation_advance(struct db *db, int64_t escalation_id, int expected
     db_result_cb *cb, void *arg);
 void store_escalation_event(struct db *db, int64_t escalation_id, const char *event,
     int64_t staff_id, const char *detail, db_result_cb *cb, void *arg);
-/* Row: 'acknowledged', 'unknown', 'which', 'help', 'conflict' or 'already'. */
+/*
+ * Row: 'acknowledged', 'unknown', 'which', 'code_required' (code_required:
+ * a bare ACK refused, answered with how to ACK), 'help', 'conflict' or
+ * 'already'.
+ */
 void store_staff_step(struct db *db, int64_t conversation_id, int64_t version, int64_t message_id,
-    bool is_ack, const char *code, const char *provider, const char *texts_json, db_result_cb *cb,
-    void *arg);
+    bool is_ack, const char *code, bool code_required, const char *provider, const char *texts_json,
+    db_result_cb *cb, void *arg);
 
 /* Row: document (text) of one flow version. */
 void store_flow_version(struct db *db, int64_t flow_version_id, db_result_cb *cb, void *arg);

@@ -232,10 +232,18 @@ api_reject(struct evhttp_request *req, struct http_ctx *ctx, int code, const cha
 {
 	const char *word = code == 404 ? "not_found" : code == 405 ? "method_not_allowed" :
 	    code == 413 ? "too_large" : "bad_request";
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	const char *a = evhttp_find_header(out, "Allow");
+	char *allow = a != NULL ? xstrdup(a) : NULL;
 
-	if (api_begin(req, ctx) == NULL)
-		return;
-	api_error(req, code, word, message);
+	/* The methods a path takes are for those who may use it: not on a 401 or 429. */
+	evhttp_remove_header(out, "Allow");
+	if (api_begin(req, ctx) != NULL) {
+		if (allow != NULL)
+			evhttp_add_header(out, "Allow", allow);
+		api_error(req, code, word, message);
+	}
+	free(allow);
 }
 
 char *

@@ -3,7 +3,11 @@
  *
  * Limits are enforced before any handler runs: evhttp refuses headers past
  * 8 KiB, and bodies past MAX_BODY_BYTES get 413 here, so a handler never
- * sees an oversized request.
+ * sees an oversized request. A request whose length is ambiguous (two
+ * Content-Length headers, or one beside Transfer-Encoding) gets 400 and
+ * its connection is closed: evhttp reads the body by the first header it
+ * finds, and a proxy in front may have read it by another, which is how
+ * one request is smuggled inside another.
  *
  * Connections (http_server_admit): idle keep-alive connections are what a
  * cheap flood is made of, and the provider does not retry a 503, so at a
@@ -32,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include "api.h"
 #include "cidr.h"
@@ -276,11 +281,12 @@ http_server_refuse(struct http_server *srv, struct evhttp_request *req, const ch
 
 /* Provider webhooks and health checks may use the RESERVED_CONNECTIONS. */
 static bool
-http_path_reserved(const char *path)
+http_path_reserved(const struct http_server *srv, const char *path)
 {
 	bool is_status;
 
-	return provider_for_path(path, &is_status) != NULL || strcmp(path, "/healthz") == 0 ||
+	return provider_for_path(srv->ctx->cfg->sms_provider, path, &is_status) != NULL ||
+	    strcmp(path, "/healthz") == 0 ||
 	    strcmp(path, "/readyz") == 0;
 }
 
@@ -328,7 +334,7 @@ http_server_admit(struct http_server *srv, struct evhttp_request *req, const cha
 	/* At most half the connections are reserved, whatever RESERVED_CONNECTIONS says. */
 	if (reserved > cfg->max_connections / 2)
 		reserved = cfg->max_connections / 2;
-	limit = cfg->max_connections - (http_path_reserved(path) ? 0 : reserved);
+	limit = cfg->max_connections - (http_path_reserved(srv, path) ? 0 : reserved);
 	while (idmap_count(srv->conns) >= (size_t)limit) {
 		if (!http_server_close_idle(srv, NULL, peer, "MAX_CONNECTIONS reached", now_ms))
 			return http_server_refuse(srv, req, peer, "MAX_CONNECTIONS reached", now_ms);
@@ -411,6 +417,45 @@ http_path_id(struct evhttp_request *req)
 	return 0;
 }
 
+/*
+ * True if the request's framing is unambiguous: at most one Content-Length,
+ * and none beside a Transfer-Encoding.
+ */
+static bool
+http_framing_ok(struct evhttp_request *req)
+{
+	struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
+	struct evkeyval *h;
+	int lengths = 0, encodings = 0;
+
+	TAILQ_FOREACH(h, headers, next) {
+		if (strcasecmp(h->key, "Content-Length") == 0)
+			lengths++;
+		else if (strcasecmp(h->key, "Transfer-Encoding") == 0)
+			encodings++;
+	}
+	return lengths <= 1 && (lengths == 0 || encodings == 0);
+}
+
+/* "GET, POST": the methods the routes matching path take (evhttp lets only these two reach us). */
+static void
+http_allowed_methods(const char *path, char *buf, size_t size)
+{
+	static const char *const methods[] = { "GET", "POST" };
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+		for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
+			if (strcmp(http_routes[i]->method, methods[m]) == 0 &&
+			    http_route_match(http_routes[i]->path, path)) {
+				n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", methods[m]);
+				break;
+			}
+		}
+	}
+}
+
 /* Answers a refused request: by its area's rules, or in plain text. */
 static void
 http_reject(struct evhttp_request *req, struct http_ctx *ctx, const char *path, int code,
@@ -434,22 +479,29 @@ http_server_dispatch_cb(struct evhttp_request *req, void *arg)
 	const char *method = http_method_name(evhttp_request_get_command(req));
 	const struct provider_ops *ops;
 	bool path_known = false, is_status;
+	char allow[64];
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
 	if (!http_server_admit(srv, req, path))
 		return;
+	if (!http_framing_ok(req)) {
+		if (strncmp(path, "/sms/", 5) == 0)
+			stats.inbound_rejected++;
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		http_reject(req, srv->ctx, path, 400, "ambiguous request length: more than one Content-Length, "
+		    "or Content-Length with Transfer-Encoding");
+		return;
+	}
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
 	    (size_t)srv->ctx->cfg->max_body_bytes) {
 		http_reject(req, srv->ctx, path, 413, "request body too large");
 		return;
 	}
-	ops = provider_for_path(path, &is_status);
+	/* Only the configured provider's webhooks exist; another's paths are 404 like any unknown path. */
+	ops = provider_for_path(srv->ctx->cfg->sms_provider, path, &is_status);
 	if (ops != NULL) {
-		if (strcmp(method, "POST") != 0 && strcmp(method, "GET") != 0)
-			http_reply_text(req, 405, "method not allowed");
-		else
-			webhook_sms_handle(req, srv->ctx, ops, path, is_status);
+		webhook_sms_handle(req, srv->ctx, ops, path, is_status);
 		return;
 	}
 	for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
@@ -463,9 +515,11 @@ http_server_dispatch_cb(struct evhttp_request *req, void *arg)
 			return;
 		}
 	}
-	if (path_known)
+	if (path_known) {
+		http_allowed_methods(path, allow, sizeof allow);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
 		http_reject(req, srv->ctx, path, 405, "method not allowed");
-	else
+	} else
 		http_reject(req, srv->ctx, path, 404, "not found");
 }
 

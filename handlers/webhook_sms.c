@@ -14,6 +14,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,25 @@ webhook_reject(struct evhttp_request *req, int status, const char *why)
 	http_reply_text(req, status, why);
 }
 
+/* True if the request came over a connection from this machine (127.0.0.0/8, ::1, ::ffff:127.x). */
+static bool
+webhook_peer_loopback(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const struct sockaddr *sa = evcon ? evhttp_connection_get_addr(evcon) : NULL;
+
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
 /*
  * Reads the request into *preq: the body, and the form from the body (if
  * form-encoded) or from the query string. Answers 400 itself and returns
@@ -93,6 +113,7 @@ webhook_read(struct evhttp_request *req, const char *path, struct provider_reque
 	preq->body = http_request_body(req, &preq->body_len);
 	preq->header = webhook_header;
 	preq->header_arg = req;
+	preq->peer_loopback = webhook_peer_loopback(req);
 	src = is_form ? preq->body : preq->query;
 	if (src == NULL)
 		return true;
@@ -233,7 +254,16 @@ webhook_sms_handle(struct evhttp_request *req, struct http_ctx *ctx, const struc
 {
 	struct provider_request preq;
 	struct form form;
+	const char *allow = provider_path_method(ops, is_status);
+	char *why;
 
+	if (evhttp_request_get_command(req) != (strcmp(allow, "GET") == 0 ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
+		why = xasprintf("method not allowed: %s %s takes %s", ops->name, path, allow);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+		webhook_reject(req, 405, why);
+		free(why);
+		return;
+	}
 	if (!webhook_read(req, path, &preq, &form))
 		return;
 	if (is_status)

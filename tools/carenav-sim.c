@@ -8,7 +8,10 @@
  * would. With the sandbox provider the gateway writes every outbound SMS to
  * a log (SANDBOX_OUTBOX_LOG, default var/outbox.log); the simulator reads
  * the new lines addressed to its number and prints them as the phone would
- * show them. A CLI, so blocking libcurl is fine here.
+ * show them. The sandbox takes these unsigned posts from this machine
+ * only, unless the gateway sets SANDBOX_WEBHOOK_SECRET: then the simulator
+ * sends the same value (from its own environment) in X-Sandbox-Secret.
+ * A CLI, so blocking libcurl is fine here.
  */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -30,6 +33,7 @@ struct sim {
 	const char *from;  /* the simulated patient */
 	const char *to;    /* the clinic's number */
 	const char *log;   /* the sandbox provider's log */
+	const char *secret; /* SANDBOX_WEBHOOK_SECRET, or NULL */
 	double wait_s;     /* longest wait for replies */
 	double quiet_s;    /* stop waiting once replies pause this long */
 };
@@ -67,6 +71,7 @@ sim_post(const struct sim *sim, const char *text)
 		"From", sim->from, "To", sim->to, "Body", text, "NumMedia", "0" };
 	char *body;
 	CURL *curl = curl_easy_init();
+	struct curl_slist *headers = NULL;
 	CURLcode rc;
 	long status = 0;
 
@@ -77,13 +82,27 @@ sim_post(const struct sim *sim, const char *text)
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 15L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sim_discard);
+	if (sim->secret != NULL) {
+		char *h = xasprintf("X-Sandbox-Secret: %s", sim->secret);
+
+		headers = curl_slist_append(headers, h);
+		free(h);
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	}
 	rc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(curl);
+	curl_slist_free_all(headers);
 	free(body);
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "carenav-sim: cannot reach %s: %s (is the gateway running?)\n", sim->url,
 		    curl_easy_strerror(rc));
+		return false;
+	}
+	if (status == 403) {
+		fprintf(stderr, "carenav-sim: gateway refused the text (HTTP 403): the sandbox takes texts from its "
+		    "own machine only, or needs SANDBOX_WEBHOOK_SECRET set here as on the gateway; with "
+		    "SMS_PROVIDER=twilio or kannel it takes only that provider's signed posts\n");
 		return false;
 	}
 	if (status != 200) {
@@ -172,6 +191,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	const char *port = getenv("HTTP_PORT"), *var = getenv("VAR_DIR");
 	const char *sandbox_log = getenv("SANDBOX_OUTBOX_LOG");
+	const char *secret = getenv("SANDBOX_WEBHOOK_SECRET");
 	struct sim sim = { 0 };
 	char *url, *log;
 	int c, rc = 0;
@@ -180,6 +200,7 @@ main(int argc, char **argv)
 	log = sandbox_log && *sandbox_log ? xstrdup(sandbox_log) : xasprintf("%s/outbox.log", var ? var : "var");
 	sim.url = url;
 	sim.log = log;
+	sim.secret = secret && *secret ? secret : NULL;
 	sim.from = "+15551230001";
 	sim.to = "+15550001111";
 	sim.wait_s = 8;

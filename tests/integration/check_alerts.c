@@ -29,8 +29,9 @@ struct world {
 	int sid;
 };
 
+/* extra: one more NAME=value for the gateways, or NULL. */
 static void
-world_init(struct world *w, const char *ack_timeout_s, bool staffed)
+world_init_env(struct world *w, const char *ack_timeout_s, bool staffed, const char *extra)
 {
 	char *out = NULL, *from, *to;
 
@@ -44,6 +45,7 @@ world_init(struct world *w, const char *ack_timeout_s, bool staffed)
 	w->env[4] = xasprintf("ESCALATION_ACK_TIMEOUT=%s", ack_timeout_s);
 	w->env[5] = xstrdup("ESCALATION_FALLBACK_NUMBER=" FALLBACK);
 	w->env[6] = xstrdup("PUBLIC_BASE_URL=https://sms.clinic.example");
+	w->env[7] = extra ? xstrdup(extra) : NULL;
 	harness_sign_twilio("s3cret", "https://sms.clinic.example");
 	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
 	harness_gw_start(&w->gw);
@@ -68,6 +70,12 @@ world_init(struct world *w, const char *ack_timeout_s, bool staffed)
 	    "WHERE starts_at <= now() AND ends_at > now()"), 2);
 	free(from);
 	free(to);
+}
+
+static void
+world_init(struct world *w, const char *ack_timeout_s, bool staffed)
+{
+	world_init_env(w, ack_timeout_s, staffed, NULL);
 }
 
 static void
@@ -203,13 +211,72 @@ START_TEST(test_ack_from_unknown_number_refused)
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
 	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &metrics), 200);
 	ck_assert_msg(strstr(metrics, "carenav_ack_refused_total 1") != NULL, "%s", metrics);
-	/* A bare ACK from the primary names the one escalation they were alerted about. */
-	sms(&w, w.gw.port, PRIMARY, "ack");
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
-	    "AND acknowledged_by = 'Pat Primary'", 1, WAIT_MS));
 	free(metrics);
 	free(ack);
 	free(code);
+	world_free(&w);
+}
+END_TEST
+
+/*
+ * Caller ID can be forged, so by default a bare "ACK", even from the one
+ * nurse alerted, takes nothing: the nurse is told to reply "ACK <code>",
+ * and that works.
+ */
+START_TEST(test_bare_ack_needs_code)
+{
+	struct world w;
+	char *code, *ack, *sql;
+
+	world_init(&w, "30", true);
+	sms(&w, w.gw.port, PATIENT, "cant feel my legs and i peed myself");
+	wait_sent_to(&w, PRIMARY, 1);
+	code = harness_query_text(w.pg, "SELECT code FROM escalations");
+	sms(&w, w.gw.port, PRIMARY, "ack");
+	/* The refusal is the nurse's second text, after the alert. */
+	wait_sent_to(&w, PRIMARY, 2);
+	sql = xasprintf("SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "' AND body LIKE 'Which alert?%%' "
+	    "AND body LIKE '%%Reply ACK and the code%%' AND body LIKE '%%%s%%' AND status = 'sent'", code);
+	ck_assert(harness_wait_int(w.pg, sql, 1, WAIT_MS));
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open' AND next_due_at IS NOT NULL"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'acknowledged'"), 0);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT "' AND body LIKE '%nurse%'"),
+	    0);
+	/* With the code it is taken. */
+	ack = xasprintf("ACK %s", code);
+	sms(&w, w.gw.port, PRIMARY, ack);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
+	    "AND acknowledged_by = 'Pat Primary'", 1, WAIT_MS));
+	free(sql);
+	free(ack);
+	free(code);
+	world_free(&w);
+}
+END_TEST
+
+/* ACK_BARE_ALLOWED=1: a bare ACK takes the sender's one open alert, and only when there is exactly one. */
+START_TEST(test_bare_ack_allowed_one_alert_only)
+{
+	struct world w;
+
+	world_init_env(&w, "30", true, "ACK_BARE_ALLOWED=1");
+	sms(&w, w.gw.port, PATIENT, "cant feel my legs and i peed myself");
+	sms(&w, w.gw.port, "+15553000101", "i lost control of my bladder and my legs are numb");
+	wait_sent_to(&w, PRIMARY, 2);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 2);
+	/* Two open alerts: which one? Nothing taken. */
+	sms(&w, w.gw.port, PRIMARY, "ack");
+	wait_sent_to(&w, PRIMARY, 3);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "' "
+	    "AND body LIKE 'Which alert?%' AND status = 'sent'", 1, WAIT_MS));
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 2);
+	/* The operator resolves one; now the bare ACK names the other. */
+	ck_assert_int_eq(q(&w, "SELECT carenav_escalation_ack(min(id), 'op', NULL, 'twilio', "
+	    "'{\"en\": \"A nurse will call you.\"}')::int FROM escalations"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
+	sms(&w, w.gw.port, PRIMARY, "ack");
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
+	    "AND acknowledged_by = 'Pat Primary'", 1, WAIT_MS));
 	world_free(&w);
 }
 END_TEST
@@ -237,6 +304,8 @@ main(void)
 		test_primary_then_backup_then_ack,
 		test_restart_between_alert_and_timeout,
 		test_ack_from_unknown_number_refused,
+		test_bare_ack_needs_code,
+		test_bare_ack_allowed_one_alert_only,
 		test_nobody_on_call_alerts_fallback,
 	};
 

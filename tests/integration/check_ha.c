@@ -50,6 +50,9 @@
 #define PRIMARY "+15550000100"
 #define BACKUP "+15550000200"
 
+/* HAProxy forwards (X-Forwarded-For): the sandbox takes such texts only with its secret. */
+#define SANDBOX_SECRET "ha-sandbox-secret"
+
 static const char *const texts[] = { "hi my back hurts", "no", "3", "about a week", "no", "no",
 	"no", "no", "1", "2", "thanks" };
 #define NTEXTS (sizeof texts / sizeof texts[0])
@@ -215,7 +218,7 @@ client_thread(void *arg)
 	struct client *c = arg;
 	struct ha *ha = c->ha;
 	CURL *h = curl_easy_init();
-	struct curl_slist *resolve = NULL;
+	struct curl_slist *resolve = NULL, *headers = NULL;
 	char entry[64], sid[32], from[32];
 
 	/* The certificate names "localhost"; pin it to IPv4 loopback, where HAProxy listens. */
@@ -226,6 +229,8 @@ client_thread(void *arg)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_cb);
+	headers = curl_slist_append(headers, "X-Sandbox-Secret: " SANDBOX_SECRET);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	for (int round = 0; round < ROUNDS; round++) {
 		for (int p = c->index; p < PATIENTS; p += THREADS) {
 			const char *body = round == 0 && p % RED_FLAG_EVERY == 0 ? RED_FLAG_TEXT :
@@ -243,6 +248,7 @@ client_thread(void *arg)
 		}
 	}
 	curl_slist_free_all(resolve);
+	curl_slist_free_all(headers);
 	curl_easy_cleanup(h);
 	return NULL;
 }
@@ -359,7 +365,8 @@ START_TEST(test_three_gateways_one_killed)
 	env[4] = xstrdup("DB_POOL_SIZE=4");
 	/* As in production: HAProxy is the trusted proxy (no per-client connection cap, X-Forwarded-For believed). */
 	env[5] = xstrdup("TRUSTED_PROXIES=127.0.0.1");
-	env[6] = NULL;
+	env[6] = xstrdup("SANDBOX_WEBHOOK_SECRET=" SANDBOX_SECRET);
+	env[7] = NULL;
 	bouncer = pgbouncer_start(&ha, conninfo);
 	for (int i = 0; i < NGW; i++)
 		harness_gw_init(&ha.gw[i], bouncer, (const char *const *)env);

@@ -91,7 +91,7 @@ START_TEST(test_doctor)
 {
 	char *conninfo = harness_db_create(), *out = NULL, *tw_base;
 	struct fake_twilio *ft = fake_twilio_start();
-	struct harness_gw gw, nodb, fresh, badcfg;
+	struct harness_gw gw, nodb, fresh, badcfg, sandbox, kannel;
 	const int refuse[] = { 401 };
 	struct fake_twilio_request req;
 	char *fresh_db = harness_db_create();
@@ -113,6 +113,11 @@ START_TEST(test_doctor)
 	ck_assert_msg(contains(out, "ok    migrations: all"), "%s", out);
 	ck_assert_msg(contains(out, "Twilio accepted"), "%s", out);
 	ck_assert_msg(contains(out, "nobody is on call"), "%s", out);
+	/* Every webhook path was tried without a credential and refused it. */
+	ck_assert_msg(contains(out, "ok    webhooks: POST /sms/inbound refuses requests without the twilio "
+	    "credential"), "%s", out);
+	ck_assert_msg(contains(out, "ok    webhooks: POST /sms/status refuses requests without the twilio "
+	    "credential"), "%s", out);
 	ck_assert_uint_eq(fake_twilio_count_sent(ft, "To", PATIENT), 0);
 	req = fake_twilio_get(ft, 0);
 	ck_assert_msg(contains(req.path, "/Accounts/ACtest123.json"), "doctor asked %s", req.path);
@@ -137,6 +142,25 @@ START_TEST(test_doctor)
 	ck_assert_msg(contains(out, "FAIL  migrations: none applied"), "%s", out);
 	free(out);
 
+	/* The sandbox takes unsigned texts (carenav-sim) from this machine only; Kannel needs its secret. */
+	harness_gw_init(&sandbox, conninfo, NULL);
+	ck_assert_msg(harness_gw_cli(&sandbox, &out, "doctor", NULL) == 0, "%s", out);
+	ck_assert_msg(contains(out, "ok    webhooks: POST /sms/inbound takes unsigned requests from this machine "
+	    "only"), "%s", out);
+	ck_assert_msg(!contains(out, "FAIL  webhooks"), "%s", out);
+	free(out);
+	env[0] = "SMS_PROVIDER=kannel";
+	env[1] = "KANNEL_USERNAME=carenav";
+	env[2] = "KANNEL_PASSWORD=pw";
+	env[3] = "KANNEL_SHARED_SECRET=kannel-secret";
+	env[4] = NULL;
+	harness_gw_init(&kannel, conninfo, env);
+	ck_assert_int_ge(harness_gw_cli(&kannel, &out, "doctor", NULL), 1);  /* no smsbox here */
+	ck_assert_msg(contains(out, "ok    webhooks: POST /sms/kannel/inbound refuses requests without the kannel "
+	    "credential") && contains(out, "ok    webhooks: GET /sms/kannel/status refuses"), "%s", out);
+	ck_assert_msg(!contains(out, "FAIL  webhooks"), "%s", out);
+	free(out);
+
 	/* A typo in a setting names the key. */
 	env[0] = "LOG_LEVEL=verbose";
 	env[1] = NULL;
@@ -149,6 +173,8 @@ START_TEST(test_doctor)
 	harness_gw_free(&nodb);
 	harness_gw_free(&fresh);
 	harness_gw_free(&badcfg);
+	harness_gw_free(&sandbox);
+	harness_gw_free(&kannel);
 	fake_twilio_stop(ft);
 	free(tw_base);
 	free(fresh_db);

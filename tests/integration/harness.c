@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <openssl/evp.h>
@@ -21,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -332,50 +335,42 @@ harness_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
-/*
- * One request; method NULL means GET, or POST when there is a body. source
- * (the local address to connect from) and header may be NULL; extra is a
- * NULL-terminated list of more header lines, or NULL.
- */
-static long
-harness_request(int port, const char *source, const char *method, const char *path, const char *header,
-    const char *const *extra, const char *content_type, const char *body, size_t body_len, char **resp)
+long
+harness_http(const struct harness_http *r, char **resp)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *headers = NULL;
 	struct harness_buf buf = { xstrdup(""), 0 };
-	char *url = xasprintf("http://127.0.0.1:%d%s", port, path), *ct;
+	char *url = xasprintf("http://%s:%d%s", r->host ? r->host : "127.0.0.1", r->port, r->path), *ct;
 	long status = 0;
 
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, harness_write_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
-	if (source != NULL)
-		curl_easy_setopt(curl, CURLOPT_INTERFACE, source);
-	if (header != NULL)
-		headers = curl_slist_append(headers, header);
-	for (const char *const *e = extra; e != NULL && *e != NULL; e++)
-		headers = curl_slist_append(headers, *e);
-	if (body != NULL) {
-		ct = xasprintf("Content-Type: %s", content_type);
+	if (r->source != NULL)
+		curl_easy_setopt(curl, CURLOPT_INTERFACE, r->source);
+	for (size_t i = 0; r->headers != NULL && r->headers[i] != NULL; i++)
+		headers = curl_slist_append(headers, r->headers[i]);
+	if (r->body != NULL) {
+		ct = xasprintf("Content-Type: %s", r->content_type);
 		headers = curl_slist_append(headers, ct);
 		headers = curl_slist_append(headers, "Expect:");
 		free(ct);
-		if (harness_sign_token != NULL && strcmp(content_type, "application/x-www-form-urlencoded") == 0 &&
-		    strlen(body) == body_len) {
-			char *sig = harness_twilio_signature(harness_sign_token, harness_sign_base, path, body);
+		if (harness_sign_token != NULL && strcmp(r->content_type, "application/x-www-form-urlencoded") == 0 &&
+		    strlen(r->body) == r->body_len) {
+			char *sig = harness_twilio_signature(harness_sign_token, harness_sign_base, r->path, r->body);
 			char *h = xasprintf("X-Twilio-Signature: %s", sig);
 
 			headers = curl_slist_append(headers, h);
 			free(h);
 			free(sig);
 		}
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r->body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)r->body_len);
 	}
-	if (method != NULL)
-		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	if (r->method != NULL)
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, r->method);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	if (curl_easy_perform(curl) == CURLE_OK)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -387,6 +382,69 @@ harness_request(int port, const char *source, const char *method, const char *pa
 	else
 		free(buf.data);
 	return status;
+}
+
+/*
+ * One request; method NULL means GET, or POST when there is a body. source
+ * (the local address to connect from) and header may be NULL; extra is a
+ * NULL-terminated list of more header lines, or NULL.
+ */
+static long
+harness_request(int port, const char *source, const char *method, const char *path, const char *header,
+    const char *const *extra, const char *content_type, const char *body, size_t body_len, char **resp)
+{
+	const char *headers[16] = { NULL };
+	size_t n = 0;
+	long status;
+
+	if (header != NULL)
+		headers[n++] = header;
+	for (const char *const *e = extra; e != NULL && *e != NULL && n + 1 < sizeof headers / sizeof *headers; e++)
+		headers[n++] = *e;
+	status = harness_http(&(struct harness_http){ .port = port, .source = source, .method = method,
+	    .path = path, .headers = headers, .content_type = content_type, .body = body, .body_len = body_len },
+	    resp);
+	return status;
+}
+
+char *
+harness_raw(int port, const char *data, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { 3, 0 };
+	struct harness_buf buf = { xstrdup(""), 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	char chunk[4096];
+	ssize_t n;
+
+	ck_assert(fd >= 0);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "connect: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	ck_assert(write(fd, data, len) == (ssize_t)len);
+	while ((n = read(fd, chunk, sizeof chunk)) > 0)
+		harness_write_cb(chunk, 1, (size_t)n, &buf);
+	close(fd);
+	return buf.data;
+}
+
+char *
+harness_local_address(void)
+{
+	struct ifaddrs *ifs, *i;
+	char *found = NULL, host[INET_ADDRSTRLEN];
+
+	if (getifaddrs(&ifs) != 0)
+		return NULL;
+	for (i = ifs; i != NULL && found == NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_UP) == 0 ||
+		    (i->ifa_flags & IFF_LOOPBACK) != 0)
+			continue;
+		if (inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, host, sizeof host))
+			found = xstrdup(host);
+	}
+	freeifaddrs(ifs);
+	return found;
 }
 
 long
@@ -578,7 +636,8 @@ harness_last_message_id(PGconn *pg)
 #define HARNESS_REPORT_HEAD \
 	"# Reliability: measured by the fault tests\n\n" \
 	"Written by `tests/integration/check_faults.c`, `check_edge_conn.c`, `check_ha.c` and `check_failover.c` each time they run (`tests/run`);\n" \
-	"do not edit by hand. Each row is one scenario against the real gateway and a\n" \
+	"do not edit by hand (except the forged-texts row: `check_edge.c` asserts it, its figures are copied by\n" \
+	"hand from that test's output). Each row is one scenario against the real gateway and a\n" \
 	"real PostgreSQL. *sent*: distinct inbound messages the test posted (provider\n" \
 	"retries not counted); *stored*: distinct ones in the database; *answered*: inbound\n" \
 	"messages whose dialogue step committed exactly once; *duplicates*: extra\n" \

@@ -107,6 +107,29 @@ void harness_report_row(const char *scenario, long sent, long stored, long answe
 pid_t harness_pgbouncer_start(const char *dir, const char *name, const char *server, const char *dbname,
     int pool_size, int *port);
 
+/* One HTTP request, as harness_http() sends it. */
+struct harness_http {
+	const char *host;                /* NULL = 127.0.0.1 */
+	int port;
+	const char *source;              /* local address to connect from; NULL = any */
+	const char *method;              /* NULL = GET, or POST when there is a body */
+	const char *path;                /* with the query string */
+	const char *const *headers;      /* "Name: value"... NULL; may be NULL */
+	const char *content_type;        /* with a body */
+	const char *body;                /* NULL = none; form bodies are signed as harness_sign_twilio says */
+	size_t body_len;
+};
+/* Sends r; returns the HTTP status (0 = no answer). *resp (may be NULL) gets the body. */
+long harness_http(const struct harness_http *r, char **resp);
+/*
+ * Writes data as is on a new loopback connection to port and returns all
+ * the gateway wrote back until it closed the connection, or 3 s of silence
+ * (caller frees).
+ */
+char *harness_raw(int port, const char *data, size_t len);
+/* A non-loopback IPv4 address of this machine (caller frees), or NULL if it has none. */
+char *harness_local_address(void);
+
 /* POSTs body to the gateway; returns the HTTP status (0 = no answer). *resp may be NULL. */
 long harness_post(int port, const char *path, const char *content_type, const char *body,
     size_t body_len, char **resp);

@@ -139,6 +139,41 @@ START_TEST(test_ack_parse)
 }
 END_TEST
 
+/* A bare ACK takes an alert only where ACK_BARE_ALLOWED=1; by default the code is required. */
+START_TEST(test_ack_classify)
+{
+	static const struct {
+		const char *text;
+		enum ack_kind strict, lenient;  /* ACK_BARE_ALLOWED=0, =1 */
+		const char *code;
+	} cases[] = {
+		{ "ACK", ACK_CODE_REQUIRED, ACK_BARE, "" },
+		{ "  ack. ", ACK_CODE_REQUIRED, ACK_BARE, "" },
+		{ "Acknowledged", ACK_CODE_REQUIRED, ACK_BARE, "" },
+		{ "ACK 9176", ACK_CODED, ACK_CODED, "9176" },
+		{ "ok 9176", ACK_CODED, ACK_CODED, "9176" },
+		{ "ack #0042", ACK_CODED, ACK_CODED, "0042" },
+		{ "ok", ACK_NONE, ACK_NONE, "" },
+		{ "who is on call?", ACK_NONE, ACK_NONE, "" },
+		{ "ACK 12345678", ACK_NONE, ACK_NONE, "" },
+	};
+	char code[ACK_CODE_MAX];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum ack_kind k = ack_classify(cases[i].text, false, code);
+
+		ck_assert_msg(k == cases[i].strict, "\"%s\" strict: got %s", cases[i].text, ack_kind_name(k));
+		if (k != ACK_NONE)
+			ck_assert_str_eq(code, cases[i].code);
+		k = ack_classify(cases[i].text, true, code);
+		ck_assert_msg(k == cases[i].lenient, "\"%s\" lenient: got %s", cases[i].text, ack_kind_name(k));
+		if (k != ACK_NONE)
+			ck_assert_str_eq(code, cases[i].code);
+	}
+	ck_assert_str_eq(ack_kind_name(ACK_CODE_REQUIRED), "code_required");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -148,6 +183,7 @@ main(void)
 		test_ladder,
 		test_overlap_and_duplicates,
 		test_ack_parse,
+		test_ack_classify,
 	};
 
 	return check_run("oncall", 30, tests, sizeof tests / sizeof tests[0]);
