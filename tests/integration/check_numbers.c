@@ -114,7 +114,7 @@ START_TEST(test_one_patient_one_number)
 	const char *bad = "MessageSid=SMbad1&From=555-CALL-NOW&To=%2B15550001111&Body=hi";
 	long long last;
 
-	world_init(&w, NULL);
+	world_init(&w, "OPERATOR_TOKENS=nurse:nurse-token-0123456789");
 	/* The same phone as Kannel/SMSCs, a tel: URI and an international prefix write it. */
 	sms(&w, "15551110003", "hi, my back hurts");
 	sms(&w, "tel:+1-555-111-0003", "no");
@@ -137,6 +137,13 @@ START_TEST(test_one_patient_one_number)
 		ck_assert_int_eq(q(&w, sql), 0);
 		free(sql);
 	}
+
+	/* The operator API finds it by the number written any way. */
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/conversations?q=011%201%20555%20111%200003",
+	    "nurse-token-0123456789", NULL, &resp), 200);
+	ck_assert_msg(strstr(resp, "\"***0003\"") != NULL, "search: %s", resp);
+	free(resp);
+	resp = NULL;
 
 	/* Not phone numbers: 400 with the reason, nothing stored. */
 	last = q(&w, "SELECT count(*) FROM messages");
