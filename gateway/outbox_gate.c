@@ -142,6 +142,7 @@ outbox_gate_note(struct outbox_gate *g, size_t held, size_t refused, size_t bypa
 
 	stats.outbound_rate_held += held;
 	stats.outbound_country_refused += refused;
+	stats.outbound_failed += refused;  /* failed for good, like a provider's rejection */
 	stats.outbound_gate_bypassed += bypassed;
 	g->held_unlogged += held;
 	g->refused_unlogged += refused;
