@@ -68,6 +68,8 @@ bench_fake_start() {
 # connections, so the per-client connection cap is off unless set.
 bench_gateway_start() {
   MAX_CONNECTIONS_PER_CLIENT=${MAX_CONNECTIONS_PER_CLIENT:-0} \
+  # No send cap unless asked: the benchmark measures the gateway, not OUTBOUND_RATE_PER_SEC.
+  OUTBOUND_RATE_PER_SEC=${OUTBOUND_RATE_PER_SEC:-0} \
   DATABASE_URL=$conninfo VAR_DIR=$2 HTTP_PORT=$1 SMS_PROVIDER=twilio \
     TWILIO_ACCOUNT_SID=ACbench TWILIO_AUTH_TOKEN=$token TWILIO_API_BASE=http://127.0.0.1:$fake_port \
     PUBLIC_BASE_URL=$public_base "$bin/carenav" serve >"$3" 2>&1 &

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "oncall.h"
 #include "phone.h"
 
@@ -36,8 +37,20 @@ cli_exec(PGconn *pg, const char *sql, int n, const char *const *params)
 	return res;
 }
 
+/* The number as the webhooks store it, or false after saying why it is not one. */
+static bool
+cli_phone(const struct config *cfg, const char *phone, char *norm)
+{
+	const char *why;
+
+	if (phone_normalize(phone, (int)cfg->default_country_code, PHONE_FULL, norm, &why))
+		return true;
+	fprintf(stderr, "carenav: %s is not a phone number: %s (e.g. +15551230001)\n", phone, why);
+	return false;
+}
+
 static int
-cli_staff_add(PGconn *pg, int argc, char **argv)
+cli_staff_add(PGconn *pg, const struct config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' }, { "phone", required_argument, NULL, 'p' },
@@ -45,6 +58,7 @@ cli_staff_add(PGconn *pg, int argc, char **argv)
 		{ "webhook", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 } };
 	const char *name = NULL, *phone = NULL, *role = "nurse", *language = "en", *webhook = NULL;
 	const char *params[5];
+	char norm[PHONE_NORM_MAX];
 	PGresult *res;
 	int c;
 
@@ -63,10 +77,9 @@ cli_staff_add(PGconn *pg, int argc, char **argv)
 		fprintf(stderr, "carenav: staff add needs --name and --phone\n");
 		return 2;
 	}
-	if (!phone_valid(phone)) {
-		fprintf(stderr, "carenav: %s is not a phone number (use E.164, e.g. +15551230001)\n", phone);
+	if (!cli_phone(cfg, phone, norm))
 		return 2;
-	}
+	phone = norm;
 	if (strcmp(language, "en") != 0 && strcmp(language, "es") != 0) {
 		fprintf(stderr, "carenav: --language must be en or es\n");
 		return 2;
@@ -115,46 +128,50 @@ cli_staff_list(PGconn *pg)
 }
 
 static int
-cli_staff_remove(PGconn *pg, int argc, char **argv)
+cli_staff_remove(PGconn *pg, const struct config *cfg, int argc, char **argv)
 {
-	const char *params[1];
+	const char *params[2];
+	char norm[PHONE_NORM_MAX];
 	PGresult *res;
 
 	if (argc != 2) {
 		fprintf(stderr, "carenav: usage: staff remove NUMBER\n");
 		return 2;
 	}
-	params[0] = argv[1];
+	if (!cli_phone(cfg, argv[1], norm))
+		return 2;
+	params[0] = norm;
+	params[1] = argv[1];  /* a row added before numbers were normalised */
 	/* Kept, inactive: the audit trail names them. */
-	res = cli_exec(pg, "UPDATE staff SET active = false WHERE phone = $1 AND active RETURNING name", 1,
-	    params);
+	res = cli_exec(pg, "UPDATE staff SET active = false WHERE phone IN ($1, $2) AND active RETURNING name",
+	    2, params);
 	if (res == NULL)
 		return 1;
 	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: no active staff member has phone %s\n", argv[1]);
+		fprintf(stderr, "carenav: no active staff member has phone %s\n", norm);
 		PQclear(res);
 		return 1;
 	}
-	printf("removed %s (%s); their future shifts no longer count\n", PQgetvalue(res, 0, 0), argv[1]);
+	printf("removed %s (%s); their future shifts no longer count\n", PQgetvalue(res, 0, 0), norm);
 	PQclear(res);
 	return 0;
 }
 
 int
-cli_staff(PGconn *pg, int argc, char **argv)
+cli_staff(PGconn *pg, const struct config *cfg, int argc, char **argv)
 {
 	if (argc >= 1 && strcmp(argv[0], "add") == 0)
-		return cli_staff_add(pg, argc, argv);
+		return cli_staff_add(pg, cfg, argc, argv);
 	if (argc >= 1 && strcmp(argv[0], "list") == 0)
 		return cli_staff_list(pg);
 	if (argc >= 1 && strcmp(argv[0], "remove") == 0)
-		return cli_staff_remove(pg, argc, argv);
+		return cli_staff_remove(pg, cfg, argc, argv);
 	fprintf(stderr, "carenav: usage: staff add|list|remove\n");
 	return 2;
 }
 
 static int
-cli_oncall_add(PGconn *pg, int argc, char **argv)
+cli_oncall_add(PGconn *pg, const struct config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "phone", required_argument, NULL, 'p' }, { "tier", required_argument, NULL, 't' },
@@ -163,6 +180,7 @@ cli_oncall_add(PGconn *pg, int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	const char *phone = NULL, *tier = NULL, *from = NULL, *to = NULL, *tz = "UTC", *days = "1";
 	const char *params[6];
+	char norm[PHONE_NORM_MAX];
 	PGresult *res;
 	int c;
 
@@ -182,6 +200,9 @@ cli_oncall_add(PGconn *pg, int argc, char **argv)
 		fprintf(stderr, "carenav: oncall add needs --phone, --tier, --from and --to\n");
 		return 2;
 	}
+	if (!cli_phone(cfg, phone, norm))
+		return 2;
+	phone = norm;
 	if (oncall_tier_parse(tier) < 0) {
 		fprintf(stderr, "carenav: --tier must be primary or backup\n");
 		return 2;
@@ -246,10 +267,10 @@ cli_oncall_list(PGconn *pg, int argc, char **argv)
 }
 
 int
-cli_oncall(PGconn *pg, int argc, char **argv)
+cli_oncall(PGconn *pg, const struct config *cfg, int argc, char **argv)
 {
 	if (argc >= 1 && strcmp(argv[0], "add") == 0)
-		return cli_oncall_add(pg, argc, argv);
+		return cli_oncall_add(pg, cfg, argc, argv);
 	if (argc >= 1 && strcmp(argv[0], "list") == 0)
 		return cli_oncall_list(pg, argc, argv);
 	fprintf(stderr, "carenav: usage: oncall add|list\n");

@@ -8,9 +8,15 @@
 
 #include <libpq-fe.h>
 
-/* argv[0] is "add", "list" or "remove"; returns the process exit status. */
-int cli_staff(PGconn *pg, int argc, char **argv);
+struct config;
+
+/*
+ * argv[0] is "add", "list" or "remove"; returns the process exit status.
+ * Numbers are normalised (phone.h, DEFAULT_COUNTRY_CODE of cfg) as the
+ * webhooks do, so a staff member's texts and alerts match their row.
+ */
+int cli_staff(PGconn *pg, const struct config *cfg, int argc, char **argv);
 /* argv[0] is "add" or "list"; returns the process exit status. */
-int cli_oncall(PGconn *pg, int argc, char **argv);
+int cli_oncall(PGconn *pg, const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@
 #include "cidr.h"
 #include "log.h"
 #include "optoken.h"
+#include "phone.h"
 #include "xmalloc.h"
 
 enum config_type {
@@ -97,6 +98,9 @@ static const struct config_entry config_table[] = {
 	INT("RETENTION_DAYS", retention_days, "0", 0, 36500),
 	INT("OUTBOX_KEEP_DAYS", outbox_keep_days, "30", 0, 36500),
 	INT("LIFECYCLE_INTERVAL_S", lifecycle_interval_s, "3600", 1, 86400),
+	INT("DEFAULT_COUNTRY_CODE", default_country_code, "1", 1, 999),
+	STR("OUTBOUND_COUNTRIES", outbound_countries, ""),
+	INT("OUTBOUND_RATE_PER_SEC", outbound_rate_per_sec, "20", 0, 100000),
 };
 
 #define CONFIG_NENTRIES (sizeof config_table / sizeof config_table[0])
@@ -143,6 +147,33 @@ config_check_tokens(const struct config *cfg, char **cause)
 	if (!optoken_parse(cfg->operator_tokens, &tokens, cause))
 		return false;
 	optoken_list_clear(&tokens);
+	return true;
+}
+
+/*
+ * The numbers settings: the fallback number is stored in the form every
+ * other number has (so an alert to it and the staff ACK from it match), and
+ * the country list must parse.
+ */
+static bool
+config_check_numbers(struct config *cfg, char **cause)
+{
+	char norm[PHONE_NORM_MAX];
+	const char *why;
+
+	if (!phone_country_list_valid(cfg->outbound_countries, &why)) {
+		*cause = xasprintf("OUTBOUND_COUNTRIES: %s", why);
+		return false;
+	}
+	if (cfg->escalation_fallback_number[0] == '\0')
+		return true;
+	if (!phone_normalize(cfg->escalation_fallback_number, (int)cfg->default_country_code, PHONE_FULL,
+	    norm, &why)) {
+		*cause = xasprintf("ESCALATION_FALLBACK_NUMBER is not a phone number: %s", why);
+		return false;
+	}
+	free(cfg->escalation_fallback_number);
+	cfg->escalation_fallback_number = xstrdup(norm);
 	return true;
 }
 
@@ -209,6 +240,8 @@ config_load(struct config *cfg, config_getenv_cb *getenv_fn, char **cause)
 		goto fail;
 	}
 	cidr_list_clear(&proxies);
+	if (!config_check_numbers(cfg, cause))
+		goto fail;
 	return true;
 fail:
 	config_free(cfg);
@@ -294,4 +327,12 @@ config_database_conninfo(const struct config *cfg)
 	free(rel);
 	free(abs);
 	return conninfo;
+}
+
+char *
+config_outbound_countries(const struct config *cfg)
+{
+	if (cfg->outbound_countries[0] == '\0')
+		return xasprintf("%lld", cfg->default_country_code);
+	return xstrdup(cfg->outbound_countries);
 }

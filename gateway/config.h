@@ -64,6 +64,9 @@ struct config {
 	long long retention_days;       /* message bodies older than this are purged (0 = keep forever) */
 	long long outbox_keep_days;     /* outbox rows no longer pending are deleted after this (0 = never) */
 	long long lifecycle_interval_s; /* how often partitions are made ahead and the purge runs */
+	long long default_country_code; /* calling code of numbers written without one (1 = North America) */
+	char *outbound_countries;       /* owned; calling codes texts may go to ("1,44", "*" = all, "" = the default code's) */
+	long long outbound_rate_per_sec; /* texts per second the outbox sends at most (0 = no cap) */
 };
 
 typedef const char *config_getenv_cb(const char *name);
@@ -77,5 +80,7 @@ void config_log(const struct config *cfg);
 char *config_sandbox_log_path(const struct config *cfg);
 /* The libpq connection string to use, resolving "" to the private cluster; caller frees. */
 char *config_database_conninfo(const struct config *cfg);
+/* OUTBOUND_COUNTRIES as it applies: "" means DEFAULT_COUNTRY_CODE alone (caller frees). */
+char *config_outbound_countries(const struct config *cfg);
 
 #endif

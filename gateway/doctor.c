@@ -30,6 +30,7 @@
 #include "cidr.h"
 #include "embedded.h"
 #include "migrate.h"
+#include "phone.h"
 #include "provider.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -218,6 +219,20 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 			doctor_say(d, "ok", "partitions: monthly partitions are ready ahead");
 	}
 	PQclear(res);
+	/* Numbers stored before they were normalised (018 leaves them: see there). */
+	res = doctor_query(d, pg, "numbers", "SELECT "
+	    "(SELECT count(*) FROM conversations WHERE patient_number !~ '^([a-z]+:)?[+][1-9][0-9]{6,14}$'), "
+	    "(SELECT count(*) FROM staff WHERE active AND phone !~ '^([a-z]+:)?[+][1-9][0-9]{6,14}$')");
+	if (res != NULL) {
+		if (strcmp(PQgetvalue(res, 0, 0), "0") != 0 || strcmp(PQgetvalue(res, 0, 1), "0") != 0)
+			doctor_say(d, "warn", "numbers: %s conversation(s) and %s staff member(s) have a number not in "
+			    "E.164 (stored before numbers were normalised); texts from those phones now match the "
+			    "E.164 form: re-add such staff with \"carenav staff add\"", PQgetvalue(res, 0, 0),
+			    PQgetvalue(res, 0, 1));
+		else
+			doctor_say(d, "ok", "numbers: every stored number is in E.164");
+		PQclear(res);
+	}
 	res = doctor_query(d, pg, "backlog", "SELECT "
 	    "(SELECT count(*) FROM outbox WHERE state = 'pending'), "
 	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at))::bigint, 0) FROM outbox "
@@ -419,9 +434,40 @@ doctor_webhooks(struct doctor *d, const struct config *cfg)
 	}
 }
 
+/* OUTBOUND_COUNTRIES and OUTBOUND_RATE_PER_SEC: what may leave, how fast. */
+static void
+doctor_outbound(struct doctor *d, const struct config *cfg)
+{
+	char *countries = config_outbound_countries(cfg);
+	char home[32];
+
+	/* A number of the clinic's own country, to see whether the list lets it through. */
+	snprintf(home, sizeof home, "+%lld0000000000", cfg->default_country_code);
+	if (strchr(countries, '*') != NULL)
+		doctor_say(d, "warn", "outbound: OUTBOUND_COUNTRIES=%s lets texts go to every country; texts to "
+		    "premium-rate foreign numbers are the usual SMS toll fraud: list the calling codes you serve "
+		    "(e.g. OUTBOUND_COUNTRIES=%lld)", countries, cfg->default_country_code);
+	else if (cfg->outbound_countries[0] == '\0')
+		doctor_say(d, "warn", "outbound: OUTBOUND_COUNTRIES is empty, so texts go to +%lld "
+		    "(DEFAULT_COUNTRY_CODE) only and any other country is refused; set it explicitly "
+		    "(e.g. OUTBOUND_COUNTRIES=%lld)", cfg->default_country_code, cfg->default_country_code);
+	else if (!phone_country_allowed(home, countries))
+		doctor_say(d, "warn", "outbound: OUTBOUND_COUNTRIES=%s leaves out +%lld (DEFAULT_COUNTRY_CODE): "
+		    "replies to the clinic's own patients are refused", countries, cfg->default_country_code);
+	else
+		doctor_say(d, "ok", "outbound: texts may go to calling code(s) %s", countries);
+	if (cfg->outbound_rate_per_sec == 0)
+		doctor_say(d, "warn", "outbound: OUTBOUND_RATE_PER_SEC=0: no cap on how fast texts are sent");
+	else
+		doctor_say(d, "ok", "outbound: at most %lld text(s) a second per gateway (OUTBOUND_RATE_PER_SEC)",
+		    cfg->outbound_rate_per_sec);
+	free(countries);
+}
+
 static void
 doctor_settings(struct doctor *d, const struct config *cfg)
 {
+	doctor_outbound(d, cfg);
 	if (cfg->operator_tokens[0] == '\0')
 		doctor_say(d, "warn", "operator API: OPERATOR_TOKENS is empty, so the console and API refuse everyone");
 	else

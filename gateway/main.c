@@ -504,7 +504,7 @@ main_cmd_purge(void)
 
 /* Runs a staff/oncall command on a migrated database connection. */
 static int
-main_cmd_db(int (*fn)(PGconn *, int, char **), int argc, char **argv)
+main_cmd_db(int (*fn)(PGconn *, const struct config *, int, char **), int argc, char **argv)
 {
 	struct config cfg;
 	PGconn *pg;
@@ -512,7 +512,7 @@ main_cmd_db(int (*fn)(PGconn *, int, char **), int argc, char **argv)
 
 	main_load_config(&cfg);
 	pg = main_connect_migrated(&cfg);
-	rc = fn(pg, argc, argv);
+	rc = fn(pg, &cfg, argc, argv);
 	PQfinish(pg);
 	config_free(&cfg);
 	return rc;

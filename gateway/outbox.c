@@ -37,7 +37,9 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "outbox_gate.h"
 #include "provider.h"
+#include "redact.h"
 #include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -56,6 +58,7 @@ struct outbox {
 	struct event sweep;            /* persistent timer */
 	struct event kick;             /* one-shot, coalesces outbox_kick calls */
 	struct batch *sent;            /* owned: carenav_outbox_sent_batch */
+	struct outbox_gate *gate;      /* owned: OUTBOUND_RATE_PER_SEC, OUTBOUND_COUNTRIES */
 	bool claiming;                 /* a claim query is in flight */
 	int claim_limit;               /* the rows it asked for */
 	bool again;                    /* kicked while claiming: claim once more */
@@ -171,7 +174,8 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 	job->result = outcome->result;
 	job->provider_sid = xstrdup(outcome->provider_sid ? outcome->provider_sid : "");
 	job->status = outcome->status ? xstrdup(outcome->status) : NULL;
-	job->error = outcome->error ? xstrdup(outcome->error) : NULL;
+	/* Logged and stored below: never a full number or the text sent (redact.h). */
+	job->error = outcome->error ? redact_provider_error(outcome->error, job->body) : NULL;
 	job->unsubscribed = outcome->result == PROVIDER_REJECTED &&
 	    outcome->error_code == PROVIDER_ERROR_UNSUBSCRIBED;
 	switch (outcome->result) {
@@ -207,6 +211,35 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 }
 
 static void
+outbox_job_send(struct outbox_job *job)
+{
+	struct provider_sms sms;
+
+	job->ob->sending++;
+	sms.outbox_id = job->id;
+	sms.to = job->to;
+	sms.from = job->from;
+	sms.body = job->body;
+	provider_send(job->ob->provider, &sms, outbox_send_done, job);
+}
+
+/* The send gate decided on a row it held: urgent ones go now, the others are done here. */
+static void
+outbox_gate_done(void *arg, bool send, void *ob_arg)
+{
+	struct outbox_job *job = arg;
+	struct outbox *ob = ob_arg;
+
+	if (send) {
+		outbox_job_send(job);
+		return;
+	}
+	ob->in_flight--;
+	outbox_job_free(job);
+	outbox_kick(ob);  /* walk on past held rows: an urgent one may be behind them */
+}
+
+static void
 outbox_claim_done(const PGresult *res, const char *error, void *arg)
 {
 	struct outbox *ob = arg;
@@ -220,7 +253,6 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 	rows = PQntuples(res);
 	for (int i = 0; i < rows; i++) {
 		struct outbox_job *job = xcalloc(1, sizeof *job);
-		struct provider_sms sms;
 
 		job->ob = ob;
 		job->id = store_col_int64(res, i, CLAIM_ID);
@@ -230,13 +262,10 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 		job->body = xstrdup(store_col_text(res, i, CLAIM_BODY));
 		evtimer_assign(&job->record_retry, ob->base, outbox_record_retry_timer, job);
 		ob->in_flight++;
-		ob->sending++;
-		sms.outbox_id = job->id;
-		sms.to = job->to;
-		sms.from = job->from;
-		sms.body = job->body;
-		provider_send(ob->provider, &sms, outbox_send_done, job);
+		if (outbox_gate_check(ob->gate, job->id, job->to, job))
+			outbox_job_send(job);
 	}
+	outbox_gate_flush(ob->gate, outbox_gate_done, ob);
 	/* A full batch means more may be waiting. */
 	if (ob->again || rows == ob->claim_limit) {
 		ob->again = false;
@@ -285,6 +314,7 @@ outbox_new(struct event_base *base, struct db *db, struct provider *provider,
 	event_assign(&ob->kick, base, -1, 0, outbox_kick_cb, ob);
 	ob->sent = batch_new(base, db, "SELECT * FROM carenav_outbox_sent_batch($1)", NULL,
 	    OUTBOX_SENT_BATCH, false);
+	ob->gate = outbox_gate_new(db, cfg);
 	outbox_kick(ob);
 	return ob;
 }
@@ -297,6 +327,7 @@ outbox_free(struct outbox *ob)
 	event_del(&ob->sweep);
 	event_del(&ob->kick);
 	batch_free(ob->sent);
+	outbox_gate_free(ob->gate);
 	free(ob);
 }
 

@@ -125,3 +125,37 @@ ratelimit_keys(const struct ratelimit *rl)
 {
 	return rl->n;
 }
+
+void
+ratelimit_rate_init(struct ratelimit_rate *r, long long per_sec, int64_t now_ms)
+{
+	r->per_sec = per_sec;
+	r->milli = (int64_t)per_sec * 1000;
+	r->last_ms = now_ms;
+}
+
+bool
+ratelimit_rate_take(struct ratelimit_rate *r, int64_t now_ms, int64_t *wait_ms)
+{
+	int64_t elapsed = now_ms - r->last_ms;
+
+	if (r->per_sec == 0)
+		return true;
+	if (elapsed > 0) {
+		/* per_sec tokens a second = per_sec thousandths a ms; a second refills it all. */
+		if (elapsed > 1000)
+			elapsed = 1000;
+		r->milli += r->per_sec * elapsed;
+		if (r->milli > r->per_sec * 1000)
+			r->milli = r->per_sec * 1000;
+	}
+	r->last_ms = now_ms;
+	if (r->milli >= 1000) {
+		r->milli -= 1000;
+		return true;
+	}
+	*wait_ms = (1000 - r->milli + r->per_sec - 1) / r->per_sec;
+	if (*wait_ms < 1)
+		*wait_ms = 1;
+	return false;
+}

@@ -27,4 +27,20 @@ bool ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms, int *
 /* Keys tracked now (for tests). */
 size_t ratelimit_keys(const struct ratelimit *rl);
 
+/*
+ * One global token bucket of per_sec tokens a second, holding at most one
+ * second's worth (the outbox's OUTBOUND_RATE_PER_SEC). Plain struct so its
+ * owner embeds it.
+ */
+struct ratelimit_rate {
+	int64_t per_sec;  /* 0 = unlimited */
+	int64_t milli;    /* tokens * 1000, at most per_sec * 1000 */
+	int64_t last_ms;  /* when milli was last brought up to date */
+};
+
+/* A full bucket at now_ms. */
+void ratelimit_rate_init(struct ratelimit_rate *r, long long per_sec, int64_t now_ms);
+/* Takes one token at now_ms: true; or false with *wait_ms (>= 1) until there is one. */
+bool ratelimit_rate_take(struct ratelimit_rate *r, int64_t now_ms, int64_t *wait_ms);
+
 #endif

@@ -41,7 +41,10 @@
 	X(api_auth_failures, "carenav_api_auth_failures_total", "Operator API requests without a valid token") \
 	X(bodies_purged, "carenav_retention_bodies_purged_total", "Message bodies blanked by the retention purge (RETENTION_DAYS)") \
 	X(states_cleared, "carenav_retention_states_cleared_total", "Dialogue states of conversations idle past RETENTION_DAYS emptied by the retention purge") \
-	X(outbox_trimmed, "carenav_outbox_rows_trimmed_total", "Outbox rows of replies no longer pending deleted after OUTBOX_KEEP_DAYS")
+	X(outbox_trimmed, "carenav_outbox_rows_trimmed_total", "Outbox rows of replies no longer pending deleted after OUTBOX_KEEP_DAYS") \
+	X(outbound_rate_held, "carenav_outbound_rate_held_total", "Outbound SMS held back for later by OUTBOUND_RATE_PER_SEC") \
+	X(outbound_country_refused, "carenav_outbound_country_refused_total", "Outbound SMS refused for good: destination not a number in OUTBOUND_COUNTRIES") \
+	X(outbound_gate_bypassed, "carenav_outbound_gate_bypassed_total", "Urgent outbound SMS (emergency, staff alert) sent past the send cap or country list")
 
 struct stats {
 #define X(field, name, help) uint64_t field;

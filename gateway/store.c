@@ -156,6 +156,14 @@ store_outbox_retry(struct db *db, int64_t outbox_id, int64_t delay_ms, const cha
 }
 
 void
+store_outbox_hold(struct db *db, const char *items_json, db_result_cb *cb, void *arg)
+{
+	const char *params[] = { items_json };
+
+	db_query(db, "SELECT outbox_id FROM carenav_outbox_hold($1::jsonb)", 1, params, cb, arg);
+}
+
+void
 store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db_result_cb *cb, void *arg)
 {
 	char id[24];

@@ -90,6 +90,11 @@ void store_outbox_sent(struct db *db, int64_t outbox_id, const char *provider_si
     void *arg);
 void store_outbox_retry(struct db *db, int64_t outbox_id, int64_t delay_ms, const char *error,
     db_result_cb *cb, void *arg);
+/*
+ * The rows the send gate held (outbox_gate.h), as JSON [{"id", "delay_ms"} |
+ * {"id", "refuse"}]; rows: the ids that are urgent and must be sent now.
+ */
+void store_outbox_hold(struct db *db, const char *items_json, db_result_cb *cb, void *arg);
 void store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db_result_cb *cb,
     void *arg);
 /*

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "log.h"
 #include "outbox.h"
+#include "phone.h"
 #include "store.h"
 #include "store_api.h"
 #include "xmalloc.h"
@@ -79,6 +80,23 @@ conv_doc_done(const PGresult *res, const char *error, void *arg)
 	api_call_end(call);
 }
 
+/*
+ * The search text; a whole phone number in any form ("001 555 111 0003")
+ * is searched as stored (E.164), anything else as given.
+ */
+static const char *
+conv_query(struct http_ctx *ctx, const char *q)
+{
+	static char norm[PHONE_NORM_MAX];
+	const char *why;
+
+	if (q == NULL)
+		return "";
+	if (phone_normalize(q, (int)ctx->cfg->default_country_code, PHONE_FULL, norm, &why))
+		return norm;
+	return q;
+}
+
 static void
 conv_list(struct evhttp_request *req, struct http_ctx *ctx)
 {
@@ -103,7 +121,7 @@ conv_list(struct evhttp_request *req, struct http_ctx *ctx)
 	else if (cursor_text != NULL && *cursor_text != '\0' && !conv_cursor_parse(cursor_text, &cursor))
 		api_error(req, 400, "invalid_cursor", "cursor must be a next_cursor value from a page");
 	else
-		store_api_conversations(ctx->db, status ? status : "", q ? q : "", (int)limit, &cursor,
+		store_api_conversations(ctx->db, status ? status : "", conv_query(ctx, q), (int)limit, &cursor,
 		    conv_doc_done, api_call_new(req, ctx, op));
 	free(status);
 	free(q);

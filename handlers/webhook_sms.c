@@ -25,11 +25,14 @@
 #include "log.h"
 #include "phone.h"
 #include "provider.h"
+#include "redact.h"
 #include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
 
 #define WEBHOOK_MAX_SID 64
+/* A delivery report's error code or text, as stored. */
+#define WEBHOOK_MAX_ERROR_CODE 200
 /* Providers join long texts up to 1600 characters; 4 bytes each at worst. */
 #define WEBHOOK_MAX_TEXT_BYTES 6400
 
@@ -158,6 +161,31 @@ webhook_accept_done(enum intake_result result, int64_t message_id, void *arg)
 	free(call);
 }
 
+/*
+ * Puts From and To in their one canonical form (phone.h), so a patient is
+ * one conversation however the provider wrote the number. What is not a
+ * phone number gets 400 with the reason (Twilio does not retry a 4xx: right
+ * for input that can never be stored). To may be the clinic's short code.
+ */
+static bool
+webhook_numbers(struct evhttp_request *req, const struct config *cfg, const struct provider_message *msg,
+    char *from, char *to)
+{
+	const char *why;
+	char *reason;
+
+	if (!phone_normalize(msg->from, (int)cfg->default_country_code, PHONE_FULL, from, &why)) {
+		reason = xasprintf("From is not a phone number: %s", why);
+	} else if (!phone_normalize(msg->to, (int)cfg->default_country_code, PHONE_FULL_OR_SHORT, to, &why)) {
+		reason = xasprintf("To is not a phone number: %s", why);
+	} else {
+		return true;
+	}
+	webhook_reject(req, 400, reason);
+	free(reason);
+	return false;
+}
+
 static void
 webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct provider_ops *ops,
     const struct provider_request *preq)
@@ -165,7 +193,7 @@ webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct p
 	struct provider_message msg = { 0 };
 	struct store_inbound in = { 0 };
 	struct webhook_call *call;
-	char *cause = NULL;
+	char *cause = NULL, from[PHONE_NORM_MAX], to[PHONE_NORM_MAX];
 	double started_ms = stats_now_ms();
 	enum provider_parse r = ops->parse_inbound(ctx->cfg, preq, &msg, &cause);
 
@@ -177,8 +205,8 @@ webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct p
 	}
 	if (!webhook_sid_valid(msg.sid)) {
 		webhook_reject(req, 400, "message id must be 1-64 letters, digits, '-', '_', '.' or ':'");
-	} else if (!phone_valid(msg.from) || !phone_valid(msg.to)) {
-		webhook_reject(req, 400, "From and To must be phone numbers");
+	} else if (!webhook_numbers(req, ctx->cfg, &msg, from, to)) {
+		/* answered */
 	} else if (strlen(msg.body) > WEBHOOK_MAX_TEXT_BYTES) {
 		webhook_reject(req, 413, "message text longer than any SMS");
 	} else if (!utf8_valid(msg.body, strlen(msg.body))) {
@@ -186,8 +214,8 @@ webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct p
 	} else {
 		in.provider = ops->name;
 		in.sid = msg.sid;
-		in.from = msg.from;
-		in.to = msg.to;
+		in.from = from;
+		in.to = to;
 		in.body = msg.body;
 		in.num_media = msg.num_media;
 		in.opt_out_type = msg.opt_out_type;
@@ -196,7 +224,7 @@ webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct p
 		call->ctx = ctx;
 		call->ops = ops;
 		call->started_ms = started_ms;
-		log_mask_phone(msg.from, call->from_masked, sizeof call->from_masked);
+		log_mask_phone(from, call->from_masked, sizeof call->from_masked);
 		http_hold(ctx);
 		intake_accept(ctx->intake, &in, webhook_accept_done, call);
 	}
@@ -227,7 +255,7 @@ webhook_status(struct evhttp_request *req, struct http_ctx *ctx, const struct pr
 {
 	struct provider_report rep = { 0 };
 	struct webhook_call *call;
-	char *cause = NULL;
+	char *cause = NULL, *error_code;
 	enum provider_parse r = ops->parse_status(ctx->cfg, preq, &rep, &cause);
 
 	if (r != PROVIDER_PARSE_OK) {
@@ -239,13 +267,17 @@ webhook_status(struct evhttp_request *req, struct http_ctx *ctx, const struct pr
 		webhook_reject(req, 400, "message id must be 1-64 letters, digits, '-', '_', '.' or ':'");
 		return;
 	}
+	/* A report's error text (Kannel's SMSC reply) may carry numbers: stored masked. */
+	error_code = xstrndup(rep.error_code, WEBHOOK_MAX_ERROR_CODE);
+	redact_digits(error_code);
 	call = xcalloc(1, sizeof *call);
 	call->req = req;
 	call->ctx = ctx;
 	call->ops = ops;
 	http_hold(ctx);
-	store_delivery_report(ctx->db, ops->name, rep.sid, rep.status, rep.error_code,
+	store_delivery_report(ctx->db, ops->name, rep.sid, rep.status, error_code,
 	    webhook_status_done, call);
+	free(error_code);
 }
 
 void

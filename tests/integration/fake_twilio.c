@@ -9,6 +9,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct fake_twilio {
 	struct evhttp_bound_socket *sock;  /* NULL while down */
 	bool want_up;                      /* what fake_twilio_listen_cb makes true */
 	int delay_ms;
+	bool echo_errors;                  /* error messages quote To and Body, as some of Twilio's do */
 	pthread_t thread;
 	pthread_mutex_t lock;       /* guards everything below */
 	int port;
@@ -60,6 +62,31 @@ fake_twilio_send_later(evutil_socket_t fd, short what, void *arg)
 	free(r);
 }
 
+/* An error document whose message quotes the number and the text, as Twilio's sometimes do. */
+static void
+fake_twilio_echo_error(struct evbuffer *out, int status, const char *form_body)
+{
+	struct form form;
+	char *cause = NULL, *msg, *doc;
+	const char *to, *text;
+	json_t *o;
+
+	if (!form_parse(form_body, strlen(form_body), &form, &cause)) {
+		free(cause);
+		memset(&form, 0, sizeof form);
+	}
+	to = form_get(&form, "To");
+	text = form_get(&form, "Body");
+	msg = xasprintf("The message '%s' to %s could not be sent", text ? text : "", to ? to : "");
+	o = json_pack("{s:i, s:s, s:i}", "code", 21617, "message", msg, "status", status);
+	doc = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	evbuffer_add_printf(out, "%s", doc);
+	free(doc);
+	free(msg);
+	form_free(&form);
+}
+
 static void
 fake_twilio_handle(struct evhttp_request *req, void *arg)
 {
@@ -85,6 +112,8 @@ fake_twilio_handle(struct evhttp_request *req, void *arg)
 	if (status == 201)
 		evbuffer_add_printf(out, "{\"sid\": \"SMfake%04d\", \"status\": \"%s\"}", ++ft->next_sid,
 		    ft->created_status);
+	else if (ft->echo_errors)
+		fake_twilio_echo_error(out, status, r.body);
 	else
 		evbuffer_add_printf(out, "{\"code\": %d, \"message\": \"scripted failure\", \"status\": %d}",
 		    ft->error_code ? ft->error_code : 20000 + status, status);
@@ -158,6 +187,14 @@ int
 fake_twilio_port(const struct fake_twilio *ft)
 {
 	return ft->port;
+}
+
+void
+fake_twilio_echo_errors(struct fake_twilio *ft, bool on)
+{
+	pthread_mutex_lock(&ft->lock);
+	ft->echo_errors = on;
+	pthread_mutex_unlock(&ft->lock);
 }
 
 void

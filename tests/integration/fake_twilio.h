@@ -12,6 +12,7 @@
 #ifndef CARENAV_TESTS_FAKE_TWILIO_H
 #define CARENAV_TESTS_FAKE_TWILIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct fake_twilio;
@@ -30,6 +31,8 @@ void fake_twilio_stop(struct fake_twilio *ft);
 int fake_twilio_port(const struct fake_twilio *ft);
 /* The next n requests get these statuses, in order; later ones get 201. */
 void fake_twilio_script(struct fake_twilio *ft, const int *statuses, size_t n);
+/* on: scripted errors quote To and Body in their message (a Twilio error echoing the text). */
+void fake_twilio_echo_errors(struct fake_twilio *ft, bool on);
 /* Stops listening (connections are refused) / listens again on the same port. */
 void fake_twilio_go_down(struct fake_twilio *ft);
 void fake_twilio_come_back(struct fake_twilio *ft);

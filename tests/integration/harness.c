@@ -206,7 +206,7 @@ harness_gw_start(struct harness_gw *gw)
 
 	while (gw->env[nextra] != NULL)
 		nextra++;
-	env = xcalloc(8 + nextra + 1, sizeof *env);
+	env = xcalloc(9 + nextra + 1, sizeof *env);
 	env[n++] = xasprintf("DATABASE_URL=%s", gw->conninfo);
 	env[n++] = xasprintf("HTTP_PORT=%d", gw->port);
 	env[n++] = xasprintf("VAR_DIR=%s", gw->var_dir);
@@ -215,6 +215,8 @@ harness_gw_start(struct harness_gw *gw)
 	env[n++] = "OUTBOX_BACKOFF_BASE_MS=50";
 	env[n++] = "OUTBOX_BACKOFF_MAX_MS=400";
 	env[n++] = "LOG_LEVEL=debug";
+	/* Tests send bursts; the ones about the send cap set their own. */
+	env[n++] = "OUTBOUND_RATE_PER_SEC=0";
 	/* The test's own settings come last and win. */
 	for (size_t i = 0; i < nextra; i++)
 		env[n++] = gw->env[i];

@@ -167,6 +167,37 @@ START_TEST(test_retry_after)
 }
 END_TEST
 
+/* DEFAULT_COUNTRY_CODE, OUTBOUND_COUNTRIES, OUTBOUND_RATE_PER_SEC, and the fallback number normalised. */
+START_TEST(test_numbers_settings)
+{
+	static const char *const defaults[] = { NULL };
+	static const char *const uk[] = { "DEFAULT_COUNTRY_CODE", "44", "ESCALATION_FALLBACK_NUMBER",
+		"07700 900123", "OUTBOUND_COUNTRIES", "44, 353", NULL };
+	static const char *const bad_list[] = { "OUTBOUND_COUNTRIES", "US,CA", NULL };
+	static const char *const bad_fallback[] = { "ESCALATION_FALLBACK_NUMBER", "nurse desk", NULL };
+	struct config cfg;
+	char *cause = NULL, *list;
+
+	fake_env = defaults;
+	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	ck_assert_int_eq(cfg.default_country_code, 1);
+	ck_assert_int_eq(cfg.outbound_rate_per_sec, 20);
+	list = config_outbound_countries(&cfg);
+	ck_assert_str_eq(list, "1");  /* "" = the clinic's own country only */
+	free(list);
+	config_free(&cfg);
+	fake_env = uk;
+	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	ck_assert_str_eq(cfg.escalation_fallback_number, "+447700900123");
+	list = config_outbound_countries(&cfg);
+	ck_assert_str_eq(list, "44, 353");
+	free(list);
+	config_free(&cfg);
+	load_fails(bad_list, "OUTBOUND_COUNTRIES");
+	load_fails(bad_fallback, "ESCALATION_FALLBACK_NUMBER is not a phone number");
+}
+END_TEST
+
 START_TEST(test_backoff_schedule)
 {
 	/* Equal jitter: the delay lies in [d/2, d] for d = min(max, base * 2^(n-1)). */
@@ -220,6 +251,7 @@ main(void)
 		test_defaults,
 		test_values,
 		test_bad_values,
+		test_numbers_settings,
 		test_backoff_schedule,
 		test_public_base_url_normalised,
 		test_retry_after,
