@@ -187,8 +187,13 @@ START_TEST(test_unsubscribed_opts_out)
 	world_init(&w, extra);
 	fake_twilio_set_error_code(w.ft, 21610);
 	fake_twilio_script(w.ft, script, 1);
+	/* The first reply is still at Twilio when the second text's reply is queued behind it. */
+	fake_twilio_set_delay(w.ft, 1500);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMuns01", PATIENT, CLINIC, "my back hurts"), 200);
+	harness_sleep_ms(300);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMuns01b", PATIENT, CLINIC, "no"), 200);
 	wait_settled(&w);
+	fake_twilio_set_delay(w.ft, 0);
 	replies = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
 	ck_assert_int_ge(replies, 2);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'failed' "

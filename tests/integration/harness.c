@@ -165,16 +165,32 @@ harness_wait_int(PGconn *pg, const char *sql, long long expected, int timeout_ms
 int
 harness_free_port(void)
 {
+	static unsigned seed;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
 
-	ck_assert(fd >= 0);
-	ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-	ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
+	if (seed == 0)
+		seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+	/*
+	 * Below the kernel's ephemeral range (32768-60999): a port picked there
+	 * can be taken by an outgoing connection between our check and the
+	 * server's bind (seen in CI: "cannot listen", "Address already in use").
+	 * Random, so concurrent test programs rarely pick the same one.
+	 */
+	for (int tries = 0; tries < 1000; tries++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+		ck_assert(fd >= 0);
+		seed = seed * 1103515245u + 12345u;
+		port = 20000 + (int)((seed >> 8) % 12000);
+		sa.sin_port = htons((uint16_t)port);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			close(fd);
+			return port;
+		}
+		close(fd);
+	}
+	ck_abort_msg("no free port in 20000-31999");
+	return -1;
 }
 
 void
