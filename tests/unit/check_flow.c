@@ -79,8 +79,12 @@ START_TEST(test_back_pain_loads)
 	ck_assert_ptr_nonnull(flow_node_find(flow, "lower_menu"));
 	ck_assert_ptr_null(flow_node_find(flow, "nope"));
 	ck_assert_ptr_null(flow_node_find(flow, NULL));
-	ck_assert_uint_eq(flow_node_find(flow, "middle_menu")->nchoices, 9);
-	ck_assert_uint_eq(flow_node_find(flow, "upper_menu")->nchoices, 8);
+	ck_assert_uint_eq(flow_node_find(flow, "middle_menu")->nchoices, 10);
+	ck_assert_uint_eq(flow_node_find(flow, "upper_menu")->nchoices, 9);
+	ck_assert(flow_node_find(flow, "sd")->multi);
+	ck_assert_ptr_null(flow_node_find(flow, "sd")->choices[4].var);
+	ck_assert_str_eq(flow_node_find(flow, "sd")->choices[1].var, "sd_numb");
+	ck_assert(flow_node_find(flow, "see_doctor")->see_doctor);
 	ck_assert_ptr_eq(flow_node_find(flow, "lower_heat")->choices,
 	    flow_node_find(flow, "lower_menu")->choices);
 	for (int m = 0; m < FLOW_MSG_COUNT; m++)
@@ -152,7 +156,7 @@ END_TEST
 struct kw_case {
 	const char *text;
 	enum flow_keyword kind;
-	const char *lang; /* FLOW_KW_LANGUAGE */
+	const char *lang; /* FLOW_KW_LANGUAGE: the language; FLOW_KW_GOTO: the target node (NULL = book) */
 };
 
 static const struct kw_case kw_cases[] = {
@@ -163,8 +167,12 @@ static const struct kw_case kw_cases[] = {
 	{ "START", FLOW_KW_START, NULL }, { "unstop", FLOW_KW_START, NULL }, { "Alta", FLOW_KW_START, NULL },
 	{ "HELP", FLOW_KW_HELP, NULL }, { "info", FLOW_KW_HELP, NULL }, { "AYUDA", FLOW_KW_HELP, NULL },
 	{ "¿ayuda?", FLOW_KW_HELP, NULL },
-	{ "RESTART", FLOW_KW_RESTART, NULL }, { "MENU", FLOW_KW_RESTART, NULL },
-	{ "MENÚ", FLOW_KW_RESTART, NULL }, { "menú", FLOW_KW_RESTART, NULL }, { "Inicio", FLOW_KW_RESTART, NULL },
+	{ "ACTIVAR", FLOW_KW_START, NULL },
+	{ "RESTART", FLOW_KW_RESTART, NULL }, { "MENU", FLOW_KW_GOTO, "kw_menu" },
+	{ "MENÚ", FLOW_KW_GOTO, "kw_menu" }, { "menú", FLOW_KW_GOTO, "kw_menu" }, { "Inicio", FLOW_KW_RESTART, NULL },
+	{ "tip", FLOW_KW_GOTO, "kw_menu" }, { "Más", FLOW_KW_GOTO, "kw_menu" }, { "consejos", FLOW_KW_GOTO, "kw_menu" },
+	{ "DOCTOR", FLOW_KW_GOTO, "kw_doctor" }, { "médico", FLOW_KW_GOTO, "kw_doctor" },
+	{ "questions", FLOW_KW_GOTO, "kw_questions" }, { "PREGUNTAS", FLOW_KW_GOTO, "kw_questions" },
 	{ "start over", FLOW_KW_RESTART, NULL },
 	{ "HUMAN", FLOW_KW_HUMAN, NULL }, { "persona", FLOW_KW_HUMAN, NULL }, { "call me", FLOW_KW_HUMAN, NULL },
 	{ "LLÁMENME", FLOW_KW_HUMAN, NULL },
@@ -188,10 +196,10 @@ START_TEST(test_keywords)
 	hit = flow_keyword_match(flow, norm);
 	ck_assert_msg(hit.kind == c->kind, "'%s' -> %s, want %s", c->text, flow_keyword_name(hit.kind),
 	    flow_keyword_name(c->kind));
-	if (c->lang != NULL)
+	if (c->lang != NULL && c->kind == FLOW_KW_LANGUAGE)
 		ck_assert_str_eq(flow_lang(flow, (size_t)hit.lang), c->lang);
 	if (c->kind == FLOW_KW_GOTO)
-		ck_assert_str_eq(hit.target->id, "book");
+		ck_assert_str_eq(hit.target->id, c->lang != NULL ? c->lang : "book"); /* lang: the target node */
 	flow_free(flow);
 	free(text);
 }
