@@ -517,7 +517,8 @@ static const char *const bad_states[] = {
 	"{\"lang\":\"a-very-long-language-code\"}", "{\"vars\":[]}", "{\"vars\":{\"a\":1}}",
 	"{\"flags\":{\"see_doctor_sent\":1}}", "{\"flags\":[]}", "{\"escalated\":{}}",
 	"{\"escalated\":[1]}", "{\"opted_out\":\"yes\"}", "{\"last_activity\":-5}",
-	"{\"node\":\"a\",\"node\":\"b\"}",
+	"{\"node\":\"a\",\"node\":\"b\"}", "{\"noted\":\"region\"}", "{\"noted\":[7]}",
+	"{\"flags\":{\"see_doctor_due\":\"yes\"}}",
 };
 
 START_TEST(test_state_json_rejects)
