@@ -22,6 +22,13 @@
  * An answer matching two choices is treated as not understood (re-ask)
  * rather than guessed, because a wrong guess at the emergency screen costs
  * more than one extra SMS.
+ * Before 7, slot filling reads what a free text already says (the flow's
+ * "slots": region, how long, see-a-doctor signs) into variables the flow's
+ * branches use to skip questions; it never overwrites a value, and what it
+ * read is confirmed in one "Noted: ..." line once the safety screen (a
+ * strict question) is behind. A multi question takes several choices at
+ * once ("1 3"). The matcher's see-a-doctor verdict likewise waits until the
+ * screen is answered, and is not sent when a see_doctor node gave the advice.
  */
 #include "engine.h"
 
@@ -1205,7 +1212,7 @@ engine_answer_multi(struct engine_ctx *cx, const struct flow_node *n, const char
 				sel[c] = any = true;
 		if (!any) {
 			if (cx->nfilled > 0)
-				engine_send_node(cx, n);
+				engine_reply(cx, n->prompt ? n->prompt : n->text);
 			else
 				engine_reask(cx, n);
 			return;
@@ -1262,8 +1269,8 @@ engine_answer(struct engine_ctx *cx, const char *norm)
 				if (strcmp(n->choices[k].value, engine_state_var(cx->st, n->var)) == 0)
 					c = (int)k; /* the free text named the answer ("my lower back hurts") */
 		if (c < 0) {
-			if (cx->nfilled > 0)
-				engine_send_node(cx, n); /* it told us something else: note it, ask again, no "sorry" */
+			if (cx->nfilled > 0) /* it told us something else: note it, ask again, no "sorry" */
+				engine_reply(cx, n->prompt ? n->prompt : n->text);
 			else
 				engine_reask(cx, n);
 			return;

@@ -8,7 +8,8 @@
  * engine.c can follow links and index languages without checking again.
  * Everything here is borrowed from the struct flow and lives until
  * flow_free(); the node views are public so engine.c can walk them, but only
- * flow.c builds them. docs/flows.md describes the document.
+ * flow.c builds them. Slots (what the engine reads from free text) are flow
+ * data too, validated here like nodes. docs/flows.md describes the document.
  */
 #ifndef CARENAV_GATEWAY_FLOW_H
 #define CARENAV_GATEWAY_FLOW_H
