@@ -40,9 +40,9 @@
 
 #define LOADGEN_MAX_TEXT 64
 
-/* The back-pain walk: hi, screen, region, duration, four YES/NO, the menu. */
+/* The back-pain walk: hi, screen, region and duration (slot filling), the see-a-doctor signs, tips. */
 static const char *const loadgen_script[] = {
-	"hi", "no", "3", "about 3 days", "no", "no", "no", "no", "1", "2",
+	"hi", "no", "lower, about 3 days", "no", "1", "2", "3", "4", "5", "6",
 };
 #define LOADGEN_SCRIPT_LEN (sizeof loadgen_script / sizeof loadgen_script[0])
 

@@ -22,6 +22,13 @@
  * An answer matching two choices is treated as not understood (re-ask)
  * rather than guessed, because a wrong guess at the emergency screen costs
  * more than one extra SMS.
+ * Before 7, slot filling reads what a free text already says (the flow's
+ * "slots": region, how long, see-a-doctor signs) into variables the flow's
+ * branches use to skip questions; it never overwrites a value, and what it
+ * read is confirmed in one "Noted: ..." line once the safety screen (a
+ * strict question) is behind. A multi question takes several choices at
+ * once ("1 3"). The matcher's see-a-doctor verdict likewise waits until the
+ * screen is answered, and is not sent when a see_doctor node gave the advice.
  */
 #include "engine.h"
 
@@ -40,6 +47,7 @@
 #define ENGINE_MAX_ESCALATED 32 /* rule ids remembered in the emergency node */
 #define ENGINE_CAPTURE_MAX 300 /* bytes of free text stored by a capture node */
 #define ENGINE_JOIN_MAX 280    /* bytes above which a hint and its question go as two texts */
+#define ENGINE_MAX_FILLED 48   /* slot vars one text can fill (slots plus their over_days sets) */
 
 struct conv_var {
 	char *name;  /* owned */
@@ -54,7 +62,10 @@ struct conv_state {
 	size_t nvars;
 	char **escalated;	 /* owned: rule ids escalated since entering the emergency node */
 	size_t nescalated;
+	char **noted;		 /* owned: slot vars filled from free text, not yet confirmed ("Noted: ...") */
+	size_t nnoted;
 	bool see_doctor_sent;	 /* the see-doctor advice went out (once per conversation) */
+	bool see_doctor_due;	 /* the matcher said see a doctor; the advice waits until after the screen */
 	bool booking_offered;	 /* a BOOK offer went out */
 	bool emergency_sent;	 /* the emergency instruction went out */
 	bool opted_out;		 /* STOP received, no START since */
@@ -69,6 +80,8 @@ struct engine_ctx {
 	struct engine_result *out;
 	size_t lang;		 /* index of st->lang in the flow */
 	size_t replies_cap, actions_cap;
+	const char *filled[ENGINE_MAX_FILLED]; /* slot vars this text filled; borrowed from flow */
+	size_t nfilled;
 };
 
 static const char *const engine_action_names[] = {
@@ -110,12 +123,51 @@ engine_state_free(struct conv_state *st)
 	for (size_t i = 0; i < st->nescalated; i++)
 		free(st->escalated[i]);
 	free(st->escalated);
+	for (size_t i = 0; i < st->nnoted; i++)
+		free(st->noted[i]);
+	free(st->noted);
 	free(st);
+}
+
+static void
+engine_clear_noted(struct conv_state *st)
+{
+	for (size_t i = 0; i < st->nnoted; i++)
+		free(st->noted[i]);
+	free(st->noted);
+	st->noted = NULL;
+	st->nnoted = 0;
+}
+
+static void
+engine_add_noted(struct conv_state *st, const char *var)
+{
+	for (size_t i = 0; i < st->nnoted; i++)
+		if (strcmp(st->noted[i], var) == 0)
+			return;
+	if (st->nnoted >= ENGINE_MAX_VARS)
+		return;
+	st->noted = xreallocarray(st->noted, st->nnoted + 1, sizeof *st->noted);
+	st->noted[st->nnoted++] = xstrdup(var);
+}
+
+/* Forgets a pending confirmation: the patient has just answered that question. */
+static void
+engine_drop_noted(struct conv_state *st, const char *var)
+{
+	for (size_t i = 0; var != NULL && i < st->nnoted; i++)
+		if (strcmp(st->noted[i], var) == 0) {
+			free(st->noted[i]);
+			memmove(&st->noted[i], &st->noted[i + 1], (st->nnoted - i - 1) * sizeof *st->noted);
+			st->nnoted--;
+			return;
+		}
 }
 
 static void
 engine_clear_vars(struct conv_state *st)
 {
+	engine_clear_noted(st);
 	for (size_t i = 0; i < st->nvars; i++) {
 		free(st->vars[i].name);
 		free(st->vars[i].value);
@@ -187,7 +239,10 @@ engine_state_copy(const struct conv_state *src)
 			st->escalated[i] = xstrdup(src->escalated[i]);
 		st->nescalated = src->nescalated;
 	}
+	for (size_t i = 0; i < src->nnoted; i++)
+		engine_add_noted(st, src->noted[i]);
 	st->see_doctor_sent = src->see_doctor_sent;
+	st->see_doctor_due = src->see_doctor_due;
 	st->booking_offered = src->booking_offered;
 	st->emergency_sent = src->emergency_sent;
 	st->opted_out = src->opted_out;
@@ -234,7 +289,7 @@ engine_state_last_activity(const struct conv_state *st)
 char *
 engine_state_to_json(const struct conv_state *st)
 {
-	json_t *root, *vars, *esc;
+	json_t *root, *vars, *esc, *noted;
 	char *text;
 
 	vars = json_object();
@@ -243,7 +298,10 @@ engine_state_to_json(const struct conv_state *st)
 	esc = json_array();
 	for (size_t i = 0; i < st->nescalated; i++)
 		json_array_append_new(esc, json_string(st->escalated[i]));
-	root = json_pack("{si ss* si ss so s{sbsbsb} so sb sI}",
+	noted = json_array();
+	for (size_t i = 0; i < st->nnoted; i++)
+		json_array_append_new(noted, json_string(st->noted[i]));
+	root = json_pack("{si ss* si ss so s{sbsbsbsb} so so sb sI}",
 	    "v", 1,
 	    "node", st->node,
 	    "tries", st->tries,
@@ -251,9 +309,11 @@ engine_state_to_json(const struct conv_state *st)
 	    "vars", vars,
 	    "flags",
 	    "see_doctor_sent", st->see_doctor_sent,
+	    "see_doctor_due", st->see_doctor_due,
 	    "booking_offered", st->booking_offered,
 	    "emergency_sent", st->emergency_sent,
 	    "escalated", esc,
+	    "noted", noted,
 	    "opted_out", st->opted_out,
 	    "last_activity", (json_int_t)st->last_activity);
 	if (root == NULL)
@@ -341,14 +401,16 @@ engine_state_from_json(const char *json, struct conv_state **out, char **cause)
 		}
 	}
 	if ((v = json_object_get(root, "flags")) != NULL) {
-		static const char *const names[] = { "see_doctor_sent", "booking_offered", "emergency_sent" };
-		bool *dst[] = { &st->see_doctor_sent, &st->booking_offered, &st->emergency_sent };
+		static const char *const names[] = { "see_doctor_sent", "booking_offered", "emergency_sent",
+			"see_doctor_due" };
+		bool *dst[] = { &st->see_doctor_sent, &st->booking_offered, &st->emergency_sent,
+			&st->see_doctor_due };
 
 		if (!json_is_object(v)) {
 			*cause = xstrdup("state: field 'flags' must be an object");
 			goto fail;
 		}
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 4; i++) {
 			f = json_object_get(v, names[i]);
 			if (f != NULL && !json_is_boolean(f)) {
 				*cause = xasprintf("state: flag '%s' must be true or false", names[i]);
@@ -369,6 +431,19 @@ engine_state_from_json(const char *json, struct conv_state **out, char **cause)
 				goto fail;
 			}
 			st->escalated[st->nescalated++] = xstrdup(s);
+		}
+	}
+	if ((v = json_object_get(root, "noted")) != NULL) {
+		if (!json_is_array(v) || json_array_size(v) > ENGINE_MAX_VARS) {
+			*cause = xstrdup("state: field 'noted' must be a list of variable names");
+			goto fail;
+		}
+		json_array_foreach(v, i, f) {
+			if (!engine_json_str(f, 64, &s)) {
+				*cause = xstrdup("state: field 'noted' must be a list of variable names");
+				goto fail;
+			}
+			engine_add_noted(st, s);
 		}
 	}
 	if ((v = json_object_get(root, "opted_out")) != NULL) {
@@ -524,6 +599,11 @@ engine_enter(struct engine_ctx *cx, const struct flow_node *n)
 {
 	for (int guard = 0; n != NULL && guard < FLOW_MAX_NODES + 1; guard++) {
 		engine_effects(cx, &n->fx);
+		if (n->see_doctor) {
+			/* The flow gives the advice itself: never messages.see_doctor as well. */
+			cx->st->see_doctor_sent = cx->st->booking_offered = true;
+			cx->st->see_doctor_due = false;
+		}
 		if (n->kind == FLOW_MESSAGE) {
 			engine_reply(cx, n->text);
 			n = n->next;
@@ -622,6 +702,28 @@ engine_distance(const char *a, size_t al, const char *b, size_t bl)
 			d[i][j] = best;
 		}
 	return d[al][bl];
+}
+
+/* Is token i a number followed by a duration unit ("3 weeks")? Then it is no choice number. */
+static bool
+engine_is_amount(const struct flow *flow, const struct engine_tokens *t, size_t i)
+{
+	return i + 1 < t->n && flow_duration_unit(flow, t->w[i + 1], t->len[i + 1]) > 0;
+}
+
+/* Returns the number a token says ("3", "three", "tres"), or 0. */
+static int
+engine_token_number(const struct flow *flow, const struct engine_tokens *t, size_t i)
+{
+	char word[FLOW_MAX_WORD + 1];
+
+	if (strspn(t->w[i], "0123456789") == t->len[i])
+		return t->len[i] <= 3 ? atoi(t->w[i]) : 0;
+	if (t->len[i] > FLOW_MAX_WORD)
+		return 0;
+	memcpy(word, t->w[i], t->len[i]);
+	word[t->len[i]] = '\0';
+	return flow_number_word(flow, word);
 }
 
 /* Returns the only choice marked, or -1 for none or several. */
@@ -726,8 +828,8 @@ engine_match_choice(const struct flow *flow, const struct flow_node *n, const ch
 		if ((num = engine_leading_answer(n, &t)) >= 0)
 			return num;
 	}
-	if (strspn(t.w[0], "0123456789") == t.len[0]) {
-		/* "2", "2. also my legs": a leading number decides, in range or not. */
+	if (strspn(t.w[0], "0123456789") == t.len[0] && !engine_is_amount(flow, &t, 0)) {
+		/* "2", "2. also my legs": a leading number decides, in range or not ("3 weeks" is no answer). */
 		if (t.len[0] > 3 || (n->strict && t.n > 1))
 			return -1;
 		num = atoi(t.w[0]);
@@ -819,6 +921,270 @@ engine_clean_capture(const char *text, size_t len)
 	return out;
 }
 
+/*
+ * A multi question: "1 3", "1,3", "13", "one and three", or the choices'
+ * phrases ("numb and I can't sleep"); or the "none" choice's words as the
+ * opening ("no", "none of those"). Marks the choices taken in sel. Returns
+ * 1 for a selection, 0 for the none choice, -1 when unclear: a hedge, a
+ * number out of range, or none together with a selection.
+ */
+static int
+engine_match_multi(const struct flow *flow, const struct flow_node *n, const char *norm, bool *sel)
+{
+	struct engine_tokens t;
+	bool any = false, digits = false;
+	int none = -1;
+
+	engine_tokenize(norm, &t);
+	if (t.n == 0 || engine_has_hedge(flow, &t))
+		return -1;
+	for (size_t c = 0; c < n->nchoices; c++)
+		if (n->choices[c].var == NULL)
+			none = (int)c;
+	for (size_t i = 0; i < t.n; i++) {
+		int num;
+
+		if (engine_is_amount(flow, &t, i))
+			continue; /* "3 weeks" is a duration, not choice 3 */
+		if (strspn(t.w[i], "0123456789") == t.len[i]) {
+			digits = true;
+			num = t.len[i] <= 3 ? atoi(t.w[i]) : 0;
+			if (num >= 1 && (size_t)num <= n->nchoices) {
+				sel[num - 1] = any = true;
+				continue;
+			}
+			/* "134": several single digits written together */
+			for (size_t k = 0; k < t.len[i]; k++) {
+				int d = t.w[i][k] - '0';
+
+				if (d < 1 || (size_t)d > n->nchoices)
+					return -1;
+				sel[d - 1] = any = true;
+			}
+			continue;
+		}
+		if ((num = engine_token_number(flow, &t, i)) >= 1 && (size_t)num <= n->nchoices)
+			sel[num - 1] = any = true;
+	}
+	if (none >= 0 && !digits) {
+		/* "no", "none of those", "no numbness": the opening decides, as at a YES/NO question. */
+		for (size_t words = 3; words >= 1; words--) {
+			size_t len;
+
+			if (words > t.n)
+				continue;
+			len = (size_t)(t.w[words - 1] + t.len[words - 1] - t.w[0]);
+			for (size_t k = 0; k < n->choices[none].nkeywords; k++)
+				if (strlen(n->choices[none].keywords[k]) == len &&
+				    memcmp(n->choices[none].keywords[k], t.w[0], len) == 0)
+					return any ? -1 : 0;
+		}
+	}
+	for (size_t c = 0; c < n->nchoices; c++)
+		for (size_t k = 0; (int)c != none && k < n->choices[c].nkeywords; k++)
+			if (engine_has_phrase(norm, n->choices[c].keywords[k]))
+				sel[c] = any = true;
+	if (!any || (none >= 0 && sel[none]))
+		return -1;
+	return 1;
+}
+
+/* Did this text fill var? */
+static bool
+engine_filled(const struct engine_ctx *cx, const char *var)
+{
+	for (size_t i = 0; var != NULL && i < cx->nfilled; i++)
+		if (strcmp(cx->filled[i], var) == 0)
+			return true;
+	return false;
+}
+
+/* Stores a slot value unless the variable already has one; remembers it to confirm. */
+static void
+engine_fill(struct engine_ctx *cx, const char *var, const char *value, bool confirm)
+{
+	if (engine_state_var(cx->st, var) != NULL || cx->nfilled >= ENGINE_MAX_FILLED)
+		return;
+	engine_set_var(cx->st, var, value);
+	cx->filled[cx->nfilled++] = var;
+	if (confirm)
+		engine_add_noted(cx->st, var);
+}
+
+/* Does phrase occur in the clause at word boundaries with no negation before it? */
+static bool
+engine_slot_phrase(const struct flow *flow, const char *norm, const struct engine_tokens *t,
+    const char *phrase)
+{
+	size_t pl = strlen(phrase);
+
+	for (const char *p = strstr(norm, phrase); p != NULL; p = strstr(p + 1, phrase)) {
+		bool negated = false;
+
+		if (!((p == norm || p[-1] == ' ') && (p[pl] == '\0' || p[pl] == ' ')))
+			continue;
+		/* "no numbness", "sin hormigueo": a negation earlier in the clause cancels it */
+		for (size_t i = 0; i < t->n && t->w[i] < p; i++)
+			if (flow_negation_word(flow, t->w[i], t->len[i]))
+				negated = true;
+		if (!negated)
+			return true;
+	}
+	return false;
+}
+
+/* A duration in the clause ("3 weeks", "tres semanas", "a month"): days, and the phrase in out. */
+static int
+engine_slot_duration(const struct flow *flow, const struct flow_slot *slot, const struct engine_tokens *t,
+    char *out, size_t cap)
+{
+	for (size_t i = 1; i < t->n; i++) {
+		int unit = 0, num;
+
+		for (size_t u = 0; u < slot->nunits && unit == 0; u++)
+			for (size_t w = 0; w < slot->units[u].nwords; w++)
+				if (strlen(slot->units[u].words[w]) == t->len[i] &&
+				    memcmp(slot->units[u].words[w], t->w[i], t->len[i]) == 0) {
+					unit = slot->units[u].days;
+					break;
+				}
+		if (unit == 0)
+			continue;
+		num = engine_token_number(flow, t, i - 1);
+		if (num <= 0 && flow_duration_one(flow, t->w[i - 1], t->len[i - 1]))
+			num = 1;
+		if (num <= 0)
+			continue;
+		(void)snprintf(out, cap, "%.*s", (int)(t->w[i] + t->len[i] - t->w[i - 1]), t->w[i - 1]);
+		return num * unit;
+	}
+	return 0;
+}
+
+/*
+ * Slot filling: reads what the text already says (region, how long, the
+ * see-a-doctor signs) into the flow's slot variables, clause by clause
+ * ("lower back, 3 weeks, can't sleep"), so the flow can skip what it would
+ * ask. A value is taken only when exactly one of a slot's values is named
+ * ("upper and lower back" fills nothing) and never overwrites an answer.
+ */
+static void
+engine_fill_slots(struct engine_ctx *cx)
+{
+	const struct flow *flow = cx->flow;
+	const char *text = cx->in->text ? cx->in->text : "";
+	size_t len = cx->in->text ? cx->in->len : 0, nslots;
+	const struct flow_slot *slots = flow_slots(flow, &nslots);
+	int found[FLOW_MAX_CHOICES];
+	char *norm = xmalloc(ENGINE_MAX_NORM), phrase[ENGINE_MAX_STR];
+	bool dur_found = false;
+	int dur_days = 0;
+	const struct flow_slot *dur_slot = NULL;
+
+	if (nslots == 0) {
+		free(norm);
+		return;
+	}
+	for (size_t s = 0; s < nslots && s < FLOW_MAX_CHOICES; s++)
+		found[s] = -1;
+	for (size_t start = 0; start < len;) {
+		size_t end = start;
+		struct engine_tokens t;
+
+		while (end < len && strchr(",.;:!?\n", text[end]) == NULL)
+			end++;
+		flow_normalize(text + start, end - start, norm, ENGINE_MAX_NORM);
+		engine_tokenize(norm, &t);
+		for (size_t s = 0; s < nslots && s < FLOW_MAX_CHOICES; s++) {
+			if (slots[s].nunits > 0) {
+				if (!dur_found && (dur_days = engine_slot_duration(flow, &slots[s], &t, phrase,
+				    sizeof phrase)) > 0) {
+					dur_found = true;
+					dur_slot = &slots[s];
+				}
+				continue;
+			}
+			for (size_t v = 0; v < slots[s].nvalues && found[s] != -2; v++)
+				for (size_t w = 0; w < slots[s].values[v].nwords; w++)
+					if (engine_slot_phrase(flow, norm, &t, slots[s].values[v].words[w])) {
+						/* two different values: say nothing rather than guess */
+						found[s] = found[s] == -1 || found[s] == (int)v ? (int)v : -2;
+						break;
+					}
+		}
+		start = end + 1;
+	}
+	for (size_t s = 0; s < nslots && s < FLOW_MAX_CHOICES; s++) {
+		if (&slots[s] == dur_slot) {
+			bool fresh = engine_state_var(cx->st, slots[s].var) == NULL;
+
+			engine_fill(cx, slots[s].var, phrase, true);
+			if (fresh && slots[s].over_days >= 0 && dur_days > slots[s].over_days)
+				for (size_t k = 0; k < slots[s].over_fx.nsets; k++)
+					engine_fill(cx, slots[s].over_fx.sets[k].var, slots[s].over_fx.sets[k].value,
+					    false);
+		} else if (found[s] >= 0)
+			engine_fill(cx, slots[s].var, slots[s].values[found[s]].value, true);
+	}
+	free(norm);
+}
+
+/* Returns how "Noted: ..." names var's current value. */
+static const char *
+engine_slot_label(const struct engine_ctx *cx, const char *var)
+{
+	size_t nslots;
+	const struct flow_slot *slots = flow_slots(cx->flow, &nslots);
+	const char *value = engine_state_var(cx->st, var);
+
+	if (value == NULL)
+		return NULL;
+	for (size_t s = 0; s < nslots; s++) {
+		if (strcmp(slots[s].var, var) != 0)
+			continue;
+		for (size_t v = 0; v < slots[s].nvalues; v++)
+			if (strcmp(slots[s].values[v].value, value) == 0)
+				return slots[s].values[v].label->by_lang[cx->lang];
+		return value; /* a duration as written */
+	}
+	return NULL;
+}
+
+/*
+ * Confirms what slot filling read, in one line before the step's replies
+ * ("Noted: lower back, 3 weeks."), once the safety screen is behind: a
+ * strict question (the screen) or the emergency node gets nothing extra.
+ */
+static void
+engine_flush_noted(struct engine_ctx *cx, size_t at)
+{
+	const struct flow_node *cur = flow_node_find(cx->flow, cx->st->node);
+	const struct flow_text *noted = flow_slots_noted(cx->flow);
+	struct engine_result *out = cx->out;
+	char list[ENGINE_MAX_NORM] = "", *line, *mark;
+	size_t n = 0;
+
+	if (cx->st->nnoted == 0 || noted == NULL || out->nreplies <= at || cur == NULL ||
+	    cur->kind == FLOW_EMERGENCY || (cur->kind == FLOW_QUESTION && cur->strict))
+		return;
+	for (size_t i = 0; i < cx->st->nnoted; i++) {
+		const char *label = engine_slot_label(cx, cx->st->noted[i]);
+		size_t l = strlen(list);
+
+		if (label == NULL || l + strlen(label) + 3 >= sizeof list)
+			continue;
+		(void)snprintf(list + l, sizeof list - l, "%s%s", n++ > 0 ? ", " : "", label);
+	}
+	engine_clear_noted(cx->st);
+	if (n == 0)
+		return;
+	mark = strstr(noted->by_lang[cx->lang], "{list}");
+	line = xasprintf("%.*s%s%s\n%s", (int)(mark - noted->by_lang[cx->lang]), noted->by_lang[cx->lang],
+	    list, mark + strlen("{list}"), out->replies[at]);
+	free(out->replies[at]);
+	out->replies[at] = line;
+}
+
 /* Re-asks node n after a reply it did not understand. */
 static void
 engine_reask(struct engine_ctx *cx, const struct flow_node *n)
@@ -830,6 +1196,38 @@ engine_reask(struct engine_ctx *cx, const struct flow_node *n)
 	}
 	engine_reply2(cx, n->hint ? n->hint : flow_message(cx->flow, FLOW_MSG_RETRY),
 	    n->prompt ? n->prompt : n->text);
+}
+
+/* Takes every choice a multi question's answer selected, then moves on to the node's next. */
+static void
+engine_answer_multi(struct engine_ctx *cx, const struct flow_node *n, const char *norm)
+{
+	bool sel[FLOW_MAX_CHOICES] = { false }, any = false;
+	int r = engine_match_multi(cx->flow, n, norm, sel);
+
+	if (r < 0) {
+		/* No clear answer, but the text itself named some signs ("my legs tingle"): those. */
+		for (size_t c = 0; c < n->nchoices; c++)
+			if (n->choices[c].var != NULL && engine_filled(cx, n->choices[c].var))
+				sel[c] = any = true;
+		if (!any) {
+			if (cx->nfilled > 0)
+				engine_reply(cx, n->prompt ? n->prompt : n->text);
+			else
+				engine_reask(cx, n);
+			return;
+		}
+		r = 1;
+	}
+	for (size_t c = 0; c < n->nchoices; c++) {
+		engine_drop_noted(cx->st, n->choices[c].var);
+		if (!(r == 0 ? n->choices[c].var == NULL : sel[c]))
+			continue;
+		if (n->choices[c].var != NULL)
+			engine_set_var(cx->st, n->choices[c].var, n->choices[c].value);
+		engine_effects(cx, &n->choices[c].fx);
+	}
+	engine_enter(cx, n->next);
 }
 
 /* Handles a text that is not a keyword, at the current node. */
@@ -861,11 +1259,23 @@ engine_answer(struct engine_ctx *cx, const char *norm)
 		return;
 	}
 	case FLOW_QUESTION:
-		c = engine_match_choice(cx->flow, n, norm);
-		if (c < 0) {
-			engine_reask(cx, n);
+		if (n->multi) {
+			engine_answer_multi(cx, n, norm);
 			return;
 		}
+		c = engine_match_choice(cx->flow, n, norm);
+		if (c < 0 && engine_filled(cx, n->var))
+			for (size_t k = 0; k < n->nchoices && c < 0; k++)
+				if (strcmp(n->choices[k].value, engine_state_var(cx->st, n->var)) == 0)
+					c = (int)k; /* the free text named the answer ("my lower back hurts") */
+		if (c < 0) {
+			if (cx->nfilled > 0) /* it told us something else: note it, ask again, no "sorry" */
+				engine_reply(cx, n->prompt ? n->prompt : n->text);
+			else
+				engine_reask(cx, n);
+			return;
+		}
+		engine_drop_noted(cx->st, n->var);
 		if (n->var != NULL)
 			engine_set_var(cx->st, n->var, n->choices[c].value);
 		engine_effects(cx, &n->choices[c].fx);
@@ -1020,6 +1430,7 @@ engine_step(const struct flow *flow, const struct conv_state *state,
 		engine_clear_vars(cx.st);
 		engine_clear_escalated(cx.st);
 		cx.st->see_doctor_sent = cx.st->booking_offered = cx.st->emergency_sent = false;
+		cx.st->see_doctor_due = false;
 		engine_reply(&cx, flow_message(flow, FLOW_MSG_IDLE_RESET));
 	}
 	before = out->nreplies;
@@ -1049,17 +1460,28 @@ engine_step(const struct flow *flow, const struct conv_state *state,
 		engine_enter(&cx, kw.target);
 		break;
 	default:
-		if (cx.st->node == NULL)
+		cur = flow_node_find(flow, cx.st->node);
+		if (cur == NULL || cur->kind == FLOW_END) {
+			/* A new conversation: the greeting and the screen first, then what the text said. */
 			engine_restart(&cx);
-		else
+			engine_fill_slots(&cx);
+		} else {
+			if (cur->kind != FLOW_EMERGENCY)
+				engine_fill_slots(&cx);
 			engine_answer(&cx, norm);
+		}
 		break;
 	}
+	engine_flush_noted(&cx, before);
 	cur = flow_node_find(flow, cx.st->node);
-	if (in->triage == TRIAGE_SEE_DOCTOR && !cx.st->see_doctor_sent && out->nreplies > before &&
-	    (cur == NULL || cur->kind != FLOW_EMERGENCY)) {
+	if (in->triage == TRIAGE_SEE_DOCTOR && !cx.st->see_doctor_sent)
+		cx.st->see_doctor_due = true;
+	/* The advice waits until the screen is answered, and the flow may give it itself. */
+	if (cx.st->see_doctor_due && !cx.st->see_doctor_sent && out->nreplies > before &&
+	    (cur == NULL || (cur->kind != FLOW_EMERGENCY && !(cur->kind == FLOW_QUESTION && cur->strict)))) {
 		engine_reply(&cx, flow_message(flow, FLOW_MSG_SEE_DOCTOR));
 		cx.st->see_doctor_sent = cx.st->booking_offered = true;
+		cx.st->see_doctor_due = false;
 	}
 done:
 	cx.st->last_activity = in->now_ms;

@@ -6,8 +6,9 @@
  * with the red-flag matcher's verdict, and returns a new state, the reply
  * texts and the actions for inbound.c to commit in one transaction. The old
  * state is never modified, so a failed commit can simply be retried.
- * Everything clinical (texts, keywords, questions) comes from the flow
- * document; this file only knows the order of precedence:
+ * Everything clinical (texts, keywords, questions, the words slot filling
+ * reads from free text) comes from the flow document; this file only knows
+ * the order of precedence:
  * opted-out > emergency > STOP/START > handoff > idle reset > keywords > answer.
  */
 #ifndef CARENAV_GATEWAY_ENGINE_H

@@ -28,6 +28,7 @@
 #define FLOW_MAX_EFFECTS 16   /* sets or actions per node/choice */
 #define FLOW_MAX_SHORTCUTS 16 /* shortcut keywords */
 #define FLOW_MAX_TEXTS 256    /* entries of the texts table */
+#define FLOW_MAX_SLOTS 16     /* slots, values per slot, units per duration */
 
 struct flow_word {
 	const char *norm; /* normalized keyword; owned via allocs */
@@ -66,6 +67,11 @@ struct flow {
 	struct flow_wordset hedges;	 /* words that keep a YES/NO answer's first word from deciding */
 	struct flow_named_text *texts;
 	size_t ntexts;
+	struct flow_slot *slots; /* owned via allocs */
+	size_t nslots;
+	const struct flow_text *noted; /* "Noted: {list}."; NULL without slots */
+	struct flow_wordset negations; /* words that cancel a slot word after them in a clause */
+	struct flow_wordset ones;      /* "a", "una": a duration of one unit */
 };
 
 struct flow_loader {
@@ -490,7 +496,7 @@ flow_add_set_word(struct flow_loader *ld, const char *norm, int lang, void *varg
 
 	(void)lang;
 	if (strchr(norm, ' ') != NULL)
-		return flow_fail(ld, "plain_words/hedges: '%s' must be one word", norm);
+		return flow_fail(ld, "plain_words/hedges/negations/one_words: '%s' must be one word", norm);
 	if (flow_wordset_has(set, norm, strlen(norm)))
 		return true; /* the same word in two languages */
 	if (set->n == set->cap) {
@@ -722,10 +728,10 @@ flow_get_cond(struct flow_loader *ld, json_t *v, const char *where, int depth, s
 static bool
 flow_parse_choices(struct flow_loader *ld, json_t *arr, const char *where, struct flow_node *node)
 {
-	static const char *const keys[] = { "keywords", "value", "next", "set", "actions", "note", NULL };
+	static const char *const keys[] = { "keywords", "value", "next", "var", "set", "actions", "note", NULL };
 	struct flow_choice *choices;
 	json_t *v;
-	size_t i;
+	size_t i, nnone = 0;
 
 	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > FLOW_MAX_CHOICES)
 		return flow_fail(ld, "%s: field 'choices' must be a list of 1-%d choices", where,
@@ -742,8 +748,23 @@ flow_parse_choices(struct flow_loader *ld, json_t *arr, const char *where, struc
 			return flow_fail(ld, "%s: must be an object", w);
 		if (!flow_check_keys(ld, v, w, keys))
 			return false;
-		if (!flow_get_link(ld, v, "next", w, &choices[i].next) ||
-		    !flow_get_effects(ld, v, w, &choices[i].fx))
+		if (node->multi) {
+			/* Several choices may be taken at once: each stores its own var, the node's next follows. */
+			if (json_object_get(v, "next") != NULL)
+				return flow_fail(ld, "%s: field 'next' is not allowed in a multi question (the node's 'next' follows)", w);
+			if (!flow_get_ident(ld, v, "var", w, false, &choices[i].var))
+				return false;
+			if (choices[i].var == NULL && ++nnone > 1)
+				return flow_fail(ld, "%s: a multi question has at most one choice without 'var' (the \"none\" answer)", w);
+			if (choices[i].var != NULL)
+				flow_note_var(ld, choices[i].var, true);
+		} else {
+			if (json_object_get(v, "var") != NULL)
+				return flow_fail(ld, "%s: field 'var' is only allowed in a multi question", w);
+			if (!flow_get_link(ld, v, "next", w, &choices[i].next))
+				return false;
+		}
+		if (!flow_get_effects(ld, v, w, &choices[i].fx))
 			return false;
 		val = json_object_get(v, "value");
 		if (val != NULL) {
@@ -753,6 +774,8 @@ flow_parse_choices(struct flow_loader *ld, json_t *arr, const char *where, struc
 				return flow_fail(ld, "%s: field 'value' must be a string of 1-%d bytes", w,
 				    FLOW_MAX_VALUE);
 			choices[i].value = json_string_value(val);
+		} else if (node->multi) {
+			choices[i].value = "yes";
 		} else {
 			char num[24];
 
@@ -776,12 +799,13 @@ static bool
 flow_parse_node(struct flow_loader *ld, json_t *v, struct flow_node *node)
 {
 	static const char *const common[] = { "id", "kind", "set", "actions", "note", "text", "prompt",
-		"hint", "reminder", "var", "strict", "choices", "choices_from", "next", "cases", "else",
-		NULL };
+		"hint", "reminder", "var", "strict", "multi", "see_doctor", "choices", "choices_from", "next",
+		"cases", "else", NULL };
 	/* Fields each kind may use, beyond id, kind, set, actions, note. */
-	static const char *const allowed[][9] = {
-		[FLOW_MESSAGE] = { "text", "next", NULL },
-		[FLOW_QUESTION] = { "text", "prompt", "hint", "var", "strict", "choices", "choices_from", NULL },
+	static const char *const allowed[][12] = {
+		[FLOW_MESSAGE] = { "text", "next", "see_doctor", NULL },
+		[FLOW_QUESTION] = { "text", "prompt", "hint", "var", "strict", "multi", "see_doctor", "choices",
+			"choices_from", "next", NULL },
 		[FLOW_CAPTURE] = { "text", "hint", "var", "next", NULL },
 		[FLOW_BRANCH] = { "cases", "else", NULL },
 		[FLOW_EMERGENCY] = { "text", "reminder", NULL },
@@ -811,11 +835,31 @@ flow_parse_node(struct flow_loader *ld, json_t *v, struct flow_node *node)
 		return false;
 	if (node->kind != FLOW_BRANCH && !flow_get_text(ld, v, "text", where, true, &node->text))
 		return false;
+	f = json_object_get(v, "see_doctor");
+	if (f != NULL && !json_is_boolean(f))
+		return flow_fail(ld, "%s: field 'see_doctor' must be true or false", where);
+	node->see_doctor = json_is_true(f);
 	switch (node->kind) {
 	case FLOW_MESSAGE:
 		return flow_get_link(ld, v, "next", where, &node->next);
 	case FLOW_QUESTION: {
 		json_t *strict = json_object_get(v, "strict"), *from = json_object_get(v, "choices_from");
+		json_t *multi = json_object_get(v, "multi");
+
+		if (multi != NULL && !json_is_boolean(multi))
+			return flow_fail(ld, "%s: field 'multi' must be true or false", where);
+		node->multi = json_is_true(multi);
+		if (node->multi) {
+			if (from != NULL)
+				return flow_fail(ld, "%s: a multi question needs its own 'choices', not 'choices_from'", where);
+			if (json_object_get(v, "var") != NULL)
+				return flow_fail(ld, "%s: field 'var' is not allowed in a multi question (each choice has its own)", where);
+			if (json_is_true(strict))
+				return flow_fail(ld, "%s: a multi question cannot be strict", where);
+			if (!flow_get_link(ld, v, "next", where, &node->next))
+				return false;
+		} else if (json_object_get(v, "next") != NULL)
+			return flow_fail(ld, "%s: field 'next' is only allowed in a multi question (choices say where to go)", where);
 
 		if (!flow_get_text(ld, v, "prompt", where, false, &node->prompt) ||
 		    !flow_get_text(ld, v, "hint", where, false, &node->hint) ||
@@ -885,7 +929,8 @@ flow_mark(const struct flow *flow, const struct flow_node *n, bool *seen)
 	if (n->next != NULL)
 		flow_mark(flow, n->next, seen);
 	for (size_t c = 0; c < n->nchoices; c++)
-		flow_mark(flow, n->choices[c].next, seen);
+		if (n->choices[c].next != NULL)
+			flow_mark(flow, n->choices[c].next, seen);
 	for (size_t c = 0; c < n->ncases; c++)
 		flow_mark(flow, n->cases[c].next, seen);
 }
@@ -962,12 +1007,191 @@ flow_parse_keywords(struct flow_loader *ld, json_t *kws)
 	return true;
 }
 
+struct flow_list_arg {
+	const char **words; /* owned via allocs */
+	size_t n, cap;
+	bool single;	    /* one word each (duration units) */
+	const char *where;
+};
+
+/* Adds one phrase of a slot value or unit (arg: the list). */
+static bool
+flow_add_list_word(struct flow_loader *ld, const char *norm, int lang, void *varg)
+{
+	struct flow_list_arg *arg = varg;
+
+	(void)lang;
+	if (arg->single && strchr(norm, ' ') != NULL)
+		return flow_fail(ld, "%s: '%s' must be one word", arg->where, norm);
+	for (size_t i = 0; i < arg->n; i++)
+		if (strcmp(arg->words[i], norm) == 0)
+			return true;
+	if (arg->n >= arg->cap)
+		return flow_fail(ld, "%s: too many words", arg->where);
+	arg->words[arg->n++] = flow_strdup(ld->flow, norm);
+	return true;
+}
+
+/* Parses "words": a language map of phrase lists into a list. */
+static bool
+flow_get_list(struct flow_loader *ld, json_t *obj, const char *where, bool single,
+    const char *const **words, size_t *n)
+{
+	struct flow_list_arg arg = { NULL, 0, FLOW_MAX_WORDS * FLOW_MAX_LANGS, single, where };
+	json_t *v = json_object_get(obj, "words");
+
+	if (v == NULL)
+		return flow_fail(ld, "%s: missing field 'words'", where);
+	arg.words = flow_alloc(ld->flow, arg.cap, sizeof *arg.words);
+	if (!flow_get_words(ld, v, where, true, flow_add_list_word, &arg))
+		return false;
+	if (arg.n == 0)
+		return flow_fail(ld, "%s: field 'words' lists no word", where);
+	*words = arg.words;
+	*n = arg.n;
+	return true;
+}
+
+/* Parses one slot: {"var", "values": [...]} or {"var", "duration": {...}}. */
+static bool
+flow_parse_slot(struct flow_loader *ld, json_t *v, const char *where, struct flow_slot *slot)
+{
+	static const char *const keys[] = { "var", "values", "duration", "note", NULL };
+	static const char *const vkeys[] = { "value", "label", "words", "note", NULL };
+	static const char *const dkeys[] = { "units", "one_words", "over_days", "set", "note", NULL };
+	static const char *const ukeys[] = { "days", "words", "note", NULL };
+	json_t *vals = json_object_get(v, "values"), *dur = json_object_get(v, "duration"), *e;
+	size_t i;
+	char w[160];
+
+	if (!json_is_object(v))
+		return flow_fail(ld, "%s: must be an object", where);
+	if (!flow_check_keys(ld, v, where, keys) || !flow_get_ident(ld, v, "var", where, true, &slot->var))
+		return false;
+	flow_note_var(ld, slot->var, true);
+	if ((vals == NULL) == (dur == NULL))
+		return flow_fail(ld, "%s: needs exactly one of 'values' or 'duration'", where);
+	if (vals != NULL) {
+		struct flow_slot_value *sv;
+
+		if (!json_is_array(vals) || json_array_size(vals) == 0 || json_array_size(vals) > FLOW_MAX_SLOTS)
+			return flow_fail(ld, "%s: field 'values' must be a list of 1-%d values", where, FLOW_MAX_SLOTS);
+		sv = flow_alloc(ld->flow, json_array_size(vals), sizeof *sv);
+		slot->values = sv;
+		slot->nvalues = json_array_size(vals);
+		json_array_foreach(vals, i, e) {
+			json_t *val;
+
+			(void)snprintf(w, sizeof w, "%s: value %zu", where, i + 1);
+			if (!json_is_object(e))
+				return flow_fail(ld, "%s: must be an object", w);
+			if (!flow_check_keys(ld, e, w, vkeys))
+				return false;
+			val = json_object_get(e, "value");
+			if (!json_is_string(val) || json_string_length(val) == 0 ||
+			    json_string_length(val) > FLOW_MAX_VALUE ||
+			    strlen(json_string_value(val)) != json_string_length(val))
+				return flow_fail(ld, "%s: field 'value' must be a string of 1-%d bytes", w, FLOW_MAX_VALUE);
+			sv[i].value = json_string_value(val);
+			if (!flow_get_text(ld, e, "label", w, true, &sv[i].label) ||
+			    !flow_get_list(ld, e, w, false, &sv[i].words, &sv[i].nwords))
+				return false;
+		}
+		return true;
+	}
+	(void)snprintf(w, sizeof w, "%s: duration", where);
+	if (!json_is_object(dur))
+		return flow_fail(ld, "%s: must be an object", w);
+	if (!flow_check_keys(ld, dur, w, dkeys))
+		return false;
+	e = json_object_get(dur, "units");
+	if (!json_is_array(e) || json_array_size(e) == 0 || json_array_size(e) > FLOW_MAX_SLOTS)
+		return flow_fail(ld, "%s: field 'units' must be a list of 1-%d units", w, FLOW_MAX_SLOTS);
+	{
+		struct flow_slot_unit *su = flow_alloc(ld->flow, json_array_size(e), sizeof *su);
+		json_t *u;
+
+		slot->units = su;
+		slot->nunits = json_array_size(e);
+		json_array_foreach(e, i, u) {
+			char uw[192];
+			json_t *days;
+
+			(void)snprintf(uw, sizeof uw, "%s: unit %zu", w, i + 1);
+			if (!json_is_object(u))
+				return flow_fail(ld, "%s: must be an object", uw);
+			if (!flow_check_keys(ld, u, uw, ukeys))
+				return false;
+			days = json_object_get(u, "days");
+			if (!json_is_integer(days) || json_integer_value(days) < 1 || json_integer_value(days) > 36500)
+				return flow_fail(ld, "%s: field 'days' must be an integer 1-36500", uw);
+			su[i].days = (int)json_integer_value(days);
+			if (!flow_get_list(ld, u, uw, true, &su[i].words, &su[i].nwords))
+				return false;
+		}
+	}
+	e = json_object_get(dur, "one_words");
+	if (e != NULL && !flow_get_words(ld, e, "slots: one_words", false, flow_add_set_word, &ld->flow->ones))
+		return false;
+	e = json_object_get(dur, "over_days");
+	slot->over_days = -1;
+	if (e != NULL) {
+		if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > 36500)
+			return flow_fail(ld, "%s: field 'over_days' must be an integer 0-36500", w);
+		slot->over_days = (int)json_integer_value(e);
+	}
+	if ((e != NULL) != (json_object_get(dur, "set") != NULL))
+		return flow_fail(ld, "%s: fields 'over_days' and 'set' go together", w);
+	return flow_get_effects(ld, dur, w, &slot->over_fx);
+}
+
+/*
+ * Parses "slots": what the engine reads from free text, the "Noted" line
+ * that confirms it, and the negations that cancel a slot word ("no numbness").
+ */
+static bool
+flow_parse_slots(struct flow_loader *ld, json_t *v)
+{
+	static const char *const keys[] = { "noted", "negations", "fields", "note", NULL };
+	struct flow *flow = ld->flow;
+	json_t *fields, *e;
+	size_t i;
+
+	if (!json_is_object(v))
+		return flow_fail(ld, "slots: must be an object");
+	if (!flow_check_keys(ld, v, "slots", keys) ||
+	    !flow_get_text(ld, v, "noted", "slots", true, &flow->noted))
+		return false;
+	for (i = 0; i < flow->nlangs; i++)
+		if (strstr(flow->noted->by_lang[i], "{list}") == NULL)
+			return flow_fail(ld, "slots: field 'noted': language '%s' must contain {list}", flow->langs[i]);
+	e = json_object_get(v, "negations");
+	if (e != NULL && !flow_get_words(ld, e, "slots: negations", false, flow_add_set_word, &flow->negations))
+		return false;
+	fields = json_object_get(v, "fields");
+	if (!json_is_array(fields) || json_array_size(fields) == 0 || json_array_size(fields) > FLOW_MAX_SLOTS)
+		return flow_fail(ld, "slots: field 'fields' must be a list of 1-%d slots", FLOW_MAX_SLOTS);
+	flow->slots = flow_alloc(flow, json_array_size(fields), sizeof *flow->slots);
+	json_array_foreach(fields, i, e) {
+		char where[64];
+
+		(void)snprintf(where, sizeof where, "slots: field %zu", i + 1);
+		if (!flow_parse_slot(ld, e, where, &flow->slots[i]))
+			return false;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(flow->slots[k].var, flow->slots[i].var) == 0)
+				return flow_fail(ld, "%s: variable '%s' already has a slot", where, flow->slots[i].var);
+		flow->nslots++;
+	}
+	return true;
+}
+
 static bool
 flow_parse_header(struct flow_loader *ld, json_t *root)
 {
 	static const char *const keys[] = { "name", "version", "note", "languages", "default_language",
 		"start", "emergency", "messages", "keywords", "numbers", "plain_words", "hedges", "shortcuts",
-		"texts", "nodes", NULL };
+		"texts", "slots", "nodes", NULL };
 	struct flow *flow = ld->flow;
 	json_t *langs = json_object_get(root, "languages"), *v, *msgs;
 	size_t i;
@@ -1056,6 +1280,9 @@ flow_parse_header(struct flow_loader *ld, json_t *root)
 	v = json_object_get(root, "hedges");
 	if (v != NULL && !flow_get_words(ld, v, "hedges", false, flow_add_set_word, &flow->hedges))
 		return false;
+	v = json_object_get(root, "slots");
+	if (v != NULL && !flow_parse_slots(ld, v))
+		return false;
 	return true;
 }
 
@@ -1112,6 +1339,9 @@ flow_parse_nodes(struct flow_loader *ld, json_t *root)
 		    (size_t)(src - flow->nodes)), "choices") == NULL)
 			return flow_fail(ld, "node '%s': field 'choices_from' must name a question with its own choices",
 			    flow->nodes[i].id);
+		if (src->multi)
+			return flow_fail(ld, "node '%s': field 'choices_from' cannot name the multi question '%s'",
+			    flow->nodes[i].id, src->id);
 		flow->nodes[i].choices = src->choices;
 		flow->nodes[i].nchoices = src->nchoices;
 	}
@@ -1368,4 +1598,46 @@ flow_message_json(const struct flow *flow, enum flow_message msg)
 	out = json_dumps(map, JSON_COMPACT);
 	json_decref(map);
 	return out;
+}
+
+/* Returns the slots, *n of them; NULL/0 when the flow has none. */
+const struct flow_slot *
+flow_slots(const struct flow *flow, size_t *n)
+{
+	*n = flow->nslots;
+	return flow->slots;
+}
+
+/* Returns the "Noted: {list}." text, or NULL without slots. */
+const struct flow_text *
+flow_slots_noted(const struct flow *flow)
+{
+	return flow->noted;
+}
+
+/* Is the word (len bytes, normalized) a negation for slot words? */
+bool
+flow_negation_word(const struct flow *flow, const char *word, size_t len)
+{
+	return flow_wordset_has(&flow->negations, word, len);
+}
+
+/* Returns the days of a duration unit word, or 0. */
+int
+flow_duration_unit(const struct flow *flow, const char *word, size_t len)
+{
+	for (size_t s = 0; s < flow->nslots; s++)
+		for (size_t u = 0; u < flow->slots[s].nunits; u++)
+			for (size_t w = 0; w < flow->slots[s].units[u].nwords; w++)
+				if (strlen(flow->slots[s].units[u].words[w]) == len &&
+				    memcmp(flow->slots[s].units[u].words[w], word, len) == 0)
+					return flow->slots[s].units[u].days;
+	return 0;
+}
+
+/* Is the word (len bytes, normalized) a duration's "one" ("a week")? */
+bool
+flow_duration_one(const struct flow *flow, const char *word, size_t len)
+{
+	return flow_wordset_has(&flow->ones, word, len);
 }

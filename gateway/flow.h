@@ -8,7 +8,8 @@
  * engine.c can follow links and index languages without checking again.
  * Everything here is borrowed from the struct flow and lives until
  * flow_free(); the node views are public so engine.c can walk them, but only
- * flow.c builds them. docs/flows.md describes the document.
+ * flow.c builds them. Slots (what the engine reads from free text) are flow
+ * data too, validated here like nodes. docs/flows.md describes the document.
  */
 #ifndef CARENAV_GATEWAY_FLOW_H
 #define CARENAV_GATEWAY_FLOW_H
@@ -131,8 +132,9 @@ struct flow_effects {
 struct flow_choice {
 	const char *const *keywords; /* normalized, all languages; borrowed */
 	size_t nkeywords;
-	const char *value;	     /* stored in the node's var; borrowed */
-	const struct flow_node *next;
+	const char *value;	     /* stored in the node's var (multi: in the choice's var); borrowed */
+	const char *var;	     /* multi question: variable this choice sets; NULL = the "none" choice */
+	const struct flow_node *next; /* NULL in a multi question (the node's next applies) */
 	struct flow_effects fx;
 };
 
@@ -159,12 +161,43 @@ struct flow_node {
 	const struct flow_text *reminder; /* emergency: reply to later texts */
 	const char *var;		  /* question/capture: variable to store; may be NULL */
 	bool strict;			  /* question: whole-message answers only */
+	bool multi;			  /* question: several choices at once ("1 3"), then next */
+	bool see_doctor;		  /* entering it gives the see-a-doctor advice (messages.see_doctor not sent) */
 	const struct flow_choice *choices; /* question; shared with choices_from */
 	size_t nchoices;
 	const struct flow_case *cases; /* branch */
 	size_t ncases;
-	const struct flow_node *next; /* message/capture next, branch else */
+	const struct flow_node *next; /* message/capture/multi question next, branch else */
 	struct flow_effects fx;	      /* applied on entering the node */
+};
+
+/* One value a slot can take, and the words that say it in free text. */
+struct flow_slot_value {
+	const char *value;	       /* stored in the slot's var; borrowed */
+	const struct flow_text *label; /* how "Noted: ..." names it */
+	const char *const *words;      /* normalized phrases, all languages; borrowed */
+	size_t nwords;
+};
+
+/* A duration unit ("weeks" = 7 days). */
+struct flow_slot_unit {
+	int days;
+	const char *const *words; /* normalized single words, all languages; borrowed */
+	size_t nwords;
+};
+
+/*
+ * A slot: a variable the engine fills from free text ("lower back, 3 weeks").
+ * Either values (region: upper/middle/lower) or a duration (number + unit).
+ */
+struct flow_slot {
+	const char *var; /* borrowed */
+	const struct flow_slot_value *values;
+	size_t nvalues;
+	const struct flow_slot_unit *units; /* duration slot: nunits > 0 */
+	size_t nunits;
+	int over_days;		     /* duration: longer than this applies over_fx; < 0 = never */
+	struct flow_effects over_fx; /* sets when the duration is over over_days */
 };
 
 /* A global keyword match. */
@@ -213,6 +246,16 @@ bool flow_plain_word(const struct flow *flow, const char *word, size_t len);
  * opening word of a YES/NO answer from deciding it ("no but...", "not sure")?
  */
 bool flow_hedge_word(const struct flow *flow, const char *word, size_t len);
+/* Returns the slots (free-text extraction), *n of them; NULL/0 when the flow has none. */
+const struct flow_slot *flow_slots(const struct flow *flow, size_t *n);
+/* Returns the "Noted: {list}." text of the slots, or NULL when the flow has no slots. */
+const struct flow_text *flow_slots_noted(const struct flow *flow);
+/* Is this normalized word (len bytes) a negation ("no", "not", "sin") for slot words? */
+bool flow_negation_word(const struct flow *flow, const char *word, size_t len);
+/* Returns the days of a duration unit word ("weeks" -> 7), or 0. */
+int flow_duration_unit(const struct flow *flow, const char *word, size_t len);
+/* Is this normalized word (len bytes) a duration's "one" ("a", "una": "a week")? */
+bool flow_duration_one(const struct flow *flow, const char *word, size_t len);
 /* Returns the name of a node kind ("question"). */
 const char *flow_node_kind_name(enum flow_node_kind kind);
 /* Returns the name of a keyword kind ("stop"). */

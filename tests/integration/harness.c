@@ -28,7 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "form.h"
+#include "segment.h"
 #include "xmalloc.h"
 
 static const char *
@@ -642,6 +645,37 @@ harness_replies(PGconn *pg, const char *patient, long long after_id)
 	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
 	out = xstrdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
+	return out;
+}
+
+char **
+harness_sandbox_sent(const struct harness_gw *gw, const char *number, size_t *n, size_t *segments)
+{
+	char *path = xasprintf("%s/outbox.log", gw->var_dir), *line = NULL, **out = NULL;
+	FILE *f = fopen(path, "r");
+	size_t cap = 0;
+
+	*n = 0;
+	if (segments != NULL)
+		*segments = 0;
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	while (getline(&line, &cap, f) > 0) {
+		json_t *row = json_loads(line, 0, NULL);
+		const char *to = json_string_value(json_object_get(row, "to"));
+		const char *body = json_string_value(json_object_get(row, "body"));
+
+		ck_assert_msg(row != NULL && to != NULL && body != NULL, "bad sandbox line: %s", line);
+		if (strcmp(to, number) == 0) {
+			out = xreallocarray(out, *n + 1, sizeof *out);
+			out[(*n)++] = xstrdup(body);
+			if (segments != NULL)
+				*segments += segment_count(body, strlen(body), NULL);
+		}
+		json_decref(row);
+	}
+	free(line);
+	fclose(f);
+	free(path);
 	return out;
 }
 

@@ -78,6 +78,12 @@ int harness_gw_cli(struct harness_gw *gw, char **out, const char *arg, ...);
 char *harness_replies(PGconn *pg, const char *patient, long long after_id);
 /* The newest message id (0 when none). */
 long long harness_last_message_id(PGconn *pg);
+/*
+ * What the sandbox provider delivered to number, in order: the bodies of the
+ * gateway's VAR_DIR/outbox.log lines sent to it (*n of them; caller frees
+ * each and the array). *segments, when not NULL, gets their SMS segments.
+ */
+char **harness_sandbox_sent(const struct harness_gw *gw, const char *number, size_t *n, size_t *segments);
 
 /*
  * Signs every later form POST with X-Twilio-Signature as Twilio would, for a

@@ -79,8 +79,12 @@ START_TEST(test_back_pain_loads)
 	ck_assert_ptr_nonnull(flow_node_find(flow, "lower_menu"));
 	ck_assert_ptr_null(flow_node_find(flow, "nope"));
 	ck_assert_ptr_null(flow_node_find(flow, NULL));
-	ck_assert_uint_eq(flow_node_find(flow, "middle_menu")->nchoices, 9);
-	ck_assert_uint_eq(flow_node_find(flow, "upper_menu")->nchoices, 8);
+	ck_assert_uint_eq(flow_node_find(flow, "middle_menu")->nchoices, 10);
+	ck_assert_uint_eq(flow_node_find(flow, "upper_menu")->nchoices, 9);
+	ck_assert(flow_node_find(flow, "sd")->multi);
+	ck_assert_ptr_null(flow_node_find(flow, "sd")->choices[4].var);
+	ck_assert_str_eq(flow_node_find(flow, "sd")->choices[1].var, "sd_numb");
+	ck_assert(flow_node_find(flow, "see_doctor")->see_doctor);
 	ck_assert_ptr_eq(flow_node_find(flow, "lower_heat")->choices,
 	    flow_node_find(flow, "lower_menu")->choices);
 	for (int m = 0; m < FLOW_MSG_COUNT; m++)
@@ -152,7 +156,7 @@ END_TEST
 struct kw_case {
 	const char *text;
 	enum flow_keyword kind;
-	const char *lang; /* FLOW_KW_LANGUAGE */
+	const char *lang; /* FLOW_KW_LANGUAGE: the language; FLOW_KW_GOTO: the target node (NULL = book) */
 };
 
 static const struct kw_case kw_cases[] = {
@@ -163,8 +167,12 @@ static const struct kw_case kw_cases[] = {
 	{ "START", FLOW_KW_START, NULL }, { "unstop", FLOW_KW_START, NULL }, { "Alta", FLOW_KW_START, NULL },
 	{ "HELP", FLOW_KW_HELP, NULL }, { "info", FLOW_KW_HELP, NULL }, { "AYUDA", FLOW_KW_HELP, NULL },
 	{ "¿ayuda?", FLOW_KW_HELP, NULL },
-	{ "RESTART", FLOW_KW_RESTART, NULL }, { "MENU", FLOW_KW_RESTART, NULL },
-	{ "MENÚ", FLOW_KW_RESTART, NULL }, { "menú", FLOW_KW_RESTART, NULL }, { "Inicio", FLOW_KW_RESTART, NULL },
+	{ "ACTIVAR", FLOW_KW_START, NULL },
+	{ "RESTART", FLOW_KW_RESTART, NULL }, { "MENU", FLOW_KW_GOTO, "kw_menu" },
+	{ "MENÚ", FLOW_KW_GOTO, "kw_menu" }, { "menú", FLOW_KW_GOTO, "kw_menu" }, { "Inicio", FLOW_KW_RESTART, NULL },
+	{ "tip", FLOW_KW_GOTO, "kw_menu" }, { "Más", FLOW_KW_GOTO, "kw_menu" }, { "consejos", FLOW_KW_GOTO, "kw_menu" },
+	{ "DOCTOR", FLOW_KW_GOTO, "kw_doctor" }, { "médico", FLOW_KW_GOTO, "kw_doctor" },
+	{ "questions", FLOW_KW_GOTO, "kw_questions" }, { "PREGUNTAS", FLOW_KW_GOTO, "kw_questions" },
 	{ "start over", FLOW_KW_RESTART, NULL },
 	{ "HUMAN", FLOW_KW_HUMAN, NULL }, { "persona", FLOW_KW_HUMAN, NULL }, { "call me", FLOW_KW_HUMAN, NULL },
 	{ "LLÁMENME", FLOW_KW_HUMAN, NULL },
@@ -188,10 +196,10 @@ START_TEST(test_keywords)
 	hit = flow_keyword_match(flow, norm);
 	ck_assert_msg(hit.kind == c->kind, "'%s' -> %s, want %s", c->text, flow_keyword_name(hit.kind),
 	    flow_keyword_name(c->kind));
-	if (c->lang != NULL)
+	if (c->lang != NULL && c->kind == FLOW_KW_LANGUAGE)
 		ck_assert_str_eq(flow_lang(flow, (size_t)hit.lang), c->lang);
 	if (c->kind == FLOW_KW_GOTO)
-		ck_assert_str_eq(hit.target->id, "book");
+		ck_assert_str_eq(hit.target->id, c->lang != NULL ? c->lang : "book"); /* lang: the target node */
 	flow_free(flow);
 	free(text);
 }
@@ -405,6 +413,49 @@ static const struct mutation mutations[] = {
 	{ "/texts/shared/es", NULL, NULL, NULL, "texts 'shared': field 'shared': missing language 'es'" },
 	{ "/texts/shared", "\"@shared\"", NULL, NULL, "texts 'shared': must be a language map" },
 	{ "/texts/Bad Name", TXT, NULL, NULL, "texts 'Bad Name': name must be" },
+	{ "/nodes/7/next", NULL, NULL, NULL, "node 'several': missing field 'next'" },
+	{ "/nodes/7/choices/0/next", "\"bye\"", NULL, NULL,
+	    "node 'several': choice 1: field 'next' is not allowed in a multi question" },
+	{ "/nodes/7/choices/0/var", NULL, NULL, NULL,
+	    "node 'several': choice 3: a multi question has at most one choice without 'var'" },
+	{ "/nodes/7/choices/0/var", "\"Bad Var\"", NULL, NULL, "node 'several': choice 1: field 'var' must be 1-64 characters" },
+	{ "/nodes/7/multi", "\"yes\"", NULL, NULL, "node 'several': field 'multi' must be true or false" },
+	{ "/nodes/7/var", "\"x\"", NULL, NULL, "node 'several': field 'var' is not allowed in a multi question" },
+	{ "/nodes/7/strict", "true", NULL, NULL, "node 'several': a multi question cannot be strict" },
+	{ "/nodes/7/choices_from", "\"pick\"", NULL, NULL,
+	    "node 'several': a multi question needs its own 'choices', not 'choices_from'" },
+	{ "/nodes/7/see_doctor", "1", NULL, NULL, "node 'several': field 'see_doctor' must be true or false" },
+	{ "/nodes/6/see_doctor", "true", NULL, NULL, "node 'bye': field 'see_doctor' is not allowed in a end node" },
+	{ "/nodes/1/choices/0/var", "\"x\"", NULL, NULL, "node 'pick': choice 1: field 'var' is only allowed in a multi question" },
+	{ "/nodes/1/next", "\"bye\"", NULL, NULL, "node 'pick': field 'next' is only allowed in a multi question" },
+	{ "/nodes/4/choices_from", "\"several\"", NULL, NULL,
+	    "node 'again': field 'choices_from' cannot name the multi question 'several'" },
+	{ "/slots/noted/en", "\"Noted\"", NULL, NULL, "slots: field 'noted': language 'en' must contain {list}" },
+	{ "/slots/noted", NULL, NULL, NULL, "slots: missing field 'noted'" },
+	{ "/slots/extra", "1", NULL, NULL, "slots: unknown field 'extra'" },
+	{ "/slots/negations/en", "[\"not at all\"]", NULL, NULL, "'not at all' must be one word" },
+	{ "/slots/fields", "[]", NULL, NULL, "slots: field 'fields' must be a list of 1-16 slots" },
+	{ "/slots/fields/0/colour", "1", NULL, NULL, "slots: field 1: unknown field 'colour'" },
+	{ "/slots/fields/0/var", NULL, NULL, NULL, "slots: field 1: missing field 'var'" },
+	{ "/slots/fields/0/duration", "{}", NULL, NULL, "slots: field 1: needs exactly one of 'values' or 'duration'" },
+	{ "/slots/fields/0/values", "[]", NULL, NULL, "slots: field 1: field 'values' must be a list of 1-16 values" },
+	{ "/slots/fields/0/values/0/value", "\"\"", NULL, NULL, "slots: field 1: value 1: field 'value' must be a string of 1-64 bytes" },
+	{ "/slots/fields/0/values/0/label", NULL, NULL, NULL, "slots: field 1: value 1: missing field 'label'" },
+	{ "/slots/fields/0/values/0/label/es", NULL, NULL, NULL, "slots: field 1: value 1: field 'label': missing language 'es'" },
+	{ "/slots/fields/0/values/0/words", NULL, NULL, NULL, "slots: field 1: value 1: missing field 'words'" },
+	{ "/slots/fields/0/values/0/words/fr", "[\"pomme\"]", NULL, NULL, "slots: field 1: value 1: undeclared language 'fr'" },
+	{ "/slots/fields/0/values/0/words/es", NULL, NULL, NULL, "slots: field 1: value 1: missing language 'es'" },
+	{ "/slots/fields/1/var", "\"pick\"", NULL, NULL, "slots: field 2: variable 'pick' already has a slot" },
+	{ "/slots/fields/1/duration/units/0/days", "0", NULL, NULL,
+	    "slots: field 2: duration: unit 1: field 'days' must be an integer 1-36500" },
+	{ "/slots/fields/1/duration/units/0/words/en", "[\"two weeks\"]", NULL, NULL,
+	    "slots: field 2: duration: unit 1: 'two weeks' must be one word" },
+	{ "/slots/fields/1/duration/units", "[]", NULL, NULL, "slots: field 2: duration: field 'units' must be a list of 1-16 units" },
+	{ "/slots/fields/1/duration/set", NULL, NULL, NULL, "slots: field 2: duration: fields 'over_days' and 'set' go together" },
+	{ "/slots/fields/1/duration/over_days", "-1", NULL, NULL,
+	    "slots: field 2: duration: field 'over_days' must be an integer 0-36500" },
+	{ "/slots/fields/1/duration/set/long", "5", NULL, NULL,
+	    "slots: field 2: duration: field 'set': variable 'long' needs a string" },
 	{ "/surprise", "1", NULL, NULL, "document: unknown field 'surprise'" },
 };
 

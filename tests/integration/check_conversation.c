@@ -1,0 +1,241 @@
+/*
+ * check_conversation.c - issue #18 through the real gateway: scripted
+ * conversations in English and Spanish (the happy path, a free-text first
+ * message, HELP first, BOOK then the questions for the doctor), with the
+ * segment budget counted from what the sandbox provider received (its
+ * outbox log), and no reply body sent twice unless the patient asked.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "xmalloc.h"
+
+#define CLINIC "+15550001111"
+#define WAIT_MS 15000
+
+struct world {
+	char *conninfo;
+	PGconn *pg;
+	struct harness_gw gw;
+	int next_sid;
+};
+
+static void
+world_init(struct world *w)
+{
+	memset(w, 0, sizeof *w);
+	w->conninfo = harness_db_create();
+	harness_gw_init(&w->gw, w->conninfo, NULL);
+	harness_gw_start(&w->gw);
+	w->pg = harness_db_connect(w->conninfo);
+}
+
+static void
+world_free(struct world *w)
+{
+	harness_gw_free(&w->gw);
+	PQfinish(w->pg);
+	free(w->conninfo);
+}
+
+/* Texts the gateway and waits until the step is processed and its replies delivered. */
+static void
+say(struct world *w, const char *patient, const char *body)
+{
+	char sid[32];
+
+	snprintf(sid, sizeof sid, "SMconv%06d", ++w->next_sid);
+	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, patient, CLINIC, body), 200);
+	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, WAIT_MS), "texts not processed; see %s", w->gw.log_path);
+	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM outbox WHERE state <> 'done'", 0, WAIT_MS),
+	    "replies not delivered; see %s", w->gw.log_path);
+}
+
+/* Texts a whole script; returns the segments the provider received for it (from the start). */
+static size_t
+converse(struct world *w, const char *patient, const char *const *script)
+{
+	size_t n, segments;
+	char **sent;
+
+	for (size_t i = 0; script[i] != NULL; i++)
+		say(w, patient, script[i]);
+	sent = harness_sandbox_sent(&w->gw, patient, &n, &segments);
+	for (size_t i = 0; i < n; i++)
+		free(sent[i]);
+	free(sent);
+	return segments;
+}
+
+/* Everything the provider received for patient, joined by "\n--\n" (caller frees). */
+static char *
+received(struct world *w, const char *patient, size_t *nmessages)
+{
+	size_t n, len = 1;
+	char **sent = harness_sandbox_sent(&w->gw, patient, &n, NULL), *all;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(sent[i]) + 4;
+	all = xcalloc(1, len);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(all, "\n--\n");
+		strcat(all, sent[i]);
+		/* No reply is sent twice in these conversations (nobody asked for one again). */
+		for (size_t k = 0; k < i; k++)
+			ck_assert_msg(strcmp(sent[k], sent[i]) != 0, "sent twice to %s:\n%s", patient, sent[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(sent[i]);
+	free(sent);
+	if (nmessages != NULL)
+		*nmessages = n;
+	return all;
+}
+
+static int
+occurrences(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* The happy path to the first self-care tip: at most 8 segments in each language (issue #18). */
+START_TEST(test_happy_path_budget)
+{
+	static const char *const en[] = { "Hi, my back hurts", "no", "3", "no", "1", NULL };
+	static const char *const es[] = { "Hola, me duele la espalda", "no", "3", "no", "1", NULL };
+	struct world w;
+	size_t seg_en, seg_es, n;
+	char *all;
+
+	world_init(&w);
+	seg_en = converse(&w, "+15553000001", en);
+	seg_es = converse(&w, "+15553000002", es);
+	all = received(&w, "+15553000001", &n);
+	ck_assert_msg(strstr(all, "Safety check") && strstr(all, "Any of these") &&
+	    strstr(all, "10-20 minutes"), "got:\n%s", all);
+	ck_assert_uint_eq(n, 5); /* one message per step */
+	free(all);
+	all = received(&w, "+15553000002", &n);
+	/* Folded to GSM-7 as sent: "número" arrives as "numero". */
+	ck_assert_msg(strstr(all, "Por seguridad") && strstr(all, "Responda los numeros") &&
+	    strstr(all, "10 a 20 minutos") && strstr(all, "á") == NULL, "got:\n%s", all);
+	free(all);
+	ck_assert_msg(seg_en <= 8, "English happy path took %zu segments, want at most 8", seg_en);
+	ck_assert_msg(seg_es <= 8, "Spanish happy path took %zu segments, want at most 8", seg_es);
+	world_free(&w);
+}
+END_TEST
+
+/*
+ * "lower back, 3 weeks, can't sleep" as the first text: the screen first,
+ * then one confirmation line and the doctor advice, once; no question about
+ * where, how long or the two weeks.
+ */
+START_TEST(test_free_text_first_message)
+{
+	static const char *const en[] = { "lower back, 3 weeks, can't sleep", "no", NULL };
+	static const char *const es[] = { "me duele la espalda baja desde hace 3 semanas, no puedo dormir", "no", NULL };
+	struct world w;
+	size_t seg;
+	char *all;
+
+	world_init(&w);
+	seg = converse(&w, "+15553000011", en);
+	all = received(&w, "+15553000011", NULL);
+	ck_assert_msg(strstr(all, "Safety check") != NULL, "got:\n%s", all);
+	ck_assert_msg(strstr(all, "Noted: lower back, 3 weeks") != NULL, "got:\n%s", all);
+	ck_assert_msg(occurrences(all, "recommend") == 1, "the doctor advice is not there once:\n%s", all);
+	ck_assert_msg(strstr(all, "Where is the pain") == NULL && strstr(all, "Any of these") == NULL,
+	    "asked again what the text said:\n%s", all);
+	ck_assert_msg(seg <= 4, "%zu segments, want at most 4", seg);
+	free(all);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE patient_number = "
+	    "'+15553000011' AND state->>'node' = 'see_doctor' AND state->'vars'->>'region' = 'lower' AND "
+	    "state->'vars'->>'sd_daily' = 'yes'"), 1);
+
+	seg = converse(&w, "+15553000012", es);
+	all = received(&w, "+15553000012", NULL);
+	ck_assert_msg(strstr(all, "Por seguridad") && strstr(all, "Anotado: espalda baja, 3 semanas"), "got:\n%s", all);
+	ck_assert_msg(occurrences(all, "le recomendamos") == 1, "the doctor advice is not there once:\n%s", all);
+	ck_assert_msg(strstr(all, "Donde le duele") == NULL, "asked where:\n%s", all);
+	ck_assert_msg(seg <= 4, "%zu segments, want at most 4", seg);
+	free(all);
+	world_free(&w);
+}
+END_TEST
+
+/* HELP as the first text: help, then the greeting and the screen; the path after it as usual. */
+START_TEST(test_help_first)
+{
+	static const char *const en[] = { "HELP", "no", "lower, 2 days", "no", "1", NULL };
+	static const char *const es[] = { "AYUDA", "no", "baja, 2 días", "no", "1", NULL };
+	struct world w;
+	size_t seg;
+	char *all;
+
+	world_init(&w);
+	seg = converse(&w, "+15553000021", en);
+	all = received(&w, "+15553000021", NULL);
+	ck_assert_msg(strstr(all, "not for emergencies") && strstr(all, "Safety check") &&
+	    strstr(all, "Noted: 2 days.") && strstr(all, "10-20 minutes"), "got:\n%s", all);
+	ck_assert_msg(seg <= 10, "%zu segments, want at most 10 (8 + the help text)", seg);
+	free(all);
+	seg = converse(&w, "+15553000022", es);
+	all = received(&w, "+15553000022", NULL);
+	ck_assert_msg(strstr(all, "No es para emergencias") && strstr(all, "Por seguridad") &&
+	    strstr(all, "Anotado: 2 dias.") && strstr(all, "10 a 20 minutos"), "got:\n%s", all);
+	ck_assert_msg(seg <= 10, "%zu segments, want at most 10 (8 + the help text)", seg);
+	free(all);
+	world_free(&w);
+}
+END_TEST
+
+/* BOOK, then the questions for the doctor: the questions, not a new safety screen. */
+START_TEST(test_book_then_questions)
+{
+	static const char *const en[] = { "hi", "no", "1", "BOOK", "QUESTIONS", NULL };
+	static const char *const es[] = { "hola", "no", "3", "CITA", "PREGUNTAS", NULL };
+	struct world w;
+	size_t seg;
+	char *all;
+
+	world_init(&w);
+	seg = converse(&w, "+15553000031", en);
+	all = received(&w, "+15553000031", NULL);
+	ck_assert_msg(strstr(all, "The clinic will call you soon") && strstr(all, "What is causing my pain") &&
+	    strstr(all, "come back sooner"), "got:\n%s", all);
+	ck_assert_msg(occurrences(all, "Safety check") == 1, "the screen came again:\n%s", all);
+	ck_assert_msg(seg <= 10, "%zu segments, want at most 10", seg);
+	free(all);
+	seg = converse(&w, "+15553000032", es);
+	all = received(&w, "+15553000032", NULL);
+	ck_assert_msg(strstr(all, "La clinica le llamara pronto") && strstr(all, "efectos secundarios"), "got:\n%s", all);
+	ck_assert_msg(occurrences(all, "Por seguridad") == 1, "the screen came again:\n%s", all);
+	ck_assert_msg(seg <= 10, "%zu segments, want at most 10", seg);
+	free(all);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 2);
+	world_free(&w);
+}
+END_TEST
+
+int
+main(void)
+{
+	const TTest *const tests[] = {
+		test_happy_path_budget,
+		test_free_text_first_message,
+		test_help_first,
+		test_book_then_questions,
+	};
+
+	return check_run("conversation", 120, tests, sizeof tests / sizeof tests[0]);
+}
