@@ -145,8 +145,10 @@ esc_resolve_done(const PGresult *res, const char *error, void *arg)
 	if (error != NULL) {
 		api_db_error(call->req, "escalation resolve", error);
 	} else {
-		if (strcmp(store_col_text(res, 0, 0), "ok") == 0)
+		if (strcmp(store_col_text(res, 0, 0), "ok") == 0) {
 			log_info("api: operator=%s resolved escalation=%lld", call->operator_name, call->id);
+			outbox_kick(call->ctx->outbox);  /* the stand-down texts */
+		}
 		esc_action_reply(call, store_col_text(res, 0, 0), "resolved");
 	}
 	api_call_end(call);

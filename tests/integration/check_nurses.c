@@ -1,0 +1,216 @@
+/*
+ * check_nurses.c - handling an emergency as a team (#19), end to end: the
+ * real gateway, PostgreSQL and a fake Twilio playing every phone. Once
+ * someone has an escalation (an SMS ACK, a console ACK, a console resolve)
+ * everyone else paged for it is told so, once, in their language; the
+ * operator API shows who was paged, who has it and how it ended.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fake_twilio.h"
+#include "harness.h"
+#include "xmalloc.h"
+
+#define CLINIC "+15550001111"
+#define PATIENT "+15553000100"
+#define PRIMARY "+15553000001"   /* Pat, Spanish */
+#define BACKUP "+15553000002"    /* Bea, English */
+#define ALICE "alice-token-0123456789"
+#define WAIT_MS 20000
+
+struct world {
+	char *conninfo;
+	PGconn *pg;
+	struct fake_twilio *ft;
+	struct harness_gw gw;
+	char *env[10];
+	char *code;
+	long long esc;
+	int sid;
+};
+
+static void
+world_init(struct world *w, const char *ack_timeout_s)
+{
+	char *from, *to;
+
+	memset(w, 0, sizeof *w);
+	w->conninfo = harness_db_create();
+	w->ft = fake_twilio_start();
+	w->env[0] = xstrdup("SMS_PROVIDER=twilio");
+	w->env[1] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
+	w->env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
+	w->env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
+	w->env[4] = xasprintf("ESCALATION_ACK_TIMEOUT=%s", ack_timeout_s);
+	w->env[5] = xstrdup("PUBLIC_BASE_URL=https://sms.clinic.example");
+	w->env[6] = xstrdup("OPERATOR_TOKENS=alice:" ALICE);
+	harness_sign_twilio("s3cret", "https://sms.clinic.example");
+	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
+	harness_gw_start(&w->gw);
+	w->pg = harness_db_connect(w->conninfo);
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Pat Primary", "--phone", PRIMARY,
+	    "--language", "es", NULL), 0);
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Bea Backup", "--phone", BACKUP, NULL), 0);
+	from = harness_query_text(w->pg, "SELECT to_char(now() AT TIME ZONE 'UTC' - interval '1 hour', 'YYYY-MM-DD HH24:MI')");
+	to = harness_query_text(w->pg, "SELECT to_char(now() AT TIME ZONE 'UTC' + interval '2 hours', 'YYYY-MM-DD HH24:MI')");
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "oncall", "add", "--phone", PRIMARY, "--tier", "primary",
+	    "--from", from, "--to", to, NULL), 0);
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "oncall", "add", "--phone", BACKUP, "--tier", "backup",
+	    "--from", from, "--to", to, NULL), 0);
+	free(from);
+	free(to);
+}
+
+static void
+world_free(struct world *w)
+{
+	harness_gw_free(&w->gw);
+	fake_twilio_stop(w->ft);
+	PQfinish(w->pg);
+	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
+		free(w->env[i]);
+	free(w->code);
+	free(w->conninfo);
+}
+
+static void
+sms(struct world *w, const char *from, const char *body)
+{
+	char sid[32];
+
+	snprintf(sid, sizeof sid, "SMnurse%05d", ++w->sid);
+	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, from, CLINIC, body), 200);
+}
+
+static void
+wait_sent_to(struct world *w, const char *to, size_t n)
+{
+	for (int waited = 0; waited < WAIT_MS; waited += 50) {
+		if (fake_twilio_count_sent(w->ft, "To", to) >= n)
+			return;
+		usleep(50 * 1000);
+	}
+	ck_abort_msg("%s never got %zu messages; see %s", to, n, w->gw.log_path);
+}
+
+/* A red flag from the patient; waits for the primary's alert (and the backup's if both). */
+static void
+emergency(struct world *w, bool both)
+{
+	sms(w, PATIENT, "my back hurts and i lost control of my bladder, my legs are numb");
+	wait_sent_to(w, PRIMARY, 1);
+	if (both)
+		wait_sent_to(w, BACKUP, 1);
+	w->code = harness_query_text(w->pg, "SELECT code FROM escalations");
+	w->esc = harness_query_int(w->pg, "SELECT id FROM escalations");
+}
+
+/* The stand-down texts sent to phone, as one string (bodies joined by " | "). */
+static char *
+stand_downs(struct world *w, const char *phone)
+{
+	char *sql = xasprintf("SELECT coalesce(string_agg(body, ' | ' ORDER BY id), '') FROM messages "
+	    "WHERE to_number = '%s' AND sent_by = 'stand_down'", phone);
+	char *out = harness_query_text(w->pg, sql);
+
+	free(sql);
+	return out;
+}
+
+static void
+api_ok(struct world *w, const char *action, const char *body)
+{
+	char *path = xasprintf("/api/escalations/%lld/%s", w->esc, action), *resp = NULL;
+
+	ck_assert_msg(harness_api(w->gw.port, "POST", path, ALICE, body, &resp) == 200, "%s: %s", path, resp);
+	free(resp);
+	free(path);
+}
+
+START_TEST(test_stand_down_after_sms_ack)
+{
+	struct world w;
+	char *ack, *pat, *bea, *want;
+
+	world_init(&w, "2");
+	emergency(&w, true);
+	ack = xasprintf("ACK %s", w.code);
+	sms(&w, BACKUP, ack);
+	/* Pat, paged first, is told in Spanish that Bea has it; Bea gets her ACK reply, no stand-down. */
+	wait_sent_to(&w, PRIMARY, 2);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	    "AND status = 'sent'", 1, WAIT_MS));
+	pat = stand_downs(&w, PRIMARY);
+	bea = stand_downs(&w, BACKUP);
+	want = xasprintf("%s la atiende Bea Backup. No hace falta actuar.", w.code);
+	ck_assert_str_eq(pat, want);
+	ck_assert_str_eq(bea, "");
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'stood_down' "
+	    "AND staff_id = (SELECT id FROM staff WHERE phone = '" PRIMARY "')"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'stood_down'"), 1);
+	/* Resolving it later stands nobody down again. */
+	api_ok(&w, "resolve", "{\"note\": \"called\"}");
+	sleep(1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down'"), 1);
+	free(want);
+	free(pat);
+	free(bea);
+	free(ack);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_stand_down_after_console_ack_and_resolve)
+{
+	struct world w;
+	char *pat, *bea, *want;
+
+	/* A console ACK: both paged are told, each in their language. */
+	world_init(&w, "2");
+	emergency(&w, true);
+	api_ok(&w, "ack", NULL);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	    "AND status = 'sent'", 2, WAIT_MS));
+	pat = stand_downs(&w, PRIMARY);
+	bea = stand_downs(&w, BACKUP);
+	want = xasprintf("%s taken by alice. No need to act.", w.code);
+	ck_assert_str_eq(bea, want);
+	free(want);
+	want = xasprintf("%s la atiende alice. No hace falta actuar.", w.code);
+	ck_assert_str_eq(pat, want);
+	free(want);
+	free(pat);
+	free(bea);
+	world_free(&w);
+
+	/* A console resolve with no ACK: only the primary was paged, only she is told. */
+	world_init(&w, "60");
+	emergency(&w, false);
+	api_ok(&w, "resolve", "{\"note\": \"false alarm\"}");
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	    "AND status = 'sent'", 1, WAIT_MS));
+	pat = stand_downs(&w, PRIMARY);
+	want = xasprintf("%s cerrada por alice. No hace falta actuar.", w.code);
+	ck_assert_str_eq(pat, want);
+	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "To", BACKUP), 0);
+	free(want);
+	free(pat);
+	world_free(&w);
+}
+END_TEST
+
+int
+main(void)
+{
+	const TTest *const tests[] = {
+		test_stand_down_after_sms_ack,
+		test_stand_down_after_console_ack_and_resolve,
+	};
+
+	return check_run("nurses", 120, tests, sizeof tests / sizeof tests[0]);
+}
