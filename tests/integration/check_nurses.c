@@ -204,12 +204,128 @@ START_TEST(test_stand_down_after_console_ack_and_resolve)
 }
 END_TEST
 
+static json_t *
+api_get(struct world *w, const char *path)
+{
+	char *resp = NULL;
+	json_t *doc;
+
+	ck_assert_msg(harness_api(w->gw.port, "GET", path, ALICE, NULL, &resp) == 200, "%s: %s", path, resp);
+	doc = json_loads(resp, 0, NULL);
+	ck_assert_msg(doc != NULL, "%s", resp);
+	free(resp);
+	return doc;
+}
+
+static const char *
+str(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : "";
+}
+
+START_TEST(test_timeline_words_and_outcome)
+{
+	struct world w;
+	json_t *doc, *e, *pages, *timeline, *v;
+	char *ack, *body, *resp = NULL, *path;
+	bool stood_down = false, acked = false;
+
+	world_init(&w, "2");
+	emergency(&w, true);
+	/* Alerts name the reason by its title in the staff member's language, never by rule id. */
+	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" PRIMARY "' "
+	    "AND sent_by = 'alert' ORDER BY id LIMIT 1");
+	ck_assert_msg(strstr(body, "Perdió el control de la vejiga o el intestino") && !strstr(body, "er_") &&
+	    !strstr(body, "doc_"), "alert: %s", body);
+	free(body);
+	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" BACKUP "' "
+	    "AND sent_by = 'alert' ORDER BY id LIMIT 1");
+	ck_assert_msg(strstr(body, "Lost bladder or bowel control") && !strstr(body, "er_"), "alert: %s", body);
+	free(body);
+
+	ack = xasprintf("ACK %s", w.code);
+	sms(&w, BACKUP, ack);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
+	/* The one who took it gets the summary and the number to call. */
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" BACKUP "' "
+	    "AND sent_by = 'brief' AND status = 'sent'", 1, WAIT_MS));
+	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" BACKUP "' AND sent_by = 'brief'");
+	ck_assert_msg(strstr(body, w.code) && strstr(body, "Lost bladder or bowel control") &&
+	    strstr(body, "Call the patient at " PATIENT) && strstr(body, "Speaks English"), "brief: %s", body);
+	free(body);
+
+	/* Acknowledged is in progress, not gone: with its owner, pages, stand-down. */
+	doc = api_get(&w, "/api/escalations?status=open");
+	ck_assert_uint_eq(json_array_size(json_object_get(doc, "escalations")), 0);
+	json_decref(doc);
+	doc = api_get(&w, "/api/escalations?status=active");
+	ck_assert_uint_eq(json_array_size(json_object_get(doc, "escalations")), 1);
+	json_decref(doc);
+	doc = api_get(&w, "/api/escalations?status=in_progress");
+	e = json_array_get(json_object_get(doc, "escalations"), 0);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(str(e, "state"), "in_progress");
+	ck_assert_str_eq(str(e, "owner"), "Bea Backup");
+	ck_assert_str_eq(str(e, "ack_via"), "sms");
+	ck_assert_msg(strstr(str(e, "reason_text"), "Lost bladder or bowel control") != NULL, "%s", str(e, "reason_text"));
+	ck_assert_msg(strstr(str(json_object_get(e, "summary"), "text"), "Lost bladder") != NULL, "summary");
+	pages = json_object_get(e, "pages");
+	ck_assert_uint_ge(json_array_size(pages), 2);
+	v = json_array_get(pages, 0);
+	ck_assert_str_eq(str(v, "staff"), "Pat Primary");
+	ck_assert_str_eq(str(v, "tier"), "primary");
+	ck_assert_str_eq(str(v, "channel"), "sms");
+	ck_assert_msg(strcmp(str(v, "delivery"), "sent") == 0 || strcmp(str(v, "delivery"), "delivered") == 0,
+	    "delivery %s", str(v, "delivery"));
+	v = json_array_get(pages, 1);
+	ck_assert_str_eq(str(v, "staff"), "Bea Backup");
+	ck_assert_str_eq(str(v, "tier"), "backup");
+	timeline = json_object_get(e, "timeline");
+	for (size_t i = 0; i < json_array_size(timeline); i++) {
+		v = json_array_get(timeline, i);
+		if (strcmp(str(v, "event"), "acknowledged") == 0)
+			acked = strcmp(str(v, "staff"), "Bea Backup") == 0 && strcmp(str(v, "via"), "sms") == 0;
+		if (strcmp(str(v, "event"), "stood_down") == 0)
+			stood_down = strcmp(str(v, "staff"), "Pat Primary") == 0;
+	}
+	ck_assert_msg(acked && stood_down, "timeline lacks the ACK or the stand-down");
+	ck_assert(json_is_integer(json_object_get(json_object_get(doc, "today"), "median_ack_seconds")));
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc, "today"), "in_progress")), 1);
+	json_decref(doc);
+
+	/* Resolve: the outcome from the list, tries only for no answer. */
+	path = xasprintf("/api/escalations/%lld/resolve", w.esc);
+	ck_assert_int_eq(harness_api(w.gw.port, "POST", path, ALICE, "{\"outcome\": \"fine\"}", &resp), 422);
+	free(resp);
+	ck_assert_int_eq(harness_api(w.gw.port, "POST", path, ALICE, "{\"outcome\": \"false_alarm\", \"tries\": 2}",
+	    &resp), 422);
+	free(resp);
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/escalations?status=maybe", ALICE, NULL, &resp), 400);
+	free(resp);
+	api_ok(&w, "resolve", "{\"outcome\": \"no_answer\", \"tries\": 3, \"note\": \"voicemail twice\"}");
+	doc = api_get(&w, "/api/escalations?status=resolved");
+	e = json_array_get(json_object_get(doc, "escalations"), 0);
+	ck_assert_str_eq(str(e, "state"), "resolved");
+	ck_assert_str_eq(str(e, "outcome"), "no_answer");
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "outcome_tries")), 3);
+	ck_assert_str_eq(str(e, "resolution_note"), "voicemail twice");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc, "today"), "resolved")), 1);
+	json_decref(doc);
+	free(path);
+	free(ack);
+	world_free(&w);
+}
+END_TEST
+
 int
 main(void)
 {
 	const TTest *const tests[] = {
 		test_stand_down_after_sms_ack,
 		test_stand_down_after_console_ack_and_resolve,
+		test_timeline_words_and_outcome,
 	};
 
 	return check_run("nurses", 120, tests, sizeof tests / sizeof tests[0]);
