@@ -44,6 +44,15 @@ store_api_escalations(struct db *db, const char *state, int limit, db_result_cb 
 }
 
 void
+store_api_escalation(struct db *db, int64_t id, db_result_cb *cb, void *arg)
+{
+	char idbuf[24];
+	const char *params[] = { I64(idbuf, id) };
+
+	db_query(db, "SELECT carenav_api_escalation_doc($1)::text", 1, params, cb, arg);
+}
+
+void
 store_api_callbacks(struct db *db, const char *status, int limit, db_result_cb *cb, void *arg)
 {
 	char lim[24];

@@ -32,6 +32,8 @@ void store_api_conversation(struct db *db, int64_t id, db_result_cb *cb, void *a
  * "open", "in_progress" or "resolved".
  */
 void store_api_escalations(struct db *db, const char *state, int limit, db_result_cb *cb, void *arg);
+/* Row: one escalation's document (as in the list), or SQL NULL if there is none. */
+void store_api_escalation(struct db *db, int64_t id, db_result_cb *cb, void *arg);
 /* Row: {"callbacks": [...]}; status "", "open" or "done". */
 void store_api_callbacks(struct db *db, const char *status, int limit, db_result_cb *cb, void *arg);
 /* Row: {"actions": [...]}, newest first. */

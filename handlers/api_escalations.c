@@ -7,6 +7,7 @@
  *                                            open=true is status=open. Each has its pages,
  *                                            timeline, owner, outcome and triage summary;
  *                                            "today" has the counts and median time to ACK.
+ *   GET  /api/escalations/{id}               one of them, as in the list
  *   POST /api/escalations/{id}/ack           as a staff ACK: alerts stop, the patient is told,
  *                                            the others paged are stood down
  *   POST /api/escalations/{id}/resolve       {"outcome": one of ESC_OUTCOMES, "tries": n (for
@@ -86,6 +87,32 @@ esc_list(struct evhttp_request *req, struct http_ctx *ctx)
 		    "open" : "", (int)limit, esc_doc_done, api_call_new(req, ctx, op));
 	free(open);
 	free(status);
+}
+
+static void
+esc_one_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+
+	if (error != NULL)
+		api_db_error(call->req, "escalation read", error);
+	else if (PQgetisnull(res, 0, 0))
+		api_error(call->req, 404, "not_found", "no such escalation");
+	else
+		api_reply_raw(call->req, 200, store_col_text(res, 0, 0));
+	api_call_end(call);
+}
+
+static void
+esc_get(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx);
+	struct api_call *call;
+
+	if (op == NULL)
+		return;
+	call = api_call_new(req, ctx, op);
+	store_api_escalation(ctx->db, call->id, esc_one_done, call);
 }
 
 /* Answers an action's result word: ok -> 200 {"id", "status"}, else 404 / 409. */
@@ -236,6 +263,7 @@ esc_audit(struct evhttp_request *req, struct http_ctx *ctx)
 }
 
 const struct http_route api_escalations_list_route = { "GET", "/api/escalations", esc_list };
+const struct http_route api_escalations_get_route = { "GET", "/api/escalations/{id}", esc_get };
 const struct http_route api_escalations_ack_route = { "POST", "/api/escalations/{id}/ack", esc_ack };
 const struct http_route api_escalations_resolve_route = { "POST", "/api/escalations/{id}/resolve",
 	esc_resolve };

@@ -377,3 +377,65 @@ BEGIN
             'code ' || e.code || coalesce(', ' || nullif(p_outcome, ''), ''));
     RETURN 'ok';
 END $$;
+
+-- ---- Acknowledged is not resolved ----
+
+-- As in 007, except that an acknowledged escalation still counts as one:
+-- the 'escalated' filter and open_escalation (now with its status and
+-- owner) keep a conversation someone is handling until it is resolved.
+CREATE OR REPLACE FUNCTION carenav_api_conversations(p_status text, p_q text, p_limit integer,
+                                          p_after_us bigint, p_after_id bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    WITH page AS (
+        SELECT c.*
+          FROM conversations c
+         WHERE c.kind = 'patient'
+           AND (p_after_us IS NULL
+                OR (c.last_activity_at, c.id) <
+                   (timestamptz 'epoch' + p_after_us * interval '1 microsecond', p_after_id))
+           AND CASE p_status
+                 WHEN '' THEN true
+                 WHEN 'handoff' THEN c.handoff
+                 WHEN 'escalated' THEN EXISTS (SELECT 1 FROM escalations e
+                                                WHERE e.conversation_id = c.id AND e.status <> 'resolved')
+                 ELSE c.status = p_status END
+           AND (p_q = ''
+                OR (regexp_replace(p_q, '[^0-9]', '', 'g') <> ''
+                    AND c.patient_number LIKE '%' || regexp_replace(p_q, '[^0-9]', '', 'g') || '%')
+                OR EXISTS (SELECT 1 FROM messages m
+                            WHERE m.conversation_id = c.id
+                              AND strpos(lower(m.body), lower(p_q)) > 0))
+         ORDER BY c.last_activity_at DESC, c.id DESC
+         LIMIT p_limit),
+    items AS (
+        SELECT p.last_activity_at, p.id, jsonb_build_object(
+                   'id', p.id,
+                   'patient', carenav_mask_phone(p.patient_number),
+                   'status', p.status,
+                   'language', p.language,
+                   'handoff', p.handoff,
+                   'opted_out', p.opted_out,
+                   'created_at', p.created_at,
+                   'last_activity_at', p.last_activity_at,
+                   'message_count', (SELECT count(*) FROM messages m WHERE m.conversation_id = p.id),
+                   'last_message', (SELECT jsonb_build_object('direction', m.direction,
+                                               'preview', left(m.body, 80), 'at', m.created_at)
+                                      FROM messages m WHERE m.conversation_id = p.id
+                                     ORDER BY m.id DESC LIMIT 1),
+                   'open_escalation', (SELECT jsonb_build_object('id', e.id, 'code', e.code,
+                                                  'reason', e.reason, 'created_at', e.created_at,
+                                                  'status', e.status,
+                                                  'owner', carenav_actor_name(e.acknowledged_by))
+                                         FROM escalations e
+                                        WHERE e.conversation_id = p.id AND e.status <> 'resolved'
+                                        ORDER BY e.id DESC LIMIT 1)) AS doc
+          FROM page p)
+    SELECT jsonb_build_object(
+        'conversations', coalesce((SELECT jsonb_agg(doc ORDER BY last_activity_at DESC, id DESC)
+                                     FROM items), '[]'),
+        'next_cursor', (SELECT carenav_epoch_us(last_activity_at)::text || '.' || id::text
+                          FROM items
+                         WHERE (SELECT count(*) FROM items) = p_limit
+                         ORDER BY last_activity_at ASC, id ASC LIMIT 1))
+$$;
