@@ -439,3 +439,31 @@ LANGUAGE sql STABLE AS $$
                          WHERE (SELECT count(*) FROM items) = p_limit
                          ORDER BY last_activity_at ASC, id ASC LIMIT 1))
 $$;
+
+-- ---- Metrics ----
+
+-- Prometheus text for /metrics, from the table so every gateway reports the
+-- same: escalations opened by reason (one with two reasons counts under
+-- each) and the time from opening to the first ACK as a histogram (s).
+CREATE OR REPLACE FUNCTION carenav_metrics_escalations() RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH r AS (SELECT btrim(x) AS reason, count(*) AS n
+                 FROM escalations, unnest(string_to_array(reason, ',')) x
+                WHERE btrim(x) <> '' GROUP BY 1),
+         a AS (SELECT extract(epoch FROM acknowledged_at - created_at)::float8 AS s
+                 FROM escalations WHERE acknowledged_at IS NOT NULL),
+         b AS (SELECT le, (SELECT count(*) FROM a WHERE a.s <= le) AS n
+                 FROM unnest(ARRAY[30, 60, 120, 300, 600, 900, 1800, 3600]::float8[]) le)
+    SELECT '# HELP carenav_escalations_created_total Escalations opened, by red-flag reason' || E'\n'
+        || '# TYPE carenav_escalations_created_total counter' || E'\n'
+        || coalesce((SELECT string_agg(format('carenav_escalations_created_total{reason="%s"} %s',
+                                              replace(replace(reason, '\', '\\'), '"', '\"'), n),
+                                       E'\n' ORDER BY reason) || E'\n' FROM r), '')
+        || '# HELP carenav_escalation_ack_seconds Time from an escalation opening to its acknowledgement' || E'\n'
+        || '# TYPE carenav_escalation_ack_seconds histogram' || E'\n'
+        || (SELECT string_agg(format('carenav_escalation_ack_seconds_bucket{le="%s"} %s', le, n), E'\n' ORDER BY le)
+              FROM b) || E'\n'
+        || format('carenav_escalation_ack_seconds_bucket{le="+Inf"} %s', (SELECT count(*) FROM a)) || E'\n'
+        || format('carenav_escalation_ack_seconds_sum %s', (SELECT round(coalesce(sum(s), 0)::numeric, 3) FROM a)) || E'\n'
+        || format('carenav_escalation_ack_seconds_count %s', (SELECT count(*) FROM a)) || E'\n'
+$$;

@@ -295,6 +295,16 @@ START_TEST(test_timeline_words_and_outcome)
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc, "today"), "in_progress")), 1);
 	json_decref(doc);
 
+	/* /metrics: escalations opened by reason, the time-to-ACK histogram. */
+	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &resp), 200);
+	ck_assert_msg(strstr(resp, "carenav_escalations_created_total{reason=\"er_bowel_bladder\"} 1\n") &&
+	    strstr(resp, "# TYPE carenav_escalation_ack_seconds histogram\n") &&
+	    strstr(resp, "carenav_escalation_ack_seconds_bucket{le=\"30\"} 1\n") &&
+	    strstr(resp, "carenav_escalation_ack_seconds_bucket{le=\"+Inf\"} 1\n") &&
+	    strstr(resp, "carenav_escalation_ack_seconds_count 1\n") && strstr(resp, "carenav_escalations_open 0\n"),
+	    "%s", resp);
+	free(resp);
+
 	/* Resolve: the outcome from the list, tries only for no answer. */
 	path = xasprintf("/api/escalations/%lld/resolve", w.esc);
 	ck_assert_int_eq(harness_api(w.gw.port, "POST", path, ALICE, "{\"outcome\": \"fine\"}", &resp), 422);
