@@ -46,7 +46,7 @@ $$;
 -- After an 'acknowledged' event (SMS or console), or a 'resolved' one with
 -- no ACK before it: every other staff member paged for the escalation gets
 -- one short text in their language, through the provider their alert went
--- by, recorded as a 'stood_down' event. A trigger, so every path that
+-- by (else the patient's), recorded as a 'stood_down' event. A trigger, so every path that
 -- acknowledges or resolves (staff step, console, later ones) stands the
 -- others down in the same transaction, exactly once per person.
 CREATE OR REPLACE FUNCTION carenav_stand_down() RETURNS trigger
@@ -69,9 +69,12 @@ BEGIN
      WHERE key = CASE NEW.event WHEN 'acknowledged' THEN 'stand_down_ack' ELSE 'stand_down_resolved' END;
     FOR s IN
         SELECT DISTINCT ON (st.id) st.id, st.phone, st.language,
-               (SELECT m.provider FROM messages m
-                 WHERE m.escalation_id = e.id AND m.sent_by = 'alert' AND m.to_number = st.phone
-                 ORDER BY m.id DESC LIMIT 1) AS provider
+               coalesce((SELECT m.provider FROM messages m
+                          WHERE m.escalation_id = e.id AND m.sent_by = 'alert' AND m.to_number = st.phone
+                          ORDER BY m.id DESC LIMIT 1),
+                        (SELECT m.provider FROM messages m
+                          WHERE m.conversation_id = e.conversation_id AND m.direction = 'in'
+                          ORDER BY m.id DESC LIMIT 1)) AS provider
           FROM escalation_events ev JOIN staff st ON st.id = ev.staff_id
          WHERE ev.escalation_id = e.id AND ev.event = 'alert_queued' AND st.active
            AND st.id IS DISTINCT FROM NEW.staff_id
@@ -80,7 +83,7 @@ BEGIN
                               AND sd.staff_id = st.id)
          ORDER BY st.id
     LOOP
-        CONTINUE WHEN s.provider IS NULL;  -- never texted (e.g. webhook only): nothing to take back
+        CONTINUE WHEN s.provider IS NULL;
         v_conv := carenav_staff_conversation(s.phone, c.service_number);
         PERFORM carenav_queue_sms(v_conv, s.provider,
                                   carenav_render(v_map, s.language, jsonb_build_object(

@@ -329,6 +329,64 @@ START_TEST(test_timeline_words_and_outcome)
 }
 END_TEST
 
+/* A patient text, answered (processed) before the next. */
+static void
+patient_says(struct world *w, const char *body)
+{
+	sms(w, PATIENT, body);
+	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, WAIT_MS), "not answered: %s", body);
+}
+
+START_TEST(test_summary_for_the_callback_nurse)
+{
+	struct world w;
+	char *ack, *body, *want;
+	json_t *doc, *e;
+
+	/* The patient answered the questions before the red flag: region, how long, two see-doctor answers. */
+	world_init(&w, "60");
+	patient_says(&w, "hi my back hurts");
+	patient_says(&w, "no");
+	patient_says(&w, "lower");
+	patient_says(&w, "3 days");
+	patient_says(&w, "no");
+	patient_says(&w, "yes");
+	patient_says(&w, "now i cant control my bladder");
+	wait_sent_to(&w, PRIMARY, 1);
+	w.code = harness_query_text(w.pg, "SELECT code FROM escalations");
+	w.esc = harness_query_int(w.pg, "SELECT id FROM escalations");
+
+	/* The console: the summary heads the escalation. */
+	doc = api_get(&w, "/api/escalations?status=open");
+	e = json_object_get(json_array_get(json_object_get(doc, "escalations"), 0), "summary");
+	ck_assert_str_eq(str(e, "region"), "Lower back");
+	ck_assert_str_eq(str(e, "duration"), "3 days");
+	ck_assert_str_eq(str(e, "language"), "en");
+	ck_assert_uint_eq(json_array_size(json_object_get(e, "answers")), 2);
+	ck_assert_msg(strstr(str(e, "text"), "Lower back for 3 days. over 2 weeks or worse: no, numbness/tingling: yes. "
+	    "Speaks English") != NULL, "%s", str(e, "text"));
+	json_decref(doc);
+
+	/* Pat (Spanish) takes it by text: the brief is in Spanish, with the number to call. */
+	ack = xasprintf("ack %s", w.code);
+	sms(&w, PRIMARY, ack);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "' "
+	    "AND sent_by = 'brief' AND status = 'sent'", 1, WAIT_MS));
+	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" PRIMARY "' AND sent_by = 'brief'");
+	want = xasprintf("%s: Perdió el control de la vejiga o el intestino", w.code);
+	ck_assert_msg(strstr(body, want) && strstr(body, "Espalda baja desde hace 3 days") &&
+	    strstr(body, "más de 2 semanas o peor: no, entumecimiento/hormigueo: sí") && strstr(body, "Habla inglés") &&
+	    strstr(body, "Llame al paciente al " PATIENT), "brief: %s", body);
+	/* Bea was never paged (the backup round had not come): nobody to stand down. */
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down'"), 0);
+	free(want);
+	free(body);
+	free(ack);
+	world_free(&w);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -336,6 +394,7 @@ main(void)
 		test_stand_down_after_sms_ack,
 		test_stand_down_after_console_ack_and_resolve,
 		test_timeline_words_and_outcome,
+		test_summary_for_the_callback_nurse,
 	};
 
 	return check_run("nurses", 120, tests, sizeof tests / sizeof tests[0]);
