@@ -148,6 +148,7 @@ try {
   if (bad.length) throw new Error(`tap targets under 44 px: ${bad.join("; ")}`);
   bad = await contrastFailures();
   if (bad.length) throw new Error(`text below WCAG AA contrast on a phone: ${bad.join("; ")}`);
+  if (shotMobile) await page.screenshot({ path: shotMobile.replace(/\.png$/, "-list.png"), fullPage: false });
   await card.locator(".esc-code").click();
   await page.locator(".msg.in .bubble").first().waitFor({ state: "visible" });
   await page.locator("#esc-panel").waitFor({ state: "visible" });
