@@ -2,20 +2,33 @@
  * cli_staff.c - staff and on-call commands. See cli_staff.h.
  *
  *   carenav staff add --name NAME --phone NUMBER [--role ROLE] [--language en|es] [--webhook URL]
+ *   carenav staff edit NUMBER [--name NAME] [--phone NEW] [--role ROLE] [--language en|es] [--webhook URL|""]
  *   carenav staff list
  *   carenav staff remove NUMBER
  *   carenav oncall add --phone NUMBER --tier primary|backup --from "YYYY-MM-DD HH:MM"
- *                      --to "YYYY-MM-DD HH:MM" [--tz ZONE] [--days N]
+ *                      --to "YYYY-MM-DD HH:MM" [--tz ZONE] [--days N] [--fold earlier|later]
+ *   carenav oncall edit ID [--phone NUMBER] [--tier T] [--from ..] [--to ..] [--tz ZONE] [--fold ..]
+ *   carenav oncall remove ID
  *   carenav oncall list [--all]
+ *   carenav oncall check [--days N]
  *
- * Shift times are wall-clock times in --tz (default UTC); PostgreSQL turns
- * them into instants with its time zone database, so a shift across a
- * daylight-saving change is exact. A --to earlier than --from is an
- * overnight shift; --days N repeats it on N consecutive days.
+ * A schedule that cannot be wrong: every input is checked before any SQL
+ * runs, and a refused command writes nothing and says which field is wrong
+ * in plain words. Shift times are wall-clock times in --tz (an IANA zone
+ * name, default UTC), turned into instants with PostgreSQL's time zone
+ * database (carenav_local_instants): a time the clocks skip is refused, a
+ * time they pass twice needs --fold. A --to earlier than --from is an
+ * overnight shift; --days N repeats it on N consecutive days. One person
+ * cannot hold two shifts at once (primary and backup, or two of a tier);
+ * two primaries at once and stretches without a primary are warnings
+ * ("oncall check", also run by "carenav doctor"). No PostgreSQL error text
+ * reaches the user: cli_exec says what could not be done and why in words.
  */
 #include "cli_staff.h"
 
 #include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,33 +37,118 @@
 #include "oncall.h"
 #include "phone.h"
 
+#define CLI_MAX_DAYS 366
+#define CLI_DAY_MS (24 * 3600 * 1000LL)
+
+/* A PostgreSQL error in words: the SQLSTATE says what kind, never the server's own text. */
+/* The settings of this command's run (set by cli_staff and cli_oncall): numbers are normalised by them. */
+static const struct config *cli_cfg;
+
+static const char *
+cli_sql_plain(const PGresult *res)
+{
+	const char *state = res == NULL ? NULL : PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	if (state == NULL)
+		return "the database could not be reached";
+	if (strcmp(state, "23505") == 0)
+		return "that already exists";
+	if (strcmp(state, "23503") == 0)
+		return "something else still refers to it";
+	if (strncmp(state, "23", 2) == 0)
+		return "the schedule's rules do not allow it";
+	if (strncmp(state, "22", 2) == 0)
+		return "a value is not valid (check dates as YYYY-MM-DD HH:MM and numbers)";
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0)
+		return "the database connection was lost; try again";
+	if (strcmp(state, "42P01") == 0 || strcmp(state, "42883") == 0)
+		return "the database is not up to date (run \"carenav migrate\")";
+	return "the database refused it";
+}
+
+/* Runs one statement; on error says `what` could not be done, in words, and returns NULL. */
 static PGresult *
-cli_exec(PGconn *pg, const char *sql, int n, const char *const *params)
+cli_exec(PGconn *pg, const char *what, const char *sql, int n, const char *const *params)
 {
 	PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
-		fprintf(stderr, "carenav: %s", PQresultErrorMessage(res));
+		fprintf(stderr, "carenav: could not %s: %s\n", what, cli_sql_plain(res));
 		PQclear(res);
 		return NULL;
 	}
 	return res;
 }
 
-/* The number as the webhooks store it, or false after saying why it is not one. */
 static bool
-cli_phone(const struct config *cfg, const char *phone, char *norm)
+cli_name_ok(const char *name, const char *field)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = name; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			fprintf(stderr, "carenav: %s must be plain text on one line\n", field);
+			return false;
+		}
+	}
+	if (len == 0 || len > 80 || strspn(name, " ") == len) {
+		fprintf(stderr, "carenav: %s must be 1 to 80 characters\n", field);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Writes the number as the webhooks store it (E.164, DEFAULT_COUNTRY_CODE)
+ * into norm (PHONE_NORM_MAX bytes), or says why it is not one.
+ */
+static bool
+cli_phone(const char *phone, const char *field, char *norm)
 {
 	const char *why;
 
-	if (phone_normalize(phone, (int)cfg->default_country_code, PHONE_FULL, norm, &why))
+	if (phone_normalize(phone, (int)cli_cfg->default_country_code, PHONE_FULL, norm, &why))
 		return true;
-	fprintf(stderr, "carenav: %s is not a phone number: %s (e.g. +15551230001)\n", phone, why);
+	fprintf(stderr, "carenav: %s: \"%s\" is not a phone number: %s (e.g. +15551230001)\n", field, phone,
+	    why);
 	return false;
 }
 
+static bool
+cli_language_ok(const char *language)
+{
+	if (strcmp(language, "en") != 0 && strcmp(language, "es") != 0) {
+		fprintf(stderr, "carenav: --language must be en or es\n");
+		return false;
+	}
+	return true;
+}
+
+static bool
+cli_webhook_ok(const char *webhook)
+{
+	if (webhook[0] != '\0' && strncmp(webhook, "https://", 8) != 0 && strncmp(webhook, "http://", 7) != 0) {
+		fprintf(stderr, "carenav: --webhook must be an http(s) URL (or \"\" for none)\n");
+		return false;
+	}
+	return true;
+}
+
+/* A positive whole number, or -1. */
+static long long
+cli_id(const char *s)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	v = strtoll(s, &end, 10);
+	return *end != '\0' || v <= 0 ? -1 : v;
+}
+
 static int
-cli_staff_add(PGconn *pg, const struct config *cfg, int argc, char **argv)
+cli_staff_add(PGconn *pg, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' }, { "phone", required_argument, NULL, 'p' },
@@ -77,30 +175,128 @@ cli_staff_add(PGconn *pg, const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "carenav: staff add needs --name and --phone\n");
 		return 2;
 	}
-	if (!cli_phone(cfg, phone, norm))
+	if (!cli_name_ok(name, "--name") || !cli_name_ok(role, "--role") || !cli_phone(phone, "--phone", norm) ||
+	    !cli_language_ok(language) || (webhook != NULL && !cli_webhook_ok(webhook)))
 		return 2;
 	phone = norm;
-	if (strcmp(language, "en") != 0 && strcmp(language, "es") != 0) {
-		fprintf(stderr, "carenav: --language must be en or es\n");
-		return 2;
+	params[0] = phone;
+	res = cli_exec(pg, "look up the number", "SELECT name, role, language, active FROM staff WHERE phone = $1",
+	    1, params);
+	if (res == NULL)
+		return 1;
+	if (PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] == 't') {
+		fprintf(stderr, "carenav: %s is already registered to %s (%s, %s); nothing changed. "
+		    "To change it: carenav staff edit %s --name ... --language ...\n", phone, PQgetvalue(res, 0, 0),
+		    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), phone);
+		PQclear(res);
+		return 1;
 	}
-	if (webhook != NULL && strncmp(webhook, "https://", 8) != 0 && strncmp(webhook, "http://", 7) != 0) {
-		fprintf(stderr, "carenav: --webhook must be an http(s) URL\n");
-		return 2;
-	}
+	PQclear(res);
 	params[0] = name;
 	params[1] = phone;
 	params[2] = role;
 	params[3] = language;
-	params[4] = webhook;
-	res = cli_exec(pg, "INSERT INTO staff (name, phone, role, language, webhook_url) "
+	params[4] = webhook != NULL && webhook[0] != '\0' ? webhook : NULL;
+	/* A removed number comes back with the details given now. */
+	res = cli_exec(pg, "add the staff member", "INSERT INTO staff (name, phone, role, language, webhook_url) "
 	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (phone) DO UPDATE SET name = EXCLUDED.name, "
 	    "role = EXCLUDED.role, language = EXCLUDED.language, webhook_url = EXCLUDED.webhook_url, "
-	    "active = true RETURNING id, (xmax = 0)", 5, params);
+	    "active = true WHERE NOT staff.active RETURNING id, (xmax = 0)", 5, params);
 	if (res == NULL)
 		return 1;
-	printf("%s staff %s (%s), id %s\n", PQgetvalue(res, 0, 1)[0] == 't' ? "added" : "updated", name,
+	if (PQntuples(res) == 0) {
+		fprintf(stderr, "carenav: %s was registered meanwhile; nothing changed\n", phone);
+		PQclear(res);
+		return 1;
+	}
+	printf("%s staff %s (%s), id %s\n", PQgetvalue(res, 0, 1)[0] == 't' ? "added" : "re-added", name,
 	    phone, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+static int
+cli_staff_edit(PGconn *pg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' }, { "phone", required_argument, NULL, 'p' },
+		{ "role", required_argument, NULL, 'r' }, { "language", required_argument, NULL, 'l' },
+		{ "webhook", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 } };
+	const char *phone, *name = NULL, *new_phone = NULL, *role = NULL, *language = NULL, *webhook = NULL;
+	const char *params[7];
+	char norm[PHONE_NORM_MAX], new_norm[PHONE_NORM_MAX];
+	PGresult *res;
+	int c;
+
+	if (argc < 2 || argv[1][0] == '-') {
+		fprintf(stderr, "carenav: usage: staff edit NUMBER [--name N] [--phone NEW] [--role R] "
+		    "[--language en|es] [--webhook URL|\"\"]\n");
+		return 2;
+	}
+	phone = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "n:p:r:l:w:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': name = optarg; break;
+		case 'p': new_phone = optarg; break;
+		case 'r': role = optarg; break;
+		case 'l': language = optarg; break;
+		case 'w': webhook = optarg; break;
+		default: return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "carenav: staff edit: unexpected \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (name == NULL && new_phone == NULL && role == NULL && language == NULL && webhook == NULL) {
+		fprintf(stderr, "carenav: staff edit needs something to change: --name, --phone, --role, "
+		    "--language or --webhook\n");
+		return 2;
+	}
+	if (!cli_phone(phone, "staff edit", norm) || (name != NULL && !cli_name_ok(name, "--name")) ||
+	    (role != NULL && !cli_name_ok(role, "--role")) ||
+	    (new_phone != NULL && !cli_phone(new_phone, "--phone", new_norm)) ||
+	    (language != NULL && !cli_language_ok(language)) || (webhook != NULL && !cli_webhook_ok(webhook)))
+		return 2;
+	phone = norm;
+	if (new_phone != NULL)
+		new_phone = new_norm;
+	if (new_phone != NULL && strcmp(new_phone, phone) != 0) {
+		params[0] = new_phone;
+		res = cli_exec(pg, "look up the number", "SELECT name FROM staff WHERE phone = $1", 1, params);
+		if (res == NULL)
+			return 1;
+		if (PQntuples(res) > 0) {
+			fprintf(stderr, "carenav: --phone: %s already belongs to %s; nothing changed\n", new_phone,
+			    PQgetvalue(res, 0, 0));
+			PQclear(res);
+			return 1;
+		}
+		PQclear(res);
+	}
+	params[0] = phone;
+	params[1] = name;
+	params[2] = new_phone;
+	params[3] = role;
+	params[4] = language;
+	params[5] = webhook;
+	params[6] = webhook != NULL ? "t" : "f";
+	res = cli_exec(pg, "change the staff member",
+	    "UPDATE staff SET name = coalesce($2, name), phone = coalesce($3, phone), role = coalesce($4, role), "
+	    "language = coalesce($5, language), "
+	    "webhook_url = CASE WHEN $7::boolean THEN nullif($6, '') ELSE webhook_url END "
+	    "WHERE phone = $1 AND active RETURNING id, name, phone, role, language, "
+	    "coalesce(webhook_url, '-')", 7, params);
+	if (res == NULL)
+		return 1;
+	if (PQntuples(res) == 0) {
+		fprintf(stderr, "carenav: no active staff member has phone %s\n", phone);
+		PQclear(res);
+		return 1;
+	}
+	printf("staff %s now: %s, %s, %s, language %s, webhook %s\n", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
 	PQclear(res);
 	return 0;
 }
@@ -108,7 +304,7 @@ cli_staff_add(PGconn *pg, const struct config *cfg, int argc, char **argv)
 static int
 cli_staff_list(PGconn *pg)
 {
-	PGresult *res = cli_exec(pg,
+	PGresult *res = cli_exec(pg, "list staff",
 	    "SELECT s.id, s.name, s.phone, s.role, s.language, "
 	    "CASE WHEN s.webhook_url IS NULL THEN '-' ELSE 'yes' END, "
 	    "coalesce((SELECT string_agg(DISTINCT o.tier, ',') FROM oncall_shifts o WHERE o.staff_id = s.id "
@@ -128,7 +324,7 @@ cli_staff_list(PGconn *pg)
 }
 
 static int
-cli_staff_remove(PGconn *pg, const struct config *cfg, int argc, char **argv)
+cli_staff_remove(PGconn *pg, int argc, char **argv)
 {
 	const char *params[2];
 	char norm[PHONE_NORM_MAX];
@@ -138,21 +334,21 @@ cli_staff_remove(PGconn *pg, const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "carenav: usage: staff remove NUMBER\n");
 		return 2;
 	}
-	if (!cli_phone(cfg, argv[1], norm))
+	if (!cli_phone(argv[1], "staff remove", norm))
 		return 2;
 	params[0] = norm;
 	params[1] = argv[1];  /* a row added before numbers were normalised */
 	/* Kept, inactive: the audit trail names them. */
-	res = cli_exec(pg, "UPDATE staff SET active = false WHERE phone IN ($1, $2) AND active RETURNING name",
-	    2, params);
+	res = cli_exec(pg, "remove the staff member",
+	    "UPDATE staff SET active = false WHERE phone IN ($1, $2) AND active RETURNING name", 2, params);
 	if (res == NULL)
 		return 1;
 	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: no active staff member has phone %s\n", norm);
+		fprintf(stderr, "carenav: no active staff member has phone %s\n", argv[1]);
 		PQclear(res);
 		return 1;
 	}
-	printf("removed %s (%s); their future shifts no longer count\n", PQgetvalue(res, 0, 0), norm);
+	printf("removed %s (%s); their future shifts no longer count\n", PQgetvalue(res, 0, 0), argv[1]);
 	PQclear(res);
 	return 0;
 }
@@ -160,83 +356,546 @@ cli_staff_remove(PGconn *pg, const struct config *cfg, int argc, char **argv)
 int
 cli_staff(PGconn *pg, const struct config *cfg, int argc, char **argv)
 {
+	cli_cfg = cfg;
 	if (argc >= 1 && strcmp(argv[0], "add") == 0)
-		return cli_staff_add(pg, cfg, argc, argv);
+		return cli_staff_add(pg, argc, argv);
+	if (argc >= 1 && strcmp(argv[0], "edit") == 0)
+		return cli_staff_edit(pg, argc, argv);
 	if (argc >= 1 && strcmp(argv[0], "list") == 0)
 		return cli_staff_list(pg);
 	if (argc >= 1 && strcmp(argv[0], "remove") == 0)
-		return cli_staff_remove(pg, cfg, argc, argv);
-	fprintf(stderr, "carenav: usage: staff add|list|remove\n");
+		return cli_staff_remove(pg, argc, argv);
+	fprintf(stderr, "carenav: usage: staff add|edit|list|remove\n");
 	return 2;
 }
 
+/* ---- the on-call schedule ---- */
+
+/* A stored shift, for the overlap checks and messages. */
+struct cli_shift {
+	long long id;
+	char *name;          /* owned */
+	char *span;          /* owned: "2026-12-04 08:00 to 2026-12-04 20:00 America/Chicago" */
+	struct oncall_shift s;
+};
+
+struct cli_shifts {
+	struct cli_shift *v;  /* owned */
+	size_t n;
+};
+
+static void
+cli_shifts_free(struct cli_shifts *all)
+{
+	for (size_t i = 0; i < all->n; i++) {
+		free(all->v[i].name);
+		free(all->v[i].span);
+	}
+	free(all->v);
+	all->v = NULL;
+	all->n = 0;
+}
+
+static char *
+cli_strdup(const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *p = malloc(len);
+
+	if (p == NULL)
+		abort();
+	return memcpy(p, s, len);
+}
+
+/* Shifts of active staff that end after from_ms and start before to_ms (ms since the epoch). */
+static bool
+cli_shifts_load(PGconn *pg, int64_t from_ms, int64_t to_ms, struct cli_shifts *out)
+{
+	char a[32], b[32];
+	const char *params[] = { a, b };
+	PGresult *res;
+
+	snprintf(a, sizeof a, "%" PRId64, from_ms);
+	snprintf(b, sizeof b, "%" PRId64, to_ms);
+	res = cli_exec(pg, "read the schedule",
+	    "SELECT o.id, o.staff_id, s.name, o.tier, "
+	    "(extract(epoch FROM o.starts_at) * 1000)::bigint, (extract(epoch FROM o.ends_at) * 1000)::bigint, "
+	    "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' to ' || "
+	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' ' || o.time_zone "
+	    "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
+	    "WHERE s.active AND o.ends_at > to_timestamp($1::bigint / 1000.0) "
+	    "AND o.starts_at < to_timestamp($2::bigint / 1000.0) ORDER BY o.starts_at, o.id", 2, params);
+	if (res == NULL)
+		return false;
+	out->n = (size_t)PQntuples(res);
+	out->v = calloc(out->n + 1, sizeof *out->v);
+	if (out->v == NULL)
+		abort();
+	for (size_t i = 0; i < out->n; i++) {
+		struct cli_shift *c = &out->v[i];
+
+		c->id = atoll(PQgetvalue(res, (int)i, 0));
+		c->s.staff_id = atoll(PQgetvalue(res, (int)i, 1));
+		c->name = cli_strdup(PQgetvalue(res, (int)i, 2));
+		c->s.tier = oncall_tier_parse(PQgetvalue(res, (int)i, 3)) == ONCALL_BACKUP ? ONCALL_BACKUP :
+		    ONCALL_PRIMARY;
+		c->s.start_ms = atoll(PQgetvalue(res, (int)i, 4));
+		c->s.end_ms = atoll(PQgetvalue(res, (int)i, 5));
+		c->span = cli_strdup(PQgetvalue(res, (int)i, 6));
+	}
+	PQclear(res);
+	return true;
+}
+
+static bool
+cli_now_ms(PGconn *pg, int64_t *now_ms)
+{
+	PGresult *res = cli_exec(pg, "read the time", "SELECT (extract(epoch FROM now()) * 1000)::bigint", 0, NULL);
+
+	if (res == NULL)
+		return false;
+	*now_ms = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return true;
+}
+
+/* --tz: an IANA name the time zone database knows. */
+static bool
+cli_zone_ok(PGconn *pg, const char *tz)
+{
+	const char *params[] = { tz };
+	PGresult *res;
+	bool known;
+
+	if (!oncall_zone_name_ok(tz)) {
+		fprintf(stderr, "carenav: --tz: \"%s\" is not a time zone name; use the IANA name of the place, "
+		    "e.g. America/Chicago or Europe/Madrid (abbreviations such as CST or EST do not say when "
+		    "daylight saving applies)\n", tz);
+		return false;
+	}
+	res = cli_exec(pg, "check the time zone", "SELECT carenav_zone_exists($1)", 1, params);
+	if (res == NULL)
+		return false;
+	known = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!known)
+		fprintf(stderr, "carenav: --tz: no time zone is called \"%s\" (e.g. America/Chicago, "
+		    "Europe/Madrid, UTC)\n", tz);
+	return known;
+}
+
+/* The instant a wall-clock time names in tz; refuses times the clocks skip, or pass twice without --fold. */
+static bool
+cli_resolve(PGconn *pg, const char *field, const struct oncall_local *t, const char *tz, const char *fold,
+    int64_t *ms)
+{
+	char local[32];
+	const char *params[] = { local, tz };
+	long long v[2];
+	int n = 0;
+	PGresult *res;
+
+	oncall_local_format(t, local, sizeof local);
+	res = cli_exec(pg, "convert the time", "SELECT array_to_string(carenav_local_instants($1::timestamp, $2), ' ')",
+	    2, params);
+	if (res == NULL)
+		return false;
+	n = sscanf(PQgetvalue(res, 0, 0), "%lld %lld", &v[0], &v[1]);
+	PQclear(res);
+	if (n <= 0) {
+		fprintf(stderr, "carenav: %s: %s does not exist in %s: the clocks jump forward over it "
+		    "(daylight saving); pick a time outside the jump\n", field, local, tz);
+		return false;
+	}
+	if (n == 2 && fold == NULL) {
+		fprintf(stderr, "carenav: %s: %s happens twice in %s (the clocks go back); say which with "
+		    "--fold earlier or --fold later\n", field, local, tz);
+		return false;
+	}
+	*ms = n == 2 && strcmp(fold, "later") == 0 ? v[1] : v[0];
+	return true;
+}
+
+/* What a new or changed shift is; validated by cli_shift_plan. */
+struct cli_plan {
+	long long staff_id;
+	const char *staff_name;
+	enum oncall_tier tier;
+	struct oncall_local from, to;
+	const char *tz;
+	const char *fold;       /* NULL, "earlier" or "later" */
+	int days;
+	long long exclude_id;   /* the shift being edited, else 0 */
+	struct oncall_shift *out;  /* owned: days shifts once planned */
+};
+
+/*
+ * Turns the plan into instants and checks it against the schedule. False,
+ * with the reason on stderr, for anything that must not be written; the
+ * overlapping primaries it only warns about.
+ */
+static bool
+cli_shift_plan(PGconn *pg, struct cli_plan *p)
+{
+	struct oncall_local to = p->to;
+	struct cli_shifts all = { 0 };
+	char a[20], b[20];
+	int64_t now_ms;
+	bool ok = true;
+
+	if (oncall_local_cmp(&p->from, &p->to) == 0) {
+		oncall_local_format(&p->from, a, sizeof a);
+		fprintf(stderr, "carenav: --from and --to are the same time (%s): a shift needs a length "
+		    "(for a whole day, give --to the next day)\n", a);
+		return false;
+	}
+	if (oncall_local_cmp(&p->to, &p->from) < 0)
+		oncall_local_add_days(&to, 1);  /* overnight */
+	if (!cli_now_ms(pg, &now_ms))
+		return false;
+	p->out = calloc((size_t)p->days, sizeof *p->out);
+	if (p->out == NULL)
+		abort();
+	for (int d = 0; d < p->days; d++) {
+		struct oncall_local f = p->from, t = to;
+		struct oncall_shift *s = &p->out[d];
+
+		oncall_local_add_days(&f, d);
+		oncall_local_add_days(&t, d);
+		s->staff_id = p->staff_id;
+		s->tier = p->tier;
+		if (!cli_resolve(pg, "--from", &f, p->tz, p->fold, &s->start_ms) ||
+		    !cli_resolve(pg, "--to", &t, p->tz, p->fold, &s->end_ms))
+			return false;
+		oncall_local_format(&f, a, sizeof a);
+		oncall_local_format(&t, b, sizeof b);
+		if (s->end_ms <= s->start_ms) {
+			fprintf(stderr, "carenav: --to: the shift %s to %s %s ends before it starts (the clocks "
+			    "go back in between); move --to or use --fold\n", a, b, p->tz);
+			return false;
+		}
+		if (s->end_ms - s->start_ms > 7 * CLI_DAY_MS) {
+			fprintf(stderr, "carenav: --to: the shift %s to %s is longer than 7 days; enter shifts as "
+			    "they are worked (--days repeats one)\n", a, b);
+			return false;
+		}
+		if (s->end_ms <= now_ms) {
+			fprintf(stderr, "carenav: --from/--to: the shift %s to %s %s is already over; nothing "
+			    "was written\n", a, b, p->tz);
+			return false;
+		}
+		if (d > 0 && oncall_overlap(&p->out[d - 1], s)) {
+			fprintf(stderr, "carenav: --days: the shift is longer than a day, so repeating it daily "
+			    "would overlap itself\n");
+			return false;
+		}
+	}
+	if (!cli_shifts_load(pg, p->out[0].start_ms, p->out[p->days - 1].end_ms, &all))
+		return false;
+	for (int d = 0; d < p->days && ok; d++) {
+		for (size_t i = 0; i < all.n && ok; i++) {
+			const struct cli_shift *c = &all.v[i];
+
+			if (c->id == p->exclude_id || !oncall_overlap(&c->s, &p->out[d]))
+				continue;
+			if (c->s.staff_id == p->staff_id && c->s.tier != p->tier) {
+				fprintf(stderr, "carenav: --tier: %s is already on call as %s then (shift %lld, %s); "
+				    "the same person cannot be primary and backup at once\n", c->name,
+				    oncall_tier_name(c->s.tier), c->id, c->span);
+				ok = false;
+			} else if (c->s.staff_id == p->staff_id) {
+				fprintf(stderr, "carenav: --from/--to: %s already has a %s shift then (shift %lld, %s); "
+				    "change that one with \"carenav oncall edit %lld\"\n", c->name,
+				    oncall_tier_name(c->s.tier), c->id, c->span, c->id);
+				ok = false;
+			} else if (c->s.tier == ONCALL_PRIMARY && p->tier == ONCALL_PRIMARY) {
+				fprintf(stderr, "warning: %s is also primary then (shift %lld, %s): both of them will "
+				    "be alerted\n", c->name, c->id, c->span);
+			}
+		}
+	}
+	cli_shifts_free(&all);
+	return ok;
+}
+
+static const char *
+cli_array(const struct oncall_shift *v, int n, bool start, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	len += (size_t)snprintf(buf + len, size - len, "{");
+	for (int i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%" PRId64, i ? "," : "",
+		    start ? v[i].start_ms : v[i].end_ms);
+	if (len < size)
+		snprintf(buf + len, size - len, "}");
+	return buf;
+}
+
+/* The staff member with this phone: id and name (owned). False, with a message, if none. */
+static bool
+cli_staff_find(PGconn *pg, const char *phone, long long *id, char **name)
+{
+	char norm[PHONE_NORM_MAX];
+	const char *params[] = { norm };
+	PGresult *res;
+
+	if (!cli_phone(phone, "--phone", norm))
+		return false;
+	res = cli_exec(pg, "look up the staff member", "SELECT id, name FROM staff WHERE phone = $1 AND active",
+	    1, params);
+	if (res == NULL)
+		return false;
+	if (PQntuples(res) == 0) {
+		fprintf(stderr, "carenav: --phone: no active staff member has phone %s (carenav staff add first)\n",
+		    phone);
+		PQclear(res);
+		return false;
+	}
+	*id = atoll(PQgetvalue(res, 0, 0));
+	*name = cli_strdup(PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return true;
+}
+
+/* The options add and edit share. */
+struct cli_shift_args {
+	const char *phone, *tier, *from, *to, *tz, *days, *fold;
+};
+
 static int
-cli_oncall_add(PGconn *pg, const struct config *cfg, int argc, char **argv)
+cli_shift_getopt(int argc, char **argv, int first, struct cli_shift_args *a, bool edit)
 {
 	static const struct option opts[] = {
 		{ "phone", required_argument, NULL, 'p' }, { "tier", required_argument, NULL, 't' },
 		{ "from", required_argument, NULL, 'f' }, { "to", required_argument, NULL, 'u' },
 		{ "tz", required_argument, NULL, 'z' }, { "days", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 } };
-	const char *phone = NULL, *tier = NULL, *from = NULL, *to = NULL, *tz = "UTC", *days = "1";
-	const char *params[6];
-	char norm[PHONE_NORM_MAX];
-	PGresult *res;
+		{ "fold", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 } };
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:t:f:u:z:d:", opts, NULL)) != -1) {
+	optind = first;
+	while ((c = getopt_long(argc, argv, "p:t:f:u:z:d:o:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': phone = optarg; break;
-		case 't': tier = optarg; break;
-		case 'f': from = optarg; break;
-		case 'u': to = optarg; break;
-		case 'z': tz = optarg; break;
-		case 'd': days = optarg; break;
+		case 'p': a->phone = optarg; break;
+		case 't': a->tier = optarg; break;
+		case 'f': a->from = optarg; break;
+		case 'u': a->to = optarg; break;
+		case 'z': a->tz = optarg; break;
+		case 'd': a->days = optarg; break;
+		case 'o': a->fold = optarg; break;
 		default: return 2;
 		}
 	}
-	if (phone == NULL || tier == NULL || from == NULL || to == NULL) {
-		fprintf(stderr, "carenav: oncall add needs --phone, --tier, --from and --to\n");
+	if (optind < argc) {
+		fprintf(stderr, "carenav: unexpected \"%s\" (times go in quotes: --from \"2026-12-04 08:00\")\n",
+		    argv[optind]);
 		return 2;
 	}
-	if (!cli_phone(cfg, phone, norm))
-		return 2;
-	phone = norm;
-	if (oncall_tier_parse(tier) < 0) {
+	if (a->tier != NULL && oncall_tier_parse(a->tier) < 0) {
 		fprintf(stderr, "carenav: --tier must be primary or backup\n");
 		return 2;
 	}
-	if (atoi(days) < 1 || atoi(days) > 366) {
-		fprintf(stderr, "carenav: --days must be 1..366\n");
+	if (a->days != NULL && (edit || cli_id(a->days) < 1 || cli_id(a->days) > CLI_MAX_DAYS)) {
+		fprintf(stderr, edit ? "carenav: --days is for oncall add; edit changes one shift\n" :
+		    "carenav: --days must be a whole number from 1 to 366\n");
 		return 2;
 	}
-	params[0] = phone;
-	params[1] = tier;
-	params[2] = from;
-	params[3] = to;
-	params[4] = tz;
-	params[5] = days;
-	/* Wall-clock times in the zone; an end before the start is the next day's. */
-	res = cli_exec(pg,
-	    "WITH s AS (SELECT id FROM staff WHERE phone = $1 AND active), "
-	    "t AS (SELECT $3::timestamp AS a, CASE WHEN $4::timestamp <= $3::timestamp "
-	    "      THEN $4::timestamp + interval '1 day' ELSE $4::timestamp END AS b) "
+	if (a->fold != NULL && strcmp(a->fold, "earlier") != 0 && strcmp(a->fold, "later") != 0) {
+		fprintf(stderr, "carenav: --fold must be earlier or later\n");
+		return 2;
+	}
+	return 0;
+}
+
+static bool
+cli_local_arg(const char *field, const char *text, struct oncall_local *out)
+{
+	if (!oncall_local_parse(text, out)) {
+		fprintf(stderr, "carenav: %s: \"%s\" is not a date and time; write it as \"YYYY-MM-DD HH:MM\" "
+		    "(24-hour clock), e.g. \"2026-12-04 08:00\"\n", field, text);
+		return false;
+	}
+	return true;
+}
+
+static int
+cli_oncall_add(PGconn *pg, int argc, char **argv)
+{
+	struct cli_shift_args a = { .tz = "UTC", .days = "1" };
+	struct cli_plan p = { 0 };
+	char *name = NULL, starts[CLI_MAX_DAYS * 24], ends[CLI_MAX_DAYS * 24], staffbuf[24];
+	const char *params[6];
+	PGresult *res;
+	int rc;
+
+	if ((rc = cli_shift_getopt(argc, argv, 1, &a, false)) != 0)
+		return rc;
+	if (a.phone == NULL || a.tier == NULL || a.from == NULL || a.to == NULL) {
+		fprintf(stderr, "carenav: oncall add needs --phone, --tier, --from and --to\n");
+		return 2;
+	}
+	if (!cli_local_arg("--from", a.from, &p.from) || !cli_local_arg("--to", a.to, &p.to))
+		return 2;
+	if (!cli_zone_ok(pg, a.tz) || !cli_staff_find(pg, a.phone, &p.staff_id, &name))
+		return 1;
+	p.staff_name = name;
+	p.tier = (enum oncall_tier)oncall_tier_parse(a.tier);
+	p.tz = a.tz;
+	p.fold = a.fold;
+	p.days = (int)cli_id(a.days);
+	rc = 1;
+	if (!cli_shift_plan(pg, &p))
+		goto out;
+	snprintf(staffbuf, sizeof staffbuf, "%lld", p.staff_id);
+	params[0] = staffbuf;
+	params[1] = a.tier;
+	params[2] = cli_array(p.out, p.days, true, starts, sizeof starts);
+	params[3] = cli_array(p.out, p.days, false, ends, sizeof ends);
+	params[4] = a.tz;
+	res = cli_exec(pg, "add the shift",
 	    "INSERT INTO oncall_shifts (staff_id, tier, starts_at, ends_at, time_zone) "
-	    "SELECT s.id, $2, (t.a + d * interval '1 day') AT TIME ZONE $5, "
-	    "       (t.b + d * interval '1 day') AT TIME ZONE $5, $5 "
-	    "FROM s, t, generate_series(0, $6::int - 1) d "
-	    "RETURNING id, starts_at AT TIME ZONE 'UTC', ends_at AT TIME ZONE 'UTC'", 6, params);
+	    "SELECT $1::bigint, $2, to_timestamp(s / 1000.0), to_timestamp(e / 1000.0), $5 "
+	    "FROM unnest($3::bigint[], $4::bigint[]) AS x (s, e) "
+	    "RETURNING id, to_char(starts_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
+	    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
+	    "to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
+	    "to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')", 5, params);
+	if (res == NULL)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++)
+		printf("added %s shift %s for %s: %s to %s %s (%s to %s UTC)\n", a.tier, PQgetvalue(res, i, 0), name,
+		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), a.tz, PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+	PQclear(res);
+	rc = 0;
+out:
+	free(p.out);
+	free(name);
+	return rc;
+}
+
+static int
+cli_oncall_edit(PGconn *pg, int argc, char **argv)
+{
+	struct cli_shift_args a = { 0 };
+	struct cli_plan p = { 0 };
+	char *name = NULL, *phone = NULL, *tier = NULL, *tz = NULL, *from = NULL, *to = NULL;
+	char idbuf[24], staffbuf[24], sbuf[24], ebuf[24];
+	const char *params[6];
+	long long id = argc >= 2 ? cli_id(argv[1]) : -1;
+	PGresult *res;
+	int rc;
+
+	if (id < 0) {
+		fprintf(stderr, "carenav: usage: oncall edit ID [--phone P] [--tier T] [--from ..] [--to ..] "
+		    "[--tz ZONE] [--fold earlier|later] (ID from \"carenav oncall list\")\n");
+		return 2;
+	}
+	if ((rc = cli_shift_getopt(argc, argv, 2, &a, true)) != 0)
+		return rc;
+	if (a.phone == NULL && a.tier == NULL && a.from == NULL && a.to == NULL && a.tz == NULL) {
+		fprintf(stderr, "carenav: oncall edit needs something to change: --phone, --tier, --from, --to "
+		    "or --tz\n");
+		return 2;
+	}
+	if ((a.from != NULL && !cli_local_arg("--from", a.from, &p.from)) ||
+	    (a.to != NULL && !cli_local_arg("--to", a.to, &p.to)))
+		return 2;
+	snprintf(idbuf, sizeof idbuf, "%lld", id);
+	params[0] = idbuf;
+	res = cli_exec(pg, "read the shift",
+	    "SELECT s.phone, o.tier, o.time_zone, to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
+	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') "
+	    "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id WHERE o.id = $1::bigint", 1, params);
 	if (res == NULL)
 		return 1;
 	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: no active staff member has phone %s (carenav staff add first)\n", phone);
+		fprintf(stderr, "carenav: there is no shift %lld (see \"carenav oncall list --all\")\n", id);
 		PQclear(res);
 		return 1;
 	}
-	for (int i = 0; i < PQntuples(res); i++)
-		printf("added %s shift %s: %s to %s UTC\n", tier, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-		    PQgetvalue(res, i, 2));
+	phone = cli_strdup(a.phone != NULL ? a.phone : PQgetvalue(res, 0, 0));
+	tier = cli_strdup(a.tier != NULL ? a.tier : PQgetvalue(res, 0, 1));
+	tz = cli_strdup(a.tz != NULL ? a.tz : PQgetvalue(res, 0, 2));
+	from = cli_strdup(PQgetvalue(res, 0, 3));
+	to = cli_strdup(PQgetvalue(res, 0, 4));
+	PQclear(res);
+	rc = 1;
+	/* Unchanged ends keep their wall-clock time (in the new zone, if --tz changed). */
+	if (a.from == NULL && !oncall_local_parse(from, &p.from))
+		goto out;
+	if (a.to == NULL && !oncall_local_parse(to, &p.to))
+		goto out;
+	if (!cli_zone_ok(pg, tz) || !cli_staff_find(pg, phone, &p.staff_id, &name))
+		goto out;
+	p.staff_name = name;
+	p.tier = (enum oncall_tier)oncall_tier_parse(tier);
+	p.tz = tz;
+	p.fold = a.fold;
+	p.days = 1;
+	p.exclude_id = id;
+	if (!cli_shift_plan(pg, &p))
+		goto out;
+	snprintf(staffbuf, sizeof staffbuf, "%lld", p.staff_id);
+	snprintf(sbuf, sizeof sbuf, "%" PRId64, p.out[0].start_ms);
+	snprintf(ebuf, sizeof ebuf, "%" PRId64, p.out[0].end_ms);
+	params[1] = staffbuf;
+	params[2] = tier;
+	params[3] = sbuf;
+	params[4] = ebuf;
+	params[5] = tz;
+	res = cli_exec(pg, "change the shift",
+	    "UPDATE oncall_shifts SET staff_id = $2::bigint, tier = $3, starts_at = to_timestamp($4::bigint / 1000.0), "
+	    "ends_at = to_timestamp($5::bigint / 1000.0), time_zone = $6 WHERE id = $1::bigint "
+	    "RETURNING to_char(starts_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
+	    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI')", 6, params);
+	if (res == NULL)
+		goto out;
+	if (PQntuples(res) == 0) {
+		fprintf(stderr, "carenav: shift %lld was removed meanwhile\n", id);
+		PQclear(res);
+		goto out;
+	}
+	printf("changed shift %lld: %s %s, %s to %s %s\n", id, tier, name, PQgetvalue(res, 0, 0),
+	    PQgetvalue(res, 0, 1), tz);
+	PQclear(res);
+	rc = 0;
+out:
+	free(p.out);
+	free(name);
+	free(phone);
+	free(tier);
+	free(tz);
+	free(from);
+	free(to);
+	return rc;
+}
+
+static int
+cli_oncall_remove(PGconn *pg, int argc, char **argv)
+{
+	long long id = argc == 2 ? cli_id(argv[1]) : -1;
+	char idbuf[24];
+	const char *params[] = { idbuf };
+	PGresult *res;
+
+	if (id < 0) {
+		fprintf(stderr, "carenav: usage: oncall remove ID (a shift number from \"carenav oncall list\")\n");
+		return 2;
+	}
+	snprintf(idbuf, sizeof idbuf, "%lld", id);
+	res = cli_exec(pg, "remove the shift",
+	    "DELETE FROM oncall_shifts o USING staff s WHERE o.id = $1::bigint AND s.id = o.staff_id "
+	    "RETURNING s.name, o.tier, to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
+	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), o.time_zone", 1, params);
+	if (res == NULL)
+		return 1;
+	if (PQntuples(res) == 0) {
+		fprintf(stderr, "carenav: there is no shift %lld (see \"carenav oncall list --all\")\n", id);
+		PQclear(res);
+		return 1;
+	}
+	printf("removed shift %lld: %s %s, %s to %s %s\n", id, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0),
+	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
 	PQclear(res);
 	return 0;
 }
@@ -246,7 +905,7 @@ cli_oncall_list(PGconn *pg, int argc, char **argv)
 {
 	const char *all = argc > 1 && strcmp(argv[1], "--all") == 0 ? "true" : "false";
 	const char *params[] = { all };
-	PGresult *res = cli_exec(pg,
+	PGresult *res = cli_exec(pg, "list the schedule",
 	    "SELECT o.id, s.name, s.phone, o.tier, "
 	    "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
 	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), o.time_zone, "
@@ -266,13 +925,126 @@ cli_oncall_list(PGconn *pg, int argc, char **argv)
 	return 0;
 }
 
+/* ms since the epoch as "YYYY-MM-DD HH:MM" in the zone most shifts were entered in (else UTC). */
+static void
+cli_format_ms(PGconn *pg, int64_t ms, char *buf, size_t size)
+{
+	char v[32];
+	const char *params[] = { v };
+	PGresult *res;
+
+	snprintf(v, sizeof v, "%" PRId64, ms);
+	res = PQexecParams(pg, "WITH z AS (SELECT coalesce((SELECT time_zone FROM oncall_shifts "
+	    "WHERE ends_at > now() GROUP BY time_zone ORDER BY count(*) DESC, time_zone LIMIT 1), 'UTC') AS tz) "
+	    "SELECT to_char(to_timestamp($1::bigint / 1000.0) AT TIME ZONE z.tz, 'YYYY-MM-DD HH24:MI') || ' ' || z.tz "
+	    "FROM z", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		snprintf(buf, size, "%s", PQgetvalue(res, 0, 0));
+	else
+		snprintf(buf, size, "%" PRId64 " ms", ms);
+	PQclear(res);
+}
+
+int
+cli_oncall_problems(PGconn *pg, int days, cli_oncall_say_cb say, void *arg)
+{
+	struct cli_shifts all = { 0 };
+	struct oncall_shift *s;
+	struct oncall_gap gaps[64];
+	size_t ngaps;
+	int64_t now_ms, to_ms;
+	char a[64], b[64], *line;
+	int problems = 0;
+
+	if (!cli_now_ms(pg, &now_ms))
+		return -1;
+	to_ms = now_ms + days * CLI_DAY_MS;
+	if (!cli_shifts_load(pg, now_ms, to_ms, &all))
+		return -1;
+	s = calloc(all.n + 1, sizeof *s);
+	if (s == NULL)
+		abort();
+	for (size_t i = 0; i < all.n; i++)
+		s[i] = all.v[i].s;
+	ngaps = oncall_gaps(s, all.n, now_ms, to_ms, gaps, sizeof gaps / sizeof gaps[0]);
+	for (size_t i = 0; i < ngaps && i < sizeof gaps / sizeof gaps[0]; i++) {
+		size_t len = 256;
+
+		cli_format_ms(pg, gaps[i].start_ms, a, sizeof a);
+		cli_format_ms(pg, gaps[i].end_ms, b, sizeof b);
+		line = malloc(len);
+		if (line == NULL)
+			abort();
+		snprintf(line, len, gaps[i].backup_on ? "no primary from %s to %s: only the backup is on call" :
+		    "nobody is on call from %s to %s", gaps[i].start_ms == now_ms ? "now" : a, b);
+		say(arg, line);
+		free(line);
+		problems++;
+	}
+	for (size_t i = 0; i < all.n; i++) {
+		for (size_t j = i + 1; j < all.n; j++) {
+			if (all.v[i].s.tier != ONCALL_PRIMARY || all.v[j].s.tier != ONCALL_PRIMARY ||
+			    all.v[i].s.staff_id == all.v[j].s.staff_id || !oncall_overlap(&all.v[i].s, &all.v[j].s))
+				continue;
+			line = malloc(512);
+			if (line == NULL)
+				abort();
+			snprintf(line, 512, "%s (shift %lld, %s) and %s (shift %lld, %s) are both primary at once: "
+			    "both are alerted", all.v[i].name, all.v[i].id, all.v[i].span, all.v[j].name, all.v[j].id,
+			    all.v[j].span);
+			say(arg, line);
+			free(line);
+			problems++;
+		}
+	}
+	free(s);
+	cli_shifts_free(&all);
+	return problems;
+}
+
+static void
+cli_check_say(void *arg, const char *line)
+{
+	(void)arg;
+	printf("warning: %s\n", line);
+}
+
+static int
+cli_oncall_check(PGconn *pg, int argc, char **argv)
+{
+	long long days = 7;
+	int problems;
+
+	if (argc == 3 && strcmp(argv[1], "--days") == 0)
+		days = cli_id(argv[2]);
+	else if (argc != 1)
+		days = -1;
+	if (days < 1 || days > 90) {
+		fprintf(stderr, "carenav: usage: oncall check [--days N] (N from 1 to 90, default 7)\n");
+		return 2;
+	}
+	problems = cli_oncall_problems(pg, (int)days, cli_check_say, NULL);
+	if (problems < 0)
+		return 1;
+	if (problems == 0)
+		printf("ok: a primary is on call all of the next %lld day(s), never two at once\n", days);
+	return problems > 0 ? 1 : 0;
+}
+
 int
 cli_oncall(PGconn *pg, const struct config *cfg, int argc, char **argv)
 {
+	cli_cfg = cfg;
 	if (argc >= 1 && strcmp(argv[0], "add") == 0)
-		return cli_oncall_add(pg, cfg, argc, argv);
+		return cli_oncall_add(pg, argc, argv);
+	if (argc >= 1 && strcmp(argv[0], "edit") == 0)
+		return cli_oncall_edit(pg, argc, argv);
+	if (argc >= 1 && strcmp(argv[0], "remove") == 0)
+		return cli_oncall_remove(pg, argc, argv);
 	if (argc >= 1 && strcmp(argv[0], "list") == 0)
 		return cli_oncall_list(pg, argc, argv);
-	fprintf(stderr, "carenav: usage: oncall add|list\n");
+	if (argc >= 1 && strcmp(argv[0], "check") == 0)
+		return cli_oncall_check(pg, argc, argv);
+	fprintf(stderr, "carenav: usage: oncall add|edit|remove|list|check\n");
 	return 2;
 }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cidr.h"
+#include "cli_staff.h"
 #include "embedded.h"
 #include "migrate.h"
 #include "phone.h"
@@ -175,6 +176,22 @@ doctor_migrations(struct doctor *d, PGconn *pg)
 }
 
 static void
+doctor_oncall_say(void *arg, const char *line)
+{
+	doctor_say(arg, "warn", "on-call: %s", line);
+}
+
+/* The schedule's gaps and double primaries over the next week (carenav oncall check). */
+static void
+doctor_oncall_check(struct doctor *d, PGconn *pg)
+{
+	int problems = cli_oncall_problems(pg, 7, doctor_oncall_say, d);
+
+	if (problems == 0)
+		doctor_say(d, "ok", "on-call: a primary is on call all of the next 7 days, never two at once");
+}
+
+static void
 doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 {
 	const char *params[] = { cfg->default_flow };
@@ -203,6 +220,7 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 			    "a red-flag escalation would alert no one (add shifts with \"carenav oncall add\")");
 		PQclear(res);
 	}
+	doctor_oncall_check(d, pg);
 	res = PQexec(pg, "SELECT "
 	    "(SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
 	    "  WHERE i.inhparent = 'messages'::regclass AND c.relname = 'messages_y' || "

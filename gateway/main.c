@@ -7,7 +7,7 @@
  *   carenav flow list        the stored flows and their versions
  *   carenav doctor           check configuration, database, migrations, provider; say what is wrong
  *   carenav purge            partitions ahead + retention purge + outbox trim, once (the gateway does it hourly)
- *   carenav staff add|list|remove, carenav oncall add|list   (see cli_staff.c)
+ *   carenav staff add|edit|list|remove, carenav oncall add|edit|remove|list|check   (see cli_staff.c)
  *
  * Startup: configuration from the environment, migrations (blocking, before
  * the loop), then the event loop with the database pool, the provider, the
@@ -554,10 +554,12 @@ main_usage(FILE *out)
 	    "  flow load FILE   validate a flow document (JSON) and store it as a new version\n"
 	    "  flow list        stored flows, their versions and conversations on each\n"
 	    "  staff add --name NAME --phone NUMBER [--role R] [--language en|es] [--webhook URL]\n"
+	    "  staff edit NUMBER [--name N] [--phone NEW] [--role R] [--language en|es] [--webhook URL]\n"
 	    "  staff list | staff remove NUMBER\n"
 	    "  oncall add --phone NUMBER --tier primary|backup --from \"YYYY-MM-DD HH:MM\"\n"
-	    "             --to \"YYYY-MM-DD HH:MM\" [--tz ZONE] [--days N]\n"
-	    "  oncall list [--all]\n"
+	    "             --to \"YYYY-MM-DD HH:MM\" [--tz ZONE] [--days N] [--fold earlier|later]\n"
+	    "  oncall edit ID [--phone P] [--tier T] [--from ..] [--to ..] [--tz ZONE] [--fold ..]\n"
+	    "  oncall remove ID | oncall list [--all] | oncall check [--days N]\n"
 	    "  triage [--jsonl] [--phrases FILE] < texts   red-flag levels as JSON Lines (no database)\n"
 	    "Configuration comes from the environment; see .env.example.\n");
 }

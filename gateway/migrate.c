@@ -149,6 +149,26 @@ rollback:
 	return false;
 }
 
+/* The compiled-in rule titles (sql/triage/titles.json) into triage_titles; unchanged ones write nothing. */
+static bool
+migrate_titles(PGconn *pg, char **cause)
+{
+	const struct embedded_file *f = embedded_find(embedded_triage, "titles.json");
+	const char *params[1];
+	PGresult *res;
+	bool ok;
+
+	if (f == NULL)
+		return true;
+	params[0] = f->data;
+	res = PQexecParams(pg, "SELECT carenav_titles_load($1::jsonb)", 1, NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		*cause = xasprintf("storing titles.json: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	return ok;
+}
+
 bool
 migrate_apply(PGconn *pg, char **cause)
 {
@@ -156,5 +176,5 @@ migrate_apply(PGconn *pg, char **cause)
 		if (!migrate_one(pg, m, cause))
 			return false;
 	}
-	return true;
+	return migrate_titles(pg, cause);
 }

@@ -8,6 +8,7 @@
 #ifndef CARENAV_GATEWAY_ONCALL_H
 #define CARENAV_GATEWAY_ONCALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,5 +47,50 @@ size_t oncall_on_duty(const struct oncall_shift *shifts, size_t n, int64_t now_m
  */
 size_t oncall_targets(const struct oncall_shift *shifts, size_t n, int64_t now_ms, int step,
     int64_t *out, size_t max);
+
+/* A wall-clock time as a person types it, "YYYY-MM-DD HH:MM", no zone. */
+struct oncall_local {
+	int year, month, day;   /* month 1..12, day 1..days in that month */
+	int hour, minute;       /* 0..23, 0..59 */
+};
+
+/*
+ * Parses "YYYY-MM-DD HH:MM" (a 'T' instead of the space is fine). False
+ * for anything else, including dates that do not exist (2027-02-30).
+ */
+bool oncall_local_parse(const char *text, struct oncall_local *out);
+/* The same time `days` calendar days later (or earlier, if negative). */
+void oncall_local_add_days(struct oncall_local *t, int days);
+/* <0, 0, >0 as a is before, equal to or after b (as wall-clock times). */
+int oncall_local_cmp(const struct oncall_local *a, const struct oncall_local *b);
+/* "YYYY-MM-DD HH:MM" into buf (at least 17 bytes). */
+void oncall_local_format(const struct oncall_local *t, char *buf, size_t size);
+
+/*
+ * True if name looks like an IANA zone name: "UTC", or Area/Location
+ * ("America/Chicago", "America/Argentina/Buenos_Aires") made of letters,
+ * digits, '_', '-', '+'. Abbreviations ("CST", "EST5EDT") are refused:
+ * they say nothing about daylight saving where the clinic is. Whether
+ * the zone exists is the time zone database's question, not this one's.
+ */
+bool oncall_zone_name_ok(const char *name);
+
+/* A stretch of the schedule without a primary. */
+struct oncall_gap {
+	int64_t start_ms;  /* inclusive */
+	int64_t end_ms;    /* exclusive */
+	bool backup_on;    /* a backup covers all of it (else nobody is on call) */
+};
+
+/*
+ * The stretches of [from_ms, to_ms) that no primary covers, in time order,
+ * adjacent ones merged when their backup cover is the same. Writes at most
+ * max; returns how many there are (may exceed max).
+ */
+size_t oncall_gaps(const struct oncall_shift *shifts, size_t n, int64_t from_ms, int64_t to_ms,
+    struct oncall_gap *out, size_t max);
+
+/* True if the two shifts share any instant. */
+bool oncall_overlap(const struct oncall_shift *a, const struct oncall_shift *b);
 
 #endif

@@ -56,6 +56,12 @@ store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg)
 }
 
 void
+store_metrics_escalations(struct db *db, db_result_cb *cb, void *arg)
+{
+	db_query(db, "SELECT carenav_metrics_escalations()", 0, NULL, cb, arg);
+}
+
+void
 store_partitions_ensure(struct db *db, int months_ahead, db_result_cb *cb, void *arg)
 {
 	char months[24];

@@ -33,6 +33,8 @@ void store_inbound_accept(struct db *db, const struct store_inbound *in, db_resu
  * inbound texts not yet answered. Database-wide, not per gateway.
  */
 void store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg);
+/* Row: Prometheus text: escalations opened by reason, the time-to-ACK histogram. */
+void store_metrics_escalations(struct db *db, db_result_cb *cb, void *arg);
 /* Row: partitions created (this month and months_ahead more, where missing). */
 void store_partitions_ensure(struct db *db, int months_ahead, db_result_cb *cb, void *arg);
 /* Row: message bodies older than days blanked (at most limit; 0 if another gateway is purging). */

@@ -35,12 +35,21 @@ store_api_conversation(struct db *db, int64_t id, db_result_cb *cb, void *arg)
 }
 
 void
-store_api_escalations(struct db *db, bool open_only, int limit, db_result_cb *cb, void *arg)
+store_api_escalations(struct db *db, const char *state, int limit, db_result_cb *cb, void *arg)
 {
 	char lim[24];
-	const char *params[] = { open_only ? "true" : "false", I64(lim, limit) };
+	const char *params[] = { state, I64(lim, limit) };
 
-	db_query(db, "SELECT carenav_api_escalations($1, $2)::text", 2, params, cb, arg);
+	db_query(db, "SELECT carenav_api_escalation_list($1, $2)::text", 2, params, cb, arg);
+}
+
+void
+store_api_escalation(struct db *db, int64_t id, db_result_cb *cb, void *arg)
+{
+	char idbuf[24];
+	const char *params[] = { I64(idbuf, id) };
+
+	db_query(db, "SELECT carenav_api_escalation_doc($1)::text", 1, params, cb, arg);
 }
 
 void
@@ -82,12 +91,12 @@ store_api_escalation_ack(struct db *db, int64_t id, const char *operator_name, c
 
 void
 store_api_escalation_resolve(struct db *db, int64_t id, const char *operator_name, const char *note,
-    db_result_cb *cb, void *arg)
+    const char *outcome, int tries, db_result_cb *cb, void *arg)
 {
-	char idbuf[24];
-	const char *params[] = { I64(idbuf, id), operator_name, note };
+	char idbuf[24], triesbuf[24];
+	const char *params[] = { I64(idbuf, id), operator_name, note, outcome, tries > 0 ? I64(triesbuf, tries) : NULL };
 
-	db_query(db, "SELECT carenav_api_escalation_resolve($1, $2, $3)", 3, params, cb, arg);
+	db_query(db, "SELECT carenav_api_escalation_close($1, $2, $3, $4, $5)", 5, params, cb, arg);
 }
 
 void

@@ -27,8 +27,13 @@ void store_api_conversations(struct db *db, const char *status, const char *q, i
     const struct store_api_cursor *cursor, db_result_cb *cb, void *arg);
 /* Row: the conversation document, or SQL NULL when there is no such conversation. */
 void store_api_conversation(struct db *db, int64_t id, db_result_cb *cb, void *arg);
-/* Row: {"escalations": [...]}. */
-void store_api_escalations(struct db *db, bool open_only, int limit, db_result_cb *cb, void *arg);
+/*
+ * Row: {"escalations": [...], "today": {...}}; state "" (all), "active",
+ * "open", "in_progress" or "resolved".
+ */
+void store_api_escalations(struct db *db, const char *state, int limit, db_result_cb *cb, void *arg);
+/* Row: one escalation's document (as in the list), or SQL NULL if there is none. */
+void store_api_escalation(struct db *db, int64_t id, db_result_cb *cb, void *arg);
 /* Row: {"callbacks": [...]}; status "", "open" or "done". */
 void store_api_callbacks(struct db *db, const char *status, int limit, db_result_cb *cb, void *arg);
 /* Row: {"actions": [...]}, newest first. */
@@ -39,9 +44,12 @@ void store_api_latest_flow(struct db *db, const char *name, db_result_cb *cb, vo
 /* Row: 'ok', 'not_found' or 'conflict'. texts_json: the flow's ack_patient map. */
 void store_api_escalation_ack(struct db *db, int64_t id, const char *operator_name,
     const char *provider, const char *texts_json, db_result_cb *cb, void *arg);
-/* Row: 'ok', 'not_found' or 'conflict'. note may be "". */
+/*
+ * Row: 'ok', 'not_found' or 'conflict'. note and outcome may be ""; tries
+ * (for outcome "no_answer") 0 for none.
+ */
 void store_api_escalation_resolve(struct db *db, int64_t id, const char *operator_name,
-    const char *note, db_result_cb *cb, void *arg);
+    const char *note, const char *outcome, int tries, db_result_cb *cb, void *arg);
 /* Row: 'ok', 'not_found' or 'conflict'. */
 void store_api_callback_done(struct db *db, int64_t id, const char *operator_name, db_result_cb *cb,
     void *arg);

@@ -1,9 +1,17 @@
 /*
  * api_escalations.c - escalations in the operator API.
  *
- *   GET  /api/escalations?open=true&limit=   open ones first, then the newest
- *   POST /api/escalations/{id}/ack           as a staff ACK: alerts stop, the patient is told
- *   POST /api/escalations/{id}/resolve       {"note": optional text}: closed for good
+ *   GET  /api/escalations?status=&limit=     open ones first, then in progress, then resolved;
+ *                                            status: active (not resolved), open (nobody has
+ *                                            it), in_progress, resolved, all (default);
+ *                                            open=true is status=open. Each has its pages,
+ *                                            timeline, owner, outcome and triage summary;
+ *                                            "today" has the counts and median time to ACK.
+ *   GET  /api/escalations/{id}               one of them, as in the list
+ *   POST /api/escalations/{id}/ack           as a staff ACK: alerts stop, the patient is told,
+ *                                            the others paged are stood down
+ *   POST /api/escalations/{id}/resolve       {"outcome": one of ESC_OUTCOMES, "tries": n (for
+ *                                            no_answer), "note": text}: closed for good
  *   GET  /api/audit?limit=                   the newest operator actions
  *
  * An operator ACK tells the patient a nurse will call in the words of the
@@ -30,6 +38,17 @@
 #define ESC_DEFAULT_LIMIT 100
 #define ESC_MAX_LIMIT 500
 #define ESC_MAX_NOTE 500
+#define ESC_MAX_TRIES 99
+
+/* How a call-back ended (escalations.outcome). */
+static const char *const esc_outcomes[] = {
+	"advised_er",    /* reached the patient, advised the ER */
+	"er_confirmed",  /* reached: the patient is at / going to the ER */
+	"not_urgent",    /* reached: not urgent after all */
+	"no_answer",     /* no answer after "tries" tries */
+	"false_alarm",   /* not an emergency (a test, a mistake) */
+	NULL,
+};
 
 static void
 esc_doc_done(const PGresult *res, const char *error, void *arg)
@@ -46,19 +65,54 @@ esc_doc_done(const PGresult *res, const char *error, void *arg)
 static void
 esc_list(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
-	char *open;
+	static const char *const states[] = { "active", "open", "in_progress", "resolved", "all", NULL };
+	const char *op = api_begin(req, ctx), *state = NULL;
+	char *open, *status;
 	long long limit;
 
 	if (op == NULL || !api_query_int(req, "limit", ESC_DEFAULT_LIMIT, 1, ESC_MAX_LIMIT, &limit))
 		return;
 	open = api_query_get(req, "open");
+	status = api_query_get(req, "status");
+	for (size_t i = 0; status != NULL && states[i] != NULL; i++) {
+		if (strcmp(status, states[i]) == 0)
+			state = strcmp(status, "all") == 0 ? "" : states[i];
+	}
 	if (open != NULL && strcmp(open, "true") != 0 && strcmp(open, "false") != 0)
 		api_error(req, 400, "invalid_parameter", "open must be true or false");
+	else if (status != NULL && state == NULL)
+		api_error(req, 400, "invalid_parameter", "status must be active, open, in_progress, resolved or all");
 	else
-		store_api_escalations(ctx->db, open != NULL && strcmp(open, "true") == 0, (int)limit,
-		    esc_doc_done, api_call_new(req, ctx, op));
+		store_api_escalations(ctx->db, state != NULL ? state : open != NULL && strcmp(open, "true") == 0 ?
+		    "open" : "", (int)limit, esc_doc_done, api_call_new(req, ctx, op));
 	free(open);
+	free(status);
+}
+
+static void
+esc_one_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+
+	if (error != NULL)
+		api_db_error(call->req, "escalation read", error);
+	else if (PQgetisnull(res, 0, 0))
+		api_error(call->req, 404, "not_found", "no such escalation");
+	else
+		api_reply_raw(call->req, 200, store_col_text(res, 0, 0));
+	api_call_end(call);
+}
+
+static void
+esc_get(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx);
+	struct api_call *call;
+
+	if (op == NULL)
+		return;
+	call = api_call_new(req, ctx, op);
+	store_api_escalation(ctx->db, call->id, esc_one_done, call);
 }
 
 /* Answers an action's result word: ok -> 200 {"id", "status"}, else 404 / 409. */
@@ -145,30 +199,54 @@ esc_resolve_done(const PGresult *res, const char *error, void *arg)
 	if (error != NULL) {
 		api_db_error(call->req, "escalation resolve", error);
 	} else {
-		if (strcmp(store_col_text(res, 0, 0), "ok") == 0)
+		if (strcmp(store_col_text(res, 0, 0), "ok") == 0) {
 			log_info("api: operator=%s resolved escalation=%lld", call->operator_name, call->id);
+			outbox_kick(call->ctx->outbox);  /* the stand-down texts */
+		}
 		esc_action_reply(call, store_col_text(res, 0, 0), "resolved");
 	}
 	api_call_end(call);
 }
 
+static bool
+esc_outcome_known(const char *outcome)
+{
+	for (size_t i = 0; esc_outcomes[i] != NULL; i++) {
+		if (strcmp(outcome, esc_outcomes[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void
 esc_resolve(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx), *note;
-	json_t *body, *jnote;
+	const char *op = api_begin(req, ctx), *note, *outcome;
+	json_t *body, *jnote, *joutcome, *jtries;
 	struct api_call *call;
+	json_int_t tries = 0;
 
 	if (op == NULL || (body = api_body_json(req)) == NULL)
 		return;
 	jnote = json_object_get(body, "note");
+	joutcome = json_object_get(body, "outcome");
+	jtries = json_object_get(body, "tries");
 	note = jnote ? json_string_value(jnote) : "";
+	outcome = joutcome ? json_string_value(joutcome) : "";
+	if (jtries != NULL)
+		tries = json_is_integer(jtries) ? json_integer_value(jtries) : -1;
 	if (note == NULL || strlen(note) > ESC_MAX_NOTE || json_string_length(jnote) != strlen(note)) {
 		api_error(req, 422, "invalid_body", "note must be a string of at most 500 bytes");
+	} else if (outcome == NULL || (outcome[0] != '\0' && !esc_outcome_known(outcome))) {
+		api_error(req, 422, "invalid_body", "outcome must be one of advised_er, er_confirmed, not_urgent, "
+		    "no_answer, false_alarm");
+	} else if (jtries != NULL && (strcmp(outcome, "no_answer") != 0 || tries < 1 || tries > ESC_MAX_TRIES)) {
+		api_error(req, 422, "invalid_body", "tries must be a number from 1 to 99, with outcome no_answer");
 	} else {
 		call = api_call_new(req, ctx, op);
 		call->text = xstrdup(note);
-		store_api_escalation_resolve(ctx->db, call->id, op, call->text, esc_resolve_done, call);
+		store_api_escalation_resolve(ctx->db, call->id, op, call->text, outcome, (int)tries, esc_resolve_done,
+		    call);
 	}
 	json_decref(body);
 }
@@ -185,6 +263,7 @@ esc_audit(struct evhttp_request *req, struct http_ctx *ctx)
 }
 
 const struct http_route api_escalations_list_route = { "GET", "/api/escalations", esc_list };
+const struct http_route api_escalations_get_route = { "GET", "/api/escalations/{id}", esc_get };
 const struct http_route api_escalations_ack_route = { "POST", "/api/escalations/{id}/ack", esc_ack };
 const struct http_route api_escalations_resolve_route = { "POST", "/api/escalations/{id}/resolve",
 	esc_resolve };

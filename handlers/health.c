@@ -7,7 +7,9 @@
  * gateway that could not store them. /metrics is this process's counters
  * and latency histogram, its local gauges (spool, sends in flight), and
  * the database-wide gauges (outbox depth and age, open escalations and the
- * oldest unacknowledged one) read with one query per scrape. When the
+ * oldest unacknowledged one) read with one query per scrape, then the
+ * escalations opened by reason and the time-to-acknowledge histogram
+ * (carenav_metrics_escalations, from the table). When the
  * database is down those are left out rather than reported as zero, and
  * carenav_database_up says why.
  */
@@ -27,6 +29,7 @@
 struct health_scrape {
 	struct evhttp_request *req;
 	struct http_ctx *ctx;
+	char *text;  /* owned: what is ready so far */
 };
 
 /* Everything that needs no database: counters, histogram, local gauges. */
@@ -60,13 +63,30 @@ health_gauge(char **out, const char *name, const char *help, const char *value)
 	*out = next;
 }
 
+/* The escalation metrics came (or not): append them and answer. */
+static void
+health_escalations_done(const PGresult *res, const char *error, void *arg)
+{
+	struct health_scrape *scrape = arg;
+
+	http_release(scrape->ctx);
+	if (error == NULL && PQntuples(res) == 1) {
+		char *next = xasprintf("%s%s", scrape->text, PQgetvalue(res, 0, 0));
+
+		free(scrape->text);
+		scrape->text = next;
+	}
+	http_reply_body(scrape->req, 200, "text/plain; version=0.0.4", scrape->text);
+	free(scrape->text);
+	free(scrape);
+}
+
 static void
 health_metrics_done(const PGresult *res, const char *error, void *arg)
 {
 	struct health_scrape *scrape = arg;
 	char *text = health_local(scrape->ctx);
 
-	http_release(scrape->ctx);
 	if (error == NULL && PQntuples(res) == 1) {
 		health_gauge(&text, "carenav_outbox_pending", "Outbound SMS waiting to be sent (all gateways)",
 		    PQgetvalue(res, 0, 0));
@@ -81,9 +101,13 @@ health_metrics_done(const PGresult *res, const char *error, void *arg)
 		health_gauge(&text, "carenav_inbound_unanswered",
 		    "Stored inbound SMS whose dialogue step has not committed yet", PQgetvalue(res, 0, 5));
 	}
-	http_reply_body(scrape->req, 200, "text/plain; version=0.0.4", text);
-	free(text);
-	free(scrape);
+	scrape->text = text;
+	if (error != NULL) {
+		health_escalations_done(NULL, error, scrape);
+		return;
+	}
+	/* Still held: released when the second answer comes. */
+	store_metrics_escalations(scrape->ctx->db, health_escalations_done, scrape);
 }
 
 static void

@@ -59,6 +59,7 @@ extern const struct http_route api_conversations_get_route;
 extern const struct http_route api_conversations_message_route;
 extern const struct http_route api_conversations_handoff_route;
 extern const struct http_route api_escalations_list_route;
+extern const struct http_route api_escalations_get_route;
 extern const struct http_route api_escalations_ack_route;
 extern const struct http_route api_escalations_resolve_route;
 extern const struct http_route api_callbacks_list_route;
@@ -79,6 +80,7 @@ static const struct http_route *const http_routes[] = {
 	&api_conversations_message_route,
 	&api_conversations_handoff_route,
 	&api_escalations_list_route,
+	&api_escalations_get_route,
 	&api_escalations_ack_route,
 	&api_escalations_resolve_route,
 	&api_callbacks_list_route,

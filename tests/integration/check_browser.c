@@ -1,11 +1,14 @@
 /*
  * check_browser.c - the operator console in headless Chromium against the
- * real gateway: a seeded conversation with an open escalation must show,
- * and clicking Acknowledge must acknowledge it in the database under the
- * operator's name. The browser part is tests/browser/console.mjs
+ * real gateway: seeded conversations with 4 open escalations must show
+ * (on a desktop and on a 390x844 phone: sizes, tap targets, contrast),
+ * clicking Acknowledge must acknowledge one in the database under the
+ * operator's name and keep it in the band as in progress, Resolve must
+ * record an outcome, and a new red flag must change the page title. The browser part is tests/browser/console.mjs
  * (playwright-core driving Debian's /usr/bin/chromium; tests/browser/setup
  * installs both). Screenshots go to the build folder:
- * browser/console.png (before the ACK) and browser/console-acked.png.
+ * browser/console.png (before the ACK), browser/console-acked.png and
+ * browser/console-phone.png (390x844, a conversation open).
  */
 #include <check.h>
 #include <stdio.h>
@@ -46,7 +49,7 @@ START_TEST(test_console_shows_and_acks)
 	const char *outdir = env_or_fail("CARENAV_BROWSER_OUT");
 	const char *env[] = { "OPERATOR_TOKENS=nurse:" TOKEN, NULL };
 	struct harness_gw gw;
-	char *conninfo = harness_db_create(), *code, *url, *shot, *shot2, *cmd;
+	char *conninfo = harness_db_create(), *code, *code2, *url, *sms_url, *shot, *shot2, *shot3, *cmd;
 	PGconn *pg;
 	int status;
 
@@ -58,8 +61,15 @@ START_TEST(test_console_shows_and_acks)
 	text(&gw, pg, "SMbr002", "+15553000202", "hi");
 	text(&gw, pg, "SMbr003", PATIENT, "my back hurts since yesterday");
 	text(&gw, pg, "SMbr004", PATIENT, "now i have chest pain and feel dizzy");
-	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
-	code = harness_query_text(pg, "SELECT code FROM escalations");
+	/* Three more at once: a busy night. */
+	text(&gw, pg, "SMbr005", "+15553000301", "i lost control of my bladder and my back hurts");
+	text(&gw, pg, "SMbr006", "+15553000302", "sudden severe back pain getting worse fast");
+	text(&gw, pg, "SMbr007", "+15553000303", "my legs are suddenly weak and my back hurts");
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 4);
+	code = harness_query_text(pg, "SELECT e.code FROM escalations e JOIN conversations c ON c.id = e.conversation_id "
+	    "WHERE c.patient_number = '" PATIENT "'");
+	code2 = harness_query_text(pg, "SELECT e.code FROM escalations e JOIN conversations c ON c.id = e.conversation_id "
+	    "WHERE c.patient_number = '+15553000301'");
 	/* The retention purge has blanked the patient's first text (as after RETENTION_DAYS). */
 	PQclear(PQexec(pg, "UPDATE messages SET body = '', purged_at = now() WHERE provider_sid = 'SMbr003'"));
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE purged_at IS NOT NULL"), 1);
@@ -68,8 +78,11 @@ START_TEST(test_console_shows_and_acks)
 	url = xasprintf("http://127.0.0.1:%d/console/", gw.port);
 	shot = xasprintf("%s/console.png", outdir);
 	shot2 = xasprintf("%s/console-acked.png", outdir);
-	cmd = xasprintf("CONSOLE_URL='%s' CONSOLE_TOKEN='%s' ESC_CODE='%s' PATIENT_LAST4=0100 "
-	    "SCREENSHOT='%s' SCREENSHOT_DETAIL='%s' node '%s'", url, TOKEN, code, shot, shot2, script);
+	shot3 = xasprintf("%s/console-phone.png", outdir);
+	sms_url = xasprintf("http://127.0.0.1:%d/sms/inbound", gw.port);
+	cmd = xasprintf("CONSOLE_URL='%s' CONSOLE_TOKEN='%s' ESC_CODE='%s' ESC_CODE2='%s' OPEN_COUNT=4 PATIENT_LAST4=0100 "
+	    "SMS_URL='%s' SCREENSHOT='%s' SCREENSHOT_DETAIL='%s' SCREENSHOT_MOBILE='%s' node '%s'", url, TOKEN, code, code2,
+	    sms_url, shot, shot2, shot3, script);
 	status = system(cmd);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "the console test in Chromium failed (exit %d); see its output above", WEXITSTATUS(status));
@@ -79,13 +92,21 @@ START_TEST(test_console_shows_and_acks)
 	    "AND acknowledged_by = 'operator:nurse'", 1, WAIT_MS));
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions "
 	    "WHERE operator = 'nurse' AND action = 'escalation_ack'"), 1);
+	/* Resolved with the outcome picked in the dialog; the new red flag arrived while the page was open. */
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations WHERE status = 'resolved' "
+	    "AND outcome = 'no_answer' AND outcome_tries = 3 AND resolution_note = 'voicemail, left a message' "
+	    "AND resolved_by = 'operator:nurse'"), 1);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations"), 5);
 	ck_assert(access(shot, R_OK) == 0);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
 	free(cmd);
 	free(shot);
 	free(shot2);
+	free(shot3);
+	free(sms_url);
 	free(url);
 	free(code);
+	free(code2);
 	PQfinish(pg);
 	harness_gw_free(&gw);
 	free(conninfo);

@@ -174,6 +174,67 @@ START_TEST(test_ack_classify)
 }
 END_TEST
 
+START_TEST(test_local_times_and_zones)
+{
+	struct oncall_local t, u;
+	char buf[20];
+
+	ck_assert(oncall_local_parse("2028-02-29 23:59", &t));
+	oncall_local_add_days(&t, 1);
+	oncall_local_format(&t, buf, sizeof buf);
+	ck_assert_str_eq(buf, "2028-03-01 23:59");
+	oncall_local_add_days(&t, -61);
+	oncall_local_format(&t, buf, sizeof buf);
+	ck_assert_str_eq(buf, "2027-12-31 23:59");
+	ck_assert(oncall_local_parse("2027-12-31T08:00", &u));
+	ck_assert_int_gt(oncall_local_cmp(&t, &u), 0);
+	ck_assert_int_eq(oncall_local_cmp(&t, &t), 0);
+	/* Dates that do not exist, and anything not quite the format. */
+	ck_assert(!oncall_local_parse("2027-02-29 08:00", &t));
+	ck_assert(!oncall_local_parse("2026-13-01 08:00", &t));
+	ck_assert(!oncall_local_parse("2026-12-01 24:00", &t));
+	ck_assert(!oncall_local_parse("2026-12-01 8:00", &t));
+	ck_assert(!oncall_local_parse("2026-12-01 08:00:00", &t));
+	ck_assert(!oncall_local_parse("tomorrow", &t));
+	/* IANA names only. */
+	ck_assert(oncall_zone_name_ok("UTC"));
+	ck_assert(oncall_zone_name_ok("America/Chicago"));
+	ck_assert(oncall_zone_name_ok("America/Argentina/Buenos_Aires"));
+	ck_assert(oncall_zone_name_ok("Etc/GMT+5"));
+	ck_assert(!oncall_zone_name_ok("CST"));
+	ck_assert(!oncall_zone_name_ok("EST5EDT"));
+	ck_assert(!oncall_zone_name_ok("America/../etc/passwd"));
+	ck_assert(!oncall_zone_name_ok("/etc/localtime"));
+	ck_assert(!oncall_zone_name_ok("posix/America/Chicago"));
+	ck_assert(!oncall_zone_name_ok("America/Chi cago"));
+	ck_assert(!oncall_zone_name_ok(""));
+}
+END_TEST
+
+START_TEST(test_gaps)
+{
+	static const struct oncall_shift s[] = {
+		{ 1, ONCALL_PRIMARY, 100, 200 },
+		{ 2, ONCALL_PRIMARY, 150, 300 },
+		{ 3, ONCALL_BACKUP, 300, 350 },
+		{ 1, ONCALL_PRIMARY, 400, 500 },
+	};
+	struct oncall_gap g[8];
+
+	/* 0-100 nobody, 300-350 backup only, 350-400 nobody, 500-600 nobody. */
+	ck_assert_uint_eq(oncall_gaps(s, 4, 0, 600, g, 8), 4);
+	ck_assert(g[0].start_ms == 0 && g[0].end_ms == 100 && !g[0].backup_on);
+	ck_assert(g[1].start_ms == 300 && g[1].end_ms == 350 && g[1].backup_on);
+	ck_assert(g[2].start_ms == 350 && g[2].end_ms == 400 && !g[2].backup_on);
+	ck_assert(g[3].start_ms == 500 && g[3].end_ms == 600 && !g[3].backup_on);
+	/* Within one shift: no gap; the bound on out is respected. */
+	ck_assert_uint_eq(oncall_gaps(s, 4, 120, 290, g, 8), 0);
+	ck_assert_uint_eq(oncall_gaps(s, 4, 0, 600, g, 1), 4);
+	ck_assert(oncall_overlap(&s[0], &s[1]));
+	ck_assert(!oncall_overlap(&s[1], &s[2]));  /* end is exclusive */
+}
+END_TEST
+
 int
 main(void)
 {
@@ -184,6 +245,8 @@ main(void)
 		test_overlap_and_duplicates,
 		test_ack_parse,
 		test_ack_classify,
+		test_local_times_and_zones,
+		test_gaps,
 	};
 
 	return check_run("oncall", 30, tests, sizeof tests / sizeof tests[0]);

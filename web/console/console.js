@@ -6,6 +6,12 @@
  * every POLL_MS the open escalations, the first page of conversations, the
  * call-backs and the open conversation are fetched again. All text from the
  * API is put into the page with textContent, never as HTML.
+ *
+ * Escalations stay in the band until resolved: open (nobody has it yet) or
+ * in progress (with its owner); a new open one changes the page title and,
+ * if the operator turned the sound on, plays a short tone. On a phone the
+ * band is a count and a compact list that folds away while a conversation
+ * is open, so the transcript keeps most of the screen.
  */
 (function () {
   "use strict";
@@ -24,6 +30,13 @@
     cursor: null,
     olderLoaded: false,
     escalations: [],
+    escFilter: "active",
+    escSig: "",
+    today: null,
+    seenOpen: null,
+    fresh: 0,
+    sound: localStorage.getItem("carenav.sound") === "on",
+    bandOpen: null,
     callbacks: [],
     conversation: null,
     timer: 0,
@@ -106,14 +119,31 @@
   function day(iso) {
     return new Date(iso).toLocaleDateString([], { weekday: "long", month: "short", day: "numeric" });
   }
-  function reasonText(reason) {
-    var map = {
-      er_chest_breath_dizzy: "Chest pain / breathing / dizziness",
-      cauda_equina: "Possible cauda equina (bladder, bowel, saddle numbness)",
-      see_doctor: "Needs a doctor"
-    };
-    if (map[reason]) return map[reason];
-    return String(reason || "Red flag").replace(/^er_/, "").replace(/_/g, " ").replace(/^./, function (c) { return c.toUpperCase(); });
+  function reasonText(e) {
+    return e.reason_text || String(e.reason || "Red flag").replace(/_/g, " ");
+  }
+  var OUTCOMES = {
+    advised_er: "Reached the patient – advised the ER",
+    er_confirmed: "Reached – ER visit confirmed",
+    not_urgent: "Reached – not urgent",
+    no_answer: "No answer",
+    false_alarm: "False alarm"
+  };
+  function outcomeText(e) {
+    if (!e.outcome) return "no outcome recorded";
+    if (e.outcome === "no_answer") return "No answer after " + (e.outcome_tries || "?") + " tries";
+    return OUTCOMES[e.outcome] || e.outcome;
+  }
+  function minutes(seconds) {
+    var m = Math.max(0, Math.floor((seconds || 0) / 60));
+    if (m >= 120) return Math.floor(m / 60) + " h";
+    return m + " min";
+  }
+  /* "Open 3:12", "In progress — Ben, 4 min", "Resolved — False alarm" */
+  function stateText(e) {
+    if (e.state === "open") return "Open " + age(e.age_seconds);
+    if (e.state === "in_progress") return "In progress — " + (e.owner || "?") + ", " + minutes(e.owned_seconds);
+    return "Resolved — " + outcomeText(e);
   }
   function senderLabel(m) {
     if (m.direction === "in") return "Patient";
@@ -122,6 +152,8 @@
     if (by === "dialogue") return "Automated reply";
     if (by === "system") return "System";
     if (by === "alert") return "Staff alert";
+    if (by === "stand_down") return "Stand-down";
+    if (by === "brief") return "Summary to staff";
     return by || "Outbound";
   }
 
@@ -186,8 +218,15 @@
   }
 
   function loadEscalations() {
-    return api("GET", "/api/escalations?open=true").then(function (doc) {
-      state.escalations = doc.escalations;
+    var filter = state.escFilter;
+    var jobs = [api("GET", "/api/escalations?status=" + filter + "&limit=100")];
+    /* New ones are noticed whatever the filter shows. */
+    if (filter !== "active" && filter !== "open") jobs.push(api("GET", "/api/escalations?status=open&limit=100"));
+    return Promise.all(jobs).then(function (docs) {
+      if (filter !== state.escFilter) return;
+      state.escalations = docs[0].escalations;
+      state.today = docs[0].today;
+      noticeNew((docs[1] || docs[0]).escalations.filter(function (e) { return e.state === "open"; }));
       renderEscalations();
     });
   }
@@ -234,36 +273,123 @@
   }
 
   /* Escalations */
+  var BASE_TITLE = document.title;
+
+  function updateTitle() {
+    var t = state.today;
+    var n = t ? t.open + t.in_progress : 0;
+    document.title = (state.fresh ? "(" + state.fresh + " new) New escalation · " : n ? "(" + n + ") " : "") + BASE_TITLE;
+  }
+
+  function beep() {
+    var btn = $("sound");
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      state.audio = state.audio || new Ctx();
+      var o = state.audio.createOscillator(), g = state.audio.createGain();
+      o.frequency.value = 880;
+      g.gain.setValueAtTime(0.001, state.audio.currentTime);
+      g.gain.exponentialRampToValueAtTime(0.3, state.audio.currentTime + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.001, state.audio.currentTime + 0.6);
+      o.connect(g); g.connect(state.audio.destination);
+      o.start(); o.stop(state.audio.currentTime + 0.65);
+      btn.setAttribute("data-played", String(Number(btn.getAttribute("data-played") || 0) + 1));
+    } catch (err) { /* no audio here: the title still changes */ }
+  }
+
+  /* Open escalations not seen before (none on the first load) change the title and may beep. */
+  function noticeNew(open) {
+    var fresh = [];
+    if (state.seenOpen === null) state.seenOpen = {};
+    else open.forEach(function (e) { if (!state.seenOpen[e.id]) fresh.push(e); });
+    open.forEach(function (e) { state.seenOpen[e.id] = true; });
+    if (fresh.length) {
+      state.fresh += fresh.length;
+      toast("New escalation " + fresh.map(function (e) { return e.code; }).join(", ") + ": " + reasonText(fresh[0]), true);
+      if (state.sound) beep();
+    }
+    updateTitle();
+  }
+
+  function pagesText(e) {
+    var last = {};
+    var order = [];
+    (e.pages || []).forEach(function (p) {
+      var key = (p.staff || p.phone || "?") + "/" + p.channel;
+      if (!last[key]) order.push(key);
+      last[key] = p;
+    });
+    if (!order.length) return "Nobody paged yet";
+    return "Paged: " + order.map(function (k) {
+      var p = last[k];
+      return (p.staff || p.phone || "fallback number") + " (" + p.tier + ", " + (p.channel === "sms" ? "SMS" : "webhook") + " " + p.delivery + ")";
+    }).join(", ");
+  }
+
+  function isMobile() { return window.matchMedia("(max-width: 700px)").matches; }
+
+  function renderBand() {
+    var open = state.bandOpen === null ? !(isMobile() && state.selected) : state.bandOpen;
+    $("alerts").classList.toggle("folded", !open);
+    $("alerts-toggle").setAttribute("aria-expanded", open ? "true" : "false");
+    $("alerts-toggle").textContent = open ? "Hide list" : "Show list";
+  }
+
   function renderEscalations() {
     var list = $("alerts-list");
-    var n = state.escalations.length;
+    var t = state.today || { open: 0, in_progress: 0, resolved: 0 };
+    var active = t.open + t.in_progress;
+    var sig = JSON.stringify([state.escFilter, state.escalations.map(function (e) {
+      return [e.id, e.state, e.owner, e.outcome, e.pages, e.reason_text, e.alert_rounds];
+    })]);
+    $("alerts-count").textContent = String(active);
+    $("alerts").className = "alerts" + (t.open ? "" : active ? " progress" : " none");
+    $("esc-stats").textContent = "Open " + t.open + " · In progress " + t.in_progress + " · Resolved today " + t.resolved +
+      " · Median time to ACK " + (t.median_ack_seconds == null ? "–" : age(t.median_ack_seconds));
+    renderBand();
+    Array.prototype.forEach.call(document.querySelectorAll(".seg-btn"), function (b) {
+      b.setAttribute("aria-pressed", b.getAttribute("data-filter") === state.escFilter ? "true" : "false");
+    });
+    if (sig === state.escSig) { tickAges(); return; }
+    state.escSig = sig;
     clear(list);
-    $("alerts-count").textContent = String(n);
-    $("alerts").className = "alerts" + (n ? "" : " none");
-    if (!n) {
-      list.appendChild(h("div", { class: "alerts-empty", text: "No open escalations. Red-flag texts appear here at once." }));
+    if (!state.escalations.length) {
+      list.appendChild(h("div", { class: "alerts-empty", text: state.escFilter === "resolved" ? "Nothing resolved yet." :
+        "No open escalations. Red-flag texts appear here at once." }));
       return;
     }
     state.escalations.forEach(function (e) {
-      list.appendChild(h("article", { class: "esc-card", "data-escalation-id": e.id, "data-code": e.code },
+      list.appendChild(h("article", { class: "esc-card state-" + e.state, "data-escalation-id": e.id, "data-code": e.code, "data-state": e.state },
         h("div", { class: "esc-top" },
-          h("span", { class: "esc-code", text: "ESCALATION " + e.code }),
-          h("span", { class: "esc-age", title: "Open for", text: "Open " + age(e.age_seconds) })),
-        h("div", { class: "esc-reason", text: reasonText(e.reason) }),
+          h("button", { class: "esc-code", type: "button", "data-action": "open", title: "Open the conversation",
+            onclick: function () { select(e.conversation_id); } }, "ESCALATION " + e.code),
+          h("span", { class: "esc-age", "aria-hidden": "true", text: stateText(e) }),
+          h("span", { class: "sr-only", text: e.state === "open" ? "Open since " + clock(e.created_at) : stateText(e) })),
+        h("div", { class: "esc-reason", text: reasonText(e) }),
         h("div", { class: "esc-meta", text: "Patient " + e.patient + " · " + (e.language || "en").toUpperCase() +
-          " · " + e.alert_rounds + " alert round" + (e.alert_rounds === 1 ? "" : "s") + " sent" +
           (e.matched ? " · “" + e.matched + "”" : "") }),
-        h("div", { class: "esc-actions" },
-          h("button", { class: "btn btn-danger btn-sm", type: "button", "data-action": "ack", onclick: function (ev) { ack(e, ev.target); } }, "Acknowledge"),
-          h("button", { class: "btn btn-light btn-sm", type: "button", "data-action": "open", onclick: function () { select(e.conversation_id); } }, "Open conversation"),
+        h("div", { class: "esc-pages", text: pagesText(e) }),
+        e.state === "resolved" ? null : h("div", { class: "esc-actions" },
+          e.state === "open" ? h("button", { class: "btn btn-danger btn-sm", type: "button", "data-action": "ack", onclick: function (ev) { ack(e, ev.target); } }, "Acknowledge") : null,
+          h("button", { class: "btn btn-light btn-sm esc-open", type: "button", onclick: function () { select(e.conversation_id); } }, "Open conversation"),
           h("button", { class: "btn btn-light btn-sm", type: "button", "data-action": "resolve", onclick: function (ev) { resolve(e, ev.target); } }, "Resolve"))));
+    });
+  }
+
+  function tickAges() {
+    Array.prototype.forEach.call(document.querySelectorAll(".esc-card"), function (card) {
+      var id = Number(card.getAttribute("data-escalation-id"));
+      state.escalations.forEach(function (e) {
+        if (e.id === id) card.querySelector(".esc-age").textContent = stateText(e);
+      });
     });
   }
 
   function ack(e, button) {
     if (button) button.disabled = true;
     return api("POST", "/api/escalations/" + e.id + "/ack").then(function () {
-      toast("Escalation " + e.code + " acknowledged. The patient is told a nurse will call.");
+      toast("Escalation " + e.code + " acknowledged: it is yours. The patient is told a nurse will call; the others paged are stood down.");
+      state.fresh = 0;
       refresh();
     }).catch(function (err) {
       if (button) button.disabled = false;
@@ -272,21 +398,45 @@
   }
 
   function resolve(e, button) {
-    if (!window.confirm("Resolve escalation " + e.code + "? Staff alerts stop and it leaves the list.")) return;
-    if (button) button.disabled = true;
-    api("POST", "/api/escalations/" + e.id + "/resolve", { note: "" }).then(function () {
-      toast("Escalation " + e.code + " resolved.");
+    var dlg = $("resolve-dialog");
+    state.resolving = e;
+    state.resolveButton = button || null;
+    $("resolve-code").textContent = e.code;
+    $("resolve-form").reset();
+    $("resolve-error").hidden = true;
+    dlg.hidden = false;
+    dlg.querySelector("input[name=outcome]").focus();
+  }
+
+  function submitResolve() {
+    var e = state.resolving;
+    var picked = document.querySelector("#resolve-form input[name=outcome]:checked");
+    var body;
+    if (!e) return;
+    if (!picked) {
+      $("resolve-error").textContent = "Pick how it ended.";
+      $("resolve-error").hidden = false;
+      return;
+    }
+    body = { outcome: picked.value, note: $("resolve-note").value.trim() };
+    if (picked.value === "no_answer") body.tries = Math.max(1, Math.min(99, parseInt($("resolve-tries").value, 10) || 1));
+    api("POST", "/api/escalations/" + e.id + "/resolve", body).then(function () {
+      $("resolve-dialog").hidden = true;
+      state.resolving = null;
+      toast("Escalation " + e.code + " resolved: " + outcomeText(body.outcome === "no_answer" ? { outcome: "no_answer", outcome_tries: body.tries } : body) + ".");
       refresh();
     }).catch(function (err) {
-      if (button) button.disabled = false;
-      if (err.status === 401) handleError(err); else { toast(err.message, true); refresh(); }
+      if (err.status === 401) { handleError(err); return; }
+      $("resolve-error").textContent = err.message;
+      $("resolve-error").hidden = false;
     });
   }
 
   /* Conversation list */
   function statusChips(c) {
     var chips = [];
-    if (c.open_escalation) chips.push(h("span", { class: "chip chip-escalated", text: "Escalated" }));
+    if (c.open_escalation && c.open_escalation.status === "acknowledged") chips.push(h("span", { class: "chip chip-ack", text: "In progress" + (c.open_escalation.owner ? " · " + c.open_escalation.owner : "") }));
+    else if (c.open_escalation) chips.push(h("span", { class: "chip chip-escalated", text: "Escalated" }));
     else if (c.status === "emergency") chips.push(h("span", { class: "chip chip-emergency", text: "Emergency" }));
     else if (c.status === "closed") chips.push(h("span", { class: "chip chip-closed", text: "Closed" }));
     if (c.handoff) chips.push(h("span", { class: "chip chip-handoff", text: "Handoff" }));
@@ -344,6 +494,11 @@
   function select(id) {
     state.selected = id;
     state.conversation = null;
+    state.escDoc = null;
+    state.bandOpen = null;
+    $("app").classList.add("has-selection");
+    renderBand();
+    $("esc-panel").hidden = true;
     $("empty").hidden = true;
     $("conversation").hidden = false;
     clear($("transcript"));
@@ -380,12 +535,13 @@
 
     $("conv-number").textContent = c.patient;
     clear(chips);
-    statusChips({ open_escalation: esc && esc.status === "open", status: c.status, handoff: c.handoff, opted_out: c.opted_out })
+    statusChips({ open_escalation: esc && esc.status === "open" ? esc : null, status: c.status, handoff: c.handoff, opted_out: c.opted_out })
       .forEach(function (chip) { chips.appendChild(chip); chips.appendChild(document.createTextNode(" ")); });
     if (esc && esc.status === "acknowledged") chips.appendChild(h("span", { class: "chip chip-ack", text: "Acknowledged by " + String(esc.acknowledged_by || "").replace(/^operator:/, "") }));
     chips.appendChild(h("span", { class: "chip chip-lang", text: (c.language || "en").toUpperCase() }));
     $("conv-meta").textContent = "Conversation #" + c.id + " · started " + ago(c.created_at) + " · last activity " + ago(c.last_activity_at) +
       (esc ? " · escalation " + esc.code + " (" + esc.status + ")" : "");
+    loadEscPanel(c);
 
     $("btn-ack").hidden = !(esc && esc.status === "open");
     $("btn-resolve").hidden = !esc;
@@ -417,6 +573,72 @@
           m.direction === "out" ? ticks(m) : null)));
     });
     if (atBottom) scrollTranscript(true);
+  }
+
+  /* The newest escalation of the open conversation: its summary heads the transcript, its timeline folds under it. */
+  function loadEscPanel(c) {
+    var last = (c.escalations || [])[(c.escalations || []).length - 1];
+    if (!last) { $("esc-panel").hidden = true; return; }
+    api("GET", "/api/escalations/" + last.id).then(function (e) {
+      if (!state.conversation || state.conversation.id !== c.id) return;
+      renderEscPanel(e);
+    }).catch(handleError);
+  }
+
+  var EVENT_TEXT = {
+    created: "Red flag: escalation opened",
+    reflagged: "Another red flag in the same conversation",
+    alert_queued: "Paged",
+    alert_sent: "Alert SMS sent",
+    alert_delivered: "Alert SMS delivered",
+    alert_failed: "Alert SMS failed",
+    webhook_sent: "Webhook posted",
+    webhook_failed: "Webhook failed",
+    no_oncall: "Nobody on call",
+    acknowledged: "Acknowledged",
+    ack_refused: "ACK refused",
+    stood_down: "Stood down",
+    resolved: "Resolved"
+  };
+
+  function eventText(ev, e) {
+    var t = EVENT_TEXT[ev.event] || ev.event.replace(/_/g, " ");
+    if (ev.event === "alert_queued") t += " " + (ev.staff || "fallback number") + " (" + (ev.step === 1 ? "primary" : ev.step === 2 ? "backup" : "everyone on call") + ")";
+    else if (ev.event === "acknowledged") t += " by " + (ev.actor || "?") + " (" + (ev.via === "console" ? "console" : "SMS") + ")";
+    else if (ev.event === "stood_down") t += ": " + (ev.staff || "?") + " told it is taken";
+    else if (ev.event === "resolved") t += " by " + (ev.actor || "?") + " — " + outcomeText(e) + (e.resolution_note ? ": " + e.resolution_note : "");
+    else if (ev.staff) t += " (" + ev.staff + ")";
+    return t;
+  }
+
+  function renderEscPanel(e) {
+    var panel = $("esc-panel");
+    var s = e.summary || {};
+    var rows = [["Why", reasonText(e)]];
+    if (s.red_flag) rows.push(["Words", "“" + s.red_flag + "”"]);
+    if (s.region || s.duration) rows.push(["Where, how long", [s.region, s.duration ? "for " + s.duration : ""].filter(Boolean).join(", ")]);
+    if (s.answers && s.answers.length) rows.push(["See-doctor answers", s.answers.map(function (a) { return a.label + ": " + a.value; }).join(" · ")]);
+    rows.push(["Language", (s.language || e.language || "en") === "es" ? "Spanish" : "English"]);
+    clear(panel);
+    panel.className = "esc-panel state-" + e.state;
+    panel.appendChild(h("div", { class: "esc-panel-head" },
+      h("strong", { text: "Escalation " + e.code }),
+      h("span", { class: "esc-panel-state", text: stateText(e) })));
+    var dl = h("dl", { class: "esc-summary" });
+    rows.forEach(function (r) { dl.appendChild(h("dt", { text: r[0] })); dl.appendChild(h("dd", { text: r[1] })); });
+    panel.appendChild(dl);
+    /* On a phone the same in one short paragraph. */
+    panel.appendChild(h("p", { class: "esc-oneline", text: s.text || reasonText(e) }));
+    var ol = h("ol", { class: "timeline" });
+    (e.timeline || []).forEach(function (ev) {
+      if (ev.event === "alert_sent") return;  /* the page line says it */
+      ol.appendChild(h("li", { "data-event": ev.event }, h("time", { text: clock(ev.at) }), " ", eventText(ev, e)));
+    });
+    var det = h("details", { class: "esc-timeline" }, h("summary", { text: "Timeline · " + pagesText(e) }), ol);
+    if (state.timelineOpen) det.open = true;
+    det.addEventListener("toggle", function () { state.timelineOpen = det.open; });
+    panel.appendChild(det);
+    panel.hidden = false;
   }
 
   function scrollTranscript() {
@@ -457,6 +679,46 @@
         $("pane-callbacks").hidden = state.tab !== "callbacks";
       });
     });
+    Array.prototype.forEach.call(document.querySelectorAll(".seg-btn"), function (b) {
+      b.addEventListener("click", function () {
+        state.escFilter = b.getAttribute("data-filter");
+        state.escSig = "";
+        state.bandOpen = true;
+        loadEscalations().catch(handleError);
+      });
+    });
+    function renderSound() {
+      $("sound").setAttribute("aria-pressed", state.sound ? "true" : "false");
+      $("sound").textContent = state.sound ? "Sound on" : "Sound off";
+    }
+    renderSound();
+    $("sound").addEventListener("click", function () {
+      state.sound = !state.sound;
+      localStorage.setItem("carenav.sound", state.sound ? "on" : "off");
+      renderSound();
+      if (state.sound) beep();  /* unlocks audio now, while the click counts as a gesture */
+    });
+    $("alerts-toggle").addEventListener("click", function () {
+      state.bandOpen = $("alerts-toggle").getAttribute("aria-expanded") !== "true";
+      renderBand();
+    });
+    $("btn-back").addEventListener("click", function () {
+      state.selected = 0;
+      state.conversation = null;
+      state.bandOpen = null;
+      $("app").classList.remove("has-selection");
+      $("conversation").hidden = true;
+      $("empty").hidden = false;
+      renderBand();
+      renderConversations();
+    });
+    $("resolve-form").addEventListener("submit", function (ev) { ev.preventDefault(); submitResolve(); });
+    $("resolve-cancel").addEventListener("click", function () { $("resolve-dialog").hidden = true; state.resolving = null; });
+    $("resolve-dialog").addEventListener("keydown", function (ev) { if (ev.key === "Escape") { $("resolve-dialog").hidden = true; state.resolving = null; } });
+    $("resolve-tries").addEventListener("focus", function () { document.querySelector("#resolve-form input[value=no_answer]").checked = true; });
+    function seen() { if (state.fresh && document.visibilityState === "visible" && document.hasFocus()) { state.fresh = 0; updateTitle(); } }
+    window.addEventListener("focus", seen);
+    document.addEventListener("click", seen);
     $("btn-ack").addEventListener("click", function (ev) {
       var e = state.conversation && openEscalation(state.conversation);
       if (e) ack(e, ev.target).then(function () { ev.target.disabled = false; });
@@ -491,11 +753,11 @@
     /* Ages tick between polls. */
     setInterval(function () {
       if (!state.token) return;
-      state.escalations.forEach(function (e) { e.age_seconds += 1; });
-      Array.prototype.forEach.call(document.querySelectorAll(".esc-card"), function (card, i) {
-        var e = state.escalations[i];
-        if (e) card.querySelector(".esc-age").textContent = "Open " + age(e.age_seconds);
+      state.escalations.forEach(function (e) {
+        e.age_seconds += 1;
+        if (e.owned_seconds != null) e.owned_seconds += 1;
       });
+      tickAges();
       if (state.lastOk && Date.now() - state.lastOk > 3 * POLL_MS) setLive(false, "Reconnecting…");
     }, 1000);
   }

@@ -1,0 +1,401 @@
+/*
+ * check_nurses.c - handling an emergency as a team (#19), end to end: the
+ * real gateway, PostgreSQL and a fake Twilio playing every phone. Once
+ * someone has an escalation (an SMS ACK, a console ACK, a console resolve)
+ * everyone else paged for it is told so, once, in their language; the
+ * operator API shows who was paged, who has it and how it ended.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fake_twilio.h"
+#include "harness.h"
+#include "xmalloc.h"
+
+#define CLINIC "+15550001111"
+#define PATIENT "+15553000100"
+#define PRIMARY "+15553000001"   /* Pat, Spanish */
+#define BACKUP "+15553000002"    /* Bea, English */
+#define ALICE "alice-token-0123456789"
+#define WAIT_MS 20000
+
+struct world {
+	char *conninfo;
+	PGconn *pg;
+	struct fake_twilio *ft;
+	struct harness_gw gw;
+	char *env[10];
+	char *code;
+	long long esc;
+	int sid;
+};
+
+static void
+world_init(struct world *w, const char *ack_timeout_s)
+{
+	char *from, *to;
+
+	memset(w, 0, sizeof *w);
+	w->conninfo = harness_db_create();
+	w->ft = fake_twilio_start();
+	w->env[0] = xstrdup("SMS_PROVIDER=twilio");
+	w->env[1] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
+	w->env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
+	w->env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
+	w->env[4] = xasprintf("ESCALATION_ACK_TIMEOUT=%s", ack_timeout_s);
+	w->env[5] = xstrdup("PUBLIC_BASE_URL=https://sms.clinic.example");
+	w->env[6] = xstrdup("OPERATOR_TOKENS=alice:" ALICE);
+	harness_sign_twilio("s3cret", "https://sms.clinic.example");
+	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
+	harness_gw_start(&w->gw);
+	w->pg = harness_db_connect(w->conninfo);
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Pat Primary", "--phone", PRIMARY,
+	    "--language", "es", NULL), 0);
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Bea Backup", "--phone", BACKUP, NULL), 0);
+	from = harness_query_text(w->pg, "SELECT to_char(now() AT TIME ZONE 'UTC' - interval '1 hour', 'YYYY-MM-DD HH24:MI')");
+	to = harness_query_text(w->pg, "SELECT to_char(now() AT TIME ZONE 'UTC' + interval '2 hours', 'YYYY-MM-DD HH24:MI')");
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "oncall", "add", "--phone", PRIMARY, "--tier", "primary",
+	    "--from", from, "--to", to, NULL), 0);
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "oncall", "add", "--phone", BACKUP, "--tier", "backup",
+	    "--from", from, "--to", to, NULL), 0);
+	free(from);
+	free(to);
+}
+
+static void
+world_free(struct world *w)
+{
+	harness_gw_free(&w->gw);
+	fake_twilio_stop(w->ft);
+	PQfinish(w->pg);
+	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
+		free(w->env[i]);
+	free(w->code);
+	free(w->conninfo);
+}
+
+static void
+sms(struct world *w, const char *from, const char *body)
+{
+	char sid[32];
+
+	snprintf(sid, sizeof sid, "SMnurse%05d", ++w->sid);
+	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, from, CLINIC, body), 200);
+}
+
+static void
+wait_sent_to(struct world *w, const char *to, size_t n)
+{
+	for (int waited = 0; waited < WAIT_MS; waited += 50) {
+		if (fake_twilio_count_sent(w->ft, "To", to) >= n)
+			return;
+		usleep(50 * 1000);
+	}
+	ck_abort_msg("%s never got %zu messages; see %s", to, n, w->gw.log_path);
+}
+
+/* A red flag from the patient; waits for the primary's alert (and the backup's if both). */
+static void
+emergency(struct world *w, bool both)
+{
+	sms(w, PATIENT, "my back hurts and i lost control of my bladder, my legs are numb");
+	wait_sent_to(w, PRIMARY, 1);
+	if (both)
+		wait_sent_to(w, BACKUP, 1);
+	w->code = harness_query_text(w->pg, "SELECT code FROM escalations");
+	w->esc = harness_query_int(w->pg, "SELECT id FROM escalations");
+}
+
+/* The stand-down texts sent to phone, as one string (bodies joined by " | "). */
+static char *
+stand_downs(struct world *w, const char *phone)
+{
+	char *sql = xasprintf("SELECT coalesce(string_agg(body, ' | ' ORDER BY id), '') FROM messages "
+	    "WHERE to_number = '%s' AND sent_by = 'stand_down'", phone);
+	char *out = harness_query_text(w->pg, sql);
+
+	free(sql);
+	return out;
+}
+
+static void
+api_ok(struct world *w, const char *action, const char *body)
+{
+	char *path = xasprintf("/api/escalations/%lld/%s", w->esc, action), *resp = NULL;
+
+	ck_assert_msg(harness_api(w->gw.port, "POST", path, ALICE, body, &resp) == 200, "%s: %s", path, resp);
+	free(resp);
+	free(path);
+}
+
+START_TEST(test_stand_down_after_sms_ack)
+{
+	struct world w;
+	char *ack, *pat, *bea, *want;
+
+	world_init(&w, "2");
+	emergency(&w, true);
+	ack = xasprintf("ACK %s", w.code);
+	sms(&w, BACKUP, ack);
+	/* Pat, paged first, is told in Spanish that Bea has it; Bea gets her ACK reply, no stand-down. */
+	wait_sent_to(&w, PRIMARY, 2);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	    "AND status = 'sent'", 1, WAIT_MS));
+	pat = stand_downs(&w, PRIMARY);
+	bea = stand_downs(&w, BACKUP);
+	want = xasprintf("%s la atiende Bea Backup. No hace falta actuar.", w.code);
+	ck_assert_str_eq(pat, want);
+	ck_assert_str_eq(bea, "");
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'stood_down' "
+	    "AND staff_id = (SELECT id FROM staff WHERE phone = '" PRIMARY "')"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'stood_down'"), 1);
+	/* Resolving it later stands nobody down again. */
+	api_ok(&w, "resolve", "{\"note\": \"called\"}");
+	sleep(1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down'"), 1);
+	free(want);
+	free(pat);
+	free(bea);
+	free(ack);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(test_stand_down_after_console_ack_and_resolve)
+{
+	struct world w;
+	char *pat, *bea, *want;
+
+	/* A console ACK: both paged are told, each in their language. */
+	world_init(&w, "2");
+	emergency(&w, true);
+	api_ok(&w, "ack", NULL);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	    "AND status = 'sent'", 2, WAIT_MS));
+	pat = stand_downs(&w, PRIMARY);
+	bea = stand_downs(&w, BACKUP);
+	want = xasprintf("%s taken by alice. No need to act.", w.code);
+	ck_assert_str_eq(bea, want);
+	free(want);
+	want = xasprintf("%s la atiende alice. No hace falta actuar.", w.code);
+	ck_assert_str_eq(pat, want);
+	free(want);
+	free(pat);
+	free(bea);
+	world_free(&w);
+
+	/* A console resolve with no ACK: only the primary was paged, only she is told. */
+	world_init(&w, "60");
+	emergency(&w, false);
+	api_ok(&w, "resolve", "{\"note\": \"false alarm\"}");
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	    "AND status = 'sent'", 1, WAIT_MS));
+	pat = stand_downs(&w, PRIMARY);
+	want = xasprintf("%s cerrada por alice. No hace falta actuar.", w.code);
+	ck_assert_str_eq(pat, want);
+	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "To", BACKUP), 0);
+	free(want);
+	free(pat);
+	world_free(&w);
+}
+END_TEST
+
+static json_t *
+api_get(struct world *w, const char *path)
+{
+	char *resp = NULL;
+	json_t *doc;
+
+	ck_assert_msg(harness_api(w->gw.port, "GET", path, ALICE, NULL, &resp) == 200, "%s: %s", path, resp);
+	doc = json_loads(resp, 0, NULL);
+	ck_assert_msg(doc != NULL, "%s", resp);
+	free(resp);
+	return doc;
+}
+
+static const char *
+str(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : "";
+}
+
+START_TEST(test_timeline_words_and_outcome)
+{
+	struct world w;
+	json_t *doc, *e, *pages, *timeline, *v;
+	char *ack, *body, *resp = NULL, *path;
+	bool stood_down = false, acked = false;
+
+	world_init(&w, "2");
+	emergency(&w, true);
+	/* Alerts name the reason by its title in the staff member's language, never by rule id. */
+	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" PRIMARY "' "
+	    "AND sent_by = 'alert' ORDER BY id LIMIT 1");
+	ck_assert_msg(strstr(body, "Perdió el control de la vejiga o el intestino") && !strstr(body, "er_") &&
+	    !strstr(body, "doc_"), "alert: %s", body);
+	free(body);
+	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" BACKUP "' "
+	    "AND sent_by = 'alert' ORDER BY id LIMIT 1");
+	ck_assert_msg(strstr(body, "Lost bladder or bowel control") && !strstr(body, "er_"), "alert: %s", body);
+	free(body);
+
+	ack = xasprintf("ACK %s", w.code);
+	sms(&w, BACKUP, ack);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
+	/* The one who took it gets the summary and the number to call. */
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" BACKUP "' "
+	    "AND sent_by = 'brief' AND status = 'sent'", 1, WAIT_MS));
+	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" BACKUP "' AND sent_by = 'brief'");
+	ck_assert_msg(strstr(body, w.code) && strstr(body, "Lost bladder or bowel control") &&
+	    strstr(body, "Call the patient at " PATIENT) && strstr(body, "Speaks English"), "brief: %s", body);
+	free(body);
+
+	/* Acknowledged is in progress, not gone: with its owner, pages, stand-down. */
+	doc = api_get(&w, "/api/escalations?status=open");
+	ck_assert_uint_eq(json_array_size(json_object_get(doc, "escalations")), 0);
+	json_decref(doc);
+	doc = api_get(&w, "/api/escalations?status=active");
+	ck_assert_uint_eq(json_array_size(json_object_get(doc, "escalations")), 1);
+	json_decref(doc);
+	doc = api_get(&w, "/api/escalations?status=in_progress");
+	e = json_array_get(json_object_get(doc, "escalations"), 0);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(str(e, "state"), "in_progress");
+	ck_assert_str_eq(str(e, "owner"), "Bea Backup");
+	ck_assert_str_eq(str(e, "ack_via"), "sms");
+	ck_assert_msg(strstr(str(e, "reason_text"), "Lost bladder or bowel control") != NULL, "%s", str(e, "reason_text"));
+	ck_assert_msg(strstr(str(json_object_get(e, "summary"), "text"), "Lost bladder") != NULL, "summary");
+	pages = json_object_get(e, "pages");
+	ck_assert_uint_ge(json_array_size(pages), 2);
+	v = json_array_get(pages, 0);
+	ck_assert_str_eq(str(v, "staff"), "Pat Primary");
+	ck_assert_str_eq(str(v, "tier"), "primary");
+	ck_assert_str_eq(str(v, "channel"), "sms");
+	ck_assert_msg(strcmp(str(v, "delivery"), "sent") == 0 || strcmp(str(v, "delivery"), "delivered") == 0,
+	    "delivery %s", str(v, "delivery"));
+	v = json_array_get(pages, 1);
+	ck_assert_str_eq(str(v, "staff"), "Bea Backup");
+	ck_assert_str_eq(str(v, "tier"), "backup");
+	timeline = json_object_get(e, "timeline");
+	for (size_t i = 0; i < json_array_size(timeline); i++) {
+		v = json_array_get(timeline, i);
+		if (strcmp(str(v, "event"), "acknowledged") == 0)
+			acked = strcmp(str(v, "staff"), "Bea Backup") == 0 && strcmp(str(v, "via"), "sms") == 0;
+		if (strcmp(str(v, "event"), "stood_down") == 0)
+			stood_down = strcmp(str(v, "staff"), "Pat Primary") == 0;
+	}
+	ck_assert_msg(acked && stood_down, "timeline lacks the ACK or the stand-down");
+	ck_assert(json_is_integer(json_object_get(json_object_get(doc, "today"), "median_ack_seconds")));
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc, "today"), "in_progress")), 1);
+	json_decref(doc);
+
+	/* /metrics: escalations opened by reason, the time-to-ACK histogram. */
+	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &resp), 200);
+	ck_assert_msg(strstr(resp, "carenav_escalations_created_total{reason=\"er_bowel_bladder\"} 1\n") &&
+	    strstr(resp, "# TYPE carenav_escalation_ack_seconds histogram\n") &&
+	    strstr(resp, "carenav_escalation_ack_seconds_bucket{le=\"30\"} 1\n") &&
+	    strstr(resp, "carenav_escalation_ack_seconds_bucket{le=\"+Inf\"} 1\n") &&
+	    strstr(resp, "carenav_escalation_ack_seconds_count 1\n") && strstr(resp, "carenav_escalations_open 0\n"),
+	    "%s", resp);
+	free(resp);
+
+	/* Resolve: the outcome from the list, tries only for no answer. */
+	path = xasprintf("/api/escalations/%lld/resolve", w.esc);
+	ck_assert_int_eq(harness_api(w.gw.port, "POST", path, ALICE, "{\"outcome\": \"fine\"}", &resp), 422);
+	free(resp);
+	ck_assert_int_eq(harness_api(w.gw.port, "POST", path, ALICE, "{\"outcome\": \"false_alarm\", \"tries\": 2}",
+	    &resp), 422);
+	free(resp);
+	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/escalations?status=maybe", ALICE, NULL, &resp), 400);
+	free(resp);
+	api_ok(&w, "resolve", "{\"outcome\": \"no_answer\", \"tries\": 3, \"note\": \"voicemail twice\"}");
+	doc = api_get(&w, "/api/escalations?status=resolved");
+	e = json_array_get(json_object_get(doc, "escalations"), 0);
+	ck_assert_str_eq(str(e, "state"), "resolved");
+	ck_assert_str_eq(str(e, "outcome"), "no_answer");
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "outcome_tries")), 3);
+	ck_assert_str_eq(str(e, "resolution_note"), "voicemail twice");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc, "today"), "resolved")), 1);
+	json_decref(doc);
+	free(path);
+	free(ack);
+	world_free(&w);
+}
+END_TEST
+
+/* A patient text, answered (processed) before the next. */
+static void
+patient_says(struct world *w, const char *body)
+{
+	sms(w, PATIENT, body);
+	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, WAIT_MS), "not answered: %s", body);
+}
+
+START_TEST(test_summary_for_the_callback_nurse)
+{
+	struct world w;
+	char *ack, *body, *want;
+	json_t *doc, *e;
+
+	/* The patient answered the questions before the red flag: region, how long, two see-doctor answers. */
+	world_init(&w, "60");
+	patient_says(&w, "hi my back hurts");
+	patient_says(&w, "no");
+	patient_says(&w, "lower");
+	patient_says(&w, "3 days");
+	patient_says(&w, "no");
+	patient_says(&w, "yes");
+	patient_says(&w, "now i cant control my bladder");
+	wait_sent_to(&w, PRIMARY, 1);
+	w.code = harness_query_text(w.pg, "SELECT code FROM escalations");
+	w.esc = harness_query_int(w.pg, "SELECT id FROM escalations");
+
+	/* The console: the summary heads the escalation. */
+	doc = api_get(&w, "/api/escalations?status=open");
+	e = json_object_get(json_array_get(json_object_get(doc, "escalations"), 0), "summary");
+	ck_assert_str_eq(str(e, "region"), "Lower back");
+	ck_assert_str_eq(str(e, "duration"), "3 days");
+	ck_assert_str_eq(str(e, "language"), "en");
+	ck_assert_uint_eq(json_array_size(json_object_get(e, "answers")), 2);
+	ck_assert_msg(strstr(str(e, "text"), "Lower back for 3 days. over 2 weeks or worse: no, numbness/tingling: yes. "
+	    "Speaks English") != NULL, "%s", str(e, "text"));
+	json_decref(doc);
+
+	/* Pat (Spanish) takes it by text: the brief is in Spanish, with the number to call. */
+	ack = xasprintf("ack %s", w.code);
+	sms(&w, PRIMARY, ack);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "' "
+	    "AND sent_by = 'brief' AND status = 'sent'", 1, WAIT_MS));
+	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" PRIMARY "' AND sent_by = 'brief'");
+	want = xasprintf("%s: Perdió el control de la vejiga o el intestino", w.code);
+	ck_assert_msg(strstr(body, want) && strstr(body, "Espalda baja desde hace 3 days") &&
+	    strstr(body, "más de 2 semanas o peor: no, entumecimiento/hormigueo: sí") && strstr(body, "Habla inglés") &&
+	    strstr(body, "Llame al paciente al " PATIENT), "brief: %s", body);
+	/* Bea was never paged (the backup round had not come): nobody to stand down. */
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down'"), 0);
+	free(want);
+	free(body);
+	free(ack);
+	world_free(&w);
+}
+END_TEST
+
+int
+main(void)
+{
+	const TTest *const tests[] = {
+		test_stand_down_after_sms_ack,
+		test_stand_down_after_console_ack_and_resolve,
+		test_timeline_words_and_outcome,
+		test_summary_for_the_callback_nurse,
+	};
+
+	return check_run("nurses", 120, tests, sizeof tests / sizeof tests[0]);
+}
