@@ -344,14 +344,11 @@ START_TEST(test_summary_for_the_callback_nurse)
 	char *ack, *body, *want;
 	json_t *doc, *e;
 
-	/* The patient answered the questions before the red flag: region, how long, two see-doctor answers. */
+	/* Before the red flag the patient said where and how long, then answered the screen and the signs. */
 	world_init(&w, "60");
-	patient_says(&w, "hi my back hurts");
+	patient_says(&w, "hi my lower back hurts, 3 days now");
 	patient_says(&w, "no");
-	patient_says(&w, "lower");
-	patient_says(&w, "3 days");
-	patient_says(&w, "no");
-	patient_says(&w, "yes");
+	patient_says(&w, "2");
 	patient_says(&w, "now i cant control my bladder");
 	wait_sent_to(&w, PRIMARY, 1);
 	w.code = harness_query_text(w.pg, "SELECT code FROM escalations");
@@ -363,8 +360,9 @@ START_TEST(test_summary_for_the_callback_nurse)
 	ck_assert_str_eq(str(e, "region"), "Lower back");
 	ck_assert_str_eq(str(e, "duration"), "3 days");
 	ck_assert_str_eq(str(e, "language"), "en");
-	ck_assert_uint_eq(json_array_size(json_object_get(e, "answers")), 2);
-	ck_assert_msg(strstr(str(e, "text"), "Lower back for 3 days. over 2 weeks or worse: no, numbness/tingling: yes. "
+	/* The signs question is multi-select: only the sign chosen (2) is an answer. */
+	ck_assert_uint_eq(json_array_size(json_object_get(e, "answers")), 1);
+	ck_assert_msg(strstr(str(e, "text"), "Lower back for 3 days. numbness/tingling: yes. "
 	    "Speaks English") != NULL, "%s", str(e, "text"));
 	json_decref(doc);
 
@@ -376,7 +374,7 @@ START_TEST(test_summary_for_the_callback_nurse)
 	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" PRIMARY "' AND sent_by = 'brief'");
 	want = xasprintf("%s: Perdió el control de la vejiga o el intestino", w.code);
 	ck_assert_msg(strstr(body, want) && strstr(body, "Espalda baja desde hace 3 days") &&
-	    strstr(body, "más de 2 semanas o peor: no, entumecimiento/hormigueo: sí") && strstr(body, "Habla inglés") &&
+	    strstr(body, "entumecimiento/hormigueo: sí") && strstr(body, "Habla inglés") &&
 	    strstr(body, "Llame al paciente al " PATIENT), "brief: %s", body);
 	/* Bea was never paged (the backup round had not come): nobody to stand down. */
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down'"), 0);
