@@ -26,7 +26,12 @@
  *   "no fever, chills or vomiting" negates all three), when it follows a
  *   hypothetical cue, when a third person is its subject, or when its clause
  *   is about the past or resolved (unless the rule is about duration), or
- *   when the message disclaims a symptom it only asks about.
+ *   when the message disclaims a symptom it only asks about. A message
+ *   sent for someone who is with the sender now ("texting for my dad, he
+ *   can't pee") is the patient's own voice: its `proxy` cue turns the
+ *   other-person rule off. A resolution ("better now") counts only for the
+ *   symptom it is said of ("chest hurts, back is better now" keeps the
+ *   chest pain; "it's gone numb" is an onset).
  * - Loading and compiling phrases.json lives in redflag_load.c; the tables
  *   both files share are in redflag_priv.h.
  * - Cost: one scan uses a fixed stack buffer of RF_MAX_TOKENS tokens and no
@@ -51,7 +56,8 @@ struct rf_token {
 	uint16_t ids[RF_MAX_IDS];
 	uint32_t flags;
 	size_t src;         /* byte offset of the source word */
-	int32_t num;        /* numeric value, -1 if not a number */
+	int32_t num10;      /* numeric value in tenths ("38.5" = 385, "two" =
+	                       20), -1 if not a number */
 	uint16_t sent;      /* sentence number */
 	uint16_t send;      /* index one past the last token of the sentence */
 	uint16_t sstart;    /* index of the first token of the sentence */
@@ -114,9 +120,16 @@ rf_next_word(const char *s, size_t len, size_t *pos, char *word,
 			prev = c;
 			continue;
 		}
-		if (c == '.' && prev >= '0' && prev <= '9' && *pos < len &&
-		    s[*pos] >= '0' && s[*pos] <= '9')
-			c = ' ';       /* decimal point, not a full stop */
+		if ((c == '.' || c == ',') && prev >= '0' && prev <= '9' &&
+		    wlen > 0 && *pos < len && s[*pos] >= '0' && s[*pos] <= '9') {
+			/* a decimal point or comma ("38.5", "38,5"), not a full
+			 * stop: kept in the word as '.' so "36.8" is one number */
+			if (wlen < RF_WORD_MAX - 1)
+				word[wlen] = '.';
+			wlen++;
+			prev = '.';
+			continue;
+		}
 		if (wlen > 0) {
 			/* put the separator back so the next call sees it */
 			*pos = before;
@@ -132,6 +145,27 @@ rf_next_word(const char *s, size_t len, size_t *pos, char *word,
 	}
 	word[wlen < RF_WORD_MAX - 1 ? wlen : RF_WORD_MAX - 1] = '\0';
 	return wlen;
+}
+
+/* Parses "38" or "38.5" into tenths (385); *end points past the number.
+ * Values are capped at 10,000,000 tenths. */
+int32_t
+rf_parse_tenths(const char *s, const char **end)
+{
+	int32_t v = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v < 1000000)
+			v = v * 10 + (*s - '0');
+	}
+	v *= 10;
+	if (s[0] == '.' && s[1] >= '0' && s[1] <= '9') {
+		v += s[1] - '0';
+		for (s += 2; *s >= '0' && *s <= '9'; s++)
+			;
+	}
+	*end = s;
+	return v;
 }
 
 /* Collapses every run of equal letters to one; digits are kept as is. */
@@ -208,7 +242,7 @@ rf_vocab_match(const struct redflag_rules *r, const struct rf_token *t,
 		if (v->sqlen >= 4 && t->sqlen >= v->sqlen &&
 		    memcmp(t->sq, v->sq, v->sqlen) == 0)
 			return true;
-		if (v->exact || (t->flags & RF_F_NOFUZZY) || t->num >= 0 ||
+		if (v->exact || (t->flags & RF_F_NOFUZZY) || t->num10 >= 0 ||
 		    v->sqlen < r->fuzzy1 || t->sqlen < 4)
 			return false;
 		for (k = v->sqlen - 1; k <= (size_t)v->sqlen + 1; k++) {
@@ -222,7 +256,8 @@ rf_vocab_match(const struct redflag_rules *r, const struct rf_token *t,
 	if (v->sqlen >= 4 && t->sqlen == v->sqlen && !(t->flags & RF_F_NOFUZZY) &&
 	    memcmp(t->sq, v->sq, v->sqlen) == 0)
 		return true;
-	if (v->exact || (t->flags & RF_F_NOFUZZY) || t->num >= 0 || t->sqlen < 4)
+	if (v->exact || (t->flags & RF_F_NOFUZZY) || t->num10 >= 0 ||
+	    t->sqlen < 4)
 		return false;
 	/* two edits only between two long words: "breathe" is not "breathless" */
 	d = (v->sqlen >= r->fuzzy2 && t->sqlen + 1 >= r->fuzzy2) ? 2 :
@@ -257,21 +292,19 @@ rf_push_token(const struct redflag_rules *r, struct rf_scan *sc,
 	sc->ntok++;
 	t->sent = sc->sent;
 	t->src = src;
-	t->num = -1;
+	t->num10 = -1;
 	if (len == 0 || len >= RF_WORD_MAX)
 		return;     /* an over-long word: keeps its place, matches nothing */
 	memcpy(t->text, w, len + 1);
 	t->len = (uint8_t)len;
 	t->sqlen = (uint8_t)rf_squeeze(t->text, t->sq);
-	for (p = t->text; *p >= '0' && *p <= '9'; p++)
-		;
-	if (*p == '\0') {
-		t->num = 0;
-		for (p = t->text; *p != '\0' && t->num < 1000000; p++)
-			t->num = t->num * 10 + (*p - '0');
+	if (t->text[0] >= '0' && t->text[0] <= '9') {
+		t->num10 = rf_parse_tenths(t->text, &p);
+		if (*p != '\0')
+			t->num10 = -1;  /* "1.2.3": no number */
 	} else if (r->nnumber > 0 && (num = bsearch(t->text, r->numbers,
 	    r->nnumber, sizeof(*r->numbers), rf_key_cmp)) != NULL) {
-		t->num = num->value;
+		t->num10 = num->value * 10;
 	}
 	if (r->nnofuzzy > 0 && bsearch(t->text, r->nofuzzy, r->nnofuzzy,
 	    sizeof(*r->nofuzzy), rf_key_cmp) != NULL)
@@ -324,9 +357,8 @@ rf_push_word(const struct redflag_rules *r, struct rf_scan *sc,
 		return;
 	}
 	for (start = 0; start < wlen; start = i) {
-		digit = w[start] >= '0' && w[start] <= '9';
-		for (i = start; i < wlen &&
-		    ((w[i] >= '0' && w[i] <= '9') == digit); i++)
+		digit = rf_numchar(w[start]);
+		for (i = start; i < wlen && rf_numchar(w[i]) == digit; i++)
 			;
 		if (start == 0 && i == wlen) {
 			rf_push_token(r, sc, w, src, events);
@@ -422,7 +454,9 @@ rf_match(const struct redflag_rules *r, const struct rf_scan *sc,
 		return RF_NOMATCH;
 	case RF_ELEM_NUMBER:
 		if (pos >= end || (sc->tok[pos].flags & forbid) ||
-		    sc->tok[pos].num < (int32_t)e->arg)
+		    sc->tok[pos].num10 < 0 ||
+		    (uint32_t)sc->tok[pos].num10 < e->arg ||
+		    (uint32_t)sc->tok[pos].num10 >= e->carg)
 			return RF_NOMATCH;
 		return rf_match(r, sc, e + 1, ne - 1, pos + 1, end, forbid);
 	case RF_ELEM_GAP:
@@ -494,7 +528,7 @@ rf_pass_at(const struct redflag_rules *r, struct rf_scan *sc, size_t pos,
 		if (i < t->nids) {
 			list = r->start_pats + r->start_off[t->ids[i]];
 			n = r->start_off[t->ids[i] + 1] - r->start_off[t->ids[i]];
-		} else if (t->num >= 0) {
+		} else if (t->num10 >= 0) {
 			list = r->num_start;
 			n = r->nnum_start;
 		} else {
@@ -633,17 +667,49 @@ rf_cue_negated(const struct rf_scan *sc, size_t k)
 	    (k >= ss + 2 && (sc->tok[k - 2].flags & RF_F(RF_CUE_NEGATION)));
 }
 
-/* True when [a, b) holds a `resolved` cue that is not negated. */
+/* True when the cue run ending before e describes how the symptom at e
+ * began, not its end: "it's gone numb", "my leg has gone weak". */
 static bool
-rf_resolved_in(const struct rf_scan *sc, size_t a, size_t b)
+rf_cue_onset(const struct rf_scan *sc, size_t k, size_t e)
+{
+	return e < sc->tok[k].send && (sc->tok[e].flags & RF_F_SYMPTOM) &&
+	    !(sc->tok[e - 1].flags & RF_F_COMMA);
+}
+
+/*
+ * True when [a, b) holds a `resolved` cue that is not negated and that is
+ * said of the symptom [start, end): not of a resolution subject named
+ * between them ("chest hurts, back is better now", "the back pain is gone,
+ * chest hurts"), not of a new first-person clause before the symptom ("the
+ * pain went away and I feel dizzy"), and not an onset ("gone numb").
+ */
+static bool
+rf_resolved_in(const struct rf_scan *sc, size_t a, size_t b, size_t start,
+    size_t end)
 {
 	const uint32_t f = RF_F(RF_CUE_RESOLVED);
-	size_t k;
+	const uint32_t other = RF_F(RF_CUE_OTHER_SUBJECT);
+	size_t k, e, ss;
 
 	for (k = a; k < b; k++) {
-		if ((sc->tok[k].flags & f) && (k == a || !(sc->tok[k - 1].flags & f))
-		    && !rf_cue_negated(sc, k))
-			return true;
+		if (!(sc->tok[k].flags & f) || (k > a && (sc->tok[k - 1].flags & f))
+		    || rf_cue_negated(sc, k))
+			continue;
+		for (e = k; e < sc->tok[k].send && (sc->tok[e].flags & f); e++)
+			;
+		if (rf_cue_onset(sc, k, e))
+			continue;
+		if (k >= end && rf_range_has(sc, end, k, other, RF_F_SYMPTOM))
+			continue;
+		if (k < start) {
+			ss = sc->tok[k].sstart;
+			if (rf_range_has(sc, e, start, RF_F(RF_CUE_FIRST) |
+			    RF_F(RF_CUE_RESTART), 0) ||
+			    rf_range_has(sc, k >= ss + 3 ? k - 3 : ss, k, other,
+			    RF_F_SYMPTOM))
+				continue;
+		}
+		return true;
 	}
 	return false;
 }
@@ -665,7 +731,11 @@ rf_resolution_after(const struct rf_scan *sc, size_t from, size_t to)
 
 	for (k = from; k < to; k++) {
 		t = &sc->tok[k];
-		if (t->flags & (RF_F_SYMPTOM | RF_F(RF_CUE_FIRST)))
+		/* another symptom, a new subject, or what the cue is about
+		 * ("chest hurts, back is better now") */
+		if ((t->flags & (RF_F_SYMPTOM | RF_F(RF_CUE_FIRST))) ||
+		    ((t->flags & RF_F(RF_CUE_OTHER_SUBJECT)) &&
+		    !(t->flags & any)))
 			return 0;
 		if (!(t->flags & RF_F(RF_CUE_RESOLVED)) &&
 		    !((t->flags & RF_F(RF_CUE_RESOLVED_AFTER)) &&
@@ -675,6 +745,8 @@ rf_resolution_after(const struct rf_scan *sc, size_t from, size_t to)
 			return 0;
 		for (e = k; e < to && (sc->tok[e].flags & any); e++)
 			;
+		if (rf_cue_onset(sc, k, e))
+			return 0;
 		return e;
 	}
 	return 0;
@@ -718,7 +790,8 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 	    RF_F(RF_CUE_PAST_EXC));
 	/* the symptom's own words are not its resolution ("se me fue la
 	 * fuerza" is not "se me fue") */
-	resolved = rf_resolved_in(sc, cs, start) || rf_resolved_in(sc, end, ce);
+	resolved = rf_resolved_in(sc, cs, start, start, end) ||
+	    rf_resolved_in(sc, end, ce, start, end);
 	/* "I had a fever but it's gone": look at the next clause too */
 	for (ns = ce; ns < sc->ntok &&
 	    (sc->tok[ns].flags & RF_F_BREAKS); ns++)
@@ -728,7 +801,7 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 		for (ne = ns; ne < lim &&
 		    !(sc->tok[ne].flags & RF_F_BREAKS); ne++)
 			;
-		resolved = resolved || rf_resolved_in(sc, ns, ne);
+		resolved = resolved || rf_resolved_in(sc, ns, ne, start, end);
 	}
 	return (past && past_counts) || resolved;
 }
@@ -798,7 +871,7 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 	const struct rf_hit *h;
 	size_t i, j, start;
 	int best;
-	bool disclaimed = false;
+	bool disclaimed = false, proxy = false;
 
 	if (sc->ntok == 0)
 		return;
@@ -818,13 +891,15 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 		rf_pass_at(r, sc, i, RF_OWN_CUE);
 	for (i = 0; i < sc->ntok; i++)
 		rf_pass_at(r, sc, i, RF_OWN_RULE);
-	for (i = 0; i < sc->ntok && !disclaimed; i++)
-		disclaimed = (sc->tok[i].flags & RF_F(RF_CUE_DISCLAIMER)) != 0;
+	for (i = 0; i < sc->ntok; i++) {
+		disclaimed |= (sc->tok[i].flags & RF_F(RF_CUE_DISCLAIMER)) != 0;
+		proxy |= (sc->tok[i].flags & RF_F(RF_CUE_PROXY)) != 0;
+	}
 	for (i = 0; i < sc->nhits; i++) {
 		h = &sc->hits[i];
 		rule = &r->rules[h->rule];
 		if (rf_negated(r, sc, h->start) || rf_hypothetical(r, sc, h->start) ||
-		    rf_third_party(sc, h->start) ||
+		    (!proxy && rf_third_party(sc, h->start)) ||
 		    rf_historical(sc, h->start, h->end, !rule->history_ok) ||
 		    (disclaimed && rf_generic_question(sc, h->start, h->end)) ||
 		    rf_excluded(r, sc, rule, h->start))

@@ -177,6 +177,43 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 	return true;
 }
 
+/*
+ * Compiles a number element: "#" (any number), "#>=N" (at least N), "#<M"
+ * (below M) or "#>=N<M"; N and M may have one decimal ("#>=100.4").
+ */
+static bool
+rf_compile_number(struct redflag_rules *r, const char *piece, const char *src,
+    char **cause)
+{
+	const char *p = piece + 1;
+	struct rf_elem *e;
+	uint32_t lo = 0, hi = UINT32_MAX;
+	bool ok = true;
+
+	if (strncmp(p, ">=", 2) == 0) {
+		p += 2;
+		ok = *p >= '0' && *p <= '9';
+		if (ok)
+			lo = (uint32_t)rf_parse_tenths(p, &p);
+	}
+	if (ok && *p == '<') {
+		p++;
+		ok = *p >= '0' && *p <= '9';
+		if (ok)
+			hi = (uint32_t)rf_parse_tenths(p, &p);
+	}
+	if (!ok || *p != '\0' || lo > 10000000 || lo >= hi) {
+		*cause = xasprintf("phrase \"%s\": number \"%s\" must be #, "
+		    "#>=N, #<M or #>=N<M (N < M, one decimal at most)", src,
+		    piece);
+		return false;
+	}
+	e = rf_new_elem(r, RF_ELEM_NUMBER);
+	e->arg = lo;
+	e->carg = hi;
+	return true;
+}
+
 static bool
 rf_compile_pattern(struct redflag_rules *r, const char *src, uint8_t kind,
     uint16_t owner, char **cause)
@@ -222,18 +259,10 @@ rf_compile_pattern(struct redflag_rules *r, const char *src, uint8_t kind,
 			e = rf_new_elem(r, RF_ELEM_CONCEPT);
 			e->arg = (uint32_t)i;
 		} else if (piece[0] == '#') {
-			endp = piece + 1;
-			if (strncmp(endp, ">=", 2) == 0)
-				endp += 2;
-			v = *endp ? strtol(endp, &endp, 10) : 0;
-			if (*endp != '\0' || v < 0 || v > 1000000) {
-				*cause = xasprintf("phrase \"%s\": number \"%s\" must "
-				    "be # or #>=N", src, piece);
+			if (!rf_compile_number(r, piece, src, cause)) {
 				ok = false;
 				break;
 			}
-			e = rf_new_elem(r, RF_ELEM_NUMBER);
-			e->arg = (uint32_t)v;
 		} else {
 			ok = rf_compile_words(r, piece, src, kind, cause);
 		}

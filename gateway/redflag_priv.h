@@ -32,7 +32,8 @@ enum rf_elem_kind {
 	RF_ELEM_WORDS,      /* one token among idpool[arg .. arg+n), or
 	                       an entry of one of nconc concepts */
 	RF_ELEM_CONCEPT,    /* any entry of concepts[arg] */
-	RF_ELEM_NUMBER,     /* one number token with value >= arg */
+	RF_ELEM_NUMBER,     /* one number token with arg <= value*10 < carg
+	                       (tenths: "#>=100.4" is arg 1004) */
 	RF_ELEM_GAP,        /* 0..n arbitrary tokens */
 };
 
@@ -61,13 +62,17 @@ enum rf_owner {
 	X(RF_CUE_HYPO, "hypothetical")                                        \
 	X(RF_CUE_RESOLVED_AFTER, "resolved_after")                            \
 	X(RF_CUE_QUESTION, "question")                                        \
-	X(RF_CUE_DISCLAIMER, "disclaimer")
+	X(RF_CUE_DISCLAIMER, "disclaimer")                                    \
+	X(RF_CUE_PROXY, "proxy")                                              \
+	X(RF_CUE_OTHER_SUBJECT, "resolution_subjects")
 
 #define RF_CUE_ENUM(name, text) name,
 enum rf_cue { RF_CUES(RF_CUE_ENUM) RF_CUE_COUNT };
 #undef RF_CUE_ENUM
 
 #define RF_F(cue) (1u << (cue))
+/* cue bits must stay below the token flags that follow */
+_Static_assert(RF_CUE_COUNT <= 20, "too many cue classes for the flag word");
 /* end a clause for context rules; only hard ones also stop pattern gaps */
 #define RF_F_BREAKS (RF_F(RF_CUE_BREAK) | RF_F(RF_CUE_SOFT_BREAK))
 #define RF_F_BENIGN (1u << 20)   /* inside a benign phrase */
@@ -166,6 +171,17 @@ struct redflag_rules {
  */
 size_t rf_next_word(const char *s, size_t len, size_t *pos, char *word,
     size_t *src, unsigned *events);
+
+/* Parses "38" or "38.5" (digits, optionally '.' and decimals, as the
+ * normaliser writes them) into tenths; *end gets the first byte after it. */
+int32_t rf_parse_tenths(const char *s, const char **end);
+
+/* True for the characters of a number word: digits and the decimal point. */
+static inline bool
+rf_numchar(char c)
+{
+	return (c >= '0' && c <= '9') || c == '.';
+}
 
 /* Collapses every run of equal letters to one; returns the new length. */
 size_t rf_squeeze(const char *in, char *out);
