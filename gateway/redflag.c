@@ -79,6 +79,49 @@ struct rf_scan {
 };
 /* ---- normalisation shared by the loader and the scanner ---- */
 
+/*
+ * Emoji carry meaning in patients' texts ("🤮🤮 + back pain"), so each one in
+ * the pictograph blocks becomes a word of its own, "~" plus its code point in
+ * hex ("~1f92e"); the data gives it a meaning through `abbreviations`, whose
+ * keys go through this same reader. Returns the bytes used, 0 if the text at
+ * p is not such an emoji.
+ */
+static size_t
+rf_emoji(const char *s, size_t len, size_t pos, char *word)
+{
+	const unsigned char *p = (const unsigned char *)s + pos;
+	uint32_t cp, d;
+	size_t n, i;
+	int shift;
+
+	if (pos + 4 <= len && p[0] == 0xF0 && (p[1] & 0xC0) == 0x80 &&
+	    (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80) {
+		cp = ((uint32_t)(p[1] & 0x3F) << 12) | ((uint32_t)(p[2] & 0x3F) << 6) |
+		    (p[3] & 0x3F);
+		n = 4;
+		if (cp < 0x1F300 || cp > 0x1FAFF)
+			return 0;
+	} else if (pos + 3 <= len && p[0] == 0xE2 && (p[1] & 0xC0) == 0x80 &&
+	    (p[2] & 0xC0) == 0x80) {
+		cp = ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) |
+		    (p[2] & 0x3F);
+		n = 3;
+		if (cp < 0x2600 || cp > 0x27BF)
+			return 0;
+	} else {
+		return 0;
+	}
+	word[0] = '~';
+	for (i = 0, shift = 16; shift >= 0; shift -= 4) {
+		d = (cp >> shift) & 0xF;
+		if (i == 0 && d == 0)
+			continue;   /* no leading zeros */
+		word[1 + i++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+	}
+	word[1 + i] = '\0';
+	return n;
+}
+
 
 /*
  * Reads the next word starting at *pos into word (NUL-terminated,
@@ -90,13 +133,23 @@ size_t
 rf_next_word(const char *s, size_t len, size_t *pos, char *word,
     size_t *src, unsigned *events)
 {
-	size_t wlen = 0, before;
+	size_t wlen = 0, before, n;
 	int c, prev = 0;
 	bool acc;
+	char emoji[RF_WORD_MAX];
 
 	*events = 0;
 	while (*pos < len) {
 		before = *pos;
+		if ((unsigned char)s[*pos] >= 0xE2 &&
+		    (n = rf_emoji(s, len, *pos, emoji)) > 0) {
+			if (wlen > 0)
+				break;      /* ends the word; read again next call */
+			*src = *pos;
+			*pos += n;
+			strcpy(word, emoji);
+			return strlen(word);
+		}
 		c = lang_fold_next(s, len, pos, &acc);
 		if (c == LANG_FOLD_IGNORE)
 			continue;
@@ -302,6 +355,8 @@ rf_push_token(const struct redflag_rules *r, struct rf_scan *sc,
 		t->num10 = rf_parse_tenths(t->text, &p);
 		if (*p != '\0')
 			t->num10 = -1;  /* "1.2.3": no number */
+		else if (strchr(t->text, '.') != NULL)
+			t->flags |= RF_F_DECIMAL;
 	} else if (r->nnumber > 0 && (num = bsearch(t->text, r->numbers,
 	    r->nnumber, sizeof(*r->numbers), rf_key_cmp)) != NULL) {
 		t->num10 = num->value * 10;
@@ -340,6 +395,10 @@ rf_push_word(const struct redflag_rules *r, struct rf_scan *sc,
 	if (ab != NULL) {
 		for (i = 0; i < ab->nwords; i++)
 			rf_push_token(r, sc, ab->words[i], src, events);
+		return;
+	}
+	if (w[0] == '~') {
+		rf_push_token(r, sc, w, src, events);   /* an emoji: never split */
 		return;
 	}
 	if (wlen > 2 && w[1] == '/') {
@@ -455,6 +514,7 @@ rf_match(const struct redflag_rules *r, const struct rf_scan *sc,
 	case RF_ELEM_NUMBER:
 		if (pos >= end || (sc->tok[pos].flags & forbid) ||
 		    sc->tok[pos].num10 < 0 ||
+		    (e->n && !(sc->tok[pos].flags & RF_F_DECIMAL)) ||
 		    (uint32_t)sc->tok[pos].num10 < e->arg ||
 		    (uint32_t)sc->tok[pos].num10 >= e->carg)
 			return RF_NOMATCH;
@@ -672,8 +732,20 @@ rf_cue_negated(const struct rf_scan *sc, size_t k)
 static bool
 rf_cue_onset(const struct rf_scan *sc, size_t k, size_t e)
 {
-	return e < sc->tok[k].send && (sc->tok[e].flags & RF_F_SYMPTOM) &&
-	    !(sc->tok[e - 1].flags & RF_F_COMMA);
+	const uint32_t stop = RF_F_COMMA | RF_F_BREAKS | RF_F(RF_CUE_FIRST) |
+	    RF_F(RF_CUE_RESTART) | RF_F(RF_CUE_COORD);
+	size_t j, se = sc->tok[k].send;
+
+	if (sc->tok[e - 1].flags & RF_F_COMMA)
+		return false;
+	/* at most two words in between: "it's gone all numb" */
+	for (j = e; j < se && j < e + 3; j++) {
+		if (sc->tok[j].flags & RF_F_SYMPTOM)
+			return true;
+		if (sc->tok[j].flags & stop)
+			return false;
+	}
+	return false;
 }
 
 /*
@@ -807,22 +879,31 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 }
 
 /*
- * True for a symptom asked about in general when the message also says the
- * patient does not have it ("would chest pain be an emergency? I don't have
- * that", "just curious"): the sentence is a question (ends in "?" or opens
- * with a `question` word) and no first-person word precedes the symptom in
- * its clause, so "I can't pee, is that bad? just curious" still counts.
+ * True for a symptom asked about in general rather than reported. When the
+ * message disclaims it ("would chest pain be an emergency? I don't have
+ * that", "just curious"), any question counts (a sentence ending in "?" or
+ * opening with a `question` word) unless a first-person word precedes the
+ * symptom in its clause, so "I can't pee, is that bad? just curious" still
+ * raises the alarm. Without a disclaimer only a sentence that opens with a
+ * `question` word and has no first-person word at all counts: "is dizziness
+ * an emergency?", "does numbness mean nerve damage" are questions about a
+ * symptom; "is it bad that I'm dizzy?" and "dizzy, is that bad?" are not.
  */
 static bool
-rf_generic_question(const struct rf_scan *sc, size_t start, size_t end)
+rf_generic_question(const struct rf_scan *sc, size_t start, size_t end,
+    bool disclaimed)
 {
 	size_t ss = sc->tok[start].sstart, se = sc->tok[start].send, cs, ce, j;
+	bool opener;
 
 	for (j = ss; j < se && (sc->tok[j].flags & (RF_F(RF_CUE_DISCLAIMER) |
 	    RF_F_BREAKS)); j++)
 		;
-	if (!(sc->tok[se - 1].flags & RF_F_QEND) &&
-	    !(j < se && (sc->tok[j].flags & RF_F(RF_CUE_QUESTION))))
+	opener = j < se && j < start &&
+	    (sc->tok[j].flags & RF_F(RF_CUE_QUESTION));
+	if (!disclaimed)
+		return opener && !rf_range_has(sc, ss, se, RF_F(RF_CUE_FIRST), 0);
+	if (!(sc->tok[se - 1].flags & RF_F_QEND) && !opener)
 		return false;
 	rf_clause(sc, start, end, &cs, &ce);
 	return !rf_range_has(sc, cs, start, RF_F(RF_CUE_FIRST),
@@ -901,7 +982,7 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 		if (rf_negated(r, sc, h->start) || rf_hypothetical(r, sc, h->start) ||
 		    (!proxy && rf_third_party(sc, h->start)) ||
 		    rf_historical(sc, h->start, h->end, !rule->history_ok) ||
-		    (disclaimed && rf_generic_question(sc, h->start, h->end)) ||
+		    rf_generic_question(sc, h->start, h->end, disclaimed) ||
 		    rf_excluded(r, sc, rule, h->start))
 			continue;
 		sc->fired |= UINT64_C(1) << h->rule;

@@ -179,7 +179,8 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 
 /*
  * Compiles a number element: "#" (any number), "#>=N" (at least N), "#<M"
- * (below M) or "#>=N<M"; N and M may have one decimal ("#>=100.4").
+ * (below M) or "#>=N<M"; N and M may have one decimal ("#>=100.4"). "#."
+ * instead of "#" asks for a number written with a decimal point ("38.5").
  */
 static bool
 rf_compile_number(struct redflag_rules *r, const char *piece, const char *src,
@@ -188,8 +189,12 @@ rf_compile_number(struct redflag_rules *r, const char *piece, const char *src,
 	const char *p = piece + 1;
 	struct rf_elem *e;
 	uint32_t lo = 0, hi = UINT32_MAX;
-	bool ok = true;
+	bool ok = true, decimal = false;
 
+	if (*p == '.') {
+		decimal = true;
+		p++;
+	}
 	if (strncmp(p, ">=", 2) == 0) {
 		p += 2;
 		ok = *p >= '0' && *p <= '9';
@@ -204,13 +209,14 @@ rf_compile_number(struct redflag_rules *r, const char *piece, const char *src,
 	}
 	if (!ok || *p != '\0' || lo > 10000000 || lo >= hi) {
 		*cause = xasprintf("phrase \"%s\": number \"%s\" must be #, "
-		    "#>=N, #<M or #>=N<M (N < M, one decimal at most)", src,
-		    piece);
+		    "#>=N, #<M or #>=N<M, or #. for a decimal (N < M, one "
+		    "decimal at most)", src, piece);
 		return false;
 	}
 	e = rf_new_elem(r, RF_ELEM_NUMBER);
 	e->arg = lo;
 	e->carg = hi;
+	e->n = decimal;
 	return true;
 }
 

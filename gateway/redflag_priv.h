@@ -80,10 +80,12 @@ _Static_assert(RF_CUE_COUNT <= 20, "too many cue classes for the flag word");
 #define RF_F_COMMA (1u << 22)    /* a comma follows this token */
 #define RF_F_NOFUZZY (1u << 23)  /* a real word: exact matches only */
 #define RF_F_QEND (1u << 24)     /* a question mark follows this token */
+#define RF_F_DECIMAL (1u << 25)  /* a number written with a decimal point */
 
 struct rf_elem {
 	uint8_t kind;       /* enum rf_elem_kind */
-	uint16_t n;         /* id count (WORDS) or max tokens (GAP) */
+	uint16_t n;         /* id count (WORDS), max tokens (GAP), or 1 when
+	                       the number must have a decimal point (NUMBER) */
 	uint16_t nconc;     /* WORDS: concept alternatives ("a|@c") */
 	uint32_t arg;       /* see enum rf_elem_kind */
 	uint32_t carg;      /* WORDS: concept indices at idpool[carg..) */
