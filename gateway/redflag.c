@@ -732,17 +732,17 @@ rf_cue_negated(const struct rf_scan *sc, size_t k)
 static bool
 rf_cue_onset(const struct rf_scan *sc, size_t k, size_t e)
 {
-	const uint32_t stop = RF_F_COMMA | RF_F_BREAKS | RF_F(RF_CUE_FIRST) |
-	    RF_F(RF_CUE_RESTART) | RF_F(RF_CUE_COORD);
 	size_t j, se = sc->tok[k].send;
 
 	if (sc->tok[e - 1].flags & RF_F_COMMA)
 		return false;
-	/* at most two words in between: "it's gone all numb" */
+	/* only `onset_fillers` in between: "it's gone all numb", not "se me
+	 * quitó el mareo" */
 	for (j = e; j < se && j < e + 3; j++) {
 		if (sc->tok[j].flags & RF_F_SYMPTOM)
 			return true;
-		if (sc->tok[j].flags & stop)
+		if (!(sc->tok[j].flags & RF_F(RF_CUE_ONSET_FILLER)) ||
+		    (sc->tok[j].flags & RF_F_COMMA))
 			return false;
 	}
 	return false;

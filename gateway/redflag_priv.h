@@ -64,7 +64,8 @@ enum rf_owner {
 	X(RF_CUE_QUESTION, "question")                                        \
 	X(RF_CUE_DISCLAIMER, "disclaimer")                                    \
 	X(RF_CUE_PROXY, "proxy")                                              \
-	X(RF_CUE_OTHER_SUBJECT, "resolution_subjects")
+	X(RF_CUE_OTHER_SUBJECT, "resolution_subjects")                        \
+	X(RF_CUE_ONSET_FILLER, "onset_fillers")
 
 #define RF_CUE_ENUM(name, text) name,
 enum rf_cue { RF_CUES(RF_CUE_ENUM) RF_CUE_COUNT };

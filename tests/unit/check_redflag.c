@@ -359,13 +359,14 @@ START_TEST(test_context_policies)
 	const char *cues = ",\"concepts\":{\"rel\":[\"dad\",\"wife\"]},"
 	    "\"cues\":{\"third_party\":[\"@rel\",\"he\",\"his\"],"
 	    "\"proxy\":[\"texting for my @rel\",\"this is his @rel\"],"
-	    "\"resolved\":[\"its gone\",\"better now\"],"
+	    "\"resolved\":[\"its gone\",\"better now\",\"se me quito\"],"
+	    "\"onset_fillers\":[\"all\"],"
 	    "\"resolution_subjects\":[\"back\"],"
 	    "\"question\":[\"is\",\"does\"],"
 	    "\"first_person\":[\"i\",\"im\",\"my\"]}";
 
 	r = load_inline(cues, "[\"cant pee\", \"dizzy\", \"numb\", "
-	    "\"chest hurts\"]");
+	    "\"chest hurts\", \"mareo\"]");
 	/* someone reporting for a person with them is the patient's voice */
 	ck_assert_int_eq(level_of(r, "my dad says he cant pee"), TRIAGE_NONE);
 	ck_assert_int_eq(level_of(r, "texting for my dad, he cant pee"),
@@ -378,6 +379,7 @@ START_TEST(test_context_policies)
 	    TRIAGE_EMERGENCY);
 	ck_assert_int_eq(level_of(r, "its gone numb"), TRIAGE_EMERGENCY);
 	ck_assert_int_eq(level_of(r, "its gone all numb"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "se me quito el mareo"), TRIAGE_NONE);
 	/* a question about a symptom is not a report of it */
 	ck_assert_int_eq(level_of(r, "is dizzy bad?"), TRIAGE_NONE);
 	ck_assert_int_eq(level_of(r, "is it bad that im dizzy?"),
