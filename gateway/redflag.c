@@ -296,7 +296,7 @@ rf_vocab_match(const struct redflag_rules *r, const struct rf_token *t,
 		    memcmp(t->sq, v->sq, v->sqlen) == 0)
 			return true;
 		if (v->exact || (t->flags & RF_F_NOFUZZY) || t->num10 >= 0 ||
-		    v->sqlen < r->fuzzy1 || t->sqlen < 4)
+		    v->sqlen < (v->loose ? 4 : r->fuzzy1) || t->sqlen < 4)
 			return false;
 		for (k = v->sqlen - 1; k <= (size_t)v->sqlen + 1; k++) {
 			if (k <= t->sqlen && rf_osa(t->sq, k, v->sq, v->sqlen, 1) <= 1)
@@ -314,7 +314,7 @@ rf_vocab_match(const struct redflag_rules *r, const struct rf_token *t,
 		return false;
 	/* two edits only between two long words: "breathe" is not "breathless" */
 	d = (v->sqlen >= r->fuzzy2 && t->sqlen + 1 >= r->fuzzy2) ? 2 :
-	    (v->sqlen >= r->fuzzy1 ? 1 : 0);
+	    (v->sqlen >= r->fuzzy1 || (v->loose && v->sqlen >= 4) ? 1 : 0);
 	if (d == 0)
 		return false;
 	return rf_osa(t->sq, t->sqlen, v->sq, v->sqlen, d) <= d;

@@ -55,14 +55,15 @@ rf_phrase_words(const char *s, char words[][RF_WORD_MAX], int max)
 }
 
 static uint16_t
-rf_intern(struct redflag_rules *r, const char *w, bool prefix, bool exact)
+rf_intern(struct redflag_rules *r, const char *w, bool prefix, bool exact,
+    bool loose)
 {
 	struct rf_vocab *v;
 	size_t i;
 
 	for (i = 0; i < r->nvocab; i++) {
 		v = &r->vocab[i];
-		if (v->prefix == prefix && v->exact == exact &&
+		if (v->prefix == prefix && v->exact == exact && v->loose == loose &&
 		    strcmp(v->text, w) == 0)
 			return (uint16_t)i;
 	}
@@ -75,6 +76,7 @@ rf_intern(struct redflag_rules *r, const char *w, bool prefix, bool exact)
 	v->sqlen = (uint8_t)rf_squeeze(w, v->sq);
 	v->prefix = prefix;
 	v->exact = exact;
+	v->loose = loose;
 	return (uint16_t)r->nvocab++;
 }
 
@@ -107,7 +109,7 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 	char words[RF_MAX_ELEMS][RF_WORD_MAX];
 	char *alt, *save = NULL;
 	struct rf_elem *e;
-	bool prefix, exact, several = strchr(piece, '|') != NULL;
+	bool prefix, exact, loose, several = strchr(piece, '|') != NULL;
 	size_t alen, k, nconc = 0;
 	uint16_t conc[16];
 	int n, i;
@@ -131,6 +133,8 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 		}
 		exact = alt[0] == '=';
 		alt += exact;
+		loose = !exact && alt[0] == '~';
+		alt += loose;
 		alen = strlen(alt);
 		prefix = alen > 0 && alt[alen - 1] == '*';
 		if (prefix)
@@ -156,11 +160,11 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 				e->arg = (uint32_t)r->nid;
 				e->n = 1;
 				rf_push_id(r, rf_intern(r, words[i],
-				    prefix && i == n - 1, exact));
+				    prefix && i == n - 1, exact, loose));
 			}
 			return true;
 		}
-		rf_push_id(r, rf_intern(r, words[0], prefix, exact));
+		rf_push_id(r, rf_intern(r, words[0], prefix, exact, loose));
 	}
 	if (r->nid == first && nconc == 0) {
 		*cause = xasprintf("phrase \"%s\": empty alternative", src);

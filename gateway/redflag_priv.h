@@ -105,6 +105,8 @@ struct rf_vocab {
 	uint8_t len, sqlen;
 	bool prefix;            /* written "word*" */
 	bool exact;             /* written "=word": no typo tolerance */
+	bool loose;             /* written "~word": one typo even when short
+	                           (4+ letters squeezed) */
 };
 
 struct rf_concept {

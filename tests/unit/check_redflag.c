@@ -335,6 +335,22 @@ START_TEST(test_number_ranges)
 }
 END_TEST
 
+/* "~word" tolerates one typo in a short word; plain short words do not. */
+START_TEST(test_loose_words)
+{
+	struct redflag_rules *r;
+
+	r = load_inline(",\"cues\":{}", "[\"~worse\", \"lost kilos\"]");
+	ck_assert_int_eq(level_of(r, "getting wirse"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "getting worse"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "lost klos"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "lost kilos"), TRIAGE_EMERGENCY);
+	/* the first letter must still match */
+	ck_assert_int_eq(level_of(r, "horse"), TRIAGE_NONE);
+	redflag_rules_free(r);
+}
+END_TEST
+
 /* An emoji is a word of its own that `abbreviations` can give a meaning. */
 START_TEST(test_emoji_words)
 {
@@ -505,6 +521,7 @@ redflag_suite(void)
 	tcase_add_test(tc, test_rule_accessors);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_number_ranges);
+	tcase_add_test(tc, test_loose_words);
 	tcase_add_test(tc, test_emoji_words);
 	tcase_add_test(tc, test_context_policies);
 	tcase_add_test(tc, test_hostile_input);
