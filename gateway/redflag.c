@@ -833,9 +833,10 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 	bool past, resolved;
 
 	rf_clause(sc, start, end, &cs, &ce);
-	/* "had a fever last month and now it is back": anywhere in the sentence */
+	/* "had a fever last month and now it is back": anywhere in the sentence,
+	 * unless part of a resolution ("ya no regresó") */
 	if (rf_range_has(sc, sc->tok[start].sstart, sc->tok[start].send,
-	    RF_F(RF_CUE_RECUR), 0))
+	    RF_F(RF_CUE_RECUR), RF_F(RF_CUE_RESOLVED)))
 		return false;
 	/* "threw up this morning, that's over", "the tingling stopped": said
 	 * of this symptom, so only "still" or "now" after it can undo it */
