@@ -662,7 +662,9 @@ rf_hypothetical(const struct redflag_rules *r, const struct rf_scan *sc,
 
 	for (j = start; j > ss && count < r->hypo_window; j--, count++) {
 		t = &sc->tok[j - 1];
-		if (t->flags & RF_F_BREAKS)
+		/* "should I worry that I keep peeing myself": a report */
+		if ((t->flags & RF_F_BREAKS) || ((t->flags & RF_F(RF_CUE_AFFIRM)) &&
+		    !(t->flags & RF_F(RF_CUE_HYPO))))
 			return false;
 		if (t->flags & RF_F(RF_CUE_HYPO))
 			return true;
@@ -886,13 +888,15 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
  * opening with a `question` word) unless a first-person word precedes the
  * symptom in its clause, so "I can't pee, is that bad? just curious" still
  * raises the alarm. Without a disclaimer only a sentence that opens with a
- * `question` word and has no first-person word at all counts: "is dizziness
- * an emergency?", "does numbness mean nerve damage" are questions about a
- * symptom; "is it bad that I'm dizzy?" and "dizzy, is that bad?" are not.
+ * `question` word and has no first-person word at all counts, and only when
+ * the message does not affirm it elsewhere (an `affirmation` such as "I
+ * have it since yesterday", "lo tengo"): "is dizziness an emergency?",
+ * "does numbness mean nerve damage" are questions about a symptom; "is it
+ * bad that I'm dizzy?" and "dizzy, is that bad?" are not.
  */
 static bool
 rf_generic_question(const struct rf_scan *sc, size_t start, size_t end,
-    bool disclaimed)
+    bool disclaimed, bool affirmed)
 {
 	size_t ss = sc->tok[start].sstart, se = sc->tok[start].send, cs, ce, j;
 	bool opener;
@@ -903,7 +907,8 @@ rf_generic_question(const struct rf_scan *sc, size_t start, size_t end,
 	opener = j < se && j < start &&
 	    (sc->tok[j].flags & RF_F(RF_CUE_QUESTION));
 	if (!disclaimed)
-		return opener && !rf_range_has(sc, ss, se, RF_F(RF_CUE_FIRST), 0);
+		return opener && !affirmed &&
+		    !rf_range_has(sc, ss, se, RF_F(RF_CUE_FIRST), 0);
 	if (!(sc->tok[se - 1].flags & RF_F_QEND) && !opener)
 		return false;
 	rf_clause(sc, start, end, &cs, &ce);
@@ -953,7 +958,7 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 	const struct rf_hit *h;
 	size_t i, j, start;
 	int best;
-	bool disclaimed = false, proxy = false;
+	bool disclaimed = false, proxy = false, affirmed = false;
 
 	if (sc->ntok == 0)
 		return;
@@ -976,6 +981,8 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 	for (i = 0; i < sc->ntok; i++) {
 		disclaimed |= (sc->tok[i].flags & RF_F(RF_CUE_DISCLAIMER)) != 0;
 		proxy |= (sc->tok[i].flags & RF_F(RF_CUE_PROXY)) != 0;
+		affirmed |= (sc->tok[i].flags & (RF_F(RF_CUE_AFFIRM) |
+		    RF_F(RF_CUE_DISCLAIMER))) == RF_F(RF_CUE_AFFIRM);
 	}
 	for (i = 0; i < sc->nhits; i++) {
 		h = &sc->hits[i];
@@ -983,7 +990,7 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 		if (rf_negated(r, sc, h->start) || rf_hypothetical(r, sc, h->start) ||
 		    (!proxy && rf_third_party(sc, h->start)) ||
 		    rf_historical(sc, h->start, h->end, !rule->history_ok) ||
-		    rf_generic_question(sc, h->start, h->end, disclaimed) ||
+		    rf_generic_question(sc, h->start, h->end, disclaimed, affirmed) ||
 		    rf_excluded(r, sc, rule, h->start))
 			continue;
 		sc->fired |= UINT64_C(1) << h->rule;

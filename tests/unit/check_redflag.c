@@ -377,6 +377,8 @@ START_TEST(test_context_policies)
 	    "\"proxy\":[\"texting for my @rel\",\"this is his @rel\"],"
 	    "\"resolved\":[\"its gone\",\"better now\",\"se me quito\"],"
 	    "\"onset_fillers\":[\"all\"],"
+	    "\"hypothetical\":[\"should i worry\"],"
+	    "\"affirmation\":[\"i have it\",\"that i ...1 keep\"],"
 	    "\"resolution_subjects\":[\"back\"],"
 	    "\"question\":[\"is\",\"does\"],"
 	    "\"first_person\":[\"i\",\"im\",\"my\"]}";
@@ -401,6 +403,11 @@ START_TEST(test_context_policies)
 	ck_assert_int_eq(level_of(r, "is it bad that im dizzy?"),
 	    TRIAGE_EMERGENCY);
 	ck_assert_int_eq(level_of(r, "dizzy, is that bad?"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "is dizzy bad? i have it since today"),
+	    TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "should i worry about numb"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "should i worry that i keep numb"),
+	    TRIAGE_EMERGENCY);
 	redflag_rules_free(r);
 }
 END_TEST
