@@ -282,6 +282,21 @@ rf_abbrev_find(const struct redflag_rules *r, const char *w)
 	    rf_key_cmp);
 }
 
+/* True when a and b (n letters each) differ only by two neighbouring
+ * letters swapped: "chset" for "chest", "stnad" for "stand". Short words
+ * get no other typo tolerance, but a swap rarely makes another real word. */
+static bool
+rf_one_swap(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && a[i] == b[i]; i++)
+		;
+	if (i + 1 >= n || a[i] != b[i + 1] || a[i + 1] != b[i])
+		return false;
+	return memcmp(a + i + 2, b + i + 2, n - i - 2) == 0;
+}
+
 static bool
 rf_vocab_match(const struct redflag_rules *r, const struct rf_token *t,
     const struct rf_vocab *v)
@@ -316,7 +331,7 @@ rf_vocab_match(const struct redflag_rules *r, const struct rf_token *t,
 	d = (v->sqlen >= r->fuzzy2 && t->sqlen + 1 >= r->fuzzy2) ? 2 :
 	    (v->sqlen >= r->fuzzy1 || (v->loose && v->sqlen >= 4) ? 1 : 0);
 	if (d == 0)
-		return false;
+		return t->sqlen == v->sqlen && rf_one_swap(t->sq, v->sq, v->sqlen);
 	return rf_osa(t->sq, t->sqlen, v->sq, v->sqlen, d) <= d;
 }
 

@@ -335,7 +335,8 @@ START_TEST(test_number_ranges)
 }
 END_TEST
 
-/* "~word" tolerates one typo in a short word; plain short words do not. */
+/* "~word" tolerates one typo in a short word; plain short words only a
+ * swap of two neighbouring letters. */
 START_TEST(test_loose_words)
 {
 	struct redflag_rules *r;
@@ -345,6 +346,9 @@ START_TEST(test_loose_words)
 	ck_assert_int_eq(level_of(r, "getting worse"), TRIAGE_EMERGENCY);
 	ck_assert_int_eq(level_of(r, "lost klos"), TRIAGE_NONE);
 	ck_assert_int_eq(level_of(r, "lost kilos"), TRIAGE_EMERGENCY);
+	/* any word of 4+ letters tolerates two neighbouring letters swapped */
+	ck_assert_int_eq(level_of(r, "lost kilso"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "lost kilo"), TRIAGE_NONE);
 	/* the first letter must still match */
 	ck_assert_int_eq(level_of(r, "horse"), TRIAGE_NONE);
 	redflag_rules_free(r);
