@@ -841,6 +841,23 @@ rf_resolution_after(const struct rf_scan *sc, size_t from, size_t to)
 	return 0;
 }
 
+/* True when [a, b) undoes a resolution just before it ("still", "now"),
+ * unless a resolution subject comes first: in "fever broke 3 days ago, back
+ * still stiff" the "still" is about the back. */
+static bool
+rf_undone(const struct rf_scan *sc, size_t a, size_t b)
+{
+	for (; a < b; a++) {
+		if (sc->tok[a].flags & RF_F(RF_CUE_RESOLVED))
+			continue;
+		if (sc->tok[a].flags & RF_F_UNDONE)
+			return true;
+		if (sc->tok[a].flags & RF_F(RF_CUE_OTHER_SUBJECT))
+			return false;
+	}
+	return false;
+}
+
 /* True when the clause is over: resolved, or (if past_counts) in the past. */
 static bool
 rf_historical(const struct rf_scan *sc, size_t start, size_t end,
@@ -859,8 +876,7 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 	 * of this symptom, so only "still" or "now" after it can undo it */
 	after = rf_resolution_after(sc, end, ce);
 	if (after > 0)
-		return !rf_range_has(sc, after, ce, RF_F_UNDONE,
-		    RF_F(RF_CUE_RESOLVED));
+		return !rf_undone(sc, after, ce);
 	/* ... or in the clause right after it: "threw up, but it passed" */
 	for (ns = ce; ns < sc->ntok && (sc->tok[ns].flags & RF_F_BREAKS); ns++)
 		;
@@ -870,8 +886,7 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 			;
 		after = rf_resolution_after(sc, ns, ne);
 		if (after > 0)
-			return !rf_range_has(sc, after, ne, RF_F_UNDONE,
-			    RF_F(RF_CUE_RESOLVED));
+			return !rf_undone(sc, after, ne);
 	}
 	if (rf_range_has(sc, cs, ce, RF_F(RF_CUE_CURRENT),
 	    RF_F(RF_CUE_RESOLVED)))
