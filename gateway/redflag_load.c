@@ -131,6 +131,11 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 			conc[nconc++] = (uint16_t)k;
 			continue;
 		}
+		if (several && (alt[0] == '#' || strncmp(alt, "...", 3) == 0)) {
+			*cause = xasprintf("phrase \"%s\": \"%s\" cannot be an "
+			    "alternative (numbers and gaps stand alone)", src, alt);
+			return false;
+		}
 		exact = alt[0] == '=';
 		alt += exact;
 		loose = !exact && alt[0] == '~';

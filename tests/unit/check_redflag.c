@@ -332,6 +332,9 @@ START_TEST(test_number_ranges)
 	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\",\"level\":"
 	    "\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
 	    "[\"#.x\"]}}]}", "number");
+	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\",\"level\":"
+	    "\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
+	    "[\"sick twice|#>=2\"]}}]}", "alternative");
 }
 END_TEST
 
