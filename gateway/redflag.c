@@ -922,7 +922,9 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
  * the message does not affirm it elsewhere (an `affirmation` such as "I
  * have it since yesterday", "lo tengo"): "is dizziness an emergency?",
  * "does numbness mean nerve damage" are questions about a symptom; "is it
- * bad that I'm dizzy?" and "dizzy, is that bad?" are not.
+ * bad that I'm dizzy?" and "dizzy, is that bad?" are not. A sentence that
+ * opens with one of the `question_articles` ("el", "la") and ends in "?"
+ * counts as opening with a question word ("el hormigueo es grave?").
  */
 static bool
 rf_generic_question(const struct rf_scan *sc, size_t start, size_t end,
@@ -936,6 +938,11 @@ rf_generic_question(const struct rf_scan *sc, size_t start, size_t end,
 		;
 	opener = j < se && j < start &&
 	    (sc->tok[j].flags & RF_F(RF_CUE_QUESTION));
+	/* "¿el hormigueo es grave?": an article opens it, the "?" ends it */
+	if (!disclaimed && j < se && j < start &&
+	    (sc->tok[j].flags & RF_F(RF_CUE_QARTICLE)) &&
+	    (sc->tok[se - 1].flags & RF_F_QEND))
+		opener = true;
 	if (!disclaimed)
 		return opener && !affirmed &&
 		    !rf_range_has(sc, ss, se, RF_F(RF_CUE_FIRST), 0);

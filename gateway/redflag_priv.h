@@ -66,7 +66,8 @@ enum rf_owner {
 	X(RF_CUE_PROXY, "proxy")                                              \
 	X(RF_CUE_OTHER_SUBJECT, "resolution_subjects")                        \
 	X(RF_CUE_ONSET_FILLER, "onset_fillers")                               \
-	X(RF_CUE_AFFIRM, "affirmation")
+	X(RF_CUE_AFFIRM, "affirmation")                                       \
+	X(RF_CUE_QARTICLE, "question_articles")
 
 #define RF_CUE_ENUM(name, text) name,
 enum rf_cue { RF_CUES(RF_CUE_ENUM) RF_CUE_COUNT };
