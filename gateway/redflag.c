@@ -675,12 +675,20 @@ rf_hypothetical(const struct redflag_rules *r, const struct rf_scan *sc,
 	size_t j, ss = sc->tok[start].sstart;
 	int count = 0;
 
+	bool first = false;
+
 	for (j = start; j > ss && count < r->hypo_window; j--, count++) {
 		t = &sc->tok[j - 1];
 		/* "should I worry that I keep peeing myself": a report */
 		if ((t->flags & RF_F_BREAKS) || ((t->flags & RF_F(RF_CUE_AFFIRM)) &&
 		    !(t->flags & RF_F(RF_CUE_HYPO))))
 			return false;
+		/* "should I go to the ER, my chest hurts": a new first-person
+		 * clause after a comma is not under the question */
+		if ((t->flags & RF_F_COMMA) && first)
+			return false;
+		if ((t->flags & RF_F(RF_CUE_FIRST)) && !(t->flags & RF_F(RF_CUE_HYPO)))
+			first = true;
 		if (t->flags & RF_F(RF_CUE_HYPO))
 			return true;
 	}
