@@ -588,6 +588,27 @@ rf_record_hit(struct rf_scan *sc, uint16_t rule, size_t start, size_t end)
 	}
 }
 
+/*
+ * True when a match [pos, end) runs over a comma it must not cross: a cue
+ * never does ("sí, no puedo trabajar" is not "si no puedo"), a symptom not
+ * after an answering "no" ("no, puedo orinar bien").
+ */
+static bool
+rf_crosses_comma(const struct rf_scan *sc, size_t pos, size_t end,
+    uint8_t kind)
+{
+	for (; pos + 1 < end; pos++) {
+		if (!(sc->tok[pos].flags & RF_F_COMMA))
+			continue;
+		if (kind == RF_OWN_CUE)
+			return true;
+		if (kind == RF_OWN_RULE && rf_cue_active(&sc->tok[pos],
+		    RF_CUE_NEGATION, RF_CUE_NEGATION_EXC))
+			return true;
+	}
+	return false;
+}
+
 /* Runs every top-level pattern of one owner kind that can start at pos. */
 static void
 rf_pass_at(const struct redflag_rules *r, struct rf_scan *sc, size_t pos,
@@ -614,7 +635,8 @@ rf_pass_at(const struct redflag_rules *r, struct rf_scan *sc, size_t pos,
 			if (p->owner_kind != kind)
 				continue;
 			end = rf_match_pattern(r, sc, p, pos, forbid);
-			if (end == RF_NOMATCH || end == pos)
+			if (end == RF_NOMATCH || end == pos ||
+			    rf_crosses_comma(sc, pos, end, kind))
 				continue;
 			if (kind == RF_OWN_BENIGN)
 				rf_mark(sc, pos, end, RF_F_BENIGN);
