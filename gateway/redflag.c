@@ -370,8 +370,8 @@ rf_push_token(const struct redflag_rules *r, struct rf_scan *sc,
 		t->num10 = rf_parse_tenths(t->text, &p);
 		if (*p != '\0')
 			t->num10 = -1;  /* "1.2.3": no number */
-		else if (strchr(t->text, '.') != NULL)
-			t->flags |= RF_F_DECIMAL;
+		else if ((p = strchr(t->text, '.')) != NULL && p[2] == '\0')
+			t->flags |= RF_F_DECIMAL;   /* one decimal, as a reading */
 	} else if (r->nnumber > 0 && (num = bsearch(t->text, r->numbers,
 	    r->nnumber, sizeof(*r->numbers), rf_key_cmp)) != NULL) {
 		t->num10 = num->value * 10;

@@ -83,7 +83,7 @@ _Static_assert(RF_CUE_COUNT <= 22, "too many cue classes for the flag word");
 #define RF_F_COMMA (1u << 24)    /* a comma follows this token */
 #define RF_F_NOFUZZY (1u << 25)  /* a real word: exact matches only */
 #define RF_F_QEND (1u << 26)     /* a question mark follows this token */
-#define RF_F_DECIMAL (1u << 27)  /* a number written with a decimal point */
+#define RF_F_DECIMAL (1u << 27)  /* a number written with one decimal (38.5) */
 
 struct rf_elem {
 	uint8_t kind;       /* enum rf_elem_kind */

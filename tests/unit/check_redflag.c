@@ -313,6 +313,7 @@ START_TEST(test_number_ranges)
 	r = load_inline(",\"cues\":{}", "[\"#.>=38<43\"]");
 	ck_assert_int_eq(level_of(r, "38.2 and my back hurts"), TRIAGE_EMERGENCY);
 	ck_assert_int_eq(level_of(r, "im 40 years old"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "it cost 39.99"), TRIAGE_NONE);
 	redflag_rules_free(r);
 
 	/* "1.5 weeks" is one number, not "1" and "5" */
