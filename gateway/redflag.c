@@ -14,10 +14,15 @@
  *   ("dizzzy" -> "dizzy"), SMS abbreviations from the data are expanded
  *   ("bc" -> "because") and "3wks" splits into "3" "wks". Each token also
  *   keeps a squeezed form with every doubled letter collapsed ("bladdr" and
- *   "bladder" both start "blad"), used for words of 4+ letters.
+ *   "bladder" both start "blad"), used for words of 4+ letters. Numbers keep
+ *   one decimal ("38.5", "38,5") and are compared in tenths, so a measured
+ *   temperature can be told from a normal one. Each emoji is a word of its
+ *   own that the data can give a meaning ("🤮" -> "vomiting").
  * - Word matching: exact, prefix ("vomit*"), or within edit distance 1
- *   (2 for long words) with the same first letter; the data lists real words
- *   that must never be read as typos ("never" is not "fever").
+ *   (2 for long words) with the same first letter; shorter words allow only
+ *   two neighbouring letters swapped ("chset"), or one edit when the data
+ *   writes "~word". The data lists real words that must never be read as
+ *   typos ("never" is not "fever").
  * - Patterns are word sequences with alternatives, concepts (@limb), numbers
  *   (#>=2) and bounded gaps (...3). A pattern never spans a sentence
  *   boundary or a scope break such as "but".
