@@ -491,8 +491,20 @@ rf_match_concept(const struct redflag_rules *r, const struct rf_scan *sc,
 {
 	const struct rf_concept *c = &r->concepts[ci];
 	const struct rf_pattern *p;
+	const uint64_t *bits = r->conc_first + ci * r->conc_words;
+	const struct rf_token *t;
 	size_t k, mid, res;
+	bool can = false;
 
+	/* most positions cannot start any entry: check the first word once */
+	if (pos >= end)
+		return RF_NOMATCH;
+	t = &sc->tok[pos];
+	can = r->conc_num[ci] && t->num10 >= 0;
+	for (k = 0; k < t->nids && !can; k++)
+		can = (bits[t->ids[k] / 64] >> (t->ids[k] % 64)) & 1;
+	if (!can)
+		return RF_NOMATCH;
 	for (k = 0; k < c->n; k++) {
 		p = &r->pats[c->first + k];
 		mid = rf_match(r, sc, r->elems + p->first, p->nelem, pos, end,

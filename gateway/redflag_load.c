@@ -678,7 +678,7 @@ static void
 rf_build_index(struct redflag_rules *r)
 {
 	struct rf_pair *pairs = NULL;
-	size_t n = 0, cap = 0, i, k;
+	size_t n = 0, cap = 0, i, k, c;
 	uint32_t counts[38] = { 0 }, fill[38];
 	int b;
 
@@ -717,6 +717,25 @@ rf_build_index(struct redflag_rules *r)
 	}
 	for (i = 1; i <= r->nvocab; i++)
 		r->start_off[i] += r->start_off[i - 1];
+
+	/* which words can start an entry of each concept */
+	r->conc_words = r->nvocab / 64 + 1;
+	r->conc_first = xcalloc(r->nconcept * r->conc_words + 1,
+	    sizeof(*r->conc_first));
+	r->conc_num = xcalloc(r->nconcept + 1, sizeof(*r->conc_num));
+	for (c = 0; c < r->nconcept; c++) {
+		n = 0;
+		for (k = 0; k < r->concepts[c].n; k++)
+			rf_add_start(&pairs, &n, &cap, r, &r->elems[r->pats[
+			    r->concepts[c].first + k].first], 0);
+		for (i = 0; i < n; i++) {
+			if (pairs[i].id == UINT32_MAX)
+				r->conc_num[c] = true;
+			else
+				r->conc_first[c * r->conc_words + pairs[i].id / 64] |=
+				    UINT64_C(1) << (pairs[i].id % 64);
+		}
+	}
 	free(pairs);
 }
 
@@ -820,6 +839,8 @@ redflag_rules_free(struct redflag_rules *r)
 	free(r->start_off);
 	free(r->start_pats);
 	free(r->num_start);
+	free(r->conc_first);
+	free(r->conc_num);
 	free(r);
 }
 

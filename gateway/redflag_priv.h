@@ -161,6 +161,12 @@ struct redflag_rules {
 	uint32_t *start_pats;            /* top-level patterns by first word */
 	uint32_t *num_start;             /* patterns starting with a number */
 	size_t nnum_start;
+	uint64_t *conc_first;            /* per concept, conc_words words: bit v
+	                                    set when an entry can start with
+	                                    vocab id v (a cheap pre-check) */
+	size_t conc_words;
+	bool *conc_num;                  /* per concept: an entry starts with a
+	                                    number */
 	int neg_window, hypo_window, fuzzy1, fuzzy2;
 };
 
