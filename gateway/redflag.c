@@ -1000,6 +1000,26 @@ rf_generic_question(const struct rf_scan *sc, size_t start, size_t end,
 	    RF_F(RF_CUE_DISCLAIMER));
 }
 
+/*
+ * True for a symptom only quoted or asked about and then denied: in a
+ * message that disclaims it, a sentence quoting the article ("it says
+ * tingling is a reason to see a doctor. no tingling here", "dice que náusea
+ * o vómito, no tengo nada de eso"); or a question answered by a bare "no" in
+ * the next sentence ("fever? no. chills? no.").
+ */
+static bool
+rf_quoted_or_denied(const struct rf_scan *sc, size_t start, bool disclaimed)
+{
+	size_t ss = sc->tok[start].sstart, se = sc->tok[start].send;
+
+	if (disclaimed && rf_range_has(sc, ss, start, RF_F(RF_CUE_QUOTE), 0))
+		return true;
+	if (!(sc->tok[se - 1].flags & RF_F_QEND) || se >= sc->ntok)
+		return false;
+	return (sc->tok[se].flags & RF_F(RF_CUE_NEGATION)) &&
+	    (sc->tok[se].send == se + 1 || (sc->tok[se].flags & RF_F_COMMA));
+}
+
 static bool
 rf_excluded(const struct redflag_rules *r, const struct rf_scan *sc,
     const struct rf_rule *rule, size_t start)
@@ -1075,6 +1095,7 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 		    (!proxy && rf_third_party(sc, h->start)) ||
 		    rf_historical(sc, h->start, h->end, !rule->history_ok) ||
 		    rf_generic_question(sc, h->start, h->end, disclaimed, affirmed) ||
+		    rf_quoted_or_denied(sc, h->start, disclaimed) ||
 		    rf_excluded(r, sc, rule, h->start))
 			continue;
 		sc->fired |= UINT64_C(1) << h->rule;

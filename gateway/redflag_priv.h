@@ -67,7 +67,8 @@ enum rf_owner {
 	X(RF_CUE_OTHER_SUBJECT, "resolution_subjects")                        \
 	X(RF_CUE_ONSET_FILLER, "onset_fillers")                               \
 	X(RF_CUE_AFFIRM, "affirmation")                                       \
-	X(RF_CUE_QARTICLE, "question_articles")
+	X(RF_CUE_QARTICLE, "question_articles")                               \
+	X(RF_CUE_QUOTE, "quoting")
 
 #define RF_CUE_ENUM(name, text) name,
 enum rf_cue { RF_CUES(RF_CUE_ENUM) RF_CUE_COUNT };
@@ -75,15 +76,15 @@ enum rf_cue { RF_CUES(RF_CUE_ENUM) RF_CUE_COUNT };
 
 #define RF_F(cue) (1u << (cue))
 /* cue bits must stay below the token flags that follow */
-_Static_assert(RF_CUE_COUNT <= 22, "too many cue classes for the flag word");
+_Static_assert(RF_CUE_COUNT <= 26, "too many cue classes for the flag word");
 /* end a clause for context rules; only hard ones also stop pattern gaps */
 #define RF_F_BREAKS (RF_F(RF_CUE_BREAK) | RF_F(RF_CUE_SOFT_BREAK))
-#define RF_F_BENIGN (1u << 22)   /* inside a benign phrase */
-#define RF_F_SYMPTOM (1u << 23)  /* inside some raw rule match */
-#define RF_F_COMMA (1u << 24)    /* a comma follows this token */
-#define RF_F_NOFUZZY (1u << 25)  /* a real word: exact matches only */
-#define RF_F_QEND (1u << 26)     /* a question mark follows this token */
-#define RF_F_DECIMAL (1u << 27)  /* a number written with one decimal (38.5) */
+#define RF_F_BENIGN (1u << 26)   /* inside a benign phrase */
+#define RF_F_SYMPTOM (1u << 27)  /* inside some raw rule match */
+#define RF_F_COMMA (1u << 28)    /* a comma follows this token */
+#define RF_F_NOFUZZY (1u << 29)  /* a real word: exact matches only */
+#define RF_F_QEND (1u << 30)     /* a question mark follows this token */
+#define RF_F_DECIMAL (1u << 31)  /* a number written with one decimal (38.5) */
 
 struct rf_elem {
 	uint8_t kind;       /* enum rf_elem_kind */

@@ -387,6 +387,8 @@ START_TEST(test_context_policies)
 	    "\"onset_fillers\":[\"all\"],"
 	    "\"hypothetical\":[\"should i worry\"],"
 	    "\"affirmation\":[\"i have it\",\"that i ...1 keep\"],"
+	    "\"quoting\":[\"says\"],\"disclaimer\":[\"not me\"],"
+	    "\"negation\":[\"no\"],"
 	    "\"resolution_subjects\":[\"back\"],"
 	    "\"question\":[\"is\",\"does\"],"
 	    "\"first_person\":[\"i\",\"im\",\"my\"]}";
@@ -414,6 +416,11 @@ START_TEST(test_context_policies)
 	ck_assert_int_eq(level_of(r, "is dizzy bad? i have it since today"),
 	    TRIAGE_EMERGENCY);
 	ck_assert_int_eq(level_of(r, "should i worry about numb"), TRIAGE_NONE);
+	/* quoted and disclaimed, or asked and answered "no" */
+	ck_assert_int_eq(level_of(r, "it says dizzy is bad. not me"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "it says dizzy is bad"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "dizzy? no. numb? no."), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "dizzy? yes."), TRIAGE_EMERGENCY);
 	ck_assert_int_eq(level_of(r, "should i worry that i keep numb"),
 	    TRIAGE_EMERGENCY);
 	redflag_rules_free(r);
