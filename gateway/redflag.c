@@ -14,10 +14,15 @@
  *   ("dizzzy" -> "dizzy"), SMS abbreviations from the data are expanded
  *   ("bc" -> "because") and "3wks" splits into "3" "wks". Each token also
  *   keeps a squeezed form with every doubled letter collapsed ("bladdr" and
- *   "bladder" both start "blad"), used for words of 4+ letters.
+ *   "bladder" both start "blad"), used for words of 4+ letters. Numbers keep
+ *   one decimal ("38.5", "38,5") and are compared in tenths, so a measured
+ *   temperature can be told from a normal one. Each emoji is a word of its
+ *   own that the data can give a meaning ("🤮" -> "vomiting").
  * - Word matching: exact, prefix ("vomit*"), or within edit distance 1
- *   (2 for long words) with the same first letter; the data lists real words
- *   that must never be read as typos ("never" is not "fever").
+ *   (2 for long words) with the same first letter; shorter words allow only
+ *   two neighbouring letters swapped ("chset"), or one edit when the data
+ *   writes "~word". The data lists real words that must never be read as
+ *   typos ("never" is not "fever").
  * - Patterns are word sequences with alternatives, concepts (@limb), numbers
  *   (#>=2) and bounded gaps (...3). A pattern never spans a sentence
  *   boundary or a scope break such as "but".
@@ -26,7 +31,12 @@
  *   "no fever, chills or vomiting" negates all three), when it follows a
  *   hypothetical cue, when a third person is its subject, or when its clause
  *   is about the past or resolved (unless the rule is about duration), or
- *   when the message disclaims a symptom it only asks about.
+ *   when the message disclaims a symptom it only asks about. A message
+ *   sent for someone who is with the sender now ("texting for my dad, he
+ *   can't pee") is the patient's own voice: its `proxy` cue turns the
+ *   other-person rule off. A resolution ("better now") counts only for the
+ *   symptom it is said of ("chest hurts, back is better now" keeps the
+ *   chest pain; "it's gone numb" is an onset).
  * - Loading and compiling phrases.json lives in redflag_load.c; the tables
  *   both files share are in redflag_priv.h.
  * - Cost: one scan uses a fixed stack buffer of RF_MAX_TOKENS tokens and no
@@ -51,7 +61,8 @@ struct rf_token {
 	uint16_t ids[RF_MAX_IDS];
 	uint32_t flags;
 	size_t src;         /* byte offset of the source word */
-	int32_t num;        /* numeric value, -1 if not a number */
+	int32_t num10;      /* numeric value in tenths ("38.5" = 385, "two" =
+	                       20), -1 if not a number */
 	uint16_t sent;      /* sentence number */
 	uint16_t send;      /* index one past the last token of the sentence */
 	uint16_t sstart;    /* index of the first token of the sentence */
@@ -73,6 +84,49 @@ struct rf_scan {
 };
 /* ---- normalisation shared by the loader and the scanner ---- */
 
+/*
+ * Emoji carry meaning in patients' texts ("🤮🤮 + back pain"), so each one in
+ * the pictograph blocks becomes a word of its own, "~" plus its code point in
+ * hex ("~1f92e"); the data gives it a meaning through `abbreviations`, whose
+ * keys go through this same reader. Returns the bytes used, 0 if the text at
+ * p is not such an emoji.
+ */
+static size_t
+rf_emoji(const char *s, size_t len, size_t pos, char *word)
+{
+	const unsigned char *p = (const unsigned char *)s + pos;
+	uint32_t cp, d;
+	size_t n, i;
+	int shift;
+
+	if (pos + 4 <= len && p[0] == 0xF0 && (p[1] & 0xC0) == 0x80 &&
+	    (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80) {
+		cp = ((uint32_t)(p[1] & 0x3F) << 12) | ((uint32_t)(p[2] & 0x3F) << 6) |
+		    (p[3] & 0x3F);
+		n = 4;
+		if (cp < 0x1F300 || cp > 0x1FAFF)
+			return 0;
+	} else if (pos + 3 <= len && p[0] == 0xE2 && (p[1] & 0xC0) == 0x80 &&
+	    (p[2] & 0xC0) == 0x80) {
+		cp = ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) |
+		    (p[2] & 0x3F);
+		n = 3;
+		if (cp < 0x2600 || cp > 0x27BF)
+			return 0;
+	} else {
+		return 0;
+	}
+	word[0] = '~';
+	for (i = 0, shift = 16; shift >= 0; shift -= 4) {
+		d = (cp >> shift) & 0xF;
+		if (i == 0 && d == 0)
+			continue;   /* no leading zeros */
+		word[1 + i++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+	}
+	word[1 + i] = '\0';
+	return n;
+}
+
 
 /*
  * Reads the next word starting at *pos into word (NUL-terminated,
@@ -84,13 +138,23 @@ size_t
 rf_next_word(const char *s, size_t len, size_t *pos, char *word,
     size_t *src, unsigned *events)
 {
-	size_t wlen = 0, before;
+	size_t wlen = 0, before, n;
 	int c, prev = 0;
 	bool acc;
+	char emoji[RF_WORD_MAX];
 
 	*events = 0;
 	while (*pos < len) {
 		before = *pos;
+		if ((unsigned char)s[*pos] >= 0xE2 &&
+		    (n = rf_emoji(s, len, *pos, emoji)) > 0) {
+			if (wlen > 0)
+				break;      /* ends the word; read again next call */
+			*src = *pos;
+			*pos += n;
+			strcpy(word, emoji);
+			return strlen(word);
+		}
 		c = lang_fold_next(s, len, pos, &acc);
 		if (c == LANG_FOLD_IGNORE)
 			continue;
@@ -114,9 +178,16 @@ rf_next_word(const char *s, size_t len, size_t *pos, char *word,
 			prev = c;
 			continue;
 		}
-		if (c == '.' && prev >= '0' && prev <= '9' && *pos < len &&
-		    s[*pos] >= '0' && s[*pos] <= '9')
-			c = ' ';       /* decimal point, not a full stop */
+		if ((c == '.' || c == ',') && prev >= '0' && prev <= '9' &&
+		    wlen > 0 && *pos < len && s[*pos] >= '0' && s[*pos] <= '9') {
+			/* a decimal point or comma ("38.5", "38,5"), not a full
+			 * stop: kept in the word as '.' so "36.8" is one number */
+			if (wlen < RF_WORD_MAX - 1)
+				word[wlen] = '.';
+			wlen++;
+			prev = '.';
+			continue;
+		}
 		if (wlen > 0) {
 			/* put the separator back so the next call sees it */
 			*pos = before;
@@ -132,6 +203,27 @@ rf_next_word(const char *s, size_t len, size_t *pos, char *word,
 	}
 	word[wlen < RF_WORD_MAX - 1 ? wlen : RF_WORD_MAX - 1] = '\0';
 	return wlen;
+}
+
+/* Parses "38" or "38.5" into tenths (385); *end points past the number.
+ * Values are capped at 10,000,000 tenths. */
+int32_t
+rf_parse_tenths(const char *s, const char **end)
+{
+	int32_t v = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v < 1000000)
+			v = v * 10 + (*s - '0');
+	}
+	v *= 10;
+	if (s[0] == '.' && s[1] >= '0' && s[1] <= '9') {
+		v += s[1] - '0';
+		for (s += 2; *s >= '0' && *s <= '9'; s++)
+			;
+	}
+	*end = s;
+	return v;
 }
 
 /* Collapses every run of equal letters to one; digits are kept as is. */
@@ -195,6 +287,21 @@ rf_abbrev_find(const struct redflag_rules *r, const char *w)
 	    rf_key_cmp);
 }
 
+/* True when a and b (n letters each) differ only by two neighbouring
+ * letters swapped: "chset" for "chest", "stnad" for "stand". Short words
+ * get no other typo tolerance, but a swap rarely makes another real word. */
+static bool
+rf_one_swap(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && a[i] == b[i]; i++)
+		;
+	if (i + 1 >= n || a[i] != b[i + 1] || a[i + 1] != b[i])
+		return false;
+	return memcmp(a + i + 2, b + i + 2, n - i - 2) == 0;
+}
+
 static bool
 rf_vocab_match(const struct redflag_rules *r, const struct rf_token *t,
     const struct rf_vocab *v)
@@ -208,8 +315,8 @@ rf_vocab_match(const struct redflag_rules *r, const struct rf_token *t,
 		if (v->sqlen >= 4 && t->sqlen >= v->sqlen &&
 		    memcmp(t->sq, v->sq, v->sqlen) == 0)
 			return true;
-		if (v->exact || (t->flags & RF_F_NOFUZZY) || t->num >= 0 ||
-		    v->sqlen < r->fuzzy1 || t->sqlen < 4)
+		if (v->exact || (t->flags & RF_F_NOFUZZY) || t->num10 >= 0 ||
+		    v->sqlen < (v->loose ? 4 : r->fuzzy1) || t->sqlen < 4)
 			return false;
 		for (k = v->sqlen - 1; k <= (size_t)v->sqlen + 1; k++) {
 			if (k <= t->sqlen && rf_osa(t->sq, k, v->sq, v->sqlen, 1) <= 1)
@@ -222,13 +329,14 @@ rf_vocab_match(const struct redflag_rules *r, const struct rf_token *t,
 	if (v->sqlen >= 4 && t->sqlen == v->sqlen && !(t->flags & RF_F_NOFUZZY) &&
 	    memcmp(t->sq, v->sq, v->sqlen) == 0)
 		return true;
-	if (v->exact || (t->flags & RF_F_NOFUZZY) || t->num >= 0 || t->sqlen < 4)
+	if (v->exact || (t->flags & RF_F_NOFUZZY) || t->num10 >= 0 ||
+	    t->sqlen < 4)
 		return false;
 	/* two edits only between two long words: "breathe" is not "breathless" */
 	d = (v->sqlen >= r->fuzzy2 && t->sqlen + 1 >= r->fuzzy2) ? 2 :
-	    (v->sqlen >= r->fuzzy1 ? 1 : 0);
+	    (v->sqlen >= r->fuzzy1 || (v->loose && v->sqlen >= 4) ? 1 : 0);
 	if (d == 0)
-		return false;
+		return t->sqlen == v->sqlen && rf_one_swap(t->sq, v->sq, v->sqlen);
 	return rf_osa(t->sq, t->sqlen, v->sq, v->sqlen, d) <= d;
 }
 
@@ -257,21 +365,21 @@ rf_push_token(const struct redflag_rules *r, struct rf_scan *sc,
 	sc->ntok++;
 	t->sent = sc->sent;
 	t->src = src;
-	t->num = -1;
+	t->num10 = -1;
 	if (len == 0 || len >= RF_WORD_MAX)
 		return;     /* an over-long word: keeps its place, matches nothing */
 	memcpy(t->text, w, len + 1);
 	t->len = (uint8_t)len;
 	t->sqlen = (uint8_t)rf_squeeze(t->text, t->sq);
-	for (p = t->text; *p >= '0' && *p <= '9'; p++)
-		;
-	if (*p == '\0') {
-		t->num = 0;
-		for (p = t->text; *p != '\0' && t->num < 1000000; p++)
-			t->num = t->num * 10 + (*p - '0');
+	if (t->text[0] >= '0' && t->text[0] <= '9') {
+		t->num10 = rf_parse_tenths(t->text, &p);
+		if (*p != '\0')
+			t->num10 = -1;  /* "1.2.3": no number */
+		else if ((p = strchr(t->text, '.')) != NULL && p[2] == '\0')
+			t->flags |= RF_F_DECIMAL;   /* one decimal, as a reading */
 	} else if (r->nnumber > 0 && (num = bsearch(t->text, r->numbers,
 	    r->nnumber, sizeof(*r->numbers), rf_key_cmp)) != NULL) {
-		t->num = num->value;
+		t->num10 = num->value * 10;
 	}
 	if (r->nnofuzzy > 0 && bsearch(t->text, r->nofuzzy, r->nnofuzzy,
 	    sizeof(*r->nofuzzy), rf_key_cmp) != NULL)
@@ -309,6 +417,10 @@ rf_push_word(const struct redflag_rules *r, struct rf_scan *sc,
 			rf_push_token(r, sc, ab->words[i], src, events);
 		return;
 	}
+	if (w[0] == '~') {
+		rf_push_token(r, sc, w, src, events);   /* an emoji: never split */
+		return;
+	}
 	if (wlen > 2 && w[1] == '/') {
 		/* "w/pain": the reader keeps "x/" together for "w/", "b/c" */
 		memcpy(part, w, 2);
@@ -324,9 +436,8 @@ rf_push_word(const struct redflag_rules *r, struct rf_scan *sc,
 		return;
 	}
 	for (start = 0; start < wlen; start = i) {
-		digit = w[start] >= '0' && w[start] <= '9';
-		for (i = start; i < wlen &&
-		    ((w[i] >= '0' && w[i] <= '9') == digit); i++)
+		digit = rf_numchar(w[start]);
+		for (i = start; i < wlen && rf_numchar(w[i]) == digit; i++)
 			;
 		if (start == 0 && i == wlen) {
 			rf_push_token(r, sc, w, src, events);
@@ -380,8 +491,20 @@ rf_match_concept(const struct redflag_rules *r, const struct rf_scan *sc,
 {
 	const struct rf_concept *c = &r->concepts[ci];
 	const struct rf_pattern *p;
+	const uint64_t *bits = r->conc_first + ci * r->conc_words;
+	const struct rf_token *t;
 	size_t k, mid, res;
+	bool can = false;
 
+	/* most positions cannot start any entry: check the first word once */
+	if (pos >= end)
+		return RF_NOMATCH;
+	t = &sc->tok[pos];
+	can = r->conc_num[ci] && t->num10 >= 0;
+	for (k = 0; k < t->nids && !can; k++)
+		can = (bits[t->ids[k] / 64] >> (t->ids[k] % 64)) & 1;
+	if (!can)
+		return RF_NOMATCH;
 	for (k = 0; k < c->n; k++) {
 		p = &r->pats[c->first + k];
 		mid = rf_match(r, sc, r->elems + p->first, p->nelem, pos, end,
@@ -422,7 +545,10 @@ rf_match(const struct redflag_rules *r, const struct rf_scan *sc,
 		return RF_NOMATCH;
 	case RF_ELEM_NUMBER:
 		if (pos >= end || (sc->tok[pos].flags & forbid) ||
-		    sc->tok[pos].num < (int32_t)e->arg)
+		    sc->tok[pos].num10 < 0 ||
+		    (e->n && !(sc->tok[pos].flags & RF_F_DECIMAL)) ||
+		    (uint32_t)sc->tok[pos].num10 < e->arg ||
+		    (uint32_t)sc->tok[pos].num10 >= e->carg)
 			return RF_NOMATCH;
 		return rf_match(r, sc, e + 1, ne - 1, pos + 1, end, forbid);
 	case RF_ELEM_GAP:
@@ -479,6 +605,27 @@ rf_record_hit(struct rf_scan *sc, uint16_t rule, size_t start, size_t end)
 	}
 }
 
+/*
+ * True when a match [pos, end) runs over a comma it must not cross: a cue
+ * never does ("sí, no puedo trabajar" is not "si no puedo"), a symptom not
+ * after an answering "no" ("no, puedo orinar bien").
+ */
+static bool
+rf_crosses_comma(const struct rf_scan *sc, size_t pos, size_t end,
+    uint8_t kind)
+{
+	for (; pos + 1 < end; pos++) {
+		if (!(sc->tok[pos].flags & RF_F_COMMA))
+			continue;
+		if (kind == RF_OWN_CUE)
+			return true;
+		if (kind == RF_OWN_RULE && rf_cue_active(&sc->tok[pos],
+		    RF_CUE_NEGATION, RF_CUE_NEGATION_EXC))
+			return true;
+	}
+	return false;
+}
+
 /* Runs every top-level pattern of one owner kind that can start at pos. */
 static void
 rf_pass_at(const struct redflag_rules *r, struct rf_scan *sc, size_t pos,
@@ -494,7 +641,7 @@ rf_pass_at(const struct redflag_rules *r, struct rf_scan *sc, size_t pos,
 		if (i < t->nids) {
 			list = r->start_pats + r->start_off[t->ids[i]];
 			n = r->start_off[t->ids[i] + 1] - r->start_off[t->ids[i]];
-		} else if (t->num >= 0) {
+		} else if (t->num10 >= 0) {
 			list = r->num_start;
 			n = r->nnum_start;
 		} else {
@@ -505,7 +652,8 @@ rf_pass_at(const struct redflag_rules *r, struct rf_scan *sc, size_t pos,
 			if (p->owner_kind != kind)
 				continue;
 			end = rf_match_pattern(r, sc, p, pos, forbid);
-			if (end == RF_NOMATCH || end == pos)
+			if (end == RF_NOMATCH || end == pos ||
+			    rf_crosses_comma(sc, pos, end, kind))
 				continue;
 			if (kind == RF_OWN_BENIGN)
 				rf_mark(sc, pos, end, RF_F_BENIGN);
@@ -566,10 +714,20 @@ rf_hypothetical(const struct redflag_rules *r, const struct rf_scan *sc,
 	size_t j, ss = sc->tok[start].sstart;
 	int count = 0;
 
+	bool first = false;
+
 	for (j = start; j > ss && count < r->hypo_window; j--, count++) {
 		t = &sc->tok[j - 1];
-		if (t->flags & RF_F_BREAKS)
+		/* "should I worry that I keep peeing myself": a report */
+		if ((t->flags & RF_F_BREAKS) || ((t->flags & RF_F(RF_CUE_AFFIRM)) &&
+		    !(t->flags & RF_F(RF_CUE_HYPO))))
 			return false;
+		/* "should I go to the ER, my chest hurts": a new first-person
+		 * clause after a comma is not under the question */
+		if ((t->flags & RF_F_COMMA) && first)
+			return false;
+		if ((t->flags & RF_F(RF_CUE_FIRST)) && !(t->flags & RF_F(RF_CUE_HYPO)))
+			first = true;
 		if (t->flags & RF_F(RF_CUE_HYPO))
 			return true;
 	}
@@ -633,17 +791,61 @@ rf_cue_negated(const struct rf_scan *sc, size_t k)
 	    (k >= ss + 2 && (sc->tok[k - 2].flags & RF_F(RF_CUE_NEGATION)));
 }
 
-/* True when [a, b) holds a `resolved` cue that is not negated. */
+/* True when the cue run ending before e describes how the symptom at e
+ * began, not its end: "it's gone numb", "my leg has gone weak". */
 static bool
-rf_resolved_in(const struct rf_scan *sc, size_t a, size_t b)
+rf_cue_onset(const struct rf_scan *sc, size_t k, size_t e)
+{
+	size_t j, se = sc->tok[k].send;
+
+	if (sc->tok[e - 1].flags & RF_F_COMMA)
+		return false;
+	/* only `onset_fillers` in between: "it's gone all numb", not "se me
+	 * quitó el mareo" */
+	for (j = e; j < se && j < e + 3; j++) {
+		if (sc->tok[j].flags & RF_F_SYMPTOM)
+			return true;
+		if (!(sc->tok[j].flags & RF_F(RF_CUE_ONSET_FILLER)) ||
+		    (sc->tok[j].flags & RF_F_COMMA))
+			return false;
+	}
+	return false;
+}
+
+/*
+ * True when [a, b) holds a `resolved` cue that is not negated and that is
+ * said of the symptom [start, end): not of a resolution subject named
+ * between them ("chest hurts, back is better now", "the back pain is gone,
+ * chest hurts"), not of a new first-person clause before the symptom ("the
+ * pain went away and I feel dizzy"), and not an onset ("gone numb").
+ */
+static bool
+rf_resolved_in(const struct rf_scan *sc, size_t a, size_t b, size_t start,
+    size_t end)
 {
 	const uint32_t f = RF_F(RF_CUE_RESOLVED);
-	size_t k;
+	const uint32_t other = RF_F(RF_CUE_OTHER_SUBJECT);
+	size_t k, e, ss;
 
 	for (k = a; k < b; k++) {
-		if ((sc->tok[k].flags & f) && (k == a || !(sc->tok[k - 1].flags & f))
-		    && !rf_cue_negated(sc, k))
-			return true;
+		if (!(sc->tok[k].flags & f) || (k > a && (sc->tok[k - 1].flags & f))
+		    || rf_cue_negated(sc, k))
+			continue;
+		for (e = k; e < sc->tok[k].send && (sc->tok[e].flags & f); e++)
+			;
+		if (rf_cue_onset(sc, k, e))
+			continue;
+		if (k >= end && rf_range_has(sc, end, k, other, RF_F_SYMPTOM))
+			continue;
+		if (k < start) {
+			ss = sc->tok[k].sstart;
+			if (rf_range_has(sc, e, start, RF_F(RF_CUE_FIRST) |
+			    RF_F(RF_CUE_RESTART), 0) ||
+			    rf_range_has(sc, k >= ss + 3 ? k - 3 : ss, k, other,
+			    RF_F_SYMPTOM))
+				continue;
+		}
+		return true;
 	}
 	return false;
 }
@@ -665,7 +867,11 @@ rf_resolution_after(const struct rf_scan *sc, size_t from, size_t to)
 
 	for (k = from; k < to; k++) {
 		t = &sc->tok[k];
-		if (t->flags & (RF_F_SYMPTOM | RF_F(RF_CUE_FIRST)))
+		/* another symptom, a new subject, or what the cue is about
+		 * ("chest hurts, back is better now") */
+		if ((t->flags & (RF_F_SYMPTOM | RF_F(RF_CUE_FIRST))) ||
+		    ((t->flags & RF_F(RF_CUE_OTHER_SUBJECT)) &&
+		    !(t->flags & any)))
 			return 0;
 		if (!(t->flags & RF_F(RF_CUE_RESOLVED)) &&
 		    !((t->flags & RF_F(RF_CUE_RESOLVED_AFTER)) &&
@@ -675,9 +881,28 @@ rf_resolution_after(const struct rf_scan *sc, size_t from, size_t to)
 			return 0;
 		for (e = k; e < to && (sc->tok[e].flags & any); e++)
 			;
+		if (rf_cue_onset(sc, k, e))
+			return 0;
 		return e;
 	}
 	return 0;
+}
+
+/* True when [a, b) undoes a resolution just before it ("still", "now"),
+ * unless a resolution subject comes first: in "fever broke 3 days ago, back
+ * still stiff" the "still" is about the back. */
+static bool
+rf_undone(const struct rf_scan *sc, size_t a, size_t b)
+{
+	for (; a < b; a++) {
+		if (sc->tok[a].flags & RF_F(RF_CUE_RESOLVED))
+			continue;
+		if (sc->tok[a].flags & RF_F_UNDONE)
+			return true;
+		if (sc->tok[a].flags & RF_F(RF_CUE_OTHER_SUBJECT))
+			return false;
+	}
+	return false;
 }
 
 /* True when the clause is over: resolved, or (if past_counts) in the past. */
@@ -689,16 +914,16 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 	bool past, resolved;
 
 	rf_clause(sc, start, end, &cs, &ce);
-	/* "had a fever last month and now it is back": anywhere in the sentence */
+	/* "had a fever last month and now it is back": anywhere in the sentence,
+	 * unless part of a resolution ("ya no regresó") */
 	if (rf_range_has(sc, sc->tok[start].sstart, sc->tok[start].send,
-	    RF_F(RF_CUE_RECUR), 0))
+	    RF_F(RF_CUE_RECUR), RF_F(RF_CUE_RESOLVED)))
 		return false;
 	/* "threw up this morning, that's over", "the tingling stopped": said
 	 * of this symptom, so only "still" or "now" after it can undo it */
 	after = rf_resolution_after(sc, end, ce);
 	if (after > 0)
-		return !rf_range_has(sc, after, ce, RF_F_UNDONE,
-		    RF_F(RF_CUE_RESOLVED));
+		return !rf_undone(sc, after, ce);
 	/* ... or in the clause right after it: "threw up, but it passed" */
 	for (ns = ce; ns < sc->ntok && (sc->tok[ns].flags & RF_F_BREAKS); ns++)
 		;
@@ -708,8 +933,7 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 			;
 		after = rf_resolution_after(sc, ns, ne);
 		if (after > 0)
-			return !rf_range_has(sc, after, ne, RF_F_UNDONE,
-			    RF_F(RF_CUE_RESOLVED));
+			return !rf_undone(sc, after, ne);
 	}
 	if (rf_range_has(sc, cs, ce, RF_F(RF_CUE_CURRENT),
 	    RF_F(RF_CUE_RESOLVED)))
@@ -718,7 +942,8 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 	    RF_F(RF_CUE_PAST_EXC));
 	/* the symptom's own words are not its resolution ("se me fue la
 	 * fuerza" is not "se me fue") */
-	resolved = rf_resolved_in(sc, cs, start) || rf_resolved_in(sc, end, ce);
+	resolved = rf_resolved_in(sc, cs, start, start, end) ||
+	    rf_resolved_in(sc, end, ce, start, end);
 	/* "I had a fever but it's gone": look at the next clause too */
 	for (ns = ce; ns < sc->ntok &&
 	    (sc->tok[ns].flags & RF_F_BREAKS); ns++)
@@ -728,32 +953,71 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 		for (ne = ns; ne < lim &&
 		    !(sc->tok[ne].flags & RF_F_BREAKS); ne++)
 			;
-		resolved = resolved || rf_resolved_in(sc, ns, ne);
+		resolved = resolved || rf_resolved_in(sc, ns, ne, start, end);
 	}
 	return (past && past_counts) || resolved;
 }
 
 /*
- * True for a symptom asked about in general when the message also says the
- * patient does not have it ("would chest pain be an emergency? I don't have
- * that", "just curious"): the sentence is a question (ends in "?" or opens
- * with a `question` word) and no first-person word precedes the symptom in
- * its clause, so "I can't pee, is that bad? just curious" still counts.
+ * True for a symptom asked about in general rather than reported. When the
+ * message disclaims it ("would chest pain be an emergency? I don't have
+ * that", "just curious"), any question counts (a sentence ending in "?" or
+ * opening with a `question` word) unless a first-person word precedes the
+ * symptom in its clause, so "I can't pee, is that bad? just curious" still
+ * raises the alarm. Without a disclaimer only a sentence that opens with a
+ * `question` word and has no first-person word at all counts, and only when
+ * the message does not affirm it elsewhere (an `affirmation` such as "I
+ * have it since yesterday", "lo tengo"): "is dizziness an emergency?",
+ * "does numbness mean nerve damage" are questions about a symptom; "is it
+ * bad that I'm dizzy?" and "dizzy, is that bad?" are not. A sentence that
+ * opens with one of the `question_articles` ("el", "la") and ends in "?"
+ * counts as opening with a question word ("el hormigueo es grave?").
  */
 static bool
-rf_generic_question(const struct rf_scan *sc, size_t start, size_t end)
+rf_generic_question(const struct rf_scan *sc, size_t start, size_t end,
+    bool disclaimed, bool affirmed)
 {
 	size_t ss = sc->tok[start].sstart, se = sc->tok[start].send, cs, ce, j;
+	bool opener;
 
 	for (j = ss; j < se && (sc->tok[j].flags & (RF_F(RF_CUE_DISCLAIMER) |
 	    RF_F_BREAKS)); j++)
 		;
-	if (!(sc->tok[se - 1].flags & RF_F_QEND) &&
-	    !(j < se && (sc->tok[j].flags & RF_F(RF_CUE_QUESTION))))
+	opener = j < se && j < start &&
+	    (sc->tok[j].flags & RF_F(RF_CUE_QUESTION));
+	/* "¿el hormigueo es grave?": an article opens it, the "?" ends it */
+	if (!disclaimed && j < se && j < start &&
+	    (sc->tok[j].flags & RF_F(RF_CUE_QARTICLE)) &&
+	    (sc->tok[se - 1].flags & RF_F_QEND))
+		opener = true;
+	if (!disclaimed)
+		return opener && !affirmed &&
+		    !rf_range_has(sc, ss, se, RF_F(RF_CUE_FIRST), 0);
+	if (!(sc->tok[se - 1].flags & RF_F_QEND) && !opener)
 		return false;
 	rf_clause(sc, start, end, &cs, &ce);
 	return !rf_range_has(sc, cs, start, RF_F(RF_CUE_FIRST),
 	    RF_F(RF_CUE_DISCLAIMER));
+}
+
+/*
+ * True for a symptom only quoted or asked about and then denied: in a
+ * message that disclaims it, a sentence quoting the article ("it says
+ * tingling is a reason to see a doctor. no tingling here", "dice que náusea
+ * o vómito, no tengo nada de eso"); or a question answered by a bare "no" in
+ * the next sentence ("fever? no. chills? no.").
+ */
+static bool
+rf_quoted_or_denied(const struct rf_scan *sc, size_t start, bool disclaimed)
+{
+	size_t ss = sc->tok[start].sstart, se = sc->tok[start].send;
+
+	if (disclaimed && rf_range_has(sc, ss, start, RF_F(RF_CUE_QUOTE), 0))
+		return true;
+	if (!(sc->tok[se - 1].flags & RF_F_QEND) || se >= sc->ntok)
+		return false;
+	return (sc->tok[se].flags & RF_F(RF_CUE_NEGATION)) &&
+	    (sc->tok[se].send == se + 1 || (sc->tok[se].flags & RF_F_COMMA));
 }
 
 static bool
@@ -798,7 +1062,7 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 	const struct rf_hit *h;
 	size_t i, j, start;
 	int best;
-	bool disclaimed = false;
+	bool disclaimed = false, proxy = false, affirmed = false;
 
 	if (sc->ntok == 0)
 		return;
@@ -818,15 +1082,20 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 		rf_pass_at(r, sc, i, RF_OWN_CUE);
 	for (i = 0; i < sc->ntok; i++)
 		rf_pass_at(r, sc, i, RF_OWN_RULE);
-	for (i = 0; i < sc->ntok && !disclaimed; i++)
-		disclaimed = (sc->tok[i].flags & RF_F(RF_CUE_DISCLAIMER)) != 0;
+	for (i = 0; i < sc->ntok; i++) {
+		disclaimed |= (sc->tok[i].flags & RF_F(RF_CUE_DISCLAIMER)) != 0;
+		proxy |= (sc->tok[i].flags & RF_F(RF_CUE_PROXY)) != 0;
+		affirmed |= (sc->tok[i].flags & (RF_F(RF_CUE_AFFIRM) |
+		    RF_F(RF_CUE_DISCLAIMER))) == RF_F(RF_CUE_AFFIRM);
+	}
 	for (i = 0; i < sc->nhits; i++) {
 		h = &sc->hits[i];
 		rule = &r->rules[h->rule];
 		if (rf_negated(r, sc, h->start) || rf_hypothetical(r, sc, h->start) ||
-		    rf_third_party(sc, h->start) ||
+		    (!proxy && rf_third_party(sc, h->start)) ||
 		    rf_historical(sc, h->start, h->end, !rule->history_ok) ||
-		    (disclaimed && rf_generic_question(sc, h->start, h->end)) ||
+		    rf_generic_question(sc, h->start, h->end, disclaimed, affirmed) ||
+		    rf_quoted_or_denied(sc, h->start, disclaimed) ||
 		    rf_excluded(r, sc, rule, h->start))
 			continue;
 		sc->fired |= UINT64_C(1) << h->rule;

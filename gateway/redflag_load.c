@@ -55,14 +55,15 @@ rf_phrase_words(const char *s, char words[][RF_WORD_MAX], int max)
 }
 
 static uint16_t
-rf_intern(struct redflag_rules *r, const char *w, bool prefix, bool exact)
+rf_intern(struct redflag_rules *r, const char *w, bool prefix, bool exact,
+    bool loose)
 {
 	struct rf_vocab *v;
 	size_t i;
 
 	for (i = 0; i < r->nvocab; i++) {
 		v = &r->vocab[i];
-		if (v->prefix == prefix && v->exact == exact &&
+		if (v->prefix == prefix && v->exact == exact && v->loose == loose &&
 		    strcmp(v->text, w) == 0)
 			return (uint16_t)i;
 	}
@@ -75,6 +76,7 @@ rf_intern(struct redflag_rules *r, const char *w, bool prefix, bool exact)
 	v->sqlen = (uint8_t)rf_squeeze(w, v->sq);
 	v->prefix = prefix;
 	v->exact = exact;
+	v->loose = loose;
 	return (uint16_t)r->nvocab++;
 }
 
@@ -107,7 +109,7 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 	char words[RF_MAX_ELEMS][RF_WORD_MAX];
 	char *alt, *save = NULL;
 	struct rf_elem *e;
-	bool prefix, exact, several = strchr(piece, '|') != NULL;
+	bool prefix, exact, loose, several = strchr(piece, '|') != NULL;
 	size_t alen, k, nconc = 0;
 	uint16_t conc[16];
 	int n, i;
@@ -129,8 +131,15 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 			conc[nconc++] = (uint16_t)k;
 			continue;
 		}
+		if (several && (alt[0] == '#' || strncmp(alt, "...", 3) == 0)) {
+			*cause = xasprintf("phrase \"%s\": \"%s\" cannot be an "
+			    "alternative (numbers and gaps stand alone)", src, alt);
+			return false;
+		}
 		exact = alt[0] == '=';
 		alt += exact;
+		loose = !exact && alt[0] == '~';
+		alt += loose;
 		alen = strlen(alt);
 		prefix = alen > 0 && alt[alen - 1] == '*';
 		if (prefix)
@@ -156,11 +165,11 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 				e->arg = (uint32_t)r->nid;
 				e->n = 1;
 				rf_push_id(r, rf_intern(r, words[i],
-				    prefix && i == n - 1, exact));
+				    prefix && i == n - 1, exact, loose));
 			}
 			return true;
 		}
-		rf_push_id(r, rf_intern(r, words[0], prefix, exact));
+		rf_push_id(r, rf_intern(r, words[0], prefix, exact, loose));
 	}
 	if (r->nid == first && nconc == 0) {
 		*cause = xasprintf("phrase \"%s\": empty alternative", src);
@@ -174,6 +183,49 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 	e->n = (uint16_t)n;
 	e->carg = first + (uint32_t)n;
 	e->nconc = (uint16_t)nconc;
+	return true;
+}
+
+/*
+ * Compiles a number element: "#" (any number), "#>=N" (at least N), "#<M"
+ * (below M) or "#>=N<M"; N and M may have one decimal ("#>=100.4"). "#."
+ * instead of "#" asks for a number written with a decimal point ("38.5").
+ */
+static bool
+rf_compile_number(struct redflag_rules *r, const char *piece, const char *src,
+    char **cause)
+{
+	const char *p = piece + 1;
+	struct rf_elem *e;
+	uint32_t lo = 0, hi = UINT32_MAX;
+	bool ok = true, decimal = false;
+
+	if (*p == '.') {
+		decimal = true;
+		p++;
+	}
+	if (strncmp(p, ">=", 2) == 0) {
+		p += 2;
+		ok = *p >= '0' && *p <= '9';
+		if (ok)
+			lo = (uint32_t)rf_parse_tenths(p, &p);
+	}
+	if (ok && *p == '<') {
+		p++;
+		ok = *p >= '0' && *p <= '9';
+		if (ok)
+			hi = (uint32_t)rf_parse_tenths(p, &p);
+	}
+	if (!ok || *p != '\0' || lo > 10000000 || lo >= hi) {
+		*cause = xasprintf("phrase \"%s\": number \"%s\" must be #, "
+		    "#>=N, #<M or #>=N<M, or #. for a decimal (N < M, one "
+		    "decimal at most)", src, piece);
+		return false;
+	}
+	e = rf_new_elem(r, RF_ELEM_NUMBER);
+	e->arg = lo;
+	e->carg = hi;
+	e->n = decimal;
 	return true;
 }
 
@@ -222,18 +274,10 @@ rf_compile_pattern(struct redflag_rules *r, const char *src, uint8_t kind,
 			e = rf_new_elem(r, RF_ELEM_CONCEPT);
 			e->arg = (uint32_t)i;
 		} else if (piece[0] == '#') {
-			endp = piece + 1;
-			if (strncmp(endp, ">=", 2) == 0)
-				endp += 2;
-			v = *endp ? strtol(endp, &endp, 10) : 0;
-			if (*endp != '\0' || v < 0 || v > 1000000) {
-				*cause = xasprintf("phrase \"%s\": number \"%s\" must "
-				    "be # or #>=N", src, piece);
+			if (!rf_compile_number(r, piece, src, cause)) {
 				ok = false;
 				break;
 			}
-			e = rf_new_elem(r, RF_ELEM_NUMBER);
-			e->arg = (uint32_t)v;
 		} else {
 			ok = rf_compile_words(r, piece, src, kind, cause);
 		}
@@ -634,7 +678,7 @@ static void
 rf_build_index(struct redflag_rules *r)
 {
 	struct rf_pair *pairs = NULL;
-	size_t n = 0, cap = 0, i, k;
+	size_t n = 0, cap = 0, i, k, c;
 	uint32_t counts[38] = { 0 }, fill[38];
 	int b;
 
@@ -673,6 +717,25 @@ rf_build_index(struct redflag_rules *r)
 	}
 	for (i = 1; i <= r->nvocab; i++)
 		r->start_off[i] += r->start_off[i - 1];
+
+	/* which words can start an entry of each concept */
+	r->conc_words = r->nvocab / 64 + 1;
+	r->conc_first = xcalloc(r->nconcept * r->conc_words + 1,
+	    sizeof(*r->conc_first));
+	r->conc_num = xcalloc(r->nconcept + 1, sizeof(*r->conc_num));
+	for (c = 0; c < r->nconcept; c++) {
+		n = 0;
+		for (k = 0; k < r->concepts[c].n; k++)
+			rf_add_start(&pairs, &n, &cap, r, &r->elems[r->pats[
+			    r->concepts[c].first + k].first], 0);
+		for (i = 0; i < n; i++) {
+			if (pairs[i].id == UINT32_MAX)
+				r->conc_num[c] = true;
+			else
+				r->conc_first[c * r->conc_words + pairs[i].id / 64] |=
+				    UINT64_C(1) << (pairs[i].id % 64);
+		}
+	}
 	free(pairs);
 }
 
@@ -776,6 +839,8 @@ redflag_rules_free(struct redflag_rules *r)
 	free(r->start_off);
 	free(r->start_pats);
 	free(r->num_start);
+	free(r->conc_first);
+	free(r->conc_num);
 	free(r);
 }
 

@@ -32,7 +32,8 @@ enum rf_elem_kind {
 	RF_ELEM_WORDS,      /* one token among idpool[arg .. arg+n), or
 	                       an entry of one of nconc concepts */
 	RF_ELEM_CONCEPT,    /* any entry of concepts[arg] */
-	RF_ELEM_NUMBER,     /* one number token with value >= arg */
+	RF_ELEM_NUMBER,     /* one number token with arg <= value*10 < carg
+	                       (tenths: "#>=100.4" is arg 1004) */
 	RF_ELEM_GAP,        /* 0..n arbitrary tokens */
 };
 
@@ -61,24 +62,34 @@ enum rf_owner {
 	X(RF_CUE_HYPO, "hypothetical")                                        \
 	X(RF_CUE_RESOLVED_AFTER, "resolved_after")                            \
 	X(RF_CUE_QUESTION, "question")                                        \
-	X(RF_CUE_DISCLAIMER, "disclaimer")
+	X(RF_CUE_DISCLAIMER, "disclaimer")                                    \
+	X(RF_CUE_PROXY, "proxy")                                              \
+	X(RF_CUE_OTHER_SUBJECT, "resolution_subjects")                        \
+	X(RF_CUE_ONSET_FILLER, "onset_fillers")                               \
+	X(RF_CUE_AFFIRM, "affirmation")                                       \
+	X(RF_CUE_QARTICLE, "question_articles")                               \
+	X(RF_CUE_QUOTE, "quoting")
 
 #define RF_CUE_ENUM(name, text) name,
 enum rf_cue { RF_CUES(RF_CUE_ENUM) RF_CUE_COUNT };
 #undef RF_CUE_ENUM
 
 #define RF_F(cue) (1u << (cue))
+/* cue bits must stay below the token flags that follow */
+_Static_assert(RF_CUE_COUNT <= 26, "too many cue classes for the flag word");
 /* end a clause for context rules; only hard ones also stop pattern gaps */
 #define RF_F_BREAKS (RF_F(RF_CUE_BREAK) | RF_F(RF_CUE_SOFT_BREAK))
-#define RF_F_BENIGN (1u << 20)   /* inside a benign phrase */
-#define RF_F_SYMPTOM (1u << 21)  /* inside some raw rule match */
-#define RF_F_COMMA (1u << 22)    /* a comma follows this token */
-#define RF_F_NOFUZZY (1u << 23)  /* a real word: exact matches only */
-#define RF_F_QEND (1u << 24)     /* a question mark follows this token */
+#define RF_F_BENIGN (1u << 26)   /* inside a benign phrase */
+#define RF_F_SYMPTOM (1u << 27)  /* inside some raw rule match */
+#define RF_F_COMMA (1u << 28)    /* a comma follows this token */
+#define RF_F_NOFUZZY (1u << 29)  /* a real word: exact matches only */
+#define RF_F_QEND (1u << 30)     /* a question mark follows this token */
+#define RF_F_DECIMAL (1u << 31)  /* a number written with one decimal (38.5) */
 
 struct rf_elem {
 	uint8_t kind;       /* enum rf_elem_kind */
-	uint16_t n;         /* id count (WORDS) or max tokens (GAP) */
+	uint16_t n;         /* id count (WORDS), max tokens (GAP), or 1 when
+	                       the number must have a decimal point (NUMBER) */
 	uint16_t nconc;     /* WORDS: concept alternatives ("a|@c") */
 	uint32_t arg;       /* see enum rf_elem_kind */
 	uint32_t carg;      /* WORDS: concept indices at idpool[carg..) */
@@ -97,6 +108,8 @@ struct rf_vocab {
 	uint8_t len, sqlen;
 	bool prefix;            /* written "word*" */
 	bool exact;             /* written "=word": no typo tolerance */
+	bool loose;             /* written "~word": one typo even when short
+	                           (4+ letters squeezed) */
 };
 
 struct rf_concept {
@@ -149,6 +162,12 @@ struct redflag_rules {
 	uint32_t *start_pats;            /* top-level patterns by first word */
 	uint32_t *num_start;             /* patterns starting with a number */
 	size_t nnum_start;
+	uint64_t *conc_first;            /* per concept, conc_words words: bit v
+	                                    set when an entry can start with
+	                                    vocab id v (a cheap pre-check) */
+	size_t conc_words;
+	bool *conc_num;                  /* per concept: an entry starts with a
+	                                    number */
 	int neg_window, hypo_window, fuzzy1, fuzzy2;
 };
 
@@ -166,6 +185,17 @@ struct redflag_rules {
  */
 size_t rf_next_word(const char *s, size_t len, size_t *pos, char *word,
     size_t *src, unsigned *events);
+
+/* Parses "38" or "38.5" (digits, optionally '.' and decimals, as the
+ * normaliser writes them) into tenths; *end gets the first byte after it. */
+int32_t rf_parse_tenths(const char *s, const char **end);
+
+/* True for the characters of a number word: digits and the decimal point. */
+static inline bool
+rf_numchar(char c)
+{
+	return (c >= '0' && c <= '9') || c == '.';
+}
 
 /* Collapses every run of equal letters to one; returns the new length. */
 size_t rf_squeeze(const char *in, char *out);

@@ -264,6 +264,169 @@ START_TEST(test_load_errors)
 }
 END_TEST
 
+/* Loads a one-rule file: extra top-level keys (must include "cues") and
+ * the rule's English patterns as JSON array text. */
+static struct redflag_rules *
+load_inline(const char *extra, const char *patterns)
+{
+	char json[2048], *cause = NULL;
+	struct redflag_rules *r;
+
+	snprintf(json, sizeof(json), "{\"version\":1%s,\"rules\":[{\"id\":"
+	    "\"x\",\"level\":\"emergency\",\"article\":\"a\",\"patterns\":"
+	    "{\"en\":%s}}]}", extra, patterns);
+	r = redflag_rules_load(json, strlen(json), &cause);
+	ck_assert_msg(r != NULL, "%s: %s", json, cause ? cause : "?");
+	return r;
+}
+
+static enum triage_level
+level_of(const struct redflag_rules *r, const char *text)
+{
+	struct redflag_result res;
+
+	redflag_scan(r, text, strlen(text), &res);
+	return res.level;
+}
+
+/* Numbers keep one decimal ("38.5", "38,5") and compare in tenths; "#>=N<M"
+ * is a half-open range and "#." asks for a written decimal point. */
+START_TEST(test_number_ranges)
+{
+	struct redflag_rules *r;
+
+	r = load_inline(",\"cues\":{}", "[\"temp #>=38<43\", \"#>=100.4<110 f\"]");
+	ck_assert_int_eq(level_of(r, "temp 38.5"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "temp 38,5"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "temp 38"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "temp 37.9"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "temp 36.8"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "temp 43"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "temp 1.2.3"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "100.4F"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "100.3 F"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "98.6 f"), TRIAGE_NONE);
+	/* a full stop after a number still ends the sentence */
+	ck_assert_int_eq(level_of(r, "temp. 39"), TRIAGE_NONE);
+	redflag_rules_free(r);
+
+	r = load_inline(",\"cues\":{}", "[\"#.>=38<43\"]");
+	ck_assert_int_eq(level_of(r, "38.2 and my back hurts"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "im 40 years old"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "it cost 39.99"), TRIAGE_NONE);
+	redflag_rules_free(r);
+
+	/* "1.5 weeks" is one number, not "1" and "5" */
+	r = load_inline(",\"cues\":{},\"numbers\":{\"two\":2}",
+	    "[\"#>=2 weeks\"]");
+	ck_assert_int_eq(level_of(r, "1.5 weeks"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "two weeks"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "2.5 weeks"), TRIAGE_EMERGENCY);
+	redflag_rules_free(r);
+
+	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\",\"level\":"
+	    "\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
+	    "[\"#>=43<38\"]}}]}", "number");
+	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\",\"level\":"
+	    "\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
+	    "[\"#<\"]}}]}", "number");
+	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\",\"level\":"
+	    "\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
+	    "[\"#.x\"]}}]}", "number");
+	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\",\"level\":"
+	    "\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
+	    "[\"sick twice|#>=2\"]}}]}", "alternative");
+}
+END_TEST
+
+/* "~word" tolerates one typo in a short word; plain short words only a
+ * swap of two neighbouring letters. */
+START_TEST(test_loose_words)
+{
+	struct redflag_rules *r;
+
+	r = load_inline(",\"cues\":{}", "[\"~worse\", \"lost kilos\"]");
+	ck_assert_int_eq(level_of(r, "getting wirse"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "getting worse"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "lost klos"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "lost kilos"), TRIAGE_EMERGENCY);
+	/* any word of 4+ letters tolerates two neighbouring letters swapped */
+	ck_assert_int_eq(level_of(r, "lost kilso"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "lost kilo"), TRIAGE_NONE);
+	/* the first letter must still match */
+	ck_assert_int_eq(level_of(r, "horse"), TRIAGE_NONE);
+	redflag_rules_free(r);
+}
+END_TEST
+
+/* An emoji is a word of its own that `abbreviations` can give a meaning. */
+START_TEST(test_emoji_words)
+{
+	struct redflag_rules *r;
+
+	r = load_inline(",\"cues\":{},\"abbreviations\":{\"\xf0\x9f\xa4\xae\":"
+	    "\"vomiting\"}",
+	    "[\"vomiting\"]");
+	ck_assert_int_eq(level_of(r, "\xf0\x9f\xa4\xae\xf0\x9f\xa4\xae + back pain"),
+	    TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "ugh\xf0\x9f\xa4\xae"), TRIAGE_EMERGENCY);
+	/* other emoji separate words and never split into letters/numbers */
+	ck_assert_int_eq(level_of(r, "\xf0\x9f\x98\x80\xf0\x9f\x98\x80"), TRIAGE_NONE);
+	redflag_rules_free(r);
+}
+END_TEST
+
+/* Issue #16 policies that live in the matcher, not only in the data. */
+START_TEST(test_context_policies)
+{
+	struct redflag_rules *r;
+	const char *cues = ",\"concepts\":{\"rel\":[\"dad\",\"wife\"]},"
+	    "\"cues\":{\"third_party\":[\"@rel\",\"he\",\"his\"],"
+	    "\"proxy\":[\"texting for my @rel\",\"this is his @rel\"],"
+	    "\"resolved\":[\"its gone\",\"better now\",\"se me quito\"],"
+	    "\"onset_fillers\":[\"all\"],"
+	    "\"hypothetical\":[\"should i worry\"],"
+	    "\"affirmation\":[\"i have it\",\"that i ...1 keep\"],"
+	    "\"quoting\":[\"says\"],\"disclaimer\":[\"not me\"],"
+	    "\"negation\":[\"no\"],"
+	    "\"resolution_subjects\":[\"back\"],"
+	    "\"question\":[\"is\",\"does\"],"
+	    "\"first_person\":[\"i\",\"im\",\"my\"]}";
+
+	r = load_inline(cues, "[\"cant pee\", \"dizzy\", \"numb\", "
+	    "\"chest hurts\", \"mareo\"]");
+	/* someone reporting for a person with them is the patient's voice */
+	ck_assert_int_eq(level_of(r, "my dad says he cant pee"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "texting for my dad, he cant pee"),
+	    TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "this is his wife, he is dizzy"),
+	    TRIAGE_EMERGENCY);
+	/* a resolution applies to what it is said of */
+	ck_assert_int_eq(level_of(r, "dizzy earlier, its gone"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "my chest hurts, back is better now"),
+	    TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "its gone numb"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "its gone all numb"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "se me quito el mareo"), TRIAGE_NONE);
+	/* a question about a symptom is not a report of it */
+	ck_assert_int_eq(level_of(r, "is dizzy bad?"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "is it bad that im dizzy?"),
+	    TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "dizzy, is that bad?"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "is dizzy bad? i have it since today"),
+	    TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "should i worry about numb"), TRIAGE_NONE);
+	/* quoted and disclaimed, or asked and answered "no" */
+	ck_assert_int_eq(level_of(r, "it says dizzy is bad. not me"), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "it says dizzy is bad"), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "dizzy? no. numb? no."), TRIAGE_NONE);
+	ck_assert_int_eq(level_of(r, "dizzy? yes."), TRIAGE_EMERGENCY);
+	ck_assert_int_eq(level_of(r, "should i worry that i keep numb"),
+	    TRIAGE_EMERGENCY);
+	redflag_rules_free(r);
+}
+END_TEST
+
 START_TEST(test_hostile_input)
 {
 	struct redflag_result res;
@@ -379,6 +542,10 @@ redflag_suite(void)
 	tcase_add_test(tc, test_result_fields);
 	tcase_add_test(tc, test_rule_accessors);
 	tcase_add_test(tc, test_load_errors);
+	tcase_add_test(tc, test_number_ranges);
+	tcase_add_test(tc, test_loose_words);
+	tcase_add_test(tc, test_emoji_words);
+	tcase_add_test(tc, test_context_policies);
 	tcase_add_test(tc, test_hostile_input);
 	tcase_add_test(tc, test_speed);
 	tcase_add_test(tc, test_lang);
