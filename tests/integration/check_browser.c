@@ -2,7 +2,9 @@
  * check_browser.c - the operator console in headless Chromium against the
  * real gateway: a seeded conversation with an open escalation must show,
  * and clicking Acknowledge must acknowledge it in the database under the
- * operator's name. The browser part is tests/browser/console.mjs
+ * operator's name; the reply box counts SMS segments, shows the API's
+ * refusal of a text too long for one message and sends one that fits.
+ * The browser part is tests/browser/console.mjs
  * (playwright-core driving Debian's /usr/bin/chromium; tests/browser/setup
  * installs both). Screenshots go to the build folder:
  * browser/console.png (before the ACK) and browser/console-acked.png.
@@ -79,6 +81,10 @@ START_TEST(test_console_shows_and_acks)
 	    "AND acknowledged_by = 'operator:nurse'", 1, WAIT_MS));
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions "
 	    "WHERE operator = 'nurse' AND action = 'escalation_ack'"), 1);
+	/* The reply box: the text over the limit was refused, nothing queued; the one that fits went. */
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse'"), 1);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse' "
+	    "AND body = 'Hola, soy la enfermera. ¿Puedo llamarle?' AND segments = 1 AND encoding = 'gsm7'"), 1);
 	ck_assert(access(shot, R_OK) == 0);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
 	free(cmd);
