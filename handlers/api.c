@@ -341,7 +341,6 @@ static void
 api_me(struct evhttp_request *req, struct http_ctx *ctx)
 {
 	const char *op = api_begin(req, ctx);
-
 	struct segment_limit limit;
 
 	if (op == NULL)
