@@ -73,6 +73,7 @@ static const struct config_entry config_table[] = {
 	STR("KANNEL_SMSC", kannel_smsc, ""),
 	INT("KANNEL_DLR_MASK", kannel_dlr_mask, "31", 0, 31),
 	INT("KANNEL_MAX_MESSAGES", kannel_max_messages, "10", 1, 255),
+	STR("KANNEL_CONF", kannel_conf, "/etc/kannel/kannel.conf"),
 	CHOICE("SMS_ALPHABET", sms_alphabet, "gsm7", config_alphabets),
 	INT("DB_POOL_SIZE", db_pool_size, "4", 1, 64),
 	INT("OUTBOX_BATCH", outbox_batch, "64", 1, 1000),

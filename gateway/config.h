@@ -39,6 +39,7 @@ struct config {
 	char *kannel_smsc;         /* owned; smsc-id to route through ("" = Kannel's routing) */
 	long long kannel_dlr_mask; /* delivery reports asked of Kannel (bit mask, 0 = none) */
 	long long kannel_max_messages; /* segments smsbox joins into one text (its max-messages) */
+	char *kannel_conf;         /* owned; kannel.conf `carenav doctor` checks max-messages in */
 	char *sms_alphabet;        /* owned; "gsm7": fold what GSM-7 lacks; "unicode": send as written */
 	long long db_pool_size;    /* connections the gateway keeps open */
 	long long outbox_batch;    /* replies waiting for the provider at most at once */

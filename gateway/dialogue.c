@@ -57,9 +57,13 @@ dialogue_replies_json(const struct dialogue_input *in, const struct engine_resul
 
 		/* The engine's texts come from a validated flow; a part that is
 		 * not valid UTF-8 would be a segmenter bug, and is dropped, not sent. */
+		enum segment_encoding enc;
+		size_t nseg = segment_count(parts[k], strlen(parts[k]), &enc);
+
 		if (body != NULL)
-			json_array_append_new(arr, json_pack("{s:o, s:b}", "body", body, "compliance",
-			    compliance));
+			json_array_append_new(arr, json_pack("{s:o, s:b, s:I, s:s}", "body", body,
+			    "compliance", compliance, "segments", (json_int_t)nseg, "encoding",
+			    segment_encoding_name(enc)));
 	}
 	segment_free(parts, n);
 	free(text);

@@ -30,6 +30,7 @@
 #include "cidr.h"
 #include "cli_staff.h"
 #include "embedded.h"
+#include "kannel_conf.h"
 #include "migrate.h"
 #include "phone.h"
 #include "provider.h"
@@ -39,6 +40,8 @@
 /* Seconds the database and the provider get to answer. */
 #define DOCTOR_TIMEOUT_S "5"
 #define DOCTOR_TIMEOUT_S_INT 5L
+/* Bytes of kannel.conf read (a real one is a few kilobytes). */
+#define DOCTOR_CONF_MAX (1 << 20)
 
 struct doctor {
 	FILE *out;
@@ -384,6 +387,50 @@ doctor_kannel(struct doctor *d, const struct config *cfg)
 	free(url);
 }
 
+/*
+ * smsbox sends at most its sendsms-user's max-messages segments of a text
+ * and drops the rest without an error, and joins them only with
+ * concatenation = true: the gateway refuses an operator's text over
+ * KANNEL_MAX_MESSAGES, so Kannel must take at least that many. Skipped
+ * quietly when KANNEL_CONF cannot be read (Kannel on another host).
+ */
+static void
+doctor_kannel_conf(struct doctor *d, const struct config *cfg)
+{
+	struct kannel_conf_user u;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = fopen(cfg->kannel_conf, "r");
+
+	if (f == NULL)
+		return;
+	text = xcalloc(1, DOCTOR_CONF_MAX + 1);
+	len = fread(text, 1, DOCTOR_CONF_MAX, f);
+	fclose(f);
+	text[len] = '\0';
+	if (!kannel_conf_sendsms_user(text, cfg->kannel_username, &u)) {
+		doctor_say(d, "warn", "provider: %s has no sendsms-user with username = %s (KANNEL_USERNAME)",
+		    cfg->kannel_conf, cfg->kannel_username);
+	} else if (u.max_messages < 0) {
+		doctor_say(d, "warn", "provider: the sendsms-user %s in %s sets no max-messages (Kannel then "
+		    "sends one SMS and drops the rest of a longer text); set max-messages = %lld",
+		    cfg->kannel_username, cfg->kannel_conf, cfg->kannel_max_messages);
+	} else if (u.max_messages < cfg->kannel_max_messages) {
+		doctor_say(d, "warn", "provider: the sendsms-user %s in %s has max-messages = %ld, lower than "
+		    "KANNEL_MAX_MESSAGES=%lld: Kannel drops the rest of a longer text; raise it or lower "
+		    "KANNEL_MAX_MESSAGES", cfg->kannel_username, cfg->kannel_conf, u.max_messages,
+		    cfg->kannel_max_messages);
+	} else if (u.concatenation != 1) {
+		doctor_say(d, "warn", "provider: the sendsms-user %s in %s does not set concatenation = true: "
+		    "a long text arrives as separate SMS, not one", cfg->kannel_username, cfg->kannel_conf);
+	} else {
+		doctor_say(d, "ok", "provider: %s lets %s send texts of up to %ld concatenated segments "
+		    "(KANNEL_MAX_MESSAGES=%lld)", cfg->kannel_conf, cfg->kannel_username, u.max_messages,
+		    cfg->kannel_max_messages);
+	}
+	free(text);
+}
+
 static void
 doctor_sandbox(struct doctor *d, const struct config *cfg)
 {
@@ -518,12 +565,14 @@ doctor_run(doctor_getenv_cb *getenv_fn, FILE *out)
 	doctor_webhooks(&d, &cfg);
 	doctor_state_dir(&d, &cfg);
 	doctor_database(&d, &cfg);
-	if (strcmp(cfg.sms_provider, "twilio") == 0)
+	if (strcmp(cfg.sms_provider, "twilio") == 0) {
 		doctor_twilio(&d, &cfg);
-	else if (strcmp(cfg.sms_provider, "kannel") == 0)
+	} else if (strcmp(cfg.sms_provider, "kannel") == 0) {
 		doctor_kannel(&d, &cfg);
-	else
+		doctor_kannel_conf(&d, &cfg);
+	} else {
 		doctor_sandbox(&d, &cfg);
+	}
 	if (d.problems == 0)
 		fprintf(out, "no problems found (%d warning%s)\n", d.warnings, d.warnings == 1 ? "" : "s");
 	else

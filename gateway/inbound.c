@@ -43,6 +43,7 @@
 #include "outbox.h"
 #include "provider.h"
 #include "redflag.h"
+#include "segment.h"
 #include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -228,7 +229,11 @@ inbound_throttle(struct inbound_job *job, const struct flow *flow)
 		lang = flow_lang_index(flow, job->language);
 		notice = flow_message(flow, FLOW_MSG_RATE_LIMITED)->by_lang[lang < 0 ?
 		    (int)flow_default_lang(flow) : lang];
-		json_array_append_new(replies, json_pack("{s:s, s:b}", "body", notice, "compliance", 0));
+		enum segment_encoding enc;
+		size_t nseg = segment_count(notice, strlen(notice), &enc);
+
+		json_array_append_new(replies, json_pack("{s:s, s:b, s:I, s:s}", "body", notice,
+		    "compliance", 0, "segments", (json_int_t)nseg, "encoding", segment_encoding_name(enc)));
 		log_warn("inbound: conversation=%" PRId64 " over %lld texts in %lld s: throttled",
 		    job->conversation_id, in->cfg->rate_limit_messages, in->cfg->rate_limit_window_s);
 	}

@@ -181,6 +181,7 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 	switch (outcome->result) {
 	case PROVIDER_SENT:
 		stats.outbound_sent++;
+		stats_count_segments_sent(job->body);
 		log_debug("outbox: id=%" PRId64 " sent as %s (%s)", job->id, job->provider_sid,
 		    job->status ? job->status : "sent");
 		break;

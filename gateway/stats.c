@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "segment.h"
 #include "xmalloc.h"
 
 struct stats stats;
@@ -39,6 +40,17 @@ stats_observe_webhook_ms(double ms)
 	stats_latency_counts[i]++;
 	stats_latency_sum_ms += ms;
 	stats_latency_n++;
+}
+
+uint64_t stats_segments_sent[2];
+
+void
+stats_count_segments_sent(const char *body)
+{
+	enum segment_encoding enc;
+	size_t n = segment_count(body, body ? strlen(body) : 0, &enc);
+
+	stats_segments_sent[enc == SEGMENT_UCS2] += n;
 }
 
 /* Appends to *out (which it owns), printf-style. */
@@ -96,6 +108,13 @@ stats_format(void)
 	stats_labelled(&out, "carenav_outbound_messages_total", "failed", stats.outbound_failed);
 	stats_labelled(&out, "carenav_outbound_messages_total", "resend_absorbed",
 	    stats.outbound_resends_absorbed);
+
+	stats_append(&out, "# HELP carenav_sms_segments_sent_total SMS segments of the texts the provider "
+	    "accepted (a concatenated text counts each part), by encoding\n"
+	    "# TYPE carenav_sms_segments_sent_total counter\n"
+	    "carenav_sms_segments_sent_total{encoding=\"gsm7\"} %" PRIu64 "\n"
+	    "carenav_sms_segments_sent_total{encoding=\"ucs2\"} %" PRIu64 "\n",
+	    stats_segments_sent[0], stats_segments_sent[1]);
 
 	stats_append(&out, "# HELP carenav_webhook_duration_seconds Inbound SMS webhooks, receipt to answer "
 	    "(stored, spooled, duplicate or 503)\n# TYPE carenav_webhook_duration_seconds histogram\n");

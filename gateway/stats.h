@@ -58,6 +58,12 @@ extern struct stats stats;
 #define STATS_LATENCY_BUCKETS_MS { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 }
 #define STATS_LATENCY_NBUCKETS 11
 
+/* Segments of the texts the provider accepted, by encoding (segment.h: 0 gsm7, 1 ucs2). */
+extern uint64_t stats_segments_sent[2];
+
+/* Counts the segments of one text the provider accepted (body: as sent). */
+void stats_count_segments_sent(const char *body);
+
 /* Records one answered inbound webhook: receipt to reply, in milliseconds. */
 void stats_observe_webhook_ms(double ms);
 /* Milliseconds on a monotonic clock, for measuring latencies. */

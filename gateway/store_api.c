@@ -111,12 +111,15 @@ store_api_callback_done(struct db *db, int64_t id, const char *operator_name, db
 
 void
 store_api_send(struct db *db, int64_t conversation_id, const char *operator_name,
-    const char *provider, const char *body, db_result_cb *cb, void *arg)
+    const char *provider, const char *body, size_t segments, const char *encoding, db_result_cb *cb,
+    void *arg)
 {
-	char idbuf[24];
-	const char *params[] = { I64(idbuf, conversation_id), operator_name, provider, body };
+	char idbuf[24], segbuf[24];
+	const char *params[] = { I64(idbuf, conversation_id), operator_name, provider, body,
+		I64(segbuf, (int64_t)segments), encoding };
 
-	db_query(db, "SELECT carenav_api_send($1, $2, $3, $4)::text", 4, params, cb, arg);
+	db_query(db, "SELECT carenav_api_send($1, $2, $3, $4, $5::smallint, $6)::text", 6, params, cb,
+	    arg);
 }
 
 void

@@ -11,6 +11,7 @@
 #define CARENAV_GATEWAY_STORE_API_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -53,9 +54,14 @@ void store_api_escalation_resolve(struct db *db, int64_t id, const char *operato
 /* Row: 'ok', 'not_found' or 'conflict'. */
 void store_api_callback_done(struct db *db, int64_t id, const char *operator_name, db_result_cb *cb,
     void *arg);
-/* Row: {"result": "ok", "message_id": n} or {"result": "not_found"|"opted_out"|"staff"}. */
+/*
+ * Queues body as one message that costs segments in encoding ("gsm7", "ucs2";
+ * recorded on the message, sql/021_segments.sql).
+ * Row: {"result": "ok", "message_id": n} or {"result": "not_found"|"opted_out"|"staff"}.
+ */
 void store_api_send(struct db *db, int64_t conversation_id, const char *operator_name,
-    const char *provider, const char *body, db_result_cb *cb, void *arg);
+    const char *provider, const char *body, size_t segments, const char *encoding, db_result_cb *cb,
+    void *arg);
 /* Row: 'ok', 'unchanged' or 'not_found'. */
 void store_api_handoff(struct db *db, int64_t conversation_id, const char *operator_name,
     bool active, db_result_cb *cb, void *arg);

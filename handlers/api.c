@@ -37,7 +37,9 @@
 #include "cidr.h"
 #include "config.h"
 #include "log.h"
+#include "provider.h"
 #include "ratelimit.h"
+#include "segment.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -339,9 +341,15 @@ static void
 api_me(struct evhttp_request *req, struct http_ctx *ctx)
 {
 	const char *op = api_begin(req, ctx);
+	struct segment_limit limit;
 
-	if (op != NULL)
-		api_reply_json(req, 200, json_pack("{s:s}", "operator", op));
+	if (op == NULL)
+		return;
+	/* What one text may be, so the console's counter says what the API will refuse. */
+	provider_limit(ctx->cfg, &limit);
+	api_reply_json(req, 200, json_pack("{s:s, s:{s:s, s:s, s:I, s:I}}", "operator", op, "sms",
+	    "provider", ctx->cfg->sms_provider, "alphabet", ctx->cfg->sms_alphabet, "max_segments",
+	    (json_int_t)limit.max_segments, "max_chars", (json_int_t)limit.max_chars));
 }
 
 const struct http_area api_area = { "/api/", api_reject };

@@ -24,6 +24,8 @@
 #include "log.h"
 #include "outbox.h"
 #include "phone.h"
+#include "provider.h"
+#include "segment.h"
 #include "store.h"
 #include "store_api.h"
 #include "xmalloc.h"
@@ -31,8 +33,6 @@
 #define CONV_DEFAULT_LIMIT 50
 #define CONV_MAX_LIMIT 200
 #define CONV_MAX_QUERY 100
-/* An SMS an operator types: Twilio's 1600-character limit, 4 bytes each at worst. */
-#define CONV_MAX_BODY_CHARS 1600
 
 static const char *const conv_statuses[] = { "", "active", "emergency", "closed", "handoff",
 	"escalated", NULL };
@@ -176,28 +176,77 @@ conv_message_done(const PGresult *res, const char *error, void *arg)
 	api_call_end(call);
 }
 
+/*
+ * Why text (as it would be sent) cannot go as one message within limit:
+ * "too long for one message: N characters / M segments, the limit with
+ * <provider> is ..." (caller frees).
+ */
+static char *
+conv_too_long(const struct config *cfg, const struct segment_limit *limit, const char *text)
+{
+	size_t segs = segment_count(text, strlen(text), NULL);
+	char *max;
+	char *msg;
+
+	if (limit->max_segments > 0)
+		max = xasprintf("%zu segments (%zu GSM-7 or %zu Unicode characters)", limit->max_segments,
+		    limit->max_segments == 1 ? (size_t)SEGMENT_GSM7_SINGLE :
+		    limit->max_segments * SEGMENT_GSM7_PART,
+		    limit->max_segments == 1 ? (size_t)SEGMENT_UCS2_SINGLE :
+		    limit->max_segments * SEGMENT_UCS2_PART);
+	else
+		max = xasprintf("%zu characters", limit->max_chars);
+	msg = xasprintf("too long for one message: %zu characters / %zu segments, the limit with %s "
+	    "is %s; shorten it or send it as two messages", conv_utf8_chars(text), segs,
+	    cfg->sms_provider, max);
+	free(max);
+	return msg;
+}
+
+/*
+ * An operator's text goes as ONE message: folded to GSM-7 when the clinic
+ * chose it (as dialogue replies are), and refused whole, never cut or
+ * truncated, when longer than the provider sends as one.
+ */
 static void
 conv_message(struct evhttp_request *req, struct http_ctx *ctx)
 {
 	const char *op = api_begin(req, ctx), *text;
 	json_t *body;
 	struct api_call *call;
+	struct segment_limit limit;
+	enum segment_encoding enc;
+	size_t nseg;
+	char *folded, *why;
 
 	if (op == NULL || (body = api_body_json(req)) == NULL)
 		return;
 	text = json_string_value(json_object_get(body, "body"));
 	if (text == NULL || text[strspn(text, " \t\r\n")] == '\0') {
 		api_error(req, 422, "invalid_body", "body must be a non-empty string");
-	} else if (json_string_length(json_object_get(body, "body")) != strlen(text) ||
-	    conv_utf8_chars(text) > CONV_MAX_BODY_CHARS) {
-		api_error(req, 422, "invalid_body", "body must be at most 1600 characters without NUL");
-	} else {
-		call = api_call_new(req, ctx, op);
-		call->text = xstrdup(text);
-		store_api_send(ctx->db, call->id, op, ctx->cfg->sms_provider, call->text, conv_message_done,
-		    call);
+		json_decref(body);
+		return;
 	}
+	if (json_string_length(json_object_get(body, "body")) != strlen(text)) {
+		api_error(req, 422, "invalid_body", "body must be text without NUL characters");
+		json_decref(body);
+		return;
+	}
+	folded = strcmp(ctx->cfg->sms_alphabet, "gsm7") == 0 ? segment_fold_gsm7(text) : xstrdup(text);
 	json_decref(body);
+	provider_limit(ctx->cfg, &limit);
+	if (!segment_fits(folded, strlen(folded), &limit)) {
+		why = conv_too_long(ctx->cfg, &limit, folded);
+		api_error(req, 400, "too_long", why);
+		free(why);
+		free(folded);
+		return;
+	}
+	nseg = segment_count(folded, strlen(folded), &enc);
+	call = api_call_new(req, ctx, op);
+	call->text = folded;
+	store_api_send(ctx->db, call->id, op, ctx->cfg->sms_provider, call->text, nseg,
+	    segment_encoding_name(enc), conv_message_done, call);
 }
 
 static void

@@ -471,6 +471,87 @@ START_TEST(test_handoff_and_operator_message)
 }
 END_TEST
 
+/* The message of an {"error": ...} document (borrowed from doc). */
+static const char *
+error_message(json_t *doc)
+{
+	return json_string_value(json_object_get(json_object_get(doc, "error"), "message"));
+}
+
+START_TEST(test_operator_text_is_one_message)
+{
+	struct world w;
+	json_t *doc;
+	char *path, *longtext, *resp = NULL, *want;
+	long long conv;
+
+	world_init(&w, "alice:" ALICE, NULL);
+	sms(&w, PATIENT, "hi my back hurts");
+	conv = q(&w, "SELECT id FROM conversations WHERE patient_number = '" PATIENT "'");
+	path = xasprintf("/api/conversations/%lld/messages", conv);
+
+	/* /api/me says what one text may be, for the console's counter. */
+	doc = call(&w, 200, "GET", "/api/me", ALICE, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "sms"), "alphabet")), "gsm7");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc, "sms"), "max_chars")), 1600);
+	json_decref(doc);
+
+	/* Over Twilio's 1600 characters: refused whole with the counts, nothing queued. */
+	longtext = xcalloc(1, 1700);
+	memset(longtext, 'a', 1601);
+	want = xasprintf("{\"body\": \"%s\"}", longtext);
+	doc = call(&w, 400, "POST", path, ALICE, want);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "error"), "code")), "too_long");
+	ck_assert_msg(strstr(error_message(doc), "too long for one message: 1601 characters / 11 segments, "
+	    "the limit with twilio is 1600 characters") != NULL, "%s", error_message(doc));
+	json_decref(doc);
+	free(want);
+	/* Exactly 1600 fits and goes as one body. */
+	longtext[1600] = '\0';
+	want = xasprintf("{\"body\": \"%s\"}", longtext);
+	json_decref(call(&w, 201, "POST", path, ALICE, want));
+	free(want);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:alice' "
+	    "AND length(body) = 1600 AND segments = 11 AND encoding = 'gsm7' AND status = 'sent'", 1, WAIT_MS));
+	ck_assert_int_eq(fake_twilio_count_sent(w.ft, "Body", longtext), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE action = 'message_sent'"), 1);
+
+	/* Folded to GSM-7 (SMS_ALPHABET=gsm7, the default) like the dialogue's replies. */
+	json_decref(call(&w, 201, "POST", path, ALICE, "{\"body\": \"Hola José — cómo está: llame hoy\"}"));
+	for (int waited = 0; fake_twilio_count_sent(w.ft, "Body", "Hola Jose - como esta: llame hoy") < 1;
+	    waited += 50) {
+		ck_assert_msg(waited < WAIT_MS, "folded operator text never reached the provider");
+		usleep(50 * 1000);
+	}
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:alice' "
+	    "AND body = 'Hola Jose - como esta: llame hoy' AND segments = 1 AND encoding = 'gsm7' "
+	    "AND status = 'sent'", 1, WAIT_MS));
+	/* What GSM-7 cannot carry goes as UCS-2, counted so. */
+	json_decref(call(&w, 201, "POST", path, ALICE, "{\"body\": \"Ok 👍\"}"));
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:alice' "
+	    "AND segments = 1 AND encoding = 'ucs2' AND status = 'sent'", 1, WAIT_MS));
+
+	/* Every dialogue reply records its segments and encoding too. */
+	ck_assert_int_gt(q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'dialogue'"), 0);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'dialogue' "
+	    "AND (segments IS NULL OR segments < 1 OR encoding IS NULL)"), 0);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	    "AND status <> 'sent'", 0, WAIT_MS));
+
+	/* /metrics: the segments the provider accepted, by encoding. */
+	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &resp), 200);
+	want = xasprintf("carenav_sms_segments_sent_total{encoding=\"gsm7\"} %lld\n",
+	    q(&w, "SELECT sum(segments) FROM messages WHERE direction = 'out' AND encoding = 'gsm7'"));
+	ck_assert_msg(strstr(resp, want) != NULL, "wanted %s in:\n%s", want, resp);
+	ck_assert_msg(strstr(resp, "carenav_sms_segments_sent_total{encoding=\"ucs2\"} 1\n") != NULL, "%s", resp);
+	free(want);
+	free(resp);
+	free(longtext);
+	free(path);
+	world_free(&w);
+}
+END_TEST
+
 START_TEST(test_callbacks)
 {
 	struct world w;
@@ -539,6 +620,7 @@ main(void)
 		test_pagination_stable_while_messages_arrive,
 		test_escalation_ack_and_resolve,
 		test_handoff_and_operator_message,
+		test_operator_text_is_one_message,
 		test_callbacks,
 		test_rate_limit,
 	};

@@ -4,7 +4,9 @@
  * (on a desktop and on a 390x844 phone: sizes, tap targets, contrast),
  * clicking Acknowledge must acknowledge one in the database under the
  * operator's name and keep it in the band as in progress, Resolve must
- * record an outcome, and a new red flag must change the page title. The browser part is tests/browser/console.mjs
+ * record an outcome, a new red flag must change the page title, and the
+ * reply box counts SMS segments, shows the API's refusal of a text too long
+ * for one message and sends one that fits. The browser part is tests/browser/console.mjs
  * (playwright-core driving Debian's /usr/bin/chromium; tests/browser/setup
  * installs both). Screenshots go to the build folder:
  * browser/console.png (before the ACK), browser/console-acked.png and
@@ -97,6 +99,10 @@ START_TEST(test_console_shows_and_acks)
 	    "AND outcome = 'no_answer' AND outcome_tries = 3 AND resolution_note = 'voicemail, left a message' "
 	    "AND resolved_by = 'operator:nurse'"), 1);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations"), 5);
+	/* The reply box: the text over the limit was refused, nothing queued; the one that fits went. */
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse'"), 1);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse' "
+	    "AND body = 'Hola, soy la enfermera. ¿Puedo llamarle?' AND segments = 1 AND encoding = 'gsm7'"), 1);
 	ck_assert(access(shot, R_OK) == 0);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
 	free(cmd);

@@ -34,6 +34,7 @@
 #define SMSBOX "/usr/sbin/smsbox"
 #define FAKESMSC "/usr/lib/kannel/test/fakesmsc"
 #define SECRET "kannel-shared-s3cret"
+#define OPERATOR "nurse-token-0123456789abcdef"
 #define CLINIC "+15550001111"
 #define PATIENT "+15554000100"
 #define PRIMARY "+15554000001"
@@ -508,6 +509,7 @@ world_init(struct world *w)
 	w->env[6] = xasprintf("KANNEL_SENDSMS_URL=http://127.0.0.1:%d/cgi-bin/sendsms", w->k.sendsms_port);
 	/* Texts as written, accents and all: Kannel's UCS-2 path (SMS_ALPHABET=gsm7 is the default). */
 	w->env[7] = xstrdup("SMS_ALPHABET=unicode");
+	w->env[8] = xstrdup("OPERATOR_TOKENS=nurse:" OPERATOR);
 	for (size_t i = 0; w->env[i] != NULL; i++) {
 		size_t n = 0;
 
@@ -543,7 +545,8 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 	static const char *const walk[] = { "no", "3", "3 dias" };
 	struct world w;
 	long long n_in = 0;
-	char *got, *conv, *sql, *longtext;
+	char *got, *conv, *sql, *longtext, *path, *body, *twice, *resp = NULL;
+	long status;
 
 	world_init(&w);
 	converse(&w, "hola", &n_in);
@@ -602,6 +605,44 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 	ck_assert_msg(strstr(got, longtext) != NULL, "long text not joined:\n%s", got);
 	ck_assert_msg(log_contains(w.k.fake_log, " udh "), "the long text was not concatenated");
 	free(got);
+	free(longtext);
+
+	/*
+	 * An operator's long text through the API goes as one concatenated SMS
+	 * (8 UCS-2 segments, within the 10 Kannel joins); one past 10 segments is
+	 * refused whole with the counts, and nothing is queued.
+	 */
+	longtext = xstrdup("");
+	for (int i = 0; i < 18; i++) {
+		char *next = xasprintf("%sLlamada %d: así es 👍, ¿bien? ", longtext, i);
+
+		free(longtext);
+		longtext = next;
+	}
+	path = xasprintf("/api/conversations/%s/messages", conv);
+	body = xasprintf("{\"body\": \"%s\"}", longtext);
+	status = harness_api(w.gw.port, "POST", path, OPERATOR, body, &resp);
+	ck_assert_msg(status == 201, "%ld %s", status, resp);
+	free(resp);
+	free(body);
+	expect_delivered_all(&w, PATIENT);
+	got = delivered_to(&w, PATIENT, NULL);
+	ck_assert_msg(strstr(got, longtext) != NULL, "operator text not whole:\n%s", got);
+	free(got);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse' "
+	    "AND segments = 8 AND encoding = 'ucs2'"), 1);
+	twice = xasprintf("%s%s", longtext, longtext);
+	body = xasprintf("{\"body\": \"%s\"}", twice);
+	status = harness_api(w.gw.port, "POST", path, OPERATOR, body, &resp);
+	ck_assert_msg(status == 400 && strstr(resp, "\"too_long\"") && strstr(resp, "too long for one message: ")
+	    && strstr(resp, " segments, the limit with kannel is 10 segments (1530 GSM-7 or 670 Unicode "
+	    "characters)"), "%ld %s", status, resp);
+	free(resp);
+	free(body);
+	free(twice);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse'"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions"), 1);
+	free(path);
 	free(longtext);
 	free(conv);
 

@@ -100,6 +100,63 @@
     });
   }
 
+  /*
+   * SMS length, counted as the gateway counts it (gateway/segment.c): GSM-7
+   * when every character is in the GSM 03.38 tables (the extension ones
+   * cost two), else UCS-2 (UTF-16 units); 160 / 153 a segment for GSM-7,
+   * 70 / 67 for UCS-2. With SMS_ALPHABET=gsm7 the text is first folded as
+   * the gateway folds it (á -> a, — -> -).
+   */
+  var SMS_GSM_BASIC = "£¥èéùìòÇØøÅåΔΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà";
+  var SMS_GSM_EXT = "^{}\\[~]|€\f";
+  var SMS_FOLDS = { "á": "a", "é": "e", "í": "i", "ó": "o", "ú": "u", "Á": "A", "É": "E", "Í": "I", "Ó": "O",
+    "Ú": "U", "â": "a", "ê": "e", "î": "i", "ô": "o", "û": "u", "ã": "a", "õ": "o", "ç": "c", "ï": "i", "ë": "e",
+    "\u00a0": " ", "\u2018": "'", "\u2019": "'", "\u201c": "\"", "\u201d": "\"", "\u2013": "-", "\u2014": "-",
+    "\u2022": "-", "\u2026": "..." };
+  function smsGsmCost(ch) {
+    if (ch === "\n" || ch === "\r") return 1;
+    if (SMS_GSM_EXT.indexOf(ch) >= 0) return 2;
+    var cp = ch.codePointAt(0);
+    if (cp >= 0x20 && cp < 0x7f) return ch === "`" ? 0 : 1;
+    return SMS_GSM_BASIC.indexOf(ch) >= 0 ? 1 : 0;
+  }
+  function smsCount(text, alphabet) {
+    var chars = Array.from(text), gsm = true, cost = 0;
+    if (alphabet === "gsm7") {
+      chars = Array.from(chars.map(function (ch) { return SMS_FOLDS.hasOwnProperty(ch) ? SMS_FOLDS[ch] : ch; }).join(""));
+    }
+    chars.forEach(function (ch) { if (smsGsmCost(ch) === 0) gsm = false; });
+    chars.forEach(function (ch) { cost += gsm ? smsGsmCost(ch) : (ch.codePointAt(0) >= 0x10000 ? 2 : 1); });
+    var single = gsm ? 160 : 70, part = gsm ? 153 : 67;
+    var segments = cost === 0 ? 0 : cost <= single ? 1 : Math.ceil(cost / part);
+    return { chars: chars.length, cost: cost, gsm: gsm, segments: segments, single: single, part: part };
+  }
+  /* The message the API answers (400 too_long) when a text is over the provider's limit, or "". */
+  function smsOverLimit(n, sms) {
+    if (!sms) return "";
+    var cap = 0, max;
+    if (sms.max_segments > 0) {
+      cap = sms.max_segments === 1 ? n.single : sms.max_segments * n.part;
+      max = sms.max_segments + " segments (" + (sms.max_segments === 1 ? 160 : sms.max_segments * 153) + " GSM-7 or " +
+        (sms.max_segments === 1 ? 70 : sms.max_segments * 67) + " Unicode characters)";
+    }
+    if (sms.max_chars > 0 && (cap === 0 || sms.max_chars < cap)) cap = sms.max_chars;
+    if (!max) max = sms.max_chars + " characters";
+    if (cap === 0 || n.cost <= cap) return "";
+    return "too long for one message: " + n.chars + " characters / " + n.segments + " segments, the limit with " +
+      sms.provider + " is " + max + "; shorten it or send it as two messages";
+  }
+  function updateReplyCount() {
+    var text = $("reply-text").value, el = $("reply-count");
+    var n = smsCount(text, state.sms ? state.sms.alphabet : "gsm7");
+    var over = smsOverLimit(n, state.sms);
+    el.className = "reply-count small" + (over ? " over" : "");
+    el.textContent = over || (text ? n.chars + " characters · " + n.segments + " SMS segment" + (n.segments === 1 ? "" : "s") +
+      " (" + (n.gsm ? "GSM-7: " + (n.segments > 1 ? "153" : "160") : "Unicode: " + (n.segments > 1 ? "67" : "70")) +
+      " a segment)" : "");
+    return over;
+  }
+
   /* Times */
   function ago(iso) {
     var s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
@@ -187,6 +244,8 @@
   function start() {
     api("GET", "/api/me").then(function (me) {
       state.operator = me.operator;
+      state.sms = me.sms || null;
+      updateReplyCount();
       $("operator").textContent = me.operator;
       $("operator").hidden = false;
       $("login").hidden = true;
@@ -743,9 +802,18 @@
       $("reply-send").disabled = true;
       api("POST", "/api/conversations/" + c.id + "/messages", { body: text }).then(function () {
         $("reply-text").value = "";
+        updateReplyCount();
         return loadConversation(c.id).then(function () { scrollTranscript(true); });
-      }).catch(function (err) { toast(err.message, true); }).then(function () { $("reply-send").disabled = false; });
+      }).catch(function (err) {
+        /* A text too long for one message is refused whole: say why under the box, keep the text. */
+        if (err instanceof ApiError && err.code === "too_long") {
+          $("reply-count").className = "reply-count small over";
+          $("reply-count").textContent = err.message;
+        }
+        toast(err.message, true);
+      }).then(function () { $("reply-send").disabled = false; });
     }
+    $("reply-text").addEventListener("input", updateReplyCount);
     $("reply").addEventListener("submit", function (ev) { ev.preventDefault(); send(); });
     $("reply-text").addEventListener("keydown", function (ev) {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); send(); }
