@@ -11,6 +11,14 @@
  * nobody on call alerts ESCALATION_FALLBACK_NUMBER and is logged at error
  * level. Staff webhooks are posted after the commit; they are best effort
  * and each result is recorded in the audit trail.
+ *
+ * Rounds advance on delivery (sql/017): a round is not due while one of
+ * its pages is still queued, the provider accepting a page restarts the
+ * clock, and a page refused for good marks the staff member unreachable
+ * and makes the next round due at once; oncall_targets() skips unreachable
+ * staff. The fallback number is registered as a staff member (role
+ * 'fallback') when we start, so it can ACK by SMS and never gets the
+ * patient dialogue; its pages carry its staff id like anyone's.
  */
 #include "escalation.h"
 
@@ -50,6 +58,9 @@ struct escalation {
 	size_t webhooks;              /* staff webhook posts in flight */
 	bool again;                   /* kicked during a round */
 	bool stopped;
+	bool fallback_asked;          /* carenav_fallback_staff in flight or done */
+	bool fallback_inflight;       /* carenav_fallback_staff in flight */
+	int64_t fallback_id;          /* ESCALATION_FALLBACK_NUMBER's staff id (0: none or not yet known) */
 };
 
 /* A staff member on a shift near now, as carenav_oncall_window returned them. */
@@ -230,8 +241,8 @@ escalation_alerts_json(struct escalation_round *r, const struct escalation_due *
 	for (size_t i = 0; i < n; i++) {
 		const struct escalation_staff *s = escalation_staff_find(r, targets[i]);
 
-		json_array_append_new(alerts, json_pack("{s:I, s:s, s:s}", "staff_id", (json_int_t)s->id,
-		    "phone", s->phone, "language", s->language));
+		json_array_append_new(alerts, json_pack("{s:I, s:s, s:s, s:b}", "staff_id", (json_int_t)s->id,
+		    "phone", s->phone, "language", s->language, "fallback", 0));
 	}
 	if (n == 0) {
 		stats.escalation_no_oncall++;
@@ -239,8 +250,9 @@ escalation_alerts_json(struct escalation_round *r, const struct escalation_due *
 		    cfg->escalation_fallback_number[0] ? "; alerting the fallback number" :
 		    " and ESCALATION_FALLBACK_NUMBER is not set");
 		if (cfg->escalation_fallback_number[0] != '\0')
-			json_array_append_new(alerts, json_pack("{s:n, s:s, s:s}", "staff_id", "phone",
-			    cfg->escalation_fallback_number, "language", "en"));
+			json_array_append_new(alerts, json_pack("{s:o, s:s, s:s, s:b}", "staff_id",
+			    r->esc->fallback_id ? json_integer(r->esc->fallback_id) : json_null(), "phone",
+			    cfg->escalation_fallback_number, "language", "en", "fallback", 1));
 	}
 	out = json_dumps(alerts, JSON_COMPACT);
 	json_decref(alerts);
@@ -298,6 +310,7 @@ escalation_window_done(const PGresult *res, const char *error, void *arg)
 		r->shifts[i].tier = tier < 0 ? ONCALL_BACKUP : (enum oncall_tier)tier;
 		r->shifts[i].start_ms = store_col_int64(res, i, SHIFT_START_MS);
 		r->shifts[i].end_ms = store_col_int64(res, i, SHIFT_END_MS);
+		r->shifts[i].unreachable = store_col_bool(res, i, SHIFT_UNREACHABLE);
 		r->staff[i].id = r->shifts[i].staff_id;
 		r->staff[i].phone = xstrdup(store_col_text(res, i, SHIFT_PHONE));
 		r->staff[i].language = xstrdup(store_col_text(res, i, SHIFT_LANGUAGE));
@@ -337,6 +350,20 @@ escalation_due_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
+escalation_fallback_done(const PGresult *res, const char *error, void *arg)
+{
+	struct escalation *esc = arg;
+
+	esc->fallback_inflight = false;
+	if (error != NULL) {
+		esc->fallback_asked = false;  /* the next sweep asks again */
+		log_debug("escalation: registering the fallback number failed: %s", error);
+		return;
+	}
+	esc->fallback_id = PQgetisnull(res, 0, 0) ? 0 : store_col_int64(res, 0, 0);
+}
+
+static void
 escalation_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct escalation *esc = arg;
@@ -345,6 +372,10 @@ escalation_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (esc->stopped)
 		return;
+	if (!esc->fallback_asked) {
+		esc->fallback_asked = esc->fallback_inflight = true;
+		store_fallback_staff(esc->db, esc->cfg->escalation_fallback_number, escalation_fallback_done, esc);
+	}
 	if (esc->round != NULL) {
 		esc->again = true;
 		return;
@@ -402,5 +433,5 @@ escalation_stop(struct escalation *esc)
 bool
 escalation_busy(const struct escalation *esc)
 {
-	return esc->round != NULL || esc->webhooks > 0;
+	return esc->round != NULL || esc->webhooks > 0 || esc->fallback_inflight;
 }

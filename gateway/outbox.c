@@ -16,6 +16,15 @@
  * outcomes waiting to be recorded: a slot is free once the provider has
  * answered, so the database's commit latency does not throttle sending.
  * The row stays leased until recorded, so no claim takes it again.
+ *
+ * Urgent rows (outbox.urgent, sql/017: the emergency instruction, "a nurse
+ * will call", staff pages) are claimed first, retried without an attempt
+ * limit while their escalation is open, back off at most
+ * OUTBOX_URGENT_BACKOFF_MAX_MS, and are leased for the provider timeout
+ * plus OUTBOX_URGENT_LEASE_MARGIN_MS only: a gateway killed mid-send holds
+ * them seconds, not the 30 s margin of ordinary replies. The price is a
+ * resend if recording a send takes longer than that margin (the database
+ * stalled); for these texts a duplicate is cheaper than a delay.
  */
 #include "outbox.h"
 
@@ -38,6 +47,8 @@
 
 /* How long a row stays ours past the provider timeout before others may resend it. */
 #define OUTBOX_LEASE_MARGIN_MS 30000
+/* The same for urgent rows (see above). */
+#define OUTBOX_URGENT_LEASE_MARGIN_MS 2000
 #define OUTBOX_RECORD_RETRY_MS 1000
 /* Most 'sent' marks in one transaction. */
 #define OUTBOX_SENT_BATCH 256
@@ -63,6 +74,8 @@ struct outbox_job {
 	struct outbox *ob;
 	int64_t id;
 	int attempts;              /* including this one */
+	bool urgent;               /* an emergency text or a page (CLAIM_URGENT) */
+	bool unlimited;            /* urgent and its escalation open: no attempt limit */
 	char *to, *from, *body;    /* owned */
 	enum provider_result result;
 	char *provider_sid;        /* owned, when sent */
@@ -154,7 +167,7 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 		log_debug("outbox: id=%" PRId64 " sent as %s", job->id, job->provider_sid);
 		break;
 	case PROVIDER_RETRY:
-		if (job->attempts >= cfg->outbox_max_attempts) {
+		if (job->attempts >= cfg->outbox_max_attempts && !job->unlimited) {
 			char *why = xasprintf("gave up after %d attempts: %s", job->attempts, job->error);
 
 			free(job->error);
@@ -167,7 +180,8 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 		stats.outbound_retried++;
 		job->retry_delay_ms = outcome->retry_after_ms > 0 ? outcome->retry_after_ms :
 		    backoff_delay_ms(job->attempts, cfg->outbox_backoff_base_ms,
-		        cfg->outbox_backoff_max_ms, arc4random());
+		        job->urgent && cfg->outbox_urgent_backoff_max_ms < cfg->outbox_backoff_max_ms ?
+		        cfg->outbox_urgent_backoff_max_ms : cfg->outbox_backoff_max_ms, arc4random());
 		log_warn("outbox: id=%" PRId64 " attempt %d failed, retry in %" PRId64 " ms: %s", job->id,
 		    job->attempts, job->retry_delay_ms, job->error);
 		break;
@@ -198,6 +212,8 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 		job->ob = ob;
 		job->id = store_col_int64(res, i, CLAIM_ID);
 		job->attempts = (int)store_col_int64(res, i, CLAIM_ATTEMPTS);
+		job->urgent = store_col_bool(res, i, CLAIM_URGENT);
+		job->unlimited = store_col_bool(res, i, CLAIM_ESCALATION_OPEN);
 		job->to = xstrdup(store_col_text(res, i, CLAIM_TO));
 		job->from = xstrdup(store_col_text(res, i, CLAIM_FROM));
 		job->body = xstrdup(store_col_text(res, i, CLAIM_BODY));
@@ -231,7 +247,7 @@ outbox_claim(struct outbox *ob)
 	ob->claiming = true;
 	ob->claim_limit = (int)room;
 	store_outbox_claim(ob->db, (int)room, ob->cfg->provider_timeout_ms + OUTBOX_LEASE_MARGIN_MS,
-	    outbox_claim_done, ob);
+	    ob->cfg->provider_timeout_ms + OUTBOX_URGENT_LEASE_MARGIN_MS, outbox_claim_done, ob);
 }
 
 static void

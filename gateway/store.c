@@ -51,7 +51,8 @@ store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg)
 	    "(SELECT count(*) FROM escalations WHERE status = 'open'), "
 	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM escalations WHERE status = 'open'), "
 	    "(SELECT count(*) FROM escalations WHERE status = 'acknowledged'), "
-	    "(SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL)",
+	    "(SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL), "
+	    "(SELECT count(*) FROM staff WHERE active AND unreachable_at IS NOT NULL)",
 	    0, NULL, cb, arg);
 }
 
@@ -127,12 +128,13 @@ store_step_commit(struct db *db, const struct store_step *step, db_result_cb *cb
 }
 
 void
-store_outbox_claim(struct db *db, int limit, int64_t lease_ms, db_result_cb *cb, void *arg)
+store_outbox_claim(struct db *db, int limit, int64_t lease_ms, int64_t urgent_lease_ms, db_result_cb *cb,
+    void *arg)
 {
-	char lim[24], lease[24];
-	const char *params[] = { I64(lim, limit), I64(lease, lease_ms) };
+	char lim[24], lease[24], ulease[24];
+	const char *params[] = { I64(lim, limit), I64(lease, lease_ms), I64(ulease, urgent_lease_ms) };
 
-	db_query(db, "SELECT * FROM carenav_outbox_claim($1, $2)", 2, params, cb, arg);
+	db_query(db, "SELECT * FROM carenav_outbox_claim($1, $2, $3)", 3, params, cb, arg);
 }
 
 void
@@ -177,6 +179,14 @@ void
 store_oncall_window(struct db *db, db_result_cb *cb, void *arg)
 {
 	db_query(db, "SELECT * FROM carenav_oncall_window()", 0, NULL, cb, arg);
+}
+
+void
+store_fallback_staff(struct db *db, const char *phone, db_result_cb *cb, void *arg)
+{
+	const char *params[] = { phone };
+
+	db_query(db, "SELECT carenav_fallback_staff($1)", 1, params, cb, arg);
 }
 
 void
