@@ -44,6 +44,14 @@
 
 #define ESCALATION_BATCH 50
 #define ESCALATION_MAX_TARGETS 64
+/*
+ * Surges (sql/017): a nurse paged less than this ago about another
+ * escalation gets the next ones together after it (a quarter of the ACK
+ * timeout, at most 15 s), and rounds due within this plus two sweeps of a
+ * due one are paged with it, so the escalations of a surge stay aligned.
+ */
+#define ESCALATION_SURGE_DIVISOR 4
+#define ESCALATION_SURGE_MAX_MS 15000
 
 struct escalation {
 	struct event_base *base;
@@ -84,7 +92,6 @@ struct escalation_round {
 	struct oncall_shift *shifts;  /* owned */
 	struct escalation_staff *staff;  /* owned, parallel to shifts */
 	size_t nshifts;
-	size_t pending;               /* advance calls not yet answered */
 };
 
 struct escalation_webhook {
@@ -92,6 +99,14 @@ struct escalation_webhook {
 	int64_t escalation_id;
 	int64_t staff_id;
 };
+
+static int64_t
+escalation_surge_ms(const struct config *cfg)
+{
+	int64_t ms = cfg->escalation_ack_timeout_s * 1000 / ESCALATION_SURGE_DIVISOR;
+
+	return ms < ESCALATION_SURGE_MAX_MS ? ms : ESCALATION_SURGE_MAX_MS;
+}
 
 static int64_t
 escalation_now_ms(void)
@@ -164,7 +179,7 @@ escalation_webhook_done(const struct http_response *resp, void *arg)
 
 /* Posts {"text": body} to each alerted staff member's webhook, if they have one. */
 static void
-escalation_post_webhooks(struct escalation_round *r, int64_t escalation_id, json_t *alerts)
+escalation_post_webhooks(struct escalation_round *r, json_t *alerts)
 {
 	size_t i;
 	json_t *a;
@@ -184,7 +199,7 @@ escalation_post_webhooks(struct escalation_round *r, int64_t escalation_id, json
 		json_decref(payload);
 		w = xcalloc(1, sizeof *w);
 		w->esc = r->esc;
-		w->escalation_id = escalation_id;
+		w->escalation_id = json_integer_value(json_object_get(a, "escalation_id"));
 		w->staff_id = s->id;
 		req.url = s->webhook;
 		req.content_type = "application/json";
@@ -197,38 +212,29 @@ escalation_post_webhooks(struct escalation_round *r, int64_t escalation_id, json
 	}
 }
 
-struct escalation_advance_call {
-	struct escalation_round *round;
-	int64_t escalation_id;
-	char code[16];
-};
-
 static void
 escalation_advance_done(const PGresult *res, const char *error, void *arg)
 {
-	struct escalation_advance_call *call = arg;
-	struct escalation_round *r = call->round;
+	struct escalation_round *r = arg;
 	json_t *doc = NULL;
 
 	if (error != NULL) {
-		log_warn("escalation: %s: round not committed, retrying next sweep: %s", call->code, error);
+		log_warn("escalation: %zu round(s) not committed, retrying next sweep: %s", r->ndue, error);
 	} else {
 		doc = json_loads(store_col_text(res, 0, 0), 0, NULL);
 		if (strcmp(json_string_value(json_object_get(doc, "result")) ?
 		    json_string_value(json_object_get(doc, "result")) : "", "ok") == 0) {
-			stats.escalation_rounds++;
+			stats.escalation_rounds += json_array_size(json_object_get(doc, "advanced"));
 			outbox_kick(r->esc->outbox);
-			escalation_post_webhooks(r, call->escalation_id, json_object_get(doc, "alerts"));
+			escalation_post_webhooks(r, json_object_get(doc, "alerts"));
 		}
 		json_decref(doc);
 	}
-	free(call);
-	if (--r->pending == 0)
-		escalation_round_end(r);
+	escalation_round_end(r);
 }
 
-/* Builds the round's alert list for one escalation as JSON (caller frees). */
-static char *
+/* The round's alert list for one escalation. */
+static json_t *
 escalation_alerts_json(struct escalation_round *r, const struct escalation_due *d, int64_t now_ms)
 {
 	const struct config *cfg = r->esc->cfg;
@@ -236,7 +242,6 @@ escalation_alerts_json(struct escalation_round *r, const struct escalation_due *
 	size_t n = oncall_targets(r->shifts, r->nshifts, now_ms, d->step + 1, targets,
 	    ESCALATION_MAX_TARGETS);
 	json_t *alerts = json_array();
-	char *out;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct escalation_staff *s = escalation_staff_find(r, targets[i]);
@@ -254,9 +259,7 @@ escalation_alerts_json(struct escalation_round *r, const struct escalation_due *
 			    r->esc->fallback_id ? json_integer(r->esc->fallback_id) : json_null(), "phone",
 			    cfg->escalation_fallback_number, "language", "en", "fallback", 1));
 	}
-	out = json_dumps(alerts, JSON_COMPACT);
-	json_decref(alerts);
-	return out;
+	return alerts;
 }
 
 static void
@@ -265,7 +268,8 @@ escalation_flow_ready(const struct flow *flow, const char *error, void *arg)
 	struct escalation_round *r = arg;
 	struct escalation *esc = r->esc;
 	int64_t now_ms = escalation_now_ms();
-	char *template;
+	char *template, *items_json;
+	json_t *items;
 
 	if (flow == NULL) {
 		log_error("escalation: no flow for alert wording: %s", error);
@@ -273,19 +277,16 @@ escalation_flow_ready(const struct flow *flow, const char *error, void *arg)
 		return;
 	}
 	template = flow_message_json(flow, FLOW_MSG_ALERT_STAFF);
-	r->pending = r->ndue;
-	for (size_t i = 0; i < r->ndue; i++) {
-		struct escalation_advance_call *call = xcalloc(1, sizeof *call);
-		char *alerts = escalation_alerts_json(r, &r->due[i], now_ms);
-
-		call->round = r;
-		call->escalation_id = r->due[i].id;
-		memcpy(call->code, r->due[i].code, sizeof call->code);
-		store_escalation_advance(esc->db, r->due[i].id, r->due[i].step, alerts, template,
-		    esc->cfg->escalation_ack_timeout_s * 1000, esc->cfg->sms_provider,
-		    escalation_advance_done, call);
-		free(alerts);
-	}
+	items = json_array();
+	for (size_t i = 0; i < r->ndue; i++)
+		json_array_append_new(items, json_pack("{s:I, s:i, s:o}", "id", (json_int_t)r->due[i].id,
+		    "step", r->due[i].step, "alerts", escalation_alerts_json(r, &r->due[i], now_ms)));
+	items_json = json_dumps(items, JSON_COMPACT);
+	json_decref(items);
+	/* One transaction for the sweep: a nurse due pages for several escalations gets one SMS. */
+	store_escalation_advance_group(esc->db, items_json, template, esc->cfg->escalation_ack_timeout_s * 1000,
+	    esc->cfg->sms_provider, escalation_surge_ms(esc->cfg), escalation_advance_done, r);
+	free(items_json);
 	free(template);
 }
 
@@ -382,8 +383,8 @@ escalation_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	esc->round = xcalloc(1, sizeof *esc->round);
 	esc->round->esc = esc;
-	store_escalation_due(esc->db, ESCALATION_BATCH, esc->cfg->default_flow, escalation_due_done,
-	    esc->round);
+	store_escalation_due(esc->db, ESCALATION_BATCH, esc->cfg->default_flow,
+	    escalation_surge_ms(esc->cfg) + 2 * esc->cfg->sweep_interval_ms, escalation_due_done, esc->round);
 }
 
 struct escalation *

@@ -167,12 +167,13 @@ store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db_resu
 }
 
 void
-store_escalation_due(struct db *db, int limit, const char *default_flow, db_result_cb *cb, void *arg)
+store_escalation_due(struct db *db, int limit, const char *default_flow, int64_t early_ms, db_result_cb *cb,
+    void *arg)
 {
-	char lim[24];
-	const char *params[] = { I64(lim, limit), default_flow };
+	char lim[24], early[24];
+	const char *params[] = { I64(lim, limit), default_flow, I64(early, early_ms) };
 
-	db_query(db, "SELECT * FROM carenav_escalation_due($1, $2)", 2, params, cb, arg);
+	db_query(db, "SELECT * FROM carenav_escalation_due($1, $2, $3)", 3, params, cb, arg);
 }
 
 void
@@ -190,16 +191,13 @@ store_fallback_staff(struct db *db, const char *phone, db_result_cb *cb, void *a
 }
 
 void
-store_escalation_advance(struct db *db, int64_t escalation_id, int expected_step,
-    const char *alerts_json, const char *template_json, int64_t next_due_ms, const char *provider,
-    db_result_cb *cb, void *arg)
+store_escalation_advance_group(struct db *db, const char *items_json, const char *template_json,
+    int64_t next_due_ms, const char *provider, int64_t hold_ms, db_result_cb *cb, void *arg)
 {
-	char id[24], step[24], due[24];
-	const char *params[] = { I64(id, escalation_id), I64(step, expected_step), alerts_json,
-		template_json, I64(due, next_due_ms), provider };
+	char due[24], hold[24];
+	const char *params[] = { items_json, template_json, I64(due, next_due_ms), provider, I64(hold, hold_ms) };
 
-	db_query(db, "SELECT carenav_escalation_advance($1, $2, $3, $4, $5, $6)::text", 6, params, cb,
-	    arg);
+	db_query(db, "SELECT carenav_escalation_advance_group($1, $2, $3, $4, $5)::text", 5, params, cb, arg);
 }
 
 void

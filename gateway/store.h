@@ -106,7 +106,8 @@ void store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db
 
 /* Columns of store_escalation_due's rows. */
 enum store_due_col { DUE_ID, DUE_CODE, DUE_STEP, DUE_LATEST_FLOW_VERSION_ID };
-void store_escalation_due(struct db *db, int limit, const char *default_flow, db_result_cb *cb,
+/* Due rounds, and with them those due within early_ms (sql/017: surges are paged together). */
+void store_escalation_due(struct db *db, int limit, const char *default_flow, int64_t early_ms, db_result_cb *cb,
     void *arg);
 /* Columns of store_oncall_window's rows: shifts near now with their staff. */
 enum store_shift_col {
@@ -116,10 +117,13 @@ enum store_shift_col {
 void store_oncall_window(struct db *db, db_result_cb *cb, void *arg);
 /* Registers ESCALATION_FALLBACK_NUMBER as staff (role 'fallback'); row: its staff id, NULL for "". */
 void store_fallback_staff(struct db *db, const char *phone, db_result_cb *cb, void *arg);
-/* Row: a JSON result {"result": "ok"|"conflict", "alerts": [...]}. */
-void store_escalation_advance(struct db *db, int64_t escalation_id, int expected_step,
-    const char *alerts_json, const char *template_json, int64_t next_due_ms, const char *provider,
-    db_result_cb *cb, void *arg);
+/*
+ * The rounds due in one sweep (sql/017): items_json [{"id", "step", "alerts"}];
+ * a round whose targets were all paged less than hold_ms ago waits.
+ * Row: {"result", "advanced": [ids], "alerts": [{"staff_id", "escalation_id", "body"}]}.
+ */
+void store_escalation_advance_group(struct db *db, const char *items_json, const char *template_json,
+    int64_t next_due_ms, const char *provider, int64_t hold_ms, db_result_cb *cb, void *arg);
 void store_escalation_event(struct db *db, int64_t escalation_id, const char *event,
     int64_t staff_id, const char *detail, db_result_cb *cb, void *arg);
 /* Row: 'acknowledged', 'unknown', 'which', 'help', 'conflict' or 'already'. */

@@ -13,8 +13,9 @@
 --     call", 20 pages and notices) and wait only for older urgent rows of
 --     their conversation, never behind an ordinary reply;
 --   - carry their escalation (outbox.escalation_id); pages also carry the
---     round (escalation_step), the staff member (staff_id) and the time to
---     the next round once delivered (round_ms);
+--     rounds they stand for (outbox.pages: [{"e": escalation id, "s":
+--     round}], several when grouped, see below), the staff member
+--     (staff_id) and the time to the next round once delivered (round_ms);
 --   - are retried without an attempt limit until their escalation is
 --     resolved (the claim returns escalation_open: open or acknowledged;
 --     pages are cancelled at the ACK anyway), with a shorter backoff and a
@@ -36,7 +37,14 @@
 -- a later page to them that the provider accepts, clears it.
 --
 -- An ACK or a resolve cancels every page of the escalation still queued
--- (trigger on escalations). If the provider refuses the emergency
+-- (trigger on escalations; a grouped page once none of its escalations is
+-- open). SURGES: the rounds due in one sweep are committed together
+-- (carenav_escalation_advance_group), and a staff member due pages for
+-- several escalations gets one SMS listing them; since a page's delivery
+-- restarts the clock of every round it stands for, the escalations of a
+-- surge keep falling due together, one SMS per nurse per round. A reflag
+-- with a new red-flag rule adds it to the escalation and sends the staff
+-- already paged an update (carenav_escalation_update). If the provider refuses the emergency
 -- instruction, or gives up on it after the escalation closed, the
 -- escalation gets a 'patient_unreachable' event with the patient's number,
 -- staff alerted so far get an urgent SMS saying so, and later pages say it.
@@ -50,11 +58,12 @@ LOCK TABLE staff, escalations, outbox IN ACCESS EXCLUSIVE MODE;
 ALTER TABLE outbox
     ADD COLUMN urgent boolean NOT NULL DEFAULT false,  -- an emergency text or a page (see above)
     ADD COLUMN escalation_id bigint,                  -- urgent rows: their escalation
-    ADD COLUMN escalation_step integer,               -- pages: the round (1 = first)
+    ADD COLUMN pages jsonb,                           -- pages: [{"e": escalation id, "s": round}]
     ADD COLUMN staff_id bigint,                       -- pages and staff notices: to whom
     ADD COLUMN round_ms bigint;                       -- pages: next round this long after delivery
 CREATE INDEX outbox_urgent_pending ON outbox (next_attempt_at) WHERE state = 'pending' AND urgent;
-CREATE INDEX outbox_escalation ON outbox (escalation_id, escalation_step) WHERE escalation_id IS NOT NULL;
+CREATE INDEX outbox_pages ON outbox USING gin (pages jsonb_path_ops) WHERE pages IS NOT NULL;
+CREATE INDEX outbox_pages_staff ON outbox (staff_id, created_at) WHERE pages IS NOT NULL;
 
 ALTER TABLE staff
     ADD COLUMN unreachable_at timestamptz,  -- the provider refused a page to them for good
@@ -63,7 +72,7 @@ ALTER TABLE staff
 -- Queues one urgent SMS (see the header). Returns the message id.
 CREATE OR REPLACE FUNCTION carenav_queue_urgent(p_conversation_id bigint, p_provider text, p_body text,
                                                 p_sent_by text, p_priority smallint, p_escalation_id bigint,
-                                                p_step integer, p_staff_id bigint, p_round_ms bigint)
+                                                p_pages jsonb, p_staff_id bigint, p_round_ms bigint)
 RETURNS bigint
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
@@ -78,9 +87,49 @@ BEGIN
             p_sent_by, p_escalation_id)
     RETURNING id, created_at INTO v_msg, v_at;
     INSERT INTO outbox (message_id, message_created_at, conversation_id, priority, compliance, urgent,
-                        escalation_id, escalation_step, staff_id, round_ms)
-    VALUES (v_msg, v_at, c.id, p_priority, true, true, p_escalation_id, p_step, p_staff_id, p_round_ms);
+                        escalation_id, pages, staff_id, round_ms)
+    VALUES (v_msg, v_at, c.id, p_priority, true, true, p_escalation_id, p_pages, p_staff_id, p_round_ms);
     RETURN v_msg;
+END $$;
+
+-- A reflag of an open escalation. New red-flag rules (not yet in its
+-- reason) are added to it, and every staff member already paged about it
+-- gets an urgent update with the new symptom; later rounds' pages carry
+-- it anyway (they render the reason when queued). Same rules: nothing.
+CREATE OR REPLACE FUNCTION carenav_escalation_update(p_escalation_id bigint, p_reason text, p_matched text,
+                                                     p_provider text)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    e     escalations%ROWTYPE;
+    c     conversations%ROWTYPE;
+    v_new text;
+    s     record;
+BEGIN
+    SELECT * INTO e FROM escalations WHERE id = p_escalation_id FOR UPDATE;
+    SELECT string_agg(r, ',') INTO v_new
+      FROM unnest(string_to_array(coalesce(p_reason, ''), ',')) AS r
+     WHERE r <> '' AND NOT (r = ANY (string_to_array(e.reason, ',')));
+    IF v_new IS NULL THEN
+        RETURN;
+    END IF;
+    UPDATE escalations SET reason = reason || ',' || v_new,
+           matched = CASE WHEN coalesce(p_matched, '') = '' THEN matched
+                          ELSE coalesce(matched || ' / ', '') || p_matched END
+     WHERE id = e.id;
+    SELECT * INTO c FROM conversations WHERE id = e.conversation_id;
+    FOR s IN SELECT st.id, st.phone, st.language FROM staff st
+              WHERE st.active AND st.id IN (SELECT ev.staff_id FROM escalation_events ev
+                                             WHERE ev.escalation_id = e.id AND ev.event = 'alert_queued') LOOP
+        PERFORM carenav_queue_urgent(carenav_staff_conversation(s.phone, c.service_number), p_provider,
+            carenav_render('{"en": "ALERT {code} UPDATE: patient ...{patient} now also reports {reason}: \"{matched}\". Reply ACK {code} to take it.",
+                             "es": "ALERTA {code} ACTUALIZACION: el paciente ...{patient} ahora también reporta {reason}: \"{matched}\". Responda ACK {code} para tomarla."}',
+                           s.language, jsonb_build_object('code', e.code, 'patient', right(c.patient_number, 4),
+                                                          'reason', v_new, 'matched', coalesce(p_matched, ''))),
+            'alert', 20::smallint, e.id, NULL, s.id, NULL);
+        INSERT INTO escalation_events (escalation_id, event, step, staff_id, actor, detail)
+        VALUES (e.id, 'update_queued', e.step, s.id, 'gateway', v_new);
+    END LOOP;
 END $$;
 
 -- As in 005, except that the replies of a step that raises (or adds to) an
@@ -125,6 +174,7 @@ BEGIN
             ELSE
                 INSERT INTO escalation_events (escalation_id, event, actor, detail)
                 VALUES (v_esc, 'reflagged', 'gateway', a->>'reason');
+                PERFORM carenav_escalation_update(v_esc, a->>'reason', a->>'detail', p_provider);
             END IF;
         WHEN 'callback' THEN
             INSERT INTO callbacks (conversation_id, reason) VALUES (c.id, a->>'reason');
@@ -180,7 +230,9 @@ LANGUAGE plpgsql AS $$
 BEGIN
     WITH s AS (
         UPDATE outbox SET state = 'suppressed', lease_until = NULL, last_error = 'escalation ' || NEW.status
-         WHERE escalation_id = NEW.id AND escalation_step IS NOT NULL AND state = 'pending'
+         WHERE state = 'pending' AND urgent AND pages @> jsonb_build_array(jsonb_build_object('e', NEW.id))
+           AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(pages) p JOIN escalations x ON x.id = (p->>'e')::bigint
+                            WHERE x.id <> NEW.id AND x.status = 'open')
         RETURNING message_id, message_created_at)
     UPDATE messages m SET status = 'suppressed', status_updated_at = now()
       FROM s WHERE m.id = s.message_id AND m.created_at = s.message_created_at;
@@ -191,18 +243,28 @@ CREATE TRIGGER escalations_cancel_pages AFTER UPDATE OF status ON escalations
     FOR EACH ROW WHEN (OLD.status = 'open' AND NEW.status <> 'open')
     EXECUTE FUNCTION carenav_escalation_cancel_pages();
 
--- As in 005, but a round is not due while a page of the current one is still queued.
-CREATE OR REPLACE FUNCTION carenav_escalation_due(p_limit integer, p_default_flow text)
+-- As in 005, but a round is not due while a page of the current one is
+-- still queued; and when some round is due, those due within p_early_ms
+-- come with it, so the escalations of a surge are paged together (one SMS
+-- per nurse per round) and stay aligned: a round comes at most p_early_ms
+-- early, never late.
+DROP FUNCTION carenav_escalation_due(integer, text);
+CREATE FUNCTION carenav_escalation_due(p_limit integer, p_default_flow text, p_early_ms bigint)
 RETURNS TABLE (escalation_id bigint, code text, step integer, latest_flow_version_id bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT e.id, e.code, e.step,
+    WITH d AS (
+        SELECT e.id, e.code, e.step, e.next_due_at
+          FROM escalations e
+         WHERE e.status = 'open' AND e.next_due_at <= now() + p_early_ms * interval '1 millisecond'
+           AND NOT EXISTS (SELECT 1 FROM outbox o
+                            WHERE o.state = 'pending' AND o.urgent
+                              AND o.pages @> jsonb_build_array(jsonb_build_object('e', e.id, 's', e.step))))
+    SELECT d.id, d.code, d.step,
            (SELECT v.id FROM flow_versions v JOIN flows f ON f.id = v.flow_id
              WHERE f.name = p_default_flow ORDER BY v.version DESC LIMIT 1)
-      FROM escalations e
-     WHERE e.status = 'open' AND e.next_due_at <= now()
-       AND NOT EXISTS (SELECT 1 FROM outbox o
-                        WHERE o.escalation_id = e.id AND o.escalation_step = e.step AND o.state = 'pending')
-     ORDER BY e.next_due_at
+      FROM d
+     WHERE EXISTS (SELECT 1 FROM d x WHERE x.next_due_at <= now())
+     ORDER BY d.next_due_at
      LIMIT p_limit
 $$;
 
@@ -244,59 +306,120 @@ BEGIN
     RETURN v_id;
 END $$;
 
--- As in 005, with urgent pages. p_alerts: [{"staff_id": n|null, "phone",
--- "language", "fallback": bool}]; a round whose alerts are all fallback
--- (or none) is recorded as no_oncall. If the instruction did not reach the
--- patient, each page says so with the number to call.
+-- The rounds due in one sweep, committed together. p_items: [{"id":
+-- escalation id, "step": the step the caller saw, "alerts": [{"staff_id":
+-- n|null, "phone", "language", "fallback": bool}]}]. An escalation no
+-- longer open at that step is skipped (another gateway did it, or a human
+-- acknowledged). A round whose alerts are all fallback (or none) is
+-- recorded as no_oncall. Each staff member (phone) gets ONE page: the
+-- flow's alert_staff text (p_template) for one escalation, a list of codes
+-- for several; it stands for all of their rounds (outbox.pages). If an
+-- escalation's instruction did not reach the patient, its page says so
+-- with the number to call. A round whose every target was paged about
+-- another escalation less than p_hold_ms ago waits (stays due): the next
+-- sweep after that pages it together with whatever else came meanwhile, so
+-- a surge costs a nurse the first page and then one list, not a page per
+-- patient. Returns {"result": "ok"|"conflict",
+-- "advanced": [ids], "alerts": [{"staff_id", "escalation_id", "body"}]}.
+CREATE OR REPLACE FUNCTION carenav_escalation_advance_group(p_items jsonb, p_template jsonb,
+                                                            p_next_due_ms bigint, p_provider text,
+                                                            p_hold_ms bigint)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    it     jsonb;
+    a      jsonb;
+    g      jsonb;
+    e      escalations%ROWTYPE;
+    c      conversations%ROWTYPE;
+    v_key  text;
+    v_body text;
+    v_line text;
+    v_miss boolean;
+    v_pend jsonb := '{}';
+    v_adv  jsonb := '[]';
+    v_out  jsonb := '[]';
+    v_n    integer;
+BEGIN
+    FOR it IN SELECT x FROM jsonb_array_elements(p_items) x ORDER BY (x->>'id')::bigint LOOP
+        SELECT * INTO e FROM escalations WHERE id = (it->>'id')::bigint FOR UPDATE;
+        CONTINUE WHEN NOT FOUND OR e.status <> 'open' OR e.step <> (it->>'step')::integer;
+        CONTINUE WHEN p_hold_ms > 0 AND jsonb_array_length(it->'alerts') > 0 AND NOT EXISTS (
+            SELECT 1 FROM jsonb_array_elements(it->'alerts') x
+             WHERE x->>'staff_id' IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM outbox o
+                    WHERE o.staff_id = (x->>'staff_id')::bigint AND o.pages IS NOT NULL
+                      AND o.created_at > now() - p_hold_ms * interval '1 millisecond'
+                      AND NOT o.pages @> jsonb_build_array(jsonb_build_object('e', e.id))));
+        SELECT * INTO c FROM conversations WHERE id = e.conversation_id;
+        v_miss := EXISTS (SELECT 1 FROM escalation_events WHERE escalation_id = e.id AND event = 'patient_unreachable');
+        FOR a IN SELECT * FROM jsonb_array_elements(it->'alerts') LOOP
+            v_body := carenav_render(p_template, a->>'language', jsonb_build_object(
+                'code', e.code, 'reason', e.reason, 'matched', coalesce(e.matched, ''),
+                'patient', right(c.patient_number, 4)));
+            v_line := e.code || ' (' || e.reason || ', ...' || right(c.patient_number, 4) || ')';
+            IF v_miss THEN
+                v_body := v_body || carenav_render('{"en": " The 911 text did NOT reach the patient: call {number}.",
+                                                     "es": " El texto del 911 NO llegó al paciente: llame al {number}."}',
+                                                   a->>'language', jsonb_build_object('number', c.patient_number));
+                v_line := v_line || ' 911 text NOT delivered: call ' || c.patient_number;
+            END IF;
+            v_key := (a->>'phone') || ' ' || c.service_number;
+            IF NOT v_pend ? v_key THEN
+                v_pend := v_pend || jsonb_build_object(v_key, jsonb_build_object(
+                    'staff_id', a->'staff_id', 'phone', a->>'phone', 'language', a->>'language',
+                    'service', c.service_number, 'items', '[]'::jsonb));
+            END IF;
+            v_pend := jsonb_set(v_pend, ARRAY[v_key, 'items'], (v_pend->v_key->'items') || jsonb_build_array(
+                jsonb_build_object('e', e.id, 's', e.step + 1, 'body', v_body, 'line', v_line)));
+            INSERT INTO escalation_events (escalation_id, event, step, staff_id, actor, detail)
+            VALUES (e.id, 'alert_queued', e.step + 1, (a->>'staff_id')::bigint, 'gateway',
+                    right(a->>'phone', 4) || CASE WHEN (a->>'fallback')::boolean THEN ' (fallback)' ELSE '' END);
+        END LOOP;
+        IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(it->'alerts') x
+                        WHERE x->>'staff_id' IS NOT NULL AND NOT coalesce((x->>'fallback')::boolean, false)) THEN
+            INSERT INTO escalation_events (escalation_id, event, step, actor, detail)
+            VALUES (e.id, 'no_oncall', e.step + 1, 'gateway',
+                    CASE WHEN jsonb_array_length(it->'alerts') = 0 THEN 'no fallback number configured'
+                         ELSE 'fallback number alerted' END);
+        END IF;
+        UPDATE escalations SET step = step + 1,
+               next_due_at = now() + p_next_due_ms * interval '1 millisecond'
+         WHERE id = e.id;
+        v_adv := v_adv || to_jsonb(e.id);
+    END LOOP;
+    FOR g IN SELECT value FROM jsonb_each(v_pend) LOOP
+        v_n := jsonb_array_length(g->'items');
+        IF v_n = 1 THEN
+            v_body := g->'items'->0->>'body';
+        ELSE
+            v_body := carenav_render('{"en": "ALERT: {count} possible emergencies: {list}. Patients were told to call 911. Reply ACK and a code to take one.",
+                                       "es": "ALERTA: {count} posibles emergencias: {list}. Se indicó a los pacientes llamar al 911. Responda ACK y un código para tomar una."}',
+                                     g->>'language', jsonb_build_object('count', v_n::text,
+                                         'list', (SELECT string_agg(i->>'line', '; ') FROM jsonb_array_elements(g->'items') i)));
+        END IF;
+        PERFORM carenav_queue_urgent(carenav_staff_conversation(g->>'phone', g->>'service'), p_provider, v_body,
+                                     'alert', 20::smallint, (g->'items'->0->>'e')::bigint,
+                                     (SELECT jsonb_agg(jsonb_build_object('e', (i->>'e')::bigint, 's', (i->>'s')::integer))
+                                        FROM jsonb_array_elements(g->'items') i),
+                                     (g->>'staff_id')::bigint, p_next_due_ms);
+        v_out := v_out || jsonb_build_object('staff_id', g->'staff_id', 'escalation_id', g->'items'->0->'e',
+                                             'body', v_body);
+    END LOOP;
+    RETURN jsonb_build_object('result', CASE WHEN jsonb_array_length(v_adv) = 0 THEN 'conflict' ELSE 'ok' END,
+                              'advanced', v_adv, 'alerts', v_out);
+END $$;
+
+-- As in 005, by carenav_escalation_advance_group.
 CREATE OR REPLACE FUNCTION carenav_escalation_advance(p_escalation_id bigint, p_expected_step integer,
                                                       p_alerts jsonb, p_template jsonb, p_next_due_ms bigint,
                                                       p_provider text)
 RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    e      escalations%ROWTYPE;
-    c      conversations%ROWTYPE;
-    v_conv bigint;
-    v_body text;
-    v_miss boolean;
-    v_out  jsonb := '[]';
-    a      jsonb;
-BEGIN
-    SELECT * INTO e FROM escalations WHERE id = p_escalation_id FOR UPDATE;
-    IF NOT FOUND OR e.status <> 'open' OR e.step <> p_expected_step THEN
-        RETURN jsonb_build_object('result', 'conflict');
-    END IF;
-    SELECT * INTO c FROM conversations WHERE id = e.conversation_id;
-    v_miss := EXISTS (SELECT 1 FROM escalation_events WHERE escalation_id = e.id AND event = 'patient_unreachable');
-    FOR a IN SELECT * FROM jsonb_array_elements(p_alerts) LOOP
-        v_conv := carenav_staff_conversation(a->>'phone', c.service_number);
-        v_body := carenav_render(p_template, a->>'language', jsonb_build_object(
-            'code', e.code, 'reason', e.reason, 'matched', coalesce(e.matched, ''),
-            'patient', right(c.patient_number, 4)));
-        IF v_miss THEN
-            v_body := v_body || carenav_render('{"en": " The 911 text did NOT reach the patient: call {number}.",
-                                                 "es": " El texto del 911 NO llegó al paciente: llame al {number}."}',
-                                               a->>'language', jsonb_build_object('number', c.patient_number));
-        END IF;
-        PERFORM carenav_queue_urgent(v_conv, p_provider, v_body, 'alert', 20::smallint, e.id,
-                                     p_expected_step + 1, (a->>'staff_id')::bigint, p_next_due_ms);
-        INSERT INTO escalation_events (escalation_id, event, step, staff_id, actor, detail)
-        VALUES (e.id, 'alert_queued', p_expected_step + 1, (a->>'staff_id')::bigint, 'gateway',
-                right(a->>'phone', 4) || CASE WHEN (a->>'fallback')::boolean THEN ' (fallback)' ELSE '' END);
-        v_out := v_out || jsonb_build_object('staff_id', a->'staff_id', 'body', v_body);
-    END LOOP;
-    IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_alerts) x
-                    WHERE x->>'staff_id' IS NOT NULL AND NOT coalesce((x->>'fallback')::boolean, false)) THEN
-        INSERT INTO escalation_events (escalation_id, event, step, actor, detail)
-        VALUES (e.id, 'no_oncall', p_expected_step + 1, 'gateway',
-                CASE WHEN jsonb_array_length(p_alerts) = 0 THEN 'no fallback number configured'
-                     ELSE 'fallback number alerted' END);
-    END IF;
-    UPDATE escalations SET step = step + 1,
-           next_due_at = now() + p_next_due_ms * interval '1 millisecond'
-     WHERE id = e.id;
-    RETURN jsonb_build_object('result', 'ok', 'alerts', v_out);
-END $$;
+LANGUAGE sql AS $$
+    SELECT carenav_escalation_advance_group(jsonb_build_array(jsonb_build_object(
+               'id', p_escalation_id, 'step', p_expected_step, 'alerts', p_alerts)),
+           p_template, p_next_due_ms, p_provider, 0)
+$$;
 
 -- As in 012, plus: urgent rows wait only for older urgent rows of their
 -- conversation, get p_urgent_lease_ms, and the row says whether it is
@@ -350,22 +473,23 @@ BEGIN
     END LOOP;
 END $$;
 
--- As in 012, plus: a delivered page restarts its round's clock and clears
--- its staff member's unreachable mark.
+-- As in 012, plus: a delivered page restarts the clock of every round it
+-- stands for (and is recorded in each escalation's audit trail), and any
+-- urgent text the provider accepted for a staff member clears their
+-- unreachable mark.
 CREATE OR REPLACE FUNCTION carenav_outbox_sent(p_outbox_id bigint, p_provider_sid text) RETURNS void
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_msg   bigint;
     v_at    timestamptz;
-    v_esc   bigint;
-    v_step  integer;
+    v_pages jsonb;
     v_staff bigint;
     v_round bigint;
 BEGIN
     UPDATE outbox SET state = 'done', lease_until = NULL, last_error = NULL
      WHERE id = p_outbox_id
-    RETURNING message_id, message_created_at, escalation_id, escalation_step, staff_id, round_ms
-         INTO v_msg, v_at, v_esc, v_step, v_staff, v_round;
+    RETURNING message_id, message_created_at, pages, staff_id, round_ms
+         INTO v_msg, v_at, v_pages, v_staff, v_round;
     UPDATE messages SET status = 'sent', provider_sid = nullif(p_provider_sid, ''),
                         status_updated_at = now()
      WHERE id = v_msg AND created_at = v_at AND carenav_status_rank(status) <= carenav_status_rank('sent');
@@ -375,12 +499,16 @@ BEGIN
              WHERE provider_sid = p_provider_sid ORDER BY id DESC LIMIT 1) r
      WHERE m.id = v_msg AND m.created_at = v_at
        AND carenav_status_rank(r.status) >= carenav_status_rank(m.status);
-    INSERT INTO escalation_events (escalation_id, event, actor, detail)
-    SELECT m.escalation_id, 'alert_sent', 'gateway', m.to_number
-      FROM messages m WHERE m.id = v_msg AND m.created_at = v_at AND m.sent_by = 'alert';
-    IF v_step IS NOT NULL THEN
-        UPDATE escalations SET next_due_at = now() + v_round * interval '1 millisecond'
-         WHERE id = v_esc AND status = 'open' AND step = v_step AND v_round IS NOT NULL;
+    INSERT INTO escalation_events (escalation_id, event, step, staff_id, actor, detail)
+    SELECT coalesce((p->>'e')::bigint, m.escalation_id), 'alert_sent', (p->>'s')::integer, v_staff, 'gateway',
+           m.to_number
+      FROM messages m
+      LEFT JOIN jsonb_array_elements(v_pages) p ON true
+     WHERE m.id = v_msg AND m.created_at = v_at AND m.sent_by = 'alert';
+    IF v_pages IS NOT NULL AND v_round IS NOT NULL THEN
+        UPDATE escalations e SET next_due_at = now() + v_round * interval '1 millisecond'
+          FROM jsonb_array_elements(v_pages) p
+         WHERE e.id = (p->>'e')::bigint AND e.status = 'open' AND e.step = (p->>'s')::integer;
     END IF;
     IF v_staff IS NOT NULL THEN
         UPDATE staff SET unreachable_at = NULL, unreachable_reason = NULL
@@ -461,19 +589,21 @@ BEGIN
     IF NOT coalesce(o.urgent, false) THEN
         RETURN;
     END IF;
-    IF o.escalation_step IS NOT NULL THEN
+    IF o.pages IS NOT NULL THEN
         IF o.staff_id IS NOT NULL AND p_error !~ '^HTTP 40[13]\M' THEN
             UPDATE staff SET unreachable_at = now(), unreachable_reason = left(p_error, 200)
              WHERE id = o.staff_id;
             INSERT INTO escalation_events (escalation_id, event, step, staff_id, actor, detail)
-            VALUES (o.escalation_id, 'staff_unreachable', o.escalation_step, o.staff_id, 'gateway',
-                    left(p_error, 200));
+            SELECT (p->>'e')::bigint, 'staff_unreachable', (p->>'s')::integer, o.staff_id, 'gateway',
+                   left(p_error, 200)
+              FROM jsonb_array_elements(o.pages) p;
         END IF;
         UPDATE escalations e SET next_due_at = now()
-         WHERE e.id = o.escalation_id AND e.status = 'open' AND e.step = o.escalation_step
+          FROM jsonb_array_elements(o.pages) p
+         WHERE e.id = (p->>'e')::bigint AND e.status = 'open' AND e.step = (p->>'s')::integer
            AND NOT EXISTS (SELECT 1 FROM outbox x
-                            WHERE x.escalation_id = e.id AND x.escalation_step = e.step AND x.id <> o.id
-                              AND x.state IN ('pending', 'done'));
+                            WHERE x.pages @> jsonb_build_array(jsonb_build_object('e', e.id, 's', e.step))
+                              AND x.pages IS NOT NULL AND x.id <> o.id AND x.state IN ('pending', 'done'));
     ELSIF o.staff_id IS NULL AND o.escalation_id IS NOT NULL THEN
         PERFORM carenav_emergency_undelivered(o.escalation_id, p_error, coalesce(v_prv, 'sandbox'));
     END IF;
@@ -602,3 +732,70 @@ LANGUAGE sql STABLE AS $$
              ORDER BY CASE e.status WHEN 'open' THEN 0 ELSE 1 END, e.created_at DESC, e.id DESC
              LIMIT p_limit) x
 $$;
+
+-- As in 005, except that the reply to an ACK (the patient's number to
+-- call) is urgent: it goes ahead of everything and never waits behind a
+-- page of the same staff conversation left by a crashed gateway.
+CREATE OR REPLACE FUNCTION carenav_staff_step(p_conversation_id bigint, p_version bigint, p_message_id bigint,
+                                   p_is_ack boolean, p_code text, p_provider text, p_texts jsonb)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    c        conversations%ROWTYPE;
+    s        staff%ROWTYPE;
+    v_done   timestamptz;
+    v_esc    bigint;
+    v_count  integer;
+    v_codes  text;
+    v_result text;
+    v_reply  text;
+    v_vars   jsonb;
+BEGIN
+    SELECT * INTO c FROM conversations WHERE id = p_conversation_id FOR UPDATE;
+    IF NOT FOUND OR c.version <> p_version THEN
+        RETURN 'conflict';
+    END IF;
+    SELECT processed_at INTO v_done FROM messages WHERE id = p_message_id FOR UPDATE;
+    IF v_done IS NOT NULL THEN
+        RETURN 'already';
+    END IF;
+    SELECT * INTO s FROM staff WHERE phone = c.patient_number AND active;
+    SELECT count(*), coalesce(string_agg(code, ', ' ORDER BY id), '-') INTO v_count, v_codes
+      FROM escalations WHERE status = 'open';
+    v_vars := jsonb_build_object('staff', s.name, 'code', p_code, 'codes', v_codes,
+                                 'count', v_count::text);
+    IF NOT p_is_ack THEN
+        v_result := 'help';
+    ELSIF p_code = '' THEN
+        -- A bare ACK names the one open escalation this person was alerted about.
+        SELECT count(*), min(e.id) INTO v_count, v_esc FROM escalations e
+         WHERE e.status = 'open' AND EXISTS (
+               SELECT 1 FROM escalation_events ev
+                WHERE ev.escalation_id = e.id AND ev.event = 'alert_queued' AND ev.staff_id = s.id);
+        v_result := CASE WHEN v_count = 1 THEN 'acknowledged' ELSE 'which' END;
+    ELSE
+        SELECT id INTO v_esc FROM escalations WHERE status = 'open' AND code = p_code;
+        v_result := CASE WHEN v_esc IS NULL THEN 'unknown' ELSE 'acknowledged' END;
+    END IF;
+    IF v_result = 'acknowledged' THEN
+        PERFORM carenav_escalation_ack(v_esc, s.name, s.id, p_provider, p_texts->'ack_patient');
+        SELECT v_vars || jsonb_build_object('code', e.code, 'patient', pc.patient_number)
+          INTO v_vars
+          FROM escalations e JOIN conversations pc ON pc.id = e.conversation_id WHERE e.id = v_esc;
+    END IF;
+    v_reply := carenav_render(p_texts->(CASE v_result WHEN 'acknowledged' THEN 'ack_ok'
+                                                     WHEN 'unknown' THEN 'ack_unknown'
+                                                     WHEN 'which' THEN 'ack_which'
+                                                     ELSE 'staff_help' END),
+                              s.language, v_vars);
+    IF v_result = 'acknowledged' THEN
+        -- The number to call: urgent, so no page stuck before it holds it up.
+        PERFORM carenav_queue_urgent(c.id, p_provider, v_reply, 'system', 20::smallint, v_esc, NULL, s.id, NULL);
+    ELSE
+        PERFORM carenav_queue_sms(c.id, p_provider, v_reply, 'system', 10::smallint, true, v_esc);
+    END IF;
+    UPDATE conversations SET kind = 'staff', version = version + 1, last_activity_at = now()
+     WHERE id = c.id;
+    UPDATE messages SET status = 'processed', processed_at = now() WHERE id = p_message_id;
+    RETURN v_result;
+END $$;

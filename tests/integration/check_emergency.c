@@ -173,19 +173,37 @@ escalation_code(struct world *w, const char *patient)
 	return code;
 }
 
+/* One row of docs/reliability.md: red flags from patients whose numbers match like_pattern. */
 static void
-report(const char *scenario, struct world *w, int red_flags, double t_instruction, double t_page,
-    const char *what)
+report_like(const char *scenario, struct world *w, const char *like_pattern, int red_flags, double t_instruction,
+    double t_page, const char *what)
 {
 	char *notes = xasprintf("%s; red flag to first delivered instruction %.2f s, to first delivered page %.2f s",
 	    what, t_instruction, t_page);
-	int delivered = count_bodies(w, PATIENT, INSTRUCTION) + count_bodies(w, PATIENT2, INSTRUCTION);
+	char *sql = xasprintf("SELECT count(*) FROM messages WHERE direction = 'in' AND to_number = '" CLINIC "' "
+	    "AND from_number LIKE '%s'", like_pattern);
+	long stored = q(w, sql);
+	int delivered = 0;
 
-	harness_report_row(scenario, red_flags, q(w, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND to_number = '" CLINIC "' AND from_number IN ('" PATIENT "', '" PATIENT2 "')"),
-	    delivered > red_flags ? red_flags : delivered, delivered > red_flags ? delivered - red_flags : 0,
-	    delivered < red_flags ? red_flags - delivered : 0, notes);
+	free(sql);
+	sql = xasprintf("SELECT DISTINCT patient_number FROM conversations WHERE patient_number LIKE '%s'", like_pattern);
+	{
+		PGresult *res = PQexec(w->pg, sql);
+
+		for (int i = 0; i < PQntuples(res); i++)
+			delivered += count_bodies(w, PQgetvalue(res, i, 0), INSTRUCTION);
+		PQclear(res);
+	}
+	free(sql);
+	harness_report_row(scenario, red_flags, stored, delivered > red_flags ? red_flags : delivered,
+	    delivered > red_flags ? delivered - red_flags : 0, delivered < red_flags ? red_flags - delivered : 0, notes);
 	free(notes);
+}
+
+static void
+report(const char *scenario, struct world *w, int red_flags, double t_instruction, double t_page, const char *what)
+{
+	report_like(scenario, w, "+155530001__", red_flags, t_instruction, t_page, what);
 }
 
 /*
@@ -349,7 +367,7 @@ START_TEST(test_outage_then_recovery)
 	red_flag(&w, PATIENT);
 	sleep(12);
 	ck_assert_int_eq(q(&w, "SELECT max(step) FROM escalations"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM outbox WHERE escalation_step IS NOT NULL"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM outbox WHERE pages IS NOT NULL"), 1);
 	t_back = harness_now_s() - w.t0;
 	fake_twilio_come_back(w.ft);
 	t_instr = wait_body(&w, PATIENT, INSTRUCTION, WAIT_MS);
@@ -367,7 +385,7 @@ START_TEST(test_outage_then_recovery)
 	ack = xasprintf("ACK %s", code);
 	sms(&w, PRIMARY, ack);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE escalation_step IS NOT NULL "
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE pages IS NOT NULL "
 	    "AND state = 'pending'", 0, WAIT_MS));
 	fake_twilio_number(w.ft, BACKUP, 0, 0);
 	sleep(4);
@@ -480,6 +498,108 @@ START_TEST(test_fallback_acks_and_doctor)
 }
 END_TEST
 
+/* How many texts accepted for `to` contain every one of the codes (a grouped page lists them all). */
+static int
+count_listing_all(struct world *w, const char *to, char **codes, int n)
+{
+	char *all = fake_twilio_bodies_to(w->ft, to), *line = all, *next;
+	int hits = 0;
+
+	for (; line != NULL && *line != '\0'; line = next) {
+		bool every = true;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		for (int i = 0; i < n; i++)
+			every &= strstr(line, codes[i]) != NULL;
+		hits += every;
+	}
+	free(all);
+	return hits;
+}
+
+/*
+ * 6. A surge: 8 red flags at once. A nurse gets one SMS per round listing
+ * the open escalations, not one per patient (round 1 may be split by how
+ * the texts arrive, never more than one page per escalation and nurse).
+ * Then a reflag with a new symptom is paged to the staff as an update.
+ */
+START_TEST(test_surge_grouped_and_reflag_update)
+{
+	enum { N = 8 };
+	struct world w;
+	char *codes[N], patient[16], *notes;
+	double t_instr, t_page;
+	int round1, primary_sms, backup_sms;
+
+	world_init(&w, "4", true, true, NULL);
+	w.t0 = harness_now_s();
+	for (int i = 0; i < N; i++) {
+		snprintf(patient, sizeof patient, "+1555300020%d", i);
+		sms(&w, patient, RED_FLAG);
+	}
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE step >= 1", N, WAIT_MS));
+	t_page = wait_body(&w, PRIMARY, "ALERT", WAIT_MS);
+	t_instr = wait_body(&w, "+15553000200", INSTRUCTION, WAIT_MS);
+	for (int i = 0; i < N; i++) {
+		char *sql = xasprintf("SELECT e.code FROM escalations e JOIN conversations c ON c.id = e.conversation_id "
+		    "WHERE c.patient_number = '+1555300020%d'", i);
+
+		codes[i] = harness_query_text(w.pg, sql);
+		free(sql);
+	}
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_sent' "
+	    "AND step = 1 AND detail = '" PRIMARY "'", N, WAIT_MS));
+	round1 = count_bodies(&w, PRIMARY, "ALERT");
+	ck_assert_msg(round1 <= 2, "round 1: the primary got %d SMS for %d escalations", round1, N);
+	/*
+	 * Rounds 2 and 3 (the first escalation's pulled forward to align with the
+	 * rest): lists, not a page per patient. Without grouping, 8 + 8 + 8.
+	 */
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_sent' "
+	    "AND step = 3 AND detail = '" BACKUP "'", N, WAIT_MS));
+	{
+		char *timeline = harness_query_text(w.pg, "SELECT string_agg(to_char(at, 'SS.MS') || ' ' || event || "
+		    "' e' || escalation_id || ' s' || coalesce(step, 0) || ' ' || coalesce(detail, ''), E'\\n' ORDER BY at, id) "
+		    "FROM escalation_events WHERE event IN ('alert_queued', 'alert_sent', 'created')");
+
+		ck_assert_msg(count_bodies(&w, BACKUP, "ALERT") <= 4 && count_bodies(&w, PRIMARY, "ALERT") <= 5 &&
+		    count_listing_all(&w, BACKUP, codes, N) >= 2 && count_listing_all(&w, PRIMARY, codes, N) >= 1,
+		    "backup %d SMS, primary %d; events:\n%s", count_bodies(&w, BACKUP, "ALERT"),
+		    count_bodies(&w, PRIMARY, "ALERT"), timeline);
+		free(timeline);
+	}
+	primary_sms = count_bodies(&w, PRIMARY, "ALERT");
+	backup_sms = count_bodies(&w, BACKUP, "ALERT");
+	/* At most one page per escalation, nurse and round. */
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM (SELECT escalation_id, step, staff_id FROM escalation_events "
+	    "WHERE event = 'alert_queued' GROUP BY 1, 2, 3 HAVING count(*) > 1) dup"), 0);
+
+	/* Patient 0 now reports a new red flag: merged, and paged as an update with the new symptom. */
+	sms(&w, "+15553000200", "and now i have chest pain and cant breathe");
+	wait_body(&w, BACKUP, "UPDATE", WAIT_MS);
+	wait_body(&w, PRIMARY, "UPDATE", WAIT_MS);
+	ck_assert_int_eq(count_bodies(&w, BACKUP, "UPDATE"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE to_number = '" BACKUP "' "
+	    "AND body LIKE '%UPDATE%chest%'"), 1);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations"), N);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE reason LIKE '%,%,%'"), 1);
+	for (int i = 0; i < N; i++) {
+		snprintf(patient, sizeof patient, "+1555300020%d", i);
+		ck_assert_int_eq(count_bodies(&w, patient, INSTRUCTION), 1);
+		free(codes[i]);
+	}
+	notes = xasprintf("pages grouped per nurse: by the end of round 3 the primary had %d SMS and the backup %d "
+	    "for 8 escalations (16 each with a page per patient), the primary %d in round 1 (the first page at once, the rest as "
+	    "one list); at most one page per escalation, nurse and round; a reflag with a new symptom was merged and "
+	    "paged as an update (stored counts it); each patient got the 911 text once", primary_sms, backup_sms, round1);
+	report_like("emergency: 8 red flags at once (ACK timeout 4 s)", &w, "+155530002__", N, t_instr, t_page, notes);
+	free(notes);
+	world_free(&w);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -490,6 +610,7 @@ main(void)
 		test_outage_then_recovery,
 		test_crash_mid_send,
 		test_fallback_acks_and_doctor,
+		test_surge_grouped_and_reflag_update,
 	};
 
 	return check_run("emergency", 180, tests, sizeof tests / sizeof tests[0]);
