@@ -19,12 +19,17 @@
  *
  * Urgent rows (outbox.urgent, sql/017: the emergency instruction, "a nurse
  * will call", staff pages) are claimed first, retried without an attempt
- * limit while their escalation is open, back off at most
+ * limit until their escalation is resolved, back off at most
  * OUTBOX_URGENT_BACKOFF_MAX_MS, and are leased for the provider timeout
  * plus OUTBOX_URGENT_LEASE_MARGIN_MS only: a gateway killed mid-send holds
  * them seconds, not the 30 s margin of ordinary replies. The price is a
  * resend if recording a send takes longer than that margin (the database
- * stalled); for these texts a duplicate is cheaper than a delay.
+ * stalled); for these texts a duplicate is cheaper than a delay. When the
+ * provider accepts a text after a second or more of nothing but failures,
+ * every urgent row waiting on a backoff is made due at once
+ * (carenav_outbox_urgent_now): after an outage they go first, not when
+ * their own backoff ends. One number failing while others send fine never
+ * triggers it.
  */
 #include "outbox.h"
 
@@ -34,6 +39,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backoff.h"
 #include "batch.h"
@@ -49,6 +55,8 @@
 #define OUTBOX_LEASE_MARGIN_MS 30000
 /* The same for urgent rows (see above). */
 #define OUTBOX_URGENT_LEASE_MARGIN_MS 2000
+/* Nothing but failures this long, then a text accepted: the provider recovered. */
+#define OUTBOX_RECOVERY_MIN_MS 1000
 #define OUTBOX_RECORD_RETRY_MS 1000
 /* Most 'sent' marks in one transaction. */
 #define OUTBOX_SENT_BATCH 256
@@ -67,6 +75,7 @@ struct outbox {
 	bool stopped;
 	size_t in_flight;              /* jobs from claim until their outcome is recorded */
 	size_t sending;                /* of those, jobs waiting for the provider (<= OUTBOX_BATCH) */
+	int64_t failing_since_ms;      /* monotonic ms of the first failure since the last send; 0 = none */
 };
 
 /* One claimed row, from claim until its outcome is recorded. */
@@ -85,6 +94,50 @@ struct outbox_job {
 };
 
 static void outbox_record(struct outbox_job *job);
+
+static int64_t
+outbox_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+outbox_urgent_now_done(const PGresult *res, const char *error, void *arg)
+{
+	struct outbox *ob = arg;
+
+	ob->in_flight--;
+	if (error != NULL) {
+		log_debug("outbox: could not restart the backoff of urgent rows: %s", error);
+		return;
+	}
+	if (atoi(PQgetvalue(res, 0, 0)) > 0)
+		log_info("outbox: provider back; %s urgent text(s) due now", PQgetvalue(res, 0, 0));
+	outbox_kick(ob);
+}
+
+/* Tracks provider outages; on recovery, urgent rows waiting on a backoff go now. */
+static void
+outbox_note_outcome(struct outbox *ob, enum provider_result result)
+{
+	int64_t now = outbox_mono_ms();
+
+	if (result == PROVIDER_RETRY) {
+		if (ob->failing_since_ms == 0)
+			ob->failing_since_ms = now;
+		return;
+	}
+	if (result != PROVIDER_SENT || ob->failing_since_ms == 0)
+		return;
+	if (now - ob->failing_since_ms >= OUTBOX_RECOVERY_MIN_MS) {
+		ob->in_flight++;  /* the drain waits for it: its callback needs ob */
+		store_outbox_urgent_now(ob->db, outbox_urgent_now_done, ob);
+	}
+	ob->failing_since_ms = 0;
+}
 
 static void
 outbox_job_free(struct outbox_job *job)
@@ -161,6 +214,7 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 	job->result = outcome->result;
 	job->provider_sid = xstrdup(outcome->provider_sid ? outcome->provider_sid : "");
 	job->error = outcome->error ? xstrdup(outcome->error) : NULL;
+	outbox_note_outcome(job->ob, outcome->result);
 	switch (outcome->result) {
 	case PROVIDER_SENT:
 		stats.outbound_sent++;

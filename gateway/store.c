@@ -138,6 +138,12 @@ store_outbox_claim(struct db *db, int limit, int64_t lease_ms, int64_t urgent_le
 }
 
 void
+store_outbox_urgent_now(struct db *db, db_result_cb *cb, void *arg)
+{
+	db_query(db, "SELECT carenav_outbox_urgent_now()", 0, NULL, cb, arg);
+}
+
+void
 store_outbox_sent(struct db *db, int64_t outbox_id, const char *provider_sid, db_result_cb *cb,
     void *arg)
 {

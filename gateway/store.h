@@ -97,6 +97,8 @@ enum store_claim_col {
 /* Urgent rows get urgent_lease_ms, others lease_ms. */
 void store_outbox_claim(struct db *db, int limit, int64_t lease_ms, int64_t urgent_lease_ms, db_result_cb *cb,
     void *arg);
+/* Urgent rows waiting on a backoff are due now (the provider recovered); row: how many. */
+void store_outbox_urgent_now(struct db *db, db_result_cb *cb, void *arg);
 void store_outbox_sent(struct db *db, int64_t outbox_id, const char *provider_sid, db_result_cb *cb,
     void *arg);
 void store_outbox_retry(struct db *db, int64_t outbox_id, int64_t delay_ms, const char *error,

@@ -19,9 +19,9 @@
 --   - are retried without an attempt limit until their escalation is
 --     resolved (the claim returns escalation_open: open or acknowledged;
 --     pages are cancelled at the ACK anyway), with a shorter backoff and a
---     shorter lease (gateway/outbox.c); and the first reply the provider
---     accepts after a failure makes every urgent row waiting on a backoff
---     due at once (carenav_outbox_sent_batch), so they go first when the
+--     shorter lease (gateway/outbox.c); and the first text the provider
+--     accepts after an outage makes every urgent row waiting on a backoff
+--     due at once (carenav_outbox_urgent_now), so they go first when the
 --     provider recovers.
 --
 -- ROUNDS ADVANCE ON DELIVERY. A round's pages are queued with next_due_at
@@ -516,25 +516,19 @@ BEGIN
     END IF;
 END $$;
 
--- As in 009, plus: the provider took a text, so urgent rows waiting on a
--- backoff (from an outage) are due now, their backoff restarted.
-CREATE OR REPLACE FUNCTION carenav_outbox_sent_batch(p_items jsonb)
-RETURNS TABLE (ord integer, done boolean)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-#variable_conflict use_column
+-- The provider works again after an outage (gateway/outbox.c calls this
+-- on the first accepted text after a second or more of nothing but
+-- failures): urgent rows waiting on a backoff are due now, their backoff
+-- restarted. Returns how many.
+CREATE OR REPLACE FUNCTION carenav_outbox_urgent_now() RETURNS integer
+LANGUAGE plpgsql AS $$
 DECLARE
-    e record;
+    v_n integer;
 BEGIN
-    FOR e IN SELECT x.s, x.i::integer AS i
-               FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
-              ORDER BY (x.s->>'id')::bigint LOOP
-        PERFORM carenav_outbox_sent((e.s->>'id')::bigint, e.s->>'sid');
-        ord := e.i;
-        done := true;
-        RETURN NEXT;
-    END LOOP;
     UPDATE outbox SET next_attempt_at = now(), attempts = 0
      WHERE state = 'pending' AND urgent AND next_attempt_at > now();
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
 END $$;
 
 -- The emergency instruction (or "a nurse will call") did not reach the

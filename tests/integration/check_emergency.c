@@ -178,12 +178,27 @@ static void
 report_like(const char *scenario, struct world *w, const char *like_pattern, int red_flags, double t_instruction,
     double t_page, const char *what)
 {
-	char *notes = xasprintf("%s; red flag to first delivered instruction %.2f s, to first delivered page %.2f s",
-	    what, t_instruction, t_page);
-	char *sql = xasprintf("SELECT count(*) FROM messages WHERE direction = 'in' AND to_number = '" CLINIC "' "
-	    "AND from_number LIKE '%s'", like_pattern);
-	long stored = q(w, sql);
+	char *notes, *sql;
+	long stored, instr_ms, page_ms;
 	int delivered = 0;
+
+	/* The times from the database: first red flag stored -> the provider accepted (passed values if none). */
+	sql = xasprintf("SELECT coalesce((extract(epoch FROM (SELECT min(status_updated_at) FROM messages "
+	    "WHERE direction = 'out' AND body LIKE '" INSTRUCTION "%%' AND to_number LIKE '%s' "
+	    "AND status IN ('sent', 'delivered')) - (SELECT min(created_at) FROM messages WHERE direction = 'in' "
+	    "AND from_number LIKE '%s')) * 1000)::bigint, -1)", like_pattern, like_pattern);
+	instr_ms = q(w, sql);
+	free(sql);
+	sql = xasprintf("SELECT coalesce((extract(epoch FROM (SELECT min(at) FROM escalation_events "
+	    "WHERE event = 'alert_sent') - (SELECT min(created_at) FROM messages WHERE direction = 'in' "
+	    "AND from_number LIKE '%s')) * 1000)::bigint, -1)", like_pattern);
+	page_ms = q(w, sql);
+	free(sql);
+	notes = xasprintf("%s; red flag to first delivered instruction %.2f s, to first delivered page %.2f s",
+	    what, instr_ms >= 0 ? instr_ms / 1000.0 : t_instruction, page_ms >= 0 ? page_ms / 1000.0 : t_page);
+	sql = xasprintf("SELECT count(*) FROM messages WHERE direction = 'in' AND to_number = '" CLINIC "' "
+	    "AND from_number LIKE '%s'", like_pattern);
+	stored = q(w, sql);
 
 	free(sql);
 	sql = xasprintf("SELECT DISTINCT patient_number FROM conversations WHERE patient_number LIKE '%s'", like_pattern);
