@@ -42,12 +42,27 @@
 -- (carenav_escalation_advance_group), and a staff member due pages for
 -- several escalations gets one SMS listing them; since a page's delivery
 -- restarts the clock of every round it stands for, the escalations of a
--- surge keep falling due together, one SMS per nurse per round. A reflag
--- with a new red-flag rule adds it to the escalation and sends the staff
--- already paged an update (carenav_escalation_update). If the provider refuses the emergency
--- instruction, or gives up on it after the escalation closed, the
--- escalation gets a 'patient_unreachable' event with the patient's number,
--- staff alerted so far get an urgent SMS saying so, and later pages say it.
+-- surge keep falling due together, one SMS per nurse per round (the
+-- gateway holds a nurse's next pages for a short while after one, and
+-- pulls rounds due soon forward: carenav_escalation_due's p_early_ms and
+-- the group's p_hold_ms). A reflag with a new red-flag rule adds it to the
+-- escalation and sends the staff already paged an update
+-- (carenav_escalation_update).
+--
+-- THE PATIENT UNREACHABLE. If the provider refuses the emergency
+-- instruction (or a delivery report says it never arrived, or it runs out
+-- of attempts after the escalation was resolved), the escalation gets a
+-- 'patient_unreachable' event with the patient's number, staff paged so
+-- far get an urgent SMS saying so, and later pages say it.
+--
+-- CRASHES. Urgent rows are leased for the provider timeout + 2 s instead
+-- of + 30 s (gateway/outbox.c), so a gateway killed mid-send holds them
+-- seconds; see docs/architecture.md, "Emergencies", for why this and not
+-- instance ids with heartbeats.
+--
+-- NOBODY ON CALL. carenav_fallback_staff registers ESCALATION_FALLBACK_NUMBER
+-- as a staff member (role 'fallback'), so it can ACK by SMS and never gets
+-- the patient dialogue.
 --
 -- Locks: staff, escalations, then outbox, the order the steps and rounds
 -- take them in, so a gateway that keeps running while another migrates

@@ -194,8 +194,15 @@ report_like(const char *scenario, struct world *w, const char *like_pattern, int
 	    "AND from_number LIKE '%s')) * 1000)::bigint, -1)", like_pattern);
 	page_ms = q(w, sql);
 	free(sql);
-	notes = xasprintf("%s; red flag to first delivered instruction %.2f s, to first delivered page %.2f s",
-	    what, instr_ms >= 0 ? instr_ms / 1000.0 : t_instruction, page_ms >= 0 ? page_ms / 1000.0 : t_page);
+	{
+		double ti = instr_ms >= 0 ? instr_ms / 1000.0 : t_instruction, tp = page_ms >= 0 ? page_ms / 1000.0 : t_page;
+		char *a = ti >= 0 ? xasprintf("%.2f s", ti) : xstrdup("none"), *b = tp >= 0 ? xasprintf("%.2f s", tp) :
+		    xstrdup("none");
+
+		notes = xasprintf("%s; red flag to first delivered instruction %s, to first delivered page %s", what, a, b);
+		free(a);
+		free(b);
+	}
 	sql = xasprintf("SELECT count(*) FROM messages WHERE direction = 'in' AND to_number = '" CLINIC "' "
 	    "AND from_number LIKE '%s'", like_pattern);
 	stored = q(w, sql);
@@ -456,6 +463,57 @@ START_TEST(test_crash_mid_send)
 END_TEST
 
 /*
+ * 4b. The gateway dies while the primary's page is with the provider; after
+ * the restart the primary ACKs (by code, e.g. from the console's list)
+ * before the dead gateway's lease ends: the page is never sent after the
+ * ACK, nobody is paged again, and the reply with the number to call is not
+ * held behind the stuck page in the primary's conversation.
+ */
+START_TEST(test_crash_then_ack_cancels_page)
+{
+	static const char *const extra[] = { "PROVIDER_TIMEOUT_MS=4000", NULL };
+	struct world w;
+	char *code, *ack;
+	double t_ack, t_reply;
+
+	world_init(&w, "30", true, true, extra);
+	/* Both in flight at the kill, and failing (an accepted one would be resent: at-least-once). */
+	fake_twilio_number(w.ft, PATIENT, 503, 0);
+	fake_twilio_number(w.ft, PRIMARY, 503, 0);
+	fake_twilio_set_delay(w.ft, 3000);
+	red_flag(&w, PATIENT);
+	wait_requests_to(&w, PATIENT, 1, WAIT_MS);
+	wait_requests_to(&w, PRIMARY, 1, WAIT_MS);
+	harness_gw_kill(&w.gw);
+	fake_twilio_set_delay(w.ft, 0);
+	fake_twilio_number(w.ft, PATIENT, 0, 0);
+	fake_twilio_number(w.ft, PRIMARY, 0, 0);
+	harness_gw_start(&w.gw);
+	code = escalation_code(&w, PATIENT);
+	ack = xasprintf("ACK %s", code);
+	t_ack = harness_now_s() - w.t0;
+	sms(&w, PRIMARY, ack);
+	t_reply = wait_body(&w, PRIMARY, PATIENT, WAIT_MS) - t_ack;
+	ck_assert_msg(t_reply < 3.0, "the number to call reached the primary %.1f s after the ACK", t_reply);
+	wait_body(&w, PATIENT, INSTRUCTION, WAIT_MS);
+	wait_body(&w, PATIENT, "A nurse has your message", WAIT_MS);
+	/* Past the dead gateway's lease (4 s + 2 s): the primary's page stays cancelled. */
+	sleep(7);
+	ck_assert_int_eq(count_bodies(&w, PRIMARY, "ALERT"), 0);
+	ck_assert_int_eq(count_bodies(&w, BACKUP, "ALERT"), 0);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM outbox WHERE pages IS NOT NULL AND state = 'suppressed'"), 1);
+	ck_assert_int_eq(count_bodies(&w, PATIENT, INSTRUCTION), 1);
+	report("emergency: gateway SIGKILLed mid-send of a page, ACK before its lease ends", &w, 1, -1, -1,
+	    "the 911 text and the primary's page were in flight (3 s delay, then 503) at the kill; after the restart "
+	    "the primary ACKed by code: the page was cancelled (0 pages after the ACK, none sent at all), the number "
+	    "to call reached the primary at once, not behind the stuck page");
+	free(ack);
+	free(code);
+	world_free(&w);
+}
+END_TEST
+
+/*
  * 5. Nobody on call: the fallback number is paged, can ACK like staff and
  * never gets the patient dialogue. Without a fallback, gaps in the next 7
  * days are a doctor error.
@@ -624,6 +682,7 @@ main(void)
 		test_dead_primary_number,
 		test_outage_then_recovery,
 		test_crash_mid_send,
+		test_crash_then_ack_cancels_page,
 		test_fallback_acks_and_doctor,
 		test_surge_grouped_and_reflag_update,
 	};
