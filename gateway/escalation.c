@@ -387,6 +387,13 @@ escalation_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	    escalation_surge_ms(esc->cfg) + 2 * esc->cfg->sweep_interval_ms, escalation_due_done, esc->round);
 }
 
+/* A page (or an emergency text) was refused for good: the next round may be due now. */
+static void
+escalation_refused_cb(void *arg)
+{
+	escalation_kick(arg);
+}
+
 struct escalation *
 escalation_new(struct event_base *base, struct db *db, struct flows *flows, struct http_client *http,
     struct outbox *outbox, const struct config *cfg)
@@ -403,6 +410,7 @@ escalation_new(struct event_base *base, struct db *db, struct flows *flows, stru
 	event_assign(&esc->sweep, base, -1, EV_PERSIST, escalation_sweep_cb, esc);
 	event_add(&esc->sweep, &tv);
 	event_assign(&esc->kick, base, -1, 0, escalation_sweep_cb, esc);
+	outbox_set_refused_cb(outbox, escalation_refused_cb, esc);
 	escalation_kick(esc);
 	return esc;
 }
@@ -414,6 +422,7 @@ escalation_free(struct escalation *esc)
 		return;
 	event_del(&esc->sweep);
 	event_del(&esc->kick);
+	outbox_set_refused_cb(esc->outbox, NULL, NULL);
 	free(esc);
 }
 

@@ -76,6 +76,8 @@ struct outbox {
 	size_t in_flight;              /* jobs from claim until their outcome is recorded */
 	size_t sending;                /* of those, jobs waiting for the provider (<= OUTBOX_BATCH) */
 	int64_t failing_since_ms;      /* monotonic ms of the first failure since the last send; 0 = none */
+	void (*refused_cb)(void *);    /* outbox_set_refused_cb */
+	void *refused_arg;             /* borrowed */
 };
 
 /* One claimed row, from claim until its outcome is recorded. */
@@ -165,6 +167,8 @@ outbox_record_done(const PGresult *res, const char *error, void *arg)
 		return;
 	}
 	ob->in_flight--;
+	if (job->urgent && job->result == PROVIDER_REJECTED && ob->refused_cb != NULL)
+		ob->refused_cb(ob->refused_arg);
 	outbox_job_free(job);
 	outbox_kick(ob);
 }
@@ -349,6 +353,13 @@ outbox_kick(struct outbox *ob)
 	/* Deferred to the loop, so many kicks in one iteration make one claim. */
 	if (!ob->stopped && !event_pending(&ob->kick, EV_TIMEOUT, NULL))
 		event_active(&ob->kick, EV_TIMEOUT, 1);
+}
+
+void
+outbox_set_refused_cb(struct outbox *ob, void (*cb)(void *), void *arg)
+{
+	ob->refused_cb = cb;
+	ob->refused_arg = arg;
 }
 
 void
