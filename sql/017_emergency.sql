@@ -263,7 +263,7 @@ CREATE TRIGGER escalations_cancel_pages AFTER UPDATE OF status ON escalations
 -- come with it, so the escalations of a surge are paged together (one SMS
 -- per nurse per round) and stay aligned: a round comes at most p_early_ms
 -- early, never late.
-DROP FUNCTION carenav_escalation_due(integer, text);
+DROP FUNCTION IF EXISTS carenav_escalation_due(integer, text);
 CREATE FUNCTION carenav_escalation_due(p_limit integer, p_default_flow text, p_early_ms bigint)
 RETURNS TABLE (escalation_id bigint, code text, step integer, latest_flow_version_id bigint)
 LANGUAGE sql STABLE AS $$
@@ -284,7 +284,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- As in 005, plus whether the provider refused a page to them for good.
-DROP FUNCTION carenav_oncall_window();
+DROP FUNCTION IF EXISTS carenav_oncall_window();
 CREATE FUNCTION carenav_oncall_window()
 RETURNS TABLE (staff_id bigint, name text, phone text, language text, webhook_url text,
                tier text, starts_ms bigint, ends_ms bigint, unreachable boolean)
@@ -439,7 +439,7 @@ $$;
 -- As in 012, plus: urgent rows wait only for older urgent rows of their
 -- conversation, get p_urgent_lease_ms, and the row says whether it is
 -- urgent and its escalation not yet resolved (no attempt limit then).
-DROP FUNCTION carenav_outbox_claim(integer, integer);
+DROP FUNCTION IF EXISTS carenav_outbox_claim(integer, integer);
 CREATE FUNCTION carenav_outbox_claim(p_limit integer, p_lease_ms integer, p_urgent_lease_ms integer)
 RETURNS TABLE (outbox_id bigint, message_id bigint, attempts integer,
                to_number text, from_number text, body text, urgent boolean, escalation_open boolean)
