@@ -253,11 +253,24 @@
         h("div", { class: "esc-meta", text: "Patient " + e.patient + " · " + (e.language || "en").toUpperCase() +
           " · " + e.alert_rounds + " alert round" + (e.alert_rounds === 1 ? "" : "s") + " sent" +
           (e.matched ? " · “" + e.matched + "”" : "") }),
+        problems(e),
         h("div", { class: "esc-actions" },
           h("button", { class: "btn btn-danger btn-sm", type: "button", "data-action": "ack", onclick: function (ev) { ack(e, ev.target); } }, "Acknowledge"),
           h("button", { class: "btn btn-light btn-sm", type: "button", "data-action": "open", onclick: function () { select(e.conversation_id); } }, "Open conversation"),
           h("button", { class: "btn btn-light btn-sm", type: "button", "data-action": "resolve", onclick: function (ev) { resolve(e, ev.target); } }, "Resolve"))));
     });
+  }
+
+  /* What staff must see at once (sql/017): a dead staff number, a 911 text that did not arrive. */
+  function problems(e) {
+    if (!e.problems || !e.problems.length) return null;
+    var box = h("div", { class: "esc-problems" });
+    e.problems.forEach(function (p) {
+      box.appendChild(h("div", { class: "esc-problem", "data-event": p.event,
+        text: (p.event === "patient_unreachable" ? "911 text NOT delivered: " : "Staff number refused a page: ") +
+          (p.detail || "") }));
+    });
+    return box;
   }
 
   function ack(e, button) {
