@@ -76,7 +76,7 @@ struct outbox {
 	size_t in_flight;              /* jobs from claim until their outcome is recorded */
 	size_t sending;                /* of those, jobs waiting for the provider (<= OUTBOX_BATCH) */
 	int64_t failing_since_ms;      /* monotonic ms of the first failure since the last send; 0 = none */
-	void (*refused_cb)(void *);    /* outbox_set_refused_cb */
+	outbox_refused_cb *refused_cb; /* outbox_set_refused_cb, or NULL */
 	void *refused_arg;             /* borrowed */
 };
 
@@ -86,7 +86,7 @@ struct outbox_job {
 	int64_t id;
 	int attempts;              /* including this one */
 	bool urgent;               /* an emergency text or a page (CLAIM_URGENT) */
-	bool unlimited;            /* urgent and its escalation open: no attempt limit */
+	bool unlimited;            /* urgent, its escalation not resolved: no attempt limit */
 	char *to, *from, *body;    /* owned */
 	enum provider_result result;
 	char *provider_sid;        /* owned, when sent */
@@ -356,7 +356,7 @@ outbox_kick(struct outbox *ob)
 }
 
 void
-outbox_set_refused_cb(struct outbox *ob, void (*cb)(void *), void *arg)
+outbox_set_refused_cb(struct outbox *ob, outbox_refused_cb *cb, void *arg)
 {
 	ob->refused_cb = cb;
 	ob->refused_arg = arg;

@@ -27,7 +27,8 @@ void outbox_kick(struct outbox *ob);
  * an emergency text) has been recorded: the escalation sweep can page the
  * next tier now rather than at its next tick. NULL cb: none.
  */
-void outbox_set_refused_cb(struct outbox *ob, void (*cb)(void *), void *arg);
+typedef void outbox_refused_cb(void *arg);
+void outbox_set_refused_cb(struct outbox *ob, outbox_refused_cb *cb, void *arg);
 /* Stops claiming new rows; sends in flight still finish and are recorded. */
 void outbox_stop(struct outbox *ob);
 /* Rows claimed and not yet recorded as sent/retried/failed, plus a claim query in flight. */
