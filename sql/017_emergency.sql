@@ -283,7 +283,15 @@ LANGUAGE sql STABLE AS $$
      LIMIT p_limit
 $$;
 
--- As in 005, plus whether the provider refused a page to them for good.
+-- 005's signature, for a gateway of the previous release during a rolling upgrade.
+CREATE FUNCTION carenav_escalation_due(p_limit integer, p_default_flow text)
+RETURNS TABLE (escalation_id bigint, code text, step integer, latest_flow_version_id bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM carenav_escalation_due(p_limit, p_default_flow, 0)
+$$;
+
+-- As in 005, plus whether the provider refused a page to them for good
+-- (a last column: a gateway of the previous release reads the first 8).
 DROP FUNCTION IF EXISTS carenav_oncall_window();
 CREATE FUNCTION carenav_oncall_window()
 RETURNS TABLE (staff_id bigint, name text, phone text, language text, webhook_url text,
@@ -487,6 +495,16 @@ BEGIN
         v_n := v_n + 1;
     END LOOP;
 END $$;
+
+-- The claim of 012's signature, for a gateway of the previous release that
+-- is still running during a rolling upgrade (it reads the first 6 columns).
+CREATE FUNCTION carenav_outbox_claim(p_limit integer, p_lease_ms integer)
+RETURNS TABLE (outbox_id bigint, message_id bigint, attempts integer,
+               to_number text, from_number text, body text)
+LANGUAGE sql AS $$
+    SELECT c.outbox_id, c.message_id, c.attempts, c.to_number, c.from_number, c.body
+      FROM carenav_outbox_claim(p_limit, p_lease_ms, p_lease_ms) c
+$$;
 
 -- As in 012, plus: a delivered page restarts the clock of every round it
 -- stands for (and is recorded in each escalation's audit trail), and any
