@@ -337,8 +337,8 @@ END $$;
 -- recorded as no_oncall. Each staff member (phone) gets ONE page: the
 -- flow's alert_staff text (p_template) for one escalation, a list of codes
 -- for several; it stands for all of their rounds (outbox.pages). If an
--- escalation's instruction did not reach the patient, its page says so
--- with the number to call. A round whose every target was paged about
+-- escalation's instruction did not reach the patient (refused, or still
+-- retrying after a failure), its page says so with the number to call. A round whose every target was paged about
 -- another escalation less than p_hold_ms ago waits (stays due): the next
 -- sweep after that pages it together with whatever else came meanwhile, so
 -- a surge costs a nurse the first page and then one list, not a page per
@@ -359,6 +359,7 @@ DECLARE
     v_body text;
     v_line text;
     v_miss boolean;
+    v_late boolean;
     v_pend jsonb := '{}';
     v_adv  jsonb := '[]';
     v_out  jsonb := '[]';
@@ -376,6 +377,10 @@ BEGIN
                       AND NOT o.pages @> jsonb_build_array(jsonb_build_object('e', e.id))));
         SELECT * INTO c FROM conversations WHERE id = e.conversation_id;
         v_miss := EXISTS (SELECT 1 FROM escalation_events WHERE escalation_id = e.id AND event = 'patient_unreachable');
+        -- Still retrying after a failure (the patient's number or carrier is down): say so too.
+        v_late := NOT v_miss AND EXISTS (SELECT 1 FROM outbox o
+                                         WHERE o.state = 'pending' AND o.urgent AND o.escalation_id = e.id
+                                           AND o.staff_id IS NULL AND o.pages IS NULL AND o.last_error IS NOT NULL);
         FOR a IN SELECT * FROM jsonb_array_elements(it->'alerts') LOOP
             v_body := carenav_render(p_template, a->>'language', jsonb_build_object(
                 'code', e.code, 'reason', e.reason, 'matched', coalesce(e.matched, ''),
@@ -386,6 +391,11 @@ BEGIN
                                                      "es": " El texto del 911 NO llegó al paciente: llame al {number}."}',
                                                    a->>'language', jsonb_build_object('number', c.patient_number));
                 v_line := v_line || ' 911 text NOT delivered: call ' || c.patient_number;
+            ELSIF v_late THEN
+                v_body := v_body || carenav_render('{"en": " The 911 text has not reached the patient yet (retrying): call {number}.",
+                                                     "es": " El texto del 911 aún no llegó al paciente (reintentando): llame al {number}."}',
+                                                   a->>'language', jsonb_build_object('number', c.patient_number));
+                v_line := v_line || ' 911 text not delivered yet: call ' || c.patient_number;
             END IF;
             v_key := (a->>'phone') || ' ' || c.service_number;
             IF NOT v_pend ? v_key THEN

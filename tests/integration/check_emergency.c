@@ -240,12 +240,14 @@ START_TEST(test_stop_while_instruction_waits)
 	char *code, *ack, *all;
 	double t_page, t_instr, t_back;
 
-	world_init(&w, "30", true, true, extra);
+	world_init(&w, "5", true, true, extra);
 	fake_twilio_number(w.ft, PATIENT, 503, 0);
 	red_flag(&w, PATIENT);
 	t_page = wait_body(&w, PRIMARY, "ALERT", WAIT_MS);
 	wait_requests_to(&w, PATIENT, 1, WAIT_MS);
 	sms(&w, PATIENT, "STOP");
+	/* Round 2: the backup's page says the 911 text has not arrived, with the number to call. */
+	wait_body(&w, BACKUP, "has not reached the patient yet (retrying): call " PATIENT, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM conversations WHERE patient_number = '" PATIENT "' "
 	    "AND opted_out", 1, WAIT_MS));
 	/* More attempts than OUTBOX_MAX_ATTEMPTS, and it is still waiting, not failed or suppressed. */
@@ -272,9 +274,10 @@ START_TEST(test_stop_while_instruction_waits)
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT "' AND status = 'suppressed'"), 0);
 	ck_assert_int_le(count_bodies(&w, PATIENT, "You will not get more texts"), 1);
 	report("emergency: patient unreachable, texts STOP while the 911 text waits", &w, 1, t_instr, t_page,
-	    "the patient's number answered 503 from the red flag on; they texted STOP, the primary ACKed, the number "
-	    "came back after the 911 text's 5th+ attempt (OUTBOX_MAX_ATTEMPTS=3): 911 text and \"a nurse will call\" "
-	    "each delivered once, the 911 text first; 0 suppressed");
+	    "the patient's number answered 503 from the red flag on; they texted STOP; round 2's page told the backup "
+	    "the 911 text had not arrived, with the number to call; the primary ACKed, the number came back after "
+	    "the 911 text's 5th+ attempt (OUTBOX_MAX_ATTEMPTS=3): 911 text and \"a nurse will call\" each delivered "
+	    "once, the 911 text first; 0 suppressed");
 	(void)t_back;
 	free(all);
 	free(ack);
