@@ -668,8 +668,8 @@ START_TEST(test_surge_grouped_and_reflag_update)
 		free(codes[i]);
 	}
 	notes = xasprintf("pages grouped per nurse: by the end of round 3 the primary had %d SMS and the backup %d "
-	    "for 8 escalations (16 each with a page per patient), the primary %d in round 1 (the first page at once, the rest as "
-	    "one list); at most one page per escalation, nurse and round; a reflag with a new symptom was merged and "
+	    "for 8 escalations (16 each with a page per patient), the primary %d in round 1 (the first page at once, "
+	    "the rest as one list); at most one page per escalation, nurse and round; a reflag with a new symptom was merged and "
 	    "paged as an update (stored counts it); each patient got the 911 text once", primary_sms, backup_sms, round1);
 	report_like("emergency: 8 red flags at once (ACK timeout 4 s)", &w, "+155530002__", N, t_instr, t_page, notes);
 	free(notes);
