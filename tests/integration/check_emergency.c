@@ -306,9 +306,30 @@ START_TEST(test_instruction_refused_tells_staff)
 	ck_assert_msg(strstr(resp, "patient_unreachable") && strstr(resp, PATIENT), "%s", resp);
 	free(resp);
 	ck_assert_int_eq(count_bodies(&w, PATIENT, INSTRUCTION), 0);
-	report("emergency: provider refuses the 911 text (21610)", &w, 1, t_notice, t_page,
+
+	/* A second patient's 911 text is accepted, then reported undelivered: the same. */
+	sms(&w, PATIENT2, RED_FLAG);
+	wait_body(&w, PATIENT2, INSTRUCTION, WAIT_MS);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT2 "' "
+	    "AND body LIKE '" INSTRUCTION "%' AND provider_sid IS NOT NULL", 1, WAIT_MS));
+	{
+		char *sid = harness_query_text(w.pg, "SELECT provider_sid FROM messages WHERE to_number = '" PATIENT2 "' "
+		    "AND body LIKE '" INSTRUCTION "%'");
+		char *form = xasprintf("MessageSid=%s&MessageStatus=undelivered&ErrorCode=30003", sid);
+
+		ck_assert_int_eq(harness_post(w.gw.port, "/sms/status", "application/x-www-form-urlencoded", form,
+		    strlen(form), NULL), 200);
+		free(form);
+		free(sid);
+	}
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'patient_unreachable' "
+	    "AND detail LIKE '%" PATIENT2 "%30003%'", 1, WAIT_MS));
+	/* Its page (held a moment: the primary was just paged) or a notice carries the number to call. */
+	wait_body(&w, PRIMARY, PATIENT2, WAIT_MS);
+	report_like("emergency: provider refuses the 911 text (21610)", &w, PATIENT, 1, t_notice, t_page,
 	    "the 911 text cannot be delivered (counted lost); the primary got the patient's number to call "
-	    "(time in the instruction column: red flag to that notice)");
+	    "(time in the instruction column: red flag to that notice); a second patient's 911 text reported "
+	    "undelivered (30003) by a status callback told the primary the same way");
 	world_free(&w);
 }
 END_TEST
