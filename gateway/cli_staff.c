@@ -201,7 +201,8 @@ cli_staff_add(PGconn *pg, int argc, char **argv)
 	res = cli_exec(pg, "add the staff member", "INSERT INTO staff (name, phone, role, language, webhook_url) "
 	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (phone) DO UPDATE SET name = EXCLUDED.name, "
 	    "role = EXCLUDED.role, language = EXCLUDED.language, webhook_url = EXCLUDED.webhook_url, "
-	    "active = true WHERE NOT staff.active RETURNING id, (xmax = 0)", 5, params);
+	    "active = true, unreachable_at = NULL, unreachable_reason = NULL WHERE NOT staff.active "
+	    "RETURNING id, (xmax = 0)", 5, params);
 	if (res == NULL)
 		return 1;
 	if (PQntuples(res) == 0) {
@@ -285,7 +286,10 @@ cli_staff_edit(PGconn *pg, int argc, char **argv)
 	res = cli_exec(pg, "change the staff member",
 	    "UPDATE staff SET name = coalesce($2, name), phone = coalesce($3, phone), role = coalesce($4, role), "
 	    "language = coalesce($5, language), "
-	    "webhook_url = CASE WHEN $7::boolean THEN nullif($6, '') ELSE webhook_url END "
+	    "webhook_url = CASE WHEN $7::boolean THEN nullif($6, '') ELSE webhook_url END, "
+	    /* A new number is a fresh chance: a refused page no longer marks them unreachable. */
+	    "unreachable_at = CASE WHEN $3 IS NULL THEN unreachable_at END, "
+	    "unreachable_reason = CASE WHEN $3 IS NULL THEN unreachable_reason END "
 	    "WHERE phone = $1 AND active RETURNING id, name, phone, role, language, "
 	    "coalesce(webhook_url, '-')", 7, params);
 	if (res == NULL)
@@ -308,17 +312,21 @@ cli_staff_list(PGconn *pg)
 	    "SELECT s.id, s.name, s.phone, s.role, s.language, "
 	    "CASE WHEN s.webhook_url IS NULL THEN '-' ELSE 'yes' END, "
 	    "coalesce((SELECT string_agg(DISTINCT o.tier, ',') FROM oncall_shifts o WHERE o.staff_id = s.id "
-	    "AND o.starts_at <= now() AND o.ends_at > now()), '-') "
+	    "AND o.starts_at <= now() AND o.ends_at > now()), '-'), "
+	    "CASE WHEN s.unreachable_at IS NULL THEN '' ELSE 'UNREACHABLE since ' || "
+	    "to_char(s.unreachable_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC: ' || "
+	    "left(coalesce(s.unreachable_reason, ''), 80) END "
 	    "FROM staff s WHERE s.active ORDER BY s.name", 0, NULL);
 
 	if (res == NULL)
 		return 1;
-	printf("%-5s %-24s %-16s %-10s %-4s %-7s %s\n", "id", "name", "phone", "role", "lang", "webhook",
-	    "on call now");
+	printf("%-5s %-24s %-16s %-10s %-4s %-7s %-11s %s\n", "id", "name", "phone", "role", "lang", "webhook",
+	    "on call now", "status");
 	for (int i = 0; i < PQntuples(res); i++)
-		printf("%-5s %-24s %-16s %-10s %-4s %-7s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		printf("%-5s %-24s %-16s %-10s %-4s %-7s %-11s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
-		    PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
+		    PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), PQgetvalue(res, i, 7)[0] ?
+		    PQgetvalue(res, i, 7) : "ok");
 	PQclear(res);
 	return 0;
 }

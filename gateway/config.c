@@ -80,6 +80,7 @@ static const struct config_entry config_table[] = {
 	INT("OUTBOX_MAX_ATTEMPTS", outbox_max_attempts, "12", 1, 1000),
 	INT("OUTBOX_BACKOFF_BASE_MS", outbox_backoff_base_ms, "1000", 10, 3600000),
 	INT("OUTBOX_BACKOFF_MAX_MS", outbox_backoff_max_ms, "300000", 10, 86400000),
+	INT("OUTBOX_URGENT_BACKOFF_MAX_MS", outbox_urgent_backoff_max_ms, "10000", 10, 86400000),
 	INT("SWEEP_INTERVAL_MS", sweep_interval_ms, "1000", 10, 60000),
 	INT("SWEEP_MIN_AGE_MS", sweep_min_age_ms, "5000", 0, 600000),
 	INT("PROVIDER_TIMEOUT_MS", provider_timeout_ms, "15000", 100, 300000),

@@ -46,6 +46,7 @@ struct config {
 	long long outbox_max_attempts;
 	long long outbox_backoff_base_ms;
 	long long outbox_backoff_max_ms;
+	long long outbox_urgent_backoff_max_ms;  /* emergency texts and pages retry at least this often */
 	long long sweep_interval_ms;    /* how often due work is looked for in the database */
 	long long sweep_min_age_ms;     /* the sweep leaves younger texts to the gateway that took them */
 	long long provider_timeout_ms;  /* one provider HTTP request, connect to last byte */

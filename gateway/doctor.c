@@ -178,6 +178,56 @@ doctor_migrations(struct doctor *d, PGconn *pg)
 	PQclear(res);
 }
 
+/*
+ * On-call coverage over the next 7 days, counting only staff whose number
+ * works: a gap with no ESCALATION_FALLBACK_NUMBER means a red flag there
+ * would page no one, which is an error, not a warning. Staff whose pages
+ * the provider refused for good are named.
+ */
+static void
+doctor_oncall(struct doctor *d, PGconn *pg, const struct config *cfg)
+{
+	bool fallback = cfg->escalation_fallback_number[0] != '\0';
+	PGresult *res;
+
+	res = doctor_query(d, pg, "staff", "SELECT name, phone, "
+	    "to_char(unreachable_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), coalesce(unreachable_reason, '') "
+	    "FROM staff WHERE active AND unreachable_at IS NOT NULL ORDER BY name");
+	if (res != NULL) {
+		for (int i = 0; i < PQntuples(res); i++)
+			doctor_say(d, "FAIL", "staff: %s (%s) is unreachable: the provider refused a page to them "
+			    "at %s UTC (%.120s); fix the number with \"carenav staff edit PHONE --phone NEW\"", PQgetvalue(res, i, 0),
+			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+		if (PQntuples(res) == 0)
+			doctor_say(d, "ok", "staff: no staff number has been refused by the provider");
+		PQclear(res);
+	}
+	/* Gaps of a minute or more: the next 7 days minus the shifts of active, reachable staff. */
+	res = doctor_query(d, pg, "on-call", "WITH g AS (SELECT r FROM unnest("
+	    "tstzmultirange(tstzrange(now(), now() + interval '7 days')) - coalesce("
+	    "(SELECT range_agg(tstzrange(o.starts_at, o.ends_at)) FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
+	    "WHERE s.active AND s.unreachable_at IS NULL AND o.ends_at > now()), '{}'::tstzmultirange)) AS r "
+	    "WHERE upper(r) - lower(r) >= interval '1 minute') "
+	    "SELECT count(*), coalesce(string_agg(to_char(lower(r) AT TIME ZONE 'UTC', 'MM-DD HH24:MI') || '..' || "
+	    "to_char(upper(r) AT TIME ZONE 'UTC', 'MM-DD HH24:MI'), ', ' ORDER BY lower(r)) "
+	    "FILTER (WHERE lower(r) < now() + interval '7 days'), ''), "
+	    "bool_or(lower(r) <= now() + interval '1 minute') FROM g");
+	if (res == NULL)
+		return;
+	if (atoi(PQgetvalue(res, 0, 0)) == 0)
+		doctor_say(d, "ok", "on-call: reachable staff cover the next 7 days");
+	else if (fallback)
+		doctor_say(d, "warn", "on-call: %s gap(s) in the next 7 days%s (UTC: %.200s); red-flag alerts go to "
+		    "ESCALATION_FALLBACK_NUMBER only then", PQgetvalue(res, 0, 0),
+		    PQgetvalue(res, 0, 2)[0] == 't' ? ", nobody now" : "", PQgetvalue(res, 0, 1));
+	else
+		doctor_say(d, "FAIL", "on-call: %s gap(s) in the next 7 days%s (UTC: %.200s) and "
+		    "ESCALATION_FALLBACK_NUMBER is empty: a red flag then would alert no one (add shifts with "
+		    "\"carenav oncall add\", or set the fallback)", PQgetvalue(res, 0, 0),
+		    PQgetvalue(res, 0, 2)[0] == 't' ? ", nobody now" : "", PQgetvalue(res, 0, 1));
+	PQclear(res);
+}
+
 static void
 doctor_oncall_say(void *arg, const char *line)
 {
@@ -210,19 +260,7 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 		    "one when it starts, or load one with \"carenav flow load FILE\"", cfg->default_flow);
 	PQclear(res);
 
-	res = doctor_query(d, pg, "on-call", "SELECT count(*) FROM oncall_shifts s JOIN staff st ON st.id = s.staff_id "
-	    "WHERE st.active AND now() >= s.starts_at AND now() < s.ends_at");
-	if (res != NULL) {
-		if (atoi(PQgetvalue(res, 0, 0)) > 0)
-			doctor_say(d, "ok", "on-call: %s shift(s) cover now", PQgetvalue(res, 0, 0));
-		else if (cfg->escalation_fallback_number[0] != '\0')
-			doctor_say(d, "warn", "on-call: nobody is on call now; red-flag alerts go to "
-			    "ESCALATION_FALLBACK_NUMBER only");
-		else
-			doctor_say(d, "warn", "on-call: nobody is on call now and ESCALATION_FALLBACK_NUMBER is empty: "
-			    "a red-flag escalation would alert no one (add shifts with \"carenav oncall add\")");
-		PQclear(res);
-	}
+	doctor_oncall(d, pg, cfg);
 	doctor_oncall_check(d, pg);
 	res = PQexec(pg, "SELECT "
 	    "(SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -248,7 +286,7 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 		if (strcmp(PQgetvalue(res, 0, 0), "0") != 0 || strcmp(PQgetvalue(res, 0, 1), "0") != 0)
 			doctor_say(d, "warn", "numbers: %s conversation(s) and %s staff member(s) have a number not in "
 			    "E.164 (stored before numbers were normalised); texts from those phones now match the "
-			    "E.164 form: re-add such staff with \"carenav staff add\"", PQgetvalue(res, 0, 0),
+			    "E.164 form: give such staff their E.164 number with \"carenav staff edit PHONE --phone NEW\"", PQgetvalue(res, 0, 0),
 			    PQgetvalue(res, 0, 1));
 		else
 			doctor_say(d, "ok", "numbers: every stored number is in E.164");

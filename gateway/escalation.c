@@ -11,6 +11,14 @@
  * nobody on call alerts ESCALATION_FALLBACK_NUMBER and is logged at error
  * level. Staff webhooks are posted after the commit; they are best effort
  * and each result is recorded in the audit trail.
+ *
+ * Rounds advance on delivery (sql/017): a round is not due while one of
+ * its pages is still queued, the provider accepting a page restarts the
+ * clock, and a page refused for good marks the staff member unreachable
+ * and makes the next round due at once; oncall_targets() skips unreachable
+ * staff. The fallback number is registered as a staff member (role
+ * 'fallback') when we start, so it can ACK by SMS and never gets the
+ * patient dialogue; its pages carry its staff id like anyone's.
  */
 #include "escalation.h"
 
@@ -36,6 +44,14 @@
 
 #define ESCALATION_BATCH 50
 #define ESCALATION_MAX_TARGETS 64
+/*
+ * Surges (sql/017): a nurse paged less than this ago about another
+ * escalation gets the next ones together after it (a quarter of the ACK
+ * timeout, at most 15 s), and rounds due within this plus two sweeps of a
+ * due one are paged with it, so the escalations of a surge stay aligned.
+ */
+#define ESCALATION_SURGE_DIVISOR 4
+#define ESCALATION_SURGE_MAX_MS 15000
 
 struct escalation {
 	struct event_base *base;
@@ -50,6 +66,9 @@ struct escalation {
 	size_t webhooks;              /* staff webhook posts in flight */
 	bool again;                   /* kicked during a round */
 	bool stopped;
+	bool fallback_asked;          /* carenav_fallback_staff in flight or done */
+	bool fallback_inflight;       /* carenav_fallback_staff in flight */
+	int64_t fallback_id;          /* ESCALATION_FALLBACK_NUMBER's staff id (0: none or not yet known) */
 };
 
 /* A staff member on a shift near now, as carenav_oncall_window returned them. */
@@ -73,7 +92,6 @@ struct escalation_round {
 	struct oncall_shift *shifts;  /* owned */
 	struct escalation_staff *staff;  /* owned, parallel to shifts */
 	size_t nshifts;
-	size_t pending;               /* advance calls not yet answered */
 };
 
 struct escalation_webhook {
@@ -81,6 +99,14 @@ struct escalation_webhook {
 	int64_t escalation_id;
 	int64_t staff_id;
 };
+
+static int64_t
+escalation_surge_ms(const struct config *cfg)
+{
+	int64_t ms = cfg->escalation_ack_timeout_s * 1000 / ESCALATION_SURGE_DIVISOR;
+
+	return ms < ESCALATION_SURGE_MAX_MS ? ms : ESCALATION_SURGE_MAX_MS;
+}
 
 static int64_t
 escalation_now_ms(void)
@@ -153,7 +179,7 @@ escalation_webhook_done(const struct http_response *resp, void *arg)
 
 /* Posts {"text": body} to each alerted staff member's webhook, if they have one. */
 static void
-escalation_post_webhooks(struct escalation_round *r, int64_t escalation_id, json_t *alerts)
+escalation_post_webhooks(struct escalation_round *r, json_t *alerts)
 {
 	size_t i;
 	json_t *a;
@@ -173,7 +199,7 @@ escalation_post_webhooks(struct escalation_round *r, int64_t escalation_id, json
 		json_decref(payload);
 		w = xcalloc(1, sizeof *w);
 		w->esc = r->esc;
-		w->escalation_id = escalation_id;
+		w->escalation_id = json_integer_value(json_object_get(a, "escalation_id"));
 		w->staff_id = s->id;
 		req.url = s->webhook;
 		req.content_type = "application/json";
@@ -186,38 +212,29 @@ escalation_post_webhooks(struct escalation_round *r, int64_t escalation_id, json
 	}
 }
 
-struct escalation_advance_call {
-	struct escalation_round *round;
-	int64_t escalation_id;
-	char code[16];
-};
-
 static void
 escalation_advance_done(const PGresult *res, const char *error, void *arg)
 {
-	struct escalation_advance_call *call = arg;
-	struct escalation_round *r = call->round;
+	struct escalation_round *r = arg;
 	json_t *doc = NULL;
 
 	if (error != NULL) {
-		log_warn("escalation: %s: round not committed, retrying next sweep: %s", call->code, error);
+		log_warn("escalation: %zu round(s) not committed, retrying next sweep: %s", r->ndue, error);
 	} else {
 		doc = json_loads(store_col_text(res, 0, 0), 0, NULL);
 		if (strcmp(json_string_value(json_object_get(doc, "result")) ?
 		    json_string_value(json_object_get(doc, "result")) : "", "ok") == 0) {
-			stats.escalation_rounds++;
+			stats.escalation_rounds += json_array_size(json_object_get(doc, "advanced"));
 			outbox_kick(r->esc->outbox);
-			escalation_post_webhooks(r, call->escalation_id, json_object_get(doc, "alerts"));
+			escalation_post_webhooks(r, json_object_get(doc, "alerts"));
 		}
 		json_decref(doc);
 	}
-	free(call);
-	if (--r->pending == 0)
-		escalation_round_end(r);
+	escalation_round_end(r);
 }
 
-/* Builds the round's alert list for one escalation as JSON (caller frees). */
-static char *
+/* The round's alert list for one escalation. */
+static json_t *
 escalation_alerts_json(struct escalation_round *r, const struct escalation_due *d, int64_t now_ms)
 {
 	const struct config *cfg = r->esc->cfg;
@@ -225,13 +242,12 @@ escalation_alerts_json(struct escalation_round *r, const struct escalation_due *
 	size_t n = oncall_targets(r->shifts, r->nshifts, now_ms, d->step + 1, targets,
 	    ESCALATION_MAX_TARGETS);
 	json_t *alerts = json_array();
-	char *out;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct escalation_staff *s = escalation_staff_find(r, targets[i]);
 
-		json_array_append_new(alerts, json_pack("{s:I, s:s, s:s}", "staff_id", (json_int_t)s->id,
-		    "phone", s->phone, "language", s->language));
+		json_array_append_new(alerts, json_pack("{s:I, s:s, s:s, s:b}", "staff_id", (json_int_t)s->id,
+		    "phone", s->phone, "language", s->language, "fallback", 0));
 	}
 	if (n == 0) {
 		stats.escalation_no_oncall++;
@@ -239,12 +255,11 @@ escalation_alerts_json(struct escalation_round *r, const struct escalation_due *
 		    cfg->escalation_fallback_number[0] ? "; alerting the fallback number" :
 		    " and ESCALATION_FALLBACK_NUMBER is not set");
 		if (cfg->escalation_fallback_number[0] != '\0')
-			json_array_append_new(alerts, json_pack("{s:n, s:s, s:s}", "staff_id", "phone",
-			    cfg->escalation_fallback_number, "language", "en"));
+			json_array_append_new(alerts, json_pack("{s:o, s:s, s:s, s:b}", "staff_id",
+			    r->esc->fallback_id ? json_integer(r->esc->fallback_id) : json_null(), "phone",
+			    cfg->escalation_fallback_number, "language", "en", "fallback", 1));
 	}
-	out = json_dumps(alerts, JSON_COMPACT);
-	json_decref(alerts);
-	return out;
+	return alerts;
 }
 
 static void
@@ -253,7 +268,8 @@ escalation_flow_ready(const struct flow *flow, const char *error, void *arg)
 	struct escalation_round *r = arg;
 	struct escalation *esc = r->esc;
 	int64_t now_ms = escalation_now_ms();
-	char *template;
+	char *template, *items_json;
+	json_t *items;
 
 	if (flow == NULL) {
 		log_error("escalation: no flow for alert wording: %s", error);
@@ -261,19 +277,16 @@ escalation_flow_ready(const struct flow *flow, const char *error, void *arg)
 		return;
 	}
 	template = flow_message_json(flow, FLOW_MSG_ALERT_STAFF);
-	r->pending = r->ndue;
-	for (size_t i = 0; i < r->ndue; i++) {
-		struct escalation_advance_call *call = xcalloc(1, sizeof *call);
-		char *alerts = escalation_alerts_json(r, &r->due[i], now_ms);
-
-		call->round = r;
-		call->escalation_id = r->due[i].id;
-		memcpy(call->code, r->due[i].code, sizeof call->code);
-		store_escalation_advance(esc->db, r->due[i].id, r->due[i].step, alerts, template,
-		    esc->cfg->escalation_ack_timeout_s * 1000, esc->cfg->sms_provider,
-		    escalation_advance_done, call);
-		free(alerts);
-	}
+	items = json_array();
+	for (size_t i = 0; i < r->ndue; i++)
+		json_array_append_new(items, json_pack("{s:I, s:i, s:o}", "id", (json_int_t)r->due[i].id,
+		    "step", r->due[i].step, "alerts", escalation_alerts_json(r, &r->due[i], now_ms)));
+	items_json = json_dumps(items, JSON_COMPACT);
+	json_decref(items);
+	/* One transaction for the sweep: a nurse due pages for several escalations gets one SMS. */
+	store_escalation_advance_group(esc->db, items_json, template, esc->cfg->escalation_ack_timeout_s * 1000,
+	    esc->cfg->sms_provider, escalation_surge_ms(esc->cfg), escalation_advance_done, r);
+	free(items_json);
 	free(template);
 }
 
@@ -298,6 +311,7 @@ escalation_window_done(const PGresult *res, const char *error, void *arg)
 		r->shifts[i].tier = tier < 0 ? ONCALL_BACKUP : (enum oncall_tier)tier;
 		r->shifts[i].start_ms = store_col_int64(res, i, SHIFT_START_MS);
 		r->shifts[i].end_ms = store_col_int64(res, i, SHIFT_END_MS);
+		r->shifts[i].unreachable = store_col_bool(res, i, SHIFT_UNREACHABLE);
 		r->staff[i].id = r->shifts[i].staff_id;
 		r->staff[i].phone = xstrdup(store_col_text(res, i, SHIFT_PHONE));
 		r->staff[i].language = xstrdup(store_col_text(res, i, SHIFT_LANGUAGE));
@@ -337,6 +351,20 @@ escalation_due_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
+escalation_fallback_done(const PGresult *res, const char *error, void *arg)
+{
+	struct escalation *esc = arg;
+
+	esc->fallback_inflight = false;
+	if (error != NULL) {
+		esc->fallback_asked = false;  /* the next sweep asks again */
+		log_debug("escalation: registering the fallback number failed: %s", error);
+		return;
+	}
+	esc->fallback_id = PQgetisnull(res, 0, 0) ? 0 : store_col_int64(res, 0, 0);
+}
+
+static void
 escalation_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct escalation *esc = arg;
@@ -345,14 +373,25 @@ escalation_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (esc->stopped)
 		return;
+	if (!esc->fallback_asked) {
+		esc->fallback_asked = esc->fallback_inflight = true;
+		store_fallback_staff(esc->db, esc->cfg->escalation_fallback_number, escalation_fallback_done, esc);
+	}
 	if (esc->round != NULL) {
 		esc->again = true;
 		return;
 	}
 	esc->round = xcalloc(1, sizeof *esc->round);
 	esc->round->esc = esc;
-	store_escalation_due(esc->db, ESCALATION_BATCH, esc->cfg->default_flow, escalation_due_done,
-	    esc->round);
+	store_escalation_due(esc->db, ESCALATION_BATCH, esc->cfg->default_flow,
+	    escalation_surge_ms(esc->cfg) + 2 * esc->cfg->sweep_interval_ms, escalation_due_done, esc->round);
+}
+
+/* A page (or an emergency text) was refused for good: the next round may be due now. */
+static void
+escalation_refused_cb(void *arg)
+{
+	escalation_kick(arg);
 }
 
 struct escalation *
@@ -371,6 +410,7 @@ escalation_new(struct event_base *base, struct db *db, struct flows *flows, stru
 	event_assign(&esc->sweep, base, -1, EV_PERSIST, escalation_sweep_cb, esc);
 	event_add(&esc->sweep, &tv);
 	event_assign(&esc->kick, base, -1, 0, escalation_sweep_cb, esc);
+	outbox_set_refused_cb(outbox, escalation_refused_cb, esc);
 	escalation_kick(esc);
 	return esc;
 }
@@ -382,6 +422,7 @@ escalation_free(struct escalation *esc)
 		return;
 	event_del(&esc->sweep);
 	event_del(&esc->kick);
+	outbox_set_refused_cb(esc->outbox, NULL, NULL);
 	free(esc);
 }
 
@@ -402,5 +443,5 @@ escalation_stop(struct escalation *esc)
 bool
 escalation_busy(const struct escalation *esc)
 {
-	return esc->round != NULL || esc->webhooks > 0;
+	return esc->round != NULL || esc->webhooks > 0 || esc->fallback_inflight;
 }

@@ -73,8 +73,9 @@ oncall_on_duty(const struct oncall_shift *shifts, size_t n, int64_t now_ms, enum
 	}
 }
 
-size_t
-oncall_targets(const struct oncall_shift *shifts, size_t n, int64_t now_ms, int step, int64_t *out,
+/* The tiers of round `step`, reachable or not. */
+static size_t
+oncall_step_targets(const struct oncall_shift *shifts, size_t n, int64_t now_ms, int step, int64_t *out,
     size_t max)
 {
 	size_t count;
@@ -267,4 +268,44 @@ oncall_gaps(const struct oncall_shift *shifts, size_t n, int64_t from_ms, int64_
 	}
 	free(points);
 	return count;
+}
+
+static bool
+oncall_is_unreachable(const struct oncall_shift *shifts, size_t n, int64_t staff_id)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (shifts[i].staff_id == staff_id && shifts[i].unreachable)
+			return true;
+	}
+	return false;
+}
+
+/* Keeps the reachable ids of out[0..count), in order; returns how many. */
+static size_t
+oncall_keep_reachable(const struct oncall_shift *shifts, size_t n, int64_t *out, size_t count)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (!oncall_is_unreachable(shifts, n, out[i]))
+			out[kept++] = out[i];
+	}
+	return kept;
+}
+
+size_t
+oncall_targets(const struct oncall_shift *shifts, size_t n, int64_t now_ms, int step, int64_t *out,
+    size_t max)
+{
+	size_t count = oncall_keep_reachable(shifts, n, out,
+	    oncall_step_targets(shifts, n, now_ms, step, out, max));
+
+	if (count > 0)
+		return count;
+	/* Nobody reachable in this round's tier: whoever else is on call and reachable... */
+	count = oncall_keep_reachable(shifts, n, out, oncall_step_targets(shifts, n, now_ms, 3, out, max));
+	if (count > 0)
+		return count;
+	/* ...else everyone on call, reachable or not: a refused number may work again. */
+	return oncall_step_targets(shifts, n, now_ms, 3, out, max);
 }

@@ -27,6 +27,7 @@ struct oncall_shift {
 	enum oncall_tier tier;
 	int64_t start_ms;  /* inclusive */
 	int64_t end_ms;    /* exclusive */
+	bool unreachable;  /* the provider refused a page to this staff member for good */
 };
 
 /* Parses "primary"/"backup"; -1 if neither. */
@@ -42,8 +43,11 @@ size_t oncall_on_duty(const struct oncall_shift *shifts, size_t n, int64_t now_m
 
 /*
  * Who alert round `step` (1 = the first) goes to: 1 the primary tier,
- * 2 the backup tier, 3 and every later round everyone on call. Returns
- * how many ids were written; 0 means nobody is on call for that round.
+ * 2 the backup tier, 3 and every later round everyone on call. Staff marked
+ * unreachable are skipped: when nobody reachable is left in the round's
+ * tier, the round goes to everyone else on call who is reachable, and when
+ * nobody on call is reachable, to everyone on call. Returns how many ids
+ * were written; 0 means nobody is on call at all.
  */
 size_t oncall_targets(const struct oncall_shift *shifts, size_t n, int64_t now_ms, int step,
     int64_t *out, size_t max);

@@ -22,6 +22,20 @@
  * callback to move on. A rejection because the recipient unsubscribed at
  * the provider (Twilio 21610) is recorded by carenav_outbox_unsubscribed,
  * which also opts the patient out of an ordinary dialogue (sql/015).
+ *
+ * Urgent rows (outbox.urgent, sql/017: the emergency instruction, "a nurse
+ * will call", staff pages) are claimed first, retried without an attempt
+ * limit until their escalation is resolved, back off at most
+ * OUTBOX_URGENT_BACKOFF_MAX_MS, and are leased for the provider timeout
+ * plus OUTBOX_URGENT_LEASE_MARGIN_MS only: a gateway killed mid-send holds
+ * them seconds, not the 30 s margin of ordinary replies. The price is a
+ * resend if recording a send takes longer than that margin (the database
+ * stalled); for these texts a duplicate is cheaper than a delay. When the
+ * provider accepts a text after a second or more of nothing but failures,
+ * every urgent row waiting on a backoff is made due at once
+ * (carenav_outbox_urgent_now): after an outage they go first, not when
+ * their own backoff ends. One number failing while others send fine never
+ * triggers it.
  */
 #include "outbox.h"
 
@@ -31,6 +45,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backoff.h"
 #include "batch.h"
@@ -46,6 +61,10 @@
 
 /* How long a row stays ours past the provider timeout before others may resend it. */
 #define OUTBOX_LEASE_MARGIN_MS 30000
+/* The same for urgent rows (see above). */
+#define OUTBOX_URGENT_LEASE_MARGIN_MS 2000
+/* Nothing but failures this long, then a text accepted: the provider recovered. */
+#define OUTBOX_RECOVERY_MIN_MS 1000
 #define OUTBOX_RECORD_RETRY_MS 1000
 /* Most 'sent' marks in one transaction. */
 #define OUTBOX_SENT_BATCH 256
@@ -65,6 +84,9 @@ struct outbox {
 	bool stopped;
 	size_t in_flight;              /* jobs from claim until their outcome is recorded */
 	size_t sending;                /* of those, jobs waiting for the provider (<= OUTBOX_BATCH) */
+	int64_t failing_since_ms;      /* monotonic ms of the first failure since the last send; 0 = none */
+	outbox_refused_cb *refused_cb; /* outbox_set_refused_cb, or NULL */
+	void *refused_arg;             /* borrowed */
 };
 
 /* One claimed row, from claim until its outcome is recorded. */
@@ -72,6 +94,8 @@ struct outbox_job {
 	struct outbox *ob;
 	int64_t id;
 	int attempts;              /* including this one */
+	bool urgent;               /* an emergency text or a page (CLAIM_URGENT) */
+	bool unlimited;            /* urgent, its escalation not resolved: no attempt limit */
 	char *to, *from, *body;    /* owned */
 	enum provider_result result;
 	char *provider_sid;        /* owned, when sent */
@@ -83,6 +107,50 @@ struct outbox_job {
 };
 
 static void outbox_record(struct outbox_job *job);
+
+static int64_t
+outbox_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+outbox_urgent_now_done(const PGresult *res, const char *error, void *arg)
+{
+	struct outbox *ob = arg;
+
+	ob->in_flight--;
+	if (error != NULL) {
+		log_debug("outbox: could not restart the backoff of urgent rows: %s", error);
+		return;
+	}
+	if (atoi(PQgetvalue(res, 0, 0)) > 0)
+		log_info("outbox: provider back; %s urgent text(s) due now", PQgetvalue(res, 0, 0));
+	outbox_kick(ob);
+}
+
+/* Tracks provider outages; on recovery, urgent rows waiting on a backoff go now. */
+static void
+outbox_note_outcome(struct outbox *ob, enum provider_result result)
+{
+	int64_t now = outbox_mono_ms();
+
+	if (result == PROVIDER_RETRY) {
+		if (ob->failing_since_ms == 0)
+			ob->failing_since_ms = now;
+		return;
+	}
+	if (result != PROVIDER_SENT || ob->failing_since_ms == 0)
+		return;
+	if (now - ob->failing_since_ms >= OUTBOX_RECOVERY_MIN_MS) {
+		ob->in_flight++;  /* the drain waits for it: its callback needs ob */
+		store_outbox_urgent_now(ob->db, outbox_urgent_now_done, ob);
+	}
+	ob->failing_since_ms = 0;
+}
 
 static void
 outbox_job_free(struct outbox_job *job)
@@ -111,6 +179,8 @@ outbox_record_done(const PGresult *res, const char *error, void *arg)
 		return;
 	}
 	ob->in_flight--;
+	if (job->urgent && job->result == PROVIDER_REJECTED && ob->refused_cb != NULL)
+		ob->refused_cb(ob->refused_arg);
 	outbox_job_free(job);
 	outbox_kick(ob);
 }
@@ -178,6 +248,7 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 	job->error = outcome->error ? redact_provider_error(outcome->error, job->body) : NULL;
 	job->unsubscribed = outcome->result == PROVIDER_REJECTED &&
 	    outcome->error_code == PROVIDER_ERROR_UNSUBSCRIBED;
+	outbox_note_outcome(job->ob, outcome->result);
 	switch (outcome->result) {
 	case PROVIDER_SENT:
 		stats.outbound_sent++;
@@ -186,7 +257,7 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 		    job->status ? job->status : "sent");
 		break;
 	case PROVIDER_RETRY:
-		if (job->attempts >= cfg->outbox_max_attempts) {
+		if (job->attempts >= cfg->outbox_max_attempts && !job->unlimited) {
 			char *why = xasprintf("gave up after %d attempts: %s", job->attempts, job->error);
 
 			free(job->error);
@@ -199,7 +270,8 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 		stats.outbound_retried++;
 		job->retry_delay_ms = outcome->retry_after_ms > 0 ? outcome->retry_after_ms :
 		    backoff_delay_ms(job->attempts, cfg->outbox_backoff_base_ms,
-		        cfg->outbox_backoff_max_ms, arc4random());
+		        job->urgent && cfg->outbox_urgent_backoff_max_ms < cfg->outbox_backoff_max_ms ?
+		        cfg->outbox_urgent_backoff_max_ms : cfg->outbox_backoff_max_ms, arc4random());
 		log_warn("outbox: id=%" PRId64 " attempt %d failed, retry in %" PRId64 " ms: %s", job->id,
 		    job->attempts, job->retry_delay_ms, job->error);
 		break;
@@ -258,12 +330,15 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 		job->ob = ob;
 		job->id = store_col_int64(res, i, CLAIM_ID);
 		job->attempts = (int)store_col_int64(res, i, CLAIM_ATTEMPTS);
+		job->urgent = store_col_bool(res, i, CLAIM_URGENT);
+		job->unlimited = store_col_bool(res, i, CLAIM_ESCALATION_OPEN);
 		job->to = xstrdup(store_col_text(res, i, CLAIM_TO));
 		job->from = xstrdup(store_col_text(res, i, CLAIM_FROM));
 		job->body = xstrdup(store_col_text(res, i, CLAIM_BODY));
 		evtimer_assign(&job->record_retry, ob->base, outbox_record_retry_timer, job);
 		ob->in_flight++;
-		if (outbox_gate_check(ob->gate, job->id, job->to, job))
+		/* An emergency text or a page is never held by the send gate. */
+		if (job->urgent || outbox_gate_check(ob->gate, job->id, job->to, job))
 			outbox_job_send(job);
 	}
 	outbox_gate_flush(ob->gate, outbox_gate_done, ob);
@@ -288,7 +363,7 @@ outbox_claim(struct outbox *ob)
 	ob->claiming = true;
 	ob->claim_limit = (int)room;
 	store_outbox_claim(ob->db, (int)room, ob->cfg->provider_timeout_ms + OUTBOX_LEASE_MARGIN_MS,
-	    outbox_claim_done, ob);
+	    ob->cfg->provider_timeout_ms + OUTBOX_URGENT_LEASE_MARGIN_MS, outbox_claim_done, ob);
 }
 
 static void
@@ -338,6 +413,13 @@ outbox_kick(struct outbox *ob)
 	/* Deferred to the loop, so many kicks in one iteration make one claim. */
 	if (!ob->stopped && !event_pending(&ob->kick, EV_TIMEOUT, NULL))
 		event_active(&ob->kick, EV_TIMEOUT, 1);
+}
+
+void
+outbox_set_refused_cb(struct outbox *ob, outbox_refused_cb *cb, void *arg)
+{
+	ob->refused_cb = cb;
+	ob->refused_arg = arg;
 }
 
 void

@@ -22,6 +22,13 @@ struct outbox *outbox_new(struct event_base *base, struct db *db, struct provide
 void outbox_free(struct outbox *ob);
 /* Looks for sendable rows now instead of at the next sweep. */
 void outbox_kick(struct outbox *ob);
+/*
+ * Calls cb(arg) each time the provider's refusal of an urgent row (a page,
+ * an emergency text) has been recorded: the escalation sweep can page the
+ * next tier now rather than at its next tick. NULL cb: none.
+ */
+typedef void outbox_refused_cb(void *arg);
+void outbox_set_refused_cb(struct outbox *ob, outbox_refused_cb *cb, void *arg);
 /* Stops claiming new rows; sends in flight still finish and are recorded. */
 void outbox_stop(struct outbox *ob);
 /* Rows claimed and not yet recorded as sent/retried/failed, plus a claim query in flight. */

@@ -51,7 +51,8 @@ store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg)
 	    "(SELECT count(*) FROM escalations WHERE status = 'open'), "
 	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM escalations WHERE status = 'open'), "
 	    "(SELECT count(*) FROM escalations WHERE status = 'acknowledged'), "
-	    "(SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL)",
+	    "(SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL), "
+	    "(SELECT count(*) FROM staff WHERE active AND unreachable_at IS NOT NULL)",
 	    0, NULL, cb, arg);
 }
 
@@ -133,12 +134,19 @@ store_step_commit(struct db *db, const struct store_step *step, db_result_cb *cb
 }
 
 void
-store_outbox_claim(struct db *db, int limit, int64_t lease_ms, db_result_cb *cb, void *arg)
+store_outbox_claim(struct db *db, int limit, int64_t lease_ms, int64_t urgent_lease_ms, db_result_cb *cb,
+    void *arg)
 {
-	char lim[24], lease[24];
-	const char *params[] = { I64(lim, limit), I64(lease, lease_ms) };
+	char lim[24], lease[24], ulease[24];
+	const char *params[] = { I64(lim, limit), I64(lease, lease_ms), I64(ulease, urgent_lease_ms) };
 
-	db_query(db, "SELECT * FROM carenav_outbox_claim($1, $2)", 2, params, cb, arg);
+	db_query(db, "SELECT * FROM carenav_outbox_claim($1, $2, $3)", 3, params, cb, arg);
+}
+
+void
+store_outbox_urgent_now(struct db *db, db_result_cb *cb, void *arg)
+{
+	db_query(db, "SELECT carenav_outbox_urgent_now()", 0, NULL, cb, arg);
 }
 
 void
@@ -189,12 +197,13 @@ store_outbox_unsubscribed(struct db *db, int64_t outbox_id, const char *error, d
 }
 
 void
-store_escalation_due(struct db *db, int limit, const char *default_flow, db_result_cb *cb, void *arg)
+store_escalation_due(struct db *db, int limit, const char *default_flow, int64_t early_ms, db_result_cb *cb,
+    void *arg)
 {
-	char lim[24];
-	const char *params[] = { I64(lim, limit), default_flow };
+	char lim[24], early[24];
+	const char *params[] = { I64(lim, limit), default_flow, I64(early, early_ms) };
 
-	db_query(db, "SELECT * FROM carenav_escalation_due($1, $2)", 2, params, cb, arg);
+	db_query(db, "SELECT * FROM carenav_escalation_due($1, $2, $3)", 3, params, cb, arg);
 }
 
 void
@@ -204,16 +213,21 @@ store_oncall_window(struct db *db, db_result_cb *cb, void *arg)
 }
 
 void
-store_escalation_advance(struct db *db, int64_t escalation_id, int expected_step,
-    const char *alerts_json, const char *template_json, int64_t next_due_ms, const char *provider,
-    db_result_cb *cb, void *arg)
+store_fallback_staff(struct db *db, const char *phone, db_result_cb *cb, void *arg)
 {
-	char id[24], step[24], due[24];
-	const char *params[] = { I64(id, escalation_id), I64(step, expected_step), alerts_json,
-		template_json, I64(due, next_due_ms), provider };
+	const char *params[] = { phone };
 
-	db_query(db, "SELECT carenav_escalation_advance($1, $2, $3, $4, $5, $6)::text", 6, params, cb,
-	    arg);
+	db_query(db, "SELECT carenav_fallback_staff($1)", 1, params, cb, arg);
+}
+
+void
+store_escalation_advance_group(struct db *db, const char *items_json, const char *template_json,
+    int64_t next_due_ms, const char *provider, int64_t hold_ms, db_result_cb *cb, void *arg)
+{
+	char due[24], hold[24];
+	const char *params[] = { items_json, template_json, I64(due, next_due_ms), provider, I64(hold, hold_ms) };
+
+	db_query(db, "SELECT carenav_escalation_advance_group($1, $2, $3, $4, $5)::text", 5, params, cb, arg);
 }
 
 void

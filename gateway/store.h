@@ -30,7 +30,8 @@ void store_inbound_accept(struct db *db, const struct store_inbound *in, db_resu
 /*
  * Row: pending outbox rows, age of the oldest (s), open escalations, age of
  * the oldest unacknowledged one (s), acknowledged ones not yet resolved,
- * inbound texts not yet answered. Database-wide, not per gateway.
+ * inbound texts not yet answered, active staff whose pages the provider
+ * refused for good. Database-wide, not per gateway.
  */
 void store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg);
 /* Row: Prometheus text: escalations opened by reason, the time-to-ACK histogram. */
@@ -86,8 +87,21 @@ struct store_step {
 void store_step_commit(struct db *db, const struct store_step *step, db_result_cb *cb, void *arg);
 
 /* Columns of store_outbox_claim's rows. */
-enum store_claim_col { CLAIM_ID, CLAIM_MESSAGE_ID, CLAIM_ATTEMPTS, CLAIM_TO, CLAIM_FROM, CLAIM_BODY };
-void store_outbox_claim(struct db *db, int limit, int64_t lease_ms, db_result_cb *cb, void *arg);
+/*
+ * CLAIM_URGENT: an emergency text or a staff page (outbox.urgent, sql/017):
+ * exempt from opt-outs and rate caps. CLAIM_ESCALATION_OPEN: urgent and its
+ * escalation not resolved (open or acknowledged), so it is retried without
+ * an attempt limit.
+ */
+enum store_claim_col {
+	CLAIM_ID, CLAIM_MESSAGE_ID, CLAIM_ATTEMPTS, CLAIM_TO, CLAIM_FROM, CLAIM_BODY, CLAIM_URGENT,
+	CLAIM_ESCALATION_OPEN,
+};
+/* Urgent rows get urgent_lease_ms, others lease_ms. */
+void store_outbox_claim(struct db *db, int limit, int64_t lease_ms, int64_t urgent_lease_ms, db_result_cb *cb,
+    void *arg);
+/* Urgent rows waiting on a backoff are due now (the provider recovered); row: how many. */
+void store_outbox_urgent_now(struct db *db, db_result_cb *cb, void *arg);
 void store_outbox_sent(struct db *db, int64_t outbox_id, const char *provider_sid, db_result_cb *cb,
     void *arg);
 void store_outbox_retry(struct db *db, int64_t outbox_id, int64_t delay_ms, const char *error,
@@ -108,18 +122,24 @@ void store_outbox_unsubscribed(struct db *db, int64_t outbox_id, const char *err
 
 /* Columns of store_escalation_due's rows. */
 enum store_due_col { DUE_ID, DUE_CODE, DUE_STEP, DUE_LATEST_FLOW_VERSION_ID };
-void store_escalation_due(struct db *db, int limit, const char *default_flow, db_result_cb *cb,
+/* Due rounds, and with them those due within early_ms (sql/017: surges are paged together). */
+void store_escalation_due(struct db *db, int limit, const char *default_flow, int64_t early_ms, db_result_cb *cb,
     void *arg);
 /* Columns of store_oncall_window's rows: shifts near now with their staff. */
 enum store_shift_col {
 	SHIFT_STAFF_ID, SHIFT_NAME, SHIFT_PHONE, SHIFT_LANGUAGE, SHIFT_WEBHOOK, SHIFT_TIER,
-	SHIFT_START_MS, SHIFT_END_MS,
+	SHIFT_START_MS, SHIFT_END_MS, SHIFT_UNREACHABLE,
 };
 void store_oncall_window(struct db *db, db_result_cb *cb, void *arg);
-/* Row: a JSON result {"result": "ok"|"conflict", "alerts": [...]}. */
-void store_escalation_advance(struct db *db, int64_t escalation_id, int expected_step,
-    const char *alerts_json, const char *template_json, int64_t next_due_ms, const char *provider,
-    db_result_cb *cb, void *arg);
+/* Registers ESCALATION_FALLBACK_NUMBER as staff (role 'fallback'); row: its staff id, NULL for "". */
+void store_fallback_staff(struct db *db, const char *phone, db_result_cb *cb, void *arg);
+/*
+ * The rounds due in one sweep (sql/017): items_json [{"id", "step", "alerts"}];
+ * a round whose targets were all paged less than hold_ms ago waits.
+ * Row: {"result", "advanced": [ids], "alerts": [{"staff_id", "escalation_id", "body"}]}.
+ */
+void store_escalation_advance_group(struct db *db, const char *items_json, const char *template_json,
+    int64_t next_due_ms, const char *provider, int64_t hold_ms, db_result_cb *cb, void *arg);
 void store_escalation_event(struct db *db, int64_t escalation_id, const char *event,
     int64_t staff_id, const char *detail, db_result_cb *cb, void *arg);
 /*

@@ -100,6 +100,9 @@ health_metrics_done(const PGresult *res, const char *error, void *arg)
 		    "Escalations acknowledged but not yet resolved", PQgetvalue(res, 0, 4));
 		health_gauge(&text, "carenav_inbound_unanswered",
 		    "Stored inbound SMS whose dialogue step has not committed yet", PQgetvalue(res, 0, 5));
+		health_gauge(&text, "carenav_staff_unreachable",
+		    "Active staff whose pages the provider refused for good (carenav staff list)",
+		    PQgetvalue(res, 0, 6));
 	}
 	scrape->text = text;
 	if (error != NULL) {

@@ -287,6 +287,12 @@ LANGUAGE sql STABLE AS $$
         'resolved_at', e.resolved_at, 'resolved_by', e.resolved_by,
         'outcome', e.outcome, 'outcome_tries', e.outcome_tries, 'resolution_note', e.resolution_note,
         'summary', carenav_escalation_summary(e.id, 'en'),
+        -- What staff must see at once (017): a dead staff number, a 911 text that did not arrive.
+        'problems', coalesce((SELECT jsonb_agg(jsonb_build_object('at', ev.at, 'event', ev.event,
+                                 'step', ev.step, 'staff_id', ev.staff_id, 'detail', ev.detail) ORDER BY ev.id)
+                                FROM escalation_events ev
+                               WHERE ev.escalation_id = e.id
+                                 AND ev.event IN ('staff_unreachable', 'patient_unreachable')), '[]'),
         'pages', coalesce((SELECT jsonb_agg(jsonb_build_object(
                      'at', ev.at, 'step', ev.step,
                      'tier', CASE ev.step WHEN 1 THEN 'primary' WHEN 2 THEN 'backup' ELSE 'everyone' END,

@@ -52,8 +52,9 @@ LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
                              p_compliance, p_escalation_id, NULL::smallint, NULL::text);
 $$;
 
--- 005's step commit (with 012's plan_cache_mode), each reply queued with
--- the segments and encoding the gateway counted for it.
+-- 017's step commit (the emergency instruction urgent, a reflag paged as an
+-- update; 012's plan_cache_mode), each reply queued with the segments and
+-- encoding the gateway counted for it.
 CREATE OR REPLACE FUNCTION carenav_step_commit(p_conversation_id bigint, p_version bigint,
                                                p_message_id bigint, p_state jsonb,
                                                p_flow_version_id bigint, p_language text,
@@ -66,6 +67,7 @@ DECLARE
     v_done  timestamptz;
     v_opted boolean;
     v_esc   bigint;
+    v_msg   bigint;
     a       jsonb;
     r       jsonb;
 BEGIN
@@ -94,6 +96,7 @@ BEGIN
             ELSE
                 INSERT INTO escalation_events (escalation_id, event, actor, detail)
                 VALUES (v_esc, 'reflagged', 'gateway', a->>'reason');
+                PERFORM carenav_escalation_update(v_esc, a->>'reason', a->>'detail', p_provider);
             END IF;
         WHEN 'callback' THEN
             INSERT INTO callbacks (conversation_id, reason) VALUES (c.id, a->>'reason');
@@ -102,9 +105,17 @@ BEGIN
         END CASE;
     END LOOP;
     FOR r IN SELECT * FROM jsonb_array_elements(p_replies) LOOP
-        PERFORM carenav_queue_sms(c.id, p_provider, r->>'body', 'dialogue', 0::smallint,
-                                  coalesce((r->>'compliance')::boolean, false), NULL,
-                                  (r->>'segments')::smallint, r->>'encoding');
+        IF v_esc IS NOT NULL THEN
+            -- The emergency instruction (017): urgent, never held back by a STOP.
+            v_msg := carenav_queue_urgent(c.id, p_provider, r->>'body', 'dialogue', 30::smallint, v_esc,
+                                          NULL, NULL, NULL);
+            UPDATE messages SET segments = (r->>'segments')::smallint, encoding = r->>'encoding'
+             WHERE id = v_msg;
+        ELSE
+            PERFORM carenav_queue_sms(c.id, p_provider, r->>'body', 'dialogue', 0::smallint,
+                                      coalesce((r->>'compliance')::boolean, false), NULL,
+                                      (r->>'segments')::smallint, r->>'encoding');
+        END IF;
     END LOOP;
     UPDATE conversations
        SET state = p_state, flow_version_id = p_flow_version_id, language = p_language,

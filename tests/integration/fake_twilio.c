@@ -22,6 +22,14 @@
 #include "xmalloc.h"
 
 #define FAKE_TWILIO_MAX_SCRIPT 64
+#define FAKE_TWILIO_MAX_NUMBERS 16
+
+/* A phone that answers every message to it the same way. */
+struct fake_twilio_number {
+	char to[32];
+	int status;  /* HTTP status */
+	int code;    /* Twilio error code in the error document */
+};
 
 struct fake_twilio {
 	struct event_base *base;
@@ -41,7 +49,28 @@ struct fake_twilio {
 	char created_status[32];    /* the status of 201 answers */
 	int error_code;             /* 0: 20000 + HTTP status */
 	char retry_after[64];       /* on 429 and 503 answers; "" = none */
+	struct fake_twilio_number numbers[FAKE_TWILIO_MAX_NUMBERS];
+	size_t nnumbers;
 };
+
+/* The To field of a form body, into to (empty if none). */
+static void
+fake_twilio_form_to(const char *body, char *to, size_t size)
+{
+	struct form f;
+	char *cause = NULL;
+	const char *v;
+
+	to[0] = '\0';
+	if (!form_parse(body, strlen(body), &f, &cause)) {
+		free(cause);
+		return;
+	}
+	v = form_get(&f, "To");
+	if (v != NULL)
+		snprintf(to, size, "%s", v);
+	form_free(&f);
+}
 
 /* A reply held back by the delay setting. */
 struct fake_twilio_reply {
@@ -97,15 +126,27 @@ fake_twilio_handle(struct evhttp_request *req, void *arg)
 	const char *ctype = evhttp_find_header(headers, "Content-Type");
 	size_t len = evbuffer_get_length(in);
 	struct fake_twilio_request r;
-	int status, delay_ms;
+	int status, delay_ms, code = 0;
+	char to[32];
 
 	r.path = xstrdup(evhttp_request_get_uri(req));
 	r.authorization = xstrdup(auth ? auth : "");
 	r.content_type = xstrdup(ctype ? ctype : "");
 	r.body = len > 0 ? xstrndup((const char *)evbuffer_pullup(in, -1), len) : xstrdup("");  /* GET: no body */
 	r.at_s = harness_now_s();
+	fake_twilio_form_to(r.body, to, sizeof to);
 	pthread_mutex_lock(&ft->lock);
-	status = ft->script_pos < ft->nscript ? ft->script[ft->script_pos++] : 201;
+	status = 0;
+	for (size_t i = 0; i < ft->nnumbers; i++) {
+		if (strcmp(ft->numbers[i].to, to) == 0 && ft->numbers[i].status != 0) {
+			status = ft->numbers[i].status;
+			code = ft->numbers[i].code;
+		}
+	}
+	if (status == 0)
+		status = ft->script_pos < ft->nscript ? ft->script[ft->script_pos++] : 201;
+	if (code == 0)
+		code = ft->error_code ? ft->error_code : 20000 + status;
 	r.answered = status;
 	ft->reqs = xreallocarray(ft->reqs, ft->nreqs + 1, sizeof *ft->reqs);
 	ft->reqs[ft->nreqs++] = r;
@@ -116,7 +157,7 @@ fake_twilio_handle(struct evhttp_request *req, void *arg)
 		fake_twilio_echo_error(out, status, r.body);
 	else
 		evbuffer_add_printf(out, "{\"code\": %d, \"message\": \"scripted failure\", \"status\": %d}",
-		    ft->error_code ? ft->error_code : 20000 + status, status);
+		    code, status);
 	if ((status == 429 || status == 503) && ft->retry_after[0] != '\0')
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ft->retry_after);
 	delay_ms = ft->delay_ms;
@@ -347,6 +388,24 @@ fake_twilio_set_retry_after(struct fake_twilio *ft, const char *value)
 }
 
 void
+fake_twilio_number(struct fake_twilio *ft, const char *to, int status, int code)
+{
+	size_t i;
+
+	pthread_mutex_lock(&ft->lock);
+	for (i = 0; i < ft->nnumbers && strcmp(ft->numbers[i].to, to) != 0; i++)
+		;
+	if (i == ft->nnumbers) {
+		ck_assert_uint_lt(ft->nnumbers, FAKE_TWILIO_MAX_NUMBERS);
+		ft->nnumbers++;
+	}
+	snprintf(ft->numbers[i].to, sizeof ft->numbers[i].to, "%s", to);
+	ft->numbers[i].status = status;
+	ft->numbers[i].code = code;
+	pthread_mutex_unlock(&ft->lock);
+}
+
+void
 fake_twilio_set_delay(struct fake_twilio *ft, int delay_ms)
 {
 	pthread_mutex_lock(&ft->lock);
@@ -382,4 +441,19 @@ fake_twilio_bodies_to(struct fake_twilio *ft, const char *to)
 	}
 	pthread_mutex_unlock(&ft->lock);
 	return out;
+}
+
+size_t
+fake_twilio_count_to(struct fake_twilio *ft, const char *to)
+{
+	size_t n = 0;
+	char got[32];
+
+	pthread_mutex_lock(&ft->lock);
+	for (size_t i = 0; i < ft->nreqs; i++) {
+		fake_twilio_form_to(ft->reqs[i].body, got, sizeof got);
+		n += strcmp(got, to) == 0;
+	}
+	pthread_mutex_unlock(&ft->lock);
+	return n;
 }

@@ -42,10 +42,18 @@ void fake_twilio_set_created_status(struct fake_twilio *ft, const char *status);
 void fake_twilio_set_error_code(struct fake_twilio *ft, int code);
 /* A Retry-After header on later 429 and 503 answers (NULL: none, the default). */
 void fake_twilio_set_retry_after(struct fake_twilio *ft, const char *value);
+/*
+ * Every later message To=to is answered with HTTP status and Twilio error
+ * code (e.g. 400/21211 invalid number, 400/21610 unsubscribed, 503/0), ahead of
+ * the script; status 0 switches that number back to normal.
+ */
+void fake_twilio_number(struct fake_twilio *ft, const char *to, int status, int code);
 /* Answers every request only after delay_ms (0: at once). */
 void fake_twilio_set_delay(struct fake_twilio *ft, int delay_ms);
 /* The Body values accepted (201) for messages To=to, in arrival order, joined by "\n" (caller frees). */
 char *fake_twilio_bodies_to(struct fake_twilio *ft, const char *to);
+/* Message requests To=to received so far, whatever they were answered. */
+size_t fake_twilio_count_to(struct fake_twilio *ft, const char *to);
 /* Requests received so far. */
 size_t fake_twilio_count(struct fake_twilio *ft);
 /* A copy of request i (0-based); free with fake_twilio_request_free. */

@@ -22,10 +22,10 @@
  *   Dev   backup  21:00-09:00 Madrid    = 20:00-08:00Z (next day)
  */
 static const struct oncall_shift shifts[] = {
-	{ 1, ONCALL_PRIMARY, DAY0 + 13 * HOUR, DAY0 + 25 * HOUR },  /* Ana */
-	{ 2, ONCALL_PRIMARY, DAY0 + 25 * HOUR, DAY0 + 37 * HOUR },  /* Ben */
-	{ 3, ONCALL_BACKUP, DAY0 + 8 * HOUR, DAY0 + 20 * HOUR },    /* Carla */
-	{ 4, ONCALL_BACKUP, DAY0 + 20 * HOUR, DAY0 + 32 * HOUR },   /* Dev */
+	{ 1, ONCALL_PRIMARY, DAY0 + 13 * HOUR, DAY0 + 25 * HOUR, false },  /* Ana */
+	{ 2, ONCALL_PRIMARY, DAY0 + 25 * HOUR, DAY0 + 37 * HOUR, false },  /* Ben */
+	{ 3, ONCALL_BACKUP, DAY0 + 8 * HOUR, DAY0 + 20 * HOUR, false },    /* Carla */
+	{ 4, ONCALL_BACKUP, DAY0 + 20 * HOUR, DAY0 + 32 * HOUR, false },   /* Dev */
 };
 #define NSHIFTS (sizeof shifts / sizeof shifts[0])
 
@@ -92,13 +92,38 @@ START_TEST(test_ladder)
 }
 END_TEST
 
+START_TEST(test_unreachable_skipped)
+{
+	struct oncall_shift s[] = {
+		{ 1, ONCALL_PRIMARY, 0, 1000, true },
+		{ 2, ONCALL_BACKUP, 0, 1000, false },
+		{ 3, ONCALL_BACKUP, 0, 1000, false },
+	};
+	int64_t out[8];
+
+	/* A dead primary number: round 1 already goes to the reachable backups. */
+	ck_assert_uint_eq(oncall_targets(s, 3, 10, 1, out, 8), 2);
+	ck_assert_int_eq(out[0], 2);
+	ck_assert_int_eq(out[1], 3);
+	/* Every later round leaves the dead number out. */
+	ck_assert_uint_eq(oncall_targets(s, 3, 10, 4, out, 8), 2);
+	ck_assert_int_eq(out[0], 2);
+	/* Nobody reachable: everyone on call is tried anyway. */
+	s[1].unreachable = s[2].unreachable = true;
+	ck_assert_uint_eq(oncall_targets(s, 3, 10, 2, out, 8), 3);
+	/* A round whose tier is empty goes to who is on call (no primary: the backups). */
+	s[0].unreachable = s[1].unreachable = s[2].unreachable = false;
+	ck_assert_uint_eq(oncall_targets(s + 1, 2, 10, 1, out, 8), 2);
+}
+END_TEST
+
 START_TEST(test_overlap_and_duplicates)
 {
 	static const struct oncall_shift s[] = {
-		{ 7, ONCALL_PRIMARY, 100, 300 },
-		{ 5, ONCALL_PRIMARY, 50, 200 },
-		{ 7, ONCALL_PRIMARY, 150, 400 },  /* the same person twice */
-		{ 9, ONCALL_BACKUP, 0, 1000 },
+		{ 7, ONCALL_PRIMARY, 100, 300, false },
+		{ 5, ONCALL_PRIMARY, 50, 200, false },
+		{ 7, ONCALL_PRIMARY, 150, 400, false },  /* the same person twice */
+		{ 9, ONCALL_BACKUP, 0, 1000, false },
 	};
 	int64_t out[8];
 
@@ -214,10 +239,10 @@ END_TEST
 START_TEST(test_gaps)
 {
 	static const struct oncall_shift s[] = {
-		{ 1, ONCALL_PRIMARY, 100, 200 },
-		{ 2, ONCALL_PRIMARY, 150, 300 },
-		{ 3, ONCALL_BACKUP, 300, 350 },
-		{ 1, ONCALL_PRIMARY, 400, 500 },
+		{ 1, ONCALL_PRIMARY, 100, 200, false },
+		{ 2, ONCALL_PRIMARY, 150, 300, false },
+		{ 3, ONCALL_BACKUP, 300, 350, false },
+		{ 1, ONCALL_PRIMARY, 400, 500, false },
 	};
 	struct oncall_gap g[8];
 
@@ -243,6 +268,7 @@ main(void)
 		test_time_zones_and_tiers,
 		test_ladder,
 		test_overlap_and_duplicates,
+		test_unreachable_skipped,
 		test_ack_parse,
 		test_ack_classify,
 		test_local_times_and_zones,

@@ -428,6 +428,7 @@
         h("div", { class: "esc-meta", text: "Patient " + e.patient + " · " + (e.language || "en").toUpperCase() +
           (e.matched ? " · “" + e.matched + "”" : "") }),
         h("div", { class: "esc-pages", text: pagesText(e) }),
+        problems(e),
         e.state === "resolved" ? null : h("div", { class: "esc-actions" },
           e.state === "open" ? h("button", { class: "btn btn-danger btn-sm", type: "button", "data-action": "ack", onclick: function (ev) { ack(e, ev.target); } }, "Acknowledge") : null,
           h("button", { class: "btn btn-light btn-sm esc-open", type: "button", onclick: function () { select(e.conversation_id); } }, "Open conversation"),
@@ -442,6 +443,18 @@
         if (e.id === id) card.querySelector(".esc-age").textContent = stateText(e);
       });
     });
+  }
+
+  /* What staff must see at once (sql/017): a dead staff number, a 911 text that did not arrive. */
+  function problems(e) {
+    if (!e.problems || !e.problems.length) return null;
+    var box = h("div", { class: "esc-problems" });
+    e.problems.forEach(function (p) {
+      box.appendChild(h("div", { class: "esc-problem", "data-event": p.event,
+        text: (p.event === "patient_unreachable" ? "911 text NOT delivered: " : "Staff number refused a page: ") +
+          (p.detail || "") }));
+    });
+    return box;
   }
 
   function ack(e, button) {
