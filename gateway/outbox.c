@@ -337,8 +337,7 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 		job->body = xstrdup(store_col_text(res, i, CLAIM_BODY));
 		evtimer_assign(&job->record_retry, ob->base, outbox_record_retry_timer, job);
 		ob->in_flight++;
-		/* An emergency text or a page is never held by the send gate. */
-		if (job->urgent || outbox_gate_check(ob->gate, job->id, job->to, job))
+		if (outbox_gate_check(ob->gate, job->id, job->to, job))
 			outbox_job_send(job);
 	}
 	outbox_gate_flush(ob->gate, outbox_gate_done, ob);

@@ -77,6 +77,7 @@ BEGIN
                           ORDER BY m.id DESC LIMIT 1)) AS provider
           FROM escalation_events ev JOIN staff st ON st.id = ev.staff_id
          WHERE ev.escalation_id = e.id AND ev.event = 'alert_queued' AND st.active
+           AND st.unreachable_at IS NULL  -- their number refused a page for good (017)
            AND st.id IS DISTINCT FROM NEW.staff_id
            AND NOT EXISTS (SELECT 1 FROM escalation_events sd
                             WHERE sd.escalation_id = e.id AND sd.event = 'stood_down'

@@ -308,10 +308,14 @@ START_TEST(test_doctor_outbound)
 {
 	char *conninfo = harness_db_create(), *out = NULL;
 	struct harness_gw gw;
-	const char *all[] = { "OUTBOUND_COUNTRIES=*", NULL };
-	const char *foreign[] = { "OUTBOUND_COUNTRIES=44", NULL };
-	const char *good[] = { "OUTBOUND_COUNTRIES=1,52", NULL };
-	const char *bad[] = { "OUTBOUND_COUNTRIES=US", NULL };
+	/* No shifts here: without a fallback, doctor fails on the on-call gap (check_emergency). */
+#define FALLBACK "ESCALATION_FALLBACK_NUMBER=+15550009999"
+	const char *all[] = { "OUTBOUND_COUNTRIES=*", FALLBACK, NULL };
+	const char *none[] = { FALLBACK, NULL };
+	const char *foreign[] = { "OUTBOUND_COUNTRIES=44", FALLBACK, NULL };
+	const char *good[] = { "OUTBOUND_COUNTRIES=1,52", FALLBACK, NULL };
+	const char *bad[] = { "OUTBOUND_COUNTRIES=US", FALLBACK, NULL };
+#undef FALLBACK
 	PGconn *pg;
 
 	harness_gw_init(&gw, conninfo, all);
@@ -323,7 +327,7 @@ START_TEST(test_doctor_outbound)
 	free(out);
 	harness_gw_free(&gw);
 
-	harness_gw_init(&gw, conninfo, NULL);
+	harness_gw_init(&gw, conninfo, none);
 	pg = harness_db_connect(conninfo);
 	PQclear(PQexec(pg, "INSERT INTO conversations (patient_number, service_number) "
 	    "VALUES ('5551110003', '+15550001111')"));
