@@ -46,7 +46,7 @@ esc_doc_done(const PGresult *res, const char *error, void *arg)
 static void
 esc_list(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const char *op = api_begin(req, ctx, API_VIEWER, esc_list);
 	char *open;
 	long long limit;
 
@@ -130,7 +130,7 @@ esc_ack_version(const PGresult *res, const char *error, void *arg)
 static void
 esc_ack(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const char *op = api_begin(req, ctx, API_RESPONDER, esc_ack);
 
 	if (op == NULL)
 		return;
@@ -155,7 +155,7 @@ esc_resolve_done(const PGresult *res, const char *error, void *arg)
 static void
 esc_resolve(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx), *note;
+	const char *op = api_begin(req, ctx, API_RESPONDER, esc_resolve), *note;
 	json_t *body, *jnote;
 	struct api_call *call;
 
@@ -176,7 +176,7 @@ esc_resolve(struct evhttp_request *req, struct http_ctx *ctx)
 static void
 esc_audit(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const char *op = api_begin(req, ctx, API_ADMIN, esc_audit);
 	long long limit;
 
 	if (op == NULL || !api_query_int(req, "limit", ESC_DEFAULT_LIMIT, 1, ESC_MAX_LIMIT, &limit))
