@@ -64,14 +64,24 @@ CREATE TRIGGER operator_actions_no_truncate BEFORE TRUNCATE ON operator_actions
     FOR EACH STATEMENT EXECUTE FUNCTION carenav_operator_actions_immutable();
 
 -- One audited action or read (detail: never a message body or a full number).
+-- The console polls an open conversation every few seconds: a repeat of the
+-- same read (conversation_open, search) by the same operator within 5
+-- minutes of the last such row is not written again; everything else is.
 CREATE OR REPLACE FUNCTION carenav_audit(p_operator text, p_action text, p_conversation_id bigint,
                                          p_detail text, p_client_addr text) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO operator_actions (operator, action, conversation_id, detail, client_addr)
-    VALUES (p_operator, p_action,
-            (SELECT id FROM conversations WHERE id = p_conversation_id),
-            p_detail, nullif(p_client_addr, ''))
+    SELECT p_operator, p_action, (SELECT id FROM conversations WHERE id = p_conversation_id),
+           p_detail, nullif(p_client_addr, '')
+     WHERE p_action NOT IN ('conversation_open', 'search')
+        OR NOT EXISTS (SELECT 1 FROM operator_actions a
+                        WHERE a.at > now() - interval '5 minutes'
+                          AND a.operator = p_operator AND a.action = p_action
+                          AND a.conversation_id IS NOT DISTINCT FROM p_conversation_id
+                          AND a.detail IS NOT DISTINCT FROM p_detail
+                          AND a.client_addr IS NOT DISTINCT FROM nullif(p_client_addr, ''))
 $$;
+CREATE INDEX IF NOT EXISTS operator_actions_operator_at ON operator_actions (operator, at DESC);
 
 -- Who a credential belongs to: p_kind 'token' or 'session', p_sha256 the
 -- hex digest of what the client presented. A session idle for longer than

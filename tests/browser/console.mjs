@@ -6,6 +6,9 @@
 // afterwards. Environment:
 //   CONSOLE_URL    http://127.0.0.1:PORT/console/
 //   CONSOLE_TOKEN  an operator token
+//   CONSOLE_OPERATOR, CONSOLE_PASSWORD  an operator account: when set, the
+//                  console is signed in with the password (a session cookie +
+//                  CSRF token) instead of the token
 //   ESC_CODE       the open escalation's code, expected on the page
 //   PATIENT_LAST4  the last 4 digits of the seeded patient's number
 //   SCREENSHOT     where to save the screenshot (PNG); SCREENSHOT_DETAIL too
@@ -22,6 +25,8 @@ const env = (name) => {
 };
 const url = env("CONSOLE_URL");
 const token = env("CONSOLE_TOKEN");
+const operator = process.env.CONSOLE_OPERATOR;
+const password = process.env.CONSOLE_PASSWORD;
 const code = env("ESC_CODE");
 const last4 = env("PATIENT_LAST4");
 const shot = env("SCREENSHOT");
@@ -55,17 +60,37 @@ try {
 
   step(`open ${url}`);
   await page.goto(url);
-  await page.locator("#token").waitFor({ state: "visible" });
+  await page.locator("#login-name").waitFor({ state: "visible" });
 
-  step("a wrong token is refused");
-  await page.fill("#token", "not-the-right-token-at-all");
-  await page.click("#login-form button[type=submit]");
-  await page.locator("#login-error").waitFor({ state: "visible" });
+  if (operator && password) {
+    step("a wrong password is refused");
+    await page.fill("#login-name", operator);
+    await page.fill("#login-password", "not-the-right-password");
+    await page.click("#login-form button[type=submit]");
+    await page.locator("#login-error", { hasText: "wrong" }).waitFor({ state: "visible" });
 
-  step("sign in");
-  await page.fill("#token", token);
-  await page.click("#login-form button[type=submit]");
-  await page.locator("#app").waitFor({ state: "visible" });
+    step(`sign in as ${operator} with the password`);
+    await page.fill("#login-name", operator);
+    await page.fill("#login-password", password);
+    await page.click("#login-form button[type=submit]");
+    await page.locator("#app").waitFor({ state: "visible" });
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === "carenav_session");
+    if (!session || !session.httpOnly || session.sameSite !== "Strict") {
+      throw new Error(`session cookie: ${JSON.stringify(session)}`);
+    }
+  } else {
+    await page.click(".login-token summary");
+    step("a wrong token is refused");
+    await page.fill("#token", "not-the-right-token-at-all");
+    await page.click("#login-form button[type=submit]");
+    await page.locator("#login-error").waitFor({ state: "visible" });
+
+    step("sign in");
+    await page.fill("#token", token);
+    await page.click("#login-form button[type=submit]");
+    await page.locator("#app").waitFor({ state: "visible" });
+  }
 
   step(`the open escalation ${code} is shown`);
   const card = page.locator(`.esc-card[data-code="${code}"]`);
@@ -102,6 +127,21 @@ try {
   if (shotDetail) {
     await page.screenshot({ path: shotDetail, fullPage: false });
     step(`screenshot ${shotDetail}`);
+  }
+  step("the overview draws its charts");
+  await page.click("#open-overview");
+  await page.locator("#overview .ov-chart svg rect.bar").first().waitFor({ state: "attached" });
+  const tiles = await page.locator("#overview .ov-tile[data-key=escalations_in_progress] .ov-num").innerText();
+  if (tiles !== "1") throw new Error(`overview: acknowledged escalations shown as ${tiles}, not 1`);
+  await page.screenshot({ path: shot.replace(/\.png$/, "") + "-overview.png", fullPage: false });
+  await page.click("#overview .overview-head button");
+  if (operator && password) {
+    step("sign out ends the session");
+    await page.click("#signout");
+    await page.locator("#login").waitFor({ state: "visible" });
+    await page.reload();
+    await page.locator("#login-name").waitFor({ state: "visible" });
+    if (await page.locator("#app").isVisible()) throw new Error("still signed in after sign-out and reload");
   }
   if (consoleErrors.length) throw new Error(`errors in the page: ${consoleErrors.join(" | ")}`);
   step("all console checks passed");

@@ -46,7 +46,7 @@ START_TEST(test_console_shows_and_acks)
 	const char *outdir = env_or_fail("CARENAV_BROWSER_OUT");
 	const char *env[] = { "OPERATOR_TOKENS=nurse:" TOKEN, NULL };
 	struct harness_gw gw;
-	char *conninfo = harness_db_create(), *code, *url, *shot, *shot2, *cmd;
+	char *conninfo = harness_db_create(), *code, *url, *shot, *shot2, *cmd, *out = NULL, *password;
 	PGconn *pg;
 	int status;
 
@@ -64,12 +64,20 @@ START_TEST(test_console_shows_and_acks)
 	PQclear(PQexec(pg, "UPDATE messages SET body = '', purged_at = now() WHERE provider_sid = 'SMbr003'"));
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE purged_at IS NOT NULL"), 1);
 
+	/* An operator account (issue #21): the console signs in with its password. */
+	ck_assert_int_eq(harness_gw_cli(&gw, &out, "operator", "add", "--name", "nurse", "--role", "responder",
+	    NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "password (shown once): "));
+	password = xstrndup(strstr(out, "password (shown once): ") + 23, 20);
+	free(out);
+
 	mkdir(outdir, 0755);
 	url = xasprintf("http://127.0.0.1:%d/console/", gw.port);
 	shot = xasprintf("%s/console.png", outdir);
 	shot2 = xasprintf("%s/console-acked.png", outdir);
-	cmd = xasprintf("CONSOLE_URL='%s' CONSOLE_TOKEN='%s' ESC_CODE='%s' PATIENT_LAST4=0100 "
-	    "SCREENSHOT='%s' SCREENSHOT_DETAIL='%s' node '%s'", url, TOKEN, code, shot, shot2, script);
+	cmd = xasprintf("CONSOLE_URL='%s' CONSOLE_TOKEN='%s' CONSOLE_OPERATOR=nurse CONSOLE_PASSWORD='%s' "
+	    "ESC_CODE='%s' PATIENT_LAST4=0100 SCREENSHOT='%s' SCREENSHOT_DETAIL='%s' node '%s'", url, TOKEN,
+	    password, code, shot, shot2, script);
 	status = system(cmd);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "the console test in Chromium failed (exit %d); see its output above", WEXITSTATUS(status));
@@ -80,6 +88,12 @@ START_TEST(test_console_shows_and_acks)
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions "
 	    "WHERE operator = 'nurse' AND action = 'escalation_ack'"), 1);
 	ck_assert(access(shot, R_OK) == 0);
+	/* Signed in with the password, opened the conversation (audited once, not once per poll), signed out. */
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions "
+	    "WHERE operator = 'nurse' AND action IN ('login', 'conversation_open', 'logout')"), 3);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions "
+	    "WHERE operator = 'nurse' AND action = 'conversation_open' AND client_addr = '127.0.0.1'"), 1);
+	free(password);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
 	free(cmd);
 	free(shot);
