@@ -544,8 +544,15 @@ api_check(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, 
 		snprintf(api->who.name, sizeof api->who.name, "%s", owner);
 		api->who.role = API_ADMIN;
 		snprintf(api->who.language, sizeof api->who.language, "en");
-		if (reject_code != 0)
+		if (reject_code != 0) {
+			int retry_after = 1;
+
+			if (!ratelimit_take(api->operators, owner, api_now_ms(), &retry_after)) {
+				api_refuse_rate(api, req, retry_after, owner, "operator");
+				return NULL;
+			}
 			return api->who.name;
+		}
 		switch (api_admit(req, ctx, need, again, &api->who, &l)) {
 		case API_ADMIT_NOW:
 			return api->who.name;

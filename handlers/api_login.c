@@ -49,6 +49,21 @@ struct login_call {
 	bool ok;
 };
 
+/* An Argon2id string of a random password, made once, for sign-ins to unknown names. */
+static const char *
+login_dummy_hash(void)
+{
+	static char hash[OPAUTH_HASH_MAX];
+	char password[OPAUTH_HEX_MAX];
+
+	if (hash[0] == '\0') {
+		opauth_random_hex(password);
+		if (!opauth_password_hash(password, hash))
+			hash[0] = '\0';
+	}
+	return hash[0] != '\0' ? hash : NULL;
+}
+
 static void
 login_free(struct login_call *c)
 {
@@ -105,6 +120,9 @@ login_get_done(const PGresult *res, const char *error, void *arg)
 		c->ok = opauth_password_verify(PQgetvalue(res, 0, 1), c->password);
 		if (c->ok && !PQgetisnull(res, 0, 2))
 			c->ok = opauth_totp_check(PQgetvalue(res, 0, 2), c->totp, time(NULL));
+	} else if (strcmp(status, "unknown") == 0) {
+		/* As slow as a real check, so the time taken does not tell which names exist. */
+		(void)opauth_password_verify(login_dummy_hash(), c->password);
 	}
 	opauth_random_hex(c->sid);
 	opauth_random_hex(c->csrf);

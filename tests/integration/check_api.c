@@ -208,7 +208,10 @@ START_TEST(test_console_assets)
 	ck_assert_msg(strstr(resp, "Operator console") && strstr(resp, "console.js"), "%s", resp);
 	free(resp);
 	ck_assert_int_eq(harness_get(w.gw.port, "/console/console.js", &resp), 200);
-	ck_assert(strstr(resp, "Authorization") != NULL);
+	ck_assert(strstr(resp, "carenavAuth") != NULL);
+	free(resp);
+	ck_assert_int_eq(harness_get(w.gw.port, "/console/login.js", &resp), 200);
+	ck_assert(strstr(resp, "Authorization") != NULL && strstr(resp, "X-CSRF-Token") != NULL);
 	free(resp);
 	ck_assert_int_eq(harness_get(w.gw.port, "/console/console.css", NULL), 200);
 	ck_assert_int_eq(harness_get(w.gw.port, "/console", NULL), 301);
