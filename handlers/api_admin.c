@@ -21,7 +21,9 @@
 #include <time.h>
 
 #include "api.h"
+#include "cidr.h"
 #include "db.h"
+#include "log.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -141,5 +143,56 @@ export_get(struct evhttp_request *req, struct http_ctx *ctx)
 	free(full);
 }
 
+static void
+operators_get(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx, API_ADMIN, operators_get);
+
+	if (op != NULL)
+		db_query(ctx->db, "SELECT carenav_api_operators()::text", 0, NULL, overview_done,
+		    api_call_new(req, ctx, op));
+}
+
+static void
+operator_disable_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+	const char *result = error ? NULL : store_col_text(res, 0, 0);
+
+	if (error != NULL) {
+		api_db_error(call->req, "operator disable", error);
+	} else if (strcmp(result, "not_found") == 0) {
+		api_error(call->req, 404, "not_found", "no such operator");
+	} else {
+		if (strcmp(result, "ok") == 0)
+			log_info("api: operator=%s disabled operator id=%lld", call->operator_name, call->id);
+		api_reply_json(call->req, 200, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)call->id, "state",
+		    "disabled", "changed", strcmp(result, "ok") == 0));
+	}
+	api_call_end(call);
+}
+
+static void
+operator_disable(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx, API_ADMIN, operator_disable), *params[3];
+	char id[24], addr[CIDR_ADDR_MAX];
+	struct api_call *call;
+
+	if (op == NULL)
+		return;
+	call = api_call_new(req, ctx, op);
+	snprintf(id, sizeof id, "%lld", call->id);
+	http_client_address(req, ctx, addr, sizeof addr);
+	params[0] = id;
+	params[1] = op;
+	params[2] = addr;
+	db_query(ctx->db, "SELECT carenav_api_operator_disable($1::bigint, $2, $3)", 3, params,
+	    operator_disable_done, call);
+}
+
+const struct http_route api_operators_route = { "GET", "/api/operators", operators_get };
+const struct http_route api_operator_disable_route = { "POST", "/api/operators/{id}/disable",
+	operator_disable };
 const struct http_route api_overview_route = { "GET", "/api/overview", overview_get };
 const struct http_route api_export_route = { "GET", "/api/export", export_get };

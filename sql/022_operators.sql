@@ -309,3 +309,43 @@ LANGUAGE sql STABLE AS $$
                                       WHERE kind = 'patient' AND status IN ('active', 'emergency')),
             'handoffs', (SELECT count(*) FROM conversations WHERE kind = 'patient' AND handoff)))
 $$;
+
+-- Operator accounts for admins (no secret leaves): name, role, state, tokens, last seen.
+CREATE OR REPLACE FUNCTION carenav_api_operators() RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('operators', coalesce(jsonb_agg(jsonb_build_object(
+               'id', o.id, 'name', o.name, 'role', o.role, 'language', o.language,
+               'state', CASE WHEN o.disabled THEN 'disabled'
+                             WHEN o.locked_until > now() THEN 'locked' ELSE 'active' END,
+               'password', o.password_hash IS NOT NULL,
+               'totp', o.totp_secret IS NOT NULL,
+               'tokens', (SELECT count(*) FROM operator_tokens t WHERE t.operator_id = o.id
+                             AND t.revoked_at IS NULL AND t.expires_at > now()),
+               'last_seen_at', greatest((SELECT max(last_seen_at) FROM operator_sessions s
+                                          WHERE s.operator_id = o.id),
+                                        (SELECT max(last_used_at) FROM operator_tokens t
+                                          WHERE t.operator_id = o.id)),
+               'created_at', o.created_at) ORDER BY o.name), '[]'))
+      FROM operators o
+$$;
+
+-- An admin disables an account from the API: its sessions end and its
+-- tokens stop at once. 'ok', 'unchanged' or 'not_found'; audited.
+CREATE OR REPLACE FUNCTION carenav_api_operator_disable(p_id bigint, p_by text, p_client_addr text)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    o operators;
+BEGIN
+    SELECT * INTO o FROM operators WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'not_found';
+    END IF;
+    IF o.disabled THEN
+        RETURN 'unchanged';
+    END IF;
+    UPDATE operators SET disabled = true WHERE id = o.id;
+    UPDATE operator_sessions SET ended_at = now() WHERE operator_id = o.id AND ended_at IS NULL;
+    PERFORM carenav_audit(p_by, 'operator_disable', NULL, o.name, p_client_addr);
+    RETURN 'ok';
+END $$;

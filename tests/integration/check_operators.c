@@ -171,6 +171,25 @@ START_TEST(test_roles)
 	expect(&w, 200, "POST", path, at, "{\"active\": false}", NULL);
 	expect(&w, 400, "GET", "/api/export?kind=nope", at, NULL, NULL);
 	expect(&w, 400, "GET", "/api/export?kind=messages&from=2026-02-30", at, NULL, NULL);
+	/* accounts: admin only, no secrets; an admin disables an account and its token stops at once */
+	expect(&w, 403, "GET", "/api/operators", rt, NULL, "admin role");
+	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/operators", at, NULL, NULL, NULL }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "\"rita\"") != NULL && strstr(resp, "argon2") == NULL && strstr(resp, "cnt_") == NULL,
+	    "%s", resp);
+	free(resp);
+	resp = NULL;
+	{
+		char *dis = xasprintf("/api/operators/%lld/disable",
+		    harness_query_int(w.pg, "SELECT id FROM operators WHERE name = 'rita'"));
+
+		expect(&w, 403, "POST", dis, rt, NULL, "admin role");
+		expect(&w, 200, "POST", dis, at, NULL, NULL);
+		expect(&w, 401, "GET", "/api/me", rt, NULL, NULL);
+		expect(&w, 404, "POST", "/api/operators/9999/disable", at, NULL, NULL);
+		free(dis);
+	}
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'adam' "
+	    "AND action = 'operator_disable' AND detail = 'rita'"), 1);
 	/* unknown paths still need a valid credential first */
 	expect(&w, 401, "GET", "/api/nothing-here", "cnt_0000000000000000000000000000000000000000000000000000000000000000",
 	    NULL, NULL);
