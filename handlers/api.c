@@ -31,7 +31,9 @@
  *
  * Reads that show patient data (a conversation with its full number, a
  * search, an export) are written to operator_actions before the handler
- * runs: no audit row, no data (503 instead).
+ * runs: no audit row, no data (503 instead). So is every request that may
+ * change something ("request", "POST /api/..."), so each write attempt has
+ * its client address next to the row the write's own SQL function adds.
  */
 #include "api.h"
 
@@ -311,19 +313,35 @@ api_mask_digits(const char *q)
 }
 
 /*
- * The audit row a read needs, if it shows patient data: *action and *detail
- * (owned by the caller), *conv. False if the request is not such a read.
+ * The audit row a request needs before its handler runs: a read that shows
+ * patient data, or any request that may change something (its method and
+ * path, so every write attempt has its client address; the write itself
+ * adds its own row). *action and *detail (owned by the caller), *conv.
+ * False if the request needs none.
  */
 static bool
 api_audit_spec(struct evhttp_request *req, const char **action, long long *conv, char **detail)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	char *q, *kind, *from, *to, *full;
 
 	*conv = 0;
 	*detail = NULL;
-	if (path == NULL || evhttp_request_get_command(req) != EVHTTP_REQ_GET)
+	if (path == NULL)
+		return false;
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		if (strcmp(path, "/api/logout") == 0)
+			return false;  /* audited as logout */
+		*action = "request";
+		*detail = xasprintf("%s %.200s", cmd == EVHTTP_REQ_POST ? "POST" : cmd == EVHTTP_REQ_PUT ? "PUT" :
+		    cmd == EVHTTP_REQ_DELETE ? "DELETE" : cmd == EVHTTP_REQ_PATCH ? "PATCH" : "OTHER", path);
+		if (strncmp(path, "/api/conversations/", 19) == 0)
+			*conv = http_path_id(req);
+		return true;
+	}
+	if (cmd != EVHTTP_REQ_GET)
 		return false;
 	if (strncmp(path, "/api/conversations/", 19) == 0 && path[19] != '\0' &&
 	    strspn(path + 19, "0123456789") == strlen(path + 19)) {

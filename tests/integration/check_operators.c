@@ -421,6 +421,10 @@ START_TEST(test_sessions)
 	ck_assert_int_eq(api(&w, (struct call){ "POST", path, NULL, sid, csrf, "{}" }, NULL, NULL), 200);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'nina' "
 	    "AND action = 'handoff_start'"), 1);
+	/* every write attempt that got past the checks has where it came from */
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'nina' "
+	    "AND action = 'request' AND detail LIKE 'POST /api/conversations/%/handoff' "
+	    "AND client_addr = '127.0.0.1' AND conversation_id IS NOT NULL"), 1);
 	/* sign-out ends the session at once */
 	ck_assert_int_eq(api(&w, (struct call){ "POST", "/api/logout", NULL, sid, csrf, NULL }, NULL, NULL), 200);
 	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/me", NULL, sid, NULL, NULL }, NULL, NULL), 401);
