@@ -135,6 +135,16 @@ try {
   if (tiles !== "1") throw new Error(`overview: acknowledged escalations shown as ${tiles}, not 1`);
   await page.screenshot({ path: shot.replace(/\.png$/, "") + "-overview.png", fullPage: false });
   await page.click("#overview .overview-head button");
+  step("in Spanish (an account with --language es): labels change, the patient's words do not");
+  const bubblesBefore = await page.locator(".bubble").allInnerTexts();
+  await page.evaluate(() => window.carenavI18n.apply("es"));
+  await page.locator("#btn-handoff", { hasText: "Tomar el control" }).waitFor({ state: "visible" });
+  await page.locator("#signout", { hasText: "Cerrar sesión" }).waitFor({ state: "visible" });
+  const bubblesAfter = await page.locator(".bubble").allInnerTexts();
+  if (JSON.stringify(bubblesBefore) !== JSON.stringify(bubblesAfter)) {
+    throw new Error(`patient text changed: ${JSON.stringify(bubblesAfter)}`);
+  }
+  await page.screenshot({ path: shot.replace(/\.png$/, "") + "-es.png", fullPage: false });
   if (operator && password) {
     step("sign out ends the session");
     await page.click("#signout");

@@ -29,6 +29,7 @@
     auth.role = me.role || "";
     auth.language = me.language || "en";
     document.documentElement.setAttribute("data-role", auth.role);
+    if (window.carenavI18n) window.carenavI18n.apply(auth.language);
   };
 
   /* Signs in with a password; resolves, or rejects with {status, message}. */
