@@ -13,8 +13,8 @@
  * bearer token of an operator account, or the console's session cookie.
  * The last two are checked against PostgreSQL on every request, so the
  * first call of api_begin may answer later: it then returns NULL, and once
- * the database has answered calls the handler (again) again, when
- * api_begin returns the operator at once.
+ * the database has answered it calls the handler (its `again` argument) a
+ * second time, when api_begin returns the operator at once.
  */
 #ifndef CARENAV_HANDLERS_API_H
 #define CARENAV_HANDLERS_API_H

@@ -108,7 +108,7 @@ login_get_done(const PGresult *res, const char *error, void *arg)
 {
 	struct login_call *c = arg;
 	const char *status, *params[7];
-	char max_failures[24], lockout[24];
+	char max_failures[24], lockout[24], digest[OPAUTH_HEX_MAX];
 
 	if (error != NULL) {
 		api_db_error(c->req, "sign-in", error);
@@ -128,20 +128,16 @@ login_get_done(const PGresult *res, const char *error, void *arg)
 	opauth_random_hex(c->csrf);
 	snprintf(max_failures, sizeof max_failures, "%lld", c->ctx->cfg->login_max_failures);
 	snprintf(lockout, sizeof lockout, "%lld", c->ctx->cfg->login_lockout_s);
-	{
-		char digest[OPAUTH_HEX_MAX];
-
-		opauth_sha256_hex(c->sid, digest);
-		params[0] = c->name;
-		params[1] = c->ok ? "true" : "false";
-		params[2] = max_failures;
-		params[3] = lockout;
-		params[4] = digest;
-		params[5] = c->csrf;
-		params[6] = c->addr;
-		db_query_urgent(c->ctx->db, "SELECT carenav_operator_login_result($1, $2::boolean, $3::int, "
-		    "$4::int, $5, $6, $7)", 7, params, login_result_done, c);
-	}
+	opauth_sha256_hex(c->sid, digest);
+	params[0] = c->name;
+	params[1] = c->ok ? "true" : "false";
+	params[2] = max_failures;
+	params[3] = lockout;
+	params[4] = digest;
+	params[5] = c->csrf;
+	params[6] = c->addr;
+	db_query_urgent(c->ctx->db, "SELECT carenav_operator_login_result($1, $2::boolean, $3::int, "
+	    "$4::int, $5, $6, $7)", 7, params, login_result_done, c);
 }
 
 /* A string member of at most LOGIN_MAX_FIELD bytes, or NULL. */
