@@ -60,6 +60,11 @@ struct config {
 	long long ack_bare_allowed;     /* 1: a bare "ACK" takes the sender's one open alert; 0: the code is required */
 	char *operator_tokens;          /* owned; secret: "name:token,..." ("" = operator API off) */
 	long long api_rate_per_minute;  /* /api/ requests per operator per minute (0 = no limit) */
+	long long operator_token_days;  /* default lifetime of an API token from "operator token" */
+	long long session_idle_s;       /* console session ends after this long without a request */
+	long long session_max_s;        /* ... and this long after sign-in, whatever */
+	long long login_max_failures;   /* consecutive wrong sign-ins that lock one account */
+	long long login_lockout_s;      /* for this long */
 	long long api_auth_failures_per_minute; /* /api/ requests without a valid token per client address per minute */
 	char *log_level;                /* owned */
 	char *log_format;               /* owned; "json" (one object a line) or "text" */

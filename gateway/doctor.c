@@ -572,9 +572,10 @@ doctor_settings(struct doctor *d, const struct config *cfg)
 {
 	doctor_outbound(d, cfg);
 	if (cfg->operator_tokens[0] == '\0')
-		doctor_say(d, "warn", "operator API: OPERATOR_TOKENS is empty, so the console and API refuse everyone");
+		doctor_say(d, "ok", "operator API: no automation tokens (OPERATOR_TOKENS); operators sign in with "
+		    "accounts (carenav operator add)");
 	else
-		doctor_say(d, "ok", "operator API: tokens set");
+		doctor_say(d, "ok", "operator API: automation tokens set (admin role); people should use accounts");
 	if (cfg->retention_days == 0)
 		doctor_say(d, "warn", "retention: RETENTION_DAYS=0 keeps message bodies forever");
 	else

@@ -8,6 +8,7 @@
  *   carenav doctor           check configuration, database, migrations, provider; say what is wrong
  *   carenav purge            partitions ahead + retention purge + outbox trim, once (the gateway does it hourly)
  *   carenav staff add|edit|list|remove, carenav oncall add|edit|remove|list|check   (see cli_staff.c)
+ *   carenav operator add|list|disable|enable|reset|token|revoke|totp   (see cli_operator.c)
  *
  * Startup: configuration from the environment, migrations (blocking, before
  * the loop), then the event loop with the database pool, the provider, the
@@ -27,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_operator.h"
 #include "cli_staff.h"
 #include "cli_triage.h"
 #include "config.h"
@@ -560,6 +562,10 @@ main_usage(FILE *out)
 	    "             --to \"YYYY-MM-DD HH:MM\" [--tz ZONE] [--days N] [--fold earlier|later]\n"
 	    "  oncall edit ID [--phone P] [--tier T] [--from ..] [--to ..] [--tz ZONE] [--fold ..]\n"
 	    "  oncall remove ID | oncall list [--all] | oncall check [--days N]\n"
+	    "  operator add --name NAME --role viewer|responder|admin [--language en|es] [--no-password]\n"
+	    "               [--token] [--token-days N]\n"
+	    "  operator list | disable NAME | enable NAME | reset NAME | token NAME [--days N]\n"
+	    "  operator revoke NAME | totp NAME [--off]\n"
 	    "  triage [--jsonl] [--phrases FILE] < texts   red-flag levels as JSON Lines (no database)\n"
 	    "Configuration comes from the environment; see .env.example.\n");
 }
@@ -594,6 +600,8 @@ main(int argc, char **argv)
 		return main_cmd_db(cli_staff, argc - 2, argv + 2);
 	if (strcmp(cmd, "oncall") == 0)
 		return main_cmd_db(cli_oncall, argc - 2, argv + 2);
+	if (strcmp(cmd, "operator") == 0)
+		return main_cmd_db(cli_operator, argc - 2, argv + 2);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		main_usage(stdout);
 		return 0;

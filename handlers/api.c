@@ -20,6 +20,20 @@
  * one of TRUSTED_PROXIES (http_client_address), so clients behind the
  * shipped HAProxy get buckets of their own. A 429 is logged at most once a
  * minute, with how many it stands for.
+ *
+ * Operator accounts (sql/022_operators.sql): a bearer token that is not in
+ * OPERATOR_TOKENS, or the console's session cookie, is hashed and looked up
+ * with carenav_operator_auth on every request, so a disabled account, a
+ * revoked or expired token or an ended session is refused from the next
+ * request on, on every gateway. While the database answers, the request is
+ * held; then the handler is called again and api_begin admits it from
+ * api->resume. Only well-formed credentials reach the database.
+ *
+ * Reads that show patient data (a conversation with its full number, a
+ * search, an export) are written to operator_actions before the handler
+ * runs: no audit row, no data (503 instead). So is every request that may
+ * change something ("request", "POST /api/..."), so each write attempt has
+ * its client address next to the row the write's own SQL function adds.
  */
 #include "api.h"
 
@@ -36,7 +50,9 @@
 
 #include "cidr.h"
 #include "config.h"
+#include "db.h"
 #include "log.h"
+#include "opauth.h"
 #include "provider.h"
 #include "ratelimit.h"
 #include "segment.h"
@@ -60,6 +76,23 @@ struct api {
 	struct ratelimit *operators;  /* owned; keyed by operator name */
 	struct ratelimit *failures;   /* owned; keyed by client address: requests without a valid token */
 	struct log_throttle limited_log;  /* 429s */
+	const struct config *cfg;         /* borrowed */
+	struct api_who who;               /* the operator admitted last */
+	struct evhttp_request *resume;    /* a request admitted asynchronously, being handed back */
+};
+
+#define API_COOKIE "carenav_session"
+#define API_TOKEN_LEN (sizeof OPAUTH_TOKEN_PREFIX - 1 + 64)
+
+/* A request waiting for its credential check or its audit row. */
+struct api_lookup {
+	struct evhttp_request *req;
+	struct http_ctx *ctx;
+	enum api_role need;
+	http_handler_cb *again;  /* NULL: answer reject_code instead (an unknown path) */
+	int reject_code;
+	char *reject_msg;        /* owned */
+	struct api_who who;
 };
 
 static void
@@ -89,12 +122,13 @@ api_new(const struct config *cfg)
 	optoken_list_clear(&list);
 	api->operators = ratelimit_new(cfg->api_rate_per_minute, API_RATE_KEYS);
 	api->failures = ratelimit_new(cfg->api_auth_failures_per_minute, API_RATE_KEYS);
-	if (api->ntokens == 0)
-		log_warn("api: OPERATOR_TOKENS is empty: the operator API and console refuse every request");
-	else
-		log_info("api: %zu operator token(s); %lld requests per minute per operator, %lld without a "
-		    "valid token per client address", api->ntokens, cfg->api_rate_per_minute,
-		    cfg->api_auth_failures_per_minute);
+	api->cfg = cfg;
+	if (!opauth_init())
+		fatalx("api: libsodium or liboath could not start");
+	log_info("api: %zu automation token(s) in OPERATOR_TOKENS, plus operator accounts "
+	    "(carenav operator add); %lld requests per minute per operator, %lld without a valid "
+	    "credential per client address", api->ntokens, cfg->api_rate_per_minute,
+	    cfg->api_auth_failures_per_minute);
 	return api;
 }
 
@@ -192,43 +226,388 @@ api_refuse_rate(struct api *api, struct evhttp_request *req, int retry_after, co
 }
 
 const char *
-api_begin(struct evhttp_request *req, struct http_ctx *ctx)
+api_role_name(enum api_role role)
 {
-	struct api *api = ctx->api;
-	const char *auth, *owner = NULL;
+	return role == API_ADMIN ? "admin" : role == API_RESPONDER ? "responder" : "viewer";
+}
+
+static enum api_role
+api_role_parse(const char *s)
+{
+	return strcmp(s, "admin") == 0 ? API_ADMIN : strcmp(s, "responder") == 0 ? API_RESPONDER : API_VIEWER;
+}
+
+const struct api_who *
+api_who(const struct http_ctx *ctx)
+{
+	return &ctx->api->who;
+}
+
+bool
+api_count_failure(struct evhttp_request *req, struct http_ctx *ctx)
+{
 	char addr[CIDR_ADDR_MAX];
 	int retry_after = 1;
 
-	auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-	if (api->ntokens > 0 && auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
-		owner = api_token_owner(api, auth + 7);
-	if (owner != NULL) {
-		if (!ratelimit_take(api->operators, owner, api_now_ms(), &retry_after)) {
-			api_refuse_rate(api, req, retry_after, owner, "operator");
-			return NULL;
-		}
-		return owner;
-	}
 	stats.api_auth_failures++;
 	http_client_address(req, ctx, addr, sizeof addr);
-	if (!ratelimit_take(api->failures, addr, api_now_ms(), &retry_after)) {
-		api_refuse_rate(api, req, retry_after, addr, "no valid token from");
-		return NULL;
+	if (!ratelimit_take(ctx->api->failures, addr, api_now_ms(), &retry_after)) {
+		api_refuse_rate(ctx->api, req, retry_after, addr, "no valid credential from");
+		return false;
 	}
-	if (api->ntokens == 0) {
-		api_error(req, 401, "api_disabled",
-		    "the operator API is disabled: set OPERATOR_TOKENS on the gateway");
-		return NULL;
+	return true;
+}
+
+static bool
+api_is_hex64(const char *s, size_t len)
+{
+	return len == 64 && strspn(s, "0123456789abcdef") >= 64;
+}
+
+const char *
+api_session_cookie(struct evhttp_request *req, char buf[65])
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"), *p;
+	size_t n = strlen(API_COOKIE);
+
+	for (p = h; p != NULL && *p != '\0';) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		if (strncmp(p, API_COOKIE, n) == 0 && p[n] == '=') {
+			size_t len = strcspn(p + n + 1, "; ");
+
+			if (!api_is_hex64(p + n + 1, len))
+				return NULL;
+			memcpy(buf, p + n + 1, 64);
+			buf[64] = '\0';
+			return buf;
+		}
+		p = strchr(p, ';');
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-	    "Bearer realm=\"carenav\"");
-	api_error(req, 401, "unauthorized", auth == NULL ?
-	    "an operator token is required (Authorization: Bearer TOKEN)" :
-	    "the operator token is not valid");
 	return NULL;
 }
 
-/* The area hook: 404, 405 and 413 under /api/ only after the token is checked. */
+/* Answers 401 (after counting the failure against the client's address). */
+static void
+api_unauthorized(struct evhttp_request *req, struct http_ctx *ctx, const char *message)
+{
+	if (!api_count_failure(req, ctx))
+		return;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+	    "Bearer realm=\"carenav\"");
+	api_error(req, 401, "unauthorized", message);
+}
+
+/* Copies the digits of q with all but the last four replaced by '*' (a number is never audited whole). */
+static char *
+api_mask_digits(const char *q)
+{
+	char *out = xstrdup(q);
+	size_t digits = 0, seen = 0;
+
+	for (const char *p = q; *p != '\0'; p++)
+		digits += *p >= '0' && *p <= '9';
+	for (char *p = out; *p != '\0'; p++) {
+		if (*p >= '0' && *p <= '9' && ++seen + 4 <= digits)
+			*p = '*';
+	}
+	return out;
+}
+
+/*
+ * The audit row a request needs before its handler runs: a read that shows
+ * patient data, or any request that may change something (its method and
+ * path, so every write attempt has its client address; the write itself
+ * adds its own row). *action and *detail (owned by the caller), *conv.
+ * False if the request needs none.
+ */
+static bool
+api_audit_spec(struct evhttp_request *req, const char **action, long long *conv, char **detail)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	char *q, *kind, *from, *to, *full;
+
+	*conv = 0;
+	*detail = NULL;
+	if (path == NULL)
+		return false;
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		if (strcmp(path, "/api/logout") == 0)
+			return false;  /* audited as logout */
+		*action = "request";
+		*detail = xasprintf("%s %.200s", cmd == EVHTTP_REQ_POST ? "POST" : cmd == EVHTTP_REQ_PUT ? "PUT" :
+		    cmd == EVHTTP_REQ_DELETE ? "DELETE" : cmd == EVHTTP_REQ_PATCH ? "PATCH" : "OTHER", path);
+		if (strncmp(path, "/api/conversations/", 19) == 0)
+			*conv = http_path_id(req);
+		return true;
+	}
+	if (cmd != EVHTTP_REQ_GET)
+		return false;
+	if (strncmp(path, "/api/conversations/", 19) == 0 && path[19] != '\0' &&
+	    strspn(path + 19, "0123456789") == strlen(path + 19)) {
+		*action = "conversation_open";
+		*conv = http_path_id(req);
+		*detail = xstrdup("transcript and full number shown");
+		return true;
+	}
+	if (strcmp(path, "/api/conversations") == 0) {
+		q = api_query_get(req, "q");
+		if (q == NULL || *q == '\0') {
+			free(q);
+			return false;
+		}
+		*action = "search";
+		*detail = api_mask_digits(q);
+		free(q);
+		return true;
+	}
+	if (strcmp(path, "/api/export") == 0) {
+		kind = api_query_get(req, "kind");
+		from = api_query_get(req, "from");
+		to = api_query_get(req, "to");
+		full = api_query_get(req, "full");
+		*action = full != NULL && strcmp(full, "1") == 0 ? "export_reveal" : "export";
+		*detail = xasprintf("kind=%.40s from=%.40s to=%.40s%s", kind ? kind : "", from ? from : "",
+		    to ? to : "", strcmp(*action, "export") == 0 ? "" : " with full numbers");
+		free(kind);
+		free(from);
+		free(to);
+		free(full);
+		return true;
+	}
+	return false;
+}
+
+/* Hands a request whose checks finished asynchronously back to its handler (or answers its reject). */
+static void
+api_lookup_resume(struct api_lookup *l)
+{
+	struct api *api = l->ctx->api;
+
+	api->who = l->who;
+	if (l->again == NULL) {
+		api_error(l->req, l->reject_code, l->reject_code == 404 ? "not_found" :
+		    l->reject_code == 405 ? "method_not_allowed" : l->reject_code == 413 ? "too_large" :
+		    "bad_request", l->reject_msg);
+	} else {
+		api->resume = l->req;
+		l->again(l->req, l->ctx);
+		api->resume = NULL;
+	}
+}
+
+static void
+api_lookup_free(struct api_lookup *l)
+{
+	http_release(l->ctx);
+	free(l->reject_msg);
+	free(l);
+}
+
+static void
+api_audit_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_lookup *l = arg;
+
+	(void)res;
+	if (error != NULL)
+		api_db_error(l->req, "audit of a read", error);
+	else
+		api_lookup_resume(l);
+	api_lookup_free(l);
+}
+
+enum api_admit { API_ADMIT_NOW, API_ADMIT_LATER, API_ADMIT_REFUSED };
+
+/*
+ * The checks after the credential: rate, role, CSRF, audit. LATER means
+ * the audit row is being written and l (made here if NULL) resumes after.
+ */
+static enum api_admit
+api_admit(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, http_handler_cb *again,
+    const struct api_who *who, struct api_lookup **lp)
+{
+	struct api *api = ctx->api;
+	int retry_after = 1;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const char *action, *csrf, *params[5];
+	char addr[CIDR_ADDR_MAX], conv[24], *detail, *msg;
+	long long conv_id;
+	struct api_lookup *l;
+
+	if (!ratelimit_take(api->operators, who->name, api_now_ms(), &retry_after)) {
+		api_refuse_rate(api, req, retry_after, who->name, "operator");
+		return API_ADMIT_REFUSED;
+	}
+	if (who->role < need) {
+		msg = xasprintf("this needs the %s role; %s is %s", api_role_name(need), who->name,
+		    api_role_name(who->role));
+		api_error(req, 403, "forbidden", msg);
+		free(msg);
+		return API_ADMIT_REFUSED;
+	}
+	if (who->session && cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		csrf = evhttp_find_header(evhttp_request_get_input_headers(req), "X-CSRF-Token");
+		if (csrf == NULL || strlen(csrf) != strlen(who->csrf) ||
+		    CRYPTO_memcmp(csrf, who->csrf, strlen(who->csrf)) != 0) {
+			api_error(req, 403, "csrf", "a signed-in request that changes something needs the "
+			    "session's X-CSRF-Token header (GET /api/me gives it)");
+			return API_ADMIT_REFUSED;
+		}
+	}
+	if (!api_audit_spec(req, &action, &conv_id, &detail))
+		return API_ADMIT_NOW;
+	if ((l = *lp) == NULL) {
+		l = *lp = xcalloc(1, sizeof *l);
+		l->req = req;
+		l->ctx = ctx;
+		l->need = need;
+		l->again = again;
+		l->who = *who;
+		http_hold(ctx);
+	}
+	snprintf(conv, sizeof conv, "%lld", conv_id);
+	http_client_address(req, ctx, addr, sizeof addr);
+	params[0] = who->name;
+	params[1] = action;
+	params[2] = conv_id > 0 ? conv : NULL;
+	params[3] = detail;
+	params[4] = addr;
+	db_query_urgent(ctx->db, "SELECT carenav_audit($1, $2, $3::bigint, $4, $5)", 5, params, api_audit_done,
+	    l);
+	free(detail);
+	return API_ADMIT_LATER;
+}
+
+static void
+api_auth_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_lookup *l = arg;
+	struct api_lookup *lp = l;
+
+	if (error != NULL) {
+		api_db_error(l->req, "operator lookup", error);
+	} else if (PQntuples(res) == 0) {
+		api_unauthorized(l->req, l->ctx, l->who.session ?
+		    "the session has ended; sign in again" :
+		    "the operator token is not valid (unknown, expired or revoked)");
+	} else {
+		snprintf(l->who.name, sizeof l->who.name, "%s", PQgetvalue(res, 0, 0));
+		l->who.role = api_role_parse(PQgetvalue(res, 0, 1));
+		snprintf(l->who.csrf, sizeof l->who.csrf, "%s", PQgetvalue(res, 0, 2));
+		snprintf(l->who.language, sizeof l->who.language, "%s", PQgetvalue(res, 0, 3));
+		if (l->again == NULL && l->reject_code != 0) {
+			/* An unknown path: only the credential is checked, as for tokens. */
+			api_lookup_resume(l);
+		} else {
+			switch (api_admit(l->req, l->ctx, l->need, l->again, &l->who, &lp)) {
+			case API_ADMIT_NOW:
+				api_lookup_resume(l);
+				break;
+			case API_ADMIT_LATER:
+				return;  /* api_audit_done finishes it */
+			case API_ADMIT_REFUSED:
+				break;
+			}
+		}
+	}
+	api_lookup_free(l);
+}
+
+/* Starts the database check of a token or session; answers later. */
+static void
+api_lookup_start(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, http_handler_cb *again,
+    bool session, const char *secret, int reject_code, const char *reject_msg)
+{
+	struct api_lookup *l = xcalloc(1, sizeof *l);
+	char digest[OPAUTH_HEX_MAX], idle[24], max[24];
+	const char *params[4] = { session ? "session" : "token", digest, idle, max };
+
+	l->req = req;
+	l->ctx = ctx;
+	l->need = need;
+	l->again = again;
+	l->who.session = session;
+	l->reject_code = reject_code;
+	l->reject_msg = reject_msg != NULL ? xstrdup(reject_msg) : NULL;
+	opauth_sha256_hex(secret, digest);
+	snprintf(idle, sizeof idle, "%lld", ctx->cfg->session_idle_s);
+	snprintf(max, sizeof max, "%lld", ctx->cfg->session_max_s);
+	http_hold(ctx);
+	db_query_urgent(ctx->db, "SELECT name, role, coalesce(csrf, ''), language "
+	    "FROM carenav_operator_auth($1, $2, $3::int, $4::int)", 4, params, api_auth_done, l);
+}
+
+/* The shared start of api_begin and api_reject: NULL when answered or pending. */
+static const char *
+api_check(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, http_handler_cb *again,
+    int reject_code, const char *reject_msg)
+{
+	struct api *api = ctx->api;
+	const char *auth, *owner = NULL, *bearer = NULL, *cookie;
+	char cookie_buf[65];
+	struct api_lookup *l = NULL;
+
+	if (api->resume == req) {
+		api->resume = NULL;
+		return api->who.name;
+	}
+	auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
+		bearer = auth + 7;
+	if (api->ntokens > 0 && bearer != NULL)
+		owner = api_token_owner(api, bearer);
+	if (owner != NULL) {
+		memset(&api->who, 0, sizeof api->who);
+		snprintf(api->who.name, sizeof api->who.name, "%s", owner);
+		api->who.role = API_ADMIN;
+		snprintf(api->who.language, sizeof api->who.language, "en");
+		if (reject_code != 0) {
+			int retry_after = 1;
+
+			if (!ratelimit_take(api->operators, owner, api_now_ms(), &retry_after)) {
+				api_refuse_rate(api, req, retry_after, owner, "operator");
+				return NULL;
+			}
+			return api->who.name;
+		}
+		switch (api_admit(req, ctx, need, again, &api->who, &l)) {
+		case API_ADMIT_NOW:
+			return api->who.name;
+		case API_ADMIT_LATER:
+		case API_ADMIT_REFUSED:
+			return NULL;
+		}
+		return NULL;
+	}
+	if (bearer != NULL) {
+		if (strlen(bearer) != API_TOKEN_LEN || strncmp(bearer, OPAUTH_TOKEN_PREFIX,
+		    sizeof OPAUTH_TOKEN_PREFIX - 1) != 0 ||
+		    !api_is_hex64(bearer + sizeof OPAUTH_TOKEN_PREFIX - 1, 64)) {
+			api_unauthorized(req, ctx, "the operator token is not valid");
+			return NULL;
+		}
+		api_lookup_start(req, ctx, need, again, false, bearer, reject_code, reject_msg);
+	} else if ((cookie = api_session_cookie(req, cookie_buf)) != NULL) {
+		api_lookup_start(req, ctx, need, again, true, cookie, reject_code, reject_msg);
+	} else {
+		api_unauthorized(req, ctx, auth == NULL ?
+		    "sign in, or send an operator token (Authorization: Bearer TOKEN)" :
+		    "the operator token is not valid");
+		return NULL;
+	}
+	return NULL;
+}
+
+const char *
+api_begin(struct evhttp_request *req, struct http_ctx *ctx, enum api_role role, http_handler_cb *again)
+{
+	return api_check(req, ctx, role, again, 0, NULL);
+}
+
+/* The area hook: 404, 405 and 413 under /api/ only after the credential is checked. */
 static void
 api_reject(struct evhttp_request *req, struct http_ctx *ctx, int code, const char *message)
 {
@@ -240,7 +619,7 @@ api_reject(struct evhttp_request *req, struct http_ctx *ctx, int code, const cha
 
 	/* The methods a path takes are for those who may use it: not on a 401 or 429. */
 	evhttp_remove_header(out, "Allow");
-	if (api_begin(req, ctx) != NULL) {
+	if (api_check(req, ctx, API_VIEWER, NULL, code, message) != NULL) {
 		if (allow != NULL)
 			evhttp_add_header(out, "Allow", allow);
 		api_error(req, code, word, message);
@@ -336,20 +715,26 @@ api_call_end(struct api_call *call)
 	free(call);
 }
 
-/* GET /api/me: who the token belongs to (the console shows it, and uses it to check a sign-in). */
+/* GET /api/me: who is signed in, their role and language, and a session's CSRF token. */
 static void
 api_me(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const struct api_who *who;
 	struct segment_limit limit;
+	json_t *doc;
 
-	if (op == NULL)
+	if (api_begin(req, ctx, API_VIEWER, api_me) == NULL)
 		return;
+	who = api_who(ctx);
 	/* What one text may be, so the console's counter says what the API will refuse. */
 	provider_limit(ctx->cfg, &limit);
-	api_reply_json(req, 200, json_pack("{s:s, s:{s:s, s:s, s:I, s:I}}", "operator", op, "sms",
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:I, s:I}}", "operator", who->name, "role",
+	    api_role_name(who->role), "language", who->language, "via", who->session ? "session" : "token", "sms",
 	    "provider", ctx->cfg->sms_provider, "alphabet", ctx->cfg->sms_alphabet, "max_segments",
-	    (json_int_t)limit.max_segments, "max_chars", (json_int_t)limit.max_chars));
+	    (json_int_t)limit.max_segments, "max_chars", (json_int_t)limit.max_chars);
+	if (who->session)
+		json_object_set_new(doc, "csrf_token", json_string(who->csrf));
+	api_reply_json(req, 200, doc);
 }
 
 const struct http_area api_area = { "/api/", api_reject };

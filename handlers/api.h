@@ -1,12 +1,20 @@
 /*
  * api.h - plumbing shared by the operator API's handlers (/api/...).
  *
- * Every /api/ request goes through api_begin(): the bearer token
- * (OPERATOR_TOKENS, 401) and a rate limit (429: API_RATE_PER_MINUTE per
- * operator, API_AUTH_FAILURES_PER_MINUTE per client address for requests
- * without a valid token), before anything else is looked at, also for
- * unknown paths. Replies are
- * JSON; errors are {"error": {"code": word, "message": text}}.
+ * Every /api/ request goes through api_begin(): who it is (401), a rate
+ * limit (429: API_RATE_PER_MINUTE per operator, API_AUTH_FAILURES_PER_MINUTE
+ * per client address for requests without a valid credential), the role
+ * the endpoint needs (403), the CSRF token of a console session (403), and
+ * the audit of reads that show patient data, before anything else is looked
+ * at, also for unknown paths. Replies are JSON; errors are
+ * {"error": {"code": word, "message": text}}.
+ *
+ * Credentials: a bearer token from OPERATOR_TOKENS (automation; admin), a
+ * bearer token of an operator account, or the console's session cookie.
+ * The last two are checked against PostgreSQL on every request, so the
+ * first call of api_begin may answer later: it then returns NULL, and once
+ * the database has answered it calls the handler (its `again` argument) a
+ * second time, when api_begin returns the operator at once.
  */
 #ifndef CARENAV_HANDLERS_API_H
 #define CARENAV_HANDLERS_API_H
@@ -21,15 +29,44 @@
 struct api;
 struct config;
 
+/* What an operator may do; each includes the ones before it. */
+enum api_role {
+	API_VIEWER,     /* reads */
+	API_RESPONDER,  /* + acknowledges, resolves, replies, takes over */
+	API_ADMIN,      /* + operators, staff, on-call schedule, exports, the audit trail */
+};
+
+/* The operator api_begin admitted, valid until the next api_begin. */
+struct api_who {
+	char name[OPTOKEN_MAX_NAME + 1];
+	enum api_role role;
+	bool session;        /* signed in with the console's cookie (else a bearer token) */
+	char csrf[65];       /* the session's X-CSRF-Token ("" for tokens) */
+	char language[3];    /* "en" or "es" */
+};
+
 /* Parses OPERATOR_TOKENS (already validated by config_load) and sets up the rate limit. */
 struct api *api_new(const struct config *cfg);
 void api_free(struct api *api);
 
 /*
- * Admits a request: the operator's name (borrowed from the api, valid until
- * api_free) or NULL once it has answered 429, 401 or 503 itself.
+ * Admits a request that needs role: the operator's name (borrowed, valid
+ * until the next api_begin) or NULL when it has answered 401, 403, 429 or
+ * 503 itself, or will call again(req, ctx) once the database has answered.
  */
-const char *api_begin(struct evhttp_request *req, struct http_ctx *ctx) CN_MUSTCHECK;
+const char *api_begin(struct evhttp_request *req, struct http_ctx *ctx, enum api_role role,
+    http_handler_cb *again) CN_MUSTCHECK;
+/* The operator the last api_begin admitted. */
+const struct api_who *api_who(const struct http_ctx *ctx);
+/* "viewer", "responder", "admin". */
+const char *api_role_name(enum api_role role);
+/*
+ * Counts a request without a valid credential against its client address;
+ * false after answering 429 when the address has used up its allowance.
+ */
+bool api_count_failure(struct evhttp_request *req, struct http_ctx *ctx) CN_MUSTCHECK;
+/* The session cookie's value when the request carries a well-formed one, else NULL (borrowed). */
+const char *api_session_cookie(struct evhttp_request *req, char buf[65]);
 
 /* Sends doc as the JSON answer; takes ownership of doc. */
 void api_reply_json(struct evhttp_request *req, int code, json_t *doc);

@@ -34,7 +34,7 @@ cb_list_done(const PGresult *res, const char *error, void *arg)
 static void
 cb_list(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const char *op = api_begin(req, ctx, API_VIEWER, cb_list);
 	char *status;
 	long long limit;
 
@@ -77,7 +77,7 @@ cb_done_done(const PGresult *res, const char *error, void *arg)
 static void
 cb_done(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const char *op = api_begin(req, ctx, API_RESPONDER, cb_done);
 	struct api_call *call;
 
 	if (op == NULL)

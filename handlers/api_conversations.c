@@ -100,7 +100,7 @@ conv_query(struct http_ctx *ctx, const char *q)
 static void
 conv_list(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const char *op = api_begin(req, ctx, API_VIEWER, conv_list);
 	char *status, *q, *cursor_text;
 	struct store_api_cursor cursor = { 0 };
 	long long limit;
@@ -131,7 +131,7 @@ conv_list(struct evhttp_request *req, struct http_ctx *ctx)
 static void
 conv_get(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const char *op = api_begin(req, ctx, API_VIEWER, conv_get);
 	struct api_call *call;
 
 	if (op == NULL)
@@ -211,7 +211,7 @@ conv_too_long(const struct config *cfg, const struct segment_limit *limit, const
 static void
 conv_message(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx), *text;
+	const char *op = api_begin(req, ctx, API_RESPONDER, conv_message), *text;
 	json_t *body;
 	struct api_call *call;
 	struct segment_limit limit;
@@ -272,7 +272,7 @@ conv_handoff_done(const PGresult *res, const char *error, void *arg)
 static void
 conv_handoff(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const char *op = api_begin(req, ctx, API_RESPONDER, conv_handoff);
 	json_t *body, *active;
 	struct api_call *call;
 

@@ -66,7 +66,7 @@ static void
 esc_list(struct evhttp_request *req, struct http_ctx *ctx)
 {
 	static const char *const states[] = { "active", "open", "in_progress", "resolved", "all", NULL };
-	const char *op = api_begin(req, ctx), *state = NULL;
+	const char *op = api_begin(req, ctx, API_VIEWER, esc_list), *state = NULL;
 	char *open, *status;
 	long long limit;
 
@@ -106,7 +106,7 @@ esc_one_done(const PGresult *res, const char *error, void *arg)
 static void
 esc_get(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const char *op = api_begin(req, ctx, API_VIEWER, esc_get);
 	struct api_call *call;
 
 	if (op == NULL)
@@ -184,7 +184,7 @@ esc_ack_version(const PGresult *res, const char *error, void *arg)
 static void
 esc_ack(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const char *op = api_begin(req, ctx, API_RESPONDER, esc_ack);
 
 	if (op == NULL)
 		return;
@@ -221,7 +221,7 @@ esc_outcome_known(const char *outcome)
 static void
 esc_resolve(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx), *note, *outcome;
+	const char *op = api_begin(req, ctx, API_RESPONDER, esc_resolve), *note, *outcome;
 	json_t *body, *jnote, *joutcome, *jtries;
 	struct api_call *call;
 	json_int_t tries = 0;
@@ -254,7 +254,7 @@ esc_resolve(struct evhttp_request *req, struct http_ctx *ctx)
 static void
 esc_audit(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx);
+	const char *op = api_begin(req, ctx, API_ADMIN, esc_audit);
 	long long limit;
 
 	if (op == NULL || !api_query_int(req, "limit", ESC_DEFAULT_LIMIT, 1, ESC_MAX_LIMIT, &limit))

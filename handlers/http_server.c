@@ -66,6 +66,12 @@ extern const struct http_route api_callbacks_list_route;
 extern const struct http_route api_callbacks_done_route;
 extern const struct http_route api_audit_route;
 extern const struct http_route api_me_route;
+extern const struct http_route api_login_route;
+extern const struct http_route api_logout_route;
+extern const struct http_route api_overview_route;
+extern const struct http_route api_export_route;
+extern const struct http_route api_operators_route;
+extern const struct http_route api_operator_disable_route;
 extern const struct http_route console_root_route;
 extern const struct http_route console_asset_route;
 extern const struct http_area api_area;
@@ -87,6 +93,12 @@ static const struct http_route *const http_routes[] = {
 	&api_callbacks_done_route,
 	&api_audit_route,
 	&api_me_route,
+	&api_login_route,
+	&api_logout_route,
+	&api_overview_route,
+	&api_export_route,
+	&api_operators_route,
+	&api_operator_disable_route,
 	&console_root_route,
 	&console_asset_route,
 };

@@ -6,6 +6,9 @@
 // afterwards. Environment:
 //   CONSOLE_URL    http://127.0.0.1:PORT/console/
 //   CONSOLE_TOKEN  an operator token
+//   CONSOLE_OPERATOR, CONSOLE_PASSWORD  an operator account: when set, the
+//                  console is signed in with the password (a session cookie +
+//                  CSRF token) instead of the token
 //   ESC_CODE       the open escalation's code, expected on the page
 //   ESC_CODE2      another open escalation's code (resolved here with an outcome)
 //   OPEN_COUNT     how many escalations are open when the page loads (4)
@@ -26,6 +29,8 @@ const env = (name) => {
 };
 const url = env("CONSOLE_URL");
 const token = env("CONSOLE_TOKEN");
+const operator = process.env.CONSOLE_OPERATOR;
+const password = process.env.CONSOLE_PASSWORD;
 const code = env("ESC_CODE");
 const last4 = env("PATIENT_LAST4");
 const shot = env("SCREENSHOT");
@@ -112,17 +117,37 @@ try {
 
   step(`open ${url}`);
   await page.goto(url);
-  await page.locator("#token").waitFor({ state: "visible" });
+  await page.locator("#login-name").waitFor({ state: "visible" });
 
-  step("a wrong token is refused");
-  await page.fill("#token", "not-the-right-token-at-all");
-  await page.click("#login-form button[type=submit]");
-  await page.locator("#login-error").waitFor({ state: "visible" });
+  if (operator && password) {
+    step("a wrong password is refused");
+    await page.fill("#login-name", operator);
+    await page.fill("#login-password", "not-the-right-password");
+    await page.click("#login-form button[type=submit]");
+    await page.locator("#login-error", { hasText: "wrong" }).waitFor({ state: "visible" });
 
-  step("sign in");
-  await page.fill("#token", token);
-  await page.click("#login-form button[type=submit]");
-  await page.locator("#app").waitFor({ state: "visible" });
+    step(`sign in as ${operator} with the password`);
+    await page.fill("#login-name", operator);
+    await page.fill("#login-password", password);
+    await page.click("#login-form button[type=submit]");
+    await page.locator("#app").waitFor({ state: "visible" });
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === "carenav_session");
+    if (!session || !session.httpOnly || session.sameSite !== "Strict") {
+      throw new Error(`session cookie: ${JSON.stringify(session)}`);
+    }
+  } else {
+    await page.click(".login-token summary");
+    step("a wrong token is refused");
+    await page.fill("#token", "not-the-right-token-at-all");
+    await page.click("#login-form button[type=submit]");
+    await page.locator("#login-error").waitFor({ state: "visible" });
+
+    step("sign in");
+    await page.fill("#token", token);
+    await page.click("#login-form button[type=submit]");
+    await page.locator("#app").waitFor({ state: "visible" });
+  }
 
   step(`the open escalation ${code} is shown, with its reason in words and who was paged`);
   const card = page.locator(`.esc-card[data-code="${code}"]`);
@@ -268,6 +293,31 @@ try {
   await page.locator(".msg.out .bubble", { hasText: "Hola, soy la enfermera" }).first().waitFor({ state: "visible" });
   if ((await replyBox.inputValue()) !== "") throw new Error("the reply box did not clear after sending");
 
+  step("the overview draws its charts");
+  await page.click("#open-overview");
+  await page.locator("#overview .ov-chart svg rect.bar").first().waitFor({ state: "attached" });
+  const tiles = await page.locator("#overview .ov-tile[data-key=escalations_in_progress] .ov-num").innerText();
+  if (tiles !== "1") throw new Error(`overview: acknowledged escalations shown as ${tiles}, not 1`);
+  await page.screenshot({ path: shot.replace(/\.png$/, "") + "-overview.png", fullPage: false });
+  await page.click("#overview .overview-head button");
+  step("in Spanish (an account with --language es): labels change, the patient's words do not");
+  const bubblesBefore = await page.locator(".bubble").allInnerTexts();
+  await page.evaluate(() => window.carenavI18n.apply("es"));
+  await page.locator("#btn-handoff", { hasText: "Tomar el control" }).waitFor({ state: "visible" });
+  await page.locator("#signout", { hasText: "Cerrar sesión" }).waitFor({ state: "visible" });
+  const bubblesAfter = await page.locator(".bubble").allInnerTexts();
+  if (JSON.stringify(bubblesBefore) !== JSON.stringify(bubblesAfter)) {
+    throw new Error(`patient text changed: ${JSON.stringify(bubblesAfter)}`);
+  }
+  await page.screenshot({ path: shot.replace(/\.png$/, "") + "-es.png", fullPage: false });
+  if (operator && password) {
+    step("sign out ends the session");
+    await page.click("#signout");
+    await page.locator("#login").waitFor({ state: "visible" });
+    await page.reload();
+    await page.locator("#login-name").waitFor({ state: "visible" });
+    if (await page.locator("#app").isVisible()) throw new Error("still signed in after sign-out and reload");
+  }
   if (consoleErrors.length) throw new Error(`errors in the page: ${consoleErrors.join(" | ")}`);
   step("all console checks passed");
 } catch (err) {

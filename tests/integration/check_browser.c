@@ -52,6 +52,7 @@ START_TEST(test_console_shows_and_acks)
 	const char *env[] = { "OPERATOR_TOKENS=nurse:" TOKEN, NULL };
 	struct harness_gw gw;
 	char *conninfo = harness_db_create(), *code, *code2, *url, *sms_url, *shot, *shot2, *shot3, *cmd;
+	char *out = NULL, *password;
 	PGconn *pg;
 	int status;
 
@@ -76,15 +77,23 @@ START_TEST(test_console_shows_and_acks)
 	PQclear(PQexec(pg, "UPDATE messages SET body = '', purged_at = now() WHERE provider_sid = 'SMbr003'"));
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE purged_at IS NOT NULL"), 1);
 
+	/* An operator account (issue #21): the console signs in with its password. */
+	ck_assert_int_eq(harness_gw_cli(&gw, &out, "operator", "add", "--name", "nurse", "--role", "responder",
+	    NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "password (shown once): "));
+	password = xstrndup(strstr(out, "password (shown once): ") + 23, 20);
+	free(out);
+
 	mkdir(outdir, 0755);
 	url = xasprintf("http://127.0.0.1:%d/console/", gw.port);
 	shot = xasprintf("%s/console.png", outdir);
 	shot2 = xasprintf("%s/console-acked.png", outdir);
 	shot3 = xasprintf("%s/console-phone.png", outdir);
 	sms_url = xasprintf("http://127.0.0.1:%d/sms/inbound", gw.port);
-	cmd = xasprintf("CONSOLE_URL='%s' CONSOLE_TOKEN='%s' ESC_CODE='%s' ESC_CODE2='%s' OPEN_COUNT=4 PATIENT_LAST4=0100 "
-	    "SMS_URL='%s' SCREENSHOT='%s' SCREENSHOT_DETAIL='%s' SCREENSHOT_MOBILE='%s' node '%s'", url, TOKEN, code, code2,
-	    sms_url, shot, shot2, shot3, script);
+	cmd = xasprintf("CONSOLE_URL='%s' CONSOLE_TOKEN='%s' CONSOLE_OPERATOR=nurse CONSOLE_PASSWORD='%s' "
+	    "ESC_CODE='%s' ESC_CODE2='%s' OPEN_COUNT=4 PATIENT_LAST4=0100 SMS_URL='%s' SCREENSHOT='%s' "
+	    "SCREENSHOT_DETAIL='%s' SCREENSHOT_MOBILE='%s' node '%s'", url, TOKEN, password, code, code2, sms_url, shot,
+	    shot2, shot3, script);
 	status = system(cmd);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "the console test in Chromium failed (exit %d); see its output above", WEXITSTATUS(status));
@@ -104,6 +113,12 @@ START_TEST(test_console_shows_and_acks)
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse' "
 	    "AND body = 'Hola, soy la enfermera. ¿Puedo llamarle?' AND segments = 1 AND encoding = 'gsm7'"), 1);
 	ck_assert(access(shot, R_OK) == 0);
+	/* Signed in with the password, opened the conversation (audited once, not once per poll), signed out. */
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions "
+	    "WHERE operator = 'nurse' AND action IN ('login', 'conversation_open', 'logout')"), 3);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions "
+	    "WHERE operator = 'nurse' AND action = 'conversation_open' AND client_addr = '127.0.0.1'"), 1);
+	free(password);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
 	free(cmd);
 	free(shot);

@@ -361,7 +361,7 @@ harness_http(const struct harness_http *r, char **resp)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *headers = NULL;
-	struct harness_buf buf = { xstrdup(""), 0 };
+	struct harness_buf buf = { xstrdup(""), 0 }, hbuf = { xstrdup(""), 0 };
 	char *url = xasprintf("http://%s:%d%s", r->host ? r->host : "127.0.0.1", r->port, r->path), *ct;
 	long status = 0;
 
@@ -369,6 +369,8 @@ harness_http(const struct harness_http *r, char **resp)
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, harness_write_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, harness_write_cb);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hbuf);
 	if (r->source != NULL)
 		curl_easy_setopt(curl, CURLOPT_INTERFACE, r->source);
 	for (size_t i = 0; r->headers != NULL && r->headers[i] != NULL; i++)
@@ -402,6 +404,10 @@ harness_http(const struct harness_http *r, char **resp)
 		*resp = buf.data;
 	else
 		free(buf.data);
+	if (r->resp_headers != NULL)
+		*r->resp_headers = hbuf.data;
+	else
+		free(hbuf.data);
 	return status;
 }
 

@@ -124,6 +124,7 @@ struct harness_http {
 	const char *content_type;        /* with a body */
 	const char *body;                /* NULL = none; form bodies are signed as harness_sign_twilio says */
 	size_t body_len;
+	char **resp_headers;             /* NULL, or gets the answer's header lines (caller frees) */
 };
 /* Sends r; returns the HTTP status (0 = no answer). *resp (may be NULL) gets the body. */
 long harness_http(const struct harness_http *r, char **resp);

@@ -1,8 +1,9 @@
 /*
  * console.js - the operator console's behaviour, vanilla JS, no libraries.
  *
- * The operator's token lives in sessionStorage (gone when the tab closes)
- * and goes with every /api/ call as a bearer token. Everything is polled:
+ * The operator signs in with a password (an HttpOnly session cookie) or a
+ * pasted token (sessionStorage, gone when the tab closes); login.js makes
+ * the headers of every /api/ call. Everything is polled:
  * every POLL_MS the open escalations, the first page of conversations, the
  * call-backs and the open conversation are fetched again. All text from the
  * API is put into the page with textContent, never as HTML.
@@ -84,7 +85,8 @@
   }
 
   function api(method, path, body) {
-    var opts = { method: method, headers: { "Authorization": "Bearer " + state.token }, cache: "no-store" };
+    var opts = { method: method, headers: window.carenavAuth.headers(method, state.token), cache: "no-store",
+      credentials: "same-origin" };
     if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
       opts.body = JSON.stringify(body);
@@ -222,12 +224,14 @@
     $("login").hidden = false;
     $("login-error").hidden = !message;
     $("login-error").textContent = message || "";
-    $("token").focus();
+    $("login-name").focus();
   }
 
   function signOut(message) {
     sessionStorage.removeItem(TOKEN_KEY);
+    window.carenavAuth.logout();
     state.token = "";
+    state.signedIn = false;
     state.selected = 0;
     state.conversation = null;
     showLogin(message);
@@ -243,6 +247,8 @@
 
   function start() {
     api("GET", "/api/me").then(function (me) {
+      window.carenavAuth.learn(me);
+      state.signedIn = true;
       state.operator = me.operator;
       state.sms = me.sms || null;
       updateReplyCount();
@@ -266,7 +272,7 @@
 
   /* Polling */
   function refresh() {
-    if (state.busy || !state.token) return;
+    if (state.busy || !state.signedIn) return;
     state.busy = true;
     var jobs = [loadEscalations(), loadConversations(false), loadCallbacks()];
     if (state.selected) jobs.push(loadConversation(state.selected));
@@ -722,10 +728,20 @@
   function wire() {
     $("login-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
+      var name = $("login-name").value.trim(), password = $("login-password").value;
       state.token = $("token").value.trim();
-      sessionStorage.setItem(TOKEN_KEY, state.token);
       $("token").value = "";
-      start();
+      $("login-password").value = "";
+      if (state.token) {
+        sessionStorage.setItem(TOKEN_KEY, state.token);
+        start();
+        return;
+      }
+      if (!name || !password) { showLogin("Enter your name and password."); return; }
+      window.carenavAuth.login(name, password, $("login-totp").value.trim()).then(function () {
+        $("login-totp").value = "";
+        start();
+      }).catch(function (err) { showLogin(err.message); });
     });
     $("signout").addEventListener("click", function () { signOut(""); });
     $("more").addEventListener("click", function () { loadConversations(true).catch(handleError); });
@@ -833,7 +849,7 @@
     });
     /* Ages tick between polls. */
     setInterval(function () {
-      if (!state.token) return;
+      if (!state.signedIn) return;
       state.escalations.forEach(function (e) {
         e.age_seconds += 1;
         if (e.owned_seconds != null) e.owned_seconds += 1;
@@ -844,5 +860,6 @@
   }
 
   wire();
-  if (state.token) start(); else showLogin("");
+  /* A token from this tab, or a session cookie from an earlier sign-in: /api/me tells. */
+  api("GET", "/api/me").then(function () { start(); }).catch(function () { showLogin(""); });
 })();

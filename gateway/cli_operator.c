@@ -1,0 +1,329 @@
+/*
+ * cli_operator.c - operator accounts. See cli_operator.h.
+ *
+ *   carenav operator add --name NAME --role viewer|responder|admin [--language en|es]
+ *                        [--no-password] [--token] [--token-days N]
+ *   carenav operator list
+ *   carenav operator disable NAME | enable NAME
+ *   carenav operator reset NAME        a new password; unlocks; ends its sessions
+ *   carenav operator token NAME [--days N]   a new API token (shown once)
+ *   carenav operator revoke NAME       revokes every API token of NAME at once
+ *   carenav operator totp NAME [--off] a TOTP second factor: prints the otpauth:// URI
+ *
+ * Secrets are printed once and stored only as hashes (opauth.h). Every
+ * change is written to the audit trail as operator "cli".
+ */
+#include "cli_operator.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "opauth.h"
+#include "xmalloc.h"
+
+static const char *const cli_op_roles[] = { "viewer", "responder", "admin", NULL };
+
+static PGresult *
+cli_op_exec(PGconn *pg, const char *sql, int n, const char *const *params)
+{
+	PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "carenav: the database refused the change: %s", PQresultErrorMessage(res));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+static bool
+cli_op_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 1 && n <= 32 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+static void
+cli_op_audit(PGconn *pg, const char *action, const char *detail)
+{
+	const char *params[2] = { action, detail };
+	PGresult *res = cli_op_exec(pg, "SELECT carenav_audit('cli', $1, NULL, $2, NULL)", 2, params);
+
+	PQclear(res);
+}
+
+/* Issues a token for NAME valid for days; prints it. */
+static bool
+cli_op_issue_token(PGconn *pg, const char *name, long days)
+{
+	char token[OPAUTH_HEX_MAX + sizeof OPAUTH_TOKEN_PREFIX], raw[OPAUTH_HEX_MAX], digest[OPAUTH_HEX_MAX];
+	char sdays[24];
+	const char *params[3] = { name, digest, sdays };
+	PGresult *res;
+
+	opauth_random_hex(raw);
+	snprintf(token, sizeof token, "%s%s", OPAUTH_TOKEN_PREFIX, raw);
+	opauth_sha256_hex(token, digest);
+	snprintf(sdays, sizeof sdays, "%ld", days);
+	res = cli_op_exec(pg, "INSERT INTO operator_tokens (operator_id, token_sha256, expires_at) "
+	    "SELECT id, $2, now() + make_interval(days => $3::int) FROM operators WHERE name = $1 "
+	    "RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')", 3, params);
+	if (res == NULL)
+		return false;
+	if (PQntuples(res) == 0) {
+		fprintf(stderr, "carenav: no operator named %s\n", name);
+		PQclear(res);
+		return false;
+	}
+	printf("api token (shown once, expires %s UTC): %s\n", PQgetvalue(res, 0, 0), token);
+	PQclear(res);
+	cli_op_audit(pg, "operator_token", name);
+	return true;
+}
+
+/* Sets a fresh password for NAME and prints it. */
+static bool
+cli_op_new_password(PGconn *pg, const char *name, const char *sql)
+{
+	char password[21], hash[OPAUTH_HASH_MAX];
+	const char *params[2] = { name, hash };
+	PGresult *res;
+
+	opauth_random_password(password);
+	if (!opauth_password_hash(password, hash)) {
+		fprintf(stderr, "carenav: could not hash the password (out of memory?)\n");
+		return false;
+	}
+	if ((res = cli_op_exec(pg, sql, 2, params)) == NULL)
+		return false;
+	if (PQntuples(res) == 0) {
+		fprintf(stderr, "carenav: no operator named %s\n", name);
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	printf("password (shown once): %s\n", password);
+	return true;
+}
+
+static bool
+cli_op_parse_days(const char *s, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 1 || v > 3660) {
+		fprintf(stderr, "carenav: days must be a whole number from 1 to 3660\n");
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static int
+cli_op_add(PGconn *pg, const struct config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' }, { "role", required_argument, NULL, 'r' },
+		{ "language", required_argument, NULL, 'l' }, { "no-password", no_argument, NULL, 'P' },
+		{ "token", no_argument, NULL, 't' }, { "token-days", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 } };
+	const char *name = NULL, *role = NULL, *language = "en";
+	bool password = true, token = false, role_ok = false;
+	long days = cfg->operator_token_days;
+	const char *params[3];
+	PGresult *res;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "n:r:l:Ptd:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': name = optarg; break;
+		case 'r': role = optarg; break;
+		case 'l': language = optarg; break;
+		case 'P': password = false; break;
+		case 't': token = true; break;
+		case 'd': token = true; if (!cli_op_parse_days(optarg, &days)) return 2; break;
+		default: return 2;
+		}
+	}
+	if (name == NULL || role == NULL) {
+		fprintf(stderr, "carenav: operator add needs --name and --role\n");
+		return 2;
+	}
+	if (!cli_op_name_valid(name)) {
+		fprintf(stderr, "carenav: the name must be 1-32 characters of a-z, 0-9, _ and -\n");
+		return 2;
+	}
+	for (const char *const *r = cli_op_roles; *r != NULL; r++)
+		role_ok |= strcmp(*r, role) == 0;
+	if (!role_ok) {
+		fprintf(stderr, "carenav: --role must be viewer, responder or admin\n");
+		return 2;
+	}
+	if (strcmp(language, "en") != 0 && strcmp(language, "es") != 0) {
+		fprintf(stderr, "carenav: --language must be en or es\n");
+		return 2;
+	}
+	if (!password && !token) {
+		fprintf(stderr, "carenav: with --no-password, add --token (the account needs a way in)\n");
+		return 2;
+	}
+	params[0] = name;
+	params[1] = role;
+	params[2] = language;
+	res = cli_op_exec(pg, "INSERT INTO operators (name, role, language) VALUES ($1, $2, $3) "
+	    "ON CONFLICT (name) DO NOTHING RETURNING id", 3, params);
+	if (res == NULL)
+		return 1;
+	if (PQntuples(res) == 0) {
+		fprintf(stderr, "carenav: an operator named %s already exists (operator reset %s gives it a "
+		    "new password)\n", name, name);
+		PQclear(res);
+		return 1;
+	}
+	PQclear(res);
+	printf("added operator %s (%s)\n", name, role);
+	cli_op_audit(pg, "operator_add", name);
+	if (password && !cli_op_new_password(pg, name,
+	    "UPDATE operators SET password_hash = $2 WHERE name = $1 RETURNING id"))
+		return 1;
+	if (token && !cli_op_issue_token(pg, name, days))
+		return 1;
+	return 0;
+}
+
+static int
+cli_op_list(PGconn *pg)
+{
+	PGresult *res = cli_op_exec(pg,
+	    "SELECT o.name, o.role, o.language, CASE WHEN o.disabled THEN 'disabled' "
+	    "WHEN o.locked_until > now() THEN 'locked' ELSE 'active' END, "
+	    "CASE WHEN o.password_hash IS NULL THEN 'no' ELSE 'yes' END, "
+	    "CASE WHEN o.totp_secret IS NULL THEN 'no' ELSE 'yes' END, "
+	    "(SELECT count(*) FROM operator_tokens t WHERE t.operator_id = o.id AND t.revoked_at IS NULL "
+	    "  AND t.expires_at > now()) "
+	    "FROM operators o ORDER BY o.name", 0, NULL);
+
+	if (res == NULL)
+		return 1;
+	printf("%-32s %-9s %-4s %-8s %-8s %-4s %s\n", "NAME", "ROLE", "LANG", "STATE", "PASSWORD", "TOTP",
+	    "TOKENS");
+	for (int i = 0; i < PQntuples(res); i++)
+		printf("%-32s %-9s %-4s %-8s %-8s %-4s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5),
+		    PQgetvalue(res, i, 6));
+	PQclear(res);
+	return 0;
+}
+
+/* Runs sql ($1 = name) that returns a row when NAME exists; audits action. */
+static int
+cli_op_simple(PGconn *pg, const char *name, const char *sql, const char *action, const char *done)
+{
+	const char *params[1] = { name };
+	PGresult *res = cli_op_exec(pg, sql, 1, params);
+
+	if (res == NULL)
+		return 1;
+	if (PQntuples(res) == 0) {
+		fprintf(stderr, "carenav: no operator named %s\n", name);
+		PQclear(res);
+		return 1;
+	}
+	PQclear(res);
+	cli_op_audit(pg, action, name);
+	printf("%s %s\n", done, name);
+	return 0;
+}
+
+#define CLI_OP_END_ALL \
+	"WITH o AS (SELECT id FROM operators WHERE name = $1), " \
+	"s AS (UPDATE operator_sessions SET ended_at = now() WHERE operator_id IN (SELECT id FROM o) " \
+	"      AND ended_at IS NULL RETURNING 1) "
+
+static int
+cli_op_totp(PGconn *pg, const struct config *cfg, int argc, char **argv)
+{
+	const char *params[2];
+	char *secret, *uri;
+	PGresult *res;
+
+	(void)cfg;
+	params[0] = argv[1];
+	if (argc >= 3 && strcmp(argv[2], "--off") == 0)
+		return cli_op_simple(pg, argv[1], "UPDATE operators SET totp_secret = NULL WHERE name = $1 "
+		    "RETURNING id", "operator_totp_off", "second factor off for");
+	secret = opauth_totp_secret();
+	params[1] = secret;
+	res = cli_op_exec(pg, "UPDATE operators SET totp_secret = $2 WHERE name = $1 RETURNING id", 2, params);
+	if (res == NULL || PQntuples(res) == 0) {
+		if (res != NULL)
+			fprintf(stderr, "carenav: no operator named %s\n", argv[1]);
+		PQclear(res);
+		free(secret);
+		return 1;
+	}
+	PQclear(res);
+	cli_op_audit(pg, "operator_totp", argv[1]);
+	uri = opauth_totp_uri("carenav", argv[1], secret);
+	printf("second factor on for %s; scan or enter this in an authenticator app (shown once):\n%s\n",
+	    argv[1], uri);
+	free(uri);
+	free(secret);
+	return 0;
+}
+
+int
+cli_operator(PGconn *pg, const struct config *cfg, int argc, char **argv)
+{
+	const char *cmd = argc >= 1 ? argv[0] : "";
+	long days = cfg->operator_token_days;
+
+	if (!opauth_init()) {
+		fprintf(stderr, "carenav: libsodium or liboath could not start\n");
+		return 1;
+	}
+	if (strcmp(cmd, "add") == 0)
+		return cli_op_add(pg, cfg, argc, argv);
+	if (strcmp(cmd, "list") == 0)
+		return cli_op_list(pg);
+	if (argc < 2) {
+		fprintf(stderr, "carenav: usage: operator add|list|disable|enable|reset|token|revoke|totp NAME\n");
+		return 2;
+	}
+	if (strcmp(cmd, "disable") == 0)
+		return cli_op_simple(pg, argv[1], CLI_OP_END_ALL
+		    "UPDATE operators SET disabled = true WHERE name = $1 RETURNING id", "operator_disable",
+		    "disabled (its sessions end and its tokens stop working now)");
+	if (strcmp(cmd, "enable") == 0)
+		return cli_op_simple(pg, argv[1], "UPDATE operators SET disabled = false WHERE name = $1 "
+		    "RETURNING id", "operator_enable", "enabled");
+	if (strcmp(cmd, "revoke") == 0)
+		return cli_op_simple(pg, argv[1], "WITH o AS (SELECT id FROM operators WHERE name = $1), "
+		    "t AS (UPDATE operator_tokens SET revoked_at = now() WHERE operator_id IN (SELECT id FROM o) "
+		    "AND revoked_at IS NULL RETURNING 1) SELECT id FROM o", "operator_revoke",
+		    "revoked every API token of");
+	if (strcmp(cmd, "reset") == 0) {
+		if (!cli_op_new_password(pg, argv[1], CLI_OP_END_ALL
+		    "UPDATE operators SET password_hash = $2, failed_logins = 0, locked_until = NULL "
+		    "WHERE name = $1 RETURNING id"))
+			return 1;
+		cli_op_audit(pg, "operator_reset", argv[1]);
+		printf("reset %s: unlocked, its sessions ended\n", argv[1]);
+		return 0;
+	}
+	if (strcmp(cmd, "token") == 0) {
+		if (argc >= 4 && strcmp(argv[2], "--days") == 0 && !cli_op_parse_days(argv[3], &days))
+			return 2;
+		return cli_op_issue_token(pg, argv[1], days) ? 0 : 1;
+	}
+	if (strcmp(cmd, "totp") == 0)
+		return cli_op_totp(pg, cfg, argc, argv);
+	fprintf(stderr, "carenav: usage: operator add|list|disable|enable|reset|token|revoke|totp NAME\n");
+	return 2;
+}

@@ -1,0 +1,198 @@
+/*
+ * api_admin.c - the overview and exports of the operator API.
+ *
+ *   GET /api/overview?days=14                    per day: texts, conversations, red flags,
+ *                                                escalations, call-backs, time to acknowledge
+ *                                                (median, p90); open and in-progress counts now
+ *   GET /api/export?kind=conversations|messages|escalations&from=YYYY-MM-DD&to=YYYY-MM-DD[&full=1]
+ *                                                CSV (admin); numbers masked unless full=1
+ *
+ * Both are single SQL functions (sql/022_operators.sql). An export is
+ * audited by api_begin before it runs, and full=1 is audited as a reveal.
+ * The export's day range is inclusive and in UTC; at most EXPORT_MAX_ROWS rows.
+ */
+#include "http_server.h"
+
+#include <event2/http.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "cidr.h"
+#include "db.h"
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define OVERVIEW_DEFAULT_DAYS 14
+#define OVERVIEW_MAX_DAYS 90
+#define EXPORT_DEFAULT_DAYS 30
+#define EXPORT_MAX_ROWS "100000"
+
+static void
+overview_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+
+	if (error != NULL)
+		api_db_error(call->req, "overview", error);
+	else
+		api_reply_raw(call->req, 200, store_col_text(res, 0, 0));
+	api_call_end(call);
+}
+
+static void
+overview_get(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx, API_VIEWER, overview_get), *params[1];
+	long long days;
+	char sdays[24];
+
+	if (op == NULL || !api_query_int(req, "days", OVERVIEW_DEFAULT_DAYS, 1, OVERVIEW_MAX_DAYS, &days))
+		return;
+	snprintf(sdays, sizeof sdays, "%lld", days);
+	params[0] = sdays;
+	db_query(ctx->db, "SELECT carenav_api_overview($1::int)::text", 1, params, overview_done,
+	    api_call_new(req, ctx, op));
+}
+
+/* A calendar date "YYYY-MM-DD" that exists; def_days_ago (from today, UTC) when absent. */
+static bool
+export_date(const char *s, int def_days_ago, char out[11])
+{
+	struct tm tm = { 0 }, check;
+	time_t t;
+	char *end;
+
+	if (s == NULL || *s == '\0') {
+		t = time(NULL) - (time_t)def_days_ago * 86400;
+		gmtime_r(&t, &tm);
+		strftime(out, 11, "%Y-%m-%d", &tm);
+		return true;
+	}
+	if (strlen(s) != 10 || (end = strptime(s, "%Y-%m-%d", &tm)) == NULL || *end != '\0')
+		return false;
+	check = tm;
+	if (timegm(&check) == (time_t)-1 || check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon)
+		return false;
+	memcpy(out, s, 10);
+	out[10] = '\0';
+	return true;
+}
+
+static void
+export_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(call->req);
+	char *disposition;
+
+	if (error != NULL) {
+		api_db_error(call->req, "export", error);
+	} else {
+		disposition = xasprintf("attachment; filename=\"carenav-%s.csv\"", call->text);
+		evhttp_add_header(h, "Content-Disposition", disposition);
+		evhttp_add_header(h, "Cache-Control", "no-store");
+		evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+		http_reply_body(call->req, 200, "text/csv; charset=utf-8", store_col_text(res, 0, 0));
+		free(disposition);
+	}
+	api_call_end(call);
+}
+
+static void
+export_get(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx, API_ADMIN, export_get), *params[5];
+	char *kind, *from_s, *to_s, *full, from[11], to[11];
+	struct api_call *call;
+
+	if (op == NULL)
+		return;
+	kind = api_query_get(req, "kind");
+	from_s = api_query_get(req, "from");
+	to_s = api_query_get(req, "to");
+	full = api_query_get(req, "full");
+	if (kind == NULL || (strcmp(kind, "conversations") != 0 && strcmp(kind, "messages") != 0 &&
+	    strcmp(kind, "escalations") != 0)) {
+		api_error(req, 400, "invalid_parameter", "kind must be conversations, messages or escalations");
+	} else if (!export_date(from_s, EXPORT_DEFAULT_DAYS, from) || !export_date(to_s, 0, to)) {
+		api_error(req, 400, "invalid_parameter", "from and to must be dates (YYYY-MM-DD, UTC, inclusive)");
+	} else if (strcmp(from, to) > 0) {
+		api_error(req, 400, "invalid_parameter", "from must not be after to");
+	} else if (full != NULL && strcmp(full, "0") != 0 && strcmp(full, "1") != 0) {
+		api_error(req, 400, "invalid_parameter", "full must be 0 or 1");
+	} else {
+		call = api_call_new(req, ctx, op);
+		call->text = xstrdup(kind);
+		params[0] = kind;
+		params[1] = from;
+		params[2] = to;
+		params[3] = full != NULL && strcmp(full, "1") == 0 ? "true" : "false";
+		params[4] = EXPORT_MAX_ROWS;
+		db_query(ctx->db, "SELECT carenav_api_export($1, ($2::date)::timestamp AT TIME ZONE 'UTC', "
+		    "($3::date + 1)::timestamp AT TIME ZONE 'UTC', $4::boolean, $5::int)", 5, params,
+		    export_done, call);
+	}
+	free(kind);
+	free(from_s);
+	free(to_s);
+	free(full);
+}
+
+static void
+operators_get(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx, API_ADMIN, operators_get);
+
+	if (op != NULL)
+		db_query(ctx->db, "SELECT carenav_api_operators()::text", 0, NULL, overview_done,
+		    api_call_new(req, ctx, op));
+}
+
+static void
+operator_disable_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+	const char *result = error ? NULL : store_col_text(res, 0, 0);
+
+	if (error != NULL) {
+		api_db_error(call->req, "operator disable", error);
+	} else if (strcmp(result, "not_found") == 0) {
+		api_error(call->req, 404, "not_found", "no such operator");
+	} else {
+		if (strcmp(result, "ok") == 0)
+			log_info("api: operator=%s disabled operator id=%lld", call->operator_name, call->id);
+		api_reply_json(call->req, 200, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)call->id, "state",
+		    "disabled", "changed", strcmp(result, "ok") == 0));
+	}
+	api_call_end(call);
+}
+
+static void
+operator_disable(struct evhttp_request *req, struct http_ctx *ctx)
+{
+	const char *op = api_begin(req, ctx, API_ADMIN, operator_disable), *params[3];
+	char id[24], addr[CIDR_ADDR_MAX];
+	struct api_call *call;
+
+	if (op == NULL)
+		return;
+	call = api_call_new(req, ctx, op);
+	snprintf(id, sizeof id, "%lld", call->id);
+	http_client_address(req, ctx, addr, sizeof addr);
+	params[0] = id;
+	params[1] = op;
+	params[2] = addr;
+	db_query(ctx->db, "SELECT carenav_api_operator_disable($1::bigint, $2, $3)", 3, params,
+	    operator_disable_done, call);
+}
+
+const struct http_route api_operators_route = { "GET", "/api/operators", operators_get };
+const struct http_route api_operator_disable_route = { "POST", "/api/operators/{id}/disable",
+	operator_disable };
+const struct http_route api_overview_route = { "GET", "/api/overview", overview_get };
+const struct http_route api_export_route = { "GET", "/api/export", export_get };
