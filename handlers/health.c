@@ -7,7 +7,7 @@
  * gateway that could not store them. /metrics is this process's counters
  * and latency histogram, its local gauges (spool, sends in flight), and
  * the database-wide gauges (outbox depth and age, open escalations and the
- * oldest unacknowledged one) read with one query per scrape. When the
+ * oldest unacknowledged one, staff on call now) read with one query per scrape. When the
  * database is down those are left out rather than reported as zero, and
  * carenav_database_up says why.
  */
@@ -80,6 +80,8 @@ health_metrics_done(const PGresult *res, const char *error, void *arg)
 		    "Escalations acknowledged but not yet resolved", PQgetvalue(res, 0, 4));
 		health_gauge(&text, "carenav_inbound_unanswered",
 		    "Stored inbound SMS whose dialogue step has not committed yet", PQgetvalue(res, 0, 5));
+		health_gauge(&text, "carenav_oncall_staff",
+		    "Active staff with an on-call shift (any tier) covering now", PQgetvalue(res, 0, 6));
 	}
 	http_reply_body(scrape->req, 200, "text/plain; version=0.0.4", text);
 	free(text);
