@@ -322,7 +322,9 @@ done:
 static char *
 doctor_pgbackrest_info(const struct config *cfg, char **cause)
 {
-	char *conf = xasprintf("--config=%s", cfg->pgbackrest_config);
+	/* pgbackrest reads a relative --config from "/": make it absolute. */
+	char *abs = realpath(cfg->pgbackrest_config, NULL);
+	char *conf = xasprintf("--config=%s", abs != NULL ? abs : cfg->pgbackrest_config);
 	char *stanza = xasprintf("--stanza=%s", cfg->pgbackrest_stanza);
 	char *argv[] = { "pgbackrest", stanza, "--output=json", "info", NULL, NULL };
 	char *out = xstrdup(""), buf[4096];
@@ -331,6 +333,7 @@ doctor_pgbackrest_info(const struct config *cfg, char **cause)
 	int fds[2], status = 0;
 	pid_t pid;
 
+	free(abs);
 	if (cfg->pgbackrest_config[0] != '\0') {
 		argv[1] = conf;
 		argv[2] = stanza;
