@@ -190,7 +190,9 @@ START_TEST(test_restore_to_a_point_in_time)
 	    "deploy/pg-backup restore --time (pgBackRest, WAL replay) took %.1f s; the %ld texts after the "
 	    "point are gone by design (they were answered, so their replies are not re-sent either); "
 	    "sequences moved past the ids used before the crash, so a new text's reply is delivered", during, after, restore_s, after);
-	harness_report_row("database disk lost, point-in-time restore", before, stored, answered, dups, lost, notes);
+	/* Only the normal build's run goes into docs/reliability.md (the sanitizer pass sets a scale). */
+	if (getenv("CARENAV_FAULTS_SCALE") == NULL)
+		harness_report_row("database disk lost, point-in-time restore", before, stored, answered, dups, lost, notes);
 	ck_assert_msg(stored == before && answered == before && dups == 0 && lost == 0,
 	    "sent %ld stored %ld answered %ld duplicates %ld lost %ld; see %s", before, stored, answered, dups, lost,
 	    gw.log_path);

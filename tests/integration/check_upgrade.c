@@ -373,9 +373,11 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	    "drained (SIGTERM), started again (the same binary) and put back once the other was up; %ld answers other than 200 (%ld none, %ld 503, "
 	    "%ld other); %lld replies, each sent once; %.0f webhooks/s", MIGRATE_AT, atomic_load(&up.not_ok),
 	    atomic_load(&up.status_0), atomic_load(&up.status_503), atomic_load(&up.status_other), lines, (double)SENT / elapsed);
-	harness_report_row("rolling restart of 2 gateways with an expand migration, under traffic", SENT, stored,
-	    answered, (rows - stored) + (steps - answered) + (lines - (long long)json_object_size(seen)),
-	    SENT - (answered < stored ? answered : stored), notes);
+	/* Only the normal build's run goes into docs/reliability.md (the sanitizer pass sets a scale). */
+	if (getenv("CARENAV_FAULTS_SCALE") == NULL)
+		harness_report_row("rolling restart of 2 gateways with an expand migration, under traffic", SENT,
+		    stored, answered, (rows - stored) + (steps - answered) + (lines - (long long)json_object_size(seen)),
+		    SENT - (answered < stored ? answered : stored), notes);
 	fprintf(stderr, "check_upgrade: %s\n", notes);
 	ck_assert_int_eq(atomic_load(&up.not_ok), 0);
 	ck_assert_int_eq(stored, SENT);
