@@ -326,20 +326,20 @@ doctor_pgbackrest_info(const struct config *cfg, char **cause)
 	char *abs = realpath(cfg->pgbackrest_config, NULL);
 	char *conf = xasprintf("--config=%s", abs != NULL ? abs : cfg->pgbackrest_config);
 	char *stanza = xasprintf("--stanza=%s", cfg->pgbackrest_stanza);
-	char *argv[] = { "pgbackrest", stanza, "--output=json", "info", NULL, NULL };
-	char *out = xstrdup(""), buf[4096];
-	size_t len = 0;
+	char *argv[6], *out = xstrdup(""), buf[4096];
+	size_t len = 0, a = 0;
 	ssize_t n;
 	int fds[2], status = 0;
 	pid_t pid;
 
 	free(abs);
-	if (cfg->pgbackrest_config[0] != '\0') {
-		argv[1] = conf;
-		argv[2] = stanza;
-		argv[3] = "--output=json";
-		argv[4] = "info";
-	}
+	argv[a++] = "pgbackrest";
+	if (cfg->pgbackrest_config[0] != '\0')
+		argv[a++] = conf;
+	argv[a++] = stanza;
+	argv[a++] = "--output=json";
+	argv[a++] = "info";
+	argv[a] = NULL;
 	if (pipe(fds) != 0 || (pid = fork()) < 0) {
 		*cause = xasprintf("cannot run pgbackrest: %s", strerror(errno));
 		goto fail;
