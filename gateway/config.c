@@ -108,6 +108,9 @@ static const struct config_entry config_table[] = {
 	INT("DEFAULT_COUNTRY_CODE", default_country_code, "1", 1, 999),
 	STR("OUTBOUND_COUNTRIES", outbound_countries, ""),
 	INT("OUTBOUND_RATE_PER_SEC", outbound_rate_per_sec, "20", 0, 100000),
+	STR("PGBACKREST_STANZA", pgbackrest_stanza, ""),
+	STR("PGBACKREST_CONFIG", pgbackrest_config, ""),
+	INT("BACKUP_MAX_AGE_HOURS", backup_max_age_hours, "26", 1, 8760),
 };
 
 #define CONFIG_NENTRIES (sizeof config_table / sizeof config_table[0])

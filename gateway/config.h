@@ -74,6 +74,9 @@ struct config {
 	long long default_country_code; /* calling code of numbers written without one (1 = North America) */
 	char *outbound_countries;       /* owned; calling codes texts may go to ("1,44", "*" = all, "" = the default code's) */
 	long long outbound_rate_per_sec; /* texts per second the outbox sends at most (0 = no cap) */
+	char *pgbackrest_stanza;        /* owned; pgBackRest stanza "carenav doctor" checks ("" = no check) */
+	char *pgbackrest_config;        /* owned; its pgbackrest.conf ("" = pgBackRest's default) */
+	long long backup_max_age_hours; /* doctor warns when the newest backup is older */
 };
 
 typedef const char *config_getenv_cb(const char *name);

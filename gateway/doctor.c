@@ -14,17 +14,23 @@
  * in-process: each of the configured provider's paths is handed a
  * well-formed request without a credential, and one it would take is an
  * open door (anyone who reaches the port could text as any patient or
- * nurse) and a FAIL.
+ * nurse) and a FAIL. With PGBACKREST_STANZA set, the newest backup's age
+ * comes from "pgbackrest info --output=json" and whether WAL archiving works
+ * from the database's pg_stat_archiver; without it both are skipped.
  */
 #include "doctor.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cidr.h"
@@ -244,6 +250,33 @@ doctor_oncall_check(struct doctor *d, PGconn *pg)
 		doctor_say(d, "ok", "on-call: a primary is on call all of the next 7 days, never two at once");
 }
 
+/* PGBACKREST_STANZA set: WAL archiving must be on and its last attempt must have worked. */
+static void
+doctor_archiving(struct doctor *d, PGconn *pg)
+{
+	PGresult *res = doctor_query(d, pg, "WAL archiving", "SELECT current_setting('archive_mode'), "
+	    "archived_count, failed_count, "
+	    "coalesce(extract(epoch FROM now() - last_archived_time)::bigint, -1), "
+	    "last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time > last_archived_time), "
+	    "coalesce(last_failed_wal, '') FROM pg_stat_archiver");
+
+	if (res == NULL)
+		return;
+	if (strcmp(PQgetvalue(res, 0, 0), "off") == 0)
+		doctor_say(d, "FAIL", "WAL archiving: archive_mode is off, so no backup can be restored to a point "
+		    "in time (start the private cluster with PGBACKREST_STANZA set, or see docs/operations.md)");
+	else if (strcmp(PQgetvalue(res, 0, 4), "t") == 0)
+		doctor_say(d, "FAIL", "WAL archiving: the last attempt failed (WAL %s; %s failure(s) so far): "
+		    "point-in-time restore stops there and pg_wal grows until the disk is full; see the "
+		    "PostgreSQL log", PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 2));
+	else if (atoll(PQgetvalue(res, 0, 3)) < 0)
+		doctor_say(d, "warn", "WAL archiving: on, but no WAL segment archived yet (deploy/pg-backup check)");
+	else
+		doctor_say(d, "ok", "WAL archiving: works (%s segment(s) archived, the last %s s ago)",
+		    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 3));
+	PQclear(res);
+}
+
 static void
 doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 {
@@ -332,6 +365,8 @@ doctor_database(struct doctor *d, const struct config *cfg)
 	doctor_say(d, "ok", "database: PostgreSQL %s, database %s as %s, read-write (%s:%s)", PQgetvalue(res, 0, 0),
 	    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQhost(pg), PQport(pg));
 	PQclear(res);
+	if (cfg->pgbackrest_stanza[0] != '\0')
+		doctor_archiving(d, pg);
 	doctor_migrations(d, pg);
 	res = PQexec(pg, "SELECT 1 FROM schema_migrations LIMIT 1");
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
@@ -340,6 +375,117 @@ doctor_database(struct doctor *d, const struct config *cfg)
 done:
 	PQfinish(pg);
 	free(conninfo);
+}
+
+/* The stdout of "pgbackrest info --output=json" (caller frees), or NULL with *cause set. */
+static char *
+doctor_pgbackrest_info(const struct config *cfg, char **cause)
+{
+	/* pgbackrest reads a relative --config from "/": make it absolute. */
+	char *abs = realpath(cfg->pgbackrest_config, NULL);
+	char *conf = xasprintf("--config=%s", abs != NULL ? abs : cfg->pgbackrest_config);
+	char *stanza = xasprintf("--stanza=%s", cfg->pgbackrest_stanza);
+	char *argv[6], *out = xstrdup(""), buf[4096];
+	size_t len = 0, a = 0;
+	ssize_t n;
+	int fds[2], status = 0;
+	pid_t pid;
+
+	free(abs);
+	argv[a++] = "pgbackrest";
+	if (cfg->pgbackrest_config[0] != '\0')
+		argv[a++] = conf;
+	argv[a++] = stanza;
+	argv[a++] = "--output=json";
+	argv[a++] = "info";
+	argv[a] = NULL;
+	if (pipe(fds) != 0 || (pid = fork()) < 0) {
+		*cause = xasprintf("cannot run pgbackrest: %s", strerror(errno));
+		goto fail;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(fds[1], STDOUT_FILENO);
+		if (devnull >= 0)
+			dup2(devnull, STDERR_FILENO);
+		close(fds[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+		if (n <= 0)
+			continue;
+		out = xrealloc(out, len + (size_t)n + 1);
+		memcpy(out + len, buf, (size_t)n);
+		len += (size_t)n;
+		out[len] = '\0';
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		goto done;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		*cause = xstrdup("pgbackrest is not installed (apt-get install pgbackrest)");
+	else
+		*cause = xasprintf("\"pgbackrest --stanza=%s info\" failed (exit %d): check PGBACKREST_CONFIG "
+		    "and that this user may read the repository", cfg->pgbackrest_stanza,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+fail:
+	free(out);
+	out = NULL;
+done:
+	free(conf);
+	free(stanza);
+	return out;
+}
+
+/* PGBACKREST_STANZA set: the newest backup and its age. */
+static void
+doctor_backups(struct doctor *d, const struct config *cfg)
+{
+	char *cause = NULL, *text = doctor_pgbackrest_info(cfg, &cause);
+	json_t *info, *stanza = NULL, *backups, *last;
+	json_error_t err;
+	size_t i;
+	long long stop, age;
+
+	if (text == NULL) {
+		doctor_say(d, "FAIL", "backups: %s", cause);
+		free(cause);
+		return;
+	}
+	info = json_loads(text, 0, &err);
+	free(text);
+	json_array_foreach(info, i, stanza) {
+		if (json_is_string(json_object_get(stanza, "name")) &&
+		    strcmp(json_string_value(json_object_get(stanza, "name")), cfg->pgbackrest_stanza) == 0)
+			break;
+		stanza = NULL;
+	}
+	backups = json_object_get(stanza, "backup");
+	last = json_array_get(backups, json_array_size(backups) - 1);
+	if (stanza == NULL)
+		doctor_say(d, "FAIL", "backups: pgbackrest knows no stanza %s (deploy/pg-backup init)",
+		    cfg->pgbackrest_stanza);
+	else if (last == NULL) {
+		const char *why = json_string_value(json_object_get(json_object_get(stanza, "status"), "message"));
+
+		doctor_say(d, "FAIL", "backups: stanza %s has no backup yet (%s; deploy/pg-backup init, then full)",
+		    cfg->pgbackrest_stanza, why != NULL ? why : "no status");
+	} else {
+		stop = json_integer_value(json_object_get(json_object_get(last, "timestamp"), "stop"));
+		age = (long long)time(NULL) - stop;
+		doctor_say(d, age > cfg->backup_max_age_hours * 3600 ? "warn" : "ok",
+		    "backups: the newest (%s, %s) finished %lld h %lld min ago%s; %zu backup(s) in stanza %s",
+		    json_string_value(json_object_get(last, "type")), json_string_value(json_object_get(last, "label")),
+		    age / 3600, age % 3600 / 60,
+		    age > cfg->backup_max_age_hours * 3600 ? ", older than BACKUP_MAX_AGE_HOURS" : "",
+		    json_array_size(backups), cfg->pgbackrest_stanza);
+	}
+	json_decref(info);
 }
 
 static size_t
@@ -604,6 +750,8 @@ doctor_run(doctor_getenv_cb *getenv_fn, FILE *out)
 	doctor_webhooks(&d, &cfg);
 	doctor_state_dir(&d, &cfg);
 	doctor_database(&d, &cfg);
+	if (cfg.pgbackrest_stanza[0] != '\0')
+		doctor_backups(&d, &cfg);
 	if (strcmp(cfg.sms_provider, "twilio") == 0) {
 		doctor_twilio(&d, &cfg);
 	} else if (strcmp(cfg.sms_provider, "kannel") == 0) {

@@ -52,7 +52,9 @@ store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg)
 	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM escalations WHERE status = 'open'), "
 	    "(SELECT count(*) FROM escalations WHERE status = 'acknowledged'), "
 	    "(SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL), "
-	    "(SELECT count(*) FROM staff WHERE active AND unreachable_at IS NOT NULL)",
+	    "(SELECT count(*) FROM staff WHERE active AND unreachable_at IS NOT NULL), "
+	    "(SELECT count(DISTINCT o.staff_id) FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
+	    "WHERE s.active AND o.starts_at <= now() AND o.ends_at > now())",
 	    0, NULL, cb, arg);
 }
 

@@ -7,7 +7,7 @@
  * gateway that could not store them. /metrics is this process's counters
  * and latency histogram, its local gauges (spool, sends in flight), and
  * the database-wide gauges (outbox depth and age, open escalations and the
- * oldest unacknowledged one) read with one query per scrape, then the
+ * oldest unacknowledged one, staff on call now) read with one query per scrape, then the
  * escalations opened by reason and the time-to-acknowledge histogram
  * (carenav_metrics_escalations, from the table). When the
  * database is down those are left out rather than reported as zero, and
@@ -103,6 +103,8 @@ health_metrics_done(const PGresult *res, const char *error, void *arg)
 		health_gauge(&text, "carenav_staff_unreachable",
 		    "Active staff whose pages the provider refused for good (carenav staff list)",
 		    PQgetvalue(res, 0, 6));
+		health_gauge(&text, "carenav_oncall_staff",
+		    "Active staff with an on-call shift (any tier) covering now", PQgetvalue(res, 0, 7));
 	}
 	scrape->text = text;
 	if (error != NULL) {

@@ -60,6 +60,17 @@ START_TEST(test_metrics_and_json_log)
 	ck_assert_msg(contains(metrics, "carenav_database_reconnects_total 0\n"), "%s", metrics);
 	ck_assert_msg(contains(metrics, "carenav_api_rate_limited_total 0\n"), "%s", metrics);
 	ck_assert_msg(contains(metrics, "carenav_database_up 1\n"), "%s", metrics);
+	ck_assert_msg(contains(metrics, "carenav_oncall_staff 0\n"), "%s", metrics);
+	free(metrics);
+	/* One shift covering now counts; one tomorrow and one of an inactive member do not. */
+	ck_assert_int_eq(harness_query_int(pg, "WITH s AS (INSERT INTO staff (name, phone, active) VALUES "
+	    "('On', '+15550009001', true), ('Off', '+15550009002', false) RETURNING id, active), "
+	    "o AS (INSERT INTO oncall_shifts (staff_id, tier, starts_at, ends_at) "
+	    "SELECT id, 'primary', now() - interval '1 hour', now() + interval '1 hour' FROM s UNION ALL "
+	    "SELECT id, 'backup', now() + interval '1 day', now() + interval '2 days' FROM s WHERE active "
+	    "RETURNING 1) SELECT count(*) FROM o"), 3);
+	ck_assert_int_eq(harness_get(gw.port, "/metrics", &metrics), 200);
+	ck_assert_msg(contains(metrics, "carenav_oncall_staff 1\n"), "%s", metrics);
 	free(metrics);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
 

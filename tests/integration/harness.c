@@ -693,8 +693,8 @@ harness_last_message_id(PGconn *pg)
 
 #define HARNESS_REPORT_HEAD \
 	"# Reliability: measured by the fault tests\n\n" \
-	"Written by `tests/integration/check_faults.c`, `check_edge_conn.c`, `check_emergency.c`, `check_ha.c` and `check_failover.c` each time they run\n" \
-	"(`tests/run`); do not edit by hand (except the forged-texts row: `check_edge.c` asserts it, its figures are copied by\n" \
+	"Written by `tests/integration/check_faults.c`, `check_edge_conn.c`, `check_emergency.c`, `check_backup.c`, `check_upgrade.c`, `check_ha.c`\n" \
+	"and `check_failover.c` each time they run (`tests/run`); do not edit by hand (except the forged-texts row: `check_edge.c` asserts it, its figures are copied by\n" \
 	"hand from that test's output). Each row is one scenario against the real gateway and a\n" \
 	"real PostgreSQL. *sent*: distinct inbound messages the test posted (provider\n" \
 	"retries not counted); *stored*: distinct ones in the database; *answered*: inbound\n" \
