@@ -11,8 +11,8 @@
 
 #include "engine.h"
 #include "flow.h"
-#include "redflag.h"
 #include "segment.h"
+#include "triage.h"
 #include "xmalloc.h"
 
 /* Replies of a step that confirms STOP or START must reach an opted-out number. */
@@ -113,7 +113,7 @@ dialogue_state_is_fresh(const char *state_json)
 void
 dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 {
-	struct redflag_result triage;
+	struct triage_result triage;
 	struct engine_input ein = { 0 };
 	struct engine_result res;
 	struct conv_state *state = NULL;
@@ -127,7 +127,7 @@ dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 		state = NULL;
 		out->state_was_bad = true;
 	}
-	redflag_scan(in->rules, in->text, len, &triage);
+	triage_scan(in->triage, in->text, len, &triage);
 	ein.text = in->text;
 	ein.len = len;
 	ein.now_ms = in->now_ms;

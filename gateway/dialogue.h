@@ -3,7 +3,7 @@
  * store and send (PURE).
  *
  * The glue between the database row inbound.c loads and the pure modules
- * that decide: the red-flag matcher reads the text, the engine takes the
+ * that decide: the red-flag detectors (triage.c) read the text, the engine takes the
  * step, the segmenter cuts each reply into SMS parts, and the result is
  * serialised as the JSON that carenav_step_commit takes.
  */
@@ -14,11 +14,11 @@
 #include <stdint.h>
 
 struct flow;
-struct redflag_rules;
+struct triage;
 
 struct dialogue_input {
 	const struct flow *flow;            /* the conversation's flow version */
-	const struct redflag_rules *rules;  /* the red-flag phrase data */
+	const struct triage *triage;        /* the red-flag detectors (rules + model) */
 	const char *state_json;  /* the conversation's stored state; "" or "{}" = new */
 	const char *text;        /* the patient's SMS */
 	int64_t now_ms;          /* ms since epoch */
