@@ -8,9 +8,10 @@
  * normaliser can drift from the first. Each feature string is hashed with
  * 32-bit FNV-1a (a one-letter kind prefix keeps words, bigrams and n-grams
  * apart) into 2^TRIAGE_HASH_BITS buckets. A text's vector holds the counts
- * of the buckets the model knows, scaled to unit length; buckets the model
- * never saw are dropped before scaling, exactly as the trainer dropped rare
- * ones, so training and prediction see the same vectors.
+ * of the buckets the model knows, scaled by triage_model_scale() (unit
+ * length, short texts less); buckets the model never saw are dropped before
+ * scaling, exactly as the trainer dropped rare ones, so training and
+ * prediction see the same vectors.
  *
  * The model is one-vs-rest logistic regression (liblinear L2R_LR): per
  * class k, p_k = 1 / (1 + exp(-(b_k + w_k . x))), then normalised to sum to
@@ -20,6 +21,7 @@
  *   carenav-triage-model 1
  *   # free comments (training data, validation figures)
  *   hash_bits 20
+ *   scale_floor 100
  *   threshold_emergency 0.35
  *   threshold_see_doctor 0.5
  *   weights N
@@ -51,6 +53,7 @@ struct triage_model {
 	size_t nweights;
 	double bias[TRIAGE_MODEL_CLASSES];
 	double threshold[TRIAGE_MODEL_CLASSES];  /* [NONE] unused */
+	double scale_floor;                   /* see triage_model_scale() */
 };
 
 /* ---- features ---- */
@@ -133,6 +136,14 @@ triage_model_features(const char *text, size_t len,
 		n++;
 	}
 	out->n = n;
+}
+
+double
+triage_model_scale(double sumsq, double floor)
+{
+	if (sumsq < floor)
+		sumsq = floor;
+	return sumsq > 0 ? 1.0 / sqrt(sumsq) : 0;
 }
 
 /* ---- splits ---- */
@@ -263,6 +274,10 @@ triage_model_load(const char *text, size_t len, char **cause)
 		return NULL;
 	}
 	r.line[0] = '\0';
+	if (!tm_next_line(&r, &toolong) || !tm_keyed(r.line, "scale_floor", &v) || v < 0 || v > 1e6)
+		return tm_fail(m, &r, toolong, "\"scale_floor N\" with 0 <= N <= 1000000", cause);
+	m->scale_floor = v;
+	r.line[0] = '\0';
 	if (!tm_next_line(&r, &toolong) || !tm_keyed(r.line, "threshold_emergency", &v) || v <= 0 || v > 1)
 		return tm_fail(m, &r, toolong, "\"threshold_emergency P\" with 0 < P <= 1", cause);
 	m->threshold[TRIAGE_EMERGENCY] = v;
@@ -358,7 +373,7 @@ triage_model_predict(const struct triage_model *m,
 		for (k = 0; k < TRIAGE_MODEL_CLASSES; k++)
 			dot[k] += (double)w->w[k] * f->count[i];
 	}
-	norm = norm > 0 ? 1.0 / sqrt(norm) : 0;
+	norm = triage_model_scale(norm, m->scale_floor);
 	for (k = 0; k < TRIAGE_MODEL_CLASSES; k++) {
 		prob[k] = 1.0 / (1.0 + exp(-(m->bias[k] + dot[k] * norm)));
 		sum += prob[k];

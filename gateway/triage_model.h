@@ -26,6 +26,7 @@
 #define TRIAGE_MODEL_CLASSES 3      /* indexed by enum triage_level */
 #define TRIAGE_FEAT_MAX 8192        /* hashed features kept per text */
 #define TRIAGE_HASH_BITS 20         /* feature space: 2^20 hash buckets */
+#define TRIAGE_SCALE_FLOOR 100      /* see triage_model_scale() */
 #define TRIAGE_MODEL_MAGIC "carenav-triage-model 1"
 
 /* One text's features: hashed ids, sorted, each with its count. */
@@ -45,6 +46,16 @@ bool triage_model_heldout(const char *text, size_t len);
 
 /* Cross-validation fold (0..4) of a text that is not held out. */
 unsigned triage_model_fold(const char *text, size_t len);
+
+/*
+ * The factor a text's feature counts are multiplied by, given the sum of
+ * their squares: 1 / sqrt(max(sumsq, floor)). Texts are scaled to unit
+ * length, except that a short one (fewer than about floor features, i.e.
+ * three or four words) is not blown up to the weight of a long one: it
+ * carries less evidence, so its probabilities stay nearer the priors, and
+ * "my back hurts" cannot look like a whole emergency story.
+ */
+double triage_model_scale(double sumsq, double floor);
 
 /* Opaque parsed model; see triage_model.c. */
 struct triage_model;

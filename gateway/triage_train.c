@@ -35,7 +35,7 @@
 
 #define TT_FOLDS 5
 #define TT_MIN_DF 2
-#define TT_C 4.0
+#define TT_C 16.0
 #define TT_EPS 0.01
 #define TT_NONE_TO_ER 0.01   /* share of "none" texts the model may call emergency */
 #define TT_SD_TO_ER 0.02     /* share of "see_doctor" texts it may call emergency */
@@ -172,7 +172,7 @@ tt_train_text(const struct tt_doc *d, size_t nd, int skip_fold, double t_er, dou
 			if (bsearch(&d[i].id[j], vocab, nv, sizeof *vocab, tt_u32_cmp) != NULL)
 				norm += (double)d[i].count[j] * d[i].count[j];
 		}
-		norm = norm > 0 ? 1.0 / sqrt(norm) : 0;
+		norm = triage_model_scale(norm, TRIAGE_SCALE_FLOOR);
 		for (j = 0; j < d[i].n; j++) {
 			hit = bsearch(&d[i].id[j], vocab, nv, sizeof *vocab, tt_u32_cmp);
 			if (hit == NULL)
@@ -209,8 +209,8 @@ tt_train_text(const struct tt_doc *d, size_t nd, int skip_fold, double t_er, dou
 		}
 	}
 	tt_printf(&b, "%s\n%s", TRIAGE_MODEL_MAGIC, comments);
-	tt_printf(&b, "hash_bits %d\nthreshold_emergency %.4f\nthreshold_see_doctor %.4f\nweights %zu\n",
-	    TRIAGE_HASH_BITS, t_er, t_sd, nv);
+	tt_printf(&b, "hash_bits %d\nscale_floor %d\nthreshold_emergency %.4f\nthreshold_see_doctor %.4f\n"
+	    "weights %zu\n", TRIAGE_HASH_BITS, TRIAGE_SCALE_FLOOR, t_er, t_sd, nv);
 	tt_printf(&b, "bias %.6g %.6g %.6g\n", get_decfun_bias(model, cls[0]), get_decfun_bias(model, cls[1]),
 	    get_decfun_bias(model, cls[2]));
 	for (i = 0; i < nv; i++) {
@@ -376,7 +376,8 @@ triage_train(const struct triage_example *ex, size_t n, char **summary, char **c
 	}
 	tt_printf(&com, "# carenav triage text model: one-vs-rest logistic regression (liblinear L2R_LR, C=%g, eps=%g)\n"
 	    "# features: word unigrams, word bigrams within a sentence, character 3-5-grams in words,\n"
-	    "#   over redflag.c's normalised words, hashed into 2^%d buckets; kept when in >= %d texts\n"
+	    "#   over redflag.c's normalised words, hashed into 2^%d buckets; kept when in >= %d texts;\n"
+	    "#   counts scaled to unit length, short texts less (scale_floor)\n"
 	    "# written by: carenav triage train (see docs/clinical-content.md); do not edit by hand\n"
 	    "# trained on %zu texts (%zu more held out for check_triage_eval)\n",
 	    TT_C, TT_EPS, TRIAGE_HASH_BITS, TT_MIN_DF, nd, held);

@@ -44,13 +44,13 @@ rc=$?
 set -e
 [ "$rc" != 0 ] && [ "$rc" != 124 ] || { echo "the gateway started (or hung) with a truncated model: rc=$rc"; exit 1; }
 grep -q "triage model $tmp/truncated.txt: .*truncated" "$tmp/err"
-printf 'carenav-triage-model 1\nhash_bits 20\nthreshold_emergency 0.5\nthreshold_see_doctor 0.5\nweights 1\nbias 0 0 0\n7 0 0 nope\nend\n' \
+printf 'carenav-triage-model 1\nhash_bits 20\nscale_floor 100\nthreshold_emergency 0.5\nthreshold_see_doctor 0.5\nweights 1\nbias 0 0 0\n7 0 0 nope\nend\n' \
   >"$tmp/garbled.txt"
 set +e
 echo x | "$carenav" triage --model "$tmp/garbled.txt" >/dev/null 2>"$tmp/err"
 rc=$?
 set -e
-[ "$rc" != 0 ] && grep -q "garbled.txt: line 7: expected" "$tmp/err"
+[ "$rc" != 0 ] && grep -q "garbled.txt: line 8: expected" "$tmp/err"
 
 # A bad training line names its file and line.
 mkdir -p "$tmp/bad"

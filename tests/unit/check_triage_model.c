@@ -112,7 +112,7 @@ marker_model(void)
 	char *s = malloc(cap);
 
 	triage_model_features("zzqx", 4, &f);
-	len += (size_t)snprintf(s + len, cap - len, "%s\n# test model\nhash_bits %d\nthreshold_emergency 0.5\n"
+	len += (size_t)snprintf(s + len, cap - len, "%s\n# test model\nhash_bits %d\nscale_floor 0\nthreshold_emergency 0.5\n"
 	    "threshold_see_doctor 0.5\nweights %zu\nbias 2 -2 -4\n", TRIAGE_MODEL_MAGIC, TRIAGE_HASH_BITS, f.n);
 	for (size_t i = 0; i < f.n; i++)
 		len += (size_t)snprintf(s + len, cap - len, "%u -4 0 12\n", f.id[i]);
@@ -224,14 +224,15 @@ START_TEST(test_load_refuses)
 	size_t len;
 	struct triage_model *m;
 
-#define HEAD TRIAGE_MODEL_MAGIC "\nhash_bits 20\nthreshold_emergency 0.5\nthreshold_see_doctor 0.5\n"
+#define HEAD TRIAGE_MODEL_MAGIC "\nhash_bits 20\nscale_floor 0\nthreshold_emergency 0.5\nthreshold_see_doctor 0.5\n"
 	expect_refused("", "not a carenav triage model");
 	expect_refused("carenav-triage-model 2\n", "not a carenav triage model");
 	expect_refused(TRIAGE_MODEL_MAGIC "\nhash_bits 18\n", "retrain");
-	expect_refused(TRIAGE_MODEL_MAGIC "\nhash_bits 20\nthreshold_emergency 1.5\n", "threshold_emergency");
-	expect_refused(HEAD "weights 2\nbias 0 0 0\n5 1 1 1\n3 1 1 1\nend\n", "line 8: expected \"ID W W W\"");
+	expect_refused(TRIAGE_MODEL_MAGIC "\nhash_bits 20\nthreshold_emergency 0.5\n", "scale_floor");
+	expect_refused(TRIAGE_MODEL_MAGIC "\nhash_bits 20\nscale_floor 0\nthreshold_emergency 1.5\n", "threshold_emergency");
+	expect_refused(HEAD "weights 2\nbias 0 0 0\n5 1 1 1\n3 1 1 1\nend\n", "line 9: expected \"ID W W W\"");
 	expect_refused(HEAD "weights 1\nbias 0 0\n", "bias");
-	expect_refused(HEAD "weights 1\nbias 0 0 0\n5 1 1 nan\nend\n", "line 7");
+	expect_refused(HEAD "weights 1\nbias 0 0 0\n5 1 1 nan\nend\n", "line 8");
 	expect_refused(HEAD "weights 1\nbias 0 0 0\n1048576 1 1 1\nend\n", "below 2^hash_bits");
 	expect_refused(HEAD "weights 1\nbias 0 0 0\n5 1 1 1\n", "truncated");
 	expect_refused(HEAD "weights 1\nbias 0 0 0\n5 1 1 1\nend\nmore\n", "nothing after");
@@ -257,6 +258,47 @@ START_TEST(test_load_refuses)
 		free(cut);
 	}
 	free(text);
+}
+END_TEST
+
+/* A short text is not scaled up to the weight of a long one. */
+START_TEST(test_scale)
+{
+	ck_assert_double_eq_tol(triage_model_scale(4, 0), 0.5, 1e-12);
+	ck_assert_double_eq_tol(triage_model_scale(4, 100), 0.1, 1e-12);
+	ck_assert_double_eq_tol(triage_model_scale(400, 100), 0.05, 1e-12);
+	ck_assert_double_eq(triage_model_scale(0, 0), 0);
+}
+END_TEST
+
+/*
+ * The commonest texts a back-pain line gets - plain pain, no red flag -
+ * must not set off the shipped model (none of these is in the training data).
+ */
+START_TEST(test_shipped_plain_texts)
+{
+	static const char *const plain[] = {
+		"hey my back really hurts", "my lower back is killing me", "i hurt my back lifting",
+		"my back aches", "hello, back pain", "my back is sore after gardening",
+		"me duele bastante la espalda", "hola me duele mucho la espalda",
+	};
+	static struct triage_features f;
+	const char *path = env_or("TRIAGE_MODEL", "sql/triage/model.txt");
+	char *text, *cause = NULL;
+	size_t len;
+	struct triage_model *m;
+	double p[TRIAGE_MODEL_CLASSES];
+
+	text = read_file(path, &len);
+	m = triage_model_load(text, len, &cause);
+	ck_assert_msg(m != NULL, "%s: %s", path, cause ? cause : "?");
+	free(text);
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		triage_model_features(plain[i], strlen(plain[i]), &f);
+		ck_assert_msg(triage_model_predict(m, &f, p) != TRIAGE_EMERGENCY,
+		    "\"%s\": emergency probability %.3f", plain[i], p[TRIAGE_EMERGENCY]);
+	}
+	triage_model_free(m);
 }
 END_TEST
 
@@ -286,6 +328,8 @@ main(void)
 		test_combined,
 		test_load_refuses,
 		test_splits,
+		test_scale,
+		test_shipped_plain_texts,
 	};
 
 	return check_run("triage_model", 60, tests, sizeof tests / sizeof tests[0]);
