@@ -41,9 +41,9 @@
 #include "idmap.h"
 #include "log.h"
 #include "outbox.h"
-#include "triage.h"
 #include "stats.h"
 #include "store.h"
+#include "triage.h"
 #include "xmalloc.h"
 
 /* Conversations looked up per sweep; more are found by the next one. */
