@@ -5,7 +5,8 @@
  * DESIGN. Words come from rf_next_word() (redflag_priv.h), the phrase
  * matcher's own normaliser, so both detectors see the same folded,
  * lowercased, accent-free words ("VÓMITO" = "vomito") and no second
- * normaliser can drift from the first. Each feature string is hashed with
+ * normaliser can drift from the first. Topic words ("back", "pain",
+ * "espalda"...; see tm_is_topic) are skipped. Each feature string is hashed with
  * 32-bit FNV-1a (a one-letter kind prefix keeps words, bigrams and n-grams
  * apart) into 2^TRIAGE_HASH_BITS buckets. A text's vector holds the counts
  * of the buckets the model knows, scaled by triage_model_scale() (unit
@@ -89,6 +90,28 @@ tm_id_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * The subject of nearly every text to a back-pain line. Skipped entirely
+ * (no word, bigram or character n-gram): they say nothing about urgency,
+ * and the training corpus habitually ends emergency stories with ", back
+ * pain", which taught the model that "back pain since this morning" was an
+ * emergency. Normalised forms, as rf_next_word() returns them.
+ */
+static bool
+tm_is_topic(const char *w)
+{
+	static const char *const topic[] = {
+		"back", "backs", "pain", "pains", "hurt", "hurts", "hurting", "ache", "aches", "aching", "achy",
+		"sore", "espalda", "dolor", "dolores", "duele", "duelen", "cintura",
+	};
+
+	for (size_t i = 0; i < sizeof topic / sizeof topic[0]; i++) {
+		if (strcmp(w, topic[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 void
 triage_model_features(const char *text, size_t len,
     struct triage_features *out)
@@ -110,6 +133,8 @@ triage_model_features(const char *text, size_t len,
 			wl = RF_WORD_MAX - 1;
 		if (events & RF_EV_BOUNDARY)
 			pl = 0;
+		if (tm_is_topic(word))
+			continue;
 		tm_add(out, tm_hash('w', word, wl, NULL, 0));
 		if (pl > 0)
 			tm_add(out, tm_hash('b', prev, pl, word, wl));

@@ -63,7 +63,8 @@ struct triage_model;
 /*
  * Extracts the features of one text: word unigrams and bigrams (within a
  * sentence) and character 3-5-grams inside each word, all over the words as
- * redflag.c normalises them. Any bytes are accepted; past TRIAGE_FEAT_MAX
+ * redflag.c normalises them, leaving out the topic words every text here
+ * shares ("back", "pain", "hurts", "espalda", "dolor"...). Any bytes are accepted; past TRIAGE_FEAT_MAX
  * the rest of the text is ignored.
  */
 void triage_model_features(const char *text, size_t len,

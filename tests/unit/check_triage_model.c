@@ -72,6 +72,9 @@ START_TEST(test_features_normalised)
 	ck_assert(same_features("sooooo dizzy", "soo dizzy"));
 	ck_assert(!same_features("cant pee", "pee cant"));  /* bigrams keep order */
 	ck_assert(!same_features("fever?", "fever"));       /* a question is a feature */
+	/* topic words every text shares are not evidence */
+	ck_assert(same_features("back pain, fever since this morning", "fever since this morning"));
+	ck_assert(same_features("me duele la espalda y tengo fiebre", "me la y tengo fiebre"));
 	/* "feel. sick" has no bigram across the full stop; "feel sick" has one. */
 	triage_model_features("feel sick", 9, &f);
 	{
@@ -282,7 +285,8 @@ START_TEST(test_shipped_plain_texts)
 	static const char *const plain[] = {
 		"hey my back really hurts", "my lower back is killing me", "i hurt my back lifting",
 		"my back aches", "hello, back pain", "my back is sore after gardening",
-		"me duele bastante la espalda", "hola me duele mucho la espalda",
+		"me duele bastante la espalda", "hola me duele mucho la espalda", "back pain since this morning",
+		"tengo dolor de espalda desde ayer",
 	};
 	static struct triage_features f;
 	const char *path = env_or("TRIAGE_MODEL", "sql/triage/model.txt");
