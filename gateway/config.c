@@ -87,6 +87,7 @@ static const struct config_entry config_table[] = {
 	INT("CONVERSATION_IDLE_HOURS", idle_reset_hours, "24", 1, 8760),
 	STR("DEFAULT_FLOW", default_flow, "back_pain"),
 	STR("TRIAGE_PHRASES_FILE", triage_phrases_file, ""),
+	STR("TRIAGE_MODEL_FILE", triage_model_file, ""),
 	INT("RATE_LIMIT_MESSAGES", rate_limit_messages, "20", 1, 100000),
 	INT("RATE_LIMIT_WINDOW_S", rate_limit_window_s, "60", 1, 86400),
 	INT("ESCALATION_ACK_TIMEOUT", escalation_ack_timeout_s, "300", 1, 86400),

@@ -53,6 +53,7 @@ struct config {
 	long long idle_reset_hours;     /* idle conversations start over after this */
 	char *default_flow;             /* owned; the flow new conversations run */
 	char *triage_phrases_file;      /* owned; "" = the compiled-in phrase data */
+	char *triage_model_file;        /* owned; "" = the compiled-in text model, "off" = rules only */
 	long long rate_limit_messages;   /* texts per window a number is answered for */
 	long long rate_limit_window_s;
 	long long escalation_ack_timeout_s;   /* unacknowledged this long: next alert round */

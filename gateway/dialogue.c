@@ -11,8 +11,8 @@
 
 #include "engine.h"
 #include "flow.h"
-#include "redflag.h"
 #include "segment.h"
+#include "triage.h"
 #include "xmalloc.h"
 
 /* Replies of a step that confirms STOP or START must reach an opted-out number. */
@@ -146,7 +146,7 @@ dialogue_provider_keyword(const char *opt_out_type)
 void
 dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 {
-	struct redflag_result triage;
+	struct triage_result triage;
 	struct engine_input ein = { 0 };
 	struct engine_result res;
 	struct conv_state *state = NULL;
@@ -160,7 +160,7 @@ dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 		state = NULL;
 		out->state_was_bad = true;
 	}
-	redflag_scan(in->rules, in->text, len, &triage);
+	triage_scan(in->triage, in->text, len, &triage);
 	ein.text = in->text;
 	ein.len = len;
 	ein.now_ms = in->now_ms;

@@ -3,8 +3,8 @@
  * store and send (PURE).
  *
  * The glue between the database row inbound.c loads and the pure modules
- * that decide: the red-flag matcher reads the text, the engine takes the
- * step, the segmenter cuts each reply into SMS parts, and the result is
+ * that decide: the red-flag detectors (triage.c: phrase rules OR text model)
+ * read the text, the engine takes the step, the segmenter cuts each reply into SMS parts, and the result is
  * serialised as the JSON that carenav_step_commit takes.
  */
 #ifndef CARENAV_GATEWAY_DIALOGUE_H
@@ -16,11 +16,11 @@
 #include "segment.h"
 
 struct flow;
-struct redflag_rules;
+struct triage;
 
 struct dialogue_input {
 	const struct flow *flow;            /* the conversation's flow version */
-	const struct redflag_rules *rules;  /* the red-flag phrase data */
+	const struct triage *triage;        /* the red-flag detectors (rules + model) */
 	const char *state_json;  /* the conversation's stored state; "" or "{}" = new */
 	const char *text;        /* the patient's SMS */
 	int64_t now_ms;          /* ms since epoch */
@@ -38,7 +38,7 @@ struct dialogue_output {
 	char *actions_json;  /* owned: [{"kind": ..., "reason": ..., "detail": ...}] */
 	const char *status;  /* static: "active", "emergency" or "closed" */
 	char language[8];    /* "en", "es" */
-	const char *triage;  /* static: the matcher's level name for this text */
+	const char *triage;  /* static: the detectors' combined level name for this text */
 	bool state_was_bad;  /* the stored state could not be read; started over */
 	bool escalated;      /* the step raised an escalation: staff must be alerted */
 };

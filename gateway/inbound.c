@@ -42,10 +42,10 @@
 #include "log.h"
 #include "outbox.h"
 #include "provider.h"
-#include "redflag.h"
 #include "segment.h"
 #include "stats.h"
 #include "store.h"
+#include "triage.h"
 #include "xmalloc.h"
 
 /* Conversations looked up per sweep; more are found by the next one. */
@@ -64,7 +64,7 @@ struct inbound {
 	struct outbox *outbox;      /* borrowed */
 	struct escalation *escalation;  /* borrowed */
 	struct flows *flows;        /* borrowed */
-	const struct redflag_rules *rules;  /* borrowed */
+	const struct triage *triage;  /* borrowed: phrase rules + text model */
 	const struct config *cfg;   /* borrowed */
 	struct idmap *jobs;         /* conversation id -> struct inbound_job */
 	struct batch *loads;        /* owned: carenav_step_load_batch */
@@ -211,7 +211,7 @@ static bool
 inbound_throttle(struct inbound_job *job, const struct flow *flow)
 {
 	struct inbound *in = job->in;
-	struct redflag_result triage;
+	struct triage_result triage;
 	struct store_step step = { 0 };
 	const char *notice;
 	json_t *replies;
@@ -220,7 +220,7 @@ inbound_throttle(struct inbound_job *job, const struct flow *flow)
 
 	if (job->window_count <= in->cfg->rate_limit_messages)
 		return false;
-	redflag_scan(in->rules, job->body, strlen(job->body), &triage);
+	triage_scan(in->triage, job->body, strlen(job->body), &triage);
 	if (triage.level == TRIAGE_EMERGENCY)
 		return false;
 	stats.rate_limited++;
@@ -287,7 +287,7 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	if (inbound_throttle(job, flow))
 		return;
 	din.flow = flow;
-	din.rules = in->rules;
+	din.triage = in->triage;
 	din.state_json = job->state_json;
 	din.text = job->body;
 	din.now_ms = inbound_now_ms();
@@ -450,7 +450,7 @@ inbound_sweep_timer(evutil_socket_t fd, short what, void *arg)
 
 struct inbound *
 inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
-    struct escalation *escalation, struct flows *flows, const struct redflag_rules *rules,
+    struct escalation *escalation, struct flows *flows, const struct triage *triage,
     const struct config *cfg)
 {
 	struct inbound *in = xcalloc(1, sizeof *in);
@@ -461,7 +461,7 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
 	in->outbox = outbox;
 	in->escalation = escalation;
 	in->flows = flows;
-	in->rules = rules;
+	in->triage = triage;
 	in->cfg = cfg;
 	in->jobs = idmap_new();
 	in->loads = batch_new(base, db, "SELECT * FROM carenav_step_load_batch($1, $2)",

@@ -19,10 +19,10 @@ struct event_base;
 struct flows;
 struct inbound;
 struct outbox;
-struct redflag_rules;
+struct triage;
 
 struct inbound *inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
-    struct escalation *escalation, struct flows *flows, const struct redflag_rules *rules,
+    struct escalation *escalation, struct flows *flows, const struct triage *triage,
     const struct config *cfg);
 void inbound_free(struct inbound *in);
 /* A message for this conversation was stored: process it soon. */

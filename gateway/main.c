@@ -49,6 +49,8 @@
 #include "provider.h"
 #include "redflag.h"
 #include "spool.h"
+#include "triage.h"
+#include "triage_model.h"
 #include "xmalloc.h"
 
 /* How long a drain may take before the gateway exits anyway. */
@@ -70,6 +72,8 @@ struct gateway {
 	struct provider provider;
 	struct flows *flows;
 	struct redflag_rules *rules;
+	struct triage_model *model;  /* NULL: TRIAGE_MODEL_FILE=off */
+	struct triage triage;        /* borrows rules and model */
 	struct outbox *outbox;
 	struct escalation *escalation;
 	struct inbound *inbound;
@@ -226,6 +230,43 @@ main_load_rules(const struct config *cfg, const char *path)
 	return rules;
 }
 
+/*
+ * The text model: path (the triage command's --model), else
+ * TRIAGE_MODEL_FILE, else the compiled-in sql/triage/model.txt; "off" means
+ * none (phrase rules only). A damaged file stops the program, naming it.
+ */
+static struct triage_model *
+main_load_model(const struct config *cfg, const char *path)
+{
+	const struct embedded_file *builtin = embedded_find(embedded_triage, "model.txt");
+	struct triage_model *model;
+	char *text = NULL, *cause = NULL;
+	size_t len = 0;
+
+	if (path == NULL && cfg->triage_model_file[0] != '\0')
+		path = cfg->triage_model_file;
+	if (path != NULL && strcmp(path, "off") == 0) {
+		log_warn("triage: text model off; phrase rules only");
+		return NULL;
+	}
+	if (path != NULL) {
+		FILE *f = fopen(path, "r");
+
+		if (f == NULL || (text = main_read_all(f, &len)) == NULL)
+			fatalx("triage model %s: cannot read it", path);
+		fclose(f);
+	} else if (builtin == NULL) {
+		fatalx("no compiled-in triage model");
+	}
+	model = triage_model_load(text ? text : builtin->data, text ? len : builtin->len, &cause);
+	if (model == NULL)
+		fatalx("triage model %s: %s", path != NULL ? path : "(compiled-in sql/triage/model.txt)", cause);
+	log_info("triage: text model with %zu features loaded (emergency at p >= %.3f)",
+	    triage_model_size(model), triage_model_threshold(model, TRIAGE_EMERGENCY));
+	free(text);
+	return model;
+}
+
 static void
 main_drain_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -281,6 +322,9 @@ main_serve(void)
 	main_load_config(&gw.cfg);
 	config_log(&gw.cfg);
 	gw.rules = main_load_rules(&gw.cfg, NULL);
+	gw.model = main_load_model(&gw.cfg, NULL);
+	gw.triage.rules = gw.rules;
+	gw.triage.model = gw.model;
 	db_ready = main_prepare_database(&gw.cfg, MAIN_DB_STARTUP_WAIT_SECONDS);
 	if (!db_ready)
 		log_error("startup: PostgreSQL is unreachable; starting anyway: webhooks are spooled to "
@@ -301,7 +345,7 @@ main_serve(void)
 	gw.flows = flows_new(gw.db);
 	gw.outbox = outbox_new(gw.base, gw.db, &gw.provider, &gw.cfg);
 	gw.escalation = escalation_new(gw.base, gw.db, gw.flows, gw.http, gw.outbox, &gw.cfg);
-	gw.inbound = inbound_new(gw.base, gw.db, gw.outbox, gw.escalation, gw.flows, gw.rules, &gw.cfg);
+	gw.inbound = inbound_new(gw.base, gw.db, gw.outbox, gw.escalation, gw.flows, &gw.triage, &gw.cfg);
 	spool_dir = xasprintf("%s/spool", gw.cfg.var_dir);
 	gw.spool = spool_open(spool_dir, &cause);
 	if (gw.spool == NULL)
@@ -353,6 +397,7 @@ main_serve(void)
 	outbox_free(gw.outbox);
 	flows_free(gw.flows);
 	redflag_rules_free(gw.rules);
+	triage_model_free(gw.model);
 	provider_close(&gw.provider);
 	http_client_free(gw.http);
 	db_free(gw.db);
@@ -520,26 +565,36 @@ main_cmd_db(int (*fn)(PGconn *, const struct config *, int, char **), int argc, 
 	return rc;
 }
 
-/* carenav triage: no database; the phrase data as the gateway would load it. */
+/* carenav triage: no database; the detectors as the gateway would load them. */
 static int
 main_cmd_triage(int argc, char **argv)
 {
 	struct config cfg;
+	struct triage t;
 	struct redflag_rules *rules;
-	const char *path = NULL;
+	struct triage_model *model;
+	const char *path = NULL, *model_path = NULL;
 	char *cause = NULL;
 	int rc;
 
+	if (argc > 1 && strcmp(argv[1], "train") == 0)
+		return cli_triage_train(argc - 1, argv + 1);
 	for (int i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--phrases") == 0)
 			path = argv[i + 1];
+		else if (strcmp(argv[i], "--model") == 0)
+			model_path = argv[i + 1];
 	}
 	if (!config_load(&cfg, main_getenv, &cause))
 		fatalx("configuration: %s", cause);
 	log_set_level(LOG_WARN);
 	rules = main_load_rules(&cfg, path);
-	rc = cli_triage(rules, argc, argv);
+	model = main_load_model(&cfg, model_path);
+	t.rules = rules;
+	t.model = model;
+	rc = cli_triage(&t, argc, argv);
 	redflag_rules_free(rules);
+	triage_model_free(model);
 	config_free(&cfg);
 	return rc;
 }
@@ -566,7 +621,8 @@ main_usage(FILE *out)
 	    "               [--token] [--token-days N]\n"
 	    "  operator list | disable NAME | enable NAME | reset NAME | token NAME [--days N]\n"
 	    "  operator revoke NAME | totp NAME [--off]\n"
-	    "  triage [--jsonl] [--phrases FILE] < texts   red-flag levels as JSON Lines (no database)\n"
+	    "  triage [--jsonl] [--phrases FILE] [--model FILE|off] < texts   red-flag levels as JSON Lines\n"
+	    "  triage train --out FILE [--data DIR]   train the text model on labelled JSON Lines\n"
 	    "Configuration comes from the environment; see .env.example.\n");
 }
 

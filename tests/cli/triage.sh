@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # triage.sh CARENAV DATA_DIR - "carenav triage" answers every line of the
-# labelled set with one JSON object of the documented shape, agrees with the
+# labelled set with one JSON object of the documented shape (including which
+# detector fired and the text model's emergency probability), agrees with the
 # labels as well as the recall gate requires, and reports unreadable lines.
 set -euo pipefail
 carenav=$1 data=$2
@@ -14,7 +15,11 @@ want = [json.loads(l) for f in sorted(glob.glob(sys.argv[1] + "/*.jsonl")) for l
 got = [json.loads(l) for l in open(sys.argv[2])]
 assert len(got) == len(want), (len(got), len(want))
 for w, g in zip(want, got):
-    assert set(g) == {"text", "level", "reasons", "language"}, g
+    assert set(g) == {"text", "level", "reasons", "language", "detector", "p_emergency"}, g
+    assert g["detector"] in ("rules", "model", "both", "none"), g
+    assert (g["detector"] == "none") == (g["level"] == "none"), g
+    assert ("text_model" in g["reasons"]) == (g["detector"] in ("model", "both")), g
+    assert isinstance(g["p_emergency"], (int, float)) and 0 <= g["p_emergency"] <= 1, g
     assert g["text"] == w["text"], (g["text"], w["text"])
     assert g["level"] in ("emergency", "see_doctor", "none") and g["language"] in ("en", "es")
     assert (g["level"] == "none") == (g["reasons"] == []), g

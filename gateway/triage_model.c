@@ -1,0 +1,413 @@
+/*
+ * triage_model.c - features, model parsing and prediction of the text
+ * classifier. See triage_model.h.
+ *
+ * DESIGN. Words come from rf_next_word() (redflag_priv.h), the phrase
+ * matcher's own normaliser, so both detectors see the same folded,
+ * lowercased, accent-free words ("VÓMITO" = "vomito") and no second
+ * normaliser can drift from the first. Topic words ("back", "pain",
+ * "espalda"...; see tm_is_topic) are skipped. Each feature string is hashed with
+ * 32-bit FNV-1a (a one-letter kind prefix keeps words, bigrams and n-grams
+ * apart) into 2^TRIAGE_HASH_BITS buckets. A text's vector holds the counts
+ * of the buckets the model knows, scaled by triage_model_scale() (unit
+ * length, short texts less); buckets the model never saw are dropped before
+ * scaling, exactly as the trainer dropped rare ones, so training and
+ * prediction see the same vectors.
+ *
+ * The model is one-vs-rest logistic regression (liblinear L2R_LR): per
+ * class k, p_k = 1 / (1 + exp(-(b_k + w_k . x))), then normalised to sum to
+ * 1 as liblinear's predict_probability() does.
+ *
+ * File format (text, one item per line, written by triage_train.c):
+ *   carenav-triage-model 1
+ *   # free comments (training data, validation figures)
+ *   hash_bits 20
+ *   scale_floor 100
+ *   threshold_emergency 0.35
+ *   threshold_see_doctor 0.5
+ *   weights N
+ *   bias W_NONE W_SEE_DOCTOR W_EMERGENCY
+ *   ID W_NONE W_SEE_DOCTOR W_EMERGENCY     (N lines, ids ascending)
+ *   end
+ * The final "end" makes a truncated file an error rather than a weaker model.
+ */
+#include "triage_model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redflag_priv.h"
+#include "xmalloc.h"
+
+#define TM_NGRAM_MIN 3
+#define TM_NGRAM_MAX 5
+
+struct tm_weight {
+	uint32_t id;                          /* hash bucket */
+	float w[TRIAGE_MODEL_CLASSES];        /* per class, enum triage_level order */
+};
+
+struct triage_model {
+	struct tm_weight *weights;            /* owned, ascending id */
+	size_t nweights;
+	double bias[TRIAGE_MODEL_CLASSES];
+	double threshold[TRIAGE_MODEL_CLASSES];  /* [NONE] unused */
+	double scale_floor;                   /* see triage_model_scale() */
+};
+
+/* ---- features ---- */
+
+static uint32_t
+tm_hash(char kind, const char *s, size_t n, const char *s2, size_t n2)
+{
+	uint32_t h = 2166136261u;
+
+	h = (h ^ (unsigned char)kind) * 16777619u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	if (s2 != NULL) {
+		h = (h ^ (unsigned char)' ') * 16777619u;
+		for (size_t i = 0; i < n2; i++)
+			h = (h ^ (unsigned char)s2[i]) * 16777619u;
+	}
+	return h & ((1u << TRIAGE_HASH_BITS) - 1);
+}
+
+static void
+tm_add(struct triage_features *f, uint32_t id)
+{
+	if (f->n < TRIAGE_FEAT_MAX)
+		f->id[f->n++] = id;
+}
+
+static int
+tm_id_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The subject of nearly every text to a back-pain line. Skipped entirely
+ * (no word, bigram or character n-gram): they say nothing about urgency,
+ * and the training corpus habitually ends emergency stories with ", back
+ * pain", which taught the model that "back pain since this morning" was an
+ * emergency. Normalised forms, as rf_next_word() returns them.
+ */
+static bool
+tm_is_topic(const char *w)
+{
+	static const char *const topic[] = {
+		"back", "backs", "pain", "pains", "hurt", "hurts", "hurting", "ache", "aches", "aching", "achy",
+		"sore", "espalda", "dolor", "dolores", "duele", "duelen", "cintura",
+	};
+
+	for (size_t i = 0; i < sizeof topic / sizeof topic[0]; i++) {
+		if (strcmp(w, topic[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+void
+triage_model_features(const char *text, size_t len,
+    struct triage_features *out)
+{
+	char word[RF_WORD_MAX], prev[RF_WORD_MAX], padded[RF_WORD_MAX + 2];
+	size_t pos = 0, src, wl, pl = 0, n, i;
+	unsigned events;
+
+	out->n = 0;
+	if (text == NULL)
+		len = 0;
+	for (;;) {
+		wl = rf_next_word(text, len, &pos, word, &src, &events);
+		if (events & RF_EV_QUESTION)
+			tm_add(out, tm_hash('q', "?", 1, NULL, 0));
+		if (wl == 0)
+			break;
+		if (wl > RF_WORD_MAX - 1)
+			wl = RF_WORD_MAX - 1;
+		if (events & RF_EV_BOUNDARY)
+			pl = 0;
+		if (tm_is_topic(word))
+			continue;
+		tm_add(out, tm_hash('w', word, wl, NULL, 0));
+		if (pl > 0)
+			tm_add(out, tm_hash('b', prev, pl, word, wl));
+		padded[0] = '<';
+		memcpy(padded + 1, word, wl);
+		padded[wl + 1] = '>';
+		for (n = TM_NGRAM_MIN; n <= TM_NGRAM_MAX && n <= wl + 2; n++) {
+			for (i = 0; i + n <= wl + 2; i++)
+				tm_add(out, tm_hash('c', padded + i, n, NULL, 0));
+		}
+		memcpy(prev, word, wl);
+		pl = wl;
+	}
+	qsort(out->id, out->n, sizeof out->id[0], tm_id_cmp);
+	/* merge equal ids into counts */
+	n = 0;
+	for (i = 0; i < out->n; i++) {
+		if (n > 0 && out->id[n - 1] == out->id[i]) {
+			out->count[n - 1] += 1.0f;
+			continue;
+		}
+		out->id[n] = out->id[i];
+		out->count[n] = 1.0f;
+		n++;
+	}
+	out->n = n;
+}
+
+double
+triage_model_scale(double sumsq, double floor)
+{
+	if (sumsq < floor)
+		sumsq = floor;
+	return sumsq > 0 ? 1.0 / sqrt(sumsq) : 0;
+}
+
+/* ---- splits ---- */
+
+static uint32_t
+tm_text_hash(const char *text, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)text[i]) * 16777619u;
+	return h;
+}
+
+bool
+triage_model_heldout(const char *text, size_t len)
+{
+	return tm_text_hash(text, text == NULL ? 0 : len) % 5 == 0;
+}
+
+unsigned
+triage_model_fold(const char *text, size_t len)
+{
+	return (tm_text_hash(text, text == NULL ? 0 : len) / 5) % 5;
+}
+
+/* ---- model text ---- */
+
+struct tm_reader {
+	const char *p, *end;
+	size_t lineno;
+	char line[256];
+};
+
+/* Next non-comment line into r->line; false at the end or on an overlong line. */
+static bool
+tm_next_line(struct tm_reader *r, bool *toolong)
+{
+	*toolong = false;
+	while (r->p < r->end) {
+		const char *nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
+		size_t n = nl != NULL ? (size_t)(nl - r->p) : (size_t)(r->end - r->p);
+
+		r->lineno++;
+		if (n >= sizeof r->line) {
+			*toolong = true;
+			return false;
+		}
+		memcpy(r->line, r->p, n);
+		r->line[n] = '\0';
+		if (n > 0 && r->line[n - 1] == '\r')
+			r->line[n - 1] = '\0';
+		r->p += n + (nl != NULL);
+		if (r->line[0] == '#' || r->line[0] == '\0')
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Parses "key VALUE" into *v; false when the key differs or VALUE is not a finite number. */
+static bool
+tm_keyed(const char *line, const char *key, double *v)
+{
+	size_t kl = strlen(key);
+	char *end;
+
+	if (strncmp(line, key, kl) != 0 || line[kl] != ' ')
+		return false;
+	*v = strtod(line + kl + 1, &end);
+	return end != line + kl + 1 && *end == '\0' && isfinite(*v);
+}
+
+/* Parses TRIAGE_MODEL_CLASSES finite numbers from s; false on anything else. */
+static bool
+tm_numbers(const char *s, double v[TRIAGE_MODEL_CLASSES])
+{
+	char *end;
+
+	for (int k = 0; k < TRIAGE_MODEL_CLASSES; k++) {
+		if (*s != ' ')
+			return false;
+		v[k] = strtod(s + 1, &end);
+		if (end == s + 1 || !isfinite(v[k]))
+			return false;
+		s = end;
+	}
+	return *s == '\0';
+}
+
+static struct triage_model *
+tm_fail(struct triage_model *m, const struct tm_reader *r, bool toolong, const char *what, char **cause)
+{
+	if (toolong)
+		*cause = xasprintf("line %zu: line too long", r->lineno);
+	else if (r->p >= r->end)
+		*cause = xasprintf("the file ends at line %zu (truncated?): expected %s", r->lineno, what);
+	else
+		*cause = xasprintf("line %zu: expected %s", r->lineno, what);
+	triage_model_free(m);
+	return NULL;
+}
+
+struct triage_model *
+triage_model_load(const char *text, size_t len, char **cause)
+{
+	struct triage_model *m = xcalloc(1, sizeof *m);
+	struct tm_reader r = { text, text == NULL ? text : text + len, 0, "" };
+	double v, w[TRIAGE_MODEL_CLASSES];
+	bool toolong;
+	char *end;
+	unsigned long id;
+
+	*cause = NULL;
+	if (text == NULL || !tm_next_line(&r, &toolong) || r.lineno != 1 ||
+	    strcmp(r.line, TRIAGE_MODEL_MAGIC) != 0) {
+		*cause = xstrdup("not a carenav triage model (first line is not \"" TRIAGE_MODEL_MAGIC "\")");
+		triage_model_free(m);
+		return NULL;
+	}
+	r.line[0] = '\0';
+	if (!tm_next_line(&r, &toolong) || !tm_keyed(r.line, "hash_bits", &v))
+		return tm_fail(m, &r, toolong, "\"hash_bits N\"", cause);
+	if (v != TRIAGE_HASH_BITS) {
+		*cause = xasprintf("line %zu: hash_bits %g, this build hashes into %d bits; retrain the model",
+		    r.lineno, v, TRIAGE_HASH_BITS);
+		triage_model_free(m);
+		return NULL;
+	}
+	r.line[0] = '\0';
+	if (!tm_next_line(&r, &toolong) || !tm_keyed(r.line, "scale_floor", &v) || v < 0 || v > 1e6)
+		return tm_fail(m, &r, toolong, "\"scale_floor N\" with 0 <= N <= 1000000", cause);
+	m->scale_floor = v;
+	r.line[0] = '\0';
+	if (!tm_next_line(&r, &toolong) || !tm_keyed(r.line, "threshold_emergency", &v) || v <= 0 || v > 1)
+		return tm_fail(m, &r, toolong, "\"threshold_emergency P\" with 0 < P <= 1", cause);
+	m->threshold[TRIAGE_EMERGENCY] = v;
+	r.line[0] = '\0';
+	if (!tm_next_line(&r, &toolong) || !tm_keyed(r.line, "threshold_see_doctor", &v) || v <= 0 || v > 1)
+		return tm_fail(m, &r, toolong, "\"threshold_see_doctor P\" with 0 < P <= 1", cause);
+	m->threshold[TRIAGE_SEE_DOCTOR] = v;
+	r.line[0] = '\0';
+	if (!tm_next_line(&r, &toolong) || !tm_keyed(r.line, "weights", &v) || v < 1 ||
+	    v > (double)(1u << TRIAGE_HASH_BITS) || v != floor(v))
+		return tm_fail(m, &r, toolong, "\"weights N\" with 1 <= N <= 2^hash_bits", cause);
+	m->nweights = (size_t)v;
+	m->weights = xcalloc(m->nweights, sizeof *m->weights);
+	r.line[0] = '\0';
+	if (!tm_next_line(&r, &toolong) || strncmp(r.line, "bias", 4) != 0 ||
+	    !tm_numbers(r.line + 4, m->bias))
+		return tm_fail(m, &r, toolong, "\"bias W W W\"", cause);
+	for (size_t i = 0; i < m->nweights; i++) {
+		r.line[0] = '\0';
+		if (!tm_next_line(&r, &toolong))
+			return tm_fail(m, &r, toolong, "a weight line", cause);
+		id = strtoul(r.line, &end, 10);
+		if (end == r.line || r.line[0] < '0' || r.line[0] > '9' ||
+		    id >= (1ul << TRIAGE_HASH_BITS) || (i > 0 && id <= m->weights[i - 1].id) ||
+		    !tm_numbers(end, w))
+			return tm_fail(m, &r, toolong, "\"ID W W W\" (ids ascending, below 2^hash_bits)", cause);
+		m->weights[i].id = (uint32_t)id;
+		for (int k = 0; k < TRIAGE_MODEL_CLASSES; k++)
+			m->weights[i].w[k] = (float)w[k];
+	}
+	r.line[0] = '\0';
+	if (!tm_next_line(&r, &toolong) || strcmp(r.line, "end") != 0)
+		return tm_fail(m, &r, toolong, "\"end\" after the weights", cause);
+	r.line[0] = '\0';
+	if (tm_next_line(&r, &toolong) || toolong)
+		return tm_fail(m, &r, toolong, "nothing after \"end\"", cause);
+	return m;
+}
+
+void
+triage_model_free(struct triage_model *m)
+{
+	if (m == NULL)
+		return;
+	free(m->weights);
+	free(m);
+}
+
+size_t
+triage_model_size(const struct triage_model *m)
+{
+	return m == NULL ? 0 : m->nweights;
+}
+
+double
+triage_model_threshold(const struct triage_model *m, enum triage_level level)
+{
+	if (m == NULL || level <= TRIAGE_NONE || level > TRIAGE_EMERGENCY)
+		return 1.0;
+	return m->threshold[level];
+}
+
+static const struct tm_weight *
+tm_find(const struct triage_model *m, uint32_t id)
+{
+	size_t lo = 0, hi = m->nweights;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->weights[mid].id < id)
+			lo = mid + 1;
+		else if (m->weights[mid].id > id)
+			hi = mid;
+		else
+			return &m->weights[mid];
+	}
+	return NULL;
+}
+
+enum triage_level
+triage_model_predict(const struct triage_model *m,
+    const struct triage_features *f, double prob[TRIAGE_MODEL_CLASSES])
+{
+	double dot[TRIAGE_MODEL_CLASSES] = { 0 }, norm = 0, sum = 0;
+	const struct tm_weight *w;
+	int k;
+
+	for (size_t i = 0; i < f->n; i++) {
+		if ((w = tm_find(m, f->id[i])) == NULL)
+			continue;
+		norm += (double)f->count[i] * f->count[i];
+		for (k = 0; k < TRIAGE_MODEL_CLASSES; k++)
+			dot[k] += (double)w->w[k] * f->count[i];
+	}
+	norm = triage_model_scale(norm, m->scale_floor);
+	for (k = 0; k < TRIAGE_MODEL_CLASSES; k++) {
+		prob[k] = 1.0 / (1.0 + exp(-(m->bias[k] + dot[k] * norm)));
+		sum += prob[k];
+	}
+	for (k = 0; k < TRIAGE_MODEL_CLASSES; k++)
+		prob[k] /= sum;
+	if (prob[TRIAGE_EMERGENCY] >= m->threshold[TRIAGE_EMERGENCY])
+		return TRIAGE_EMERGENCY;
+	if (prob[TRIAGE_SEE_DOCTOR] >= m->threshold[TRIAGE_SEE_DOCTOR])
+		return TRIAGE_SEE_DOCTOR;
+	return TRIAGE_NONE;
+}
