@@ -260,7 +260,9 @@ http_client_start(struct http_client *client, const struct http_request *req, bo
 	if (call->easy == NULL)
 		fatalx("http_client: curl_easy_init failed");
 	if (post) {
-		call->body = xstrndup(req->body, req->body_len);
+		call->body = xmalloc(req->body_len + 1);  /* exactly body_len bytes go out */
+		memcpy(call->body, req->body, req->body_len);
+		call->body[req->body_len] = '\0';
 		ctype = xasprintf("Content-Type: %s", req->content_type);
 		call->headers = curl_slist_append(NULL, ctype);
 		free(ctype);

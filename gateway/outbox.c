@@ -55,6 +55,7 @@
 #include "outbox_gate.h"
 #include "provider.h"
 #include "redact.h"
+#include "segment.h"
 #include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -102,6 +103,8 @@ struct outbox_job {
 	char *status;              /* owned, when sent: the provider's status ("queued"...), or NULL = sent */
 	char *error;               /* owned, when not sent */
 	bool unsubscribed;         /* rejected because the recipient opted out at the provider (21610) */
+	size_t segments;           /* what the text cost, counted when the provider took it */
+	enum segment_encoding encoding;
 	int64_t retry_delay_ms;
 	struct event record_retry; /* re-records after a database error */
 };
@@ -217,8 +220,10 @@ outbox_record(struct outbox_job *job)
 
 	switch (job->result) {
 	case PROVIDER_SENT:
-		batch_add_take(job->ob->sent, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)job->id, "sid",
-		    job->provider_sid, "status", job->status ? job->status : "sent"), outbox_sent_item_done, job);
+		batch_add_take(job->ob->sent, json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)job->id, "sid",
+		    job->provider_sid, "status", job->status ? job->status : "sent", "segments",
+		    (json_int_t)job->segments, "encoding", segment_encoding_name(job->encoding)),
+		    outbox_sent_item_done, job);
 		break;
 	case PROVIDER_RETRY:
 		store_outbox_retry(db, job->id, job->retry_delay_ms, job->error, outbox_record_done, job);
@@ -252,7 +257,8 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 	switch (outcome->result) {
 	case PROVIDER_SENT:
 		stats.outbound_sent++;
-		stats_count_segments_sent(job->body);
+		job->segments = segment_count(job->body, strlen(job->body), &job->encoding);
+		stats_count_segments_sent(job->segments, job->encoding);
 		log_debug("outbox: id=%" PRId64 " sent as %s (%s)", job->id, job->provider_sid,
 		    job->status ? job->status : "sent");
 		break;

@@ -45,12 +45,9 @@ stats_observe_webhook_ms(double ms)
 uint64_t stats_segments_sent[2];
 
 void
-stats_count_segments_sent(const char *body)
+stats_count_segments_sent(size_t segments, enum segment_encoding encoding)
 {
-	enum segment_encoding enc;
-	size_t n = segment_count(body, body ? strlen(body) : 0, &enc);
-
-	stats_segments_sent[enc == SEGMENT_UCS2] += n;
+	stats_segments_sent[encoding == SEGMENT_UCS2] += segments;
 }
 
 /* Appends to *out (which it owns), printf-style. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "attrs.h"
+#include "segment.h"
 
 #define STATS_COUNTER_LIST(X)                                                             \
 	X(inbound_stored, "carenav_inbound_stored_total", "Inbound SMS stored")                 \
@@ -61,8 +62,8 @@ extern struct stats stats;
 /* Segments of the texts the provider accepted, by encoding (segment.h: 0 gsm7, 1 ucs2). */
 extern uint64_t stats_segments_sent[2];
 
-/* Counts the segments of one text the provider accepted (body: as sent). */
-void stats_count_segments_sent(const char *body);
+/* Counts the segments of one text the provider accepted (segment_count() of it as sent). */
+void stats_count_segments_sent(size_t segments, enum segment_encoding encoding);
 
 /* Records one answered inbound webhook: receipt to reply, in milliseconds. */
 void stats_observe_webhook_ms(double ms);

@@ -516,58 +516,10 @@ LANGUAGE sql AS $$
       FROM carenav_outbox_claim(p_limit, p_lease_ms, p_lease_ms) c
 $$;
 
--- As in 015 (the provider's status when it only queued the text), plus: a
--- delivered page restarts the clock of every round it stands for (and is
--- recorded in each escalation's audit trail), and any urgent text the
--- provider accepted for a staff member clears their unreachable mark.
-CREATE OR REPLACE FUNCTION carenav_outbox_sent(p_outbox_id bigint, p_provider_sid text, p_status text)
-RETURNS void
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-    v_msg    bigint;
-    v_at     timestamptz;
-    v_pages  jsonb;
-    v_staff  bigint;
-    v_round  bigint;
-    v_status text := CASE WHEN carenav_status_rank(p_status) BETWEEN 1 AND 3 THEN p_status ELSE 'sent' END;
-BEGIN
-    UPDATE outbox SET state = 'done', lease_until = NULL, last_error = NULL
-     WHERE id = p_outbox_id
-    RETURNING message_id, message_created_at, pages, staff_id, round_ms
-         INTO v_msg, v_at, v_pages, v_staff, v_round;
-    -- 'queued' ranks with our own outbox's 'queued': the provider id tells them apart (015).
-    UPDATE messages SET status = v_status, provider_sid = nullif(p_provider_sid, ''),
-                        status_updated_at = now()
-     WHERE id = v_msg AND created_at = v_at AND carenav_status_rank(status) <= carenav_status_rank('sent');
-    -- A delivery report that arrived before this commit (008).
-    UPDATE messages m SET status = r.status, error = carenav_report_error(r.status, r.error_code, m.error),
-                          status_updated_at = now()
-      FROM (SELECT status, error_code FROM delivery_reports
-             WHERE provider_sid = p_provider_sid ORDER BY id DESC LIMIT 1) r
-     WHERE m.id = v_msg AND m.created_at = v_at
-       AND carenav_status_rank(r.status) > 0
-       AND carenav_status_rank(r.status) >= carenav_status_rank(m.status);
-    INSERT INTO escalation_events (escalation_id, event, step, staff_id, actor, detail)
-    SELECT coalesce((p->>'e')::bigint, m.escalation_id), 'alert_sent', (p->>'s')::integer, v_staff, 'gateway',
-           m.to_number
-      FROM messages m
-      LEFT JOIN jsonb_array_elements(v_pages) p ON true
-     WHERE m.id = v_msg AND m.created_at = v_at AND m.sent_by = 'alert';
-    IF v_pages IS NOT NULL AND v_round IS NOT NULL THEN
-        UPDATE escalations e SET next_due_at = now() + v_round * interval '1 millisecond'
-          FROM jsonb_array_elements(v_pages) p
-         WHERE e.id = (p->>'e')::bigint AND e.status = 'open' AND e.step = (p->>'s')::integer;
-    END IF;
-    IF v_staff IS NOT NULL THEN
-        UPDATE staff SET unreachable_at = NULL, unreachable_reason = NULL
-         WHERE id = v_staff AND unreachable_at IS NOT NULL;
-    END IF;
-END $$;
-
-CREATE OR REPLACE FUNCTION carenav_outbox_sent(p_outbox_id bigint, p_provider_sid text) RETURNS void
-LANGUAGE sql AS $$
-    SELECT carenav_outbox_sent(p_outbox_id, p_provider_sid, 'sent');
-$$;
+-- The 'sent' mark of 015, plus: a delivered page restarts the clock of every
+-- round it stands for, and an urgent text the provider accepted for a staff
+-- member clears their unreachable mark: carenav_outbox_sent in 021 (which
+-- also records what each text cost).
 
 -- The provider works again after an outage (gateway/outbox.c calls this
 -- on the first accepted text after a second or more of nothing but

@@ -7,8 +7,10 @@
 -- the body of: a dialogue step's replies (carenav_step_commit's reply JSON
 -- gets "segments" and "encoding") and an operator's text (carenav_api_send
 -- with two more arguments). Texts rendered in SQL (staff alerts, the ACK
--- confirmations) keep NULL; the gateway still counts their segments in
--- /metrics (carenav_sms_segments_sent_total) when the provider takes them.
+-- confirmations, stand-downs) get theirs when the provider takes them: the
+-- gateway counts every text it sends and the 'sent' mark fills what is
+-- still NULL (carenav_outbox_sent), and /metrics counts them
+-- (carenav_sms_segments_sent_total).
 --
 -- Rolling upgrade: the old signatures stay and give NULL, so a gateway
 -- still running the previous release keeps working while this commits.
@@ -159,3 +161,88 @@ LANGUAGE sql AS $$
     SELECT carenav_api_send(p_conversation_id, p_operator, p_provider, p_body, NULL::smallint,
                             NULL::text);
 $$;
+
+-- The 'sent' mark. As in 015 (the provider's status when it only queued the
+-- text), plus (issue #17): a
+-- delivered page restarts the clock of every round it stands for (and is
+-- recorded in each escalation's audit trail), and any urgent text the
+-- provider accepted for a staff member clears their unreachable mark.
+CREATE OR REPLACE FUNCTION carenav_outbox_sent(p_outbox_id bigint, p_provider_sid text, p_status text,
+                                               p_segments smallint, p_encoding text)
+RETURNS void
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    v_msg    bigint;
+    v_at     timestamptz;
+    v_pages  jsonb;
+    v_staff  bigint;
+    v_round  bigint;
+    v_status text := CASE WHEN carenav_status_rank(p_status) BETWEEN 1 AND 3 THEN p_status ELSE 'sent' END;
+BEGIN
+    UPDATE outbox SET state = 'done', lease_until = NULL, last_error = NULL
+     WHERE id = p_outbox_id
+    RETURNING message_id, message_created_at, pages, staff_id, round_ms
+         INTO v_msg, v_at, v_pages, v_staff, v_round;
+    -- 'queued' ranks with our own outbox's 'queued': the provider id tells them apart (015).
+    -- What the text cost, as the gateway counted it when sending (for texts rendered in
+    -- SQL, such as staff alerts; the dialogue's and operators' texts have it already, 021).
+    UPDATE messages SET status = v_status, provider_sid = nullif(p_provider_sid, ''),
+                        segments = coalesce(segments, p_segments), encoding = coalesce(encoding, p_encoding),
+                        status_updated_at = now()
+     WHERE id = v_msg AND created_at = v_at AND carenav_status_rank(status) <= carenav_status_rank('sent');
+    -- A delivery report that arrived before this commit (008).
+    UPDATE messages m SET status = r.status, error = carenav_report_error(r.status, r.error_code, m.error),
+                          status_updated_at = now()
+      FROM (SELECT status, error_code FROM delivery_reports
+             WHERE provider_sid = p_provider_sid ORDER BY id DESC LIMIT 1) r
+     WHERE m.id = v_msg AND m.created_at = v_at
+       AND carenav_status_rank(r.status) > 0
+       AND carenav_status_rank(r.status) >= carenav_status_rank(m.status);
+    INSERT INTO escalation_events (escalation_id, event, step, staff_id, actor, detail)
+    SELECT coalesce((p->>'e')::bigint, m.escalation_id), 'alert_sent', (p->>'s')::integer, v_staff, 'gateway',
+           m.to_number
+      FROM messages m
+      LEFT JOIN jsonb_array_elements(v_pages) p ON true
+     WHERE m.id = v_msg AND m.created_at = v_at AND m.sent_by = 'alert';
+    IF v_pages IS NOT NULL AND v_round IS NOT NULL THEN
+        UPDATE escalations e SET next_due_at = now() + v_round * interval '1 millisecond'
+          FROM jsonb_array_elements(v_pages) p
+         WHERE e.id = (p->>'e')::bigint AND e.status = 'open' AND e.step = (p->>'s')::integer;
+    END IF;
+    IF v_staff IS NOT NULL THEN
+        UPDATE staff SET unreachable_at = NULL, unreachable_reason = NULL
+         WHERE id = v_staff AND unreachable_at IS NOT NULL;
+    END IF;
+END $$;
+
+-- The shorter forms, for gateways of an earlier release during a rolling upgrade.
+CREATE OR REPLACE FUNCTION carenav_outbox_sent(p_outbox_id bigint, p_provider_sid text, p_status text)
+RETURNS void
+LANGUAGE sql AS $$
+    SELECT carenav_outbox_sent(p_outbox_id, p_provider_sid, p_status, NULL::smallint, NULL::text);
+$$;
+
+CREATE OR REPLACE FUNCTION carenav_outbox_sent(p_outbox_id bigint, p_provider_sid text) RETURNS void
+LANGUAGE sql AS $$
+    SELECT carenav_outbox_sent(p_outbox_id, p_provider_sid, 'sent', NULL::smallint, NULL::text);
+$$;
+
+-- As 015's, each item may also carry the "segments" and "encoding" the gateway counted.
+--   p_items: [{"id": outbox id, "sid": ..., "status": ..., "segments": n, "encoding": "gsm7"}, ...]
+CREATE OR REPLACE FUNCTION carenav_outbox_sent_batch(p_items jsonb)
+RETURNS TABLE (ord integer, done boolean)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+    e record;
+BEGIN
+    FOR e IN SELECT x.s, x.i::integer AS i
+               FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
+              ORDER BY (x.s->>'id')::bigint LOOP
+        PERFORM carenav_outbox_sent((e.s->>'id')::bigint, e.s->>'sid', coalesce(e.s->>'status', 'sent'),
+                                    (e.s->>'segments')::smallint, e.s->>'encoding');
+        ord := e.i;
+        done := true;
+        RETURN NEXT;
+    END LOOP;
+END $$;

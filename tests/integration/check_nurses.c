@@ -157,6 +157,11 @@ START_TEST(test_stand_down_after_sms_ack)
 	api_ok(&w, "resolve", "{\"note\": \"called\"}");
 	sleep(1);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down'"), 1);
+	/* Texts rendered in SQL (pages, the stand-down, the ACK replies) record what they cost once sent (#18). */
+	ck_assert_int_gt(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	    "AND sent_by IN ('alert', 'stand_down') AND segments >= 1 AND encoding IN ('gsm7', 'ucs2')"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	    "AND provider_sid IS NOT NULL AND (segments IS NULL OR encoding IS NULL)"), 0);
 	free(want);
 	free(pat);
 	free(bea);
