@@ -230,6 +230,8 @@ try {
   await page.locator(".chip-ack", { hasText: "Acknowledged" }).waitFor({ state: "visible" });
   await page.locator("#esc-panel .esc-timeline summary").click();
   await page.locator("#esc-panel .timeline li[data-event=acknowledged]", { hasText: "by nurse (console)" }).waitFor();
+  step("the nurse who was paged is stood down, in the timeline");
+  await page.locator("#esc-panel .timeline li[data-event=stood_down]", { hasText: "Pat Primary told it is taken" }).waitFor();
   if (shotDetail) {
     await page.screenshot({ path: shotDetail, fullPage: false });
     step(`screenshot ${shotDetail}`);

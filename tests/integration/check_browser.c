@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -26,6 +27,7 @@
 #define CLINIC "+15550001111"
 #define PATIENT "+15553000100"
 #define TOKEN "nurse-console-token-0123456789"
+#define STAFF_PHONE "+15550001001"
 #define WAIT_MS 15000
 
 static const char *
@@ -59,6 +61,18 @@ START_TEST(test_console_shows_and_acks)
 	harness_gw_init(&gw, conninfo, env);
 	harness_gw_start(&gw);
 	pg = harness_db_connect(conninfo);
+	/* A nurse on call now, so the red flags below page her (and the console's ACK stands her down). */
+	{
+		time_t now = time(NULL), later = now + 20 * 3600, before = now - 3600;
+		char from[32], to[32];
+
+		strftime(from, sizeof from, "%Y-%m-%d %H:%M", gmtime(&before));
+		strftime(to, sizeof to, "%Y-%m-%d %H:%M", gmtime(&later));
+		ck_assert_int_eq(harness_gw_cli(&gw, NULL, "staff", "add", "--name", "Pat Primary", "--phone",
+		    STAFF_PHONE, NULL), 0);
+		ck_assert_int_eq(harness_gw_cli(&gw, NULL, "oncall", "add", "--phone", STAFF_PHONE, "--tier", "primary",
+		    "--from", from, "--to", to, "--tz", "UTC", NULL), 0);
+	}
 	/* Seed: some quiet conversations, then one that raises a red flag. */
 	text(&gw, pg, "SMbr001", "+15553000201", "my lower back hurts");
 	text(&gw, pg, "SMbr002", "+15553000202", "hi");
@@ -69,6 +83,8 @@ START_TEST(test_console_shows_and_acks)
 	text(&gw, pg, "SMbr006", "+15553000302", "sudden severe back pain getting worse fast");
 	text(&gw, pg, "SMbr007", "+15553000303", "my legs are suddenly weak and my back hurts");
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 4);
+	ck_assert(harness_wait_int(pg, "SELECT count(DISTINCT escalation_id) FROM escalation_events "
+	    "WHERE event = 'alert_queued'", 4, 15000));
 	code = harness_query_text(pg, "SELECT e.code FROM escalations e JOIN conversations c ON c.id = e.conversation_id "
 	    "WHERE c.patient_number = '" PATIENT "'");
 	code2 = harness_query_text(pg, "SELECT e.code FROM escalations e JOIN conversations c ON c.id = e.conversation_id "
@@ -113,6 +129,11 @@ START_TEST(test_console_shows_and_acks)
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse' "
 	    "AND body = 'Hola, soy la enfermera. ¿Puedo llamarle?' AND segments = 1 AND encoding = 'gsm7'"), 1);
 	ck_assert(access(shot, R_OK) == 0);
+	/* The nurse paged about the acknowledged escalation was told it is taken (the console shows it too). */
+	ck_assert(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	    "AND to_number = '" STAFF_PHONE "' AND body LIKE '%' || (SELECT code FROM escalations e "
+	    "JOIN conversations c ON c.id = e.conversation_id WHERE c.patient_number = '" PATIENT "') || ' taken by nurse%'",
+	    1, 15000));
 	/* Signed in with the password, opened the conversation (audited once, not once per poll), signed out. */
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions "
 	    "WHERE operator = 'nurse' AND action IN ('login', 'conversation_open', 'logout')"), 3);
