@@ -147,72 +147,9 @@ BEGIN
     END LOOP;
 END $$;
 
--- As in 005, except that the replies of a step that raises (or adds to) an
--- escalation are the emergency instruction: urgent rows.
-CREATE OR REPLACE FUNCTION carenav_step_commit(p_conversation_id bigint, p_version bigint,
-                                               p_message_id bigint, p_state jsonb,
-                                               p_flow_version_id bigint, p_language text,
-                                               p_status text, p_provider text, p_replies jsonb,
-                                               p_actions jsonb)
-RETURNS text
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-    c       conversations%ROWTYPE;
-    v_done  timestamptz;
-    v_opted boolean;
-    v_esc   bigint;
-    a       jsonb;
-    r       jsonb;
-BEGIN
-    SELECT * INTO c FROM conversations WHERE id = p_conversation_id FOR UPDATE;
-    IF NOT FOUND OR c.version <> p_version THEN
-        RETURN 'conflict';
-    END IF;
-    SELECT processed_at INTO v_done FROM messages WHERE id = p_message_id FOR UPDATE;
-    IF v_done IS NOT NULL THEN
-        RETURN 'already';
-    END IF;
-    v_opted := c.opted_out;
-    FOR a IN SELECT * FROM jsonb_array_elements(p_actions) LOOP
-        CASE a->>'kind'
-        WHEN 'opt_out' THEN v_opted := true;
-        WHEN 'opt_in' THEN v_opted := false;
-        WHEN 'escalate' THEN
-            SELECT id INTO v_esc FROM escalations
-             WHERE conversation_id = c.id AND status = 'open' ORDER BY id DESC LIMIT 1;
-            IF v_esc IS NULL THEN
-                INSERT INTO escalations (code, conversation_id, message_id, reason, matched)
-                VALUES (carenav_escalation_code(), c.id, p_message_id, a->>'reason', a->>'detail')
-                RETURNING id INTO v_esc;
-                INSERT INTO escalation_events (escalation_id, event, actor, detail)
-                VALUES (v_esc, 'created', 'gateway', a->>'reason');
-            ELSE
-                INSERT INTO escalation_events (escalation_id, event, actor, detail)
-                VALUES (v_esc, 'reflagged', 'gateway', a->>'reason');
-                PERFORM carenav_escalation_update(v_esc, a->>'reason', a->>'detail', p_provider);
-            END IF;
-        WHEN 'callback' THEN
-            INSERT INTO callbacks (conversation_id, reason) VALUES (c.id, a->>'reason');
-        ELSE
-            RAISE EXCEPTION 'unknown dialogue action %', a->>'kind';
-        END CASE;
-    END LOOP;
-    FOR r IN SELECT * FROM jsonb_array_elements(p_replies) LOOP
-        IF v_esc IS NOT NULL THEN
-            PERFORM carenav_queue_urgent(c.id, p_provider, r->>'body', 'dialogue', 30::smallint, v_esc,
-                                         NULL, NULL, NULL);
-        ELSE
-            PERFORM carenav_queue_sms(c.id, p_provider, r->>'body', 'dialogue', 0::smallint,
-                                      coalesce((r->>'compliance')::boolean, false), NULL);
-        END IF;
-    END LOOP;
-    UPDATE conversations
-       SET state = p_state, flow_version_id = p_flow_version_id, language = p_language,
-           status = p_status, opted_out = v_opted, version = version + 1, last_activity_at = now()
-     WHERE id = c.id;
-    UPDATE messages SET status = 'processed', processed_at = now() WHERE id = p_message_id;
-    RETURN 'ok';
-END $$;
+-- The step commit that queues the emergency instruction as urgent rows and
+-- pages a reflag as an update is carenav_step_commit in 021 (which also
+-- records what each reply costs).
 
 -- As in 005; "a nurse will call you" is urgent (sent even after a STOP).
 CREATE OR REPLACE FUNCTION carenav_escalation_ack(p_escalation_id bigint, p_actor text, p_staff_id bigint,
@@ -662,9 +599,10 @@ BEGIN
     RETURN EXISTS (SELECT 1 FROM messages WHERE direction = 'out' AND provider_sid = p_sid);
 END $$;
 
--- The console (docs/api.md): events carry their detail and staff id (as in
--- 011 otherwise), and each escalation lists its problems: staff whose
--- number was refused, an emergency text that did not reach the patient.
+-- The console (docs/api.md): a conversation's escalation events carry their
+-- detail and staff id (as in 011 otherwise), so its problems show: staff
+-- whose number was refused, an emergency text that did not reach the
+-- patient. (The escalation list lists them too: 020's carenav_api_escalation_doc.)
 CREATE OR REPLACE FUNCTION carenav_api_conversation(p_id bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
@@ -708,34 +646,6 @@ LANGUAGE sql STABLE AS $$
       FROM conversations c WHERE c.id = p_id
 $$;
 
--- As in 007, plus 'problems' (see above).
-CREATE OR REPLACE FUNCTION carenav_api_escalations(p_open_only boolean, p_limit integer) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('escalations', coalesce(jsonb_agg(doc ORDER BY ord, created_at DESC, id DESC), '[]'))
-      FROM (SELECT e.id, e.created_at, CASE e.status WHEN 'open' THEN 0 ELSE 1 END AS ord,
-                   jsonb_build_object(
-                       'id', e.id, 'code', e.code, 'status', e.status,
-                       'conversation_id', e.conversation_id,
-                       'patient', carenav_mask_phone(c.patient_number),
-                       'language', c.language,
-                       'reason', e.reason, 'matched', e.matched,
-                       'alert_rounds', e.step,
-                       'created_at', e.created_at,
-                       'age_seconds', floor(extract(epoch FROM now() - e.created_at))::bigint,
-                       'acknowledged_at', e.acknowledged_at, 'acknowledged_by', e.acknowledged_by,
-                       'resolved_at', e.resolved_at, 'resolved_by', e.resolved_by,
-                       'problems', coalesce((SELECT jsonb_agg(jsonb_build_object('at', ev.at, 'event', ev.event,
-                                                 'step', ev.step, 'staff_id', ev.staff_id, 'detail', ev.detail)
-                                                 ORDER BY ev.id)
-                                            FROM escalation_events ev
-                                           WHERE ev.escalation_id = e.id
-                                             AND ev.event IN ('staff_unreachable', 'patient_unreachable')),
-                                          '[]')) AS doc
-              FROM escalations e JOIN conversations c ON c.id = e.conversation_id
-             WHERE NOT p_open_only OR e.status = 'open'
-             ORDER BY CASE e.status WHEN 'open' THEN 0 ELSE 1 END, e.created_at DESC, e.id DESC
-             LIMIT p_limit) x
-$$;
 
 -- As in 005, except that the reply to an ACK (the patient's number to
 -- call) is urgent: it goes ahead of everything and never waits behind a
