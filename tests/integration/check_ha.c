@@ -21,7 +21,6 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -33,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "haproxy_fixture.h"
 #include "harness.h"
 #include "xmalloc.h"
 
@@ -59,11 +59,9 @@ static const char *const texts[] = { "hi my back hurts", "no", "3", "about a wee
 #define RED_FLAG_TEXT "my back hurts and i have chest pain and cant breathe"
 
 struct ha {
-	int tls_port, http_port, stats_port;
-	char *dir;        /* owned: certificate, HAProxy log, shared sandbox log */
-	char *cert;       /* owned */
+	char *dir;        /* owned: PgBouncer's and HAProxy's files, the shared sandbox log */
 	char *outbox_log; /* owned: the sandbox provider's log, shared by the gateways */
-	pid_t haproxy;
+	struct haproxy_fixture haproxy;
 	pid_t pgbouncer;
 	int bouncer_port;
 	struct harness_gw gw[NGW];
@@ -71,89 +69,6 @@ struct ha {
 	atomic_long not_ok;       /* answers other than 200, or no answer: retried */
 	atomic_long resent;       /* provider retries of webhooks already answered */
 };
-
-static size_t
-discard_cb(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	(void)ptr;
-	(void)arg;
-	return size * nmemb;
-}
-
-static size_t
-collect_cb(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	char **buf = arg;
-	size_t have = strlen(*buf), n = size * nmemb;
-
-	*buf = xrealloc(*buf, have + n + 1);
-	memcpy(*buf + have, ptr, n);
-	(*buf)[have + n] = '\0';
-	return n;
-}
-
-/* HAProxy's view of the gateways: how many are UP (from its stats CSV). */
-static int
-haproxy_servers_up(struct ha *ha)
-{
-	char *url = xasprintf("http://127.0.0.1:%d/stats;csv", ha->stats_port), *body = xstrdup(""), *p;
-	CURL *h = curl_easy_init();
-	int up = 0;
-
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 2L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-	if (curl_easy_perform(h) == CURLE_OK) {
-		for (p = body; (p = strstr(p, "carenav_gateways,gw")) != NULL; p++) {
-			char *eol = strchr(p, '\n');
-
-			if (eol != NULL)
-				*eol = '\0';
-			up += strstr(p, ",UP,") != NULL;
-			if (eol != NULL)
-				*eol = '\n';
-		}
-	}
-	curl_easy_cleanup(h);
-	free(body);
-	free(url);
-	return up;
-}
-
-static void
-haproxy_start(struct ha *ha)
-{
-	char *log = xasprintf("%s/haproxy.log", ha->dir), *cmd, *env[4 + NGW + 1] = { NULL };
-	const char *cfg = getenv("CARENAV_HAPROXY_CFG");
-	char *argv[] = { "haproxy", "-db", "-f", (char *)cfg, NULL };
-	size_t n = 0;
-
-	ck_assert_msg(cfg != NULL, "CARENAV_HAPROXY_CFG is not set (run through ctest)");
-	cmd = xasprintf("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 2 "
-	    "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1 && cat %s/cert.pem %s/key.pem > %s",
-	    ha->dir, ha->dir, ha->dir, ha->dir, ha->cert);
-	ck_assert_msg(system(cmd) == 0, "openssl could not make a test certificate");
-	free(cmd);
-	env[n++] = xasprintf("CARENAV_TLS_BIND=127.0.0.1:%d", ha->tls_port);
-	env[n++] = xasprintf("CARENAV_HTTP_BIND=127.0.0.1:%d", ha->http_port);
-	env[n++] = xasprintf("CARENAV_STATS_BIND=127.0.0.1:%d", ha->stats_port);
-	env[n++] = xasprintf("CARENAV_TLS_CERT=%s", ha->cert);
-	for (int i = 0; i < NGW; i++)
-		env[n++] = xasprintf("CARENAV_GW%d=127.0.0.1:%d", i + 1, ha->gw[i].port);
-	ha->haproxy = harness_spawn(argv, &(struct harness_spawn_opts){ .log = log, .in_fd = -1,
-	    .env = (const char *const *)env });
-	for (size_t i = 0; i < n; i++)
-		free(env[i]);
-	for (int waited = 0; haproxy_servers_up(ha) < NGW; waited += 100) {
-		int status;
-
-		ck_assert_msg(waitpid(ha->haproxy, &status, WNOHANG) == 0, "haproxy exited; see %s", log);
-		ck_assert_msg(waited < 20000, "HAProxy never saw %d gateways up; see %s", NGW, log);
-		harness_sleep_ms(100);
-	}
-	free(log);
-}
 
 /* PgBouncer in front of the test cluster; returns the gateways' conninfo. */
 static char *
@@ -172,35 +87,13 @@ pgbouncer_start(struct ha *ha, const char *direct_conninfo)
 	return conninfo;
 }
 
-/* One webhook through HAProxy over TLS; returns the HTTP status (0 = no answer). */
-static long
-post_sms(CURL *h, struct ha *ha, const char *sid, const char *from, const char *body)
-{
-	char *ef = curl_easy_escape(h, from, 0), *et = curl_easy_escape(h, CLINIC, 0);
-	char *eb = curl_easy_escape(h, body, 0);
-	char *form = xasprintf("MessageSid=%s&From=%s&To=%s&Body=%s&NumMedia=0", sid, ef, et, eb);
-	char *url = xasprintf("https://localhost:%d/sms/inbound", ha->tls_port);
-	long status = 0;
-
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_free(ef);
-	curl_free(et);
-	curl_free(eb);
-	free(form);
-	free(url);
-	return status;
-}
-
 /* Posts until 200, as a provider retries; counts the failures. */
 static void
-post_until_ok(CURL *h, struct ha *ha, const char *sid, const char *from, const char *body)
+post_until_ok(struct haproxy_client *c, struct ha *ha, const char *sid, const char *from, const char *body)
 {
 	int tries = 0;
 
-	while (post_sms(h, ha, sid, from, body) != 200) {
+	while (haproxy_client_post_sms(c, sid, from, CLINIC, body) != 200) {
 		atomic_fetch_add(&ha->not_ok, 1);
 		ck_assert_msg(++tries < 500, "webhook %s never accepted", sid);
 		harness_sleep_ms(20);
@@ -217,20 +110,10 @@ client_thread(void *arg)
 {
 	struct client *c = arg;
 	struct ha *ha = c->ha;
-	CURL *h = curl_easy_init();
-	struct curl_slist *resolve = NULL, *headers = NULL;
-	char entry[64], sid[32], from[32];
+	struct haproxy_client client;
+	char sid[32], from[32];
 
-	/* The certificate names "localhost"; pin it to IPv4 loopback, where HAProxy listens. */
-	snprintf(entry, sizeof entry, "localhost:%d:127.0.0.1", ha->tls_port);
-	resolve = curl_slist_append(resolve, entry);
-	curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
-	curl_easy_setopt(h, CURLOPT_CAINFO, ha->cert);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_cb);
-	headers = curl_slist_append(headers, "X-Sandbox-Secret: " SANDBOX_SECRET);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	haproxy_client_open(&client, &ha->haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET);
 	for (int round = 0; round < ROUNDS; round++) {
 		for (int p = c->index; p < PATIENTS; p += THREADS) {
 			const char *body = round == 0 && p % RED_FLAG_EVERY == 0 ? RED_FLAG_TEXT :
@@ -239,53 +122,16 @@ client_thread(void *arg)
 
 			snprintf(sid, sizeof sid, "SMha%04d%02d", p, round);
 			snprintf(from, sizeof from, "+1555800%04d", p);
-			post_until_ok(h, ha, sid, from, body);
+			post_until_ok(&client, ha, sid, from, body);
 			seq = atomic_fetch_add(&ha->answered, 1) + 1;
 			if (seq % RETRY_EVERY == 0) {
-				post_until_ok(h, ha, sid, from, body);
+				post_until_ok(&client, ha, sid, from, body);
 				atomic_fetch_add(&ha->resent, 1);
 			}
 		}
 	}
-	curl_slist_free_all(resolve);
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(h);
+	haproxy_client_close(&client);
 	return NULL;
-}
-
-/* Reads the shared sandbox log: total lines, distinct outbox ids, and replies out of order per number. */
-static void
-outbox_log_check(struct ha *ha, long *lines, long *distinct, long *out_of_order)
-{
-	FILE *f = fopen(ha->outbox_log, "r");
-	json_t *last = json_object(), *seen = json_object();
-	char *line = NULL;
-	size_t cap = 0;
-
-	*lines = *distinct = *out_of_order = 0;
-	ck_assert_ptr_nonnull(f);
-	while (getline(&line, &cap, f) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
-		const char *sid = json_string_value(json_object_get(o, "sid"));
-		const char *to = json_string_value(json_object_get(o, "to"));
-		long long id;
-
-		ck_assert_msg(sid != NULL && to != NULL && strncmp(sid, "SB", 2) == 0, "bad line %s", line);
-		id = atoll(sid + 2);
-		(*lines)++;
-		if (json_object_get(seen, sid) == NULL) {
-			(*distinct)++;
-			json_object_set_new(seen, sid, json_true());
-		}
-		if (json_object_get(last, to) != NULL && json_integer_value(json_object_get(last, to)) > id)
-			(*out_of_order)++;
-		json_object_set_new(last, to, json_integer(id));
-		json_decref(o);
-	}
-	free(line);
-	fclose(f);
-	json_decref(last);
-	json_decref(seen);
 }
 
 static void
@@ -353,11 +199,8 @@ START_TEST(test_three_gateways_one_killed)
 	ha.dir = xasprintf("%s/ha-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
 	ck_assert(mkdir(getenv("CARENAV_TEST_VARDIR"), 0755) == 0 || errno == EEXIST);
 	ck_assert(mkdir(ha.dir, 0755) == 0 || errno == EEXIST);
-	ha.cert = xasprintf("%s/carenav.pem", ha.dir);
 	ha.outbox_log = xasprintf("%s/outbox.log", ha.dir);
-	ha.tls_port = harness_free_port();
-	ha.http_port = harness_free_port();
-	ha.stats_port = harness_free_port();
+	haproxy_fixture_init(&ha.haproxy, ha.dir);
 	env[0] = xasprintf("SANDBOX_OUTBOX_LOG=%s", ha.outbox_log);
 	env[1] = xstrdup("LOG_LEVEL=info");
 	env[2] = xstrdup("ESCALATION_ACK_TIMEOUT=3");
@@ -376,7 +219,7 @@ START_TEST(test_three_gateways_one_killed)
 	staff_setup(&ha, pg);
 	for (int i = 0; i < NGW; i++)
 		harness_gw_start(&ha.gw[i]);
-	haproxy_start(&ha);
+	haproxy_fixture_start(&ha.haproxy, (int[]){ ha.gw[0].port, ha.gw[1].port, ha.gw[2].port });
 
 	t0 = harness_now_s();
 	for (int i = 0; i < THREADS; i++) {
@@ -437,7 +280,7 @@ START_TEST(test_three_gateways_one_killed)
 	    "WHERE prev_sid > provider_sid OR prev_at > processed_at"), 0);
 	/* Every outbox row sent once, and each conversation's replies left in the order written. */
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
-	outbox_log_check(&ha, &lines, &distinct, &out_of_order);
+	harness_sandbox_log_tally(ha.outbox_log, &lines, &distinct, &out_of_order);
 	ck_assert_int_eq(distinct, q(pg, "SELECT count(*) FROM outbox"));
 	ck_assert_int_eq(out_of_order, 0);
 	/* The sandbox, like a provider with idempotency keys, absorbs a resend after the kill. */
@@ -464,8 +307,7 @@ START_TEST(test_three_gateways_one_killed)
 	fprintf(stderr, "check_ha: %s\n", notes);
 	free(notes);
 
-	kill(ha.haproxy, SIGTERM);
-	waitpid(ha.haproxy, NULL, 0);
+	haproxy_fixture_stop(&ha.haproxy);
 	for (int i = 0; i < NGW; i++) {
 		ck_assert_msg(harness_gw_stop(&ha.gw[i]) == 0, "gateway %d did not drain cleanly; see %s", i + 1,
 		    ha.gw[i].log_path);
@@ -478,7 +320,6 @@ START_TEST(test_three_gateways_one_killed)
 		free(env[i]);
 	PQfinish(pg);
 	free(ha.dir);
-	free(ha.cert);
 	free(ha.outbox_log);
 	free(conninfo);
 }

@@ -685,6 +685,40 @@ harness_sandbox_sent(const struct harness_gw *gw, const char *number, size_t *n,
 	return out;
 }
 
+void
+harness_sandbox_log_tally(const char *path, long *lines, long *distinct, long *out_of_order)
+{
+	FILE *f = fopen(path, "r");
+	json_t *last = json_object(), *seen = json_object();
+	char *line = NULL;
+	size_t cap = 0;
+
+	*lines = *distinct = *out_of_order = 0;
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	while (getline(&line, &cap, f) > 0) {
+		json_t *o = json_loads(line, 0, NULL);
+		const char *sid = json_string_value(json_object_get(o, "sid"));
+		const char *to = json_string_value(json_object_get(o, "to"));
+		long long id;
+
+		ck_assert_msg(sid != NULL && to != NULL && strncmp(sid, "SB", 2) == 0, "bad sandbox line: %s", line);
+		id = atoll(sid + 2);
+		(*lines)++;
+		if (json_object_get(seen, sid) == NULL) {
+			(*distinct)++;
+			json_object_set_new(seen, sid, json_true());
+		}
+		if (json_object_get(last, to) != NULL && json_integer_value(json_object_get(last, to)) > id)
+			(*out_of_order)++;
+		json_object_set_new(last, to, json_integer(id));
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	json_decref(last);
+	json_decref(seen);
+}
+
 long long
 harness_last_message_id(PGconn *pg)
 {

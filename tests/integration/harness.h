@@ -84,6 +84,12 @@ long long harness_last_message_id(PGconn *pg);
  * each and the array). *segments, when not NULL, gets their SMS segments.
  */
 char **harness_sandbox_sent(const struct harness_gw *gw, const char *number, size_t *n, size_t *segments);
+/*
+ * A sandbox log shared by several gateways (SANDBOX_OUTBOX_LOG): its lines,
+ * the distinct outbox ids among them (a resend shows as lines > distinct),
+ * and the replies delivered out of id order to their number.
+ */
+void harness_sandbox_log_tally(const char *path, long *lines, long *distinct, long *out_of_order);
 
 /*
  * Signs every later form POST with X-Twilio-Signature as Twilio would, for a

@@ -1,0 +1,48 @@
+/*
+ * haproxy_fixture.h - deploy/haproxy.cfg run for a test: a throwaway
+ * certificate, HAProxy on free loopback ports in front of the three
+ * gateway entries the file names, its stats page, and provider webhooks
+ * posted through it over TLS. Used by check_ha and check_upgrade.
+ */
+#ifndef CARENAV_HAPROXY_FIXTURE_H
+#define CARENAV_HAPROXY_FIXTURE_H
+
+#include <curl/curl.h>
+#include <sys/types.h>
+
+/* deploy/haproxy.cfg names three servers, gw1..gw3. */
+#define HAPROXY_SERVERS 3
+
+struct haproxy_fixture {
+	char *dir;      /* owned: where the certificate and HAProxy's log go */
+	char *cert;     /* owned: certificate + key HAProxy serves, and the clients' CA */
+	int tls_port, http_port, stats_port;
+	pid_t pid;
+};
+
+/* Picks free ports under dir (created if missing); nothing runs yet. */
+void haproxy_fixture_init(struct haproxy_fixture *hp, const char *dir);
+/* Starts HAProxy with server gwN at 127.0.0.1:gw_port[N-1] and waits until it sees all three UP. */
+void haproxy_fixture_start(struct haproxy_fixture *hp, const int gw_port[HAPROXY_SERVERS]);
+/* Servers HAProxy's health check has UP (its stats CSV). */
+int haproxy_fixture_servers_up(const struct haproxy_fixture *hp);
+void haproxy_fixture_wait_up(const struct haproxy_fixture *hp, int want);
+/* The stats page's admin action ("maint", "ready") on the named servers ("s=gw1&s=gw3"). */
+void haproxy_fixture_admin(const struct haproxy_fixture *hp, const char *servers, const char *action);
+/* Stops HAProxy and frees what init allocated. */
+void haproxy_fixture_stop(struct haproxy_fixture *hp);
+
+/* One provider thread's connection to HAProxy's TLS port, sending the given header with each webhook. */
+struct haproxy_client {
+	CURL *curl;
+	struct curl_slist *resolve, *headers;
+	const struct haproxy_fixture *hp;
+};
+
+void haproxy_client_open(struct haproxy_client *c, const struct haproxy_fixture *hp, const char *header);
+void haproxy_client_close(struct haproxy_client *c);
+/* One Twilio-form webhook to /sms/inbound; returns the HTTP status (0 = no answer). */
+long haproxy_client_post_sms(struct haproxy_client *c, const char *sid, const char *from, const char *to,
+    const char *body);
+
+#endif
