@@ -11,6 +11,7 @@
 
 #include "fake_twilio.h"
 #include "harness.h"
+#include "twilio_world.h"
 #include "xmalloc.h"
 
 #define CLINIC "+15550001111"
@@ -20,77 +21,35 @@
 #define FALLBACK "+15553000999"
 #define WAIT_MS 20000
 
-struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct fake_twilio *ft;
-	struct harness_gw gw;
-	char *env[10];
-	int sid;
-};
-
 /* extra: one more NAME=value for the gateways, or NULL. */
 static void
-world_init_env(struct world *w, const char *ack_timeout_s, bool staffed, const char *extra)
+world_init_env(struct twilio_world *w, const char *ack_timeout_s, bool staffed, const char *extra)
 {
-	char *out = NULL, *from, *to;
+	char *ack = xasprintf("ESCALATION_ACK_TIMEOUT=%s", ack_timeout_s);
+	char *webhook = NULL;
+	const char *settings[] = { ack, "ESCALATION_FALLBACK_NUMBER=" FALLBACK, extra, NULL };
 
-	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	w->ft = fake_twilio_start();
-	w->env[0] = xstrdup("SMS_PROVIDER=twilio");
-	w->env[1] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
-	w->env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
-	w->env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
-	w->env[4] = xasprintf("ESCALATION_ACK_TIMEOUT=%s", ack_timeout_s);
-	w->env[5] = xstrdup("ESCALATION_FALLBACK_NUMBER=" FALLBACK);
-	w->env[6] = xstrdup("PUBLIC_BASE_URL=https://sms.clinic.example");
-	w->env[7] = extra ? xstrdup(extra) : NULL;
-	harness_sign_twilio("s3cret", "https://sms.clinic.example");
-	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
+	twilio_world_start(w, &(struct twilio_world_opts){ .settings = settings });
+	free(ack);
 	if (!staffed)
 		return;
+	webhook = xasprintf("http://127.0.0.1:%d", fake_twilio_port(w->ft));
 	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Pat Primary", "--phone",
 	    PRIMARY, NULL), 0);
 	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Bea Backup", "--phone",
-	    BACKUP, "--webhook", w->env[3] + strlen("TWILIO_API_BASE="), NULL), 0);
-	from = harness_query_text(w->pg, "SELECT to_char(now() AT TIME ZONE 'America/Chicago' "
-	    "- interval '1 hour', 'YYYY-MM-DD HH24:MI')");
-	to = harness_query_text(w->pg, "SELECT to_char(now() AT TIME ZONE 'America/Chicago' "
-	    "+ interval '2 hours', 'YYYY-MM-DD HH24:MI')");
-	ck_assert_msg(harness_gw_cli(&w->gw, &out, "oncall", "add", "--phone", PRIMARY, "--tier", "primary",
-	    "--from", from, "--to", to, "--tz", "America/Chicago", NULL) == 0, "%s", out);
-	free(out);
-	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "oncall", "add", "--phone", BACKUP, "--tier", "backup",
-	    "--from", from, "--to", to, "--tz", "America/Chicago", NULL), 0);
-	/* Entered in Chicago time, the shift covers now. */
-	ck_assert_int_eq(harness_query_int(w->pg, "SELECT count(*) FROM oncall_shifts "
-	    "WHERE starts_at <= now() AND ends_at > now()"), 2);
-	free(from);
-	free(to);
+	    BACKUP, "--webhook", webhook, NULL), 0);
+	free(webhook);
+	twilio_world_on_call(w, PRIMARY, BACKUP, "America/Chicago");
 }
 
 static void
-world_init(struct world *w, const char *ack_timeout_s, bool staffed)
+world_init(struct twilio_world *w, const char *ack_timeout_s, bool staffed)
 {
 	world_init_env(w, ack_timeout_s, staffed, NULL);
 }
 
 static void
-world_free(struct world *w)
-{
-	harness_gw_free(&w->gw);
-	fake_twilio_stop(w->ft);
-	PQfinish(w->pg);
-	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
-		free(w->env[i]);
-	free(w->conninfo);
-}
-
-static void
-sms(struct world *w, int port, const char *from, const char *body)
+sms(struct twilio_world *w, int port, const char *from, const char *body)
 {
 	char sid[32];
 
@@ -100,7 +59,7 @@ sms(struct world *w, int port, const char *from, const char *body)
 
 /* Waits until the provider accepted n messages to `to` (at least), then returns the count. */
 static size_t
-wait_sent_to(struct world *w, const char *to, size_t n)
+wait_sent_to(struct twilio_world *w, const char *to, size_t n)
 {
 	for (int waited = 0; waited < WAIT_MS; waited += 50) {
 		size_t got = fake_twilio_count_sent(w->ft, "To", to);
@@ -114,21 +73,21 @@ wait_sent_to(struct world *w, const char *to, size_t n)
 }
 
 static long long
-q(struct world *w, const char *sql)
+q(struct twilio_world *w, const char *sql)
 {
 	return harness_query_int(w->pg, sql);
 }
 
 START_TEST(test_primary_then_backup_then_ack)
 {
-	struct world w;
+	struct twilio_world w;
 	struct harness_gw second;
 	char *code, *ack, *body;
 	long long alerts;
 
 	world_init(&w, "2", true);
 	/* A second gateway on the same database: rounds must still go out once. */
-	harness_gw_init(&second, w.conninfo, (const char *const *)w.env);
+	harness_gw_init(&second, w.conninfo, (const char *const *)w.gw.env);
 	harness_gw_start(&second);
 
 	sms(&w, w.gw.port, PATIENT, "hi, my back hurts and now i have chest pain and cant breathe");
@@ -171,13 +130,13 @@ START_TEST(test_primary_then_backup_then_ack)
 	free(ack);
 	free(code);
 	harness_gw_free(&second);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_restart_between_alert_and_timeout)
 {
-	struct world w;
+	struct twilio_world w;
 
 	world_init(&w, "4", true);
 	sms(&w, w.gw.port, PATIENT, "i lost control of my bladder and my legs are numb");
@@ -191,13 +150,13 @@ START_TEST(test_restart_between_alert_and_timeout)
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND step = 2"), 1);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND step = 1"), 1);
 	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "To", PRIMARY), 1);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_ack_from_unknown_number_refused)
 {
-	struct world w;
+	struct twilio_world w;
 	char *code, *ack, *metrics = NULL;
 
 	world_init(&w, "30", true);
@@ -214,7 +173,7 @@ START_TEST(test_ack_from_unknown_number_refused)
 	free(metrics);
 	free(ack);
 	free(code);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -225,7 +184,7 @@ END_TEST
  */
 START_TEST(test_bare_ack_needs_code)
 {
-	struct world w;
+	struct twilio_world w;
 	char *code, *ack, *sql;
 
 	world_init(&w, "30", true);
@@ -250,14 +209,14 @@ START_TEST(test_bare_ack_needs_code)
 	free(sql);
 	free(ack);
 	free(code);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 /* ACK_BARE_ALLOWED=1: a bare ACK takes the sender's one open alert, and only when there is exactly one. */
 START_TEST(test_bare_ack_allowed_one_alert_only)
 {
-	struct world w;
+	struct twilio_world w;
 	long long pages;
 
 	world_init_env(&w, "30", true, "ACK_BARE_ALLOWED=1");
@@ -286,13 +245,13 @@ START_TEST(test_bare_ack_allowed_one_alert_only)
 	sms(&w, w.gw.port, PRIMARY, "ack");
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
 	    "AND acknowledged_by = 'Pat Primary'", 1, WAIT_MS));
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_nobody_on_call_alerts_fallback)
 {
-	struct world w;
+	struct twilio_world w;
 	char *metrics = NULL;
 
 	world_init(&w, "30", false);
@@ -302,7 +261,7 @@ START_TEST(test_nobody_on_call_alerts_fallback)
 	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &metrics), 200);
 	ck_assert_msg(strstr(metrics, "carenav_escalation_no_oncall_total 1") != NULL, "%s", metrics);
 	free(metrics);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 

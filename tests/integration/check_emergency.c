@@ -18,6 +18,7 @@
 
 #include "fake_twilio.h"
 #include "harness.h"
+#include "twilio_world.h"
 #include "xmalloc.h"
 
 #define CLINIC "+15550001111"
@@ -32,12 +33,7 @@
 #define RED_FLAG "my back hurts and i lost control of my bladder and my legs are numb"
 
 struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct fake_twilio *ft;
-	struct harness_gw gw;
-	char *env[20];
-	int sid;
+	struct twilio_world tw;
 	double t0;  /* when the red flag was posted (harness_now_s) */
 };
 
@@ -45,56 +41,31 @@ struct world {
 static void
 world_init(struct world *w, const char *ack_timeout_s, bool fallback, bool staffed, const char *const *extra)
 {
-	size_t n = 0;
-	char *from, *to, *out = NULL;
+	char *ack = xasprintf("ESCALATION_ACK_TIMEOUT=%s", ack_timeout_s);
+	const char *settings[20] = { ack, fallback ? "ESCALATION_FALLBACK_NUMBER=" FALLBACK :
+	    "ESCALATION_FALLBACK_NUMBER=", "OPERATOR_TOKENS=ops:" TOKEN, "SWEEP_INTERVAL_MS=1000",
+	    "OUTBOX_BACKOFF_BASE_MS=1000", "OUTBOX_BACKOFF_MAX_MS=300000" };
+	size_t n = 6;
 
-	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	w->ft = fake_twilio_start();
-	w->env[n++] = xstrdup("SMS_PROVIDER=twilio");
-	w->env[n++] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
-	w->env[n++] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
-	w->env[n++] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
-	w->env[n++] = xasprintf("ESCALATION_ACK_TIMEOUT=%s", ack_timeout_s);
-	w->env[n++] = xstrdup(fallback ? "ESCALATION_FALLBACK_NUMBER=" FALLBACK : "ESCALATION_FALLBACK_NUMBER=");
-	w->env[n++] = xstrdup("PUBLIC_BASE_URL=https://sms.clinic.example");
-	w->env[n++] = xstrdup("OPERATOR_TOKENS=ops:" TOKEN);
-	w->env[n++] = xstrdup("SWEEP_INTERVAL_MS=1000");
-	w->env[n++] = xstrdup("OUTBOX_BACKOFF_BASE_MS=1000");
-	w->env[n++] = xstrdup("OUTBOX_BACKOFF_MAX_MS=300000");
 	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
-		w->env[n++] = xstrdup(extra[i]);
-	ck_assert_uint_lt(n, sizeof w->env / sizeof w->env[0]);
-	harness_sign_twilio("s3cret", "https://sms.clinic.example");
-	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
+		settings[n++] = extra[i];
+	ck_assert_uint_lt(n, sizeof settings / sizeof settings[0]);
+	memset(w, 0, sizeof *w);
+	twilio_world_start(&w->tw, &(struct twilio_world_opts){ .settings = settings });
+	free(ack);
 	if (!staffed)
 		return;
-	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Pat Primary", "--phone",
+	ck_assert_int_eq(harness_gw_cli(&w->tw.gw, NULL, "staff", "add", "--name", "Pat Primary", "--phone",
 	    PRIMARY, NULL), 0);
-	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Bea Backup", "--phone",
+	ck_assert_int_eq(harness_gw_cli(&w->tw.gw, NULL, "staff", "add", "--name", "Bea Backup", "--phone",
 	    BACKUP, NULL), 0);
-	from = harness_query_text(w->pg, "SELECT to_char(now() - interval '1 hour', 'YYYY-MM-DD HH24:MI')");
-	to = harness_query_text(w->pg, "SELECT to_char(now() + interval '2 hours', 'YYYY-MM-DD HH24:MI')");
-	ck_assert_msg(harness_gw_cli(&w->gw, &out, "oncall", "add", "--phone", PRIMARY, "--tier", "primary",
-	    "--from", from, "--to", to, "--tz", "UTC", NULL) == 0, "%s", out);
-	free(out);
-	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "oncall", "add", "--phone", BACKUP, "--tier", "backup",
-	    "--from", from, "--to", to, "--tz", "UTC", NULL), 0);
-	free(from);
-	free(to);
+	twilio_world_on_call(&w->tw, PRIMARY, BACKUP, "UTC");
 }
 
 static void
 world_free(struct world *w)
 {
-	harness_gw_free(&w->gw);
-	fake_twilio_stop(w->ft);
-	PQfinish(w->pg);
-	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
-		free(w->env[i]);
-	free(w->conninfo);
+	twilio_world_free(&w->tw);
 }
 
 static void
@@ -102,8 +73,8 @@ sms(struct world *w, const char *from, const char *body)
 {
 	char sid[32];
 
-	snprintf(sid, sizeof sid, "SMemerg%05d", ++w->sid);
-	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, from, CLINIC, body), 200);
+	snprintf(sid, sizeof sid, "SMemerg%05d", ++w->tw.sid);
+	ck_assert_int_eq(harness_post_sms(w->tw.gw.port, sid, from, CLINIC, body), 200);
 }
 
 static void
@@ -116,14 +87,14 @@ red_flag(struct world *w, const char *from)
 static long long
 q(struct world *w, const char *sql)
 {
-	return harness_query_int(w->pg, sql);
+	return harness_query_int(w->tw.pg, sql);
 }
 
 /* How many texts to `to` the provider accepted that contain needle. */
 static int
 count_bodies(struct world *w, const char *to, const char *needle)
 {
-	char *all = fake_twilio_bodies_to(w->ft, to), *p = all;
+	char *all = fake_twilio_bodies_to(w->tw.ft, to), *p = all;
 	int n = 0;
 
 	while ((p = strstr(p, needle)) != NULL) {
@@ -143,7 +114,7 @@ wait_body(struct world *w, const char *to, const char *needle, int timeout_ms)
 			return harness_now_s() - w->t0;
 		usleep(20 * 1000);
 	}
-	ck_abort_msg("%s never got \"%s\"; see %s", to, needle, w->gw.log_path);
+	ck_abort_msg("%s never got \"%s\"; see %s", to, needle, w->tw.gw.log_path);
 	return 0;
 }
 
@@ -152,11 +123,11 @@ static void
 wait_requests_to(struct world *w, const char *to, size_t n, int timeout_ms)
 {
 	for (int waited = 0; waited < timeout_ms; waited += 20) {
-		if (fake_twilio_count_to(w->ft, to) >= n)
+		if (fake_twilio_count_to(w->tw.ft, to) >= n)
 			return;
 		usleep(20 * 1000);
 	}
-	ck_abort_msg("%s never got %zu requests; see %s", to, n, w->gw.log_path);
+	ck_abort_msg("%s never got %zu requests; see %s", to, n, w->tw.gw.log_path);
 }
 
 static char *
@@ -166,9 +137,9 @@ escalation_code(struct world *w, const char *patient)
 	    "WHERE c.patient_number = '%s' ORDER BY e.id DESC LIMIT 1", patient);
 	char *code;
 
-	ck_assert(harness_wait_int(w->pg, "SELECT count(*) FROM escalations", 1, WAIT_MS) ||
+	ck_assert(harness_wait_int(w->tw.pg, "SELECT count(*) FROM escalations", 1, WAIT_MS) ||
 	    q(w, "SELECT count(*) FROM escalations") > 0);
-	code = harness_query_text(w->pg, sql);
+	code = harness_query_text(w->tw.pg, sql);
 	free(sql);
 	return code;
 }
@@ -210,7 +181,7 @@ report_like(const char *scenario, struct world *w, const char *like_pattern, int
 	free(sql);
 	sql = xasprintf("SELECT DISTINCT patient_number FROM conversations WHERE patient_number LIKE '%s'", like_pattern);
 	{
-		PGresult *res = PQexec(w->pg, sql);
+		PGresult *res = PQexec(w->tw.pg, sql);
 
 		for (int i = 0; i < PQntuples(res); i++)
 			delivered += count_bodies(w, PQgetvalue(res, i, 0), INSTRUCTION);
@@ -241,14 +212,14 @@ START_TEST(test_stop_while_instruction_waits)
 	double t_page, t_instr, t_back;
 
 	world_init(&w, "5", true, true, extra);
-	fake_twilio_number(w.ft, PATIENT, 503, 0);
+	fake_twilio_number(w.tw.ft, PATIENT, 503, 0);
 	red_flag(&w, PATIENT);
 	t_page = wait_body(&w, PRIMARY, "ALERT", WAIT_MS);
 	wait_requests_to(&w, PATIENT, 1, WAIT_MS);
 	sms(&w, PATIENT, "STOP");
 	/* Round 2: the backup's page says the 911 text has not arrived, with the number to call. */
 	wait_body(&w, BACKUP, "has not reached the patient yet (retrying): call " PATIENT, WAIT_MS);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM conversations WHERE patient_number = '" PATIENT "' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM conversations WHERE patient_number = '" PATIENT "' "
 	    "AND opted_out", 1, WAIT_MS));
 	/* More attempts than OUTBOX_MAX_ATTEMPTS, and it is still waiting, not failed or suppressed. */
 	wait_requests_to(&w, PATIENT, 5, WAIT_MS);
@@ -258,15 +229,15 @@ START_TEST(test_stop_while_instruction_waits)
 	code = escalation_code(&w, PATIENT);
 	ack = xasprintf("ACK %s", code);
 	sms(&w, PRIMARY, ack);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
 	/* The patient's phone comes back. */
 	t_back = harness_now_s() - w.t0;
-	fake_twilio_number(w.ft, PATIENT, 0, 0);
+	fake_twilio_number(w.tw.ft, PATIENT, 0, 0);
 	t_instr = wait_body(&w, PATIENT, INSTRUCTION, WAIT_MS);
 	wait_body(&w, PATIENT, "A nurse has your message", WAIT_MS);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox o JOIN conversations c ON c.id = o.conversation_id "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM outbox o JOIN conversations c ON c.id = o.conversation_id "
 	    "WHERE c.patient_number = '" PATIENT "' AND o.state = 'pending'", 0, WAIT_MS));
-	all = fake_twilio_bodies_to(w.ft, PATIENT);
+	all = fake_twilio_bodies_to(w.tw.ft, PATIENT);
 	/* Exactly once each, the instruction first; the STOP confirmation; nothing else. */
 	ck_assert_int_eq(count_bodies(&w, PATIENT, INSTRUCTION), 1);
 	ck_assert_int_eq(count_bodies(&w, PATIENT, "A nurse has your message"), 1);
@@ -294,7 +265,7 @@ START_TEST(test_instruction_refused_tells_staff)
 	double t_page, t_notice;
 
 	world_init(&w, "30", true, true, NULL);
-	fake_twilio_number(w.ft, PATIENT, 400, 21610);
+	fake_twilio_number(w.tw.ft, PATIENT, 400, 21610);
 	red_flag(&w, PATIENT);
 	t_page = wait_body(&w, PRIMARY, "ALERT", WAIT_MS);
 	t_notice = wait_body(&w, PRIMARY, PATIENT, WAIT_MS);
@@ -302,7 +273,7 @@ START_TEST(test_instruction_refused_tells_staff)
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'patient_unreachable' "
 	    "AND detail LIKE '%" PATIENT "%'"), 1);
 	/* The console sees it among the escalation's problems. */
-	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/escalations", TOKEN, NULL, &resp), 200);
+	ck_assert_int_eq(harness_api(w.tw.gw.port, "GET", "/api/escalations", TOKEN, NULL, &resp), 200);
 	ck_assert_msg(strstr(resp, "patient_unreachable") && strstr(resp, PATIENT), "%s", resp);
 	free(resp);
 	ck_assert_int_eq(count_bodies(&w, PATIENT, INSTRUCTION), 0);
@@ -310,19 +281,19 @@ START_TEST(test_instruction_refused_tells_staff)
 	/* A second patient's 911 text is accepted, then reported undelivered: the same. */
 	sms(&w, PATIENT2, RED_FLAG);
 	wait_body(&w, PATIENT2, INSTRUCTION, WAIT_MS);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT2 "' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT2 "' "
 	    "AND body LIKE '" INSTRUCTION "%' AND provider_sid IS NOT NULL", 1, WAIT_MS));
 	{
-		char *sid = harness_query_text(w.pg, "SELECT provider_sid FROM messages WHERE to_number = '" PATIENT2 "' "
+		char *sid = harness_query_text(w.tw.pg, "SELECT provider_sid FROM messages WHERE to_number = '" PATIENT2 "' "
 		    "AND body LIKE '" INSTRUCTION "%'");
 		char *form = xasprintf("MessageSid=%s&MessageStatus=undelivered&ErrorCode=30003", sid);
 
-		ck_assert_int_eq(harness_post(w.gw.port, "/sms/status", "application/x-www-form-urlencoded", form,
+		ck_assert_int_eq(harness_post(w.tw.gw.port, "/sms/status", "application/x-www-form-urlencoded", form,
 		    strlen(form), NULL), 200);
 		free(form);
 		free(sid);
 	}
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'patient_unreachable' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalation_events WHERE event = 'patient_unreachable' "
 	    "AND detail LIKE '%" PATIENT2 "%30003%'", 1, WAIT_MS));
 	/* Its page (held a moment: the primary was just paged) or a notice carries the number to call. */
 	wait_body(&w, PRIMARY, PATIENT2, WAIT_MS);
@@ -348,7 +319,7 @@ START_TEST(test_dead_primary_number)
 	long long gap_ms;
 
 	world_init(&w, "30", true, true, NULL);
-	fake_twilio_number(w.ft, PRIMARY, 400, 21211);
+	fake_twilio_number(w.tw.ft, PRIMARY, 400, 21211);
 	red_flag(&w, PATIENT);
 	t_instr = wait_body(&w, PATIENT, INSTRUCTION, WAIT_MS);
 	t_page = wait_body(&w, BACKUP, "ALERT", WAIT_MS);
@@ -357,16 +328,16 @@ START_TEST(test_dead_primary_number)
 	    "AND detail = '" BACKUP "') - (SELECT min(at) FROM escalation_events WHERE event = 'staff_unreachable')) "
 	    "* 1000)::bigint");
 	ck_assert_msg(gap_ms >= 0 && gap_ms <= 1000, "backup paged %lld ms after the refusal (sweep 1000 ms)", gap_ms);
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "staff", "list", NULL), 0);
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "staff", "list", NULL), 0);
 	ck_assert_msg(strstr(out, "UNREACHABLE") && strstr(out, "21211"), "%s", out);
 	free(out);
-	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &resp), 200);
+	ck_assert_int_eq(harness_get(w.tw.gw.port, "/metrics", &resp), 200);
 	ck_assert_msg(strstr(resp, "carenav_staff_unreachable 1") != NULL, "%s", resp);
 	free(resp);
-	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/escalations", TOKEN, NULL, &resp), 200);
+	ck_assert_int_eq(harness_api(w.tw.gw.port, "GET", "/api/escalations", TOKEN, NULL, &resp), 200);
 	ck_assert_msg(strstr(resp, "staff_unreachable") != NULL, "%s", resp);
 	free(resp);
-	ck_assert_int_ge(harness_gw_cli(&w.gw, &out, "doctor", NULL), 1);
+	ck_assert_int_ge(harness_gw_cli(&w.tw.gw, &out, "doctor", NULL), 1);
 	ck_assert_msg(strstr(out, "FAIL  staff: Pat Primary") != NULL, "%s", out);
 	free(out);
 
@@ -374,16 +345,16 @@ START_TEST(test_dead_primary_number)
 	code = escalation_code(&w, PATIENT);
 	ack = xasprintf("ACK %s", code);
 	sms(&w, BACKUP, ack);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
 	sms(&w, PATIENT2, RED_FLAG);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_sent'", 2, WAIT_MS));
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_sent'", 2, WAIT_MS));
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events ev JOIN staff s ON s.id = ev.staff_id "
 	    "WHERE ev.event = 'alert_queued' AND ev.step = 1 AND s.phone = '" BACKUP "'"), 1);
-	ck_assert_uint_eq(fake_twilio_count_to(w.ft, PRIMARY), 1);
+	ck_assert_uint_eq(fake_twilio_count_to(w.tw.ft, PRIMARY), 1);
 	ck_assert_int_eq(count_bodies(&w, PATIENT2, INSTRUCTION), 1);
 
 	/* The number confirmed (or corrected) with staff edit: the mark is gone. */
-	ck_assert_int_eq(harness_gw_cli(&w.gw, NULL, "staff", "edit", PRIMARY, "--phone", PRIMARY, NULL), 0);
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, NULL, "staff", "edit", PRIMARY, "--phone", PRIMARY, NULL), 0);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM staff WHERE unreachable_at IS NOT NULL"), 0);
 	ck_assert_int_eq(count_bodies(&w, PATIENT, INSTRUCTION), 1);
 	report("emergency: primary's number dead (21211)", &w, 2, t_instr, t_page,
@@ -409,20 +380,20 @@ START_TEST(test_outage_then_recovery)
 	double t_instr, t_page, t_back;
 
 	world_init(&w, "3", true, true, NULL);
-	fake_twilio_go_down(w.ft);
+	fake_twilio_go_down(w.tw.ft);
 	red_flag(&w, PATIENT);
 	sleep(12);
 	ck_assert_int_eq(q(&w, "SELECT max(step) FROM escalations"), 1);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM outbox WHERE pages IS NOT NULL"), 1);
 	t_back = harness_now_s() - w.t0;
-	fake_twilio_come_back(w.ft);
+	fake_twilio_come_back(w.tw.ft);
 	t_instr = wait_body(&w, PATIENT, INSTRUCTION, WAIT_MS);
 	t_page = wait_body(&w, PRIMARY, "ALERT", WAIT_MS);
 	ck_assert_msg(t_instr - t_back < 11.0 && t_page - t_back < 11.0,
 	    "after the provider came back: instruction %.1f s, page %.1f s", t_instr - t_back, t_page - t_back);
 	/* Round 2 waits a full timeout after the delivery, and the backup's number now fails. */
-	fake_twilio_number(w.ft, BACKUP, 503, 0);
-	ck_assert_uint_eq(fake_twilio_count_to(w.ft, BACKUP), 0);
+	fake_twilio_number(w.tw.ft, BACKUP, 503, 0);
+	ck_assert_uint_eq(fake_twilio_count_to(w.tw.ft, BACKUP), 0);
 	wait_requests_to(&w, BACKUP, 1, WAIT_MS);
 	ck_assert_msg(harness_now_s() - w.t0 - t_page >= 2.5, "round 2 came %.1f s after the page",
 	    harness_now_s() - w.t0 - t_page);
@@ -430,10 +401,10 @@ START_TEST(test_outage_then_recovery)
 	code = escalation_code(&w, PATIENT);
 	ack = xasprintf("ACK %s", code);
 	sms(&w, PRIMARY, ack);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE pages IS NOT NULL "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM outbox WHERE pages IS NOT NULL "
 	    "AND state = 'pending'", 0, WAIT_MS));
-	fake_twilio_number(w.ft, BACKUP, 0, 0);
+	fake_twilio_number(w.tw.ft, BACKUP, 0, 0);
 	sleep(4);
 	ck_assert_int_eq(count_bodies(&w, BACKUP, "ALERT"), 0);
 	ck_assert_int_eq(count_bodies(&w, PRIMARY, "ALERT"), 1);
@@ -461,24 +432,24 @@ START_TEST(test_crash_mid_send)
 	double t_instr, t_page;
 
 	world_init(&w, "30", true, true, extra);
-	fake_twilio_number(w.ft, PATIENT, 503, 0);
-	fake_twilio_number(w.ft, PRIMARY, 503, 0);
-	fake_twilio_set_delay(w.ft, 3000);
+	fake_twilio_number(w.tw.ft, PATIENT, 503, 0);
+	fake_twilio_number(w.tw.ft, PRIMARY, 503, 0);
+	fake_twilio_set_delay(w.tw.ft, 3000);
 	red_flag(&w, PATIENT);
 	wait_requests_to(&w, PATIENT, 1, WAIT_MS);
 	wait_requests_to(&w, PRIMARY, 1, WAIT_MS);
-	harness_gw_kill(&w.gw);
-	fake_twilio_set_delay(w.ft, 0);
-	fake_twilio_number(w.ft, PATIENT, 0, 0);
-	fake_twilio_number(w.ft, PRIMARY, 0, 0);
-	harness_gw_start(&w.gw);
+	harness_gw_kill(&w.tw.gw);
+	fake_twilio_set_delay(w.tw.ft, 0);
+	fake_twilio_number(w.tw.ft, PATIENT, 0, 0);
+	fake_twilio_number(w.tw.ft, PRIMARY, 0, 0);
+	harness_gw_start(&w.tw.gw);
 	t_instr = wait_body(&w, PATIENT, INSTRUCTION, WAIT_MS);
 	t_page = wait_body(&w, PRIMARY, "ALERT", WAIT_MS);
 	ck_assert_msg(t_instr < 15.0, "911 text %.1f s after the red flag", t_instr);
 	sleep(2);
 	ck_assert_int_eq(count_bodies(&w, PATIENT, INSTRUCTION), 1);
 	ck_assert_int_eq(count_bodies(&w, PRIMARY, "ALERT"), 1);
-	ck_assert_uint_eq(fake_twilio_count_to(w.ft, BACKUP), 0);
+	ck_assert_uint_eq(fake_twilio_count_to(w.tw.ft, BACKUP), 0);
 	report("emergency: gateway SIGKILLed mid-send of the 911 text and the page", &w, 1, t_instr, t_page,
 	    "PROVIDER_TIMEOUT_MS=4000, both requests in flight (3 s delay, then failing) at the kill; restarted at once: "
 	    "urgent rows are leased for the provider timeout + 2 s, not + 30 s; each text delivered once");
@@ -502,17 +473,17 @@ START_TEST(test_crash_then_ack_cancels_page)
 
 	world_init(&w, "30", true, true, extra);
 	/* Both in flight at the kill, and failing (an accepted one would be resent: at-least-once). */
-	fake_twilio_number(w.ft, PATIENT, 503, 0);
-	fake_twilio_number(w.ft, PRIMARY, 503, 0);
-	fake_twilio_set_delay(w.ft, 3000);
+	fake_twilio_number(w.tw.ft, PATIENT, 503, 0);
+	fake_twilio_number(w.tw.ft, PRIMARY, 503, 0);
+	fake_twilio_set_delay(w.tw.ft, 3000);
 	red_flag(&w, PATIENT);
 	wait_requests_to(&w, PATIENT, 1, WAIT_MS);
 	wait_requests_to(&w, PRIMARY, 1, WAIT_MS);
-	harness_gw_kill(&w.gw);
-	fake_twilio_set_delay(w.ft, 0);
-	fake_twilio_number(w.ft, PATIENT, 0, 0);
-	fake_twilio_number(w.ft, PRIMARY, 0, 0);
-	harness_gw_start(&w.gw);
+	harness_gw_kill(&w.tw.gw);
+	fake_twilio_set_delay(w.tw.ft, 0);
+	fake_twilio_number(w.tw.ft, PATIENT, 0, 0);
+	fake_twilio_number(w.tw.ft, PRIMARY, 0, 0);
+	harness_gw_start(&w.tw.gw);
 	code = escalation_code(&w, PATIENT);
 	ack = xasprintf("ACK %s", code);
 	t_ack = harness_now_s() - w.t0;
@@ -555,18 +526,18 @@ START_TEST(test_fallback_acks_and_doctor)
 	t_instr = wait_body(&w, PATIENT, INSTRUCTION, WAIT_MS);
 	t_page = wait_body(&w, FALLBACK, "ALERT", WAIT_MS);
 	{
-		char *code = harness_query_text(w.pg, "SELECT code FROM escalations"), *ack = xasprintf("ACK %s", code);
+		char *code = harness_query_text(w.tw.pg, "SELECT code FROM escalations"), *ack = xasprintf("ACK %s", code);
 
 		sms(&w, FALLBACK, ack);
 		free(ack);
 		free(code);
 	}
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
 	    "AND acknowledged_by = 'Fallback'", 1, WAIT_MS));
 	wait_body(&w, PATIENT, "A nurse has your message", WAIT_MS);
 	wait_body(&w, FALLBACK, PATIENT, WAIT_MS);
 	sms(&w, FALLBACK, "hello, my back hurts");
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
 	    "AND processed_at IS NULL", 0, WAIT_MS));
 	wait_body(&w, FALLBACK, "staff line", WAIT_MS);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE patient_number = '" FALLBACK "' "
@@ -578,17 +549,17 @@ START_TEST(test_fallback_acks_and_doctor)
 	    "help (not the patient dialogue)");
 
 	/* doctor: with the fallback, gaps are a warning; without it, an error, also for a gap later in the week. */
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "doctor", NULL), 0);
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "doctor", NULL), 0);
 	ck_assert_msg(strstr(out, "warn  on-call: 1 gap(s) in the next 7 days, nobody now"), "%s", out);
 	free(out);
-	harness_gw_init(&bare, w.conninfo, bare_env);
+	harness_gw_init(&bare, w.tw.conninfo, bare_env);
 	ck_assert_int_ge(harness_gw_cli(&bare, &out, "doctor", NULL), 1);
 	ck_assert_msg(strstr(out, "FAIL  on-call: 1 gap(s) in the next 7 days, nobody now"), "%s", out);
 	free(out);
 	ck_assert_int_eq(harness_gw_cli(&bare, NULL, "staff", "add", "--name", "Pat Primary", "--phone", PRIMARY,
 	    NULL), 0);
-	from = harness_query_text(w.pg, "SELECT to_char(now() - interval '1 hour', 'YYYY-MM-DD HH24:MI')");
-	to = harness_query_text(w.pg, "SELECT to_char(now() + interval '3 days', 'YYYY-MM-DD HH24:MI')");
+	from = harness_query_text(w.tw.pg, "SELECT to_char(now() - interval '1 hour', 'YYYY-MM-DD HH24:MI')");
+	to = harness_query_text(w.tw.pg, "SELECT to_char(now() + interval '3 days', 'YYYY-MM-DD HH24:MI')");
 	ck_assert_int_eq(harness_gw_cli(&bare, NULL, "oncall", "add", "--phone", PRIMARY, "--tier", "primary",
 	    "--from", from, "--to", to, "--tz", "UTC", NULL), 0);
 	ck_assert_int_ge(harness_gw_cli(&bare, &out, "doctor", NULL), 1);
@@ -605,7 +576,7 @@ END_TEST
 static int
 count_listing_all(struct world *w, const char *to, char **codes, int n)
 {
-	char *all = fake_twilio_bodies_to(w->ft, to), *line = all, *next;
+	char *all = fake_twilio_bodies_to(w->tw.ft, to), *line = all, *next;
 	int hits = 0;
 
 	for (; line != NULL && *line != '\0'; line = next) {
@@ -642,17 +613,17 @@ START_TEST(test_surge_grouped_and_reflag_update)
 		snprintf(patient, sizeof patient, "+1555300020%d", i);
 		sms(&w, patient, RED_FLAG);
 	}
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE step >= 1", N, WAIT_MS));
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalations WHERE step >= 1", N, WAIT_MS));
 	t_page = wait_body(&w, PRIMARY, "ALERT", WAIT_MS);
 	t_instr = wait_body(&w, "+15553000200", INSTRUCTION, WAIT_MS);
 	for (int i = 0; i < N; i++) {
 		char *sql = xasprintf("SELECT e.code FROM escalations e JOIN conversations c ON c.id = e.conversation_id "
 		    "WHERE c.patient_number = '+1555300020%d'", i);
 
-		codes[i] = harness_query_text(w.pg, sql);
+		codes[i] = harness_query_text(w.tw.pg, sql);
 		free(sql);
 	}
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_sent' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_sent' "
 	    "AND step = 1 AND detail = '" PRIMARY "'", N, WAIT_MS));
 	round1 = count_bodies(&w, PRIMARY, "ALERT");
 	ck_assert_msg(round1 <= 2, "round 1: the primary got %d SMS for %d escalations", round1, N);
@@ -660,10 +631,10 @@ START_TEST(test_surge_grouped_and_reflag_update)
 	 * Rounds 2 and 3 (the first escalation's pulled forward to align with the
 	 * rest): lists, not a page per patient. Without grouping, 8 + 8 + 8.
 	 */
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_sent' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_sent' "
 	    "AND step = 3 AND detail = '" BACKUP "'", N, WAIT_MS));
 	{
-		char *timeline = harness_query_text(w.pg, "SELECT string_agg(to_char(at, 'SS.MS') || ' ' || event || "
+		char *timeline = harness_query_text(w.tw.pg, "SELECT string_agg(to_char(at, 'SS.MS') || ' ' || event || "
 		    "' e' || escalation_id || ' s' || coalesce(step, 0) || ' ' || coalesce(detail, ''), E'\\n' ORDER BY at, id) "
 		    "FROM escalation_events WHERE event IN ('alert_queued', 'alert_sent', 'created')");
 

@@ -19,66 +19,30 @@
 #include "fake_twilio.h"
 #include "form.h"
 #include "harness.h"
+#include "twilio_world.h"
 #include "xmalloc.h"
 
 #define PATIENT "+15551230001"
 #define CLINIC "+15550001111"
 #define WAIT_MS 15000
 
-/* One test's world: its database, the fake provider and a gateway using them. */
-struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct fake_twilio *ft;
-	struct harness_gw gw;
-	char *env[8];
-};
-
-/* extra: up to two more NAME=value for the gateway's environment, NULL-terminated; or NULL. */
+/* extra: more NAME=value for the gateway's environment, NULL-terminated; or NULL. */
 static void
-world_init_env(struct world *w, bool twilio, const char *const *extra)
+world_init_env(struct twilio_world *w, bool twilio, const char *const *extra)
 {
-	size_t n = 0;
-
-	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	if (twilio) {
-		w->ft = fake_twilio_start();
-		w->env[n++] = xstrdup("SMS_PROVIDER=twilio");
-		w->env[n++] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
-		w->env[n++] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
-		w->env[n++] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
-		w->env[n++] = xstrdup("PUBLIC_BASE_URL=https://clinic.example.org");
-		harness_sign_twilio("s3cret", "https://clinic.example.org");
-	}
-	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
-		w->env[n++] = xstrdup(extra[i]);
-	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
+	twilio_world_start(w, &(struct twilio_world_opts){ .sandbox = !twilio, .base_url = "https://clinic.example.org",
+	    .settings = extra });
 }
 
 static void
-world_init(struct world *w, bool twilio)
+world_init(struct twilio_world *w, bool twilio)
 {
 	world_init_env(w, twilio, NULL);
 }
 
-static void
-world_free(struct world *w)
-{
-	harness_gw_free(&w->gw);
-	if (w->ft != NULL)
-		fake_twilio_stop(w->ft);
-	PQfinish(w->pg);
-	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
-		free(w->env[i]);
-	free(w->conninfo);
-}
-
 /* Waits until every outbound message has left the queue (sent, failed or suppressed). */
 static void
-wait_outbox_settled(struct world *w)
+wait_outbox_settled(struct twilio_world *w)
 {
 	/* Replies are queued in the transaction that marks the message processed: wait for that first. */
 	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
@@ -89,7 +53,7 @@ wait_outbox_settled(struct world *w)
 
 START_TEST(test_reply_delivered_to_twilio)
 {
-	struct world w;
+	struct twilio_world w;
 	struct fake_twilio_request r;
 	struct form f;
 	char *cause = NULL, *sid;
@@ -128,13 +92,13 @@ START_TEST(test_reply_delivered_to_twilio)
 	free(sid);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
 	    "AND status = 'processed' AND processed_at IS NOT NULL"), 1);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_duplicate_sid_answered_once)
 {
-	struct world w;
+	struct twilio_world w;
 	long long nout;
 
 	world_init(&w, true);
@@ -148,14 +112,14 @@ START_TEST(test_duplicate_sid_answered_once)
 	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
 	ck_assert_int_gt(nout, 0);
 	ck_assert_uint_eq(fake_twilio_count(w.ft), (size_t)nout);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_retry_then_delivered_once)
 {
 	static const int script[] = { 500, 429 };
-	struct world w;
+	struct twilio_world w;
 	long long nout;
 	char *first;
 
@@ -172,14 +136,14 @@ START_TEST(test_retry_then_delivered_once)
 	first = harness_query_text(w.pg, "SELECT body FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1");
 	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "Body", first), 1);
 	free(first);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_permanent_failure_recorded)
 {
 	static const int script[] = { 400 };
-	struct world w;
+	struct twilio_world w;
 	char *status, *error;
 
 	world_init(&w, true);
@@ -196,13 +160,13 @@ START_TEST(test_permanent_failure_recorded)
 	    harness_query_int(w.pg, "SELECT count(*) FROM outbox") - 1);
 	free(status);
 	free(error);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_status_callback)
 {
-	struct world w;
+	struct twilio_world w;
 	char *status;
 	const char *ct = "application/x-www-form-urlencoded";
 	const char *delivered = "MessageSid=SMfake0001&MessageStatus=delivered&AccountSid=ACtest123";
@@ -225,13 +189,13 @@ START_TEST(test_status_callback)
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM delivery_reports"), 3);
 	ck_assert_int_eq(harness_post(w.gw.port, "/sms/status", ct, "MessageSid=SMfake0001&MessageStatus=bogus",
 	    41, NULL), 400);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_bad_input_stores_nothing)
 {
-	struct world w;
+	struct twilio_world w;
 	const char *form = "application/x-www-form-urlencoded";
 	char *big = xmalloc(64 * 1024 + 1), *resp = NULL;
 	struct {
@@ -271,14 +235,14 @@ START_TEST(test_bad_input_stores_nothing)
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMgood001", PATIENT, CLINIC, "hi"), 200);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
 	free(big);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_restart_resumes_queued_replies)
 {
 	static int down[40];
-	struct world w;
+	struct twilio_world w;
 	long long nout;
 
 	for (size_t i = 0; i < 40; i++)
@@ -309,13 +273,13 @@ START_TEST(test_restart_resumes_queued_replies)
 		free(body);
 		free(sql);
 	}
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_sandbox_provider_and_health)
 {
-	struct world w;
+	struct twilio_world w;
 	char *path, *resp = NULL, *line = NULL;
 	FILE *f;
 	size_t cap = 0;
@@ -342,13 +306,13 @@ START_TEST(test_sandbox_provider_and_health)
 	free(path);
 	/* A clean SIGTERM exits 0. */
 	ck_assert_int_eq(harness_gw_stop(&w.gw), 0);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_twilio_signatures)
 {
-	struct world w;
+	struct twilio_world w;
 	const char *ct = "application/x-www-form-urlencoded";
 	const char *body = "MessageSid=SMsig0001&From=%2B15551230001&To=%2B15550001111&Body=hello";
 	char *metrics = NULL, *resp = NULL;
@@ -381,7 +345,7 @@ START_TEST(test_twilio_signatures)
 	harness_sign_twilio("s3cret", "https://clinic.example.org");
 	ck_assert_int_eq(harness_post(w.gw.port, "/sms/inbound", ct, body, strlen(body), NULL), 200);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -408,7 +372,7 @@ raw_get(int port, int *status)
 START_TEST(test_connection_limit)
 {
 	static const char *const env[] = { "MAX_CONNECTIONS=2", NULL };
-	struct world w = { 0 };
+	struct twilio_world w = { 0 };
 	int a, b, c, st;
 	char *metrics = NULL, buf[16];
 
@@ -433,7 +397,7 @@ START_TEST(test_connection_limit)
 	ck_assert_msg(strstr(metrics, "carenav_http_connections_closed_idle_total 1\n") != NULL, "%s", metrics);
 	ck_assert_msg(strstr(metrics, "carenav_http_connections_refused_total 0\n") != NULL, "%s", metrics);
 	free(metrics);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 

@@ -17,54 +17,22 @@
 #include "fake_twilio.h"
 #include "form.h"
 #include "harness.h"
+#include "twilio_world.h"
 #include "xmalloc.h"
 
 #define CLINIC "+15550001111"
 #define WAIT_MS 20000
 #define RED_FLAG "i lost control of my bladder and my legs are numb"
 
-struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct fake_twilio *ft;
-	struct harness_gw gw;
-	char *env[10];
-	int sid;
-};
-
 /* A gateway on the fake Twilio; extra is one more NAME=VALUE setting or NULL. */
 static void
-world_init(struct world *w, const char *extra)
+world_init(struct twilio_world *w, const char *extra)
 {
-	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	w->ft = fake_twilio_start();
-	w->env[0] = xstrdup("SMS_PROVIDER=twilio");
-	w->env[1] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
-	w->env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
-	w->env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
-	w->env[4] = xstrdup("PUBLIC_BASE_URL=https://sms.clinic.example");
-	w->env[5] = extra ? xstrdup(extra) : NULL;
-	harness_sign_twilio("s3cret", "https://sms.clinic.example");
-	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
-}
-
-static void
-world_free(struct world *w)
-{
-	harness_gw_free(&w->gw);
-	fake_twilio_stop(w->ft);
-	PQfinish(w->pg);
-	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
-		free(w->env[i]);
-	free(w->conninfo);
-	harness_sign_twilio(NULL, NULL);
+	twilio_world_start(w, &(struct twilio_world_opts){ .settings = (const char *const[]){ extra, NULL } });
 }
 
 static long
-sms_to(struct world *w, const char *from, const char *to, const char *body)
+sms_to(struct twilio_world *w, const char *from, const char *to, const char *body)
 {
 	char sid[32];
 
@@ -73,19 +41,19 @@ sms_to(struct world *w, const char *from, const char *to, const char *body)
 }
 
 static void
-sms(struct world *w, const char *from, const char *body)
+sms(struct twilio_world *w, const char *from, const char *body)
 {
 	ck_assert_int_eq(sms_to(w, from, CLINIC, body), 200);
 }
 
 static long long
-q(struct world *w, const char *sql)
+q(struct twilio_world *w, const char *sql)
 {
 	return harness_query_int(w->pg, sql);
 }
 
 static void
-wait_q(struct world *w, const char *sql, long long want)
+wait_q(struct twilio_world *w, const char *sql, long long want)
 {
 	ck_assert_msg(harness_wait_int(w->pg, sql, want, WAIT_MS), "never %lld: %s (now %lld); see %s", want, sql,
 	    q(w, sql), w->gw.log_path);
@@ -93,7 +61,7 @@ wait_q(struct world *w, const char *sql, long long want)
 
 /* A metric's value from /metrics (-1 if absent). */
 static long long
-metric(struct world *w, const char *name)
+metric(struct twilio_world *w, const char *name)
 {
 	char *text = NULL, *p, *key = xasprintf("\n%s ", name);
 	long long v = -1;
@@ -109,7 +77,7 @@ metric(struct world *w, const char *name)
 
 START_TEST(test_one_patient_one_number)
 {
-	struct world w;
+	struct twilio_world w;
 	char *out = NULL, *resp = NULL;
 	const char *bad = "MessageSid=SMbad1&From=555-CALL-NOW&To=%2B15550001111&Body=hi";
 	long long last;
@@ -179,13 +147,13 @@ START_TEST(test_one_patient_one_number)
 	ck_assert_msg(harness_gw_cli(&w.gw, &out, "staff", "remove", "1 555 111 0009", NULL) == 0, "%s", out);
 	free(out);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM staff WHERE active"), 0);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_send_cap_spares_emergencies)
 {
-	struct world w;
+	struct twilio_world w;
 	char from[32];
 	long long queued, sent_2s, held, bypassed;
 	double t0;
@@ -221,13 +189,13 @@ START_TEST(test_send_cap_spares_emergencies)
 	ck_assert_int_eq((long long)fake_twilio_count(w.ft), queued);
 	bypassed = metric(&w, "carenav_outbound_gate_bypassed_total");
 	ck_assert_msg(bypassed >= 0, "no bypass counter");
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_country_allow_list)
 {
-	struct world w;
+	struct twilio_world w;
 
 	world_init(&w, NULL);  /* OUTBOUND_COUNTRIES unset: country code 1 only */
 	sms(&w, "+447700900123", "hi");
@@ -251,14 +219,14 @@ START_TEST(test_country_allow_list)
 	    "AND status = 'sent'", 1);
 	ck_assert_uint_ge(fake_twilio_count_sent(w.ft, "To", "+447700900124"), 1);
 	ck_assert_int_ge(metric(&w, "carenav_outbound_gate_bypassed_total"), 1);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_provider_error_redacted)
 {
 	static const int reject[] = { 400 };
-	struct world w;
+	struct twilio_world w;
 	char *error, *body, *fragment, *log = NULL, *line = NULL;
 	const char *kv[] = { "MessageSid", "SMnotknown1", "MessageStatus", "undelivered", "ErrorCode",
 		"30008 carrier said 15557654321 unreachable" };
@@ -299,7 +267,7 @@ START_TEST(test_provider_error_redacted)
 	free(fragment);
 	free(body);
 	free(error);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 

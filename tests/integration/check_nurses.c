@@ -14,6 +14,7 @@
 
 #include "fake_twilio.h"
 #include "harness.h"
+#include "twilio_world.h"
 #include "xmalloc.h"
 
 #define CLINIC "+15550001111"
@@ -24,58 +25,32 @@
 #define WAIT_MS 20000
 
 struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct fake_twilio *ft;
-	struct harness_gw gw;
-	char *env[10];
-	char *code;
-	long long esc;
-	int sid;
+	struct twilio_world tw;
+	char *code;      /* the open escalation's ACK code */
+	long long esc;   /* ... and its id */
 };
 
 static void
 world_init(struct world *w, const char *ack_timeout_s)
 {
-	char *from, *to;
+	char *ack = xasprintf("ESCALATION_ACK_TIMEOUT=%s", ack_timeout_s);
+	const char *settings[] = { ack, "OPERATOR_TOKENS=alice:" ALICE, NULL };
 
 	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	w->ft = fake_twilio_start();
-	w->env[0] = xstrdup("SMS_PROVIDER=twilio");
-	w->env[1] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
-	w->env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
-	w->env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
-	w->env[4] = xasprintf("ESCALATION_ACK_TIMEOUT=%s", ack_timeout_s);
-	w->env[5] = xstrdup("PUBLIC_BASE_URL=https://sms.clinic.example");
-	w->env[6] = xstrdup("OPERATOR_TOKENS=alice:" ALICE);
-	harness_sign_twilio("s3cret", "https://sms.clinic.example");
-	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
-	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Pat Primary", "--phone", PRIMARY,
+	twilio_world_start(&w->tw, &(struct twilio_world_opts){ .settings = settings });
+	free(ack);
+	ck_assert_int_eq(harness_gw_cli(&w->tw.gw, NULL, "staff", "add", "--name", "Pat Primary", "--phone", PRIMARY,
 	    "--language", "es", NULL), 0);
-	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "staff", "add", "--name", "Bea Backup", "--phone", BACKUP, NULL), 0);
-	from = harness_query_text(w->pg, "SELECT to_char(now() AT TIME ZONE 'UTC' - interval '1 hour', 'YYYY-MM-DD HH24:MI')");
-	to = harness_query_text(w->pg, "SELECT to_char(now() AT TIME ZONE 'UTC' + interval '2 hours', 'YYYY-MM-DD HH24:MI')");
-	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "oncall", "add", "--phone", PRIMARY, "--tier", "primary",
-	    "--from", from, "--to", to, NULL), 0);
-	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "oncall", "add", "--phone", BACKUP, "--tier", "backup",
-	    "--from", from, "--to", to, NULL), 0);
-	free(from);
-	free(to);
+	ck_assert_int_eq(harness_gw_cli(&w->tw.gw, NULL, "staff", "add", "--name", "Bea Backup", "--phone", BACKUP,
+	    NULL), 0);
+	twilio_world_on_call(&w->tw, PRIMARY, BACKUP, "UTC");
 }
 
 static void
 world_free(struct world *w)
 {
-	harness_gw_free(&w->gw);
-	fake_twilio_stop(w->ft);
-	PQfinish(w->pg);
-	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
-		free(w->env[i]);
+	twilio_world_free(&w->tw);
 	free(w->code);
-	free(w->conninfo);
 }
 
 static void
@@ -83,19 +58,19 @@ sms(struct world *w, const char *from, const char *body)
 {
 	char sid[32];
 
-	snprintf(sid, sizeof sid, "SMnurse%05d", ++w->sid);
-	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, from, CLINIC, body), 200);
+	snprintf(sid, sizeof sid, "SMnurse%05d", ++w->tw.sid);
+	ck_assert_int_eq(harness_post_sms(w->tw.gw.port, sid, from, CLINIC, body), 200);
 }
 
 static void
 wait_sent_to(struct world *w, const char *to, size_t n)
 {
 	for (int waited = 0; waited < WAIT_MS; waited += 50) {
-		if (fake_twilio_count_sent(w->ft, "To", to) >= n)
+		if (fake_twilio_count_sent(w->tw.ft, "To", to) >= n)
 			return;
 		usleep(50 * 1000);
 	}
-	ck_abort_msg("%s never got %zu messages; see %s", to, n, w->gw.log_path);
+	ck_abort_msg("%s never got %zu messages; see %s", to, n, w->tw.gw.log_path);
 }
 
 /* A red flag from the patient; waits for the primary's alert (and the backup's if both). */
@@ -106,8 +81,8 @@ emergency(struct world *w, bool both)
 	wait_sent_to(w, PRIMARY, 1);
 	if (both)
 		wait_sent_to(w, BACKUP, 1);
-	w->code = harness_query_text(w->pg, "SELECT code FROM escalations");
-	w->esc = harness_query_int(w->pg, "SELECT id FROM escalations");
+	w->code = harness_query_text(w->tw.pg, "SELECT code FROM escalations");
+	w->esc = harness_query_int(w->tw.pg, "SELECT id FROM escalations");
 }
 
 /* The stand-down texts sent to phone, as one string (bodies joined by " | "). */
@@ -116,7 +91,7 @@ stand_downs(struct world *w, const char *phone)
 {
 	char *sql = xasprintf("SELECT coalesce(string_agg(body, ' | ' ORDER BY id), '') FROM messages "
 	    "WHERE to_number = '%s' AND sent_by = 'stand_down'", phone);
-	char *out = harness_query_text(w->pg, sql);
+	char *out = harness_query_text(w->tw.pg, sql);
 
 	free(sql);
 	return out;
@@ -127,7 +102,7 @@ api_ok(struct world *w, const char *action, const char *body)
 {
 	char *path = xasprintf("/api/escalations/%lld/%s", w->esc, action), *resp = NULL;
 
-	ck_assert_msg(harness_api(w->gw.port, "POST", path, ALICE, body, &resp) == 200, "%s: %s", path, resp);
+	ck_assert_msg(harness_api(w->tw.gw.port, "POST", path, ALICE, body, &resp) == 200, "%s: %s", path, resp);
 	free(resp);
 	free(path);
 }
@@ -143,24 +118,24 @@ START_TEST(test_stand_down_after_sms_ack)
 	sms(&w, BACKUP, ack);
 	/* Pat, paged first, is told in Spanish that Bea has it; Bea gets her ACK reply, no stand-down. */
 	wait_sent_to(&w, PRIMARY, 2);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
 	    "AND status = 'sent'", 1, WAIT_MS));
 	pat = stand_downs(&w, PRIMARY);
 	bea = stand_downs(&w, BACKUP);
 	want = xasprintf("%s la atiende Bea Backup. No hace falta actuar.", w.code);
 	ck_assert_str_eq(pat, want);
 	ck_assert_str_eq(bea, "");
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'stood_down' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM escalation_events WHERE event = 'stood_down' "
 	    "AND staff_id = (SELECT id FROM staff WHERE phone = '" PRIMARY "')"), 1);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'stood_down'"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM escalation_events WHERE event = 'stood_down'"), 1);
 	/* Resolving it later stands nobody down again. */
 	api_ok(&w, "resolve", "{\"note\": \"called\"}");
 	sleep(1);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down'"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down'"), 1);
 	/* Texts rendered in SQL (pages, the stand-down, the ACK replies) record what they cost once sent (#18). */
-	ck_assert_int_gt(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	ck_assert_int_gt(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND sent_by IN ('alert', 'stand_down') AND segments >= 1 AND encoding IN ('gsm7', 'ucs2')"), 1);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND provider_sid IS NOT NULL AND (segments IS NULL OR encoding IS NULL)"), 0);
 	free(want);
 	free(pat);
@@ -179,7 +154,7 @@ START_TEST(test_stand_down_after_console_ack_and_resolve)
 	world_init(&w, "2");
 	emergency(&w, true);
 	api_ok(&w, "ack", NULL);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
 	    "AND status = 'sent'", 2, WAIT_MS));
 	pat = stand_downs(&w, PRIMARY);
 	bea = stand_downs(&w, BACKUP);
@@ -197,12 +172,12 @@ START_TEST(test_stand_down_after_console_ack_and_resolve)
 	world_init(&w, "60");
 	emergency(&w, false);
 	api_ok(&w, "resolve", "{\"note\": \"false alarm\"}");
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
 	    "AND status = 'sent'", 1, WAIT_MS));
 	pat = stand_downs(&w, PRIMARY);
 	want = xasprintf("%s cerrada por alice. No hace falta actuar.", w.code);
 	ck_assert_str_eq(pat, want);
-	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "To", BACKUP), 0);
+	ck_assert_uint_eq(fake_twilio_count_sent(w.tw.ft, "To", BACKUP), 0);
 	free(want);
 	free(pat);
 	world_free(&w);
@@ -215,7 +190,7 @@ api_get(struct world *w, const char *path)
 	char *resp = NULL;
 	json_t *doc;
 
-	ck_assert_msg(harness_api(w->gw.port, "GET", path, ALICE, NULL, &resp) == 200, "%s: %s", path, resp);
+	ck_assert_msg(harness_api(w->tw.gw.port, "GET", path, ALICE, NULL, &resp) == 200, "%s: %s", path, resp);
 	doc = json_loads(resp, 0, NULL);
 	ck_assert_msg(doc != NULL, "%s", resp);
 	free(resp);
@@ -240,23 +215,23 @@ START_TEST(test_timeline_words_and_outcome)
 	world_init(&w, "2");
 	emergency(&w, true);
 	/* Alerts name the reason by its title in the staff member's language, never by rule id. */
-	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" PRIMARY "' "
+	body = harness_query_text(w.tw.pg, "SELECT body FROM messages WHERE to_number = '" PRIMARY "' "
 	    "AND sent_by = 'alert' ORDER BY id LIMIT 1");
 	ck_assert_msg(strstr(body, "Perdió el control de la vejiga o el intestino") && !strstr(body, "er_") &&
 	    !strstr(body, "doc_"), "alert: %s", body);
 	free(body);
-	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" BACKUP "' "
+	body = harness_query_text(w.tw.pg, "SELECT body FROM messages WHERE to_number = '" BACKUP "' "
 	    "AND sent_by = 'alert' ORDER BY id LIMIT 1");
 	ck_assert_msg(strstr(body, "Lost bladder or bowel control") && !strstr(body, "er_"), "alert: %s", body);
 	free(body);
 
 	ack = xasprintf("ACK %s", w.code);
 	sms(&w, BACKUP, ack);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
 	/* The one who took it gets the summary and the number to call. */
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" BACKUP "' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE to_number = '" BACKUP "' "
 	    "AND sent_by = 'brief' AND status = 'sent'", 1, WAIT_MS));
-	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" BACKUP "' AND sent_by = 'brief'");
+	body = harness_query_text(w.tw.pg, "SELECT body FROM messages WHERE to_number = '" BACKUP "' AND sent_by = 'brief'");
 	ck_assert_msg(strstr(body, w.code) && strstr(body, "Lost bladder or bowel control") &&
 	    strstr(body, "Call the patient at " PATIENT) && strstr(body, "Speaks English"), "brief: %s", body);
 	free(body);
@@ -301,7 +276,7 @@ START_TEST(test_timeline_words_and_outcome)
 	json_decref(doc);
 
 	/* /metrics: escalations opened by reason, the time-to-ACK histogram. */
-	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &resp), 200);
+	ck_assert_int_eq(harness_get(w.tw.gw.port, "/metrics", &resp), 200);
 	ck_assert_msg(strstr(resp, "carenav_escalations_created_total{reason=\"er_bowel_bladder\"} 1\n") &&
 	    strstr(resp, "# TYPE carenav_escalation_ack_seconds histogram\n") &&
 	    strstr(resp, "carenav_escalation_ack_seconds_bucket{le=\"30\"} 1\n") &&
@@ -312,12 +287,12 @@ START_TEST(test_timeline_words_and_outcome)
 
 	/* Resolve: the outcome from the list, tries only for no answer. */
 	path = xasprintf("/api/escalations/%lld/resolve", w.esc);
-	ck_assert_int_eq(harness_api(w.gw.port, "POST", path, ALICE, "{\"outcome\": \"fine\"}", &resp), 422);
+	ck_assert_int_eq(harness_api(w.tw.gw.port, "POST", path, ALICE, "{\"outcome\": \"fine\"}", &resp), 422);
 	free(resp);
-	ck_assert_int_eq(harness_api(w.gw.port, "POST", path, ALICE, "{\"outcome\": \"false_alarm\", \"tries\": 2}",
+	ck_assert_int_eq(harness_api(w.tw.gw.port, "POST", path, ALICE, "{\"outcome\": \"false_alarm\", \"tries\": 2}",
 	    &resp), 422);
 	free(resp);
-	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/escalations?status=maybe", ALICE, NULL, &resp), 400);
+	ck_assert_int_eq(harness_api(w.tw.gw.port, "GET", "/api/escalations?status=maybe", ALICE, NULL, &resp), 400);
 	free(resp);
 	api_ok(&w, "resolve", "{\"outcome\": \"no_answer\", \"tries\": 3, \"note\": \"voicemail twice\"}");
 	doc = api_get(&w, "/api/escalations?status=resolved");
@@ -339,7 +314,7 @@ static void
 patient_says(struct world *w, const char *body)
 {
 	sms(w, PATIENT, body);
-	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	ck_assert_msg(harness_wait_int(w->tw.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
 	    "AND processed_at IS NULL", 0, WAIT_MS), "not answered: %s", body);
 }
 
@@ -356,8 +331,8 @@ START_TEST(test_summary_for_the_callback_nurse)
 	patient_says(&w, "2");
 	patient_says(&w, "now i cant control my bladder");
 	wait_sent_to(&w, PRIMARY, 1);
-	w.code = harness_query_text(w.pg, "SELECT code FROM escalations");
-	w.esc = harness_query_int(w.pg, "SELECT id FROM escalations");
+	w.code = harness_query_text(w.tw.pg, "SELECT code FROM escalations");
+	w.esc = harness_query_int(w.tw.pg, "SELECT id FROM escalations");
 
 	/* The console: the summary heads the escalation. */
 	doc = api_get(&w, "/api/escalations?status=open");
@@ -374,15 +349,15 @@ START_TEST(test_summary_for_the_callback_nurse)
 	/* Pat (Spanish) takes it by text: the brief is in Spanish, with the number to call. */
 	ack = xasprintf("ack %s", w.code);
 	sms(&w, PRIMARY, ack);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "' "
+	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "' "
 	    "AND sent_by = 'brief' AND status = 'sent'", 1, WAIT_MS));
-	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" PRIMARY "' AND sent_by = 'brief'");
+	body = harness_query_text(w.tw.pg, "SELECT body FROM messages WHERE to_number = '" PRIMARY "' AND sent_by = 'brief'");
 	want = xasprintf("%s: Perdió el control de la vejiga o el intestino", w.code);
 	ck_assert_msg(strstr(body, want) && strstr(body, "Espalda baja desde hace 3 days") &&
 	    strstr(body, "entumecimiento/hormigueo: sí") && strstr(body, "Habla inglés") &&
 	    strstr(body, "Llame al paciente al " PATIENT), "brief: %s", body);
 	/* Bea was never paged (the backup round had not come): nobody to stand down. */
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down'"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down'"), 0);
 	free(want);
 	free(body);
 	free(ack);

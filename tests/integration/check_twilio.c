@@ -18,6 +18,7 @@
 #include "fake_twilio.h"
 #include "form.h"
 #include "harness.h"
+#include "twilio_world.h"
 #include "xmalloc.h"
 
 #define PATIENT "+15551230001"
@@ -27,48 +28,15 @@
 #define WAIT_MS 15000
 #define SERVICE_SID "MG0123456789abcdef0123456789abcdef"
 
-struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct fake_twilio *ft;
-	struct harness_gw gw;
-	char *env[12];
-};
-
-/* extra: more NAME=value settings, NULL-terminated, or NULL. The gateway is not started yet. */
+/* extra: more NAME=value settings, NULL-terminated, or NULL. */
 static void
-world_init(struct world *w, const char *const *extra)
+world_init(struct twilio_world *w, const char *const *extra)
 {
-	size_t n = 0;
-
-	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	w->ft = fake_twilio_start();
-	w->env[n++] = xstrdup("SMS_PROVIDER=twilio");
-	w->env[n++] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
-	w->env[n++] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
-	w->env[n++] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
-	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
-		w->env[n++] = xstrdup(extra[i]);
-	harness_sign_twilio("s3cret", BASE);
-	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
+	twilio_world_start(w, &(struct twilio_world_opts){ .base_url = BASE, .settings = extra });
 }
 
 static void
-world_free(struct world *w)
-{
-	harness_gw_free(&w->gw);
-	fake_twilio_stop(w->ft);
-	PQfinish(w->pg);
-	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
-		free(w->env[i]);
-	free(w->conninfo);
-}
-
-static void
-wait_settled(struct world *w)
+wait_settled(struct twilio_world *w)
 {
 	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
 	    "AND processed_at IS NULL", 0, WAIT_MS) &&
@@ -78,7 +46,7 @@ wait_settled(struct world *w)
 
 /* Posts a status callback; returns the HTTP status. */
 static long
-post_status(struct world *w, const char *sid, const char *status, const char *error_code)
+post_status(struct twilio_world *w, const char *sid, const char *status, const char *error_code)
 {
 	const char *kv[] = { "MessageSid", sid, "MessageStatus", status, "ErrorCode", error_code };
 	char *body = form_encode(kv, error_code ? 3 : 2);
@@ -90,7 +58,7 @@ post_status(struct world *w, const char *sid, const char *status, const char *er
 
 /* Posts an inbound text with Twilio's OptOutType (NULL: none). */
 static long
-post_sms_opt(struct world *w, const char *sid, const char *body, const char *opt_out_type)
+post_sms_opt(struct twilio_world *w, const char *sid, const char *body, const char *opt_out_type)
 {
 	const char *kv[] = { "MessageSid", sid, "From", PATIENT, "To", CLINIC, "Body", body,
 		"OptOutType", opt_out_type };
@@ -102,7 +70,7 @@ post_sms_opt(struct world *w, const char *sid, const char *body, const char *opt
 }
 
 static char *
-msg_field(struct world *w, const char *field, const char *sid)
+msg_field(struct twilio_world *w, const char *field, const char *sid)
 {
 	char *sql = xasprintf("SELECT coalesce(%s, '-') FROM messages WHERE direction = 'out' "
 	    "AND provider_sid = '%s'", field, sid);
@@ -113,7 +81,7 @@ msg_field(struct world *w, const char *field, const char *sid)
 }
 
 static void
-assert_msg(struct world *w, const char *sid, const char *status, const char *error)
+assert_msg(struct twilio_world *w, const char *sid, const char *status, const char *error)
 {
 	char *s = msg_field(w, "status", sid), *e = msg_field(w, "error", sid);
 
@@ -130,7 +98,7 @@ START_TEST(test_every_status_answered)
 		"sent", "failed", "delivered", "undelivered", "receiving", "received", "read",
 		"partially_delivered" };
 	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
-	struct world w;
+	struct twilio_world w;
 
 	world_init(&w, extra);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMord01", PATIENT, CLINIC, "hello"), 200);
@@ -141,7 +109,7 @@ START_TEST(test_every_status_answered)
 		ck_assert_msg(st == 200, "MessageStatus=%s answered %ld", all[i], st);
 	}
 	ck_assert_int_eq(post_status(&w, "SMfake0001", "bogus", NULL), 400);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -149,7 +117,7 @@ END_TEST
 START_TEST(test_status_order)
 {
 	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
-	struct world w;
+	struct twilio_world w;
 
 	world_init(&w, extra);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMord02", PATIENT, CLINIC, "hello"), 200);
@@ -172,7 +140,7 @@ START_TEST(test_status_order)
 	assert_msg(&w, "SMfake0001", "read", "-");
 	ck_assert_int_eq(post_status(&w, "SMfake0001", "delivered", NULL), 200);
 	assert_msg(&w, "SMfake0001", "read", "-");
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -181,7 +149,7 @@ START_TEST(test_unsubscribed_opts_out)
 {
 	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
 	const int script[] = { 400 };
-	struct world w;
+	struct twilio_world w;
 	long long replies, before;
 
 	world_init(&w, extra);
@@ -213,7 +181,7 @@ START_TEST(test_unsubscribed_opts_out)
 	wait_settled(&w);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
 	ck_assert_int_gt((long long)fake_twilio_count(w.ft), before);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -221,7 +189,7 @@ END_TEST
 START_TEST(test_opt_out_type)
 {
 	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
-	struct world w;
+	struct twilio_world w;
 	long long confirmations;
 
 	world_init(&w, extra);
@@ -244,7 +212,7 @@ START_TEST(test_opt_out_type)
 	ck_assert_int_eq(post_sms_opt(&w, "SMopt04", "OPTOUT", "stop"), 200);
 	wait_settled(&w);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -252,22 +220,14 @@ END_TEST
 START_TEST(test_opt_out_type_through_the_spool)
 {
 	char *admin = xasprintf("host=%s dbname=postgres user=carenav", getenv("CARENAV_TEST_PGHOST"));
-	char *name = xasprintf("t_spool_%d_%ld", (int)getpid(), (long)time(NULL)), *sql;
-	struct world w;
+	char *name = xasprintf("t_spool_%d_%ld", (int)getpid(), (long)time(NULL)), *sql, *conninfo;
+	struct twilio_world w;
 	PGconn *pg;
 
-	memset(&w, 0, sizeof w);
-	w.ft = fake_twilio_start();
-	w.conninfo = xasprintf("host=%s dbname=%s user=carenav", getenv("CARENAV_TEST_PGHOST"), name);
-	w.env[0] = xstrdup("SMS_PROVIDER=twilio");
-	w.env[1] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
-	w.env[2] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
-	w.env[3] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w.ft));
-	w.env[4] = xstrdup("PUBLIC_BASE_URL=" BASE);
-	harness_sign_twilio("s3cret", BASE);
+	conninfo = xasprintf("host=%s dbname=%s user=carenav", getenv("CARENAV_TEST_PGHOST"), name);
 	/* The database does not exist yet: every text goes to the spool. */
-	harness_gw_init(&w.gw, w.conninfo, (const char *const *)w.env);
-	harness_gw_start(&w.gw);
+	twilio_world_start(&w, &(struct twilio_world_opts){ .base_url = BASE, .conninfo = conninfo });
+	free(conninfo);
 	ck_assert_int_eq(post_sms_opt(&w, "SMspool1", "REVOKE", "STOP"), 200);
 	pg = harness_db_connect(admin);
 	sql = xasprintf("CREATE DATABASE %s", name);
@@ -280,7 +240,7 @@ START_TEST(test_opt_out_type_through_the_spool)
 	    "the spooled STOP was not honoured; see %s", w.gw.log_path);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE provider_sid = "
 	    "'SMspool1' AND opt_out_type = 'STOP'"), 1);
-	world_free(&w);
+	twilio_world_free(&w);
 	free(sql);
 	free(name);
 	free(admin);
@@ -291,7 +251,7 @@ END_TEST
 START_TEST(test_advanced_opt_out_no_confirmation)
 {
 	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, "TWILIO_ADVANCED_OPT_OUT=1", NULL };
-	struct world w;
+	struct twilio_world w;
 	size_t before;
 
 	world_init(&w, extra);
@@ -312,7 +272,7 @@ START_TEST(test_advanced_opt_out_no_confirmation)
 	wait_settled(&w);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
 	ck_assert_int_gt(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE compliance"), 0);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -320,7 +280,7 @@ END_TEST
 START_TEST(test_public_base_url_normalised)
 {
 	const char *extra[] = { "PUBLIC_BASE_URL=" BASE "/", NULL };
-	struct world w;
+	struct twilio_world w;
 	struct fake_twilio_request r;
 	struct form f;
 	char *cause = NULL;
@@ -339,7 +299,7 @@ START_TEST(test_public_base_url_normalised)
 	harness_sign_twilio("s3cret", "https://clinic.example.org:8443");
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMurl03", PATIENT, CLINIC, "hi"), 403);
 	harness_sign_twilio("s3cret", BASE);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -347,7 +307,7 @@ END_TEST
 START_TEST(test_signature_without_port)
 {
 	const char *extra[] = { "PUBLIC_BASE_URL=https://clinic.example.org:443/carenav/", NULL };
-	struct world w;
+	struct twilio_world w;
 
 	world_init(&w, extra);
 	harness_sign_twilio("s3cret", "https://clinic.example.org/carenav");
@@ -356,7 +316,7 @@ START_TEST(test_signature_without_port)
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMport2", PATIENT, CLINIC, "hello"), 200);
 	harness_sign_twilio("s3cret", BASE);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMport3", PATIENT, CLINIC, "hello"), 403);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -367,7 +327,7 @@ START_TEST(test_retry_after)
 	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, "OUTBOX_BACKOFF_BASE_MS=120000",
 		"OUTBOX_BACKOFF_MAX_MS=600000", NULL };
 	const int script[] = { 429, 503 };
-	struct world w;
+	struct twilio_world w;
 	struct fake_twilio_request a, b, c;
 	char date[64];
 	time_t later;
@@ -409,7 +369,7 @@ START_TEST(test_retry_after)
 	}
 	fake_twilio_request_free(&a);
 	fake_twilio_request_free(&b);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -417,7 +377,7 @@ END_TEST
 START_TEST(test_created_queued)
 {
 	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
-	struct world w;
+	struct twilio_world w;
 
 	world_init(&w, extra);
 	fake_twilio_set_created_status(w.ft, "queued");
@@ -433,7 +393,7 @@ START_TEST(test_created_queued)
 	assert_msg(&w, "SMfake0001", "sent", "-");
 	ck_assert_int_eq(post_status(&w, "SMfake0001", "queued", NULL), 200);
 	assert_msg(&w, "SMfake0001", "sent", "-");
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -441,7 +401,7 @@ END_TEST
 START_TEST(test_messaging_service)
 {
 	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, "TWILIO_MESSAGING_SERVICE_SID=" SERVICE_SID, NULL };
-	struct world w;
+	struct twilio_world w;
 	struct fake_twilio_request r;
 	struct form f;
 	char *cause = NULL;
@@ -459,7 +419,7 @@ START_TEST(test_messaging_service)
 	fake_twilio_request_free(&r);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status <> 'accepted'"), 0);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 

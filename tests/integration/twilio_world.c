@@ -1,0 +1,79 @@
+/*
+ * twilio_world.c - a database, the fake Twilio API and a gateway for one
+ * test (see twilio_world.h).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "twilio_world.h"
+#include "xmalloc.h"
+
+void
+twilio_world_start(struct twilio_world *w, const struct twilio_world_opts *o)
+{
+	static const struct twilio_world_opts defaults;
+	const char *base;
+	char *env[32] = { NULL };
+	size_t n = 0;
+
+	if (o == NULL)
+		o = &defaults;
+	base = o->base_url != NULL ? o->base_url : TWILIO_WORLD_BASE;
+	memset(w, 0, sizeof *w);
+	w->conninfo = o->conninfo != NULL ? xstrdup(o->conninfo) : harness_db_create();
+	if (!o->sandbox) {
+		w->ft = fake_twilio_start();
+		env[n++] = xstrdup("SMS_PROVIDER=twilio");
+		env[n++] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
+		env[n++] = xstrdup("TWILIO_AUTH_TOKEN=" TWILIO_WORLD_TOKEN);
+		env[n++] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
+		env[n++] = xasprintf("PUBLIC_BASE_URL=%s", base);
+		harness_sign_twilio(TWILIO_WORLD_TOKEN, base);
+	}
+	for (size_t i = 0; o->settings != NULL && o->settings[i] != NULL; i++) {
+		ck_assert_uint_lt(n, sizeof env / sizeof env[0] - 1);
+		env[n++] = xstrdup(o->settings[i]);
+	}
+	harness_gw_init(&w->gw, w->conninfo, (const char *const *)env);
+	for (size_t i = 0; i < n; i++)
+		free(env[i]);
+	harness_gw_start(&w->gw);
+	if (o->conninfo == NULL)
+		w->pg = harness_db_connect(w->conninfo);
+}
+
+void
+twilio_world_on_call(struct twilio_world *w, const char *primary, const char *backup, const char *tz)
+{
+	char *from, *to, *out = NULL, *sql;
+
+	sql = xasprintf("SELECT to_char(now() AT TIME ZONE '%s' - interval '1 hour', 'YYYY-MM-DD HH24:MI')", tz);
+	from = harness_query_text(w->pg, sql);
+	free(sql);
+	sql = xasprintf("SELECT to_char(now() AT TIME ZONE '%s' + interval '2 hours', 'YYYY-MM-DD HH24:MI')", tz);
+	to = harness_query_text(w->pg, sql);
+	free(sql);
+	ck_assert_msg(harness_gw_cli(&w->gw, &out, "oncall", "add", "--phone", primary, "--tier", "primary",
+	    "--from", from, "--to", to, "--tz", tz, NULL) == 0, "%s", out);
+	free(out);
+	ck_assert_int_eq(harness_gw_cli(&w->gw, NULL, "oncall", "add", "--phone", backup, "--tier", "backup",
+	    "--from", from, "--to", to, "--tz", tz, NULL), 0);
+	/* Entered as wall-clock time in tz, the shifts cover now. */
+	ck_assert_int_eq(harness_query_int(w->pg, "SELECT count(*) FROM oncall_shifts "
+	    "WHERE starts_at <= now() AND ends_at > now()"), 2);
+	free(from);
+	free(to);
+}
+
+void
+twilio_world_free(struct twilio_world *w)
+{
+	harness_gw_free(&w->gw);
+	if (w->ft != NULL)
+		fake_twilio_stop(w->ft);
+	if (w->pg != NULL)
+		PQfinish(w->pg);
+	free(w->conninfo);
+	harness_sign_twilio(NULL, NULL);
+}

@@ -1,0 +1,43 @@
+/*
+ * twilio_world.h - one test's world: a fresh database, the fake Twilio API
+ * (tests/integration/fake_twilio.c) and a gateway using both, with every
+ * webhook the harness posts signed as Twilio would. Shared by the
+ * integration tests that talk to the gateway as Twilio does.
+ */
+#ifndef CARENAV_TWILIO_WORLD_H
+#define CARENAV_TWILIO_WORLD_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "fake_twilio.h"
+#include "harness.h"
+
+#define TWILIO_WORLD_TOKEN "s3cret"
+#define TWILIO_WORLD_BASE "https://sms.clinic.example"
+
+struct twilio_world {
+	char *conninfo;
+	PGconn *pg;              /* NULL while the database does not exist (opts.conninfo) */
+	struct fake_twilio *ft;  /* NULL on the sandbox provider */
+	struct harness_gw gw;
+	int sid;                 /* webhooks numbered so far by the test */
+};
+
+struct twilio_world_opts {
+	bool sandbox;                   /* the sandbox provider instead of the fake Twilio */
+	const char *base_url;           /* PUBLIC_BASE_URL and the signatures' base; NULL = TWILIO_WORLD_BASE */
+	const char *const *settings;    /* more NAME=value, NULL-terminated; later ones win */
+	const char *conninfo;           /* NULL = a new database; else this one, not connected to */
+};
+
+/* Starts the world; o may be NULL for the defaults. */
+void twilio_world_start(struct twilio_world *w, const struct twilio_world_opts *o);
+/*
+ * Puts the staff members with these numbers on call as primary and backup,
+ * from an hour ago to two hours ahead, entered as wall-clock time in tz.
+ */
+void twilio_world_on_call(struct twilio_world *w, const char *primary, const char *backup, const char *tz);
+void twilio_world_free(struct twilio_world *w);
+
+#endif
