@@ -82,6 +82,7 @@ struct engine_ctx {
 	size_t replies_cap, actions_cap;
 	const char *filled[ENGINE_MAX_FILLED]; /* slot vars this text filled; borrowed from flow */
 	size_t nfilled;
+	bool help_greeted; /* the help text stands in for the start's message nodes (no greeting twice) */
 };
 
 static const char *const engine_action_names[] = {
@@ -563,6 +564,8 @@ engine_cond(const struct conv_state *st, const struct flow_cond *c)
 		return true;
 	case FLOW_COND_NOT:
 		return !engine_cond(st, &c->subs[0]);
+	case FLOW_COND_ADVISED:
+		return st->see_doctor_sent == (c->value == NULL);
 	}
 	return false;
 }
@@ -605,7 +608,8 @@ engine_enter(struct engine_ctx *cx, const struct flow_node *n)
 			cx->st->see_doctor_due = false;
 		}
 		if (n->kind == FLOW_MESSAGE) {
-			engine_reply(cx, n->text);
+			if (!cx->help_greeted)
+				engine_reply(cx, n->text);
 			n = n->next;
 			continue;
 		}
@@ -635,6 +639,8 @@ static void
 engine_restart(struct engine_ctx *cx)
 {
 	engine_clear_vars(cx->st);
+	/* Starting over is asking again: the flow may give its advice again. */
+	cx->st->see_doctor_sent = cx->st->booking_offered = false;
 	engine_set_node(cx->st, NULL);
 	engine_enter(cx, flow_start(cx->flow));
 }
@@ -921,6 +927,23 @@ engine_clean_capture(const char *text, size_t len)
 	return out;
 }
 
+/* Do the first one to three words of t make one of the phrases in words? */
+static bool
+engine_opening_in(const struct engine_tokens *t, const char *const *words, size_t nwords)
+{
+	for (size_t n = 3; n >= 1; n--) {
+		size_t len;
+
+		if (n > t->n)
+			continue;
+		len = (size_t)(t->w[n - 1] + t->len[n - 1] - t->w[0]);
+		for (size_t k = 0; k < nwords; k++)
+			if (strlen(words[k]) == len && memcmp(words[k], t->w[0], len) == 0)
+				return true;
+	}
+	return false;
+}
+
 /*
  * A multi question: "1 3", "1,3", "13", "one and three", or the choices'
  * phrases ("numb and I can't sleep"); or the "none" choice's words as the
@@ -966,20 +989,10 @@ engine_match_multi(const struct flow *flow, const struct flow_node *n, const cha
 		if ((num = engine_token_number(flow, &t, i)) >= 1 && (size_t)num <= n->nchoices)
 			sel[num - 1] = any = true;
 	}
-	if (none >= 0 && !digits) {
-		/* "no", "none of those", "no numbness": the opening decides, as at a YES/NO question. */
-		for (size_t words = 3; words >= 1; words--) {
-			size_t len;
-
-			if (words > t.n)
-				continue;
-			len = (size_t)(t.w[words - 1] + t.len[words - 1] - t.w[0]);
-			for (size_t k = 0; k < n->choices[none].nkeywords; k++)
-				if (strlen(n->choices[none].keywords[k]) == len &&
-				    memcmp(n->choices[none].keywords[k], t.w[0], len) == 0)
-					return any ? -1 : 0;
-		}
-	}
+	/* "no", "none of those", "no numbness": the opening decides, as at a YES/NO question. */
+	if (none >= 0 && !digits &&
+	    engine_opening_in(&t, n->choices[none].keywords, n->choices[none].nkeywords))
+		return any ? -1 : 0;
 	for (size_t c = 0; c < n->nchoices; c++)
 		for (size_t k = 0; (int)c != none && k < n->choices[c].nkeywords; k++)
 			if (engine_has_phrase(norm, n->choices[c].keywords[k]))
@@ -1211,8 +1224,14 @@ engine_answer_multi(struct engine_ctx *cx, const struct flow_node *n, const char
 			if (n->choices[c].var != NULL && engine_filled(cx, n->choices[c].var))
 				sel[c] = any = true;
 		if (!any) {
+			struct engine_tokens t;
+
+			engine_tokenize(norm, &t);
 			if (cx->nfilled > 0)
 				engine_reply(cx, n->prompt ? n->prompt : n->text);
+			else if (n->which != NULL && !engine_has_hedge(cx->flow, &t) &&
+			    engine_opening_in(&t, n->which_words, n->nwhich_words))
+				engine_reply(cx, n->which); /* "yes": some apply; ask which, not "sorry" */
 			else
 				engine_reask(cx, n);
 			return;
@@ -1437,8 +1456,12 @@ engine_step(const struct flow *flow, const struct conv_state *state,
 	switch (kw.kind) {
 	case FLOW_KW_HELP:
 		engine_reply(&cx, flow_message(flow, FLOW_MSG_HELP));
-		if (cx.st->node == NULL)
+		if (cx.st->node == NULL) {
+			/* Help first: it already says what the greeting would, so the first question follows. */
+			cx.help_greeted = true;
 			engine_restart(&cx);
+			cx.help_greeted = false;
+		}
 		break;
 	case FLOW_KW_RESTART:
 		engine_restart(&cx);

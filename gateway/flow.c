@@ -665,7 +665,7 @@ flow_get_effects(struct flow_loader *ld, json_t *obj, const char *where, struct 
 static bool
 flow_get_cond(struct flow_loader *ld, json_t *v, const char *where, int depth, struct flow_cond *c)
 {
-	static const char *const ops[] = { "eq", "ne", "set", "any", "all", "not" };
+	static const char *const ops[] = { "eq", "ne", "set", "any", "all", "not", "advised" };
 	json_t *var = json_object_get(v, "var");
 	size_t nops = 0, op = 0;
 
@@ -679,9 +679,15 @@ flow_get_cond(struct flow_loader *ld, json_t *v, const char *where, int depth, s
 			op = i;
 		}
 	if (nops != 1 || json_object_size(v) != (op < 3 ? 2u : 1u))
-		return flow_fail(ld, "%s: condition needs exactly one of var+eq, var+ne, var+set, any, all, not",
-		    where);
+		return flow_fail(ld, "%s: condition needs exactly one of var+eq, var+ne, var+set, any, all, not, "
+		    "advised", where);
 	c->op = (enum flow_cond_op)op;
+	if (op == FLOW_COND_ADVISED) {
+		if (!json_is_boolean(json_object_get(v, "advised")))
+			return flow_fail(ld, "%s: condition field 'advised' must be true or false", where);
+		c->value = json_is_true(json_object_get(v, "advised")) ? NULL : "";
+		return true;
+	}
 	if (op < 3) {
 		json_t *val = json_object_get(v, ops[op]);
 
@@ -795,17 +801,48 @@ flow_parse_choices(struct flow_loader *ld, json_t *arr, const char *where, struc
 	return true;
 }
 
+static bool flow_get_list(struct flow_loader *ld, json_t *obj, const char *where, bool single,
+    const char *const **words, size_t *n);
+
+/*
+ * A multi question's "which": {"words": {...}, "text": {...}}: a plain "yes"
+ * says some signs apply but not which, so it is answered with text (ask
+ * which), never read as a choice nor as "not understood".
+ */
+static bool
+flow_parse_which(struct flow_loader *ld, json_t *v, const char *where, struct flow_node *node)
+{
+	static const char *const keys[] = { "words", "text", "note", NULL };
+	char w[160];
+
+	if (v == NULL)
+		return true;
+	(void)snprintf(w, sizeof w, "%s: field 'which'", where);
+	if (!json_is_object(v))
+		return flow_fail(ld, "%s must be an object", w);
+	if (!flow_check_keys(ld, v, w, keys) || !flow_get_text(ld, v, "text", w, true, &node->which) ||
+	    !flow_get_list(ld, v, w, false, &node->which_words, &node->nwhich_words))
+		return false;
+	for (size_t i = 0; i < node->nwhich_words; i++)
+		for (size_t c = 0; c < node->nchoices; c++)
+			for (size_t k = 0; k < node->choices[c].nkeywords; k++)
+				if (strcmp(node->which_words[i], node->choices[c].keywords[k]) == 0)
+					return flow_fail(ld, "%s: '%s' is also a keyword of choice %zu", w,
+					    node->which_words[i], c + 1);
+	return true;
+}
+
 static bool
 flow_parse_node(struct flow_loader *ld, json_t *v, struct flow_node *node)
 {
 	static const char *const common[] = { "id", "kind", "set", "actions", "note", "text", "prompt",
-		"hint", "reminder", "var", "strict", "multi", "see_doctor", "choices", "choices_from", "next",
-		"cases", "else", NULL };
+		"hint", "reminder", "var", "strict", "multi", "which", "see_doctor", "choices", "choices_from",
+		"next", "cases", "else", NULL };
 	/* Fields each kind may use, beyond id, kind, set, actions, note. */
-	static const char *const allowed[][12] = {
+	static const char *const allowed[][13] = {
 		[FLOW_MESSAGE] = { "text", "next", "see_doctor", NULL },
-		[FLOW_QUESTION] = { "text", "prompt", "hint", "var", "strict", "multi", "see_doctor", "choices",
-			"choices_from", "next", NULL },
+		[FLOW_QUESTION] = { "text", "prompt", "hint", "var", "strict", "multi", "which", "see_doctor",
+			"choices", "choices_from", "next", NULL },
 		[FLOW_CAPTURE] = { "text", "hint", "var", "next", NULL },
 		[FLOW_BRANCH] = { "cases", "else", NULL },
 		[FLOW_EMERGENCY] = { "text", "reminder", NULL },
@@ -860,6 +897,8 @@ flow_parse_node(struct flow_loader *ld, json_t *v, struct flow_node *node)
 				return false;
 		} else if (json_object_get(v, "next") != NULL)
 			return flow_fail(ld, "%s: field 'next' is only allowed in a multi question (choices say where to go)", where);
+		else if (json_object_get(v, "which") != NULL)
+			return flow_fail(ld, "%s: field 'which' is only allowed in a multi question", where);
 
 		if (!flow_get_text(ld, v, "prompt", where, false, &node->prompt) ||
 		    !flow_get_text(ld, v, "hint", where, false, &node->hint) ||
@@ -872,9 +911,10 @@ flow_parse_node(struct flow_loader *ld, json_t *v, struct flow_node *node)
 		node->strict = json_is_true(strict);
 		if ((from == NULL) == (json_object_get(v, "choices") == NULL))
 			return flow_fail(ld, "%s: needs exactly one of 'choices' or 'choices_from'", where);
-		if (from == NULL)
-			return flow_parse_choices(ld, json_object_get(v, "choices"), where, node);
-		return true; /* resolved after every node's own choices are parsed */
+		if (from != NULL)
+			return true; /* resolved after every node's own choices are parsed */
+		return flow_parse_choices(ld, json_object_get(v, "choices"), where, node) &&
+		    flow_parse_which(ld, json_object_get(v, "which"), where, node);
 	}
 	case FLOW_CAPTURE:
 		if (!flow_get_text(ld, v, "hint", where, false, &node->hint) ||

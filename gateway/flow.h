@@ -99,7 +99,8 @@ enum flow_cond_op {
 	FLOW_COND_SET, /* var is set (value NULL) or unset (value "") */
 	FLOW_COND_ANY, /* any of subs */
 	FLOW_COND_ALL, /* all of subs */
-	FLOW_COND_NOT  /* not subs[0] */
+	FLOW_COND_NOT, /* not subs[0] */
+	FLOW_COND_ADVISED /* the see-a-doctor advice was given (value NULL) or not (value "") */
 };
 
 struct flow;
@@ -163,6 +164,9 @@ struct flow_node {
 	bool strict;			  /* question: whole-message answers only */
 	bool multi;			  /* question: several choices at once ("1 3"), then next */
 	bool see_doctor;		  /* entering it gives the see-a-doctor advice (messages.see_doctor not sent) */
+	const struct flow_text *which;	  /* multi question: reply to a plain "yes" (ask which); may be NULL */
+	const char *const *which_words;	  /* normalized "yes" phrases, all languages; borrowed */
+	size_t nwhich_words;
 	const struct flow_choice *choices; /* question; shared with choices_from */
 	size_t nchoices;
 	const struct flow_case *cases; /* branch */

@@ -199,7 +199,7 @@ START_TEST(test_keywords)
 	if (c->lang != NULL && c->kind == FLOW_KW_LANGUAGE)
 		ck_assert_str_eq(flow_lang(flow, (size_t)hit.lang), c->lang);
 	if (c->kind == FLOW_KW_GOTO)
-		ck_assert_str_eq(hit.target->id, c->lang != NULL ? c->lang : "book"); /* lang: the target node */
+		ck_assert_str_eq(hit.target->id, c->lang != NULL ? c->lang : "kw_book"); /* lang: the target node */
 	flow_free(flow);
 	free(text);
 }
@@ -394,6 +394,8 @@ static const struct mutation mutations[] = {
 	{ "/nodes/3/cases/0/if", "{\"not\":{\"not\":{\"not\":{\"not\":{\"not\":{\"not\":{\"not\":{\"not\":{\"var\":\"pick\",\"set\":true}}}}}}}}}",
 	    NULL, NULL, "node 'check': case 1: conditions nested deeper than 8" },
 	{ "/nodes/3/cases/0/if", "{\"var\":\"pick\",\"set\":\"yes\"}", NULL, NULL, "condition field 'set' must be true or false" },
+	{ "/nodes/3/cases/0/if", "{\"advised\":\"yes\"}", NULL, NULL, "condition field 'advised' must be true or false" },
+	{ "/nodes/3/cases/0/if", "{\"advised\":true,\"var\":\"pick\"}", NULL, NULL, "condition needs exactly one of" },
 	{ "/nodes/3/cases/0/if", NULL, NULL, NULL, "node 'check': case 1: missing field 'if'" },
 	{ "/nodes/3/else", NULL, NULL, NULL, "node 'check': missing field 'else'" },
 	{ "/nodes/2/var", NULL, NULL, NULL, "node 'note': missing field 'var'" },
@@ -422,6 +424,13 @@ static const struct mutation mutations[] = {
 	{ "/nodes/7/multi", "\"yes\"", NULL, NULL, "node 'several': field 'multi' must be true or false" },
 	{ "/nodes/7/var", "\"x\"", NULL, NULL, "node 'several': field 'var' is not allowed in a multi question" },
 	{ "/nodes/7/strict", "true", NULL, NULL, "node 'several': a multi question cannot be strict" },
+	{ "/nodes/7/which", "[]", NULL, NULL, "node 'several': field 'which' must be an object" },
+	{ "/nodes/7/which", "{\"words\":{\"en\":[\"yes\"],\"es\":[\"si\"]}}", NULL, NULL,
+	    "node 'several': field 'which': missing field 'text'" },
+	{ "/nodes/7/which", "{\"words\":{\"en\":[\"Numb\"],\"es\":[\"si\"]},\"text\":" TXT "}", NULL, NULL,
+	    "node 'several': field 'which': 'numb' is also a keyword of choice 2" },
+	{ "/nodes/1/which", "{\"words\":{\"en\":[\"yes\"],\"es\":[\"si\"]},\"text\":" TXT "}", NULL, NULL,
+	    "node 'pick': field 'which' is only allowed in a multi question" },
 	{ "/nodes/7/choices_from", "\"pick\"", NULL, NULL,
 	    "node 'several': a multi question needs its own 'choices', not 'choices_from'" },
 	{ "/nodes/7/see_doctor", "1", NULL, NULL, "node 'several': field 'see_doctor' must be true or false" },
