@@ -3,12 +3,15 @@
  * conversations in English and Spanish (the happy path, a free-text first
  * message, HELP first, BOOK then the questions for the doctor), with the
  * segment budget counted from what the sandbox provider received (its
- * outbox log), and no reply body sent twice unless the patient asked.
+ * outbox log), and no sentence of any reply sent twice in a conversation
+ * unless the patient asked.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "harness.h"
 #include "xmalloc.h"
@@ -71,6 +74,66 @@ converse(struct world *w, const char *patient, const char *const *script)
 	return segments;
 }
 
+/* Does the sentence starting at p end at p[i]? "e.g." is no sentence end. */
+static bool
+sentence_end(const char *p, size_t i)
+{
+	size_t k = i;
+
+	if (strchr(".?!", p[i]) == NULL || (p[i + 1] != ' ' && p[i + 1] != '\n' && p[i + 1] != '\0'))
+		return false;
+	if (p[i] != '.')
+		return true;
+	while (k > 0 && p[k - 1] != ' ' && p[k - 1] != '(')
+		if (p[--k] == '.')
+			return false; /* an abbreviation such as "e.g." */
+	return true;
+}
+
+/*
+ * The sentences of one outbound body: cut at line breaks and at . ? ! before
+ * a space or the end, trimmed; appended to *list (caller frees).
+ */
+static void
+sentences(const char *body, char ***list, size_t *n)
+{
+	const char *p = body;
+
+	while (*p != '\0') {
+		size_t len = 0;
+
+		while (*p == ' ' || *p == '\n')
+			p++;
+		while (p[len] != '\0' && p[len] != '\n' && !sentence_end(p, len))
+			len++;
+		if (p[len] != '\0' && p[len] != '\n')
+			len++; /* keep the full stop */
+		if (len > 0) {
+			*list = xreallocarray(*list, *n + 1, sizeof **list);
+			(*list)[(*n)++] = xstrndup(p, len);
+		}
+		p += len;
+	}
+}
+
+/* No sentence of any reply to patient repeats in the conversation (nobody asked twice). */
+static void
+assert_no_sentence_twice(const char *patient, char **sent, size_t nsent)
+{
+	char **list = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < nsent; i++)
+		sentences(sent[i], &list, &n);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < i; k++)
+			ck_assert_msg(strcasecmp(list[k], list[i]) != 0, "sentence sent twice to %s: \"%s\"",
+			    patient, list[i]);
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
 /* Everything the provider received for patient, joined by "\n--\n" (caller frees). */
 static char *
 received(struct world *w, const char *patient, size_t *nmessages)
@@ -89,6 +152,7 @@ received(struct world *w, const char *patient, size_t *nmessages)
 		for (size_t k = 0; k < i; k++)
 			ck_assert_msg(strcmp(sent[k], sent[i]) != 0, "sent twice to %s:\n%s", patient, sent[i]);
 	}
+	assert_no_sentence_twice(patient, sent, n);
 	for (size_t i = 0; i < n; i++)
 		free(sent[i]);
 	free(sent);
@@ -173,7 +237,7 @@ START_TEST(test_free_text_first_message)
 }
 END_TEST
 
-/* HELP as the first text: help, then the greeting and the screen; the path after it as usual. */
+/* HELP as the first text: help, then the screen (no greeting, help said it); the path after it as usual. */
 START_TEST(test_help_first)
 {
 	static const char *const en[] = { "HELP", "no", "lower, 2 days", "no", "1", NULL };
@@ -187,12 +251,14 @@ START_TEST(test_help_first)
 	all = received(&w, "+15553000021", NULL);
 	ck_assert_msg(strstr(all, "not for emergencies") && strstr(all, "Safety check") &&
 	    strstr(all, "Noted: 2 days.") && strstr(all, "10-20 minutes"), "got:\n%s", all);
+	ck_assert_msg(strstr(all, "Emergency? Call 911.") == NULL, "greeted again after HELP:\n%s", all);
 	ck_assert_msg(seg <= 10, "%zu segments, want at most 10 (8 + the help text)", seg);
 	free(all);
 	seg = converse(&w, "+15553000022", es);
 	all = received(&w, "+15553000022", NULL);
 	ck_assert_msg(strstr(all, "No es para emergencias") && strstr(all, "Por seguridad") &&
 	    strstr(all, "Anotado: 2 dias.") && strstr(all, "10 a 20 minutos"), "got:\n%s", all);
+	ck_assert_msg(strstr(all, "Emergencia? Llame") == NULL, "greeted again after AYUDA:\n%s", all);
 	ck_assert_msg(seg <= 10, "%zu segments, want at most 10 (8 + the help text)", seg);
 	free(all);
 	world_free(&w);
@@ -227,6 +293,38 @@ START_TEST(test_book_then_questions)
 }
 END_TEST
 
+/*
+ * Whole conversations with the advice, BOOK and the keywords after it: no
+ * sentence of any reply comes twice (received() checks), and BOOK again
+ * asks for no second call.
+ */
+START_TEST(test_no_sentence_twice)
+{
+	static const char *const free_en[] = { "lower back, 3 weeks, can't sleep", "no", "2", "1", NULL };
+	static const char *const yes_en[] = { "hi", "no", "3", "yes", "1 3", "1", "QUESTIONS", "TIP", "BOOK", NULL };
+	static const char *const yes_es[] = { "hola", "no", "2", "sí", "2", "1", "PREGUNTAS", "CONSEJO", "CITA", NULL };
+	struct world w;
+	char *all;
+
+	world_init(&w);
+	converse(&w, "+15553000041", free_en);
+	free(received(&w, "+15553000041", NULL));
+	converse(&w, "+15553000042", yes_en);
+	all = received(&w, "+15553000042", NULL);
+	ck_assert_msg(strstr(all, "Which ones?") && strstr(all, "What is causing my pain") &&
+	    strstr(all, "Lower back self-care") && strstr(all, "already has your visit request") &&
+	    strstr(all, "Sorry") == NULL, "got:\n%s", all);
+	free(all);
+	converse(&w, "+15553000043", yes_es);
+	all = received(&w, "+15553000043", NULL);
+	ck_assert_msg(strstr(all, "Cuales?") && strstr(all, "Que causa mi dolor") && strstr(all, "Espalda media") &&
+	    strstr(all, "ya tiene su pedido de cita") && strstr(all, "Perdon") == NULL, "got:\n%s", all);
+	free(all);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 2);
+	world_free(&w);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -235,6 +333,7 @@ main(void)
 		test_free_text_first_message,
 		test_help_first,
 		test_book_then_questions,
+		test_no_sentence_twice,
 	};
 
 	return check_run("conversation", 120, tests, sizeof tests / sizeof tests[0]);
