@@ -1411,7 +1411,7 @@ engine_step(const struct flow *flow, const struct conv_state *state,
 	else if (in->provider_keyword == ENGINE_PKW_HELP)
 		kw.kind = FLOW_KW_HELP;
 	if (kw.kind == FLOW_KW_START && !cx.st->opted_out)
-		kw.kind = FLOW_KW_NONE; /* START words may be answers too ("alta" = upper) */
+		kw.kind = FLOW_KW_NONE; /* START only acts after STOP; otherwise an ordinary text */
 	cur = flow_node_find(flow, cx.st->node);
 	if (kw.kind == FLOW_KW_STOP && !cx.st->opted_out && engine_is_choice_word(cur, norm))
 		kw.kind = FLOW_KW_NONE; /* the question's own answer outranks a STOP word ("alto" = upper) */
