@@ -406,15 +406,17 @@ flow_word_find(const struct flow *flow, const char *norm)
 
 /*
  * Returns what already uses norm ("stop", "numbers") or NULL. Choices may
- * reuse STOP words, which a question's own answer outranks ("alto" = upper);
- * never START words: an opt-in word is no answer (issue #18, "ALTA").
+ * reuse START words, which only act while opted out, and STOP words, which
+ * a question's own answer outranks ("alto" = upper). Flows a clinic edited
+ * before issue #18 may still do so; the shipped flow has no START word that
+ * is an answer (ALTA was dropped).
  */
 static const char *
 flow_word_owner(const struct flow *flow, const char *norm, bool for_choice)
 {
 	const struct flow_word *w = flow_word_find(flow, norm);
 
-	if (w != NULL && !(for_choice && w->kind == FLOW_KW_STOP))
+	if (w != NULL && !(for_choice && (w->kind == FLOW_KW_START || w->kind == FLOW_KW_STOP)))
 		return flow_keyword_name(w->kind);
 	for (size_t l = 0; l < flow->nlangs; l++)
 		for (size_t i = 0; i < flow->nnumbers[l]; i++)
