@@ -36,6 +36,7 @@
 #include "cidr.h"
 #include "cli_staff.h"
 #include "embedded.h"
+#include "flow_admin.h"
 #include "kannel_conf.h"
 #include "migrate.h"
 #include "phone.h"
@@ -277,6 +278,30 @@ doctor_archiving(struct doctor *d, PGconn *pg)
 	PQclear(res);
 }
 
+/* A flow edited here is kept at an upgrade: say when a newer shipped one exists. */
+static void
+doctor_shipped_flows(struct doctor *d, PGconn *pg)
+{
+	for (const struct embedded_file *f = embedded_flows; f->name != NULL; f++) {
+		struct flow_admin_status st;
+		char *cause = NULL;
+
+		if (!flow_admin_shipped(pg, f, &st, &cause)) {
+			doctor_say(d, "warn", "flows: cannot compare the stored flow with the shipped %s: %s", f->name,
+			    cause);
+			free(cause);
+			continue;
+		}
+		if (st.state == FLOW_SHIPPED_EDITED_NEWER)
+			doctor_say(d, "warn", "flows: %s version %d was edited here, and a newer shipped flow exists "
+			    "(sql/flows/%s); it stays on yours: merge your changes into the new one and load it "
+			    "with \"carenav flow load FILE\"", st.name, st.version, f->name);
+		else if (st.state == FLOW_SHIPPED_UPGRADE)
+			doctor_say(d, "ok", "flows: %s version %d is an unmodified earlier shipped flow; the gateway "
+			    "loads the new shipped one when it starts", st.name, st.version);
+	}
+}
+
 static void
 doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 {
@@ -292,6 +317,7 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 		doctor_say(d, "warn", "flows: no stored version of DEFAULT_FLOW=%s; the gateway stores the compiled-in "
 		    "one when it starts, or load one with \"carenav flow load FILE\"", cfg->default_flow);
 	PQclear(res);
+	doctor_shipped_flows(d, pg);
 
 	doctor_oncall(d, pg, cfg);
 	doctor_oncall_check(d, pg);

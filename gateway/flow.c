@@ -28,6 +28,7 @@
 #define FLOW_MAX_EFFECTS 16   /* sets or actions per node/choice */
 #define FLOW_MAX_SHORTCUTS 16 /* shortcut keywords */
 #define FLOW_MAX_TEXTS 256    /* entries of the texts table */
+#define FLOW_MAX_REPLACES 1024 /* earlier shipped versions a document replaces */
 #define FLOW_MAX_SLOTS 16     /* slots, values per slot, units per duration */
 
 struct flow_word {
@@ -72,6 +73,8 @@ struct flow {
 	const struct flow_text *noted; /* "Noted: {list}."; NULL without slots */
 	struct flow_wordset negations; /* words that cancel a slot word after them in a clause */
 	struct flow_wordset ones;      /* "a", "una": a duration of one unit */
+	const char **replaces; /* hex SHA-256 of earlier shipped versions; borrowed from doc */
+	size_t nreplaces;
 };
 
 struct flow_loader {
@@ -1228,12 +1231,41 @@ flow_parse_slots(struct flow_loader *ld, json_t *v)
 	return true;
 }
 
+/*
+ * "replaces": the SHA-256 (64 lower-case hex digits) of every earlier
+ * shipped version of this document. An unmodified earlier version stored in
+ * a database is upgraded to this one at startup (gateway/flow_admin.c).
+ */
+static bool
+flow_parse_replaces(struct flow_loader *ld, json_t *v)
+{
+	struct flow *flow = ld->flow;
+	json_t *e;
+	size_t i;
+
+	if (v == NULL)
+		return true;
+	if (!json_is_array(v) || json_array_size(v) > FLOW_MAX_REPLACES)
+		return flow_fail(ld, "document: field 'replaces' must be a list of at most %d SHA-256 hashes",
+		    FLOW_MAX_REPLACES);
+	flow->replaces = flow_alloc(flow, json_array_size(v) + 1, sizeof *flow->replaces);
+	json_array_foreach(v, i, e) {
+		const char *h = json_is_string(e) ? json_string_value(e) : "";
+
+		if (strlen(h) != 64 || strspn(h, "0123456789abcdef") != 64)
+			return flow_fail(ld, "document: field 'replaces': item %zu must be a SHA-256 in 64 "
+			    "lower-case hex digits", i + 1);
+		flow->replaces[flow->nreplaces++] = h;
+	}
+	return true;
+}
+
 static bool
 flow_parse_header(struct flow_loader *ld, json_t *root)
 {
 	static const char *const keys[] = { "name", "version", "note", "languages", "default_language",
 		"start", "emergency", "messages", "keywords", "numbers", "plain_words", "hedges", "shortcuts",
-		"texts", "slots", "nodes", NULL };
+		"texts", "slots", "nodes", "replaces", NULL };
 	struct flow *flow = ld->flow;
 	json_t *langs = json_object_get(root, "languages"), *v, *msgs;
 	size_t i;
@@ -1246,6 +1278,8 @@ flow_parse_header(struct flow_loader *ld, json_t *root)
 	v = json_object_get(root, "version");
 	if (v != NULL && !json_is_integer(v))
 		return flow_fail(ld, "document: field 'version' must be an integer");
+	if (!flow_parse_replaces(ld, json_object_get(root, "replaces")))
+		return false;
 	if (!json_is_array(langs) || json_array_size(langs) == 0 || json_array_size(langs) > FLOW_MAX_LANGS)
 		return flow_fail(ld, "document: field 'languages' must list 1-%d language codes",
 		    FLOW_MAX_LANGS);
@@ -1682,4 +1716,13 @@ bool
 flow_duration_one(const struct flow *flow, const char *word, size_t len)
 {
 	return flow_wordset_has(&flow->ones, word, len);
+}
+
+bool
+flow_replaces(const struct flow *flow, const char *sha256)
+{
+	for (size_t i = 0; sha256 != NULL && i < flow->nreplaces; i++)
+		if (strcmp(flow->replaces[i], sha256) == 0)
+			return true;
+	return false;
 }

@@ -215,6 +215,8 @@ struct flow_keyword_hit {
 struct flow *flow_load(const char *json_text, size_t len, char **cause) CN_MUSTCHECK;
 /* Frees a flow and everything borrowed from it (NULL ok). */
 void flow_free(struct flow *flow);
+/* Is sha256 (hex) an earlier shipped version this document lists in "replaces"? */
+bool flow_replaces(const struct flow *flow, const char *sha256);
 /* Returns the flow's name, e.g. "back_pain". */
 const char *flow_name(const struct flow *flow);
 /* Returns the number of declared languages (1..FLOW_MAX_LANGS). */

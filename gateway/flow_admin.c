@@ -83,53 +83,98 @@ flow_admin_load(PGconn *pg, const char *doc, size_t len, int *version, char **na
 /* Arbitrary constant naming "carenav flow seeding" for pg_advisory_xact_lock. */
 #define FLOW_ADMIN_LOCK_KEY "727466"
 
+bool
+flow_admin_shipped(PGconn *pg, const struct embedded_file *f, struct flow_admin_status *st, char **cause)
+{
+	struct flow *flow = flow_load(f->data, f->len, cause), *stored;
+	char sha[65], *why = NULL;
+	const char *params[2];
+	PGresult *res;
+
+	memset(st, 0, sizeof *st);
+	if (flow == NULL) {
+		why = xasprintf("compiled-in flow %s: %s", f->name, *cause);
+		free(*cause);
+		*cause = why;
+		return false;
+	}
+	flow_admin_sha256(f->data, f->len, sha);
+	params[0] = flow_name(flow);
+	params[1] = sha;
+	(void)snprintf(st->name, sizeof st->name, "%s", flow_name(flow));
+	if (!flow_admin_exec(pg, "SELECT v.version, v.document::text, v.sha256, "
+	    "  EXISTS (SELECT 1 FROM flow_versions o WHERE o.flow_id = f.id AND o.sha256 = $2) "
+	    "FROM flow_versions v JOIN flows f ON f.id = v.flow_id WHERE f.name = $1 "
+	    "ORDER BY v.version DESC LIMIT 1", 2, params, &res, cause)) {
+		flow_free(flow);
+		return false;
+	}
+	if (PQntuples(res) == 0) {
+		st->state = FLOW_SHIPPED_MISSING;
+	} else {
+		st->version = atoi(PQgetvalue(res, 0, 0));
+		stored = flow_load(PQgetvalue(res, 0, 1), strlen(PQgetvalue(res, 0, 1)), &why);
+		if (stored == NULL) {
+			st->state = FLOW_SHIPPED_BROKEN;
+			(void)snprintf(st->why, sizeof st->why, "%s", why);
+		} else if (strcmp(PQgetvalue(res, 0, 2), sha) == 0 || flow_replaces(stored, sha)) {
+			st->state = FLOW_SHIPPED_CURRENT; /* this shipped version, or a newer one */
+		} else if (flow_replaces(flow, PQgetvalue(res, 0, 2))) {
+			st->state = FLOW_SHIPPED_UPGRADE;
+		} else {
+			/* Edited here: is this shipped version news to the database? */
+			st->state = strcmp(PQgetvalue(res, 0, 3), "t") == 0 ? FLOW_SHIPPED_EDITED :
+			    FLOW_SHIPPED_EDITED_NEWER;
+		}
+		free(why);
+		flow_free(stored);
+	}
+	flow_free(flow);
+	PQclear(res);
+	return true;
+}
+
 /*
- * Loads a compiled-in flow when its name has no version yet, or when the
- * newest stored version no longer passes this binary's validation (an
- * upgrade that needs new texts): the gateway must never be left with a
- * flow it cannot run.
+ * Loads a compiled-in flow when its name has no version yet, when the newest
+ * stored version is an unmodified earlier shipped one (listed in the new
+ * document's "replaces"), or when it no longer passes this binary's
+ * validation: the gateway must never be left with a flow it cannot run. A
+ * flow a clinic edited is kept. Conversations in flight finish on the
+ * version they started on.
  */
 static bool
 flow_admin_seed_locked(PGconn *pg, char **cause)
 {
 	for (const struct embedded_file *f = embedded_flows; f->name != NULL; f++) {
-		struct flow *flow = flow_load(f->data, f->len, cause), *stored;
-		const char *params[1];
-		PGresult *res;
-		char *name = NULL, *why = NULL;
-		bool have_good;
+		struct flow_admin_status st;
+		char *name = NULL;
 		int version;
 
-		if (flow == NULL) {
-			why = xasprintf("compiled-in flow %s: %s", f->name, *cause);
-			free(*cause);
-			*cause = why;
+		if (!flow_admin_shipped(pg, f, &st, cause))
 			return false;
-		}
-		params[0] = flow_name(flow);
-		if (!flow_admin_exec(pg, "SELECT v.document::text FROM flow_versions v "
-		    "JOIN flows f ON f.id = v.flow_id WHERE f.name = $1 ORDER BY v.version DESC LIMIT 1",
-		    1, params, &res, cause)) {
-			flow_free(flow);
-			return false;
-		}
-		stored = NULL;
-		if (PQntuples(res) > 0) {
-			stored = flow_load(PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)), &why);
-			if (stored == NULL)
-				log_warn("flow: the newest stored %s no longer loads (%s); storing the compiled-in "
-				    "one as a new version", flow_name(flow), why);
-		}
-		have_good = stored != NULL;
-		free(why);
-		flow_free(stored);
-		flow_free(flow);
-		PQclear(res);
-		if (have_good)
+		switch (st.state) {
+		case FLOW_SHIPPED_CURRENT:
+		case FLOW_SHIPPED_EDITED:
 			continue;
+		case FLOW_SHIPPED_EDITED_NEWER:
+			log_info("flow: %s version %d was edited here, so it stays; a newer shipped flow (%s) "
+			    "exists: see \"carenav doctor\"", st.name, st.version, f->name);
+			continue;
+		case FLOW_SHIPPED_BROKEN:
+			log_warn("flow: the newest stored %s no longer loads (%s); storing the compiled-in "
+			    "one as a new version", st.name, st.why);
+			break;
+		case FLOW_SHIPPED_UPGRADE:
+		case FLOW_SHIPPED_MISSING:
+			break;
+		}
 		if (!flow_admin_load(pg, f->data, f->len, &version, &name, cause))
 			return false;
-		log_info("flow: loaded %s version %d from %s", name, version, f->name);
+		if (st.state == FLOW_SHIPPED_UPGRADE)
+			log_info("flow: %s version %d was an unmodified shipped flow; loaded the new shipped one "
+			    "from %s as version %d", name, st.version, f->name, version);
+		else
+			log_info("flow: loaded %s version %d from %s", name, version, f->name);
 		free(name);
 	}
 	return true;

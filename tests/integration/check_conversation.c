@@ -325,6 +325,147 @@ START_TEST(test_no_sentence_twice)
 }
 END_TEST
 
+/* The whole of a file (caller frees). */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	ck_assert_msg(f != NULL, "cannot read %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = xcalloc(1, (size_t)n + 1);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/* The shipped flow before this one (tests/data/flows/shipped/back_pain_v1.json; caller frees the path). */
+static char *
+shipped_v1_path(void)
+{
+	const char *flow = getenv("CARENAV_FLOW_FILE"), *tail = "sql/flows/back_pain.json";
+	size_t root;
+
+	ck_assert_msg(flow != NULL && strlen(flow) >= strlen(tail) &&
+	    strcmp(flow + strlen(flow) - strlen(tail), tail) == 0, "CARENAV_FLOW_FILE is not .../%s", tail);
+	root = strlen(flow) - strlen(tail);
+	return xasprintf("%.*stests/data/flows/shipped/back_pain_v1.json", (int)root, flow);
+}
+
+/* Does the newest stored back_pain version hold exactly the shipped sql/flows/back_pain.json? */
+static bool
+newest_is_shipped(PGconn *pg)
+{
+	char *doc = slurp(getenv("CARENAV_FLOW_FILE"));
+	const char *params[] = { doc };
+	PGresult *res = PQexecParams(pg, "SELECT document = $1::jsonb FROM flow_versions "
+	    "ORDER BY version DESC LIMIT 1", 1, NULL, params, NULL, NULL, 0);
+	bool same;
+
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	same = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	free(doc);
+	return same;
+}
+
+/*
+ * A clinic that never edited the flow gets the new shipped one when the
+ * gateway is upgraded; a conversation in flight finishes on its version.
+ */
+START_TEST(test_shipped_flow_upgrade)
+{
+	struct world w;
+	char *v1 = shipped_v1_path(), *out = NULL, *reply;
+	long long before;
+
+	memset(&w, 0, sizeof w);
+	w.conninfo = harness_db_create();
+	harness_gw_init(&w.gw, w.conninfo, NULL);
+	/* The database an earlier gateway left: the earlier shipped flow, unmodified. */
+	ck_assert_msg(harness_gw_cli(&w.gw, &out, "flow", "load", v1, NULL) == 0, "flow load: %s", out);
+	free(out);
+	harness_gw_start(&w.gw);
+	w.pg = harness_db_connect(w.conninfo);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM flow_versions"), 2);
+	ck_assert_msg(newest_is_shipped(w.pg), "the gateway did not load the new shipped flow");
+
+	/* Once more with a conversation in flight on the earlier version. */
+	ck_assert_msg(harness_gw_cli(&w.gw, &out, "flow", "load", v1, NULL) == 0, "flow load: %s", out);
+	free(out);
+	say(&w, "+15553000051", "hi");
+	say(&w, "+15553000051", "no");
+	say(&w, "+15553000051", "3");
+	ck_assert_int_eq(harness_gw_stop(&w.gw), 0);
+	harness_gw_start(&w.gw);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM flow_versions"), 4);
+	ck_assert_msg(newest_is_shipped(w.pg), "the gateway did not load the new shipped flow");
+	before = harness_last_message_id(w.pg);
+	say(&w, "+15553000051", "yes");
+	reply = harness_replies(w.pg, "+15553000051", before);
+	ck_assert_msg(strstr(reply, "Sorry") != NULL, "the earlier version (3) should finish: %s", reply);
+	free(reply);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT v.version FROM conversations c JOIN flow_versions v "
+	    "ON v.id = c.flow_version_id WHERE c.patient_number = '+15553000051'"), 3);
+	before = harness_last_message_id(w.pg);
+	say(&w, "+15553000052", "hi");
+	say(&w, "+15553000052", "no");
+	say(&w, "+15553000052", "3");
+	say(&w, "+15553000052", "yes");
+	reply = harness_replies(w.pg, "+15553000052", before);
+	ck_assert_msg(strstr(reply, "Which ones?") != NULL, "a new conversation is not on the new flow: %s", reply);
+	free(reply);
+	free(v1);
+	world_free(&w);
+}
+END_TEST
+
+/* A flow the clinic edited stays at an upgrade, with a log notice and a doctor warning. */
+START_TEST(test_edited_flow_kept)
+{
+	static const char *const greeting = "Your clinic's automated back pain line.";
+	struct world w;
+	char *v1 = shipped_v1_path(), *doc = slurp(v1), *edited, *path, *out = NULL, *log, *at;
+	FILE *f;
+
+	memset(&w, 0, sizeof w);
+	w.conninfo = harness_db_create();
+	harness_gw_init(&w.gw, w.conninfo, NULL);
+	at = strstr(doc, greeting);
+	ck_assert_ptr_nonnull(at);
+	edited = xasprintf("%.*sSunny Clinic's back pain line.%s", (int)(at - doc), doc, at + strlen(greeting));
+	path = xasprintf("%s/edited.json", w.gw.var_dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(edited, f);
+	fclose(f);
+	ck_assert_msg(harness_gw_cli(&w.gw, &out, "flow", "load", path, NULL) == 0, "flow load: %s", out);
+	free(out);
+	harness_gw_start(&w.gw);
+	w.pg = harness_db_connect(w.conninfo);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM flow_versions"), 1);
+	say(&w, "+15553000061", "hi");
+	out = received(&w, "+15553000061", NULL);
+	ck_assert_msg(strstr(out, "Sunny Clinic") != NULL, "got:\n%s", out);
+	free(out);
+	log = slurp(w.gw.log_path);
+	ck_assert_msg(strstr(log, "was edited here, so it stays") != NULL, "no notice in %s", w.gw.log_path);
+	free(log);
+	harness_gw_cli(&w.gw, &out, "doctor", NULL);
+	ck_assert_msg(strstr(out, "a newer shipped flow exists") != NULL, "doctor said:\n%s", out);
+	free(out);
+	free(path);
+	free(edited);
+	free(doc);
+	free(v1);
+	world_free(&w);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -334,6 +475,8 @@ main(void)
 		test_help_first,
 		test_book_then_questions,
 		test_no_sentence_twice,
+		test_shipped_flow_upgrade,
+		test_edited_flow_kept,
 	};
 
 	return check_run("conversation", 120, tests, sizeof tests / sizeof tests[0]);
