@@ -27,8 +27,10 @@
  * branches use to skip questions; it never overwrites a value, and what it
  * read is confirmed in one "Noted: ..." line once the safety screen (a
  * strict question) is behind. A multi question takes several choices at
- * once ("1 3"). The matcher's see-a-doctor verdict likewise waits until the
- * screen is answered, and is not sent when a see_doctor node gave the advice.
+ * once ("1 3"); a plain "yes" there gets the node's "which" text. The
+ * matcher's see-a-doctor verdict likewise waits until the screen is
+ * answered, and is not sent when a see_doctor node gave the advice; the
+ * flow's "advised" condition lets it skip its own advice once given.
  */
 #include "engine.h"
 
