@@ -595,6 +595,38 @@ engine_send_node(struct engine_ctx *cx, const struct flow_node *n)
 }
 
 /*
+ * The variable that records that a question's prompt went out. Tip nodes
+ * share one prompt ("Another topic? ..."), so it is keyed by its text;
+ * ':' is never in a flow's variable names, and RESTART clears it.
+ */
+static void
+engine_prompt_key(const struct flow_text *prompt, char key[24])
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)prompt->by_lang[0]; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	(void)snprintf(key, 24, "prompt:%08x", (unsigned)h);
+}
+
+/* Sends a question on entry: its prompt only the first time in the conversation (no sentence twice). */
+static void
+engine_send_entered(struct engine_ctx *cx, const struct flow_node *n)
+{
+	const struct flow_text *prompt = n->kind == FLOW_QUESTION ? n->prompt : NULL;
+	char key[24];
+
+	if (prompt != NULL) {
+		engine_prompt_key(prompt, key);
+		if (engine_state_var(cx->st, key) != NULL)
+			prompt = NULL; /* the patient has seen how to go on */
+		else
+			engine_set_var(cx->st, key, "sent");
+	}
+	engine_reply2(cx, n->text, prompt);
+}
+
+/*
  * Enters node n: applies its effects, sends its text, and follows message
  * and branch nodes until one that waits for the patient. The loader rejects
  * cycles of message/branch nodes; the bound is a second line of defence.
@@ -630,7 +662,7 @@ engine_enter(struct engine_ctx *cx, const struct flow_node *n)
 			cx->st->emergency_sent = true;
 			engine_clear_escalated(cx->st);
 		}
-		engine_send_node(cx, n);
+		engine_send_entered(cx, n);
 		engine_set_node(cx->st, n->id);
 		return;
 	}

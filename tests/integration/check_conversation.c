@@ -300,7 +300,7 @@ END_TEST
  */
 START_TEST(test_no_sentence_twice)
 {
-	static const char *const free_en[] = { "lower back, 3 weeks, can't sleep", "no", "2", "1", NULL };
+	static const char *const free_en[] = { "lower back, 3 weeks, can't sleep", "no", "2", "1", "2", "4", NULL };
 	static const char *const yes_en[] = { "hi", "no", "3", "yes", "1 3", "1", "QUESTIONS", "TIP", "BOOK", NULL };
 	static const char *const yes_es[] = { "hola", "no", "2", "sí", "2", "1", "PREGUNTAS", "CONSEJO", "CITA", NULL };
 	struct world w;
