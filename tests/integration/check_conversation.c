@@ -318,7 +318,7 @@ START_TEST(test_no_sentence_twice)
 	converse(&w, "+15553000043", yes_es);
 	all = received(&w, "+15553000043", NULL);
 	ck_assert_msg(strstr(all, "Cuales?") && strstr(all, "Que causa mi dolor") && strstr(all, "Espalda media") &&
-	    strstr(all, "ya tiene su pedido de cita") && strstr(all, "Perdon") == NULL, "got:\n%s", all);
+	    strstr(all, "ya tiene su solicitud de cita") && strstr(all, "Perdon") == NULL, "got:\n%s", all);
 	free(all);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 2);
 	world_free(&w);
