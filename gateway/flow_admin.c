@@ -80,9 +80,6 @@ flow_admin_load(PGconn *pg, const char *doc, size_t len, int *version, char **na
 	return true;
 }
 
-/* Arbitrary constant naming "carenav flow seeding" for pg_advisory_xact_lock. */
-#define FLOW_ADMIN_LOCK_KEY "727466"
-
 bool
 flow_admin_shipped(PGconn *pg, const struct embedded_file *f, struct flow_admin_status *st, char **cause)
 {
@@ -133,6 +130,9 @@ flow_admin_shipped(PGconn *pg, const struct embedded_file *f, struct flow_admin_
 	PQclear(res);
 	return true;
 }
+
+/* Arbitrary constant naming "carenav flow seeding" for pg_advisory_xact_lock. */
+#define FLOW_ADMIN_LOCK_KEY "727466"
 
 /*
  * Loads a compiled-in flow when its name has no version yet, when the newest
