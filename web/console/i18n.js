@@ -17,6 +17,7 @@
     "Operator console": "Consola de operadores",
     "Sign out": "Cerrar sesión",
     "Overview": "Resumen",
+    "Audit": "Auditoría",
     "Connecting…": "Conectando…",
     "Reconnecting…": "Reconectando…",
     "Live": "En vivo",

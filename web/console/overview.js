@@ -54,6 +54,7 @@
   /* A bar chart of days[i][key]. */
   function bars(days, key, red) {
     var box = el("div", "ov-chart"), s = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img" });
+    box.setAttribute("data-key", key);
     var max = Math.max(1, Math.max.apply(null, days.map(function (d) { return d[key] || 0; })));
     var bw = (W - PAD) / days.length;
     box.appendChild(el("h3", null, t(key)));
