@@ -32,3 +32,41 @@ BEGIN
                           p_client_addr);
     RETURN 'ok';
 END $$;
+
+-- ---- What the console shows of an escalation, in the operator's language ----
+
+-- An escalation's reason as the console shows it: the rule titles in p_lang
+-- (carenav_reason_text), and the text model named in words. Alerts keep the
+-- id "text_model" beside the model's own words (check_model_alert), so its
+-- words live here rather than in titles.json.
+CREATE OR REPLACE FUNCTION carenav_console_reason_text(p_text text, p_lang text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT replace(p_text, 'text_model', CASE p_lang WHEN 'es' THEN 'señalado por el modelo de texto'
+                                                      ELSE 'flagged by the text model' END)
+$$;
+
+-- One escalation document (carenav_api_escalation_doc) with its reason and
+-- triage summary in p_lang; NULL stays NULL.
+CREATE OR REPLACE FUNCTION carenav_escalation_doc_in(p_doc jsonb, p_lang text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT p_doc || jsonb_build_object(
+               'reason_text', carenav_console_reason_text(carenav_reason_text(p_doc->>'reason', p_lang), p_lang),
+               'summary', s || jsonb_build_object(
+                   'reasons', carenav_console_reason_text(s->>'reasons', p_lang),
+                   'text', carenav_console_reason_text(s->>'text', p_lang)))
+      FROM (SELECT carenav_escalation_summary((p_doc->>'id')::bigint, p_lang) AS s) x
+     WHERE p_doc IS NOT NULL
+$$;
+
+CREATE OR REPLACE FUNCTION carenav_api_escalation_doc(p_id bigint, p_lang text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT carenav_escalation_doc_in(carenav_api_escalation_doc(p_id), p_lang)
+$$;
+
+CREATE OR REPLACE FUNCTION carenav_api_escalation_list(p_state text, p_limit integer, p_lang text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT l || jsonb_build_object('escalations', coalesce((
+               SELECT jsonb_agg(carenav_escalation_doc_in(x.doc, p_lang) ORDER BY x.n)
+                 FROM jsonb_array_elements(l->'escalations') WITH ORDINALITY AS x (doc, n)), '[]'))
+      FROM (SELECT carenav_api_escalation_list(p_state, p_limit) AS l) y
+$$;

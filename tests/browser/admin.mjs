@@ -9,6 +9,7 @@
 //   CONSOLE_URL                  http://127.0.0.1:PORT/console/
 //   ADMIN_NAME, ADMIN_PASSWORD, ADMIN_TOTP_SECRET (base32)
 //   VIEWER_NAME, VIEWER_PASSWORD
+//   SPANISH_NAME, SPANISH_PASSWORD  an English account that switches the console to Spanish
 //   EXPECT_CHART   JSON {chart key: {"YYYY-MM-DD": count}} from SQL (absent days are 0)
 //   EXPORT_PATIENTS  the patient numbers the conversations export must list, in order
 //   SCREENSHOT     the desktop (1280x800) screenshot; "-phone" (390x844) and "-audit" beside it
@@ -54,6 +55,31 @@ async function signIn(page, name, password, code) {
   await page.locator("#app").waitFor({ state: "visible" });
 }
 
+// The label texts a reader sees on the sign-in page, the console and the overview: text nodes and
+// title / placeholder / aria-label of rendered elements, patient content and names left out.
+const visibleTexts = (pg) => pg.evaluate(() => {
+  // Patient content, names, and codes that read the same in both (a patient's language: EN, ES).
+  const SKIP = ".bubble, .conv-preview, #conv-number, .esc-quote, #operator, .day, #console-language, .brand, .chip-lang";
+  const out = new Set();
+  const shown = (el) => el && el.getClientRects().length && !el.closest(SKIP) && !el.closest("[hidden]");
+  const add = (t) => { t = t.trim().replace(/\s+/g, " "); if (/[A-Za-z]{2,}/.test(t)) out.add(t); };
+  for (const root of ["login", "app", "overview"].map((id) => document.getElementById(id))) {
+    if (!shown(root)) continue;
+    const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = w.nextNode(); n; n = w.nextNode()) if (shown(n.parentElement)) add(n.nodeValue);
+    for (const el of root.querySelectorAll("[title], [placeholder], [aria-label]")) {
+      if (!shown(el)) continue;
+      for (const a of ["title", "placeholder", "aria-label"]) if (el.getAttribute(a)) add(el.getAttribute(a));
+    }
+  }
+  return [...out];
+});
+// What a Spanish page still shows in English: texts the English page showed, or the English table's.
+const stillEnglish = async (pg, englishPage) => {
+  const table = new Set(await pg.evaluate(() => window.carenavI18n.english()));
+  return (await visibleTexts(pg)).filter((t) => englishPage.includes(t) || table.has(t));
+};
+
 // Errors in the page other than the refusals this test provokes (401 wrong code, 403 viewer).
 function watch(page, errors, allowed) {
   page.on("console", (m) => { if (m.type() === "error" && !allowed.test(m.text())) errors.push(m.text()); });
@@ -74,6 +100,9 @@ try {
 
   step("the admin's password alone is refused: the account has a second factor");
   await page.goto(url);
+  await page.locator("#login-name").waitFor({ state: "visible" });
+  const loginEnglish = await visibleTexts(page);
+  if (!loginEnglish.includes("Sign in")) throw new Error(`the English sign-in page: ${loginEnglish.join(" | ")}`);
   await page.fill("#login-name", env("ADMIN_NAME"));
   await page.fill("#login-password", env("ADMIN_PASSWORD"));
   await page.click("#login-form button[type=submit]");
@@ -172,6 +201,39 @@ try {
     throw new Error(`a viewer's export: ${forced.status} ${forced.text}`);
   }
   await viewer.close();
+
+  step("a browser in Spanish gets the sign-in page in Spanish");
+  const spanish = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "es-ES" });
+  page = await spanish.newPage();
+  watch(page, errors, /status of 401/);  // /api/me before signing in
+  await page.goto(url);
+  await page.locator("#login-form button[type=submit]", { hasText: "Iniciar sesión" }).waitFor({ state: "visible" });
+  let left = await stillEnglish(page, loginEnglish);
+  if (left.length) throw new Error(`the Spanish sign-in page still says: ${left.join(" | ")}`);
+  if ((await page.evaluate(() => document.documentElement.lang)) !== "es") throw new Error("the sign-in page is not lang=es");
+
+  step("an English account signs in there: the console is in English, the account's language");
+  await signIn(page, env("SPANISH_NAME"), env("SPANISH_PASSWORD"));
+  await page.locator("#signout", { hasText: "Sign out" }).waitFor({ state: "visible" });
+  if ((await page.locator("#console-language").inputValue()) !== "en") throw new Error("the picker does not say English");
+  const openCase = async () => {
+    await page.locator(".esc-card .esc-code").first().click();
+    await page.locator(".msg.in .bubble").first().waitFor({ state: "visible" });
+    await page.locator("#esc-panel").waitFor({ state: "visible" });
+  };
+  await openCase();
+  const appEnglish = await visibleTexts(page);
+
+  step("the operator picks Español: the console reloads in Spanish, no English label left");
+  await page.selectOption("#console-language", "es");
+  await page.locator("#signout", { hasText: "Cerrar sesión" }).waitFor({ state: "visible" });
+  if ((await page.locator("#console-language").inputValue()) !== "es") throw new Error("the picker does not say Español");
+  await openCase();
+  left = await stillEnglish(page, appEnglish);
+  if (left.length) throw new Error(`the Spanish console still says: ${left.join(" | ")}`);
+  await page.screenshot({ path: shotAs("-es"), fullPage: false });
+  step(`screenshot ${shotAs("-es")}`);
+  await spanish.close();
   if (errors.length) throw new Error(`errors in the page: ${errors.join(" | ")}`);
   step("all admin console checks passed");
 } catch (err) {

@@ -190,7 +190,8 @@ START_TEST(test_admin_console)
 {
 	const char *outdir = env_or_fail("CARENAV_BROWSER_OUT");
 	struct harness_gw gw;
-	char *conninfo = harness_db_create(), *out = NULL, *admin_pw, *secret, *viewer_pw, *chart, *patients;
+	char *conninfo = harness_db_create(), *out = NULL, *admin_pw, *secret, *viewer_pw, *spanish_pw, *chart;
+	char *patients;
 	char *url, *shot, *cmd, *script = browser_script("admin.mjs");
 	PGconn *pg;
 	int status;
@@ -231,13 +232,17 @@ START_TEST(test_admin_console)
 	ck_assert_int_eq(harness_gw_cli(&gw, &out, "operator", "add", "--name", "vic", "--role", "viewer", NULL), 0);
 	viewer_pw = after(out, "password (shown once): ");
 	free(out);
+	ck_assert_int_eq(harness_gw_cli(&gw, &out, "operator", "add", "--name", "sofia", "--role", "responder",
+	    NULL), 0);
+	spanish_pw = after(out, "password (shown once): ");
+	free(out);
 
 	mkdir(outdir, 0755);
 	url = xasprintf("http://127.0.0.1:%d/console/", gw.port);
 	shot = xasprintf("%s/admin.png", outdir);
 	cmd = xasprintf("CONSOLE_URL='%s' ADMIN_NAME=ada ADMIN_PASSWORD='%s' ADMIN_TOTP_SECRET='%s' VIEWER_NAME=vic "
-	    "VIEWER_PASSWORD='%s' EXPECT_CHART='%s' EXPORT_PATIENTS='%s' SCREENSHOT='%s' node '%s'", url, admin_pw,
-	    secret, viewer_pw, chart, patients, shot, script);
+	    "VIEWER_PASSWORD='%s' SPANISH_NAME=sofia SPANISH_PASSWORD='%s' EXPECT_CHART='%s' EXPORT_PATIENTS='%s' "
+	    "SCREENSHOT='%s' node '%s'", url, admin_pw, secret, viewer_pw, spanish_pw, chart, patients, shot, script);
 	status = system(cmd);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "the admin console test in Chromium failed (exit %d); see its output above", WEXITSTATUS(status));
@@ -251,11 +256,17 @@ START_TEST(test_admin_console)
 	    "AND operator IN ('ada', 'vic')"), 2);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions WHERE operator = 'vic' "
 	    "AND action LIKE 'export%'"), 0);
+	/* sofia chose Spanish in the console: kept on her account, audited with where from. */
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operators WHERE name = 'sofia' "
+	    "AND language = 'es'"), 1);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions WHERE operator = 'sofia' "
+	    "AND action = 'operator_language' AND detail = 'sofia: en -> es' AND client_addr = '127.0.0.1'"), 1);
 	ck_assert(access(shot, R_OK) == 0);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
 	free(cmd);
 	free(shot);
 	free(url);
+	free(spanish_pw);
 	free(patients);
 	free(chart);
 	free(viewer_pw);

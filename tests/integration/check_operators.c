@@ -485,11 +485,14 @@ START_TEST(test_sessions)
 }
 END_TEST
 
-/* The console's language: each operator changes their own (audited, CSRF, 422), an admin with the CLI. */
+/*
+ * The console's language: each operator changes their own (audited, CSRF, 422), an admin with the CLI;
+ * escalation reasons and summaries come in the reader's language.
+ */
 START_TEST(test_language)
 {
 	struct world w;
-	char *pw, *vt, *sid = NULL, *csrf = NULL, *resp = NULL, *out = NULL;
+	char *pw, *vt, *sid = NULL, *csrf = NULL, *resp = NULL, *out = NULL, *esc;
 
 	world_init(&w);
 	op_add(&w, "sofia", "responder", &pw, NULL);
@@ -515,6 +518,21 @@ START_TEST(test_language)
 	free(resp);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'sofia' "
 	    "AND action = 'operator_language' AND detail = 'sofia: en -> es' AND client_addr = '127.0.0.1'"), 1);
+	/* what she reads of an escalation is in Spanish now: its reasons and its summary */
+	PQclear(PQexec(w.pg, "INSERT INTO escalations (code, conversation_id, reason, status) "
+	    "SELECT '5678', id, 'er_bowel_bladder,text_model', 'open' FROM conversations"));
+	esc = xasprintf("/api/escalations/%lld", harness_query_int(w.pg, "SELECT id FROM escalations "
+	    "WHERE code = '5678'"));
+	ck_assert_int_eq(api(&w, (struct call){ "GET", esc, NULL, sid, NULL, NULL }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "\"Perdió el control de la vejiga o el intestino; señalado por el modelo de "
+	    "texto\"") != NULL && strstr(resp, "Habla inglés") != NULL && strstr(resp, "Lost bladder") == NULL,
+	    "%s", resp);
+	free(resp);
+	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/escalations", NULL, sid, NULL, NULL }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "Perdió el control") != NULL && strstr(resp, "Lost bladder") == NULL, "%s", resp);
+	free(resp);
+	/* ... while an English operator reads the same escalation in English */
+	expect(&w, 200, "GET", esc, vt, NULL, "\"Lost bladder or bowel control; flagged by the text model\"");
 	/* the same again changes nothing and writes no second row */
 	ck_assert_int_eq(api(&w, (struct call){ "POST", "/api/me/language", NULL, sid, csrf,
 	    "{\"language\": \"es\"}" }, &resp, NULL), 200);
@@ -543,6 +561,10 @@ START_TEST(test_language)
 	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/me", NULL, sid, NULL, NULL }, &resp, NULL), 200);
 	ck_assert_msg(strstr(resp, "\"en\"") != NULL, "%s", resp);
 	free(resp);
+	ck_assert_int_eq(api(&w, (struct call){ "GET", esc, NULL, sid, NULL, NULL }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "Lost bladder or bowel control") != NULL && strstr(resp, "Speaks English") != NULL,
+	    "%s", resp);
+	free(resp);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'cli' "
 	    "AND action = 'operator_language' AND detail = 'sofia: es -> en'"), 1);
 	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "language", "sofia", "fr", NULL), 2);
@@ -557,6 +579,7 @@ START_TEST(test_language)
 	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "list", NULL), 0);
 	ck_assert_msg(strstr(out, "vera") != NULL && strstr(out, " es ") != NULL, "%s", out);
 	free(out);
+	free(esc);
 	free(sid);
 	free(csrf);
 	free(vt);
