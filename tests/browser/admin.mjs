@@ -3,7 +3,11 @@
 // code (computed here, RFC 6238, with node's crypto), reads the overview's
 // charts (checked against SQL counts the C test made), downloads a CSV
 // export (rows and masked numbers checked) and finds it in the audit view;
-// a viewer sees no admin controls and reads the API's 403 when forcing one.
+// a viewer sees no admin controls and reads the API's 403 when forcing one;
+// a browser in Spanish gets the sign-in page in Spanish, and an English
+// account that picks Español sees no English label (every visible text is
+// checked against the English page and i18n.js's table), the reasons in
+// Spanish and the API's refusals in Spanish.
 //
 // Run by tests/integration/check_browser.c. Environment:
 //   CONSOLE_URL                  http://127.0.0.1:PORT/console/
@@ -205,12 +209,17 @@ try {
   step("a browser in Spanish gets the sign-in page in Spanish");
   const spanish = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "es-ES" });
   page = await spanish.newPage();
-  watch(page, errors, /status of 401/);  // /api/me before signing in
+  // 401: /api/me before signing in and the wrong password; 403, 400: the refusals provoked below.
+  watch(page, errors, /status of 40[013]/);
   await page.goto(url);
   await page.locator("#login-form button[type=submit]", { hasText: "Iniciar sesión" }).waitFor({ state: "visible" });
   let left = await stillEnglish(page, loginEnglish);
   if (left.length) throw new Error(`the Spanish sign-in page still says: ${left.join(" | ")}`);
   if ((await page.evaluate(() => document.documentElement.lang)) !== "es") throw new Error("the sign-in page is not lang=es");
+  await page.fill("#login-name", env("SPANISH_NAME"));
+  await page.fill("#login-password", "not-the-right-password");
+  await page.click("#login-form button[type=submit]");
+  await page.locator("#login-error", { hasText: "nombre, contraseña o código incorrectos" }).waitFor({ state: "visible" });
 
   step("an English account signs in there: the console is in English, the account's language");
   await signIn(page, env("SPANISH_NAME"), env("SPANISH_PASSWORD"));
@@ -233,6 +242,14 @@ try {
   if (left.length) throw new Error(`the Spanish console still says: ${left.join(" | ")}`);
   await page.screenshot({ path: shotAs("-es"), fullPage: false });
   step(`screenshot ${shotAs("-es")}`);
+
+  step("the API's refusals reach her in Spanish: a text too long, an admin view forced");
+  await page.fill("#reply-text", "a".repeat(1601));
+  await page.locator("#reply-send").click();
+  await page.locator("#toast.error", { hasText: "demasiado largo para un mensaje: 1601 caracteres" }).waitFor({ state: "visible" });
+  await page.evaluate(() => window.carenavAudit.show());
+  await page.locator("#audit .form-error", { hasText: "No se pudo cargar el registro de auditoría: esto necesita el rol " +
+    `admin; ${env("SPANISH_NAME")} tiene el rol responder` }).waitFor({ state: "visible" });
   await spanish.close();
   if (errors.length) throw new Error(`errors in the page: ${errors.join(" | ")}`);
   step("all admin console checks passed");

@@ -15,8 +15,11 @@
  * The admin side (tests/browser/admin.mjs, issue #21): sign-in with a
  * password and a TOTP code, the overview's charts against SQL counts, a
  * CSV export (rows, masked numbers) that shows in the audit view, and a
- * viewer who sees no admin controls and reads the API's 403; screenshots
- * browser/admin.png (1280x800), admin-audit.png and admin-phone.png (390x844).
+ * viewer who sees no admin controls and reads the API's 403; a browser in
+ * Spanish gets the sign-in page in Spanish, and an operator who picks
+ * Español sees no English label, Spanish reasons and the API's refusals
+ * in Spanish. Screenshots browser/admin.png (1280x800), admin-audit.png,
+ * admin-phone.png (390x844) and admin-es.png.
  */
 #include <check.h>
 #include <stdio.h>
@@ -261,6 +264,10 @@ START_TEST(test_admin_console)
 	    "AND language = 'es'"), 1);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions WHERE operator = 'sofia' "
 	    "AND action = 'operator_language' AND detail = 'sofia: en -> es' AND client_addr = '127.0.0.1'"), 1);
+	/* Her wrong password counted; the text too long for one message was refused whole. */
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions WHERE operator = 'sofia' "
+	    "AND action = 'login_failed'"), 1);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:sofia'"), 0);
 	ck_assert(access(shot, R_OK) == 0);
 	ck_assert_int_eq(harness_gw_stop(&gw), 0);
 	free(cmd);

@@ -21,6 +21,11 @@
     var lang = (window.carenavAuth && window.carenavAuth.language) || "en";
     return (T[lang] || T.en)[key];
   }
+  /* An API's message in the operator's language (these panels sit outside what i18n.js watches). */
+  function said(text) {
+    var lang = (window.carenavAuth && window.carenavAuth.language) || "en";
+    return window.carenavI18n ? window.carenavI18n.message(text, lang) : text;
+  }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -67,7 +72,7 @@
         if (!res.ok) throw new Error(doc && doc.error ? doc.error.message : "HTTP " + res.status);
         body.appendChild(doc.actions.length ? table(doc.actions) : el("p", "muted", t("empty")));
       });
-    }).catch(function (err) { body.appendChild(el("p", "form-error", t("failed") + err.message)); });
+    }).catch(function (err) { body.appendChild(el("p", "form-error", t("failed") + said(err.message))); });
   }
 
   function addButton() {

@@ -156,10 +156,41 @@
     "Cancel": "Cancelar",
     "Pick how it ended.": "Elija cómo terminó.",
     "Enter your name and password.": "Escriba su nombre y contraseña.",
-    "The gateway cannot be reached": "No se puede contactar al servidor"
+    "The gateway cannot be reached": "No se puede contactar al servidor",
+    /* The API's error messages the console shows (the API itself answers in English, for scripts). */
+    "wrong name, password or code": "nombre, contraseña o código incorrectos",
+    "too many failed sign-ins: this account is locked for a while (an admin can unlock it with carenav operator reset)":
+      "demasiados intentos fallidos: esta cuenta queda bloqueada un tiempo (un administrador puede desbloquearla con carenav operator reset)",
+    "name and password must be non-empty strings of at most 256 bytes": "el nombre y la contraseña deben tener entre 1 y 256 bytes",
+    "the session has ended; sign in again": "la sesión terminó; vuelva a iniciar sesión",
+    "the operator token is not valid (unknown, expired or revoked)": "el token de operador no es válido (desconocido, vencido o revocado)",
+    "the operator token is not valid": "el token de operador no es válido",
+    "sign in, or send an operator token (Authorization: Bearer TOKEN)": "inicie sesión o envíe un token de operador (Authorization: Bearer TOKEN)",
+    "a signed-in request that changes something needs the session's X-CSRF-Token header (GET /api/me gives it)":
+      "un pedido con sesión que cambia algo necesita el encabezado X-CSRF-Token de la sesión (lo da GET /api/me)",
+    "the database is not available; try again shortly": "la base de datos no está disponible; intente de nuevo en un momento",
+    "too many requests; slow down and retry later": "demasiados pedidos; espere un poco y vuelva a intentar",
+    "the escalation is not open any more (already acknowledged or resolved)": "el escalamiento ya no está abierto (ya fue confirmado o resuelto)",
+    "the escalation is already resolved": "el escalamiento ya está resuelto",
+    "the call-back request is already done": "el pedido de llamada ya está hecho",
+    "the patient texted STOP; nothing can be sent until they text START": "el paciente envió STOP; no se puede enviar nada hasta que envíe START",
+    "no such conversation": "no existe esa conversación",
+    "no such escalation": "no existe ese escalamiento",
+    "no such call-back request": "no existe ese pedido de llamada",
+    "this is a staff alert line, not a patient": "esta es una línea de alertas al personal, no un paciente",
+    "language must be en or es": "el idioma debe ser en o es",
+    "an OPERATOR_TOKENS name has no account to keep a language in; the console stays in English":
+      "un nombre de OPERATOR_TOKENS no tiene cuenta donde guardar un idioma; la consola sigue en inglés"
   };
   /* Sentences the console composes around values (codes, names, times): each part that is a label is translated. */
   var ES_PATTERNS = [
+    [/^this needs the (\w+) role; (.+) is (\w+)$/, function (m) { return "esto necesita el rol " + m[1] + "; " + m[2] + " tiene el rol " + m[3]; }],
+    [/^too long for one message: (\d+) characters \/ (\d+) segments, the limit with (\S+) is (.+); shorten it or send it as two messages$/,
+      function (m) {
+        return "demasiado largo para un mensaje: " + m[1] + " caracteres / " + m[2] + " segmentos, el límite con " + m[3] + " es " +
+          m[4].replace(/segments/g, "segmentos").replace(/characters/g, "caracteres").replace(/ or /g, " o ") +
+          "; acórtelo o envíelo en dos mensajes";
+      }],
     [/^Conversation #(\d+) · started (.+?) · last activity (.+?)(?: · escalation (\S+) \((\w+)\))?$/, function (m) {
       return "Conversación #" + m[1] + " · iniciada " + when(m[2]) + " · última actividad " + when(m[3]) +
         (m[4] ? " · escalamiento " + m[4] + " (" + (ES_STATUS[m[5]] || m[5]) + ")" : "");
@@ -302,10 +333,16 @@
     translate("login", lang);
   }
 
+  /* text (an API's error message, say) in lang when this file knows it, else as it is. */
+  function message(text, lang) {
+    var t = lang === "es" ? tr(String(text)) : null;
+    return t === null ? String(text) : t;
+  }
+
   /* The English labels this file knows (tests scan a Spanish page for them). */
   function english() {
     return Object.keys(ES);
   }
 
-  window.carenavI18n = { apply: apply, applyLogin: applyLogin, translate: tr, english: english };
+  window.carenavI18n = { apply: apply, applyLogin: applyLogin, translate: tr, message: message, english: english };
 })();

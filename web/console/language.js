@@ -44,7 +44,7 @@
       });
     }).catch(function (err) {
       select.value = auth.language;
-      fail(err.message);
+      fail(window.carenavI18n ? window.carenavI18n.message(err.message, auth.language) : err.message);
     });
   }
 

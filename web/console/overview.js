@@ -29,6 +29,11 @@
     var lang = (window.carenavAuth && window.carenavAuth.language) || "en";
     return (T[lang] || T.en)[key];
   }
+  /* An API's message in the operator's language (these panels sit outside what i18n.js watches). */
+  function said(text) {
+    var lang = (window.carenavAuth && window.carenavAuth.language) || "en";
+    return window.carenavI18n ? window.carenavI18n.message(text, lang) : text;
+  }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -136,7 +141,7 @@
         document.body.appendChild(a);
         a.click();
         setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-      }).catch(function (err) { alert(err.message); });
+      }).catch(function (err) { alert(said(err.message)); });
     });
     return form;
   }
@@ -174,7 +179,7 @@
       body.appendChild(tiles);
       body.appendChild(charts);
       body.appendChild(exportForm());
-    }).catch(function (err) { body.appendChild(el("p", "form-error", t("failed") + err.message)); });
+    }).catch(function (err) { body.appendChild(el("p", "form-error", t("failed") + said(err.message))); });
   }
 
   function addButton() {
