@@ -63,7 +63,7 @@ async function signIn(page, name, password, code) {
 // title / placeholder / aria-label of rendered elements, patient content and names left out.
 const visibleTexts = (pg) => pg.evaluate(() => {
   // Patient content, names, and codes that read the same in both (a patient's language: EN, ES).
-  const SKIP = ".bubble, .conv-preview, #conv-number, .esc-quote, #operator, .day, #console-language, .brand, .chip-lang";
+  const SKIP = ".bubble, .conv-text, #conv-number, .esc-quote, #operator, .day, #console-language, .brand, .chip-lang";
   const out = new Set();
   const shown = (el) => el && el.getClientRects().length && !el.closest(SKIP) && !el.closest("[hidden]");
   const add = (t) => { t = t.trim().replace(/\s+/g, " "); if (/[A-Za-z]{2,}/.test(t)) out.add(t); };

@@ -542,7 +542,7 @@
         h("span", { class: "conv-time", text: ago(c.last_activity_at) }),
         h("span", { class: "conv-preview" },
           last ? h("span", { class: "dir", text: last.direction === "in" ? "Patient: " : "Sent: " }) : null,
-          last ? last.preview : "No messages")));
+          last ? h("span", { class: "conv-text", text: last.preview }) : "No messages")));
     });
     $("more").hidden = !state.cursor;
   }

@@ -9,7 +9,7 @@
  * table below (and a few "prefix + value" forms). Before sign-in the
  * login page (#login) is translated the same way, in the browser's
  * language (language.js picks it). Patient text is never
- * touched: nothing inside a transcript bubble, a list preview or a phone
+ * touched: nothing inside a transcript bubble, a list preview's text or a phone
  * number is looked at, and only whole, known strings are replaced.
  */
 (function () {
@@ -81,6 +81,8 @@
     "The patient texted STOP: nothing can be sent until they text START.":
       "El paciente envió STOP: no se puede enviar nada hasta que envíe START.",
     "Patient": "Paciente",
+    "Patient:": "Paciente:",
+    "Sent:": "Enviado:",
     "Automated reply": "Respuesta automática",
     "System": "Sistema",
     "Staff alert": "Alerta al personal",
@@ -237,7 +239,7 @@
   var ES_CONTEXT = [[".seg-btn[data-filter=open]", "Abiertos"]];
   var ES_SUFFIX = [[" min ago", " min"], [" h ago", " h"], [" d ago", " d"]];
   /* Patient content and numbers: never translated. */
-  var SKIP = ".bubble, .conv-preview, #conv-number, .esc-quote, #operator, .day";
+  var SKIP = ".bubble, .conv-text, #conv-number, .esc-quote, #operator, .day";
   var ATTRS = ["title", "placeholder", "aria-label"];
 
   var observers = {};
@@ -321,6 +323,11 @@
 
   /* Switches the signed-in console to the account's language. */
   function apply(lang) {
+    /* Spanish labels are not turned back: an English account signing in after a Spanish one starts afresh. */
+    if (lang !== "es" && observers.app) {
+      location.reload();
+      return;
+    }
     document.documentElement.lang = lang === "es" ? "es" : "en";
     translate("app", lang);
   }
