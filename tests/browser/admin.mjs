@@ -225,20 +225,43 @@ try {
   await signIn(page, env("SPANISH_NAME"), env("SPANISH_PASSWORD"));
   await page.locator("#signout", { hasText: "Sign out" }).waitFor({ state: "visible" });
   if ((await page.locator("#console-language").inputValue()) !== "en") throw new Error("the picker does not say English");
-  const openCase = async () => {
+  // The console's views in turn: an escalated conversation with its timeline, the resolve dialog, the
+  // call-backs tab, the overview. Returns every text seen; ends with the conversation open.
+  const tour = async () => {
+    const seen = [];
+    const look = async () => seen.push(...(await visibleTexts(page)));
     await page.locator(".esc-card .esc-code").first().click();
     await page.locator(".msg.in .bubble").first().waitFor({ state: "visible" });
-    await page.locator("#esc-panel").waitFor({ state: "visible" });
+    await page.locator("#esc-panel .esc-timeline summary").click();
+    await page.locator("#esc-panel .timeline li").first().waitFor({ state: "visible" });
+    await look();
+    await page.click("#btn-resolve");
+    await page.locator("#resolve-dialog").waitFor({ state: "visible" });
+    await look();
+    await page.click("#resolve-cancel");
+    await page.locator("#resolve-dialog").waitFor({ state: "hidden" });
+    await page.click(".tab[data-tab=callbacks]");
+    await page.locator("#pane-callbacks").waitFor({ state: "visible" });
+    await look();
+    await page.click(".tab[data-tab=conversations]");
+    await page.click("#open-overview");
+    await page.locator("#overview .ov-chart svg rect.bar").first().waitFor({ state: "attached" });
+    await look();
+    await page.click("#overview .overview-head button");
+    return seen;
   };
-  await openCase();
-  const appEnglish = await visibleTexts(page);
+  const appEnglish = await tour();
+  if (!appEnglish.includes("How did it end?") || !appEnglish.includes("Texts received per day")) {
+    throw new Error(`the tour missed a view: ${appEnglish.join(" | ")}`);
+  }
 
   step("the operator picks Español: the console reloads in Spanish, no English label left");
   await page.selectOption("#console-language", "es");
   await page.locator("#signout", { hasText: "Cerrar sesión" }).waitFor({ state: "visible" });
   if ((await page.locator("#console-language").inputValue()) !== "es") throw new Error("the picker does not say Español");
-  await openCase();
-  left = await stillEnglish(page, appEnglish);
+  const appSpanish = await tour();
+  left = [...new Set(appSpanish.filter((t) => appEnglish.includes(t)))];
+  left.push(...(await stillEnglish(page, appEnglish)));
   if (left.length) throw new Error(`the Spanish console still says: ${left.join(" | ")}`);
   await page.screenshot({ path: shotAs("-es"), fullPage: false });
   step(`screenshot ${shotAs("-es")}`);

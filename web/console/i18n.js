@@ -148,6 +148,7 @@
     "No answer": "Sin respuesta",
     "False alarm": "Falsa alarma",
     "no outcome recorded": "sin resultado registrado",
+    "Resolve escalation": "Resolver escalamiento",
     "How did it end?": "¿Cómo terminó?",
     "Number of tries": "Número de intentos",
     "tries": "intentos",
