@@ -327,7 +327,8 @@ cli_operator(PGconn *pg, const struct config *cfg, int argc, char **argv)
 	if (strcmp(cmd, "list") == 0)
 		return cli_op_list(pg);
 	if (argc < 2) {
-		fprintf(stderr, "carenav: usage: operator add|list|disable|enable|reset|token|revoke|totp|language NAME\n");
+		fprintf(stderr, "carenav: usage: operator add|list|disable|enable|reset|token|revoke|totp|language "
+		    "NAME\n");
 		return 2;
 	}
 	if (strcmp(cmd, "disable") == 0)
