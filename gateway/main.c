@@ -8,7 +8,7 @@
  *   carenav doctor           check configuration, database, migrations, provider; say what is wrong
  *   carenav purge            partitions ahead + retention purge + outbox trim, once (the gateway does it hourly)
  *   carenav staff add|edit|list|remove, carenav oncall add|edit|remove|list|check   (see cli_staff.c)
- *   carenav operator add|list|disable|enable|reset|token|revoke|totp   (see cli_operator.c)
+ *   carenav operator add|list|disable|enable|reset|token|revoke|totp|language   (see cli_operator.c)
  *
  * Startup: configuration from the environment, migrations (blocking, before
  * the loop), then the event loop with the database pool, the provider, the
@@ -620,7 +620,7 @@ main_usage(FILE *out)
 	    "  operator add --name NAME --role viewer|responder|admin [--language en|es] [--no-password]\n"
 	    "               [--token] [--token-days N]\n"
 	    "  operator list | disable NAME | enable NAME | reset NAME | token NAME [--days N]\n"
-	    "  operator revoke NAME | totp NAME [--off]\n"
+	    "  operator revoke NAME | totp NAME [--off] | language NAME en|es\n"
 	    "  triage [--jsonl] [--phrases FILE] [--model FILE|off] < texts   red-flag levels as JSON Lines\n"
 	    "  triage train --out FILE [--data DIR]   train the text model on labelled JSON Lines\n"
 	    "Configuration comes from the environment; see .env.example.\n");

@@ -35,21 +35,21 @@ store_api_conversation(struct db *db, int64_t id, db_result_cb *cb, void *arg)
 }
 
 void
-store_api_escalations(struct db *db, const char *state, int limit, db_result_cb *cb, void *arg)
+store_api_escalations(struct db *db, const char *state, int limit, const char *lang, db_result_cb *cb, void *arg)
 {
 	char lim[24];
-	const char *params[] = { state, I64(lim, limit) };
+	const char *params[] = { state, I64(lim, limit), lang };
 
-	db_query(db, "SELECT carenav_api_escalation_list($1, $2)::text", 2, params, cb, arg);
+	db_query(db, "SELECT carenav_api_escalation_list($1, $2, $3)::text", 3, params, cb, arg);
 }
 
 void
-store_api_escalation(struct db *db, int64_t id, db_result_cb *cb, void *arg)
+store_api_escalation(struct db *db, int64_t id, const char *lang, db_result_cb *cb, void *arg)
 {
 	char idbuf[24];
-	const char *params[] = { I64(idbuf, id) };
+	const char *params[] = { I64(idbuf, id), lang };
 
-	db_query(db, "SELECT carenav_api_escalation_doc($1)::text", 1, params, cb, arg);
+	db_query(db, "SELECT carenav_api_escalation_doc($1, $2)::text", 2, params, cb, arg);
 }
 
 void

@@ -30,11 +30,12 @@ void store_api_conversations(struct db *db, const char *status, const char *q, i
 void store_api_conversation(struct db *db, int64_t id, db_result_cb *cb, void *arg);
 /*
  * Row: {"escalations": [...], "today": {...}}; state "" (all), "active",
- * "open", "in_progress" or "resolved".
+ * "open", "in_progress" or "resolved"; reasons and triage summaries in lang ("en", "es").
  */
-void store_api_escalations(struct db *db, const char *state, int limit, db_result_cb *cb, void *arg);
-/* Row: one escalation's document (as in the list), or SQL NULL if there is none. */
-void store_api_escalation(struct db *db, int64_t id, db_result_cb *cb, void *arg);
+void store_api_escalations(struct db *db, const char *state, int limit, const char *lang, db_result_cb *cb,
+    void *arg);
+/* Row: one escalation's document (as in the list, in lang), or SQL NULL if there is none. */
+void store_api_escalation(struct db *db, int64_t id, const char *lang, db_result_cb *cb, void *arg);
 /* Row: {"callbacks": [...]}; status "", "open" or "done". */
 void store_api_callbacks(struct db *db, const char *status, int limit, db_result_cb *cb, void *arg);
 /* Row: {"actions": [...]}, newest first. */

@@ -66,6 +66,7 @@ extern const struct http_route api_callbacks_list_route;
 extern const struct http_route api_callbacks_done_route;
 extern const struct http_route api_audit_route;
 extern const struct http_route api_me_route;
+extern const struct http_route api_language_route;
 extern const struct http_route api_login_route;
 extern const struct http_route api_logout_route;
 extern const struct http_route api_overview_route;
@@ -93,6 +94,7 @@ static const struct http_route *const http_routes[] = {
 	&api_callbacks_done_route,
 	&api_audit_route,
 	&api_me_route,
+	&api_language_route,
 	&api_login_route,
 	&api_logout_route,
 	&api_overview_route,
