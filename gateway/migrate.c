@@ -1,9 +1,21 @@
 /*
- * migrate.c - numbered migrations, tracked in schema_migrations. See migrate.h.
+ * migrate.c - numbered migrations, tracked in schema_migrations, then the
+ * function files, tracked in schema_functions. See migrate.h and sql/README.md.
  *
  * Each migration runs in its own transaction together with its
- * schema_migrations row, so it is applied entirely or not at all. A
- * transaction-scoped advisory lock, taken first in each of those
+ * schema_migrations row, so it is applied entirely or not at all; so does
+ * each function file (sql/functions/<area>.sql) with its schema_functions
+ * row, which holds the SHA-256 of the text applied, so an unchanged file
+ * costs one lookup and takes no lock on any table. A file is applied again
+ * when its text changed, and every file when this run applied a migration
+ * (a migration may drop a function whose signature changes). A binary
+ * older than the database (it lacks a migration the database has, as
+ * during a rolling upgrade) leaves the functions alone, so it cannot put
+ * back an older definition. Function bodies are not checked against the
+ * schema while a file is applied (check_function_bodies = off, as pg_dump
+ * does), so a file need not order its functions by who calls whom.
+ *
+ * A transaction-scoped advisory lock, taken first in each of those
  * transactions, makes gateways that start together apply them once. It is
  * transaction-scoped (not a session lock) so that startup also works
  * through PgBouncer in transaction pooling, where consecutive statements
@@ -83,7 +95,9 @@ static bool
 migrate_exec(PGconn *pg, const char *sql, char **cause)
 {
 	PGresult *res = PQexec(pg, sql);
-	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+	/* A migration whose functions moved to sql/functions/ may hold only its comments. */
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK ||
+	    PQresultStatus(res) == PGRES_EMPTY_QUERY;
 
 	if (!ok)
 		*cause = xstrdup(PQresultErrorMessage(res));
@@ -108,24 +122,41 @@ migrate_is_applied(PGconn *pg, const char *name, bool *applied, char **cause)
 	return true;
 }
 
-/* Applies m unless it is already recorded, in one transaction under the migration lock. */
+/* Opens a transaction holding the migration lock, with the bookkeeping tables in place. */
 static bool
-migrate_one(PGconn *pg, const struct embedded_file *m, char **cause)
+migrate_begin(PGconn *pg, char **cause)
+{
+	if (!migrate_exec(pg, "BEGIN", cause))
+		return false;
+	if (migrate_exec(pg, "SET LOCAL client_min_messages = warning", cause) &&
+	    migrate_exec(pg, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", cause) &&
+	    migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cause) &&
+	    migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_functions ("
+	    "name text PRIMARY KEY, sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())", cause))
+		return true;
+	PQclear(PQexec(pg, "ROLLBACK"));
+	return false;
+}
+
+/*
+ * Applies m unless it is already recorded, in one transaction under the
+ * migration lock; *applied says whether it was.
+ */
+static bool
+migrate_one(PGconn *pg, const struct embedded_file *m, bool *applied, char **cause)
 {
 	const char *params[] = { m->name };
 	PGresult *res;
 	char *err = NULL;
-	bool applied;
+	bool done;
 
-	if (!migrate_exec(pg, "BEGIN", cause))
+	*applied = false;
+	if (!migrate_begin(pg, cause))
 		return false;
-	if (!migrate_exec(pg, "SET LOCAL client_min_messages = warning", cause) ||
-	    !migrate_exec(pg, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", cause) ||
-	    !migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-	    "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cause) ||
-	    !migrate_is_applied(pg, m->name, &applied, cause))
+	if (!migrate_is_applied(pg, m->name, &done, cause))
 		goto rollback;
-	if (applied)
+	if (done)
 		return migrate_exec(pg, "COMMIT", cause);
 	if (!migrate_exec(pg, m->data, &err)) {
 		*cause = xasprintf("%s: %s", m->name, err);
@@ -143,6 +174,7 @@ migrate_one(PGconn *pg, const struct embedded_file *m, char **cause)
 	if (!migrate_exec(pg, "COMMIT", cause))
 		return false;
 	log_info("migrate: applied %s", m->name);
+	*applied = true;
 	return true;
 rollback:
 	PQclear(PQexec(pg, "ROLLBACK"));
@@ -169,12 +201,95 @@ migrate_titles(PGconn *pg, char **cause)
 	return ok;
 }
 
+#define MIGRATE_SHA256 "encode(sha256(convert_to($2, 'UTF8')), 'hex')"
+
+/* Applies the function file f when force is set or its text changed, in one transaction under the lock. */
+static bool
+migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, char **cause)
+{
+	const char *params[] = { f->name, f->data };
+	PGresult *res;
+	char *err = NULL;
+	bool same;
+
+	if (!migrate_begin(pg, cause))
+		return false;
+	if (!migrate_exec(pg, "SET LOCAL check_function_bodies = off", cause))
+		goto rollback;
+	res = PQexecParams(pg, "SELECT 1 FROM schema_functions WHERE name = $1 AND sha256 = " MIGRATE_SHA256,
+	    2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		*cause = xasprintf("functions/%s: %s", f->name, PQresultErrorMessage(res));
+		PQclear(res);
+		goto rollback;
+	}
+	same = PQntuples(res) > 0;
+	PQclear(res);
+	if (same && !force)
+		return migrate_exec(pg, "COMMIT", cause);
+	if (!migrate_exec(pg, f->data, &err)) {
+		*cause = xasprintf("functions/%s: %s", f->name, err);
+		free(err);
+		goto rollback;
+	}
+	res = PQexecParams(pg, "INSERT INTO schema_functions (name, sha256) VALUES ($1, " MIGRATE_SHA256 ") "
+	    "ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()", 2, NULL, params,
+	    NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*cause = xasprintf("functions/%s: %s", f->name, PQresultErrorMessage(res));
+		PQclear(res);
+		goto rollback;
+	}
+	PQclear(res);
+	if (!migrate_exec(pg, "COMMIT", cause))
+		return false;
+	log_info("migrate: applied functions/%s", f->name);
+	return true;
+rollback:
+	PQclear(PQexec(pg, "ROLLBACK"));
+	return false;
+}
+
+/* Sets *newer when the database has a migration that sorts after every one this binary has. */
+static bool
+migrate_db_is_newer(PGconn *pg, bool *newer, char **cause)
+{
+	const char *last = NULL;
+	PGresult *res = PQexec(pg, "SELECT max(name) FROM schema_migrations");
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		*cause = xstrdup(PQresultErrorMessage(res));
+		PQclear(res);
+		return false;
+	}
+	for (const struct embedded_file *m = embedded_migrations; m->name != NULL; m++)
+		last = m->name;
+	*newer = last != NULL && !PQgetisnull(res, 0, 0) && strcmp(PQgetvalue(res, 0, 0), last) > 0;
+	if (*newer)
+		log_info("migrate: the database has %s, newer than this binary's %s: functions left as they are",
+		    PQgetvalue(res, 0, 0), last);
+	PQclear(res);
+	return true;
+}
+
 bool
 migrate_apply(PGconn *pg, char **cause)
 {
+	bool migrated = false, applied, newer;
+
 	for (const struct embedded_file *m = embedded_migrations; m->name != NULL; m++) {
-		if (!migrate_one(pg, m, cause))
+		if (!migrate_one(pg, m, &applied, cause))
+			return false;
+		migrated = migrated || applied;
+	}
+	if (!migrate_db_is_newer(pg, &newer, cause))
+		return false;
+	for (const struct embedded_file *f = embedded_functions; f->name != NULL && !newer; f++) {
+		if (!migrate_function_file(pg, f, migrated, cause))
 			return false;
 	}
+	/* This month's partitions and the next three's, made once the function exists (gateway/lifecycle.c keeps it up). */
+	if (migrated && !migrate_exec(pg, "SELECT carenav_partitions_ensure(3)", cause))
+		return false;
 	return migrate_titles(pg, cause);
 }

@@ -2925,6 +2925,16 @@ CREATE SEQUENCE public.outbox_id_seq
 ALTER SEQUENCE public.outbox_id_seq OWNED BY public.outbox.id;
 
 --
+-- Name: schema_functions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schema_functions (
+    name text NOT NULL,
+    sha256 text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -3288,6 +3298,13 @@ ALTER TABLE public.outbox
 
 ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
+
+--
+-- Name: schema_functions schema_functions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schema_functions
+    ADD CONSTRAINT schema_functions_pkey PRIMARY KEY (name);
 
 --
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -

@@ -1,5 +1,10 @@
 /*
- * check_schema.c - upgrading keeps working: a database frozen at an older
+ * check_schema.c - the schema is main's, and upgrading keeps working.
+ *
+ * A fresh install by this tree has exactly the functions, tables, indexes
+ * and triggers that main's migrations made before the functions moved to
+ * sql/functions/ (frozen as tests/data/upgrade/db-022.sql.gz), but for the
+ * bookkeeping table schema_functions. A database frozen at an older
  * version (tests/data/upgrade/db-014.sql.gz, db-022.sql.gz, made with main's
  * migrations before the functions moved to sql/functions/, holding texts, a
  * queued reply, an escalation and a nurse) is migrated by this tree's
@@ -11,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "xmalloc.h"
@@ -19,7 +25,8 @@
 static const char *const fingerprints[] = {
 	"SELECT md5(string_agg(concat_ws('|', id, conversation_id, direction, body, provider, provider_sid, "
 	"created_at), ',' ORDER BY id)) FROM messages",
-	"SELECT md5(string_agg(concat_ws('|', id, patient_number, service_number, status), ',' ORDER BY id)) FROM conversations",
+	"SELECT md5(string_agg(concat_ws('|', id, patient_number, service_number, status), ',' ORDER BY id)) "
+	"FROM conversations",
 	"SELECT md5(string_agg(concat_ws('|', id, conversation_id, message_id, state), ',' ORDER BY id)) FROM outbox",
 	"SELECT md5(string_agg(concat_ws('|', id, code, conversation_id, reason, matched, status), ',' ORDER BY id)) "
 	"FROM escalations",
@@ -51,26 +58,38 @@ run_output(const char *cmd)
 	return out;
 }
 
-/* The schema of conninfo equals sql/schema.sql; on a difference, the diff is in the failure. */
+/* The schema of conninfo (tools/schema-dump --database), written to path. */
+static void
+dump_schema(const char *conninfo, const char *path)
+{
+	char *cmd = xasprintf("'%s' --database '%s' >'%s'", getenv("CARENAV_SCHEMA_DUMP"), conninfo, path);
+
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+	free(cmd);
+}
+
+/* Files a and b are the same; on a difference, the start of the diff is in the failure. */
+static void
+assert_same_file(const char *a, const char *b, const char *what)
+{
+	char *cmd = xasprintf("diff -u '%s' '%s' | head -60", a, b);
+	char *diff = run_output(cmd);
+
+	ck_assert_msg(diff[0] == '\0', "%s:\n%s", what, diff);
+	free(diff);
+	free(cmd);
+}
+
+/* The schema of conninfo equals sql/schema.sql. */
 static void
 assert_schema_current(const char *conninfo)
 {
-	char *cmd = xasprintf("'%s' --database '%s'", getenv("CARENAV_SCHEMA_DUMP"), conninfo);
-	char *got = run_output(cmd), *want, *diff;
+	char *path = xasprintf("%s/schema-%d.sql", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
 
-	free(cmd);
-	cmd = xasprintf("cat '%s'", getenv("CARENAV_SCHEMA_SQL"));
-	want = run_output(cmd);
-	if (strcmp(got, want) != 0) {
-		free(cmd);
-		cmd = xasprintf("'%s' --database '%s' | diff -u '%s' - | head -60; true",
-		    getenv("CARENAV_SCHEMA_DUMP"), conninfo, getenv("CARENAV_SCHEMA_SQL"));
-		diff = run_output(cmd);
-		ck_abort_msg("the upgraded schema differs from sql/schema.sql:\n%s", diff);
-	}
-	free(cmd);
-	free(got);
-	free(want);
+	dump_schema(conninfo, path);
+	assert_same_file(getenv("CARENAV_SCHEMA_SQL"), path, "the upgraded schema differs from sql/schema.sql");
+	unlink(path);
+	free(path);
 }
 
 static void
@@ -121,6 +140,30 @@ check_upgrade_from(const char *dump_name, long long applied_before)
 	free(conninfo);
 }
 
+START_TEST(test_fresh_is_mains)
+{
+	char *mains = harness_db_restore("db-022.sql.gz"), *fresh = harness_db_create();
+	char *mains_path = xasprintf("%s/schema-main-%d.sql", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
+	char *fresh_path = xasprintf("%s/schema-fresh-%d.sql", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
+	PGconn *pg;
+
+	migrate(fresh);
+	pg = harness_db_connect(fresh);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM schema_functions"), 7);
+	PQclear(PQexec(pg, "DROP TABLE schema_functions"));
+	PQfinish(pg);
+	dump_schema(mains, mains_path);
+	dump_schema(fresh, fresh_path);
+	assert_same_file(mains_path, fresh_path, "a fresh install differs from main's");
+	unlink(mains_path);
+	unlink(fresh_path);
+	free(mains_path);
+	free(fresh_path);
+	free(mains);
+	free(fresh);
+}
+END_TEST
+
 START_TEST(test_upgrade_from_014)
 {
 	check_upgrade_from("db-014.sql.gz", 14);
@@ -136,7 +179,7 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = { test_upgrade_from_014, test_upgrade_from_022 };
+	const TTest *const tests[] = { test_fresh_is_mains, test_upgrade_from_014, test_upgrade_from_022 };
 
 	return check_run("schema", 120, tests, sizeof tests / sizeof tests[0]);
 }
