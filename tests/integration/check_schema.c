@@ -11,11 +11,16 @@
  * "carenav migrate" and ends with exactly the schema of a fresh install
  * (sql/schema.sql, which ctest schema_current proves current), its rows
  * unchanged and still working. Migrating twice changes nothing.
+ *
+ * The function files: one whose text changed is applied again, an
+ * unchanged one is not touched, a binary older than the database leaves
+ * them alone, and gateways migrating a fresh database at once all succeed.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -164,6 +169,71 @@ START_TEST(test_fresh_is_mains)
 }
 END_TEST
 
+/* A function redefined behind migrate's back, as a stale or hand-edited database would have it. */
+#define TAMPER "CREATE OR REPLACE FUNCTION carenav_mask_phone(p_phone text) RETURNS text " \
+	"LANGUAGE sql AS $$ SELECT 'tampered' $$"
+#define MASKED "SELECT count(*) FROM carenav_mask_phone('+15551234567') AS m WHERE m = 'tampered'"
+
+START_TEST(test_function_files_reapplied_when_changed)
+{
+	char *conninfo = harness_db_create();
+	PGconn *pg;
+
+	migrate(conninfo);
+	pg = harness_db_connect(conninfo);
+	/* Unchanged file: migrate does not look at the function itself. */
+	PQclear(PQexec(pg, TAMPER));
+	migrate(conninfo);
+	ck_assert_int_eq(harness_query_int(pg, MASKED), 1);
+	/* A database newer than this binary: its functions are left alone even when the file differs. */
+	PQclear(PQexec(pg, "UPDATE schema_functions SET sha256 = 'older' WHERE name = 'console.sql'"));
+	PQclear(PQexec(pg, "INSERT INTO schema_migrations (name) VALUES ('999_from_a_newer_binary.sql')"));
+	migrate(conninfo);
+	ck_assert_int_eq(harness_query_int(pg, MASKED), 1);
+	/* This binary's version again: the changed file is applied, and only it. */
+	PQclear(PQexec(pg, "DELETE FROM schema_migrations WHERE name = '999_from_a_newer_binary.sql'"));
+	PQclear(PQexec(pg, "UPDATE schema_functions SET applied_at = '2000-01-01'"));
+	migrate(conninfo);
+	ck_assert_int_eq(harness_query_int(pg, MASKED), 0);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM schema_functions WHERE applied_at > '2000-01-01'"),
+	    1);
+	assert_schema_current(conninfo);
+	PQfinish(pg);
+	free(conninfo);
+}
+END_TEST
+
+START_TEST(test_concurrent_migrate)
+{
+	enum { GATEWAYS = 3 };
+	char *conninfo = harness_db_create(), *url = xasprintf("DATABASE_URL=%s", conninfo);
+	const char *env[] = { url, NULL };
+	char *argv[] = { (char *)getenv("CARENAV_BIN"), "migrate", NULL };
+	pid_t pids[GATEWAYS];
+	struct harness_gw gw;
+
+	harness_gw_init(&gw, conninfo, NULL);
+	for (int i = 0; i < GATEWAYS; i++) {
+		char *log = xasprintf("%s/migrate-%d.log", gw.var_dir, i);
+		struct harness_spawn_opts opts = { .log = log, .in_fd = -1, .env = env };
+
+		pids[i] = harness_spawn(argv, &opts);
+		free(log);
+	}
+	for (int i = 0; i < GATEWAYS; i++) {
+		int status;
+
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "migrate %d failed; see %s/migrate-%d.log",
+		    i, gw.var_dir, i);
+	}
+	assert_schema_current(conninfo);
+	harness_gw_free(&gw);
+	free(url);
+	free(conninfo);
+}
+END_TEST
+
 START_TEST(test_upgrade_from_014)
 {
 	check_upgrade_from("db-014.sql.gz", 14);
@@ -179,7 +249,13 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = { test_fresh_is_mains, test_upgrade_from_014, test_upgrade_from_022 };
+	const TTest *const tests[] = {
+		test_fresh_is_mains,
+		test_function_files_reapplied_when_changed,
+		test_concurrent_migrate,
+		test_upgrade_from_014,
+		test_upgrade_from_022,
+	};
 
 	return check_run("schema", 120, tests, sizeof tests / sizeof tests[0]);
 }
