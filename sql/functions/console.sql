@@ -17,9 +17,16 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT (extract(epoch FROM p_at) * 1000000)::bigint
 $$;
 
--- As in 007, except that an acknowledged escalation still counts as one:
--- the 'escalated' filter and open_escalation (now with its status and
--- owner) keep a conversation someone is handling until it is resolved.
+-- One page of patient conversations, newest activity first.
+--   p_status: '' (all), 'active', 'emergency', 'closed', 'handoff', 'escalated'
+--   p_q: '' or text to find in the number (digits) or in any message
+--   p_after_us/p_after_id: the cursor (NULL for the first page): rows strictly after
+--   (last_activity_at, id) in the order, so a page never repeats a row of an
+--   earlier page even while new messages move conversations to the top.
+-- An acknowledged escalation still counts as one: the 'escalated' filter and
+-- open_escalation (with its status and owner) keep a conversation someone
+-- is handling until it is resolved.
+-- Returns {"conversations": [...], "next_cursor": "us.id" | null}.
 CREATE OR REPLACE FUNCTION carenav_api_conversations(p_status text, p_q text, p_limit integer,
                                           p_after_us bigint, p_after_id bigint)
 RETURNS jsonb
@@ -77,10 +84,12 @@ LANGUAGE sql STABLE AS $$
                          ORDER BY last_activity_at ASC, id ASC LIMIT 1))
 $$;
 
--- The console (docs/api.md): a conversation's escalation events carry their
--- detail and staff id (as in 011 otherwise), so its problems show: staff
--- whose number was refused, an emergency text that did not reach the
--- patient. (The escalation list lists them too: 020's carenav_api_escalation_doc.)
+-- One conversation with its full number, dialogue state, every message
+-- (with purged_at: NULL while the body is as written), its escalations with
+-- their audit trail (events with detail and staff id, so problems show:
+-- staff whose number was refused, an emergency text that did not reach the
+-- patient; carenav_api_escalation_doc lists them too) and call-back
+-- requests; NULL if unknown (docs/api.md).
 CREATE OR REPLACE FUNCTION carenav_api_conversation(p_id bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
@@ -418,7 +427,10 @@ LANGUAGE sql STABLE AS $$
         || format('carenav_escalation_ack_seconds_count %s', (SELECT count(*) FROM a)) || E'\n'
 $$;
 
--- 007's operator text, with its segments and encoding.
+-- An operator texts the patient: a message sent_by 'operator:<name>' through
+-- the outbox (priority 5, ahead of automated replies), with the segments and
+-- encoding the gateway counted. Returns {"result": "ok", "message_id": n},
+-- or {"result": "not_found" | "opted_out" | "staff"}.
 CREATE OR REPLACE FUNCTION carenav_api_send(p_conversation_id bigint, p_operator text, p_provider text,
                                             p_body text, p_segments smallint, p_encoding text)
 RETURNS jsonb

@@ -34,14 +34,17 @@ BEGIN
     RETURN v_text;
 END $$;
 
--- 005's signature, for a gateway of the previous release during a rolling upgrade.
+-- The two-argument form, for a gateway of the previous release during a rolling upgrade.
 CREATE OR REPLACE FUNCTION carenav_escalation_due(p_limit integer, p_default_flow text)
 RETURNS TABLE (escalation_id bigint, code text, step integer, latest_flow_version_id bigint)
 LANGUAGE sql STABLE AS $$
     SELECT * FROM carenav_escalation_due(p_limit, p_default_flow, 0)
 $$;
 
--- As in 005, by carenav_escalation_advance_group.
+-- Commits one alert round, if the escalation is still open at the step the
+-- caller saw; otherwise {"result": "conflict"} (another gateway did it, or a
+-- human acknowledged). A group of one for carenav_escalation_advance_group,
+-- which says what p_alerts, p_template and the result hold.
 CREATE OR REPLACE FUNCTION carenav_escalation_advance(p_escalation_id bigint, p_expected_step integer,
                                                       p_alerts jsonb, p_template jsonb, p_next_due_ms bigint,
                                                       p_provider text)
@@ -61,7 +64,10 @@ LANGUAGE sql AS $$
     VALUES (p_escalation_id, p_event, p_staff_id, 'gateway', p_detail);
 $$;
 
--- As in 005; "a nurse will call you" is urgent (sent even after a STOP).
+-- Acknowledges an open escalation: recorded with who did it, no more alert
+-- rounds, and the patient told (in their language) that a nurse will call,
+-- as an urgent text (sent even after a STOP). p_texts is the flow's
+-- "ack_patient" language map. Returns false if it was not open.
 CREATE OR REPLACE FUNCTION carenav_escalation_ack(p_escalation_id bigint, p_actor text, p_staff_id bigint,
                                                   p_provider text, p_texts jsonb)
 RETURNS boolean
@@ -197,8 +203,9 @@ END $$;
 -- flow's alert_staff text (p_template) for one escalation, a list of codes
 -- for several; it stands for all of their rounds (outbox.pages). If an
 -- escalation's instruction did not reach the patient (refused, or still
--- retrying after a failure), its page says so with the number to call. A round whose every target was paged about
--- another escalation less than p_hold_ms ago waits (stays due): the next
+-- retrying after a failure), its page says so with the number to call. A
+-- round whose every target was paged about another escalation less than
+-- p_hold_ms ago waits (stays due): the next
 -- sweep after that pages it together with whatever else came meanwhile, so
 -- a surge costs a nurse the first page and then one list, not a page per
 -- patient. Returns {"result": "ok"|"conflict",

@@ -5,10 +5,11 @@
 -- stated here: "carenav migrate" re-applies this file after the numbered
 -- migrations whenever it changed (see sql/README.md).
 
--- As in 005, with "stored once" kept by inbound_ids: the provider id is
--- claimed first (under the conversation's row lock, so message ids still
--- follow arrival order within a conversation), then the message is
--- inserted with the id the claim reserved.
+-- Stores one inbound SMS (once per provider id) and finds or creates its
+-- conversation. "Stored once" is kept by inbound_ids: the provider id is
+-- claimed first, under the conversation's row lock, so message ids follow
+-- arrival order within a conversation (the dialogue relies on it), then the
+-- message is inserted with the id the claim reserved.
 CREATE OR REPLACE FUNCTION carenav_inbound_accept(p_provider text, p_sid text, p_from text, p_to text,
                                                   p_body text, p_num_media integer)
 RETURNS TABLE (message_id bigint, conversation_id bigint, is_new boolean)
@@ -16,9 +17,16 @@ LANGUAGE sql AS $$
     SELECT * FROM carenav_inbound_accept(p_provider, p_sid, p_from, p_to, p_body, p_num_media, NULL::text);
 $$;
 
--- 017's step commit (the emergency instruction urgent, a reflag paged as an
--- update; 012's plan_cache_mode), each reply queued with the segments and
--- encoding the gateway counted for it.
+-- Commits one dialogue step: the conversation's new state, the replies as
+-- outbox rows (with the segments and encoding the gateway counted), the
+-- actions (escalations, callbacks, opt-out) and the inbound message's
+-- processed mark, all or nothing. A red flag in a conversation that already
+-- has an open escalation adds to it ('reflagged', paged as an update); the
+-- emergency instruction is urgent. Returns 'ok', 'conflict' (the state
+-- changed since it was loaded: load again) or 'already' (another process
+-- handled this message).
+--   p_replies: [{"body": text, "compliance": bool, "segments": n, "encoding": text}, ...] in sending order
+--   p_actions: [{"kind": "escalate"|"callback"|"opt_out"|"opt_in", "reason": text, "detail": text}, ...]
 CREATE OR REPLACE FUNCTION carenav_step_commit(p_conversation_id bigint, p_version bigint,
                                                p_message_id bigint, p_state jsonb,
                                                p_flow_version_id bigint, p_language text,
@@ -107,9 +115,13 @@ BEGIN
     RETURN v_conv;
 END $$;
 
--- As in 005, except that the reply to an ACK (the patient's number to
--- call) is urgent: it goes ahead of everything and never waits behind a
--- page of the same staff conversation left by a crashed gateway.
+-- Handles one text from a staff phone (never fed into the patient dialogue).
+-- p_is_ack: the text was an ACK; p_code: its code, '' for a bare ACK.
+-- p_texts: {"ack_ok", "ack_unknown", "ack_which", "staff_help", "ack_patient"} language maps.
+-- The reply to an ACK (the patient's number to call) is urgent: it goes
+-- ahead of everything and never waits behind a page of the same staff
+-- conversation left by a crashed gateway. Returns 'conflict' / 'already'
+-- like carenav_step_commit, else 'acknowledged', 'unknown', 'which' or 'help'.
 CREATE OR REPLACE FUNCTION carenav_staff_step(p_conversation_id bigint, p_version bigint, p_message_id bigint,
                                    p_is_ack boolean, p_code text, p_provider text, p_texts jsonb)
 RETURNS text
@@ -197,7 +209,8 @@ LANGUAGE sql STABLE AS $$
      LIMIT 1
 $$;
 
--- As 009's, each element may carry "opt_out_type".
+-- carenav_inbound_accept for many messages in one transaction; each element
+-- may carry the provider's "opt_out_type".
 CREATE OR REPLACE FUNCTION carenav_inbound_accept_batch(p_msgs jsonb)
 RETURNS TABLE (ord integer, message_id bigint, conversation_id bigint, is_new boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
@@ -301,6 +314,12 @@ BEGIN
     RETURN QUERY SELECT v_msg, v_conv, true;
 END $$;
 
+-- A staff ACK must name the escalation's code: a staff phone is recognised
+-- by caller ID alone, which a forger can fake. Unless ACK_BARE_ALLOWED=1 the
+-- gateway calls this form with p_code_required, and a bare "ACK" is answered
+-- with the open codes and "Reply ACK and the code" (the flow's ack_which
+-- text) while nothing is acknowledged. The 7-argument form above handles
+-- every other staff text, and stays for a gateway of the previous release.
 CREATE OR REPLACE FUNCTION carenav_staff_step(p_conversation_id bigint, p_version bigint,
                                               p_message_id bigint, p_is_ack boolean, p_code text,
                                               p_provider text, p_texts jsonb, p_code_required boolean)

@@ -47,8 +47,11 @@ BEGIN
     RETURN v_made;
 END $$;
 
--- As 010's, but a reply the provider has taken (it has a provider id) is
--- no longer "not yet sent" even while the provider says queued.
+-- Blanks the bodies of up to p_limit messages older than p_days days;
+-- returns how many. Texts not yet answered and replies not yet sent keep
+-- theirs; a reply the provider has taken (it has a provider id) counts as
+-- sent even while the provider says queued. 0 when p_days <= 0 or another
+-- gateway is purging right now.
 CREATE OR REPLACE FUNCTION carenav_retention_purge(p_days integer, p_limit integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE

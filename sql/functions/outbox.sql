@@ -19,8 +19,8 @@ LANGUAGE sql IMMUTABLE AS $$
         ELSE 0 END
 $$;
 
--- The claim of 012's signature, for a gateway of the previous release that
--- is still running during a rolling upgrade (it reads the first 6 columns).
+-- The claim with one lease for all, for a gateway of the previous release
+-- still running during a rolling upgrade (it reads the first 6 columns).
 CREATE OR REPLACE FUNCTION carenav_outbox_claim(p_limit integer, p_lease_ms integer)
 RETURNS TABLE (outbox_id bigint, message_id bigint, attempts integer,
                to_number text, from_number text, body text)
@@ -29,7 +29,8 @@ LANGUAGE sql AS $$
       FROM carenav_outbox_claim(p_limit, p_lease_ms, p_lease_ms) c
 $$;
 
--- The provider accepted the reply: as in 005, by the message's partition.
+-- The 'sent' mark in the two-argument form, for gateways of an earlier
+-- release during a rolling upgrade (the full form is further down).
 CREATE OR REPLACE FUNCTION carenav_outbox_sent(p_outbox_id bigint, p_provider_sid text) RETURNS void
 LANGUAGE sql AS $$
     SELECT carenav_outbox_sent(p_outbox_id, p_provider_sid, 'sent', NULL::smallint, NULL::text);
@@ -43,10 +44,11 @@ LANGUAGE sql AS $$
      WHERE id = p_outbox_id;
 $$;
 
--- As in 012, plus: a page refused for good marks its staff member
--- unreachable (unless the account, not the number, was refused: HTTP
--- 401/403) and makes the next round due at once when nobody else of the
--- round is queued or reached; an emergency text that failed tells staff.
+-- A permanent failure (rejected, or out of attempts): recorded, never
+-- retried. A page refused for good marks its staff member unreachable
+-- (unless the account, not the number, was refused: HTTP 401/403) and makes
+-- the next round due at once when nobody else of the round is queued or
+-- reached; an emergency text that failed tells staff.
 CREATE OR REPLACE FUNCTION carenav_outbox_failed(p_outbox_id bigint, p_error text) RETURNS void
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
@@ -84,10 +86,16 @@ BEGIN
     END IF;
 END $$;
 
--- As in 015 (Twilio's status order), plus: a delivery report saying the
--- emergency text never reached the patient is handled like a refusal
--- (carenav_emergency_undelivered). A late "undelivered" after "delivered"
--- changes nothing (015), so it raises nothing either.
+-- Records a delivery report and applies it to its message; false when no
+-- sent message has that id yet (carenav_outbox_sent applies it later).
+-- Kannel's ids are "K<outbox id>" (provider_kannel.c), so its reports, which
+-- often race the send they report on, find their message through the outbox
+-- row. Statuses move forward only (carenav_status_rank; those ranking 0,
+-- such as receiving, received or anything unknown, never move a message),
+-- the error is cleared on delivery, and a report saying the emergency text
+-- never reached the patient is handled like a refusal
+-- (carenav_emergency_undelivered); a late "undelivered" after "delivered"
+-- changes nothing, so it raises nothing either.
 CREATE OR REPLACE FUNCTION carenav_delivery_report(p_provider text, p_sid text, p_status text,
                                                    p_error_code text)
 RETURNS boolean
@@ -148,7 +156,7 @@ LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
                              p_compliance, p_escalation_id, NULL::smallint, NULL::text);
 $$;
 
--- As 015's, each item may also carry the "segments" and "encoding" the gateway counted.
+-- Outbox 'sent' marks in batches: one transaction for many replies.
 --   p_items: [{"id": outbox id, "sid": ..., "status": ..., "segments": n, "encoding": "gsm7"}, ...]
 CREATE OR REPLACE FUNCTION carenav_outbox_sent_batch(p_items jsonb)
 RETURNS TABLE (ord integer, done boolean)
@@ -193,21 +201,23 @@ LANGUAGE sql IMMUTABLE AS $$
                 ELSE coalesce(nullif(p_error_code, ''), p_old) END
 $$;
 
--- The shorter forms, for gateways of an earlier release during a rolling upgrade.
+-- The 'sent' mark in the three-argument form, for gateways of an earlier
+-- release during a rolling upgrade.
 CREATE OR REPLACE FUNCTION carenav_outbox_sent(p_outbox_id bigint, p_provider_sid text, p_status text)
 RETURNS void
 LANGUAGE sql AS $$
     SELECT carenav_outbox_sent(p_outbox_id, p_provider_sid, p_status, NULL::smallint, NULL::text);
 $$;
 
--- 4. A permanent failure because the recipient unsubscribed (Twilio 21610).
+-- A permanent failure because the recipient unsubscribed (Twilio 21610).
 -- Recorded as any failure; if the reply was an ordinary dialogue reply to a
 -- patient, their conversation is opted out as if they had texted STOP to
--- us: 014's trigger suppresses their queued replies, and the dialogue state
--- says opted out, so the engine stays silent until START (the version bump
--- makes a step loaded before this commit fail with 'conflict' and reload).
--- Staff alerts, the emergency instruction (a conversation in emergency) and
--- compliance texts are left as any failure. Returns whether it opted out.
+-- us: the conversations_suppress_opted_out trigger suppresses their queued
+-- replies, and the dialogue state says opted out, so the engine stays
+-- silent until START (the version bump makes a step loaded before this
+-- commit fail with 'conflict' and reload). Staff alerts, the emergency
+-- instruction (a conversation in emergency) and compliance texts are left
+-- as any failure. Returns whether it opted out.
 CREATE OR REPLACE FUNCTION carenav_outbox_unsubscribed(p_outbox_id bigint, p_error text)
 RETURNS boolean
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
@@ -378,8 +388,9 @@ BEGIN
     END LOOP;
 END $$;
 
--- The one place an outbound message is made (012's definition, plus the two
--- columns).
+-- The one place an outbound message is made: the messages row and its
+-- outbox row, with the segments and encoding the gateway counted. Returns
+-- the message id.
 CREATE OR REPLACE FUNCTION carenav_queue_sms(p_conversation_id bigint, p_provider text, p_body text,
                                              p_sent_by text, p_priority smallint, p_compliance boolean,
                                              p_escalation_id bigint, p_segments smallint,
@@ -402,11 +413,12 @@ BEGIN
     RETURN v_msg;
 END $$;
 
--- The 'sent' mark. As in 015 (the provider's status when it only queued the
--- text), plus (issue #17): a
--- delivered page restarts the clock of every round it stands for (and is
--- recorded in each escalation's audit trail), and any urgent text the
--- provider accepted for a staff member clears their unreachable mark.
+-- The 'sent' mark: the provider accepted the reply, saying p_status ('sent',
+-- or 'queued', 'accepted', 'scheduled' when it only queued it). Applies a
+-- delivery report that raced ahead of it; a delivered page restarts the
+-- clock of every round it stands for (and is recorded in each escalation's
+-- audit trail), and any urgent text the provider accepted for a staff
+-- member clears their unreachable mark (issue #17).
 CREATE OR REPLACE FUNCTION carenav_outbox_sent(p_outbox_id bigint, p_provider_sid text, p_status text,
                                                p_segments smallint, p_encoding text)
 RETURNS void
