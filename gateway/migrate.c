@@ -13,7 +13,10 @@
  * during a rolling upgrade) leaves the functions alone, so it cannot put
  * back an older definition. Function bodies are not checked against the
  * schema while a file is applied (check_function_bodies = off, as pg_dump
- * does), so a file need not order its functions by who calls whom.
+ * does), so a file need not order its functions by who calls whom. A
+ * file that (re)creates a trigger takes its table's lock: like a migration
+ * applied under traffic (docs/operations.md) it waits at most
+ * MIGRATE_LOCK_TIMEOUT for it, then rolls back and tries again.
  *
  * A transaction-scoped advisory lock, taken first in each of those
  * transactions, makes gateways that start together apply them once. It is
@@ -35,6 +38,13 @@
 
 /* Arbitrary constant naming "carenav migrations" for pg_advisory_lock. */
 #define MIGRATE_LOCK_KEY "727465"
+/*
+ * A function file that (re)creates a trigger waits for its table's lock at
+ * most this long, so that webhooks never queue behind it for longer; it
+ * then rolls back and tries again, up to MIGRATE_FUNCTION_TRIES times.
+ */
+#define MIGRATE_LOCK_TIMEOUT "'2s'"
+#define MIGRATE_FUNCTION_TRIES 30
 
 /* True unless pg answers that it takes writes (db_hosts.h says why libpq's word is not enough). */
 static bool
@@ -203,18 +213,24 @@ migrate_titles(PGconn *pg, char **cause)
 
 #define MIGRATE_SHA256 "encode(sha256(convert_to($2, 'UTF8')), 'hex')"
 
-/* Applies the function file f when force is set or its text changed, in one transaction under the lock. */
+/*
+ * Applies the function file f when force is set or its text changed, in one
+ * transaction under the lock; *busy says that it failed only for a table
+ * lock it could not have in time (or a deadlock), so it is worth a retry.
+ */
 static bool
-migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, char **cause)
+migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, bool *busy, char **cause)
 {
 	const char *params[] = { f->name, f->data };
+	const char *state;
 	PGresult *res;
-	char *err = NULL;
 	bool same;
 
+	*busy = false;
 	if (!migrate_begin(pg, cause))
 		return false;
-	if (!migrate_exec(pg, "SET LOCAL check_function_bodies = off", cause))
+	if (!migrate_exec(pg, "SET LOCAL check_function_bodies = off", cause) ||
+	    !migrate_exec(pg, "SET LOCAL lock_timeout = " MIGRATE_LOCK_TIMEOUT, cause))
 		goto rollback;
 	res = PQexecParams(pg, "SELECT 1 FROM schema_functions WHERE name = $1 AND sha256 = " MIGRATE_SHA256,
 	    2, NULL, params, NULL, NULL, 0);
@@ -227,11 +243,16 @@ migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, cha
 	PQclear(res);
 	if (same && !force)
 		return migrate_exec(pg, "COMMIT", cause);
-	if (!migrate_exec(pg, f->data, &err)) {
-		*cause = xasprintf("functions/%s: %s", f->name, err);
-		free(err);
+	res = PQexec(pg, f->data);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* 55P03 lock_not_available (lock_timeout), 40P01 deadlock_detected */
+		*busy = state != NULL && (strcmp(state, "55P03") == 0 || strcmp(state, "40P01") == 0);
+		*cause = xasprintf("functions/%s: %s", f->name, PQresultErrorMessage(res));
+		PQclear(res);
 		goto rollback;
 	}
+	PQclear(res);
 	res = PQexecParams(pg, "INSERT INTO schema_functions (name, sha256) VALUES ($1, " MIGRATE_SHA256 ") "
 	    "ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()", 2, NULL, params,
 	    NULL, NULL, 0);
@@ -275,7 +296,7 @@ migrate_db_is_newer(PGconn *pg, bool *newer, char **cause)
 bool
 migrate_apply(PGconn *pg, char **cause)
 {
-	bool migrated = false, applied, newer;
+	bool migrated = false, applied, newer, busy;
 
 	for (const struct embedded_file *m = embedded_migrations; m->name != NULL; m++) {
 		if (!migrate_one(pg, m, &applied, cause))
@@ -285,8 +306,14 @@ migrate_apply(PGconn *pg, char **cause)
 	if (!migrate_db_is_newer(pg, &newer, cause))
 		return false;
 	for (const struct embedded_file *f = embedded_functions; f->name != NULL && !newer; f++) {
-		if (!migrate_function_file(pg, f, migrated, cause))
-			return false;
+		for (int attempt = 1; !migrate_function_file(pg, f, migrated, &busy, cause); attempt++) {
+			if (!busy || attempt == MIGRATE_FUNCTION_TRIES)
+				return false;
+			log_info("migrate: functions/%s waits for a table lock; trying again", f->name);
+			free(*cause);
+			*cause = NULL;
+			usleep(500 * 1000);
+		}
 	}
 	/* This month's partitions and the next three's, made once the function exists (gateway/lifecycle.c keeps it up). */
 	if (migrated && !migrate_exec(pg, "SELECT carenav_partitions_ensure(3)", cause))

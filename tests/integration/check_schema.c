@@ -14,7 +14,9 @@
  *
  * The function files: one whose text changed is applied again, an
  * unchanged one is not touched, a binary older than the database leaves
- * them alone, and gateways migrating a fresh database at once all succeed.
+ * them alone, one that must wait for a table's lock (its trigger) gives up
+ * the lock queue and tries again, and gateways migrating a fresh database
+ * at once all succeed.
  */
 #include <check.h>
 #include <stdio.h>
@@ -203,6 +205,40 @@ START_TEST(test_function_files_reapplied_when_changed)
 }
 END_TEST
 
+START_TEST(test_function_file_waits_for_table_lock)
+{
+	char *conninfo = harness_db_create(), *out = NULL;
+	char *argv[] = { "psql", "-X", "-q", "-d", conninfo, "-c",
+		"BEGIN; LOCK TABLE conversations IN SHARE MODE; SELECT pg_sleep(3); COMMIT", NULL };
+	struct harness_spawn_opts opts = { .in_fd = -1 };
+	struct harness_gw gw;
+	PGconn *pg;
+	pid_t holder;
+	double started;
+	int status;
+
+	migrate(conninfo);
+	pg = harness_db_connect(conninfo);
+	/* outbox.sql has changed, and its opt-out trigger needs conversations, which a long transaction holds. */
+	PQclear(PQexec(pg, "UPDATE schema_functions SET sha256 = 'older' WHERE name = 'outbox.sql'"));
+	holder = harness_spawn(argv, &opts);
+	ck_assert(harness_wait_int(pg, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+	    "WHERE c.relname = 'conversations' AND l.mode = 'ShareLock' AND l.granted", 1, 5000));
+	started = harness_now_s();
+	harness_gw_init(&gw, conninfo, NULL);
+	ck_assert_msg(harness_gw_cli(&gw, &out, "migrate", NULL) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "functions/outbox.sql waits for a table lock; trying again") != NULL, "%s", out);
+	ck_assert_msg(harness_now_s() - started >= 2.0, "%s", out);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM schema_functions WHERE sha256 = 'older'"), 0);
+	ck_assert_int_eq(waitpid(holder, &status, 0), holder);
+	assert_schema_current(conninfo);
+	free(out);
+	harness_gw_free(&gw);
+	PQfinish(pg);
+	free(conninfo);
+}
+END_TEST
+
 START_TEST(test_concurrent_migrate)
 {
 	enum { GATEWAYS = 3 };
@@ -252,6 +288,7 @@ main(void)
 	const TTest *const tests[] = {
 		test_fresh_is_mains,
 		test_function_files_reapplied_when_changed,
+		test_function_file_waits_for_table_lock,
 		test_concurrent_migrate,
 		test_upgrade_from_014,
 		test_upgrade_from_022,
