@@ -8,10 +8,11 @@
  * row, which holds the SHA-256 of the text applied, so an unchanged file
  * costs one lookup and takes no lock on any table. A file is applied again
  * when its text changed, and every file when this run applied a migration
- * (a migration may drop a function whose signature changes). A binary
- * older than the database (it lacks a migration the database has, as
- * during a rolling upgrade) leaves the functions alone, so it cannot put
- * back an older definition. Function bodies are not checked against the
+ * (a migration may drop a function whose signature changes). The row also
+ * names the release that applied the file (the newest migration that binary
+ * has); an older binary, such as one restarted during a rolling upgrade,
+ * leaves a file a newer one applied alone, so it cannot put back an older
+ * definition. Function bodies are not checked against the
  * schema while a file is applied (check_function_bodies = off, as pg_dump
  * does), so a file need not order its functions by who calls whom. A
  * file that (re)creates a trigger takes its table's lock: like a migration
@@ -142,8 +143,8 @@ migrate_begin(PGconn *pg, char **cause)
 	    migrate_exec(pg, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", cause) &&
 	    migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_migrations ("
 	    "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cause) &&
-	    migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_functions ("
-	    "name text PRIMARY KEY, sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())", cause))
+	    migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_functions (name text PRIMARY KEY, "
+	    "sha256 text NOT NULL, release text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())", cause))
 		return true;
 	PQclear(PQexec(pg, "ROLLBACK"));
 	return false;
@@ -213,18 +214,29 @@ migrate_titles(PGconn *pg, char **cause)
 
 #define MIGRATE_SHA256 "encode(sha256(convert_to($2, 'UTF8')), 'hex')"
 
+/* This binary's release: the name of its newest migration. */
+static const char *
+migrate_release(void)
+{
+	const char *last = "";
+
+	for (const struct embedded_file *m = embedded_migrations; m->name != NULL; m++)
+		last = m->name;
+	return last;
+}
+
 /*
- * Applies the function file f when force is set or its text changed, in one
- * transaction under the lock; *busy says that it failed only for a table
+ * Applies the function file f when force is set or its text changed, unless
+ * a newer release applied it, in one transaction under the lock; *busy says that it failed only for a table
  * lock it could not have in time (or a deadlock), so it is worth a retry.
  */
 static bool
 migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, bool *busy, char **cause)
 {
-	const char *params[] = { f->name, f->data };
+	const char *params[] = { f->name, f->data, migrate_release() };
 	const char *state;
 	PGresult *res;
-	bool same;
+	bool same, newer;
 
 	*busy = false;
 	if (!migrate_begin(pg, cause))
@@ -232,16 +244,20 @@ migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, boo
 	if (!migrate_exec(pg, "SET LOCAL check_function_bodies = off", cause) ||
 	    !migrate_exec(pg, "SET LOCAL lock_timeout = " MIGRATE_LOCK_TIMEOUT, cause))
 		goto rollback;
-	res = PQexecParams(pg, "SELECT 1 FROM schema_functions WHERE name = $1 AND sha256 = " MIGRATE_SHA256,
-	    2, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(pg, "SELECT sha256 = " MIGRATE_SHA256 ", release > $3, release FROM schema_functions "
+	    "WHERE name = $1", 3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		*cause = xasprintf("functions/%s: %s", f->name, PQresultErrorMessage(res));
 		PQclear(res);
 		goto rollback;
 	}
-	same = PQntuples(res) > 0;
+	same = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	newer = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	if (newer && !same)
+		log_info("migrate: functions/%s was applied by release %s, newer than this binary's %s: left as it is",
+		    f->name, PQgetvalue(res, 0, 2), params[2]);
 	PQclear(res);
-	if (same && !force)
+	if (newer || (same && !force))
 		return migrate_exec(pg, "COMMIT", cause);
 	res = PQexec(pg, f->data);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -253,9 +269,9 @@ migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, boo
 		goto rollback;
 	}
 	PQclear(res);
-	res = PQexecParams(pg, "INSERT INTO schema_functions (name, sha256) VALUES ($1, " MIGRATE_SHA256 ") "
-	    "ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()", 2, NULL, params,
-	    NULL, NULL, 0);
+	res = PQexecParams(pg, "INSERT INTO schema_functions (name, sha256, release) VALUES ($1, " MIGRATE_SHA256
+	    ", $3) ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, release = EXCLUDED.release, "
+	    "applied_at = now()", 3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		*cause = xasprintf("functions/%s: %s", f->name, PQresultErrorMessage(res));
 		PQclear(res);
@@ -271,41 +287,17 @@ rollback:
 	return false;
 }
 
-/* Sets *newer when the database has a migration that sorts after every one this binary has. */
-static bool
-migrate_db_is_newer(PGconn *pg, bool *newer, char **cause)
-{
-	const char *last = NULL;
-	PGresult *res = PQexec(pg, "SELECT max(name) FROM schema_migrations");
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		*cause = xstrdup(PQresultErrorMessage(res));
-		PQclear(res);
-		return false;
-	}
-	for (const struct embedded_file *m = embedded_migrations; m->name != NULL; m++)
-		last = m->name;
-	*newer = last != NULL && !PQgetisnull(res, 0, 0) && strcmp(PQgetvalue(res, 0, 0), last) > 0;
-	if (*newer)
-		log_info("migrate: the database has %s, newer than this binary's %s: functions left as they are",
-		    PQgetvalue(res, 0, 0), last);
-	PQclear(res);
-	return true;
-}
-
 bool
 migrate_apply(PGconn *pg, char **cause)
 {
-	bool migrated = false, applied, newer, busy;
+	bool migrated = false, applied, busy;
 
 	for (const struct embedded_file *m = embedded_migrations; m->name != NULL; m++) {
 		if (!migrate_one(pg, m, &applied, cause))
 			return false;
 		migrated = migrated || applied;
 	}
-	if (!migrate_db_is_newer(pg, &newer, cause))
-		return false;
-	for (const struct embedded_file *f = embedded_functions; f->name != NULL && !newer; f++) {
+	for (const struct embedded_file *f = embedded_functions; f->name != NULL; f++) {
 		for (int attempt = 1; !migrate_function_file(pg, f, migrated, &busy, cause); attempt++) {
 			if (!busy || attempt == MIGRATE_FUNCTION_TRIES)
 				return false;

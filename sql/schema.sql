@@ -2931,6 +2931,7 @@ ALTER SEQUENCE public.outbox_id_seq OWNED BY public.outbox.id;
 CREATE TABLE public.schema_functions (
     name text NOT NULL,
     sha256 text NOT NULL,
+    release text NOT NULL,
     applied_at timestamp with time zone DEFAULT now() NOT NULL
 );
 

@@ -13,8 +13,7 @@
  * unchanged and still working. Migrating twice changes nothing.
  *
  * The function files: one whose text changed is applied again, an
- * unchanged one is not touched, a binary older than the database leaves
- * them alone, one that must wait for a table's lock (its trigger) gives up
+ * unchanged one is not touched, an older release leaves a newer one's alone, one that must wait for a table's lock (its trigger) gives up
  * the lock queue and tries again, and gateways migrating a fresh database
  * at once all succeed.
  */
@@ -187,13 +186,15 @@ START_TEST(test_function_files_reapplied_when_changed)
 	PQclear(PQexec(pg, TAMPER));
 	migrate(conninfo);
 	ck_assert_int_eq(harness_query_int(pg, MASKED), 1);
-	/* A database newer than this binary: its functions are left alone even when the file differs. */
-	PQclear(PQexec(pg, "UPDATE schema_functions SET sha256 = 'older' WHERE name = 'console.sql'"));
-	PQclear(PQexec(pg, "INSERT INTO schema_migrations (name) VALUES ('999_from_a_newer_binary.sql')"));
+	/* Applied by a newer release: left alone even though this binary's file differs. */
+	PQclear(PQexec(pg, "UPDATE schema_functions SET sha256 = 'other', release = '999_newer.sql' "
+	    "WHERE name = 'console.sql'"));
 	migrate(conninfo);
 	ck_assert_int_eq(harness_query_int(pg, MASKED), 1);
-	/* This binary's version again: the changed file is applied, and only it. */
-	PQclear(PQexec(pg, "DELETE FROM schema_migrations WHERE name = '999_from_a_newer_binary.sql'"));
+	/* A migration unknown to this binary (applied by hand, or by a newer one) does not stop it. */
+	PQclear(PQexec(pg, "INSERT INTO schema_migrations (name) VALUES ('900_by_hand.sql')"));
+	/* Applied by this release or an older one: the changed file is applied again, and only it. */
+	PQclear(PQexec(pg, "UPDATE schema_functions SET release = '001_core.sql' WHERE name = 'console.sql'"));
 	PQclear(PQexec(pg, "UPDATE schema_functions SET applied_at = '2000-01-01'"));
 	migrate(conninfo);
 	ck_assert_int_eq(harness_query_int(pg, MASKED), 0);
