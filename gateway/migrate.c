@@ -12,12 +12,16 @@
  * names the release that applied the file (the newest migration that binary
  * has); an older binary, such as one restarted during a rolling upgrade,
  * leaves a file a newer one applied alone, so it cannot put back an older
- * definition. Function bodies are not checked against the
- * schema while a file is applied (check_function_bodies = off, as pg_dump
- * does), so a file need not order its functions by who calls whom. A
- * file that (re)creates a trigger takes its table's lock: like a migration
- * applied under traffic (docs/operations.md) it waits at most
- * MIGRATE_LOCK_TIMEOUT for it, then rolls back and tries again.
+ * definition. Function bodies are not checked against the schema while a
+ * file is applied (check_function_bodies = off, as pg_dump does), so a file
+ * need not order its functions by who calls whom. A file that (re)creates
+ * a trigger takes its table's lock: like a migration applied under traffic
+ * (docs/operations.md) it waits at most MIGRATE_LOCK_TIMEOUT for it, then
+ * rolls back and tries again.
+ *
+ * Once a run has applied a migration, carenav_partitions_ensure(3) makes
+ * this month's partitions and the next three's (sql/010_partitions.sql did
+ * it itself while it still defined the function).
  *
  * A transaction-scoped advisory lock, taken first in each of those
  * transactions, makes gateways that start together apply them once. It is
@@ -307,7 +311,7 @@ migrate_apply(PGconn *pg, char **cause)
 			usleep(500 * 1000);
 		}
 	}
-	/* This month's partitions and the next three's, made once the function exists (gateway/lifecycle.c keeps it up). */
+	/* Then gateway/lifecycle.c keeps them ahead, hourly. */
 	if (migrated && !migrate_exec(pg, "SELECT carenav_partitions_ensure(3)", cause))
 		return false;
 	return migrate_titles(pg, cause);
