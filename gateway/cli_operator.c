@@ -279,7 +279,7 @@ cli_op_totp(PGconn *pg, const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
-/* The SQL function checks the language and audits the change (sql/023_operator_language.sql). */
+/* The SQL function checks the language and audits the change (sql/functions/operators.sql). */
 static int
 cli_op_language(PGconn *pg, int argc, char **argv)
 {

@@ -2,8 +2,8 @@
  * lifecycle.c - keeps the monthly partitions ahead of time, purges old
  * message bodies and the dialogue state of long-idle conversations
  * (RETENTION_DAYS), and trims the outbox of old rows no longer pending
- * (OUTBOX_KEEP_DAYS). See sql/010_partitions.sql, sql/011_retention_state.sql,
- * sql/013_outbox_trim.sql and docs/data-lifecycle.md.
+ * (OUTBOX_KEEP_DAYS). See sql/functions/lifecycle.sql, sql/010_partitions.sql,
+ * sql/011_retention_state.sql, sql/013_outbox_trim.sql and docs/data-lifecycle.md.
  *
  * One run: carenav_partitions_ensure(LIFECYCLE_MONTHS_AHEAD), then the
  * stages (enum lifecycle_stage) in order, each in batches until a batch

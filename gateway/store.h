@@ -1,7 +1,7 @@
 /*
  * store.h - every SQL statement the running gateway issues, as typed calls.
  *
- * Each call is one statement (mostly one function from sql/002_functions.sql)
+ * Each call is one statement (mostly one function from sql/functions/<area>.sql)
  * sent through db.c; results come back to the caller's db_result_cb, which
  * reads columns with store_col_*. Keeping the SQL here means a schema change
  * touches one C file.

@@ -1,5 +1,5 @@
 /*
- * store_api.h - the operator API's SQL (sql/007_console.sql), as typed calls.
+ * store_api.h - the operator API's SQL (sql/functions/console.sql), as typed calls.
  *
  * Reads answer one row with one column: a JSON document (text) the handler
  * sends on as it is. Actions answer one row with one column: a result word

@@ -5,7 +5,7 @@
  *
  * For the operator who sends it (any role; a session needs its CSRF token,
  * as for every change). The change is audited (operator_language) by
- * carenav_operator_language_set (sql/023_operator_language.sql), which
+ * carenav_operator_language_set (sql/functions/operators.sql), which
  * also says which languages exist: 422 for any other. OPERATOR_TOKENS
  * names have no account to keep a language in: 409.
  */

@@ -127,6 +127,18 @@ harness_db_create(void)
 }
 
 char *
+harness_db_restore(const char *dump_name)
+{
+	char *conninfo = harness_db_create();
+	char *cmd = xasprintf("gunzip -c '%s/%s' | psql -X -q -v ON_ERROR_STOP=1 -d '%s' >/dev/null",
+	    harness_env("CARENAV_UPGRADE_DUMPS"), dump_name, conninfo);
+
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+	free(cmd);
+	return conninfo;
+}
+
+char *
 harness_query_text(PGconn *pg, const char *sql)
 {
 	PGresult *res = PQexec(pg, sql);

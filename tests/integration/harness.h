@@ -48,6 +48,11 @@ pid_t harness_spawn(char *const argv[], const struct harness_spawn_opts *opts);
 
 /* Creates an empty database for this test; returns its conninfo (caller frees). */
 char *harness_db_create(void);
+/*
+ * Creates a database from a frozen one (tests/data/upgrade/db-NNN.sql.gz, a
+ * gzip'd plain pg_dump) in CARENAV_UPGRADE_DUMPS; returns its conninfo.
+ */
+char *harness_db_restore(const char *dump_name);
 /* A blocking connection for assertions; fails the test if it cannot connect. */
 PGconn *harness_db_connect(const char *conninfo);
 /* Runs sql (no parameters) and returns the first column of the first row as a number. */
