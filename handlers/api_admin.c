@@ -11,7 +11,7 @@
  * audited by api_begin before it runs, and full=1 is audited as a reveal.
  * The export's day range is inclusive and in UTC; at most EXPORT_MAX_ROWS rows.
  */
-#include "http_server.h"
+#include "http_reply.h"
 
 #include <event2/http.h>
 #include <jansson.h>

@@ -16,7 +16,7 @@
  * LOGIN_LOCKOUT_S: that account only) and against the client address
  * (API_AUTH_FAILURES_PER_MINUTE), and are audited.
  */
-#include "http_server.h"
+#include "http_reply.h"
 
 #include <event2/http.h>
 #include <jansson.h>
