@@ -55,8 +55,6 @@
 /* Most conversations in one load query, and steps in one commit. */
 #define INBOUND_LOAD_BATCH 256
 #define INBOUND_COMMIT_BATCH 128
-/* carenav_step_load_batch rows: ord, then the columns of carenav_step_load. */
-#define INBOUND_COL(c) (1 + (c))
 
 struct inbound {
 	struct event_base *base;
@@ -161,11 +159,12 @@ inbound_commit_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
-inbound_commit_item_done(const PGresult *res, int row, const char *error, void *arg)
+inbound_commit_item_done(const PGresult *res, int row, const int *col, const char *error, void *arg)
 {
 	if (error == NULL && row < 0)
 		error = "no result";
-	inbound_commit_outcome(arg, error == NULL ? store_col_text(res, row, 1) : NULL, error);
+	inbound_commit_outcome(arg, error == NULL ? store_col_text(res, row, col[COMMIT_OUTCOME]) : NULL,
+	    error);
 }
 
 /* A text from a staff phone: an ACK, or anything else (answered with the staff help). */
@@ -331,25 +330,25 @@ inbound_is_ack(const char *body)
  * or idle long enough to start over.
  */
 static void
-inbound_step(struct inbound_job *job, const PGresult *res, int row)
+inbound_step(struct inbound_job *job, const PGresult *res, int row, const int *col)
 {
 	struct inbound *in = job->in;
-	int64_t current = store_col_int64(res, row, INBOUND_COL(STEP_FLOW_VERSION_ID));
-	int64_t latest = store_col_int64(res, row, INBOUND_COL(STEP_LATEST_FLOW_VERSION_ID));
+	int64_t current = store_col_int64(res, row, col[STEP_FLOW_VERSION_ID]);
+	int64_t latest = store_col_int64(res, row, col[STEP_LATEST_FLOW_VERSION_ID]);
 	int64_t idle_ms = inbound_now_ms() -
-	    store_col_int64(res, row, INBOUND_COL(STEP_LAST_ACTIVITY_MS));
+	    store_col_int64(res, row, col[STEP_LAST_ACTIVITY_MS]);
 
-	job->version = store_col_int64(res, row, INBOUND_COL(STEP_VERSION));
-	job->message_id = store_col_int64(res, row, INBOUND_COL(STEP_MESSAGE_ID));
-	job->handoff = store_col_bool(res, row, INBOUND_COL(STEP_HANDOFF));
-	job->state_json = xstrdup(store_col_text(res, row, INBOUND_COL(STEP_STATE)));
-	job->body = xstrdup(store_col_text(res, row, INBOUND_COL(STEP_BODY)));
+	job->version = store_col_int64(res, row, col[STEP_VERSION]);
+	job->message_id = store_col_int64(res, row, col[STEP_MESSAGE_ID]);
+	job->handoff = store_col_bool(res, row, col[STEP_HANDOFF]);
+	job->state_json = xstrdup(store_col_text(res, row, col[STEP_STATE]));
+	job->body = xstrdup(store_col_text(res, row, col[STEP_BODY]));
 	snprintf(job->opt_out_type, sizeof job->opt_out_type, "%s",
-	    store_col_text(res, row, INBOUND_COL(STEP_OPT_OUT_TYPE)));
-	job->staff = strcmp(store_col_text(res, row, INBOUND_COL(STEP_KIND)), "staff") == 0;
-	job->window_count = store_col_int64(res, row, INBOUND_COL(STEP_WINDOW_COUNT));
-	snprintf(job->language, sizeof job->language, "%s", store_col_text(res, row, INBOUND_COL(STEP_LANGUAGE)));
-	snprintf(job->status, sizeof job->status, "%s", store_col_text(res, row, INBOUND_COL(STEP_STATUS)));
+	    store_col_text(res, row, col[STEP_OPT_OUT_TYPE]));
+	job->staff = strcmp(store_col_text(res, row, col[STEP_KIND]), "staff") == 0;
+	job->window_count = store_col_int64(res, row, col[STEP_WINDOW_COUNT]);
+	snprintf(job->language, sizeof job->language, "%s", store_col_text(res, row, col[STEP_LANGUAGE]));
+	snprintf(job->status, sizeof job->status, "%s", store_col_text(res, row, col[STEP_STATUS]));
 	job->escalated = false;
 	job->flow_version_id = current;
 	job->latest_flow_version_id = latest;
@@ -372,7 +371,7 @@ inbound_step(struct inbound_job *job, const PGresult *res, int row)
 }
 
 static void
-inbound_load_item_done(const PGresult *res, int row, const char *error, void *arg)
+inbound_load_item_done(const PGresult *res, int row, const int *col, const char *error, void *arg)
 {
 	struct inbound_job *job = arg;
 
@@ -391,7 +390,7 @@ inbound_load_item_done(const PGresult *res, int row, const char *error, void *ar
 		}
 		return;
 	}
-	inbound_step(job, res, row);
+	inbound_step(job, res, row, col);
 }
 
 static void
@@ -464,10 +463,8 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
 	in->triage = triage;
 	in->cfg = cfg;
 	in->jobs = idmap_new();
-	in->loads = batch_new(base, db, "SELECT * FROM carenav_step_load_batch($1, $2)",
-	    cfg->default_flow, INBOUND_LOAD_BATCH, false);
-	in->commits = batch_new(base, db, "SELECT * FROM carenav_step_commit_batch($1)", NULL,
-	    INBOUND_COMMIT_BATCH, false);
+	in->loads = batch_new(base, db, &store_step_load_batch, cfg->default_flow, INBOUND_LOAD_BATCH, false);
+	in->commits = batch_new(base, db, &store_step_commit_batch, NULL, INBOUND_COMMIT_BATCH, false);
 	event_assign(&in->sweep, base, -1, EV_PERSIST, inbound_sweep_timer, in);
 	event_add(&in->sweep, &tv);
 	/* Messages stored before a crash or restart are answered right away. */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attrs.h"
 #include "db.h"
 
 /* An inbound SMS as the provider gave it; all fields borrowed. */
@@ -28,11 +29,22 @@ struct store_inbound {
 /* Row: message_id, conversation_id, is_new. */
 void store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb *cb, void *arg);
 /*
- * Row: pending outbox rows, age of the oldest (s), open escalations, age of
- * the oldest unacknowledged one (s), acknowledged ones not yet resolved,
- * inbound texts not yet answered, active staff whose pages the provider
- * refused for good. Database-wide, not per gateway.
+ * The backlog, one row, database-wide (not per gateway): /metrics and
+ * carenav doctor both read it (store_gauges_sql), by these names.
  */
+enum store_gauge_col {
+	GAUGE_OUTBOX_PENDING,             /* outbox rows pending */
+	GAUGE_OUTBOX_OLDEST_S,            /* age of the oldest (s, fractional; 0 = none) */
+	GAUGE_ESCALATIONS_OPEN,           /* escalations not acknowledged */
+	GAUGE_ESCALATIONS_OLDEST_S,       /* age of the oldest of those (s, fractional; 0 = none) */
+	GAUGE_ESCALATIONS_ACKNOWLEDGED,   /* acknowledged, not yet resolved */
+	GAUGE_INBOUND_UNANSWERED,         /* inbound texts whose step has not committed */
+	GAUGE_STAFF_UNREACHABLE,          /* active staff whose pages the provider refused for good */
+	GAUGE_ONCALL_STAFF,               /* active staff with a shift covering now */
+	GAUGE_NCOLS
+};
+extern const char *const store_gauge_columns[GAUGE_NCOLS + 1];
+extern const char store_gauges_sql[];
 void store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg);
 /* Row: Prometheus text: escalations opened by reason, the time-to-ACK histogram. */
 void store_metrics_escalations(struct db *db, db_result_cb *cb, void *arg);
@@ -57,20 +69,6 @@ void store_delivery_report(struct db *db, const char *provider, const char *sid,
 /* Rows: conversation_id of conversations with unprocessed inbound messages. */
 void store_unprocessed_conversations(struct db *db, int limit, int64_t min_age_ms, db_result_cb *cb, void *arg);
 
-/* Columns of store_step_load's row. */
-enum store_step_col {
-	STEP_VERSION, STEP_STATE, STEP_FLOW_VERSION_ID, STEP_LANGUAGE, STEP_OPTED_OUT, STEP_HANDOFF,
-	STEP_LAST_ACTIVITY_MS, STEP_MESSAGE_ID, STEP_BODY, STEP_RECEIVED_MS, STEP_KIND,
-	STEP_LATEST_FLOW_VERSION_ID, STEP_WINDOW_COUNT, STEP_STATUS, STEP_OPT_OUT_TYPE,
-};
-/*
- * Zero rows when the conversation has nothing left to process. The window
- * count is the conversation's inbound texts in the window_ms before this one,
- * this one included.
- */
-void store_step_load(struct db *db, int64_t conversation_id, const char *default_flow,
-    int64_t window_ms, db_result_cb *cb, void *arg);
-
 struct store_step {
 	int64_t conversation_id;
 	int64_t version;          /* as loaded: the commit fails with 'conflict' if it moved */
@@ -86,8 +84,9 @@ struct store_step {
 /* Row: 'ok', 'conflict' or 'already'. */
 void store_step_commit(struct db *db, const struct store_step *step, db_result_cb *cb, void *arg);
 
-/* Columns of store_outbox_claim's rows. */
 /*
+ * Columns of store_outbox_claim's rows, by name: cols[CLAIM_ID] after
+ * store_col_lookup(res, store_claim_columns, cols, ...).
  * CLAIM_URGENT: an emergency text or a staff page (outbox.urgent, sql/017):
  * exempt from opt-outs and rate caps. CLAIM_ESCALATION_OPEN: urgent and its
  * escalation not resolved (open or acknowledged), so it is retried without
@@ -95,15 +94,14 @@ void store_step_commit(struct db *db, const struct store_step *step, db_result_c
  */
 enum store_claim_col {
 	CLAIM_ID, CLAIM_MESSAGE_ID, CLAIM_ATTEMPTS, CLAIM_TO, CLAIM_FROM, CLAIM_BODY, CLAIM_URGENT,
-	CLAIM_ESCALATION_OPEN,
+	CLAIM_ESCALATION_OPEN, CLAIM_NCOLS
 };
+extern const char *const store_claim_columns[CLAIM_NCOLS + 1];
 /* Urgent rows get urgent_lease_ms, others lease_ms. */
 void store_outbox_claim(struct db *db, int limit, int64_t lease_ms, int64_t urgent_lease_ms, db_result_cb *cb,
     void *arg);
 /* Urgent rows waiting on a backoff are due now (the provider recovered); row: how many. */
 void store_outbox_urgent_now(struct db *db, db_result_cb *cb, void *arg);
-void store_outbox_sent(struct db *db, int64_t outbox_id, const char *provider_sid, db_result_cb *cb,
-    void *arg);
 void store_outbox_retry(struct db *db, int64_t outbox_id, int64_t delay_ms, const char *error,
     db_result_cb *cb, void *arg);
 /*
@@ -151,9 +149,58 @@ void store_staff_step(struct db *db, int64_t conversation_id, int64_t version, i
     bool is_ack, const char *code, bool code_required, const char *provider, const char *texts_json,
     db_result_cb *cb, void *arg);
 
+/* carenav flow list (libpq, blocking): every stored flow version, its columns by these names. */
+enum store_flow_list_col {
+	FLOWS_NAME, FLOWS_VERSION, FLOWS_SHA256, FLOWS_LOADED, FLOWS_CONVERSATIONS, FLOWS_NCOLS
+};
+extern const char *const store_flow_list_columns[FLOWS_NCOLS + 1];
+extern const char store_flow_list_sql[];
+
 /* Row: document (text) of one flow version. */
 void store_flow_version(struct db *db, int64_t flow_version_id, db_result_cb *cb, void *arg);
 
+/*
+ * A set-returning SQL function that batch.c calls with a jsonb array of
+ * items as $1 (and the batch's extra text as $2). Each row starts with ord,
+ * the item's 1-based position; columns names what the item callbacks read,
+ * indexed by the enum beside each batch.
+ */
+struct store_batch {
+	const char *sql;
+	const char *const *columns;  /* NULL-terminated */
+};
+
+/* Items {"id", "window_ms"}, $2 the default flow; zero rows for a conversation with nothing to process. */
+enum store_step_col {
+	STEP_VERSION,           /* conversation version: the commit fails with 'conflict' if it moved */
+	STEP_STATE,             /* dialogue state JSON */
+	STEP_FLOW_VERSION_ID,   /* the conversation's flow version, NULL if none yet */
+	STEP_LANGUAGE,
+	STEP_HANDOFF,           /* an operator took the conversation over */
+	STEP_LAST_ACTIVITY_MS,  /* ms since epoch */
+	STEP_MESSAGE_ID,        /* the oldest unprocessed inbound text */
+	STEP_BODY,
+	STEP_KIND,              /* 'staff' or 'patient' */
+	STEP_LATEST_FLOW_VERSION_ID,  /* the newest version of the default flow */
+	STEP_WINDOW_COUNT,      /* inbound texts in the window_ms before this one, this one included */
+	STEP_STATUS,            /* 'active', 'emergency', 'closed' */
+	STEP_OPT_OUT_TYPE,      /* the provider's keyword verdict, or NULL */
+	STEP_NCOLS
+};
+extern const struct store_batch store_step_load_batch;
+/* Items: the fields of struct store_step (state, replies, actions as JSON). */
+enum store_commit_col { COMMIT_OUTCOME /* 'ok', 'conflict' or 'already' */, COMMIT_NCOLS };
+extern const struct store_batch store_step_commit_batch;
+/* Items {"id", "sid", "status", "segments", "encoding"}: the provider took the reply. */
+extern const struct store_batch store_outbox_sent_batch;
+
+/*
+ * Looks the columns names[] (NULL-terminated) up in res by name, once per
+ * result: cols[i] for names[i]. False, with *missing the first name res
+ * lacks (a schema the gateway does not know), if any is absent.
+ */
+bool store_col_lookup(const PGresult *res, const char *const *names, int *cols, const char **missing)
+    CN_MUSTCHECK;
 /* Column readers; a NULL column reads as 0 / false / "". */
 int64_t store_col_int64(const PGresult *res, int row, int col);
 bool store_col_bool(const PGresult *res, int row, int col);
