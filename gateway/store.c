@@ -123,19 +123,6 @@ store_unprocessed_conversations(struct db *db, int limit, int64_t min_age_ms, db
 	    "AND created_at < now() - make_interval(secs => $2::bigint / 1000.0) LIMIT $1", 2, params, cb, arg);
 }
 
-void
-store_step_commit(struct db *db, const struct store_step *step, db_result_cb *cb, void *arg)
-{
-	char conv[24], version[24], msg[24], flow[24];
-	const char *params[] = { I64(conv, step->conversation_id), I64(version, step->version),
-		I64(msg, step->message_id), step->state_json,
-		step->flow_version_id ? I64(flow, step->flow_version_id) : NULL, step->language,
-		step->status, step->provider, step->replies_json, step->actions_json };
-
-	db_query(db, "SELECT carenav_step_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10,
-	    params, cb, arg);
-}
-
 const char *const store_claim_columns[CLAIM_NCOLS + 1] = {
 	[CLAIM_ID] = "outbox_id", [CLAIM_MESSAGE_ID] = "message_id", [CLAIM_ATTEMPTS] = "attempts",
 	[CLAIM_TO] = "to_number", [CLAIM_FROM] = "from_number", [CLAIM_BODY] = "body",
@@ -243,18 +230,6 @@ store_escalation_event(struct db *db, int64_t escalation_id, const char *event, 
 	db_query(db, "SELECT carenav_escalation_event($1, $2, $3, $4)", 4, params, cb, arg);
 }
 
-void
-store_staff_step(struct db *db, int64_t conversation_id, int64_t version, int64_t message_id,
-    bool is_ack, const char *code, bool code_required, const char *provider, const char *texts_json,
-    db_result_cb *cb, void *arg)
-{
-	char conv[24], ver[24], msg[24];
-	const char *params[] = { I64(conv, conversation_id), I64(ver, version), I64(msg, message_id),
-		is_ack ? "true" : "false", code, provider, texts_json, code_required ? "true" : "false" };
-
-	db_query(db, "SELECT carenav_staff_step($1, $2, $3, $4, $5, $6, $7, $8)", 8, params, cb, arg);
-}
-
 const char store_flow_list_sql[] = "SELECT f.name, v.version, v.sha256, v.created_at::timestamp(0) AS loaded, "
     "(SELECT count(*) FROM conversations c WHERE c.flow_version_id = v.id) AS conversations "
     "FROM flow_versions v JOIN flows f ON f.id = v.flow_id ORDER BY f.name, v.version";
@@ -291,6 +266,15 @@ static const char *const store_commit_columns[COMMIT_NCOLS + 1] = { [COMMIT_OUTC
 
 const struct store_batch store_step_commit_batch = {
 	"SELECT ord, outcome FROM carenav_step_commit_batch($1)",
+	store_commit_columns,
+};
+
+/* sql/ has no batch function for staff texts: one call of carenav_staff_step per item, in item order. */
+const struct store_batch store_staff_step_batch = {
+	"SELECT x.i::integer AS ord, carenav_staff_step((x.e->>'conversation_id')::bigint, "
+	"(x.e->>'version')::bigint, (x.e->>'message_id')::bigint, (x.e->>'is_ack')::boolean, x.e->>'code', "
+	"x.e->>'provider', x.e->'texts', (x.e->>'code_required')::boolean) AS outcome "
+	"FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x (e, i)",
 	store_commit_columns,
 };
 

@@ -69,21 +69,6 @@ void store_delivery_report(struct db *db, const char *provider, const char *sid,
 /* Rows: conversation_id of conversations with unprocessed inbound messages. */
 void store_unprocessed_conversations(struct db *db, int limit, int64_t min_age_ms, db_result_cb *cb, void *arg);
 
-struct store_step {
-	int64_t conversation_id;
-	int64_t version;          /* as loaded: the commit fails with 'conflict' if it moved */
-	int64_t message_id;       /* the inbound message this step answers */
-	const char *state_json;
-	int64_t flow_version_id;  /* 0 = none */
-	const char *language;
-	const char *status;       /* 'active', 'emergency', 'closed' */
-	const char *provider;
-	const char *replies_json; /* [{"body": ..., "compliance": bool}] */
-	const char *actions_json; /* [{"kind": ..., "reason": ..., "detail": ...}] */
-};
-/* Row: 'ok', 'conflict' or 'already'. */
-void store_step_commit(struct db *db, const struct store_step *step, db_result_cb *cb, void *arg);
-
 /*
  * Columns of store_outbox_claim's rows, by name: cols[CLAIM_ID] after
  * store_col_lookup(res, store_claim_columns, cols, ...).
@@ -140,15 +125,6 @@ void store_escalation_advance_group(struct db *db, const char *items_json, const
     int64_t next_due_ms, const char *provider, int64_t hold_ms, db_result_cb *cb, void *arg);
 void store_escalation_event(struct db *db, int64_t escalation_id, const char *event,
     int64_t staff_id, const char *detail, db_result_cb *cb, void *arg);
-/*
- * Row: 'acknowledged', 'unknown', 'which', 'code_required' (code_required:
- * a bare ACK refused, answered with how to ACK), 'help', 'conflict' or
- * 'already'.
- */
-void store_staff_step(struct db *db, int64_t conversation_id, int64_t version, int64_t message_id,
-    bool is_ack, const char *code, bool code_required, const char *provider, const char *texts_json,
-    db_result_cb *cb, void *arg);
-
 /* carenav flow list (libpq, blocking): every stored flow version, its columns by these names. */
 enum store_flow_list_col {
 	FLOWS_NAME, FLOWS_VERSION, FLOWS_SHA256, FLOWS_LOADED, FLOWS_CONVERSATIONS, FLOWS_NCOLS
@@ -188,9 +164,21 @@ enum store_step_col {
 	STEP_NCOLS
 };
 extern const struct store_batch store_step_load_batch;
-/* Items: the fields of struct store_step (state, replies, actions as JSON). */
+/*
+ * Items: the arguments of carenav_step_commit {"conversation_id", "version",
+ * "message_id", "state", "flow_version_id", "language", "status", "provider",
+ * "replies", "actions"}, state, replies and actions as JSON text.
+ */
 enum store_commit_col { COMMIT_OUTCOME /* 'ok', 'conflict' or 'already' */, COMMIT_NCOLS };
 extern const struct store_batch store_step_commit_batch;
+/*
+ * A text from staff: items are the arguments of carenav_staff_step
+ * {"conversation_id", "version", "message_id", "is_ack", "code",
+ * "code_required", "provider", "texts"}; its outcome (COMMIT_OUTCOME) is
+ * 'acknowledged', 'unknown', 'which', 'code_required' (a bare ACK refused,
+ * answered with how to ACK), 'help', 'conflict' or 'already'.
+ */
+extern const struct store_batch store_staff_step_batch;
 /* Items {"id", "sid", "status", "segments", "encoding"}: the provider took the reply. */
 extern const struct store_batch store_outbox_sent_batch;
 
