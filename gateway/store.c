@@ -12,6 +12,10 @@
 
 #define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
 
+const char *const store_accept_columns[ACCEPT_NCOLS + 1] = {
+	[ACCEPT_MESSAGE_ID] = "message_id", [ACCEPT_CONVERSATION_ID] = "conversation_id", [ACCEPT_IS_NEW] = "is_new",
+};
+
 void
 store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb *cb, void *arg)
 {
@@ -21,15 +25,6 @@ store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb
 
 	db_query(db, "SELECT message_id, conversation_id, is_new "
 	    "FROM carenav_inbound_accept($1, $2, $3, $4, $5, $6, $7)", 7, params, cb, arg);
-}
-
-void
-store_inbound_accept_batch(struct db *db, const char *msgs_json, db_result_cb *cb, void *arg)
-{
-	const char *params[] = { msgs_json };
-
-	db_query_urgent(db, "SELECT ord, message_id, conversation_id, is_new "
-	    "FROM carenav_inbound_accept_batch($1)", 1, params, cb, arg);
 }
 
 void
@@ -267,6 +262,11 @@ static const char *const store_commit_columns[COMMIT_NCOLS + 1] = { [COMMIT_OUTC
 const struct store_batch store_step_commit_batch = {
 	"SELECT ord, outcome FROM carenav_step_commit_batch($1)",
 	store_commit_columns,
+};
+
+const struct store_batch store_inbound_accept_batch = {
+	"SELECT ord, message_id, conversation_id, is_new FROM carenav_inbound_accept_batch($1)",
+	store_accept_columns,
 };
 
 /* sql/ has no batch function for staff texts: one call of carenav_staff_step per item, in item order. */

@@ -26,7 +26,15 @@ struct store_inbound {
 	const char *opt_out_type;  /* "STOP", "START", "HELP" from the provider, or NULL */
 };
 
-/* Row: message_id, conversation_id, is_new. */
+/* The columns of an accept's row (store_accept_columns), one batch item's or a single accept's. */
+enum store_accept_col {
+	ACCEPT_MESSAGE_ID,
+	ACCEPT_CONVERSATION_ID,
+	ACCEPT_IS_NEW,  /* false: a provider retry of a stored message */
+	ACCEPT_NCOLS
+};
+extern const char *const store_accept_columns[ACCEPT_NCOLS + 1];
+/* Row: the accept_columns. */
 void store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb *cb, void *arg);
 /*
  * The backlog, one row, database-wide (not per gateway): /metrics and
@@ -57,12 +65,6 @@ void store_retention_clear_states(struct db *db, int64_t days, int64_t idle_hour
     void *arg);
 /* Row: outbox rows no longer pending and older than days deleted (at most limit; 0 if another gateway is at it). */
 void store_outbox_trim(struct db *db, int64_t days, int limit, db_result_cb *cb, void *arg);
-/*
- * Several accepts in one transaction (group commit), as an urgent query.
- * msgs_json: [{"provider", "sid", "from", "to", "body", "num_media", "opt_out_type"}, ...].
- * Rows: ord (1-based position in msgs_json), message_id, conversation_id, is_new.
- */
-void store_inbound_accept_batch(struct db *db, const char *msgs_json, db_result_cb *cb, void *arg);
 /* Row: matched (bool). */
 void store_delivery_report(struct db *db, const char *provider, const char *sid, const char *status,
     const char *error_code, db_result_cb *cb, void *arg);
@@ -179,6 +181,12 @@ extern const struct store_batch store_step_commit_batch;
  * answered with how to ACK), 'help', 'conflict' or 'already'.
  */
 extern const struct store_batch store_staff_step_batch;
+/*
+ * Several accepts in one transaction (group commit): items {"provider",
+ * "sid", "from", "to", "body", "num_media", "opt_out_type"}; rows: the
+ * accept columns.
+ */
+extern const struct store_batch store_inbound_accept_batch;
 /* Items {"id", "sid", "status", "segments", "encoding"}: the provider took the reply. */
 extern const struct store_batch store_outbox_sent_batch;
 
