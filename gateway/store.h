@@ -1,10 +1,14 @@
 /*
  * store.h - every SQL statement the running gateway issues, as typed calls.
  *
- * Each call is one statement (mostly one function from sql/002_functions.sql)
- * sent through db.c; results come back to the caller's db_result_cb, which
- * reads columns with store_col_*. Keeping the SQL here means a schema change
- * touches one C file.
+ * Each call is one statement (mostly one SQL function) sent through db.c;
+ * results come back to the caller's db_result_cb, which reads columns with
+ * store_col_*. The group-commit statements (struct store_batch, run by
+ * batch.c) and the blocking ones of the CLI and doctor are here too. Rows of
+ * several columns are read by name: each such statement names its columns,
+ * and an enum indexes the names (store_col_lookup maps them to positions once
+ * per result). Keeping the SQL here means a schema change touches one C file
+ * (store_api.c has the operator API's).
  */
 #ifndef CARENAV_GATEWAY_STORE_H
 #define CARENAV_GATEWAY_STORE_H
