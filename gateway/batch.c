@@ -9,7 +9,8 @@
  * FIFO. The call (struct batch_call) owns its items until its callback,
  * so freeing the batch while a call is in flight only marks it closing.
  * The hold (intake's spool) is asked just before a call would go out, so
- * items that waited behind a call learn of what that call's outcome did.
+ * items that waited behind a call whose items were spooled follow them
+ * into the spool.
  */
 #include "batch.h"
 

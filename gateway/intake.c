@@ -204,7 +204,7 @@ intake_spooled_now(evutil_socket_t fd, short what, void *arg)
 	intake_call_finish(call, intake_spool(call->intake, &in), 0);
 }
 
-/* The batch's hold: while the spool has records, newer messages queue behind them, to keep arrival order. */
+/* The batch's hold: while the spool has records, newer messages go behind them (arrival order). */
 static bool
 intake_hold(void *arg)
 {
