@@ -81,12 +81,13 @@ lifecycle_arm(struct lifecycle *lc, int64_t ms)
 		evtimer_add(&lc->timer, &tv);
 }
 
-/* A failed step: logged, and kept for a single run's report. */
+/* A failed step: logged by the worker; a single run reports its first one to its caller instead. */
 static void
 lifecycle_failed(struct lifecycle *lc, const char *what, const char *error)
 {
-	log_warn("lifecycle: %s failed, retrying next run: %s", what, error);
-	if (lc->once_done != NULL && lc->error == NULL)
+	if (lc->once_done == NULL)
+		log_warn("lifecycle: %s failed, retrying next run: %s", what, error);
+	else if (lc->error == NULL)
 		lc->error = xasprintf("%s: %s", what, error);
 }
 
