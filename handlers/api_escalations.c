@@ -19,7 +19,7 @@
  * newest version of DEFAULT_FLOW (its ack_patient message), like a staff ACK
  * by text does; so the handler fetches that flow before the commit.
  */
-#include "http_server.h"
+#include "http_reply.h"
 
 #include <jansson.h>
 #include <stdlib.h>

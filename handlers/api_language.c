@@ -9,7 +9,7 @@
  * also says which languages exist: 422 for any other. OPERATOR_TOKENS
  * names have no account to keep a language in: 409.
  */
-#include "http_server.h"
+#include "http_reply.h"
 
 #include <event2/http.h>
 #include <jansson.h>
@@ -22,6 +22,7 @@
 #include "db.h"
 #include "log.h"
 #include "store.h"
+#include "store_api.h"
 #include "xmalloc.h"
 
 #define LANGUAGE_MAX 16
@@ -51,7 +52,7 @@ language_done(const PGresult *res, const char *error, void *arg)
 static void
 language_post(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx, API_VIEWER, language_post), *lang, *params[4];
+	const char *op = api_begin(req, ctx, API_VIEWER, language_post), *lang;
 	char addr[CIDR_ADDR_MAX];
 	struct api_call *call;
 	json_t *body, *jlang;
@@ -66,12 +67,7 @@ language_post(struct evhttp_request *req, struct http_ctx *ctx)
 		call = api_call_new(req, ctx, op);
 		call->text = xstrdup(lang);
 		http_client_address(req, ctx, addr, sizeof addr);
-		params[0] = call->operator_name;
-		params[1] = call->text;
-		params[2] = call->operator_name;
-		params[3] = addr;
-		db_query(ctx->db, "SELECT carenav_operator_language_set($1, $2, $3, $4)", 4, params, language_done,
-		    call);
+		store_api_operator_language(ctx->db, call->operator_name, call->text, addr, language_done, call);
 	}
 	json_decref(body);
 }
