@@ -108,8 +108,9 @@ char *harness_twilio_signature(const char *token, const char *public_base, const
 
 /*
  * Records one fault test's outcome as a row of the table in the file named
- * by CARENAV_RELIABILITY_DOC (docs/reliability.md), replacing the row
- * with the same scenario name.
+ * by CARENAV_RELIABILITY_FILE (BUILD/reliability.md), replacing the row
+ * with the same scenario name; tools/update-reliability-doc copies the rows
+ * into docs/reliability.md.
  */
 void harness_report_row(const char *scenario, long sent, long stored, long answered,
     long duplicates, long lost, const char *notes);
