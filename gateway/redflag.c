@@ -742,6 +742,9 @@ rf_third_party(const struct rf_scan *sc, size_t start)
 
 	for (j = start; j > ss; j--) {
 		t = &sc->tok[j - 1];
+		/* "lifted my son", "cargué a mi niño": the patient acts */
+		if (t->flags & RF_F(RF_CUE_OBJECT))
+			return false;
 		if (t->flags & RF_F(RF_CUE_THIRD))
 			return true;
 		if (t->flags & RF_F(RF_CUE_FIRST))
@@ -959,6 +962,37 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 }
 
 /*
+ * True when the match [start, end) holds one of its rule's "episode_ok"
+ * phrases and a `today` cue dates it (before it in its sentence, or in its
+ * clause) in a sentence that says nothing of the past: "today I got short of
+ * breath walking the dog, then it passed" still counts (a passing episode of
+ * chest pain or breathlessness is the warning); "was dizzy this morning,
+ * better now" (dizziness is not listed), "short of breath yesterday, it's
+ * gone", "chest tight last night, fine today" (the "today" is the
+ * resolution's) and "chest felt tight last month but that went away" do not.
+ */
+static bool
+rf_episode_today(const struct redflag_rules *r, const struct rf_scan *sc,
+    const struct rf_rule *rule, size_t start, size_t end)
+{
+	const uint32_t today = RF_F(RF_CUE_TODAY), resolved = RF_F(RF_CUE_RESOLVED);
+	size_t ss = sc->tok[start].sstart, se = sc->tok[start].send, cs, ce, j, k;
+	bool listed = false;
+
+	for (k = 0; k < rule->en && !listed; k++) {
+		for (j = start; j < end && !listed; j++)
+			listed = rf_match_pattern(r, sc, &r->pats[rule->efirst + k],
+			    j, 0) != RF_NOMATCH;
+	}
+	if (!listed ||
+	    rf_range_has(sc, ss, se, RF_F(RF_CUE_PAST), RF_F(RF_CUE_PAST_EXC)))
+		return false;
+	rf_clause(sc, start, end, &cs, &ce);
+	return rf_range_has(sc, ss, start, today, resolved) ||
+	    rf_range_has(sc, cs, ce, today, resolved);
+}
+
+/*
  * True for a symptom asked about in general rather than reported. When the
  * message disclaims it ("would chest pain be an emergency? I don't have
  * that", "just curious"), any question counts (a sentence ending in "?" or
@@ -1093,7 +1127,8 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 		rule = &r->rules[h->rule];
 		if (rf_negated(r, sc, h->start) || rf_hypothetical(r, sc, h->start) ||
 		    (!proxy && rf_third_party(sc, h->start)) ||
-		    rf_historical(sc, h->start, h->end, !rule->history_ok) ||
+		    (rf_historical(sc, h->start, h->end, !rule->history_ok) &&
+		    !rf_episode_today(r, sc, rule, h->start, h->end)) ||
 		    rf_generic_question(sc, h->start, h->end, disclaimed, affirmed) ||
 		    rf_quoted_or_denied(sc, h->start, disclaimed) ||
 		    rf_excluded(r, sc, rule, h->start))
