@@ -908,6 +908,42 @@ rf_undone(const struct rf_scan *sc, size_t a, size_t b)
 	return false;
 }
 
+/*
+ * True when [a, b) holds a `current` cue said of the symptom: not part of a
+ * resolution, and not followed in its sentence, within 5 words and before
+ * any symptom, by a resolution subject, whose time it gives instead ("chest
+ * pain last year, today just back pain", "hoy solo me duele la espalda").
+ */
+static bool
+rf_current_in(const struct rf_scan *sc, size_t a, size_t b)
+{
+	uint32_t f;
+	size_t k, j, lim;
+
+	for (k = a; k < b; k++) {
+		if (!(sc->tok[k].flags & RF_F(RF_CUE_CURRENT)) ||
+		    (sc->tok[k].flags & RF_F(RF_CUE_RESOLVED)))
+			continue;
+		lim = k + 6 < sc->tok[k].send ? k + 6 : sc->tok[k].send;
+		for (j = k + 1; j < lim; j++) {
+			f = sc->tok[j].flags;
+			if ((f & RF_F(RF_CUE_OTHER_SUBJECT)) &&
+			    !(f & RF_F(RF_CUE_CURRENT)))
+				break;
+			/* a symptom word first: the time is its ("today I
+			 * threw up and my back..."); a gap's words are not */
+			if ((f & RF_F_SYMPTOM) && !(f & (RF_F_BREAKS |
+			    RF_F(RF_CUE_FIRST) | RF_F(RF_CUE_RESTART)))) {
+				j = lim;
+				break;
+			}
+		}
+		if (j == lim)
+			return true;
+	}
+	return false;
+}
+
 /* True when the clause is over: resolved, or (if past_counts) in the past. */
 static bool
 rf_historical(const struct rf_scan *sc, size_t start, size_t end,
@@ -938,8 +974,7 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 		if (after > 0)
 			return !rf_undone(sc, after, ne);
 	}
-	if (rf_range_has(sc, cs, ce, RF_F(RF_CUE_CURRENT),
-	    RF_F(RF_CUE_RESOLVED)))
+	if (rf_current_in(sc, cs, ce))
 		return false;
 	past = rf_range_has(sc, cs, ce, RF_F(RF_CUE_PAST),
 	    RF_F(RF_CUE_PAST_EXC));
