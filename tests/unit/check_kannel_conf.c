@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "unit_helpers.h"
 #include "doctor.h"
 #include "kannel_conf.h"
 #include "xmalloc.h"
@@ -75,18 +76,6 @@ START_TEST(test_sendsms_user_found_by_username)
 }
 END_TEST
 
-static const char *const *fake_env;
-
-static const char *
-fake_getenv(const char *name)
-{
-	for (const char *const *p = fake_env; *p != NULL; p += 2) {
-		if (strcmp(p[0], name) == 0)
-			return p[1];
-	}
-	return NULL;
-}
-
 /* What `carenav doctor` prints for SMS_PROVIDER=kannel with KANNEL_CONF=path (caller frees). */
 static char *
 doctor_with_conf(const char *path, const char *username)
@@ -99,8 +88,8 @@ doctor_with_conf(const char *path, const char *username)
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
 
-	fake_env = env;
-	(void)doctor_run(fake_getenv, out);
+	unit_env_set(env);
+	(void)doctor_run(unit_env_get, out);
 	fclose(out);
 	return buf;
 }
