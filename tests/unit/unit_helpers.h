@@ -19,7 +19,8 @@ char *unit_read_file(const char *path, size_t *len);
 
 /*
  * Asserts that a parse of input was refused (ok false) with a cause that
- * contains want; frees cause.
+ * contains want; frees cause. Call it after the parse, not around it: C does
+ * not say whether cause is read before or after the parse sets it.
  */
 void unit_assert_refused(bool ok, const char *input, char *cause, const char *want);
 
