@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "file_text.h"
 #include "harness.h"
 #include "xmalloc.h"
 
@@ -74,25 +75,6 @@ port_open(int port)
 
 	close(fd);
 	return ok;
-}
-
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	if (f == NULL)
-		return xstrdup("");
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = xmalloc((size_t)n + 1);
-	n = (long)fread(data, 1, (size_t)n, f);
-	data[n] = '\0';
-	fclose(f);
-	return data;
 }
 
 /* Starts argv with output to log (appended); stdin from in_fd, or /dev/null when -1. */
@@ -143,7 +125,7 @@ kannel_write_conf(struct kannel *k, int gw_port)
 static bool
 log_contains(const char *path, const char *needle)
 {
-	char *data = read_file(path);
+	char *data = file_text_read_if_any(path);
 	bool found = strstr(data, needle) != NULL;
 
 	free(data);
@@ -339,7 +321,7 @@ kannel_line_is_message(const char *s)
 static size_t
 kannel_phone_messages(struct kannel *k, struct phone_msg *out, size_t max)
 {
-	char *log = read_file(k->fake_log), *save = NULL, *line, *next;
+	char *log = file_text_read_if_any(k->fake_log), *save = NULL, *line, *next;
 	char *part_bytes = NULL;
 	size_t part_len = 0, n = 0;
 

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "unit_helpers.h"
+#include "file_text.h"
 #include "engine.h"
 #include "flow.h"
 #include "segment.h"
@@ -41,7 +41,7 @@ load_flow(void)
 
 	if (path == NULL)
 		path = "sql/flows/back_pain.json";
-	text = unit_read_file(path, &len);
+	text = file_text_read(path, &len);
 	test_flow = flow_load(text, len, &cause);
 	ck_assert_msg(test_flow != NULL, "flow %s: %s", path, cause ? cause : "?");
 	free(text);

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "check_run.h"
+#include "file_text.h"
 #include "unit_helpers.h"
 #include "flow.h"
 #include "segment.h"
@@ -39,7 +40,7 @@ flow_file(size_t *len)
 {
 	const char *path = getenv("FLOW_FILE");
 
-	return unit_read_file(path ? path : "sql/flows/back_pain.json", len);
+	return file_text_read(path ? path : "sql/flows/back_pain.json", len);
 }
 
 START_TEST(test_back_pain_loads)
@@ -249,7 +250,7 @@ START_TEST(test_minimal_loads)
 	struct flow *flow;
 	const struct flow_node *pick;
 
-	text = unit_read_file(path, &len);
+	text = file_text_read(path, &len);
 	flow = flow_load(text, len, &cause);
 	ck_assert_msg(flow != NULL, "minimal: %s", cause ? cause : "?");
 	pick = flow_node_find(flow, "pick");
@@ -272,7 +273,7 @@ START_TEST(test_invalid_files)
 	size_t len;
 	int cases = 0;
 
-	list = unit_read_file(manifest, &len);
+	list = file_text_read(manifest, &len);
 	for (line = strtok_r(list, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
 		char *tab = strchr(line, '\t'), *path, *text, *cause = NULL;
 		size_t tlen;
@@ -282,7 +283,7 @@ START_TEST(test_invalid_files)
 			continue;
 		*tab = '\0';
 		path = xasprintf("%s/%s", dir, line);
-		text = unit_read_file(path, &tlen);
+		text = file_text_read(path, &tlen);
 		loaded = flow_load(text, tlen, &cause) != NULL;
 		unit_assert_refused(loaded, line, cause, tab + 1);
 		free(text);
@@ -494,7 +495,7 @@ START_TEST(test_mutations)
 	json_t *root;
 	bool loaded;
 
-	text = unit_read_file(path, &len);
+	text = file_text_read(path, &len);
 	root = json_loadb(text, len, 0, NULL);
 	ck_assert_ptr_nonnull(root);
 	ck_assert_msg(mutate(root, m->ptr, m->value), "cannot apply %s", m->ptr);

@@ -4,7 +4,6 @@
 #include "unit_helpers.h"
 
 #include <check.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,27 +23,6 @@ unit_env_get(const char *name)
 			return p[1];
 	}
 	return NULL;
-}
-
-char *
-unit_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	ck_assert_msg(n >= 0, "cannot size %s", path);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_msg(fread(buf, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
 }
 
 void

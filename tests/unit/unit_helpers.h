@@ -1,21 +1,17 @@
 /*
  * unit_helpers.h - what several unit tests share: a fake environment for
- * the loaders that take a getenv function, reading a whole test data file,
- * and the check that a parser refused an input for the right reason.
+ * the loaders that take a getenv function, and the check that a parser
+ * refused an input for the right reason.
  */
 #ifndef CARENAV_TESTS_UNIT_HELPERS_H
 #define CARENAV_TESTS_UNIT_HELPERS_H
 
 #include <stdbool.h>
-#include <stddef.h>
 
 /* Makes env (NULL-terminated name/value pairs, borrowed) what unit_env_get sees. */
 void unit_env_set(const char *const *env);
 /* getenv over the pairs given to unit_env_set; NULL when a name is not there. */
 const char *unit_env_get(const char *name);
-
-/* The whole file at path, NUL-terminated, its length in *len; fails the test if it cannot be read. */
-char *unit_read_file(const char *path, size_t *len);
 
 /*
  * Asserts that a parse of input was refused (ok false) with a cause that
