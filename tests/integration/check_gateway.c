@@ -40,17 +40,6 @@ world_init(struct twilio_world *w, bool twilio)
 	world_init_env(w, twilio, NULL);
 }
 
-/* Waits until every outbound message has left the queue (sent, failed or suppressed). */
-static void
-wait_outbox_settled(struct twilio_world *w)
-{
-	/* Replies are queued in the transaction that marks the message processed: wait for that first. */
-	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS) &&
-	    harness_wait_int(w->pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS),
-	    "outbox did not settle; see %s", w->gw.log_path);
-}
-
 START_TEST(test_reply_delivered_to_twilio)
 {
 	struct twilio_world w;
@@ -66,7 +55,7 @@ START_TEST(test_reply_delivered_to_twilio)
 	    "AND provider_sid = 'SMin0001' AND body = 'my back hurts'"), 1);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations "
 	    "WHERE patient_number = '" PATIENT "' AND service_number = '" CLINIC "'"), 1);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status <> 'sent'", 0, WAIT_MS));
 	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
@@ -104,7 +93,7 @@ START_TEST(test_duplicate_sid_answered_once)
 	world_init(&w, true);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(harness_post_sms(w.gw.port, "SMdup0001", PATIENT, CLINIC, "hello"), 200);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	usleep(500 * 1000);  /* give a wrong second answer time to show up */
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
 	/* One dialogue step ran: the conversation's version counts steps. */
@@ -126,7 +115,7 @@ START_TEST(test_retry_then_delivered_once)
 	world_init(&w, true);
 	fake_twilio_script(w.ft, script, 2);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMretry01", PATIENT, CLINIC, "hello"), 200);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status <> 'sent'", 0, WAIT_MS));
 	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
@@ -149,7 +138,7 @@ START_TEST(test_permanent_failure_recorded)
 	world_init(&w, true);
 	fake_twilio_script(w.ft, script, 1);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMfail001", PATIENT, CLINIC, "hello"), 200);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	status = harness_query_text(w.pg, "SELECT status FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1");
 	error = harness_query_text(w.pg, "SELECT error FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1");
 	ck_assert_str_eq(status, "failed");
@@ -175,7 +164,7 @@ START_TEST(test_status_callback)
 
 	world_init(&w, true);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMstat001", PATIENT, CLINIC, "hello"), 200);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert_int_eq(harness_post(w.gw.port, "/sms/status", ct, delivered, strlen(delivered), NULL), 200);
 	status = harness_query_text(w.pg, "SELECT status FROM messages WHERE provider_sid = 'SMfake0001'");
 	ck_assert_str_eq(status, "delivered");
@@ -259,7 +248,7 @@ START_TEST(test_restart_resumes_queued_replies)
 	harness_gw_kill(&w.gw);
 	fake_twilio_script(w.ft, NULL, 0);  /* the provider is back */
 	harness_gw_start(&w.gw);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status <> 'sent'", 0, WAIT_MS));
 	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
@@ -289,7 +278,7 @@ START_TEST(test_sandbox_provider_and_health)
 	ck_assert_int_eq(harness_get(w.gw.port, "/readyz", &resp), 200);
 	free(resp);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMsand001", PATIENT, CLINIC, "hello"), 200);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status <> 'sent'", 0, WAIT_MS));
 	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");

@@ -67,6 +67,16 @@ twilio_world_on_call(struct twilio_world *w, const char *primary, const char *ba
 }
 
 void
+twilio_world_wait_settled(struct twilio_world *w, int timeout_ms)
+{
+	/* Replies are queued in the transaction that marks the message processed: wait for that first. */
+	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, timeout_ms) &&
+	    harness_wait_int(w->pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, timeout_ms),
+	    "outbox did not settle; see %s", w->gw.log_path);
+}
+
+void
 twilio_world_free(struct twilio_world *w)
 {
 	harness_gw_free(&w->gw);

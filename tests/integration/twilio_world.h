@@ -38,6 +38,12 @@ void twilio_world_start(struct twilio_world *w, const struct twilio_world_opts *
  * from an hour ago to two hours ahead, entered as wall-clock time in tz.
  */
 void twilio_world_on_call(struct twilio_world *w, const char *primary, const char *backup, const char *tz);
+/*
+ * Waits up to timeout_ms until every inbound text is processed and then until
+ * every outbound message has left the queue (sent, failed or suppressed); the
+ * test fails if either does not happen.
+ */
+void twilio_world_wait_settled(struct twilio_world *w, int timeout_ms);
 void twilio_world_free(struct twilio_world *w);
 
 #endif
