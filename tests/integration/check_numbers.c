@@ -271,10 +271,25 @@ START_TEST(test_provider_error_redacted)
 }
 END_TEST
 
+/* Runs carenav doctor with env; asserts its exit status and that its report says each of want (NULL-terminated). */
+static void
+doctor_says(const char *conninfo, const char *const *env, int status, const char *const *want)
+{
+	struct harness_gw gw;
+	char *out = NULL;
+
+	harness_gw_init(&gw, conninfo, env);
+	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) == status, "%s", out);
+	for (; *want != NULL; want++)
+		ck_assert_msg(strstr(out, *want) != NULL, "no '%s' in:\n%s", *want, out);
+	free(out);
+	harness_gw_free(&gw);
+}
+
 /* carenav doctor on the send gate's settings and on numbers stored before normalising. */
 START_TEST(test_doctor_outbound)
 {
-	char *conninfo = harness_db_create(), *out = NULL;
+	char *conninfo = harness_db_create();
 	struct harness_gw gw;
 	/* No shifts here: without a fallback, doctor fails on the on-call gap (check_emergency). */
 #define FALLBACK "ESCALATION_FALLBACK_NUMBER=+15550009999"
@@ -288,41 +303,22 @@ START_TEST(test_doctor_outbound)
 
 	harness_gw_init(&gw, conninfo, all);
 	ck_assert_int_eq(harness_gw_cli(&gw, NULL, "migrate", NULL), 0);
-	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) == 0, "%s", out);
-	ck_assert_msg(strstr(out, "warn  outbound: OUTBOUND_COUNTRIES=* lets texts go to every country") != NULL,
-	    "%s", out);
-	ck_assert_msg(strstr(out, "ok    numbers: every stored number is in E.164") != NULL, "%s", out);
-	free(out);
 	harness_gw_free(&gw);
+	doctor_says(conninfo, all, 0, (const char *const[]){
+	    "warn  outbound: OUTBOUND_COUNTRIES=* lets texts go to every country",
+	    "ok    numbers: every stored number is in E.164", NULL });
 
-	harness_gw_init(&gw, conninfo, none);
 	pg = harness_db_connect(conninfo);
 	PQclear(PQexec(pg, "INSERT INTO conversations (patient_number, service_number) "
 	    "VALUES ('5551110003', '+15550001111')"));
-	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) == 0, "%s", out);
-	ck_assert_msg(strstr(out, "warn  outbound: OUTBOUND_COUNTRIES is empty, so texts go to +1") != NULL,
-	    "%s", out);
-	ck_assert_msg(strstr(out, "warn  numbers: 1 conversation(s) and 0 staff") != NULL, "%s", out);
-	free(out);
-	harness_gw_free(&gw);
-
-	harness_gw_init(&gw, conninfo, foreign);
-	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) == 0, "%s", out);
-	ck_assert_msg(strstr(out, "warn  outbound: OUTBOUND_COUNTRIES=44 leaves out +1") != NULL, "%s", out);
-	free(out);
-	harness_gw_free(&gw);
-
-	harness_gw_init(&gw, conninfo, good);
-	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) == 0, "%s", out);
-	ck_assert_msg(strstr(out, "ok    outbound: texts may go to calling code(s) 1,52") != NULL, "%s", out);
-	free(out);
-	harness_gw_free(&gw);
-
-	harness_gw_init(&gw, conninfo, bad);
-	ck_assert_int_eq(harness_gw_cli(&gw, &out, "doctor", NULL), 1);
-	ck_assert_msg(strstr(out, "FAIL  configuration: OUTBOUND_COUNTRIES") != NULL, "%s", out);
-	free(out);
-	harness_gw_free(&gw);
+	doctor_says(conninfo, none, 0, (const char *const[]){
+	    "warn  outbound: OUTBOUND_COUNTRIES is empty, so texts go to +1",
+	    "warn  numbers: 1 conversation(s) and 0 staff", NULL });
+	doctor_says(conninfo, foreign, 0, (const char *const[]){
+	    "warn  outbound: OUTBOUND_COUNTRIES=44 leaves out +1", NULL });
+	doctor_says(conninfo, good, 0, (const char *const[]){
+	    "ok    outbound: texts may go to calling code(s) 1,52", NULL });
+	doctor_says(conninfo, bad, 1, (const char *const[]){ "FAIL  configuration: OUTBOUND_COUNTRIES", NULL });
 	PQfinish(pg);
 	free(conninfo);
 }
