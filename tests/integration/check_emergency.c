@@ -71,10 +71,7 @@ world_free(struct world *w)
 static void
 sms(struct world *w, const char *from, const char *body)
 {
-	char sid[32];
-
-	snprintf(sid, sizeof sid, "SMemerg%05d", ++w->tw.sid);
-	ck_assert_int_eq(harness_post_sms(w->tw.gw.port, sid, from, CLINIC, body), 200);
+	ck_assert_int_eq(twilio_world_post_sms(&w->tw, 0, from, CLINIC, body), 200);
 }
 
 static void

@@ -31,19 +31,10 @@ world_init(struct twilio_world *w, const char *extra)
 	twilio_world_start(w, &(struct twilio_world_opts){ .settings = (const char *const[]){ extra, NULL } });
 }
 
-static long
-sms_to(struct twilio_world *w, const char *from, const char *to, const char *body)
-{
-	char sid[32];
-
-	snprintf(sid, sizeof sid, "SMnum%05d", ++w->sid);
-	return harness_post_sms(w->gw.port, sid, from, to, body);
-}
-
 static void
 sms(struct twilio_world *w, const char *from, const char *body)
 {
-	ck_assert_int_eq(sms_to(w, from, CLINIC, body), 200);
+	ck_assert_int_eq(twilio_world_post_sms(w, 0, from, CLINIC, body), 200);
 }
 
 static long long
@@ -115,17 +106,17 @@ START_TEST(test_one_patient_one_number)
 
 	/* Not phone numbers: 400 with the reason, nothing stored. */
 	last = q(&w, "SELECT count(*) FROM messages");
-	ck_assert_int_eq(sms_to(&w, "hello", CLINIC, "hi"), 400);
-	ck_assert_int_eq(sms_to(&w, "+1555123", CLINIC, "hi"), 400);
-	ck_assert_int_eq(sms_to(&w, "12345", CLINIC, "hi"), 400);
-	ck_assert_int_eq(sms_to(&w, "+15551110004", "clinic", "hi"), 400);
+	ck_assert_int_eq(twilio_world_post_sms(&w, 0, "hello", CLINIC, "hi"), 400);
+	ck_assert_int_eq(twilio_world_post_sms(&w, 0, "+1555123", CLINIC, "hi"), 400);
+	ck_assert_int_eq(twilio_world_post_sms(&w, 0, "12345", CLINIC, "hi"), 400);
+	ck_assert_int_eq(twilio_world_post_sms(&w, 0, "+15551110004", "clinic", "hi"), 400);
 	ck_assert_int_eq(harness_post(w.gw.port, "/sms/inbound", "application/x-www-form-urlencoded", bad,
 	    strlen(bad), &resp), 400);
 	ck_assert_msg(strstr(resp, "From is not a phone number") != NULL, "answer: %s", resp);
 	free(resp);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages"), last);
 	/* The clinic's own short code as To is kept. */
-	sms_to(&w, "+15551110005", "24680", "hi");
+	twilio_world_post_sms(&w, 0, "+15551110005", "24680", "hi");
 	wait_q(&w, "SELECT count(*) FROM conversations WHERE patient_number = '+15551110005' "
 	    "AND service_number = '24680'", 1);
 
