@@ -71,6 +71,14 @@ emergency(struct world *w, bool both)
 	w->esc = harness_query_int(w->tw.pg, "SELECT id FROM escalations");
 }
 
+/* Waits until n stand-down texts have been sent. */
+static void
+wait_stand_downs_sent(struct world *w, long long n)
+{
+	ck_assert_msg(harness_wait_int(w->tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	    "AND status = 'sent'", n, WAIT_MS), "never %lld stand-downs sent; see %s", n, w->tw.gw.log_path);
+}
+
 /* The stand-down texts sent to phone, as one string (bodies joined by " | "). */
 static char *
 stand_downs(struct world *w, const char *phone)
@@ -104,8 +112,7 @@ START_TEST(test_stand_down_after_sms_ack)
 	sms(&w, BACKUP, ack);
 	/* Pat, paged first, is told in Spanish that Bea has it; Bea gets her ACK reply, no stand-down. */
 	twilio_world_wait_sent_to(&w.tw, PRIMARY, 2, WAIT_MS);
-	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
-	    "AND status = 'sent'", 1, WAIT_MS));
+	wait_stand_downs_sent(&w, 1);
 	pat = stand_downs(&w, PRIMARY);
 	bea = stand_downs(&w, BACKUP);
 	want = xasprintf("%s la atiende Bea Backup. No hace falta actuar.", w.code);
@@ -140,8 +147,7 @@ START_TEST(test_stand_down_after_console_ack_and_resolve)
 	world_init(&w, "2");
 	emergency(&w, true);
 	api_ok(&w, "ack", NULL);
-	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
-	    "AND status = 'sent'", 2, WAIT_MS));
+	wait_stand_downs_sent(&w, 2);
 	pat = stand_downs(&w, PRIMARY);
 	bea = stand_downs(&w, BACKUP);
 	want = xasprintf("%s taken by alice. No need to act.", w.code);
@@ -158,8 +164,7 @@ START_TEST(test_stand_down_after_console_ack_and_resolve)
 	world_init(&w, "60");
 	emergency(&w, false);
 	api_ok(&w, "resolve", "{\"note\": \"false alarm\"}");
-	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
-	    "AND status = 'sent'", 1, WAIT_MS));
+	wait_stand_downs_sent(&w, 1);
 	pat = stand_downs(&w, PRIMARY);
 	want = xasprintf("%s cerrada por alice. No hace falta actuar.", w.code);
 	ck_assert_str_eq(pat, want);
