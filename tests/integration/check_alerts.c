@@ -55,6 +55,14 @@ sms(struct twilio_world *w, int port, const char *from, const char *body)
 	ck_assert_int_eq(twilio_world_post_sms(w, port, from, CLINIC, body), 200);
 }
 
+/* The patient texts a red flag; waits until `to` (the first one paged) has been sent the alert. */
+static void
+red_flag_paged(struct twilio_world *w, const char *text, const char *to)
+{
+	sms(w, w->gw.port, PATIENT, text);
+	twilio_world_wait_sent_to(w, to, 1, WAIT_MS);
+}
+
 static long long
 q(struct twilio_world *w, const char *sql)
 {
@@ -73,8 +81,7 @@ START_TEST(test_primary_then_backup_then_ack)
 	harness_gw_init(&second, w.conninfo, (const char *const *)w.gw.env);
 	harness_gw_start(&second);
 
-	sms(&w, w.gw.port, PATIENT, "hi, my back hurts and now i have chest pain and cant breathe");
-	twilio_world_wait_sent_to(&w, PRIMARY, 1, WAIT_MS);
+	red_flag_paged(&w, "hi, my back hurts and now i have chest pain and cant breathe", PRIMARY);
 	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "To", BACKUP), 0);
 	code = harness_query_text(w.pg, "SELECT code FROM escalations");
 	ck_assert_int_eq(strlen(code), 4);
@@ -122,8 +129,7 @@ START_TEST(test_restart_between_alert_and_timeout)
 	struct twilio_world w;
 
 	world_init(&w, "4", true);
-	sms(&w, w.gw.port, PATIENT, "i lost control of my bladder and my legs are numb");
-	twilio_world_wait_sent_to(&w, PRIMARY, 1, WAIT_MS);
+	red_flag_paged(&w, "i lost control of my bladder and my legs are numb", PRIMARY);
 	harness_gw_kill(&w.gw);
 	sleep(1);
 	harness_gw_start(&w.gw);
@@ -143,8 +149,7 @@ START_TEST(test_ack_from_unknown_number_refused)
 	char *code, *ack;
 
 	world_init(&w, "30", true);
-	sms(&w, w.gw.port, PATIENT, "cant feel my legs and i peed myself");
-	twilio_world_wait_sent_to(&w, PRIMARY, 1, WAIT_MS);
+	red_flag_paged(&w, "cant feel my legs and i peed myself", PRIMARY);
 	code = harness_query_text(w.pg, "SELECT code FROM escalations");
 	ack = xasprintf("ACK %s", code);
 	sms(&w, w.gw.port, "+15553000555", ack);
@@ -169,8 +174,7 @@ START_TEST(test_bare_ack_needs_code)
 	char *code, *ack, *sql;
 
 	world_init(&w, "30", true);
-	sms(&w, w.gw.port, PATIENT, "cant feel my legs and i peed myself");
-	twilio_world_wait_sent_to(&w, PRIMARY, 1, WAIT_MS);
+	red_flag_paged(&w, "cant feel my legs and i peed myself", PRIMARY);
 	code = harness_query_text(w.pg, "SELECT code FROM escalations");
 	sms(&w, w.gw.port, PRIMARY, "ack");
 	/* The refusal is the nurse's second text, after the alert. */
@@ -235,8 +239,7 @@ START_TEST(test_nobody_on_call_alerts_fallback)
 	struct twilio_world w;
 
 	world_init(&w, "30", false);
-	sms(&w, w.gw.port, PATIENT, "sudden severe back pain getting worse fast and i feel dizzy");
-	twilio_world_wait_sent_to(&w, FALLBACK, 1, WAIT_MS);
+	red_flag_paged(&w, "sudden severe back pain getting worse fast and i feel dizzy", FALLBACK);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'no_oncall'"), 1);
 	metrics_check_has(w.gw.port, (const char *const[]){ "carenav_escalation_no_oncall_total 1", NULL });
 	twilio_world_free(&w);
