@@ -139,24 +139,17 @@ START_TEST(test_unparseable_conninfo_says_why)
 }
 END_TEST
 
-static Suite *
-db_hosts_suite(void)
-{
-	Suite *s = suite_create("db_hosts");
-	TCase *tc = tcase_create("rotate");
-
-	tcase_add_test(tc, test_url_two_hosts_rotate_with_their_ports);
-	tcase_add_test(tc, test_one_port_for_all_hosts_stays);
-	tcase_add_test(tc, test_hostaddr_lists_rotate_and_empty_entries_count);
-	tcase_add_test(tc, test_single_host_is_one_and_never_changes);
-	tcase_add_test(tc, test_find_the_host_reached);
-	tcase_add_test(tc, test_unparseable_conninfo_says_why);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run_suite(db_hosts_suite());
+	const TTest *const tests[] = {
+		test_url_two_hosts_rotate_with_their_ports,
+		test_one_port_for_all_hosts_stays,
+		test_hostaddr_lists_rotate_and_empty_entries_count,
+		test_single_host_is_one_and_never_changes,
+		test_find_the_host_reached,
+		test_unparseable_conninfo_says_why,
+	};
+
+	return check_run("db_hosts", 10, tests, sizeof tests / sizeof tests[0]);
 }
