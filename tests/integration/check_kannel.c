@@ -620,7 +620,8 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 	free(body);
 	free(twice);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse'"), 1);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE action = 'message_sent'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions "
+	    "WHERE action = 'message_sent'"), 1);
 	free(path);
 	free(longtext);
 	free(conv);

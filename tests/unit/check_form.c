@@ -38,7 +38,8 @@ assert_values(const struct form *f, const char *const *kv)
 	for (; kv[0] != NULL; kv += 2) {
 		const char *v = form_get(f, kv[0]);
 
-		ck_assert_msg(v != NULL && strcmp(v, kv[1]) == 0, "%s = '%s', want '%s'", kv[0], v ? v : "(none)", kv[1]);
+		ck_assert_msg(v != NULL && strcmp(v, kv[1]) == 0, "%s = '%s', want '%s'", kv[0],
+		    v ? v : "(none)", kv[1]);
 	}
 }
 
