@@ -8,6 +8,9 @@
  * sent again alone after a refused call keeps its place at the head of the
  * FIFO. The call (struct batch_call) owns its items until its callback,
  * so freeing the batch while a call is in flight only marks it closing.
+ * The hold (intake's spool) is asked just before a call would go out, so
+ * items that waited behind a call whose items were spooled follow them
+ * into the spool.
  */
 #include "batch.h"
 
@@ -32,7 +35,10 @@ TAILQ_HEAD(batch_item_list, batch_item);
 
 struct batch {
 	struct db *db;              /* borrowed */
-	const char *sql;            /* borrowed, static */
+	const struct store_batch *fn;  /* borrowed, static */
+	size_t ncols;               /* names in fn->columns */
+	batch_hold_cb *hold;        /* or NULL */
+	void *hold_arg;
 	char *extra;                /* owned, or NULL */
 	size_t max_items;
 	bool urgent;
@@ -70,7 +76,9 @@ batch_call_done(const PGresult *res, const char *error, void *arg)
 {
 	struct batch_call *call = arg;
 	struct batch *b = call->b;
-	int *rows;
+	int *rows, *col = NULL, ord_col = -1;
+	const char *missing = NULL;
+	char *why = NULL;
 
 	b->call = NULL;
 	if (b->closing) {
@@ -96,23 +104,54 @@ batch_call_done(const PGresult *res, const char *error, void *arg)
 		batch_schedule(b);
 		return;
 	}
+	if (error == NULL) {
+		col = xcalloc(b->ncols + 1, sizeof *col);
+		if ((ord_col = PQfnumber(res, "ord")) < 0)
+			missing = "ord";
+		if (missing != NULL || !store_col_lookup(res, b->fn->columns, col, &missing)) {
+			why = xasprintf("the database's result has no column %s (a schema this gateway does not "
+			    "know)", missing);
+			log_error("batch: %s: %s", b->fn->sql, why);
+			error = why;
+		}
+	}
 	rows = xcalloc(call->n, sizeof *rows);
 	for (size_t i = 0; i < call->n; i++)
 		rows[i] = -1;
 	for (int r = 0; error == NULL && r < PQntuples(res); r++) {
-		int64_t ord = store_col_int64(res, r, 0);
+		int64_t ord = store_col_int64(res, r, ord_col);
 
 		if (ord >= 1 && (size_t)ord <= call->n)
 			rows[ord - 1] = r;
 	}
 	/* The next call goes out from the loop; these callbacks may add items. */
 	for (size_t i = 0; i < call->n; i++) {
-		call->items[i]->cb(res, error == NULL ? rows[i] : -1, error, call->items[i]->arg);
+		call->items[i]->cb(res, error == NULL ? rows[i] : -1, error == NULL ? col : NULL, error,
+		    call->items[i]->arg);
 		batch_item_free(call->items[i]);
 	}
+	free(why);
+	free(col);
 	free(rows);
 	free(call->items);
 	free(call);
+	batch_schedule(b);
+}
+
+/* The hold said no: every waiting item gets its callback now, in order, as if the connection were lost. */
+static void
+batch_turn_away(struct batch *b)
+{
+	size_t n = b->nwaiting;
+	struct batch_item *it;
+
+	/* Only those waiting now: a callback may add items, which wait for the next send. */
+	while (n-- > 0 && (it = TAILQ_FIRST(&b->waiting)) != NULL) {
+		TAILQ_REMOVE(&b->waiting, it, entry);
+		b->nwaiting--;
+		it->cb(NULL, -1, NULL, "held back", it->arg);
+		batch_item_free(it);
+	}
 	batch_schedule(b);
 }
 
@@ -128,6 +167,10 @@ batch_send(struct batch *b)
 
 	if (b->call != NULL || b->nwaiting == 0)
 		return;
+	if (b->hold != NULL && b->hold(b->hold_arg)) {
+		batch_turn_away(b);
+		return;
+	}
 	max = TAILQ_FIRST(&b->waiting)->alone ? 1 : b->max_items;
 	call = xcalloc(1, sizeof *call);
 	call->b = b;
@@ -151,9 +194,9 @@ batch_send(struct batch *b)
 	params[1] = b->extra;
 	b->call = call;
 	if (b->urgent)
-		db_query_urgent(b->db, b->sql, b->extra ? 2 : 1, params, batch_call_done, call);
+		db_query_urgent(b->db, b->fn->sql, b->extra ? 2 : 1, params, batch_call_done, call);
 	else
-		db_query(b->db, b->sql, b->extra ? 2 : 1, params, batch_call_done, call);
+		db_query(b->db, b->fn->sql, b->extra ? 2 : 1, params, batch_call_done, call);
 	free(json);
 }
 
@@ -166,19 +209,28 @@ batch_kick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct batch *
-batch_new(struct event_base *base, struct db *db, const char *sql, const char *extra,
+batch_new(struct event_base *base, struct db *db, const struct store_batch *fn, const char *extra,
     size_t max_items, bool urgent)
 {
 	struct batch *b = xcalloc(1, sizeof *b);
 
 	b->db = db;
-	b->sql = sql;
+	b->fn = fn;
+	while (fn->columns[b->ncols] != NULL)
+		b->ncols++;
 	b->extra = extra ? xstrdup(extra) : NULL;
 	b->max_items = max_items > 0 ? max_items : 1;
 	b->urgent = urgent;
 	TAILQ_INIT(&b->waiting);
 	event_assign(&b->kick, base, -1, 0, batch_kick_cb, b);
 	return b;
+}
+
+void
+batch_set_hold(struct batch *b, batch_hold_cb *hold, void *arg)
+{
+	b->hold = hold;
+	b->hold_arg = arg;
 }
 
 void

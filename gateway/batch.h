@@ -8,7 +8,8 @@
  * follows the load and a lone item goes out at the end of the current
  * event-loop iteration. Each result row starts with ord, the item's 1-based
  * position in the array; an item gets its row, or row -1 if the function
- * returned none for it.
+ * returned none for it. Columns are read by name: the batch looks the
+ * function's columns up once per result and hands each item their indexes.
  *
  * If PostgreSQL refuses a call of several items (one bad item, a deadlock),
  * each item is sent again alone, so one item never fails the others. If
@@ -25,21 +26,33 @@
 struct batch;
 struct db;
 struct event_base;
+struct store_batch;
 
 /*
- * Called once per item. On success error is NULL and row is the item's row
- * in res (or -1: none); on failure error says why and res is the failed
- * result, or NULL when the connection was lost. res is borrowed.
+ * Called once per item. On success error is NULL, row is the item's row in
+ * res (or -1: none) and col[i] the index in res of fn->columns[i]; on
+ * failure error says why, col is NULL, and res is the failed result, or
+ * NULL when the connection was lost (or the batch's hold turned it away).
+ * res and col are borrowed.
  */
-typedef void batch_item_cb(const PGresult *res, int row, const char *error, void *arg);
+typedef void batch_item_cb(const PGresult *res, int row, const int *col, const char *error, void *arg);
 
 /*
- * sql: a static statement taking the jsonb array as $1 and, when extra is
- * not NULL, extra as $2 (copied). At most max_items go in one call; urgent
- * calls go ahead of other queries in the pool (db_query_urgent).
+ * True to keep the waiting items from the database: each then gets its
+ * callback at once, as if the connection were lost (intake: the spool has
+ * records, so newer texts must queue behind them).
  */
-struct batch *batch_new(struct event_base *base, struct db *db, const char *sql, const char *extra,
-    size_t max_items, bool urgent);
+typedef bool batch_hold_cb(void *arg);
+
+/*
+ * fn: the statement (static), taking the jsonb array as $1 and, when extra
+ * is not NULL, extra as $2 (copied). At most max_items go in one call;
+ * urgent calls go ahead of other queries in the pool (db_query_urgent).
+ */
+struct batch *batch_new(struct event_base *base, struct db *db, const struct store_batch *fn,
+    const char *extra, size_t max_items, bool urgent);
+/* Asks hold before each call goes out (NULL: never held). */
+void batch_set_hold(struct batch *b, batch_hold_cb *hold, void *arg);
 /* Frees it; a call still in flight frees its items when it ends, calling no callbacks. */
 void batch_free(struct batch *b);
 /* Queues one item; takes ownership of item (a JSON object) even on error. */

@@ -9,6 +9,7 @@
  *   carenav operator token NAME [--days N]   a new API token (shown once)
  *   carenav operator revoke NAME       revokes every API token of NAME at once
  *   carenav operator totp NAME [--off] a TOTP second factor: prints the otpauth:// URI
+ *   carenav operator language NAME en|es   the console's language for NAME
  *
  * Secrets are printed once and stored only as hashes (opauth.h). Every
  * change is written to the audit trail as operator "cli".
@@ -278,6 +279,39 @@ cli_op_totp(PGconn *pg, const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* The SQL function checks the language and audits the change (sql/functions/operators.sql). */
+static int
+cli_op_language(PGconn *pg, int argc, char **argv)
+{
+	const char *params[2];
+	const char *result;
+	PGresult *res;
+	int rc = 1;
+
+	if (argc != 3) {
+		fprintf(stderr, "carenav: usage: operator language NAME en|es\n");
+		return 2;
+	}
+	params[0] = argv[1];
+	params[1] = argv[2];
+	res = cli_op_exec(pg, "SELECT carenav_operator_language_set($1, $2, 'cli', NULL)", 2, params);
+	if (res == NULL)
+		return 1;
+	result = PQgetvalue(res, 0, 0);
+	if (strcmp(result, "unknown_language") == 0) {
+		fprintf(stderr, "carenav: the language must be en or es\n");
+		rc = 2;
+	} else if (strcmp(result, "not_found") == 0) {
+		fprintf(stderr, "carenav: no operator named %s\n", argv[1]);
+	} else {
+		printf("%s: console language %s%s\n", argv[1], argv[2], strcmp(result, "unchanged") == 0 ?
+		    " (unchanged)" : " (from the next page load)");
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
 int
 cli_operator(PGconn *pg, const struct config *cfg, int argc, char **argv)
 {
@@ -293,7 +327,8 @@ cli_operator(PGconn *pg, const struct config *cfg, int argc, char **argv)
 	if (strcmp(cmd, "list") == 0)
 		return cli_op_list(pg);
 	if (argc < 2) {
-		fprintf(stderr, "carenav: usage: operator add|list|disable|enable|reset|token|revoke|totp NAME\n");
+		fprintf(stderr, "carenav: usage: operator add|list|disable|enable|reset|token|revoke|totp|language "
+		    "NAME\n");
 		return 2;
 	}
 	if (strcmp(cmd, "disable") == 0)
@@ -324,6 +359,8 @@ cli_operator(PGconn *pg, const struct config *cfg, int argc, char **argv)
 	}
 	if (strcmp(cmd, "totp") == 0)
 		return cli_op_totp(pg, cfg, argc, argv);
-	fprintf(stderr, "carenav: usage: operator add|list|disable|enable|reset|token|revoke|totp NAME\n");
+	if (strcmp(cmd, "language") == 0)
+		return cli_op_language(pg, argc, argv);
+	fprintf(stderr, "carenav: usage: operator add|list|disable|enable|reset|token|revoke|totp|language NAME\n");
 	return 2;
 }

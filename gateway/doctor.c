@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@
 #include "phone.h"
 #include "provider.h"
 #include "spool.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* Seconds the database and the provider get to answer. */
@@ -306,6 +308,8 @@ static void
 doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 {
 	const char *params[] = { cfg->default_flow };
+	const char *missing;
+	int col[GAUGE_NCOLS];
 	PGresult *res;
 
 	res = PQexecParams(pg, "SELECT count(*) FROM flow_versions v JOIN flows f ON f.id = v.flow_id "
@@ -351,17 +355,19 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 			doctor_say(d, "ok", "numbers: every stored number is in E.164");
 		PQclear(res);
 	}
-	res = doctor_query(d, pg, "backlog", "SELECT "
-	    "(SELECT count(*) FROM outbox WHERE state = 'pending'), "
-	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at))::bigint, 0) FROM outbox "
-	    " WHERE state = 'pending'), "
-	    "(SELECT count(*) FROM escalations WHERE status = 'open')");
+	res = doctor_query(d, pg, "backlog", store_gauges_sql);
+	if (res != NULL && !store_col_lookup(res, store_gauge_columns, col, &missing)) {
+		doctor_say(d, "FAIL", "backlog: the query has no column %s", missing);
+		PQclear(res);
+		res = NULL;
+	}
 	if (res != NULL) {
-		long long age = atoll(PQgetvalue(res, 0, 1));
+		const char *pending = PQgetvalue(res, 0, col[GAUGE_OUTBOX_PENDING]);
+		long long age = llround(strtod(PQgetvalue(res, 0, col[GAUGE_OUTBOX_OLDEST_S]), NULL));
 
 		doctor_say(d, age > 300 ? "warn" : "ok", "backlog: %s repl%s waiting to be sent (oldest %lld s), "
-		    "%s escalation(s) not acknowledged", PQgetvalue(res, 0, 0),
-		    strcmp(PQgetvalue(res, 0, 0), "1") == 0 ? "y" : "ies", age, PQgetvalue(res, 0, 2));
+		    "%s escalation(s) not acknowledged", pending, strcmp(pending, "1") == 0 ? "y" : "ies", age,
+		    PQgetvalue(res, 0, col[GAUGE_ESCALATIONS_OPEN]));
 		PQclear(res);
 	}
 }

@@ -16,6 +16,7 @@ struct embedded_file {
 };
 
 extern const struct embedded_file embedded_migrations[];
+extern const struct embedded_file embedded_functions[];  /* sql/functions/<area>.sql */
 extern const struct embedded_file embedded_flows[];
 extern const struct embedded_file embedded_triage[];
 extern const struct embedded_file embedded_console[];

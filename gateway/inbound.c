@@ -15,8 +15,11 @@
  *
  * Loads and commits of all jobs go to the database in batches (batch.c):
  * one query loads the next step of many conversations, one transaction
- * commits the steps of many (group commit). A job still has at most one
- * load or commit in flight, so its steps stay in order.
+ * commits the steps of many (group commit). Every step commits the same way
+ * (inbound_commit): a dialogue step and a throttled text as an item of
+ * carenav_step_commit_batch, a staff text as an item of the staff batch
+ * (carenav_staff_step, one per call, as it always was). A job still has at
+ * most one load or commit in flight, so its steps stay in order.
  */
 #include "inbound.h"
 
@@ -55,8 +58,6 @@
 /* Most conversations in one load query, and steps in one commit. */
 #define INBOUND_LOAD_BATCH 256
 #define INBOUND_COMMIT_BATCH 128
-/* carenav_step_load_batch rows: ord, then the columns of carenav_step_load. */
-#define INBOUND_COL(c) (1 + (c))
 
 struct inbound {
 	struct event_base *base;
@@ -69,6 +70,7 @@ struct inbound {
 	struct idmap *jobs;         /* conversation id -> struct inbound_job */
 	struct batch *loads;        /* owned: carenav_step_load_batch */
 	struct batch *commits;      /* owned: carenav_step_commit_batch */
+	struct batch *staff_commits;  /* owned: carenav_staff_step, one per call */
 	struct event sweep;         /* finds work left by crashes and other processes */
 	bool sweeping;
 	bool stopped;
@@ -155,17 +157,37 @@ inbound_commit_outcome(struct inbound_job *job, const char *outcome, const char 
 }
 
 static void
-inbound_commit_done(const PGresult *res, const char *error, void *arg)
-{
-	inbound_commit_outcome(arg, error == NULL ? store_col_text(res, 0, 0) : NULL, error);
-}
-
-static void
-inbound_commit_item_done(const PGresult *res, int row, const char *error, void *arg)
+inbound_commit_item_done(const PGresult *res, int row, const int *col, const char *error, void *arg)
 {
 	if (error == NULL && row < 0)
 		error = "no result";
-	inbound_commit_outcome(arg, error == NULL ? store_col_text(res, row, 1) : NULL, error);
+	inbound_commit_outcome(arg, error == NULL ? store_col_text(res, row, col[COMMIT_OUTCOME]) : NULL,
+	    error);
+}
+
+/*
+ * Every step commits here, whatever decided it (the dialogue, the rate
+ * limit, a staff text): as one item of a commit batch, whose outcome
+ * (inbound_commit_outcome) loads the conversation's next text.
+ */
+static void
+inbound_commit(struct inbound_job *job, struct batch *commits, json_t *item)
+{
+	batch_add_take(commits, item, inbound_commit_item_done, job);
+	inbound_job_clear_step(job);
+}
+
+/* A patient step: the arguments of carenav_step_commit, for carenav_step_commit_batch. */
+static json_t *
+inbound_step_item(const struct inbound_job *job, const char *state_json, const char *language,
+    const char *status, const char *replies_json, const char *actions_json)
+{
+	return json_pack("{s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
+	    "conversation_id", (json_int_t)job->conversation_id, "version", (json_int_t)job->version,
+	    "message_id", (json_int_t)job->message_id, "state", state_json,
+	    "flow_version_id", job->flow_version_id ? json_integer(job->flow_version_id) : json_null(),
+	    "language", language, "status", status, "provider", job->in->cfg->sms_provider,
+	    "replies", replies_json, "actions", actions_json);
 }
 
 /* A text from a staff phone: an ACK, or anything else (answered with the staff help). */
@@ -181,7 +203,7 @@ inbound_staff_step(struct inbound_job *job, const struct flow *flow)
 		{ "ack_patient", FLOW_MSG_ACK_PATIENT },
 	};
 	json_t *map = json_object();
-	char code[ACK_CODE_MAX], *texts_json;
+	char code[ACK_CODE_MAX];
 	enum ack_kind kind = ack_classify(job->body, job->in->cfg->ack_bare_allowed != 0, code);
 
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
@@ -190,15 +212,14 @@ inbound_staff_step(struct inbound_job *job, const struct flow *flow)
 		json_object_set_new(map, texts[i].key, json_loads(one, 0, NULL));
 		free(one);
 	}
-	texts_json = json_dumps(map, JSON_COMPACT);
-	json_decref(map);
 	if (kind == ACK_CODE_REQUIRED)
 		log_info("inbound: conversation=%" PRId64 ": a bare ACK; the escalation's code is required "
 		    "(ACK_BARE_ALLOWED=0)", job->conversation_id);
-	store_staff_step(job->in->db, job->conversation_id, job->version, job->message_id, kind != ACK_NONE,
-	    code, kind == ACK_CODE_REQUIRED, job->in->cfg->sms_provider, texts_json, inbound_commit_done, job);
-	free(texts_json);
-	inbound_job_clear_step(job);
+	/* The arguments of carenav_staff_step. */
+	inbound_commit(job, job->in->staff_commits, json_pack("{s:I, s:I, s:I, s:b, s:s, s:b, s:s, s:o}",
+	    "conversation_id", (json_int_t)job->conversation_id, "version", (json_int_t)job->version,
+	    "message_id", (json_int_t)job->message_id, "is_ack", kind != ACK_NONE, "code", code,
+	    "code_required", kind == ACK_CODE_REQUIRED, "provider", job->in->cfg->sms_provider, "texts", map));
 }
 
 /*
@@ -212,7 +233,6 @@ inbound_throttle(struct inbound_job *job, const struct flow *flow)
 {
 	struct inbound *in = job->in;
 	struct triage_result triage;
-	struct store_step step = { 0 };
 	const char *notice;
 	json_t *replies;
 	char *replies_json;
@@ -239,19 +259,10 @@ inbound_throttle(struct inbound_job *job, const struct flow *flow)
 	}
 	replies_json = json_dumps(replies, JSON_COMPACT);
 	json_decref(replies);
-	step.conversation_id = job->conversation_id;
-	step.version = job->version;
-	step.message_id = job->message_id;
-	step.state_json = job->state_json[0] ? job->state_json : "{}";
-	step.flow_version_id = job->flow_version_id;
-	step.language = job->language;
-	step.status = job->status;
-	step.provider = in->cfg->sms_provider;
-	step.replies_json = replies_json;
-	step.actions_json = "[]";
-	store_step_commit(in->db, &step, inbound_commit_done, job);
+	/* The dialogue does not move: its state, language and status stay as loaded. */
+	inbound_commit(job, in->commits, inbound_step_item(job, job->state_json[0] ? job->state_json : "{}",
+	    job->language, job->status, replies_json, "[]"));
 	free(replies_json);
-	inbound_job_clear_step(job);
 	return true;
 }
 
@@ -263,7 +274,6 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	struct inbound *in = job->in;
 	struct dialogue_input din = { 0 };
 	struct dialogue_output dout;
-	json_t *item;
 
 	if (flow == NULL && job->flow_version_id != job->latest_flow_version_id) {
 		/* An old version this binary cannot run: better the newest flow than no answer. */
@@ -303,18 +313,11 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 		log_error("inbound: conversation=%" PRId64 " had unreadable state; started over",
 		    job->conversation_id);
 
-	/* The arguments of carenav_step_commit, for carenav_step_commit_batch. */
-	item = json_pack("{s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
-	    "conversation_id", (json_int_t)job->conversation_id, "version", (json_int_t)job->version,
-	    "message_id", (json_int_t)job->message_id, "state", dout.state_json,
-	    "flow_version_id", job->flow_version_id ? json_integer(job->flow_version_id) : json_null(),
-	    "language", dout.language, "status", dout.status, "provider", in->cfg->sms_provider,
-	    "replies", dout.replies_json, "actions", dout.actions_json);
 	log_debug("inbound: conversation=%" PRId64 " message=%" PRId64 " triage=%s status=%s",
 	    job->conversation_id, job->message_id, dout.triage, dout.status);
-	batch_add_take(in->commits, item, inbound_commit_item_done, job);
+	inbound_commit(job, in->commits, inbound_step_item(job, dout.state_json, dout.language, dout.status,
+	    dout.replies_json, dout.actions_json));
 	dialogue_output_free(&dout);
-	inbound_job_clear_step(job);
 }
 
 static bool
@@ -331,25 +334,25 @@ inbound_is_ack(const char *body)
  * or idle long enough to start over.
  */
 static void
-inbound_step(struct inbound_job *job, const PGresult *res, int row)
+inbound_step(struct inbound_job *job, const PGresult *res, int row, const int *col)
 {
 	struct inbound *in = job->in;
-	int64_t current = store_col_int64(res, row, INBOUND_COL(STEP_FLOW_VERSION_ID));
-	int64_t latest = store_col_int64(res, row, INBOUND_COL(STEP_LATEST_FLOW_VERSION_ID));
+	int64_t current = store_col_int64(res, row, col[STEP_FLOW_VERSION_ID]);
+	int64_t latest = store_col_int64(res, row, col[STEP_LATEST_FLOW_VERSION_ID]);
 	int64_t idle_ms = inbound_now_ms() -
-	    store_col_int64(res, row, INBOUND_COL(STEP_LAST_ACTIVITY_MS));
+	    store_col_int64(res, row, col[STEP_LAST_ACTIVITY_MS]);
 
-	job->version = store_col_int64(res, row, INBOUND_COL(STEP_VERSION));
-	job->message_id = store_col_int64(res, row, INBOUND_COL(STEP_MESSAGE_ID));
-	job->handoff = store_col_bool(res, row, INBOUND_COL(STEP_HANDOFF));
-	job->state_json = xstrdup(store_col_text(res, row, INBOUND_COL(STEP_STATE)));
-	job->body = xstrdup(store_col_text(res, row, INBOUND_COL(STEP_BODY)));
+	job->version = store_col_int64(res, row, col[STEP_VERSION]);
+	job->message_id = store_col_int64(res, row, col[STEP_MESSAGE_ID]);
+	job->handoff = store_col_bool(res, row, col[STEP_HANDOFF]);
+	job->state_json = xstrdup(store_col_text(res, row, col[STEP_STATE]));
+	job->body = xstrdup(store_col_text(res, row, col[STEP_BODY]));
 	snprintf(job->opt_out_type, sizeof job->opt_out_type, "%s",
-	    store_col_text(res, row, INBOUND_COL(STEP_OPT_OUT_TYPE)));
-	job->staff = strcmp(store_col_text(res, row, INBOUND_COL(STEP_KIND)), "staff") == 0;
-	job->window_count = store_col_int64(res, row, INBOUND_COL(STEP_WINDOW_COUNT));
-	snprintf(job->language, sizeof job->language, "%s", store_col_text(res, row, INBOUND_COL(STEP_LANGUAGE)));
-	snprintf(job->status, sizeof job->status, "%s", store_col_text(res, row, INBOUND_COL(STEP_STATUS)));
+	    store_col_text(res, row, col[STEP_OPT_OUT_TYPE]));
+	job->staff = strcmp(store_col_text(res, row, col[STEP_KIND]), "staff") == 0;
+	job->window_count = store_col_int64(res, row, col[STEP_WINDOW_COUNT]);
+	snprintf(job->language, sizeof job->language, "%s", store_col_text(res, row, col[STEP_LANGUAGE]));
+	snprintf(job->status, sizeof job->status, "%s", store_col_text(res, row, col[STEP_STATUS]));
 	job->escalated = false;
 	job->flow_version_id = current;
 	job->latest_flow_version_id = latest;
@@ -372,7 +375,7 @@ inbound_step(struct inbound_job *job, const PGresult *res, int row)
 }
 
 static void
-inbound_load_item_done(const PGresult *res, int row, const char *error, void *arg)
+inbound_load_item_done(const PGresult *res, int row, const int *col, const char *error, void *arg)
 {
 	struct inbound_job *job = arg;
 
@@ -391,7 +394,7 @@ inbound_load_item_done(const PGresult *res, int row, const char *error, void *ar
 		}
 		return;
 	}
-	inbound_step(job, res, row);
+	inbound_step(job, res, row, col);
 }
 
 static void
@@ -464,10 +467,9 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
 	in->triage = triage;
 	in->cfg = cfg;
 	in->jobs = idmap_new();
-	in->loads = batch_new(base, db, "SELECT * FROM carenav_step_load_batch($1, $2)",
-	    cfg->default_flow, INBOUND_LOAD_BATCH, false);
-	in->commits = batch_new(base, db, "SELECT * FROM carenav_step_commit_batch($1)", NULL,
-	    INBOUND_COMMIT_BATCH, false);
+	in->loads = batch_new(base, db, &store_step_load_batch, cfg->default_flow, INBOUND_LOAD_BATCH, false);
+	in->commits = batch_new(base, db, &store_step_commit_batch, NULL, INBOUND_COMMIT_BATCH, false);
+	in->staff_commits = batch_new(base, db, &store_staff_step_batch, NULL, 1, false);
 	event_assign(&in->sweep, base, -1, EV_PERSIST, inbound_sweep_timer, in);
 	event_add(&in->sweep, &tv);
 	/* Messages stored before a crash or restart are answered right away. */
@@ -483,6 +485,7 @@ inbound_free(struct inbound *in)
 	event_del(&in->sweep);
 	batch_free(in->loads);
 	batch_free(in->commits);
+	batch_free(in->staff_commits);
 	idmap_free(in->jobs);
 	free(in);
 }

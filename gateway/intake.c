@@ -11,19 +11,21 @@
  * accept (a record replayed twice after a crash is stored once), and only
  * then cuts them from the spool.
  *
- * GROUP COMMIT. Accepts go to the database in batches, one batch in flight
- * at a time: the webhooks that arrive while a batch commits wait, then go
- * together as one call of carenav_inbound_accept_batch, one transaction and
- * one WAL flush for all of them, and only after that commit does any of
- * them get its 2xx. Under light load a batch is a single message and adds
- * no delay; under heavy load the batch grows with the load, so the commit
- * rate (fsyncs per second) stays bounded while the message rate rises.
- * Order is kept: batches follow one another, and a batch stores its
- * messages in arrival order within each conversation. If a batch fails
- * with the connection lost, its messages are spooled in arrival order; if
- * PostgreSQL refuses it (one bad message, a deadlock with another gateway),
- * each message is retried alone, so one message never fails the others.
- * The batch is an urgent query, ahead of dialogue steps in the pool's FIFO.
+ * GROUP COMMIT. Accepts go to the database through the group-commit engine
+ * (batch.c), one batch in flight at a time: the webhooks that arrive while
+ * a batch commits wait, then go together as one call of
+ * carenav_inbound_accept_batch, one transaction and one WAL flush for all
+ * of them, and only after that commit does any of them get its 2xx. Under
+ * light load a batch is a single message; under heavy load the batch grows
+ * with the load, so the commit rate (fsyncs per second) stays bounded while
+ * the message rate rises. Order is kept: batches follow one another, and a
+ * batch stores its messages in arrival order within each conversation. If
+ * a batch fails with the connection lost, its messages are spooled in
+ * arrival order; if PostgreSQL refuses it (one bad message, a deadlock with
+ * another gateway), batch.c sends each message again alone, so one message
+ * never fails the others. The spool is the batch's hold (intake_hold):
+ * while it has records, waiting messages are spooled behind them instead of
+ * sent. The batch is urgent, ahead of dialogue steps in the pool's FIFO.
  */
 #include "intake.h"
 
@@ -34,9 +36,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <sys/time.h>
 
+#include "batch.h"
 #include "config.h"
 #include "db.h"
 #include "inbound.h"
@@ -54,9 +56,7 @@ struct intake {
 	struct event replay_timer;  /* persistent */
 	bool ready;                 /* the database has our schema: accept and replay there */
 	struct intake_replay *replay;  /* the replay in flight, or NULL */
-	TAILQ_HEAD(, intake_call) waiting;  /* accepts for the next batch, in arrival order */
-	size_t nwaiting;
-	bool batch_in_flight;
+	struct batch *accepts;      /* owned: carenav_inbound_accept_batch */
 };
 
 /* Most messages in one accept batch (one transaction). */
@@ -69,8 +69,8 @@ struct intake_msg {
 	char *opt_out_type;  /* owned, or NULL */
 };
 
+/* One webhook's accept, from intake_accept until its done callback. */
 struct intake_call {
-	TAILQ_ENTRY(intake_call) entry;  /* on intake->waiting, then in a batch */
 	struct intake *intake;
 	struct intake_msg msg;
 	intake_done_cb *done;
@@ -159,7 +159,16 @@ intake_spool(struct intake *intake, const struct store_inbound *in)
 }
 
 static void
-intake_accept_done(const PGresult *res, const char *error, void *arg)
+intake_call_finish(struct intake_call *call, enum intake_result result, int64_t message_id)
+{
+	call->done(result, message_id, call->arg);
+	intake_msg_clear(&call->msg);
+	free(call);
+}
+
+/* One accept of a batch is over: stored, a duplicate, spooled, or refused. */
+static void
+intake_accept_item_done(const PGresult *res, int row, const int *col, const char *error, void *arg)
 {
 	struct intake_call *call = arg;
 	struct intake *intake = call->intake;
@@ -167,21 +176,21 @@ intake_accept_done(const PGresult *res, const char *error, void *arg)
 	enum intake_result result;
 	int64_t message_id = 0;
 
-	if (error == NULL) {
-		message_id = store_col_int64(res, 0, 0);
-		result = store_col_bool(res, 0, 2) ? INTAKE_STORED : INTAKE_DUPLICATE;
+	if (error == NULL && row >= 0) {
+		message_id = store_col_int64(res, row, col[ACCEPT_MESSAGE_ID]);
+		result = store_col_bool(res, row, col[ACCEPT_IS_NEW]) ? INTAKE_STORED : INTAKE_DUPLICATE;
 		if (result == INTAKE_STORED)
-			inbound_kick(intake->inbound, store_col_int64(res, 0, 1));
+			inbound_kick(intake->inbound, store_col_int64(res, row, col[ACCEPT_CONVERSATION_ID]));
+	} else if (error == NULL) {
+		result = INTAKE_UNAVAILABLE;  /* a row the function did not return: 503 */
 	} else if (res == NULL) {
-		/* No answer from the server: keep the message here until it is back. */
+		/* No answer from the server, or held behind the spool: keep the message here. */
 		result = intake_spool(intake, &in);
 	} else {
 		log_error("intake: the database refused a message: %s", error);
 		result = INTAKE_UNAVAILABLE;
 	}
-	call->done(result, message_id, call->arg);
-	intake_msg_clear(&call->msg);
-	free(call);
+	intake_call_finish(call, result, message_id);
 }
 
 static void
@@ -192,155 +201,16 @@ intake_spooled_now(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	call->done(intake_spool(call->intake, &in), 0, call->arg);
-	intake_msg_clear(&call->msg);
-	free(call);
+	intake_call_finish(call, intake_spool(call->intake, &in), 0);
 }
 
-/* One batch of accepts, from its send until its commit or failure. */
-struct intake_batch {
-	struct intake *intake;
-	struct intake_call **calls;  /* owned array of n owned calls, arrival order */
-	size_t n;
-	size_t next;                 /* refused: the call being accepted alone */
-};
-
-static void intake_batch_send(struct intake *intake);
-
-static void
-intake_call_finish(struct intake_call *call, enum intake_result result, int64_t message_id)
+/* The batch's hold: while the spool has records, newer messages go behind them (arrival order). */
+static bool
+intake_hold(void *arg)
 {
-	call->done(result, message_id, call->arg);
-	intake_msg_clear(&call->msg);
-	free(call);
-}
+	struct intake *intake = arg;
 
-/* The batch is over: the next one may go. */
-static void
-intake_batch_end(struct intake_batch *b)
-{
-	struct intake *intake = b->intake;
-
-	free(b->calls);
-	free(b);
-	intake->batch_in_flight = false;
-	if (intake->nwaiting > 0)
-		intake_batch_send(intake);
-}
-
-static void intake_batch_solo_done(const PGresult *res, const char *error, void *arg);
-
-/*
- * A refused batch: its messages one at a time, in arrival order, before any
- * later batch, so a conversation's texts are still stored in order.
- */
-static void
-intake_batch_solo_next(struct intake_batch *b)
-{
-	struct store_inbound in;
-
-	if (b->next == b->n) {
-		intake_batch_end(b);
-		return;
-	}
-	in = intake_msg_view(&b->calls[b->next]->msg);
-	store_inbound_accept(b->intake->db, &in, intake_batch_solo_done, b);
-}
-
-static void
-intake_batch_solo_done(const PGresult *res, const char *error, void *arg)
-{
-	struct intake_batch *b = arg;
-
-	intake_accept_done(res, error, b->calls[b->next++]);  /* frees the call */
-	intake_batch_solo_next(b);
-}
-
-static void
-intake_batch_done(const PGresult *res, const char *error, void *arg)
-{
-	struct intake_batch *b = arg;
-	struct intake *intake = b->intake;
-
-	if (error == NULL) {
-		enum intake_result *result = xcalloc(b->n, sizeof *result);
-		int64_t *message_id = xcalloc(b->n, sizeof *message_id);
-
-		for (size_t i = 0; i < b->n; i++)
-			result[i] = INTAKE_UNAVAILABLE;  /* a row the function did not return: 503 */
-		for (int row = 0; row < PQntuples(res); row++) {
-			int64_t ord = store_col_int64(res, row, 0);
-
-			if (ord < 1 || (size_t)ord > b->n)
-				continue;
-			message_id[ord - 1] = store_col_int64(res, row, 1);
-			result[ord - 1] = store_col_bool(res, row, 3) ? INTAKE_STORED : INTAKE_DUPLICATE;
-			if (result[ord - 1] == INTAKE_STORED)
-				inbound_kick(intake->inbound, store_col_int64(res, row, 2));
-		}
-		for (size_t i = 0; i < b->n; i++)
-			intake_call_finish(b->calls[i], result[i], message_id[i]);
-		free(result);
-		free(message_id);
-	} else if (res == NULL) {
-		/* No answer from the server: nothing committed; spool them in arrival order. */
-		for (size_t i = 0; i < b->n; i++) {
-			struct store_inbound in = intake_msg_view(&b->calls[i]->msg);
-
-			intake_call_finish(b->calls[i], intake_spool(intake, &in), 0);
-		}
-	} else {
-		log_warn("intake: a batch of %zu was refused (%s); accepting them one by one", b->n,
-		    error);
-		intake_batch_solo_next(b);
-		return;
-	}
-	intake_batch_end(b);
-}
-
-/* Sends the waiting accepts as one batch. */
-static void
-intake_batch_send(struct intake *intake)
-{
-	struct intake_batch *b = xcalloc(1, sizeof *b);
-	struct intake_call *call;
-	json_t *msgs = json_array();
-	char *json;
-
-	b->intake = intake;
-	b->calls = xcalloc(intake->nwaiting < INTAKE_BATCH_MAX ? intake->nwaiting : INTAKE_BATCH_MAX,
-	    sizeof *b->calls);
-	while (b->n < INTAKE_BATCH_MAX && (call = TAILQ_FIRST(&intake->waiting)) != NULL) {
-		TAILQ_REMOVE(&intake->waiting, call, entry);
-		intake->nwaiting--;
-		b->calls[b->n++] = call;
-		json_array_append_new(msgs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s*}",
-		    "provider", call->msg.provider, "sid", call->msg.sid, "from", call->msg.from,
-		    "to", call->msg.to, "body", call->msg.body, "num_media", call->msg.num_media,
-		    "opt_out_type", call->msg.opt_out_type));
-	}
-	json = json_array_size(msgs) == b->n ? json_dumps(msgs, JSON_COMPACT) : NULL;
-	json_decref(msgs);
-	if (intake->spool != NULL && spool_pending_records(intake->spool) > 0) {
-		/* The spool filled while they waited: behind it, to keep arrival order. */
-		for (size_t i = 0; i < b->n; i++) {
-			struct store_inbound in = intake_msg_view(&b->calls[i]->msg);
-
-			intake_call_finish(b->calls[i], intake_spool(intake, &in), 0);
-		}
-		free(json);
-		free(b->calls);
-		free(b);
-		return;
-	}
-	intake->batch_in_flight = true;
-	if (json == NULL) {
-		/* Not representable as JSON (cannot happen for validated input): one by one. */
-		intake_batch_solo_next(b);
-		return;
-	}
-	store_inbound_accept_batch(intake->db, json, intake_batch_done, b);
-	free(json);
+	return intake->spool != NULL && spool_pending_records(intake->spool) > 0;
 }
 
 void
@@ -358,10 +228,10 @@ intake_accept(struct intake *intake, const struct store_inbound *msg, intake_don
 		event_base_once(intake->base, -1, EV_TIMEOUT, intake_spooled_now, call, NULL);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&intake->waiting, call, entry);
-	intake->nwaiting++;
-	if (!intake->batch_in_flight)
-		intake_batch_send(intake);
+	batch_add_take(intake->accepts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s*}",
+	    "provider", call->msg.provider, "sid", call->msg.sid, "from", call->msg.from, "to", call->msg.to,
+	    "body", call->msg.body, "num_media", call->msg.num_media, "opt_out_type", call->msg.opt_out_type),
+	    intake_accept_item_done, call);
 }
 
 static void intake_replay_next(struct intake_replay *r);
@@ -394,14 +264,19 @@ static void
 intake_replay_done(const PGresult *res, const char *error, void *arg)
 {
 	struct intake_replay *r = arg;
+	int col[ACCEPT_NCOLS];
+	const char *missing = NULL;
 
+	if (error == NULL && !store_col_lookup(res, store_accept_columns, col, &missing))
+		error = "the accept's result lacks a column";
 	if (error != NULL) {
-		log_warn("intake: spool replay paused at %zu/%zu: %s", r->next, r->n, error);
+		log_warn("intake: spool replay paused at %zu/%zu: %s%s%s", r->next, r->n, error,
+		    missing ? ": " : "", missing ? missing : "");
 		intake_replay_end(r, false);
 		return;
 	}
-	if (store_col_bool(res, 0, 2))
-		inbound_kick(r->intake->inbound, store_col_int64(res, 0, 1));
+	if (store_col_bool(res, 0, col[ACCEPT_IS_NEW]))
+		inbound_kick(r->intake->inbound, store_col_int64(res, 0, col[ACCEPT_CONVERSATION_ID]));
 	r->next++;
 	intake_replay_next(r);
 }
@@ -470,7 +345,8 @@ intake_new(struct event_base *base, struct db *db, struct inbound *inbound, stru
 	intake->inbound = inbound;
 	intake->spool = spool;
 	intake->cfg = cfg;
-	TAILQ_INIT(&intake->waiting);
+	intake->accepts = batch_new(base, db, &store_inbound_accept_batch, NULL, INTAKE_BATCH_MAX, true);
+	batch_set_hold(intake->accepts, intake_hold, intake);
 	if (spool != NULL) {
 		event_assign(&intake->replay_timer, base, -1, EV_PERSIST, intake_replay_timer, intake);
 		event_add(&intake->replay_timer, &tv);
@@ -493,6 +369,7 @@ intake_free(struct intake *intake)
 		return;
 	if (intake->spool != NULL)
 		event_del(&intake->replay_timer);
+	batch_free(intake->accepts);
 	free(intake);
 }
 

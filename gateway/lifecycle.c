@@ -2,8 +2,8 @@
  * lifecycle.c - keeps the monthly partitions ahead of time, purges old
  * message bodies and the dialogue state of long-idle conversations
  * (RETENTION_DAYS), and trims the outbox of old rows no longer pending
- * (OUTBOX_KEEP_DAYS). See sql/010_partitions.sql, sql/011_retention_state.sql,
- * sql/013_outbox_trim.sql and docs/data-lifecycle.md.
+ * (OUTBOX_KEEP_DAYS). See sql/functions/lifecycle.sql, sql/010_partitions.sql,
+ * sql/011_retention_state.sql, sql/013_outbox_trim.sql and docs/data-lifecycle.md.
  *
  * One run: carenav_partitions_ensure(LIFECYCLE_MONTHS_AHEAD), then the
  * stages (enum lifecycle_stage) in order, each in batches until a batch
@@ -13,7 +13,8 @@
  * transaction-scoped try-lock, so concurrent runs from other gateways
  * return at once with nothing done, and the work is idempotent anyway. Each batch is its own
  * short transaction, so a purge of a large backlog never holds locks long
- * and a crash mid-way loses nothing (the next run continues).
+ * and a crash mid-way loses nothing (the next run continues). `carenav
+ * purge` is the same run, once (lifecycle_once).
  */
 #include "lifecycle.h"
 
@@ -32,6 +33,9 @@
 
 /* The first run waits this long after start, so startup traffic goes first. */
 #define LIFECYCLE_FIRST_DELAY_MS 2000
+/* A single run (lifecycle_once) looks this often whether the database is up, at most ..._TRIES times. */
+#define LIFECYCLE_ONCE_POLL_MS 20
+#define LIFECYCLE_ONCE_TRIES 1500
 
 /* A run's stages after the partitions, in order. Each repeats while its batches come back full. */
 enum lifecycle_stage {
@@ -58,7 +62,12 @@ struct lifecycle {
 	bool busy;                     /* a run's query is in flight */
 	bool stopped;
 	enum lifecycle_stage stage;    /* the stage whose batch is in flight */
+	int64_t created;               /* partitions this run created */
 	int64_t done[STAGE_COUNT];     /* rows each stage handled in this run so far */
+	lifecycle_done_cb *once_done;  /* a single run (lifecycle_once): called at its end; else NULL */
+	void *once_arg;
+	char *error;                   /* a single run: its first failure (owned), or NULL */
+	int once_tries;                /* a single run: times the database was found down */
 };
 
 static void lifecycle_stage_done(const PGresult *res, const char *error, void *arg);
@@ -72,6 +81,16 @@ lifecycle_arm(struct lifecycle *lc, int64_t ms)
 		evtimer_add(&lc->timer, &tv);
 }
 
+/* A failed step: logged by the worker; a single run reports its first one to its caller instead. */
+static void
+lifecycle_failed(struct lifecycle *lc, const char *what, const char *error)
+{
+	if (lc->once_done == NULL)
+		log_warn("lifecycle: %s failed, retrying next run: %s", what, error);
+	else if (lc->error == NULL)
+		lc->error = xasprintf("%s: %s", what, error);
+}
+
 static void
 lifecycle_finish(struct lifecycle *lc)
 {
@@ -82,6 +101,13 @@ lifecycle_finish(struct lifecycle *lc)
 		log_info("lifecycle: trimmed=%" PRId64 " outbox rows no longer pending, older than %lld days",
 		    lc->done[STAGE_TRIM], lc->cfg->outbox_keep_days);
 	lc->busy = false;
+	if (lc->once_done != NULL) {
+		struct lifecycle_totals totals = { lc->created, lc->done[STAGE_PURGE], lc->done[STAGE_CLEAR],
+			lc->done[STAGE_TRIM] };
+
+		lc->once_done(&totals, lc->error, lc->once_arg);
+		return;
+	}
 	lifecycle_arm(lc, lc->cfg->lifecycle_interval_s * 1000);
 }
 
@@ -125,7 +151,7 @@ lifecycle_stage_done(const PGresult *res, const char *error, void *arg)
 
 	if (error != NULL) {
 		/* The stages do not depend on each other: the next one still runs. */
-		log_warn("lifecycle: %s failed, retrying next run: %s", stage_what[lc->stage], error);
+		lifecycle_failed(lc, stage_what[lc->stage], error);
 		lc->stage++;
 		lifecycle_run_stage(lc);
 		return;
@@ -143,10 +169,11 @@ lifecycle_ensure_done(const PGresult *res, const char *error, void *arg)
 {
 	struct lifecycle *lc = arg;
 
+	lc->created = 0;
 	if (error != NULL)
-		log_warn("lifecycle: could not create partitions ahead, retrying next run: %s", error);
-	else if (store_col_int64(res, 0, 0) > 0)
-		log_info("lifecycle: created=%" PRId64 " monthly partitions", store_col_int64(res, 0, 0));
+		lifecycle_failed(lc, "creating partitions ahead", error);
+	else if ((lc->created = store_col_int64(res, 0, 0)) > 0)
+		log_info("lifecycle: created=%" PRId64 " monthly partitions", lc->created);
 	lc->stage = STAGE_PURGE;
 	memset(lc->done, 0, sizeof lc->done);
 	lifecycle_run_stage(lc);
@@ -162,7 +189,14 @@ lifecycle_timer(evutil_socket_t fd, short what, void *arg)
 	if (lc->stopped || lc->busy)
 		return;
 	if (!db_is_up(lc->db)) {
-		lifecycle_arm(lc, LIFECYCLE_FIRST_DELAY_MS);
+		if (lc->once_done == NULL) {
+			lifecycle_arm(lc, LIFECYCLE_FIRST_DELAY_MS);
+		} else if (++lc->once_tries < LIFECYCLE_ONCE_TRIES) {
+			lifecycle_arm(lc, LIFECYCLE_ONCE_POLL_MS);
+		} else {
+			lifecycle_failed(lc, "connecting", "the database did not answer");
+			lifecycle_finish(lc);
+		}
 		return;
 	}
 	lc->busy = true;
@@ -179,6 +213,22 @@ lifecycle_new(struct event_base *base, struct db *db, const struct config *cfg)
 	lc->cfg = cfg;
 	evtimer_assign(&lc->timer, base, lifecycle_timer, lc);
 	lifecycle_arm(lc, LIFECYCLE_FIRST_DELAY_MS);
+	return lc;
+}
+
+struct lifecycle *
+lifecycle_once(struct event_base *base, struct db *db, const struct config *cfg, lifecycle_done_cb *done,
+    void *arg)
+{
+	struct lifecycle *lc = xcalloc(1, sizeof *lc);
+
+	lc->base = base;
+	lc->db = db;
+	lc->cfg = cfg;
+	lc->once_done = done;
+	lc->once_arg = arg;
+	evtimer_assign(&lc->timer, base, lifecycle_timer, lc);
+	lifecycle_arm(lc, 0);
 	return lc;
 }
 
@@ -201,5 +251,6 @@ lifecycle_free(struct lifecycle *lc)
 	if (lc == NULL)
 		return;
 	evtimer_del(&lc->timer);
+	free(lc->error);
 	free(lc);
 }

@@ -8,7 +8,7 @@
  *   carenav doctor           check configuration, database, migrations, provider; say what is wrong
  *   carenav purge            partitions ahead + retention purge + outbox trim, once (the gateway does it hourly)
  *   carenav staff add|edit|list|remove, carenav oncall add|edit|remove|list|check   (see cli_staff.c)
- *   carenav operator add|list|disable|enable|reset|token|revoke|totp   (see cli_operator.c)
+ *   carenav operator add|list|disable|enable|reset|token|revoke|totp|language   (see cli_operator.c)
  *
  * Startup: configuration from the environment, migrations (blocking, before
  * the loop), then the event loop with the database pool, the provider, the
@@ -49,6 +49,7 @@
 #include "provider.h"
 #include "redflag.h"
 #include "spool.h"
+#include "store.h"
 #include "triage.h"
 #include "triage_model.h"
 #include "xmalloc.h"
@@ -456,95 +457,88 @@ main_cmd_flow_list(void)
 	struct config cfg;
 	PGconn *pg;
 	PGresult *res;
+	const char *missing;
+	int col[FLOWS_NCOLS];
 
 	main_load_config(&cfg);
 	pg = main_connect_migrated(&cfg);
-	res = PQexec(pg, "SELECT f.name, v.version, v.sha256, v.created_at::timestamp(0), "
-	    "(SELECT count(*) FROM conversations c WHERE c.flow_version_id = v.id) "
-	    "FROM flow_versions v JOIN flows f ON f.id = v.flow_id ORDER BY f.name, v.version");
+	res = PQexec(pg, store_flow_list_sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "carenav: %s", PQresultErrorMessage(res));
 		return 1;
 	}
+	if (!store_col_lookup(res, store_flow_list_columns, col, &missing))
+		fatalx("flow list: the result has no column %s", missing);
 	printf("%-16s %7s  %-12s  %-19s  %s\n", "flow", "version", "sha256", "loaded", "conversations");
 	for (int i = 0; i < PQntuples(res); i++)
-		printf("%-16s %7s  %.12s  %-19s  %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+		printf("%-16s %7s  %.12s  %-19s  %s\n", PQgetvalue(res, i, col[FLOWS_NAME]),
+		    PQgetvalue(res, i, col[FLOWS_VERSION]), PQgetvalue(res, i, col[FLOWS_SHA256]),
+		    PQgetvalue(res, i, col[FLOWS_LOADED]), PQgetvalue(res, i, col[FLOWS_CONVERSATIONS]));
 	PQclear(res);
 	PQfinish(pg);
 	config_free(&cfg);
 	return 0;
 }
 
-/* Runs sql (one count back) until a batch comes back short; the total, or -1 after printing the error. */
-static long long
-main_purge_batches(PGconn *pg, const char *sql, int nparams, const char *const *params)
+/* The outcome of carenav purge's run. */
+struct main_purge {
+	struct event_base *base;
+	struct lifecycle_totals totals;
+	char *error;  /* owned, or NULL */
+};
+
+static void
+main_purge_done(const struct lifecycle_totals *totals, const char *error, void *arg)
 {
-	long long total = 0, n;
+	struct main_purge *p = arg;
 
-	do {
-		PGresult *res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
-
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			fprintf(stderr, "carenav: purge: %s", PQresultErrorMessage(res));
-			PQclear(res);
-			return -1;
-		}
-		n = atoll(PQgetvalue(res, 0, 0));
-		total += n;
-		PQclear(res);
-	} while (n >= LIFECYCLE_PURGE_BATCH);
-	return total;
+	p->totals = *totals;
+	p->error = error != NULL ? xstrdup(error) : NULL;
+	event_base_loopbreak(p->base);
 }
 
-/* carenav purge: the lifecycle worker's run, once, now (for cron or after changing RETENTION_DAYS). */
+/* carenav purge: the lifecycle worker's run (lifecycle.c), once, now (cron, or after changing RETENTION_DAYS). */
 static int
 main_cmd_purge(void)
 {
 	struct config cfg;
-	char days[24], hours[24], lim[24];
-	const char *params[3];
-	long long made = 0, purged, cleared, trimmed;
-	PGconn *pg;
-	PGresult *res;
+	struct main_purge p = { 0 };
+	struct lifecycle *lc;
+	struct db *db;
+	char *conninfo;
 
 	main_load_config(&cfg);
-	pg = main_connect_migrated(&cfg);
-	snprintf(days, sizeof days, "%d", LIFECYCLE_MONTHS_AHEAD);
-	params[0] = days;
-	res = PQexecParams(pg, "SELECT carenav_partitions_ensure($1)", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "carenav: partitions: %s", PQresultErrorMessage(res));
+	PQfinish(main_connect_migrated(&cfg));
+	/* The run's own progress lines are for the gateway's log; this command prints its totals. */
+	log_set_level(LOG_WARN);
+	p.base = event_base_new();
+	if (p.base == NULL)
+		fatalx("event_base_new failed");
+	conninfo = config_database_conninfo(&cfg);
+	db = db_new(p.base, conninfo, 1);
+	free(conninfo);
+	lc = lifecycle_once(p.base, db, &cfg, main_purge_done, &p);
+	event_base_dispatch(p.base);
+	lifecycle_free(lc);
+	db_free(db);
+	event_base_free(p.base);
+	if (p.error != NULL) {
+		fprintf(stderr, "carenav: purge: %s\n", p.error);
+		free(p.error);
+		config_free(&cfg);
 		return 1;
 	}
-	made = atoll(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	snprintf(days, sizeof days, "%lld", cfg.retention_days);
-	snprintf(lim, sizeof lim, "%d", LIFECYCLE_PURGE_BATCH);
-	params[1] = lim;
-	purged = main_purge_batches(pg, "SELECT carenav_retention_purge($1, $2)", 2, params);
-	snprintf(hours, sizeof hours, "%lld", cfg.idle_reset_hours);
-	params[1] = hours;
-	params[2] = lim;
-	cleared = purged < 0 ? -1 : main_purge_batches(pg, "SELECT carenav_retention_clear_states($1, $2, $3)", 3,
-	    params);
-	snprintf(days, sizeof days, "%lld", cfg.outbox_keep_days);
-	params[1] = lim;
-	trimmed = cleared < 0 ? -1 : main_purge_batches(pg, "SELECT carenav_outbox_trim($1, $2)", 2, params);
-	if (trimmed < 0)
-		return 1;
-	printf("partitions created: %lld\n", made);
+	printf("partitions created: %lld\n", (long long)p.totals.partitions_created);
 	if (cfg.retention_days == 0)
 		printf("RETENTION_DAYS is 0: message bodies are kept forever; nothing purged\n");
 	else
-		printf("message bodies purged: %lld, dialogue states cleared: %lld (older than %lld days)\n", purged,
-		    cleared, cfg.retention_days);
+		printf("message bodies purged: %lld, dialogue states cleared: %lld (older than %lld days)\n",
+		    (long long)p.totals.bodies_purged, (long long)p.totals.states_cleared, cfg.retention_days);
 	if (cfg.outbox_keep_days == 0)
 		printf("OUTBOX_KEEP_DAYS is 0: outbox rows are kept forever; nothing trimmed\n");
 	else
-		printf("outbox rows trimmed: %lld (no longer pending, older than %lld days)\n", trimmed,
-		    cfg.outbox_keep_days);
-	PQfinish(pg);
+		printf("outbox rows trimmed: %lld (no longer pending, older than %lld days)\n",
+		    (long long)p.totals.outbox_trimmed, cfg.outbox_keep_days);
 	config_free(&cfg);
 	return 0;
 }
@@ -620,7 +614,7 @@ main_usage(FILE *out)
 	    "  operator add --name NAME --role viewer|responder|admin [--language en|es] [--no-password]\n"
 	    "               [--token] [--token-days N]\n"
 	    "  operator list | disable NAME | enable NAME | reset NAME | token NAME [--days N]\n"
-	    "  operator revoke NAME | totp NAME [--off]\n"
+	    "  operator revoke NAME | totp NAME [--off] | language NAME en|es\n"
 	    "  triage [--jsonl] [--phrases FILE] [--model FILE|off] < texts   red-flag levels as JSON Lines\n"
 	    "  triage train --out FILE [--data DIR]   train the text model on labelled JSON Lines\n"
 	    "Configuration comes from the environment; see .env.example.\n");

@@ -1,9 +1,29 @@
 /*
- * migrate.c - numbered migrations, tracked in schema_migrations. See migrate.h.
+ * migrate.c - numbered migrations, tracked in schema_migrations, then the
+ * function files, tracked in schema_functions. See migrate.h and sql/README.md.
  *
  * Each migration runs in its own transaction together with its
- * schema_migrations row, so it is applied entirely or not at all. A
- * transaction-scoped advisory lock, taken first in each of those
+ * schema_migrations row, so it is applied entirely or not at all; so does
+ * each function file (sql/functions/<area>.sql) with its schema_functions
+ * row, which holds the SHA-256 of the text applied, so an unchanged file
+ * costs one lookup and takes no lock on any table. A file is applied again
+ * when its text changed, and every file when this run applied a migration
+ * (a migration may drop a function whose signature changes). The row also
+ * names the release that applied the file (the newest migration that binary
+ * has); an older binary, such as one restarted during a rolling upgrade,
+ * leaves a file a newer one applied alone, so it cannot put back an older
+ * definition. Function bodies are not checked against the schema while a
+ * file is applied (check_function_bodies = off, as pg_dump does), so a file
+ * need not order its functions by who calls whom. A file that (re)creates
+ * a trigger takes its table's lock: like a migration applied under traffic
+ * (docs/operations.md) it waits at most MIGRATE_LOCK_TIMEOUT for it, then
+ * rolls back and tries again.
+ *
+ * Once a run has applied a migration, carenav_partitions_ensure(3) makes
+ * this month's partitions and the next three's (sql/010_partitions.sql did
+ * it itself while it still defined the function).
+ *
+ * A transaction-scoped advisory lock, taken first in each of those
  * transactions, makes gateways that start together apply them once. It is
  * transaction-scoped (not a session lock) so that startup also works
  * through PgBouncer in transaction pooling, where consecutive statements
@@ -23,6 +43,13 @@
 
 /* Arbitrary constant naming "carenav migrations" for pg_advisory_lock. */
 #define MIGRATE_LOCK_KEY "727465"
+/*
+ * A function file that (re)creates a trigger waits for its table's lock at
+ * most this long, so that webhooks never queue behind it for longer; it
+ * then rolls back and tries again, up to MIGRATE_FUNCTION_TRIES times.
+ */
+#define MIGRATE_LOCK_TIMEOUT "'2s'"
+#define MIGRATE_FUNCTION_TRIES 30
 
 /* True unless pg answers that it takes writes (db_hosts.h says why libpq's word is not enough). */
 static bool
@@ -83,7 +110,9 @@ static bool
 migrate_exec(PGconn *pg, const char *sql, char **cause)
 {
 	PGresult *res = PQexec(pg, sql);
-	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+	/* A migration whose functions moved to sql/functions/ may hold only its comments. */
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK ||
+	    PQresultStatus(res) == PGRES_EMPTY_QUERY;
 
 	if (!ok)
 		*cause = xstrdup(PQresultErrorMessage(res));
@@ -108,24 +137,41 @@ migrate_is_applied(PGconn *pg, const char *name, bool *applied, char **cause)
 	return true;
 }
 
-/* Applies m unless it is already recorded, in one transaction under the migration lock. */
+/* Opens a transaction holding the migration lock, with the bookkeeping tables in place. */
 static bool
-migrate_one(PGconn *pg, const struct embedded_file *m, char **cause)
+migrate_begin(PGconn *pg, char **cause)
+{
+	if (!migrate_exec(pg, "BEGIN", cause))
+		return false;
+	if (migrate_exec(pg, "SET LOCAL client_min_messages = warning", cause) &&
+	    migrate_exec(pg, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", cause) &&
+	    migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cause) &&
+	    migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_functions (name text PRIMARY KEY, "
+	    "sha256 text NOT NULL, release text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())", cause))
+		return true;
+	PQclear(PQexec(pg, "ROLLBACK"));
+	return false;
+}
+
+/*
+ * Applies m unless it is already recorded, in one transaction under the
+ * migration lock; *applied says whether it was.
+ */
+static bool
+migrate_one(PGconn *pg, const struct embedded_file *m, bool *applied, char **cause)
 {
 	const char *params[] = { m->name };
 	PGresult *res;
 	char *err = NULL;
-	bool applied;
+	bool done;
 
-	if (!migrate_exec(pg, "BEGIN", cause))
+	*applied = false;
+	if (!migrate_begin(pg, cause))
 		return false;
-	if (!migrate_exec(pg, "SET LOCAL client_min_messages = warning", cause) ||
-	    !migrate_exec(pg, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", cause) ||
-	    !migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-	    "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cause) ||
-	    !migrate_is_applied(pg, m->name, &applied, cause))
+	if (!migrate_is_applied(pg, m->name, &done, cause))
 		goto rollback;
-	if (applied)
+	if (done)
 		return migrate_exec(pg, "COMMIT", cause);
 	if (!migrate_exec(pg, m->data, &err)) {
 		*cause = xasprintf("%s: %s", m->name, err);
@@ -143,6 +189,7 @@ migrate_one(PGconn *pg, const struct embedded_file *m, char **cause)
 	if (!migrate_exec(pg, "COMMIT", cause))
 		return false;
 	log_info("migrate: applied %s", m->name);
+	*applied = true;
 	return true;
 rollback:
 	PQclear(PQexec(pg, "ROLLBACK"));
@@ -169,12 +216,103 @@ migrate_titles(PGconn *pg, char **cause)
 	return ok;
 }
 
+#define MIGRATE_SHA256 "encode(sha256(convert_to($2, 'UTF8')), 'hex')"
+
+/* This binary's release: the name of its newest migration. */
+static const char *
+migrate_release(void)
+{
+	const char *last = "";
+
+	for (const struct embedded_file *m = embedded_migrations; m->name != NULL; m++)
+		last = m->name;
+	return last;
+}
+
+/*
+ * Applies the function file f when force is set or its text changed, unless
+ * a newer release applied it, in one transaction under the lock; *busy says that it failed only for a table
+ * lock it could not have in time (or a deadlock), so it is worth a retry.
+ */
+static bool
+migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, bool *busy, char **cause)
+{
+	const char *params[] = { f->name, f->data, migrate_release() };
+	const char *state;
+	PGresult *res;
+	bool same, newer;
+
+	*busy = false;
+	if (!migrate_begin(pg, cause))
+		return false;
+	if (!migrate_exec(pg, "SET LOCAL check_function_bodies = off", cause) ||
+	    !migrate_exec(pg, "SET LOCAL lock_timeout = " MIGRATE_LOCK_TIMEOUT, cause))
+		goto rollback;
+	res = PQexecParams(pg, "SELECT sha256 = " MIGRATE_SHA256 ", release > $3, release FROM schema_functions "
+	    "WHERE name = $1", 3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		*cause = xasprintf("functions/%s: %s", f->name, PQresultErrorMessage(res));
+		PQclear(res);
+		goto rollback;
+	}
+	same = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	newer = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	if (newer && !same)
+		log_info("migrate: functions/%s was applied by release %s, newer than this binary's %s: left as it is",
+		    f->name, PQgetvalue(res, 0, 2), params[2]);
+	PQclear(res);
+	if (newer || (same && !force))
+		return migrate_exec(pg, "COMMIT", cause);
+	res = PQexec(pg, f->data);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* 55P03 lock_not_available (lock_timeout), 40P01 deadlock_detected */
+		*busy = state != NULL && (strcmp(state, "55P03") == 0 || strcmp(state, "40P01") == 0);
+		*cause = xasprintf("functions/%s: %s", f->name, PQresultErrorMessage(res));
+		PQclear(res);
+		goto rollback;
+	}
+	PQclear(res);
+	res = PQexecParams(pg, "INSERT INTO schema_functions (name, sha256, release) VALUES ($1, " MIGRATE_SHA256
+	    ", $3) ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, release = EXCLUDED.release, "
+	    "applied_at = now()", 3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*cause = xasprintf("functions/%s: %s", f->name, PQresultErrorMessage(res));
+		PQclear(res);
+		goto rollback;
+	}
+	PQclear(res);
+	if (!migrate_exec(pg, "COMMIT", cause))
+		return false;
+	log_info("migrate: applied functions/%s", f->name);
+	return true;
+rollback:
+	PQclear(PQexec(pg, "ROLLBACK"));
+	return false;
+}
+
 bool
 migrate_apply(PGconn *pg, char **cause)
 {
+	bool migrated = false, applied, busy;
+
 	for (const struct embedded_file *m = embedded_migrations; m->name != NULL; m++) {
-		if (!migrate_one(pg, m, cause))
+		if (!migrate_one(pg, m, &applied, cause))
 			return false;
+		migrated = migrated || applied;
 	}
+	for (const struct embedded_file *f = embedded_functions; f->name != NULL; f++) {
+		for (int attempt = 1; !migrate_function_file(pg, f, migrated, &busy, cause); attempt++) {
+			if (!busy || attempt == MIGRATE_FUNCTION_TRIES)
+				return false;
+			log_info("migrate: functions/%s waits for a table lock; trying again", f->name);
+			free(*cause);
+			*cause = NULL;
+			usleep(500 * 1000);
+		}
+	}
+	/* Then gateway/lifecycle.c keeps them ahead, hourly. */
+	if (migrated && !migrate_exec(pg, "SELECT carenav_partitions_ensure(3)", cause))
+		return false;
 	return migrate_titles(pg, cause);
 }

@@ -17,7 +17,11 @@
  * starts or while every host it reaches is read-only; NULL + *cause.
  */
 PGconn *migrate_connect(const char *conninfo, int wait_seconds, char **cause) CN_MUSTCHECK;
-/* Applies every embedded sql/NNN_*.sql not yet in schema_migrations, in order. */
+/*
+ * Applies every embedded sql/NNN_*.sql not yet in schema_migrations, in
+ * order, then each sql/functions/<area>.sql that changed (all of them when
+ * a migration was applied), then the rule titles.
+ */
 bool migrate_apply(PGconn *pg, char **cause) CN_MUSTCHECK;
 
 #endif

@@ -189,8 +189,9 @@ outbox_record_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
-outbox_sent_item_done(const PGresult *res, int row, const char *error, void *arg)
+outbox_sent_item_done(const PGresult *res, int row, const int *col, const char *error, void *arg)
 {
+	(void)col;
 	outbox_record_done(res, error == NULL && row < 0 ? "no result" : error, arg);
 }
 
@@ -322,25 +323,31 @@ static void
 outbox_claim_done(const PGresult *res, const char *error, void *arg)
 {
 	struct outbox *ob = arg;
-	int rows;
+	int rows, col[CLAIM_NCOLS];
+	const char *missing;
 
 	ob->claiming = false;
 	if (error != NULL) {
 		log_debug("outbox: claim failed: %s", error);
 		return;  /* the sweep tries again */
 	}
+	if (!store_col_lookup(res, store_claim_columns, col, &missing)) {
+		log_error("outbox: the claim's result has no column %s (a schema this gateway does not know)",
+		    missing);
+		return;
+	}
 	rows = PQntuples(res);
 	for (int i = 0; i < rows; i++) {
 		struct outbox_job *job = xcalloc(1, sizeof *job);
 
 		job->ob = ob;
-		job->id = store_col_int64(res, i, CLAIM_ID);
-		job->attempts = (int)store_col_int64(res, i, CLAIM_ATTEMPTS);
-		job->urgent = store_col_bool(res, i, CLAIM_URGENT);
-		job->unlimited = store_col_bool(res, i, CLAIM_ESCALATION_OPEN);
-		job->to = xstrdup(store_col_text(res, i, CLAIM_TO));
-		job->from = xstrdup(store_col_text(res, i, CLAIM_FROM));
-		job->body = xstrdup(store_col_text(res, i, CLAIM_BODY));
+		job->id = store_col_int64(res, i, col[CLAIM_ID]);
+		job->attempts = (int)store_col_int64(res, i, col[CLAIM_ATTEMPTS]);
+		job->urgent = store_col_bool(res, i, col[CLAIM_URGENT]);
+		job->unlimited = store_col_bool(res, i, col[CLAIM_ESCALATION_OPEN]);
+		job->to = xstrdup(store_col_text(res, i, col[CLAIM_TO]));
+		job->from = xstrdup(store_col_text(res, i, col[CLAIM_FROM]));
+		job->body = xstrdup(store_col_text(res, i, col[CLAIM_BODY]));
 		evtimer_assign(&job->record_retry, ob->base, outbox_record_retry_timer, job);
 		ob->in_flight++;
 		if (outbox_gate_check(ob->gate, job->id, job->to, job))
@@ -393,8 +400,7 @@ outbox_new(struct event_base *base, struct db *db, struct provider *provider,
 	event_assign(&ob->sweep, base, -1, EV_PERSIST, outbox_kick_cb, ob);
 	event_add(&ob->sweep, &tv);
 	event_assign(&ob->kick, base, -1, 0, outbox_kick_cb, ob);
-	ob->sent = batch_new(base, db, "SELECT * FROM carenav_outbox_sent_batch($1)", NULL,
-	    OUTBOX_SENT_BATCH, false);
+	ob->sent = batch_new(base, db, &store_outbox_sent_batch, NULL, OUTBOX_SENT_BATCH, false);
 	ob->gate = outbox_gate_new(db, cfg);
 	outbox_kick(ob);
 	return ob;

@@ -12,6 +12,10 @@
 
 #define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
 
+const char *const store_accept_columns[ACCEPT_NCOLS + 1] = {
+	[ACCEPT_MESSAGE_ID] = "message_id", [ACCEPT_CONVERSATION_ID] = "conversation_id", [ACCEPT_IS_NEW] = "is_new",
+};
+
 void
 store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb *cb, void *arg)
 {
@@ -24,15 +28,6 @@ store_inbound_accept(struct db *db, const struct store_inbound *in, db_result_cb
 }
 
 void
-store_inbound_accept_batch(struct db *db, const char *msgs_json, db_result_cb *cb, void *arg)
-{
-	const char *params[] = { msgs_json };
-
-	db_query_urgent(db, "SELECT ord, message_id, conversation_id, is_new "
-	    "FROM carenav_inbound_accept_batch($1)", 1, params, cb, arg);
-}
-
-void
 store_delivery_report(struct db *db, const char *provider, const char *sid, const char *status,
     const char *error_code, db_result_cb *cb, void *arg)
 {
@@ -41,21 +36,32 @@ store_delivery_report(struct db *db, const char *provider, const char *sid, cons
 	db_query(db, "SELECT carenav_delivery_report($1, $2, $3, $4)", 4, params, cb, arg);
 }
 
+/* Each subquery is served by a partial index (outbox_pending, escalations_open, messages_unprocessed). */
+const char store_gauges_sql[] = "SELECT "
+    "(SELECT count(*) FROM outbox WHERE state = 'pending') AS outbox_pending, "
+    "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox WHERE state = 'pending') "
+    "AS outbox_oldest_s, "
+    "(SELECT count(*) FROM escalations WHERE status = 'open') AS escalations_open, "
+    "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM escalations WHERE status = 'open') "
+    "AS escalations_oldest_s, "
+    "(SELECT count(*) FROM escalations WHERE status = 'acknowledged') AS escalations_acknowledged, "
+    "(SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL) AS inbound_unanswered, "
+    "(SELECT count(*) FROM staff WHERE active AND unreachable_at IS NOT NULL) AS staff_unreachable, "
+    "(SELECT count(DISTINCT o.staff_id) FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
+    "WHERE s.active AND o.starts_at <= now() AND o.ends_at > now()) AS oncall_staff";
+
+const char *const store_gauge_columns[GAUGE_NCOLS + 1] = {
+	[GAUGE_OUTBOX_PENDING] = "outbox_pending", [GAUGE_OUTBOX_OLDEST_S] = "outbox_oldest_s",
+	[GAUGE_ESCALATIONS_OPEN] = "escalations_open", [GAUGE_ESCALATIONS_OLDEST_S] = "escalations_oldest_s",
+	[GAUGE_ESCALATIONS_ACKNOWLEDGED] = "escalations_acknowledged",
+	[GAUGE_INBOUND_UNANSWERED] = "inbound_unanswered", [GAUGE_STAFF_UNREACHABLE] = "staff_unreachable",
+	[GAUGE_ONCALL_STAFF] = "oncall_staff",
+};
+
 void
 store_metrics_gauges(struct db *db, db_result_cb *cb, void *arg)
 {
-	/* Each subquery is served by a partial index (outbox_pending, escalations_open, messages_unprocessed). */
-	db_query(db, "SELECT "
-	    "(SELECT count(*) FROM outbox WHERE state = 'pending'), "
-	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox WHERE state = 'pending'), "
-	    "(SELECT count(*) FROM escalations WHERE status = 'open'), "
-	    "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM escalations WHERE status = 'open'), "
-	    "(SELECT count(*) FROM escalations WHERE status = 'acknowledged'), "
-	    "(SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL), "
-	    "(SELECT count(*) FROM staff WHERE active AND unreachable_at IS NOT NULL), "
-	    "(SELECT count(DISTINCT o.staff_id) FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
-	    "WHERE s.active AND o.starts_at <= now() AND o.ends_at > now())",
-	    0, NULL, cb, arg);
+	db_query(db, store_gauges_sql, 0, NULL, cb, arg);
 }
 
 void
@@ -112,28 +118,11 @@ store_unprocessed_conversations(struct db *db, int limit, int64_t min_age_ms, db
 	    "AND created_at < now() - make_interval(secs => $2::bigint / 1000.0) LIMIT $1", 2, params, cb, arg);
 }
 
-void
-store_step_load(struct db *db, int64_t conversation_id, const char *default_flow, int64_t window_ms,
-    db_result_cb *cb, void *arg)
-{
-	char id[24], window[24];
-	const char *params[] = { I64(id, conversation_id), default_flow, I64(window, window_ms) };
-
-	db_query(db, "SELECT * FROM carenav_step_load($1, $2, $3)", 3, params, cb, arg);
-}
-
-void
-store_step_commit(struct db *db, const struct store_step *step, db_result_cb *cb, void *arg)
-{
-	char conv[24], version[24], msg[24], flow[24];
-	const char *params[] = { I64(conv, step->conversation_id), I64(version, step->version),
-		I64(msg, step->message_id), step->state_json,
-		step->flow_version_id ? I64(flow, step->flow_version_id) : NULL, step->language,
-		step->status, step->provider, step->replies_json, step->actions_json };
-
-	db_query(db, "SELECT carenav_step_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10,
-	    params, cb, arg);
-}
+const char *const store_claim_columns[CLAIM_NCOLS + 1] = {
+	[CLAIM_ID] = "outbox_id", [CLAIM_MESSAGE_ID] = "message_id", [CLAIM_ATTEMPTS] = "attempts",
+	[CLAIM_TO] = "to_number", [CLAIM_FROM] = "from_number", [CLAIM_BODY] = "body",
+	[CLAIM_URGENT] = "urgent", [CLAIM_ESCALATION_OPEN] = "escalation_open",
+};
 
 void
 store_outbox_claim(struct db *db, int limit, int64_t lease_ms, int64_t urgent_lease_ms, db_result_cb *cb,
@@ -142,23 +131,14 @@ store_outbox_claim(struct db *db, int limit, int64_t lease_ms, int64_t urgent_le
 	char lim[24], lease[24], ulease[24];
 	const char *params[] = { I64(lim, limit), I64(lease, lease_ms), I64(ulease, urgent_lease_ms) };
 
-	db_query(db, "SELECT * FROM carenav_outbox_claim($1, $2, $3)", 3, params, cb, arg);
+	db_query(db, "SELECT outbox_id, message_id, attempts, to_number, from_number, body, urgent, escalation_open "
+	    "FROM carenav_outbox_claim($1, $2, $3)", 3, params, cb, arg);
 }
 
 void
 store_outbox_urgent_now(struct db *db, db_result_cb *cb, void *arg)
 {
 	db_query(db, "SELECT carenav_outbox_urgent_now()", 0, NULL, cb, arg);
-}
-
-void
-store_outbox_sent(struct db *db, int64_t outbox_id, const char *provider_sid, db_result_cb *cb,
-    void *arg)
-{
-	char id[24];
-	const char *params[] = { I64(id, outbox_id), provider_sid };
-
-	db_query(db, "SELECT carenav_outbox_sent($1, $2)", 2, params, cb, arg);
 }
 
 void
@@ -205,13 +185,15 @@ store_escalation_due(struct db *db, int limit, const char *default_flow, int64_t
 	char lim[24], early[24];
 	const char *params[] = { I64(lim, limit), default_flow, I64(early, early_ms) };
 
-	db_query(db, "SELECT * FROM carenav_escalation_due($1, $2, $3)", 3, params, cb, arg);
+	db_query(db, "SELECT escalation_id, code, step, latest_flow_version_id "
+	    "FROM carenav_escalation_due($1, $2, $3)", 3, params, cb, arg);
 }
 
 void
 store_oncall_window(struct db *db, db_result_cb *cb, void *arg)
 {
-	db_query(db, "SELECT * FROM carenav_oncall_window()", 0, NULL, cb, arg);
+	db_query(db, "SELECT staff_id, name, phone, language, webhook_url, tier, starts_ms, ends_ms, "
+	    "unreachable FROM carenav_oncall_window()", 0, NULL, cb, arg);
 }
 
 void
@@ -243,17 +225,14 @@ store_escalation_event(struct db *db, int64_t escalation_id, const char *event, 
 	db_query(db, "SELECT carenav_escalation_event($1, $2, $3, $4)", 4, params, cb, arg);
 }
 
-void
-store_staff_step(struct db *db, int64_t conversation_id, int64_t version, int64_t message_id,
-    bool is_ack, const char *code, bool code_required, const char *provider, const char *texts_json,
-    db_result_cb *cb, void *arg)
-{
-	char conv[24], ver[24], msg[24];
-	const char *params[] = { I64(conv, conversation_id), I64(ver, version), I64(msg, message_id),
-		is_ack ? "true" : "false", code, provider, texts_json, code_required ? "true" : "false" };
+const char store_flow_list_sql[] = "SELECT f.name, v.version, v.sha256, v.created_at::timestamp(0) AS loaded, "
+    "(SELECT count(*) FROM conversations c WHERE c.flow_version_id = v.id) AS conversations "
+    "FROM flow_versions v JOIN flows f ON f.id = v.flow_id ORDER BY f.name, v.version";
 
-	db_query(db, "SELECT carenav_staff_step($1, $2, $3, $4, $5, $6, $7, $8)", 8, params, cb, arg);
-}
+const char *const store_flow_list_columns[FLOWS_NCOLS + 1] = {
+	[FLOWS_NAME] = "name", [FLOWS_VERSION] = "version", [FLOWS_SHA256] = "sha256", [FLOWS_LOADED] = "loaded",
+	[FLOWS_CONVERSATIONS] = "conversations",
+};
 
 void
 store_flow_version(struct db *db, int64_t flow_version_id, db_result_cb *cb, void *arg)
@@ -263,7 +242,60 @@ store_flow_version(struct db *db, int64_t flow_version_id, db_result_cb *cb, voi
 
 	db_query(db, "SELECT document::text FROM flow_versions WHERE id = $1", 1, params, cb, arg);
 }
+static const char *const store_step_columns[STEP_NCOLS + 1] = {
+	[STEP_VERSION] = "version", [STEP_STATE] = "state", [STEP_FLOW_VERSION_ID] = "flow_version_id",
+	[STEP_LANGUAGE] = "language", [STEP_HANDOFF] = "handoff", [STEP_LAST_ACTIVITY_MS] = "last_activity_ms",
+	[STEP_MESSAGE_ID] = "message_id", [STEP_BODY] = "body", [STEP_KIND] = "kind",
+	[STEP_LATEST_FLOW_VERSION_ID] = "latest_flow_version_id", [STEP_WINDOW_COUNT] = "window_count",
+	[STEP_STATUS] = "status", [STEP_OPT_OUT_TYPE] = "opt_out_type",
+};
 
+const struct store_batch store_step_load_batch = {
+	"SELECT ord, version, state, flow_version_id, language, handoff, last_activity_ms, message_id, body, "
+	"kind, latest_flow_version_id, window_count, status, opt_out_type "
+	"FROM carenav_step_load_batch($1, $2)",
+	store_step_columns,
+};
+
+static const char *const store_commit_columns[COMMIT_NCOLS + 1] = { [COMMIT_OUTCOME] = "outcome" };
+
+const struct store_batch store_step_commit_batch = {
+	"SELECT ord, outcome FROM carenav_step_commit_batch($1)",
+	store_commit_columns,
+};
+
+const struct store_batch store_inbound_accept_batch = {
+	"SELECT ord, message_id, conversation_id, is_new FROM carenav_inbound_accept_batch($1)",
+	store_accept_columns,
+};
+
+/* sql/ has no batch function for staff texts: one call of carenav_staff_step per item, in item order. */
+const struct store_batch store_staff_step_batch = {
+	"SELECT x.i::integer AS ord, carenav_staff_step((x.e->>'conversation_id')::bigint, "
+	"(x.e->>'version')::bigint, (x.e->>'message_id')::bigint, (x.e->>'is_ack')::boolean, x.e->>'code', "
+	"x.e->>'provider', x.e->'texts', (x.e->>'code_required')::boolean) AS outcome "
+	"FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x (e, i)",
+	store_commit_columns,
+};
+
+static const char *const store_no_columns[] = { NULL };
+
+const struct store_batch store_outbox_sent_batch = {
+	"SELECT ord FROM carenav_outbox_sent_batch($1)",
+	store_no_columns,
+};
+
+bool
+store_col_lookup(const PGresult *res, const char *const *names, int *cols, const char **missing)
+{
+	for (size_t i = 0; names[i] != NULL; i++) {
+		if ((cols[i] = PQfnumber(res, names[i])) < 0) {
+			*missing = names[i];
+			return false;
+		}
+	}
+	return true;
+}
 
 int64_t
 store_col_int64(const PGresult *res, int row, int col)

@@ -1,5 +1,5 @@
 /*
- * store_api.h - the operator API's SQL (sql/007_console.sql), as typed calls.
+ * store_api.h - the operator API's SQL (sql/functions/console.sql), as typed calls.
  *
  * Reads answer one row with one column: a JSON document (text) the handler
  * sends on as it is. Actions answer one row with one column: a result word
@@ -30,11 +30,12 @@ void store_api_conversations(struct db *db, const char *status, const char *q, i
 void store_api_conversation(struct db *db, int64_t id, db_result_cb *cb, void *arg);
 /*
  * Row: {"escalations": [...], "today": {...}}; state "" (all), "active",
- * "open", "in_progress" or "resolved".
+ * "open", "in_progress" or "resolved"; reasons and triage summaries in lang ("en", "es").
  */
-void store_api_escalations(struct db *db, const char *state, int limit, db_result_cb *cb, void *arg);
-/* Row: one escalation's document (as in the list), or SQL NULL if there is none. */
-void store_api_escalation(struct db *db, int64_t id, db_result_cb *cb, void *arg);
+void store_api_escalations(struct db *db, const char *state, int limit, const char *lang, db_result_cb *cb,
+    void *arg);
+/* Row: one escalation's document (as in the list, in lang), or SQL NULL if there is none. */
+void store_api_escalation(struct db *db, int64_t id, const char *lang, db_result_cb *cb, void *arg);
 /* Row: {"callbacks": [...]}; status "", "open" or "done". */
 void store_api_callbacks(struct db *db, const char *status, int limit, db_result_cb *cb, void *arg);
 /* Row: {"actions": [...]}, newest first. */
@@ -65,5 +66,42 @@ void store_api_send(struct db *db, int64_t conversation_id, const char *operator
 /* Row: 'ok', 'unchanged' or 'not_found'. */
 void store_api_handoff(struct db *db, int64_t conversation_id, const char *operator_name,
     bool active, db_result_cb *cb, void *arg);
+
+/* Operators, their sign-in and sessions, the audit: urgent queries, a request waits on each. */
+
+/* Records an audited action before it runs (conversation_id 0: none). Row: nothing to read. */
+void store_api_audit_add(struct db *db, const char *operator_name, const char *action, int64_t conversation_id,
+    const char *detail, const char *addr, db_result_cb *cb, void *arg);
+/*
+ * A token's or session's operator (kind "token" or "session", secret_hex its
+ * SHA-256). Zero rows if unknown, expired or revoked; else one row: name,
+ * role, csrf ("" for a token), language.
+ */
+void store_api_operator_auth(struct db *db, const char *kind, const char *secret_hex, int64_t idle_s,
+    int64_t max_s, db_result_cb *cb, void *arg);
+/* Row: status ('ok', 'unknown', ...), password_hash, totp_secret (NULL: none) of the operator name. */
+void store_api_login_get(struct db *db, const char *name, db_result_cb *cb, void *arg);
+/* Records a sign-in attempt and, if ok, opens the session sid_hex. Row: the outcome. */
+void store_api_login_result(struct db *db, const char *name, bool ok, int64_t max_failures,
+    int64_t lockout_s, const char *sid_hex, const char *csrf, const char *addr, db_result_cb *cb, void *arg);
+/* Ends the session sid_hex. */
+void store_api_logout(struct db *db, const char *sid_hex, const char *addr, db_result_cb *cb, void *arg);
+
+/* Row: the overview document of the last days (text). */
+void store_api_overview(struct db *db, int64_t days, db_result_cb *cb, void *arg);
+/*
+ * Row: the CSV export of kind between the dates from and to (YYYY-MM-DD,
+ * UTC, inclusive), at most max_rows rows; full: with message bodies.
+ */
+void store_api_export(struct db *db, const char *kind, const char *from, const char *to, bool full,
+    int64_t max_rows, db_result_cb *cb, void *arg);
+/* Row: the operators document (text). */
+void store_api_operators(struct db *db, db_result_cb *cb, void *arg);
+/* Row: 'ok', 'unchanged' or 'not_found'. */
+void store_api_operator_disable(struct db *db, int64_t id, const char *operator_name, const char *addr,
+    db_result_cb *cb, void *arg);
+/* Sets name's console language, audited as done by name: 'ok', 'unchanged', 'not_found' or 'unknown_language'. */
+void store_api_operator_language(struct db *db, const char *name, const char *lang, const char *addr,
+    db_result_cb *cb, void *arg);
 
 #endif

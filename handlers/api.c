@@ -57,6 +57,7 @@
 #include "ratelimit.h"
 #include "segment.h"
 #include "stats.h"
+#include "store_api.h"
 #include "xmalloc.h"
 
 /* Client addresses (and operators) tracked by a rate limit at most. */
@@ -432,8 +433,8 @@ api_admit(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, 
 	struct api *api = ctx->api;
 	int retry_after = 1;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	const char *action, *csrf, *params[5];
-	char addr[CIDR_ADDR_MAX], conv[24], *detail, *msg;
+	const char *action, *csrf;
+	char addr[CIDR_ADDR_MAX], *detail, *msg;
 	long long conv_id;
 	struct api_lookup *l;
 
@@ -468,15 +469,8 @@ api_admit(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, 
 		l->who = *who;
 		http_hold(ctx);
 	}
-	snprintf(conv, sizeof conv, "%lld", conv_id);
 	http_client_address(req, ctx, addr, sizeof addr);
-	params[0] = who->name;
-	params[1] = action;
-	params[2] = conv_id > 0 ? conv : NULL;
-	params[3] = detail;
-	params[4] = addr;
-	db_query_urgent(ctx->db, "SELECT carenav_audit($1, $2, $3::bigint, $4, $5)", 5, params, api_audit_done,
-	    l);
+	store_api_audit_add(ctx->db, who->name, action, conv_id, detail, addr, api_audit_done, l);
 	free(detail);
 	return API_ADMIT_LATER;
 }
@@ -522,8 +516,7 @@ api_lookup_start(struct evhttp_request *req, struct http_ctx *ctx, enum api_role
     bool session, const char *secret, int reject_code, const char *reject_msg)
 {
 	struct api_lookup *l = xcalloc(1, sizeof *l);
-	char digest[OPAUTH_HEX_MAX], idle[24], max[24];
-	const char *params[4] = { session ? "session" : "token", digest, idle, max };
+	char digest[OPAUTH_HEX_MAX];
 
 	l->req = req;
 	l->ctx = ctx;
@@ -533,11 +526,9 @@ api_lookup_start(struct evhttp_request *req, struct http_ctx *ctx, enum api_role
 	l->reject_code = reject_code;
 	l->reject_msg = reject_msg != NULL ? xstrdup(reject_msg) : NULL;
 	opauth_sha256_hex(secret, digest);
-	snprintf(idle, sizeof idle, "%lld", ctx->cfg->session_idle_s);
-	snprintf(max, sizeof max, "%lld", ctx->cfg->session_max_s);
 	http_hold(ctx);
-	db_query_urgent(ctx->db, "SELECT name, role, coalesce(csrf, ''), language "
-	    "FROM carenav_operator_auth($1, $2, $3::int, $4::int)", 4, params, api_auth_done, l);
+	store_api_operator_auth(ctx->db, session ? "session" : "token", digest, ctx->cfg->session_idle_s,
+	    ctx->cfg->session_max_s, api_auth_done, l);
 }
 
 /* The shared start of api_begin and api_reject: NULL when answered or pending. */

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 
 #include "attrs.h"
-#include "http_server.h"
+#include "http_reply.h"
 #include "optoken.h"
 
 struct api;

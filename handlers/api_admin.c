@@ -11,7 +11,7 @@
  * audited by api_begin before it runs, and full=1 is audited as a reveal.
  * The export's day range is inclusive and in UTC; at most EXPORT_MAX_ROWS rows.
  */
-#include "http_server.h"
+#include "http_reply.h"
 
 #include <event2/http.h>
 #include <jansson.h>
@@ -25,12 +25,13 @@
 #include "db.h"
 #include "log.h"
 #include "store.h"
+#include "store_api.h"
 #include "xmalloc.h"
 
 #define OVERVIEW_DEFAULT_DAYS 14
 #define OVERVIEW_MAX_DAYS 90
 #define EXPORT_DEFAULT_DAYS 30
-#define EXPORT_MAX_ROWS "100000"
+#define EXPORT_MAX_ROWS 100000
 
 static void
 overview_done(const PGresult *res, const char *error, void *arg)
@@ -47,16 +48,12 @@ overview_done(const PGresult *res, const char *error, void *arg)
 static void
 overview_get(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx, API_VIEWER, overview_get), *params[1];
+	const char *op = api_begin(req, ctx, API_VIEWER, overview_get);
 	long long days;
-	char sdays[24];
 
 	if (op == NULL || !api_query_int(req, "days", OVERVIEW_DEFAULT_DAYS, 1, OVERVIEW_MAX_DAYS, &days))
 		return;
-	snprintf(sdays, sizeof sdays, "%lld", days);
-	params[0] = sdays;
-	db_query(ctx->db, "SELECT carenav_api_overview($1::int)::text", 1, params, overview_done,
-	    api_call_new(req, ctx, op));
+	store_api_overview(ctx->db, days, overview_done, api_call_new(req, ctx, op));
 }
 
 /* A calendar date "YYYY-MM-DD" that exists; def_days_ago (from today, UTC) when absent. */
@@ -106,7 +103,7 @@ export_done(const PGresult *res, const char *error, void *arg)
 static void
 export_get(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx, API_ADMIN, export_get), *params[5];
+	const char *op = api_begin(req, ctx, API_ADMIN, export_get);
 	char *kind, *from_s, *to_s, *full, from[11], to[11];
 	struct api_call *call;
 
@@ -128,13 +125,7 @@ export_get(struct evhttp_request *req, struct http_ctx *ctx)
 	} else {
 		call = api_call_new(req, ctx, op);
 		call->text = xstrdup(kind);
-		params[0] = kind;
-		params[1] = from;
-		params[2] = to;
-		params[3] = full != NULL && strcmp(full, "1") == 0 ? "true" : "false";
-		params[4] = EXPORT_MAX_ROWS;
-		db_query(ctx->db, "SELECT carenav_api_export($1, ($2::date)::timestamp AT TIME ZONE 'UTC', "
-		    "($3::date + 1)::timestamp AT TIME ZONE 'UTC', $4::boolean, $5::int)", 5, params,
+		store_api_export(ctx->db, kind, from, to, full != NULL && strcmp(full, "1") == 0, EXPORT_MAX_ROWS,
 		    export_done, call);
 	}
 	free(kind);
@@ -149,8 +140,7 @@ operators_get(struct evhttp_request *req, struct http_ctx *ctx)
 	const char *op = api_begin(req, ctx, API_ADMIN, operators_get);
 
 	if (op != NULL)
-		db_query(ctx->db, "SELECT carenav_api_operators()::text", 0, NULL, overview_done,
-		    api_call_new(req, ctx, op));
+		store_api_operators(ctx->db, overview_done, api_call_new(req, ctx, op));
 }
 
 static void
@@ -175,20 +165,15 @@ operator_disable_done(const PGresult *res, const char *error, void *arg)
 static void
 operator_disable(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx, API_ADMIN, operator_disable), *params[3];
-	char id[24], addr[CIDR_ADDR_MAX];
+	const char *op = api_begin(req, ctx, API_ADMIN, operator_disable);
+	char addr[CIDR_ADDR_MAX];
 	struct api_call *call;
 
 	if (op == NULL)
 		return;
 	call = api_call_new(req, ctx, op);
-	snprintf(id, sizeof id, "%lld", call->id);
 	http_client_address(req, ctx, addr, sizeof addr);
-	params[0] = id;
-	params[1] = op;
-	params[2] = addr;
-	db_query(ctx->db, "SELECT carenav_api_operator_disable($1::bigint, $2, $3)", 3, params,
-	    operator_disable_done, call);
+	store_api_operator_disable(ctx->db, call->id, op, addr, operator_disable_done, call);
 }
 
 const struct http_route api_operators_route = { "GET", "/api/operators", operators_get };

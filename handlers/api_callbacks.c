@@ -4,7 +4,7 @@
  *   GET  /api/callbacks?status=open|done|all&limit=   open ones first, oldest first
  *   POST /api/callbacks/{id}/done                      the clinic called the patient back
  */
-#include "http_server.h"
+#include "http_reply.h"
 
 #include <jansson.h>
 #include <stdlib.h>

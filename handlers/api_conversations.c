@@ -11,7 +11,7 @@
  * the operator paged; one that gets a new message moves to the top, where
  * the next refresh of the first page shows it.
  */
-#include "http_server.h"
+#include "http_reply.h"
 
 #include <errno.h>
 #include <inttypes.h>

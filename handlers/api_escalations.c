@@ -7,6 +7,7 @@
  *                                            open=true is status=open. Each has its pages,
  *                                            timeline, owner, outcome and triage summary;
  *                                            "today" has the counts and median time to ACK.
+ *                                            Reasons and summaries are in the operator's language.
  *   GET  /api/escalations/{id}               one of them, as in the list
  *   POST /api/escalations/{id}/ack           as a staff ACK: alerts stop, the patient is told,
  *                                            the others paged are stood down
@@ -18,7 +19,7 @@
  * newest version of DEFAULT_FLOW (its ack_patient message), like a staff ACK
  * by text does; so the handler fetches that flow before the commit.
  */
-#include "http_server.h"
+#include "http_reply.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ esc_list(struct evhttp_request *req, struct http_ctx *ctx)
 		api_error(req, 400, "invalid_parameter", "status must be active, open, in_progress, resolved or all");
 	else
 		store_api_escalations(ctx->db, state != NULL ? state : open != NULL && strcmp(open, "true") == 0 ?
-		    "open" : "", (int)limit, esc_doc_done, api_call_new(req, ctx, op));
+		    "open" : "", (int)limit, api_who(ctx)->language, esc_doc_done, api_call_new(req, ctx, op));
 	free(open);
 	free(status);
 }
@@ -112,7 +113,7 @@ esc_get(struct evhttp_request *req, struct http_ctx *ctx)
 	if (op == NULL)
 		return;
 	call = api_call_new(req, ctx, op);
-	store_api_escalation(ctx->db, call->id, esc_one_done, call);
+	store_api_escalation(ctx->db, call->id, api_who(ctx)->language, esc_one_done, call);
 }
 
 /* Answers an action's result word: ok -> 200 {"id", "status"}, else 404 / 409. */

@@ -16,7 +16,7 @@
  * LOGIN_LOCKOUT_S: that account only) and against the client address
  * (API_AUTH_FAILURES_PER_MINUTE), and are audited.
  */
-#include "http_server.h"
+#include "http_reply.h"
 
 #include <event2/http.h>
 #include <jansson.h>
@@ -32,6 +32,7 @@
 #include "log.h"
 #include "opauth.h"
 #include "store.h"
+#include "store_api.h"
 #include "xmalloc.h"
 
 #define LOGIN_MAX_FIELD 256
@@ -107,8 +108,8 @@ static void
 login_get_done(const PGresult *res, const char *error, void *arg)
 {
 	struct login_call *c = arg;
-	const char *status, *params[7];
-	char max_failures[24], lockout[24], digest[OPAUTH_HEX_MAX];
+	const char *status;
+	char digest[OPAUTH_HEX_MAX];
 
 	if (error != NULL) {
 		api_db_error(c->req, "sign-in", error);
@@ -126,18 +127,9 @@ login_get_done(const PGresult *res, const char *error, void *arg)
 	}
 	opauth_random_hex(c->sid);
 	opauth_random_hex(c->csrf);
-	snprintf(max_failures, sizeof max_failures, "%lld", c->ctx->cfg->login_max_failures);
-	snprintf(lockout, sizeof lockout, "%lld", c->ctx->cfg->login_lockout_s);
 	opauth_sha256_hex(c->sid, digest);
-	params[0] = c->name;
-	params[1] = c->ok ? "true" : "false";
-	params[2] = max_failures;
-	params[3] = lockout;
-	params[4] = digest;
-	params[5] = c->csrf;
-	params[6] = c->addr;
-	db_query_urgent(c->ctx->db, "SELECT carenav_operator_login_result($1, $2::boolean, $3::int, "
-	    "$4::int, $5, $6, $7)", 7, params, login_result_done, c);
+	store_api_login_result(c->ctx->db, c->name, c->ok, c->ctx->cfg->login_max_failures,
+	    c->ctx->cfg->login_lockout_s, digest, c->csrf, c->addr, login_result_done, c);
 }
 
 /* A string member of at most LOGIN_MAX_FIELD bytes, or NULL. */
@@ -158,7 +150,6 @@ login_post(struct evhttp_request *req, struct http_ctx *ctx)
 	json_t *body = api_body_json(req);
 	const char *name, *password, *totp;
 	struct login_call *c;
-	const char *params[1];
 
 	if (body == NULL)
 		return;
@@ -177,9 +168,7 @@ login_post(struct evhttp_request *req, struct http_ctx *ctx)
 		c->totp = totp ? xstrdup(totp) : NULL;
 		http_client_address(req, ctx, c->addr, sizeof c->addr);
 		http_hold(ctx);
-		params[0] = c->name;
-		db_query_urgent(ctx->db, "SELECT status, password_hash, totp_secret FROM "
-		    "carenav_operator_login_get($1)", 1, params, login_get_done, c);
+		store_api_login_get(ctx->db, c->name, login_get_done, c);
 	}
 	json_decref(body);
 }
@@ -203,7 +192,7 @@ logout_done(const PGresult *res, const char *error, void *arg)
 static void
 logout_post(struct evhttp_request *req, struct http_ctx *ctx)
 {
-	const char *op = api_begin(req, ctx, API_VIEWER, logout_post), *cookie, *params[2];
+	const char *op = api_begin(req, ctx, API_VIEWER, logout_post), *cookie;
 	char buf[65], digest[OPAUTH_HEX_MAX], addr[CIDR_ADDR_MAX];
 
 	if (op == NULL)
@@ -215,10 +204,7 @@ logout_post(struct evhttp_request *req, struct http_ctx *ctx)
 	}
 	opauth_sha256_hex(cookie, digest);
 	http_client_address(req, ctx, addr, sizeof addr);
-	params[0] = digest;
-	params[1] = addr;
-	db_query_urgent(ctx->db, "SELECT carenav_operator_logout($1, $2)", 2, params, logout_done,
-	    api_call_new(req, ctx, op));
+	store_api_logout(ctx->db, digest, addr, logout_done, api_call_new(req, ctx, op));
 }
 
 const struct http_route api_login_route = { "POST", "/api/login", login_post };

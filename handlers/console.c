@@ -10,7 +10,7 @@
  * their token and calls /api/ with it, so these routes need no auth. A
  * strict Content-Security-Policy allows only our own scripts and styles.
  */
-#include "http_server.h"
+#include "http_reply.h"
 
 #include <event2/http.h>
 #include <stdbool.h>

@@ -13,7 +13,7 @@
  * database is down those are left out rather than reported as zero, and
  * carenav_database_up says why.
  */
-#include "http_server.h"
+#include "http_reply.h"
 
 #include <event2/http.h>
 #include <stdlib.h>

@@ -1,68 +1,19 @@
 /*
- * http_server.h - the gateway's HTTP server: routes, limits, replies.
+ * http_server.h - the gateway's HTTP server: listening, connection limits,
+ * routing.
  *
- * Each handler file exports `const struct http_route` values; the server
- * only walks the route table (tmux cmd-*.c entries). Handlers that answer
- * after a database round trip call http_hold() first and http_reply_*()
- * later; the held count lets a shutdown wait for them.
+ * Each handler file exports `const struct http_route` values (http_reply.h);
+ * the server only walks the route table (tmux cmd-*.c entries).
  */
 #ifndef CARENAV_HANDLERS_HTTP_SERVER_H
 #define CARENAV_HANDLERS_HTTP_SERVER_H
 
-#include <stdbool.h>
-#include <stddef.h>
-
 #include "attrs.h"
+#include "http_reply.h"
 
-struct api;
-struct cidr_list;
-struct config;
-struct db;
-struct escalation;
 struct event_base;
-struct evhttp_request;
-struct flows;
+struct http_ctx;
 struct http_server;
-struct inbound;
-struct intake;
-struct outbox;
-
-/* What handlers may use; all borrowed from main. */
-struct http_ctx {
-	const struct config *cfg;
-	struct db *db;
-	struct inbound *inbound;
-	struct intake *intake;
-	struct outbox *outbox;
-	struct escalation *escalation;
-	struct flows *flows;
-	size_t held;  /* requests waiting for an asynchronous answer */
-	struct api *api;  /* owned by the http server: operator tokens and rate limit */
-	const struct cidr_list *trusted_proxies;  /* owned by the http server: TRUSTED_PROXIES */
-};
-
-typedef void http_handler_cb(struct evhttp_request *req, struct http_ctx *ctx);
-
-/*
- * path is an exact path, or a pattern: a "{id}" segment matches a positive
- * decimal number (read it with http_path_id), and a final "*" matches any
- * rest, also none ("/console/" + "*").
- */
-struct http_route {
-	const char *method;  /* "GET", "POST" */
-	const char *path;
-	http_handler_cb *handler;
-};
-
-/* Answers a refused request (404, 405, 413) in an area's own way. */
-typedef void http_reject_cb(struct evhttp_request *req, struct http_ctx *ctx, int code,
-    const char *message);
-
-/* A part of the URL space that answers its own errors (the JSON API). */
-struct http_area {
-	const char *prefix;  /* "/api/" */
-	http_reject_cb *reject;
-};
 
 /* Binds HTTP_HOST:HTTP_PORT; false + *cause if it cannot. */
 struct http_server *http_server_new(struct event_base *base, struct http_ctx *ctx, char **cause)
@@ -72,27 +23,5 @@ void http_server_free(struct http_server *srv);
 void http_server_stop_accepting(struct http_server *srv);
 /* The port actually bound (useful with HTTP_PORT=0). */
 int http_server_port(const struct http_server *srv);
-
-/*
- * The client's address (canonical text, in buf): the connection's peer, or,
- * when the peer is one of TRUSTED_PROXIES, the address X-Forwarded-For
- * names: the rightmost hop that is not itself a trusted proxy. A client's
- * own X-Forwarded-For is believed only as far as a trusted proxy vouches.
- */
-const char *http_client_address(struct evhttp_request *req, const struct http_ctx *ctx, char *buf,
-    size_t size);
-/* Marks req as answered later; pair with one http_reply_* call. */
-void http_hold(struct http_ctx *ctx);
-void http_release(struct http_ctx *ctx);
-/* The first all-digit segment of the request's path (what "{id}" matched); 0 if none. */
-long long http_path_id(struct evhttp_request *req);
-/* Sends a plain-text answer (a newline is added). */
-void http_reply_text(struct evhttp_request *req, int code, const char *text);
-/* Sends body with the given content type. */
-void http_reply_body(struct evhttp_request *req, int code, const char *content_type, const char *body);
-/* The request body, NUL-terminated; *len excludes the NUL. */
-const char *http_request_body(struct evhttp_request *req, size_t *len);
-/* True if the request's Content-Type is mime (parameters such as charset ignored). */
-bool http_content_type_is(struct evhttp_request *req, const char *mime);
 
 #endif

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "http_server.h"
+#include "http_reply.h"
 
 struct provider_ops;
 

@@ -21,23 +21,5 @@ ALTER TABLE outbox SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_th
 -- batch would scan the whole table to learn that nothing more is old enough.
 CREATE INDEX outbox_settled ON outbox (created_at) WHERE state <> 'pending';
 
--- Deletes up to p_limit rows no longer pending and older than p_days days,
--- oldest first; returns how many. 0 when p_days <= 0 or another gateway is
--- trimming right now. A reply still pending is never deleted, however old.
-CREATE FUNCTION carenav_outbox_trim(p_days integer, p_limit integer) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_n integer;
-BEGIN
-    IF p_days <= 0 OR NOT pg_try_advisory_xact_lock(727470) THEN
-        RETURN 0;
-    END IF;
-    DELETE FROM outbox
-     WHERE state <> 'pending'
-       AND id IN (SELECT id FROM outbox
-                   WHERE state <> 'pending' AND created_at < now() - make_interval(days => p_days)
-                   ORDER BY created_at
-                   LIMIT p_limit);
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    RETURN v_n;
-END $$;
+-- The functions this migration defined now live in sql/functions/, one
+-- definition each (sql/README.md).

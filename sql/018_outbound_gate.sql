@@ -24,35 +24,5 @@
 -- apart (the very duplicates normalising prevents), which is not a safe
 -- thing to do unattended; `carenav doctor` counts such rows instead.
 
-CREATE OR REPLACE FUNCTION carenav_outbox_hold(p_items jsonb)
-RETURNS TABLE (outbox_id bigint)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-#variable_conflict use_column
-DECLARE
-    x        jsonb;
-    v_id     bigint;
-    v_urgent boolean;
-BEGIN
-    FOR x IN SELECT * FROM jsonb_array_elements(p_items) LOOP
-        v_id := (x->>'id')::bigint;
-        v_urgent := NULL;
-        SELECT o.priority >= 10 OR m.escalation_id IS NOT NULL OR c.status = 'emergency'
-          INTO v_urgent
-          FROM outbox o
-          JOIN messages m ON m.id = o.message_id AND m.created_at = o.message_created_at
-          JOIN conversations c ON c.id = o.conversation_id
-         WHERE o.id = v_id AND o.state = 'pending';
-        CONTINUE WHEN v_urgent IS NULL;
-        IF v_urgent THEN
-            outbox_id := v_id;
-            RETURN NEXT;
-        ELSIF x ? 'refuse' THEN
-            PERFORM carenav_outbox_failed(v_id, x->>'refuse');
-        ELSE
-            UPDATE outbox
-               SET lease_until = NULL, attempts = greatest(attempts - 1, 0),
-                   next_attempt_at = now() + (x->>'delay_ms')::bigint * interval '1 millisecond'
-             WHERE id = v_id;
-        END IF;
-    END LOOP;
-END $$;
+-- The functions this migration defined now live in sql/functions/, one
+-- definition each (sql/README.md).

@@ -180,6 +180,13 @@ START_TEST(test_auth_and_errors)
 	    "invalid_body");
 	ck_assert_int_eq(harness_api(w.gw.port, "POST", "/api/conversations/1/messages", NULL, NULL, NULL),
 	    401);
+	/* The console's language: an OPERATOR_TOKENS name has no account to keep one (check_operators has them). */
+	expect_status(&w, 409, "POST", "/api/me/language", ALICE, "{\"language\": \"es\"}", "no_account");
+	expect_status(&w, 422, "POST", "/api/me/language", ALICE, "{\"language\": \"fr\"}", "invalid_body");
+	expect_status(&w, 400, "POST", "/api/me/language", ALICE, "{\"language\":", "invalid_json");
+	expect_status(&w, 405, "GET", "/api/me/language", ALICE, NULL, "method_not_allowed");
+	ck_assert_int_eq(harness_api(w.gw.port, "POST", "/api/me/language", NULL, "{\"language\": \"es\"}", NULL),
+	    401);
 	/* No operator action happened; the attempt to open conversation 424242 is audited as a read. */
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE action NOT IN ('conversation_open', "
 	    "'request')"), 0);

@@ -14,7 +14,7 @@
  * crash: without that, the new reply reused an outbox id the provider had
  * already been sent and was dropped as a resend). "carenav doctor"
  * reports the newest backup and that WAL archiving works. Writes its row
- * to docs/reliability.md.
+ * to the build's reliability.md.
  */
 #include <check.h>
 #include <signal.h>

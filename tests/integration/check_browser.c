@@ -11,6 +11,15 @@
  * installs both). Screenshots go to the build folder:
  * browser/console.png (before the ACK), browser/console-acked.png and
  * browser/console-phone.png (390x844, a conversation open).
+ *
+ * The admin side (tests/browser/admin.mjs, issue #21): sign-in with a
+ * password and a TOTP code, the overview's charts against SQL counts, a
+ * CSV export (rows, masked numbers) that shows in the audit view, and a
+ * viewer who sees no admin controls and reads the API's 403; a browser in
+ * Spanish gets the sign-in page in Spanish, and an operator who picks
+ * Español sees no English label, Spanish reasons and the API's refusals
+ * in Spanish. Screenshots browser/admin.png (1280x800), admin-audit.png,
+ * admin-phone.png (390x844) and admin-es.png.
  */
 #include <check.h>
 #include <stdio.h>
@@ -155,11 +164,134 @@ START_TEST(test_console_shows_and_acks)
 }
 END_TEST
 
+/* The text after marker in out, to the end of its line (caller frees). */
+static char *
+after(const char *out, const char *marker)
+{
+	const char *p = strstr(out, marker);
+
+	ck_assert_msg(p != NULL, "no \"%s\" in: %s", marker, out);
+	p += strlen(marker);
+	return xstrndup(p, strcspn(p, "\r\n&"));
+}
+
+/* tests/browser/NAME beside the script ctest names. */
+static char *
+browser_script(const char *name)
+{
+	const char *script = env_or_fail("CARENAV_BROWSER_SCRIPT"), *slash = strrchr(script, '/');
+
+	return xasprintf("%.*s/%s", slash ? (int)(slash - script) : 1, slash ? script : ".", name);
+}
+
+/* Per chart of the overview, {day: count} straight from the tables (UTC days). */
+#define CHART_DAYS(key, from_where) \
+	"'" key "', (SELECT coalesce(json_object_agg(d, n), '{}') FROM (SELECT (created_at AT TIME ZONE 'UTC')" \
+	"::date::text AS d, count(*) AS n FROM " from_where " GROUP BY 1) x)"
+
+START_TEST(test_admin_console)
+{
+	const char *outdir = env_or_fail("CARENAV_BROWSER_OUT");
+	struct harness_gw gw;
+	char *conninfo = harness_db_create(), *out = NULL, *admin_pw, *secret, *viewer_pw, *spanish_pw, *chart;
+	char *patients;
+	char *url, *shot, *cmd, *script = browser_script("admin.mjs");
+	PGconn *pg;
+	int status;
+
+	harness_gw_init(&gw, conninfo, NULL);
+	harness_gw_start(&gw);
+	pg = harness_db_connect(conninfo);
+	text(&gw, pg, "SMad001", "+15553000401", "my lower back hurts");
+	text(&gw, pg, "SMad002", "+15553000402", "now i have chest pain and feel dizzy");
+	text(&gw, pg, "SMad003", "+15553000403", "i lost control of my bladder and my back hurts");
+	text(&gw, pg, "SMad004", "+15553000404", "hi");
+	text(&gw, pg, "SMad005", "+15553000401", "it still hurts");
+	/* One conversation began three days ago: the charts have two days with bars. */
+	PQclear(PQexec(pg, "UPDATE messages SET created_at = created_at - interval '3 days' "
+	    "WHERE conversation_id = (SELECT id FROM conversations WHERE patient_number = '+15553000401')"));
+	PQclear(PQexec(pg, "UPDATE conversations SET created_at = created_at - interval '3 days' "
+	    "WHERE patient_number = '+15553000401'"));
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(DISTINCT (created_at AT TIME ZONE 'UTC')::date) "
+	    "FROM messages WHERE direction = 'in'"), 2);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations WHERE message_id IS NOT NULL"), 2);
+	chart = harness_query_text(pg, "SELECT json_build_object("
+	    CHART_DAYS("texts_in", "messages WHERE direction = 'in'") ", "
+	    CHART_DAYS("conversations", "conversations WHERE kind = 'patient'") ", "
+	    CHART_DAYS("red_flags", "escalations WHERE message_id IS NOT NULL") ", "
+	    CHART_DAYS("escalations", "escalations") ", "
+	    CHART_DAYS("callbacks", "callbacks") ")::text");
+	patients = harness_query_text(pg, "SELECT string_agg(patient_number, ',' ORDER BY id) FROM conversations "
+	    "WHERE kind = 'patient'");
+	ck_assert_str_eq(patients, "+15553000401,+15553000402,+15553000403,+15553000404");
+
+	/* An admin with a second factor, and a viewer. */
+	ck_assert_int_eq(harness_gw_cli(&gw, &out, "operator", "add", "--name", "ada", "--role", "admin", NULL), 0);
+	admin_pw = after(out, "password (shown once): ");
+	free(out);
+	ck_assert_int_eq(harness_gw_cli(&gw, &out, "operator", "totp", "ada", NULL), 0);
+	secret = after(out, "secret=");
+	free(out);
+	ck_assert_int_eq(harness_gw_cli(&gw, &out, "operator", "add", "--name", "vic", "--role", "viewer", NULL), 0);
+	viewer_pw = after(out, "password (shown once): ");
+	free(out);
+	ck_assert_int_eq(harness_gw_cli(&gw, &out, "operator", "add", "--name", "sofia", "--role", "responder",
+	    NULL), 0);
+	spanish_pw = after(out, "password (shown once): ");
+	free(out);
+
+	mkdir(outdir, 0755);
+	url = xasprintf("http://127.0.0.1:%d/console/", gw.port);
+	shot = xasprintf("%s/admin.png", outdir);
+	cmd = xasprintf("CONSOLE_URL='%s' ADMIN_NAME=ada ADMIN_PASSWORD='%s' ADMIN_TOTP_SECRET='%s' VIEWER_NAME=vic "
+	    "VIEWER_PASSWORD='%s' SPANISH_NAME=sofia SPANISH_PASSWORD='%s' EXPECT_CHART='%s' EXPORT_PATIENTS='%s' "
+	    "SCREENSHOT='%s' node '%s'", url, admin_pw, secret, viewer_pw, spanish_pw, chart, patients, shot, script);
+	status = system(cmd);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the admin console test in Chromium failed (exit %d); see its output above", WEXITSTATUS(status));
+
+	/* What the browser did is in the audit trail, under each name. */
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions WHERE operator = 'ada' "
+	    "AND action = 'export' AND detail LIKE 'kind=conversations%' AND client_addr = '127.0.0.1'"), 1);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions WHERE operator = 'ada' "
+	    "AND action = 'login_failed'"), 1);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions WHERE action = 'login' "
+	    "AND operator IN ('ada', 'vic')"), 2);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions WHERE operator = 'vic' "
+	    "AND action LIKE 'export%'"), 0);
+	/* sofia chose Spanish in the console: kept on her account, audited with where from. */
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operators WHERE name = 'sofia' "
+	    "AND language = 'es'"), 1);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions WHERE operator = 'sofia' "
+	    "AND action = 'operator_language' AND detail = 'sofia: en -> es' AND client_addr = '127.0.0.1'"), 1);
+	/* Her wrong password counted; the text too long for one message was refused whole. */
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions WHERE operator = 'sofia' "
+	    "AND action = 'login_failed'"), 1);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:sofia'"), 0);
+	ck_assert(access(shot, R_OK) == 0);
+	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	free(cmd);
+	free(shot);
+	free(url);
+	free(spanish_pw);
+	free(patients);
+	free(chart);
+	free(viewer_pw);
+	free(secret);
+	free(admin_pw);
+	free(script);
+	PQfinish(pg);
+	harness_gw_free(&gw);
+	free(conninfo);
+}
+END_TEST
+
 int
 main(void)
 {
 	const TTest *const tests[] = {
 		test_console_shows_and_acks,
+		test_admin_console,
 	};
 
 	return check_run("browser", 90, tests, sizeof tests / sizeof tests[0]);

@@ -8,7 +8,7 @@
  * - idle keep-alive connections are closed after HTTP_IDLE_TIMEOUT_S;
  * - a wrong-token flood does not lock a valid operator out of the API;
  * - X-Forwarded-For is believed only from TRUSTED_PROXIES.
- * The two floods write their figures to docs/reliability.md (harness_report_row).
+ * The two floods write their figures to the build's reliability.md (harness_report_row).
  *
  * Every connection is on loopback; several client addresses are played
  * from 127.0.0.2.. (all of 127/8 is loopback on Linux).

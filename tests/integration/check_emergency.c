@@ -4,7 +4,7 @@
  * patient who cannot be reached, a dead staff number, a provider outage, a
  * gateway killed mid-send, nobody on call). Every case asserts that the
  * 911 instruction reaches the patient exactly once and that pages stop at
- * the ACK, and records in docs/reliability.md how long the instruction and
+ * the ACK, and records in the build's reliability.md how long the instruction and
  * the first page took from the red flag.
  *
  * The gateways run with the production sweep interval and backoff (1 s,

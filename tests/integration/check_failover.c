@@ -13,7 +13,7 @@
  * failover PgBouncer keeps reporting the read-only state it saw first
  * (gateway/db_hosts.h), so this checks that the gateway finds the new
  * primary by asking, not by believing the pooler.
- * The measured rows go to docs/reliability.md.
+ * The measured rows go to the build's reliability.md.
  */
 #include <check.h>
 #include <errno.h>

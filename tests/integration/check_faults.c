@@ -2,7 +2,7 @@
  * check_faults.c - the offline-first promise under faults, with real
  * processes: PostgreSQL stopped mid-stream, the gateway SIGKILLed again and
  * again, the SMS provider down, failing, then slow. Each scenario writes its
- * measured row to docs/reliability.md (harness_report_row).
+ * measured row to the build's reliability.md (harness_report_row).
  */
 #include <check.h>
 #include <pthread.h>

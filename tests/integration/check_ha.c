@@ -16,7 +16,7 @@
  * every escalation's alert rounds fired once per step, and the replies
  * delivered once (the sandbox provider's log is shared by the three
  * gateways, so a resend by another gateway would show as a second line).
- * The measured row goes to docs/reliability.md.
+ * The measured row goes to the build's reliability.md.
  */
 #include <check.h>
 #include <curl/curl.h>

@@ -8,7 +8,6 @@
  * audit kept; and the outbox trimmed of sent rows after OUTBOX_KEEP_DAYS.
  */
 #include <check.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,64 +188,17 @@ START_TEST(test_partitions_and_retention)
 }
 END_TEST
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Applies every migration in CARENAV_SQL_DIR before 010 by hand, as an older carenav would have. */
-static void
-apply_old_migrations(PGconn *pg)
-{
-	const char *dir = getenv("CARENAV_SQL_DIR");
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char *names[64];
-	size_t n = 0;
-
-	ck_assert_msg(d != NULL, "CARENAV_SQL_DIR");
-	while ((e = readdir(d)) != NULL && n < 64) {
-		if (strlen(e->d_name) > 4 && strcmp(e->d_name + strlen(e->d_name) - 4, ".sql") == 0 &&
-		    strcmp(e->d_name, "010") < 0)
-			names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof names[0], name_cmp);
-	exec_ok(pg, "CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL "
-	    "DEFAULT now())");
-	for (size_t i = 0; i < n; i++) {
-		char *path = xasprintf("%s/%s", dir, names[i]), *sql, *ins;
-		FILE *f = fopen(path, "r");
-		long len;
-
-		ck_assert_ptr_nonnull(f);
-		fseek(f, 0, SEEK_END);
-		len = ftell(f);
-		rewind(f);
-		sql = xmalloc((size_t)len + 1);
-		ck_assert_int_eq(fread(sql, 1, (size_t)len, f), len);
-		sql[len] = '\0';
-		fclose(f);
-		exec_ok(pg, sql);
-		ins = xasprintf("INSERT INTO schema_migrations (name) VALUES ('%s')", names[i]);
-		exec_ok(pg, ins);
-		free(ins);
-		free(sql);
-		free(path);
-		free(names[i]);
-	}
-}
-
 START_TEST(test_upgrade_keeps_data)
 {
-	char *conninfo = harness_db_create(), *out = NULL;
+	/*
+	 * A database of the version before partitioning (tests/data/upgrade/db-009.sql.gz,
+	 * main's 001..009), then texts, a reply queued and an escalation.
+	 */
+	char *conninfo = harness_db_restore("db-009.sql.gz"), *out = NULL;
 	struct harness_gw gw;
 	long long old_max;
 	PGconn *pg = harness_db_connect(conninfo);
 
-	/* A database of the version before partitioning, with texts, a reply queued and an escalation. */
-	apply_old_migrations(pg);
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM pg_class WHERE relname = 'messages' AND relkind = 'r'"), 1);
 	for (int i = 0; i < 50; i++) {
 		char *sql = xasprintf("SELECT message_id FROM carenav_inbound_accept('twilio', 'SMup%03d', "

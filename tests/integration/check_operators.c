@@ -6,7 +6,7 @@
  * without a restart; console sessions (cookie flags, CSRF, sign-out, idle
  * and absolute timeouts); lock-out of one account that leaves the others
  * alone; TOTP; reads, exports and reveals in the audit trail, which
- * cannot be changed.
+ * cannot be changed; each operator's console language (the API and the CLI).
  */
 #include <check.h>
 #include <jansson.h>
@@ -485,6 +485,109 @@ START_TEST(test_sessions)
 }
 END_TEST
 
+/*
+ * The console's language: each operator changes their own (audited, CSRF, 422), an admin with the CLI;
+ * escalation reasons and summaries come in the reader's language.
+ */
+START_TEST(test_language)
+{
+	struct world w;
+	char *pw, *vt, *sid = NULL, *csrf = NULL, *resp = NULL, *out = NULL, *esc;
+
+	world_init(&w);
+	op_add(&w, "sofia", "responder", &pw, NULL);
+	op_add(&w, "vera", "viewer", NULL, &vt);
+	ck_assert_int_eq(login(&w, "sofia", pw, NULL, &sid, &csrf, NULL), 200);
+	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/me", NULL, sid, NULL, NULL }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "\"language\": \"en\"") != NULL || strstr(resp, "\"language\":\"en\"") != NULL,
+	    "%s", resp);
+	free(resp);
+	/* a session needs its CSRF token for this change too */
+	ck_assert_int_eq(api(&w, (struct call){ "POST", "/api/me/language", NULL, sid, NULL,
+	    "{\"language\": \"es\"}" }, &resp, NULL), 403);
+	ck_assert_msg(strstr(resp, "csrf") != NULL, "%s", resp);
+	free(resp);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operators WHERE language = 'es'"), 0);
+	ck_assert_int_eq(api(&w, (struct call){ "POST", "/api/me/language", NULL, sid, csrf,
+	    "{\"language\": \"es\"}" }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "\"changed\": true") != NULL || strstr(resp, "\"changed\":true") != NULL,
+	    "%s", resp);
+	free(resp);
+	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/me", NULL, sid, NULL, NULL }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "\"es\"") != NULL, "%s", resp);
+	free(resp);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'sofia' "
+	    "AND action = 'operator_language' AND detail = 'sofia: en -> es' AND client_addr = '127.0.0.1'"), 1);
+	/* what she reads of an escalation is in Spanish now: its reasons and its summary */
+	PQclear(PQexec(w.pg, "INSERT INTO escalations (code, conversation_id, reason, status) "
+	    "SELECT '5678', id, 'er_bowel_bladder,text_model', 'open' FROM conversations"));
+	esc = xasprintf("/api/escalations/%lld", harness_query_int(w.pg, "SELECT id FROM escalations "
+	    "WHERE code = '5678'"));
+	ck_assert_int_eq(api(&w, (struct call){ "GET", esc, NULL, sid, NULL, NULL }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "\"Perdió el control de la vejiga o el intestino; señalado por el modelo de "
+	    "texto\"") != NULL && strstr(resp, "Habla inglés") != NULL && strstr(resp, "Lost bladder") == NULL,
+	    "%s", resp);
+	free(resp);
+	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/escalations", NULL, sid, NULL, NULL }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "Perdió el control") != NULL && strstr(resp, "Lost bladder") == NULL, "%s", resp);
+	free(resp);
+	/* ... while an English operator reads the same escalation in English */
+	expect(&w, 200, "GET", esc, vt, NULL, "\"Lost bladder or bowel control; flagged by the text model\"");
+	/* the same again changes nothing and writes no second row */
+	ck_assert_int_eq(api(&w, (struct call){ "POST", "/api/me/language", NULL, sid, csrf,
+	    "{\"language\": \"es\"}" }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "false") != NULL, "%s", resp);
+	free(resp);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions "
+	    "WHERE action = 'operator_language'"), 1);
+	/* unknown languages and bad bodies: 422, nothing changed */
+	ck_assert_int_eq(api(&w, (struct call){ "POST", "/api/me/language", NULL, sid, csrf,
+	    "{\"language\": \"fr\"}" }, &resp, NULL), 422);
+	ck_assert_msg(strstr(resp, "en or es") != NULL, "%s", resp);
+	free(resp);
+	expect(&w, 422, "POST", "/api/me/language", vt, "{\"language\": 5}", "en or es");
+	expect(&w, 422, "POST", "/api/me/language", vt, "{}", "en or es");
+	expect(&w, 422, "POST", "/api/me/language", vt, "{\"language\": \"es es es es es es es\"}", "en or es");
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operators WHERE language = 'es'"), 1);
+	/* a viewer's token changes the viewer's own language; an OPERATOR_TOKENS name has no account */
+	expect(&w, 200, "POST", "/api/me/language", vt, "{\"language\": \"es\"}", "\"vera\"");
+	expect(&w, 409, "POST", "/api/me/language", AUTO, "{\"language\": \"es\"}", "no account");
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operators WHERE language = 'es'"), 2);
+
+	/* an admin sets it with the CLI, audited as cli */
+	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "language", "sofia", "en", NULL), 0);
+	ck_assert_msg(strstr(out, "sofia: console language en") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/me", NULL, sid, NULL, NULL }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "\"en\"") != NULL, "%s", resp);
+	free(resp);
+	ck_assert_int_eq(api(&w, (struct call){ "GET", esc, NULL, sid, NULL, NULL }, &resp, NULL), 200);
+	ck_assert_msg(strstr(resp, "Lost bladder or bowel control") != NULL && strstr(resp, "Speaks English") != NULL,
+	    "%s", resp);
+	free(resp);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'cli' "
+	    "AND action = 'operator_language' AND detail = 'sofia: es -> en'"), 1);
+	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "language", "sofia", "fr", NULL), 2);
+	ck_assert_msg(strstr(out, "en or es") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "language", "nobody", "es", NULL), 1);
+	ck_assert_msg(strstr(out, "no operator named nobody") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "language", "sofia", NULL), 2);
+	ck_assert_msg(strstr(out, "usage") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "list", NULL), 0);
+	ck_assert_msg(strstr(out, "vera") != NULL && strstr(out, " es ") != NULL, "%s", out);
+	free(out);
+	free(esc);
+	free(sid);
+	free(csrf);
+	free(vt);
+	free(pw);
+	world_free(&w);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -493,6 +596,7 @@ main(void)
 		test_reads_audited,
 		test_tokens,
 		test_sessions,
+		test_language,
 	};
 
 	return check_run("operators", 120, tests, sizeof tests / sizeof tests[0]);

@@ -48,6 +48,11 @@ pid_t harness_spawn(char *const argv[], const struct harness_spawn_opts *opts);
 
 /* Creates an empty database for this test; returns its conninfo (caller frees). */
 char *harness_db_create(void);
+/*
+ * Creates a database from a frozen one (tests/data/upgrade/db-NNN.sql.gz, a
+ * gzip'd plain pg_dump) in CARENAV_UPGRADE_DUMPS; returns its conninfo.
+ */
+char *harness_db_restore(const char *dump_name);
 /* A blocking connection for assertions; fails the test if it cannot connect. */
 PGconn *harness_db_connect(const char *conninfo);
 /* Runs sql (no parameters) and returns the first column of the first row as a number. */
@@ -103,8 +108,9 @@ char *harness_twilio_signature(const char *token, const char *public_base, const
 
 /*
  * Records one fault test's outcome as a row of the table in the file named
- * by CARENAV_RELIABILITY_DOC (docs/reliability.md), replacing the row
- * with the same scenario name.
+ * by CARENAV_RELIABILITY_FILE (BUILD/reliability.md), replacing the row
+ * with the same scenario name; tools/update-reliability-doc copies the rows
+ * into docs/reliability.md.
  */
 void harness_report_row(const char *scenario, long sent, long stored, long answered,
     long duplicates, long lost, const char *notes);

@@ -542,7 +542,7 @@
         h("span", { class: "conv-time", text: ago(c.last_activity_at) }),
         h("span", { class: "conv-preview" },
           last ? h("span", { class: "dir", text: last.direction === "in" ? "Patient: " : "Sent: " }) : null,
-          last ? last.preview : "No messages")));
+          last ? h("span", { class: "conv-text", text: last.preview }) : "No messages")));
     });
     $("more").hidden = !state.cursor;
   }
@@ -693,7 +693,7 @@
     var panel = $("esc-panel");
     var s = e.summary || {};
     var rows = [["Why", reasonText(e)]];
-    if (s.red_flag) rows.push(["Words", "“" + s.red_flag + "”"]);
+    if (s.red_flag) rows.push(["Words", "“" + s.red_flag + "”", "esc-quote"]);  /* the patient's words */
     if (s.region || s.duration) rows.push(["Where, how long", [s.region, s.duration ? "for " + s.duration : ""].filter(Boolean).join(", ")]);
     if (s.answers && s.answers.length) rows.push(["See-doctor answers", s.answers.map(function (a) { return a.label + ": " + a.value; }).join(" · ")]);
     rows.push(["Language", (s.language || e.language || "en") === "es" ? "Spanish" : "English"]);
@@ -703,7 +703,7 @@
       h("strong", { text: "Escalation " + e.code }),
       h("span", { class: "esc-panel-state", text: stateText(e) })));
     var dl = h("dl", { class: "esc-summary" });
-    rows.forEach(function (r) { dl.appendChild(h("dt", { text: r[0] })); dl.appendChild(h("dd", { text: r[1] })); });
+    rows.forEach(function (r) { dl.appendChild(h("dt", { text: r[0] })); dl.appendChild(h("dd", { text: r[1], class: r[2] || "" })); });
     panel.appendChild(dl);
     /* On a phone the same in one short paragraph. */
     panel.appendChild(h("p", { class: "esc-oneline", text: s.text || reasonText(e) }));

@@ -30,6 +30,7 @@
     auth.language = me.language || "en";
     document.documentElement.setAttribute("data-role", auth.role);
     if (window.carenavI18n) window.carenavI18n.apply(auth.language);
+    if (window.carenavLanguage) window.carenavLanguage.sync(auth.language);
   };
 
   /* Signs in with a password; resolves, or rejects with {status, message}. */

@@ -29,6 +29,11 @@
     var lang = (window.carenavAuth && window.carenavAuth.language) || "en";
     return (T[lang] || T.en)[key];
   }
+  /* An API's message in the operator's language (these panels sit outside what i18n.js watches). */
+  function said(text) {
+    var lang = (window.carenavAuth && window.carenavAuth.language) || "en";
+    return window.carenavI18n ? window.carenavI18n.message(text, lang) : text;
+  }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -54,6 +59,7 @@
   /* A bar chart of days[i][key]. */
   function bars(days, key, red) {
     var box = el("div", "ov-chart"), s = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img" });
+    box.setAttribute("data-key", key);
     var max = Math.max(1, Math.max.apply(null, days.map(function (d) { return d[key] || 0; })));
     var bw = (W - PAD) / days.length;
     box.appendChild(el("h3", null, t(key)));
@@ -135,7 +141,7 @@
         document.body.appendChild(a);
         a.click();
         setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-      }).catch(function (err) { alert(err.message); });
+      }).catch(function (err) { alert(said(err.message)); });
     });
     return form;
   }
@@ -173,7 +179,7 @@
       body.appendChild(tiles);
       body.appendChild(charts);
       body.appendChild(exportForm());
-    }).catch(function (err) { body.appendChild(el("p", "form-error", t("failed") + err.message)); });
+    }).catch(function (err) { body.appendChild(el("p", "form-error", t("failed") + said(err.message))); });
   }
 
   function addButton() {

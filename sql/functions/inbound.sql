@@ -1,0 +1,360 @@
+-- inbound.sql - one text in: stored once, the dialogue state loaded and the
+-- step committed (gateway/inbound.c, batch.c).
+--
+-- One definition per function, with its settings (SET plan_cache_mode ...)
+-- stated here: "carenav migrate" re-applies this file after the numbered
+-- migrations whenever it changed (see sql/README.md).
+
+-- Stores one inbound SMS (once per provider id) and finds or creates its
+-- conversation. "Stored once" is kept by inbound_ids: the provider id is
+-- claimed first, under the conversation's row lock, so message ids follow
+-- arrival order within a conversation (the dialogue relies on it), then the
+-- message is inserted with the id the claim reserved.
+CREATE OR REPLACE FUNCTION carenav_inbound_accept(p_provider text, p_sid text, p_from text, p_to text,
+                                                  p_body text, p_num_media integer)
+RETURNS TABLE (message_id bigint, conversation_id bigint, is_new boolean)
+LANGUAGE sql AS $$
+    SELECT * FROM carenav_inbound_accept(p_provider, p_sid, p_from, p_to, p_body, p_num_media, NULL::text);
+$$;
+
+-- Commits one dialogue step: the conversation's new state, the replies as
+-- outbox rows (with the segments and encoding the gateway counted), the
+-- actions (escalations, callbacks, opt-out) and the inbound message's
+-- processed mark, all or nothing. A red flag in a conversation that already
+-- has an open escalation adds to it ('reflagged', paged as an update); the
+-- emergency instruction is urgent. Returns 'ok', 'conflict' (the state
+-- changed since it was loaded: load again) or 'already' (another process
+-- handled this message).
+--   p_replies: [{"body": text, "compliance": bool, "segments": n, "encoding": text}, ...] in sending order
+--   p_actions: [{"kind": "escalate"|"callback"|"opt_out"|"opt_in", "reason": text, "detail": text}, ...]
+CREATE OR REPLACE FUNCTION carenav_step_commit(p_conversation_id bigint, p_version bigint,
+                                               p_message_id bigint, p_state jsonb,
+                                               p_flow_version_id bigint, p_language text,
+                                               p_status text, p_provider text, p_replies jsonb,
+                                               p_actions jsonb)
+RETURNS text
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    c       conversations%ROWTYPE;
+    v_done  timestamptz;
+    v_opted boolean;
+    v_esc   bigint;
+    v_msg   bigint;
+    a       jsonb;
+    r       jsonb;
+BEGIN
+    SELECT * INTO c FROM conversations WHERE id = p_conversation_id FOR UPDATE;
+    IF NOT FOUND OR c.version <> p_version THEN
+        RETURN 'conflict';
+    END IF;
+    SELECT processed_at INTO v_done FROM messages WHERE id = p_message_id FOR UPDATE;
+    IF v_done IS NOT NULL THEN
+        RETURN 'already';
+    END IF;
+    v_opted := c.opted_out;
+    FOR a IN SELECT * FROM jsonb_array_elements(p_actions) LOOP
+        CASE a->>'kind'
+        WHEN 'opt_out' THEN v_opted := true;
+        WHEN 'opt_in' THEN v_opted := false;
+        WHEN 'escalate' THEN
+            SELECT id INTO v_esc FROM escalations
+             WHERE conversation_id = c.id AND status = 'open' ORDER BY id DESC LIMIT 1;
+            IF v_esc IS NULL THEN
+                INSERT INTO escalations (code, conversation_id, message_id, reason, matched)
+                VALUES (carenav_escalation_code(), c.id, p_message_id, a->>'reason', a->>'detail')
+                RETURNING id INTO v_esc;
+                INSERT INTO escalation_events (escalation_id, event, actor, detail)
+                VALUES (v_esc, 'created', 'gateway', a->>'reason');
+            ELSE
+                INSERT INTO escalation_events (escalation_id, event, actor, detail)
+                VALUES (v_esc, 'reflagged', 'gateway', a->>'reason');
+                PERFORM carenav_escalation_update(v_esc, a->>'reason', a->>'detail', p_provider);
+            END IF;
+        WHEN 'callback' THEN
+            INSERT INTO callbacks (conversation_id, reason) VALUES (c.id, a->>'reason');
+        ELSE
+            RAISE EXCEPTION 'unknown dialogue action %', a->>'kind';
+        END CASE;
+    END LOOP;
+    FOR r IN SELECT * FROM jsonb_array_elements(p_replies) LOOP
+        IF v_esc IS NOT NULL THEN
+            -- The emergency instruction (017): urgent, never held back by a STOP.
+            v_msg := carenav_queue_urgent(c.id, p_provider, r->>'body', 'dialogue', 30::smallint, v_esc,
+                                          NULL, NULL, NULL);
+            UPDATE messages SET segments = (r->>'segments')::smallint, encoding = r->>'encoding'
+             WHERE id = v_msg;
+        ELSE
+            PERFORM carenav_queue_sms(c.id, p_provider, r->>'body', 'dialogue', 0::smallint,
+                                      coalesce((r->>'compliance')::boolean, false), NULL,
+                                      (r->>'segments')::smallint, r->>'encoding');
+        END IF;
+    END LOOP;
+    UPDATE conversations
+       SET state = p_state, flow_version_id = p_flow_version_id, language = p_language,
+           status = p_status, opted_out = v_opted, version = version + 1, last_activity_at = now()
+     WHERE id = c.id;
+    UPDATE messages SET status = 'processed', processed_at = now() WHERE id = p_message_id;
+    RETURN 'ok';
+END $$;
+
+CREATE OR REPLACE FUNCTION carenav_is_staff(p_phone text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM staff WHERE phone = p_phone AND active)
+$$;
+
+-- The staff member's own conversation with the clinic's number (alerts and ACKs live there).
+CREATE OR REPLACE FUNCTION carenav_staff_conversation(p_phone text, p_service_number text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_conv bigint;
+BEGIN
+    INSERT INTO conversations (patient_number, service_number, kind)
+    VALUES (p_phone, p_service_number, 'staff')
+    ON CONFLICT (patient_number, service_number) DO UPDATE SET kind = 'staff'
+    RETURNING id INTO v_conv;
+    RETURN v_conv;
+END $$;
+
+-- Handles one text from a staff phone (never fed into the patient dialogue).
+-- p_is_ack: the text was an ACK; p_code: its code, '' for a bare ACK.
+-- p_texts: {"ack_ok", "ack_unknown", "ack_which", "staff_help", "ack_patient"} language maps.
+-- The reply to an ACK (the patient's number to call) is urgent: it goes
+-- ahead of everything and never waits behind a page of the same staff
+-- conversation left by a crashed gateway. Returns 'conflict' / 'already'
+-- like carenav_step_commit, else 'acknowledged', 'unknown', 'which' or 'help'.
+CREATE OR REPLACE FUNCTION carenav_staff_step(p_conversation_id bigint, p_version bigint, p_message_id bigint,
+                                   p_is_ack boolean, p_code text, p_provider text, p_texts jsonb)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    c        conversations%ROWTYPE;
+    s        staff%ROWTYPE;
+    v_done   timestamptz;
+    v_esc    bigint;
+    v_count  integer;
+    v_codes  text;
+    v_result text;
+    v_reply  text;
+    v_vars   jsonb;
+BEGIN
+    SELECT * INTO c FROM conversations WHERE id = p_conversation_id FOR UPDATE;
+    IF NOT FOUND OR c.version <> p_version THEN
+        RETURN 'conflict';
+    END IF;
+    SELECT processed_at INTO v_done FROM messages WHERE id = p_message_id FOR UPDATE;
+    IF v_done IS NOT NULL THEN
+        RETURN 'already';
+    END IF;
+    SELECT * INTO s FROM staff WHERE phone = c.patient_number AND active;
+    SELECT count(*), coalesce(string_agg(code, ', ' ORDER BY id), '-') INTO v_count, v_codes
+      FROM escalations WHERE status = 'open';
+    v_vars := jsonb_build_object('staff', s.name, 'code', p_code, 'codes', v_codes,
+                                 'count', v_count::text);
+    IF NOT p_is_ack THEN
+        v_result := 'help';
+    ELSIF p_code = '' THEN
+        -- A bare ACK names the one open escalation this person was alerted about.
+        SELECT count(*), min(e.id) INTO v_count, v_esc FROM escalations e
+         WHERE e.status = 'open' AND EXISTS (
+               SELECT 1 FROM escalation_events ev
+                WHERE ev.escalation_id = e.id AND ev.event = 'alert_queued' AND ev.staff_id = s.id);
+        v_result := CASE WHEN v_count = 1 THEN 'acknowledged' ELSE 'which' END;
+    ELSE
+        SELECT id INTO v_esc FROM escalations WHERE status = 'open' AND code = p_code;
+        v_result := CASE WHEN v_esc IS NULL THEN 'unknown' ELSE 'acknowledged' END;
+    END IF;
+    IF v_result = 'acknowledged' THEN
+        PERFORM carenav_escalation_ack(v_esc, s.name, s.id, p_provider, p_texts->'ack_patient');
+        SELECT v_vars || jsonb_build_object('code', e.code, 'patient', pc.patient_number)
+          INTO v_vars
+          FROM escalations e JOIN conversations pc ON pc.id = e.conversation_id WHERE e.id = v_esc;
+    END IF;
+    v_reply := carenav_render(p_texts->(CASE v_result WHEN 'acknowledged' THEN 'ack_ok'
+                                                     WHEN 'unknown' THEN 'ack_unknown'
+                                                     WHEN 'which' THEN 'ack_which'
+                                                     ELSE 'staff_help' END),
+                              s.language, v_vars);
+    IF v_result = 'acknowledged' THEN
+        -- The number to call: urgent, so no page stuck before it holds it up.
+        PERFORM carenav_queue_urgent(c.id, p_provider, v_reply, 'system', 20::smallint, v_esc, NULL, s.id, NULL);
+    ELSE
+        PERFORM carenav_queue_sms(c.id, p_provider, v_reply, 'system', 10::smallint, true, v_esc);
+    END IF;
+    UPDATE conversations SET kind = 'staff', version = version + 1, last_activity_at = now()
+     WHERE id = c.id;
+    UPDATE messages SET status = 'processed', processed_at = now() WHERE id = p_message_id;
+    RETURN v_result;
+END $$;
+
+CREATE OR REPLACE FUNCTION carenav_step_load(p_conversation_id bigint, p_default_flow text, p_window_ms bigint)
+RETURNS TABLE (version bigint, state text, flow_version_id bigint, language text,
+               opted_out boolean, handoff boolean, last_activity_ms bigint,
+               message_id bigint, body text, received_ms bigint, kind text,
+               latest_flow_version_id bigint, window_count bigint, status text, opt_out_type text)
+LANGUAGE sql STABLE AS $$
+    SELECT c.version, c.state::text, c.flow_version_id, c.language, c.opted_out, c.handoff,
+           (extract(epoch FROM c.last_activity_at) * 1000)::bigint,
+           m.id, m.body, (extract(epoch FROM m.created_at) * 1000)::bigint,
+           CASE WHEN carenav_is_staff(c.patient_number) THEN 'staff' ELSE 'patient' END,
+           (SELECT v.id FROM flow_versions v JOIN flows f ON f.id = v.flow_id
+             WHERE f.name = p_default_flow ORDER BY v.version DESC LIMIT 1),
+           (SELECT count(*) FROM messages w
+             WHERE w.conversation_id = c.id AND w.direction = 'in' AND w.id <= m.id
+               AND w.created_at > m.created_at - p_window_ms * interval '1 millisecond'),
+           c.status, m.opt_out_type
+      FROM conversations c
+      JOIN messages m ON m.conversation_id = c.id
+     WHERE c.id = p_conversation_id AND m.direction = 'in' AND m.processed_at IS NULL
+     ORDER BY m.id
+     LIMIT 1
+$$;
+
+-- carenav_inbound_accept for many messages in one transaction; each element
+-- may carry the provider's "opt_out_type".
+CREATE OR REPLACE FUNCTION carenav_inbound_accept_batch(p_msgs jsonb)
+RETURNS TABLE (ord integer, message_id bigint, conversation_id bigint, is_new boolean)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+    e record;
+    r record;
+BEGIN
+    PERFORM 1 FROM conversations c
+      WHERE (c.patient_number, c.service_number) IN
+            (SELECT x.m->>'from', x.m->>'to' FROM jsonb_array_elements(p_msgs) AS x (m))
+      ORDER BY c.id
+        FOR UPDATE;
+    FOR e IN SELECT x.m, x.i::integer AS i
+               FROM jsonb_array_elements(p_msgs) WITH ORDINALITY AS x (m, i)
+              ORDER BY x.m->>'from', x.m->>'to', x.i LOOP
+        SELECT * INTO r FROM carenav_inbound_accept(e.m->>'provider', e.m->>'sid', e.m->>'from',
+                                                    e.m->>'to', e.m->>'body',
+                                                    (e.m->>'num_media')::integer,
+                                                    e.m->>'opt_out_type');
+        ord := e.i;
+        message_id := r.message_id;
+        conversation_id := r.conversation_id;
+        is_new := r.is_new;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION carenav_step_load_batch(p_items jsonb, p_default_flow text)
+RETURNS TABLE (ord integer, version bigint, state text, flow_version_id bigint, language text,
+               opted_out boolean, handoff boolean, last_activity_ms bigint,
+               message_id bigint, body text, received_ms bigint, kind text,
+               latest_flow_version_id bigint, window_count bigint, status text, opt_out_type text)
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+    RETURN QUERY
+    SELECT x.i::integer, s.*
+      FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (e, i)
+     CROSS JOIN LATERAL carenav_step_load((x.e->>'id')::bigint, p_default_flow,
+                                          coalesce((x.e->>'window_ms')::bigint, 60000)) AS s;
+END $$;
+
+CREATE OR REPLACE FUNCTION carenav_step_commit_batch(p_items jsonb)
+RETURNS TABLE (ord integer, outcome text)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+    e record;
+BEGIN
+    FOR e IN SELECT x.s, x.i::integer AS i
+               FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
+              ORDER BY (x.s->>'conversation_id')::bigint, x.i LOOP
+        ord := e.i;
+        outcome := carenav_step_commit((e.s->>'conversation_id')::bigint,
+                                       (e.s->>'version')::bigint,
+                                       (e.s->>'message_id')::bigint,
+                                       (e.s->>'state')::jsonb,
+                                       (e.s->>'flow_version_id')::bigint,
+                                       e.s->>'language', e.s->>'status', e.s->>'provider',
+                                       (e.s->>'replies')::jsonb, (e.s->>'actions')::jsonb);
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+-- 1. Accepting an inbound message with the provider's keyword signal.
+CREATE OR REPLACE FUNCTION carenav_inbound_accept(p_provider text, p_sid text, p_from text, p_to text,
+                                                  p_body text, p_num_media integer,
+                                                  p_opt_out_type text)
+RETURNS TABLE (message_id bigint, conversation_id bigint, is_new boolean)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+    v_conv bigint;
+    v_msg  bigint;
+BEGIN
+    SELECT c.id INTO v_conv FROM conversations c
+     WHERE c.patient_number = p_from AND c.service_number = p_to FOR UPDATE;
+    IF v_conv IS NULL THEN
+        INSERT INTO conversations (patient_number, service_number, kind)
+        VALUES (p_from, p_to, CASE WHEN carenav_is_staff(p_from) THEN 'staff' ELSE 'patient' END)
+        ON CONFLICT (patient_number, service_number) DO NOTHING
+        RETURNING id INTO v_conv;
+        IF v_conv IS NULL THEN
+            SELECT c.id INTO v_conv FROM conversations c
+             WHERE c.patient_number = p_from AND c.service_number = p_to FOR UPDATE;
+        END IF;
+    END IF;
+    INSERT INTO inbound_ids AS i (provider, provider_sid, message_id, conversation_id)
+    VALUES (p_provider, p_sid, nextval('messages_id_seq'), v_conv)
+    ON CONFLICT (provider, provider_sid) DO NOTHING
+    RETURNING i.message_id INTO v_msg;
+    IF v_msg IS NULL THEN
+        RETURN QUERY SELECT i.message_id, i.conversation_id, false FROM inbound_ids i
+         WHERE i.provider = p_provider AND i.provider_sid = p_sid;
+        RETURN;
+    END IF;
+    INSERT INTO messages (id, conversation_id, direction, provider, provider_sid, from_number,
+                          to_number, body, num_media, status, opt_out_type)
+    VALUES (v_msg, v_conv, 'in', p_provider, p_sid, p_from, p_to, p_body, p_num_media, 'received',
+            nullif(p_opt_out_type, ''));
+    RETURN QUERY SELECT v_msg, v_conv, true;
+END $$;
+
+-- A staff ACK must name the escalation's code: a staff phone is recognised
+-- by caller ID alone, which a forger can fake. Unless ACK_BARE_ALLOWED=1 the
+-- gateway calls this form with p_code_required, and a bare "ACK" is answered
+-- with the open codes and "Reply ACK and the code" (the flow's ack_which
+-- text) while nothing is acknowledged. The 7-argument form above handles
+-- every other staff text, and stays for a gateway of the previous release.
+CREATE OR REPLACE FUNCTION carenav_staff_step(p_conversation_id bigint, p_version bigint,
+                                              p_message_id bigint, p_is_ack boolean, p_code text,
+                                              p_provider text, p_texts jsonb, p_code_required boolean)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    c        conversations%ROWTYPE;
+    s        staff%ROWTYPE;
+    v_done   timestamptz;
+    v_count  integer;
+    v_codes  text;
+BEGIN
+    IF NOT p_code_required THEN
+        RETURN carenav_staff_step(p_conversation_id, p_version, p_message_id, p_is_ack, p_code,
+                                  p_provider, p_texts);
+    END IF;
+    SELECT * INTO c FROM conversations WHERE id = p_conversation_id FOR UPDATE;
+    IF NOT FOUND OR c.version <> p_version THEN
+        RETURN 'conflict';
+    END IF;
+    SELECT processed_at INTO v_done FROM messages WHERE id = p_message_id FOR UPDATE;
+    IF v_done IS NOT NULL THEN
+        RETURN 'already';
+    END IF;
+    SELECT * INTO s FROM staff WHERE phone = c.patient_number AND active;
+    SELECT count(*), coalesce(string_agg(code, ', ' ORDER BY id), '-') INTO v_count, v_codes
+      FROM escalations WHERE status = 'open';
+    PERFORM carenav_queue_sms(c.id, p_provider,
+                              carenav_render(p_texts->'ack_which', s.language,
+                                             jsonb_build_object('staff', s.name, 'code', '',
+                                                                'codes', v_codes,
+                                                                'count', v_count::text)),
+                              'system', 10::smallint, true, NULL);
+    UPDATE conversations SET kind = 'staff', version = version + 1, last_activity_at = now()
+     WHERE id = c.id;
+    UPDATE messages SET status = 'processed', processed_at = now() WHERE id = p_message_id;
+    RETURN 'code_required';
+END $$;
