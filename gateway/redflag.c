@@ -742,6 +742,9 @@ rf_third_party(const struct rf_scan *sc, size_t start)
 
 	for (j = start; j > ss; j--) {
 		t = &sc->tok[j - 1];
+		/* "lifted my son", "cargué a mi niño": the patient acts */
+		if (t->flags & RF_F(RF_CUE_OBJECT))
+			return false;
 		if (t->flags & RF_F(RF_CUE_THIRD))
 			return true;
 		if (t->flags & RF_F(RF_CUE_FIRST))
@@ -905,6 +908,42 @@ rf_undone(const struct rf_scan *sc, size_t a, size_t b)
 	return false;
 }
 
+/*
+ * True when [a, b) holds a `current` cue said of the symptom: not part of a
+ * resolution, and not followed in its sentence, within 5 words and before
+ * any symptom, by a resolution subject, whose time it gives instead ("chest
+ * pain last year, today just back pain", "hoy solo me duele la espalda").
+ */
+static bool
+rf_current_in(const struct rf_scan *sc, size_t a, size_t b)
+{
+	uint32_t f;
+	size_t k, j, lim;
+
+	for (k = a; k < b; k++) {
+		if (!(sc->tok[k].flags & RF_F(RF_CUE_CURRENT)) ||
+		    (sc->tok[k].flags & RF_F(RF_CUE_RESOLVED)))
+			continue;
+		lim = k + 6 < sc->tok[k].send ? k + 6 : sc->tok[k].send;
+		for (j = k + 1; j < lim; j++) {
+			f = sc->tok[j].flags;
+			if ((f & RF_F(RF_CUE_OTHER_SUBJECT)) &&
+			    !(f & RF_F(RF_CUE_CURRENT)))
+				break;
+			/* a symptom word first: the time is its ("today I
+			 * threw up and my back..."); a gap's words are not */
+			if ((f & RF_F_SYMPTOM) && !(f & (RF_F_BREAKS |
+			    RF_F(RF_CUE_FIRST) | RF_F(RF_CUE_RESTART)))) {
+				j = lim;
+				break;
+			}
+		}
+		if (j == lim)
+			return true;
+	}
+	return false;
+}
+
 /* True when the clause is over: resolved, or (if past_counts) in the past. */
 static bool
 rf_historical(const struct rf_scan *sc, size_t start, size_t end,
@@ -935,8 +974,7 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 		if (after > 0)
 			return !rf_undone(sc, after, ne);
 	}
-	if (rf_range_has(sc, cs, ce, RF_F(RF_CUE_CURRENT),
-	    RF_F(RF_CUE_RESOLVED)))
+	if (rf_current_in(sc, cs, ce))
 		return false;
 	past = rf_range_has(sc, cs, ce, RF_F(RF_CUE_PAST),
 	    RF_F(RF_CUE_PAST_EXC));
@@ -956,6 +994,37 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 		resolved = resolved || rf_resolved_in(sc, ns, ne, start, end);
 	}
 	return (past && past_counts) || resolved;
+}
+
+/*
+ * True when the match [start, end) holds one of its rule's "episode_ok"
+ * phrases and a `today` cue dates it (before it in its sentence, or in its
+ * clause) in a sentence that says nothing of the past: "today I got short of
+ * breath walking the dog, then it passed" still counts (a passing episode of
+ * chest pain or breathlessness is the warning); "was dizzy this morning,
+ * better now" (dizziness is not listed), "short of breath yesterday, it's
+ * gone", "chest tight last night, fine today" (the "today" is the
+ * resolution's) and "chest felt tight last month but that went away" do not.
+ */
+static bool
+rf_episode_today(const struct redflag_rules *r, const struct rf_scan *sc,
+    const struct rf_rule *rule, size_t start, size_t end)
+{
+	const uint32_t today = RF_F(RF_CUE_TODAY), resolved = RF_F(RF_CUE_RESOLVED);
+	size_t ss = sc->tok[start].sstart, se = sc->tok[start].send, cs, ce, j, k;
+	bool listed = false;
+
+	for (k = 0; k < rule->en && !listed; k++) {
+		for (j = start; j < end && !listed; j++)
+			listed = rf_match_pattern(r, sc, &r->pats[rule->efirst + k],
+			    j, 0) != RF_NOMATCH;
+	}
+	if (!listed ||
+	    rf_range_has(sc, ss, se, RF_F(RF_CUE_PAST), RF_F(RF_CUE_PAST_EXC)))
+		return false;
+	rf_clause(sc, start, end, &cs, &ce);
+	return rf_range_has(sc, ss, start, today, resolved) ||
+	    rf_range_has(sc, cs, ce, today, resolved);
 }
 
 /*
@@ -1093,7 +1162,8 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 		rule = &r->rules[h->rule];
 		if (rf_negated(r, sc, h->start) || rf_hypothetical(r, sc, h->start) ||
 		    (!proxy && rf_third_party(sc, h->start)) ||
-		    rf_historical(sc, h->start, h->end, !rule->history_ok) ||
+		    (rf_historical(sc, h->start, h->end, !rule->history_ok) &&
+		    !rf_episode_today(r, sc, rule, h->start, h->end)) ||
 		    rf_generic_question(sc, h->start, h->end, disclaimed, affirmed) ||
 		    rf_quoted_or_denied(sc, h->start, disclaimed) ||
 		    rf_excluded(r, sc, rule, h->start))

@@ -577,7 +577,8 @@ rf_load_rule(struct redflag_rules *r, json_t *obj, size_t idx, char **cause)
 	json_object_foreach(obj, key, val) {
 		if (key[0] == '_' || strcmp(key, "id") == 0 ||
 		    strcmp(key, "title") == 0 || strcmp(key, "article") == 0 ||
-		    strcmp(key, "patterns") == 0 || strcmp(key, "unless") == 0)
+		    strcmp(key, "patterns") == 0 || strcmp(key, "unless") == 0 ||
+		    strcmp(key, "episode_ok") == 0)
 			continue;
 		if (strcmp(key, "level") == 0) {
 			if (!json_is_string(val) ||
@@ -624,8 +625,13 @@ rf_load_rule(struct redflag_rules *r, json_t *obj, size_t idx, char **cause)
 		return false;
 	}
 	snprintf(what, sizeof(what), "rule %.48s unless", id);
-	return rf_compile_list(r, json_object_get(obj, "unless"), what,
-	    RF_OWN_UNLESS, (uint16_t)idx, &rule->ufirst, &rule->un, cause);
+	if (!rf_compile_list(r, json_object_get(obj, "unless"), what,
+	    RF_OWN_UNLESS, (uint16_t)idx, &rule->ufirst, &rule->un, cause))
+		return false;
+	/* matched on demand inside a hit, like "unless" */
+	snprintf(what, sizeof(what), "rule %.48s episode_ok", id);
+	return rf_compile_list(r, json_object_get(obj, "episode_ok"), what,
+	    RF_OWN_UNLESS, (uint16_t)idx, &rule->efirst, &rule->en, cause);
 }
 
 struct rf_pair {

@@ -68,7 +68,9 @@ enum rf_owner {
 	X(RF_CUE_ONSET_FILLER, "onset_fillers")                               \
 	X(RF_CUE_AFFIRM, "affirmation")                                       \
 	X(RF_CUE_QARTICLE, "question_articles")                               \
-	X(RF_CUE_QUOTE, "quoting")
+	X(RF_CUE_QUOTE, "quoting")                                            \
+	X(RF_CUE_OBJECT, "objects")                                           \
+	X(RF_CUE_TODAY, "today")
 
 #define RF_CUE_ENUM(name, text) name,
 enum rf_cue { RF_CUES(RF_CUE_ENUM) RF_CUE_COUNT };
@@ -123,6 +125,9 @@ struct rf_rule {
 	bool history_ok;    /* past-time cues do not cancel it (duration) */
 	uint32_t first, n;  /* patterns */
 	uint32_t ufirst, un; /* "unless" patterns */
+	uint32_t efirst, en; /* "episode_ok" patterns: a match holding one of
+	                        them still counts when it passed earlier today
+	                        (chest pain, breathlessness) */
 };
 
 struct rf_abbrev {

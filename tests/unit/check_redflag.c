@@ -261,6 +261,9 @@ START_TEST(test_load_errors)
 	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\","
 	    "\"level\":\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
 	    "[\"#>=x weeks\"]}}]}", "number");
+	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\","
+	    "\"level\":\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
+	    "[\"a\"]},\"episode_ok\":true}]}", "rule x episode_ok: must be an array");
 }
 END_TEST
 
