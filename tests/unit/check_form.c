@@ -140,20 +140,13 @@ END_TEST
 
 START_TEST(test_phone_valid)
 {
-	ck_assert(phone_valid("+15551230001"));
-	ck_assert(phone_valid("5551230001"));
-	ck_assert(phone_valid("12345"));
-	ck_assert(phone_valid("123"));
-	ck_assert(phone_valid("+123456789012345"));   /* E.164 allows 15 digits */
-	ck_assert(phone_valid("whatsapp:+15551230001"));
-	ck_assert(!phone_valid(""));
-	ck_assert(!phone_valid("+"));
-	ck_assert(!phone_valid("12"));
-	ck_assert(!phone_valid("+1 555 123"));
-	ck_assert(!phone_valid("+1555123000123456"));
-	ck_assert(!phone_valid("robert'); DROP TABLE"));
-	ck_assert(!phone_valid(":+1555"));
-	ck_assert(!phone_valid("WhatsApp:+1555123"));
+	unit_assert_yes_no(phone_valid, "phone_valid", (const char *const[]){
+		"+15551230001", "5551230001", "12345", "123",
+		"+123456789012345", /* E.164 allows 15 digits */
+		"whatsapp:+15551230001", NULL },
+	    (const char *const[]){
+		"", "+", "12", "+1 555 123", "+1555123000123456", "robert'); DROP TABLE", ":+1555",
+		"WhatsApp:+1555123", NULL });
 }
 END_TEST
 

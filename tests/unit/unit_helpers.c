@@ -33,3 +33,13 @@ unit_assert_refused(bool ok, const char *input, char *cause, const char *want)
 	    cause ? cause : "(null)", want);
 	free(cause);
 }
+
+void
+unit_assert_yes_no(bool (*pred)(const char *), const char *name, const char *const *yes,
+    const char *const *no)
+{
+	for (; *yes != NULL; yes++)
+		ck_assert_msg(pred(*yes), "%s(\"%s\") is false, want true", name, *yes);
+	for (; *no != NULL; no++)
+		ck_assert_msg(!pred(*no), "%s(\"%s\") is true, want false", name, *no);
+}

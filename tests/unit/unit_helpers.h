@@ -1,7 +1,8 @@
 /*
  * unit_helpers.h - what several unit tests share: a fake environment for
- * the loaders that take a getenv function, and the check that a parser
- * refused an input for the right reason.
+ * the loaders that take a getenv function, the check that a parser refused
+ * an input for the right reason, and the check of a yes/no predicate over
+ * lists of inputs.
  */
 #ifndef CARENAV_TESTS_UNIT_HELPERS_H
 #define CARENAV_TESTS_UNIT_HELPERS_H
@@ -19,5 +20,9 @@ const char *unit_env_get(const char *name);
  * not say whether cause is read before or after the parse sets it.
  */
 void unit_assert_refused(bool ok, const char *input, char *cause, const char *want);
+
+/* Asserts that pred takes each of yes and refuses each of no (both NULL-terminated). */
+void unit_assert_yes_no(bool (*pred)(const char *), const char *name, const char *const *yes,
+    const char *const *no);
 
 #endif
