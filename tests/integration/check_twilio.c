@@ -35,6 +35,14 @@ world_init(struct twilio_world *w, const char *const *extra)
 	twilio_world_start(w, &(struct twilio_world_opts){ .base_url = BASE, .settings = extra });
 }
 
+/* The patient texts "hello" as message sid, and the gateway's reply has left the queue. */
+static void
+patient_hello_settled(struct twilio_world *w, const char *sid)
+{
+	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, PATIENT, CLINIC, "hello"), 200);
+	twilio_world_wait_settled(w, WAIT_MS);
+}
+
 /* Posts a status callback; returns the HTTP status. */
 static long
 post_status(struct twilio_world *w, const char *sid, const char *status, const char *error_code)
@@ -111,8 +119,7 @@ START_TEST(test_every_status_answered)
 	struct twilio_world w;
 
 	world_init(&w, extra);
-	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMord01", PATIENT, CLINIC, "hello"), 200);
-	twilio_world_wait_settled(&w, WAIT_MS);
+	patient_hello_settled(&w, "SMord01");
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 		long st = post_status(&w, "SMnotours", all[i], NULL);
 
@@ -143,8 +150,7 @@ START_TEST(test_status_order)
 	struct twilio_world w;
 
 	world_init(&w, extra);
-	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMord02", PATIENT, CLINIC, "hello"), 200);
-	twilio_world_wait_settled(&w, WAIT_MS);
+	patient_hello_settled(&w, "SMord02");
 	post_steps(&w, "SMfake0001", order_steps, sizeof order_steps / sizeof order_steps[0]);
 	twilio_world_free(&w);
 }
@@ -292,8 +298,7 @@ START_TEST(test_public_base_url_normalised)
 	char *cause = NULL;
 
 	world_init(&w, extra);
-	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMurl01", PATIENT, CLINIC, "hello"), 200);
-	twilio_world_wait_settled(&w, WAIT_MS);
+	patient_hello_settled(&w, "SMurl01");
 	r = fake_twilio_get(w.ft, 0);
 	ck_assert(form_parse(r.body, strlen(r.body), &f, &cause));
 	ck_assert_str_eq(form_get(&f, "StatusCallback"), BASE "/sms/status");
@@ -392,8 +397,7 @@ START_TEST(test_created_queued)
 
 	world_init(&w, extra);
 	fake_twilio_set_created_status(w.ft, "queued");
-	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMq01", PATIENT, CLINIC, "hello"), 200);
-	twilio_world_wait_settled(&w, WAIT_MS);
+	patient_hello_settled(&w, "SMq01");
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status = 'queued' AND provider_sid = 'SMfake0001'"), 1);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
@@ -414,8 +418,7 @@ START_TEST(test_messaging_service)
 
 	world_init(&w, extra);
 	fake_twilio_set_created_status(w.ft, "accepted");
-	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMsvc01", PATIENT, CLINIC, "hello"), 200);
-	twilio_world_wait_settled(&w, WAIT_MS);
+	patient_hello_settled(&w, "SMsvc01");
 	r = fake_twilio_get(w.ft, 0);
 	ck_assert(form_parse(r.body, strlen(r.body), &f, &cause));
 	ck_assert_str_eq(form_get(&f, "MessagingServiceSid"), SERVICE_SID);
