@@ -11,6 +11,7 @@
 
 #include "fake_twilio.h"
 #include "harness.h"
+#include "metrics_check.h"
 #include "twilio_world.h"
 #include "xmalloc.h"
 
@@ -51,25 +52,15 @@ world_init(struct twilio_world *w, const char *ack_timeout_s, bool staffed)
 static void
 sms(struct twilio_world *w, int port, const char *from, const char *body)
 {
-	char sid[32];
-
-	snprintf(sid, sizeof sid, "SMalert%05d", ++w->sid);
-	ck_assert_int_eq(harness_post_sms(port, sid, from, CLINIC, body), 200);
+	ck_assert_int_eq(twilio_world_post_sms(w, port, from, CLINIC, body), 200);
 }
 
-/* Waits until the provider accepted n messages to `to` (at least), then returns the count. */
-static size_t
-wait_sent_to(struct twilio_world *w, const char *to, size_t n)
+/* The patient texts a red flag; waits until `to` (the first one paged) has been sent the alert. */
+static void
+red_flag_paged(struct twilio_world *w, const char *text, const char *to)
 {
-	for (int waited = 0; waited < WAIT_MS; waited += 50) {
-		size_t got = fake_twilio_count_sent(w->ft, "To", to);
-
-		if (got >= n)
-			return got;
-		usleep(50 * 1000);
-	}
-	ck_abort_msg("%s never got %zu messages; see %s", to, n, w->gw.log_path);
-	return 0;
+	sms(w, w->gw.port, PATIENT, text);
+	twilio_world_wait_sent_to(w, to, 1, WAIT_MS);
 }
 
 static long long
@@ -90,8 +81,7 @@ START_TEST(test_primary_then_backup_then_ack)
 	harness_gw_init(&second, w.conninfo, (const char *const *)w.gw.env);
 	harness_gw_start(&second);
 
-	sms(&w, w.gw.port, PATIENT, "hi, my back hurts and now i have chest pain and cant breathe");
-	wait_sent_to(&w, PRIMARY, 1);
+	red_flag_paged(&w, "hi, my back hurts and now i have chest pain and cant breathe", PRIMARY);
 	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "To", BACKUP), 0);
 	code = harness_query_text(w.pg, "SELECT code FROM escalations");
 	ck_assert_int_eq(strlen(code), 4);
@@ -104,7 +94,7 @@ START_TEST(test_primary_then_backup_then_ack)
 	free(body);
 
 	/* No ACK within the timeout: the backup tier, once, also on their webhook. */
-	wait_sent_to(&w, BACKUP, 1);
+	twilio_world_wait_sent_to(&w, BACKUP, 1, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'webhook_sent'",
 	    1, WAIT_MS));
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND step = 2"), 1);
@@ -139,13 +129,12 @@ START_TEST(test_restart_between_alert_and_timeout)
 	struct twilio_world w;
 
 	world_init(&w, "4", true);
-	sms(&w, w.gw.port, PATIENT, "i lost control of my bladder and my legs are numb");
-	wait_sent_to(&w, PRIMARY, 1);
+	red_flag_paged(&w, "i lost control of my bladder and my legs are numb", PRIMARY);
 	harness_gw_kill(&w.gw);
 	sleep(1);
 	harness_gw_start(&w.gw);
 	/* The timer lives in the database: the backup is alerted after the restart... */
-	wait_sent_to(&w, BACKUP, 1);
+	twilio_world_wait_sent_to(&w, BACKUP, 1, WAIT_MS);
 	/* ...exactly once for round 2. */
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND step = 2"), 1);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND step = 1"), 1);
@@ -157,20 +146,17 @@ END_TEST
 START_TEST(test_ack_from_unknown_number_refused)
 {
 	struct twilio_world w;
-	char *code, *ack, *metrics = NULL;
+	char *code, *ack;
 
 	world_init(&w, "30", true);
-	sms(&w, w.gw.port, PATIENT, "cant feel my legs and i peed myself");
-	wait_sent_to(&w, PRIMARY, 1);
+	red_flag_paged(&w, "cant feel my legs and i peed myself", PRIMARY);
 	code = harness_query_text(w.pg, "SELECT code FROM escalations");
 	ack = xasprintf("ACK %s", code);
 	sms(&w, w.gw.port, "+15553000555", ack);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
 	    "AND processed_at IS NULL", 0, WAIT_MS));
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
-	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &metrics), 200);
-	ck_assert_msg(strstr(metrics, "carenav_ack_refused_total 1") != NULL, "%s", metrics);
-	free(metrics);
+	metrics_check_has(w.gw.port, (const char *const[]){ "carenav_ack_refused_total 1", NULL });
 	free(ack);
 	free(code);
 	twilio_world_free(&w);
@@ -188,12 +174,11 @@ START_TEST(test_bare_ack_needs_code)
 	char *code, *ack, *sql;
 
 	world_init(&w, "30", true);
-	sms(&w, w.gw.port, PATIENT, "cant feel my legs and i peed myself");
-	wait_sent_to(&w, PRIMARY, 1);
+	red_flag_paged(&w, "cant feel my legs and i peed myself", PRIMARY);
 	code = harness_query_text(w.pg, "SELECT code FROM escalations");
 	sms(&w, w.gw.port, PRIMARY, "ack");
 	/* The refusal is the nurse's second text, after the alert. */
-	wait_sent_to(&w, PRIMARY, 2);
+	twilio_world_wait_sent_to(&w, PRIMARY, 2, WAIT_MS);
 	sql = xasprintf("SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "' AND body LIKE 'Which alert?%%' "
 	    "AND body LIKE '%%Reply ACK and the code%%' AND body LIKE '%%%s%%' AND status = 'sent'", code);
 	ck_assert(harness_wait_int(w.pg, sql, 1, WAIT_MS));
@@ -230,11 +215,11 @@ START_TEST(test_bare_ack_allowed_one_alert_only)
 	    "WHERE event = 'alert_queued' AND staff_id = (SELECT id FROM staff WHERE phone = '" PRIMARY "')",
 	    2, WAIT_MS));
 	pages = q(&w, "SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "'");
-	wait_sent_to(&w, PRIMARY, (size_t)pages);
+	twilio_world_wait_sent_to(&w, PRIMARY, (size_t)pages, WAIT_MS);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 2);
 	/* Two open alerts: which one? Nothing taken. */
 	sms(&w, w.gw.port, PRIMARY, "ack");
-	wait_sent_to(&w, PRIMARY, (size_t)pages + 1);
+	twilio_world_wait_sent_to(&w, PRIMARY, (size_t)pages + 1, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "' "
 	    "AND body LIKE 'Which alert?%' AND status = 'sent'", 1, WAIT_MS));
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 2);
@@ -252,15 +237,11 @@ END_TEST
 START_TEST(test_nobody_on_call_alerts_fallback)
 {
 	struct twilio_world w;
-	char *metrics = NULL;
 
 	world_init(&w, "30", false);
-	sms(&w, w.gw.port, PATIENT, "sudden severe back pain getting worse fast and i feel dizzy");
-	wait_sent_to(&w, FALLBACK, 1);
+	red_flag_paged(&w, "sudden severe back pain getting worse fast and i feel dizzy", FALLBACK);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'no_oncall'"), 1);
-	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &metrics), 200);
-	ck_assert_msg(strstr(metrics, "carenav_escalation_no_oncall_total 1") != NULL, "%s", metrics);
-	free(metrics);
+	metrics_check_has(w.gw.port, (const char *const[]){ "carenav_escalation_no_oncall_total 1", NULL });
 	twilio_world_free(&w);
 }
 END_TEST

@@ -71,10 +71,7 @@ world_free(struct world *w)
 static void
 sms(struct world *w, const char *from, const char *body)
 {
-	char sid[32];
-
-	snprintf(sid, sizeof sid, "SMemerg%05d", ++w->tw.sid);
-	ck_assert_int_eq(harness_post_sms(w->tw.gw.port, sid, from, CLINIC, body), 200);
+	ck_assert_int_eq(twilio_world_post_sms(&w->tw, 0, from, CLINIC, body), 200);
 }
 
 static void
@@ -421,6 +418,27 @@ START_TEST(test_outage_then_recovery)
 END_TEST
 
 /*
+ * A red flag whose 911 text and page are both with the provider (3 s delay,
+ * then failing: an accepted one would be resent, at-least-once) when the
+ * gateway is SIGKILLed; the provider heals and the gateway restarts at once.
+ */
+static void
+kill_mid_send(struct world *w)
+{
+	fake_twilio_number(w->tw.ft, PATIENT, 503, 0);
+	fake_twilio_number(w->tw.ft, PRIMARY, 503, 0);
+	fake_twilio_set_delay(w->tw.ft, 3000);
+	red_flag(w, PATIENT);
+	wait_requests_to(w, PATIENT, 1, WAIT_MS);
+	wait_requests_to(w, PRIMARY, 1, WAIT_MS);
+	harness_gw_kill(&w->tw.gw);
+	fake_twilio_set_delay(w->tw.ft, 0);
+	fake_twilio_number(w->tw.ft, PATIENT, 0, 0);
+	fake_twilio_number(w->tw.ft, PRIMARY, 0, 0);
+	harness_gw_start(&w->tw.gw);
+}
+
+/*
  * 4. The gateway is SIGKILLed while the instruction and the page are with
  * the provider (which then fails them): after a restart they go out within
  * the short urgent lease, not the 45 s one, once each.
@@ -432,17 +450,7 @@ START_TEST(test_crash_mid_send)
 	double t_instr, t_page;
 
 	world_init(&w, "30", true, true, extra);
-	fake_twilio_number(w.tw.ft, PATIENT, 503, 0);
-	fake_twilio_number(w.tw.ft, PRIMARY, 503, 0);
-	fake_twilio_set_delay(w.tw.ft, 3000);
-	red_flag(&w, PATIENT);
-	wait_requests_to(&w, PATIENT, 1, WAIT_MS);
-	wait_requests_to(&w, PRIMARY, 1, WAIT_MS);
-	harness_gw_kill(&w.tw.gw);
-	fake_twilio_set_delay(w.tw.ft, 0);
-	fake_twilio_number(w.tw.ft, PATIENT, 0, 0);
-	fake_twilio_number(w.tw.ft, PRIMARY, 0, 0);
-	harness_gw_start(&w.tw.gw);
+	kill_mid_send(&w);
 	t_instr = wait_body(&w, PATIENT, INSTRUCTION, WAIT_MS);
 	t_page = wait_body(&w, PRIMARY, "ALERT", WAIT_MS);
 	ck_assert_msg(t_instr < 15.0, "911 text %.1f s after the red flag", t_instr);
@@ -472,18 +480,7 @@ START_TEST(test_crash_then_ack_cancels_page)
 	double t_ack, t_reply;
 
 	world_init(&w, "30", true, true, extra);
-	/* Both in flight at the kill, and failing (an accepted one would be resent: at-least-once). */
-	fake_twilio_number(w.tw.ft, PATIENT, 503, 0);
-	fake_twilio_number(w.tw.ft, PRIMARY, 503, 0);
-	fake_twilio_set_delay(w.tw.ft, 3000);
-	red_flag(&w, PATIENT);
-	wait_requests_to(&w, PATIENT, 1, WAIT_MS);
-	wait_requests_to(&w, PRIMARY, 1, WAIT_MS);
-	harness_gw_kill(&w.tw.gw);
-	fake_twilio_set_delay(w.tw.ft, 0);
-	fake_twilio_number(w.tw.ft, PATIENT, 0, 0);
-	fake_twilio_number(w.tw.ft, PRIMARY, 0, 0);
-	harness_gw_start(&w.tw.gw);
+	kill_mid_send(&w);
 	code = escalation_code(&w, PATIENT);
 	ack = xasprintf("ACK %s", code);
 	t_ack = harness_now_s() - w.t0;

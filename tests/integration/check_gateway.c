@@ -19,6 +19,7 @@
 #include "fake_twilio.h"
 #include "form.h"
 #include "harness.h"
+#include "metrics_check.h"
 #include "twilio_world.h"
 #include "xmalloc.h"
 
@@ -40,17 +41,6 @@ world_init(struct twilio_world *w, bool twilio)
 	world_init_env(w, twilio, NULL);
 }
 
-/* Waits until every outbound message has left the queue (sent, failed or suppressed). */
-static void
-wait_outbox_settled(struct twilio_world *w)
-{
-	/* Replies are queued in the transaction that marks the message processed: wait for that first. */
-	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS) &&
-	    harness_wait_int(w->pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS),
-	    "outbox did not settle; see %s", w->gw.log_path);
-}
-
 START_TEST(test_reply_delivered_to_twilio)
 {
 	struct twilio_world w;
@@ -66,7 +56,7 @@ START_TEST(test_reply_delivered_to_twilio)
 	    "AND provider_sid = 'SMin0001' AND body = 'my back hurts'"), 1);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations "
 	    "WHERE patient_number = '" PATIENT "' AND service_number = '" CLINIC "'"), 1);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status <> 'sent'", 0, WAIT_MS));
 	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
@@ -104,7 +94,7 @@ START_TEST(test_duplicate_sid_answered_once)
 	world_init(&w, true);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(harness_post_sms(w.gw.port, "SMdup0001", PATIENT, CLINIC, "hello"), 200);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	usleep(500 * 1000);  /* give a wrong second answer time to show up */
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
 	/* One dialogue step ran: the conversation's version counts steps. */
@@ -126,7 +116,7 @@ START_TEST(test_retry_then_delivered_once)
 	world_init(&w, true);
 	fake_twilio_script(w.ft, script, 2);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMretry01", PATIENT, CLINIC, "hello"), 200);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status <> 'sent'", 0, WAIT_MS));
 	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
@@ -149,7 +139,7 @@ START_TEST(test_permanent_failure_recorded)
 	world_init(&w, true);
 	fake_twilio_script(w.ft, script, 1);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMfail001", PATIENT, CLINIC, "hello"), 200);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	status = harness_query_text(w.pg, "SELECT status FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1");
 	error = harness_query_text(w.pg, "SELECT error FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1");
 	ck_assert_str_eq(status, "failed");
@@ -175,7 +165,7 @@ START_TEST(test_status_callback)
 
 	world_init(&w, true);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMstat001", PATIENT, CLINIC, "hello"), 200);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert_int_eq(harness_post(w.gw.port, "/sms/status", ct, delivered, strlen(delivered), NULL), 200);
 	status = harness_query_text(w.pg, "SELECT status FROM messages WHERE provider_sid = 'SMfake0001'");
 	ck_assert_str_eq(status, "delivered");
@@ -259,7 +249,7 @@ START_TEST(test_restart_resumes_queued_replies)
 	harness_gw_kill(&w.gw);
 	fake_twilio_script(w.ft, NULL, 0);  /* the provider is back */
 	harness_gw_start(&w.gw);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status <> 'sent'", 0, WAIT_MS));
 	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
@@ -289,7 +279,7 @@ START_TEST(test_sandbox_provider_and_health)
 	ck_assert_int_eq(harness_get(w.gw.port, "/readyz", &resp), 200);
 	free(resp);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMsand001", PATIENT, CLINIC, "hello"), 200);
-	wait_outbox_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status <> 'sent'", 0, WAIT_MS));
 	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
@@ -315,7 +305,7 @@ START_TEST(test_twilio_signatures)
 	struct twilio_world w;
 	const char *ct = "application/x-www-form-urlencoded";
 	const char *body = "MessageSid=SMsig0001&From=%2B15551230001&To=%2B15550001111&Body=hello";
-	char *metrics = NULL, *resp = NULL;
+	char *resp = NULL;
 
 	world_init(&w, true);
 	/* Unsigned and wrongly signed requests are refused and store nothing. */
@@ -333,9 +323,7 @@ START_TEST(test_twilio_signatures)
 	    NULL), 403);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages"), 0);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM delivery_reports"), 0);
-	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &metrics), 200);
-	ck_assert_msg(strstr(metrics, "carenav_webhook_signature_failures_total 4") != NULL, "%s", metrics);
-	free(metrics);
+	metrics_check_has(w.gw.port, (const char *const[]){ "carenav_webhook_signature_failures_total 4", NULL });
 	/* The harness signs right: Twilio's published example (TwilioDevEd api-snippets). */
 	resp = harness_twilio_signature("12345", "https://mycompany.com", "/myapp.php?foo=1&bar=2",
 	    "CallSid=CA1234567890ABCDE&Caller=%2B14158675310&Digits=1234&From=%2B14158675310&To=%2B18005551212");
@@ -374,7 +362,7 @@ START_TEST(test_connection_limit)
 	static const char *const env[] = { "MAX_CONNECTIONS=2", NULL };
 	struct twilio_world w = { 0 };
 	int a, b, c, st;
-	char *metrics = NULL, buf[16];
+	char buf[16];
 
 	w.conninfo = harness_db_create();
 	harness_gw_init(&w.gw, w.conninfo, env);
@@ -393,10 +381,8 @@ START_TEST(test_connection_limit)
 	close(c);
 	usleep(200 * 1000);
 	/* Closed connections free their places. */
-	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &metrics), 200);
-	ck_assert_msg(strstr(metrics, "carenav_http_connections_closed_idle_total 1\n") != NULL, "%s", metrics);
-	ck_assert_msg(strstr(metrics, "carenav_http_connections_refused_total 0\n") != NULL, "%s", metrics);
-	free(metrics);
+	metrics_check_has(w.gw.port, (const char *const[]){ "carenav_http_connections_closed_idle_total 1\n",
+	    "carenav_http_connections_refused_total 0\n", NULL });
 	twilio_world_free(&w);
 }
 END_TEST

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "file_text.h"
 #include "harness.h"
 #include "xmalloc.h"
 
@@ -74,25 +75,6 @@ port_open(int port)
 
 	close(fd);
 	return ok;
-}
-
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	if (f == NULL)
-		return xstrdup("");
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = xmalloc((size_t)n + 1);
-	n = (long)fread(data, 1, (size_t)n, f);
-	data[n] = '\0';
-	fclose(f);
-	return data;
 }
 
 /* Starts argv with output to log (appended); stdin from in_fd, or /dev/null when -1. */
@@ -143,7 +125,7 @@ kannel_write_conf(struct kannel *k, int gw_port)
 static bool
 log_contains(const char *path, const char *needle)
 {
-	char *data = read_file(path);
+	char *data = file_text_read_if_any(path);
 	bool found = strstr(data, needle) != NULL;
 
 	free(data);
@@ -339,7 +321,7 @@ kannel_line_is_message(const char *s)
 static size_t
 kannel_phone_messages(struct kannel *k, struct phone_msg *out, size_t max)
 {
-	char *log = read_file(k->fake_log), *save = NULL, *line, *next;
+	char *log = file_text_read_if_any(k->fake_log), *save = NULL, *line, *next;
 	char *part_bytes = NULL;
 	size_t part_len = 0, n = 0;
 
@@ -534,10 +516,19 @@ world_free(struct world *w)
 	free(w->conninfo);
 }
 
-static long long
-q(struct world *w, const char *sql)
+/* A long text: n parts, each before, its number from 0, then after (caller frees). */
+static char *
+numbered_parts(const char *before, const char *after, int n)
 {
-	return harness_query_int(w->pg, sql);
+	char *text = xstrdup("");
+
+	for (int i = 0; i < n; i++) {
+		char *next = xasprintf("%s%s%d%s", text, before, i, after);
+
+		free(text);
+		text = next;
+	}
+	return text;
 }
 
 START_TEST(test_spanish_conversation_outages_and_reports)
@@ -560,7 +551,7 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 	reap(&w.k.smsbox, SIGKILL);
 	phone_send(&w.k, PATIENT, "no");
 	harness_sleep_ms(2000);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), n_in);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), n_in);
 	harness_sleep_ms(8000);
 	kannel_start_smsbox(&w.k);
 	wait_processed(&w, ++n_in);
@@ -580,24 +571,18 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 	got = delivered_to(&w, PATIENT, NULL);
 	ck_assert_msg(strstr(got, "debo volver y qu") && strstr(got, "Preguntas para su m"), "got:\n%s", got);
 	free(got);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), n_in);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), n_in);
 
 	/* An operator's text with accents and an emoji, and one too long for one SMS. */
 	conv = harness_query_text(w.pg, "SELECT id FROM conversations WHERE patient_number = '" PATIENT "'");
 	sql = xasprintf("SELECT count(*) FROM (SELECT carenav_queue_sms(%s, 'kannel', 'Así es 👍', "
 	    "'system', 0::smallint, false, NULL)) x", conv);
-	ck_assert_int_eq(q(&w, sql), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, sql), 1);
 	free(sql);
-	longtext = xstrdup("");
-	for (int i = 0; i < 12; i++) {
-		char *next = xasprintf("%sAsí es 👍 paso %d, ¿bien? ", longtext, i);
-
-		free(longtext);
-		longtext = next;
-	}
+	longtext = numbered_parts("Así es 👍 paso ", ", ¿bien? ", 12);
 	sql = xasprintf("SELECT count(*) FROM (SELECT carenav_queue_sms(%s, 'kannel', '%s', "
 	    "'system', 0::smallint, false, NULL)) x", conv, longtext);
-	ck_assert_int_eq(q(&w, sql), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, sql), 1);
 	free(sql);
 	expect_delivered_all(&w, PATIENT);
 	got = delivered_to(&w, PATIENT, NULL);
@@ -612,13 +597,7 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 	 * (8 UCS-2 segments, within the 10 Kannel joins); one past 10 segments is
 	 * refused whole with the counts, and nothing is queued.
 	 */
-	longtext = xstrdup("");
-	for (int i = 0; i < 18; i++) {
-		char *next = xasprintf("%sLlamada %d: así es 👍, ¿bien? ", longtext, i);
-
-		free(longtext);
-		longtext = next;
-	}
+	longtext = numbered_parts("Llamada ", ": así es 👍, ¿bien? ", 18);
 	path = xasprintf("/api/conversations/%s/messages", conv);
 	body = xasprintf("{\"body\": \"%s\"}", longtext);
 	status = harness_api(w.gw.port, "POST", path, OPERATOR, body, &resp);
@@ -629,7 +608,7 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 	got = delivered_to(&w, PATIENT, NULL);
 	ck_assert_msg(strstr(got, longtext) != NULL, "operator text not whole:\n%s", got);
 	free(got);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse' "
 	    "AND segments = 8 AND encoding = 'ucs2'"), 1);
 	twice = xasprintf("%s%s", longtext, longtext);
 	body = xasprintf("{\"body\": \"%s\"}", twice);
@@ -640,8 +619,9 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 	free(resp);
 	free(body);
 	free(twice);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse'"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE action = 'message_sent'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:nurse'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions "
+	    "WHERE action = 'message_sent'"), 1);
 	free(path);
 	free(longtext);
 	free(conv);
@@ -654,10 +634,10 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 
 		ck_abort_msg("not all delivered: %s; see %s", st, w.gw.log_path);
 	}
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages m JOIN outbox o ON o.message_id = m.id "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages m JOIN outbox o ON o.message_id = m.id "
 	    "WHERE m.provider_sid <> 'K' || o.id"), 0);
-	ck_assert_int_ge(q(&w, "SELECT count(*) FROM delivery_reports WHERE provider = 'kannel' "
-	    "AND status = 'sent'"), q(&w, "SELECT count(*) FROM messages WHERE direction = 'out'"));
+	ck_assert_int_ge(harness_query_int(w.pg, "SELECT count(*) FROM delivery_reports WHERE provider = 'kannel' "
+	    "AND status = 'sent'"), harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'"));
 	world_free(&w);
 }
 END_TEST
@@ -707,17 +687,17 @@ START_TEST(test_secret_and_dedupe)
 	ck_assert_int_eq(post_inbound(w.gw.port, "wrong", "u-1", "hola"), 403);
 	ck_assert_int_eq(post_inbound(w.gw.port, SECRET "x", "u-1", "hola"), 403);
 	ck_assert_int_eq(post_inbound(w.gw.port, "", "u-1", "hola"), 403);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages"), 0);
 	snprintf(path, sizeof path, "/sms/kannel/status?secret=nope&id=K1&type=1");
 	ck_assert_int_eq(harness_get(w.gw.port, path, NULL), 403);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM delivery_reports"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM delivery_reports"), 0);
 
 	/* Kannel retrying a post it got no answer for: stored once, answered once. */
 	ck_assert_int_eq(post_inbound(w.gw.port, SECRET, "u-2", "hola"), 200);
 	ck_assert_int_eq(post_inbound(w.gw.port, SECRET, "u-2", "hola"), 200);
 	wait_processed(&w, 1);
 	expect_delivered_all(&w, PATIENT);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
 	world_free(&w);
 }
 END_TEST

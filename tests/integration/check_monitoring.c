@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_text.h"
 #include "harness.h"
 #include "xmalloc.h"
 
@@ -60,24 +61,6 @@ monitoring_check_names(const char *metrics, const char *text, const char *where)
 		p += n;
 	}
 	return checked;
-}
-
-static char *
-monitoring_read(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long len;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = xmalloc((size_t)len + 1);
-	ck_assert_int_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
 }
 
 START_TEST(test_dashboard_and_rules_use_real_metrics)
@@ -136,7 +119,7 @@ START_TEST(test_dashboard_and_rules_use_real_metrics)
 
 	/* The rules: only the expression lines are read (comments name files and settings). */
 	path = xasprintf("%s/prometheus/carenav-rules.yml", deploy);
-	rules = monitoring_read(path);
+	rules = file_text_read(path, NULL);
 	for (line = strtok(rules, "\n"); line != NULL; line = strtok(NULL, "\n")) {
 		char *expr = strstr(line, "expr:");
 

@@ -31,19 +31,10 @@ world_init(struct twilio_world *w, const char *extra)
 	twilio_world_start(w, &(struct twilio_world_opts){ .settings = (const char *const[]){ extra, NULL } });
 }
 
-static long
-sms_to(struct twilio_world *w, const char *from, const char *to, const char *body)
-{
-	char sid[32];
-
-	snprintf(sid, sizeof sid, "SMnum%05d", ++w->sid);
-	return harness_post_sms(w->gw.port, sid, from, to, body);
-}
-
 static void
 sms(struct twilio_world *w, const char *from, const char *body)
 {
-	ck_assert_int_eq(sms_to(w, from, CLINIC, body), 200);
+	ck_assert_int_eq(twilio_world_post_sms(w, 0, from, CLINIC, body), 200);
 }
 
 static long long
@@ -115,17 +106,17 @@ START_TEST(test_one_patient_one_number)
 
 	/* Not phone numbers: 400 with the reason, nothing stored. */
 	last = q(&w, "SELECT count(*) FROM messages");
-	ck_assert_int_eq(sms_to(&w, "hello", CLINIC, "hi"), 400);
-	ck_assert_int_eq(sms_to(&w, "+1555123", CLINIC, "hi"), 400);
-	ck_assert_int_eq(sms_to(&w, "12345", CLINIC, "hi"), 400);
-	ck_assert_int_eq(sms_to(&w, "+15551110004", "clinic", "hi"), 400);
+	ck_assert_int_eq(twilio_world_post_sms(&w, 0, "hello", CLINIC, "hi"), 400);
+	ck_assert_int_eq(twilio_world_post_sms(&w, 0, "+1555123", CLINIC, "hi"), 400);
+	ck_assert_int_eq(twilio_world_post_sms(&w, 0, "12345", CLINIC, "hi"), 400);
+	ck_assert_int_eq(twilio_world_post_sms(&w, 0, "+15551110004", "clinic", "hi"), 400);
 	ck_assert_int_eq(harness_post(w.gw.port, "/sms/inbound", "application/x-www-form-urlencoded", bad,
 	    strlen(bad), &resp), 400);
 	ck_assert_msg(strstr(resp, "From is not a phone number") != NULL, "answer: %s", resp);
 	free(resp);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages"), last);
 	/* The clinic's own short code as To is kept. */
-	sms_to(&w, "+15551110005", "24680", "hi");
+	twilio_world_post_sms(&w, 0, "+15551110005", "24680", "hi");
 	wait_q(&w, "SELECT count(*) FROM conversations WHERE patient_number = '+15551110005' "
 	    "AND service_number = '24680'", 1);
 
@@ -271,10 +262,25 @@ START_TEST(test_provider_error_redacted)
 }
 END_TEST
 
+/* Runs carenav doctor with env; asserts its exit status and that its report says each of want (NULL-terminated). */
+static void
+doctor_says(const char *conninfo, const char *const *env, int status, const char *const *want)
+{
+	struct harness_gw gw;
+	char *out = NULL;
+
+	harness_gw_init(&gw, conninfo, env);
+	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) == status, "%s", out);
+	for (; *want != NULL; want++)
+		ck_assert_msg(strstr(out, *want) != NULL, "no '%s' in:\n%s", *want, out);
+	free(out);
+	harness_gw_free(&gw);
+}
+
 /* carenav doctor on the send gate's settings and on numbers stored before normalising. */
 START_TEST(test_doctor_outbound)
 {
-	char *conninfo = harness_db_create(), *out = NULL;
+	char *conninfo = harness_db_create();
 	struct harness_gw gw;
 	/* No shifts here: without a fallback, doctor fails on the on-call gap (check_emergency). */
 #define FALLBACK "ESCALATION_FALLBACK_NUMBER=+15550009999"
@@ -288,41 +294,22 @@ START_TEST(test_doctor_outbound)
 
 	harness_gw_init(&gw, conninfo, all);
 	ck_assert_int_eq(harness_gw_cli(&gw, NULL, "migrate", NULL), 0);
-	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) == 0, "%s", out);
-	ck_assert_msg(strstr(out, "warn  outbound: OUTBOUND_COUNTRIES=* lets texts go to every country") != NULL,
-	    "%s", out);
-	ck_assert_msg(strstr(out, "ok    numbers: every stored number is in E.164") != NULL, "%s", out);
-	free(out);
 	harness_gw_free(&gw);
+	doctor_says(conninfo, all, 0, (const char *const[]){
+	    "warn  outbound: OUTBOUND_COUNTRIES=* lets texts go to every country",
+	    "ok    numbers: every stored number is in E.164", NULL });
 
-	harness_gw_init(&gw, conninfo, none);
 	pg = harness_db_connect(conninfo);
 	PQclear(PQexec(pg, "INSERT INTO conversations (patient_number, service_number) "
 	    "VALUES ('5551110003', '+15550001111')"));
-	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) == 0, "%s", out);
-	ck_assert_msg(strstr(out, "warn  outbound: OUTBOUND_COUNTRIES is empty, so texts go to +1") != NULL,
-	    "%s", out);
-	ck_assert_msg(strstr(out, "warn  numbers: 1 conversation(s) and 0 staff") != NULL, "%s", out);
-	free(out);
-	harness_gw_free(&gw);
-
-	harness_gw_init(&gw, conninfo, foreign);
-	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) == 0, "%s", out);
-	ck_assert_msg(strstr(out, "warn  outbound: OUTBOUND_COUNTRIES=44 leaves out +1") != NULL, "%s", out);
-	free(out);
-	harness_gw_free(&gw);
-
-	harness_gw_init(&gw, conninfo, good);
-	ck_assert_msg(harness_gw_cli(&gw, &out, "doctor", NULL) == 0, "%s", out);
-	ck_assert_msg(strstr(out, "ok    outbound: texts may go to calling code(s) 1,52") != NULL, "%s", out);
-	free(out);
-	harness_gw_free(&gw);
-
-	harness_gw_init(&gw, conninfo, bad);
-	ck_assert_int_eq(harness_gw_cli(&gw, &out, "doctor", NULL), 1);
-	ck_assert_msg(strstr(out, "FAIL  configuration: OUTBOUND_COUNTRIES") != NULL, "%s", out);
-	free(out);
-	harness_gw_free(&gw);
+	doctor_says(conninfo, none, 0, (const char *const[]){
+	    "warn  outbound: OUTBOUND_COUNTRIES is empty, so texts go to +1",
+	    "warn  numbers: 1 conversation(s) and 0 staff", NULL });
+	doctor_says(conninfo, foreign, 0, (const char *const[]){
+	    "warn  outbound: OUTBOUND_COUNTRIES=44 leaves out +1", NULL });
+	doctor_says(conninfo, good, 0, (const char *const[]){
+	    "ok    outbound: texts may go to calling code(s) 1,52", NULL });
+	doctor_says(conninfo, bad, 1, (const char *const[]){ "FAIL  configuration: OUTBOUND_COUNTRIES", NULL });
 	PQfinish(pg);
 	free(conninfo);
 }

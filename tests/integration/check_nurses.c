@@ -56,21 +56,7 @@ world_free(struct world *w)
 static void
 sms(struct world *w, const char *from, const char *body)
 {
-	char sid[32];
-
-	snprintf(sid, sizeof sid, "SMnurse%05d", ++w->tw.sid);
-	ck_assert_int_eq(harness_post_sms(w->tw.gw.port, sid, from, CLINIC, body), 200);
-}
-
-static void
-wait_sent_to(struct world *w, const char *to, size_t n)
-{
-	for (int waited = 0; waited < WAIT_MS; waited += 50) {
-		if (fake_twilio_count_sent(w->tw.ft, "To", to) >= n)
-			return;
-		usleep(50 * 1000);
-	}
-	ck_abort_msg("%s never got %zu messages; see %s", to, n, w->tw.gw.log_path);
+	ck_assert_int_eq(twilio_world_post_sms(&w->tw, 0, from, CLINIC, body), 200);
 }
 
 /* A red flag from the patient; waits for the primary's alert (and the backup's if both). */
@@ -78,11 +64,19 @@ static void
 emergency(struct world *w, bool both)
 {
 	sms(w, PATIENT, "my back hurts and i lost control of my bladder, my legs are numb");
-	wait_sent_to(w, PRIMARY, 1);
+	twilio_world_wait_sent_to(&w->tw, PRIMARY, 1, WAIT_MS);
 	if (both)
-		wait_sent_to(w, BACKUP, 1);
+		twilio_world_wait_sent_to(&w->tw, BACKUP, 1, WAIT_MS);
 	w->code = harness_query_text(w->tw.pg, "SELECT code FROM escalations");
 	w->esc = harness_query_int(w->tw.pg, "SELECT id FROM escalations");
+}
+
+/* Waits until n stand-down texts have been sent. */
+static void
+wait_stand_downs_sent(struct world *w, long long n)
+{
+	ck_assert_msg(harness_wait_int(w->tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
+	    "AND status = 'sent'", n, WAIT_MS), "never %lld stand-downs sent; see %s", n, w->tw.gw.log_path);
 }
 
 /* The stand-down texts sent to phone, as one string (bodies joined by " | "). */
@@ -117,9 +111,8 @@ START_TEST(test_stand_down_after_sms_ack)
 	ack = xasprintf("ACK %s", w.code);
 	sms(&w, BACKUP, ack);
 	/* Pat, paged first, is told in Spanish that Bea has it; Bea gets her ACK reply, no stand-down. */
-	wait_sent_to(&w, PRIMARY, 2);
-	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
-	    "AND status = 'sent'", 1, WAIT_MS));
+	twilio_world_wait_sent_to(&w.tw, PRIMARY, 2, WAIT_MS);
+	wait_stand_downs_sent(&w, 1);
 	pat = stand_downs(&w, PRIMARY);
 	bea = stand_downs(&w, BACKUP);
 	want = xasprintf("%s la atiende Bea Backup. No hace falta actuar.", w.code);
@@ -154,8 +147,7 @@ START_TEST(test_stand_down_after_console_ack_and_resolve)
 	world_init(&w, "2");
 	emergency(&w, true);
 	api_ok(&w, "ack", NULL);
-	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
-	    "AND status = 'sent'", 2, WAIT_MS));
+	wait_stand_downs_sent(&w, 2);
 	pat = stand_downs(&w, PRIMARY);
 	bea = stand_downs(&w, BACKUP);
 	want = xasprintf("%s taken by alice. No need to act.", w.code);
@@ -172,8 +164,7 @@ START_TEST(test_stand_down_after_console_ack_and_resolve)
 	world_init(&w, "60");
 	emergency(&w, false);
 	api_ok(&w, "resolve", "{\"note\": \"false alarm\"}");
-	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE sent_by = 'stand_down' "
-	    "AND status = 'sent'", 1, WAIT_MS));
+	wait_stand_downs_sent(&w, 1);
 	pat = stand_downs(&w, PRIMARY);
 	want = xasprintf("%s cerrada por alice. No hace falta actuar.", w.code);
 	ck_assert_str_eq(pat, want);
@@ -330,7 +321,7 @@ START_TEST(test_summary_for_the_callback_nurse)
 	patient_says(&w, "no");
 	patient_says(&w, "2");
 	patient_says(&w, "now i cant control my bladder");
-	wait_sent_to(&w, PRIMARY, 1);
+	twilio_world_wait_sent_to(&w.tw, PRIMARY, 1, WAIT_MS);
 	w.code = harness_query_text(w.tw.pg, "SELECT code FROM escalations");
 	w.esc = harness_query_int(w.tw.pg, "SELECT id FROM escalations");
 

@@ -35,13 +35,12 @@ world_init(struct twilio_world *w, const char *const *extra)
 	twilio_world_start(w, &(struct twilio_world_opts){ .base_url = BASE, .settings = extra });
 }
 
+/* The patient texts "hello" as message sid, and the gateway's reply has left the queue. */
 static void
-wait_settled(struct twilio_world *w)
+patient_hello_settled(struct twilio_world *w, const char *sid)
 {
-	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS) &&
-	    harness_wait_int(w->pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS),
-	    "outbox did not settle; see %s", w->gw.log_path);
+	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, PATIENT, CLINIC, "hello"), 200);
+	twilio_world_wait_settled(w, WAIT_MS);
 }
 
 /* Posts a status callback; returns the HTTP status. */
@@ -91,6 +90,25 @@ assert_msg(struct twilio_world *w, const char *sid, const char *status, const ch
 	free(e);
 }
 
+/* One status callback and what the message shows after it. */
+struct status_step {
+	const char *posted;     /* MessageStatus */
+	const char *error_code; /* ErrorCode, or NULL for none */
+	const char *status;     /* the message's status after it; NULL: not checked */
+	const char *error;      /* and its error ("-" for none) */
+};
+
+/* Posts each step's callback for sid (each answered 200) and checks what the message shows. */
+static void
+post_steps(struct twilio_world *w, const char *sid, const struct status_step *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(post_status(w, sid, steps[i].posted, steps[i].error_code), 200);
+		if (steps[i].status != NULL)
+			assert_msg(w, sid, steps[i].status, steps[i].error);
+	}
+}
+
 /* Every one of Twilio's 13 statuses gets a 2xx (a 4xx makes Twilio retry and alert). */
 START_TEST(test_every_status_answered)
 {
@@ -101,8 +119,7 @@ START_TEST(test_every_status_answered)
 	struct twilio_world w;
 
 	world_init(&w, extra);
-	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMord01", PATIENT, CLINIC, "hello"), 200);
-	wait_settled(&w);
+	patient_hello_settled(&w, "SMord01");
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 		long st = post_status(&w, "SMnotours", all[i], NULL);
 
@@ -116,30 +133,25 @@ END_TEST
 /* The order of final statuses (docs/api.md): delivered beats failed and clears its error. */
 START_TEST(test_status_order)
 {
+	static const struct status_step order_steps[] = {
+		/* failed with 30008, then the carrier delivers after all: delivered wins, the error goes. */
+		{ "failed", "30008", "failed", "30008" },
+		{ "delivered", NULL, "delivered", "-" },
+		/* A late undelivered (or failed, or sent) does not undo delivered. */
+		{ "undelivered", "30005", "delivered", "-" },
+		{ "failed", "30008", "delivered", "-" },
+		/* Statuses of inbound messages move nothing. */
+		{ "received", NULL, NULL, NULL },
+		{ "receiving", NULL, "delivered", "-" },
+		{ "read", NULL, "read", "-" },
+		{ "delivered", NULL, "read", "-" },
+	};
 	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
 	struct twilio_world w;
 
 	world_init(&w, extra);
-	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMord02", PATIENT, CLINIC, "hello"), 200);
-	wait_settled(&w);
-	/* failed with 30008, then the carrier delivers after all: delivered wins, the error goes. */
-	ck_assert_int_eq(post_status(&w, "SMfake0001", "failed", "30008"), 200);
-	assert_msg(&w, "SMfake0001", "failed", "30008");
-	ck_assert_int_eq(post_status(&w, "SMfake0001", "delivered", NULL), 200);
-	assert_msg(&w, "SMfake0001", "delivered", "-");
-	/* A late undelivered (or failed, or sent) does not undo delivered. */
-	ck_assert_int_eq(post_status(&w, "SMfake0001", "undelivered", "30005"), 200);
-	assert_msg(&w, "SMfake0001", "delivered", "-");
-	ck_assert_int_eq(post_status(&w, "SMfake0001", "failed", "30008"), 200);
-	assert_msg(&w, "SMfake0001", "delivered", "-");
-	/* Statuses of inbound messages move nothing. */
-	ck_assert_int_eq(post_status(&w, "SMfake0001", "received", NULL), 200);
-	ck_assert_int_eq(post_status(&w, "SMfake0001", "receiving", NULL), 200);
-	assert_msg(&w, "SMfake0001", "delivered", "-");
-	ck_assert_int_eq(post_status(&w, "SMfake0001", "read", NULL), 200);
-	assert_msg(&w, "SMfake0001", "read", "-");
-	ck_assert_int_eq(post_status(&w, "SMfake0001", "delivered", NULL), 200);
-	assert_msg(&w, "SMfake0001", "read", "-");
+	patient_hello_settled(&w, "SMord02");
+	post_steps(&w, "SMfake0001", order_steps, sizeof order_steps / sizeof order_steps[0]);
 	twilio_world_free(&w);
 }
 END_TEST
@@ -160,7 +172,7 @@ START_TEST(test_unsubscribed_opts_out)
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMuns01", PATIENT, CLINIC, "my back hurts"), 200);
 	harness_sleep_ms(300);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMuns01b", PATIENT, CLINIC, "no"), 200);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	fake_twilio_set_delay(w.ft, 0);
 	replies = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
 	ck_assert_int_ge(replies, 2);
@@ -175,10 +187,10 @@ START_TEST(test_unsubscribed_opts_out)
 	/* The dialogue is silent now, until START. */
 	before = (long long)fake_twilio_count(w.ft);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMuns02", PATIENT, CLINIC, "hello?"), 200);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert_int_eq((long long)fake_twilio_count(w.ft), before);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMuns03", PATIENT, CLINIC, "START"), 200);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
 	ck_assert_int_gt((long long)fake_twilio_count(w.ft), before);
 	twilio_world_free(&w);
@@ -194,10 +206,10 @@ START_TEST(test_opt_out_type)
 
 	world_init(&w, extra);
 	ck_assert_int_eq(post_sms_opt(&w, "SMopt01", "hello", NULL), 200);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	/* Not words of our flow, but Twilio took it as an opt-out. */
 	ck_assert_int_eq(post_sms_opt(&w, "SMopt02", "REVOKE", "STOP"), 200);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
 	    "AND provider_sid = 'SMopt02' AND opt_out_type = 'STOP'"), 1);
@@ -205,12 +217,12 @@ START_TEST(test_opt_out_type)
 	confirmations = harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE compliance AND state = 'done'");
 	ck_assert_int_gt(confirmations, 0);
 	ck_assert_int_eq(post_sms_opt(&w, "SMopt03", "YES", "START"), 200);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
 	ck_assert_int_gt(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE compliance"), confirmations);
 	/* OPTOUT, and OptOutType in any case. */
 	ck_assert_int_eq(post_sms_opt(&w, "SMopt04", "OPTOUT", "stop"), 200);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
 	twilio_world_free(&w);
 }
@@ -256,20 +268,20 @@ START_TEST(test_advanced_opt_out_no_confirmation)
 
 	world_init(&w, extra);
 	ck_assert_int_eq(post_sms_opt(&w, "SMadv01", "hello", NULL), 200);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	before = fake_twilio_count(w.ft);
 	ck_assert_int_eq(post_sms_opt(&w, "SMadv02", "STOP", "STOP"), 200);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
 	ck_assert_uint_eq(fake_twilio_count(w.ft), before);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE compliance"), 0);
 	ck_assert_int_eq(post_sms_opt(&w, "SMadv03", "START", "START"), 200);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE compliance"), 0);
 	/* A stop word Twilio did not flag (Spanish ALTO): ours is the only confirmation, so it goes. */
 	ck_assert_int_eq(post_sms_opt(&w, "SMadv04", "ALTO", NULL), 200);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
 	ck_assert_int_gt(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE compliance"), 0);
 	twilio_world_free(&w);
@@ -286,8 +298,7 @@ START_TEST(test_public_base_url_normalised)
 	char *cause = NULL;
 
 	world_init(&w, extra);
-	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMurl01", PATIENT, CLINIC, "hello"), 200);
-	wait_settled(&w);
+	patient_hello_settled(&w, "SMurl01");
 	r = fake_twilio_get(w.ft, 0);
 	ck_assert(form_parse(r.body, strlen(r.body), &f, &cause));
 	ck_assert_str_eq(form_get(&f, "StatusCallback"), BASE "/sms/status");
@@ -343,7 +354,7 @@ START_TEST(test_retry_after)
 	b = fake_twilio_get(w.ft, 1);
 	ck_assert_int_eq(a.answered, 429);
 	ck_assert_msg(b.at_s - a.at_s >= 0.9 && b.at_s - a.at_s < 8, "retried after %.2f s", b.at_s - a.at_s);
-	wait_settled(&w);
+	twilio_world_wait_settled(&w, WAIT_MS);
 
 	later = time(NULL) + 4;
 	gmtime_r(&later, &tm);
@@ -376,23 +387,22 @@ END_TEST
 /* 201 "queued" is recorded as queued, and the status callback moves it on. */
 START_TEST(test_created_queued)
 {
+	static const struct status_step queued_steps[] = {
+		{ "sending", NULL, "sending", "-" },
+		{ "sent", NULL, "sent", "-" },
+		{ "queued", NULL, "sent", "-" },
+	};
 	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
 	struct twilio_world w;
 
 	world_init(&w, extra);
 	fake_twilio_set_created_status(w.ft, "queued");
-	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMq01", PATIENT, CLINIC, "hello"), 200);
-	wait_settled(&w);
+	patient_hello_settled(&w, "SMq01");
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status = 'queued' AND provider_sid = 'SMfake0001'"), 1);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status = 'sent'"), 0);
-	ck_assert_int_eq(post_status(&w, "SMfake0001", "sending", NULL), 200);
-	assert_msg(&w, "SMfake0001", "sending", "-");
-	ck_assert_int_eq(post_status(&w, "SMfake0001", "sent", NULL), 200);
-	assert_msg(&w, "SMfake0001", "sent", "-");
-	ck_assert_int_eq(post_status(&w, "SMfake0001", "queued", NULL), 200);
-	assert_msg(&w, "SMfake0001", "sent", "-");
+	post_steps(&w, "SMfake0001", queued_steps, sizeof queued_steps / sizeof queued_steps[0]);
 	twilio_world_free(&w);
 }
 END_TEST
@@ -408,8 +418,7 @@ START_TEST(test_messaging_service)
 
 	world_init(&w, extra);
 	fake_twilio_set_created_status(w.ft, "accepted");
-	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMsvc01", PATIENT, CLINIC, "hello"), 200);
-	wait_settled(&w);
+	patient_hello_settled(&w, "SMsvc01");
 	r = fake_twilio_get(w.ft, 0);
 	ck_assert(form_parse(r.body, strlen(r.body), &f, &cause));
 	ck_assert_str_eq(form_get(&f, "MessagingServiceSid"), SERVICE_SID);

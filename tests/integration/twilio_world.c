@@ -3,8 +3,10 @@
  * test (see twilio_world.h).
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "twilio_world.h"
 #include "xmalloc.h"
@@ -64,6 +66,39 @@ twilio_world_on_call(struct twilio_world *w, const char *primary, const char *ba
 	    "WHERE starts_at <= now() AND ends_at > now()"), 2);
 	free(from);
 	free(to);
+}
+
+long
+twilio_world_post_sms(struct twilio_world *w, int port, const char *from, const char *to, const char *body)
+{
+	char sid[32];
+
+	snprintf(sid, sizeof sid, "SMworld%05d", ++w->sid);
+	return harness_post_sms(port != 0 ? port : w->gw.port, sid, from, to, body);
+}
+
+size_t
+twilio_world_wait_sent_to(struct twilio_world *w, const char *to, size_t n, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		size_t got = fake_twilio_count_sent(w->ft, "To", to);
+
+		if (got >= n)
+			return got;
+		usleep(50 * 1000);
+	}
+	ck_abort_msg("%s never got %zu messages; see %s", to, n, w->gw.log_path);
+	return 0;
+}
+
+void
+twilio_world_wait_settled(struct twilio_world *w, int timeout_ms)
+{
+	/* Replies are queued in the transaction that marks the message processed: wait for that first. */
+	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, timeout_ms) &&
+	    harness_wait_int(w->pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, timeout_ms),
+	    "outbox did not settle; see %s", w->gw.log_path);
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "fake_twilio.h"
 #include "harness.h"
@@ -38,6 +39,19 @@ void twilio_world_start(struct twilio_world *w, const struct twilio_world_opts *
  * from an hour ago to two hours ahead, entered as wall-clock time in tz.
  */
 void twilio_world_on_call(struct twilio_world *w, const char *primary, const char *backup, const char *tz);
+/*
+ * Posts a text from `from` to `to` as an inbound webhook with the world's next
+ * message sid, to the gateway on port (0: the world's); returns the HTTP status.
+ */
+long twilio_world_post_sms(struct twilio_world *w, int port, const char *from, const char *to, const char *body);
+/* Waits up to timeout_ms until the fake Twilio accepted n messages to `to` (at least); returns how many. */
+size_t twilio_world_wait_sent_to(struct twilio_world *w, const char *to, size_t n, int timeout_ms);
+/*
+ * Waits up to timeout_ms until every inbound text is processed and then until
+ * every outbound message has left the queue (sent, failed or suppressed); the
+ * test fails if either does not happen.
+ */
+void twilio_world_wait_settled(struct twilio_world *w, int timeout_ms);
 void twilio_world_free(struct twilio_world *w);
 
 #endif

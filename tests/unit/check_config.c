@@ -7,33 +7,21 @@
 #include <string.h>
 
 #include "check_run.h"
+#include "unit_helpers.h"
 #include "backoff.h"
 #include "config.h"
 #include "idmap.h"
-
-/* A fake environment: NULL-terminated name/value pairs. */
-static const char *const *fake_env;
-
-static const char *
-fake_getenv(const char *name)
-{
-	for (const char *const *p = fake_env; *p != NULL; p += 2) {
-		if (strcmp(p[0], name) == 0)
-			return p[1];
-	}
-	return NULL;
-}
 
 static void
 load_fails(const char *const *env, const char *expect_in_cause)
 {
 	struct config cfg;
 	char *cause = NULL;
+	bool ok;
 
-	fake_env = env;
-	ck_assert(!config_load(&cfg, fake_getenv, &cause));
-	ck_assert_msg(strstr(cause, expect_in_cause) != NULL, "cause was: %s", cause);
-	free(cause);
+	unit_env_set(env);
+	ok = config_load(&cfg, unit_env_get, &cause);
+	unit_assert_refused(ok, env[0] != NULL ? env[0] : "(empty environment)", cause, expect_in_cause);
 }
 
 START_TEST(test_defaults)
@@ -42,8 +30,8 @@ START_TEST(test_defaults)
 	struct config cfg;
 	char *cause = NULL, *conninfo;
 
-	fake_env = env;
-	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	unit_env_set(env);
+	ck_assert(config_load(&cfg, unit_env_get, &cause));
 	ck_assert_str_eq(cfg.sms_provider, "sandbox");
 	ck_assert_int_eq(cfg.http_port, 8080);
 	ck_assert_int_eq(cfg.max_body_bytes, 16384);
@@ -71,8 +59,8 @@ START_TEST(test_values)
 	struct config cfg;
 	char *cause = NULL, *s;
 
-	fake_env = env;
-	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	unit_env_set(env);
+	ck_assert(config_load(&cfg, unit_env_get, &cause));
 	ck_assert_int_eq(cfg.http_port, 9090);
 	ck_assert_str_eq(cfg.twilio_auth_token, "tok");
 	s = config_database_conninfo(&cfg);
@@ -129,14 +117,14 @@ START_TEST(test_public_base_url_normalised)
 	struct config cfg;
 	char *cause = NULL;
 
-	fake_env = slash;
-	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	unit_env_set(slash);
+	ck_assert(config_load(&cfg, unit_env_get, &cause));
 	ck_assert_str_eq(cfg.public_base_url, "https://clinic.example.org");
 	ck_assert_str_eq(cfg.twilio_messaging_service_sid, "");
 	ck_assert_int_eq(cfg.twilio_advanced_opt_out, 0);
 	config_free(&cfg);
-	fake_env = slashes;
-	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	unit_env_set(slashes);
+	ck_assert(config_load(&cfg, unit_env_get, &cause));
 	ck_assert_str_eq(cfg.public_base_url, "https://clinic.example.org/carenav");
 	ck_assert_str_eq(cfg.twilio_messaging_service_sid, "MG0123456789abcdef0123456789ABCDEF");
 	config_free(&cfg);
@@ -178,16 +166,16 @@ START_TEST(test_numbers_settings)
 	struct config cfg;
 	char *cause = NULL, *list;
 
-	fake_env = defaults;
-	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	unit_env_set(defaults);
+	ck_assert(config_load(&cfg, unit_env_get, &cause));
 	ck_assert_int_eq(cfg.default_country_code, 1);
 	ck_assert_int_eq(cfg.outbound_rate_per_sec, 20);
 	list = config_outbound_countries(&cfg);
 	ck_assert_str_eq(list, "1");  /* "" = the clinic's own country only */
 	free(list);
 	config_free(&cfg);
-	fake_env = uk;
-	ck_assert(config_load(&cfg, fake_getenv, &cause));
+	unit_env_set(uk);
+	ck_assert(config_load(&cfg, unit_env_get, &cause));
 	ck_assert_str_eq(cfg.escalation_fallback_number, "+447700900123");
 	list = config_outbound_countries(&cfg);
 	ck_assert_str_eq(list, "44, 353");

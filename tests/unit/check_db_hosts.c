@@ -36,71 +36,72 @@ parse(const char *conninfo)
 	return h;
 }
 
-START_TEST(test_url_two_hosts_rotate_with_their_ports)
-{
-	struct db_hosts *h = parse("postgresql://carenav@10.0.0.1:6432,10.0.0.2:6433/carenav"
-	    "?target_session_attrs=read-write&connect_timeout=2");
+/* What one keyword holds in the attempt that begins at host first (NULL: not there). */
+struct rotation {
+	size_t first;
+	const char *keyword;
+	const char *value;
+};
 
-	ck_assert_uint_eq(db_hosts_count(h), 2);
-	ck_assert_str_eq(value_of(h, 0, "host"), "10.0.0.1,10.0.0.2");
-	ck_assert_str_eq(value_of(h, 0, "port"), "6432,6433");
-	ck_assert_str_eq(value_of(h, 1, "host"), "10.0.0.2,10.0.0.1");
-	ck_assert_str_eq(value_of(h, 1, "port"), "6433,6432");
-	/* Past the end wraps around. */
-	ck_assert_str_eq(value_of(h, 2, "host"), "10.0.0.1,10.0.0.2");
-	/* Every other setting is kept as written, in every rotation, but the
-	 * read-write check, which the gateway makes itself (libpq: "any"). */
-	for (size_t first = 0; first < 2; first++) {
-		ck_assert_str_eq(value_of(h, first, "dbname"), "carenav");
-		ck_assert_str_eq(value_of(h, first, "user"), "carenav");
-		ck_assert_str_eq(value_of(h, first, "connect_timeout"), "2");
-		ck_assert_str_eq(value_of(h, first, "target_session_attrs"), "any");
+/* Parses conninfo and asserts it names count hosts and holds each of want (ended by a NULL keyword). */
+static void
+assert_rotations(const char *conninfo, size_t count, const struct rotation *want)
+{
+	struct db_hosts *h = parse(conninfo);
+
+	ck_assert_uint_eq(db_hosts_count(h), count);
+	for (; want->keyword != NULL; want++) {
+		const char *v = value_of(h, want->first, want->keyword);
+
+		ck_assert_msg(want->value == NULL ? v == NULL : v != NULL && strcmp(v, want->value) == 0,
+		    "%s: %s from host %zu is '%s', want '%s'", conninfo, want->keyword, want->first, v ? v : "(none)",
+		    want->value ? want->value : "(none)");
 	}
 	db_hosts_free(h);
+}
+
+START_TEST(test_url_two_hosts_rotate_with_their_ports)
+{
+	assert_rotations("postgresql://carenav@10.0.0.1:6432,10.0.0.2:6433/carenav"
+	    "?target_session_attrs=read-write&connect_timeout=2", 2, (const struct rotation[]){
+		{ 0, "host", "10.0.0.1,10.0.0.2" }, { 0, "port", "6432,6433" },
+		{ 1, "host", "10.0.0.2,10.0.0.1" }, { 1, "port", "6433,6432" },
+		/* Past the end wraps around. */
+		{ 2, "host", "10.0.0.1,10.0.0.2" },
+		/* Every other setting is kept as written, in every rotation, but the
+		 * read-write check, which the gateway makes itself (libpq: "any"). */
+		{ 0, "dbname", "carenav" }, { 0, "user", "carenav" }, { 0, "connect_timeout", "2" },
+		{ 0, "target_session_attrs", "any" },
+		{ 1, "dbname", "carenav" }, { 1, "user", "carenav" }, { 1, "connect_timeout", "2" },
+		{ 1, "target_session_attrs", "any" },
+		{ 0, NULL, NULL } });
 }
 END_TEST
 
 START_TEST(test_one_port_for_all_hosts_stays)
 {
-	struct db_hosts *h = parse("host=a,b,c port=5432 dbname=x");
-
-	ck_assert_uint_eq(db_hosts_count(h), 3);
-	ck_assert_str_eq(value_of(h, 1, "host"), "b,c,a");
-	ck_assert_str_eq(value_of(h, 2, "host"), "c,a,b");
-	ck_assert_str_eq(value_of(h, 2, "port"), "5432");
-	db_hosts_free(h);
+	assert_rotations("host=a,b,c port=5432 dbname=x", 3, (const struct rotation[]){
+		{ 1, "host", "b,c,a" }, { 2, "host", "c,a,b" }, { 2, "port", "5432" }, { 0, NULL, NULL } });
 }
 END_TEST
 
 START_TEST(test_hostaddr_lists_rotate_and_empty_entries_count)
 {
-	struct db_hosts *h = parse("hostaddr=127.0.0.1,127.0.0.2 port=1,2");
-
-	ck_assert_uint_eq(db_hosts_count(h), 2);
-	ck_assert_str_eq(value_of(h, 1, "hostaddr"), "127.0.0.2,127.0.0.1");
-	ck_assert_str_eq(value_of(h, 1, "port"), "2,1");
-	db_hosts_free(h);
-
+	assert_rotations("hostaddr=127.0.0.1,127.0.0.2 port=1,2", 2, (const struct rotation[]){
+		{ 1, "hostaddr", "127.0.0.2,127.0.0.1" }, { 1, "port", "2,1" }, { 0, NULL, NULL } });
 	/* An empty entry is a host too (libpq's default socket). */
-	h = parse("host=a,,b dbname=x");
-	ck_assert_uint_eq(db_hosts_count(h), 3);
-	ck_assert_str_eq(value_of(h, 1, "host"), ",b,a");
-	ck_assert_str_eq(value_of(h, 2, "host"), "b,a,");
-	db_hosts_free(h);
+	assert_rotations("host=a,,b dbname=x", 3, (const struct rotation[]){
+		{ 1, "host", ",b,a" }, { 2, "host", "b,a," }, { 0, NULL, NULL } });
 }
 END_TEST
 
 START_TEST(test_single_host_is_one_and_never_changes)
 {
-	struct db_hosts *h = parse("host=/var/run/postgresql port=5433 dbname=carenav");
-
-	ck_assert_uint_eq(db_hosts_count(h), 1);
-	ck_assert_str_eq(value_of(h, 0, "host"), "/var/run/postgresql");
-	ck_assert_str_eq(value_of(h, 7, "host"), "/var/run/postgresql");
-	ck_assert_ptr_null(value_of(h, 0, "sslmode"));
-	/* Even unset, so that PGTARGETSESSIONATTRS cannot apply. */
-	ck_assert_str_eq(value_of(h, 0, "target_session_attrs"), "any");
-	db_hosts_free(h);
+	assert_rotations("host=/var/run/postgresql port=5433 dbname=carenav", 1, (const struct rotation[]){
+		{ 0, "host", "/var/run/postgresql" }, { 7, "host", "/var/run/postgresql" }, { 0, "sslmode", NULL },
+		/* Even unset, so that PGTARGETSESSIONATTRS cannot apply. */
+		{ 0, "target_session_attrs", "any" },
+		{ 0, NULL, NULL } });
 }
 END_TEST
 
@@ -139,24 +140,17 @@ START_TEST(test_unparseable_conninfo_says_why)
 }
 END_TEST
 
-static Suite *
-db_hosts_suite(void)
-{
-	Suite *s = suite_create("db_hosts");
-	TCase *tc = tcase_create("rotate");
-
-	tcase_add_test(tc, test_url_two_hosts_rotate_with_their_ports);
-	tcase_add_test(tc, test_one_port_for_all_hosts_stays);
-	tcase_add_test(tc, test_hostaddr_lists_rotate_and_empty_entries_count);
-	tcase_add_test(tc, test_single_host_is_one_and_never_changes);
-	tcase_add_test(tc, test_find_the_host_reached);
-	tcase_add_test(tc, test_unparseable_conninfo_says_why);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run_suite(db_hosts_suite());
+	const TTest *const tests[] = {
+		test_url_two_hosts_rotate_with_their_ports,
+		test_one_port_for_all_hosts_stays,
+		test_hostaddr_lists_rotate_and_empty_entries_count,
+		test_single_host_is_one_and_never_changes,
+		test_find_the_host_reached,
+		test_unparseable_conninfo_says_why,
+	};
+
+	return check_run("db_hosts", 10, tests, sizeof tests / sizeof tests[0]);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "check_run.h"
+#include "file_text.h"
 #include "engine.h"
 #include "flow.h"
 #include "segment.h"
@@ -31,30 +32,6 @@
 
 static struct flow *test_flow;
 
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = xmalloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
 static void
 load_flow(void)
 {
@@ -64,8 +41,7 @@ load_flow(void)
 
 	if (path == NULL)
 		path = "sql/flows/back_pain.json";
-	text = read_file(path, &len);
-	ck_assert_msg(text != NULL, "cannot read FLOW_FILE %s", path);
+	text = file_text_read(path, &len);
 	test_flow = flow_load(text, len, &cause);
 	ck_assert_msg(test_flow != NULL, "flow %s: %s", path, cause ? cause : "?");
 	free(text);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "unit_helpers.h"
 #include "doctor.h"
 #include "kannel_conf.h"
 #include "xmalloc.h"
@@ -75,16 +76,16 @@ START_TEST(test_sendsms_user_found_by_username)
 }
 END_TEST
 
-static const char *const *fake_env;
-
-static const char *
-fake_getenv(const char *name)
+/* Writes text to a new file named from path (a mkstemp template, filled in). */
+static void
+write_conf(char *path, const char *text)
 {
-	for (const char *const *p = fake_env; *p != NULL; p += 2) {
-		if (strcmp(p[0], name) == 0)
-			return p[1];
-	}
-	return NULL;
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	ck_assert_msg(f != NULL, "cannot create %s", path);
+	ck_assert(fputs(text, f) >= 0);
+	ck_assert(fclose(f) == 0);
 }
 
 /* What `carenav doctor` prints for SMS_PROVIDER=kannel with KANNEL_CONF=path (caller frees). */
@@ -99,8 +100,8 @@ doctor_with_conf(const char *path, const char *username)
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
 
-	fake_env = env;
-	(void)doctor_run(fake_getenv, out);
+	unit_env_set(env);
+	(void)doctor_run(unit_env_get, out);
 	fclose(out);
 	return buf;
 }
@@ -108,13 +109,9 @@ doctor_with_conf(const char *path, const char *username)
 START_TEST(test_doctor_warns_on_kannel_conf)
 {
 	char path[] = "/tmp/check_kannel_conf.XXXXXX";
-	int fd = mkstemp(path);
-	FILE *f = fdopen(fd, "w");
 	char *out;
 
-	ck_assert(f != NULL);
-	fputs(conf, f);
-	fclose(f);
+	write_conf(path, conf);
 	/* max-messages = 6 < KANNEL_MAX_MESSAGES (default 10). */
 	out = doctor_with_conf(path, "carenav");
 	ck_assert_msg(strstr(out, "warn") && strstr(out, "has max-messages = 6, lower than KANNEL_MAX_MESSAGES=10"),
@@ -140,13 +137,9 @@ END_TEST
 START_TEST(test_doctor_ok_when_kannel_takes_enough)
 {
 	char path[] = "/tmp/check_kannel_conf.XXXXXX";
-	int fd = mkstemp(path);
-	FILE *f = fdopen(fd, "w");
 	char *out;
 
-	ck_assert(f != NULL);
-	fputs("group = sendsms-user\nusername = carenav\nmax-messages = 10\nconcatenation = true\n", f);
-	fclose(f);
+	write_conf(path, "group = sendsms-user\nusername = carenav\nmax-messages = 10\nconcatenation = true\n");
 	out = doctor_with_conf(path, "carenav");
 	ck_assert_msg(strstr(out, "up to 10 concatenated segments (KANNEL_MAX_MESSAGES=10)") != NULL, "%s", out);
 	free(out);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "check_run.h"
+#include "unit_helpers.h"
 #include "ack.h"
 #include "oncall.h"
 
@@ -222,17 +223,11 @@ START_TEST(test_local_times_and_zones)
 	ck_assert(!oncall_local_parse("2026-12-01 08:00:00", &t));
 	ck_assert(!oncall_local_parse("tomorrow", &t));
 	/* IANA names only. */
-	ck_assert(oncall_zone_name_ok("UTC"));
-	ck_assert(oncall_zone_name_ok("America/Chicago"));
-	ck_assert(oncall_zone_name_ok("America/Argentina/Buenos_Aires"));
-	ck_assert(oncall_zone_name_ok("Etc/GMT+5"));
-	ck_assert(!oncall_zone_name_ok("CST"));
-	ck_assert(!oncall_zone_name_ok("EST5EDT"));
-	ck_assert(!oncall_zone_name_ok("America/../etc/passwd"));
-	ck_assert(!oncall_zone_name_ok("/etc/localtime"));
-	ck_assert(!oncall_zone_name_ok("posix/America/Chicago"));
-	ck_assert(!oncall_zone_name_ok("America/Chi cago"));
-	ck_assert(!oncall_zone_name_ok(""));
+	unit_assert_yes_no(oncall_zone_name_ok, "oncall_zone_name_ok", (const char *const[]){
+		"UTC", "America/Chicago", "America/Argentina/Buenos_Aires", "Etc/GMT+5", NULL },
+	    (const char *const[]){
+		"CST", "EST5EDT", "America/../etc/passwd", "/etc/localtime", "posix/America/Chicago",
+		"America/Chi cago", "", NULL });
 }
 END_TEST
 

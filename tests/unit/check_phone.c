@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check_run.h"
+#include "unit_helpers.h"
 #include "phone.h"
 #include "ratelimit.h"
 #include "redact.h"
@@ -91,12 +92,10 @@ END_TEST
 
 START_TEST(test_e164)
 {
-	ck_assert(phone_is_e164("+15551110003"));
-	ck_assert(phone_is_e164("+447700900123"));
-	ck_assert(!phone_is_e164("15551110003"));
-	ck_assert(!phone_is_e164("+1555111000a"));
-	ck_assert(!phone_is_e164("whatsapp:+15551110003"));
-	ck_assert(!phone_is_e164("+0555111000"));
+	unit_assert_yes_no(phone_is_e164, "phone_is_e164", (const char *const[]){
+		"+15551110003", "+447700900123", NULL },
+	    (const char *const[]){
+		"15551110003", "+1555111000a", "whatsapp:+15551110003", "+0555111000", NULL });
 }
 END_TEST
 

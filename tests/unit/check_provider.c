@@ -9,28 +9,17 @@
 #include <string.h>
 
 #include "check_run.h"
+#include "unit_helpers.h"
 #include "config.h"
 #include "provider.h"
-
-static const char *const *fake_env;
-
-static const char *
-fake_getenv(const char *name)
-{
-	for (const char *const *p = fake_env; *p != NULL; p += 2) {
-		if (strcmp(p[0], name) == 0)
-			return p[1];
-	}
-	return NULL;
-}
 
 static void
 load(struct config *cfg, const char *const *env)
 {
 	char *cause = NULL;
 
-	fake_env = env;
-	ck_assert_msg(config_load(cfg, fake_getenv, &cause), "%s", cause);
+	unit_env_set(env);
+	ck_assert_msg(config_load(cfg, unit_env_get, &cause), "%s", cause);
 }
 
 /* Neither inbound nor status is open, from loopback or elsewhere. */
