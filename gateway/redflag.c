@@ -1040,7 +1040,8 @@ rf_episode_today(const struct redflag_rules *r, const struct rf_scan *sc,
  * "does numbness mean nerve damage" are questions about a symptom; "is it
  * bad that I'm dizzy?" and "dizzy, is that bad?" are not. A sentence that
  * opens with one of the `question_articles` ("el", "la") and ends in "?"
- * counts as opening with a question word ("el hormigueo es grave?").
+ * counts as opening with a question word ("el hormigueo es grave?"), and so
+ * does one that opens with a generic infinitive ("¿vomitar es grave?").
  */
 static bool
 rf_generic_question(const struct rf_scan *sc, size_t start, size_t end,
@@ -1054,8 +1055,12 @@ rf_generic_question(const struct rf_scan *sc, size_t start, size_t end,
 		;
 	opener = j < se && j < start &&
 	    (sc->tok[j].flags & RF_F(RF_CUE_QUESTION));
-	/* "¿el hormigueo es grave?": an article opens it, the "?" ends it */
-	if (!disclaimed && j < se && j < start &&
+	/*
+	 * "¿el hormigueo es grave?": an article opens it, the "?" ends it; an
+	 * infinitive that opens it may be the symptom itself ("¿vomitar sería
+	 * motivo para ir a urgencias?")
+	 */
+	if (!disclaimed && j < se && j <= start &&
 	    (sc->tok[j].flags & RF_F(RF_CUE_QARTICLE)) &&
 	    (sc->tok[se - 1].flags & RF_F_QEND))
 		opener = true;

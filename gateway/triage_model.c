@@ -43,6 +43,7 @@
 
 #define TM_NGRAM_MIN 3
 #define TM_NGRAM_MAX 5
+#define TM_NEG_WINDOW 5              /* words a negation covers, as the rules' negation_window */
 
 struct tm_weight {
 	uint32_t id;                          /* hash bucket */
@@ -112,13 +113,53 @@ tm_is_topic(const char *w)
 	return false;
 }
 
+/*
+ * Words that deny what follows them in their clause ("not nauseous", "sin
+ * fiebre", "nada entumido"), in rf_next_word()'s normalised form. "cant",
+ * "cannot" and "couldnt" are not here: "cant pee" reports a symptom.
+ */
+static bool
+tm_is_negation(const char *w)
+{
+	static const char *const neg[] = {
+		"no", "not", "never", "nothing", "none", "neither", "nor", "without",
+		"dont", "doesnt", "didnt", "havent", "hasnt", "hadnt", "isnt", "arent",
+		"wasnt", "werent", "aint", "sin", "ni", "nunca", "jamas", "tampoco",
+		"nada", "ningun", "ninguna", "ninguno",
+	};
+
+	for (size_t i = 0; i < sizeof neg / sizeof neg[0]; i++) {
+		if (strcmp(w, neg[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Words that end a negated clause as a comma does ("no fever but ..."). */
+static bool
+tm_is_scope_break(const char *w)
+{
+	static const char *const brk[] = {
+		"but", "though", "although", "just", "only", "now", "except",
+		"pero", "aunque", "solo", "nomas", "ahora", "excepto",
+	};
+
+	for (size_t i = 0; i < sizeof brk / sizeof brk[0]; i++) {
+		if (strcmp(w, brk[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 void
 triage_model_features(const char *text, size_t len,
     struct triage_features *out)
 {
 	char word[RF_WORD_MAX], prev[RF_WORD_MAX], padded[RF_WORD_MAX + 2];
-	size_t pos = 0, src, wl, pl = 0, n, i;
+	size_t pos = 0, src, wl, pl = 0, n, i, negated = 0;
 	unsigned events;
+	char wkind, ckind;
+	bool in_scope;
 
 	out->n = 0;
 	if (text == NULL)
@@ -133,9 +174,21 @@ triage_model_features(const char *text, size_t len,
 			wl = RF_WORD_MAX - 1;
 		if (events & RF_EV_BOUNDARY)
 			pl = 0;
+		/* a negation covers the next TM_NEG_WINDOW words of its clause */
+		if (events & (RF_EV_BOUNDARY | RF_EV_COMMA) ||
+		    tm_is_scope_break(word))
+			negated = 0;
+		in_scope = negated > 0;
+		if (in_scope)
+			negated--;
+		if (tm_is_negation(word))
+			negated = TM_NEG_WINDOW;
 		if (tm_is_topic(word))
 			continue;
-		tm_add(out, tm_hash('w', word, wl, NULL, 0));
+		/* a denied word is a feature of its own: "n:fiebre" is not "fiebre" */
+		wkind = in_scope ? 'n' : 'w';
+		ckind = in_scope ? 'm' : 'c';
+		tm_add(out, tm_hash(wkind, word, wl, NULL, 0));
 		if (pl > 0)
 			tm_add(out, tm_hash('b', prev, pl, word, wl));
 		padded[0] = '<';
@@ -143,7 +196,7 @@ triage_model_features(const char *text, size_t len,
 		padded[wl + 1] = '>';
 		for (n = TM_NGRAM_MIN; n <= TM_NGRAM_MAX && n <= wl + 2; n++) {
 			for (i = 0; i + n <= wl + 2; i++)
-				tm_add(out, tm_hash('c', padded + i, n, NULL, 0));
+				tm_add(out, tm_hash(ckind, padded + i, n, NULL, 0));
 		}
 		memcpy(prev, word, wl);
 		pl = wl;
