@@ -352,5 +352,19 @@
     return Object.keys(ES);
   }
 
-  window.carenavI18n = { apply: apply, applyLogin: applyLogin, translate: tr, message: message, english: english };
+  /*
+   * For panels that carry their own label table T ({en: {...}, es: {...}}) and sit
+   * outside what apply() watches: t(key) is T's label, said(text) an API message,
+   * both in the signed-in operator's language.
+   */
+  function panelText(T) {
+    function lang() { return (window.carenavAuth && window.carenavAuth.language) || "en"; }
+    return {
+      t: function (key) { return (T[lang()] || T.en)[key]; },
+      said: function (text) { return message(text, lang()); }
+    };
+  }
+
+  window.carenavI18n = { apply: apply, applyLogin: applyLogin, translate: tr, message: message, english: english,
+    panelText: panelText };
 })();

@@ -25,15 +25,8 @@
       download: "Descargar", failed: "No se pudo cargar el resumen: " }
   };
 
-  function t(key) {
-    var lang = (window.carenavAuth && window.carenavAuth.language) || "en";
-    return (T[lang] || T.en)[key];
-  }
-  /* An API's message in the operator's language (these panels sit outside what i18n.js watches). */
-  function said(text) {
-    var lang = (window.carenavAuth && window.carenavAuth.language) || "en";
-    return window.carenavI18n ? window.carenavI18n.message(text, lang) : text;
-  }
+  /* Labels from T and API messages, in the operator's language (i18n.js, loaded first). */
+  var text = window.carenavI18n.panelText(T), t = text.t, said = text.said;
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
