@@ -120,6 +120,19 @@ migrate_exec(PGconn *pg, const char *sql, char **cause)
 	return ok;
 }
 
+/* One parameterised statement that returns no rows. */
+static bool
+migrate_write(PGconn *pg, const char *sql, int nparams, const char *const *params, char **cause)
+{
+	PGresult *res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		*cause = xstrdup(PQresultErrorMessage(res));
+	PQclear(res);
+	return ok;
+}
+
 static bool
 migrate_is_applied(PGconn *pg, const char *name, bool *applied, char **cause)
 {
@@ -162,7 +175,6 @@ static bool
 migrate_one(PGconn *pg, const struct embedded_file *m, bool *applied, char **cause)
 {
 	const char *params[] = { m->name };
-	PGresult *res;
 	char *err = NULL;
 	bool done;
 
@@ -178,14 +190,11 @@ migrate_one(PGconn *pg, const struct embedded_file *m, bool *applied, char **cau
 		free(err);
 		goto rollback;
 	}
-	res = PQexecParams(pg, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, NULL, params,
-	    NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		*cause = xasprintf("%s: %s", m->name, PQresultErrorMessage(res));
-		PQclear(res);
+	if (!migrate_write(pg, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, params, &err)) {
+		*cause = xasprintf("%s: %s", m->name, err);
+		free(err);
 		goto rollback;
 	}
-	PQclear(res);
 	if (!migrate_exec(pg, "COMMIT", cause))
 		return false;
 	log_info("migrate: applied %s", m->name);
@@ -240,6 +249,7 @@ migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, boo
 	const char *params[] = { f->name, f->data, migrate_release() };
 	const char *state;
 	PGresult *res;
+	char *err = NULL;
 	bool same, newer;
 
 	*busy = false;
@@ -273,15 +283,13 @@ migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, boo
 		goto rollback;
 	}
 	PQclear(res);
-	res = PQexecParams(pg, "INSERT INTO schema_functions (name, sha256, release) VALUES ($1, " MIGRATE_SHA256
+	if (!migrate_write(pg, "INSERT INTO schema_functions (name, sha256, release) VALUES ($1, " MIGRATE_SHA256
 	    ", $3) ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, release = EXCLUDED.release, "
-	    "applied_at = now()", 3, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		*cause = xasprintf("functions/%s: %s", f->name, PQresultErrorMessage(res));
-		PQclear(res);
+	    "applied_at = now()", 3, params, &err)) {
+		*cause = xasprintf("functions/%s: %s", f->name, err);
+		free(err);
 		goto rollback;
 	}
-	PQclear(res);
 	if (!migrate_exec(pg, "COMMIT", cause))
 		return false;
 	log_info("migrate: applied functions/%s", f->name);
