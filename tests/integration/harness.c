@@ -68,7 +68,8 @@ harness_spawn(char *const argv[], const struct harness_spawn_opts *opts)
 
 	ck_assert(pid >= 0);
 	if (pid == 0) {
-		int fd = open(opts->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int fd = opts->log != NULL ? open(opts->log, O_WRONLY | O_CREAT | O_APPEND, 0644) :
+		    open("/dev/null", O_WRONLY);
 		int in_fd = opts->in_fd >= 0 ? opts->in_fd : open("/dev/null", O_RDONLY);
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);

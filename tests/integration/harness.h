@@ -35,7 +35,7 @@ double harness_now_s(void);
 
 /* How harness_spawn starts a child. */
 struct harness_spawn_opts {
-	const char *log;         /* stdout and stderr, appended */
+	const char *log;         /* stdout and stderr, appended; NULL for /dev/null */
 	int in_fd;               /* stdin; -1 for /dev/null */
 	const char *const *env;  /* NAME=VALUE... NULL, set in the child's environment; may be NULL */
 	bool as_postgres;        /* as root, run as "postgres" (for servers that refuse root) */
