@@ -21,24 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_sql.h"
 #include "config.h"
 #include "opauth.h"
 #include "xmalloc.h"
 
 static const char *const cli_op_roles[] = { "viewer", "responder", "admin", NULL };
 
-static PGresult *
-cli_op_exec(PGconn *pg, const char *sql, int n, const char *const *params)
-{
-	PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
-		fprintf(stderr, "carenav: the database refused the change: %s", PQresultErrorMessage(res));
-		PQclear(res);
-		return NULL;
-	}
-	return res;
-}
+#define CLI_OP_NONE "no operator named %s"
 
 static bool
 cli_op_name_valid(const char *name)
@@ -52,7 +42,8 @@ static void
 cli_op_audit(PGconn *pg, const char *action, const char *detail)
 {
 	const char *params[2] = { action, detail };
-	PGresult *res = cli_op_exec(pg, "SELECT carenav_audit('cli', $1, NULL, $2, NULL)", 2, params);
+	PGresult *res = cli_sql_exec(pg, "write the audit trail", "SELECT carenav_audit('cli', $1, NULL, $2, NULL)", 2,
+	    params);
 
 	PQclear(res);
 }
@@ -70,16 +61,11 @@ cli_op_issue_token(PGconn *pg, const char *name, long days)
 	snprintf(token, sizeof token, "%s%s", OPAUTH_TOKEN_PREFIX, raw);
 	opauth_sha256_hex(token, digest);
 	snprintf(sdays, sizeof sdays, "%ld", days);
-	res = cli_op_exec(pg, "INSERT INTO operator_tokens (operator_id, token_sha256, expires_at) "
+	res = cli_sql_row(pg, "issue the token", "INSERT INTO operator_tokens (operator_id, token_sha256, expires_at) "
 	    "SELECT id, $2, now() + make_interval(days => $3::int) FROM operators WHERE name = $1 "
-	    "RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')", 3, params);
+	    "RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')", 3, params, CLI_OP_NONE, name);
 	if (res == NULL)
 		return false;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: no operator named %s\n", name);
-		PQclear(res);
-		return false;
-	}
 	printf("api token (shown once, expires %s UTC): %s\n", PQgetvalue(res, 0, 0), token);
 	PQclear(res);
 	cli_op_audit(pg, "operator_token", name);
@@ -99,13 +85,8 @@ cli_op_new_password(PGconn *pg, const char *name, const char *sql)
 		fprintf(stderr, "carenav: could not hash the password (out of memory?)\n");
 		return false;
 	}
-	if ((res = cli_op_exec(pg, sql, 2, params)) == NULL)
+	if ((res = cli_sql_row(pg, "set the password", sql, 2, params, CLI_OP_NONE, name)) == NULL)
 		return false;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: no operator named %s\n", name);
-		PQclear(res);
-		return false;
-	}
 	PQclear(res);
 	printf("password (shown once): %s\n", password);
 	return true;
@@ -177,16 +158,11 @@ cli_op_add(PGconn *pg, const struct config *cfg, int argc, char **argv)
 	params[0] = name;
 	params[1] = role;
 	params[2] = language;
-	res = cli_op_exec(pg, "INSERT INTO operators (name, role, language) VALUES ($1, $2, $3) "
-	    "ON CONFLICT (name) DO NOTHING RETURNING id", 3, params);
+	res = cli_sql_row(pg, "add the operator", "INSERT INTO operators (name, role, language) VALUES ($1, $2, $3) "
+	    "ON CONFLICT (name) DO NOTHING RETURNING id", 3, params,
+	    "an operator named %s already exists (operator reset %s gives it a new password)", name, name);
 	if (res == NULL)
 		return 1;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: an operator named %s already exists (operator reset %s gives it a "
-		    "new password)\n", name, name);
-		PQclear(res);
-		return 1;
-	}
 	PQclear(res);
 	printf("added operator %s (%s)\n", name, role);
 	cli_op_audit(pg, "operator_add", name);
@@ -201,7 +177,7 @@ cli_op_add(PGconn *pg, const struct config *cfg, int argc, char **argv)
 static int
 cli_op_list(PGconn *pg)
 {
-	PGresult *res = cli_op_exec(pg,
+	PGresult *res = cli_sql_exec(pg, "list the operators",
 	    "SELECT o.name, o.role, o.language, CASE WHEN o.disabled THEN 'disabled' "
 	    "WHEN o.locked_until > now() THEN 'locked' ELSE 'active' END, "
 	    "CASE WHEN o.password_hash IS NULL THEN 'no' ELSE 'yes' END, "
@@ -227,15 +203,10 @@ static int
 cli_op_simple(PGconn *pg, const char *name, const char *sql, const char *action, const char *done)
 {
 	const char *params[1] = { name };
-	PGresult *res = cli_op_exec(pg, sql, 1, params);
+	PGresult *res = cli_sql_row(pg, "change the operator", sql, 1, params, CLI_OP_NONE, name);
 
 	if (res == NULL)
 		return 1;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: no operator named %s\n", name);
-		PQclear(res);
-		return 1;
-	}
 	PQclear(res);
 	cli_op_audit(pg, action, name);
 	printf("%s %s\n", done, name);
@@ -261,11 +232,9 @@ cli_op_totp(PGconn *pg, const struct config *cfg, int argc, char **argv)
 		    "RETURNING id", "operator_totp_off", "second factor off for");
 	secret = opauth_totp_secret();
 	params[1] = secret;
-	res = cli_op_exec(pg, "UPDATE operators SET totp_secret = $2 WHERE name = $1 RETURNING id", 2, params);
-	if (res == NULL || PQntuples(res) == 0) {
-		if (res != NULL)
-			fprintf(stderr, "carenav: no operator named %s\n", argv[1]);
-		PQclear(res);
+	res = cli_sql_row(pg, "set the second factor", "UPDATE operators SET totp_secret = $2 WHERE name = $1 "
+	    "RETURNING id", 2, params, CLI_OP_NONE, argv[1]);
+	if (res == NULL) {
 		free(secret);
 		return 1;
 	}
@@ -294,7 +263,8 @@ cli_op_language(PGconn *pg, int argc, char **argv)
 	}
 	params[0] = argv[1];
 	params[1] = argv[2];
-	res = cli_op_exec(pg, "SELECT carenav_operator_language_set($1, $2, 'cli', NULL)", 2, params);
+	res = cli_sql_exec(pg, "set the language", "SELECT carenav_operator_language_set($1, $2, 'cli', NULL)", 2,
+	    params);
 	if (res == NULL)
 		return 1;
 	result = PQgetvalue(res, 0, 0);
@@ -302,7 +272,7 @@ cli_op_language(PGconn *pg, int argc, char **argv)
 		fprintf(stderr, "carenav: the language must be en or es\n");
 		rc = 2;
 	} else if (strcmp(result, "not_found") == 0) {
-		fprintf(stderr, "carenav: no operator named %s\n", argv[1]);
+		fprintf(stderr, "carenav: " CLI_OP_NONE "\n", argv[1]);
 	} else {
 		printf("%s: console language %s%s\n", argv[1], argv[2], strcmp(result, "unchanged") == 0 ?
 		    " (unchanged)" : " (from the next page load)");

@@ -22,7 +22,7 @@
  * cannot hold two shifts at once (primary and backup, or two of a tier);
  * two primaries at once and stretches without a primary are warnings
  * ("oncall check", also run by "carenav doctor"). No PostgreSQL error text
- * reaches the user: cli_exec says what could not be done and why in words.
+ * reaches the user: cli_sql says what could not be done and why in words.
  */
 #include "cli_staff.h"
 
@@ -33,52 +33,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_sql.h"
 #include "config.h"
 #include "oncall.h"
 #include "phone.h"
+#include "xmalloc.h"
 
 #define CLI_MAX_DAYS 366
 #define CLI_DAY_MS (24 * 3600 * 1000LL)
+#define CLI_NO_SHIFT "there is no shift %lld (see \"carenav oncall list --all\")"
 
-/* A PostgreSQL error in words: the SQLSTATE says what kind, never the server's own text. */
 /* The settings of this command's run (set by cli_staff and cli_oncall): numbers are normalised by them. */
 static const struct config *cli_cfg;
-
-static const char *
-cli_sql_plain(const PGresult *res)
-{
-	const char *state = res == NULL ? NULL : PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-	if (state == NULL)
-		return "the database could not be reached";
-	if (strcmp(state, "23505") == 0)
-		return "that already exists";
-	if (strcmp(state, "23503") == 0)
-		return "something else still refers to it";
-	if (strncmp(state, "23", 2) == 0)
-		return "the schedule's rules do not allow it";
-	if (strncmp(state, "22", 2) == 0)
-		return "a value is not valid (check dates as YYYY-MM-DD HH:MM and numbers)";
-	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0)
-		return "the database connection was lost; try again";
-	if (strcmp(state, "42P01") == 0 || strcmp(state, "42883") == 0)
-		return "the database is not up to date (run \"carenav migrate\")";
-	return "the database refused it";
-}
-
-/* Runs one statement; on error says `what` could not be done, in words, and returns NULL. */
-static PGresult *
-cli_exec(PGconn *pg, const char *what, const char *sql, int n, const char *const *params)
-{
-	PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
-		fprintf(stderr, "carenav: could not %s: %s\n", what, cli_sql_plain(res));
-		PQclear(res);
-		return NULL;
-	}
-	return res;
-}
 
 static bool
 cli_name_ok(const char *name, const char *field)
@@ -147,40 +113,71 @@ cli_id(const char *s)
 	return *end != '\0' || v <= 0 ? -1 : v;
 }
 
-static int
-cli_staff_add(PGconn *pg, int argc, char **argv)
+/* The options staff add and edit share: NULL where not given (add sets its defaults first). */
+struct cli_staff_args {
+	const char *name, *phone, *role, *language, *webhook;
+	char norm[PHONE_NORM_MAX];  /* --phone normalised, by cli_staff_args_ok */
+};
+
+/* Reads the options from argv[first] on; false on an unknown one (getopt has said which). */
+static bool
+cli_staff_getopt(int argc, char **argv, int first, struct cli_staff_args *a)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' }, { "phone", required_argument, NULL, 'p' },
 		{ "role", required_argument, NULL, 'r' }, { "language", required_argument, NULL, 'l' },
 		{ "webhook", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 } };
-	const char *name = NULL, *phone = NULL, *role = "nurse", *language = "en", *webhook = NULL;
-	const char *params[5];
-	char norm[PHONE_NORM_MAX];
-	PGresult *res;
 	int c;
 
-	optind = 1;
+	optind = first;
 	while ((c = getopt_long(argc, argv, "n:p:r:l:w:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': name = optarg; break;
-		case 'p': phone = optarg; break;
-		case 'r': role = optarg; break;
-		case 'l': language = optarg; break;
-		case 'w': webhook = optarg; break;
-		default: return 2;
+		case 'n': a->name = optarg; break;
+		case 'p': a->phone = optarg; break;
+		case 'r': a->role = optarg; break;
+		case 'l': a->language = optarg; break;
+		case 'w': a->webhook = optarg; break;
+		default: return false;
 		}
 	}
-	if (name == NULL || phone == NULL) {
+	return true;
+}
+
+/* Checks each option given, says what is wrong with the first bad one; points phone at its normal form. */
+static bool
+cli_staff_args_ok(struct cli_staff_args *a)
+{
+	if ((a->name != NULL && !cli_name_ok(a->name, "--name")) ||
+	    (a->role != NULL && !cli_name_ok(a->role, "--role")) ||
+	    (a->phone != NULL && !cli_phone(a->phone, "--phone", a->norm)) ||
+	    (a->language != NULL && !cli_language_ok(a->language)) ||
+	    (a->webhook != NULL && !cli_webhook_ok(a->webhook)))
+		return false;
+	if (a->phone != NULL)
+		a->phone = a->norm;
+	return true;
+}
+
+static int
+cli_staff_add(PGconn *pg, int argc, char **argv)
+{
+	struct cli_staff_args a = { .role = "nurse", .language = "en" };
+	const char *params[5], *name, *phone, *webhook;
+	PGresult *res;
+
+	if (!cli_staff_getopt(argc, argv, 1, &a))
+		return 2;
+	if (a.name == NULL || a.phone == NULL) {
 		fprintf(stderr, "carenav: staff add needs --name and --phone\n");
 		return 2;
 	}
-	if (!cli_name_ok(name, "--name") || !cli_name_ok(role, "--role") || !cli_phone(phone, "--phone", norm) ||
-	    !cli_language_ok(language) || (webhook != NULL && !cli_webhook_ok(webhook)))
+	if (!cli_staff_args_ok(&a))
 		return 2;
-	phone = norm;
+	name = a.name;
+	phone = a.phone;
+	webhook = a.webhook;
 	params[0] = phone;
-	res = cli_exec(pg, "look up the number", "SELECT name, role, language, active FROM staff WHERE phone = $1",
+	res = cli_sql_exec(pg, "look up the number", "SELECT name, role, language, active FROM staff WHERE phone = $1",
 	    1, params);
 	if (res == NULL)
 		return 1;
@@ -194,22 +191,17 @@ cli_staff_add(PGconn *pg, int argc, char **argv)
 	PQclear(res);
 	params[0] = name;
 	params[1] = phone;
-	params[2] = role;
-	params[3] = language;
+	params[2] = a.role;
+	params[3] = a.language;
 	params[4] = webhook != NULL && webhook[0] != '\0' ? webhook : NULL;
 	/* A removed number comes back with the details given now. */
-	res = cli_exec(pg, "add the staff member", "INSERT INTO staff (name, phone, role, language, webhook_url) "
+	res = cli_sql_row(pg, "add the staff member", "INSERT INTO staff (name, phone, role, language, webhook_url) "
 	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (phone) DO UPDATE SET name = EXCLUDED.name, "
 	    "role = EXCLUDED.role, language = EXCLUDED.language, webhook_url = EXCLUDED.webhook_url, "
 	    "active = true, unreachable_at = NULL, unreachable_reason = NULL WHERE NOT staff.active "
-	    "RETURNING id, (xmax = 0)", 5, params);
+	    "RETURNING id, (xmax = 0)", 5, params, "%s was registered meanwhile; nothing changed", phone);
 	if (res == NULL)
 		return 1;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: %s was registered meanwhile; nothing changed\n", phone);
-		PQclear(res);
-		return 1;
-	}
 	printf("%s staff %s (%s), id %s\n", PQgetvalue(res, 0, 1)[0] == 't' ? "added" : "re-added", name,
 	    phone, PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -219,53 +211,34 @@ cli_staff_add(PGconn *pg, int argc, char **argv)
 static int
 cli_staff_edit(PGconn *pg, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' }, { "phone", required_argument, NULL, 'p' },
-		{ "role", required_argument, NULL, 'r' }, { "language", required_argument, NULL, 'l' },
-		{ "webhook", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 } };
-	const char *phone, *name = NULL, *new_phone = NULL, *role = NULL, *language = NULL, *webhook = NULL;
-	const char *params[7];
-	char norm[PHONE_NORM_MAX], new_norm[PHONE_NORM_MAX];
+	struct cli_staff_args a = { 0 };
+	const char *params[7], *phone, *new_phone;
+	char norm[PHONE_NORM_MAX];
 	PGresult *res;
-	int c;
 
 	if (argc < 2 || argv[1][0] == '-') {
 		fprintf(stderr, "carenav: usage: staff edit NUMBER [--name N] [--phone NEW] [--role R] "
 		    "[--language en|es] [--webhook URL|\"\"]\n");
 		return 2;
 	}
-	phone = argv[1];
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "n:p:r:l:w:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': name = optarg; break;
-		case 'p': new_phone = optarg; break;
-		case 'r': role = optarg; break;
-		case 'l': language = optarg; break;
-		case 'w': webhook = optarg; break;
-		default: return 2;
-		}
-	}
+	if (!cli_staff_getopt(argc, argv, 2, &a))
+		return 2;
 	if (optind < argc) {
 		fprintf(stderr, "carenav: staff edit: unexpected \"%s\"\n", argv[optind]);
 		return 2;
 	}
-	if (name == NULL && new_phone == NULL && role == NULL && language == NULL && webhook == NULL) {
+	if (a.name == NULL && a.phone == NULL && a.role == NULL && a.language == NULL && a.webhook == NULL) {
 		fprintf(stderr, "carenav: staff edit needs something to change: --name, --phone, --role, "
 		    "--language or --webhook\n");
 		return 2;
 	}
-	if (!cli_phone(phone, "staff edit", norm) || (name != NULL && !cli_name_ok(name, "--name")) ||
-	    (role != NULL && !cli_name_ok(role, "--role")) ||
-	    (new_phone != NULL && !cli_phone(new_phone, "--phone", new_norm)) ||
-	    (language != NULL && !cli_language_ok(language)) || (webhook != NULL && !cli_webhook_ok(webhook)))
+	if (!cli_phone(argv[1], "staff edit", norm) || !cli_staff_args_ok(&a))
 		return 2;
 	phone = norm;
-	if (new_phone != NULL)
-		new_phone = new_norm;
+	new_phone = a.phone;
 	if (new_phone != NULL && strcmp(new_phone, phone) != 0) {
 		params[0] = new_phone;
-		res = cli_exec(pg, "look up the number", "SELECT name FROM staff WHERE phone = $1", 1, params);
+		res = cli_sql_exec(pg, "look up the number", "SELECT name FROM staff WHERE phone = $1", 1, params);
 		if (res == NULL)
 			return 1;
 		if (PQntuples(res) > 0) {
@@ -277,13 +250,13 @@ cli_staff_edit(PGconn *pg, int argc, char **argv)
 		PQclear(res);
 	}
 	params[0] = phone;
-	params[1] = name;
+	params[1] = a.name;
 	params[2] = new_phone;
-	params[3] = role;
-	params[4] = language;
-	params[5] = webhook;
-	params[6] = webhook != NULL ? "t" : "f";
-	res = cli_exec(pg, "change the staff member",
+	params[3] = a.role;
+	params[4] = a.language;
+	params[5] = a.webhook;
+	params[6] = a.webhook != NULL ? "t" : "f";
+	res = cli_sql_row(pg, "change the staff member",
 	    "UPDATE staff SET name = coalesce($2, name), phone = coalesce($3, phone), role = coalesce($4, role), "
 	    "language = coalesce($5, language), "
 	    "webhook_url = CASE WHEN $7::boolean THEN nullif($6, '') ELSE webhook_url END, "
@@ -291,14 +264,9 @@ cli_staff_edit(PGconn *pg, int argc, char **argv)
 	    "unreachable_at = CASE WHEN $3 IS NULL THEN unreachable_at END, "
 	    "unreachable_reason = CASE WHEN $3 IS NULL THEN unreachable_reason END "
 	    "WHERE phone = $1 AND active RETURNING id, name, phone, role, language, "
-	    "coalesce(webhook_url, '-')", 7, params);
+	    "coalesce(webhook_url, '-')", 7, params, "no active staff member has phone %s", phone);
 	if (res == NULL)
 		return 1;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: no active staff member has phone %s\n", phone);
-		PQclear(res);
-		return 1;
-	}
 	printf("staff %s now: %s, %s, %s, language %s, webhook %s\n", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
 	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
 	PQclear(res);
@@ -308,7 +276,7 @@ cli_staff_edit(PGconn *pg, int argc, char **argv)
 static int
 cli_staff_list(PGconn *pg)
 {
-	PGresult *res = cli_exec(pg, "list staff",
+	PGresult *res = cli_sql_exec(pg, "list staff",
 	    "SELECT s.id, s.name, s.phone, s.role, s.language, "
 	    "CASE WHEN s.webhook_url IS NULL THEN '-' ELSE 'yes' END, "
 	    "coalesce((SELECT string_agg(DISTINCT o.tier, ',') FROM oncall_shifts o WHERE o.staff_id = s.id "
@@ -347,15 +315,11 @@ cli_staff_remove(PGconn *pg, int argc, char **argv)
 	params[0] = norm;
 	params[1] = argv[1];  /* a row added before numbers were normalised */
 	/* Kept, inactive: the audit trail names them. */
-	res = cli_exec(pg, "remove the staff member",
-	    "UPDATE staff SET active = false WHERE phone IN ($1, $2) AND active RETURNING name", 2, params);
+	res = cli_sql_row(pg, "remove the staff member",
+	    "UPDATE staff SET active = false WHERE phone IN ($1, $2) AND active RETURNING name", 2, params,
+	    "no active staff member has phone %s", argv[1]);
 	if (res == NULL)
 		return 1;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: no active staff member has phone %s\n", argv[1]);
-		PQclear(res);
-		return 1;
-	}
 	printf("removed %s (%s); their future shifts no longer count\n", PQgetvalue(res, 0, 0), argv[1]);
 	PQclear(res);
 	return 0;
@@ -404,17 +368,6 @@ cli_shifts_free(struct cli_shifts *all)
 	all->n = 0;
 }
 
-static char *
-cli_strdup(const char *s)
-{
-	size_t len = strlen(s) + 1;
-	char *p = malloc(len);
-
-	if (p == NULL)
-		abort();
-	return memcpy(p, s, len);
-}
-
 /* Shifts of active staff that end after from_ms and start before to_ms (ms since the epoch). */
 static bool
 cli_shifts_load(PGconn *pg, int64_t from_ms, int64_t to_ms, struct cli_shifts *out)
@@ -425,7 +378,7 @@ cli_shifts_load(PGconn *pg, int64_t from_ms, int64_t to_ms, struct cli_shifts *o
 
 	snprintf(a, sizeof a, "%" PRId64, from_ms);
 	snprintf(b, sizeof b, "%" PRId64, to_ms);
-	res = cli_exec(pg, "read the schedule",
+	res = cli_sql_exec(pg, "read the schedule",
 	    "SELECT o.id, o.staff_id, s.name, o.tier, "
 	    "(extract(epoch FROM o.starts_at) * 1000)::bigint, (extract(epoch FROM o.ends_at) * 1000)::bigint, "
 	    "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' to ' || "
@@ -436,20 +389,18 @@ cli_shifts_load(PGconn *pg, int64_t from_ms, int64_t to_ms, struct cli_shifts *o
 	if (res == NULL)
 		return false;
 	out->n = (size_t)PQntuples(res);
-	out->v = calloc(out->n + 1, sizeof *out->v);
-	if (out->v == NULL)
-		abort();
+	out->v = xcalloc(out->n + 1, sizeof *out->v);
 	for (size_t i = 0; i < out->n; i++) {
 		struct cli_shift *c = &out->v[i];
 
 		c->id = atoll(PQgetvalue(res, (int)i, 0));
 		c->s.staff_id = atoll(PQgetvalue(res, (int)i, 1));
-		c->name = cli_strdup(PQgetvalue(res, (int)i, 2));
+		c->name = xstrdup(PQgetvalue(res, (int)i, 2));
 		c->s.tier = oncall_tier_parse(PQgetvalue(res, (int)i, 3)) == ONCALL_BACKUP ? ONCALL_BACKUP :
 		    ONCALL_PRIMARY;
 		c->s.start_ms = atoll(PQgetvalue(res, (int)i, 4));
 		c->s.end_ms = atoll(PQgetvalue(res, (int)i, 5));
-		c->span = cli_strdup(PQgetvalue(res, (int)i, 6));
+		c->span = xstrdup(PQgetvalue(res, (int)i, 6));
 	}
 	PQclear(res);
 	return true;
@@ -458,7 +409,7 @@ cli_shifts_load(PGconn *pg, int64_t from_ms, int64_t to_ms, struct cli_shifts *o
 static bool
 cli_now_ms(PGconn *pg, int64_t *now_ms)
 {
-	PGresult *res = cli_exec(pg, "read the time", "SELECT (extract(epoch FROM now()) * 1000)::bigint", 0, NULL);
+	PGresult *res = cli_sql_exec(pg, "read the time", "SELECT (extract(epoch FROM now()) * 1000)::bigint", 0, NULL);
 
 	if (res == NULL)
 		return false;
@@ -481,7 +432,7 @@ cli_zone_ok(PGconn *pg, const char *tz)
 		    "daylight saving applies)\n", tz);
 		return false;
 	}
-	res = cli_exec(pg, "check the time zone", "SELECT carenav_zone_exists($1)", 1, params);
+	res = cli_sql_exec(pg, "check the time zone", "SELECT carenav_zone_exists($1)", 1, params);
 	if (res == NULL)
 		return false;
 	known = PQgetvalue(res, 0, 0)[0] == 't';
@@ -504,7 +455,7 @@ cli_resolve(PGconn *pg, const char *field, const struct oncall_local *t, const c
 	PGresult *res;
 
 	oncall_local_format(t, local, sizeof local);
-	res = cli_exec(pg, "convert the time", "SELECT array_to_string(carenav_local_instants($1::timestamp, $2), ' ')",
+	res = cli_sql_exec(pg, "convert the time", "SELECT array_to_string(carenav_local_instants($1::timestamp, $2), ' ')",
 	    2, params);
 	if (res == NULL)
 		return false;
@@ -561,9 +512,7 @@ cli_shift_plan(PGconn *pg, struct cli_plan *p)
 		oncall_local_add_days(&to, 1);  /* overnight */
 	if (!cli_now_ms(pg, &now_ms))
 		return false;
-	p->out = calloc((size_t)p->days, sizeof *p->out);
-	if (p->out == NULL)
-		abort();
+	p->out = xcalloc((size_t)p->days, sizeof *p->out);
 	for (int d = 0; d < p->days; d++) {
 		struct oncall_local f = p->from, t = to;
 		struct oncall_shift *s = &p->out[d];
@@ -650,18 +599,12 @@ cli_staff_find(PGconn *pg, const char *phone, long long *id, char **name)
 
 	if (!cli_phone(phone, "--phone", norm))
 		return false;
-	res = cli_exec(pg, "look up the staff member", "SELECT id, name FROM staff WHERE phone = $1 AND active",
-	    1, params);
+	res = cli_sql_row(pg, "look up the staff member", "SELECT id, name FROM staff WHERE phone = $1 AND active",
+	    1, params, "--phone: no active staff member has phone %s (carenav staff add first)", phone);
 	if (res == NULL)
 		return false;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: --phone: no active staff member has phone %s (carenav staff add first)\n",
-		    phone);
-		PQclear(res);
-		return false;
-	}
 	*id = atoll(PQgetvalue(res, 0, 0));
-	*name = cli_strdup(PQgetvalue(res, 0, 1));
+	*name = xstrdup(PQgetvalue(res, 0, 1));
 	PQclear(res);
 	return true;
 }
@@ -760,7 +703,7 @@ cli_oncall_add(PGconn *pg, int argc, char **argv)
 	params[2] = cli_array(p.out, p.days, true, starts, sizeof starts);
 	params[3] = cli_array(p.out, p.days, false, ends, sizeof ends);
 	params[4] = a.tz;
-	res = cli_exec(pg, "add the shift",
+	res = cli_sql_exec(pg, "add the shift",
 	    "INSERT INTO oncall_shifts (staff_id, tier, starts_at, ends_at, time_zone) "
 	    "SELECT $1::bigint, $2, to_timestamp(s / 1000.0), to_timestamp(e / 1000.0), $5 "
 	    "FROM unnest($3::bigint[], $4::bigint[]) AS x (s, e) "
@@ -810,22 +753,18 @@ cli_oncall_edit(PGconn *pg, int argc, char **argv)
 		return 2;
 	snprintf(idbuf, sizeof idbuf, "%lld", id);
 	params[0] = idbuf;
-	res = cli_exec(pg, "read the shift",
+	res = cli_sql_row(pg, "read the shift",
 	    "SELECT s.phone, o.tier, o.time_zone, to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
 	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') "
-	    "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id WHERE o.id = $1::bigint", 1, params);
+	    "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id WHERE o.id = $1::bigint", 1, params,
+	    CLI_NO_SHIFT, id);
 	if (res == NULL)
 		return 1;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: there is no shift %lld (see \"carenav oncall list --all\")\n", id);
-		PQclear(res);
-		return 1;
-	}
-	phone = cli_strdup(a.phone != NULL ? a.phone : PQgetvalue(res, 0, 0));
-	tier = cli_strdup(a.tier != NULL ? a.tier : PQgetvalue(res, 0, 1));
-	tz = cli_strdup(a.tz != NULL ? a.tz : PQgetvalue(res, 0, 2));
-	from = cli_strdup(PQgetvalue(res, 0, 3));
-	to = cli_strdup(PQgetvalue(res, 0, 4));
+	phone = xstrdup(a.phone != NULL ? a.phone : PQgetvalue(res, 0, 0));
+	tier = xstrdup(a.tier != NULL ? a.tier : PQgetvalue(res, 0, 1));
+	tz = xstrdup(a.tz != NULL ? a.tz : PQgetvalue(res, 0, 2));
+	from = xstrdup(PQgetvalue(res, 0, 3));
+	to = xstrdup(PQgetvalue(res, 0, 4));
 	PQclear(res);
 	rc = 1;
 	/* Unchanged ends keep their wall-clock time (in the new zone, if --tz changed). */
@@ -851,18 +790,14 @@ cli_oncall_edit(PGconn *pg, int argc, char **argv)
 	params[3] = sbuf;
 	params[4] = ebuf;
 	params[5] = tz;
-	res = cli_exec(pg, "change the shift",
+	res = cli_sql_row(pg, "change the shift",
 	    "UPDATE oncall_shifts SET staff_id = $2::bigint, tier = $3, starts_at = to_timestamp($4::bigint / 1000.0), "
 	    "ends_at = to_timestamp($5::bigint / 1000.0), time_zone = $6 WHERE id = $1::bigint "
 	    "RETURNING to_char(starts_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
-	    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI')", 6, params);
+	    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI')", 6, params,
+	    "shift %lld was removed meanwhile", id);
 	if (res == NULL)
 		goto out;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: shift %lld was removed meanwhile\n", id);
-		PQclear(res);
-		goto out;
-	}
 	printf("changed shift %lld: %s %s, %s to %s %s\n", id, tier, name, PQgetvalue(res, 0, 0),
 	    PQgetvalue(res, 0, 1), tz);
 	PQclear(res);
@@ -891,17 +826,13 @@ cli_oncall_remove(PGconn *pg, int argc, char **argv)
 		return 2;
 	}
 	snprintf(idbuf, sizeof idbuf, "%lld", id);
-	res = cli_exec(pg, "remove the shift",
+	res = cli_sql_row(pg, "remove the shift",
 	    "DELETE FROM oncall_shifts o USING staff s WHERE o.id = $1::bigint AND s.id = o.staff_id "
 	    "RETURNING s.name, o.tier, to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
-	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), o.time_zone", 1, params);
+	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), o.time_zone", 1, params,
+	    CLI_NO_SHIFT, id);
 	if (res == NULL)
 		return 1;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "carenav: there is no shift %lld (see \"carenav oncall list --all\")\n", id);
-		PQclear(res);
-		return 1;
-	}
 	printf("removed shift %lld: %s %s, %s to %s %s\n", id, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0),
 	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
 	PQclear(res);
@@ -913,7 +844,7 @@ cli_oncall_list(PGconn *pg, int argc, char **argv)
 {
 	const char *all = argc > 1 && strcmp(argv[1], "--all") == 0 ? "true" : "false";
 	const char *params[] = { all };
-	PGresult *res = cli_exec(pg, "list the schedule",
+	PGresult *res = cli_sql_exec(pg, "list the schedule",
 	    "SELECT o.id, s.name, s.phone, o.tier, "
 	    "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
 	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), o.time_zone, "
@@ -969,21 +900,14 @@ cli_oncall_problems(PGconn *pg, int days, cli_oncall_say_cb say, void *arg)
 	to_ms = now_ms + days * CLI_DAY_MS;
 	if (!cli_shifts_load(pg, now_ms, to_ms, &all))
 		return -1;
-	s = calloc(all.n + 1, sizeof *s);
-	if (s == NULL)
-		abort();
+	s = xcalloc(all.n + 1, sizeof *s);
 	for (size_t i = 0; i < all.n; i++)
 		s[i] = all.v[i].s;
 	ngaps = oncall_gaps(s, all.n, now_ms, to_ms, gaps, sizeof gaps / sizeof gaps[0]);
 	for (size_t i = 0; i < ngaps && i < sizeof gaps / sizeof gaps[0]; i++) {
-		size_t len = 256;
-
 		cli_format_ms(pg, gaps[i].start_ms, a, sizeof a);
 		cli_format_ms(pg, gaps[i].end_ms, b, sizeof b);
-		line = malloc(len);
-		if (line == NULL)
-			abort();
-		snprintf(line, len, gaps[i].backup_on ? "no primary from %s to %s: only the backup is on call" :
+		line = xasprintf(gaps[i].backup_on ? "no primary from %s to %s: only the backup is on call" :
 		    "nobody is on call from %s to %s", gaps[i].start_ms == now_ms ? "now" : a, b);
 		say(arg, line);
 		free(line);
@@ -994,10 +918,7 @@ cli_oncall_problems(PGconn *pg, int days, cli_oncall_say_cb say, void *arg)
 			if (all.v[i].s.tier != ONCALL_PRIMARY || all.v[j].s.tier != ONCALL_PRIMARY ||
 			    all.v[i].s.staff_id == all.v[j].s.staff_id || !oncall_overlap(&all.v[i].s, &all.v[j].s))
 				continue;
-			line = malloc(512);
-			if (line == NULL)
-				abort();
-			snprintf(line, 512, "%s (shift %lld, %s) and %s (shift %lld, %s) are both primary at once: "
+			line = xasprintf("%s (shift %lld, %s) and %s (shift %lld, %s) are both primary at once: "
 			    "both are alerted", all.v[i].name, all.v[i].id, all.v[i].span, all.v[j].name, all.v[j].id,
 			    all.v[j].span);
 			say(arg, line);

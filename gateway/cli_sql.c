@@ -1,0 +1,62 @@
+/*
+ * cli_sql.c - a CLI command's statements and their failures in words. See cli_sql.h.
+ */
+#include "cli_sql.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A PostgreSQL error in words: the SQLSTATE says what kind, never the server's own text. */
+static const char *
+cli_sql_plain(const PGresult *res)
+{
+	const char *state = res == NULL ? NULL : PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	if (state == NULL)
+		return "the database could not be reached";
+	if (strcmp(state, "23505") == 0)
+		return "that already exists";
+	if (strcmp(state, "23503") == 0)
+		return "something else still refers to it";
+	if (strncmp(state, "23", 2) == 0)
+		return "the database's rules do not allow it";
+	if (strncmp(state, "22", 2) == 0)
+		return "a value is not valid (check dates as YYYY-MM-DD HH:MM and numbers)";
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0)
+		return "the database connection was lost; try again";
+	if (strcmp(state, "42P01") == 0 || strcmp(state, "42883") == 0)
+		return "the database is not up to date (run \"carenav migrate\")";
+	return "the database refused it";
+}
+
+PGresult *
+cli_sql_exec(PGconn *pg, const char *what, const char *sql, int n, const char *const *params)
+{
+	PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "carenav: could not %s: %s\n", what, cli_sql_plain(res));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+PGresult *
+cli_sql_row(PGconn *pg, const char *what, const char *sql, int n, const char *const *params, const char *none,
+    ...)
+{
+	PGresult *res = cli_sql_exec(pg, what, sql, n, params);
+	va_list ap;
+
+	if (res == NULL || PQntuples(res) > 0)
+		return res;
+	PQclear(res);
+	fputs("carenav: ", stderr);
+	va_start(ap, none);
+	vfprintf(stderr, none, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return NULL;
+}
