@@ -706,6 +706,31 @@ api_call_end(struct api_call *call)
 	free(call);
 }
 
+struct api_call *
+api_call_doc(struct evhttp_request *req, struct http_ctx *ctx, const char *operator_name, const char *what,
+    const char *missing)
+{
+	struct api_call *call = api_call_new(req, ctx, operator_name);
+
+	call->what = what;
+	call->missing = missing;
+	return call;
+}
+
+void
+api_doc_done(const PGresult *res, const char *error, void *arg)
+{
+	struct api_call *call = arg;
+
+	if (error != NULL)
+		api_db_error(call->req, call->what, error);
+	else if (call->missing != NULL && PQgetisnull(res, 0, 0))
+		api_error(call->req, 404, "not_found", call->missing);
+	else
+		api_reply_raw(call->req, 200, PQgetvalue(res, 0, 0));
+	api_call_end(call);
+}
+
 /* GET /api/me: who is signed in, their role and language, and a session's CSRF token. */
 static void
 api_me(struct evhttp_request *req, struct http_ctx *ctx)

@@ -20,6 +20,7 @@
 #define CARENAV_HANDLERS_API_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <stdbool.h>
 
 #include "attrs.h"
@@ -99,11 +100,25 @@ struct api_call {
 	long long id;  /* the path's {id}, 0 if none */
 	char *text;    /* owned: a message body or note, or NULL */
 	bool flag;     /* handoff: start (true) or end */
+	const char *what;     /* static: a read's name, logged when the database fails it */
+	const char *missing;  /* static: a read's 404 message when it finds nothing, or NULL */
 };
 
 /* Starts an asynchronous answer (http_hold); pair with api_call_end after replying. */
 struct api_call *api_call_new(struct evhttp_request *req, struct http_ctx *ctx,
     const char *operator_name);
 void api_call_end(struct api_call *call);
+/*
+ * api_call_new for a read whose one value is a JSON document, answered by
+ * api_doc_done. what and missing are static strings (see struct api_call).
+ */
+struct api_call *api_call_doc(struct evhttp_request *req, struct http_ctx *ctx, const char *operator_name,
+    const char *what, const char *missing);
+/*
+ * The db_result_cb of an api_call_doc read: 200 with the document; 404 with
+ * call->missing when it is NULL (unless missing is NULL); 503 on a database
+ * error. Ends the call.
+ */
+void api_doc_done(const PGresult *res, const char *error, void *arg);
 
 #endif

@@ -34,18 +34,6 @@
 #define EXPORT_MAX_ROWS 100000
 
 static void
-overview_done(const PGresult *res, const char *error, void *arg)
-{
-	struct api_call *call = arg;
-
-	if (error != NULL)
-		api_db_error(call->req, "overview", error);
-	else
-		api_reply_raw(call->req, 200, store_col_text(res, 0, 0));
-	api_call_end(call);
-}
-
-static void
 overview_get(struct evhttp_request *req, struct http_ctx *ctx)
 {
 	const char *op = api_begin(req, ctx, API_VIEWER, overview_get);
@@ -53,7 +41,7 @@ overview_get(struct evhttp_request *req, struct http_ctx *ctx)
 
 	if (op == NULL || !api_query_int(req, "days", OVERVIEW_DEFAULT_DAYS, 1, OVERVIEW_MAX_DAYS, &days))
 		return;
-	store_api_overview(ctx->db, days, overview_done, api_call_new(req, ctx, op));
+	store_api_overview(ctx->db, days, api_doc_done, api_call_doc(req, ctx, op, "overview", NULL));
 }
 
 /* A calendar date "YYYY-MM-DD" that exists; def_days_ago (from today, UTC) when absent. */
@@ -140,7 +128,7 @@ operators_get(struct evhttp_request *req, struct http_ctx *ctx)
 	const char *op = api_begin(req, ctx, API_ADMIN, operators_get);
 
 	if (op != NULL)
-		store_api_operators(ctx->db, overview_done, api_call_new(req, ctx, op));
+		store_api_operators(ctx->db, api_doc_done, api_call_doc(req, ctx, op, "operators read", NULL));
 }
 
 static void

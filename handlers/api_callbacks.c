@@ -20,18 +20,6 @@
 #define CB_MAX_LIMIT 500
 
 static void
-cb_list_done(const PGresult *res, const char *error, void *arg)
-{
-	struct api_call *call = arg;
-
-	if (error != NULL)
-		api_db_error(call->req, "callback read", error);
-	else
-		api_reply_raw(call->req, 200, store_col_text(res, 0, 0));
-	api_call_end(call);
-}
-
-static void
 cb_list(struct evhttp_request *req, struct http_ctx *ctx)
 {
 	const char *op = api_begin(req, ctx, API_VIEWER, cb_list);
@@ -42,10 +30,11 @@ cb_list(struct evhttp_request *req, struct http_ctx *ctx)
 		return;
 	status = api_query_get(req, "status");
 	if (status == NULL || *status == '\0')
-		store_api_callbacks(ctx->db, "open", (int)limit, cb_list_done, api_call_new(req, ctx, op));
+		store_api_callbacks(ctx->db, "open", (int)limit, api_doc_done, api_call_doc(req, ctx, op,
+		    "callback read", NULL));
 	else if (strcmp(status, "open") == 0 || strcmp(status, "done") == 0 || strcmp(status, "all") == 0)
 		store_api_callbacks(ctx->db, strcmp(status, "all") == 0 ? "" : status, (int)limit,
-		    cb_list_done, api_call_new(req, ctx, op));
+		    api_doc_done, api_call_doc(req, ctx, op, "callback read", NULL));
 	else
 		api_error(req, 400, "invalid_parameter", "status must be open, done or all");
 	free(status);

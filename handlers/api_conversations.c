@@ -33,6 +33,7 @@
 #define CONV_DEFAULT_LIMIT 50
 #define CONV_MAX_LIMIT 200
 #define CONV_MAX_QUERY 100
+#define CONV_MISSING "no such conversation"
 
 static const char *const conv_statuses[] = { "", "active", "emergency", "closed", "handoff",
 	"escalated", NULL };
@@ -64,20 +65,6 @@ conv_cursor_parse(const char *s, struct store_api_cursor *out)
 		return false;
 	out->set = true;
 	return true;
-}
-
-static void
-conv_doc_done(const PGresult *res, const char *error, void *arg)
-{
-	struct api_call *call = arg;
-
-	if (error != NULL)
-		api_db_error(call->req, "conversation read", error);
-	else if (PQgetisnull(res, 0, 0))
-		api_error(call->req, 404, "not_found", "no such conversation");
-	else
-		api_reply_raw(call->req, 200, store_col_text(res, 0, 0));
-	api_call_end(call);
 }
 
 /*
@@ -122,7 +109,7 @@ conv_list(struct evhttp_request *req, struct http_ctx *ctx)
 		api_error(req, 400, "invalid_cursor", "cursor must be a next_cursor value from a page");
 	else
 		store_api_conversations(ctx->db, status ? status : "", conv_query(ctx, q), (int)limit, &cursor,
-		    conv_doc_done, api_call_new(req, ctx, op));
+		    api_doc_done, api_call_doc(req, ctx, op, "conversation read", CONV_MISSING));
 	free(status);
 	free(q);
 	free(cursor_text);
@@ -136,8 +123,8 @@ conv_get(struct evhttp_request *req, struct http_ctx *ctx)
 
 	if (op == NULL)
 		return;
-	call = api_call_new(req, ctx, op);
-	store_api_conversation(ctx->db, call->id, conv_doc_done, call);
+	call = api_call_doc(req, ctx, op, "conversation read", CONV_MISSING);
+	store_api_conversation(ctx->db, call->id, api_doc_done, call);
 }
 
 static void
@@ -170,7 +157,7 @@ conv_message_done(const PGresult *res, const char *error, void *arg)
 	} else if (result != NULL && strcmp(result, "staff") == 0) {
 		api_error(call->req, 409, "staff_conversation", "this is a staff alert line, not a patient");
 	} else {
-		api_error(call->req, 404, "not_found", "no such conversation");
+		api_error(call->req, 404, "not_found", CONV_MISSING);
 	}
 	json_decref(doc);
 	api_call_end(call);
@@ -258,7 +245,7 @@ conv_handoff_done(const PGresult *res, const char *error, void *arg)
 	if (error != NULL) {
 		api_db_error(call->req, "handoff", error);
 	} else if (strcmp(result, "not_found") == 0) {
-		api_error(call->req, 404, "not_found", "no such conversation");
+		api_error(call->req, 404, "not_found", CONV_MISSING);
 	} else {
 		if (strcmp(result, "ok") == 0)
 			log_info("api: operator=%s handoff %s on conversation=%lld", call->operator_name,

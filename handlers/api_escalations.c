@@ -52,18 +52,6 @@ static const char *const esc_outcomes[] = {
 };
 
 static void
-esc_doc_done(const PGresult *res, const char *error, void *arg)
-{
-	struct api_call *call = arg;
-
-	if (error != NULL)
-		api_db_error(call->req, "escalation read", error);
-	else
-		api_reply_raw(call->req, 200, store_col_text(res, 0, 0));
-	api_call_end(call);
-}
-
-static void
 esc_list(struct evhttp_request *req, struct http_ctx *ctx)
 {
 	static const char *const states[] = { "active", "open", "in_progress", "resolved", "all", NULL };
@@ -85,23 +73,10 @@ esc_list(struct evhttp_request *req, struct http_ctx *ctx)
 		api_error(req, 400, "invalid_parameter", "status must be active, open, in_progress, resolved or all");
 	else
 		store_api_escalations(ctx->db, state != NULL ? state : open != NULL && strcmp(open, "true") == 0 ?
-		    "open" : "", (int)limit, api_who(ctx)->language, esc_doc_done, api_call_new(req, ctx, op));
+		    "open" : "", (int)limit, api_who(ctx)->language, api_doc_done,
+		    api_call_doc(req, ctx, op, "escalation read", NULL));
 	free(open);
 	free(status);
-}
-
-static void
-esc_one_done(const PGresult *res, const char *error, void *arg)
-{
-	struct api_call *call = arg;
-
-	if (error != NULL)
-		api_db_error(call->req, "escalation read", error);
-	else if (PQgetisnull(res, 0, 0))
-		api_error(call->req, 404, "not_found", "no such escalation");
-	else
-		api_reply_raw(call->req, 200, store_col_text(res, 0, 0));
-	api_call_end(call);
 }
 
 static void
@@ -112,8 +87,8 @@ esc_get(struct evhttp_request *req, struct http_ctx *ctx)
 
 	if (op == NULL)
 		return;
-	call = api_call_new(req, ctx, op);
-	store_api_escalation(ctx->db, call->id, api_who(ctx)->language, esc_one_done, call);
+	call = api_call_doc(req, ctx, op, "escalation read", "no such escalation");
+	store_api_escalation(ctx->db, call->id, api_who(ctx)->language, api_doc_done, call);
 }
 
 /* Answers an action's result word: ok -> 200 {"id", "status"}, else 404 / 409. */
@@ -260,7 +235,7 @@ esc_audit(struct evhttp_request *req, struct http_ctx *ctx)
 
 	if (op == NULL || !api_query_int(req, "limit", ESC_DEFAULT_LIMIT, 1, ESC_MAX_LIMIT, &limit))
 		return;
-	store_api_audit(ctx->db, (int)limit, esc_doc_done, api_call_new(req, ctx, op));
+	store_api_audit(ctx->db, (int)limit, api_doc_done, api_call_doc(req, ctx, op, "escalation read", NULL));
 }
 
 const struct http_route api_escalations_list_route = { "GET", "/api/escalations", esc_list };
