@@ -177,25 +177,17 @@ cli_op_add(PGconn *pg, const struct config *cfg, int argc, char **argv)
 static int
 cli_op_list(PGconn *pg)
 {
-	PGresult *res = cli_sql_exec(pg, "list the operators",
+	static const struct cli_sql_column cols[] = { { "NAME", 32 }, { "ROLE", 9 }, { "LANG", 4 },
+		{ "STATE", 8 }, { "PASSWORD", 8 }, { "TOTP", 4 }, { "TOKENS", 0 } };
+
+	return cli_sql_list(pg, "list the operators",
 	    "SELECT o.name, o.role, o.language, CASE WHEN o.disabled THEN 'disabled' "
 	    "WHEN o.locked_until > now() THEN 'locked' ELSE 'active' END, "
 	    "CASE WHEN o.password_hash IS NULL THEN 'no' ELSE 'yes' END, "
 	    "CASE WHEN o.totp_secret IS NULL THEN 'no' ELSE 'yes' END, "
 	    "(SELECT count(*) FROM operator_tokens t WHERE t.operator_id = o.id AND t.revoked_at IS NULL "
 	    "  AND t.expires_at > now()) "
-	    "FROM operators o ORDER BY o.name", 0, NULL);
-
-	if (res == NULL)
-		return 1;
-	printf("%-32s %-9s %-4s %-8s %-8s %-4s %s\n", "NAME", "ROLE", "LANG", "STATE", "PASSWORD", "TOTP",
-	    "TOKENS");
-	for (int i = 0; i < PQntuples(res); i++)
-		printf("%-32s %-9s %-4s %-8s %-8s %-4s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5),
-		    PQgetvalue(res, i, 6));
-	PQclear(res);
-	return 0;
+	    "FROM operators o ORDER BY o.name", 0, NULL, cols, (int)(sizeof cols / sizeof cols[0]));
 }
 
 /* Runs sql ($1 = name) that returns a row when NAME exists; audits action. */

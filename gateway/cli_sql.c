@@ -43,6 +43,35 @@ cli_sql_exec(PGconn *pg, const char *what, const char *sql, int n, const char *c
 	return res;
 }
 
+/* One line of a listing: value(i) for each column, padded to its width and one space apart. */
+static void
+cli_sql_line(const struct cli_sql_column *cols, int ncols, const PGresult *res, int row)
+{
+	for (int i = 0; i < ncols; i++) {
+		const char *v = row < 0 ? cols[i].head : PQgetvalue(res, row, i);
+
+		if (i == ncols - 1)
+			printf("%s\n", v);
+		else
+			printf("%-*s ", cols[i].width, v);
+	}
+}
+
+int
+cli_sql_list(PGconn *pg, const char *what, const char *sql, int n, const char *const *params,
+    const struct cli_sql_column *cols, int ncols)
+{
+	PGresult *res = cli_sql_exec(pg, what, sql, n, params);
+
+	if (res == NULL)
+		return 1;
+	cli_sql_line(cols, ncols, NULL, -1);
+	for (int i = 0; i < PQntuples(res); i++)
+		cli_sql_line(cols, ncols, res, i);
+	PQclear(res);
+	return 0;
+}
+
 PGresult *
 cli_sql_row(PGconn *pg, const char *what, const char *sql, int n, const char *const *params, const char *none,
     ...)

@@ -25,4 +25,18 @@ PGresult *cli_sql_exec(PGconn *pg, const char *what, const char *sql, int n, con
 PGresult *cli_sql_row(PGconn *pg, const char *what, const char *sql, int n, const char *const *params,
     const char *none, ...) CN_MUSTCHECK CN_PRINTF(6, 7);
 
+/* A column of a listing: its heading, and the width it is padded to (0: the last, unpadded). */
+struct cli_sql_column {
+	const char *head;
+	int width;
+};
+
+/*
+ * Runs a listing and prints it as a table: a line of headings, then a line
+ * a row, column i of the result under cols[i] (ncols of them). Returns the
+ * process exit status: 0, or 1 when the statement failed (said, as above).
+ */
+int cli_sql_list(PGconn *pg, const char *what, const char *sql, int n, const char *const *params,
+    const struct cli_sql_column *cols, int ncols);
+
 #endif

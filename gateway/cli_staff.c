@@ -100,6 +100,29 @@ cli_webhook_ok(const char *webhook)
 	return true;
 }
 
+/* A subcommand: "staff add", "oncall list", ...; run gets argv from the subcommand's name on. */
+struct cli_command {
+	const char *name;
+	int (*run)(PGconn *pg, int argc, char **argv);
+};
+
+/* Runs the subcommand argv[0] names, or says usage (the names, after `what`). Returns the exit status. */
+static int
+cli_command_run(const struct cli_command *cmds, size_t ncmds, const char *what, PGconn *pg,
+    const struct config *cfg, int argc, char **argv)
+{
+	cli_cfg = cfg;
+	for (size_t i = 0; argc >= 1 && i < ncmds; i++) {
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			return cmds[i].run(pg, argc, argv);
+	}
+	fprintf(stderr, "carenav: usage: %s ", what);
+	for (size_t i = 0; i < ncmds; i++)
+		fprintf(stderr, "%s%s", i > 0 ? "|" : "", cmds[i].name);
+	fputc('\n', stderr);
+	return 2;
+}
+
 /* A positive whole number, or -1. */
 static long long
 cli_id(const char *s)
@@ -274,29 +297,22 @@ cli_staff_edit(PGconn *pg, int argc, char **argv)
 }
 
 static int
-cli_staff_list(PGconn *pg)
+cli_staff_list(PGconn *pg, int argc, char **argv)
 {
-	PGresult *res = cli_sql_exec(pg, "list staff",
+	static const struct cli_sql_column cols[] = { { "id", 5 }, { "name", 24 }, { "phone", 16 },
+		{ "role", 10 }, { "lang", 4 }, { "webhook", 7 }, { "on call now", 11 }, { "status", 0 } };
+
+	(void)argc;
+	(void)argv;
+	return cli_sql_list(pg, "list staff",
 	    "SELECT s.id, s.name, s.phone, s.role, s.language, "
 	    "CASE WHEN s.webhook_url IS NULL THEN '-' ELSE 'yes' END, "
 	    "coalesce((SELECT string_agg(DISTINCT o.tier, ',') FROM oncall_shifts o WHERE o.staff_id = s.id "
 	    "AND o.starts_at <= now() AND o.ends_at > now()), '-'), "
-	    "CASE WHEN s.unreachable_at IS NULL THEN '' ELSE 'UNREACHABLE since ' || "
+	    "CASE WHEN s.unreachable_at IS NULL THEN 'ok' ELSE 'UNREACHABLE since ' || "
 	    "to_char(s.unreachable_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC: ' || "
 	    "left(coalesce(s.unreachable_reason, ''), 80) END "
-	    "FROM staff s WHERE s.active ORDER BY s.name", 0, NULL);
-
-	if (res == NULL)
-		return 1;
-	printf("%-5s %-24s %-16s %-10s %-4s %-7s %-11s %s\n", "id", "name", "phone", "role", "lang", "webhook",
-	    "on call now", "status");
-	for (int i = 0; i < PQntuples(res); i++)
-		printf("%-5s %-24s %-16s %-10s %-4s %-7s %-11s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
-		    PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), PQgetvalue(res, i, 7)[0] ?
-		    PQgetvalue(res, i, 7) : "ok");
-	PQclear(res);
-	return 0;
+	    "FROM staff s WHERE s.active ORDER BY s.name", 0, NULL, cols, (int)(sizeof cols / sizeof cols[0]));
 }
 
 static int
@@ -328,17 +344,10 @@ cli_staff_remove(PGconn *pg, int argc, char **argv)
 int
 cli_staff(PGconn *pg, const struct config *cfg, int argc, char **argv)
 {
-	cli_cfg = cfg;
-	if (argc >= 1 && strcmp(argv[0], "add") == 0)
-		return cli_staff_add(pg, argc, argv);
-	if (argc >= 1 && strcmp(argv[0], "edit") == 0)
-		return cli_staff_edit(pg, argc, argv);
-	if (argc >= 1 && strcmp(argv[0], "list") == 0)
-		return cli_staff_list(pg);
-	if (argc >= 1 && strcmp(argv[0], "remove") == 0)
-		return cli_staff_remove(pg, argc, argv);
-	fprintf(stderr, "carenav: usage: staff add|edit|list|remove\n");
-	return 2;
+	static const struct cli_command cmds[] = { { "add", cli_staff_add }, { "edit", cli_staff_edit },
+		{ "list", cli_staff_list }, { "remove", cli_staff_remove } };
+
+	return cli_command_run(cmds, sizeof cmds / sizeof cmds[0], "staff", pg, cfg, argc, argv);
 }
 
 /* ---- the on-call schedule ---- */
@@ -842,26 +851,19 @@ cli_oncall_remove(PGconn *pg, int argc, char **argv)
 static int
 cli_oncall_list(PGconn *pg, int argc, char **argv)
 {
+	static const struct cli_sql_column cols[] = { { "id", 5 }, { "name", 22 }, { "phone", 16 },
+		{ "tier", 8 }, { "from", 16 }, { "to", 16 }, { "time zone", 20 }, { "", 0 } };
 	const char *all = argc > 1 && strcmp(argv[1], "--all") == 0 ? "true" : "false";
 	const char *params[] = { all };
-	PGresult *res = cli_sql_exec(pg, "list the schedule",
+
+	return cli_sql_list(pg, "list the schedule",
 	    "SELECT o.id, s.name, s.phone, o.tier, "
 	    "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
 	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), o.time_zone, "
 	    "CASE WHEN o.starts_at <= now() AND o.ends_at > now() THEN 'ON CALL NOW' ELSE '' END "
 	    "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
-	    "WHERE s.active AND ($1::boolean OR o.ends_at > now()) ORDER BY o.starts_at, o.tier", 1, params);
-
-	if (res == NULL)
-		return 1;
-	printf("%-5s %-22s %-16s %-8s %-16s %-16s %-20s %s\n", "id", "name", "phone", "tier", "from", "to",
-	    "time zone", "");
-	for (int i = 0; i < PQntuples(res); i++)
-		printf("%-5s %-22s %-16s %-8s %-16s %-16s %-20s %s\n", PQgetvalue(res, i, 0),
-		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
-		    PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), PQgetvalue(res, i, 7));
-	PQclear(res);
-	return 0;
+	    "WHERE s.active AND ($1::boolean OR o.ends_at > now()) ORDER BY o.starts_at, o.tier", 1, params,
+	    cols, (int)(sizeof cols / sizeof cols[0]));
 }
 
 /* ms since the epoch as "YYYY-MM-DD HH:MM" in the zone most shifts were entered in (else UTC). */
@@ -963,17 +965,8 @@ cli_oncall_check(PGconn *pg, int argc, char **argv)
 int
 cli_oncall(PGconn *pg, const struct config *cfg, int argc, char **argv)
 {
-	cli_cfg = cfg;
-	if (argc >= 1 && strcmp(argv[0], "add") == 0)
-		return cli_oncall_add(pg, argc, argv);
-	if (argc >= 1 && strcmp(argv[0], "edit") == 0)
-		return cli_oncall_edit(pg, argc, argv);
-	if (argc >= 1 && strcmp(argv[0], "remove") == 0)
-		return cli_oncall_remove(pg, argc, argv);
-	if (argc >= 1 && strcmp(argv[0], "list") == 0)
-		return cli_oncall_list(pg, argc, argv);
-	if (argc >= 1 && strcmp(argv[0], "check") == 0)
-		return cli_oncall_check(pg, argc, argv);
-	fprintf(stderr, "carenav: usage: oncall add|edit|remove|list|check\n");
-	return 2;
+	static const struct cli_command cmds[] = { { "add", cli_oncall_add }, { "edit", cli_oncall_edit },
+		{ "remove", cli_oncall_remove }, { "list", cli_oncall_list }, { "check", cli_oncall_check } };
+
+	return cli_command_run(cmds, sizeof cmds / sizeof cmds[0], "oncall", pg, cfg, argc, argv);
 }
