@@ -201,29 +201,46 @@ main_connect_migrated(const struct config *cfg)
 }
 
 /*
+ * The text of a triage data file ("phrases", "model"): the file at path,
+ * else the compiled-in sql/triage/<name>. *owned is the text read from path
+ * (the caller frees it), else NULL. A file that cannot be read stops the program.
+ */
+static const char *
+main_triage_text(const char *what, const char *path, const char *name, size_t *len, char **owned)
+{
+	const struct embedded_file *builtin;
+
+	*owned = NULL;
+	if (path != NULL) {
+		FILE *f = fopen(path, "r");
+
+		if (f == NULL || (*owned = main_read_all(f, len)) == NULL)
+			fatalx("triage %s %s: cannot read it", what, path);
+		fclose(f);
+		return *owned;
+	}
+	if ((builtin = embedded_find(embedded_triage, name)) == NULL)
+		fatalx("no compiled-in triage %s", what);
+	*len = builtin->len;
+	return builtin->data;
+}
+
+/*
  * The red-flag phrase data: path (the triage command's --phrases), else
  * TRIAGE_PHRASES_FILE, else the compiled-in sql/triage/phrases.json.
  */
 static struct redflag_rules *
 main_load_rules(const struct config *cfg, const char *path)
 {
-	const struct embedded_file *builtin = embedded_find(embedded_triage, "phrases.json");
 	struct redflag_rules *rules;
-	char *text = NULL, *cause = NULL;
+	const char *data;
+	char *text, *cause = NULL;
 	size_t len = 0;
 
 	if (path == NULL && cfg->triage_phrases_file[0] != '\0')
 		path = cfg->triage_phrases_file;
-	if (path != NULL) {
-		FILE *f = fopen(path, "r");
-
-		if (f == NULL || (text = main_read_all(f, &len)) == NULL)
-			fatalx("triage phrases %s: cannot read it", path);
-		fclose(f);
-	} else if (builtin == NULL) {
-		fatalx("no compiled-in triage phrases");
-	}
-	rules = redflag_rules_load(text ? text : builtin->data, text ? len : builtin->len, &cause);
+	data = main_triage_text("phrases", path, "phrases.json", &len, &text);
+	rules = redflag_rules_load(data, len, &cause);
 	if (rules == NULL)
 		fatalx("triage phrases: %s", cause);
 	log_info("triage: %zu red-flag rules loaded", redflag_rules_count(rules));
@@ -239,9 +256,9 @@ main_load_rules(const struct config *cfg, const char *path)
 static struct triage_model *
 main_load_model(const struct config *cfg, const char *path)
 {
-	const struct embedded_file *builtin = embedded_find(embedded_triage, "model.txt");
 	struct triage_model *model;
-	char *text = NULL, *cause = NULL;
+	const char *data;
+	char *text, *cause = NULL;
 	size_t len = 0;
 
 	if (path == NULL && cfg->triage_model_file[0] != '\0')
@@ -250,16 +267,8 @@ main_load_model(const struct config *cfg, const char *path)
 		log_warn("triage: text model off; phrase rules only");
 		return NULL;
 	}
-	if (path != NULL) {
-		FILE *f = fopen(path, "r");
-
-		if (f == NULL || (text = main_read_all(f, &len)) == NULL)
-			fatalx("triage model %s: cannot read it", path);
-		fclose(f);
-	} else if (builtin == NULL) {
-		fatalx("no compiled-in triage model");
-	}
-	model = triage_model_load(text ? text : builtin->data, text ? len : builtin->len, &cause);
+	data = main_triage_text("model", path, "model.txt", &len, &text);
+	model = triage_model_load(data, len, &cause);
 	if (model == NULL)
 		fatalx("triage model %s: %s", path != NULL ? path : "(compiled-in sql/triage/model.txt)", cause);
 	log_info("triage: text model with %zu features loaded (emergency at p >= %.3f)",
