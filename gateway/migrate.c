@@ -150,6 +150,16 @@ migrate_is_applied(PGconn *pg, const char *name, bool *applied, char **cause)
 	return true;
 }
 
+/* Ends migrate_begin's transaction: COMMIT when ok (false if that fails), else ROLLBACK and false. */
+static bool
+migrate_end(PGconn *pg, bool ok, char **cause)
+{
+	if (ok)
+		return migrate_exec(pg, "COMMIT", cause);
+	PQclear(PQexec(pg, "ROLLBACK"));
+	return false;
+}
+
 /* Opens a transaction holding the migration lock, with the bookkeeping tables in place. */
 static bool
 migrate_begin(PGconn *pg, char **cause)
@@ -163,8 +173,7 @@ migrate_begin(PGconn *pg, char **cause)
 	    migrate_exec(pg, "CREATE TABLE IF NOT EXISTS schema_functions (name text PRIMARY KEY, "
 	    "sha256 text NOT NULL, release text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())", cause))
 		return true;
-	PQclear(PQexec(pg, "ROLLBACK"));
-	return false;
+	return migrate_end(pg, false, cause);
 }
 
 /*
@@ -182,27 +191,20 @@ migrate_one(PGconn *pg, const struct embedded_file *m, bool *applied, char **cau
 	if (!migrate_begin(pg, cause))
 		return false;
 	if (!migrate_is_applied(pg, m->name, &done, cause))
-		goto rollback;
+		return migrate_end(pg, false, cause);
 	if (done)
-		return migrate_exec(pg, "COMMIT", cause);
-	if (!migrate_exec(pg, m->data, &err)) {
+		return migrate_end(pg, true, cause);
+	if (!migrate_exec(pg, m->data, &err) ||
+	    !migrate_write(pg, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, params, &err)) {
 		*cause = xasprintf("%s: %s", m->name, err);
 		free(err);
-		goto rollback;
+		return migrate_end(pg, false, cause);
 	}
-	if (!migrate_write(pg, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, params, &err)) {
-		*cause = xasprintf("%s: %s", m->name, err);
-		free(err);
-		goto rollback;
-	}
-	if (!migrate_exec(pg, "COMMIT", cause))
+	if (!migrate_end(pg, true, cause))
 		return false;
 	log_info("migrate: applied %s", m->name);
 	*applied = true;
 	return true;
-rollback:
-	PQclear(PQexec(pg, "ROLLBACK"));
-	return false;
 }
 
 /* The compiled-in rule titles (sql/triage/titles.json) into triage_titles; unchanged ones write nothing. */
@@ -257,13 +259,13 @@ migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, boo
 		return false;
 	if (!migrate_exec(pg, "SET LOCAL check_function_bodies = off", cause) ||
 	    !migrate_exec(pg, "SET LOCAL lock_timeout = " MIGRATE_LOCK_TIMEOUT, cause))
-		goto rollback;
+		return migrate_end(pg, false, cause);
 	res = PQexecParams(pg, "SELECT sha256 = " MIGRATE_SHA256 ", release > $3, release FROM schema_functions "
 	    "WHERE name = $1", 3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		*cause = xasprintf("functions/%s: %s", f->name, PQresultErrorMessage(res));
 		PQclear(res);
-		goto rollback;
+		return migrate_end(pg, false, cause);
 	}
 	same = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	newer = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
@@ -272,7 +274,7 @@ migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, boo
 		    f->name, PQgetvalue(res, 0, 2), params[2]);
 	PQclear(res);
 	if (newer || (same && !force))
-		return migrate_exec(pg, "COMMIT", cause);
+		return migrate_end(pg, true, cause);
 	res = PQexec(pg, f->data);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -280,7 +282,7 @@ migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, boo
 		*busy = state != NULL && (strcmp(state, "55P03") == 0 || strcmp(state, "40P01") == 0);
 		*cause = xasprintf("functions/%s: %s", f->name, PQresultErrorMessage(res));
 		PQclear(res);
-		goto rollback;
+		return migrate_end(pg, false, cause);
 	}
 	PQclear(res);
 	if (!migrate_write(pg, "INSERT INTO schema_functions (name, sha256, release) VALUES ($1, " MIGRATE_SHA256
@@ -288,15 +290,12 @@ migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, boo
 	    "applied_at = now()", 3, params, &err)) {
 		*cause = xasprintf("functions/%s: %s", f->name, err);
 		free(err);
-		goto rollback;
+		return migrate_end(pg, false, cause);
 	}
-	if (!migrate_exec(pg, "COMMIT", cause))
+	if (!migrate_end(pg, true, cause))
 		return false;
 	log_info("migrate: applied functions/%s", f->name);
 	return true;
-rollback:
-	PQclear(PQexec(pg, "ROLLBACK"));
-	return false;
 }
 
 bool
