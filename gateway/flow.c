@@ -86,26 +86,12 @@ struct flow_loader {
 	size_t nvars_read, vars_read_cap;
 };
 
-static const char *const flow_node_kind_names[] = {
 #define FLOW_NAME(e, n) n,
-	FLOW_NODE_KIND_LIST(FLOW_NAME)
+static const char *const flow_node_kind_names[] = { FLOW_NODE_KIND_LIST(FLOW_NAME) };
+static const char *const flow_message_names[] = { FLOW_MESSAGE_LIST(FLOW_NAME) };
+static const char *const flow_keyword_names[] = { FLOW_KEYWORD_LIST(FLOW_NAME) };
+static const char *const flow_action_names[] = { FLOW_ACTION_LIST(FLOW_NAME) };
 #undef FLOW_NAME
-};
-static const char *const flow_message_names[] = {
-#define FLOW_NAME(e, n) n,
-	FLOW_MESSAGE_LIST(FLOW_NAME)
-#undef FLOW_NAME
-};
-static const char *const flow_keyword_names[] = {
-#define FLOW_NAME(e, n) n,
-	FLOW_KEYWORD_LIST(FLOW_NAME)
-#undef FLOW_NAME
-};
-static const char *const flow_action_names[] = {
-#define FLOW_NAME(e, n) n,
-	FLOW_ACTION_LIST(FLOW_NAME)
-#undef FLOW_NAME
-};
 
 #define FLOW_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -267,6 +253,15 @@ flow_check_keys(struct flow_loader *ld, json_t *obj, const char *where, const ch
 			return flow_fail(ld, "%s: unknown field '%.64s'", where, key);
 	}
 	return true;
+}
+
+/* Checks that v is an object with only the listed keys (NULL-terminated). */
+static bool
+flow_object(struct flow_loader *ld, json_t *v, const char *where, const char *const *allowed)
+{
+	if (!json_is_object(v))
+		return flow_fail(ld, "%s: must be an object", where);
+	return flow_check_keys(ld, v, where, allowed);
 }
 
 /* A name: 1..FLOW_MAX_VALUE of [a-z0-9_]. */
@@ -637,9 +632,7 @@ flow_get_effects(struct flow_loader *ld, json_t *obj, const char *where, struct 
 			char w[160];
 
 			(void)snprintf(w, sizeof w, "%s: action %zu", where, i + 1);
-			if (!json_is_object(v))
-				return flow_fail(ld, "%s: must be an object", w);
-			if (!flow_check_keys(ld, v, w, keys))
+			if (!flow_object(ld, v, w, keys))
 				return false;
 			a = json_object_get(v, "action");
 			r = json_object_get(v, "reason");
@@ -755,9 +748,7 @@ flow_parse_choices(struct flow_loader *ld, json_t *arr, const char *where, struc
 		json_t *kw, *val;
 
 		(void)snprintf(w, sizeof w, "%s: choice %zu", where, i + 1);
-		if (!json_is_object(v))
-			return flow_fail(ld, "%s: must be an object", w);
-		if (!flow_check_keys(ld, v, w, keys))
+		if (!flow_object(ld, v, w, keys))
 			return false;
 		if (node->multi) {
 			/* Several choices may be taken at once: each stores its own var, the node's next follows. */
@@ -942,9 +933,7 @@ flow_parse_node(struct flow_loader *ld, json_t *v, struct flow_node *node)
 			char w[160];
 
 			(void)snprintf(w, sizeof w, "%s: case %zu", where, i + 1);
-			if (!json_is_object(c))
-				return flow_fail(ld, "%s: must be an object", w);
-			if (!flow_check_keys(ld, c, w, keys) ||
+			if (!flow_object(ld, c, w, keys) ||
 			    !flow_get_link(ld, c, "next", w, &cs[i].next))
 				return false;
 			if (json_object_get(c, "if") == NULL)
@@ -1109,9 +1098,7 @@ flow_parse_slot(struct flow_loader *ld, json_t *v, const char *where, struct flo
 	size_t i;
 	char w[160];
 
-	if (!json_is_object(v))
-		return flow_fail(ld, "%s: must be an object", where);
-	if (!flow_check_keys(ld, v, where, keys) || !flow_get_ident(ld, v, "var", where, true, &slot->var))
+	if (!flow_object(ld, v, where, keys) || !flow_get_ident(ld, v, "var", where, true, &slot->var))
 		return false;
 	flow_note_var(ld, slot->var, true);
 	if ((vals == NULL) == (dur == NULL))
@@ -1128,9 +1115,7 @@ flow_parse_slot(struct flow_loader *ld, json_t *v, const char *where, struct flo
 			json_t *val;
 
 			(void)snprintf(w, sizeof w, "%s: value %zu", where, i + 1);
-			if (!json_is_object(e))
-				return flow_fail(ld, "%s: must be an object", w);
-			if (!flow_check_keys(ld, e, w, vkeys))
+			if (!flow_object(ld, e, w, vkeys))
 				return false;
 			val = json_object_get(e, "value");
 			if (!json_is_string(val) || json_string_length(val) == 0 ||
@@ -1145,9 +1130,7 @@ flow_parse_slot(struct flow_loader *ld, json_t *v, const char *where, struct flo
 		return true;
 	}
 	(void)snprintf(w, sizeof w, "%s: duration", where);
-	if (!json_is_object(dur))
-		return flow_fail(ld, "%s: must be an object", w);
-	if (!flow_check_keys(ld, dur, w, dkeys))
+	if (!flow_object(ld, dur, w, dkeys))
 		return false;
 	e = json_object_get(dur, "units");
 	if (!json_is_array(e) || json_array_size(e) == 0 || json_array_size(e) > FLOW_MAX_SLOTS)
@@ -1163,9 +1146,7 @@ flow_parse_slot(struct flow_loader *ld, json_t *v, const char *where, struct flo
 			json_t *days;
 
 			(void)snprintf(uw, sizeof uw, "%s: unit %zu", w, i + 1);
-			if (!json_is_object(u))
-				return flow_fail(ld, "%s: must be an object", uw);
-			if (!flow_check_keys(ld, u, uw, ukeys))
+			if (!flow_object(ld, u, uw, ukeys))
 				return false;
 			days = json_object_get(u, "days");
 			if (!json_is_integer(days) || json_integer_value(days) < 1 || json_integer_value(days) > 36500)
@@ -1202,9 +1183,7 @@ flow_parse_slots(struct flow_loader *ld, json_t *v)
 	json_t *fields, *e;
 	size_t i;
 
-	if (!json_is_object(v))
-		return flow_fail(ld, "slots: must be an object");
-	if (!flow_check_keys(ld, v, "slots", keys) ||
+	if (!flow_object(ld, v, "slots", keys) ||
 	    !flow_get_text(ld, v, "noted", "slots", true, &flow->noted))
 		return false;
 	for (i = 0; i < flow->nlangs; i++)
@@ -1442,9 +1421,7 @@ flow_parse_nodes(struct flow_loader *ld, json_t *root)
 
 			(void)snprintf(where, sizeof where, "shortcut %zu", i + 1);
 			arg.where = where;
-			if (!json_is_object(v))
-				return flow_fail(ld, "%s: must be an object", where);
-			if (!flow_check_keys(ld, v, where, keys) ||
+			if (!flow_object(ld, v, where, keys) ||
 			    !flow_get_link(ld, v, "goto", where, &arg.target))
 				return false;
 			if (json_object_get(v, "keywords") == NULL)
