@@ -111,6 +111,17 @@ engine_state_new(void)
 	return xcalloc(1, sizeof(struct conv_state));
 }
 
+/* Frees a list of owned strings and leaves it empty. */
+static void
+engine_strings_clear(char ***v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*v)[i]);
+	free(*v);
+	*v = NULL;
+	*n = 0;
+}
+
 /* Frees a state (NULL ok). */
 void
 engine_state_free(struct conv_state *st)
@@ -123,23 +134,9 @@ engine_state_free(struct conv_state *st)
 		free(st->vars[i].value);
 	}
 	free(st->vars);
-	for (size_t i = 0; i < st->nescalated; i++)
-		free(st->escalated[i]);
-	free(st->escalated);
-	for (size_t i = 0; i < st->nnoted; i++)
-		free(st->noted[i]);
-	free(st->noted);
+	engine_strings_clear(&st->escalated, &st->nescalated);
+	engine_strings_clear(&st->noted, &st->nnoted);
 	free(st);
-}
-
-static void
-engine_clear_noted(struct conv_state *st)
-{
-	for (size_t i = 0; i < st->nnoted; i++)
-		free(st->noted[i]);
-	free(st->noted);
-	st->noted = NULL;
-	st->nnoted = 0;
 }
 
 static void
@@ -170,7 +167,7 @@ engine_drop_noted(struct conv_state *st, const char *var)
 static void
 engine_clear_vars(struct conv_state *st)
 {
-	engine_clear_noted(st);
+	engine_strings_clear(&st->noted, &st->nnoted);
 	for (size_t i = 0; i < st->nvars; i++) {
 		free(st->vars[i].name);
 		free(st->vars[i].value);
@@ -178,16 +175,6 @@ engine_clear_vars(struct conv_state *st)
 	free(st->vars);
 	st->vars = NULL;
 	st->nvars = 0;
-}
-
-static void
-engine_clear_escalated(struct conv_state *st)
-{
-	for (size_t i = 0; i < st->nescalated; i++)
-		free(st->escalated[i]);
-	free(st->escalated);
-	st->escalated = NULL;
-	st->nescalated = 0;
 }
 
 static void
@@ -660,7 +647,7 @@ engine_enter(struct engine_ctx *cx, const struct flow_node *n)
 		}
 		if (n->kind == FLOW_EMERGENCY) {
 			cx->st->emergency_sent = true;
-			engine_clear_escalated(cx->st);
+			engine_strings_clear(&cx->st->escalated, &cx->st->nescalated);
 		}
 		engine_send_entered(cx, n);
 		engine_set_node(cx->st, n->id);
@@ -1222,7 +1209,7 @@ engine_flush_noted(struct engine_ctx *cx, size_t at)
 			continue;
 		(void)snprintf(list + l, sizeof list - l, "%s%s", n++ > 0 ? ", " : "", label);
 	}
-	engine_clear_noted(cx->st);
+	engine_strings_clear(&cx->st->noted, &cx->st->nnoted);
 	if (n == 0)
 		return;
 	mark = strstr(noted->by_lang[cx->lang], "{list}");
@@ -1377,7 +1364,7 @@ engine_emergency(struct engine_ctx *cx, bool reply)
 		else {
 			engine_send_node(cx, em);
 			engine_set_node(cx->st, em->id);
-			engine_clear_escalated(cx->st);
+			engine_strings_clear(&cx->st->escalated, &cx->st->nescalated);
 		}
 		cx->st->emergency_sent = true;
 	}
@@ -1481,7 +1468,7 @@ engine_step(const struct flow *flow, const struct conv_state *state,
 	if (engine_idle(cx.st, in)) {
 		engine_set_node(cx.st, NULL);
 		engine_clear_vars(cx.st);
-		engine_clear_escalated(cx.st);
+		engine_strings_clear(&cx.st->escalated, &cx.st->nescalated);
 		cx.st->see_doctor_sent = cx.st->booking_offered = cx.st->emergency_sent = false;
 		cx.st->see_doctor_due = false;
 		engine_reply(&cx, flow_message(flow, FLOW_MSG_IDLE_RESET));
