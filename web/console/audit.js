@@ -19,12 +19,7 @@
 
   /* Labels from T and API messages, in the operator's language (i18n.js, loaded first). */
   var text = window.carenavI18n.panelText(T), t = text.t, said = text.said;
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text != null) e.textContent = text;
-    return e;
-  }
+  var panel = window.carenavPanel, el = panel.el;
 
   function table(actions) {
     var tbl = el("table", "audit-table"), head = el("tr");
@@ -45,39 +40,12 @@
   }
 
   function show() {
-    var panel = document.getElementById("audit");
-    if (panel) panel.remove();
-    panel = el("section", "overview");
-    panel.id = "audit";
-    var head = el("div", "overview-head"), close = el("button", "btn btn-ghost", t("close"));
-    close.type = "button";
-    close.addEventListener("click", function () { panel.remove(); });
-    head.appendChild(el("h2", null, t("title")));
-    head.appendChild(close);
-    panel.appendChild(head);
-    var body = el("div", "audit-body");
-    panel.appendChild(body);
-    document.body.appendChild(panel);
-    var token = sessionStorage.getItem("carenav.operatorToken") || "";
-    fetch("/api/audit?limit=200", { cache: "no-store", credentials: "same-origin",
-      headers: window.carenavAuth.headers("GET", token) }).then(function (res) {
-      return res.json().catch(function () { return null; }).then(function (doc) {
-        if (!res.ok) throw new Error(doc && doc.error ? doc.error.message : "HTTP " + res.status);
-        body.appendChild(doc.actions.length ? table(doc.actions) : el("p", "muted", t("empty")));
-      });
+    var body = panel.open("audit", t("title"), t("close"), "audit-body");
+    panel.get("/api/audit?limit=200").then(function (res) { return res.json(); }).then(function (doc) {
+      body.appendChild(doc.actions.length ? table(doc.actions) : el("p", "muted", t("empty")));
     }).catch(function (err) { body.appendChild(el("p", "form-error", t("failed") + said(err.message))); });
   }
 
-  function addButton() {
-    var out = document.getElementById("signout");
-    if (!out || document.getElementById("open-audit")) return;
-    var b = el("button", "btn btn-ghost admin-only", t("open"));
-    b.type = "button";
-    b.id = "open-audit";
-    b.addEventListener("click", show);
-    out.parentNode.insertBefore(b, out);
-  }
-
-  addButton();
+  panel.button("open-audit", "btn btn-ghost admin-only", t("open"), show);
   window.carenavAudit = { show: show };
 })();

@@ -27,26 +27,11 @@
 
   /* Labels from T and API messages, in the operator's language (i18n.js, loaded first). */
   var text = window.carenavI18n.panelText(T), t = text.t, said = text.said;
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text != null) e.textContent = text;
-    return e;
-  }
+  var panel = window.carenavPanel, el = panel.el, call = panel.get;
   function svg(tag, attrs) {
     var e = document.createElementNS(SVG, tag);
     Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
     return e;
-  }
-  function call(path) {
-    var token = sessionStorage.getItem("carenav.operatorToken") || "";
-    return fetch(path, { cache: "no-store", credentials: "same-origin",
-      headers: window.carenavAuth.headers("GET", token) }).then(function (res) {
-      if (!res.ok) return res.json().catch(function () { return null; }).then(function (d) {
-        throw new Error(d && d.error ? d.error.message : "HTTP " + res.status);
-      });
-      return res;
-    });
   }
 
   /* A bar chart of days[i][key]. */
@@ -140,19 +125,7 @@
   }
 
   function show() {
-    var panel = document.getElementById("overview");
-    if (panel) panel.remove();
-    panel = el("section", "overview");
-    panel.id = "overview";
-    var head = el("div", "overview-head"), close = el("button", "btn btn-ghost", t("close"));
-    close.type = "button";
-    close.addEventListener("click", function () { panel.remove(); });
-    head.appendChild(el("h2", null, t("title")));
-    head.appendChild(close);
-    panel.appendChild(head);
-    var body = el("div");
-    panel.appendChild(body);
-    document.body.appendChild(panel);
+    var body = panel.open("overview", t("title"), t("close"));
     call("/api/overview?days=14").then(function (res) { return res.json(); }).then(function (doc) {
       var tiles = el("div", "ov-tiles"), charts = el("div", "ov-charts");
       [["escalations_open", "now_esc"], ["escalations_in_progress", "now_prog"], ["callbacks_open", "now_cb"],
@@ -175,15 +148,5 @@
     }).catch(function (err) { body.appendChild(el("p", "form-error", t("failed") + said(err.message))); });
   }
 
-  function addButton() {
-    var out = document.getElementById("signout");
-    if (!out || document.getElementById("open-overview")) return;
-    var b = el("button", "btn btn-ghost", t("open"));
-    b.type = "button";
-    b.id = "open-overview";
-    b.addEventListener("click", show);
-    out.parentNode.insertBefore(b, out);
-  }
-
-  addButton();
+  panel.button("open-overview", "btn btn-ghost", t("open"), show);
 })();
