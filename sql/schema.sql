@@ -130,7 +130,7 @@ CREATE FUNCTION public.carenav_api_escalation_list(p_state text, p_limit integer
 --
 
 CREATE FUNCTION public.carenav_api_escalation_resolve(p_id bigint, p_operator text, p_note text) RETURNS text
-    LANGUAGE plpgsql
+    LANGUAGE sql
     AS $$ -- body: sql/functions/console.sql $$;
 
 --

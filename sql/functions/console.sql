@@ -195,31 +195,14 @@ BEGIN
     RETURN 'ok';
 END $$;
 
--- Resolves an open or acknowledged escalation (no more alert rounds).
+-- Resolves an open or acknowledged escalation (no more alert rounds), with
+-- no outcome: the signature of gateways before carenav_api_escalation_close.
 -- Returns 'ok', 'not_found' or 'conflict' (already resolved).
 CREATE OR REPLACE FUNCTION carenav_api_escalation_resolve(p_id bigint, p_operator text, p_note text)
 RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    e escalations%ROWTYPE;
-BEGIN
-    SELECT * INTO e FROM escalations WHERE id = p_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN 'not_found';
-    END IF;
-    IF e.status = 'resolved' THEN
-        RETURN 'conflict';
-    END IF;
-    UPDATE escalations SET status = 'resolved', resolved_at = now(),
-           resolved_by = 'operator:' || p_operator, resolution_note = nullif(p_note, ''),
-           next_due_at = NULL
-     WHERE id = e.id;
-    INSERT INTO escalation_events (escalation_id, event, actor, detail)
-    VALUES (e.id, 'resolved', 'operator:' || p_operator, nullif(p_note, ''));
-    INSERT INTO operator_actions (operator, action, conversation_id, escalation_id, detail)
-    VALUES (p_operator, 'escalation_resolve', e.conversation_id, e.id, 'code ' || e.code);
-    RETURN 'ok';
-END $$;
+LANGUAGE sql AS $$
+    SELECT carenav_api_escalation_close(p_id, p_operator, p_note, '', NULL)
+$$;
 
 -- Marks an open call-back request done. Returns 'ok', 'not_found' or 'conflict'.
 CREATE OR REPLACE FUNCTION carenav_api_callback_done(p_id bigint, p_operator text) RETURNS text
