@@ -20,10 +20,32 @@
 
 #include "db.h"
 #include "intake.h"
+#include "log.h"
 #include "outbox.h"
 #include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
+
+/* The database-wide gauges: a column of store_gauges_sql each, with its metric's name and help. */
+static const struct health_db_gauge {
+	enum store_gauge_col col;
+	const char *name;
+	const char *help;
+} health_db_gauges[] = {
+	{ GAUGE_OUTBOX_PENDING, "carenav_outbox_pending", "Outbound SMS waiting to be sent (all gateways)" },
+	{ GAUGE_OUTBOX_OLDEST_S, "carenav_outbox_oldest_pending_seconds",
+	  "Age of the oldest outbound SMS waiting to be sent (0 = none)" },
+	{ GAUGE_ESCALATIONS_OPEN, "carenav_escalations_open", "Escalations not yet acknowledged by staff" },
+	{ GAUGE_ESCALATIONS_OLDEST_S, "carenav_escalations_oldest_unacknowledged_seconds",
+	  "Age of the oldest unacknowledged escalation (0 = none)" },
+	{ GAUGE_ESCALATIONS_ACKNOWLEDGED, "carenav_escalations_acknowledged",
+	  "Escalations acknowledged but not yet resolved" },
+	{ GAUGE_INBOUND_UNANSWERED, "carenav_inbound_unanswered",
+	  "Stored inbound SMS whose dialogue step has not committed yet" },
+	{ GAUGE_STAFF_UNREACHABLE, "carenav_staff_unreachable",
+	  "Active staff whose pages the provider refused for good (carenav staff list)" },
+	{ GAUGE_ONCALL_STAFF, "carenav_oncall_staff", "Active staff with an on-call shift (any tier) covering now" },
+};
 
 /* One scrape waiting for the database gauges. */
 struct health_scrape {
@@ -86,25 +108,17 @@ health_metrics_done(const PGresult *res, const char *error, void *arg)
 {
 	struct health_scrape *scrape = arg;
 	char *text = health_local(scrape->ctx);
+	const char *missing;
+	int col[GAUGE_NCOLS];
 
 	if (error == NULL && PQntuples(res) == 1) {
-		health_gauge(&text, "carenav_outbox_pending", "Outbound SMS waiting to be sent (all gateways)",
-		    PQgetvalue(res, 0, 0));
-		health_gauge(&text, "carenav_outbox_oldest_pending_seconds",
-		    "Age of the oldest outbound SMS waiting to be sent (0 = none)", PQgetvalue(res, 0, 1));
-		health_gauge(&text, "carenav_escalations_open", "Escalations not yet acknowledged by staff",
-		    PQgetvalue(res, 0, 2));
-		health_gauge(&text, "carenav_escalations_oldest_unacknowledged_seconds",
-		    "Age of the oldest unacknowledged escalation (0 = none)", PQgetvalue(res, 0, 3));
-		health_gauge(&text, "carenav_escalations_acknowledged",
-		    "Escalations acknowledged but not yet resolved", PQgetvalue(res, 0, 4));
-		health_gauge(&text, "carenav_inbound_unanswered",
-		    "Stored inbound SMS whose dialogue step has not committed yet", PQgetvalue(res, 0, 5));
-		health_gauge(&text, "carenav_staff_unreachable",
-		    "Active staff whose pages the provider refused for good (carenav staff list)",
-		    PQgetvalue(res, 0, 6));
-		health_gauge(&text, "carenav_oncall_staff",
-		    "Active staff with an on-call shift (any tier) covering now", PQgetvalue(res, 0, 7));
+		if (!store_col_lookup(res, store_gauge_columns, col, &missing)) {
+			log_warn("metrics: the gauges query has no column %s; database gauges left out", missing);
+		} else {
+			for (size_t i = 0; i < sizeof health_db_gauges / sizeof health_db_gauges[0]; i++)
+				health_gauge(&text, health_db_gauges[i].name, health_db_gauges[i].help,
+				    PQgetvalue(res, 0, col[health_db_gauges[i].col]));
+		}
 	}
 	scrape->text = text;
 	if (error != NULL) {
