@@ -24,6 +24,7 @@
 #include "cli_sql.h"
 #include "config.h"
 #include "opauth.h"
+#include "store_admin.h"
 #include "xmalloc.h"
 
 static const char *const cli_op_roles[] = { "viewer", "responder", "admin", NULL };
@@ -42,8 +43,7 @@ static void
 cli_op_audit(PGconn *pg, const char *action, const char *detail)
 {
 	const char *params[2] = { action, detail };
-	PGresult *res = cli_sql_exec(pg, "write the audit trail", "SELECT carenav_audit('cli', $1, NULL, $2, NULL)", 2,
-	    params);
+	PGresult *res = cli_sql_exec(pg, "write the audit trail", store_admin_audit_sql, 2, params);
 
 	PQclear(res);
 }
@@ -61,9 +61,7 @@ cli_op_issue_token(PGconn *pg, const char *name, long days)
 	snprintf(token, sizeof token, "%s%s", OPAUTH_TOKEN_PREFIX, raw);
 	opauth_sha256_hex(token, digest);
 	snprintf(sdays, sizeof sdays, "%ld", days);
-	res = cli_sql_row(pg, "issue the token", "INSERT INTO operator_tokens (operator_id, token_sha256, expires_at) "
-	    "SELECT id, $2, now() + make_interval(days => $3::int) FROM operators WHERE name = $1 "
-	    "RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')", 3, params, CLI_OP_NONE, name);
+	res = cli_sql_row(pg, "issue the token", store_admin_token_add_sql, 3, params, CLI_OP_NONE, name);
 	if (res == NULL)
 		return false;
 	printf("api token (shown once, expires %s UTC): %s\n", PQgetvalue(res, 0, 0), token);
@@ -158,16 +156,14 @@ cli_op_add(PGconn *pg, const struct config *cfg, int argc, char **argv)
 	params[0] = name;
 	params[1] = role;
 	params[2] = language;
-	res = cli_sql_row(pg, "add the operator", "INSERT INTO operators (name, role, language) VALUES ($1, $2, $3) "
-	    "ON CONFLICT (name) DO NOTHING RETURNING id", 3, params,
+	res = cli_sql_row(pg, "add the operator", store_admin_operator_add_sql, 3, params,
 	    "an operator named %s already exists (operator reset %s gives it a new password)", name, name);
 	if (res == NULL)
 		return 1;
 	PQclear(res);
 	printf("added operator %s (%s)\n", name, role);
 	cli_op_audit(pg, "operator_add", name);
-	if (password && !cli_op_new_password(pg, name,
-	    "UPDATE operators SET password_hash = $2 WHERE name = $1 RETURNING id"))
+	if (password && !cli_op_new_password(pg, name, store_admin_password_set_sql))
 		return 1;
 	if (token && !cli_op_issue_token(pg, name, days))
 		return 1;
@@ -180,14 +176,8 @@ cli_op_list(PGconn *pg)
 	static const struct cli_sql_column cols[] = { { "NAME", 32 }, { "ROLE", 9 }, { "LANG", 4 },
 		{ "STATE", 8 }, { "PASSWORD", 8 }, { "TOTP", 4 }, { "TOKENS", 0 } };
 
-	return cli_sql_list(pg, "list the operators",
-	    "SELECT o.name, o.role, o.language, CASE WHEN o.disabled THEN 'disabled' "
-	    "WHEN o.locked_until > now() THEN 'locked' ELSE 'active' END, "
-	    "CASE WHEN o.password_hash IS NULL THEN 'no' ELSE 'yes' END, "
-	    "CASE WHEN o.totp_secret IS NULL THEN 'no' ELSE 'yes' END, "
-	    "(SELECT count(*) FROM operator_tokens t WHERE t.operator_id = o.id AND t.revoked_at IS NULL "
-	    "  AND t.expires_at > now()) "
-	    "FROM operators o ORDER BY o.name", 0, NULL, cols, (int)(sizeof cols / sizeof cols[0]));
+	return cli_sql_list(pg, "list the operators", store_admin_operator_list_sql, 0, NULL, cols,
+	    (int)(sizeof cols / sizeof cols[0]));
 }
 
 /* Runs sql ($1 = name) that returns a row when NAME exists; audits action. */
@@ -205,11 +195,6 @@ cli_op_simple(PGconn *pg, const char *name, const char *sql, const char *action,
 	return 0;
 }
 
-#define CLI_OP_END_ALL \
-	"WITH o AS (SELECT id FROM operators WHERE name = $1), " \
-	"s AS (UPDATE operator_sessions SET ended_at = now() WHERE operator_id IN (SELECT id FROM o) " \
-	"      AND ended_at IS NULL RETURNING 1) "
-
 static int
 cli_op_totp(PGconn *pg, const struct config *cfg, int argc, char **argv)
 {
@@ -220,12 +205,11 @@ cli_op_totp(PGconn *pg, const struct config *cfg, int argc, char **argv)
 	(void)cfg;
 	params[0] = argv[1];
 	if (argc >= 3 && strcmp(argv[2], "--off") == 0)
-		return cli_op_simple(pg, argv[1], "UPDATE operators SET totp_secret = NULL WHERE name = $1 "
-		    "RETURNING id", "operator_totp_off", "second factor off for");
+		return cli_op_simple(pg, argv[1], store_admin_totp_off_sql, "operator_totp_off",
+		    "second factor off for");
 	secret = opauth_totp_secret();
 	params[1] = secret;
-	res = cli_sql_row(pg, "set the second factor", "UPDATE operators SET totp_secret = $2 WHERE name = $1 "
-	    "RETURNING id", 2, params, CLI_OP_NONE, argv[1]);
+	res = cli_sql_row(pg, "set the second factor", store_admin_totp_set_sql, 2, params, CLI_OP_NONE, argv[1]);
 	if (res == NULL) {
 		free(secret);
 		return 1;
@@ -255,8 +239,7 @@ cli_op_language(PGconn *pg, int argc, char **argv)
 	}
 	params[0] = argv[1];
 	params[1] = argv[2];
-	res = cli_sql_exec(pg, "set the language", "SELECT carenav_operator_language_set($1, $2, 'cli', NULL)", 2,
-	    params);
+	res = cli_sql_exec(pg, "set the language", store_admin_language_set_sql, 2, params);
 	if (res == NULL)
 		return 1;
 	result = PQgetvalue(res, 0, 0);
@@ -294,21 +277,15 @@ cli_operator(PGconn *pg, const struct config *cfg, int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(cmd, "disable") == 0)
-		return cli_op_simple(pg, argv[1], CLI_OP_END_ALL
-		    "UPDATE operators SET disabled = true WHERE name = $1 RETURNING id", "operator_disable",
+		return cli_op_simple(pg, argv[1], store_admin_operator_disable_sql, "operator_disable",
 		    "disabled (its sessions end and its tokens stop working now)");
 	if (strcmp(cmd, "enable") == 0)
-		return cli_op_simple(pg, argv[1], "UPDATE operators SET disabled = false WHERE name = $1 "
-		    "RETURNING id", "operator_enable", "enabled");
+		return cli_op_simple(pg, argv[1], store_admin_operator_enable_sql, "operator_enable", "enabled");
 	if (strcmp(cmd, "revoke") == 0)
-		return cli_op_simple(pg, argv[1], "WITH o AS (SELECT id FROM operators WHERE name = $1), "
-		    "t AS (UPDATE operator_tokens SET revoked_at = now() WHERE operator_id IN (SELECT id FROM o) "
-		    "AND revoked_at IS NULL RETURNING 1) SELECT id FROM o", "operator_revoke",
+		return cli_op_simple(pg, argv[1], store_admin_tokens_revoke_sql, "operator_revoke",
 		    "revoked every API token of");
 	if (strcmp(cmd, "reset") == 0) {
-		if (!cli_op_new_password(pg, argv[1], CLI_OP_END_ALL
-		    "UPDATE operators SET password_hash = $2, failed_logins = 0, locked_until = NULL "
-		    "WHERE name = $1 RETURNING id"))
+		if (!cli_op_new_password(pg, argv[1], store_admin_password_reset_sql))
 			return 1;
 		cli_op_audit(pg, "operator_reset", argv[1]);
 		printf("reset %s: unlocked, its sessions ended\n", argv[1]);
