@@ -37,6 +37,7 @@
 #include "config.h"
 #include "oncall.h"
 #include "phone.h"
+#include "store_admin.h"
 #include "xmalloc.h"
 
 #define CLI_MAX_DAYS 366
@@ -200,8 +201,7 @@ cli_staff_add(PGconn *pg, int argc, char **argv)
 	phone = a.phone;
 	webhook = a.webhook;
 	params[0] = phone;
-	res = cli_sql_exec(pg, "look up the number", "SELECT name, role, language, active FROM staff WHERE phone = $1",
-	    1, params);
+	res = cli_sql_exec(pg, "look up the number", store_admin_staff_number_sql, 1, params);
 	if (res == NULL)
 		return 1;
 	if (PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] == 't') {
@@ -218,11 +218,8 @@ cli_staff_add(PGconn *pg, int argc, char **argv)
 	params[3] = a.language;
 	params[4] = webhook != NULL && webhook[0] != '\0' ? webhook : NULL;
 	/* A removed number comes back with the details given now. */
-	res = cli_sql_row(pg, "add the staff member", "INSERT INTO staff (name, phone, role, language, webhook_url) "
-	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (phone) DO UPDATE SET name = EXCLUDED.name, "
-	    "role = EXCLUDED.role, language = EXCLUDED.language, webhook_url = EXCLUDED.webhook_url, "
-	    "active = true, unreachable_at = NULL, unreachable_reason = NULL WHERE NOT staff.active "
-	    "RETURNING id, (xmax = 0)", 5, params, "%s was registered meanwhile; nothing changed", phone);
+	res = cli_sql_row(pg, "add the staff member", store_admin_staff_add_sql, 5, params,
+	    "%s was registered meanwhile; nothing changed", phone);
 	if (res == NULL)
 		return 1;
 	printf("%s staff %s (%s), id %s\n", PQgetvalue(res, 0, 1)[0] == 't' ? "added" : "re-added", name,
@@ -261,7 +258,7 @@ cli_staff_edit(PGconn *pg, int argc, char **argv)
 	new_phone = a.phone;
 	if (new_phone != NULL && strcmp(new_phone, phone) != 0) {
 		params[0] = new_phone;
-		res = cli_sql_exec(pg, "look up the number", "SELECT name FROM staff WHERE phone = $1", 1, params);
+		res = cli_sql_exec(pg, "look up the number", store_admin_staff_owner_sql, 1, params);
 		if (res == NULL)
 			return 1;
 		if (PQntuples(res) > 0) {
@@ -279,15 +276,8 @@ cli_staff_edit(PGconn *pg, int argc, char **argv)
 	params[4] = a.language;
 	params[5] = a.webhook;
 	params[6] = a.webhook != NULL ? "t" : "f";
-	res = cli_sql_row(pg, "change the staff member",
-	    "UPDATE staff SET name = coalesce($2, name), phone = coalesce($3, phone), role = coalesce($4, role), "
-	    "language = coalesce($5, language), "
-	    "webhook_url = CASE WHEN $7::boolean THEN nullif($6, '') ELSE webhook_url END, "
-	    /* A new number is a fresh chance: a refused page no longer marks them unreachable. */
-	    "unreachable_at = CASE WHEN $3 IS NULL THEN unreachable_at END, "
-	    "unreachable_reason = CASE WHEN $3 IS NULL THEN unreachable_reason END "
-	    "WHERE phone = $1 AND active RETURNING id, name, phone, role, language, "
-	    "coalesce(webhook_url, '-')", 7, params, "no active staff member has phone %s", phone);
+	res = cli_sql_row(pg, "change the staff member", store_admin_staff_edit_sql, 7, params,
+	    "no active staff member has phone %s", phone);
 	if (res == NULL)
 		return 1;
 	printf("staff %s now: %s, %s, %s, language %s, webhook %s\n", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
@@ -304,15 +294,8 @@ cli_staff_list(PGconn *pg, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	return cli_sql_list(pg, "list staff",
-	    "SELECT s.id, s.name, s.phone, s.role, s.language, "
-	    "CASE WHEN s.webhook_url IS NULL THEN '-' ELSE 'yes' END, "
-	    "coalesce((SELECT string_agg(DISTINCT o.tier, ',') FROM oncall_shifts o WHERE o.staff_id = s.id "
-	    "AND o.starts_at <= now() AND o.ends_at > now()), '-'), "
-	    "CASE WHEN s.unreachable_at IS NULL THEN 'ok' ELSE 'UNREACHABLE since ' || "
-	    "to_char(s.unreachable_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC: ' || "
-	    "left(coalesce(s.unreachable_reason, ''), 80) END "
-	    "FROM staff s WHERE s.active ORDER BY s.name", 0, NULL, cols, (int)(sizeof cols / sizeof cols[0]));
+	return cli_sql_list(pg, "list staff", store_admin_staff_list_sql, 0, NULL, cols,
+	    (int)(sizeof cols / sizeof cols[0]));
 }
 
 static int
@@ -331,8 +314,7 @@ cli_staff_remove(PGconn *pg, int argc, char **argv)
 	params[0] = norm;
 	params[1] = argv[1];  /* a row added before numbers were normalised */
 	/* Kept, inactive: the audit trail names them. */
-	res = cli_sql_row(pg, "remove the staff member",
-	    "UPDATE staff SET active = false WHERE phone IN ($1, $2) AND active RETURNING name", 2, params,
+	res = cli_sql_row(pg, "remove the staff member", store_admin_staff_remove_sql, 2, params,
 	    "no active staff member has phone %s", argv[1]);
 	if (res == NULL)
 		return 1;
@@ -387,14 +369,7 @@ cli_shifts_load(PGconn *pg, int64_t from_ms, int64_t to_ms, struct cli_shifts *o
 
 	snprintf(a, sizeof a, "%" PRId64, from_ms);
 	snprintf(b, sizeof b, "%" PRId64, to_ms);
-	res = cli_sql_exec(pg, "read the schedule",
-	    "SELECT o.id, o.staff_id, s.name, o.tier, "
-	    "(extract(epoch FROM o.starts_at) * 1000)::bigint, (extract(epoch FROM o.ends_at) * 1000)::bigint, "
-	    "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' to ' || "
-	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' ' || o.time_zone "
-	    "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
-	    "WHERE s.active AND o.ends_at > to_timestamp($1::bigint / 1000.0) "
-	    "AND o.starts_at < to_timestamp($2::bigint / 1000.0) ORDER BY o.starts_at, o.id", 2, params);
+	res = cli_sql_exec(pg, "read the schedule", store_admin_shifts_sql, 2, params);
 	if (res == NULL)
 		return false;
 	out->n = (size_t)PQntuples(res);
@@ -418,7 +393,7 @@ cli_shifts_load(PGconn *pg, int64_t from_ms, int64_t to_ms, struct cli_shifts *o
 static bool
 cli_now_ms(PGconn *pg, int64_t *now_ms)
 {
-	PGresult *res = cli_sql_exec(pg, "read the time", "SELECT (extract(epoch FROM now()) * 1000)::bigint", 0, NULL);
+	PGresult *res = cli_sql_exec(pg, "read the time", store_admin_now_ms_sql, 0, NULL);
 
 	if (res == NULL)
 		return false;
@@ -441,7 +416,7 @@ cli_zone_ok(PGconn *pg, const char *tz)
 		    "daylight saving applies)\n", tz);
 		return false;
 	}
-	res = cli_sql_exec(pg, "check the time zone", "SELECT carenav_zone_exists($1)", 1, params);
+	res = cli_sql_exec(pg, "check the time zone", store_admin_zone_exists_sql, 1, params);
 	if (res == NULL)
 		return false;
 	known = PQgetvalue(res, 0, 0)[0] == 't';
@@ -464,8 +439,7 @@ cli_resolve(PGconn *pg, const char *field, const struct oncall_local *t, const c
 	PGresult *res;
 
 	oncall_local_format(t, local, sizeof local);
-	res = cli_sql_exec(pg, "convert the time", "SELECT array_to_string(carenav_local_instants($1::timestamp, $2), ' ')",
-	    2, params);
+	res = cli_sql_exec(pg, "convert the time", store_admin_local_instants_sql, 2, params);
 	if (res == NULL)
 		return false;
 	n = sscanf(PQgetvalue(res, 0, 0), "%lld %lld", &v[0], &v[1]);
@@ -608,8 +582,8 @@ cli_staff_find(PGconn *pg, const char *phone, long long *id, char **name)
 
 	if (!cli_phone(phone, "--phone", norm))
 		return false;
-	res = cli_sql_row(pg, "look up the staff member", "SELECT id, name FROM staff WHERE phone = $1 AND active",
-	    1, params, "--phone: no active staff member has phone %s (carenav staff add first)", phone);
+	res = cli_sql_row(pg, "look up the staff member", store_admin_staff_find_sql, 1, params,
+	    "--phone: no active staff member has phone %s (carenav staff add first)", phone);
 	if (res == NULL)
 		return false;
 	*id = atoll(PQgetvalue(res, 0, 0));
@@ -712,14 +686,7 @@ cli_oncall_add(PGconn *pg, int argc, char **argv)
 	params[2] = cli_array(p.out, p.days, true, starts, sizeof starts);
 	params[3] = cli_array(p.out, p.days, false, ends, sizeof ends);
 	params[4] = a.tz;
-	res = cli_sql_exec(pg, "add the shift",
-	    "INSERT INTO oncall_shifts (staff_id, tier, starts_at, ends_at, time_zone) "
-	    "SELECT $1::bigint, $2, to_timestamp(s / 1000.0), to_timestamp(e / 1000.0), $5 "
-	    "FROM unnest($3::bigint[], $4::bigint[]) AS x (s, e) "
-	    "RETURNING id, to_char(starts_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
-	    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
-	    "to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
-	    "to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')", 5, params);
+	res = cli_sql_exec(pg, "add the shift", store_admin_shift_add_sql, 5, params);
 	if (res == NULL)
 		goto out;
 	for (int i = 0; i < PQntuples(res); i++)
@@ -762,11 +729,7 @@ cli_oncall_edit(PGconn *pg, int argc, char **argv)
 		return 2;
 	snprintf(idbuf, sizeof idbuf, "%lld", id);
 	params[0] = idbuf;
-	res = cli_sql_row(pg, "read the shift",
-	    "SELECT s.phone, o.tier, o.time_zone, to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
-	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') "
-	    "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id WHERE o.id = $1::bigint", 1, params,
-	    CLI_NO_SHIFT, id);
+	res = cli_sql_row(pg, "read the shift", store_admin_shift_get_sql, 1, params, CLI_NO_SHIFT, id);
 	if (res == NULL)
 		return 1;
 	phone = xstrdup(a.phone != NULL ? a.phone : PQgetvalue(res, 0, 0));
@@ -799,11 +762,7 @@ cli_oncall_edit(PGconn *pg, int argc, char **argv)
 	params[3] = sbuf;
 	params[4] = ebuf;
 	params[5] = tz;
-	res = cli_sql_row(pg, "change the shift",
-	    "UPDATE oncall_shifts SET staff_id = $2::bigint, tier = $3, starts_at = to_timestamp($4::bigint / 1000.0), "
-	    "ends_at = to_timestamp($5::bigint / 1000.0), time_zone = $6 WHERE id = $1::bigint "
-	    "RETURNING to_char(starts_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
-	    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI')", 6, params,
+	res = cli_sql_row(pg, "change the shift", store_admin_shift_edit_sql, 6, params,
 	    "shift %lld was removed meanwhile", id);
 	if (res == NULL)
 		goto out;
@@ -835,11 +794,7 @@ cli_oncall_remove(PGconn *pg, int argc, char **argv)
 		return 2;
 	}
 	snprintf(idbuf, sizeof idbuf, "%lld", id);
-	res = cli_sql_row(pg, "remove the shift",
-	    "DELETE FROM oncall_shifts o USING staff s WHERE o.id = $1::bigint AND s.id = o.staff_id "
-	    "RETURNING s.name, o.tier, to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
-	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), o.time_zone", 1, params,
-	    CLI_NO_SHIFT, id);
+	res = cli_sql_row(pg, "remove the shift", store_admin_shift_remove_sql, 1, params, CLI_NO_SHIFT, id);
 	if (res == NULL)
 		return 1;
 	printf("removed shift %lld: %s %s, %s to %s %s\n", id, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0),
@@ -856,14 +811,8 @@ cli_oncall_list(PGconn *pg, int argc, char **argv)
 	const char *all = argc > 1 && strcmp(argv[1], "--all") == 0 ? "true" : "false";
 	const char *params[] = { all };
 
-	return cli_sql_list(pg, "list the schedule",
-	    "SELECT o.id, s.name, s.phone, o.tier, "
-	    "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
-	    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), o.time_zone, "
-	    "CASE WHEN o.starts_at <= now() AND o.ends_at > now() THEN 'ON CALL NOW' ELSE '' END "
-	    "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
-	    "WHERE s.active AND ($1::boolean OR o.ends_at > now()) ORDER BY o.starts_at, o.tier", 1, params,
-	    cols, (int)(sizeof cols / sizeof cols[0]));
+	return cli_sql_list(pg, "list the schedule", store_admin_shift_list_sql, 1, params, cols,
+	    (int)(sizeof cols / sizeof cols[0]));
 }
 
 /* ms since the epoch as "YYYY-MM-DD HH:MM" in the zone most shifts were entered in (else UTC). */
@@ -875,10 +824,7 @@ cli_format_ms(PGconn *pg, int64_t ms, char *buf, size_t size)
 	PGresult *res;
 
 	snprintf(v, sizeof v, "%" PRId64, ms);
-	res = PQexecParams(pg, "WITH z AS (SELECT coalesce((SELECT time_zone FROM oncall_shifts "
-	    "WHERE ends_at > now() GROUP BY time_zone ORDER BY count(*) DESC, time_zone LIMIT 1), 'UTC') AS tz) "
-	    "SELECT to_char(to_timestamp($1::bigint / 1000.0) AT TIME ZONE z.tz, 'YYYY-MM-DD HH24:MI') || ' ' || z.tz "
-	    "FROM z", 1, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(pg, store_admin_local_time_sql, 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		snprintf(buf, size, "%s", PQgetvalue(res, 0, 0));
 	else

@@ -46,3 +46,88 @@ const char store_admin_tokens_revoke_sql[] = "WITH o AS (SELECT id FROM operator
     "AND revoked_at IS NULL RETURNING 1) SELECT id FROM o";
 
 const char store_admin_language_set_sql[] = "SELECT carenav_operator_language_set($1, $2, 'cli', NULL)";
+
+const char store_admin_staff_number_sql[] = "SELECT name, role, language, active FROM staff WHERE phone = $1";
+
+const char store_admin_staff_add_sql[] = "INSERT INTO staff (name, phone, role, language, webhook_url) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (phone) DO UPDATE SET name = EXCLUDED.name, "
+    "role = EXCLUDED.role, language = EXCLUDED.language, webhook_url = EXCLUDED.webhook_url, "
+    "active = true, unreachable_at = NULL, unreachable_reason = NULL WHERE NOT staff.active "
+    "RETURNING id, (xmax = 0)";
+
+const char store_admin_staff_owner_sql[] = "SELECT name FROM staff WHERE phone = $1";
+
+const char store_admin_staff_edit_sql[] =
+    "UPDATE staff SET name = coalesce($2, name), phone = coalesce($3, phone), role = coalesce($4, role), "
+    "language = coalesce($5, language), "
+    "webhook_url = CASE WHEN $7::boolean THEN nullif($6, '') ELSE webhook_url END, "
+    /* A new number is a fresh chance: a refused page no longer marks them unreachable. */
+    "unreachable_at = CASE WHEN $3 IS NULL THEN unreachable_at END, "
+    "unreachable_reason = CASE WHEN $3 IS NULL THEN unreachable_reason END "
+    "WHERE phone = $1 AND active RETURNING id, name, phone, role, language, "
+    "coalesce(webhook_url, '-')";
+
+const char store_admin_staff_list_sql[] = "SELECT s.id, s.name, s.phone, s.role, s.language, "
+    "CASE WHEN s.webhook_url IS NULL THEN '-' ELSE 'yes' END, "
+    "coalesce((SELECT string_agg(DISTINCT o.tier, ',') FROM oncall_shifts o WHERE o.staff_id = s.id "
+    "AND o.starts_at <= now() AND o.ends_at > now()), '-'), "
+    "CASE WHEN s.unreachable_at IS NULL THEN 'ok' ELSE 'UNREACHABLE since ' || "
+    "to_char(s.unreachable_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC: ' || "
+    "left(coalesce(s.unreachable_reason, ''), 80) END "
+    "FROM staff s WHERE s.active ORDER BY s.name";
+
+const char store_admin_staff_remove_sql[] =
+    "UPDATE staff SET active = false WHERE phone IN ($1, $2) AND active RETURNING name";
+
+const char store_admin_shifts_sql[] = "SELECT o.id, o.staff_id, s.name, o.tier, "
+    "(extract(epoch FROM o.starts_at) * 1000)::bigint, (extract(epoch FROM o.ends_at) * 1000)::bigint, "
+    "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' to ' || "
+    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' ' || o.time_zone "
+    "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
+    "WHERE s.active AND o.ends_at > to_timestamp($1::bigint / 1000.0) "
+    "AND o.starts_at < to_timestamp($2::bigint / 1000.0) ORDER BY o.starts_at, o.id";
+
+const char store_admin_now_ms_sql[] = "SELECT (extract(epoch FROM now()) * 1000)::bigint";
+
+const char store_admin_zone_exists_sql[] = "SELECT carenav_zone_exists($1)";
+
+const char store_admin_local_instants_sql[] =
+    "SELECT array_to_string(carenav_local_instants($1::timestamp, $2), ' ')";
+
+const char store_admin_staff_find_sql[] = "SELECT id, name FROM staff WHERE phone = $1 AND active";
+
+const char store_admin_shift_add_sql[] = "INSERT INTO oncall_shifts (staff_id, tier, starts_at, ends_at, time_zone) "
+    "SELECT $1::bigint, $2, to_timestamp(s / 1000.0), to_timestamp(e / 1000.0), $5 "
+    "FROM unnest($3::bigint[], $4::bigint[]) AS x (s, e) "
+    "RETURNING id, to_char(starts_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
+    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
+    "to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
+    "to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')";
+
+const char store_admin_shift_get_sql[] =
+    "SELECT s.phone, o.tier, o.time_zone, to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
+    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') "
+    "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id WHERE o.id = $1::bigint";
+
+const char store_admin_shift_edit_sql[] =
+    "UPDATE oncall_shifts SET staff_id = $2::bigint, tier = $3, starts_at = to_timestamp($4::bigint / 1000.0), "
+    "ends_at = to_timestamp($5::bigint / 1000.0), time_zone = $6 WHERE id = $1::bigint "
+    "RETURNING to_char(starts_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
+    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI')";
+
+const char store_admin_shift_remove_sql[] =
+    "DELETE FROM oncall_shifts o USING staff s WHERE o.id = $1::bigint AND s.id = o.staff_id "
+    "RETURNING s.name, o.tier, to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
+    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), o.time_zone";
+
+const char store_admin_shift_list_sql[] = "SELECT o.id, s.name, s.phone, o.tier, "
+    "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
+    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), o.time_zone, "
+    "CASE WHEN o.starts_at <= now() AND o.ends_at > now() THEN 'ON CALL NOW' ELSE '' END "
+    "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
+    "WHERE s.active AND ($1::boolean OR o.ends_at > now()) ORDER BY o.starts_at, o.tier";
+
+const char store_admin_local_time_sql[] = "WITH z AS (SELECT coalesce((SELECT time_zone FROM oncall_shifts "
+    "WHERE ends_at > now() GROUP BY time_zone ORDER BY count(*) DESC, time_zone LIMIT 1), 'UTC') AS tz) "
+    "SELECT to_char(to_timestamp($1::bigint / 1000.0) AT TIME ZONE z.tz, 'YYYY-MM-DD HH24:MI') || ' ' || z.tz "
+    "FROM z";

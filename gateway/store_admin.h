@@ -35,4 +35,71 @@ extern const char store_admin_tokens_revoke_sql[];
 /* $2 language. Row: carenav_operator_language_set's word (ok, unchanged, not_found, unknown_language). */
 extern const char store_admin_language_set_sql[];
 
+/* ---- the staff register and the on-call schedule ---- */
+
+/* $1 phone. Row: name, role, language, active; none for a number never registered. */
+extern const char store_admin_staff_number_sql[];
+/*
+ * $1 name, $2 phone, $3 role, $4 language, $5 webhook or NULL; a removed number comes back with
+ * these details. Row: id, inserted (t: new, f: re-added); none if the number is active already.
+ */
+extern const char store_admin_staff_add_sql[];
+/* $1 phone. Row: name of the staff member (active or not) with that number. */
+extern const char store_admin_staff_owner_sql[];
+/*
+ * $1 phone; $2 name, $3 new phone, $4 role, $5 language: NULL keeps it; $6 webhook ("" none)
+ * applied when $7 is true. Row: id, name, phone, role, language, webhook or "-"; none if no active one.
+ */
+extern const char store_admin_staff_edit_sql[];
+/*
+ * Rows: id, name, phone, role, language, webhook (yes/-), tiers on call now (or -), status
+ * (ok, or UNREACHABLE since ...); active staff by name.
+ */
+extern const char store_admin_staff_list_sql[];
+/*
+ * $1 phone, $2 the number as typed (rows from before normalisation). Marks them inactive (kept
+ * for the audit trail). Row: name; none if no active one.
+ */
+extern const char store_admin_staff_remove_sql[];
+/*
+ * $1, $2 ms since the epoch. Rows: shift id, staff id, name, tier, start and end (ms), the
+ * span in its zone ("YYYY-MM-DD HH:MM to YYYY-MM-DD HH:MM ZONE"): active staff's shifts overlapping [$1, $2).
+ */
+extern const char store_admin_shifts_sql[];
+/* Row: the database's now, ms since the epoch. */
+extern const char store_admin_now_ms_sql[];
+/* $1 zone name. Row: whether the time zone database knows it. */
+extern const char store_admin_zone_exists_sql[];
+/*
+ * $1 "YYYY-MM-DD HH:MM", $2 zone. Row: the instants (ms) that wall-clock time names there,
+ * space separated: none (skipped), one, or two (the clocks go back).
+ */
+extern const char store_admin_local_instants_sql[];
+/* $1 phone. Row: id, name of the active staff member with it; none if no one. */
+extern const char store_admin_staff_find_sql[];
+/*
+ * $1 staff id, $2 tier, $3 and $4 arrays of start and end ms, $5 zone: one shift a pair.
+ * Rows: id, start and end in the zone, start and end in UTC ("YYYY-MM-DD HH24:MI").
+ */
+extern const char store_admin_shift_add_sql[];
+/* $1 shift id. Row: phone, tier, zone, start and end in the zone; none if no such shift. */
+extern const char store_admin_shift_get_sql[];
+/*
+ * $1 shift id, $2 staff id, $3 tier, $4 start ms, $5 end ms, $6 zone. Row: start and end in
+ * the zone; none if the shift is gone.
+ */
+extern const char store_admin_shift_edit_sql[];
+/* $1 shift id. Row: name, tier, start and end in the zone, zone; none if no such shift. */
+extern const char store_admin_shift_remove_sql[];
+/*
+ * $1 true for past shifts too. Rows: id, name, phone, tier, from, to (in the zone), zone,
+ * ON CALL NOW or "".
+ */
+extern const char store_admin_shift_list_sql[];
+/*
+ * $1 ms since the epoch. Row: it as "YYYY-MM-DD HH:MM ZONE" in the zone most coming
+ * shifts are in (else UTC).
+ */
+extern const char store_admin_local_time_sql[];
+
 #endif
