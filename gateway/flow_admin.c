@@ -11,6 +11,8 @@
 #include "embedded.h"
 #include "flow.h"
 #include "log.h"
+#include "store.h"
+#include "store_admin.h"
 #include "xmalloc.h"
 
 /* Hex SHA-256 of the document, so operators can tell versions apart. */
@@ -63,12 +65,7 @@ flow_admin_load(PGconn *pg, const char *doc, size_t len, int *version, char **na
 	params[1] = text;
 	params[2] = sha;
 	/* One statement: the flow row (first load only) and the next version number. */
-	ok = flow_admin_exec(pg,
-	    "WITH f AS (INSERT INTO flows (name) VALUES ($1) "
-	    "  ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id) "
-	    "INSERT INTO flow_versions (flow_id, version, document, sha256) "
-	    "SELECT f.id, coalesce((SELECT max(version) FROM flow_versions v WHERE v.flow_id = f.id), 0) + 1, "
-	    "       $2::jsonb, $3 FROM f RETURNING version", 3, params, &res, cause);
+	ok = flow_admin_exec(pg, store_admin_flow_add_sql, 3, params, &res, cause);
 	free(text);
 	if (!ok) {
 		free(*name);
@@ -85,7 +82,8 @@ flow_admin_shipped(PGconn *pg, const struct embedded_file *f, struct flow_admin_
 {
 	struct flow *flow = flow_load(f->data, f->len, cause), *stored;
 	char sha[65], *why = NULL;
-	const char *params[2];
+	const char *params[2], *missing;
+	int col[FLOW_NEWEST_NCOLS];
 	PGresult *res;
 
 	memset(st, 0, sizeof *st);
@@ -99,28 +97,34 @@ flow_admin_shipped(PGconn *pg, const struct embedded_file *f, struct flow_admin_
 	params[0] = flow_name(flow);
 	params[1] = sha;
 	(void)snprintf(st->name, sizeof st->name, "%s", flow_name(flow));
-	if (!flow_admin_exec(pg, "SELECT v.version, v.document::text, v.sha256, "
-	    "  EXISTS (SELECT 1 FROM flow_versions o WHERE o.flow_id = f.id AND o.sha256 = $2) "
-	    "FROM flow_versions v JOIN flows f ON f.id = v.flow_id WHERE f.name = $1 "
-	    "ORDER BY v.version DESC LIMIT 1", 2, params, &res, cause)) {
+	if (!flow_admin_exec(pg, store_admin_flow_newest_sql, 2, params, &res, cause)) {
 		flow_free(flow);
+		return false;
+	}
+	if (!store_col_lookup(res, store_admin_flow_newest_columns, col, &missing)) {
+		*cause = xasprintf("flow versions: the query has no column %s", missing);
+		flow_free(flow);
+		PQclear(res);
 		return false;
 	}
 	if (PQntuples(res) == 0) {
 		st->state = FLOW_SHIPPED_MISSING;
 	} else {
-		st->version = atoi(PQgetvalue(res, 0, 0));
-		stored = flow_load(PQgetvalue(res, 0, 1), strlen(PQgetvalue(res, 0, 1)), &why);
+		const char *document = store_col_text(res, 0, col[FLOW_NEWEST_DOCUMENT]);
+		const char *stored_sha = store_col_text(res, 0, col[FLOW_NEWEST_SHA256]);
+
+		st->version = (int)store_col_int64(res, 0, col[FLOW_NEWEST_VERSION]);
+		stored = flow_load(document, strlen(document), &why);
 		if (stored == NULL) {
 			st->state = FLOW_SHIPPED_BROKEN;
 			(void)snprintf(st->why, sizeof st->why, "%s", why);
-		} else if (strcmp(PQgetvalue(res, 0, 2), sha) == 0 || flow_replaces(stored, sha)) {
+		} else if (strcmp(stored_sha, sha) == 0 || flow_replaces(stored, sha)) {
 			st->state = FLOW_SHIPPED_CURRENT; /* this shipped version, or a newer one */
-		} else if (flow_replaces(flow, PQgetvalue(res, 0, 2))) {
+		} else if (flow_replaces(flow, stored_sha)) {
 			st->state = FLOW_SHIPPED_UPGRADE;
 		} else {
 			/* Edited here: is this shipped version news to the database? */
-			st->state = strcmp(PQgetvalue(res, 0, 3), "t") == 0 ? FLOW_SHIPPED_EDITED :
+			st->state = store_col_bool(res, 0, col[FLOW_NEWEST_SHA_STORED]) ? FLOW_SHIPPED_EDITED :
 			    FLOW_SHIPPED_EDITED_NEWER;
 		}
 		free(why);

@@ -3,6 +3,8 @@
  */
 #include "store_admin.h"
 
+#include <stddef.h>
+
 /* Ends every session of the operator named $1 (a CTE to prefix an UPDATE of operators). */
 #define STORE_ADMIN_END_SESSIONS \
 	"WITH o AS (SELECT id FROM operators WHERE name = $1), " \
@@ -131,3 +133,18 @@ const char store_admin_local_time_sql[] = "WITH z AS (SELECT coalesce((SELECT ti
     "WHERE ends_at > now() GROUP BY time_zone ORDER BY count(*) DESC, time_zone LIMIT 1), 'UTC') AS tz) "
     "SELECT to_char(to_timestamp($1::bigint / 1000.0) AT TIME ZONE z.tz, 'YYYY-MM-DD HH24:MI') || ' ' || z.tz "
     "FROM z";
+
+const char store_admin_flow_add_sql[] = "WITH f AS (INSERT INTO flows (name) VALUES ($1) "
+    "  ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id) "
+    "INSERT INTO flow_versions (flow_id, version, document, sha256) "
+    "SELECT f.id, coalesce((SELECT max(version) FROM flow_versions v WHERE v.flow_id = f.id), 0) + 1, "
+    "       $2::jsonb, $3 FROM f RETURNING version";
+
+const char *const store_admin_flow_newest_columns[FLOW_NEWEST_NCOLS + 1] = {
+	"version", "document", "sha256", "sha_stored", NULL
+};
+
+const char store_admin_flow_newest_sql[] = "SELECT v.version, v.document::text AS document, v.sha256, "
+    "  EXISTS (SELECT 1 FROM flow_versions o WHERE o.flow_id = f.id AND o.sha256 = $2) AS sha_stored "
+    "FROM flow_versions v JOIN flows f ON f.id = v.flow_id WHERE f.name = $1 "
+    "ORDER BY v.version DESC LIMIT 1";

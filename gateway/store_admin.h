@@ -1,6 +1,6 @@
 /*
  * store_admin.h - the SQL of the administration commands ("carenav
- * operator", "staff", "oncall"), kept in the store layer beside store.c's
+ * operator", "staff", "oncall", "flow") and of the flow seeding, kept in the store layer beside store.c's
  * and store_api.c's so that a schema change touches the store files only.
  * The commands run them with blocking libpq (cli_sql.h); each statement
  * says its parameters ($n, as text) and what a row holds.
@@ -101,5 +101,26 @@ extern const char store_admin_shift_list_sql[];
  * shifts are in (else UTC).
  */
 extern const char store_admin_local_time_sql[];
+
+/* ---- flow versions ---- */
+
+/*
+ * $1 flow name, $2 document (JSON text), $3 its SHA-256: stored as the flow's
+ * next version (the flow row made on its first load). Row: version.
+ */
+extern const char store_admin_flow_add_sql[];
+/*
+ * $1 flow name, $2 a SHA-256. Row, none if the flow has no version yet: the
+ * newest version, read by these names (store_col_lookup).
+ */
+enum store_admin_flow_col {
+	FLOW_NEWEST_VERSION,      /* version number */
+	FLOW_NEWEST_DOCUMENT,     /* its JSON text */
+	FLOW_NEWEST_SHA256,       /* its SHA-256 */
+	FLOW_NEWEST_SHA_STORED,   /* t when some version of the flow has $2's SHA-256 */
+	FLOW_NEWEST_NCOLS
+};
+extern const char *const store_admin_flow_newest_columns[FLOW_NEWEST_NCOLS + 1];
+extern const char store_admin_flow_newest_sql[];
 
 #endif
