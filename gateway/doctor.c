@@ -44,6 +44,7 @@
 #include "provider.h"
 #include "spool.h"
 #include "store.h"
+#include "store_admin.h"
 #include "xmalloc.h"
 
 /* Seconds the database and the provider get to answer. */
@@ -148,7 +149,7 @@ doctor_query(struct doctor *d, PGconn *pg, const char *what, const char *sql)
 static void
 doctor_migrations(struct doctor *d, PGconn *pg)
 {
-	PGresult *res = PQexec(pg, "SELECT name FROM schema_migrations ORDER BY name");
+	PGresult *res = PQexec(pg, store_admin_migrations_sql);
 	size_t known = 0, missing = 0;
 	char *first_missing = NULL;
 	int unknown = 0;
@@ -199,9 +200,7 @@ doctor_oncall(struct doctor *d, PGconn *pg, const struct config *cfg)
 	bool fallback = cfg->escalation_fallback_number[0] != '\0';
 	PGresult *res;
 
-	res = doctor_query(d, pg, "staff", "SELECT name, phone, "
-	    "to_char(unreachable_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), coalesce(unreachable_reason, '') "
-	    "FROM staff WHERE active AND unreachable_at IS NOT NULL ORDER BY name");
+	res = doctor_query(d, pg, "staff", store_admin_staff_unreachable_sql);
 	if (res != NULL) {
 		for (int i = 0; i < PQntuples(res); i++)
 			doctor_say(d, "FAIL", "staff: %s (%s) is unreachable: the provider refused a page to them "
@@ -212,15 +211,7 @@ doctor_oncall(struct doctor *d, PGconn *pg, const struct config *cfg)
 		PQclear(res);
 	}
 	/* Gaps of a minute or more: the next 7 days minus the shifts of active, reachable staff. */
-	res = doctor_query(d, pg, "on-call", "WITH g AS (SELECT r FROM unnest("
-	    "tstzmultirange(tstzrange(now(), now() + interval '7 days')) - coalesce("
-	    "(SELECT range_agg(tstzrange(o.starts_at, o.ends_at)) FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
-	    "WHERE s.active AND s.unreachable_at IS NULL AND o.ends_at > now()), '{}'::tstzmultirange)) AS r "
-	    "WHERE upper(r) - lower(r) >= interval '1 minute') "
-	    "SELECT count(*), coalesce(string_agg(to_char(lower(r) AT TIME ZONE 'UTC', 'MM-DD HH24:MI') || '..' || "
-	    "to_char(upper(r) AT TIME ZONE 'UTC', 'MM-DD HH24:MI'), ', ' ORDER BY lower(r)) "
-	    "FILTER (WHERE lower(r) < now() + interval '7 days'), ''), "
-	    "bool_or(lower(r) <= now() + interval '1 minute') FROM g");
+	res = doctor_query(d, pg, "on-call", store_admin_oncall_gaps_sql);
 	if (res == NULL)
 		return;
 	if (atoi(PQgetvalue(res, 0, 0)) == 0)
@@ -257,11 +248,7 @@ doctor_oncall_check(struct doctor *d, PGconn *pg)
 static void
 doctor_archiving(struct doctor *d, PGconn *pg)
 {
-	PGresult *res = doctor_query(d, pg, "WAL archiving", "SELECT current_setting('archive_mode'), "
-	    "archived_count, failed_count, "
-	    "coalesce(extract(epoch FROM now() - last_archived_time)::bigint, -1), "
-	    "last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time > last_archived_time), "
-	    "coalesce(last_failed_wal, '') FROM pg_stat_archiver");
+	PGresult *res = doctor_query(d, pg, "WAL archiving", store_admin_archiving_sql);
 
 	if (res == NULL)
 		return;
@@ -312,8 +299,7 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 	int col[GAUGE_NCOLS];
 	PGresult *res;
 
-	res = PQexecParams(pg, "SELECT count(*) FROM flow_versions v JOIN flows f ON f.id = v.flow_id "
-	    "WHERE f.name = $1", 1, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(pg, store_admin_flow_versions_sql, 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && atoi(PQgetvalue(res, 0, 0)) > 0)
 		doctor_say(d, "ok", "flows: DEFAULT_FLOW=%s has %s version(s)", cfg->default_flow,
 		    PQgetvalue(res, 0, 0));
@@ -325,11 +311,7 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 
 	doctor_oncall(d, pg, cfg);
 	doctor_oncall_check(d, pg);
-	res = PQexec(pg, "SELECT "
-	    "(SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-	    "  WHERE i.inhparent = 'messages'::regclass AND c.relname = 'messages_y' || "
-	    "  to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYY\"m\"MM')), "
-	    "(SELECT count(*) FROM messages_default) + (SELECT count(*) FROM escalation_events_default)");
+	res = PQexec(pg, store_admin_partitions_sql);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 		if (strcmp(PQgetvalue(res, 0, 0), "1") != 0)
 			doctor_say(d, "warn", "partitions: next month's messages partition is missing; a running gateway "
@@ -342,9 +324,7 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 	}
 	PQclear(res);
 	/* Numbers stored before they were normalised (018 leaves them: see there). */
-	res = doctor_query(d, pg, "numbers", "SELECT "
-	    "(SELECT count(*) FROM conversations WHERE patient_number !~ '^([a-z]+:)?[+][1-9][0-9]{6,14}$'), "
-	    "(SELECT count(*) FROM staff WHERE active AND phone !~ '^([a-z]+:)?[+][1-9][0-9]{6,14}$')");
+	res = doctor_query(d, pg, "numbers", store_admin_numbers_sql);
 	if (res != NULL) {
 		if (strcmp(PQgetvalue(res, 0, 0), "0") != 0 || strcmp(PQgetvalue(res, 0, 1), "0") != 0)
 			doctor_say(d, "warn", "numbers: %s conversation(s) and %s staff member(s) have a number not in "
@@ -390,8 +370,7 @@ doctor_database(struct doctor *d, const struct config *cfg)
 		free(cause);
 		goto done;
 	}
-	res = doctor_query(d, pg, "database", "SELECT current_setting('server_version'), "
-	    "current_database(), current_user");
+	res = doctor_query(d, pg, "database", store_admin_server_sql);
 	if (res == NULL)
 		goto done;
 	doctor_say(d, "ok", "database: PostgreSQL %s, database %s as %s, read-write (%s:%s)", PQgetvalue(res, 0, 0),
@@ -400,7 +379,7 @@ doctor_database(struct doctor *d, const struct config *cfg)
 	if (cfg->pgbackrest_stanza[0] != '\0')
 		doctor_archiving(d, pg);
 	doctor_migrations(d, pg);
-	res = PQexec(pg, "SELECT 1 FROM schema_migrations LIMIT 1");
+	res = PQexec(pg, store_admin_migrated_sql);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		doctor_database_content(d, pg, cfg);
 	PQclear(res);

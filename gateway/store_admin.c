@@ -148,3 +148,43 @@ const char store_admin_flow_newest_sql[] = "SELECT v.version, v.document::text A
     "  EXISTS (SELECT 1 FROM flow_versions o WHERE o.flow_id = f.id AND o.sha256 = $2) AS sha_stored "
     "FROM flow_versions v JOIN flows f ON f.id = v.flow_id WHERE f.name = $1 "
     "ORDER BY v.version DESC LIMIT 1";
+
+const char store_admin_migrations_sql[] = "SELECT name FROM schema_migrations ORDER BY name";
+
+const char store_admin_staff_unreachable_sql[] = "SELECT name, phone, "
+    "to_char(unreachable_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), coalesce(unreachable_reason, '') "
+    "FROM staff WHERE active AND unreachable_at IS NOT NULL ORDER BY name";
+
+const char store_admin_oncall_gaps_sql[] = "WITH g AS (SELECT r FROM unnest("
+    "tstzmultirange(tstzrange(now(), now() + interval '7 days')) - coalesce("
+    "(SELECT range_agg(tstzrange(o.starts_at, o.ends_at)) FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
+    "WHERE s.active AND s.unreachable_at IS NULL AND o.ends_at > now()), '{}'::tstzmultirange)) AS r "
+    "WHERE upper(r) - lower(r) >= interval '1 minute') "
+    "SELECT count(*), coalesce(string_agg(to_char(lower(r) AT TIME ZONE 'UTC', 'MM-DD HH24:MI') || '..' || "
+    "to_char(upper(r) AT TIME ZONE 'UTC', 'MM-DD HH24:MI'), ', ' ORDER BY lower(r)) "
+    "FILTER (WHERE lower(r) < now() + interval '7 days'), ''), "
+    "bool_or(lower(r) <= now() + interval '1 minute') FROM g";
+
+const char store_admin_archiving_sql[] = "SELECT current_setting('archive_mode'), "
+    "archived_count, failed_count, "
+    "coalesce(extract(epoch FROM now() - last_archived_time)::bigint, -1), "
+    "last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time > last_archived_time), "
+    "coalesce(last_failed_wal, '') FROM pg_stat_archiver";
+
+const char store_admin_flow_versions_sql[] = "SELECT count(*) FROM flow_versions v JOIN flows f ON f.id = v.flow_id "
+    "WHERE f.name = $1";
+
+const char store_admin_partitions_sql[] = "SELECT "
+    "(SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "  WHERE i.inhparent = 'messages'::regclass AND c.relname = 'messages_y' || "
+    "  to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYY\"m\"MM')), "
+    "(SELECT count(*) FROM messages_default) + (SELECT count(*) FROM escalation_events_default)";
+
+const char store_admin_numbers_sql[] = "SELECT "
+    "(SELECT count(*) FROM conversations WHERE patient_number !~ '^([a-z]+:)?[+][1-9][0-9]{6,14}$'), "
+    "(SELECT count(*) FROM staff WHERE active AND phone !~ '^([a-z]+:)?[+][1-9][0-9]{6,14}$')";
+
+const char store_admin_server_sql[] = "SELECT current_setting('server_version'), "
+    "current_database(), current_user";
+
+const char store_admin_migrated_sql[] = "SELECT 1 FROM schema_migrations LIMIT 1";

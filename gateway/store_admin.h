@@ -1,6 +1,6 @@
 /*
  * store_admin.h - the SQL of the administration commands ("carenav
- * operator", "staff", "oncall", "flow") and of the flow seeding, kept in the store layer beside store.c's
+ * operator", "staff", "oncall", "flow", "doctor") and of the flow seeding, kept in the store layer beside store.c's
  * and store_api.c's so that a schema change touches the store files only.
  * The commands run them with blocking libpq (cli_sql.h); each statement
  * says its parameters ($n, as text) and what a row holds.
@@ -122,5 +122,41 @@ enum store_admin_flow_col {
 };
 extern const char *const store_admin_flow_newest_columns[FLOW_NEWEST_NCOLS + 1];
 extern const char store_admin_flow_newest_sql[];
+
+/* ---- carenav doctor's checks ---- */
+
+/* Rows: the name of each applied migration, in order; fails before the first migration. */
+extern const char store_admin_migrations_sql[];
+/*
+ * Rows: name, phone, since when ("YYYY-MM-DD HH24:MI" UTC) and why the provider refused
+ * pages to active staff; by name.
+ */
+extern const char store_admin_staff_unreachable_sql[];
+/*
+ * Row: the number of gaps of a minute or more in the next 7 days not covered by shifts of
+ * active, reachable staff; their spans ("MM-DD HH24:MI..MM-DD HH24:MI", UTC); whether one is now.
+ */
+extern const char store_admin_oncall_gaps_sql[];
+/*
+ * Row: archive_mode, WAL segments archived, failures, seconds since the last archived (-1:
+ * never), whether the last attempt failed, the WAL segment that failed.
+ */
+extern const char store_admin_archiving_sql[];
+/* $1 flow name. Row: how many versions of it are stored. */
+extern const char store_admin_flow_versions_sql[];
+/*
+ * Row: whether next month's messages partition exists (1, else 0), rows in the default
+ * partitions of messages and escalation_events.
+ */
+extern const char store_admin_partitions_sql[];
+/*
+ * Row: conversations and active staff whose number is not in E.164 (stored before numbers
+ * were normalised).
+ */
+extern const char store_admin_numbers_sql[];
+/* Row: the server version, the database, the user. */
+extern const char store_admin_server_sql[];
+/* Row, if any migration ran: 1. */
+extern const char store_admin_migrated_sql[];
 
 #endif
