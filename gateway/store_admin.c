@@ -180,9 +180,12 @@ const char store_admin_partitions_sql[] = "SELECT "
     "  to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYY\"m\"MM')), "
     "(SELECT count(*) FROM messages_default) + (SELECT count(*) FROM escalation_events_default)";
 
+/* Not an E.164 number, with or without a channel prefix ("whatsapp:", phone.h). */
+#define STORE_ADMIN_NOT_E164 " !~ '^([a-z]+:)?[+][1-9][0-9]{6,14}$'"
+
 const char store_admin_numbers_sql[] = "SELECT "
-    "(SELECT count(*) FROM conversations WHERE patient_number !~ '^([a-z]+:)?[+][1-9][0-9]{6,14}$'), "
-    "(SELECT count(*) FROM staff WHERE active AND phone !~ '^([a-z]+:)?[+][1-9][0-9]{6,14}$')";
+    "(SELECT count(*) FROM conversations WHERE patient_number" STORE_ADMIN_NOT_E164 "), "
+    "(SELECT count(*) FROM staff WHERE active AND phone" STORE_ADMIN_NOT_E164 ")";
 
 const char store_admin_server_sql[] = "SELECT current_setting('server_version'), "
     "current_database(), current_user";
