@@ -401,27 +401,29 @@ provider_twilio_read_status(const struct provider_request *req, struct provider_
 
 /* The form's shape, then the signature, before any field is read. */
 static enum provider_parse
+provider_twilio_check(const struct config *cfg, const struct provider_request *req, char **cause)
+{
+	enum provider_parse r = provider_twilio_check_form(req, cause);
+
+	return r != PROVIDER_PARSE_OK ? r : provider_twilio_verify(cfg, req, cause);
+}
+
+static enum provider_parse
 provider_twilio_parse_inbound(const struct config *cfg, const struct provider_request *req,
     struct provider_message *out, char **cause)
 {
-	enum provider_parse r;
+	enum provider_parse r = provider_twilio_check(cfg, req, cause);
 
-	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
-	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
-		return r;
-	return provider_twilio_read_inbound(req, out, cause);
+	return r != PROVIDER_PARSE_OK ? r : provider_twilio_read_inbound(req, out, cause);
 }
 
 static enum provider_parse
 provider_twilio_parse_status(const struct config *cfg, const struct provider_request *req,
     struct provider_report *out, char **cause)
 {
-	enum provider_parse r;
+	enum provider_parse r = provider_twilio_check(cfg, req, cause);
 
-	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK ||
-	    (r = provider_twilio_verify(cfg, req, cause)) != PROVIDER_PARSE_OK)
-		return r;
-	return provider_twilio_read_status(req, out, cause);
+	return r != PROVIDER_PARSE_OK ? r : provider_twilio_read_status(req, out, cause);
 }
 
 const struct provider_ops provider_twilio_ops = {
