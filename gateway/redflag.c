@@ -909,13 +909,16 @@ rf_undone(const struct rf_scan *sc, size_t a, size_t b)
 }
 
 /*
- * True when [a, b) holds a `current` cue said of the symptom: not part of a
- * resolution, and not followed in its sentence, within 5 words and before
- * any symptom, by a resolution subject, whose time it gives instead ("chest
- * pain last year, today just back pain", "hoy solo me duele la espalda").
+ * True when [a, b) holds a `current` cue said of the symptom [start, end):
+ * not part of a resolution, not after the symptom with a resolution subject
+ * in between ("se me quitó el mareo, la espalda sigue igual": the "sigue"
+ * is the back's, as in rf_undone()), and not followed in its sentence,
+ * within 5 words and before any symptom, by a resolution subject, whose
+ * time it gives instead ("chest pain last year, today just back pain", "hoy
+ * solo me duele la espalda").
  */
 static bool
-rf_current_in(const struct rf_scan *sc, size_t a, size_t b)
+rf_current_in(const struct rf_scan *sc, size_t a, size_t b, size_t end)
 {
 	uint32_t f;
 	size_t k, j, lim;
@@ -923,6 +926,9 @@ rf_current_in(const struct rf_scan *sc, size_t a, size_t b)
 	for (k = a; k < b; k++) {
 		if (!(sc->tok[k].flags & RF_F(RF_CUE_CURRENT)) ||
 		    (sc->tok[k].flags & RF_F(RF_CUE_RESOLVED)))
+			continue;
+		if (k >= end && rf_range_has(sc, end, k,
+		    RF_F(RF_CUE_OTHER_SUBJECT), RF_F_SYMPTOM))
 			continue;
 		lim = k + 6 < sc->tok[k].send ? k + 6 : sc->tok[k].send;
 		for (j = k + 1; j < lim; j++) {
@@ -974,7 +980,7 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 		if (after > 0)
 			return !rf_undone(sc, after, ne);
 	}
-	if (rf_current_in(sc, cs, ce))
+	if (rf_current_in(sc, cs, ce, end))
 		return false;
 	past = rf_range_has(sc, cs, ce, RF_F(RF_CUE_PAST),
 	    RF_F(RF_CUE_PAST_EXC));
