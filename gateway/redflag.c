@@ -783,15 +783,18 @@ rf_range_has(const struct rf_scan *sc, size_t a, size_t b, uint32_t flag,
 #define RF_F_UNDONE (RF_F(RF_CUE_CURRENT) | RF_F(RF_CUE_RECUR))
 #define RF_RESOLVED_GAP 6   /* words from a symptom to "stopped" */
 
-/* True when one of the two words before token k negates it ("hasn't
- * stopped", "has not gone away"). */
+/* True when one of the two words before token k, in its clause, negates
+ * it ("hasn't stopped", "has not gone away"; not "no comí, hoy bien"). */
 static bool
 rf_cue_negated(const struct rf_scan *sc, size_t k)
 {
 	size_t ss = sc->tok[k].sstart;
 
-	return (k >= ss + 1 && (sc->tok[k - 1].flags & RF_F(RF_CUE_NEGATION))) ||
-	    (k >= ss + 2 && (sc->tok[k - 2].flags & RF_F(RF_CUE_NEGATION)));
+	if (k < ss + 1 || (sc->tok[k - 1].flags & RF_F_COMMA))
+		return false;
+	return (sc->tok[k - 1].flags & RF_F(RF_CUE_NEGATION)) ||
+	    (k >= ss + 2 && !(sc->tok[k - 2].flags & RF_F_COMMA) &&
+	    (sc->tok[k - 2].flags & RF_F(RF_CUE_NEGATION)));
 }
 
 /* True when the cue run ending before e describes how the symptom at e
@@ -891,18 +894,28 @@ rf_resolution_after(const struct rf_scan *sc, size_t from, size_t to)
 	return 0;
 }
 
-/* True when [a, b) undoes a resolution just before it ("still", "now"),
- * unless a resolution subject comes first: in "fever broke 3 days ago, back
- * still stiff" the "still" is about the back. */
+/*
+ * True when the `current` cue at k gives the time of a resolution subject
+ * that follows it in its sentence, within 5 words and before any symptom:
+ * "chest pain last year, today just back pain", "hoy solo me duele la
+ * espalda".
+ */
 static bool
-rf_undone(const struct rf_scan *sc, size_t a, size_t b)
+rf_current_of_subject(const struct rf_scan *sc, size_t k)
 {
-	for (; a < b; a++) {
-		if (sc->tok[a].flags & RF_F(RF_CUE_RESOLVED))
-			continue;
-		if (sc->tok[a].flags & RF_F_UNDONE)
+	uint32_t f;
+	size_t j, lim;
+
+	lim = k + 6 < sc->tok[k].send ? k + 6 : sc->tok[k].send;
+	for (j = k + 1; j < lim; j++) {
+		f = sc->tok[j].flags;
+		if ((f & RF_F(RF_CUE_OTHER_SUBJECT)) &&
+		    !(f & RF_F(RF_CUE_CURRENT)))
 			return true;
-		if (sc->tok[a].flags & RF_F(RF_CUE_OTHER_SUBJECT))
+		/* a symptom word first: the time is its ("today I threw up
+		 * and my back..."); a gap's words are not */
+		if ((f & RF_F_SYMPTOM) && !(f & (RF_F_BREAKS |
+		    RF_F(RF_CUE_FIRST) | RF_F(RF_CUE_RESTART))))
 			return false;
 	}
 	return false;
@@ -912,16 +925,13 @@ rf_undone(const struct rf_scan *sc, size_t a, size_t b)
  * True when [a, b) holds a `current` cue said of the symptom [start, end):
  * not part of a resolution, not after the symptom with a resolution subject
  * in between ("se me quitó el mareo, la espalda sigue igual": the "sigue"
- * is the back's, as in rf_undone()), and not followed in its sentence,
- * within 5 words and before any symptom, by a resolution subject, whose
- * time it gives instead ("chest pain last year, today just back pain", "hoy
- * solo me duele la espalda").
+ * is the back's, as in rf_undone()), and not the time of a resolution
+ * subject after it (rf_current_of_subject()).
  */
 static bool
 rf_current_in(const struct rf_scan *sc, size_t a, size_t b, size_t end)
 {
-	uint32_t f;
-	size_t k, j, lim;
+	size_t k;
 
 	for (k = a; k < b; k++) {
 		if (!(sc->tok[k].flags & RF_F(RF_CUE_CURRENT)) ||
@@ -930,22 +940,28 @@ rf_current_in(const struct rf_scan *sc, size_t a, size_t b, size_t end)
 		if (k >= end && rf_range_has(sc, end, k,
 		    RF_F(RF_CUE_OTHER_SUBJECT), RF_F_SYMPTOM))
 			continue;
-		lim = k + 6 < sc->tok[k].send ? k + 6 : sc->tok[k].send;
-		for (j = k + 1; j < lim; j++) {
-			f = sc->tok[j].flags;
-			if ((f & RF_F(RF_CUE_OTHER_SUBJECT)) &&
-			    !(f & RF_F(RF_CUE_CURRENT)))
-				break;
-			/* a symptom word first: the time is its ("today I
-			 * threw up and my back..."); a gap's words are not */
-			if ((f & RF_F_SYMPTOM) && !(f & (RF_F_BREAKS |
-			    RF_F(RF_CUE_FIRST) | RF_F(RF_CUE_RESTART)))) {
-				j = lim;
-				break;
-			}
-		}
-		if (j == lim)
+		if (!rf_current_of_subject(sc, k))
 			return true;
+	}
+	return false;
+}
+
+/* True when [a, b) undoes a resolution just before it ("still", "now"),
+ * unless a resolution subject comes first: in "fever broke 3 days ago, back
+ * still stiff" the "still" is about the back, and so is "hoy" in "ya se me
+ * quitó y hoy solo la espalda". */
+static bool
+rf_undone(const struct rf_scan *sc, size_t a, size_t b)
+{
+	for (; a < b; a++) {
+		if (sc->tok[a].flags & RF_F(RF_CUE_RESOLVED))
+			continue;
+		if ((sc->tok[a].flags & RF_F_UNDONE) &&
+		    !((sc->tok[a].flags & RF_F(RF_CUE_CURRENT)) &&
+		    rf_current_of_subject(sc, a)))
+			return true;
+		if (sc->tok[a].flags & RF_F(RF_CUE_OTHER_SUBJECT))
+			return false;
 	}
 	return false;
 }
