@@ -740,6 +740,10 @@ rf_third_party(const struct rf_scan *sc, size_t start)
 	const struct rf_token *t;
 	size_t j, ss = sc->tok[start].sstart;
 
+	/* a symptom told in the first person ("mi mamá dice que huelo a
+	 * orines") is the patient's whoever is named before it */
+	if (sc->tok[start].flags & RF_F(RF_CUE_FIRST))
+		return false;
 	for (j = start; j > ss; j--) {
 		t = &sc->tok[j - 1];
 		/* "lifted my son", "cargué a mi niño": the patient acts */
@@ -1187,7 +1191,11 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 	for (i = 0; i < sc->nhits; i++) {
 		h = &sc->hits[i];
 		rule = &r->rules[h->rule];
-		if (rf_negated(r, sc, h->start) || rf_hypothetical(r, sc, h->start) ||
+		/* "should I worry about throwing up? been doing it all
+		 * morning": the message affirms what its question asks */
+		if (rf_negated(r, sc, h->start) ||
+		    (rf_hypothetical(r, sc, h->start) && !(affirmed &&
+		    (sc->tok[sc->tok[h->start].send - 1].flags & RF_F_QEND))) ||
 		    (!proxy && rf_third_party(sc, h->start)) ||
 		    (rf_historical(sc, h->start, h->end, !rule->history_ok) &&
 		    !rf_episode_today(r, sc, rule, h->start, h->end)) ||
