@@ -360,7 +360,8 @@ START_TEST(test_load_refuses)
 	ck_assert_double_gt(triage_model_threshold(m, TRIAGE_EMERGENCY), 0);
 	ck_assert_double_le(triage_model_threshold(m, TRIAGE_EMERGENCY), 1);
 	triage_model_free(m);
-	for (size_t at = 1; at < len; at += len / 7) {
+	/* every cut but the final newline's alone ("end" is still whole) */
+	for (size_t at = 1; at + 1 < len; at += len / 7) {
 		cut = strndup(text, at);
 		m = triage_model_load(cut, at, &cause);
 		ck_assert_msg(m == NULL, "accepted %s cut at byte %zu", path, at);
