@@ -735,15 +735,18 @@ rf_hypothetical(const struct redflag_rules *r, const struct rf_scan *sc,
 }
 
 static bool
-rf_third_party(const struct rf_scan *sc, size_t start)
+rf_third_party(const struct rf_scan *sc, size_t start, size_t end)
 {
 	const struct rf_token *t;
 	size_t j, ss = sc->tok[start].sstart;
 
 	/* a symptom told in the first person ("mi mamá dice que huelo a
-	 * orines") is the patient's whoever is named before it */
-	if (sc->tok[start].flags & RF_F(RF_CUE_FIRST))
-		return false;
+	 * orines", "compa, no puedo orinar") is the patient's whoever is
+	 * named before it */
+	for (j = start; j < end; j++) {
+		if (sc->tok[j].flags & RF_F(RF_CUE_FIRST))
+			return false;
+	}
 	for (j = start; j > ss; j--) {
 		t = &sc->tok[j - 1];
 		/* "lifted my son", "cargué a mi niño": the patient acts */
@@ -1196,7 +1199,7 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 		if (rf_negated(r, sc, h->start) ||
 		    (rf_hypothetical(r, sc, h->start) && !(affirmed &&
 		    (sc->tok[sc->tok[h->start].send - 1].flags & RF_F_QEND))) ||
-		    (!proxy && rf_third_party(sc, h->start)) ||
+		    (!proxy && rf_third_party(sc, h->start, h->end)) ||
 		    (rf_historical(sc, h->start, h->end, !rule->history_ok) &&
 		    !rf_episode_today(r, sc, rule, h->start, h->end)) ||
 		    rf_generic_question(sc, h->start, h->end, disclaimed, affirmed) ||
