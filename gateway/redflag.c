@@ -1107,13 +1107,25 @@ rf_generic_question(const struct rf_scan *sc, size_t start, size_t end,
  * True for a symptom only quoted or asked about and then denied: in a
  * message that disclaims it, a sentence quoting the article ("it says
  * tingling is a reason to see a doctor. no tingling here", "dice que náusea
- * o vómito, no tengo nada de eso"); or a question answered by a bare "no" in
- * the next sentence ("fever? no. chills? no.").
+ * o vómito, no tengo nada de eso"); a question answered by a bare "no" in
+ * the next sentence ("fever? no. chills? no."); or a symptom whose clause a
+ * bare "no" closes ("fiebre no, náuseas no").
  */
 static bool
-rf_quoted_or_denied(const struct rf_scan *sc, size_t start, bool disclaimed)
+rf_quoted_or_denied(const struct rf_scan *sc, size_t start, size_t end,
+    bool disclaimed)
 {
 	size_t ss = sc->tok[start].sstart, se = sc->tok[start].send;
+
+	/* a bare "no" right after the symptom closing its clause denies it:
+	 * "fiebre no, náuseas no, mareo no" (not "el mareo no se me quita",
+	 * not the tag question "dizzy, no?", not "no me sostienen nada") */
+	if (end < se && sc->tok[end].len == 2 &&
+	    memcmp(sc->tok[end].text, "no", 2) == 0 &&
+	    !(sc->tok[end - 1].flags & RF_F_COMMA) &&
+	    !(sc->tok[end].flags & RF_F_QEND) &&
+	    (end + 1 == se || (sc->tok[end].flags & RF_F_COMMA)))
+		return true;
 
 	if (disclaimed && rf_range_has(sc, ss, start, RF_F(RF_CUE_QUOTE), 0))
 		return true;
@@ -1203,7 +1215,7 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 		    (rf_historical(sc, h->start, h->end, !rule->history_ok) &&
 		    !rf_episode_today(r, sc, rule, h->start, h->end)) ||
 		    rf_generic_question(sc, h->start, h->end, disclaimed, affirmed) ||
-		    rf_quoted_or_denied(sc, h->start, disclaimed) ||
+		    rf_quoted_or_denied(sc, h->start, h->end, disclaimed) ||
 		    rf_excluded(r, sc, rule, h->start))
 			continue;
 		sc->fired |= UINT64_C(1) << h->rule;
