@@ -791,7 +791,8 @@ rf_range_has(const struct rf_scan *sc, size_t a, size_t b, uint32_t flag,
 #define RF_RESOLVED_GAP 6   /* words from a symptom to "stopped" */
 
 /* True when one of the two words before token k, in its clause, negates
- * it ("hasn't stopped", "has not gone away"; not "no comí, hoy bien"). */
+ * it ("hasn't stopped", "has not gone away"; not "no comí, hoy ya estoy
+ * bien"). */
 static bool
 rf_cue_negated(const struct rf_scan *sc, size_t k)
 {
@@ -929,7 +930,7 @@ rf_current_of_subject(const struct rf_scan *sc, size_t k)
 }
 
 /*
- * True when [a, b) holds a `current` cue said of the symptom [start, end):
+ * True when [a, b) holds a `current` cue said of the symptom ending at end:
  * not part of a resolution, not after the symptom with a resolution subject
  * in between ("se me quitó el mareo, la espalda sigue igual": the "sigue"
  * is the back's, as in rf_undone()), and not the time of a resolution
