@@ -735,11 +735,18 @@ rf_hypothetical(const struct redflag_rules *r, const struct rf_scan *sc,
 }
 
 static bool
-rf_third_party(const struct rf_scan *sc, size_t start)
+rf_third_party(const struct rf_scan *sc, size_t start, size_t end)
 {
 	const struct rf_token *t;
 	size_t j, ss = sc->tok[start].sstart;
 
+	/* a symptom told in the first person ("mi mamá dice que huelo a
+	 * orines", "compa, no puedo orinar") is the patient's whoever is
+	 * named before it */
+	for (j = start; j < end; j++) {
+		if (sc->tok[j].flags & RF_F(RF_CUE_FIRST))
+			return false;
+	}
 	for (j = start; j > ss; j--) {
 		t = &sc->tok[j - 1];
 		/* "lifted my son", "cargué a mi niño": the patient acts */
@@ -783,15 +790,19 @@ rf_range_has(const struct rf_scan *sc, size_t a, size_t b, uint32_t flag,
 #define RF_F_UNDONE (RF_F(RF_CUE_CURRENT) | RF_F(RF_CUE_RECUR))
 #define RF_RESOLVED_GAP 6   /* words from a symptom to "stopped" */
 
-/* True when one of the two words before token k negates it ("hasn't
- * stopped", "has not gone away"). */
+/* True when one of the two words before token k, in its clause, negates
+ * it ("hasn't stopped", "has not gone away"; not "no comí, hoy ya estoy
+ * bien"). */
 static bool
 rf_cue_negated(const struct rf_scan *sc, size_t k)
 {
 	size_t ss = sc->tok[k].sstart;
 
-	return (k >= ss + 1 && (sc->tok[k - 1].flags & RF_F(RF_CUE_NEGATION))) ||
-	    (k >= ss + 2 && (sc->tok[k - 2].flags & RF_F(RF_CUE_NEGATION)));
+	if (k < ss + 1 || (sc->tok[k - 1].flags & RF_F_COMMA))
+		return false;
+	return (sc->tok[k - 1].flags & RF_F(RF_CUE_NEGATION)) ||
+	    (k >= ss + 2 && !(sc->tok[k - 2].flags & RF_F_COMMA) &&
+	    (sc->tok[k - 2].flags & RF_F(RF_CUE_NEGATION)));
 }
 
 /* True when the cue run ending before e describes how the symptom at e
@@ -891,55 +902,74 @@ rf_resolution_after(const struct rf_scan *sc, size_t from, size_t to)
 	return 0;
 }
 
-/* True when [a, b) undoes a resolution just before it ("still", "now"),
- * unless a resolution subject comes first: in "fever broke 3 days ago, back
- * still stiff" the "still" is about the back. */
+/*
+ * True when the `current` cue at k gives the time of a resolution subject
+ * that follows it in its sentence, within 5 words and before any symptom:
+ * "chest pain last year, today just back pain", "hoy solo me duele la
+ * espalda".
+ */
 static bool
-rf_undone(const struct rf_scan *sc, size_t a, size_t b)
+rf_current_of_subject(const struct rf_scan *sc, size_t k)
 {
-	for (; a < b; a++) {
-		if (sc->tok[a].flags & RF_F(RF_CUE_RESOLVED))
-			continue;
-		if (sc->tok[a].flags & RF_F_UNDONE)
+	uint32_t f;
+	size_t j, lim;
+
+	lim = k + 6 < sc->tok[k].send ? k + 6 : sc->tok[k].send;
+	for (j = k + 1; j < lim; j++) {
+		f = sc->tok[j].flags;
+		if ((f & RF_F(RF_CUE_OTHER_SUBJECT)) &&
+		    !(f & RF_F(RF_CUE_CURRENT)))
 			return true;
-		if (sc->tok[a].flags & RF_F(RF_CUE_OTHER_SUBJECT))
+		/* a symptom word first: the time is its ("today I threw up
+		 * and my back..."); a gap's words are not */
+		if ((f & RF_F_SYMPTOM) && !(f & (RF_F_BREAKS |
+		    RF_F(RF_CUE_FIRST) | RF_F(RF_CUE_RESTART))))
 			return false;
 	}
 	return false;
 }
 
 /*
- * True when [a, b) holds a `current` cue said of the symptom: not part of a
- * resolution, and not followed in its sentence, within 5 words and before
- * any symptom, by a resolution subject, whose time it gives instead ("chest
- * pain last year, today just back pain", "hoy solo me duele la espalda").
+ * True when [a, b) holds a `current` cue said of the symptom ending at end:
+ * not part of a resolution, not after the symptom with a resolution subject
+ * in between ("se me quitó el mareo, la espalda sigue igual": the "sigue"
+ * is the back's, as in rf_undone()), and not the time of a resolution
+ * subject after it (rf_current_of_subject()).
  */
 static bool
-rf_current_in(const struct rf_scan *sc, size_t a, size_t b)
+rf_current_in(const struct rf_scan *sc, size_t a, size_t b, size_t end)
 {
-	uint32_t f;
-	size_t k, j, lim;
+	size_t k;
 
 	for (k = a; k < b; k++) {
 		if (!(sc->tok[k].flags & RF_F(RF_CUE_CURRENT)) ||
 		    (sc->tok[k].flags & RF_F(RF_CUE_RESOLVED)))
 			continue;
-		lim = k + 6 < sc->tok[k].send ? k + 6 : sc->tok[k].send;
-		for (j = k + 1; j < lim; j++) {
-			f = sc->tok[j].flags;
-			if ((f & RF_F(RF_CUE_OTHER_SUBJECT)) &&
-			    !(f & RF_F(RF_CUE_CURRENT)))
-				break;
-			/* a symptom word first: the time is its ("today I
-			 * threw up and my back..."); a gap's words are not */
-			if ((f & RF_F_SYMPTOM) && !(f & (RF_F_BREAKS |
-			    RF_F(RF_CUE_FIRST) | RF_F(RF_CUE_RESTART)))) {
-				j = lim;
-				break;
-			}
-		}
-		if (j == lim)
+		if (k >= end && rf_range_has(sc, end, k,
+		    RF_F(RF_CUE_OTHER_SUBJECT), RF_F_SYMPTOM))
+			continue;
+		if (!rf_current_of_subject(sc, k))
 			return true;
+	}
+	return false;
+}
+
+/* True when [a, b) undoes a resolution just before it ("still", "now"),
+ * unless a resolution subject comes first: in "fever broke 3 days ago, back
+ * still stiff" the "still" is about the back, and so is "hoy" in "ya se me
+ * quitó y hoy solo la espalda". */
+static bool
+rf_undone(const struct rf_scan *sc, size_t a, size_t b)
+{
+	for (; a < b; a++) {
+		if (sc->tok[a].flags & RF_F(RF_CUE_RESOLVED))
+			continue;
+		if ((sc->tok[a].flags & RF_F_UNDONE) &&
+		    !((sc->tok[a].flags & RF_F(RF_CUE_CURRENT)) &&
+		    rf_current_of_subject(sc, a)))
+			return true;
+		if (sc->tok[a].flags & RF_F(RF_CUE_OTHER_SUBJECT))
+			return false;
 	}
 	return false;
 }
@@ -974,7 +1004,7 @@ rf_historical(const struct rf_scan *sc, size_t start, size_t end,
 		if (after > 0)
 			return !rf_undone(sc, after, ne);
 	}
-	if (rf_current_in(sc, cs, ce))
+	if (rf_current_in(sc, cs, ce, end))
 		return false;
 	past = rf_range_has(sc, cs, ce, RF_F(RF_CUE_PAST),
 	    RF_F(RF_CUE_PAST_EXC));
@@ -1078,13 +1108,25 @@ rf_generic_question(const struct rf_scan *sc, size_t start, size_t end,
  * True for a symptom only quoted or asked about and then denied: in a
  * message that disclaims it, a sentence quoting the article ("it says
  * tingling is a reason to see a doctor. no tingling here", "dice que náusea
- * o vómito, no tengo nada de eso"); or a question answered by a bare "no" in
- * the next sentence ("fever? no. chills? no.").
+ * o vómito, no tengo nada de eso"); a question answered by a bare "no" in
+ * the next sentence ("fever? no. chills? no."); or a symptom whose clause a
+ * bare "no" closes ("fiebre no, náuseas no").
  */
 static bool
-rf_quoted_or_denied(const struct rf_scan *sc, size_t start, bool disclaimed)
+rf_quoted_or_denied(const struct rf_scan *sc, size_t start, size_t end,
+    bool disclaimed)
 {
 	size_t ss = sc->tok[start].sstart, se = sc->tok[start].send;
+
+	/* a bare "no" right after the symptom closing its clause denies it:
+	 * "fiebre no, náuseas no, mareo no" (not "el mareo no se me quita",
+	 * not the tag question "dizzy, no?", not "no me sostienen nada") */
+	if (end < se && sc->tok[end].len == 2 &&
+	    memcmp(sc->tok[end].text, "no", 2) == 0 &&
+	    !(sc->tok[end - 1].flags & RF_F_COMMA) &&
+	    !(sc->tok[end].flags & RF_F_QEND) &&
+	    (end + 1 == se || (sc->tok[end].flags & RF_F_COMMA)))
+		return true;
 
 	if (disclaimed && rf_range_has(sc, ss, start, RF_F(RF_CUE_QUOTE), 0))
 		return true;
@@ -1165,12 +1207,16 @@ rf_process_window(const struct redflag_rules *r, struct rf_scan *sc)
 	for (i = 0; i < sc->nhits; i++) {
 		h = &sc->hits[i];
 		rule = &r->rules[h->rule];
-		if (rf_negated(r, sc, h->start) || rf_hypothetical(r, sc, h->start) ||
-		    (!proxy && rf_third_party(sc, h->start)) ||
+		/* "should I worry about throwing up? been doing it all
+		 * morning": the message affirms what its question asks */
+		if (rf_negated(r, sc, h->start) ||
+		    (rf_hypothetical(r, sc, h->start) && !(affirmed &&
+		    (sc->tok[sc->tok[h->start].send - 1].flags & RF_F_QEND))) ||
+		    (!proxy && rf_third_party(sc, h->start, h->end)) ||
 		    (rf_historical(sc, h->start, h->end, !rule->history_ok) &&
 		    !rf_episode_today(r, sc, rule, h->start, h->end)) ||
 		    rf_generic_question(sc, h->start, h->end, disclaimed, affirmed) ||
-		    rf_quoted_or_denied(sc, h->start, disclaimed) ||
+		    rf_quoted_or_denied(sc, h->start, h->end, disclaimed) ||
 		    rf_excluded(r, sc, rule, h->start))
 			continue;
 		sc->fired |= UINT64_C(1) << h->rule;

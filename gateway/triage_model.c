@@ -151,6 +151,144 @@ tm_is_scope_break(const char *w)
 	return false;
 }
 
+static bool
+tm_in(const char *w, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(w, list[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+#define TM_IN(w, list) tm_in((w), (list), sizeof(list) / sizeof((list)[0]))
+
+/*
+ * A number in the range of a body temperature is a feature of its band, so
+ * the model can tell "marca 37" from "marca 38.5" (the rules' policy: 38.0
+ * °C / 100.4 °F or more is fever). Bare ages ("im 38") fall in a band too;
+ * the words around them decide.
+ */
+static void
+tm_temperature(const char *w, struct triage_features *out)
+{
+	const char *end;
+	int32_t t;
+
+	if (!(w[0] >= '0' && w[0] <= '9'))
+		return;
+	t = rf_parse_tenths(w, &end);
+	if (*end != '\0')
+		return;
+	if ((t >= 340 && t < 380) || (t >= 930 && t < 1004))
+		tm_add(out, tm_hash('t', "normal", 6, NULL, 0));
+	else if ((t >= 380 && t < 430) || (t >= 1004 && t < 1100))
+		tm_add(out, tm_hash('t', "fever", 5, NULL, 0));
+}
+
+/*
+ * The resolution mark. The words of a sentence that says something is over
+ * ("was dizzy earlier but that passed", "se me quitó el mareo", "threw up,
+ * im fine now") also count as features of their own ('r' + word), added to
+ * the plain ones, so the model can learn that "dizzy" in such a sentence
+ * is weak evidence. The cues are a small fixed list, like the negation
+ * words: "passed" (not "passed out"), "gone" (not "gone numb"), "went
+ * away", "se me quitó / pasó", and "fine" / "better" / "bien" after "im",
+ * "now", "ya", "estoy" when the clause ends there ("estoy bien mareada" is
+ * no resolution).
+ */
+#define TM_SENT_WORDS 64             /* words of a sentence kept for the mark */
+
+enum tm_pending {
+	TM_PEND_NONE,                      /* nothing to decide */
+	TM_PEND_OUT,                       /* "passed": a resolution unless "out" follows */
+	TM_PEND_ONSET,                     /* "gone": a resolution unless "numb", "weak"... follows */
+	TM_PEND_END,                       /* "im fine": a resolution if its clause ends here */
+};
+
+struct tm_sentence {
+	uint32_t ids[TM_SENT_WORDS];       /* 'r' features of its words */
+	size_t n;
+	bool resolved;                     /* a resolution cue was seen */
+	enum tm_pending pend;
+	char last[RF_WORD_MAX];            /* the word before, topic words included */
+};
+
+static void
+tm_sentence_flush(struct tm_sentence *s, struct triage_features *out)
+{
+	if (s->resolved || s->pend != TM_PEND_NONE) {
+		for (size_t i = 0; i < s->n; i++)
+			tm_add(out, s->ids[i]);
+	}
+	s->n = 0;
+	s->resolved = false;
+	s->pend = TM_PEND_NONE;
+	s->last[0] = '\0';
+}
+
+/* Reads word w for the resolution cues; events as rf_next_word() gave them. */
+static void
+tm_sentence_cue(struct tm_sentence *s, const char *w, unsigned events,
+    struct triage_features *out)
+{
+	static const char *const onset[] = {
+		"numb", "weak", "dead", "limp", "all", "completely", "totally", "really", "so", "very",
+		"kind", "kinda", "pretty", "super", "tingly", "stiff", "cold",
+	};
+	static const char *const clause_end[] = {
+		"and", "but", "now", "thanks", "thank", "so", "lol", "today", "y", "pero", "gracias",
+		"ya", "ahora", "hoy", "jaja", "haha",
+	};
+	static const char *const fine[] = { "fine", "better", "ok", "okay", "good", "normal" };
+	static const char *const fine_lead[] = {
+		"im", "now", "was", "then", "felt", "feel", "feeling", "all", "been", "got", "am", "its",
+	};
+	static const char *const bien[] = { "bien", "mejor", "normal" };
+	static const char *const bien_lead[] = {
+		"ya", "estoy", "quede", "hoy", "todo", "siento", "sentia", "estaba", "ando",
+	};
+	static const char *const quito_lead[] = { "me", "se", "le", "ya" };
+
+	if (events & RF_EV_BOUNDARY)
+		tm_sentence_flush(s, out);
+	switch (s->pend) {
+	case TM_PEND_OUT:
+		s->resolved |= strcmp(w, "out") != 0;
+		break;
+	case TM_PEND_ONSET:
+		s->resolved |= !TM_IN(w, onset);
+		break;
+	case TM_PEND_END:
+		s->resolved |= (events & RF_EV_COMMA) || TM_IN(w, clause_end);
+		break;
+	case TM_PEND_NONE:
+		break;
+	}
+	s->pend = TM_PEND_NONE;
+	if (strcmp(w, "passed") == 0)
+		s->pend = TM_PEND_OUT;
+	else if (strcmp(w, "gone") == 0)
+		s->pend = TM_PEND_ONSET;
+	else if ((TM_IN(w, fine) && TM_IN(s->last, fine_lead)) ||
+	    (TM_IN(w, bien) && TM_IN(s->last, bien_lead)))
+		s->pend = TM_PEND_END;
+	else if ((strcmp(w, "away") == 0 && strcmp(s->last, "went") == 0) ||
+	    ((strcmp(w, "quito") == 0 || strcmp(w, "paso") == 0) &&
+	    TM_IN(s->last, quito_lead)) || strcmp(w, "desaparecio") == 0 ||
+	    strcmp(w, "subsided") == 0)
+		s->resolved = true;
+	snprintf(s->last, sizeof s->last, "%s", w);
+}
+
+/* Keeps the 'r' feature of a (non-topic) word for the end of its sentence. */
+static void
+tm_sentence_add(struct tm_sentence *s, const char *w, size_t wl)
+{
+	if (s->n < TM_SENT_WORDS)
+		s->ids[s->n++] = tm_hash('r', w, wl, NULL, 0);
+}
+
 void
 triage_model_features(const char *text, size_t len,
     struct triage_features *out)
@@ -160,6 +298,7 @@ triage_model_features(const char *text, size_t len,
 	unsigned events;
 	char wkind, ckind;
 	bool in_scope;
+	struct tm_sentence sent = { .n = 0 };
 
 	out->n = 0;
 	if (text == NULL)
@@ -172,6 +311,8 @@ triage_model_features(const char *text, size_t len,
 			break;
 		if (wl > RF_WORD_MAX - 1)
 			wl = RF_WORD_MAX - 1;
+		tm_sentence_cue(&sent, word, events, out);
+		tm_temperature(word, out);
 		if (events & RF_EV_BOUNDARY)
 			pl = 0;
 		/* a negation covers the next TM_NEG_WINDOW words of its clause */
@@ -189,6 +330,7 @@ triage_model_features(const char *text, size_t len,
 		wkind = in_scope ? 'n' : 'w';
 		ckind = in_scope ? 'm' : 'c';
 		tm_add(out, tm_hash(wkind, word, wl, NULL, 0));
+		tm_sentence_add(&sent, word, wl);
 		if (pl > 0)
 			tm_add(out, tm_hash('b', prev, pl, word, wl));
 		padded[0] = '<';
@@ -201,6 +343,7 @@ triage_model_features(const char *text, size_t len,
 		memcpy(prev, word, wl);
 		pl = wl;
 	}
+	tm_sentence_flush(&sent, out);
 	qsort(out->id, out->n, sizeof out->id[0], tm_id_cmp);
 	/* merge equal ids into counts */
 	n = 0;

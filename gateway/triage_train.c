@@ -377,6 +377,8 @@ triage_train(const struct triage_example *ex, size_t n, char **summary, char **c
 	tt_printf(&com, "# carenav triage text model: one-vs-rest logistic regression (liblinear L2R_LR, C=%g, eps=%g)\n"
 	    "# features: word unigrams, word bigrams within a sentence, character 3-5-grams in words,\n"
 	    "#   over redflag.c's normalised words, words within 5 after a negation (\"not\", \"sin\") kept apart,\n"
+	    "#   a second feature for each word of a sentence that says something is over (\"it passed\"),\n"
+	    "#   the band of a body temperature (normal / fever),\n"
 	    "#   hashed into 2^%d buckets; kept when in >= %d texts;\n"
 	    "#   counts scaled to unit length, short texts less (scale_floor)\n"
 	    "# written by: carenav triage train (see docs/clinical-content.md); do not edit by hand\n"

@@ -137,6 +137,64 @@ START_TEST(test_features_negation)
 }
 END_TEST
 
+/* Distinct features of a text. */
+static size_t
+nfeatures(const char *text)
+{
+	static struct triage_features f;
+
+	triage_model_features(text, strlen(text), &f);
+	return f.n;
+}
+
+/* Features the two texts share. */
+static size_t
+common_features(const char *a, const char *b)
+{
+	static struct triage_features fa, fb;
+	size_t i = 0, j = 0, n = 0;
+
+	triage_model_features(a, strlen(a), &fa);
+	triage_model_features(b, strlen(b), &fb);
+	while (i < fa.n && j < fb.n) {
+		if (fa.id[i] == fb.id[j]) {
+			n++;
+			i++;
+			j++;
+		} else if (fa.id[i] < fb.id[j]) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Round 6. A body temperature is a feature of its band: "37.2" and "98.6"
+ * share exactly that one, "37.2" and "38.5" nothing. The words of a
+ * sentence that says something is over get a second feature each: joining
+ * "dizzy" to the sentence "it passed" adds its bigram and its mark; joining
+ * it to "it passed out" (no resolution) only the bigram. "Estoy bien
+ * mareada" is no resolution; "ya estoy bien" at the end of a clause is.
+ */
+START_TEST(test_features_marks)
+{
+	ck_assert_uint_eq(common_features("37.2", "98.6"), 1);
+	ck_assert_uint_eq(common_features("38.5", "101.2"), 1);
+	ck_assert_uint_eq(common_features("37.2", "38.5"), 0);
+	ck_assert_uint_eq(common_features("im 25", "38.5"), 0);
+	ck_assert(features_include("i was dizzy but that passed", "i was dizzy"));
+	ck_assert_uint_eq(nfeatures("dizzy, it passed"), nfeatures("dizzy. it passed") + 2);
+	ck_assert_uint_eq(nfeatures("dizzy, it passed out"), nfeatures("dizzy. it passed out") + 1);
+	ck_assert_uint_eq(nfeatures("mareo, se me quito"), nfeatures("mareo. se me quito") + 2);
+	ck_assert_uint_eq(nfeatures("vomite, ya estoy bien"), nfeatures("vomite. ya estoy bien") + 2);
+	ck_assert_uint_eq(nfeatures("vomite, estoy bien mareada"), nfeatures("vomite. estoy bien mareada") + 1);
+	ck_assert_uint_eq(nfeatures("numb, its gone numb"), nfeatures("numb. its gone numb") + 1);
+	ck_assert_uint_eq(nfeatures("threw up, its gone"), nfeatures("threw up. its gone") + 3);
+}
+END_TEST
+
 /* Hostile input: binary, invalid UTF-8, far more text than TRIAGE_FEAT_MAX. */
 START_TEST(test_features_hostile)
 {
@@ -302,7 +360,8 @@ START_TEST(test_load_refuses)
 	ck_assert_double_gt(triage_model_threshold(m, TRIAGE_EMERGENCY), 0);
 	ck_assert_double_le(triage_model_threshold(m, TRIAGE_EMERGENCY), 1);
 	triage_model_free(m);
-	for (size_t at = 1; at < len; at += len / 7) {
+	/* every cut but the final newline's alone ("end" is still whole) */
+	for (size_t at = 1; at + 1 < len; at += len / 7) {
 		cut = strndup(text, at);
 		m = triage_model_load(cut, at, &cause);
 		ck_assert_msg(m == NULL, "accepted %s cut at byte %zu", path, at);
@@ -382,6 +441,7 @@ main(void)
 	const TTest *const tests[] = {
 		test_features_normalised,
 		test_features_negation,
+		test_features_marks,
 		test_features_hostile,
 		test_model_predict,
 		test_combined,
