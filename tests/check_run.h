@@ -12,5 +12,12 @@
 int check_run_suite(Suite *s);
 /* Runs tests as one suite and case named name, each with a timeout of timeout_s seconds. */
 int check_run(const char *name, int timeout_s, const TTest *const *tests, size_t ntests);
+/*
+ * check_run over the tests listed after the timeout, so that main() is one
+ * line: return CHECK_RUN("cidr", 10, test_parse, test_match);
+ */
+#define CHECK_RUN(name, timeout_s, ...)                                                         \
+	check_run((name), (timeout_s), (const TTest *const[]){__VA_ARGS__},                    \
+	    sizeof((const TTest *const[]){__VA_ARGS__}) / sizeof(const TTest *))
 
 #endif

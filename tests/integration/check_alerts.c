@@ -249,14 +249,8 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_primary_then_backup_then_ack,
-		test_restart_between_alert_and_timeout,
-		test_ack_from_unknown_number_refused,
-		test_bare_ack_needs_code,
-		test_bare_ack_allowed_one_alert_only,
-		test_nobody_on_call_alerts_fallback,
-	};
-
-	return check_run("alerts", 120, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("alerts", 120, test_primary_then_backup_then_ack,
+	    test_restart_between_alert_and_timeout, test_ack_from_unknown_number_refused,
+	    test_bare_ack_needs_code, test_bare_ack_allowed_one_alert_only,
+	    test_nobody_on_call_alerts_fallback);
 }

@@ -216,9 +216,5 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_restore_to_a_point_in_time,
-	};
-
-	return check_run("backup", 120, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("backup", 120, test_restore_to_a_point_in_time);
 }

@@ -289,10 +289,5 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_console_shows_and_acks,
-		test_admin_console,
-	};
-
-	return check_run("browser", 90, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("browser", 90, test_console_shows_and_acks, test_admin_console);
 }

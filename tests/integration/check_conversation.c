@@ -469,15 +469,7 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_happy_path_budget,
-		test_free_text_first_message,
-		test_help_first,
-		test_book_then_questions,
-		test_no_sentence_twice,
-		test_shipped_flow_upgrade,
-		test_edited_flow_kept,
-	};
-
-	return check_run("conversation", 120, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("conversation", 120, test_happy_path_budget, test_free_text_first_message,
+	    test_help_first, test_book_then_questions, test_no_sentence_twice, test_shipped_flow_upgrade,
+	    test_edited_flow_kept);
 }

@@ -373,16 +373,9 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_full_conversation_to_self_care,
-		test_red_flag_anywhere_escalates,
-		test_stop_then_silence_then_start,
-		test_stop_suppresses_replies_already_queued,
-		test_flow_reload_mid_conversation,
-		test_concurrent_texts_processed_in_order,
-		test_runaway_sender_throttled,
-		test_answers_read_as_meant,
-	};
-
-	return check_run("dialogue", 120, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("dialogue", 120, test_full_conversation_to_self_care,
+	    test_red_flag_anywhere_escalates, test_stop_then_silence_then_start,
+	    test_stop_suppresses_replies_already_queued, test_flow_reload_mid_conversation,
+	    test_concurrent_texts_processed_in_order, test_runaway_sender_throttled,
+	    test_answers_read_as_meant);
 }

@@ -507,15 +507,7 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_forged_texts_sandbox,
-		test_forged_texts_sandbox_secret,
-		test_forged_texts_twilio,
-		test_forged_texts_kannel,
-		test_ambiguous_length_refused,
-		test_method_not_allowed_says_allow,
-		test_simulator,
-	};
-
-	return check_run("edge", 120, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("edge", 120, test_forged_texts_sandbox, test_forged_texts_sandbox_secret,
+	    test_forged_texts_twilio, test_forged_texts_kannel, test_ambiguous_length_refused,
+	    test_method_not_allowed_says_allow, test_simulator);
 }

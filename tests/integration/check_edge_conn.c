@@ -505,15 +505,7 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_idle_connection_flood,
-		test_global_cap_headroom,
-		test_per_client_cap,
-		test_idle_timeout,
-		test_bad_token_flood,
-		test_forwarded_for,
-		test_doctor_trusted_proxies,
-	};
-
-	return check_run("edge_conn", 120, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("edge_conn", 120, test_idle_connection_flood, test_global_cap_headroom,
+	    test_per_client_cap, test_idle_timeout, test_bad_token_flood, test_forwarded_for,
+	    test_doctor_trusted_proxies);
 }

@@ -265,16 +265,12 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_failover_mid_stream,
-		test_failover_through_pgbouncer,
-	};
 	int status;
 
 	formation_dir[ROUTE_DIRECT] = xasprintf("%s/failover-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
 	formation_dir[ROUTE_PGBOUNCER] = xasprintf("%s/failover-pgbouncer-%d", getenv("CARENAV_TEST_VARDIR"),
 	    (int)getpid());
-	status = check_run("failover", 400, tests, sizeof tests / sizeof tests[0]);
+	status = CHECK_RUN("failover", 400, test_failover_mid_stream, test_failover_through_pgbouncer);
 	/* pg_autoctl runs detached from the test: stop it even when the test failed half-way. */
 	for (int i = 0; i < 2; i++) {
 		if (getenv("CARENAV_PG_FAILOVER") != NULL) {

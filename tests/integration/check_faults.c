@@ -514,13 +514,6 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_database_stopped_mid_stream,
-		test_database_and_disk_both_down,
-		test_database_down_at_start,
-		test_gateway_killed_repeatedly,
-		test_provider_down_failing_slow,
-	};
-
-	return check_run("faults", 400, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("faults", 400, test_database_stopped_mid_stream, test_database_and_disk_both_down,
+	    test_database_down_at_start, test_gateway_killed_repeatedly, test_provider_down_failing_slow);
 }

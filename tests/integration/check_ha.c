@@ -328,13 +328,10 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_three_gateways_one_killed,
-	};
 	int status;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	status = check_run("ha", 400, tests, sizeof tests / sizeof tests[0]);
+	status = CHECK_RUN("ha", 400, test_three_gateways_one_killed);
 	curl_global_cleanup();
 	return status;
 }

@@ -741,12 +741,7 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_spanish_conversation_outages_and_reports,
-		test_secret_and_dedupe,
-		test_red_flag_alerts_staff_through_kannel,
-	};
-
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	return check_run("kannel", 180, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("kannel", 180, test_spanish_conversation_outages_and_reports, test_secret_and_dedupe,
+	    test_red_flag_alerts_staff_through_kannel);
 }

@@ -248,10 +248,5 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_partitions_and_retention,
-		test_upgrade_keeps_data,
-	};
-
-	return check_run("lifecycle", 120, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("lifecycle", 120, test_partitions_and_retention, test_upgrade_keeps_data);
 }

@@ -112,9 +112,5 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_model_only_emergency_alerts_staff,
-	};
-
-	return check_run("model_alert", 120, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("model_alert", 120, test_model_only_emergency_alerts_staff);
 }

@@ -139,9 +139,5 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_dashboard_and_rules_use_real_metrics,
-	};
-
-	return check_run("monitoring", 60, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("monitoring", 60, test_dashboard_and_rules_use_real_metrics);
 }

@@ -318,13 +318,6 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_one_patient_one_number,
-		test_send_cap_spares_emergencies,
-		test_country_allow_list,
-		test_provider_error_redacted,
-		test_doctor_outbound,
-	};
-
-	return check_run("numbers", 240, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("numbers", 240, test_one_patient_one_number, test_send_cap_spares_emergencies,
+	    test_country_allow_list, test_provider_error_redacted, test_doctor_outbound);
 }

@@ -359,12 +359,7 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_stand_down_after_sms_ack,
-		test_stand_down_after_console_ack_and_resolve,
-		test_timeline_words_and_outcome,
-		test_summary_for_the_callback_nurse,
-	};
-
-	return check_run("nurses", 120, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("nurses", 120, test_stand_down_after_sms_ack,
+	    test_stand_down_after_console_ack_and_resolve, test_timeline_words_and_outcome,
+	    test_summary_for_the_callback_nurse);
 }

@@ -591,13 +591,6 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_roles,
-		test_reads_audited,
-		test_tokens,
-		test_sessions,
-		test_language,
-	};
-
-	return check_run("operators", 120, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("operators", 120, test_roles, test_reads_audited, test_tokens, test_sessions,
+	    test_language);
 }

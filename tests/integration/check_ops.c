@@ -204,10 +204,5 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_metrics_and_json_log,
-		test_doctor,
-	};
-
-	return check_run("ops", 90, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("ops", 90, test_metrics_and_json_log, test_doctor);
 }

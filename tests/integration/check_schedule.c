@@ -264,11 +264,6 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_staff_register,
-		test_oncall_refusals,
-		test_oncall_edit_remove_check,
-	};
-
-	return check_run("schedule", 120, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("schedule", 120, test_staff_register, test_oncall_refusals,
+	    test_oncall_edit_remove_check);
 }

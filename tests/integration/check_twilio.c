@@ -435,19 +435,8 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_every_status_answered,
-		test_status_order,
-		test_unsubscribed_opts_out,
-		test_opt_out_type,
-		test_advanced_opt_out_no_confirmation,
-		test_opt_out_type_through_the_spool,
-		test_public_base_url_normalised,
-		test_signature_without_port,
-		test_retry_after,
-		test_created_queued,
-		test_messaging_service,
-	};
-
-	return check_run("twilio", 60, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("twilio", 60, test_every_status_answered, test_status_order,
+	    test_unsubscribed_opts_out, test_opt_out_type, test_advanced_opt_out_no_confirmation,
+	    test_opt_out_type_through_the_spool, test_public_base_url_normalised, test_signature_without_port,
+	    test_retry_after, test_created_queued, test_messaging_service);
 }

@@ -244,13 +244,10 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_rolling_upgrade_under_traffic,
-	};
 	int status;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	status = check_run("upgrade", 180, tests, sizeof tests / sizeof tests[0]);
+	status = CHECK_RUN("upgrade", 180, test_rolling_upgrade_under_traffic);
 	curl_global_cleanup();
 	return status;
 }

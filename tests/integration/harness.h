@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "check_run.h"  /* check_run() for main() */
+#include "check_run.h"  /* CHECK_RUN() for main() */
 
 struct harness_gw {
 	pid_t pid;

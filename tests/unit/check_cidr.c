@@ -85,10 +85,5 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_parse_and_match,
-		test_broad_and_canonical,
-	};
-
-	return check_run("cidr", 10, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("cidr", 10, test_parse_and_match, test_broad_and_canonical);
 }

@@ -153,17 +153,7 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_twilio_body,
-		test_percent_and_plus,
-		test_duplicates_keep_all_first_wins,
-		test_empty_and_valueless,
-		test_bad_escapes,
-		test_invalid_utf8,
-		test_too_many_fields,
-		test_encode_roundtrip,
-		test_phone_valid,
-	};
-
-	return check_run("form", 30, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("form", 30, test_twilio_body, test_percent_and_plus,
+	    test_duplicates_keep_all_first_wins, test_empty_and_valueless, test_bad_escapes,
+	    test_invalid_utf8, test_too_many_fields, test_encode_roundtrip, test_phone_valid);
 }

@@ -150,11 +150,6 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_sendsms_user_found_by_username,
-		test_doctor_warns_on_kannel_conf,
-		test_doctor_ok_when_kannel_takes_enough,
-	};
-
-	return check_run("kannel_conf", 60, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("kannel_conf", 60, test_sendsms_user_found_by_username,
+	    test_doctor_warns_on_kannel_conf, test_doctor_ok_when_kannel_takes_enough);
 }

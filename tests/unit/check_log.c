@@ -136,12 +136,5 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_fields,
-		test_phone_scrubbed,
-		test_level_filter,
-		test_text_format,
-	};
-
-	return check_run("log", 30, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("log", 30, test_fields, test_phone_scrubbed, test_level_filter, test_text_format);
 }

@@ -258,17 +258,7 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_shift_boundaries,
-		test_time_zones_and_tiers,
-		test_ladder,
-		test_overlap_and_duplicates,
-		test_unreachable_skipped,
-		test_ack_parse,
-		test_ack_classify,
-		test_local_times_and_zones,
-		test_gaps,
-	};
-
-	return check_run("oncall", 30, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("oncall", 30, test_shift_boundaries, test_time_zones_and_tiers, test_ladder,
+	    test_overlap_and_duplicates, test_unreachable_skipped, test_ack_parse, test_ack_classify,
+	    test_local_times_and_zones, test_gaps);
 }

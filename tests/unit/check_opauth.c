@@ -76,11 +76,5 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_password,
-		test_tokens,
-		test_totp,
-	};
-
-	return check_run("opauth", 60, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("opauth", 60, test_password, test_tokens, test_totp);
 }

@@ -77,10 +77,5 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_parse,
-		test_rate,
-	};
-
-	return check_run("optoken", 30, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("optoken", 30, test_parse, test_rate);
 }

@@ -201,15 +201,6 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_one_patient_one_number,
-		test_not_numbers,
-		test_e164,
-		test_countries,
-		test_redact_digits,
-		test_redact_provider_error,
-		test_send_bucket,
-	};
-
-	return check_run("phone", 30, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("phone", 30, test_one_patient_one_number, test_not_numbers, test_e164,
+	    test_countries, test_redact_digits, test_redact_provider_error, test_send_bucket);
 }

@@ -101,9 +101,5 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_every_reason_has_titles,
-	};
-
-	return check_run("titles", 30, tests, sizeof tests / sizeof tests[0]);
+	return CHECK_RUN("titles", 30, test_every_reason_has_titles);
 }
