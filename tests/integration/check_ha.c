@@ -328,10 +328,5 @@ END_TEST
 int
 main(void)
 {
-	int status;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	status = CHECK_RUN("ha", 400, test_three_gateways_one_killed);
-	curl_global_cleanup();
-	return status;
+	return CHECK_RUN("ha", 400, test_three_gateways_one_killed);
 }

@@ -244,10 +244,5 @@ END_TEST
 int
 main(void)
 {
-	int status;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	status = CHECK_RUN("upgrade", 180, test_rolling_upgrade_under_traffic);
-	curl_global_cleanup();
-	return status;
+	return CHECK_RUN("upgrade", 180, test_rolling_upgrade_under_traffic);
 }

@@ -21,6 +21,8 @@ void
 haproxy_fixture_init(struct haproxy_fixture *hp, const char *dir)
 {
 	memset(hp, 0, sizeof *hp);
+	/* Before the test's client threads use libcurl (init is not thread-safe in older libcurls). */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
 	hp->dir = xstrdup(dir);
 	hp->cert = xasprintf("%s/carenav.pem", dir);
@@ -121,6 +123,7 @@ haproxy_fixture_stop(struct haproxy_fixture *hp)
 	free(hp->dir);
 	free(hp->cert);
 	memset(hp, 0, sizeof *hp);
+	curl_global_cleanup();
 }
 
 static size_t

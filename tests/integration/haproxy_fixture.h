@@ -20,7 +20,7 @@ struct haproxy_fixture {
 	pid_t pid;
 };
 
-/* Picks free ports under dir (created if missing); nothing runs yet. */
+/* Picks free ports under dir (created if missing) and sets libcurl up; nothing runs yet. */
 void haproxy_fixture_init(struct haproxy_fixture *hp, const char *dir);
 /* Starts HAProxy with server gwN at 127.0.0.1:gw_port[N-1] and waits until it sees all three UP. */
 void haproxy_fixture_start(struct haproxy_fixture *hp, const int gw_port[HAPROXY_SERVERS]);
@@ -29,7 +29,7 @@ int haproxy_fixture_servers_up(const struct haproxy_fixture *hp);
 void haproxy_fixture_wait_up(const struct haproxy_fixture *hp, int want);
 /* The stats page's admin action ("maint", "ready") on the named servers ("s=gw1&s=gw3"). */
 void haproxy_fixture_admin(const struct haproxy_fixture *hp, const char *servers, const char *action);
-/* Stops HAProxy and frees what init allocated. */
+/* Stops HAProxy and frees what init allocated (libcurl included). */
 void haproxy_fixture_stop(struct haproxy_fixture *hp);
 
 /* One provider thread's connection to HAProxy's TLS port, sending the given header with each webhook. */
