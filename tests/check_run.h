@@ -13,11 +13,17 @@ int check_run_suite(Suite *s);
 /* Runs tests as one suite and case named name, each with a timeout of timeout_s seconds. */
 int check_run(const char *name, int timeout_s, const TTest *const *tests, size_t ntests);
 /*
- * check_run over the tests listed after the timeout, so that main() is one
- * line: return CHECK_RUN("cidr", 10, test_parse, test_match);
+ * check_run over the tests listed after the timeout, for a main() that does
+ * more: status = CHECK_RUN("failover", 400, test_mid_stream);
  */
 #define CHECK_RUN(name, timeout_s, ...)                                                         \
 	check_run((name), (timeout_s), (const TTest *const[]){__VA_ARGS__},                    \
 	    sizeof((const TTest *const[]){__VA_ARGS__}) / sizeof(const TTest *))
+/* A test program's whole main(): CHECK_RUN_MAIN("cidr", 10, test_parse, test_match) */
+#define CHECK_RUN_MAIN(name, timeout_s, ...)                                                    \
+	int main(void)                                                                         \
+	{                                                                                      \
+		return CHECK_RUN((name), (timeout_s), __VA_ARGS__);                            \
+	}
 
 #endif

@@ -246,11 +246,6 @@ START_TEST(test_nobody_on_call_alerts_fallback)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("alerts", 120, test_primary_then_backup_then_ack,
-	    test_restart_between_alert_and_timeout, test_ack_from_unknown_number_refused,
-	    test_bare_ack_needs_code, test_bare_ack_allowed_one_alert_only,
-	    test_nobody_on_call_alerts_fallback);
-}
+CHECK_RUN_MAIN("alerts", 120, test_primary_then_backup_then_ack, test_restart_between_alert_and_timeout,
+    test_ack_from_unknown_number_refused, test_bare_ack_needs_code, test_bare_ack_allowed_one_alert_only,
+    test_nobody_on_call_alerts_fallback)

@@ -587,11 +587,6 @@ START_TEST(test_rate_limit)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("api", 120, test_auth_and_errors, test_api_disabled_without_tokens,
-	    test_console_assets, test_pagination_stable_while_messages_arrive,
-	    test_escalation_ack_and_resolve, test_handoff_and_operator_message,
-	    test_operator_text_is_one_message, test_callbacks, test_rate_limit);
-}
+CHECK_RUN_MAIN("api", 120, test_auth_and_errors, test_api_disabled_without_tokens, test_console_assets,
+    test_pagination_stable_while_messages_arrive, test_escalation_ack_and_resolve,
+    test_handoff_and_operator_message, test_operator_text_is_one_message, test_callbacks, test_rate_limit)

@@ -213,8 +213,4 @@ START_TEST(test_restore_to_a_point_in_time)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("backup", 120, test_restore_to_a_point_in_time);
-}
+CHECK_RUN_MAIN("backup", 120, test_restore_to_a_point_in_time)

@@ -286,8 +286,4 @@ START_TEST(test_admin_console)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("browser", 90, test_console_shows_and_acks, test_admin_console);
-}
+CHECK_RUN_MAIN("browser", 90, test_console_shows_and_acks, test_admin_console)

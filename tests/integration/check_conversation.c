@@ -438,10 +438,5 @@ START_TEST(test_edited_flow_kept)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("conversation", 120, test_happy_path_budget, test_free_text_first_message,
-	    test_help_first, test_book_then_questions, test_no_sentence_twice, test_shipped_flow_upgrade,
-	    test_edited_flow_kept);
-}
+CHECK_RUN_MAIN("conversation", 120, test_happy_path_budget, test_free_text_first_message, test_help_first,
+    test_book_then_questions, test_no_sentence_twice, test_shipped_flow_upgrade, test_edited_flow_kept)

@@ -331,12 +331,7 @@ START_TEST(test_answers_read_as_meant)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("dialogue", 120, test_full_conversation_to_self_care,
-	    test_red_flag_anywhere_escalates, test_stop_then_silence_then_start,
-	    test_stop_suppresses_replies_already_queued, test_flow_reload_mid_conversation,
-	    test_concurrent_texts_processed_in_order, test_runaway_sender_throttled,
-	    test_answers_read_as_meant);
-}
+CHECK_RUN_MAIN("dialogue", 120, test_full_conversation_to_self_care, test_red_flag_anywhere_escalates,
+    test_stop_then_silence_then_start, test_stop_suppresses_replies_already_queued,
+    test_flow_reload_mid_conversation, test_concurrent_texts_processed_in_order,
+    test_runaway_sender_throttled, test_answers_read_as_meant)

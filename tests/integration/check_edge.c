@@ -504,10 +504,6 @@ START_TEST(test_simulator)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("edge", 120, test_forged_texts_sandbox, test_forged_texts_sandbox_secret,
-	    test_forged_texts_twilio, test_forged_texts_kannel, test_ambiguous_length_refused,
-	    test_method_not_allowed_says_allow, test_simulator);
-}
+CHECK_RUN_MAIN("edge", 120, test_forged_texts_sandbox, test_forged_texts_sandbox_secret,
+    test_forged_texts_twilio, test_forged_texts_kannel, test_ambiguous_length_refused,
+    test_method_not_allowed_says_allow, test_simulator)

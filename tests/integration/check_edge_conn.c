@@ -484,10 +484,5 @@ START_TEST(test_doctor_trusted_proxies)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("edge_conn", 120, test_idle_connection_flood, test_global_cap_headroom,
-	    test_per_client_cap, test_idle_timeout, test_bad_token_flood, test_forwarded_for,
-	    test_doctor_trusted_proxies);
-}
+CHECK_RUN_MAIN("edge_conn", 120, test_idle_connection_flood, test_global_cap_headroom, test_per_client_cap,
+    test_idle_timeout, test_bad_token_flood, test_forwarded_for, test_doctor_trusted_proxies)

@@ -672,11 +672,6 @@ START_TEST(test_surge_grouped_and_reflag_update)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("emergency", 180, test_stop_while_instruction_waits,
-	    test_instruction_refused_tells_staff, test_dead_primary_number, test_outage_then_recovery,
-	    test_crash_mid_send, test_crash_then_ack_cancels_page, test_fallback_acks_and_doctor,
-	    test_surge_grouped_and_reflag_update);
-}
+CHECK_RUN_MAIN("emergency", 180, test_stop_while_instruction_waits, test_instruction_refused_tells_staff,
+    test_dead_primary_number, test_outage_then_recovery, test_crash_mid_send,
+    test_crash_then_ack_cancels_page, test_fallback_acks_and_doctor, test_surge_grouped_and_reflag_update)

@@ -511,9 +511,5 @@ START_TEST(test_provider_down_failing_slow)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("faults", 400, test_database_stopped_mid_stream, test_database_and_disk_both_down,
-	    test_database_down_at_start, test_gateway_killed_repeatedly, test_provider_down_failing_slow);
-}
+CHECK_RUN_MAIN("faults", 400, test_database_stopped_mid_stream, test_database_and_disk_both_down,
+    test_database_down_at_start, test_gateway_killed_repeatedly, test_provider_down_failing_slow)

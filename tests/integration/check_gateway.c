@@ -387,11 +387,7 @@ START_TEST(test_connection_limit)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("gateway", 60, test_reply_delivered_to_twilio, test_duplicate_sid_answered_once,
-	    test_retry_then_delivered_once, test_permanent_failure_recorded, test_status_callback,
-	    test_bad_input_stores_nothing, test_restart_resumes_queued_replies,
-	    test_sandbox_provider_and_health, test_twilio_signatures, test_connection_limit);
-}
+CHECK_RUN_MAIN("gateway", 60, test_reply_delivered_to_twilio, test_duplicate_sid_answered_once,
+    test_retry_then_delivered_once, test_permanent_failure_recorded, test_status_callback,
+    test_bad_input_stores_nothing, test_restart_resumes_queued_replies, test_sandbox_provider_and_health,
+    test_twilio_signatures, test_connection_limit)

@@ -325,8 +325,4 @@ START_TEST(test_three_gateways_one_killed)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("ha", 400, test_three_gateways_one_killed);
-}
+CHECK_RUN_MAIN("ha", 400, test_three_gateways_one_killed)

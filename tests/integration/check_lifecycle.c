@@ -245,8 +245,4 @@ START_TEST(test_upgrade_keeps_data)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("lifecycle", 120, test_partitions_and_retention, test_upgrade_keeps_data);
-}
+CHECK_RUN_MAIN("lifecycle", 120, test_partitions_and_retention, test_upgrade_keeps_data)

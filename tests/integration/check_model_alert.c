@@ -109,8 +109,4 @@ START_TEST(test_model_only_emergency_alerts_staff)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("model_alert", 120, test_model_only_emergency_alerts_staff);
-}
+CHECK_RUN_MAIN("model_alert", 120, test_model_only_emergency_alerts_staff)

@@ -136,8 +136,4 @@ START_TEST(test_dashboard_and_rules_use_real_metrics)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("monitoring", 60, test_dashboard_and_rules_use_real_metrics);
-}
+CHECK_RUN_MAIN("monitoring", 60, test_dashboard_and_rules_use_real_metrics)

@@ -315,9 +315,5 @@ START_TEST(test_doctor_outbound)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("numbers", 240, test_one_patient_one_number, test_send_cap_spares_emergencies,
-	    test_country_allow_list, test_provider_error_redacted, test_doctor_outbound);
-}
+CHECK_RUN_MAIN("numbers", 240, test_one_patient_one_number, test_send_cap_spares_emergencies,
+    test_country_allow_list, test_provider_error_redacted, test_doctor_outbound)

@@ -356,10 +356,5 @@ START_TEST(test_summary_for_the_callback_nurse)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("nurses", 120, test_stand_down_after_sms_ack,
-	    test_stand_down_after_console_ack_and_resolve, test_timeline_words_and_outcome,
-	    test_summary_for_the_callback_nurse);
-}
+CHECK_RUN_MAIN("nurses", 120, test_stand_down_after_sms_ack, test_stand_down_after_console_ack_and_resolve,
+    test_timeline_words_and_outcome, test_summary_for_the_callback_nurse)

@@ -573,9 +573,4 @@ START_TEST(test_language)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("operators", 120, test_roles, test_reads_audited, test_tokens, test_sessions,
-	    test_language);
-}
+CHECK_RUN_MAIN("operators", 120, test_roles, test_reads_audited, test_tokens, test_sessions, test_language)

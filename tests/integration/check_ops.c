@@ -201,8 +201,4 @@ START_TEST(test_doctor)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("ops", 90, test_metrics_and_json_log, test_doctor);
-}
+CHECK_RUN_MAIN("ops", 90, test_metrics_and_json_log, test_doctor)

@@ -261,9 +261,4 @@ START_TEST(test_oncall_edit_remove_check)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("schedule", 120, test_staff_register, test_oncall_refusals,
-	    test_oncall_edit_remove_check);
-}
+CHECK_RUN_MAIN("schedule", 120, test_staff_register, test_oncall_refusals, test_oncall_edit_remove_check)

@@ -241,8 +241,4 @@ START_TEST(test_rolling_upgrade_under_traffic)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("upgrade", 180, test_rolling_upgrade_under_traffic);
-}
+CHECK_RUN_MAIN("upgrade", 180, test_rolling_upgrade_under_traffic)

@@ -82,8 +82,4 @@ START_TEST(test_broad_and_canonical)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("cidr", 10, test_parse_and_match, test_broad_and_canonical);
-}
+CHECK_RUN_MAIN("cidr", 10, test_parse_and_match, test_broad_and_canonical)

@@ -133,8 +133,4 @@ START_TEST(test_text_format)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("log", 30, test_fields, test_phone_scrubbed, test_level_filter, test_text_format);
-}
+CHECK_RUN_MAIN("log", 30, test_fields, test_phone_scrubbed, test_level_filter, test_text_format)

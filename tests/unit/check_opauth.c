@@ -73,8 +73,4 @@ START_TEST(test_totp)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("opauth", 60, test_password, test_tokens, test_totp);
-}
+CHECK_RUN_MAIN("opauth", 60, test_password, test_tokens, test_totp)

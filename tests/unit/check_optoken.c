@@ -74,8 +74,4 @@ START_TEST(test_rate)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("optoken", 30, test_parse, test_rate);
-}
+CHECK_RUN_MAIN("optoken", 30, test_parse, test_rate)

@@ -146,10 +146,6 @@ START_TEST(test_paths_of_configured_provider_only)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("provider", 10, test_no_credential_refuses_everything,
-	    test_credentials_configured_still_closed, test_sandbox_loopback_only, test_open_provider_detected,
-	    test_paths_of_configured_provider_only);
-}
+CHECK_RUN_MAIN("provider", 10, test_no_credential_refuses_everything,
+    test_credentials_configured_still_closed, test_sandbox_loopback_only, test_open_provider_detected,
+    test_paths_of_configured_provider_only)

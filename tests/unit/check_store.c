@@ -109,9 +109,5 @@ START_TEST(test_every_listed_column_is_selected)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("store", 10, test_columns_by_name_in_any_order, test_missing_column_is_named,
-	    test_null_reads_as_zero, test_every_listed_column_is_selected);
-}
+CHECK_RUN_MAIN("store", 10, test_columns_by_name_in_any_order, test_missing_column_is_named,
+    test_null_reads_as_zero, test_every_listed_column_is_selected)

@@ -98,8 +98,4 @@ START_TEST(test_every_reason_has_titles)
 }
 END_TEST
 
-int
-main(void)
-{
-	return CHECK_RUN("titles", 30, test_every_reason_has_titles);
-}
+CHECK_RUN_MAIN("titles", 30, test_every_reason_has_titles)
