@@ -149,6 +149,16 @@ report(PGconn *pg, const struct harness_gw *gw, const char *scenario, long sent,
 	    answered, dups, lost, gw->log_path);
 }
 
+/* Runs CARENAV_PG_LOCAL's verb (start, stop, stop-immediate) on the private cluster in pgdir; it must succeed. */
+static void
+pg_local(const char *verb, const char *pgdir)
+{
+	char *cmd = xasprintf("%s %s %s", getenv("CARENAV_PG_LOCAL"), verb, pgdir);
+
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+	free(cmd);
+}
+
 /* --- PostgreSQL stopped mid-stream ----------------------------------------------------- */
 
 struct outage {
@@ -166,23 +176,18 @@ static void *
 outage_thread(void *arg)
 {
 	struct outage *o = arg;
-	char *cmd;
 
 	while (atomic_load(o->posted) < o->stop_after)
 		harness_sleep_ms(10);
 	o->stopped_at = atomic_load(o->posted);
-	cmd = xasprintf("%s stop-immediate %s", getenv("CARENAV_PG_LOCAL"), o->pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	pg_local("stop-immediate", o->pgdir);
 	for (int waited = 0; waited < o->down_ms && !o->readyz_down; waited += 100) {
 		o->readyz_down = harness_get(o->port, "/readyz", NULL) == 503;
 		harness_sleep_ms(100);
 	}
 	harness_sleep_ms(o->down_ms);
 	o->restarted_at = atomic_load(o->posted);
-	cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), o->pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	pg_local("start", o->pgdir);
 	/* The pool reconnects by itself, with backoff. */
 	for (int waited = 0; waited < 20000 && !o->readyz_back; waited += 100) {
 		o->readyz_back = harness_get(o->port, "/readyz", NULL) == 200;
@@ -195,7 +200,6 @@ START_TEST(test_database_stopped_mid_stream)
 {
 	const int N = scaled(1000), PATIENTS = 100;
 	char *pgdir = xasprintf("%s/faults-pg-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
-	char *cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir);
 	char *conninfo = xasprintf("host=%s/run dbname=carenav user=carenav", pgdir), *notes;
 	struct outage o = { 0 };
 	atomic_long posted = 0;
@@ -205,7 +209,7 @@ START_TEST(test_database_stopped_mid_stream)
 	long retries = 0, lines, dups;
 	char from[32], sid[32];
 
-	ck_assert_int_eq(system(cmd), 0);
+	pg_local("start", pgdir);
 	harness_gw_init(&gw, conninfo, NULL);
 	harness_gw_start(&gw);
 	o.pgdir = pgdir;
@@ -235,10 +239,7 @@ START_TEST(test_database_stopped_mid_stream)
 	free(notes);
 	PQfinish(pg);
 	harness_gw_free(&gw);
-	free(cmd);
-	cmd = xasprintf("%s stop %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	pg_local("stop", pgdir);
 	free(conninfo);
 	free(pgdir);
 }
@@ -251,18 +252,15 @@ START_TEST(test_database_down_at_start)
 	enum { N = 40, PATIENTS = 10 };
 	char *pgdir = xasprintf("%s/faults-pg3-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
 	char *conninfo = xasprintf("host=%s/run dbname=carenav user=carenav", pgdir);
-	char *cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir), *notes;
+	char *notes;
 	struct harness_gw gw;
 	PGconn *pg;
 	long lines, dups;
 	char from[32], sid[32];
 
 	/* A cluster that exists but is not running when the gateway starts. */
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	cmd = xasprintf("%s stop %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	pg_local("start", pgdir);
+	pg_local("stop", pgdir);
 	harness_gw_init(&gw, conninfo, NULL);
 	harness_gw_start(&gw);
 	ck_assert_int_eq(harness_get(gw.port, "/readyz", NULL), 503);
@@ -271,9 +269,7 @@ START_TEST(test_database_down_at_start)
 		ck_assert_int_eq(harness_post_sms(gw.port, sid, patient(i % PATIENTS, from), CLINIC,
 		    texts[(i / PATIENTS) % NTEXTS]), 200);
 	}
-	cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	pg_local("start", pgdir);
 	pg = harness_db_connect(conninfo);
 	wait_settled(pg, &gw, N, 60000);
 	dups = sandbox_duplicates(&gw, &lines);
@@ -284,9 +280,7 @@ START_TEST(test_database_down_at_start)
 	free(notes);
 	PQfinish(pg);
 	harness_gw_free(&gw);
-	cmd = xasprintf("%s stop %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	pg_local("stop", pgdir);
 	free(conninfo);
 	free(pgdir);
 }
@@ -298,13 +292,12 @@ START_TEST(test_database_and_disk_both_down)
 {
 	char *pgdir = xasprintf("%s/faults-pg2-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
 	char *conninfo = xasprintf("host=%s/run dbname=carenav user=carenav", pgdir);
-	char *cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir), *spool;
+	char *spool;
 	struct harness_gw gw;
 	PGconn *pg;
 	char from[32];
 
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	pg_local("start", pgdir);
 	harness_gw_init(&gw, conninfo, NULL);
 	/* A full disk: the spool file is /dev/full, where every write fails with ENOSPC. */
 	spool = xasprintf("%s/spool", gw.var_dir);
@@ -313,14 +306,10 @@ START_TEST(test_database_and_disk_both_down)
 	spool = xasprintf("%s/spool/inbound.spool", gw.var_dir);
 	ck_assert_int_eq(symlink("/dev/full", spool), 0);
 	harness_gw_start(&gw);
-	cmd = xasprintf("%s stop-immediate %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	pg_local("stop-immediate", pgdir);
 	/* Nothing can keep the message: 503, so the provider keeps it and retries. */
 	ck_assert_int_eq(harness_post_sms(gw.port, "SMnowhere1", patient(1, from), CLINIC, "hello"), 503);
-	cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	pg_local("start", pgdir);
 	/* The provider's retry, once the database is back: stored and answered once. */
 	for (int i = 0; i < 200 && harness_post_sms(gw.port, "SMnowhere1", from, CLINIC, "hello") != 200; i++)
 		harness_sleep_ms(100);
@@ -329,9 +318,7 @@ START_TEST(test_database_and_disk_both_down)
 	    "AND processed_at IS NOT NULL", 1, 20000));
 	PQfinish(pg);
 	harness_gw_free(&gw);
-	cmd = xasprintf("%s stop %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	pg_local("stop", pgdir);
 	free(spool);
 	free(conninfo);
 	free(pgdir);
