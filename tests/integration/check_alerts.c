@@ -153,8 +153,7 @@ START_TEST(test_ack_from_unknown_number_refused)
 	code = harness_query_text(w.pg, "SELECT code FROM escalations");
 	ack = xasprintf("ACK %s", code);
 	sms(&w, w.gw.port, "+15553000555", ack);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS));
+	harness_wait_processed(w.pg, WAIT_MS, w.gw.log_path);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
 	metrics_check_has(w.gw.port, (const char *const[]){ "carenav_ack_refused_total 1", NULL });
 	free(ack);

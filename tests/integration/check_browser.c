@@ -52,8 +52,7 @@ static void
 text(struct harness_gw *gw, PGconn *pg, const char *sid, const char *from, const char *body)
 {
 	ck_assert_int_eq(harness_post_sms(gw->port, sid, from, CLINIC, body), 200);
-	ck_assert(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS));
+	harness_wait_processed(pg, WAIT_MS, gw->log_path);
 }
 
 START_TEST(test_console_shows_and_acks)

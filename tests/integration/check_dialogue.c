@@ -235,7 +235,7 @@ START_TEST(test_concurrent_texts_processed_in_order)
 	}
 	for (int i = 0; i < N; i++)
 		pthread_join(t[i], NULL);
-	twilio_world_wait_processed(&w, WAIT_MS);
+	harness_wait_processed(w.pg, WAIT_MS, w.gw.log_path);
 	/* Each text was one step, never two at once: the version counts them. */
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), N);
 	ck_assert_int_eq(count(&w, "SELECT version FROM conversations"), N);

@@ -264,8 +264,7 @@ flood(const char *provider, const char *extra, const struct forgery *forgeries, 
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM delivery_reports"), 0);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations"), 0);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE patient_number <> '" PATIENT "'"), 0);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS));
+	harness_wait_processed(w.pg, WAIT_MS, w.gw.log_path);
 	/* Each real text was answered: one dialogue step each. */
 	ck_assert_int_eq(q(&w, "SELECT version FROM conversations WHERE patient_number = '" PATIENT "'"), ROUNDS);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE opted_out"), 0);

@@ -248,10 +248,7 @@ START_TEST(test_three_gateways_one_killed)
 	    "AND pid <> pg_backend_pid()"), BOUNCER_POOL);
 	ck_assert_msg(killed && restarted, "the stream ended before the kill/restart points");
 
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, SETTLE_MS), "texts left unanswered; see %s", ha.gw[0].log_path);
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, SETTLE_MS),
-	    "replies left unsent; see %s", ha.gw[0].log_path);
+	harness_wait_settled(pg, SETTLE_MS, ha.gw[0].log_path);
 	/* Let at least one more alert round come due (ESCALATION_ACK_TIMEOUT=3) while all three run. */
 	harness_sleep_ms(3500);
 	/*

@@ -305,8 +305,7 @@ static void
 patient_says(struct world *w, const char *body)
 {
 	sms(w, PATIENT, body);
-	ck_assert_msg(harness_wait_int(w->tw.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS), "not answered: %s", body);
+	harness_wait_processed(w->tw.pg, WAIT_MS, w->tw.gw.log_path);
 }
 
 START_TEST(test_summary_for_the_callback_nurse)

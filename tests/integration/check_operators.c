@@ -298,9 +298,8 @@ START_TEST(test_tokens)
 	    NULL), 2);
 	ck_assert_msg(strstr(out, "a-z") != NULL, "%s", out);
 	free(out);
-	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "add", "--name", "x", "--role", "boss", NULL), 2);
-	ck_assert_msg(strstr(out, "viewer, responder or admin") != NULL, "%s", out);
-	free(out);
+	harness_gw_cli_expect(&w.tw.gw, 2, "viewer, responder or admin", "operator", "add", "--name", "x",
+	    "--role", "boss", NULL);
 	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "list", NULL), 0);
 	ck_assert_msg(strstr(out, "vera") != NULL && strstr(out, "disabled") != NULL, "%s", out);
 	free(out);
@@ -540,9 +539,8 @@ START_TEST(test_language)
 	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operators WHERE language = 'es'"), 2);
 
 	/* an admin sets it with the CLI, audited as cli */
-	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "language", "sofia", "en", NULL), 0);
-	ck_assert_msg(strstr(out, "sofia: console language en") != NULL, "%s", out);
-	free(out);
+	harness_gw_cli_expect(&w.tw.gw, 0, "sofia: console language en", "operator", "language", "sofia", "en",
+	    NULL);
 	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/me", NULL, sid, NULL, NULL }, &resp, NULL), 200);
 	ck_assert_msg(strstr(resp, "\"en\"") != NULL, "%s", resp);
 	free(resp);
@@ -552,15 +550,10 @@ START_TEST(test_language)
 	free(resp);
 	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'cli' "
 	    "AND action = 'operator_language' AND detail = 'sofia: es -> en'"), 1);
-	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "language", "sofia", "fr", NULL), 2);
-	ck_assert_msg(strstr(out, "en or es") != NULL, "%s", out);
-	free(out);
-	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "language", "nobody", "es", NULL), 1);
-	ck_assert_msg(strstr(out, "no operator named nobody") != NULL, "%s", out);
-	free(out);
-	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "language", "sofia", NULL), 2);
-	ck_assert_msg(strstr(out, "usage") != NULL, "%s", out);
-	free(out);
+	harness_gw_cli_expect(&w.tw.gw, 2, "en or es", "operator", "language", "sofia", "fr", NULL);
+	harness_gw_cli_expect(&w.tw.gw, 1, "no operator named nobody", "operator", "language", "nobody", "es",
+	    NULL);
+	harness_gw_cli_expect(&w.tw.gw, 2, "usage", "operator", "language", "sofia", NULL);
 	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "list", NULL), 0);
 	ck_assert_msg(strstr(out, "vera") != NULL && strstr(out, " es ") != NULL, "%s", out);
 	free(out);

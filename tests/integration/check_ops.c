@@ -61,8 +61,7 @@ START_TEST(test_metrics_and_json_log)
 		ck_assert_int_eq(harness_post_sms(gw.port, sid, PATIENT, CLINIC, i == 0 ? RED_FLAG_TEXT : "no"), 200);
 	}
 	ck_assert_int_eq(harness_post_sms(gw.port, "SMops000", PATIENT, CLINIC, RED_FLAG_TEXT), 200);
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS), "not answered; see %s", gw.log_path);
+	harness_wait_processed(pg, WAIT_MS, gw.log_path);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
 
 	metrics_check_has(gw.port, after_six_posts);

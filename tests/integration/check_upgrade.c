@@ -188,10 +188,7 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	elapsed = harness_now_s() - t0;
 	ck_assert_int_eq(atomic_load(&up.answered), SENT);
 
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, SETTLE_MS), "texts left unanswered; see %s", up.gw[0].log_path);
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, SETTLE_MS),
-	    "replies left unsent; see %s", up.gw[0].log_path);
+	harness_wait_settled(pg, SETTLE_MS, up.gw[0].log_path);
 	stored = harness_query_int(pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
 	rows = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
 	answered = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "

@@ -61,6 +61,15 @@ long long harness_query_int(PGconn *pg, const char *sql);
 char *harness_query_text(PGconn *pg, const char *sql);
 /* Polls sql every 50 ms until it returns expected; false after timeout_ms. */
 bool harness_wait_int(PGconn *pg, const char *sql, long long expected, int timeout_ms);
+/* Waits up to timeout_ms until every inbound text is processed; else fails the test, naming log_path. */
+void harness_wait_processed(PGconn *pg, int timeout_ms, const char *log_path);
+/*
+ * harness_wait_processed, then waits up to timeout_ms until no reply is
+ * pending in the outbox (sent, failed or suppressed); else fails the test.
+ * Replies are queued in the transaction that marks their text processed,
+ * so none is missed by looking at the outbox second.
+ */
+void harness_wait_settled(PGconn *pg, int timeout_ms, const char *log_path);
 
 /* A loopback TCP port that was free a moment ago. */
 int harness_free_port(void);
@@ -79,6 +88,8 @@ void harness_gw_free(struct harness_gw *gw);
  * settings; returns the exit status, output in *out.
  */
 int harness_gw_cli(struct harness_gw *gw, char **out, const char *arg, ...);
+/* Runs "carenav ARGS..." as harness_gw_cli does and asserts its exit status and that its output has want. */
+void harness_gw_cli_expect(struct harness_gw *gw, int want_status, const char *want, const char *arg, ...);
 /* The bodies of outbound messages to patient with id > after_id, joined by "\n--\n" (caller frees). */
 char *harness_replies(PGconn *pg, const char *patient, long long after_id);
 /* The newest message id (0 when none). */

@@ -45,21 +45,15 @@ void twilio_world_on_call(struct twilio_world *w, const char *primary, const cha
  * message sid, to the gateway on port (0: the world's); returns the HTTP status.
  */
 long twilio_world_post_sms(struct twilio_world *w, int port, const char *from, const char *to, const char *body);
-/* Waits up to timeout_ms until every inbound text is processed; the test fails if not. */
-void twilio_world_wait_processed(struct twilio_world *w, int timeout_ms);
 /*
  * Texts the gateway from `from` to `to` (twilio_world_post_sms on the world's
- * gateway, which must answer 200), then twilio_world_wait_processed.
+ * gateway, which must answer 200), then harness_wait_processed.
  */
 void twilio_world_text(struct twilio_world *w, const char *from, const char *to, const char *body,
     int timeout_ms);
 /* Waits up to timeout_ms until the fake Twilio accepted n messages to `to` (at least); returns how many. */
 size_t twilio_world_wait_sent_to(struct twilio_world *w, const char *to, size_t n, int timeout_ms);
-/*
- * Waits up to timeout_ms until every inbound text is processed and then until
- * every outbound message has left the queue (sent, failed or suppressed); the
- * test fails if either does not happen.
- */
+/* harness_wait_settled on the world's database. */
 void twilio_world_wait_settled(struct twilio_world *w, int timeout_ms);
 void twilio_world_free(struct twilio_world *w);
 /* Stops the gateway, failing the test unless it drained cleanly (exit status 0), and frees the world. */
