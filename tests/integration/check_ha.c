@@ -20,14 +20,12 @@
  */
 #include <check.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,9 +57,8 @@ static const char *const texts[] = { "hi my back hurts", "no", "3", "about a wee
 #define RED_FLAG_TEXT "my back hurts and i have chest pain and cant breathe"
 
 struct ha {
-	char *dir;        /* owned: PgBouncer's and HAProxy's files, the shared sandbox log */
+	struct haproxy_fixture haproxy;  /* its dir holds PgBouncer's files and the shared sandbox log too */
 	char *outbox_log; /* owned: the sandbox provider's log, shared by the gateways */
-	struct haproxy_fixture haproxy;
 	pid_t pgbouncer;
 	int bouncer_port;
 	struct harness_gw gw[NGW];
@@ -80,7 +77,7 @@ pgbouncer_start(struct ha *ha, const char *direct_conninfo)
 	ck_assert_ptr_nonnull(p);
 	dbname = xstrndup(p + 7, strcspn(p + 7, " "));
 	server = xasprintf("host=%s", getenv("CARENAV_TEST_PGHOST"));
-	ha->pgbouncer = harness_pgbouncer_start(ha->dir, "pgbouncer", server, dbname, BOUNCER_POOL, &ha->bouncer_port);
+	ha->pgbouncer = harness_pgbouncer_start(ha->haproxy.dir, "pgbouncer", server, dbname, BOUNCER_POOL, &ha->bouncer_port);
 	conninfo = xasprintf("host=127.0.0.1 port=%d dbname=%s user=carenav", ha->bouncer_port, dbname);
 	free(server);
 	free(dbname);
@@ -196,11 +193,8 @@ START_TEST(test_three_gateways_one_killed)
 	double t0, elapsed;
 
 	memset(&ha, 0, sizeof ha);
-	ha.dir = xasprintf("%s/ha-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
-	ck_assert(mkdir(getenv("CARENAV_TEST_VARDIR"), 0755) == 0 || errno == EEXIST);
-	ck_assert(mkdir(ha.dir, 0755) == 0 || errno == EEXIST);
-	ha.outbox_log = xasprintf("%s/outbox.log", ha.dir);
-	haproxy_fixture_init(&ha.haproxy, ha.dir);
+	haproxy_fixture_init(&ha.haproxy, "ha");
+	ha.outbox_log = xasprintf("%s/outbox.log", ha.haproxy.dir);
 	env[0] = xasprintf("SANDBOX_OUTBOX_LOG=%s", ha.outbox_log);
 	env[1] = xstrdup("LOG_LEVEL=info");
 	env[2] = xstrdup("ESCALATION_ACK_TIMEOUT=3");
@@ -316,7 +310,6 @@ START_TEST(test_three_gateways_one_killed)
 	for (int i = 0; env[i] != NULL; i++)
 		free(env[i]);
 	PQfinish(pg);
-	free(ha.dir);
 	free(ha.outbox_log);
 	free(conninfo);
 }

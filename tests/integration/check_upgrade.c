@@ -17,14 +17,12 @@
  */
 #include <check.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,7 +43,7 @@
 static const char *const texts[] = { "hi my back hurts", "no", "3", "about a week", "no", "no", "1", "thanks" };
 
 struct up {
-	char *dir, *outbox_log;
+	char *outbox_log;                 /* owned: in haproxy.dir, shared by the gateways */
 	struct haproxy_fixture haproxy;
 	struct harness_gw gw[NGW];
 	atomic_long answered;    /* webhooks answered 200 */
@@ -140,11 +138,8 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	double t0, elapsed;
 
 	memset(&up, 0, sizeof up);
-	up.dir = xasprintf("%s/upgrade-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
-	ck_assert(mkdir(getenv("CARENAV_TEST_VARDIR"), 0755) == 0 || errno == EEXIST);
-	ck_assert(mkdir(up.dir, 0755) == 0 || errno == EEXIST);
-	up.outbox_log = xasprintf("%s/outbox.log", up.dir);
-	haproxy_fixture_init(&up.haproxy, up.dir);
+	haproxy_fixture_init(&up.haproxy, "upgrade");
+	up.outbox_log = xasprintf("%s/outbox.log", up.haproxy.dir);
 	env[0] = xasprintf("SANDBOX_OUTBOX_LOG=%s", up.outbox_log);
 	env[1] = xstrdup("LOG_LEVEL=info");
 	env[2] = xstrdup("TRUSTED_PROXIES=127.0.0.1");
@@ -232,7 +227,6 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	for (int i = 0; env[i] != NULL; i++)
 		free(env[i]);
 	PQfinish(pg);
-	free(up.dir);
 	free(up.outbox_log);
 	free(conninfo);
 }

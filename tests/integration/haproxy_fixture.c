@@ -12,20 +12,25 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "haproxy_fixture.h"
 #include "xmalloc.h"
 
 void
-haproxy_fixture_init(struct haproxy_fixture *hp, const char *dir)
+haproxy_fixture_init(struct haproxy_fixture *hp, const char *name)
 {
+	const char *vardir = getenv("CARENAV_TEST_VARDIR");
+
 	memset(hp, 0, sizeof *hp);
 	/* Before the test's client threads use libcurl (init is not thread-safe in older libcurls). */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
-	hp->dir = xstrdup(dir);
-	hp->cert = xasprintf("%s/carenav.pem", dir);
+	ck_assert_msg(vardir != NULL, "CARENAV_TEST_VARDIR is not set (run through ctest)");
+	hp->dir = xasprintf("%s/%s-%d", vardir, name, (int)getpid());
+	ck_assert(mkdir(vardir, 0755) == 0 || errno == EEXIST);
+	ck_assert(mkdir(hp->dir, 0755) == 0 || errno == EEXIST);
+	hp->cert = xasprintf("%s/carenav.pem", hp->dir);
 	hp->tls_port = harness_free_port();
 	hp->http_port = harness_free_port();
 	hp->stats_port = harness_free_port();

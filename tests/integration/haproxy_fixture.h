@@ -14,14 +14,14 @@
 #define HAPROXY_SERVERS 3
 
 struct haproxy_fixture {
-	char *dir;      /* owned: where the certificate and HAProxy's log go */
+	char *dir;      /* owned: the test's directory: the certificate, HAProxy's log, the test's own files */
 	char *cert;     /* owned: certificate + key HAProxy serves, and the clients' CA */
 	int tls_port, http_port, stats_port;
 	pid_t pid;
 };
 
-/* Picks free ports under dir (created if missing) and sets libcurl up; nothing runs yet. */
-void haproxy_fixture_init(struct haproxy_fixture *hp, const char *dir);
+/* Makes hp->dir (CARENAV_TEST_VARDIR/name-PID), picks free ports and sets libcurl up; nothing runs yet. */
+void haproxy_fixture_init(struct haproxy_fixture *hp, const char *name);
 /* Starts HAProxy with server gwN at 127.0.0.1:gw_port[N-1] and waits until it sees all three UP. */
 void haproxy_fixture_start(struct haproxy_fixture *hp, const int gw_port[HAPROXY_SERVERS]);
 /* Servers HAProxy's health check has UP (its stats CSV). */
