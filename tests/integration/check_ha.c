@@ -20,7 +20,6 @@
  */
 #include <check.h>
 #include <curl/curl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -97,38 +96,23 @@ post_until_ok(struct haproxy_client *c, struct ha *ha, const char *sid, const ch
 	}
 }
 
-struct client {
-	struct ha *ha;
-	int index;
-};
-
-static void *
-client_thread(void *arg)
+/* One patient's text of a round; every RETRY_EVERY-th is sent again after its 200, as a provider retry. */
+static void
+post_webhook(struct haproxy_client *c, int p, int round, void *arg)
 {
-	struct client *c = arg;
-	struct ha *ha = c->ha;
-	struct haproxy_client client;
+	struct ha *ha = arg;
+	const char *body = round == 0 && p % RED_FLAG_EVERY == 0 ? RED_FLAG_TEXT : texts[round % NTEXTS];
 	char sid[32], from[32];
+	long seq;
 
-	haproxy_client_open(&client, &ha->haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET);
-	for (int round = 0; round < ROUNDS; round++) {
-		for (int p = c->index; p < PATIENTS; p += THREADS) {
-			const char *body = round == 0 && p % RED_FLAG_EVERY == 0 ? RED_FLAG_TEXT :
-			    texts[round % NTEXTS];
-			long seq;
-
-			snprintf(sid, sizeof sid, "SMha%04d%02d", p, round);
-			snprintf(from, sizeof from, "+1555800%04d", p);
-			post_until_ok(&client, ha, sid, from, body);
-			seq = atomic_fetch_add(&ha->answered, 1) + 1;
-			if (seq % RETRY_EVERY == 0) {
-				post_until_ok(&client, ha, sid, from, body);
-				atomic_fetch_add(&ha->resent, 1);
-			}
-		}
+	snprintf(sid, sizeof sid, "SMha%04d%02d", p, round);
+	snprintf(from, sizeof from, "+1555800%04d", p);
+	post_until_ok(c, ha, sid, from, body);
+	seq = atomic_fetch_add(&ha->answered, 1) + 1;
+	if (seq % RETRY_EVERY == 0) {
+		post_until_ok(c, ha, sid, from, body);
+		atomic_fetch_add(&ha->resent, 1);
 	}
-	haproxy_client_close(&client);
-	return NULL;
 }
 
 static void
@@ -183,8 +167,7 @@ START_TEST(test_three_gateways_one_killed)
 {
 	enum { SENT = PATIENTS * ROUNDS };
 	char *conninfo = harness_db_create(), *env[8], *notes, *bouncer;
-	struct client clients[THREADS];
-	pthread_t threads[THREADS];
+	struct haproxy_stream stream;
 	struct ha ha;
 	PGconn *pg;
 	bool killed = false, restarted = false;
@@ -216,11 +199,8 @@ START_TEST(test_three_gateways_one_killed)
 	haproxy_fixture_start(&ha.haproxy, (int[]){ ha.gw[0].port, ha.gw[1].port, ha.gw[2].port });
 
 	t0 = harness_now_s();
-	for (int i = 0; i < THREADS; i++) {
-		clients[i].ha = &ha;
-		clients[i].index = i;
-		pthread_create(&threads[i], NULL, client_thread, &clients[i]);
-	}
+	haproxy_stream_start(&stream, &ha.haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET, THREADS, PATIENTS, ROUNDS,
+	    post_webhook, &ha);
 	while (atomic_load(&ha.answered) < SENT) {
 		long n = atomic_load(&ha.answered);
 
@@ -234,8 +214,7 @@ START_TEST(test_three_gateways_one_killed)
 		}
 		harness_sleep_ms(5);
 	}
-	for (int i = 0; i < THREADS; i++)
-		pthread_join(threads[i], NULL);
+	haproxy_stream_join(&stream);
 	elapsed = harness_now_s() - t0;
 	/* PgBouncer multiplexed the gateways' 12 connections over its pool. */
 	ck_assert_int_le(q(pg, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "

@@ -17,7 +17,6 @@
  */
 #include <check.h>
 #include <curl/curl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -51,40 +50,24 @@ struct up {
 	atomic_long status_0, status_503, status_other;
 };
 
-struct client {
-	struct up *up;
-	int index;
-};
-
-static void *
-client_thread(void *arg)
+/* One patient's text of a round, retried as a provider would; each non-200 is a failure of the upgrade. */
+static void
+post_webhook(struct haproxy_client *c, int p, int round, void *arg)
 {
-	struct client *c = arg;
-	struct up *up = c->up;
-	struct haproxy_client client;
+	struct up *up = arg;
 	char sid[32], from[32];
+	int tries = 0;
+	long st;
 
-	haproxy_client_open(&client, &up->haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET);
-	for (int round = 0; round < ROUNDS; round++) {
-		for (int p = c->index; p < PATIENTS; p += THREADS) {
-			int tries = 0;
-			long st;
-
-			snprintf(sid, sizeof sid, "SMup%04d%02d", p, round);
-			snprintf(from, sizeof from, "+1555700%04d", p);
-			/* A provider retries a non-200; each one is counted as a failure of the upgrade. */
-			while ((st = haproxy_client_post_sms(&client, sid, from, CLINIC, texts[round])) != 200 &&
-			    ++tries < 200) {
-				atomic_fetch_add(&up->not_ok, 1);
-				atomic_fetch_add(st == 0 ? &up->status_0 : st == 503 ? &up->status_503 : &up->status_other, 1);
-				harness_sleep_ms(20);
-			}
-			atomic_fetch_add(&up->answered, 1);
-			harness_sleep_ms(10);
-		}
+	snprintf(sid, sizeof sid, "SMup%04d%02d", p, round);
+	snprintf(from, sizeof from, "+1555700%04d", p);
+	while ((st = haproxy_client_post_sms(c, sid, from, CLINIC, texts[round])) != 200 && ++tries < 200) {
+		atomic_fetch_add(&up->not_ok, 1);
+		atomic_fetch_add(st == 0 ? &up->status_0 : st == 503 ? &up->status_503 : &up->status_other, 1);
+		harness_sleep_ms(20);
 	}
-	haproxy_client_close(&client);
-	return NULL;
+	atomic_fetch_add(&up->answered, 1);
+	harness_sleep_ms(10);
 }
 
 static void
@@ -129,8 +112,7 @@ START_TEST(test_rolling_upgrade_under_traffic)
 {
 	enum { SENT = PATIENTS * ROUNDS };
 	char *conninfo = harness_db_create(), *env[6], *out = NULL, *notes;
-	struct client clients[THREADS];
-	pthread_t threads[THREADS];
+	struct haproxy_stream stream;
 	struct up up;
 	PGconn *pg;
 	long long stored, rows, answered, steps;
@@ -156,11 +138,8 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	haproxy_fixture_start(&up.haproxy, (int[]){ up.gw[0].port, up.gw[1].port, up.gw[0].port });
 
 	t0 = harness_now_s();
-	for (int i = 0; i < THREADS; i++) {
-		clients[i].up = &up;
-		clients[i].index = i;
-		pthread_create(&threads[i], NULL, client_thread, &clients[i]);
-	}
+	haproxy_stream_start(&stream, &up.haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET, THREADS, PATIENTS, ROUNDS,
+	    post_webhook, &up);
 	wait_answered(&up, MIGRATE_AT);
 	apply_expand(pg);
 	wait_answered(&up, REPLACE_AT);
@@ -178,8 +157,7 @@ START_TEST(test_rolling_upgrade_under_traffic)
 		/* Webhooks went on while it was replaced. */
 		ck_assert_int_gt(atomic_load(&up.answered), before);
 	}
-	for (int i = 0; i < THREADS; i++)
-		pthread_join(threads[i], NULL);
+	haproxy_stream_join(&stream);
 	elapsed = harness_now_s() - t0;
 	ck_assert_int_eq(atomic_load(&up.answered), SENT);
 

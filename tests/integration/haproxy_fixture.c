@@ -189,3 +189,40 @@ haproxy_client_post_sms(struct haproxy_client *c, const char *sid, const char *f
 	free(url);
 	return status;
 }
+
+static void *
+haproxy_stream_thread(void *arg)
+{
+	struct haproxy_stream_thread *t = arg;
+	struct haproxy_stream *s = t->s;
+	struct haproxy_client client;
+
+	haproxy_client_open(&client, s->hp, s->header);
+	for (int round = 0; round < s->rounds; round++) {
+		for (int p = t->index; p < s->patients; p += s->nthreads)
+			s->cb(&client, p, round, s->arg);
+	}
+	haproxy_client_close(&client);
+	return NULL;
+}
+
+void
+haproxy_stream_start(struct haproxy_stream *s, const struct haproxy_fixture *hp, const char *header,
+    int nthreads, int patients, int rounds, haproxy_stream_cb cb, void *arg)
+{
+	ck_assert_int_le(nthreads, HAPROXY_STREAM_MAX_THREADS);
+	*s = (struct haproxy_stream){ .hp = hp, .header = header, .nthreads = nthreads, .patients = patients,
+		.rounds = rounds, .cb = cb, .arg = arg };
+	for (int i = 0; i < nthreads; i++) {
+		s->threads[i].s = s;
+		s->threads[i].index = i;
+		ck_assert_int_eq(pthread_create(&s->threads[i].tid, NULL, haproxy_stream_thread, &s->threads[i]), 0);
+	}
+}
+
+void
+haproxy_stream_join(struct haproxy_stream *s)
+{
+	for (int i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i].tid, NULL);
+}

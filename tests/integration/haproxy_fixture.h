@@ -8,6 +8,7 @@
 #define CARENAV_HAPROXY_FIXTURE_H
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 /* deploy/haproxy.cfg names three servers, gw1..gw3. */
@@ -44,5 +45,34 @@ void haproxy_client_close(struct haproxy_client *c);
 /* One Twilio-form webhook to /sms/inbound; returns the HTTP status (0 = no answer). */
 long haproxy_client_post_sms(struct haproxy_client *c, const char *sid, const char *from, const char *to,
     const char *body);
+
+/* Sends patient's text of the given round over c, as the provider would. */
+typedef void (*haproxy_stream_cb)(struct haproxy_client *c, int patient, int round, void *arg);
+
+#define HAPROXY_STREAM_MAX_THREADS 8
+
+/*
+ * Provider threads sending webhooks through HAProxy, each over its own
+ * haproxy_client: thread i sends for patients i, i + nthreads, ..., round
+ * by round, so each patient's texts go in order.
+ */
+struct haproxy_stream {
+	const struct haproxy_fixture *hp;
+	const char *header;    /* borrowed: sent with every webhook */
+	int nthreads, patients, rounds;
+	haproxy_stream_cb cb;
+	void *arg;             /* borrowed: the callback's */
+	struct haproxy_stream_thread {
+		struct haproxy_stream *s;
+		int index;
+		pthread_t tid;
+	} threads[HAPROXY_STREAM_MAX_THREADS];
+};
+
+/* Starts nthreads provider threads sending rounds texts for each of patients; cb sends each one. */
+void haproxy_stream_start(struct haproxy_stream *s, const struct haproxy_fixture *hp, const char *header,
+    int nthreads, int patients, int rounds, haproxy_stream_cb cb, void *arg);
+/* Waits until every thread has sent its last webhook. */
+void haproxy_stream_join(struct haproxy_stream *s);
 
 #endif
