@@ -76,6 +76,21 @@ op_add(struct world *w, const char *name, const char *role, char **password, cha
 	free(out);
 }
 
+/* "carenav operator token NAME [--days DAYS]" (days may be NULL): the token it printed (caller frees). */
+static char *
+op_token(struct world *w, const char *name, const char *days)
+{
+	char *out = NULL, *token;
+
+	/* With days NULL the argument list ends there. */
+	ck_assert_msg(harness_gw_cli(&w->tw.gw, &out, "operator", "token", name, days ? "--days" : NULL, days,
+	    NULL) == 0, "operator token: %s", out);
+	ck_assert_ptr_nonnull(strstr(out, "cnt_"));
+	token = xstrndup(strstr(out, "cnt_"), 68);
+	free(out);
+	return token;
+}
+
 struct call {
 	const char *method, *path, *token, *cookie, *csrf, *body;
 };
@@ -277,21 +292,15 @@ START_TEST(test_tokens)
 	PQclear(PQexec(w.tw.pg, "UPDATE operator_tokens SET expires_at = now() - interval '1 second'"));
 	expect(&w, 401, "GET", "/api/me", vt, NULL, "expired");
 	/* a new token, then revoked at once */
-	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "token", "vera", "--days", "1", NULL), 0);
-	t2 = xstrndup(strstr(out, "cnt_"), 68);
-	free(out);
+	t2 = op_token(&w, "vera", "1");
 	expect(&w, 200, "GET", "/api/conversations", t2, NULL, NULL);
-	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "revoke", "vera", NULL), 0);
-	free(out);
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, NULL, "operator", "revoke", "vera", NULL), 0);
 	expect(&w, 401, "GET", "/api/conversations", t2, NULL, NULL);
 	free(t2);
 	/* a disabled account's tokens stop too */
-	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "token", "vera", NULL), 0);
-	t2 = xstrndup(strstr(out, "cnt_"), 68);
-	free(out);
+	t2 = op_token(&w, "vera", NULL);
 	expect(&w, 200, "GET", "/api/me", t2, NULL, NULL);
-	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "disable", "vera", NULL), 0);
-	free(out);
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, NULL, "operator", "disable", "vera", NULL), 0);
 	expect(&w, 401, "GET", "/api/me", t2, NULL, NULL);
 	/* the CLI says what is wrong */
 	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "add", "--name", "Bad Name", "--role", "viewer",
