@@ -201,7 +201,7 @@ START_TEST(test_restore_to_a_point_in_time)
 
 	free(notes);
 	PQfinish(pg);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	harness_gw_free(&gw);
 	cmd = xasprintf("%s stop %s", pg_local, dir);
 	run(cmd);

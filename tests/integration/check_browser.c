@@ -148,7 +148,7 @@ START_TEST(test_console_shows_and_acks)
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions "
 	    "WHERE operator = 'nurse' AND action = 'conversation_open' AND client_addr = '127.0.0.1'"), 1);
 	free(password);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	free(cmd);
 	free(shot);
 	free(shot2);
@@ -268,7 +268,7 @@ START_TEST(test_admin_console)
 	    "AND action = 'login_failed'"), 1);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:sofia'"), 0);
 	ck_assert(access(shot, R_OK) == 0);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	free(cmd);
 	free(shot);
 	free(url);

@@ -372,7 +372,7 @@ START_TEST(test_shipped_flow_upgrade)
 	say(&w, "+15553000051", "hi");
 	say(&w, "+15553000051", "no");
 	say(&w, "+15553000051", "3");
-	ck_assert_int_eq(harness_gw_stop(&w.gw), 0);
+	harness_gw_stop_clean(&w.gw);
 	harness_gw_start(&w.gw);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM flow_versions"), 4);
 	ck_assert_msg(newest_is_shipped(w.pg), "the gateway did not load the new shipped flow");

@@ -236,7 +236,7 @@ failover_mid_stream(enum route route)
 	free(notes);
 	free(metrics);
 	PQfinish(pg);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	harness_gw_free(&gw);
 	for (int i = 0; i < 2; i++) {
 		if (bouncer[i] > 0) {

@@ -172,7 +172,7 @@ START_TEST(test_partitions_and_retention)
 	    "%s", out);
 	ck_assert_msg(strstr(out, "outbox rows trimmed: 0 (no longer pending, older than 30 days)") != NULL, "%s", out);
 	free(out);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	harness_gw_free(&gw);
 	PQfinish(pg);
 	free(conninfo);
@@ -229,7 +229,7 @@ START_TEST(test_upgrade_keeps_data)
 	harness_wait_settled(pg, WAIT_MS, gw.log_path);
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state = 'done'"),
 	    q(pg, "SELECT count(*) FROM outbox"));
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	harness_gw_free(&gw);
 	PQfinish(pg);
 	free(conninfo);

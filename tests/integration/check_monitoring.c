@@ -130,7 +130,7 @@ START_TEST(test_dashboard_and_rules_use_real_metrics)
 	free(rules);
 	free(path);
 	free(metrics);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	harness_gw_free(&gw);
 	free(conninfo);
 }

@@ -73,7 +73,7 @@ START_TEST(test_metrics_and_json_log)
 	    "SELECT id, 'backup', now() + interval '1 day', now() + interval '2 days' FROM s WHERE active "
 	    "RETURNING 1) SELECT count(*) FROM o"), 3);
 	metrics_check_has(gw.port, (const char *const[]){ "carenav_oncall_staff 1\n", NULL });
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 
 	/* Every line of stderr is one JSON object with a level and an event. */
 	f = fopen(gw.log_path, "r");

@@ -149,8 +149,7 @@ START_TEST(test_rolling_upgrade_under_traffic)
 		/* Out of the balancer first, then drained and stopped, started, back in. */
 		haproxy_fixture_admin(&up.haproxy, i == 0 ? "s=gw1&s=gw3" : "s=gw2", "maint");
 		ck_assert_int_eq(haproxy_fixture_servers_up(&up.haproxy), i == 0 ? 1 : 2);
-		ck_assert_msg(harness_gw_stop(&up.gw[i]) == 0, "gateway %d did not drain cleanly; see %s", i + 1,
-		    up.gw[i].log_path);
+		harness_gw_stop_clean(&up.gw[i]);
 		harness_gw_start(&up.gw[i]);
 		haproxy_fixture_admin(&up.haproxy, i == 0 ? "s=gw1&s=gw3" : "s=gw2", "ready");
 		haproxy_fixture_wait_up(&up.haproxy, HAPROXY_SERVERS);
@@ -199,7 +198,7 @@ START_TEST(test_rolling_upgrade_under_traffic)
 
 	haproxy_fixture_stop(&up.haproxy);
 	for (int i = 0; i < NGW; i++) {
-		ck_assert_int_eq(harness_gw_stop(&up.gw[i]), 0);
+		harness_gw_stop_clean(&up.gw[i]);
 		harness_gw_free(&up.gw[i]);
 	}
 	for (int i = 0; env[i] != NULL; i++)

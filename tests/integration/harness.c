@@ -299,6 +299,13 @@ harness_gw_stop(struct harness_gw *gw)
 }
 
 void
+harness_gw_stop_clean(struct harness_gw *gw)
+{
+	ck_assert_msg(harness_gw_stop(gw) == 0, "the gateway on port %d did not drain cleanly; see %s", gw->port,
+	    gw->log_path);
+}
+
+void
 harness_gw_kill(struct harness_gw *gw)
 {
 	if (gw->pid <= 0)

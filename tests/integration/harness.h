@@ -79,6 +79,8 @@ void harness_gw_init(struct harness_gw *gw, const char *conninfo, const char *co
 void harness_gw_start(struct harness_gw *gw);
 /* SIGTERM and wait; returns the exit status. */
 int harness_gw_stop(struct harness_gw *gw);
+/* harness_gw_stop, failing the test (naming the gateway's log) unless it drained and exited 0. */
+void harness_gw_stop_clean(struct harness_gw *gw);
 /* SIGKILL and wait. */
 void harness_gw_kill(struct harness_gw *gw);
 void harness_gw_free(struct harness_gw *gw);
