@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "fake_twilio.h"
 #include "twilio_world.h"
 #include "metrics_check.h"
 #include "xmalloc.h"
