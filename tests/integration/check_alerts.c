@@ -130,6 +130,12 @@ START_TEST(test_restart_between_alert_and_timeout)
 
 	world_init(&w, "4", true);
 	red_flag_paged(&w, "i lost control of my bladder and my legs are numb", PRIMARY);
+	/*
+	 * Killed once the page is recorded as sent: killed between Twilio's 201
+	 * and that record, the gateway sends it again (at least once, by design).
+	 */
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "' "
+	    "AND status = 'sent'", 1, WAIT_MS));
 	harness_gw_kill(&w.gw);
 	sleep(1);
 	harness_gw_start(&w.gw);

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "check_run.h"  /* CHECK_RUN() for main() */
+#include "check_run.h"  /* CHECK_RUN_MAIN() for main() */
 
 struct harness_gw {
 	pid_t pid;
@@ -71,8 +71,6 @@ void harness_wait_processed(PGconn *pg, int timeout_ms, const char *log_path);
  */
 void harness_wait_settled(PGconn *pg, int timeout_ms, const char *log_path);
 
-/* A loopback TCP port that was free a moment ago. */
-int harness_free_port(void);
 /* Prepares a gateway on a free port with its own VAR_DIR; env is NAME=VALUE... NULL. */
 void harness_gw_init(struct harness_gw *gw, const char *conninfo, const char *const *env);
 /* Starts it and waits until /healthz answers; fails the test if it does not. */
