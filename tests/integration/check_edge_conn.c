@@ -133,20 +133,17 @@ same_address_text(int i)
 static void
 report(struct twilio_world *w, const char *scenario, long sent, const char *notes)
 {
-	long stored, rows, answered, steps, dups, lost;
+	struct harness_inbound t;
+	long dups, lost;
 
 	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' AND "
 	    "processed_at IS NOT NULL", sent, WAIT_MS), "not every text was answered; see %s", w->gw.log_path);
-	stored = harness_query_int(w->pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
-	rows = harness_query_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
-	steps = harness_query_int(w->pg, "SELECT coalesce(sum(version), 0) FROM conversations");
-	answered = harness_query_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' AND "
-	    "processed_at IS NOT NULL");
-	dups = (rows - stored) + (steps - answered);
-	lost = sent - (answered < stored ? answered : stored);
-	harness_report_row(scenario, sent, stored, answered, dups, lost, notes);
-	ck_assert_msg(stored == sent && answered == sent && dups == 0 && lost == 0,
-	    "%s: sent %ld stored %ld answered %ld duplicates %ld lost %ld", scenario, sent, stored, answered,
+	harness_inbound_tally(w->pg, &t);
+	dups = (t.rows - t.stored) + (t.steps - t.answered);
+	lost = sent - (t.answered < t.stored ? t.answered : t.stored);
+	harness_report_row(scenario, sent, t.stored, t.answered, dups, lost, notes);
+	ck_assert_msg(t.stored == sent && t.answered == sent && dups == 0 && lost == 0,
+	    "%s: sent %ld stored %ld answered %ld duplicates %ld lost %ld", scenario, sent, t.stored, t.answered,
 	    dups, lost);
 }
 

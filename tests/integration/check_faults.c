@@ -134,19 +134,18 @@ static void
 report(PGconn *pg, const struct harness_gw *gw, const char *scenario, long sent, long extra_dups,
     const char *notes)
 {
-	long stored = harness_query_int(pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
-	long rows = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
-	long steps = harness_query_int(pg, "SELECT coalesce(sum(version), 0) FROM conversations");
-	long answered = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NOT NULL");
-	long dups = (rows - stored) + (steps - answered) + extra_dups;
-	long lost = sent - (answered < stored ? answered : stored);
+	struct harness_inbound t;
+	long dups, lost;
 
+	harness_inbound_tally(pg, &t);
+	dups = (t.rows - t.stored) + (t.steps - t.answered) + extra_dups;
+	lost = sent - (t.answered < t.stored ? t.answered : t.stored);
 	/* Only full-length runs go into docs/reliability.md. */
 	if (scaled(1000) == 1000)
-		harness_report_row(scenario, sent, stored, answered, dups, lost, notes);
-	ck_assert_msg(stored == sent && answered == sent && dups == 0 && lost == 0,
-	    "%s: sent %ld stored %ld answered %ld duplicates %ld lost %ld; see %s", scenario, sent, stored,
-	    answered, dups, lost, gw->log_path);
+		harness_report_row(scenario, sent, t.stored, t.answered, dups, lost, notes);
+	ck_assert_msg(t.stored == sent && t.answered == sent && dups == 0 && lost == 0,
+	    "%s: sent %ld stored %ld answered %ld duplicates %ld lost %ld; see %s", scenario, sent, t.stored,
+	    t.answered, dups, lost, gw->log_path);
 }
 
 /* A private PostgreSQL cluster (CARENAV_PG_LOCAL) under the test's VAR_DIR, for the tests that stop it. */

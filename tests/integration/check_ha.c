@@ -172,7 +172,8 @@ START_TEST(test_three_gateways_one_killed)
 	PGconn *pg;
 	bool killed = false, restarted = false;
 	long lines, distinct, out_of_order;
-	long long stored, rows, answered, steps, escalations;
+	struct harness_inbound t;
+	long long escalations;
 	double t0, elapsed;
 
 	memset(&ha, 0, sizeof ha);
@@ -234,15 +235,12 @@ START_TEST(test_three_gateways_one_killed)
 	    "alerts left unsent");
 
 	/* Stored once: one row per provider id, all 3,000 of them. */
-	stored = q(pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
-	rows = q(pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
-	ck_assert_int_eq(stored, SENT);
-	ck_assert_int_eq(rows, SENT);
+	harness_inbound_tally(pg, &t);
+	ck_assert_int_eq(t.stored, SENT);
+	ck_assert_int_eq(t.rows, SENT);
 	/* Answered once: each text processed, and exactly one dialogue step per text. */
-	answered = q(pg, "SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NOT NULL");
-	steps = q(pg, "SELECT coalesce(sum(version), 0) FROM conversations WHERE kind = 'patient'");
-	ck_assert_int_eq(answered, SENT);
-	ck_assert_int_eq(steps, SENT);
+	ck_assert_int_eq(t.answered, SENT);
+	ck_assert_int_eq(t.steps, SENT);
 	/* In order: a conversation's texts are stored and processed in the order the patient sent them. */
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM (SELECT provider_sid, processed_at, "
 	    "lag(provider_sid) OVER w AS prev_sid, lag(processed_at) OVER w AS prev_at FROM messages "
@@ -272,8 +270,8 @@ START_TEST(test_three_gateways_one_killed)
 	    atomic_load(&ha.not_ok), escalations, q(pg, "SELECT coalesce(sum(step), 0) FROM escalations"),
 	    logs_count(&ha, "was already delivered"),
 	    (double)(SENT + atomic_load(&ha.resent)) / elapsed);
-	harness_report_row("3 gateways behind HAProxy and PgBouncer, one SIGKILLed mid-stream", SENT, stored, answered,
-	    (rows - stored) + (steps - answered) + (lines - distinct), SENT - answered, notes);
+	harness_report_row("3 gateways behind HAProxy and PgBouncer, one SIGKILLed mid-stream", SENT, t.stored,
+	    t.answered, (t.rows - t.stored) + (t.steps - t.answered) + (lines - distinct), SENT - t.answered, notes);
 	fprintf(stderr, "check_ha: %s\n", notes);
 	free(notes);
 

@@ -115,7 +115,7 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	struct haproxy_stream stream;
 	struct up up;
 	PGconn *pg;
-	long long stored, rows, answered, steps;
+	struct harness_inbound t;
 	long lines, distinct, out_of_order;
 	double t0, elapsed;
 
@@ -161,11 +161,7 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	ck_assert_int_eq(atomic_load(&up.answered), SENT);
 
 	harness_wait_settled(pg, SETTLE_MS, up.gw[0].log_path);
-	stored = harness_query_int(pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
-	rows = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
-	answered = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NOT NULL");
-	steps = harness_query_int(pg, "SELECT coalesce(sum(version), 0) FROM conversations");
+	harness_inbound_tally(pg, &t);
 	/* Replies sent once: one sandbox log line per outbox row. */
 	harness_sandbox_log_tally(up.outbox_log, &lines, &distinct, &out_of_order);
 	/* The expanded schema is there and the replaced gateways ignore the migration they do not know. */
@@ -184,14 +180,14 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	/* Only the normal build's run goes into docs/reliability.md (the sanitizer pass sets a scale). */
 	if (getenv("CARENAV_FAULTS_SCALE") == NULL)
 		harness_report_row("rolling restart of 2 gateways with an expand migration, under traffic", SENT,
-		    stored, answered, (rows - stored) + (steps - answered) + (lines - distinct),
-		    SENT - (answered < stored ? answered : stored), notes);
+		    t.stored, t.answered, (t.rows - t.stored) + (t.steps - t.answered) + (lines - distinct),
+		    SENT - (t.answered < t.stored ? t.answered : t.stored), notes);
 	fprintf(stderr, "check_upgrade: %s\n", notes);
 	ck_assert_int_eq(atomic_load(&up.not_ok), 0);
-	ck_assert_int_eq(stored, SENT);
-	ck_assert_int_eq(rows, SENT);
-	ck_assert_int_eq(answered, SENT);
-	ck_assert_int_eq(steps, SENT);
+	ck_assert_int_eq(t.stored, SENT);
+	ck_assert_int_eq(t.rows, SENT);
+	ck_assert_int_eq(t.answered, SENT);
+	ck_assert_int_eq(t.steps, SENT);
 	ck_assert_int_eq(lines, distinct);
 	ck_assert_int_eq(lines, harness_query_int(pg, "SELECT count(*) FROM outbox"));
 	free(notes);

@@ -747,6 +747,16 @@ harness_sandbox_sent(const struct harness_gw *gw, const char *number, size_t *n,
 }
 
 void
+harness_inbound_tally(PGconn *pg, struct harness_inbound *t)
+{
+	t->stored = harness_query_int(pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
+	t->rows = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
+	t->answered = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NOT NULL");
+	t->steps = harness_query_int(pg, "SELECT coalesce(sum(version), 0) FROM conversations WHERE kind = 'patient'");
+}
+
+void
 harness_sandbox_log_tally(const char *path, long *lines, long *distinct, long *out_of_order)
 {
 	FILE *f = fopen(path, "r");

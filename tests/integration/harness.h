@@ -107,6 +107,15 @@ char **harness_sandbox_sent(const struct harness_gw *gw, const char *number, siz
  */
 void harness_sandbox_log_tally(const char *path, long *lines, long *distinct, long *out_of_order);
 
+/* What the database shows of the inbound texts, for the tests that count each one once. */
+struct harness_inbound {
+	long stored;    /* distinct provider message ids */
+	long rows;      /* inbound rows: more than stored when one was stored twice */
+	long answered;  /* inbound rows processed */
+	long steps;     /* dialogue steps taken: the patients' conversations' versions, summed */
+};
+void harness_inbound_tally(PGconn *pg, struct harness_inbound *t);
+
 /*
  * Signs every later form POST with X-Twilio-Signature as Twilio would, for a
  * gateway with TWILIO_AUTH_TOKEN=token and PUBLIC_BASE_URL=public_base.
