@@ -18,14 +18,27 @@ check_run_suite(Suite *s)
 }
 
 int
-check_run(const char *name, int timeout_s, const TTest *const *tests, size_t ntests)
+check_run_case(const char *name, TCase *tc)
 {
 	Suite *s = suite_create(name);
+
+	suite_add_tcase(s, tc);
+	return check_run_suite(s);
+}
+
+void
+check_run_add(TCase *tc, const TTest *const *tests, size_t ntests)
+{
+	for (size_t i = 0; i < ntests; i++)
+		tcase_add_test(tc, tests[i]);
+}
+
+int
+check_run(const char *name, int timeout_s, const TTest *const *tests, size_t ntests)
+{
 	TCase *tc = tcase_create(name);
 
 	tcase_set_timeout(tc, timeout_s);
-	for (size_t i = 0; i < ntests; i++)
-		tcase_add_test(tc, tests[i]);
-	suite_add_tcase(s, tc);
-	return check_run_suite(s);
+	check_run_add(tc, tests, ntests);
+	return check_run_case(name, tc);
 }

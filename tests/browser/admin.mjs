@@ -21,19 +21,12 @@
 import { chromium } from "playwright-core";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { env, launchOptions, openSignIn, signIn, signInRefused, step } from "./harness.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const url = env("CONSOLE_URL");
 const shot = env("SCREENSHOT");
 const expectChart = JSON.parse(env("EXPECT_CHART"));
 const patients = env("EXPORT_PATIENTS").split(",");
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
-const t0 = Date.now();
-const step = (what) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${what}`);
 const shotAs = (suffix) => shot.replace(/\.png$/, "") + suffix + ".png";
 
 // RFC 6238: HMAC-SHA1 of the 30-second counter, dynamic truncation, 6 digits.
@@ -49,15 +42,6 @@ function totp(base32, at = Date.now()) {
   return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, "0");
 }
 
-async function signIn(page, name, password, code) {
-  await page.goto(url);
-  await page.locator("#login-name").waitFor({ state: "visible" });
-  await page.fill("#login-name", name);
-  await page.fill("#login-password", password);
-  if (code) await page.fill("#login-totp", code);
-  await page.click("#login-form button[type=submit]");
-  await page.locator("#app").waitFor({ state: "visible" });
-}
 
 // The label texts a reader sees on the sign-in page, the console and the overview: text nodes and
 // title / placeholder / aria-label of rendered elements, patient content and names left out.
@@ -94,25 +78,20 @@ function watch(page, errors, allowed) {
 let browser;
 let page;
 try {
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, timeout: 30000,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  browser = await chromium.launch(launchOptions);
   const errors = [];
   const admin = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   page = await admin.newPage();
   watch(page, errors, /status of 401/);
 
   step("the admin's password alone is refused: the account has a second factor");
-  await page.goto(url);
-  await page.locator("#login-name").waitFor({ state: "visible" });
+  await openSignIn(page, url);
   const loginEnglish = await visibleTexts(page);
   if (!loginEnglish.includes("Sign in")) throw new Error(`the English sign-in page: ${loginEnglish.join(" | ")}`);
-  await page.fill("#login-name", env("ADMIN_NAME"));
-  await page.fill("#login-password", env("ADMIN_PASSWORD"));
-  await page.click("#login-form button[type=submit]");
-  await page.locator("#login-error", { hasText: "wrong" }).waitFor({ state: "visible" });
+  await signInRefused(page, env("ADMIN_NAME"), env("ADMIN_PASSWORD"));
 
   step("sign in with the password and the TOTP code of now");
+  await openSignIn(page, url);
   await signIn(page, env("ADMIN_NAME"), env("ADMIN_PASSWORD"), totp(env("ADMIN_TOTP_SECRET")));
 
   step("the overview's charts show the counts SQL gives, day by day");
@@ -187,6 +166,7 @@ try {
   const viewer = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await viewer.newPage();
   watch(page, errors, /status of 40[13]/);  // 401: /api/me before signing in
+  await openSignIn(page, url);
   await signIn(page, env("VIEWER_NAME"), env("VIEWER_PASSWORD"));
   await page.locator("#open-overview").waitFor({ state: "visible" });
   if (await page.locator("#open-audit").isVisible()) throw new Error("a viewer sees the audit button");
@@ -222,6 +202,7 @@ try {
   await page.locator("#login-error", { hasText: "nombre, contraseña o código incorrectos" }).waitFor({ state: "visible" });
 
   step("an English account signs in there: the console is in English, the account's language");
+  await openSignIn(page, url);
   await signIn(page, env("SPANISH_NAME"), env("SPANISH_PASSWORD"));
   await page.locator("#signout", { hasText: "Sign out" }).waitFor({ state: "visible" });
   if ((await page.locator("#console-language").inputValue()) !== "en") throw new Error("the picker does not say English");

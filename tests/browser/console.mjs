@@ -21,12 +21,8 @@ import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { env, launchOptions, openSignIn, signIn, signInRefused, step } from "./harness.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const url = env("CONSOLE_URL");
 const token = env("CONSOLE_TOKEN");
 const operator = process.env.CONSOLE_OPERATOR;
@@ -88,23 +84,16 @@ const overflowing = (w) => page.evaluate((w) => [...document.querySelectorAll("b
   .filter((el) => el.getClientRects().length && el.getBoundingClientRect().right > w + 1)
   .slice(0, 6).map((el) => `${el.tagName}#${el.id}.${el.className} ${Math.round(el.getBoundingClientRect().right)}`).join(", "), w);
 const box = async (sel) => (await page.locator(sel).boundingBox()) || { x: 0, y: 0, width: 0, height: 0 };
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const profile = mkdtempSync(join(tmpdir(), "carenav-chromium-"));
 let context;
 let page;
-const t0 = Date.now();
-const step = (what) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${what}`);
 
 try {
   context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
+    ...launchOptions,
     viewport: { width: 1440, height: 900 },
     deviceScaleFactor: 1,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    timeout: 30000,
   });
   page = context.pages()[0] || (await context.newPage());
   const consoleErrors = [];
@@ -116,21 +105,14 @@ try {
   page.setDefaultTimeout(15000);
 
   step(`open ${url}`);
-  await page.goto(url);
-  await page.locator("#login-name").waitFor({ state: "visible" });
+  await openSignIn(page, url);
 
   if (operator && password) {
     step("a wrong password is refused");
-    await page.fill("#login-name", operator);
-    await page.fill("#login-password", "not-the-right-password");
-    await page.click("#login-form button[type=submit]");
-    await page.locator("#login-error", { hasText: "wrong" }).waitFor({ state: "visible" });
+    await signInRefused(page, operator, "not-the-right-password");
 
     step(`sign in as ${operator} with the password`);
-    await page.fill("#login-name", operator);
-    await page.fill("#login-password", password);
-    await page.click("#login-form button[type=submit]");
-    await page.locator("#app").waitFor({ state: "visible" });
+    await signIn(page, operator, password);
     const cookies = await context.cookies();
     const session = cookies.find((c) => c.name === "carenav_session");
     if (!session || !session.httpOnly || session.sameSite !== "Strict") {

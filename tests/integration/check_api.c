@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "fake_twilio.h"
-#include "harness.h"
+#include "twilio_world.h"
 #include "xmalloc.h"
 
 #define CLINIC "+15550001111"
@@ -22,69 +22,34 @@
 #define BOB "bob-token-abcdefghijklmnop"
 #define WAIT_MS 15000
 
-struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct fake_twilio *ft;
-	struct harness_gw gw;
-	char *env[8];
-	int sid;
-};
-
+/* A gateway on the fake Twilio with these OPERATOR_TOKENS and, unless NULL, API_RATE_PER_MINUTE. */
 static void
-world_init(struct world *w, const char *tokens, const char *rate)
+world_init(struct twilio_world *w, const char *tokens, const char *rate)
 {
-	size_t n = 0;
+	char *env[] = { xasprintf("OPERATOR_TOKENS=%s", tokens), NULL, NULL };
 
-	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	w->ft = fake_twilio_start();
-	w->env[n++] = xstrdup("SMS_PROVIDER=twilio");
-	w->env[n++] = xstrdup("TWILIO_ACCOUNT_SID=ACtest123");
-	w->env[n++] = xstrdup("TWILIO_AUTH_TOKEN=s3cret");
-	w->env[n++] = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft));
-	w->env[n++] = xstrdup("PUBLIC_BASE_URL=https://sms.clinic.example");
-	harness_sign_twilio("s3cret", "https://sms.clinic.example");
-	w->env[n++] = xasprintf("OPERATOR_TOKENS=%s", tokens);
 	if (rate != NULL)
-		w->env[n++] = xasprintf("API_RATE_PER_MINUTE=%s", rate);
-	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
-}
-
-static void
-world_free(struct world *w)
-{
-	ck_assert_int_eq(harness_gw_stop(&w->gw), 0);
-	harness_gw_free(&w->gw);
-	fake_twilio_stop(w->ft);
-	PQfinish(w->pg);
-	for (size_t i = 0; i < sizeof w->env / sizeof w->env[0]; i++)
-		free(w->env[i]);
-	free(w->conninfo);
+		env[1] = xasprintf("API_RATE_PER_MINUTE=%s", rate);
+	twilio_world_start(w, &(const struct twilio_world_opts){ .settings = (const char *const *)env });
+	free(env[0]);
+	free(env[1]);
 }
 
 static long long
-q(struct world *w, const char *sql)
+q(struct twilio_world *w, const char *sql)
 {
 	return harness_query_int(w->pg, sql);
 }
 
 static void
-sms(struct world *w, const char *from, const char *body)
+sms(struct twilio_world *w, const char *from, const char *body)
 {
-	char sid[32];
-
-	snprintf(sid, sizeof sid, "SMapi%05d", ++w->sid);
-	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, from, CLINIC, body), 200);
-	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS), "texts not processed; see %s", w->gw.log_path);
+	twilio_world_text(w, from, CLINIC, body, WAIT_MS);
 }
 
 /* An API call that must answer `want`; returns the parsed JSON body (caller decrefs). */
 static json_t *
-call(struct world *w, long want, const char *method, const char *path, const char *token,
+call(struct twilio_world *w, long want, const char *method, const char *path, const char *token,
     const char *body)
 {
 	char *resp = NULL;
@@ -109,7 +74,7 @@ expect_error(json_t *doc, const char *code)
 }
 
 static void
-expect_status(struct world *w, long want, const char *method, const char *path, const char *token,
+expect_status(struct twilio_world *w, long want, const char *method, const char *path, const char *token,
     const char *body, const char *code)
 {
 	expect_error(call(w, want, method, path, token, body), code);
@@ -129,7 +94,7 @@ file_text(const char *path)
 
 START_TEST(test_auth_and_errors)
 {
-	struct world w;
+	struct twilio_world w;
 	json_t *doc;
 	char *resp = NULL;
 
@@ -190,25 +155,25 @@ START_TEST(test_auth_and_errors)
 	/* No operator action happened; the attempt to open conversation 424242 is audited as a read. */
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE action NOT IN ('conversation_open', "
 	    "'request')"), 0);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
 START_TEST(test_api_disabled_without_tokens)
 {
-	struct world w;
+	struct twilio_world w;
 
 	world_init(&w, "", NULL);
 	/* Without OPERATOR_TOKENS only operator accounts get in (check_operators). */
 	expect_status(&w, 401, "GET", "/api/conversations", NULL, NULL, "unauthorized");
 	expect_status(&w, 401, "GET", "/api/conversations", ALICE, NULL, "unauthorized");
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
 START_TEST(test_console_assets)
 {
-	struct world w;
+	struct twilio_world w;
 	char *resp = NULL;
 
 	world_init(&w, "alice:" ALICE, NULL);
@@ -227,7 +192,7 @@ START_TEST(test_console_assets)
 	ck_assert_int_eq(harness_get(w.gw.port, "/console/../CMakeLists.txt", NULL), 404);
 	ck_assert_int_eq(harness_get(w.gw.port, "/console/%2e%2e%2fCMakeLists.txt", NULL), 404);
 	ck_assert_int_eq(harness_get(w.gw.port, "/console/.hidden", NULL), 404);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
@@ -251,7 +216,7 @@ page_ids(json_t *doc, long long *ids, size_t *n)
 
 START_TEST(test_pagination_stable_while_messages_arrive)
 {
-	struct world w;
+	struct twilio_world w;
 	long long ids[64], moved;
 	size_t n = 0, page1;
 	json_t *doc;
@@ -324,13 +289,13 @@ START_TEST(test_pagination_stable_while_messages_arrive)
 	    &resp), 200);
 	ck_assert_msg(strstr(resp, "\"conversations\": []") != NULL, "%s", resp);
 	free(resp);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
 START_TEST(test_escalation_ack_and_resolve)
 {
-	struct world w;
+	struct twilio_world w;
 	json_t *doc, *list;
 	char *resp = NULL, *path, *code, *log;
 	long long esc, conv;
@@ -404,13 +369,13 @@ START_TEST(test_escalation_ack_and_resolve)
 	    "a message body in the log");
 	free(log);
 	free(code);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
 START_TEST(test_handoff_and_operator_message)
 {
-	struct world w;
+	struct twilio_world w;
 	json_t *doc;
 	char *path, *before_text, *replies, *log;
 	long long conv, before;
@@ -479,7 +444,7 @@ START_TEST(test_handoff_and_operator_message)
 	ck_assert_msg(strstr(log, "Bob, a nurse") == NULL && strstr(log, "two days") == NULL,
 	    "a message body in the log");
 	free(log);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
@@ -492,7 +457,7 @@ error_message(json_t *doc)
 
 START_TEST(test_operator_text_is_one_message)
 {
-	struct world w;
+	struct twilio_world w;
 	json_t *doc;
 	char *path, *longtext, *resp = NULL, *want;
 	long long conv;
@@ -560,13 +525,13 @@ START_TEST(test_operator_text_is_one_message)
 	free(resp);
 	free(longtext);
 	free(path);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
 START_TEST(test_callbacks)
 {
-	struct world w;
+	struct twilio_world w;
 	json_t *doc;
 	char *path, *resp = NULL;
 	long long id;
@@ -592,13 +557,13 @@ START_TEST(test_callbacks)
 	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/callbacks?status=all", ALICE, NULL, &resp), 200);
 	ck_assert_msg(strstr(resp, "operator:alice") != NULL, "%s", resp);
 	free(resp);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
 START_TEST(test_rate_limit)
 {
-	struct world w;
+	struct twilio_world w;
 
 	world_init(&w, "alice:" ALICE ",bob:" BOB, "6");
 	/* Requests without a valid token have their own bucket (API_AUTH_FAILURES_PER_MINUTE, 30)... */
@@ -618,24 +583,10 @@ START_TEST(test_rate_limit)
 	/* The webhook and the console are not limited. */
 	ck_assert_int_eq(harness_get(w.gw.port, "/console/", NULL), 200);
 	ck_assert_int_eq(harness_get(w.gw.port, "/healthz", NULL), 200);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_auth_and_errors,
-		test_api_disabled_without_tokens,
-		test_console_assets,
-		test_pagination_stable_while_messages_arrive,
-		test_escalation_ack_and_resolve,
-		test_handoff_and_operator_message,
-		test_operator_text_is_one_message,
-		test_callbacks,
-		test_rate_limit,
-	};
-
-	return check_run("api", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("api", 120, test_auth_and_errors, test_api_disabled_without_tokens, test_console_assets,
+    test_pagination_stable_while_messages_arrive, test_escalation_ack_and_resolve,
+    test_handoff_and_operator_message, test_operator_text_is_one_message, test_callbacks, test_rate_limit)

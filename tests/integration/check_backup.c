@@ -201,7 +201,7 @@ START_TEST(test_restore_to_a_point_in_time)
 
 	free(notes);
 	PQfinish(pg);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	harness_gw_free(&gw);
 	cmd = xasprintf("%s stop %s", pg_local, dir);
 	run(cmd);
@@ -213,12 +213,4 @@ START_TEST(test_restore_to_a_point_in_time)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_restore_to_a_point_in_time,
-	};
-
-	return check_run("backup", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("backup", 120, test_restore_to_a_point_in_time)

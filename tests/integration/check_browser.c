@@ -52,8 +52,7 @@ static void
 text(struct harness_gw *gw, PGconn *pg, const char *sid, const char *from, const char *body)
 {
 	ck_assert_int_eq(harness_post_sms(gw->port, sid, from, CLINIC, body), 200);
-	ck_assert(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS));
+	harness_wait_processed(pg, WAIT_MS, gw->log_path);
 }
 
 START_TEST(test_console_shows_and_acks)
@@ -149,7 +148,7 @@ START_TEST(test_console_shows_and_acks)
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM operator_actions "
 	    "WHERE operator = 'nurse' AND action = 'conversation_open' AND client_addr = '127.0.0.1'"), 1);
 	free(password);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	free(cmd);
 	free(shot);
 	free(shot2);
@@ -269,7 +268,7 @@ START_TEST(test_admin_console)
 	    "AND action = 'login_failed'"), 1);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:sofia'"), 0);
 	ck_assert(access(shot, R_OK) == 0);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	free(cmd);
 	free(shot);
 	free(url);
@@ -286,13 +285,4 @@ START_TEST(test_admin_console)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_console_shows_and_acks,
-		test_admin_console,
-	};
-
-	return check_run("browser", 90, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("browser", 90, test_console_shows_and_acks, test_admin_console)

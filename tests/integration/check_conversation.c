@@ -13,54 +13,26 @@
 #include <string.h>
 #include <strings.h>
 
-#include "harness.h"
+#include "twilio_world.h"
 #include "xmalloc.h"
 
 #define CLINIC "+15550001111"
 #define WAIT_MS 15000
 
-struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct harness_gw gw;
-	int next_sid;
-};
-
-static void
-world_init(struct world *w)
-{
-	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	harness_gw_init(&w->gw, w->conninfo, NULL);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
-}
-
-static void
-world_free(struct world *w)
-{
-	harness_gw_free(&w->gw);
-	PQfinish(w->pg);
-	free(w->conninfo);
-}
+static const struct twilio_world_opts sandbox = { .sandbox = true };
 
 /* Texts the gateway and waits until the step is processed and its replies delivered. */
 static void
-say(struct world *w, const char *patient, const char *body)
+say(struct twilio_world *w, const char *patient, const char *body)
 {
-	char sid[32];
-
-	snprintf(sid, sizeof sid, "SMconv%06d", ++w->next_sid);
-	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, patient, CLINIC, body), 200);
-	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS), "texts not processed; see %s", w->gw.log_path);
+	twilio_world_text(w, patient, CLINIC, body, WAIT_MS);
 	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM outbox WHERE state <> 'done'", 0, WAIT_MS),
 	    "replies not delivered; see %s", w->gw.log_path);
 }
 
 /* Texts a whole script; returns the segments the provider received for it (from the start). */
 static size_t
-converse(struct world *w, const char *patient, const char *const *script)
+converse(struct twilio_world *w, const char *patient, const char *const *script)
 {
 	size_t n, segments;
 	char **sent;
@@ -136,7 +108,7 @@ assert_no_sentence_twice(const char *patient, char **sent, size_t nsent)
 
 /* Everything the provider received for patient, joined by "\n--\n" (caller frees). */
 static char *
-received(struct world *w, const char *patient, size_t *nmessages)
+received(struct twilio_world *w, const char *patient, size_t *nmessages)
 {
 	size_t n, len = 1;
 	char **sent = harness_sandbox_sent(&w->gw, patient, &n, NULL), *all;
@@ -176,11 +148,11 @@ START_TEST(test_happy_path_budget)
 {
 	static const char *const en[] = { "Hi, my back hurts", "no", "3", "no", "1", NULL };
 	static const char *const es[] = { "Hola, me duele la espalda", "no", "3", "no", "1", NULL };
-	struct world w;
+	struct twilio_world w;
 	size_t seg_en, seg_es, n;
 	char *all;
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	seg_en = converse(&w, "+15553000001", en);
 	seg_es = converse(&w, "+15553000002", es);
 	all = received(&w, "+15553000001", &n);
@@ -195,7 +167,7 @@ START_TEST(test_happy_path_budget)
 	free(all);
 	ck_assert_msg(seg_en <= 8, "English happy path took %zu segments, want at most 8", seg_en);
 	ck_assert_msg(seg_es <= 8, "Spanish happy path took %zu segments, want at most 8", seg_es);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -208,11 +180,11 @@ START_TEST(test_free_text_first_message)
 {
 	static const char *const en[] = { "lower back, 3 weeks, can't sleep", "no", NULL };
 	static const char *const es[] = { "me duele la espalda baja desde hace 3 semanas, no puedo dormir", "no", NULL };
-	struct world w;
+	struct twilio_world w;
 	size_t seg;
 	char *all;
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	seg = converse(&w, "+15553000011", en);
 	all = received(&w, "+15553000011", NULL);
 	ck_assert_msg(strstr(all, "Safety check") != NULL, "got:\n%s", all);
@@ -233,7 +205,7 @@ START_TEST(test_free_text_first_message)
 	ck_assert_msg(strstr(all, "Donde le duele") == NULL, "asked where:\n%s", all);
 	ck_assert_msg(seg <= 4, "%zu segments, want at most 4", seg);
 	free(all);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -242,11 +214,11 @@ START_TEST(test_help_first)
 {
 	static const char *const en[] = { "HELP", "no", "lower, 2 days", "no", "1", NULL };
 	static const char *const es[] = { "AYUDA", "no", "baja, 2 días", "no", "1", NULL };
-	struct world w;
+	struct twilio_world w;
 	size_t seg;
 	char *all;
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	seg = converse(&w, "+15553000021", en);
 	all = received(&w, "+15553000021", NULL);
 	ck_assert_msg(strstr(all, "not for emergencies") && strstr(all, "Safety check") &&
@@ -261,7 +233,7 @@ START_TEST(test_help_first)
 	ck_assert_msg(strstr(all, "Emergencia? Llame") == NULL, "greeted again after AYUDA:\n%s", all);
 	ck_assert_msg(seg <= 9, "%zu segments, want at most 9 (8 + the help text, which stands for the greeting)", seg);
 	free(all);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -270,11 +242,11 @@ START_TEST(test_book_then_questions)
 {
 	static const char *const en[] = { "hi", "no", "1", "BOOK", "QUESTIONS", NULL };
 	static const char *const es[] = { "hola", "no", "3", "CITA", "PREGUNTAS", NULL };
-	struct world w;
+	struct twilio_world w;
 	size_t seg;
 	char *all;
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	seg = converse(&w, "+15553000031", en);
 	all = received(&w, "+15553000031", NULL);
 	ck_assert_msg(strstr(all, "The clinic will call you soon") && strstr(all, "What is causing my pain") &&
@@ -289,7 +261,7 @@ START_TEST(test_book_then_questions)
 	ck_assert_msg(seg <= 10, "%zu segments, want at most 10", seg);
 	free(all);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 2);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -303,10 +275,10 @@ START_TEST(test_no_sentence_twice)
 	static const char *const free_en[] = { "lower back, 3 weeks, can't sleep", "no", "2", "1", "2", "4", NULL };
 	static const char *const yes_en[] = { "hi", "no", "3", "yes", "1 3", "1", "QUESTIONS", "TIP", "BOOK", NULL };
 	static const char *const yes_es[] = { "hola", "no", "2", "sí", "2", "1", "PREGUNTAS", "CONSEJO", "CITA", NULL };
-	struct world w;
+	struct twilio_world w;
 	char *all;
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	converse(&w, "+15553000041", free_en);
 	free(received(&w, "+15553000041", NULL));
 	converse(&w, "+15553000042", yes_en);
@@ -321,7 +293,7 @@ START_TEST(test_no_sentence_twice)
 	    strstr(all, "ya tiene su solicitud de cita") && strstr(all, "Perdon") == NULL, "got:\n%s", all);
 	free(all);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 2);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -379,7 +351,7 @@ newest_is_shipped(PGconn *pg)
  */
 START_TEST(test_shipped_flow_upgrade)
 {
-	struct world w;
+	struct twilio_world w;
 	char *v1 = shipped_v1_path(), *out = NULL, *reply;
 	long long before;
 
@@ -400,7 +372,7 @@ START_TEST(test_shipped_flow_upgrade)
 	say(&w, "+15553000051", "hi");
 	say(&w, "+15553000051", "no");
 	say(&w, "+15553000051", "3");
-	ck_assert_int_eq(harness_gw_stop(&w.gw), 0);
+	harness_gw_stop_clean(&w.gw);
 	harness_gw_start(&w.gw);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM flow_versions"), 4);
 	ck_assert_msg(newest_is_shipped(w.pg), "the gateway did not load the new shipped flow");
@@ -420,7 +392,7 @@ START_TEST(test_shipped_flow_upgrade)
 	ck_assert_msg(strstr(reply, "Which ones?") != NULL, "a new conversation is not on the new flow: %s", reply);
 	free(reply);
 	free(v1);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -428,7 +400,7 @@ END_TEST
 START_TEST(test_edited_flow_kept)
 {
 	static const char *const greeting = "Your clinic's automated back pain line.";
-	struct world w;
+	struct twilio_world w;
 	char *v1 = shipped_v1_path(), *doc = slurp(v1), *edited, *path, *out = NULL, *log, *at;
 	FILE *f;
 
@@ -462,22 +434,9 @@ START_TEST(test_edited_flow_kept)
 	free(edited);
 	free(doc);
 	free(v1);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_happy_path_budget,
-		test_free_text_first_message,
-		test_help_first,
-		test_book_then_questions,
-		test_no_sentence_twice,
-		test_shipped_flow_upgrade,
-		test_edited_flow_kept,
-	};
-
-	return check_run("conversation", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("conversation", 120, test_happy_path_budget, test_free_text_first_message, test_help_first,
+    test_book_then_questions, test_no_sentence_twice, test_shipped_flow_upgrade, test_edited_flow_kept)

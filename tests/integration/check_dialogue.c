@@ -11,66 +11,27 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "twilio_world.h"
 #include "xmalloc.h"
 
 #define CLINIC "+15550001111"
 #define WAIT_MS 15000
 
-struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct harness_gw gw;
-	int next_sid;
-};
-
-static void
-world_init_env(struct world *w, const char *const *env)
-{
-	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	harness_gw_init(&w->gw, w->conninfo, env);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
-}
-
-static void
-world_init(struct world *w)
-{
-	world_init_env(w, NULL);
-}
-
-static void
-world_free(struct world *w)
-{
-	harness_gw_free(&w->gw);
-	PQfinish(w->pg);
-	free(w->conninfo);
-}
-
-static void
-wait_processed(struct world *w)
-{
-	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS), "texts not processed; see %s", w->gw.log_path);
-}
+static const struct twilio_world_opts sandbox = { .sandbox = true };
 
 /* Texts the gateway from patient and returns every reply that step queued (caller frees). */
 static char *
-text(struct world *w, const char *patient, const char *body)
+text(struct twilio_world *w, const char *patient, const char *body)
 {
 	long long before = harness_last_message_id(w->pg);
-	char sid[32];
 
-	snprintf(sid, sizeof sid, "SMdlg%06d", ++w->next_sid);
-	ck_assert_int_eq(harness_post_sms(w->gw.port, sid, patient, CLINIC, body), 200);
-	wait_processed(w);
+	twilio_world_text(w, patient, CLINIC, body, WAIT_MS);
 	return harness_replies(w->pg, patient, before);
 }
 
 /* Texts and checks that the replies contain want (case-sensitive). */
 static void
-expect(struct world *w, const char *patient, const char *body, const char *want)
+expect(struct twilio_world *w, const char *patient, const char *body, const char *want)
 {
 	char *got = text(w, patient, body);
 
@@ -79,17 +40,17 @@ expect(struct world *w, const char *patient, const char *body, const char *want)
 }
 
 static long long
-count(struct world *w, const char *sql)
+count(struct twilio_world *w, const char *sql)
 {
 	return harness_query_int(w->pg, sql);
 }
 
 START_TEST(test_full_conversation_to_self_care)
 {
-	struct world w;
+	struct twilio_world w;
 	const char *p = "+15552000001";
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	expect(&w, p, "hi, my back hurts", "automated back pain line");
 	expect(&w, p, "no", "Where is the pain");
 	expect(&w, p, "LOWER BACK, about 4 days", "Noted: 4 days.");
@@ -102,17 +63,17 @@ START_TEST(test_full_conversation_to_self_care)
 	/* One step per text, every reply queued once and delivered by the sandbox. */
 	ck_assert_int_eq(count(&w, "SELECT version FROM conversations"), 7);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state <> 'done'", 0, WAIT_MS));
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_red_flag_anywhere_escalates)
 {
-	struct world w;
+	struct twilio_world w;
 	const char *p = "+15552000002";
 	char *reason;
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	expect(&w, p, "hello", "Safety check");
 	expect(&w, p, "no", "Where is the pain");
 	/* Mid-question, not at the screen: the red flag still wins. */
@@ -126,17 +87,17 @@ START_TEST(test_red_flag_anywhere_escalates)
 	expect(&w, "+15552000003", "hi", "Safety check");
 	expect(&w, "+15552000003", "no chest pain, no fever, just my lower back", "Noted: lower back.");
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 1);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_stop_then_silence_then_start)
 {
-	struct world w;
+	struct twilio_world w;
 	const char *p = "+15552000004";
 	char *got;
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	expect(&w, p, "hi", "Safety check");
 	/* Let the greeting leave first: replies still queued at STOP are suppressed (next test). */
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
@@ -151,16 +112,16 @@ START_TEST(test_stop_then_silence_then_start)
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM outbox WHERE state = 'done'"),
 	    count(&w, "SELECT count(*) FROM messages WHERE direction = 'out'"));
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_stop_suppresses_replies_already_queued)
 {
-	struct world w;
+	struct twilio_world w;
 	const char *p = "+15552000005";
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	expect(&w, p, "hi", "Safety check");
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
 	/* A reply still queued when the patient opts out must not be sent. */
@@ -175,7 +136,7 @@ START_TEST(test_stop_suppresses_replies_already_queued)
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'suppressed'", 2, WAIT_MS));
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE status = 'suppressed'"), 2);
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE status = 'sent' AND body = 'queued after STOP'"), 0);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -204,12 +165,12 @@ write_flow_v2(const char *dir, const char *marker)
 
 START_TEST(test_flow_reload_mid_conversation)
 {
-	struct world w;
+	struct twilio_world w;
 	const char *old = "+15552000006", *fresh = "+15552000007";
 	char *path, *out = NULL;
 	long long v1;
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	expect(&w, old, "hi", "Safety check");
 	expect(&w, old, "no", "Where is the pain");
 	v1 = count(&w, "SELECT flow_version_id FROM conversations");
@@ -230,7 +191,7 @@ START_TEST(test_flow_reload_mid_conversation)
 	expect(&w, fresh, "hi", "[v2] ");
 	ck_assert_int_ne(count(&w, "SELECT flow_version_id FROM conversations WHERE patient_number = '+15552000007'"), v1);
 	free(path);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
@@ -252,7 +213,7 @@ burst_post(void *arg)
 
 START_TEST(test_concurrent_texts_processed_in_order)
 {
-	struct world w;
+	struct twilio_world w;
 	struct harness_gw second;
 	const char *p = "+15552000008";
 	enum { N = 12 };
@@ -260,7 +221,7 @@ START_TEST(test_concurrent_texts_processed_in_order)
 	pthread_t t[N];
 	char sids[N][32];
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	/* Two gateways on one database, as in a scaled-out deployment. */
 	harness_gw_init(&second, w.conninfo, NULL);
 	harness_gw_start(&second);
@@ -274,7 +235,7 @@ START_TEST(test_concurrent_texts_processed_in_order)
 	}
 	for (int i = 0; i < N; i++)
 		pthread_join(t[i], NULL);
-	wait_processed(&w);
+	harness_wait_processed(w.pg, WAIT_MS, w.gw.log_path);
 	/* Each text was one step, never two at once: the version counts them. */
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), N);
 	ck_assert_int_eq(count(&w, "SELECT version FROM conversations"), N);
@@ -285,19 +246,19 @@ START_TEST(test_concurrent_texts_processed_in_order)
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages o WHERE o.direction = 'out' AND o.created_at < "
 	    "(SELECT min(processed_at) FROM messages WHERE direction = 'in')"), 0);
 	harness_gw_free(&second);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 START_TEST(test_runaway_sender_throttled)
 {
 	static const char *const env[] = { "RATE_LIMIT_MESSAGES=5", "RATE_LIMIT_WINDOW_S=3600", NULL };
-	struct world w;
+	struct twilio_world w;
 	const char *p = "+15552000009";
 	char *got;
 	long long before;
 
-	world_init_env(&w, env);
+	twilio_world_start(&w, &(const struct twilio_world_opts){ .sandbox = true, .settings = env });
 	expect(&w, p, "hi", "Safety check");
 	for (int i = 0; i < 4; i++)
 		free(text(&w, p, "AUTO-REPLY: I am out of the office"));
@@ -313,13 +274,13 @@ START_TEST(test_runaway_sender_throttled)
 	/* A red flag is never throttled. */
 	expect(&w, p, "now i cant feel my legs and i wet myself", "911");
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 1);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
 /* Expects the patient's conversation to wait at node and not to be opted out. */
 static void
-expect_node(struct world *w, const char *patient, const char *node)
+expect_node(struct twilio_world *w, const char *patient, const char *node)
 {
 	char sql[256];
 
@@ -335,10 +296,10 @@ expect_node(struct world *w, const char *patient, const char *node)
  */
 START_TEST(test_answers_read_as_meant)
 {
-	struct world w;
+	struct twilio_world w;
 	const char *p = "+15552000010", *q = "+15552000011";
 
-	world_init(&w);
+	twilio_world_start(&w, &sandbox);
 	expect(&w, p, "hi", "Safety check");
 	expect(&w, p, "no im fine", "Where is the pain");
 	expect(&w, p, "restart", "Safety check");
@@ -366,23 +327,11 @@ START_TEST(test_answers_read_as_meant)
 	/* A red flag in an answer wins over the answer. */
 	expect(&w, q, "no, pero no puedo controlar la vejiga", "911");
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 1);
-	world_free(&w);
+	twilio_world_free(&w);
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_full_conversation_to_self_care,
-		test_red_flag_anywhere_escalates,
-		test_stop_then_silence_then_start,
-		test_stop_suppresses_replies_already_queued,
-		test_flow_reload_mid_conversation,
-		test_concurrent_texts_processed_in_order,
-		test_runaway_sender_throttled,
-		test_answers_read_as_meant,
-	};
-
-	return check_run("dialogue", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("dialogue", 120, test_full_conversation_to_self_care, test_red_flag_anywhere_escalates,
+    test_stop_then_silence_then_start, test_stop_suppresses_replies_already_queued,
+    test_flow_reload_mid_conversation, test_concurrent_texts_processed_in_order,
+    test_runaway_sender_throttled, test_answers_read_as_meant)

@@ -15,8 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "fake_twilio.h"
-#include "harness.h"
+#include "twilio_world.h"
 #include "metrics_check.h"
 #include "xmalloc.h"
 
@@ -32,57 +31,40 @@
 #define WAIT_MS 15000
 
 struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct fake_twilio *ft;
-	struct harness_gw gw;
-	char *env[10];
-	size_t nenv;
+	struct twilio_world tw;
 	const char *secret_header;  /* "X-Sandbox-Secret: ..." real texts carry, or NULL */
 };
-
-static void
-world_setenv(struct world *w, char *setting)
-{
-	ck_assert(w->nenv + 1 < sizeof w->env / sizeof w->env[0]);
-	w->env[w->nenv++] = setting;
-}
 
 /*
  * provider: "sandbox", "twilio" or "kannel"; extra: one more NAME=value or
  * NULL; everywhere: listen on every interface, so that a peer that is not
- * loopback can be tried too.
+ * loopback can be tried too. Webhooks go unsigned: the forgers sign their own.
  */
 static void
 world_init_on(struct world *w, const char *provider, const char *extra, bool everywhere)
 {
-	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	world_setenv(w, xasprintf("SMS_PROVIDER=%s", provider));
+	char *env[8] = { NULL };
+	size_t n = 0;
+
+	env[n++] = xasprintf("SMS_PROVIDER=%s", provider);
 	if (everywhere)
-		world_setenv(w, xstrdup("HTTP_HOST=0.0.0.0"));
-	if (strcmp(provider, "twilio") == 0) {
-		w->ft = fake_twilio_start();
-		world_setenv(w, xstrdup("TWILIO_ACCOUNT_SID=ACtest123"));
-		world_setenv(w, xstrdup("TWILIO_AUTH_TOKEN=s3cret"));
-		world_setenv(w, xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(w->ft)));
-		world_setenv(w, xstrdup("PUBLIC_BASE_URL=" PUBLIC_BASE));
-	} else if (strcmp(provider, "kannel") == 0) {
+		env[n++] = xstrdup("HTTP_HOST=0.0.0.0");
+	if (strcmp(provider, "kannel") == 0) {
 		/* No smsbox: replies wait in the outbox, which this test does not look at. */
-		world_setenv(w, xstrdup("KANNEL_USERNAME=carenav"));
-		world_setenv(w, xstrdup("KANNEL_PASSWORD=pw"));
-		world_setenv(w, xstrdup("KANNEL_SHARED_SECRET=" KANNEL_SECRET));
-		world_setenv(w, xasprintf("KANNEL_SENDSMS_URL=http://127.0.0.1:%d/cgi-bin/sendsms",
-		    harness_free_port()));
+		env[n++] = xstrdup("KANNEL_USERNAME=carenav");
+		env[n++] = xstrdup("KANNEL_PASSWORD=pw");
+		env[n++] = xstrdup("KANNEL_SHARED_SECRET=" KANNEL_SECRET);
+		env[n++] = xasprintf("KANNEL_SENDSMS_URL=http://127.0.0.1:%d/cgi-bin/sendsms", harness_free_port());
 	}
 	if (extra != NULL)
-		world_setenv(w, xstrdup(extra));
-	if (extra != NULL && strncmp(extra, "SANDBOX_WEBHOOK_SECRET=", 23) == 0)
-		w->secret_header = "X-Sandbox-Secret: " SANDBOX_SECRET;
-	harness_gw_init(&w->gw, w->conninfo, (const char *const *)w->env);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
+		env[n++] = xstrdup(extra);
+	w->secret_header = extra != NULL && strncmp(extra, "SANDBOX_WEBHOOK_SECRET=", 23) == 0 ?
+	    "X-Sandbox-Secret: " SANDBOX_SECRET : NULL;
+	twilio_world_start(&w->tw, &(const struct twilio_world_opts){ .sandbox = strcmp(provider, "twilio") != 0,
+	    .base_url = PUBLIC_BASE, .settings = (const char *const *)env });
 	harness_sign_twilio(NULL, NULL);
+	for (size_t i = 0; i < n; i++)
+		free(env[i]);
 }
 
 static void
@@ -91,23 +73,10 @@ world_init(struct world *w, const char *provider, const char *extra)
 	world_init_on(w, provider, extra, false);
 }
 
-static void
-world_free(struct world *w)
-{
-	harness_gw_free(&w->gw);
-	if (w->ft != NULL)
-		fake_twilio_stop(w->ft);
-	PQfinish(w->pg);
-	for (size_t i = 0; i < w->nenv; i++)
-		free(w->env[i]);
-	free(w->conninfo);
-	harness_sign_twilio(NULL, NULL);
-}
-
 static long long
 q(struct world *w, const char *sql)
 {
-	return harness_query_int(w->pg, sql);
+	return harness_query_int(w->tw.pg, sql);
 }
 
 static bool
@@ -171,7 +140,7 @@ forge(struct world *w, const struct forgery *f, int round, const char *remote_ho
 		headers[n++] = kt;
 		headers[n] = NULL;
 		status = harness_http(&(struct harness_http){ .host = f->remote ? remote_host : NULL,
-		    .port = w->gw.port, .method = f->method, .path = path, .headers = headers,
+		    .port = w->tw.gw.port, .method = f->method, .path = path, .headers = headers,
 		    .content_type = f->twilio_form ? FORM : "text/plain; charset=UTF-8",
 		    .body = f->method ? NULL : body, .body_len = strlen(body) }, NULL);
 		free(kf);
@@ -193,7 +162,7 @@ real_text(struct world *w, const char *provider, int round, const char *remote)
 {
 	const char *kannel_headers[] = { "X-Kannel-From: " PATIENT, "X-Kannel-To: " CLINIC, NULL };
 	const char *headers[] = { w->secret_header, NULL };
-	struct harness_http r = { .port = w->gw.port, .path = "/sms/inbound", .headers = headers,
+	struct harness_http r = { .port = w->tw.gw.port, .path = "/sms/inbound", .headers = headers,
 		.content_type = FORM };
 	char *path = NULL, *body;
 	long status;
@@ -212,7 +181,7 @@ real_text(struct world *w, const char *provider, int round, const char *remote)
 	if (strcmp(provider, "sandbox") != 0 || w->secret_header != NULL)
 		r.host = remote;
 	if (strcmp(provider, "twilio") == 0)
-		harness_sign_twilio("s3cret", PUBLIC_BASE);
+		harness_sign_twilio(TWILIO_WORLD_TOKEN, PUBLIC_BASE);
 	r.body = body;
 	r.body_len = strlen(body);
 	status = harness_http(&r, NULL);
@@ -264,20 +233,19 @@ flood(const char *provider, const char *extra, const struct forgery *forgeries, 
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM delivery_reports"), 0);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations"), 0);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE patient_number <> '" PATIENT "'"), 0);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS));
+	harness_wait_processed(w.tw.pg, WAIT_MS, w.tw.gw.log_path);
 	/* Each real text was answered: one dialogue step each. */
 	ck_assert_int_eq(q(&w, "SELECT version FROM conversations WHERE patient_number = '" PATIENT "'"), ROUNDS);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
 	line = xasprintf("carenav_inbound_rejected_total %ld\n", rejected);
-	metrics_check_has(w.gw.port, (const char *const[]){ line, NULL });
+	metrics_check_has(w.tw.gw.port, (const char *const[]){ line, NULL });
 	printf("edge: %s%s%s: %ld forged requests (%zu kinds%s) refused, 0 stored; %d real texts among them all "
 	    "stored; %.1f s, %.0f requests/s, slowest real text %.1f ms\n", provider, extra ? " " : "",
 	    extra ? extra : "", sent, n, remote ? "" : ", no non-loopback address here", ROUNDS, elapsed,
 	    (double)(sent + ROUNDS) / elapsed, worst_real * 1000);
 	free(line);
 	free(remote);
-	world_free(&w);
+	twilio_world_free(&w.tw);
 }
 
 START_TEST(test_forged_texts_sandbox)
@@ -371,7 +339,7 @@ START_TEST(test_ambiguous_length_refused)
 	req = xasprintf("POST /sms/inbound HTTP/1.1\r\nHost: x\r\nContent-Type: " FORM "\r\n"
 	    "Content-Length: %zu\r\nContent-Length: 5\r\n\r\n%s"
 	    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", strlen(body), body);
-	answer = harness_raw(w.gw.port, req, strlen(req));
+	answer = harness_raw(w.tw.gw.port, req, strlen(req));
 	ck_assert_msg(raw_status(answer) == 400 && contains(answer, "Content-Length"), "%s", answer);
 	ck_assert_msg(count_answers(answer) == 1, "a second request was answered on that connection: %s", answer);
 	free(answer);
@@ -379,14 +347,14 @@ START_TEST(test_ambiguous_length_refused)
 	/* The same length twice is still two headers. */
 	req = xasprintf("POST /sms/inbound HTTP/1.1\r\nHost: x\r\nContent-Type: " FORM "\r\n"
 	    "Content-Length: %zu\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), strlen(body), body);
-	answer = harness_raw(w.gw.port, req, strlen(req));
+	answer = harness_raw(w.tw.gw.port, req, strlen(req));
 	ck_assert_msg(raw_status(answer) == 400, "%s", answer);
 	free(answer);
 	free(req);
 	/* Content-Length beside Transfer-Encoding. */
 	req = xasprintf("POST /sms/inbound HTTP/1.1\r\nHost: x\r\nContent-Type: " FORM "\r\n"
 	    "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n", strlen(body), body);
-	answer = harness_raw(w.gw.port, req, strlen(req));
+	answer = harness_raw(w.tw.gw.port, req, strlen(req));
 	ck_assert_msg(raw_status(answer) == 400, "%s", answer);
 	free(answer);
 	free(req);
@@ -394,12 +362,12 @@ START_TEST(test_ambiguous_length_refused)
 	/* One Content-Length: taken. */
 	req = xasprintf("POST /sms/inbound HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: " FORM "\r\n"
 	    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
-	answer = harness_raw(w.gw.port, req, strlen(req));
+	answer = harness_raw(w.tw.gw.port, req, strlen(req));
 	ck_assert_msg(raw_status(answer) == 200, "%s", answer);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
 	free(answer);
 	free(req);
-	world_free(&w);
+	twilio_world_free(&w.tw);
 }
 END_TEST
 
@@ -412,7 +380,7 @@ raw_request(struct world *w, const char *method, const char *path, bool token)
 	char *req = xasprintf("%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s%s\r\n", method, path,
 	    strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "",
 	    token ? "Authorization: Bearer " OPERATOR_TOKEN "\r\n" : "");
-	char *answer = harness_raw(w->gw.port, req, strlen(req));
+	char *answer = harness_raw(w->tw.gw.port, req, strlen(req));
 
 	free(req);
 	return answer;
@@ -446,12 +414,12 @@ START_TEST(test_method_not_allowed_says_allow)
 	answer = raw_request(&w, "POST", "/api/conversations", false);
 	ck_assert_msg(raw_status(answer) == 401 && !contains(answer, "\r\nAllow:"), "%s", answer);
 	free(answer);
-	world_free(&w);
+	twilio_world_free(&w.tw);
 	world_init(&w, "sandbox", NULL);
 	expect_allow(&w, "GET", "/sms/inbound", "POST");
 	expect_allow(&w, "GET", "/sms/status", "POST");
 	expect_allow(&w, "HEAD", "/sms/inbound", "POST");
-	world_free(&w);
+	twilio_world_free(&w.tw);
 }
 END_TEST
 
@@ -467,7 +435,7 @@ run_sim(struct world *w, const char *secret, char **out)
 
 	ck_assert_msg(sim != NULL && *sim != '\0', "CARENAV_SIM is not set (run the tests through ctest)");
 	cmd = xasprintf("env -u SANDBOX_WEBHOOK_SECRET -u SANDBOX_OUTBOX_LOG HTTP_PORT=%d VAR_DIR='%s' %s%s%s "
-	    "'%s' --wait 8 hello 2>&1", w->gw.port, w->gw.var_dir, secret ? "SANDBOX_WEBHOOK_SECRET='" : "",
+	    "'%s' --wait 8 hello 2>&1", w->tw.gw.port, w->tw.gw.var_dir, secret ? "SANDBOX_WEBHOOK_SECRET='" : "",
 	    secret ? secret : "", secret ? "'" : "", sim);
 	p = popen(cmd, "r");
 	ck_assert(p != NULL);
@@ -488,7 +456,7 @@ START_TEST(test_simulator)
 	world_init(&w, "sandbox", NULL);
 	ck_assert_msg(run_sim(&w, NULL, &out) == 0 && contains(out, "\n< "), "%s", out);
 	free(out);
-	world_free(&w);
+	twilio_world_free(&w.tw);
 
 	world_init(&w, "sandbox", "SANDBOX_WEBHOOK_SECRET=" SANDBOX_SECRET);
 	ck_assert_msg(run_sim(&w, NULL, &out) == 1 && contains(out, "HTTP 403") &&
@@ -500,22 +468,10 @@ START_TEST(test_simulator)
 	ck_assert_msg(run_sim(&w, SANDBOX_SECRET, &out) == 0 && contains(out, "\n< "), "%s", out);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
 	free(out);
-	world_free(&w);
+	twilio_world_free(&w.tw);
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_forged_texts_sandbox,
-		test_forged_texts_sandbox_secret,
-		test_forged_texts_twilio,
-		test_forged_texts_kannel,
-		test_ambiguous_length_refused,
-		test_method_not_allowed_says_allow,
-		test_simulator,
-	};
-
-	return check_run("edge", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("edge", 120, test_forged_texts_sandbox, test_forged_texts_sandbox_secret,
+    test_forged_texts_twilio, test_forged_texts_kannel, test_ambiguous_length_refused,
+    test_method_not_allowed_says_allow, test_simulator)

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "form.h"
-#include "harness.h"
+#include "twilio_world.h"
 #include "xmalloc.h"
 
 #define CLINIC "+15550001111"
@@ -33,34 +33,16 @@ static const char *const healthz_req = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n
 /* A request cut short: the connection is reading it, so it is not idle. */
 static const char *const partial_req = "GET /healthz HTTP/1.1\r\nHo";
 
-struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct harness_gw gw;
-};
-
+/* A gateway on the sandbox provider with the given settings (NULL-terminated, may be NULL). */
 static void
-world_init(struct world *w, const char *const *env)
+world_init(struct twilio_world *w, const char *const *env)
 {
-	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	harness_gw_init(&w->gw, w->conninfo, env);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
-}
-
-static void
-world_free(struct world *w)
-{
-	ck_assert_int_eq(harness_gw_stop(&w->gw), 0);
-	harness_gw_free(&w->gw);
-	PQfinish(w->pg);
-	free(w->conninfo);
+	twilio_world_start(w, &(const struct twilio_world_opts){ .sandbox = true, .settings = env });
 }
 
 /* The value of a counter in /metrics (-1 if absent). */
 static long
-metric(struct world *w, const char *name)
+metric(struct twilio_world *w, const char *name)
 {
 	char *text = NULL, *needle = xasprintf("\n%s ", name), *at;
 	long v = -1;
@@ -75,7 +57,7 @@ metric(struct world *w, const char *name)
 
 /* Lines of the gateway's log that contain what. */
 static int
-log_lines(struct world *w, const char *what)
+log_lines(struct twilio_world *w, const char *what)
 {
 	FILE *f = fopen(w->gw.log_path, "r");
 	char *line = NULL;
@@ -92,7 +74,7 @@ log_lines(struct world *w, const char *what)
 
 /* A new keep-alive connection from source that has had one request answered with want. */
 static int
-open_conn(struct world *w, const char *source, const char *req, long want)
+open_conn(struct twilio_world *w, const char *source, const char *req, long want)
 {
 	int fd = harness_connect_from(w->gw.port, source);
 	long st = harness_raw_request(fd, req, 5000);
@@ -114,7 +96,7 @@ count_closed(const int *fds, int n)
 
 /* Posts texts from a new number each, timing each; returns the slowest, in ms. */
 static double
-post_texts(struct world *w, int first, int n)
+post_texts(struct twilio_world *w, int first, int n)
 {
 	double slowest = 0;
 
@@ -149,22 +131,19 @@ same_address_text(int i)
 
 /* Rows for docs/reliability.md: sent texts stored and answered once each. */
 static void
-report(struct world *w, const char *scenario, long sent, const char *notes)
+report(struct twilio_world *w, const char *scenario, long sent, const char *notes)
 {
-	long stored, rows, answered, steps, dups, lost;
+	struct harness_inbound t;
+	long dups, lost;
 
 	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' AND "
 	    "processed_at IS NOT NULL", sent, WAIT_MS), "not every text was answered; see %s", w->gw.log_path);
-	stored = harness_query_int(w->pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
-	rows = harness_query_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
-	steps = harness_query_int(w->pg, "SELECT coalesce(sum(version), 0) FROM conversations");
-	answered = harness_query_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' AND "
-	    "processed_at IS NOT NULL");
-	dups = (rows - stored) + (steps - answered);
-	lost = sent - (answered < stored ? answered : stored);
-	harness_report_row(scenario, sent, stored, answered, dups, lost, notes);
-	ck_assert_msg(stored == sent && answered == sent && dups == 0 && lost == 0,
-	    "%s: sent %ld stored %ld answered %ld duplicates %ld lost %ld", scenario, sent, stored, answered,
+	harness_inbound_tally(w->pg, &t);
+	dups = (t.rows - t.stored) + (t.steps - t.answered);
+	lost = sent - (t.answered < t.stored ? t.answered : t.stored);
+	harness_report_row(scenario, sent, t.stored, t.answered, dups, lost, notes);
+	ck_assert_msg(t.stored == sent && t.answered == sent && dups == 0 && lost == 0,
+	    "%s: sent %ld stored %ld answered %ld duplicates %ld lost %ld", scenario, sent, t.stored, t.answered,
 	    dups, lost);
 }
 
@@ -177,7 +156,7 @@ report(struct world *w, const char *scenario, long sent, const char *notes)
  */
 START_TEST(test_idle_connection_flood)
 {
-	struct world w;
+	struct twilio_world w;
 	int *fds = xcalloc(FLOOD_CONNS, sizeof *fds), closed, same[2];
 	double t0, flood_s, slowest, healthz_ms;
 	long closed_idle, refused;
@@ -232,7 +211,7 @@ START_TEST(test_idle_connection_flood)
 	close(same[0]);
 	close(same[1]);
 	free(fds);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
@@ -247,7 +226,7 @@ START_TEST(test_global_cap_headroom)
 	static const char *const env[] = { "MAX_CONNECTIONS=40", "MAX_CONNECTIONS_PER_CLIENT=0",
 		"RESERVED_CONNECTIONS=8", NULL };
 	static const char *const other_req = "GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n";
-	struct world w;
+	struct twilio_world w;
 	int fds[60], fd, open_fds[60], nopen = 0;
 	double slowest;
 
@@ -280,7 +259,7 @@ START_TEST(test_global_cap_headroom)
 	ck_assert_int_ge(log_lines(&w, "latest: MAX_CONNECTIONS reached from"), 1);
 	for (int i = 0; i < 60; i++)
 		close(fds[i]);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
@@ -292,7 +271,7 @@ END_TEST
 START_TEST(test_per_client_cap)
 {
 	static const char *const env[] = { "MAX_CONNECTIONS_PER_CLIENT=4", "TRUSTED_PROXIES=127.0.0.4", NULL };
-	struct world w;
+	struct twilio_world w;
 	int a[6], b, proxy[10];
 
 	world_init(&w, env);
@@ -326,7 +305,7 @@ START_TEST(test_per_client_cap)
 	for (int i = 0; i < 10; i++)
 		close(proxy[i]);
 	close(b);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
@@ -337,7 +316,7 @@ END_TEST
 START_TEST(test_idle_timeout)
 {
 	static const char *const env[] = { "HTTP_IDLE_TIMEOUT_S=1", "TRUSTED_PROXIES=127.0.0.3", NULL };
-	struct world w;
+	struct twilio_world w;
 	int fd, proxy;
 	double t0;
 
@@ -357,7 +336,7 @@ START_TEST(test_idle_timeout)
 	ck_assert_int_eq(harness_raw_request(proxy, healthz_req, 5000), 200);
 	close(fd);
 	close(proxy);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
@@ -380,7 +359,7 @@ api_raw(int fd, const char *token)
 START_TEST(test_bad_token_flood)
 {
 	static const char *const env[] = { "OPERATOR_TOKENS=alice:" ALICE, NULL };
-	struct world w;
+	struct twilio_world w;
 	int fd, n401 = 0, n429 = 0, alice_ok = 0, texts = 0;
 	double t0, flood_s, slowest = 0;
 	char *notes;
@@ -419,12 +398,12 @@ START_TEST(test_bad_token_flood)
 	    "the 670 429s", flood_s, alice_ok, alice_ok, texts, slowest, log_lines(&w, "refused with 429"));
 	report(&w, "wrong-token flood on the operator API", texts, notes);
 	free(notes);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
 static long
-guess_from(struct world *w, const char *source, const char *const *headers)
+guess_from(struct twilio_world *w, const char *source, const char *const *headers)
 {
 	return harness_api_from(w->gw.port, source, headers, "GET", "/api/me", "guess-guess-guess-guess",
 	    NULL, NULL);
@@ -445,7 +424,7 @@ START_TEST(test_forwarded_for)
 	static const char *const spoof_line[] = { "X-Forwarded-For: 10.0.0.8", "X-Forwarded-For: 10.0.0.1", NULL };
 	static const char *const chain[] = { "X-Forwarded-For: 10.0.0.3, 127.0.0.2", NULL };
 	static const char *const garbage[] = { "X-Forwarded-For: nonsense", NULL };
-	struct world w;
+	struct twilio_world w;
 
 	world_init(&w, env);
 	/* Untrusted peer 127.0.0.1: the header is ignored, one bucket for the peer. */
@@ -469,7 +448,7 @@ START_TEST(test_forwarded_for)
 	/* The operator is served from every one of those addresses. */
 	ck_assert_int_eq(harness_api_from(w.gw.port, "127.0.0.2", xff1, "GET", "/api/me", ALICE, NULL, NULL), 200);
 	ck_assert_int_eq(harness_api_from(w.gw.port, "127.0.0.1", NULL, "GET", "/api/me", ALICE, NULL, NULL), 200);
-	world_free(&w);
+	twilio_world_stop(&w);
 }
 END_TEST
 
@@ -502,18 +481,5 @@ START_TEST(test_doctor_trusted_proxies)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_idle_connection_flood,
-		test_global_cap_headroom,
-		test_per_client_cap,
-		test_idle_timeout,
-		test_bad_token_flood,
-		test_forwarded_for,
-		test_doctor_trusted_proxies,
-	};
-
-	return check_run("edge_conn", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("edge_conn", 120, test_idle_connection_flood, test_global_cap_headroom, test_per_client_cap,
+    test_idle_timeout, test_bad_token_flood, test_forwarded_for, test_doctor_trusted_proxies)

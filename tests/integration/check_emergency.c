@@ -534,8 +534,7 @@ START_TEST(test_fallback_acks_and_doctor)
 	wait_body(&w, PATIENT, "A nurse has your message", WAIT_MS);
 	wait_body(&w, FALLBACK, PATIENT, WAIT_MS);
 	sms(&w, FALLBACK, "hello, my back hurts");
-	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS));
+	harness_wait_processed(w.tw.pg, WAIT_MS, w.tw.gw.log_path);
 	wait_body(&w, FALLBACK, "staff line", WAIT_MS);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE patient_number = '" FALLBACK "' "
 	    "AND kind = 'staff' AND state = '{}'"), 1);
@@ -672,19 +671,6 @@ START_TEST(test_surge_grouped_and_reflag_update)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_stop_while_instruction_waits,
-		test_instruction_refused_tells_staff,
-		test_dead_primary_number,
-		test_outage_then_recovery,
-		test_crash_mid_send,
-		test_crash_then_ack_cancels_page,
-		test_fallback_acks_and_doctor,
-		test_surge_grouped_and_reflag_update,
-	};
-
-	return check_run("emergency", 180, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("emergency", 180, test_stop_while_instruction_waits, test_instruction_refused_tells_staff,
+    test_dead_primary_number, test_outage_then_recovery, test_crash_mid_send,
+    test_crash_then_ack_cancels_page, test_fallback_acks_and_doctor, test_surge_grouped_and_reflag_update)

@@ -132,7 +132,8 @@ failover_mid_stream(enum route route)
 	int bouncer_port[2] = { 0, 0 };
 	pid_t bouncer[2] = { 0, 0 };
 	const char *env[] = { "LOG_LEVEL=info", "PROVIDER_TIMEOUT_MS=1000", NULL };
-	long sent = 0, not_ok = 0, stored, rows, answered_n, steps, primary_port;
+	long sent = 0, not_ok = 0, primary_port;
+	struct harness_inbound in;
 	int base;
 
 	ck_assert_msg(script != NULL, "CARENAV_PG_FAILOVER is not set (run through ctest)");
@@ -206,15 +207,11 @@ failover_mid_stream(enum route route)
 	}
 	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, SETTLE_MS),
 	    "replies left unsent; see %s", gw.log_path);
-	stored = harness_query_int(pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
-	rows = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
-	answered_n = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NOT NULL");
-	steps = harness_query_int(pg, "SELECT coalesce(sum(version), 0) FROM conversations");
-	ck_assert_int_eq(stored, sent);
-	ck_assert_int_eq(rows, sent);
-	ck_assert_int_eq(answered_n, sent);
-	ck_assert_int_eq(steps, sent);
+	harness_inbound_tally(pg, &in);
+	ck_assert_int_eq(in.stored, sent);
+	ck_assert_int_eq(in.rows, sent);
+	ck_assert_int_eq(in.answered, sent);
+	ck_assert_int_eq(in.steps, sent);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
 	ck_assert_int_eq(harness_get(gw.port, "/metrics", &metrics), 200);
 	ck_assert_msg(metric(metrics, "carenav_database_reconnects_total") > 0, "%s", metrics);
@@ -229,14 +226,14 @@ failover_mid_stream(enum route route)
 	    not_ok);
 	scenario = xstrdup(route == ROUTE_PGBOUNCER ? "PostgreSQL failover through PgBouncer (one per node)" :
 	    "PostgreSQL failover (standby promoted mid-stream)");
-	harness_report_row(scenario, sent, stored, answered_n, (rows - stored) + (steps - answered_n),
-	    sent - (answered_n < stored ? answered_n : stored), notes);
+	harness_report_row(scenario, sent, in.stored, in.answered, (in.rows - in.stored) + (in.steps - in.answered),
+	    sent - (in.answered < in.stored ? in.answered : in.stored), notes);
 	free(scenario);
 	fprintf(stderr, "check_failover: %s\n", notes);
 	free(notes);
 	free(metrics);
 	PQfinish(pg);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	harness_gw_free(&gw);
 	for (int i = 0; i < 2; i++) {
 		if (bouncer[i] > 0) {
@@ -265,16 +262,12 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {
-		test_failover_mid_stream,
-		test_failover_through_pgbouncer,
-	};
 	int status;
 
 	formation_dir[ROUTE_DIRECT] = xasprintf("%s/failover-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
 	formation_dir[ROUTE_PGBOUNCER] = xasprintf("%s/failover-pgbouncer-%d", getenv("CARENAV_TEST_VARDIR"),
 	    (int)getpid());
-	status = check_run("failover", 400, tests, sizeof tests / sizeof tests[0]);
+	status = CHECK_RUN("failover", 400, test_failover_mid_stream, test_failover_through_pgbouncer);
 	/* pg_autoctl runs detached from the test: stop it even when the test failed half-way. */
 	for (int i = 0; i < 2; i++) {
 		if (getenv("CARENAV_PG_FAILOVER") != NULL) {

@@ -134,25 +134,57 @@ static void
 report(PGconn *pg, const struct harness_gw *gw, const char *scenario, long sent, long extra_dups,
     const char *notes)
 {
-	long stored = harness_query_int(pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
-	long rows = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
-	long steps = harness_query_int(pg, "SELECT coalesce(sum(version), 0) FROM conversations");
-	long answered = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NOT NULL");
-	long dups = (rows - stored) + (steps - answered) + extra_dups;
-	long lost = sent - (answered < stored ? answered : stored);
+	struct harness_inbound t;
+	long dups, lost;
 
+	harness_inbound_tally(pg, &t);
+	dups = (t.rows - t.stored) + (t.steps - t.answered) + extra_dups;
+	lost = sent - (t.answered < t.stored ? t.answered : t.stored);
 	/* Only full-length runs go into docs/reliability.md. */
 	if (scaled(1000) == 1000)
-		harness_report_row(scenario, sent, stored, answered, dups, lost, notes);
-	ck_assert_msg(stored == sent && answered == sent && dups == 0 && lost == 0,
-	    "%s: sent %ld stored %ld answered %ld duplicates %ld lost %ld; see %s", scenario, sent, stored,
-	    answered, dups, lost, gw->log_path);
+		harness_report_row(scenario, sent, t.stored, t.answered, dups, lost, notes);
+	ck_assert_msg(t.stored == sent && t.answered == sent && dups == 0 && lost == 0,
+	    "%s: sent %ld stored %ld answered %ld duplicates %ld lost %ld; see %s", scenario, sent, t.stored,
+	    t.answered, dups, lost, gw->log_path);
+}
+
+/* A private PostgreSQL cluster (CARENAV_PG_LOCAL) under the test's VAR_DIR, for the tests that stop it. */
+struct cluster {
+	char *dir;       /* owned */
+	char *conninfo;  /* owned: its carenav database */
+};
+
+/* Names the cluster (nothing runs yet): VAR_DIR/name-PID. */
+static void
+cluster_init(struct cluster *c, const char *name)
+{
+	c->dir = xasprintf("%s/%s-%d", getenv("CARENAV_TEST_VARDIR"), name, (int)getpid());
+	c->conninfo = xasprintf("host=%s/run dbname=carenav user=carenav", c->dir);
+}
+
+/* Runs CARENAV_PG_LOCAL's verb (start, stop, stop-immediate) on the cluster; it must succeed. */
+static void
+cluster_ctl(const struct cluster *c, const char *verb)
+{
+	char *cmd = xasprintf("%s %s %s", getenv("CARENAV_PG_LOCAL"), verb, c->dir);
+
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+	free(cmd);
+}
+
+/* Stops the cluster and frees what cluster_init made. */
+static void
+cluster_free(struct cluster *c)
+{
+	cluster_ctl(c, "stop");
+	free(c->conninfo);
+	free(c->dir);
 }
 
 /* --- PostgreSQL stopped mid-stream ----------------------------------------------------- */
 
 struct outage {
-	const char *pgdir;
+	const struct cluster *cluster;
 	int port;                 /* the gateway's, for /readyz */
 	bool readyz_down;         /* /readyz said 503 during the outage */
 	bool readyz_back;         /* and 200 again after it */
@@ -166,23 +198,18 @@ static void *
 outage_thread(void *arg)
 {
 	struct outage *o = arg;
-	char *cmd;
 
 	while (atomic_load(o->posted) < o->stop_after)
 		harness_sleep_ms(10);
 	o->stopped_at = atomic_load(o->posted);
-	cmd = xasprintf("%s stop-immediate %s", getenv("CARENAV_PG_LOCAL"), o->pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	cluster_ctl(o->cluster, "stop-immediate");
 	for (int waited = 0; waited < o->down_ms && !o->readyz_down; waited += 100) {
 		o->readyz_down = harness_get(o->port, "/readyz", NULL) == 503;
 		harness_sleep_ms(100);
 	}
 	harness_sleep_ms(o->down_ms);
 	o->restarted_at = atomic_load(o->posted);
-	cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), o->pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	cluster_ctl(o->cluster, "start");
 	/* The pool reconnects by itself, with backoff. */
 	for (int waited = 0; waited < 20000 && !o->readyz_back; waited += 100) {
 		o->readyz_back = harness_get(o->port, "/readyz", NULL) == 200;
@@ -194,9 +221,8 @@ outage_thread(void *arg)
 START_TEST(test_database_stopped_mid_stream)
 {
 	const int N = scaled(1000), PATIENTS = 100;
-	char *pgdir = xasprintf("%s/faults-pg-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
-	char *cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	char *conninfo = xasprintf("host=%s/run dbname=carenav user=carenav", pgdir), *notes;
+	struct cluster db;
+	char *notes;
 	struct outage o = { 0 };
 	atomic_long posted = 0;
 	struct harness_gw gw;
@@ -205,10 +231,11 @@ START_TEST(test_database_stopped_mid_stream)
 	long retries = 0, lines, dups;
 	char from[32], sid[32];
 
-	ck_assert_int_eq(system(cmd), 0);
-	harness_gw_init(&gw, conninfo, NULL);
+	cluster_init(&db, "faults-pg");
+	cluster_ctl(&db, "start");
+	harness_gw_init(&gw, db.conninfo, NULL);
 	harness_gw_start(&gw);
-	o.pgdir = pgdir;
+	o.cluster = &db;
 	o.port = gw.port;
 	o.posted = &posted;
 	o.stop_after = N * 3 / 10;
@@ -223,7 +250,7 @@ START_TEST(test_database_stopped_mid_stream)
 	pthread_join(t, NULL);
 	ck_assert_msg(o.readyz_down, "/readyz never said 503 while PostgreSQL was down");
 	ck_assert_msg(o.readyz_back, "/readyz never said 200 again after PostgreSQL came back");
-	pg = harness_db_connect(conninfo);
+	pg = harness_db_connect(db.conninfo);
 	wait_settled(pg, &gw, N, 90000);
 	dups = sandbox_duplicates(&gw, &lines);
 	notes = xasprintf("`pg_ctl stop -m immediate` after %ld texts, restarted 10 s later (after %ld); "
@@ -235,12 +262,7 @@ START_TEST(test_database_stopped_mid_stream)
 	free(notes);
 	PQfinish(pg);
 	harness_gw_free(&gw);
-	free(cmd);
-	cmd = xasprintf("%s stop %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(conninfo);
-	free(pgdir);
+	cluster_free(&db);
 }
 END_TEST
 
@@ -249,21 +271,18 @@ END_TEST
 START_TEST(test_database_down_at_start)
 {
 	enum { N = 40, PATIENTS = 10 };
-	char *pgdir = xasprintf("%s/faults-pg3-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
-	char *conninfo = xasprintf("host=%s/run dbname=carenav user=carenav", pgdir);
-	char *cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir), *notes;
+	struct cluster db;
+	char *notes;
 	struct harness_gw gw;
 	PGconn *pg;
 	long lines, dups;
 	char from[32], sid[32];
 
 	/* A cluster that exists but is not running when the gateway starts. */
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	cmd = xasprintf("%s stop %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	harness_gw_init(&gw, conninfo, NULL);
+	cluster_init(&db, "faults-pg3");
+	cluster_ctl(&db, "start");
+	cluster_ctl(&db, "stop");
+	harness_gw_init(&gw, db.conninfo, NULL);
 	harness_gw_start(&gw);
 	ck_assert_int_eq(harness_get(gw.port, "/readyz", NULL), 503);
 	for (int i = 0; i < N; i++) {
@@ -271,10 +290,8 @@ START_TEST(test_database_down_at_start)
 		ck_assert_int_eq(harness_post_sms(gw.port, sid, patient(i % PATIENTS, from), CLINIC,
 		    texts[(i / PATIENTS) % NTEXTS]), 200);
 	}
-	cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	pg = harness_db_connect(conninfo);
+	cluster_ctl(&db, "start");
+	pg = harness_db_connect(db.conninfo);
 	wait_settled(pg, &gw, N, 60000);
 	dups = sandbox_duplicates(&gw, &lines);
 	notes = xasprintf("the gateway started with PostgreSQL stopped, answered all %d texts 200 from the "
@@ -284,11 +301,7 @@ START_TEST(test_database_down_at_start)
 	free(notes);
 	PQfinish(pg);
 	harness_gw_free(&gw);
-	cmd = xasprintf("%s stop %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(conninfo);
-	free(pgdir);
+	cluster_free(&db);
 }
 END_TEST
 
@@ -296,16 +309,15 @@ END_TEST
 
 START_TEST(test_database_and_disk_both_down)
 {
-	char *pgdir = xasprintf("%s/faults-pg2-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
-	char *conninfo = xasprintf("host=%s/run dbname=carenav user=carenav", pgdir);
-	char *cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir), *spool;
+	struct cluster db;
+	char *spool;
 	struct harness_gw gw;
 	PGconn *pg;
 	char from[32];
 
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	harness_gw_init(&gw, conninfo, NULL);
+	cluster_init(&db, "faults-pg2");
+	cluster_ctl(&db, "start");
+	harness_gw_init(&gw, db.conninfo, NULL);
 	/* A full disk: the spool file is /dev/full, where every write fails with ENOSPC. */
 	spool = xasprintf("%s/spool", gw.var_dir);
 	ck_assert_int_eq(mkdir(spool, 0750), 0);
@@ -313,28 +325,20 @@ START_TEST(test_database_and_disk_both_down)
 	spool = xasprintf("%s/spool/inbound.spool", gw.var_dir);
 	ck_assert_int_eq(symlink("/dev/full", spool), 0);
 	harness_gw_start(&gw);
-	cmd = xasprintf("%s stop-immediate %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	cluster_ctl(&db, "stop-immediate");
 	/* Nothing can keep the message: 503, so the provider keeps it and retries. */
 	ck_assert_int_eq(harness_post_sms(gw.port, "SMnowhere1", patient(1, from), CLINIC, "hello"), 503);
-	cmd = xasprintf("%s start %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	cluster_ctl(&db, "start");
 	/* The provider's retry, once the database is back: stored and answered once. */
 	for (int i = 0; i < 200 && harness_post_sms(gw.port, "SMnowhere1", from, CLINIC, "hello") != 200; i++)
 		harness_sleep_ms(100);
-	pg = harness_db_connect(conninfo);
+	pg = harness_db_connect(db.conninfo);
 	ck_assert(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
 	    "AND processed_at IS NOT NULL", 1, 20000));
 	PQfinish(pg);
 	harness_gw_free(&gw);
-	cmd = xasprintf("%s stop %s", getenv("CARENAV_PG_LOCAL"), pgdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	cluster_free(&db);
 	free(spool);
-	free(conninfo);
-	free(pgdir);
 }
 END_TEST
 
@@ -511,16 +515,5 @@ START_TEST(test_provider_down_failing_slow)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_database_stopped_mid_stream,
-		test_database_and_disk_both_down,
-		test_database_down_at_start,
-		test_gateway_killed_repeatedly,
-		test_provider_down_failing_slow,
-	};
-
-	return check_run("faults", 400, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("faults", 400, test_database_stopped_mid_stream, test_database_and_disk_both_down,
+    test_database_down_at_start, test_gateway_killed_repeatedly, test_provider_down_failing_slow)

@@ -295,7 +295,7 @@ START_TEST(test_sandbox_provider_and_health)
 	free(line);
 	free(path);
 	/* A clean SIGTERM exits 0. */
-	ck_assert_int_eq(harness_gw_stop(&w.gw), 0);
+	harness_gw_stop_clean(&w.gw);
 	twilio_world_free(&w);
 }
 END_TEST
@@ -387,21 +387,7 @@ START_TEST(test_connection_limit)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_reply_delivered_to_twilio,
-		test_duplicate_sid_answered_once,
-		test_retry_then_delivered_once,
-		test_permanent_failure_recorded,
-		test_status_callback,
-		test_bad_input_stores_nothing,
-		test_restart_resumes_queued_replies,
-		test_sandbox_provider_and_health,
-		test_twilio_signatures,
-		test_connection_limit,
-	};
-
-	return check_run("gateway", 60, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("gateway", 60, test_reply_delivered_to_twilio, test_duplicate_sid_answered_once,
+    test_retry_then_delivered_once, test_permanent_failure_recorded, test_status_callback,
+    test_bad_input_stores_nothing, test_restart_resumes_queued_replies, test_sandbox_provider_and_health,
+    test_twilio_signatures, test_connection_limit)

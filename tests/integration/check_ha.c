@@ -20,14 +20,11 @@
  */
 #include <check.h>
 #include <curl/curl.h>
-#include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,9 +56,8 @@ static const char *const texts[] = { "hi my back hurts", "no", "3", "about a wee
 #define RED_FLAG_TEXT "my back hurts and i have chest pain and cant breathe"
 
 struct ha {
-	char *dir;        /* owned: PgBouncer's and HAProxy's files, the shared sandbox log */
+	struct haproxy_fixture haproxy;  /* its dir holds PgBouncer's files and the shared sandbox log too */
 	char *outbox_log; /* owned: the sandbox provider's log, shared by the gateways */
-	struct haproxy_fixture haproxy;
 	pid_t pgbouncer;
 	int bouncer_port;
 	struct harness_gw gw[NGW];
@@ -80,7 +76,7 @@ pgbouncer_start(struct ha *ha, const char *direct_conninfo)
 	ck_assert_ptr_nonnull(p);
 	dbname = xstrndup(p + 7, strcspn(p + 7, " "));
 	server = xasprintf("host=%s", getenv("CARENAV_TEST_PGHOST"));
-	ha->pgbouncer = harness_pgbouncer_start(ha->dir, "pgbouncer", server, dbname, BOUNCER_POOL, &ha->bouncer_port);
+	ha->pgbouncer = harness_pgbouncer_start(ha->haproxy.dir, "pgbouncer", server, dbname, BOUNCER_POOL, &ha->bouncer_port);
 	conninfo = xasprintf("host=127.0.0.1 port=%d dbname=%s user=carenav", ha->bouncer_port, dbname);
 	free(server);
 	free(dbname);
@@ -100,38 +96,23 @@ post_until_ok(struct haproxy_client *c, struct ha *ha, const char *sid, const ch
 	}
 }
 
-struct client {
-	struct ha *ha;
-	int index;
-};
-
-static void *
-client_thread(void *arg)
+/* One patient's text of a round; every RETRY_EVERY-th is sent again after its 200, as a provider retry. */
+static void
+post_webhook(struct haproxy_client *c, int p, int round, void *arg)
 {
-	struct client *c = arg;
-	struct ha *ha = c->ha;
-	struct haproxy_client client;
+	struct ha *ha = arg;
+	const char *body = round == 0 && p % RED_FLAG_EVERY == 0 ? RED_FLAG_TEXT : texts[round % NTEXTS];
 	char sid[32], from[32];
+	long seq;
 
-	haproxy_client_open(&client, &ha->haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET);
-	for (int round = 0; round < ROUNDS; round++) {
-		for (int p = c->index; p < PATIENTS; p += THREADS) {
-			const char *body = round == 0 && p % RED_FLAG_EVERY == 0 ? RED_FLAG_TEXT :
-			    texts[round % NTEXTS];
-			long seq;
-
-			snprintf(sid, sizeof sid, "SMha%04d%02d", p, round);
-			snprintf(from, sizeof from, "+1555800%04d", p);
-			post_until_ok(&client, ha, sid, from, body);
-			seq = atomic_fetch_add(&ha->answered, 1) + 1;
-			if (seq % RETRY_EVERY == 0) {
-				post_until_ok(&client, ha, sid, from, body);
-				atomic_fetch_add(&ha->resent, 1);
-			}
-		}
+	snprintf(sid, sizeof sid, "SMha%04d%02d", p, round);
+	snprintf(from, sizeof from, "+1555800%04d", p);
+	post_until_ok(c, ha, sid, from, body);
+	seq = atomic_fetch_add(&ha->answered, 1) + 1;
+	if (seq % RETRY_EVERY == 0) {
+		post_until_ok(c, ha, sid, from, body);
+		atomic_fetch_add(&ha->resent, 1);
 	}
-	haproxy_client_close(&client);
-	return NULL;
 }
 
 static void
@@ -186,21 +167,18 @@ START_TEST(test_three_gateways_one_killed)
 {
 	enum { SENT = PATIENTS * ROUNDS };
 	char *conninfo = harness_db_create(), *env[8], *notes, *bouncer;
-	struct client clients[THREADS];
-	pthread_t threads[THREADS];
+	struct haproxy_stream stream;
 	struct ha ha;
 	PGconn *pg;
 	bool killed = false, restarted = false;
 	long lines, distinct, out_of_order;
-	long long stored, rows, answered, steps, escalations;
+	struct harness_inbound t;
+	long long escalations;
 	double t0, elapsed;
 
 	memset(&ha, 0, sizeof ha);
-	ha.dir = xasprintf("%s/ha-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
-	ck_assert(mkdir(getenv("CARENAV_TEST_VARDIR"), 0755) == 0 || errno == EEXIST);
-	ck_assert(mkdir(ha.dir, 0755) == 0 || errno == EEXIST);
-	ha.outbox_log = xasprintf("%s/outbox.log", ha.dir);
-	haproxy_fixture_init(&ha.haproxy, ha.dir);
+	haproxy_fixture_init(&ha.haproxy, "ha");
+	ha.outbox_log = xasprintf("%s/outbox.log", ha.haproxy.dir);
 	env[0] = xasprintf("SANDBOX_OUTBOX_LOG=%s", ha.outbox_log);
 	env[1] = xstrdup("LOG_LEVEL=info");
 	env[2] = xstrdup("ESCALATION_ACK_TIMEOUT=3");
@@ -222,11 +200,8 @@ START_TEST(test_three_gateways_one_killed)
 	haproxy_fixture_start(&ha.haproxy, (int[]){ ha.gw[0].port, ha.gw[1].port, ha.gw[2].port });
 
 	t0 = harness_now_s();
-	for (int i = 0; i < THREADS; i++) {
-		clients[i].ha = &ha;
-		clients[i].index = i;
-		pthread_create(&threads[i], NULL, client_thread, &clients[i]);
-	}
+	haproxy_stream_start(&stream, &ha.haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET, THREADS, PATIENTS, ROUNDS,
+	    post_webhook, &ha);
 	while (atomic_load(&ha.answered) < SENT) {
 		long n = atomic_load(&ha.answered);
 
@@ -240,18 +215,14 @@ START_TEST(test_three_gateways_one_killed)
 		}
 		harness_sleep_ms(5);
 	}
-	for (int i = 0; i < THREADS; i++)
-		pthread_join(threads[i], NULL);
+	haproxy_stream_join(&stream);
 	elapsed = harness_now_s() - t0;
 	/* PgBouncer multiplexed the gateways' 12 connections over its pool. */
 	ck_assert_int_le(q(pg, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
 	    "AND pid <> pg_backend_pid()"), BOUNCER_POOL);
 	ck_assert_msg(killed && restarted, "the stream ended before the kill/restart points");
 
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, SETTLE_MS), "texts left unanswered; see %s", ha.gw[0].log_path);
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, SETTLE_MS),
-	    "replies left unsent; see %s", ha.gw[0].log_path);
+	harness_wait_settled(pg, SETTLE_MS, ha.gw[0].log_path);
 	/* Let at least one more alert round come due (ESCALATION_ACK_TIMEOUT=3) while all three run. */
 	harness_sleep_ms(3500);
 	/*
@@ -264,15 +235,12 @@ START_TEST(test_three_gateways_one_killed)
 	    "alerts left unsent");
 
 	/* Stored once: one row per provider id, all 3,000 of them. */
-	stored = q(pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
-	rows = q(pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
-	ck_assert_int_eq(stored, SENT);
-	ck_assert_int_eq(rows, SENT);
+	harness_inbound_tally(pg, &t);
+	ck_assert_int_eq(t.stored, SENT);
+	ck_assert_int_eq(t.rows, SENT);
 	/* Answered once: each text processed, and exactly one dialogue step per text. */
-	answered = q(pg, "SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NOT NULL");
-	steps = q(pg, "SELECT coalesce(sum(version), 0) FROM conversations WHERE kind = 'patient'");
-	ck_assert_int_eq(answered, SENT);
-	ck_assert_int_eq(steps, SENT);
+	ck_assert_int_eq(t.answered, SENT);
+	ck_assert_int_eq(t.steps, SENT);
 	/* In order: a conversation's texts are stored and processed in the order the patient sent them. */
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM (SELECT provider_sid, processed_at, "
 	    "lag(provider_sid) OVER w AS prev_sid, lag(processed_at) OVER w AS prev_at FROM messages "
@@ -302,15 +270,14 @@ START_TEST(test_three_gateways_one_killed)
 	    atomic_load(&ha.not_ok), escalations, q(pg, "SELECT coalesce(sum(step), 0) FROM escalations"),
 	    logs_count(&ha, "was already delivered"),
 	    (double)(SENT + atomic_load(&ha.resent)) / elapsed);
-	harness_report_row("3 gateways behind HAProxy and PgBouncer, one SIGKILLed mid-stream", SENT, stored, answered,
-	    (rows - stored) + (steps - answered) + (lines - distinct), SENT - answered, notes);
+	harness_report_row("3 gateways behind HAProxy and PgBouncer, one SIGKILLed mid-stream", SENT, t.stored,
+	    t.answered, (t.rows - t.stored) + (t.steps - t.answered) + (lines - distinct), SENT - t.answered, notes);
 	fprintf(stderr, "check_ha: %s\n", notes);
 	free(notes);
 
 	haproxy_fixture_stop(&ha.haproxy);
 	for (int i = 0; i < NGW; i++) {
-		ck_assert_msg(harness_gw_stop(&ha.gw[i]) == 0, "gateway %d did not drain cleanly; see %s", i + 1,
-		    ha.gw[i].log_path);
+		harness_gw_stop_clean(&ha.gw[i]);
 		harness_gw_free(&ha.gw[i]);
 	}
 	kill(ha.pgbouncer, SIGTERM);
@@ -319,22 +286,9 @@ START_TEST(test_three_gateways_one_killed)
 	for (int i = 0; env[i] != NULL; i++)
 		free(env[i]);
 	PQfinish(pg);
-	free(ha.dir);
 	free(ha.outbox_log);
 	free(conninfo);
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_three_gateways_one_killed,
-	};
-	int status;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	status = check_run("ha", 400, tests, sizeof tests / sizeof tests[0]);
-	curl_global_cleanup();
-	return status;
-}
+CHECK_RUN_MAIN("ha", 400, test_three_gateways_one_killed)

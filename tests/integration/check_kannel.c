@@ -15,7 +15,6 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -642,38 +641,18 @@ START_TEST(test_spanish_conversation_outages_and_reports)
 }
 END_TEST
 
-static size_t
-discard_cb(char *data, size_t size, size_t nmemb, void *userp)
-{
-	(void)data;
-	(void)userp;
-	return size * nmemb;
-}
-
 /* POSTs a Kannel-style inbound text; secret NULL leaves it out. */
 static long
 post_inbound(int port, const char *secret, const char *id, const char *body)
 {
-	CURL *curl = curl_easy_init();
-	struct curl_slist *h = NULL;
-	char *url = secret ? xasprintf("http://127.0.0.1:%d/sms/kannel/inbound?secret=%s&id=%s", port,
-	    secret, id) : xasprintf("http://127.0.0.1:%d/sms/kannel/inbound?id=%s", port, id);
-	long status = 0;
+	static const char *const headers[] = { "X-Kannel-From: " PATIENT, "X-Kannel-To: " CLINIC,
+		"X-Kannel-Coding: 0", NULL };
+	char *path = secret ? xasprintf("/sms/kannel/inbound?secret=%s&id=%s", secret, id) :
+	    xasprintf("/sms/kannel/inbound?id=%s", id);
+	long status = harness_http(&(struct harness_http){ .port = port, .path = path, .headers = headers,
+	    .content_type = "text/plain; charset=\"UTF-8\"", .body = body, .body_len = strlen(body) }, NULL);
 
-	h = curl_slist_append(h, "Content-Type: text/plain; charset=\"UTF-8\"");
-	h = curl_slist_append(h, "X-Kannel-From: " PATIENT);
-	h = curl_slist_append(h, "X-Kannel-To: " CLINIC);
-	h = curl_slist_append(h, "X-Kannel-Coding: 0");
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_cb);
-	if (curl_easy_perform(curl) == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(curl);
-	free(url);
+	free(path);
 	return status;
 }
 
@@ -738,15 +717,5 @@ START_TEST(test_red_flag_alerts_staff_through_kannel)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_spanish_conversation_outages_and_reports,
-		test_secret_and_dedupe,
-		test_red_flag_alerts_staff_through_kannel,
-	};
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	return check_run("kannel", 180, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("kannel", 180, test_spanish_conversation_outages_and_reports, test_secret_and_dedupe,
+    test_red_flag_alerts_staff_through_kannel)

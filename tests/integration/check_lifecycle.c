@@ -37,15 +37,6 @@ exec_ok(PGconn *pg, const char *sql)
 	PQclear(res);
 }
 
-static void
-wait_settled(PGconn *pg, const struct harness_gw *gw)
-{
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS) &&
-	    harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS),
-	    "not settled; see %s", gw->log_path);
-}
-
 START_TEST(test_partitions_and_retention)
 {
 	const char *env[] = { "RETENTION_DAYS=30", "OUTBOX_KEEP_DAYS=30", "LIFECYCLE_INTERVAL_S=1", NULL };
@@ -61,7 +52,7 @@ START_TEST(test_partitions_and_retention)
 	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc001", OLD, CLINIC, RED_FLAG_TEXT), 200);
 	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc002", OLD, CLINIC, "no"), 200);
 	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc003", NEW, CLINIC, "hi my back hurts"), 200);
-	wait_settled(pg, &gw);
+	harness_wait_settled(pg, WAIT_MS, gw.log_path);
 
 	/* Partitioned, with this month and three more ready, and nothing in the default partitions. */
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM pg_class WHERE relname IN ('messages', 'escalation_events') "
@@ -158,7 +149,7 @@ START_TEST(test_partitions_and_retention)
 	/* A late provider retry of a purged text is still recognised; the patient can go on. */
 	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc001", OLD, CLINIC, RED_FLAG_TEXT), 200);
 	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc004", OLD, CLINIC, "hello again"), 200);
-	wait_settled(pg, &gw);
+	harness_wait_settled(pg, WAIT_MS, gw.log_path);
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 4);
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages WHERE provider_sid = 'SMlc004' AND body = 'hello again'"), 1);
 
@@ -181,7 +172,7 @@ START_TEST(test_partitions_and_retention)
 	    "%s", out);
 	ck_assert_msg(strstr(out, "outbox rows trimmed: 0 (no longer pending, older than 30 days)") != NULL, "%s", out);
 	free(out);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	harness_gw_free(&gw);
 	PQfinish(pg);
 	free(conninfo);
@@ -235,23 +226,14 @@ START_TEST(test_upgrade_keeps_data)
 
 	/* A gateway runs on it: the queued reply goes out, the old texts get answered. */
 	harness_gw_start(&gw);
-	wait_settled(pg, &gw);
+	harness_wait_settled(pg, WAIT_MS, gw.log_path);
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state = 'done'"),
 	    q(pg, "SELECT count(*) FROM outbox"));
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	harness_gw_free(&gw);
 	PQfinish(pg);
 	free(conninfo);
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_partitions_and_retention,
-		test_upgrade_keeps_data,
-	};
-
-	return check_run("lifecycle", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("lifecycle", 120, test_partitions_and_retention, test_upgrade_keeps_data)

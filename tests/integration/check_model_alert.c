@@ -109,12 +109,4 @@ START_TEST(test_model_only_emergency_alerts_staff)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_model_only_emergency_alerts_staff,
-	};
-
-	return check_run("model_alert", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("model_alert", 120, test_model_only_emergency_alerts_staff)

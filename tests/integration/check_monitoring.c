@@ -130,18 +130,10 @@ START_TEST(test_dashboard_and_rules_use_real_metrics)
 	free(rules);
 	free(path);
 	free(metrics);
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 	harness_gw_free(&gw);
 	free(conninfo);
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_dashboard_and_rules_use_real_metrics,
-	};
-
-	return check_run("monitoring", 60, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("monitoring", 60, test_dashboard_and_rules_use_real_metrics)

@@ -305,8 +305,7 @@ static void
 patient_says(struct world *w, const char *body)
 {
 	sms(w, PATIENT, body);
-	ck_assert_msg(harness_wait_int(w->tw.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS), "not answered: %s", body);
+	harness_wait_processed(w->tw.pg, WAIT_MS, w->tw.gw.log_path);
 }
 
 START_TEST(test_summary_for_the_callback_nurse)
@@ -356,15 +355,5 @@ START_TEST(test_summary_for_the_callback_nurse)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_stand_down_after_sms_ack,
-		test_stand_down_after_console_ack_and_resolve,
-		test_timeline_words_and_outcome,
-		test_summary_for_the_callback_nurse,
-	};
-
-	return check_run("nurses", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("nurses", 120, test_stand_down_after_sms_ack, test_stand_down_after_console_ack_and_resolve,
+    test_timeline_words_and_outcome, test_summary_for_the_callback_nurse)

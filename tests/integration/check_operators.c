@@ -17,16 +17,14 @@
 #include <time.h>
 
 #include "check_run.h"
-#include "harness.h"
+#include "twilio_world.h"
 #include "xmalloc.h"
 
 #define AUTO "automation-token-0123456789"
 #define PATIENT "+15553000100"
 
 struct world {
-	char *conninfo;
-	PGconn *pg;
-	struct harness_gw gw;
+	struct twilio_world tw;
 	long long conv;
 };
 
@@ -36,29 +34,16 @@ world_init(struct world *w)
 	static const char *const env[] = { "OPERATOR_TOKENS=auto:" AUTO,
 		"PUBLIC_BASE_URL=https://sms.clinic.example", "LOGIN_MAX_FAILURES=3", NULL };
 
-	memset(w, 0, sizeof *w);
-	w->conninfo = harness_db_create();
-	harness_gw_init(&w->gw, w->conninfo, env);
-	harness_gw_start(&w->gw);
-	w->pg = harness_db_connect(w->conninfo);
-	PQclear(PQexec(w->pg, "INSERT INTO conversations (patient_number, service_number) "
+	twilio_world_start(&w->tw, &(const struct twilio_world_opts){ .sandbox = true, .settings = env });
+	PQclear(PQexec(w->tw.pg, "INSERT INTO conversations (patient_number, service_number) "
 	    "VALUES ('" PATIENT "', '+15550001111')"));
-	w->conv = harness_query_int(w->pg, "SELECT id FROM conversations WHERE patient_number = '" PATIENT "'");
-	PQclear(PQexec(w->pg, "INSERT INTO messages (conversation_id, direction, provider, from_number, "
+	w->conv = harness_query_int(w->tw.pg, "SELECT id FROM conversations WHERE patient_number = '" PATIENT "'");
+	PQclear(PQexec(w->tw.pg, "INSERT INTO messages (conversation_id, direction, provider, from_number, "
 	    "to_number, body, status) SELECT id, 'in', 'sandbox', patient_number, service_number, "
 	    "'=HYPERLINK(\"x\") my back hurts', 'processed' FROM conversations"));
-	PQclear(PQexec(w->pg, "INSERT INTO escalations (code, conversation_id, reason, created_at, status, "
+	PQclear(PQexec(w->tw.pg, "INSERT INTO escalations (code, conversation_id, reason, created_at, status, "
 	    "acknowledged_at) SELECT '1234', id, 'er_test', now() - interval '10 minutes', 'acknowledged', "
 	    "now() - interval '8 minutes' FROM conversations"));
-}
-
-static void
-world_free(struct world *w)
-{
-	ck_assert_int_eq(harness_gw_stop(&w->gw), 0);
-	harness_gw_free(&w->gw);
-	PQfinish(w->pg);
-	free(w->conninfo);
 }
 
 /* The text after marker on its line in out (caller frees), or NULL. */
@@ -79,7 +64,7 @@ op_add(struct world *w, const char *name, const char *role, char **password, cha
 {
 	char *out = NULL;
 
-	ck_assert_msg(harness_gw_cli(&w->gw, &out, "operator", "add", "--name", name, "--role", role,
+	ck_assert_msg(harness_gw_cli(&w->tw.gw, &out, "operator", "add", "--name", name, "--role", role,
 	    "--token", NULL) == 0, "operator add: %s", out);
 	if (password != NULL)
 		*password = after(out, "password (shown once): ");
@@ -89,6 +74,21 @@ op_add(struct world *w, const char *name, const char *role, char **password, cha
 		*token = t ? xstrndup(t, strcspn(t, "\r\n")) : NULL;
 	}
 	free(out);
+}
+
+/* "carenav operator token NAME [--days DAYS]" (days may be NULL): the token it printed (caller frees). */
+static char *
+op_token(struct world *w, const char *name, const char *days)
+{
+	char *out = NULL, *token;
+
+	/* With days NULL the argument list ends there. */
+	ck_assert_msg(harness_gw_cli(&w->tw.gw, &out, "operator", "token", name, days ? "--days" : NULL, days,
+	    NULL) == 0, "operator token: %s", out);
+	ck_assert_ptr_nonnull(strstr(out, "cnt_"));
+	token = xstrndup(strstr(out, "cnt_"), 68);
+	free(out);
+	return token;
 }
 
 struct call {
@@ -110,7 +110,7 @@ api(struct world *w, struct call c, char **resp, char **headers)
 		h[n++] = cookie = xasprintf("Cookie: carenav_session=%s", c.cookie);
 	if (c.csrf != NULL)
 		h[n++] = csrf = xasprintf("X-CSRF-Token: %s", c.csrf);
-	status = harness_http(&(struct harness_http){ .port = w->gw.port, .method = c.method, .path = c.path,
+	status = harness_http(&(struct harness_http){ .port = w->tw.gw.port, .method = c.method, .path = c.path,
 	    .headers = h, .content_type = "application/json", .body = c.body,
 	    .body_len = c.body ? strlen(c.body) : 0, .resp_headers = headers }, resp);
 	free(auth);
@@ -180,7 +180,7 @@ START_TEST(test_roles)
 	resp = NULL;
 	{
 		char *dis = xasprintf("/api/operators/%lld/disable",
-		    harness_query_int(w.pg, "SELECT id FROM operators WHERE name = 'rita'"));
+		    harness_query_int(w.tw.pg, "SELECT id FROM operators WHERE name = 'rita'"));
 
 		expect(&w, 403, "POST", dis, rt, NULL, "admin role");
 		expect(&w, 200, "POST", dis, at, NULL, NULL);
@@ -188,7 +188,7 @@ START_TEST(test_roles)
 		expect(&w, 404, "POST", "/api/operators/9999/disable", at, NULL, NULL);
 		free(dis);
 	}
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'adam' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'adam' "
 	    "AND action = 'operator_disable' AND detail = 'rita'"), 1);
 	/* unknown paths still need a valid credential first */
 	expect(&w, 401, "GET", "/api/nothing-here", "cnt_0000000000000000000000000000000000000000000000000000000000000000",
@@ -217,7 +217,7 @@ START_TEST(test_roles)
 	free(vt);
 	free(rt);
 	free(at);
-	world_free(&w);
+	twilio_world_stop(&w.tw);
 }
 END_TEST
 
@@ -233,15 +233,15 @@ START_TEST(test_reads_audited)
 	path = xasprintf("/api/conversations/%lld", w.conv);
 	expect(&w, 200, "GET", path, vt, NULL, PATIENT);
 	expect(&w, 200, "GET", path, vt, NULL, PATIENT);  /* a console poll: not a second row */
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'vera' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'vera' "
 	    "AND action = 'conversation_open' AND client_addr = '127.0.0.1' AND conversation_id = (SELECT id "
 	    "FROM conversations WHERE patient_number = '" PATIENT "')"), 1);
 	expect(&w, 200, "GET", "/api/conversations?q=555-300-0100", vt, NULL, NULL);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'vera' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'vera' "
 	    "AND action = 'search' AND detail LIKE '%0100' AND detail NOT LIKE '%3000100%'"), 1);
 	/* a list without a search shows no patient data: not audited */
 	expect(&w, 200, "GET", "/api/conversations", vt, NULL, NULL);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'vera'"), 2);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'vera'"), 2);
 
 	/* exports: masked, audited; full=1 audited as a reveal; formulas defused */
 	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/export?kind=messages", at, NULL, NULL, NULL }, &resp,
@@ -259,24 +259,24 @@ START_TEST(test_reads_audited)
 	    NULL, NULL }, &resp, NULL), 200);
 	ck_assert_msg(strstr(resp, "\"1234\"") != NULL, "%s", resp);
 	free(resp);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'adam' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'adam' "
 	    "AND action = 'export'"), 2);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'adam' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'adam' "
 	    "AND action = 'export_reveal' AND detail LIKE 'kind=conversations%full numbers'"), 1);
 
 	/* the admin's audit view has them; nobody can change the trail, not even with SQL */
 	expect(&w, 200, "GET", "/api/audit", at, NULL, "export_reveal");
-	res = PQexec(w.pg, "UPDATE operator_actions SET operator = 'someone'");
+	res = PQexec(w.tw.pg, "UPDATE operator_actions SET operator = 'someone'");
 	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
 	PQclear(res);
-	res = PQexec(w.pg, "DELETE FROM operator_actions");
+	res = PQexec(w.tw.pg, "DELETE FROM operator_actions");
 	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
 	PQclear(res);
-	ck_assert_int_ge(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions"), 5);
+	ck_assert_int_ge(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions"), 5);
 	free(path);
 	free(vt);
 	free(at);
-	world_free(&w);
+	twilio_world_stop(&w.tw);
 }
 END_TEST
 
@@ -289,39 +289,32 @@ START_TEST(test_tokens)
 	op_add(&w, "vera", "viewer", NULL, &vt);
 	expect(&w, 200, "GET", "/api/me", vt, NULL, "vera");
 	/* expiry: no restart */
-	PQclear(PQexec(w.pg, "UPDATE operator_tokens SET expires_at = now() - interval '1 second'"));
+	PQclear(PQexec(w.tw.pg, "UPDATE operator_tokens SET expires_at = now() - interval '1 second'"));
 	expect(&w, 401, "GET", "/api/me", vt, NULL, "expired");
 	/* a new token, then revoked at once */
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "token", "vera", "--days", "1", NULL), 0);
-	t2 = xstrndup(strstr(out, "cnt_"), 68);
-	free(out);
+	t2 = op_token(&w, "vera", "1");
 	expect(&w, 200, "GET", "/api/conversations", t2, NULL, NULL);
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "revoke", "vera", NULL), 0);
-	free(out);
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, NULL, "operator", "revoke", "vera", NULL), 0);
 	expect(&w, 401, "GET", "/api/conversations", t2, NULL, NULL);
 	free(t2);
 	/* a disabled account's tokens stop too */
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "token", "vera", NULL), 0);
-	t2 = xstrndup(strstr(out, "cnt_"), 68);
-	free(out);
+	t2 = op_token(&w, "vera", NULL);
 	expect(&w, 200, "GET", "/api/me", t2, NULL, NULL);
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "disable", "vera", NULL), 0);
-	free(out);
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, NULL, "operator", "disable", "vera", NULL), 0);
 	expect(&w, 401, "GET", "/api/me", t2, NULL, NULL);
 	/* the CLI says what is wrong */
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "add", "--name", "Bad Name", "--role", "viewer",
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "add", "--name", "Bad Name", "--role", "viewer",
 	    NULL), 2);
 	ck_assert_msg(strstr(out, "a-z") != NULL, "%s", out);
 	free(out);
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "add", "--name", "x", "--role", "boss", NULL), 2);
-	ck_assert_msg(strstr(out, "viewer, responder or admin") != NULL, "%s", out);
-	free(out);
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "list", NULL), 0);
+	harness_gw_cli_expect(&w.tw.gw, 2, "viewer, responder or admin", "operator", "add", "--name", "x",
+	    "--role", "boss", NULL);
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "list", NULL), 0);
 	ck_assert_msg(strstr(out, "vera") != NULL && strstr(out, "disabled") != NULL, "%s", out);
 	free(out);
 	free(t2);
 	free(vt);
-	world_free(&w);
+	twilio_world_stop(&w.tw);
 }
 END_TEST
 
@@ -401,11 +394,11 @@ START_TEST(test_sessions)
 	    strstr(headers, "Secure") != NULL, "%s", headers);
 	free(headers);
 	/* only a hash of the session id is stored */
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_sessions"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_sessions"), 1);
 	{
 		char *q = xasprintf("SELECT count(*) FROM operator_sessions WHERE sid_sha256 = '%s'", sid);
 
-		ck_assert_int_eq(harness_query_int(w.pg, q), 0);
+		ck_assert_int_eq(harness_query_int(w.tw.pg, q), 0);
 		free(q);
 	}
 	/* the cookie signs in; /api/me gives the CSRF token back */
@@ -419,10 +412,10 @@ START_TEST(test_sessions)
 	ck_assert_int_eq(api(&w, (struct call){ "POST", path, NULL, sid,
 	    "0000000000000000000000000000000000000000000000000000000000000000", "{}" }, NULL, NULL), 403);
 	ck_assert_int_eq(api(&w, (struct call){ "POST", path, NULL, sid, csrf, "{}" }, NULL, NULL), 200);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'nina' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'nina' "
 	    "AND action = 'handoff_start'"), 1);
 	/* every write attempt that got past the checks has where it came from */
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'nina' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'nina' "
 	    "AND action = 'request' AND detail LIKE 'POST /api/conversations/%/handoff' "
 	    "AND client_addr = '127.0.0.1' AND conversation_id IS NOT NULL"), 1);
 	/* sign-out ends the session at once */
@@ -433,13 +426,13 @@ START_TEST(test_sessions)
 	/* idle and absolute timeouts */
 	ck_assert_int_eq(login(&w, "nina", pw, NULL, &sid, &csrf, NULL), 200);
 	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/me", NULL, sid, NULL, NULL }, NULL, NULL), 200);
-	PQclear(PQexec(w.pg, "UPDATE operator_sessions SET last_seen_at = now() - interval '31 minutes' "
+	PQclear(PQexec(w.tw.pg, "UPDATE operator_sessions SET last_seen_at = now() - interval '31 minutes' "
 	    "WHERE ended_at IS NULL"));
 	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/me", NULL, sid, NULL, NULL }, NULL, NULL), 401);
 	free(sid);
 	free(csrf);
 	ck_assert_int_eq(login(&w, "nina", pw, NULL, &sid, &csrf, NULL), 200);
-	PQclear(PQexec(w.pg, "UPDATE operator_sessions SET created_at = now() - interval '13 hours' "
+	PQclear(PQexec(w.tw.pg, "UPDATE operator_sessions SET created_at = now() - interval '13 hours' "
 	    "WHERE ended_at IS NULL"));
 	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/me", NULL, sid, NULL, NULL }, NULL, NULL), 401);
 	free(sid);
@@ -452,11 +445,11 @@ START_TEST(test_sessions)
 	ck_assert_int_eq(login(&w, "omar", pw2, NULL, &sid, &csrf, NULL), 200);
 	free(sid);
 	free(csrf);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'nina' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'nina' "
 	    "AND action = 'login_failed'"), 5);
 	/* an admin reset unlocks, with a new password */
 	free(pw);
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "reset", "nina", NULL), 0);
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "reset", "nina", NULL), 0);
 	pw = after(out, "password (shown once): ");
 	free(out);
 	ck_assert_int_eq(login(&w, "nina", pw, NULL, &sid, &csrf, NULL), 200);
@@ -464,7 +457,7 @@ START_TEST(test_sessions)
 	free(csrf);
 
 	/* TOTP: once on, the password alone is not enough */
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "totp", "omar", NULL), 0);
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "totp", "omar", NULL), 0);
 	ck_assert_msg(strstr(out, "otpauth://totp/carenav:omar?secret=") != NULL, "%s", out);
 	secret = after(out, "secret=");
 	secret[strcspn(secret, "&")] = '\0';
@@ -481,7 +474,7 @@ START_TEST(test_sessions)
 	free(path);
 	free(pw);
 	free(pw2);
-	world_free(&w);
+	twilio_world_stop(&w.tw);
 }
 END_TEST
 
@@ -507,7 +500,7 @@ START_TEST(test_language)
 	    "{\"language\": \"es\"}" }, &resp, NULL), 403);
 	ck_assert_msg(strstr(resp, "csrf") != NULL, "%s", resp);
 	free(resp);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operators WHERE language = 'es'"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operators WHERE language = 'es'"), 0);
 	ck_assert_int_eq(api(&w, (struct call){ "POST", "/api/me/language", NULL, sid, csrf,
 	    "{\"language\": \"es\"}" }, &resp, NULL), 200);
 	ck_assert_msg(strstr(resp, "\"changed\": true") != NULL || strstr(resp, "\"changed\":true") != NULL,
@@ -516,12 +509,12 @@ START_TEST(test_language)
 	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/me", NULL, sid, NULL, NULL }, &resp, NULL), 200);
 	ck_assert_msg(strstr(resp, "\"es\"") != NULL, "%s", resp);
 	free(resp);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'sofia' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'sofia' "
 	    "AND action = 'operator_language' AND detail = 'sofia: en -> es' AND client_addr = '127.0.0.1'"), 1);
 	/* what she reads of an escalation is in Spanish now: its reasons and its summary */
-	PQclear(PQexec(w.pg, "INSERT INTO escalations (code, conversation_id, reason, status) "
+	PQclear(PQexec(w.tw.pg, "INSERT INTO escalations (code, conversation_id, reason, status) "
 	    "SELECT '5678', id, 'er_bowel_bladder,text_model', 'open' FROM conversations"));
-	esc = xasprintf("/api/escalations/%lld", harness_query_int(w.pg, "SELECT id FROM escalations "
+	esc = xasprintf("/api/escalations/%lld", harness_query_int(w.tw.pg, "SELECT id FROM escalations "
 	    "WHERE code = '5678'"));
 	ck_assert_int_eq(api(&w, (struct call){ "GET", esc, NULL, sid, NULL, NULL }, &resp, NULL), 200);
 	ck_assert_msg(strstr(resp, "\"Perdió el control de la vejiga o el intestino; señalado por el modelo de "
@@ -538,7 +531,7 @@ START_TEST(test_language)
 	    "{\"language\": \"es\"}" }, &resp, NULL), 200);
 	ck_assert_msg(strstr(resp, "false") != NULL, "%s", resp);
 	free(resp);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions "
 	    "WHERE action = 'operator_language'"), 1);
 	/* unknown languages and bad bodies: 422, nothing changed */
 	ck_assert_int_eq(api(&w, (struct call){ "POST", "/api/me/language", NULL, sid, csrf,
@@ -548,16 +541,15 @@ START_TEST(test_language)
 	expect(&w, 422, "POST", "/api/me/language", vt, "{\"language\": 5}", "en or es");
 	expect(&w, 422, "POST", "/api/me/language", vt, "{}", "en or es");
 	expect(&w, 422, "POST", "/api/me/language", vt, "{\"language\": \"es es es es es es es\"}", "en or es");
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operators WHERE language = 'es'"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operators WHERE language = 'es'"), 1);
 	/* a viewer's token changes the viewer's own language; an OPERATOR_TOKENS name has no account */
 	expect(&w, 200, "POST", "/api/me/language", vt, "{\"language\": \"es\"}", "\"vera\"");
 	expect(&w, 409, "POST", "/api/me/language", AUTO, "{\"language\": \"es\"}", "no account");
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operators WHERE language = 'es'"), 2);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operators WHERE language = 'es'"), 2);
 
 	/* an admin sets it with the CLI, audited as cli */
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "language", "sofia", "en", NULL), 0);
-	ck_assert_msg(strstr(out, "sofia: console language en") != NULL, "%s", out);
-	free(out);
+	harness_gw_cli_expect(&w.tw.gw, 0, "sofia: console language en", "operator", "language", "sofia", "en",
+	    NULL);
 	ck_assert_int_eq(api(&w, (struct call){ "GET", "/api/me", NULL, sid, NULL, NULL }, &resp, NULL), 200);
 	ck_assert_msg(strstr(resp, "\"en\"") != NULL, "%s", resp);
 	free(resp);
@@ -565,18 +557,13 @@ START_TEST(test_language)
 	ck_assert_msg(strstr(resp, "Lost bladder or bowel control") != NULL && strstr(resp, "Speaks English") != NULL,
 	    "%s", resp);
 	free(resp);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'cli' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'cli' "
 	    "AND action = 'operator_language' AND detail = 'sofia: es -> en'"), 1);
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "language", "sofia", "fr", NULL), 2);
-	ck_assert_msg(strstr(out, "en or es") != NULL, "%s", out);
-	free(out);
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "language", "nobody", "es", NULL), 1);
-	ck_assert_msg(strstr(out, "no operator named nobody") != NULL, "%s", out);
-	free(out);
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "language", "sofia", NULL), 2);
-	ck_assert_msg(strstr(out, "usage") != NULL, "%s", out);
-	free(out);
-	ck_assert_int_eq(harness_gw_cli(&w.gw, &out, "operator", "list", NULL), 0);
+	harness_gw_cli_expect(&w.tw.gw, 2, "en or es", "operator", "language", "sofia", "fr", NULL);
+	harness_gw_cli_expect(&w.tw.gw, 1, "no operator named nobody", "operator", "language", "nobody", "es",
+	    NULL);
+	harness_gw_cli_expect(&w.tw.gw, 2, "usage", "operator", "language", "sofia", NULL);
+	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "operator", "list", NULL), 0);
 	ck_assert_msg(strstr(out, "vera") != NULL && strstr(out, " es ") != NULL, "%s", out);
 	free(out);
 	free(esc);
@@ -584,20 +571,8 @@ START_TEST(test_language)
 	free(csrf);
 	free(vt);
 	free(pw);
-	world_free(&w);
+	twilio_world_stop(&w.tw);
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_roles,
-		test_reads_audited,
-		test_tokens,
-		test_sessions,
-		test_language,
-	};
-
-	return check_run("operators", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("operators", 120, test_roles, test_reads_audited, test_tokens, test_sessions, test_language)

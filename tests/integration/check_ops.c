@@ -61,8 +61,7 @@ START_TEST(test_metrics_and_json_log)
 		ck_assert_int_eq(harness_post_sms(gw.port, sid, PATIENT, CLINIC, i == 0 ? RED_FLAG_TEXT : "no"), 200);
 	}
 	ck_assert_int_eq(harness_post_sms(gw.port, "SMops000", PATIENT, CLINIC, RED_FLAG_TEXT), 200);
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, WAIT_MS), "not answered; see %s", gw.log_path);
+	harness_wait_processed(pg, WAIT_MS, gw.log_path);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
 
 	metrics_check_has(gw.port, after_six_posts);
@@ -74,7 +73,7 @@ START_TEST(test_metrics_and_json_log)
 	    "SELECT id, 'backup', now() + interval '1 day', now() + interval '2 days' FROM s WHERE active "
 	    "RETURNING 1) SELECT count(*) FROM o"), 3);
 	metrics_check_has(gw.port, (const char *const[]){ "carenav_oncall_staff 1\n", NULL });
-	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_stop_clean(&gw);
 
 	/* Every line of stderr is one JSON object with a level and an event. */
 	f = fopen(gw.log_path, "r");
@@ -201,13 +200,4 @@ START_TEST(test_doctor)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_metrics_and_json_log,
-		test_doctor,
-	};
-
-	return check_run("ops", 90, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("ops", 90, test_metrics_and_json_log, test_doctor)

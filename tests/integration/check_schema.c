@@ -260,16 +260,6 @@ START_TEST(test_upgrade_from_022)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_function_files_reapplied_when_changed,
-		test_function_file_waits_for_table_lock,
-		test_concurrent_migrate,
-		test_upgrade_from_014,
-		test_upgrade_from_022,
-	};
-
-	return check_run("schema", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("schema", 120, test_function_files_reapplied_when_changed,
+    test_function_file_waits_for_table_lock, test_concurrent_migrate, test_upgrade_from_014,
+    test_upgrade_from_022)

@@ -28,7 +28,7 @@
 #define WAIT_MS 15000
 #define SERVICE_SID "MG0123456789abcdef0123456789abcdef"
 
-/* extra: more NAME=value settings, NULL-terminated, or NULL. */
+/* The fake Twilio and a gateway at BASE; extra: more NAME=value settings (later win), or NULL. */
 static void
 world_init(struct twilio_world *w, const char *const *extra)
 {
@@ -115,10 +115,9 @@ START_TEST(test_every_status_answered)
 	static const char *const all[] = { "accepted", "scheduled", "canceled", "queued", "sending",
 		"sent", "failed", "delivered", "undelivered", "receiving", "received", "read",
 		"partially_delivered" };
-	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
 	struct twilio_world w;
 
-	world_init(&w, extra);
+	world_init(&w, NULL);
 	patient_hello_settled(&w, "SMord01");
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 		long st = post_status(&w, "SMnotours", all[i], NULL);
@@ -146,10 +145,9 @@ START_TEST(test_status_order)
 		{ "read", NULL, "read", "-" },
 		{ "delivered", NULL, "read", "-" },
 	};
-	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
 	struct twilio_world w;
 
-	world_init(&w, extra);
+	world_init(&w, NULL);
 	patient_hello_settled(&w, "SMord02");
 	post_steps(&w, "SMfake0001", order_steps, sizeof order_steps / sizeof order_steps[0]);
 	twilio_world_free(&w);
@@ -159,12 +157,11 @@ END_TEST
 /* 21610 on an ordinary reply: the patient is opted out, their other queued replies dropped. */
 START_TEST(test_unsubscribed_opts_out)
 {
-	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
 	const int script[] = { 400 };
 	struct twilio_world w;
 	long long replies, before;
 
-	world_init(&w, extra);
+	world_init(&w, NULL);
 	fake_twilio_set_error_code(w.ft, 21610);
 	fake_twilio_script(w.ft, script, 1);
 	/* The first reply is still at Twilio when the second text's reply is queued behind it. */
@@ -200,11 +197,10 @@ END_TEST
 /* OptOutType decides: REVOKE/OPTOUT opt out, YES opts in, when Twilio says so. */
 START_TEST(test_opt_out_type)
 {
-	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
 	struct twilio_world w;
 	long long confirmations;
 
-	world_init(&w, extra);
+	world_init(&w, NULL);
 	ck_assert_int_eq(post_sms_opt(&w, "SMopt01", "hello", NULL), 200);
 	twilio_world_wait_settled(&w, WAIT_MS);
 	/* Not words of our flow, but Twilio took it as an opt-out. */
@@ -262,7 +258,7 @@ END_TEST
 /* With Advanced Opt-Out Twilio confirms; ours would be refused with 21610, so none is sent. */
 START_TEST(test_advanced_opt_out_no_confirmation)
 {
-	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, "TWILIO_ADVANCED_OPT_OUT=1", NULL };
+	const char *extra[] = { "TWILIO_ADVANCED_OPT_OUT=1", NULL };
 	struct twilio_world w;
 	size_t before;
 
@@ -335,8 +331,7 @@ END_TEST
 START_TEST(test_retry_after)
 {
 	/* Our own backoff would wait 60-120 s. */
-	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, "OUTBOX_BACKOFF_BASE_MS=120000",
-		"OUTBOX_BACKOFF_MAX_MS=600000", NULL };
+	const char *extra[] = { "OUTBOX_BACKOFF_BASE_MS=120000", "OUTBOX_BACKOFF_MAX_MS=600000", NULL };
 	const int script[] = { 429, 503 };
 	struct twilio_world w;
 	struct fake_twilio_request a, b, c;
@@ -392,10 +387,9 @@ START_TEST(test_created_queued)
 		{ "sent", NULL, "sent", "-" },
 		{ "queued", NULL, "sent", "-" },
 	};
-	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, NULL };
 	struct twilio_world w;
 
-	world_init(&w, extra);
+	world_init(&w, NULL);
 	fake_twilio_set_created_status(w.ft, "queued");
 	patient_hello_settled(&w, "SMq01");
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
@@ -410,7 +404,7 @@ END_TEST
 /* TWILIO_MESSAGING_SERVICE_SID: MessagingServiceSid instead of From; "accepted" recorded. */
 START_TEST(test_messaging_service)
 {
-	const char *extra[] = { "PUBLIC_BASE_URL=" BASE, "TWILIO_MESSAGING_SERVICE_SID=" SERVICE_SID, NULL };
+	const char *extra[] = { "TWILIO_MESSAGING_SERVICE_SID=" SERVICE_SID, NULL };
 	struct twilio_world w;
 	struct fake_twilio_request r;
 	struct form f;
@@ -432,22 +426,7 @@ START_TEST(test_messaging_service)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_every_status_answered,
-		test_status_order,
-		test_unsubscribed_opts_out,
-		test_opt_out_type,
-		test_advanced_opt_out_no_confirmation,
-		test_opt_out_type_through_the_spool,
-		test_public_base_url_normalised,
-		test_signature_without_port,
-		test_retry_after,
-		test_created_queued,
-		test_messaging_service,
-	};
-
-	return check_run("twilio", 60, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("twilio", 60, test_every_status_answered, test_status_order, test_unsubscribed_opts_out,
+    test_opt_out_type, test_advanced_opt_out_no_confirmation, test_opt_out_type_through_the_spool,
+    test_public_base_url_normalised, test_signature_without_port, test_retry_after, test_created_queued,
+    test_messaging_service)

@@ -17,14 +17,11 @@
  */
 #include <check.h>
 #include <curl/curl.h>
-#include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,7 +42,7 @@
 static const char *const texts[] = { "hi my back hurts", "no", "3", "about a week", "no", "no", "1", "thanks" };
 
 struct up {
-	char *dir, *outbox_log;
+	char *outbox_log;                 /* owned: in haproxy.dir, shared by the gateways */
 	struct haproxy_fixture haproxy;
 	struct harness_gw gw[NGW];
 	atomic_long answered;    /* webhooks answered 200 */
@@ -53,40 +50,24 @@ struct up {
 	atomic_long status_0, status_503, status_other;
 };
 
-struct client {
-	struct up *up;
-	int index;
-};
-
-static void *
-client_thread(void *arg)
+/* One patient's text of a round, retried as a provider would; each non-200 is a failure of the upgrade. */
+static void
+post_webhook(struct haproxy_client *c, int p, int round, void *arg)
 {
-	struct client *c = arg;
-	struct up *up = c->up;
-	struct haproxy_client client;
+	struct up *up = arg;
 	char sid[32], from[32];
+	int tries = 0;
+	long st;
 
-	haproxy_client_open(&client, &up->haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET);
-	for (int round = 0; round < ROUNDS; round++) {
-		for (int p = c->index; p < PATIENTS; p += THREADS) {
-			int tries = 0;
-			long st;
-
-			snprintf(sid, sizeof sid, "SMup%04d%02d", p, round);
-			snprintf(from, sizeof from, "+1555700%04d", p);
-			/* A provider retries a non-200; each one is counted as a failure of the upgrade. */
-			while ((st = haproxy_client_post_sms(&client, sid, from, CLINIC, texts[round])) != 200 &&
-			    ++tries < 200) {
-				atomic_fetch_add(&up->not_ok, 1);
-				atomic_fetch_add(st == 0 ? &up->status_0 : st == 503 ? &up->status_503 : &up->status_other, 1);
-				harness_sleep_ms(20);
-			}
-			atomic_fetch_add(&up->answered, 1);
-			harness_sleep_ms(10);
-		}
+	snprintf(sid, sizeof sid, "SMup%04d%02d", p, round);
+	snprintf(from, sizeof from, "+1555700%04d", p);
+	while ((st = haproxy_client_post_sms(c, sid, from, CLINIC, texts[round])) != 200 && ++tries < 200) {
+		atomic_fetch_add(&up->not_ok, 1);
+		atomic_fetch_add(st == 0 ? &up->status_0 : st == 503 ? &up->status_503 : &up->status_other, 1);
+		harness_sleep_ms(20);
 	}
-	haproxy_client_close(&client);
-	return NULL;
+	atomic_fetch_add(&up->answered, 1);
+	harness_sleep_ms(10);
 }
 
 static void
@@ -131,20 +112,16 @@ START_TEST(test_rolling_upgrade_under_traffic)
 {
 	enum { SENT = PATIENTS * ROUNDS };
 	char *conninfo = harness_db_create(), *env[6], *out = NULL, *notes;
-	struct client clients[THREADS];
-	pthread_t threads[THREADS];
+	struct haproxy_stream stream;
 	struct up up;
 	PGconn *pg;
-	long long stored, rows, answered, steps;
+	struct harness_inbound t;
 	long lines, distinct, out_of_order;
 	double t0, elapsed;
 
 	memset(&up, 0, sizeof up);
-	up.dir = xasprintf("%s/upgrade-%d", getenv("CARENAV_TEST_VARDIR"), (int)getpid());
-	ck_assert(mkdir(getenv("CARENAV_TEST_VARDIR"), 0755) == 0 || errno == EEXIST);
-	ck_assert(mkdir(up.dir, 0755) == 0 || errno == EEXIST);
-	up.outbox_log = xasprintf("%s/outbox.log", up.dir);
-	haproxy_fixture_init(&up.haproxy, up.dir);
+	haproxy_fixture_init(&up.haproxy, "upgrade");
+	up.outbox_log = xasprintf("%s/outbox.log", up.haproxy.dir);
 	env[0] = xasprintf("SANDBOX_OUTBOX_LOG=%s", up.outbox_log);
 	env[1] = xstrdup("LOG_LEVEL=info");
 	env[2] = xstrdup("TRUSTED_PROXIES=127.0.0.1");
@@ -161,11 +138,8 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	haproxy_fixture_start(&up.haproxy, (int[]){ up.gw[0].port, up.gw[1].port, up.gw[0].port });
 
 	t0 = harness_now_s();
-	for (int i = 0; i < THREADS; i++) {
-		clients[i].up = &up;
-		clients[i].index = i;
-		pthread_create(&threads[i], NULL, client_thread, &clients[i]);
-	}
+	haproxy_stream_start(&stream, &up.haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET, THREADS, PATIENTS, ROUNDS,
+	    post_webhook, &up);
 	wait_answered(&up, MIGRATE_AT);
 	apply_expand(pg);
 	wait_answered(&up, REPLACE_AT);
@@ -175,28 +149,19 @@ START_TEST(test_rolling_upgrade_under_traffic)
 		/* Out of the balancer first, then drained and stopped, started, back in. */
 		haproxy_fixture_admin(&up.haproxy, i == 0 ? "s=gw1&s=gw3" : "s=gw2", "maint");
 		ck_assert_int_eq(haproxy_fixture_servers_up(&up.haproxy), i == 0 ? 1 : 2);
-		ck_assert_msg(harness_gw_stop(&up.gw[i]) == 0, "gateway %d did not drain cleanly; see %s", i + 1,
-		    up.gw[i].log_path);
+		harness_gw_stop_clean(&up.gw[i]);
 		harness_gw_start(&up.gw[i]);
 		haproxy_fixture_admin(&up.haproxy, i == 0 ? "s=gw1&s=gw3" : "s=gw2", "ready");
 		haproxy_fixture_wait_up(&up.haproxy, HAPROXY_SERVERS);
 		/* Webhooks went on while it was replaced. */
 		ck_assert_int_gt(atomic_load(&up.answered), before);
 	}
-	for (int i = 0; i < THREADS; i++)
-		pthread_join(threads[i], NULL);
+	haproxy_stream_join(&stream);
 	elapsed = harness_now_s() - t0;
 	ck_assert_int_eq(atomic_load(&up.answered), SENT);
 
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, SETTLE_MS), "texts left unanswered; see %s", up.gw[0].log_path);
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, SETTLE_MS),
-	    "replies left unsent; see %s", up.gw[0].log_path);
-	stored = harness_query_int(pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
-	rows = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
-	answered = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NOT NULL");
-	steps = harness_query_int(pg, "SELECT coalesce(sum(version), 0) FROM conversations");
+	harness_wait_settled(pg, SETTLE_MS, up.gw[0].log_path);
+	harness_inbound_tally(pg, &t);
 	/* Replies sent once: one sandbox log line per outbox row. */
 	harness_sandbox_log_tally(up.outbox_log, &lines, &distinct, &out_of_order);
 	/* The expanded schema is there and the replaced gateways ignore the migration they do not know. */
@@ -215,42 +180,29 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	/* Only the normal build's run goes into docs/reliability.md (the sanitizer pass sets a scale). */
 	if (getenv("CARENAV_FAULTS_SCALE") == NULL)
 		harness_report_row("rolling restart of 2 gateways with an expand migration, under traffic", SENT,
-		    stored, answered, (rows - stored) + (steps - answered) + (lines - distinct),
-		    SENT - (answered < stored ? answered : stored), notes);
+		    t.stored, t.answered, (t.rows - t.stored) + (t.steps - t.answered) + (lines - distinct),
+		    SENT - (t.answered < t.stored ? t.answered : t.stored), notes);
 	fprintf(stderr, "check_upgrade: %s\n", notes);
 	ck_assert_int_eq(atomic_load(&up.not_ok), 0);
-	ck_assert_int_eq(stored, SENT);
-	ck_assert_int_eq(rows, SENT);
-	ck_assert_int_eq(answered, SENT);
-	ck_assert_int_eq(steps, SENT);
+	ck_assert_int_eq(t.stored, SENT);
+	ck_assert_int_eq(t.rows, SENT);
+	ck_assert_int_eq(t.answered, SENT);
+	ck_assert_int_eq(t.steps, SENT);
 	ck_assert_int_eq(lines, distinct);
 	ck_assert_int_eq(lines, harness_query_int(pg, "SELECT count(*) FROM outbox"));
 	free(notes);
 
 	haproxy_fixture_stop(&up.haproxy);
 	for (int i = 0; i < NGW; i++) {
-		ck_assert_int_eq(harness_gw_stop(&up.gw[i]), 0);
+		harness_gw_stop_clean(&up.gw[i]);
 		harness_gw_free(&up.gw[i]);
 	}
 	for (int i = 0; env[i] != NULL; i++)
 		free(env[i]);
 	PQfinish(pg);
-	free(up.dir);
 	free(up.outbox_log);
 	free(conninfo);
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_rolling_upgrade_under_traffic,
-	};
-	int status;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	status = check_run("upgrade", 180, tests, sizeof tests / sizeof tests[0]);
-	curl_global_cleanup();
-	return status;
-}
+CHECK_RUN_MAIN("upgrade", 180, test_rolling_upgrade_under_traffic)

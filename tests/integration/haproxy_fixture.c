@@ -12,18 +12,25 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "haproxy_fixture.h"
 #include "xmalloc.h"
 
 void
-haproxy_fixture_init(struct haproxy_fixture *hp, const char *dir)
+haproxy_fixture_init(struct haproxy_fixture *hp, const char *name)
 {
+	const char *vardir = getenv("CARENAV_TEST_VARDIR");
+
 	memset(hp, 0, sizeof *hp);
-	ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
-	hp->dir = xstrdup(dir);
-	hp->cert = xasprintf("%s/carenav.pem", dir);
+	/* Before the test's client threads use libcurl (init is not thread-safe in older libcurls). */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	ck_assert_msg(vardir != NULL, "CARENAV_TEST_VARDIR is not set (run through ctest)");
+	hp->dir = xasprintf("%s/%s-%d", vardir, name, (int)getpid());
+	ck_assert(mkdir(vardir, 0755) == 0 || errno == EEXIST);
+	ck_assert(mkdir(hp->dir, 0755) == 0 || errno == EEXIST);
+	hp->cert = xasprintf("%s/carenav.pem", hp->dir);
 	hp->tls_port = harness_free_port();
 	hp->http_port = harness_free_port();
 	hp->stats_port = harness_free_port();
@@ -121,6 +128,7 @@ haproxy_fixture_stop(struct haproxy_fixture *hp)
 	free(hp->dir);
 	free(hp->cert);
 	memset(hp, 0, sizeof *hp);
+	curl_global_cleanup();
 }
 
 static size_t
@@ -180,4 +188,41 @@ haproxy_client_post_sms(struct haproxy_client *c, const char *sid, const char *f
 	free(form);
 	free(url);
 	return status;
+}
+
+static void *
+haproxy_stream_thread(void *arg)
+{
+	struct haproxy_stream_thread *t = arg;
+	struct haproxy_stream *s = t->s;
+	struct haproxy_client client;
+
+	haproxy_client_open(&client, s->hp, s->header);
+	for (int round = 0; round < s->rounds; round++) {
+		for (int p = t->index; p < s->patients; p += s->nthreads)
+			s->cb(&client, p, round, s->arg);
+	}
+	haproxy_client_close(&client);
+	return NULL;
+}
+
+void
+haproxy_stream_start(struct haproxy_stream *s, const struct haproxy_fixture *hp, const char *header,
+    int nthreads, int patients, int rounds, haproxy_stream_cb cb, void *arg)
+{
+	ck_assert_int_le(nthreads, HAPROXY_STREAM_MAX_THREADS);
+	*s = (struct haproxy_stream){ .hp = hp, .header = header, .nthreads = nthreads, .patients = patients,
+		.rounds = rounds, .cb = cb, .arg = arg };
+	for (int i = 0; i < nthreads; i++) {
+		s->threads[i].s = s;
+		s->threads[i].index = i;
+		ck_assert_int_eq(pthread_create(&s->threads[i].tid, NULL, haproxy_stream_thread, &s->threads[i]), 0);
+	}
+}
+
+void
+haproxy_stream_join(struct haproxy_stream *s)
+{
+	for (int i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i].tid, NULL);
 }

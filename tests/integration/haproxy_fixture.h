@@ -8,20 +8,21 @@
 #define CARENAV_HAPROXY_FIXTURE_H
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 /* deploy/haproxy.cfg names three servers, gw1..gw3. */
 #define HAPROXY_SERVERS 3
 
 struct haproxy_fixture {
-	char *dir;      /* owned: where the certificate and HAProxy's log go */
+	char *dir;      /* owned: the test's directory: the certificate, HAProxy's log, the test's own files */
 	char *cert;     /* owned: certificate + key HAProxy serves, and the clients' CA */
 	int tls_port, http_port, stats_port;
 	pid_t pid;
 };
 
-/* Picks free ports under dir (created if missing); nothing runs yet. */
-void haproxy_fixture_init(struct haproxy_fixture *hp, const char *dir);
+/* Makes hp->dir (CARENAV_TEST_VARDIR/name-PID), picks free ports and sets libcurl up; nothing runs yet. */
+void haproxy_fixture_init(struct haproxy_fixture *hp, const char *name);
 /* Starts HAProxy with server gwN at 127.0.0.1:gw_port[N-1] and waits until it sees all three UP. */
 void haproxy_fixture_start(struct haproxy_fixture *hp, const int gw_port[HAPROXY_SERVERS]);
 /* Servers HAProxy's health check has UP (its stats CSV). */
@@ -29,7 +30,7 @@ int haproxy_fixture_servers_up(const struct haproxy_fixture *hp);
 void haproxy_fixture_wait_up(const struct haproxy_fixture *hp, int want);
 /* The stats page's admin action ("maint", "ready") on the named servers ("s=gw1&s=gw3"). */
 void haproxy_fixture_admin(const struct haproxy_fixture *hp, const char *servers, const char *action);
-/* Stops HAProxy and frees what init allocated. */
+/* Stops HAProxy and frees what init allocated (libcurl included). */
 void haproxy_fixture_stop(struct haproxy_fixture *hp);
 
 /* One provider thread's connection to HAProxy's TLS port, sending the given header with each webhook. */
@@ -44,5 +45,34 @@ void haproxy_client_close(struct haproxy_client *c);
 /* One Twilio-form webhook to /sms/inbound; returns the HTTP status (0 = no answer). */
 long haproxy_client_post_sms(struct haproxy_client *c, const char *sid, const char *from, const char *to,
     const char *body);
+
+/* Sends patient's text of the given round over c, as the provider would. */
+typedef void (*haproxy_stream_cb)(struct haproxy_client *c, int patient, int round, void *arg);
+
+#define HAPROXY_STREAM_MAX_THREADS 8
+
+/*
+ * Provider threads sending webhooks through HAProxy, each over its own
+ * haproxy_client: thread i sends for patients i, i + nthreads, ..., round
+ * by round, so each patient's texts go in order.
+ */
+struct haproxy_stream {
+	const struct haproxy_fixture *hp;
+	const char *header;    /* borrowed: sent with every webhook */
+	int nthreads, patients, rounds;
+	haproxy_stream_cb cb;
+	void *arg;             /* borrowed: the callback's */
+	struct haproxy_stream_thread {
+		struct haproxy_stream *s;
+		int index;
+		pthread_t tid;
+	} threads[HAPROXY_STREAM_MAX_THREADS];
+};
+
+/* Starts nthreads provider threads sending rounds texts for each of patients; cb sends each one. */
+void haproxy_stream_start(struct haproxy_stream *s, const struct haproxy_fixture *hp, const char *header,
+    int nthreads, int patients, int rounds, haproxy_stream_cb cb, void *arg);
+/* Waits until every thread has sent its last webhook. */
+void haproxy_stream_join(struct haproxy_stream *s);
 
 #endif

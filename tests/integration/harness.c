@@ -179,6 +179,21 @@ harness_wait_int(PGconn *pg, const char *sql, long long expected, int timeout_ms
 	return false;
 }
 
+void
+harness_wait_processed(PGconn *pg, int timeout_ms, const char *log_path)
+{
+	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NULL", 0, timeout_ms), "texts left unprocessed; see %s", log_path);
+}
+
+void
+harness_wait_settled(PGconn *pg, int timeout_ms, const char *log_path)
+{
+	harness_wait_processed(pg, timeout_ms, log_path);
+	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, timeout_ms),
+	    "replies left unsent; see %s", log_path);
+}
+
 int
 harness_free_port(void)
 {
@@ -281,6 +296,13 @@ harness_gw_stop(struct harness_gw *gw)
 	waitpid(gw->pid, &status, 0);
 	gw->pid = 0;
 	return status;
+}
+
+void
+harness_gw_stop_clean(struct harness_gw *gw)
+{
+	ck_assert_msg(harness_gw_stop(gw) == 0, "the gateway on port %d did not drain cleanly; see %s", gw->port,
+	    gw->log_path);
 }
 
 void
@@ -598,22 +620,20 @@ harness_post_sms(int port, const char *sid, const char *from, const char *to, co
 	return status;
 }
 
-int
-harness_gw_cli(struct harness_gw *gw, char **out, const char *arg, ...)
+/* harness_gw_cli with the arguments after arg in ap. */
+static int
+harness_gw_cli_va(struct harness_gw *gw, char **out, const char *arg, va_list ap)
 {
 	const char *bin = harness_env("CARENAV_BIN");
 	char *argv[16], *cmd, *line = NULL;
 	size_t argc = 0, cap = 0, len = 0;
-	va_list ap;
 	int pipefd[2], status;
 	pid_t pid;
 	FILE *f;
 
 	argv[argc++] = (char *)bin;
-	va_start(ap, arg);
 	for (const char *a = arg; a != NULL && argc < 15; a = va_arg(ap, const char *))
 		argv[argc++] = (char *)a;
-	va_end(ap);
 	argv[argc] = NULL;
 	ck_assert(pipe(pipefd) == 0);
 	pid = fork();
@@ -648,6 +668,33 @@ harness_gw_cli(struct harness_gw *gw, char **out, const char *arg, ...)
 	else
 		free(cmd);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int
+harness_gw_cli(struct harness_gw *gw, char **out, const char *arg, ...)
+{
+	va_list ap;
+	int status;
+
+	va_start(ap, arg);
+	status = harness_gw_cli_va(gw, out, arg, ap);
+	va_end(ap);
+	return status;
+}
+
+void
+harness_gw_cli_expect(struct harness_gw *gw, int want_status, const char *want, const char *arg, ...)
+{
+	va_list ap;
+	char *out;
+	int status;
+
+	va_start(ap, arg);
+	status = harness_gw_cli_va(gw, &out, arg, ap);
+	va_end(ap);
+	ck_assert_msg(status == want_status && strstr(out, want) != NULL,
+	    "carenav %s ... exited %d (want %d) saying:\n%s\n(want \"%s\" in it)", arg, status, want_status, out, want);
+	free(out);
 }
 
 char *
@@ -697,6 +744,16 @@ harness_sandbox_sent(const struct harness_gw *gw, const char *number, size_t *n,
 	fclose(f);
 	free(path);
 	return out;
+}
+
+void
+harness_inbound_tally(PGconn *pg, struct harness_inbound *t)
+{
+	t->stored = harness_query_int(pg, "SELECT count(DISTINCT provider_sid) FROM messages WHERE direction = 'in'");
+	t->rows = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in'");
+	t->answered = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	    "AND processed_at IS NOT NULL");
+	t->steps = harness_query_int(pg, "SELECT coalesce(sum(version), 0) FROM conversations WHERE kind = 'patient'");
 }
 
 void

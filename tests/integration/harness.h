@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "check_run.h"  /* check_run() for main() */
+#include "check_run.h"  /* CHECK_RUN_MAIN() for main() */
 
 struct harness_gw {
 	pid_t pid;
@@ -61,15 +61,24 @@ long long harness_query_int(PGconn *pg, const char *sql);
 char *harness_query_text(PGconn *pg, const char *sql);
 /* Polls sql every 50 ms until it returns expected; false after timeout_ms. */
 bool harness_wait_int(PGconn *pg, const char *sql, long long expected, int timeout_ms);
+/* Waits up to timeout_ms until every inbound text is processed; else fails the test, naming log_path. */
+void harness_wait_processed(PGconn *pg, int timeout_ms, const char *log_path);
+/*
+ * harness_wait_processed, then waits up to timeout_ms until no reply is
+ * pending in the outbox (sent, failed or suppressed); else fails the test.
+ * Replies are queued in the transaction that marks their text processed,
+ * so none is missed by looking at the outbox second.
+ */
+void harness_wait_settled(PGconn *pg, int timeout_ms, const char *log_path);
 
-/* A loopback TCP port that was free a moment ago. */
-int harness_free_port(void);
 /* Prepares a gateway on a free port with its own VAR_DIR; env is NAME=VALUE... NULL. */
 void harness_gw_init(struct harness_gw *gw, const char *conninfo, const char *const *env);
 /* Starts it and waits until /healthz answers; fails the test if it does not. */
 void harness_gw_start(struct harness_gw *gw);
 /* SIGTERM and wait; returns the exit status. */
 int harness_gw_stop(struct harness_gw *gw);
+/* harness_gw_stop, failing the test (naming the gateway's log) unless it drained and exited 0. */
+void harness_gw_stop_clean(struct harness_gw *gw);
 /* SIGKILL and wait. */
 void harness_gw_kill(struct harness_gw *gw);
 void harness_gw_free(struct harness_gw *gw);
@@ -79,6 +88,8 @@ void harness_gw_free(struct harness_gw *gw);
  * settings; returns the exit status, output in *out.
  */
 int harness_gw_cli(struct harness_gw *gw, char **out, const char *arg, ...);
+/* Runs "carenav ARGS..." as harness_gw_cli does and asserts its exit status and that its output has want. */
+void harness_gw_cli_expect(struct harness_gw *gw, int want_status, const char *want, const char *arg, ...);
 /* The bodies of outbound messages to patient with id > after_id, joined by "\n--\n" (caller frees). */
 char *harness_replies(PGconn *pg, const char *patient, long long after_id);
 /* The newest message id (0 when none). */
@@ -95,6 +106,15 @@ char **harness_sandbox_sent(const struct harness_gw *gw, const char *number, siz
  * and the replies delivered out of id order to their number.
  */
 void harness_sandbox_log_tally(const char *path, long *lines, long *distinct, long *out_of_order);
+
+/* What the database shows of the inbound texts, for the tests that count each one once. */
+struct harness_inbound {
+	long stored;    /* distinct provider message ids */
+	long rows;      /* inbound rows: more than stored when one was stored twice */
+	long answered;  /* inbound rows processed */
+	long steps;     /* dialogue steps taken: the patients' conversations' versions, summed */
+};
+void harness_inbound_tally(PGconn *pg, struct harness_inbound *t);
 
 /*
  * Signs every later form POST with X-Twilio-Signature as Twilio would, for a

@@ -92,13 +92,16 @@ twilio_world_wait_sent_to(struct twilio_world *w, const char *to, size_t n, int 
 }
 
 void
+twilio_world_text(struct twilio_world *w, const char *from, const char *to, const char *body, int timeout_ms)
+{
+	ck_assert_int_eq(twilio_world_post_sms(w, 0, from, to, body), 200);
+	harness_wait_processed(w->pg, timeout_ms, w->gw.log_path);
+}
+
+void
 twilio_world_wait_settled(struct twilio_world *w, int timeout_ms)
 {
-	/* Replies are queued in the transaction that marks the message processed: wait for that first. */
-	ck_assert_msg(harness_wait_int(w->pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
-	    "AND processed_at IS NULL", 0, timeout_ms) &&
-	    harness_wait_int(w->pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, timeout_ms),
-	    "outbox did not settle; see %s", w->gw.log_path);
+	harness_wait_settled(w->pg, timeout_ms, w->gw.log_path);
 }
 
 void
@@ -111,4 +114,11 @@ twilio_world_free(struct twilio_world *w)
 		PQfinish(w->pg);
 	free(w->conninfo);
 	harness_sign_twilio(NULL, NULL);
+}
+
+void
+twilio_world_stop(struct twilio_world *w)
+{
+	harness_gw_stop_clean(&w->gw);
+	twilio_world_free(w);
 }

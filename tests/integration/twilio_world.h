@@ -1,8 +1,9 @@
 /*
  * twilio_world.h - one test's world: a fresh database, the fake Twilio API
  * (tests/integration/fake_twilio.c) and a gateway using both, with every
- * webhook the harness posts signed as Twilio would. Shared by the
- * integration tests that talk to the gateway as Twilio does.
+ * webhook the harness posts signed as Twilio would; or, with opts.sandbox,
+ * a database and a gateway on the sandbox provider. Shared by the
+ * integration tests that text the gateway through its webhook.
  */
 #ifndef CARENAV_TWILIO_WORLD_H
 #define CARENAV_TWILIO_WORLD_H
@@ -44,14 +45,18 @@ void twilio_world_on_call(struct twilio_world *w, const char *primary, const cha
  * message sid, to the gateway on port (0: the world's); returns the HTTP status.
  */
 long twilio_world_post_sms(struct twilio_world *w, int port, const char *from, const char *to, const char *body);
+/*
+ * Texts the gateway from `from` to `to` (twilio_world_post_sms on the world's
+ * gateway, which must answer 200), then harness_wait_processed.
+ */
+void twilio_world_text(struct twilio_world *w, const char *from, const char *to, const char *body,
+    int timeout_ms);
 /* Waits up to timeout_ms until the fake Twilio accepted n messages to `to` (at least); returns how many. */
 size_t twilio_world_wait_sent_to(struct twilio_world *w, const char *to, size_t n, int timeout_ms);
-/*
- * Waits up to timeout_ms until every inbound text is processed and then until
- * every outbound message has left the queue (sent, failed or suppressed); the
- * test fails if either does not happen.
- */
+/* harness_wait_settled on the world's database. */
 void twilio_world_wait_settled(struct twilio_world *w, int timeout_ms);
 void twilio_world_free(struct twilio_world *w);
+/* Stops the gateway, failing the test unless it drained cleanly (exit status 0), and frees the world. */
+void twilio_world_stop(struct twilio_world *w);
 
 #endif

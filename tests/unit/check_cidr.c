@@ -82,13 +82,4 @@ START_TEST(test_broad_and_canonical)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_parse_and_match,
-		test_broad_and_canonical,
-	};
-
-	return check_run("cidr", 10, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("cidr", 10, test_parse_and_match, test_broad_and_canonical)

@@ -232,19 +232,5 @@ START_TEST(test_idmap)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_defaults,
-		test_values,
-		test_bad_values,
-		test_numbers_settings,
-		test_backoff_schedule,
-		test_public_base_url_normalised,
-		test_retry_after,
-		test_idmap,
-	};
-
-	return check_run("config", 30, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("config", 30, test_defaults, test_values, test_bad_values, test_numbers_settings,
+    test_backoff_schedule, test_public_base_url_normalised, test_retry_after, test_idmap)

@@ -140,17 +140,6 @@ START_TEST(test_unparseable_conninfo_says_why)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_url_two_hosts_rotate_with_their_ports,
-		test_one_port_for_all_hosts_stays,
-		test_hostaddr_lists_rotate_and_empty_entries_count,
-		test_single_host_is_one_and_never_changes,
-		test_find_the_host_reached,
-		test_unparseable_conninfo_says_why,
-	};
-
-	return check_run("db_hosts", 10, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("db_hosts", 10, test_url_two_hosts_rotate_with_their_ports, test_one_port_for_all_hosts_stays,
+    test_hostaddr_lists_rotate_and_empty_entries_count, test_single_host_is_one_and_never_changes,
+    test_find_the_host_reached, test_unparseable_conninfo_says_why)

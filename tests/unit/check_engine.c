@@ -706,31 +706,17 @@ START_TEST(test_action_names)
 }
 END_TEST
 
-static Suite *
-engine_suite(void)
+int
+main(void)
 {
-	Suite *s = suite_create("engine");
 	TCase *tc = tcase_create("engine");
 
 	tcase_add_checked_fixture(tc, load_flow, unload_flow);
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_transcripts);
-	tcase_add_test(tc, test_null_state_is_fresh);
-	tcase_add_test(tc, test_state_json_shape);
+	CHECK_RUN_ADD(tc, test_transcripts, test_null_state_is_fresh, test_state_json_shape);
 	tcase_add_loop_test(tc, test_state_json_rejects, 0, (int)(sizeof bad_states / sizeof bad_states[0]));
-	tcase_add_test(tc, test_state_unknown_node_restarts);
-	tcase_add_test(tc, test_old_state_untouched);
-	tcase_add_test(tc, test_opted_out_red_flag_escalates_silently);
-	tcase_add_test(tc, test_null_and_empty_text);
-	tcase_add_test(tc, test_provider_keyword);
-	tcase_add_test(tc, test_random_bytes);
-	tcase_add_test(tc, test_action_names);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int
-main(void)
-{
-	return check_run_suite(engine_suite());
+	CHECK_RUN_ADD(tc, test_state_unknown_node_restarts, test_old_state_untouched,
+	    test_opted_out_red_flag_escalates_silently, test_null_and_empty_text, test_provider_keyword,
+	    test_random_bytes, test_action_names);
+	return check_run_case("engine", tc);
 }

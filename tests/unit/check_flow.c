@@ -452,30 +452,16 @@ START_TEST(test_hostile_variants)
 }
 END_TEST
 
-static Suite *
-flow_suite(void)
-{
-	Suite *s = suite_create("flow");
-	TCase *tc = tcase_create("flow");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_back_pain_loads);
-	tcase_add_test(tc, test_back_pain_texts_fit);
-	tcase_add_loop_test(tc, test_keywords, 0, (int)(sizeof kw_cases / sizeof kw_cases[0]));
-	tcase_add_loop_test(tc, test_normalize, 0, (int)(sizeof norm_cases / sizeof norm_cases[0]));
-	tcase_add_test(tc, test_normalize_bounds);
-	tcase_add_test(tc, test_numbers_and_names);
-	tcase_add_test(tc, test_minimal_loads);
-	tcase_add_test(tc, test_invalid_files);
-	tcase_add_test(tc, test_mutations);
-	tcase_add_test(tc, test_empty_and_huge);
-	tcase_add_test(tc, test_hostile_variants);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run_suite(flow_suite());
+	TCase *tc = tcase_create("flow");
+
+	tcase_set_timeout(tc, 60);
+	CHECK_RUN_ADD(tc, test_back_pain_loads, test_back_pain_texts_fit);
+	tcase_add_loop_test(tc, test_keywords, 0, (int)(sizeof kw_cases / sizeof kw_cases[0]));
+	tcase_add_loop_test(tc, test_normalize, 0, (int)(sizeof norm_cases / sizeof norm_cases[0]));
+	CHECK_RUN_ADD(tc, test_normalize_bounds, test_numbers_and_names, test_minimal_loads,
+	    test_invalid_files, test_mutations, test_empty_and_huge, test_hostile_variants);
+	return check_run_case("flow", tc);
 }

@@ -150,20 +150,6 @@ START_TEST(test_phone_valid)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_twilio_body,
-		test_percent_and_plus,
-		test_duplicates_keep_all_first_wins,
-		test_empty_and_valueless,
-		test_bad_escapes,
-		test_invalid_utf8,
-		test_too_many_fields,
-		test_encode_roundtrip,
-		test_phone_valid,
-	};
-
-	return check_run("form", 30, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("form", 30, test_twilio_body, test_percent_and_plus, test_duplicates_keep_all_first_wins,
+    test_empty_and_valueless, test_bad_escapes, test_invalid_utf8, test_too_many_fields,
+    test_encode_roundtrip, test_phone_valid)

@@ -147,14 +147,5 @@ START_TEST(test_doctor_ok_when_kannel_takes_enough)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_sendsms_user_found_by_username,
-		test_doctor_warns_on_kannel_conf,
-		test_doctor_ok_when_kannel_takes_enough,
-	};
-
-	return check_run("kannel_conf", 60, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("kannel_conf", 60, test_sendsms_user_found_by_username, test_doctor_warns_on_kannel_conf,
+    test_doctor_ok_when_kannel_takes_enough)

@@ -133,15 +133,4 @@ START_TEST(test_text_format)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_fields,
-		test_phone_scrubbed,
-		test_level_filter,
-		test_text_format,
-	};
-
-	return check_run("log", 30, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("log", 30, test_fields, test_phone_scrubbed, test_level_filter, test_text_format)

@@ -200,6 +200,15 @@ START_TEST(test_ack_classify)
 }
 END_TEST
 
+/* oncall_local_parse as a yes/no predicate. */
+static bool
+local_time_parses(const char *text)
+{
+	struct oncall_local t;
+
+	return oncall_local_parse(text, &t);
+}
+
 START_TEST(test_local_times_and_zones)
 {
 	struct oncall_local t, u;
@@ -216,12 +225,9 @@ START_TEST(test_local_times_and_zones)
 	ck_assert_int_gt(oncall_local_cmp(&t, &u), 0);
 	ck_assert_int_eq(oncall_local_cmp(&t, &t), 0);
 	/* Dates that do not exist, and anything not quite the format. */
-	ck_assert(!oncall_local_parse("2027-02-29 08:00", &t));
-	ck_assert(!oncall_local_parse("2026-13-01 08:00", &t));
-	ck_assert(!oncall_local_parse("2026-12-01 24:00", &t));
-	ck_assert(!oncall_local_parse("2026-12-01 8:00", &t));
-	ck_assert(!oncall_local_parse("2026-12-01 08:00:00", &t));
-	ck_assert(!oncall_local_parse("tomorrow", &t));
+	unit_assert_yes_no(local_time_parses, "oncall_local_parse", (const char *const[]){ NULL },
+	    (const char *const[]){ "2027-02-29 08:00", "2026-13-01 08:00", "2026-12-01 24:00", "2026-12-01 8:00",
+		"2026-12-01 08:00:00", "tomorrow", NULL });
 	/* IANA names only. */
 	unit_assert_yes_no(oncall_zone_name_ok, "oncall_zone_name_ok", (const char *const[]){
 		"UTC", "America/Chicago", "America/Argentina/Buenos_Aires", "Etc/GMT+5", NULL },
@@ -255,20 +261,6 @@ START_TEST(test_gaps)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_shift_boundaries,
-		test_time_zones_and_tiers,
-		test_ladder,
-		test_overlap_and_duplicates,
-		test_unreachable_skipped,
-		test_ack_parse,
-		test_ack_classify,
-		test_local_times_and_zones,
-		test_gaps,
-	};
-
-	return check_run("oncall", 30, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("oncall", 30, test_shift_boundaries, test_time_zones_and_tiers, test_ladder,
+    test_overlap_and_duplicates, test_unreachable_skipped, test_ack_parse, test_ack_classify,
+    test_local_times_and_zones, test_gaps)

@@ -73,14 +73,4 @@ START_TEST(test_totp)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_password,
-		test_tokens,
-		test_totp,
-	};
-
-	return check_run("opauth", 60, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("opauth", 60, test_password, test_tokens, test_totp)

@@ -74,13 +74,4 @@ START_TEST(test_rate)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_parse,
-		test_rate,
-	};
-
-	return check_run("optoken", 30, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("optoken", 30, test_parse, test_rate)

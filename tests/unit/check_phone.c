@@ -99,10 +99,17 @@ START_TEST(test_e164)
 }
 END_TEST
 
-START_TEST(test_countries)
+/* phone_country_list_valid as a yes/no predicate. */
+static bool
+country_list_valid(const char *list)
 {
 	const char *why;
 
+	return phone_country_list_valid(list, &why);
+}
+
+START_TEST(test_countries)
+{
 	ck_assert(phone_country_allowed("+15551110003", "1"));
 	ck_assert(!phone_country_allowed("+447700900123", "1"));
 	ck_assert(phone_country_allowed("+447700900123", "1, 44"));
@@ -113,16 +120,9 @@ START_TEST(test_countries)
 	ck_assert(!phone_country_allowed("+15551110003", ""));
 	/* An entry matches the whole calling code at the start, not any digits. */
 	ck_assert(!phone_country_allowed("+15551110003", "12"));
-	ck_assert(phone_country_list_valid("", &why));
-	ck_assert(phone_country_list_valid("1", &why));
-	ck_assert(phone_country_list_valid("1, 44,52", &why));
-	ck_assert(phone_country_list_valid("*", &why));
-	ck_assert(!phone_country_list_valid("US", &why));
-	ck_assert(!phone_country_list_valid("+1", &why));
-	ck_assert(!phone_country_list_valid("1;44", &why));
-	ck_assert(!phone_country_list_valid("1234", &why));
-	ck_assert(!phone_country_list_valid("044", &why));
-	ck_assert(!phone_country_list_valid("1,,x", &why));
+	unit_assert_yes_no(country_list_valid, "phone_country_list_valid", (const char *const[]){
+		"", "1", "1, 44,52", "*", NULL },
+	    (const char *const[]){ "US", "+1", "1;44", "1234", "044", "1,,x", NULL });
 }
 END_TEST
 
@@ -198,18 +198,5 @@ START_TEST(test_send_bucket)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_one_patient_one_number,
-		test_not_numbers,
-		test_e164,
-		test_countries,
-		test_redact_digits,
-		test_redact_provider_error,
-		test_send_bucket,
-	};
-
-	return check_run("phone", 30, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("phone", 30, test_one_patient_one_number, test_not_numbers, test_e164, test_countries,
+    test_redact_digits, test_redact_provider_error, test_send_bucket)

@@ -146,16 +146,6 @@ START_TEST(test_paths_of_configured_provider_only)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_no_credential_refuses_everything,
-		test_credentials_configured_still_closed,
-		test_sandbox_loopback_only,
-		test_open_provider_detected,
-		test_paths_of_configured_provider_only,
-	};
-
-	return check_run("provider", 10, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("provider", 10, test_no_credential_refuses_everything,
+    test_credentials_configured_still_closed, test_sandbox_loopback_only, test_open_provider_detected,
+    test_paths_of_configured_provider_only)

@@ -410,29 +410,14 @@ START_TEST(test_encoding_names)
 }
 END_TEST
 
-static Suite *
-segment_suite(void)
-{
-	Suite *s = suite_create("segment");
-	TCase *tc = tcase_create("segment");
-
-	tcase_add_loop_test(tc, test_count_table, 0, (int)(sizeof seg_cases / sizeof seg_cases[0]));
-	tcase_add_test(tc, test_reply_within_limit_goes_whole);
-	tcase_add_test(tc, test_cut_at_lines_then_sentences_then_words);
-	tcase_add_test(tc, test_hard_split_long_word);
-	tcase_add_test(tc, test_no_split_inside_multibyte);
-	tcase_add_test(tc, test_over_limit_refused_by_fits);
-	tcase_add_test(tc, test_fold_gsm7);
-	tcase_add_test(tc, test_invalid_utf8);
-	tcase_add_test(tc, test_null_and_empty);
-	tcase_add_test(tc, test_random_bytes);
-	tcase_add_test(tc, test_encoding_names);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run_suite(segment_suite());
+	TCase *tc = tcase_create("segment");
+
+	tcase_add_loop_test(tc, test_count_table, 0, (int)(sizeof seg_cases / sizeof seg_cases[0]));
+	CHECK_RUN_ADD(tc, test_reply_within_limit_goes_whole, test_cut_at_lines_then_sentences_then_words,
+	    test_hard_split_long_word, test_no_split_inside_multibyte, test_over_limit_refused_by_fits,
+	    test_fold_gsm7, test_invalid_utf8, test_null_and_empty, test_random_bytes, test_encoding_names);
+	return check_run_case("segment", tc);
 }

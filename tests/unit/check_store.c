@@ -109,15 +109,5 @@ START_TEST(test_every_listed_column_is_selected)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_columns_by_name_in_any_order,
-		test_missing_column_is_named,
-		test_null_reads_as_zero,
-		test_every_listed_column_is_selected,
-	};
-
-	return check_run("store", 10, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("store", 10, test_columns_by_name_in_any_order, test_missing_column_is_named,
+    test_null_reads_as_zero, test_every_listed_column_is_selected)

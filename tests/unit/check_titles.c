@@ -98,12 +98,4 @@ START_TEST(test_every_reason_has_titles)
 }
 END_TEST
 
-int
-main(void)
-{
-	const TTest *const tests[] = {
-		test_every_reason_has_titles,
-	};
-
-	return check_run("titles", 30, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_RUN_MAIN("titles", 30, test_every_reason_has_titles)
