@@ -1523,6 +1523,9 @@ $$;
 CREATE FUNCTION public.carenav_outbox_claim(p_limit integer, p_lease_ms integer, p_urgent_lease_ms integer) RETURNS TABLE(outbox_id bigint, message_id bigint, attempts integer, to_number text, from_number text, body text, urgent boolean, escalation_open boolean)
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
+    SET enable_bitmapscan TO 'off'
+    SET enable_sort TO 'off'
     AS $$
 #variable_conflict use_column
 DECLARE
