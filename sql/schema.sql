@@ -1698,6 +1698,9 @@ DECLARE
     v_pages  jsonb;
     v_staff  bigint;
     v_round  bigint;
+    v_sent_by text;
+    v_esc    bigint;
+    v_to     text;
     v_status text := CASE WHEN carenav_status_rank(p_status) BETWEEN 1 AND 3 THEN p_status ELSE 'sent' END;
 BEGIN
     UPDATE outbox SET state = 'done', lease_until = NULL, last_error = NULL
@@ -1707,10 +1710,19 @@ BEGIN
     -- 'queued' ranks with our own outbox's 'queued': the provider id tells them apart (015).
     -- What the text cost, as the gateway counted it when sending (for texts rendered in
     -- SQL, such as staff alerts; the dialogue's and operators' texts have it already, 021).
-    UPDATE messages SET status = v_status, provider_sid = nullif(p_provider_sid, ''),
-                        segments = coalesce(segments, p_segments), encoding = coalesce(encoding, p_encoding),
-                        status_updated_at = now()
-     WHERE id = v_msg AND created_at = v_at AND carenav_status_rank(status) <= carenav_status_rank('sent');
+    -- A status already past 'sent' (rank 3: a report raced ahead) stays; the
+    -- row is read either way, for the audit of a page below (one statement, not two).
+    UPDATE messages
+       SET status = CASE WHEN carenav_status_rank(status) <= 3 THEN v_status ELSE status END,
+           provider_sid = CASE WHEN carenav_status_rank(status) <= 3 THEN nullif(p_provider_sid, '')
+                               ELSE provider_sid END,
+           segments = CASE WHEN carenav_status_rank(status) <= 3 THEN coalesce(segments, p_segments)
+                           ELSE segments END,
+           encoding = CASE WHEN carenav_status_rank(status) <= 3 THEN coalesce(encoding, p_encoding)
+                           ELSE encoding END,
+           status_updated_at = CASE WHEN carenav_status_rank(status) <= 3 THEN now() ELSE status_updated_at END
+     WHERE id = v_msg AND created_at = v_at
+    RETURNING sent_by, escalation_id, to_number INTO v_sent_by, v_esc, v_to;
     -- A delivery report that arrived before this commit (008).
     UPDATE messages m SET status = r.status, error = carenav_report_error(r.status, r.error_code, m.error),
                           status_updated_at = now()
@@ -1719,12 +1731,12 @@ BEGIN
      WHERE m.id = v_msg AND m.created_at = v_at
        AND carenav_status_rank(r.status) > 0
        AND carenav_status_rank(r.status) >= carenav_status_rank(m.status);
-    INSERT INTO escalation_events (escalation_id, event, step, staff_id, actor, detail)
-    SELECT coalesce((p->>'e')::bigint, m.escalation_id), 'alert_sent', (p->>'s')::integer, v_staff, 'gateway',
-           m.to_number
-      FROM messages m
-      LEFT JOIN jsonb_array_elements(v_pages) p ON true
-     WHERE m.id = v_msg AND m.created_at = v_at AND m.sent_by = 'alert';
+    IF v_sent_by = 'alert' THEN
+        INSERT INTO escalation_events (escalation_id, event, step, staff_id, actor, detail)
+        SELECT coalesce((p->>'e')::bigint, v_esc), 'alert_sent', (p->>'s')::integer, v_staff, 'gateway', v_to
+          FROM (SELECT) one
+          LEFT JOIN jsonb_array_elements(v_pages) p ON true;
+    END IF;
     IF v_pages IS NOT NULL AND v_round IS NOT NULL THEN
         UPDATE escalations e SET next_due_at = now() + v_round * interval '1 millisecond'
           FROM jsonb_array_elements(v_pages) p
@@ -2226,12 +2238,26 @@ $$;
 --
 
 CREATE FUNCTION public.carenav_step_commit(p_conversation_id bigint, p_version bigint, p_message_id bigint, p_state jsonb, p_flow_version_id bigint, p_language text, p_status text, p_provider text, p_replies jsonb, p_actions jsonb) RETURNS text
+    LANGUAGE sql
+    AS $$
+    SELECT carenav_step_commit(p_conversation_id, p_version, p_message_id, p_state, p_flow_version_id,
+                               p_language, p_status, p_provider, p_replies, p_actions, NULL::bigint);
+$$;
+
+--
+-- Name: carenav_step_commit(bigint, bigint, bigint, jsonb, bigint, text, text, text, jsonb, jsonb, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_step_commit(p_conversation_id bigint, p_version bigint, p_message_id bigint, p_state jsonb, p_flow_version_id bigint, p_language text, p_status text, p_provider text, p_replies jsonb, p_actions jsonb, p_received_ms bigint) RETURNS text
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
     c       conversations%ROWTYPE;
-    v_done  timestamptz;
+    v_from  timestamptz := coalesce('epoch'::timestamptz + (p_received_ms - 1) * interval '1 millisecond',
+                                    '-infinity');
+    v_to    timestamptz := coalesce('epoch'::timestamptz + (p_received_ms + 1) * interval '1 millisecond',
+                                    'infinity');
     v_opted boolean;
     v_esc   bigint;
     v_msg   bigint;
@@ -2242,8 +2268,10 @@ BEGIN
     IF NOT FOUND OR c.version <> p_version THEN
         RETURN 'conflict';
     END IF;
-    SELECT processed_at INTO v_done FROM messages WHERE id = p_message_id FOR UPDATE;
-    IF v_done IS NOT NULL THEN
+    -- Marked processed first: one statement finds, locks and marks it.
+    UPDATE messages SET status = 'processed', processed_at = now()
+     WHERE id = p_message_id AND created_at BETWEEN v_from AND v_to AND processed_at IS NULL;
+    IF NOT FOUND THEN
         RETURN 'already';
     END IF;
     v_opted := c.opted_out;
@@ -2276,8 +2304,9 @@ BEGIN
             -- The emergency instruction (017): urgent, never held back by a STOP.
             v_msg := carenav_queue_urgent(c.id, p_provider, r->>'body', 'dialogue', 30::smallint, v_esc,
                                           NULL, NULL, NULL);
+            -- Made in this transaction, so created_at = now(): the row's partition.
             UPDATE messages SET segments = (r->>'segments')::smallint, encoding = r->>'encoding'
-             WHERE id = v_msg;
+             WHERE id = v_msg AND created_at = now();
         ELSE
             PERFORM carenav_queue_sms(c.id, p_provider, r->>'body', 'dialogue', 0::smallint,
                                       coalesce((r->>'compliance')::boolean, false), NULL,
@@ -2288,7 +2317,6 @@ BEGIN
        SET state = p_state, flow_version_id = p_flow_version_id, language = p_language,
            status = p_status, opted_out = v_opted, version = version + 1, last_activity_at = now()
      WHERE id = c.id;
-    UPDATE messages SET status = 'processed', processed_at = now() WHERE id = p_message_id;
     RETURN 'ok';
 END $$;
 
@@ -2314,7 +2342,8 @@ BEGIN
                                        (e.s->>'state')::jsonb,
                                        (e.s->>'flow_version_id')::bigint,
                                        e.s->>'language', e.s->>'status', e.s->>'provider',
-                                       (e.s->>'replies')::jsonb, (e.s->>'actions')::jsonb);
+                                       (e.s->>'replies')::jsonb, (e.s->>'actions')::jsonb,
+                                       (e.s->>'received_ms')::bigint);
         RETURN NEXT;
     END LOOP;
 END $$;
