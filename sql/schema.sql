@@ -1255,6 +1255,9 @@ END $$;
 CREATE FUNCTION public.carenav_inbound_accept_batch(p_msgs jsonb) RETURNS TABLE(ord integer, message_id bigint, conversation_id bigint, is_new boolean)
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
     AS $$
 #variable_conflict use_column
 DECLARE
