@@ -136,7 +136,10 @@ inbound_commit_outcome(struct inbound_job *job, const char *outcome, const char 
 		inbound_job_end(job);  /* the message stays unprocessed; the sweep retries */
 		return;
 	}
-	/* 'ok' for a patient step; a staff step says what it did ('acknowledged', ...). */
+	/*
+	 * 'ok' or 'last' (no other text of the conversation waits) for a patient
+	 * step; a staff step says what it did ('acknowledged', ...).
+	 */
 	if (strcmp(outcome, "conflict") == 0) {
 		stats.step_conflicts++;
 		if (++job->conflicts > INBOUND_MAX_CONFLICTS) {
@@ -153,6 +156,11 @@ inbound_commit_outcome(struct inbound_job *job, const char *outcome, const char 
 		if (job->escalated)
 			escalation_kick(job->in->escalation);
 		outbox_kick(job->in->outbox);
+		if (strcmp(outcome, "last") == 0 && !job->dirty) {
+			/* Nothing else waits: a text stored after the commit kicks (dirty) or starts a job. */
+			inbound_job_end(job);
+			return;
+		}
 	}
 	inbound_load(job);
 }

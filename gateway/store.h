@@ -176,7 +176,7 @@ extern const struct store_batch store_step_load_batch;
  * "message_id", "state", "flow_version_id", "language", "status", "provider",
  * "replies", "actions", "received_ms"}, state, replies and actions as JSON text.
  */
-enum store_commit_col { COMMIT_OUTCOME /* 'ok', 'conflict' or 'already' */, COMMIT_NCOLS };
+enum store_commit_col { COMMIT_OUTCOME /* 'ok', 'last', 'conflict' or 'already' */, COMMIT_NCOLS };
 extern const struct store_batch store_step_commit_batch;
 /*
  * A text from staff: items are the arguments of carenav_staff_step

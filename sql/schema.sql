@@ -2320,6 +2320,13 @@ BEGIN
        SET state = p_state, flow_version_id = p_flow_version_id, language = p_language,
            status = p_status, opted_out = v_opted, version = version + 1, last_activity_at = now()
      WHERE id = c.id;
+    -- 'last': no other text of the conversation waits, so the gateway ends its
+    -- job instead of loading again to find nothing (a text stored after this
+    -- commit waited for the conversation's lock, and starts a step of its own).
+    IF NOT EXISTS (SELECT 1 FROM messages
+                    WHERE conversation_id = c.id AND direction = 'in' AND processed_at IS NULL) THEN
+        RETURN 'last';
+    END IF;
     RETURN 'ok';
 END $$;
 

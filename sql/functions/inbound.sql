@@ -22,7 +22,8 @@ $$;
 -- actions (escalations, callbacks, opt-out) and the inbound message's
 -- processed mark, all or nothing. A red flag in a conversation that already
 -- has an open escalation adds to it ('reflagged', paged as an update); the
--- emergency instruction is urgent. Returns 'ok', 'conflict' (the state
+-- emergency instruction is urgent. Returns 'ok', 'last' (ok, and no other
+-- text of the conversation is unprocessed), 'conflict' (the state
 -- changed since it was loaded: load again) or 'already' (another process
 -- handled this message).
 --   p_replies: [{"body": text, "compliance": bool, "segments": n, "encoding": text}, ...] in sending order
@@ -103,6 +104,13 @@ BEGIN
        SET state = p_state, flow_version_id = p_flow_version_id, language = p_language,
            status = p_status, opted_out = v_opted, version = version + 1, last_activity_at = now()
      WHERE id = c.id;
+    -- 'last': no other text of the conversation waits, so the gateway ends its
+    -- job instead of loading again to find nothing (a text stored after this
+    -- commit waited for the conversation's lock, and starts a step of its own).
+    IF NOT EXISTS (SELECT 1 FROM messages
+                    WHERE conversation_id = c.id AND direction = 'in' AND processed_at IS NULL) THEN
+        RETURN 'last';
+    END IF;
     RETURN 'ok';
 END $$;
 
