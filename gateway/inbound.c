@@ -85,6 +85,7 @@ struct inbound_job {
 	/* The loaded step, kept while the flow is fetched. */
 	int64_t version;          /* conversation version as loaded */
 	int64_t message_id;
+	int64_t received_ms;      /* the message's created_at (ms since epoch, rounded): its partition */
 	int64_t flow_version_id;  /* the version this step runs on */
 	int64_t latest_flow_version_id;  /* the newest version of the default flow */
 	bool handoff;
@@ -135,7 +136,10 @@ inbound_commit_outcome(struct inbound_job *job, const char *outcome, const char 
 		inbound_job_end(job);  /* the message stays unprocessed; the sweep retries */
 		return;
 	}
-	/* 'ok' for a patient step; a staff step says what it did ('acknowledged', ...). */
+	/*
+	 * 'ok' or 'last' (no other text of the conversation waits) for a patient
+	 * step; a staff step says what it did ('acknowledged', ...).
+	 */
 	if (strcmp(outcome, "conflict") == 0) {
 		stats.step_conflicts++;
 		if (++job->conflicts > INBOUND_MAX_CONFLICTS) {
@@ -152,6 +156,11 @@ inbound_commit_outcome(struct inbound_job *job, const char *outcome, const char 
 		if (job->escalated)
 			escalation_kick(job->in->escalation);
 		outbox_kick(job->in->outbox);
+		if (strcmp(outcome, "last") == 0 && !job->dirty) {
+			/* Nothing else waits: a text stored after the commit kicks (dirty) or starts a job. */
+			inbound_job_end(job);
+			return;
+		}
 	}
 	inbound_load(job);
 }
@@ -182,9 +191,10 @@ static json_t *
 inbound_step_item(const struct inbound_job *job, const char *state_json, const char *language,
     const char *status, const char *replies_json, const char *actions_json)
 {
-	return json_pack("{s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
 	    "conversation_id", (json_int_t)job->conversation_id, "version", (json_int_t)job->version,
-	    "message_id", (json_int_t)job->message_id, "state", state_json,
+	    "message_id", (json_int_t)job->message_id, "received_ms", (json_int_t)job->received_ms,
+	    "state", state_json,
 	    "flow_version_id", job->flow_version_id ? json_integer(job->flow_version_id) : json_null(),
 	    "language", language, "status", status, "provider", job->in->cfg->sms_provider,
 	    "replies", replies_json, "actions", actions_json);
@@ -344,6 +354,7 @@ inbound_step(struct inbound_job *job, const PGresult *res, int row, const int *c
 
 	job->version = store_col_int64(res, row, col[STEP_VERSION]);
 	job->message_id = store_col_int64(res, row, col[STEP_MESSAGE_ID]);
+	job->received_ms = store_col_int64(res, row, col[STEP_RECEIVED_MS]);
 	job->handoff = store_col_bool(res, row, col[STEP_HANDOFF]);
 	job->state_json = xstrdup(store_col_text(res, row, col[STEP_STATE]));
 	job->body = xstrdup(store_col_text(res, row, col[STEP_BODY]));

@@ -247,12 +247,12 @@ static const char *const store_step_columns[STEP_NCOLS + 1] = {
 	[STEP_LANGUAGE] = "language", [STEP_HANDOFF] = "handoff", [STEP_LAST_ACTIVITY_MS] = "last_activity_ms",
 	[STEP_MESSAGE_ID] = "message_id", [STEP_BODY] = "body", [STEP_KIND] = "kind",
 	[STEP_LATEST_FLOW_VERSION_ID] = "latest_flow_version_id", [STEP_WINDOW_COUNT] = "window_count",
-	[STEP_STATUS] = "status", [STEP_OPT_OUT_TYPE] = "opt_out_type",
+	[STEP_STATUS] = "status", [STEP_OPT_OUT_TYPE] = "opt_out_type", [STEP_RECEIVED_MS] = "received_ms",
 };
 
 const struct store_batch store_step_load_batch = {
 	"SELECT ord, version, state, flow_version_id, language, handoff, last_activity_ms, message_id, body, "
-	"kind, latest_flow_version_id, window_count, status, opt_out_type "
+	"kind, latest_flow_version_id, window_count, status, opt_out_type, received_ms "
 	"FROM carenav_step_load_batch($1, $2)",
 	store_step_columns,
 };

@@ -167,15 +167,16 @@ enum store_step_col {
 	STEP_WINDOW_COUNT,      /* inbound texts in the window_ms before this one, this one included */
 	STEP_STATUS,            /* 'active', 'emergency', 'closed' */
 	STEP_OPT_OUT_TYPE,      /* the provider's keyword verdict, or NULL */
+	STEP_RECEIVED_MS,       /* the text's created_at, ms since epoch (rounded): its partition */
 	STEP_NCOLS
 };
 extern const struct store_batch store_step_load_batch;
 /*
  * Items: the arguments of carenav_step_commit {"conversation_id", "version",
  * "message_id", "state", "flow_version_id", "language", "status", "provider",
- * "replies", "actions"}, state, replies and actions as JSON text.
+ * "replies", "actions", "received_ms"}, state, replies and actions as JSON text.
  */
-enum store_commit_col { COMMIT_OUTCOME /* 'ok', 'conflict' or 'already' */, COMMIT_NCOLS };
+enum store_commit_col { COMMIT_OUTCOME /* 'ok', 'last', 'conflict' or 'already' */, COMMIT_NCOLS };
 extern const struct store_batch store_step_commit_batch;
 /*
  * A text from staff: items are the arguments of carenav_staff_step

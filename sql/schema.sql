@@ -374,6 +374,9 @@ CREATE FUNCTION public.carenav_inbound_accept(p_provider text, p_sid text, p_fro
 CREATE FUNCTION public.carenav_inbound_accept_batch(p_msgs jsonb) RETURNS TABLE(ord integer, message_id bigint, conversation_id bigint, is_new boolean)
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
     AS $$ -- body: sql/functions/inbound.sql $$;
 
 --
@@ -479,6 +482,9 @@ CREATE FUNCTION public.carenav_outbox_claim(p_limit integer, p_lease_ms integer)
 CREATE FUNCTION public.carenav_outbox_claim(p_limit integer, p_lease_ms integer, p_urgent_lease_ms integer) RETURNS TABLE(outbox_id bigint, message_id bigint, attempts integer, to_number text, from_number text, body text, urgent boolean, escalation_open boolean)
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
+    SET enable_bitmapscan TO 'off'
+    SET enable_sort TO 'off'
     AS $$ -- body: sql/functions/outbox.sql $$;
 
 --
@@ -686,6 +692,14 @@ CREATE FUNCTION public.carenav_status_rank(p_status text) RETURNS integer
 --
 
 CREATE FUNCTION public.carenav_step_commit(p_conversation_id bigint, p_version bigint, p_message_id bigint, p_state jsonb, p_flow_version_id bigint, p_language text, p_status text, p_provider text, p_replies jsonb, p_actions jsonb) RETURNS text
+    LANGUAGE sql
+    AS $$ -- body: sql/functions/inbound.sql $$;
+
+--
+-- Name: carenav_step_commit(bigint, bigint, bigint, jsonb, bigint, text, text, text, jsonb, jsonb, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_step_commit(p_conversation_id bigint, p_version bigint, p_message_id bigint, p_state jsonb, p_flow_version_id bigint, p_language text, p_status text, p_provider text, p_replies jsonb, p_actions jsonb, p_received_ms bigint) RETURNS text
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$ -- body: sql/functions/inbound.sql $$;

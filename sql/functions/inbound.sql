@@ -22,21 +22,29 @@ $$;
 -- actions (escalations, callbacks, opt-out) and the inbound message's
 -- processed mark, all or nothing. A red flag in a conversation that already
 -- has an open escalation adds to it ('reflagged', paged as an update); the
--- emergency instruction is urgent. Returns 'ok', 'conflict' (the state
+-- emergency instruction is urgent. Returns 'ok', 'last' (ok, and no other
+-- text of the conversation is unprocessed), 'conflict' (the state
 -- changed since it was loaded: load again) or 'already' (another process
 -- handled this message).
 --   p_replies: [{"body": text, "compliance": bool, "segments": n, "encoding": text}, ...] in sending order
 --   p_actions: [{"kind": "escalate"|"callback"|"opt_out"|"opt_in", "reason": text, "detail": text}, ...]
+--   p_received_ms: the message's created_at in ms since the epoch, as
+--     carenav_step_load returned it (rounded), or NULL if unknown. messages'
+--     key is (id, created_at): with the time the message is found in its
+--     monthly partition, without it every partition's key is probed (issue #23).
 CREATE OR REPLACE FUNCTION carenav_step_commit(p_conversation_id bigint, p_version bigint,
                                                p_message_id bigint, p_state jsonb,
                                                p_flow_version_id bigint, p_language text,
                                                p_status text, p_provider text, p_replies jsonb,
-                                               p_actions jsonb)
+                                               p_actions jsonb, p_received_ms bigint)
 RETURNS text
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     c       conversations%ROWTYPE;
-    v_done  timestamptz;
+    v_from  timestamptz := coalesce('epoch'::timestamptz + (p_received_ms - 1) * interval '1 millisecond',
+                                    '-infinity');
+    v_to    timestamptz := coalesce('epoch'::timestamptz + (p_received_ms + 1) * interval '1 millisecond',
+                                    'infinity');
     v_opted boolean;
     v_esc   bigint;
     v_msg   bigint;
@@ -47,8 +55,10 @@ BEGIN
     IF NOT FOUND OR c.version <> p_version THEN
         RETURN 'conflict';
     END IF;
-    SELECT processed_at INTO v_done FROM messages WHERE id = p_message_id FOR UPDATE;
-    IF v_done IS NOT NULL THEN
+    -- Marked processed first: one statement finds, locks and marks it.
+    UPDATE messages SET status = 'processed', processed_at = now()
+     WHERE id = p_message_id AND created_at BETWEEN v_from AND v_to AND processed_at IS NULL;
+    IF NOT FOUND THEN
         RETURN 'already';
     END IF;
     v_opted := c.opted_out;
@@ -81,8 +91,9 @@ BEGIN
             -- The emergency instruction (017): urgent, never held back by a STOP.
             v_msg := carenav_queue_urgent(c.id, p_provider, r->>'body', 'dialogue', 30::smallint, v_esc,
                                           NULL, NULL, NULL);
+            -- Made in this transaction, so created_at = now(): the row's partition.
             UPDATE messages SET segments = (r->>'segments')::smallint, encoding = r->>'encoding'
-             WHERE id = v_msg;
+             WHERE id = v_msg AND created_at = now();
         ELSE
             PERFORM carenav_queue_sms(c.id, p_provider, r->>'body', 'dialogue', 0::smallint,
                                       coalesce((r->>'compliance')::boolean, false), NULL,
@@ -93,9 +104,28 @@ BEGIN
        SET state = p_state, flow_version_id = p_flow_version_id, language = p_language,
            status = p_status, opted_out = v_opted, version = version + 1, last_activity_at = now()
      WHERE id = c.id;
-    UPDATE messages SET status = 'processed', processed_at = now() WHERE id = p_message_id;
+    -- 'last': no other text of the conversation waits, so the gateway ends its
+    -- job instead of loading again to find nothing (a text stored after this
+    -- commit waited for the conversation's lock, and starts a step of its own).
+    IF NOT EXISTS (SELECT 1 FROM messages
+                    WHERE conversation_id = c.id AND direction = 'in' AND processed_at IS NULL) THEN
+        RETURN 'last';
+    END IF;
     RETURN 'ok';
 END $$;
+
+-- The step commit without the message's time, for a carenav_step_commit_batch
+-- of the previous release during a rolling upgrade.
+CREATE OR REPLACE FUNCTION carenav_step_commit(p_conversation_id bigint, p_version bigint,
+                                               p_message_id bigint, p_state jsonb,
+                                               p_flow_version_id bigint, p_language text,
+                                               p_status text, p_provider text, p_replies jsonb,
+                                               p_actions jsonb)
+RETURNS text
+LANGUAGE sql AS $$
+    SELECT carenav_step_commit(p_conversation_id, p_version, p_message_id, p_state, p_flow_version_id,
+                               p_language, p_status, p_provider, p_replies, p_actions, NULL::bigint);
+$$;
 
 CREATE OR REPLACE FUNCTION carenav_is_staff(p_phone text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
@@ -210,10 +240,15 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- carenav_inbound_accept for many messages in one transaction; each element
--- may carry the provider's "opt_out_type".
+-- may carry the provider's "opt_out_type". The conversations are locked
+-- through their unique index, one probe per sender: a generic plan made
+-- while the table was new (a fresh connection on a fresh database) hashed
+-- the whole table instead, at every call after (1.3 ms a call with 2,000
+-- conversations, issue #23); hence the enable_* settings.
 CREATE OR REPLACE FUNCTION carenav_inbound_accept_batch(p_msgs jsonb)
 RETURNS TABLE (ord integer, message_id bigint, conversation_id bigint, is_new boolean)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 #variable_conflict use_column
 DECLARE
     e record;
@@ -270,7 +305,8 @@ BEGIN
                                        (e.s->>'state')::jsonb,
                                        (e.s->>'flow_version_id')::bigint,
                                        e.s->>'language', e.s->>'status', e.s->>'provider',
-                                       (e.s->>'replies')::jsonb, (e.s->>'actions')::jsonb);
+                                       (e.s->>'replies')::jsonb, (e.s->>'actions')::jsonb,
+                                       (e.s->>'received_ms')::bigint);
         RETURN NEXT;
     END LOOP;
 END $$;

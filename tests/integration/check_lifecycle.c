@@ -236,4 +236,54 @@ START_TEST(test_upgrade_keeps_data)
 }
 END_TEST
 
-CHECK_RUN_MAIN("lifecycle", 120, test_partitions_and_retention, test_upgrade_keeps_data)
+/*
+ * A text stored in an older monthly partition (a gateway down over the turn
+ * of the month): the step commit finds it by (id, created_at) there, marks it
+ * processed and queues its replies once; a later sweep finds nothing to redo.
+ */
+START_TEST(test_text_in_older_partition_answered_once)
+{
+	char *conninfo = harness_db_create(), *out = NULL, *where;
+	struct harness_gw gw;
+	long long replies;
+	PGconn *pg;
+
+	harness_gw_init(&gw, conninfo, NULL);
+	ck_assert_msg(harness_gw_cli(&gw, &out, "migrate", NULL) == 0, "%s", out);
+	free(out);
+	pg = harness_db_connect(conninfo);
+	/* Last month gets its own partition (the legacy one covers the months before). */
+	exec_ok(pg, "DO $$ DECLARE m timestamptz := date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'; "
+	    "BEGIN ALTER TABLE messages DETACH PARTITION messages_legacy; "
+	    "EXECUTE format('CREATE TABLE messages_last_month PARTITION OF messages FOR VALUES FROM (%L) TO (%L)', "
+	    "m - interval '1 month', m); "
+	    "EXECUTE format('CREATE TABLE messages_this_month PARTITION OF messages FOR VALUES FROM (%L) TO (%L)', "
+	    "m, m + interval '1 month'); "
+	    "EXECUTE format('ALTER TABLE messages ATTACH PARTITION messages_legacy FOR VALUES FROM (MINVALUE) TO (%L)', "
+	    "m - interval '1 month'); END $$");
+	exec_ok(pg, "SELECT carenav_inbound_accept('twilio', 'SMlc900', '" OLD "', '" CLINIC "', 'hi', 0)");
+	exec_ok(pg, "UPDATE messages SET created_at = date_trunc('month', now()) - interval '1 day 3.217 ms' "
+	    "WHERE provider_sid = 'SMlc900'");
+	where = harness_query_text(pg, "SELECT tableoid::regclass::text FROM messages WHERE provider_sid = 'SMlc900'");
+	ck_assert_str_eq(where, "messages_last_month");
+	free(where);
+
+	harness_gw_start(&gw);
+	harness_wait_settled(pg, WAIT_MS, gw.log_path);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages_last_month WHERE provider_sid = 'SMlc900' "
+	    "AND status = 'processed'"), 1);
+	replies = q(pg, "SELECT count(*) FROM outbox");
+	ck_assert_int_ge(replies, 1);
+	/* Two more sweeps: nothing is stepped or queued again. */
+	harness_sleep_ms(2500);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox"), replies);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM messages WHERE direction = 'out'"), replies);
+	ck_assert_int_eq(harness_gw_stop(&gw), 0);
+	harness_gw_free(&gw);
+	PQfinish(pg);
+	free(conninfo);
+}
+END_TEST
+
+CHECK_RUN_MAIN("lifecycle", 120, test_partitions_and_retention, test_upgrade_keeps_data,
+    test_text_in_older_partition_answered_once)
