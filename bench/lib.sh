@@ -54,11 +54,26 @@ bench_pg_restart() {
 }
 sql() { psql "$conninfo" -XAtqc "$1"; }
 
-# bench_fake_start PORT: bench/fake_provider.c as the Twilio API.
+# bench_fake_start PORT: bench/fake_provider.c as the Twilio API; stops the
+# run if it cannot listen (the machine is shared: the port may be taken).
 bench_fake_start() {
   fake_port=$1
   "$bin/carenav-fake-provider" "$fake_port" 2>"$dir/fake.log" &
   fake_pid=$!
+  for _ in $(seq 50); do
+    curl -fs --max-time 1 "http://127.0.0.1:$fake_port/stats" >/dev/null 2>&1 && return 0
+    kill -0 "$fake_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$dir/fake.log" >&2; say "the fake provider did not start on port $fake_port"; exit 1
+}
+# free_port [NOT]: a TCP port free on 127.0.0.1 now, other than NOT.
+free_port() {
+  local p
+  while :; do
+    p=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    [ "$p" != "${1:-}" ] && { echo "$p"; return; }
+  done
 }
 
 # bench_gateway_start PORT VAR_DIR LOG: one gateway with the Twilio provider,
@@ -77,7 +92,11 @@ bench_gateway_start() {
 # program itself; carenav-replay and "carenav migrate" get the same.
 bench_env() {
   # No send cap unless asked: the benchmark measures the gateway, not OUTBOUND_RATE_PER_SEC.
+  # The load generator's 64 keep-alive connections may idle past the default 5 s in
+  # an open loop; a close that crosses its next request fails that webhook (the
+  # keep-alive race every HTTP client has), which stops a run: a minute, unless set.
   gw_env=(MAX_CONNECTIONS_PER_CLIENT="${MAX_CONNECTIONS_PER_CLIENT:-0}"
+    HTTP_IDLE_TIMEOUT_S="${HTTP_IDLE_TIMEOUT_S:-60}"
     OUTBOUND_RATE_PER_SEC="${OUTBOUND_RATE_PER_SEC:-0}" DATABASE_URL="$conninfo" SMS_PROVIDER=twilio
     TWILIO_ACCOUNT_SID=ACbench TWILIO_AUTH_TOKEN="$token" TWILIO_API_BASE="http://127.0.0.1:$fake_port"
     PUBLIC_BASE_URL="$public_base")
