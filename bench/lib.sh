@@ -28,7 +28,7 @@ say() { printf '[%s %s] %s\n' "$bench_name" "$(date +%T)" "$*" >&2; }
 bench_build() {
   say "building (build-bench/)"
   cmake -S "$root" -B "$bin" -DCARENAV_BENCH=ON >/dev/null
-  cmake --build "$bin" -j2 --target carenav carenav-loadgen carenav-fake-provider >/dev/null
+  cmake --build "$bin" -j2 --target carenav carenav-loadgen carenav-fake-provider carenav-replay >/dev/null
 }
 
 # bench_pg_start: a private PostgreSQL in $dir/pg (deploy/pg-local settings),
@@ -54,11 +54,26 @@ bench_pg_restart() {
 }
 sql() { psql "$conninfo" -XAtqc "$1"; }
 
-# bench_fake_start PORT: bench/fake_provider.c as the Twilio API.
+# bench_fake_start PORT: bench/fake_provider.c as the Twilio API; stops the
+# run if it cannot listen (the machine is shared: the port may be taken).
 bench_fake_start() {
   fake_port=$1
   "$bin/carenav-fake-provider" "$fake_port" 2>"$dir/fake.log" &
   fake_pid=$!
+  for _ in $(seq 50); do
+    curl -fs --max-time 1 "http://127.0.0.1:$fake_port/stats" >/dev/null 2>&1 && return 0
+    kill -0 "$fake_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$dir/fake.log" >&2; say "the fake provider did not start on port $fake_port"; exit 1
+}
+# free_port [NOT]: a TCP port free on 127.0.0.1 now, other than NOT.
+free_port() {
+  local p
+  while :; do
+    p=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    [ "$p" != "${1:-}" ] && { echo "$p"; return; }
+  done
 }
 
 # bench_gateway_start PORT VAR_DIR LOG: one gateway with the Twilio provider,
@@ -67,14 +82,24 @@ bench_fake_start() {
 # generator (or HAProxy) is one client address with BENCH_CONNS keep-alive
 # connections, so the per-client connection cap is off unless set.
 bench_gateway_start() {
-  MAX_CONNECTIONS_PER_CLIENT=${MAX_CONNECTIONS_PER_CLIENT:-0} \
-  # No send cap unless asked: the benchmark measures the gateway, not OUTBOUND_RATE_PER_SEC.
-  OUTBOUND_RATE_PER_SEC=${OUTBOUND_RATE_PER_SEC:-0} \
-  DATABASE_URL=$conninfo VAR_DIR=$2 HTTP_PORT=$1 SMS_PROVIDER=twilio \
-    TWILIO_ACCOUNT_SID=ACbench TWILIO_AUTH_TOKEN=$token TWILIO_API_BASE=http://127.0.0.1:$fake_port \
-    PUBLIC_BASE_URL=$public_base "$bin/carenav" serve >"$3" 2>&1 &
+  bench_env
+  env "${gw_env[@]}" VAR_DIR="$2" HTTP_PORT="$1" "$bin/carenav" serve >"$3" 2>&1 &
   gw_pids+=($!)
   bench_wait_ready "http://127.0.0.1:$1/readyz" "$3"
+}
+# bench_env: the gateway's settings (this database, the Twilio provider at
+# the fake) as NAME=value words in gw_env, for env(1), so that $! is the
+# program itself; carenav-replay and "carenav migrate" get the same.
+bench_env() {
+  # No send cap unless asked: the benchmark measures the gateway, not OUTBOUND_RATE_PER_SEC.
+  # The load generator's 64 keep-alive connections may idle past the default 5 s in
+  # an open loop; a close that crosses its next request fails that webhook (the
+  # keep-alive race every HTTP client has), which stops a run: a minute, unless set.
+  gw_env=(MAX_CONNECTIONS_PER_CLIENT="${MAX_CONNECTIONS_PER_CLIENT:-0}"
+    HTTP_IDLE_TIMEOUT_S="${HTTP_IDLE_TIMEOUT_S:-60}"
+    OUTBOUND_RATE_PER_SEC="${OUTBOUND_RATE_PER_SEC:-0}" DATABASE_URL="$conninfo" SMS_PROVIDER=twilio
+    TWILIO_ACCOUNT_SID=ACbench TWILIO_AUTH_TOKEN="$token" TWILIO_API_BASE="http://127.0.0.1:$fake_port"
+    PUBLIC_BASE_URL="$public_base")
 }
 # bench_wait_ready URL LOG: up to 10 s for a 200 from URL; shows LOG if none.
 bench_wait_ready() {
@@ -86,7 +111,8 @@ bench_wait_ready() {
 }
 bench_gateways_stop() {
   local p
-  for p in "${gw_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # A gateway stopped for the replay (SIGSTOP) would hold SIGTERM until continued.
+  for p in "${gw_pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
   for p in "${gw_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   gw_pids=()
 }
@@ -96,8 +122,14 @@ bench_cleanup() {
   bench_gateways_stop
   [ -n "$lb_pid" ] && kill "$lb_pid" 2>/dev/null && wait "$lb_pid" 2>/dev/null || true
   [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null || true
-  "$root/deploy/pg-local" stop "$dir/pg" >/dev/null 2>&1 || true
-  if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$dir"; else say "kept $dir"; fi
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then
+    # Its data is thrown away: no shutdown checkpoint to wait for.
+    "$root/deploy/pg-local" stop-immediate "$dir/pg" >/dev/null 2>&1 || true
+    rm -rf "$dir"
+  else
+    "$root/deploy/pg-local" stop "$dir/pg" >/dev/null 2>&1 || true
+    say "kept $dir"
+  fi
 }
 
 # CPU ticks (user+system) of processes, of PostgreSQL's processes, RSS in KiB.
@@ -107,9 +139,13 @@ ticks() {
   [ ${#f[@]} -gt 0 ] || { echo 0; return; }
   cat "${f[@]}" 2>/dev/null | awk '{t += $14 + $15} END {print t + 0}'
 }
+# PostgreSQL's: the postmaster and its live processes, plus what the ones that
+# ended had used (the postmaster's cutime + cstime): the replay's backends and
+# autovacuum workers come and go between two marks.
 pg_ticks() {
   [ -n "$pg_pid" ] || { echo 0; return; }
-  ticks "$pg_pid" $(ps -o pid= --ppid "$pg_pid")
+  echo $(( $(ticks "$pg_pid" $(ps -o pid= --ppid "$pg_pid")) +
+    $(awk '{print $16 + $17}' "/proc/$pg_pid/stat") ))
 }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -201,12 +237,34 @@ backlog() {
   sql "SELECT (SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL)
             + (SELECT count(*) FROM outbox WHERE state = 'pending')"
 }
-# drain: waits (up to 300 s) until the backlog is 0; prints the seconds it took.
+# drain: waits (up to 300 s) until the backlog is 0; prints the seconds it
+# took (to 0.1 s: it ends the gateway's end-to-end time, compared with the replay's).
 drain() {
-  local t0=$SECONDS
+  local t0=$EPOCHREALTIME
   while [ "$(backlog)" != 0 ]; do
-    if [ $((SECONDS - t0)) -gt 300 ]; then say "backlog did not drain in 300 s"; exit 1; fi
-    sleep 0.5
+    if awk -v t0="$t0" -v t1="$EPOCHREALTIME" 'BEGIN {exit !(t1 - t0 > 300)}'; then
+      say "backlog did not drain in 300 s"; exit 1
+    fi
+    sleep 0.1
   done
-  echo $((SECONDS - t0))
+  awk -v t0="$t0" -v t1="$EPOCHREALTIME" 'BEGIN {printf "%.1f", t1 - t0}'
 }
+
+# fn_snap NAME [WAIT]: PostgreSQL's per-function counters (pg_stat_user_functions,
+# track_functions = pl) after WAIT seconds, as $dir/fn-NAME: name, calls, self
+# ms, total ms. A backend publishes them within a second of going idle, one
+# that ends as it ends: wait 1.1 s after work on open connections.
+fn_snap() {
+  sleep "${2:-0}"
+  sql "SELECT funcname, sum(calls), sum(self_time), sum(total_time) FROM pg_stat_user_functions
+        GROUP BY funcname" | tr '|' ' ' >"$dir/fn-$1"
+}
+# fn_delta A B: per function, the counters from snapshot A to snapshot B
+# (name calls self_ms total_ms), functions called in between only.
+fn_delta() {
+  awk 'NR == FNR {c[$1] = $2; s[$1] = $3; t[$1] = $4; next}
+       $2 - c[$1] > 0 {printf "%s %d %.3f %.3f\n", $1, $2 - c[$1], $3 - s[$1], $4 - t[$1]}' \
+    "$dir/fn-$1" "$dir/fn-$2"
+}
+# fn_calls DELTA_FILE NAME: the calls of function NAME in a fn_delta output (0 if none).
+fn_calls() { awk -v f="$2" '$1 == f {n = $2} END {print n + 0}' "$1"; }
