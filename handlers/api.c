@@ -57,6 +57,7 @@
 #include "ratelimit.h"
 #include "segment.h"
 #include "stats.h"
+#include "store.h"
 #include "store_api.h"
 #include "xmalloc.h"
 
@@ -729,6 +730,24 @@ api_doc_done(const PGresult *res, const char *error, void *arg)
 	else
 		api_reply_raw(call->req, 200, PQgetvalue(res, 0, 0));
 	api_call_end(call);
+}
+
+const char *
+api_action_result(struct api_call *call, const PGresult *res, const char *error, const char *what,
+    const char *missing)
+{
+	const char *result;
+
+	if (error != NULL) {
+		api_db_error(call->req, what, error);
+		return NULL;
+	}
+	result = store_col_text(res, 0, 0);
+	if (missing != NULL && strcmp(result, "not_found") == 0) {
+		api_error(call->req, 404, "not_found", missing);
+		return NULL;
+	}
+	return result;
 }
 
 /* GET /api/me: who is signed in, their role and language, and a session's CSRF token. */

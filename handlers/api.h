@@ -120,5 +120,12 @@ struct api_call *api_call_doc(struct evhttp_request *req, struct http_ctx *ctx, 
  * error. Ends the call.
  */
 void api_doc_done(const PGresult *res, const char *error, void *arg);
+/*
+ * The result word (the one value) of an action's statement, or NULL after
+ * answering: 503 on a database error (logged as what), 404 with missing
+ * when the word is "not_found" (unless missing is NULL).
+ */
+const char *api_action_result(struct api_call *call, const PGresult *res, const char *error, const char *what,
+    const char *missing);
 
 #endif

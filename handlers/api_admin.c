@@ -135,13 +135,9 @@ static void
 operator_disable_done(const PGresult *res, const char *error, void *arg)
 {
 	struct api_call *call = arg;
-	const char *result = error ? NULL : store_col_text(res, 0, 0);
+	const char *result = api_action_result(call, res, error, "operator disable", "no such operator");
 
-	if (error != NULL) {
-		api_db_error(call->req, "operator disable", error);
-	} else if (strcmp(result, "not_found") == 0) {
-		api_error(call->req, 404, "not_found", "no such operator");
-	} else {
+	if (result != NULL) {
 		if (strcmp(result, "ok") == 0)
 			log_info("api: operator=%s disabled operator id=%lld", call->operator_name, call->id);
 		api_reply_json(call->req, 200, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)call->id, "state",

@@ -44,10 +44,10 @@ static void
 cb_done_done(const PGresult *res, const char *error, void *arg)
 {
 	struct api_call *call = arg;
-	const char *result = error ? NULL : store_col_text(res, 0, 0);
+	const char *result = api_action_result(call, res, error, "callback done", "no such call-back request");
 
-	if (error != NULL) {
-		api_db_error(call->req, "callback done", error);
+	if (result == NULL) {
+		/* answered */
 	} else if (strcmp(result, "ok") == 0) {
 		char *by = xasprintf("operator:%s", call->operator_name);
 
@@ -55,8 +55,6 @@ cb_done_done(const PGresult *res, const char *error, void *arg)
 		api_reply_json(call->req, 200, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)call->id,
 		    "status", "done", "by", by));
 		free(by);
-	} else if (strcmp(result, "not_found") == 0) {
-		api_error(call->req, 404, "not_found", "no such call-back request");
 	} else {
 		api_error(call->req, 409, "conflict", "the call-back request is already done");
 	}

@@ -240,13 +240,9 @@ static void
 conv_handoff_done(const PGresult *res, const char *error, void *arg)
 {
 	struct api_call *call = arg;
-	const char *result = error ? NULL : store_col_text(res, 0, 0);
+	const char *result = api_action_result(call, res, error, "handoff", CONV_MISSING);
 
-	if (error != NULL) {
-		api_db_error(call->req, "handoff", error);
-	} else if (strcmp(result, "not_found") == 0) {
-		api_error(call->req, 404, "not_found", CONV_MISSING);
-	} else {
+	if (result != NULL) {
 		if (strcmp(result, "ok") == 0)
 			log_info("api: operator=%s handoff %s on conversation=%lld", call->operator_name,
 			    call->flag ? "started" : "ended", call->id);

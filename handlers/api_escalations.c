@@ -91,40 +91,39 @@ esc_get(struct evhttp_request *req, struct http_ctx *ctx)
 	store_api_escalation(ctx->db, call->id, api_who(ctx)->language, api_doc_done, call);
 }
 
-/* Answers an action's result word: ok -> 200 {"id", "status"}, else 404 / 409. */
+/*
+ * Answers an action on escalation call->id: ok -> 200 {"id", "status", "by"} and a kick of the outbox (the
+ * patient's ACK text, or the stand-down texts), else 404 / 409 / 503. Ends the call.
+ */
 static void
-esc_action_reply(struct api_call *call, const char *result, const char *status)
+esc_action_finish(struct api_call *call, const PGresult *res, const char *error, const char *status)
 {
-	if (strcmp(result, "ok") == 0) {
+	bool ack = strcmp(status, "acknowledged") == 0;
+	const char *result = api_action_result(call, res, error, ack ? "escalation ack" : "escalation resolve",
+	    "no such escalation");
+
+	if (result == NULL) {
+		/* answered */
+	} else if (strcmp(result, "ok") == 0) {
 		char *by = xasprintf("operator:%s", call->operator_name);
 
+		log_info("api: operator=%s %s escalation=%lld", call->operator_name, status, call->id);
+		outbox_kick(call->ctx->outbox);
 		api_reply_json(call->req, 200, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)call->id,
 		    "status", status, "by", by));
 		free(by);
-	} else if (strcmp(result, "not_found") == 0) {
-		api_error(call->req, 404, "not_found", "no such escalation");
 	} else {
-		api_error(call->req, 409, "conflict", strcmp(status, "acknowledged") == 0 ?
+		api_error(call->req, 409, "conflict", ack ?
 		    "the escalation is not open any more (already acknowledged or resolved)" :
 		    "the escalation is already resolved");
 	}
+	api_call_end(call);
 }
 
 static void
 esc_ack_done(const PGresult *res, const char *error, void *arg)
 {
-	struct api_call *call = arg;
-
-	if (error != NULL) {
-		api_db_error(call->req, "escalation ack", error);
-	} else {
-		if (strcmp(store_col_text(res, 0, 0), "ok") == 0) {
-			log_info("api: operator=%s acknowledged escalation=%lld", call->operator_name, call->id);
-			outbox_kick(call->ctx->outbox);
-		}
-		esc_action_reply(call, store_col_text(res, 0, 0), "acknowledged");
-	}
-	api_call_end(call);
+	esc_action_finish(arg, res, error, "acknowledged");
 }
 
 static void
@@ -170,18 +169,7 @@ esc_ack(struct evhttp_request *req, struct http_ctx *ctx)
 static void
 esc_resolve_done(const PGresult *res, const char *error, void *arg)
 {
-	struct api_call *call = arg;
-
-	if (error != NULL) {
-		api_db_error(call->req, "escalation resolve", error);
-	} else {
-		if (strcmp(store_col_text(res, 0, 0), "ok") == 0) {
-			log_info("api: operator=%s resolved escalation=%lld", call->operator_name, call->id);
-			outbox_kick(call->ctx->outbox);  /* the stand-down texts */
-		}
-		esc_action_reply(call, store_col_text(res, 0, 0), "resolved");
-	}
-	api_call_end(call);
+	esc_action_finish(arg, res, error, "resolved");
 }
 
 static bool

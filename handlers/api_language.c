@@ -31,10 +31,10 @@ static void
 language_done(const PGresult *res, const char *error, void *arg)
 {
 	struct api_call *call = arg;
-	const char *result = error ? NULL : store_col_text(res, 0, 0);
+	const char *result = api_action_result(call, res, error, "language change", NULL);
 
-	if (error != NULL) {
-		api_db_error(call->req, "language change", error);
+	if (result == NULL) {
+		/* answered */
 	} else if (strcmp(result, "unknown_language") == 0) {
 		api_error(call->req, 422, "invalid_body", "language must be en or es");
 	} else if (strcmp(result, "not_found") == 0) {
