@@ -143,6 +143,45 @@ occurrences(const char *hay, const char *needle)
 	return n;
 }
 
+/* One scripted conversation and what its patient must receive. */
+struct script_case {
+	const char *patient;
+	const char *const *script;
+	const char *want[5];   /* each somewhere in the replies; NULL-ended */
+	const char *once;      /* exactly once in the replies, or NULL */
+	const char *never[3];  /* none of these in the replies; NULL-ended */
+	size_t max_segments;
+};
+
+/* Texts c's script and checks what its patient received against c. */
+static void
+converse_expect(struct twilio_world *w, const struct script_case *c)
+{
+	size_t seg = converse(w, c->patient, c->script);
+	char *all = received(w, c->patient, NULL);
+
+	for (size_t i = 0; c->want[i] != NULL; i++)
+		ck_assert_msg(strstr(all, c->want[i]) != NULL, "no \"%s\" to %s; got:\n%s", c->want[i], c->patient,
+		    all);
+	for (size_t i = 0; c->never[i] != NULL; i++)
+		ck_assert_msg(strstr(all, c->never[i]) == NULL, "\"%s\" sent to %s:\n%s", c->never[i], c->patient,
+		    all);
+	if (c->once != NULL)
+		ck_assert_msg(occurrences(all, c->once) == 1, "\"%s\" is not there once for %s:\n%s", c->once,
+		    c->patient, all);
+	ck_assert_msg(seg <= c->max_segments, "%zu segments to %s, want at most %zu", seg, c->patient,
+	    c->max_segments);
+	free(all);
+}
+
+/* converse_expect for each of n cases, in order. */
+static void
+converse_expect_all(struct twilio_world *w, const struct script_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		converse_expect(w, &cases[i]);
+}
+
 /* The happy path to the first self-care tip: at most 8 segments in each language (issue #18). */
 START_TEST(test_happy_path_budget)
 {
@@ -180,59 +219,42 @@ START_TEST(test_free_text_first_message)
 {
 	static const char *const en[] = { "lower back, 3 weeks, can't sleep", "no", NULL };
 	static const char *const es[] = { "me duele la espalda baja desde hace 3 semanas, no puedo dormir", "no", NULL };
+	static const struct script_case cases[] = {
+		{ "+15553000011", en, { "Safety check", "Noted: lower back, 3 weeks" }, "recommend",
+		  { "Where is the pain", "Any of these" }, 4 },
+		{ "+15553000012", es, { "Por seguridad", "Anotado: espalda baja, 3 semanas" }, "le recomendamos",
+		  { "Donde le duele" }, 4 },
+	};
 	struct twilio_world w;
-	size_t seg;
-	char *all;
 
 	twilio_world_start(&w, &sandbox);
-	seg = converse(&w, "+15553000011", en);
-	all = received(&w, "+15553000011", NULL);
-	ck_assert_msg(strstr(all, "Safety check") != NULL, "got:\n%s", all);
-	ck_assert_msg(strstr(all, "Noted: lower back, 3 weeks") != NULL, "got:\n%s", all);
-	ck_assert_msg(occurrences(all, "recommend") == 1, "the doctor advice is not there once:\n%s", all);
-	ck_assert_msg(strstr(all, "Where is the pain") == NULL && strstr(all, "Any of these") == NULL,
-	    "asked again what the text said:\n%s", all);
-	ck_assert_msg(seg <= 4, "%zu segments, want at most 4", seg);
-	free(all);
+	converse_expect(&w, &cases[0]);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE patient_number = "
 	    "'+15553000011' AND state->>'node' = 'see_doctor' AND state->'vars'->>'region' = 'lower' AND "
 	    "state->'vars'->>'sd_daily' = 'yes'"), 1);
-
-	seg = converse(&w, "+15553000012", es);
-	all = received(&w, "+15553000012", NULL);
-	ck_assert_msg(strstr(all, "Por seguridad") && strstr(all, "Anotado: espalda baja, 3 semanas"), "got:\n%s", all);
-	ck_assert_msg(occurrences(all, "le recomendamos") == 1, "the doctor advice is not there once:\n%s", all);
-	ck_assert_msg(strstr(all, "Donde le duele") == NULL, "asked where:\n%s", all);
-	ck_assert_msg(seg <= 4, "%zu segments, want at most 4", seg);
-	free(all);
+	converse_expect(&w, &cases[1]);
 	twilio_world_free(&w);
 }
 END_TEST
 
-/* HELP as the first text: help, then the screen (no greeting, help said it); the path after it as usual. */
+/*
+ * HELP as the first text: help, then the screen (no greeting, help said it); the path after it as usual,
+ * in at most 9 segments (8 + the help text, which stands for the greeting).
+ */
 START_TEST(test_help_first)
 {
 	static const char *const en[] = { "HELP", "no", "lower, 2 days", "no", "1", NULL };
 	static const char *const es[] = { "AYUDA", "no", "baja, 2 días", "no", "1", NULL };
+	static const struct script_case cases[] = {
+		{ "+15553000021", en, { "not for emergencies", "Safety check", "Noted: 2 days.", "10-20 minutes" },
+		  NULL, { "Emergency? Call 911." }, 9 },
+		{ "+15553000022", es, { "No es para emergencias", "Por seguridad", "Anotado: 2 dias.", "10 a 20 minutos" },
+		  NULL, { "Emergencia? Llame" }, 9 },
+	};
 	struct twilio_world w;
-	size_t seg;
-	char *all;
 
 	twilio_world_start(&w, &sandbox);
-	seg = converse(&w, "+15553000021", en);
-	all = received(&w, "+15553000021", NULL);
-	ck_assert_msg(strstr(all, "not for emergencies") && strstr(all, "Safety check") &&
-	    strstr(all, "Noted: 2 days.") && strstr(all, "10-20 minutes"), "got:\n%s", all);
-	ck_assert_msg(strstr(all, "Emergency? Call 911.") == NULL, "greeted again after HELP:\n%s", all);
-	ck_assert_msg(seg <= 9, "%zu segments, want at most 9 (8 + the help text, which stands for the greeting)", seg);
-	free(all);
-	seg = converse(&w, "+15553000022", es);
-	all = received(&w, "+15553000022", NULL);
-	ck_assert_msg(strstr(all, "No es para emergencias") && strstr(all, "Por seguridad") &&
-	    strstr(all, "Anotado: 2 dias.") && strstr(all, "10 a 20 minutos"), "got:\n%s", all);
-	ck_assert_msg(strstr(all, "Emergencia? Llame") == NULL, "greeted again after AYUDA:\n%s", all);
-	ck_assert_msg(seg <= 9, "%zu segments, want at most 9 (8 + the help text, which stands for the greeting)", seg);
-	free(all);
+	converse_expect_all(&w, cases, sizeof cases / sizeof cases[0]);
 	twilio_world_free(&w);
 }
 END_TEST
@@ -242,24 +264,16 @@ START_TEST(test_book_then_questions)
 {
 	static const char *const en[] = { "hi", "no", "1", "BOOK", "QUESTIONS", NULL };
 	static const char *const es[] = { "hola", "no", "3", "CITA", "PREGUNTAS", NULL };
+	static const struct script_case cases[] = {
+		{ "+15553000031", en, { "The clinic will call you soon", "What is causing my pain", "come back sooner" },
+		  "Safety check", { NULL }, 10 },
+		{ "+15553000032", es, { "La clinica le llamara pronto", "efectos secundarios" }, "Por seguridad",
+		  { NULL }, 10 },
+	};
 	struct twilio_world w;
-	size_t seg;
-	char *all;
 
 	twilio_world_start(&w, &sandbox);
-	seg = converse(&w, "+15553000031", en);
-	all = received(&w, "+15553000031", NULL);
-	ck_assert_msg(strstr(all, "The clinic will call you soon") && strstr(all, "What is causing my pain") &&
-	    strstr(all, "come back sooner"), "got:\n%s", all);
-	ck_assert_msg(occurrences(all, "Safety check") == 1, "the screen came again:\n%s", all);
-	ck_assert_msg(seg <= 10, "%zu segments, want at most 10", seg);
-	free(all);
-	seg = converse(&w, "+15553000032", es);
-	all = received(&w, "+15553000032", NULL);
-	ck_assert_msg(strstr(all, "La clinica le llamara pronto") && strstr(all, "efectos secundarios"), "got:\n%s", all);
-	ck_assert_msg(occurrences(all, "Por seguridad") == 1, "the screen came again:\n%s", all);
-	ck_assert_msg(seg <= 10, "%zu segments, want at most 10", seg);
-	free(all);
+	converse_expect_all(&w, cases, sizeof cases / sizeof cases[0]);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 2);
 	twilio_world_free(&w);
 }
