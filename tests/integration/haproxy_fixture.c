@@ -31,6 +31,7 @@ haproxy_fixture_init(struct haproxy_fixture *hp, const char *name)
 	ck_assert(mkdir(vardir, 0755) == 0 || errno == EEXIST);
 	ck_assert(mkdir(hp->dir, 0755) == 0 || errno == EEXIST);
 	hp->cert = xasprintf("%s/carenav.pem", hp->dir);
+	hp->outbox_log = xasprintf("%s/outbox.log", hp->dir);
 	hp->tls_port = harness_free_port();
 	hp->http_port = harness_free_port();
 	hp->stats_port = harness_free_port();
@@ -127,8 +128,42 @@ haproxy_fixture_stop(struct haproxy_fixture *hp)
 	}
 	free(hp->dir);
 	free(hp->cert);
+	free(hp->outbox_log);
 	memset(hp, 0, sizeof *hp);
 	curl_global_cleanup();
+}
+
+void
+haproxy_fixture_gateways(const struct haproxy_fixture *hp, struct harness_gw *gw, int n, const char *conninfo,
+    const char *secret, const char *const *extra)
+{
+	enum { COMMON = 5, MAX_EXTRA = 8 };
+	const char *env[COMMON + MAX_EXTRA + 1] = { "LOG_LEVEL=info", "TRUSTED_PROXIES=127.0.0.1", "DB_POOL_SIZE=4" };
+	char *secret_env = xasprintf("SANDBOX_WEBHOOK_SECRET=%s", secret);
+	char *log_env = xasprintf("SANDBOX_OUTBOX_LOG=%s", hp->outbox_log);
+	size_t k = COMMON;
+
+	env[3] = secret_env;
+	env[4] = log_env;
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+		ck_assert_uint_lt(k, COMMON + MAX_EXTRA);
+		env[k++] = extra[i];
+	}
+	for (int i = 0; i < n; i++)
+		harness_gw_init(&gw[i], conninfo, env);
+	ck_assert_int_eq(harness_gw_cli(&gw[0], NULL, "migrate", NULL), 0);
+	free(secret_env);
+	free(log_env);
+}
+
+void
+haproxy_fixture_stop_all(struct haproxy_fixture *hp, struct harness_gw *gw, int n)
+{
+	haproxy_fixture_stop(hp);
+	for (int i = 0; i < n; i++) {
+		harness_gw_stop_clean(&gw[i]);
+		harness_gw_free(&gw[i]);
+	}
 }
 
 static size_t

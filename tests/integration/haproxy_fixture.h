@@ -14,8 +14,11 @@
 /* deploy/haproxy.cfg names three servers, gw1..gw3. */
 #define HAPROXY_SERVERS 3
 
+struct harness_gw;
+
 struct haproxy_fixture {
 	char *dir;      /* owned: the test's directory: the certificate, HAProxy's log, the test's own files */
+	char *outbox_log;  /* owned: in dir, the sandbox provider's log the gateways share */
 	char *cert;     /* owned: certificate + key HAProxy serves, and the clients' CA */
 	int tls_port, http_port, stats_port;
 	pid_t pid;
@@ -32,6 +35,17 @@ void haproxy_fixture_wait_up(const struct haproxy_fixture *hp, int want);
 void haproxy_fixture_admin(const struct haproxy_fixture *hp, const char *servers, const char *action);
 /* Stops HAProxy and frees what init allocated (libcurl included). */
 void haproxy_fixture_stop(struct haproxy_fixture *hp);
+/*
+ * Sets up n gateways on conninfo to stand behind HAProxy, and migrates the
+ * database once through the first; the caller starts them. Each has
+ * LOG_LEVEL=info, HAProxy as TRUSTED_PROXIES, DB_POOL_SIZE=4,
+ * SANDBOX_WEBHOOK_SECRET=secret, SANDBOX_OUTBOX_LOG=hp->outbox_log and the
+ * NULL-ended extra settings (or NULL).
+ */
+void haproxy_fixture_gateways(const struct haproxy_fixture *hp, struct harness_gw *gw, int n,
+    const char *conninfo, const char *secret, const char *const *extra);
+/* haproxy_fixture_stop, then stops each of the n gateways cleanly and frees them. */
+void haproxy_fixture_stop_all(struct haproxy_fixture *hp, struct harness_gw *gw, int n);
 
 /* One provider thread's connection to HAProxy's TLS port, sending the given header with each webhook. */
 struct haproxy_client {
