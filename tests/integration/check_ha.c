@@ -187,9 +187,7 @@ START_TEST(test_three_gateways_one_killed)
 	    (const char *const[]){ "ESCALATION_ACK_TIMEOUT=3", "PROVIDER_TIMEOUT_MS=1000", NULL });
 	pg = harness_db_connect(conninfo);
 	staff_setup(&ha, pg);
-	for (int i = 0; i < NGW; i++)
-		harness_gw_start(&ha.gw[i]);
-	haproxy_fixture_start(&ha.haproxy, (int[]){ ha.gw[0].port, ha.gw[1].port, ha.gw[2].port });
+	haproxy_fixture_start(&ha.haproxy, ha.gw, NGW);
 
 	t0 = harness_now_s();
 	haproxy_stream_start(&stream, &ha.haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET, THREADS, PATIENTS, ROUNDS,

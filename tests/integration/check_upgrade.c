@@ -122,10 +122,8 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	haproxy_fixture_init(&up.haproxy, "upgrade");
 	haproxy_fixture_gateways(&up.haproxy, up.gw, NGW, conninfo, SANDBOX_SECRET, NULL);
 	pg = harness_db_connect(conninfo);
-	for (int i = 0; i < NGW; i++)
-		harness_gw_start(&up.gw[i]);
 	/* deploy/haproxy.cfg's third server is gateway 1 again (two of three entries go down at a time). */
-	haproxy_fixture_start(&up.haproxy, (int[]){ up.gw[0].port, up.gw[1].port, up.gw[0].port });
+	haproxy_fixture_start(&up.haproxy, up.gw, NGW);
 
 	t0 = harness_now_s();
 	haproxy_stream_start(&stream, &up.haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET, THREADS, PATIENTS, ROUNDS,

@@ -49,7 +49,7 @@ make_certificate(const struct haproxy_fixture *hp)
 }
 
 void
-haproxy_fixture_start(struct haproxy_fixture *hp, const int gw_port[HAPROXY_SERVERS])
+haproxy_fixture_start(struct haproxy_fixture *hp, struct harness_gw *gw, int n_gw)
 {
 	char *log = xasprintf("%s/haproxy.log", hp->dir), *env[4 + HAPROXY_SERVERS + 1] = { NULL };
 	const char *cfg = getenv("CARENAV_HAPROXY_CFG");
@@ -57,13 +57,15 @@ haproxy_fixture_start(struct haproxy_fixture *hp, const int gw_port[HAPROXY_SERV
 	size_t n = 0;
 
 	ck_assert_msg(cfg != NULL, "CARENAV_HAPROXY_CFG is not set (run through ctest)");
+	for (int i = 0; i < n_gw; i++)
+		harness_gw_start(&gw[i]);
 	make_certificate(hp);
 	env[n++] = xasprintf("CARENAV_TLS_BIND=127.0.0.1:%d", hp->tls_port);
 	env[n++] = xasprintf("CARENAV_HTTP_BIND=127.0.0.1:%d", hp->http_port);
 	env[n++] = xasprintf("CARENAV_STATS_BIND=127.0.0.1:%d", hp->stats_port);
 	env[n++] = xasprintf("CARENAV_TLS_CERT=%s", hp->cert);
 	for (int i = 0; i < HAPROXY_SERVERS; i++)
-		env[n++] = xasprintf("CARENAV_GW%d=127.0.0.1:%d", i + 1, gw_port[i]);
+		env[n++] = xasprintf("CARENAV_GW%d=127.0.0.1:%d", i + 1, gw[i % n_gw].port);
 	hp->pid = harness_spawn(argv, &(struct harness_spawn_opts){ .log = log, .in_fd = -1,
 	    .env = (const char *const *)env });
 	for (size_t i = 0; i < n; i++)

@@ -26,8 +26,12 @@ struct haproxy_fixture {
 
 /* Makes hp->dir (CARENAV_TEST_VARDIR/name-PID), picks free ports and sets libcurl up; nothing runs yet. */
 void haproxy_fixture_init(struct haproxy_fixture *hp, const char *name);
-/* Starts HAProxy with server gwN at 127.0.0.1:gw_port[N-1] and waits until it sees all three UP. */
-void haproxy_fixture_start(struct haproxy_fixture *hp, const int gw_port[HAPROXY_SERVERS]);
+/*
+ * Starts the n gateways, then HAProxy with server gwK at gateway (K-1) mod n
+ * (with two, the third entry is the first gateway again), and waits until it
+ * sees all three UP.
+ */
+void haproxy_fixture_start(struct haproxy_fixture *hp, struct harness_gw *gw, int n);
 /* Servers HAProxy's health check has UP (its stats CSV). */
 int haproxy_fixture_servers_up(const struct haproxy_fixture *hp);
 void haproxy_fixture_wait_up(const struct haproxy_fixture *hp, int want);
