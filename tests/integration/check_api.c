@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fake_twilio.h"
+#include "file_text.h"
 #include "twilio_world.h"
 #include "xmalloc.h"
 
@@ -91,18 +92,6 @@ expect_status(struct twilio_world *w, long want, const char *method, const char 
 	expect_error(call(w, want, method, path, token, body), code);
 }
 
-static char *
-file_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = xcalloc(1, 1 << 22);
-
-	ck_assert(f != NULL);
-	(void)fread(buf, 1, (1 << 22) - 1, f);
-	fclose(f);
-	return buf;
-}
-
 /* Stops the gateway; its log holds no full patient number and neither message body. */
 static void
 gw_stop_log_clean(struct twilio_world *w, const char *body_a, const char *body_b)
@@ -110,7 +99,7 @@ gw_stop_log_clean(struct twilio_world *w, const char *body_a, const char *body_b
 	char *log;
 
 	harness_gw_stop(&w->gw);
-	log = file_text(w->gw.log_path);
+	log = file_text_read(w->gw.log_path, NULL);
 	ck_assert_msg(strstr(log, PATIENT) == NULL, "full number in the log");
 	ck_assert_msg(strstr(log, body_a) == NULL && strstr(log, body_b) == NULL, "a message body in the log");
 	free(log);
