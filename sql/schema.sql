@@ -388,6 +388,14 @@ CREATE FUNCTION public.carenav_is_staff(p_phone text) RETURNS boolean
     AS $$ -- body: sql/functions/inbound.sql $$;
 
 --
+-- Name: carenav_lifecycle_may_run(integer, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_lifecycle_may_run(p_days integer, p_lock bigint) RETURNS boolean
+    LANGUAGE sql
+    AS $$ -- body: sql/functions/lifecycle.sql $$;
+
+--
 -- Name: carenav_local_instants(timestamp without time zone, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -552,7 +560,7 @@ CREATE FUNCTION public.carenav_outbox_sent_batch(p_items jsonb) RETURNS TABLE(or
 --
 
 CREATE FUNCTION public.carenav_outbox_trim(p_days integer, p_limit integer) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE sql
     AS $$ -- body: sql/functions/lifecycle.sql $$;
 
 --
@@ -636,7 +644,7 @@ CREATE FUNCTION public.carenav_report_error(p_status text, p_error_code text, p_
 --
 
 CREATE FUNCTION public.carenav_retention_clear_states(p_days integer, p_idle_hours integer, p_limit integer) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE sql
     AS $$ -- body: sql/functions/lifecycle.sql $$;
 
 --
@@ -644,7 +652,7 @@ CREATE FUNCTION public.carenav_retention_clear_states(p_days integer, p_idle_hou
 --
 
 CREATE FUNCTION public.carenav_retention_purge(p_days integer, p_limit integer) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE sql
     AS $$ -- body: sql/functions/lifecycle.sql $$;
 
 --

@@ -47,32 +47,36 @@ BEGIN
     RETURN v_made;
 END $$;
 
+-- Whether a pass that keeps p_days days runs now: p_days > 0 and no other
+-- gateway is in the same pass (advisory lock p_lock, held to the end of the
+-- transaction).
+CREATE OR REPLACE FUNCTION carenav_lifecycle_may_run(p_days integer, p_lock bigint) RETURNS boolean
+LANGUAGE sql AS $$
+    SELECT CASE WHEN p_days > 0 THEN pg_try_advisory_xact_lock(p_lock) ELSE false END
+$$;
+
 -- Blanks the bodies of up to p_limit messages older than p_days days;
 -- returns how many. Texts not yet answered and replies not yet sent keep
 -- theirs; a reply the provider has taken (it has a provider id) counts as
 -- sent even while the provider says queued. 0 when p_days <= 0 or another
 -- gateway is purging right now.
 CREATE OR REPLACE FUNCTION carenav_retention_purge(p_days integer, p_limit integer) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_n integer;
-BEGIN
-    IF p_days <= 0 OR NOT pg_try_advisory_xact_lock(727469) THEN
-        RETURN 0;
-    END IF;
+LANGUAGE sql AS $$
     WITH victims AS (
         SELECT id, created_at FROM messages
-         WHERE purged_at IS NULL AND created_at < now() - make_interval(days => p_days)
+         WHERE (SELECT carenav_lifecycle_may_run(p_days, 727469))
+           AND purged_at IS NULL AND created_at < now() - make_interval(days => p_days)
            AND NOT (direction = 'in' AND processed_at IS NULL)
            AND NOT (direction = 'out' AND status = 'queued' AND provider_sid IS NULL)
          ORDER BY created_at
-         LIMIT p_limit)
-    UPDATE messages m SET body = '', purged_at = now()
-      FROM victims v
-     WHERE m.id = v.id AND m.created_at = v.created_at;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    RETURN v_n;
-END $$;
+         LIMIT p_limit),
+    purged AS (
+        UPDATE messages m SET body = '', purged_at = now()
+          FROM victims v
+         WHERE m.id = v.id AND m.created_at = v.created_at
+        RETURNING 1)
+    SELECT count(*)::integer FROM purged
+$$;
 
 -- Empties the state of up to p_limit conversations idle longer than p_days
 -- days and p_idle_hours hours; returns how many. Their version moves on,
@@ -81,45 +85,37 @@ END $$;
 -- gateway is purging right now.
 CREATE OR REPLACE FUNCTION carenav_retention_clear_states(p_days integer, p_idle_hours integer, p_limit integer)
 RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_n integer;
-BEGIN
-    IF p_days <= 0 OR NOT pg_try_advisory_xact_lock(727469) THEN
-        RETURN 0;
-    END IF;
+LANGUAGE sql AS $$
     WITH idle AS (
         SELECT id FROM conversations
-         WHERE state <> '{}'
+         WHERE (SELECT carenav_lifecycle_may_run(p_days, 727469))
+           AND state <> '{}'
            AND last_activity_at < now() - greatest(make_interval(days => p_days),
                                                    make_interval(hours => p_idle_hours))
          ORDER BY last_activity_at
          LIMIT p_limit
-         FOR UPDATE SKIP LOCKED)
-    UPDATE conversations c SET state = '{}', version = c.version + 1
-      FROM idle
-     WHERE c.id = idle.id;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    RETURN v_n;
-END $$;
+         FOR UPDATE SKIP LOCKED),
+    cleared AS (
+        UPDATE conversations c SET state = '{}', version = c.version + 1
+          FROM idle
+         WHERE c.id = idle.id
+        RETURNING 1)
+    SELECT count(*)::integer FROM cleared
+$$;
 
 -- Deletes up to p_limit rows no longer pending and older than p_days days,
 -- oldest first; returns how many. 0 when p_days <= 0 or another gateway is
 -- trimming right now. A reply still pending is never deleted, however old.
 CREATE OR REPLACE FUNCTION carenav_outbox_trim(p_days integer, p_limit integer) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_n integer;
-BEGIN
-    IF p_days <= 0 OR NOT pg_try_advisory_xact_lock(727470) THEN
-        RETURN 0;
-    END IF;
-    DELETE FROM outbox
-     WHERE state <> 'pending'
-       AND id IN (SELECT id FROM outbox
-                   WHERE state <> 'pending' AND created_at < now() - make_interval(days => p_days)
-                   ORDER BY created_at
-                   LIMIT p_limit);
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    RETURN v_n;
-END $$;
+LANGUAGE sql AS $$
+    WITH trimmed AS (
+        DELETE FROM outbox
+         WHERE state <> 'pending'
+           AND id IN (SELECT id FROM outbox
+                       WHERE (SELECT carenav_lifecycle_may_run(p_days, 727470))
+                         AND state <> 'pending' AND created_at < now() - make_interval(days => p_days)
+                       ORDER BY created_at
+                       LIMIT p_limit)
+        RETURNING 1)
+    SELECT count(*)::integer FROM trimmed
+$$;

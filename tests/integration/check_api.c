@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fake_twilio.h"
+#include "file_text.h"
 #include "twilio_world.h"
 #include "xmalloc.h"
 
@@ -73,6 +74,17 @@ expect_error(json_t *doc, const char *code)
 	json_decref(doc);
 }
 
+/* GET path as alice: must answer 200 with want in the body. */
+static void
+get_has(struct twilio_world *w, const char *path, const char *want)
+{
+	char *resp = NULL;
+
+	ck_assert_int_eq(harness_api(w->gw.port, "GET", path, ALICE, NULL, &resp), 200);
+	ck_assert_msg(strstr(resp, want) != NULL, "GET %s: no %s in %s", path, want, resp);
+	free(resp);
+}
+
 static void
 expect_status(struct twilio_world *w, long want, const char *method, const char *path, const char *token,
     const char *body, const char *code)
@@ -80,20 +92,66 @@ expect_status(struct twilio_world *w, long want, const char *method, const char 
 	expect_error(call(w, want, method, path, token, body), code);
 }
 
-static char *
-file_text(const char *path)
+/* Stops the gateway; its log holds no full patient number and neither message body. */
+static void
+gw_stop_log_clean(struct twilio_world *w, const char *body_a, const char *body_b)
 {
-	FILE *f = fopen(path, "r");
-	char *buf = xcalloc(1, 1 << 22);
+	char *log;
 
-	ck_assert(f != NULL);
-	(void)fread(buf, 1, (1 << 22) - 1, f);
-	fclose(f);
-	return buf;
+	harness_gw_stop(&w->gw);
+	log = file_text_read(w->gw.log_path, NULL);
+	ck_assert_msg(strstr(log, PATIENT) == NULL, "full number in the log");
+	ck_assert_msg(strstr(log, body_a) == NULL && strstr(log, body_b) == NULL, "a message body in the log");
+	free(log);
+}
+
+/* One request and the error it must get: status and code word. */
+struct api_case {
+	long status;
+	const char *method, *path, *token, *body, *code;
+};
+
+/* expect_status for each of n cases, in order. */
+static void
+expect_statuses(struct twilio_world *w, const struct api_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		expect_status(w, cases[i].status, cases[i].method, cases[i].path, cases[i].token, cases[i].body,
+		    cases[i].code);
 }
 
 START_TEST(test_auth_and_errors)
 {
+	static const struct api_case errors[] = {
+		/* Unknown paths and methods under /api/ say so only to an operator. */
+		{ 401, "GET", "/api/nope", NULL, NULL, "unauthorized" },
+		{ 401, "GET", "/api/escalations/1/ack", NULL, NULL, "unauthorized" },
+		{ 404, "GET", "/api/nope", ALICE, NULL, "not_found" },
+		{ 404, "GET", "/api/conversations/abc", ALICE, NULL, "not_found" },
+		{ 405, "POST", "/api/conversations", ALICE, NULL, "method_not_allowed" },
+		/* Bad input: 400 / 404 / 415 / 422 with a code. */
+		{ 400, "GET", "/api/conversations?limit=0", ALICE, NULL, "invalid_parameter" },
+		{ 400, "GET", "/api/conversations?limit=abc", ALICE, NULL, "invalid_parameter" },
+		{ 400, "GET", "/api/conversations?status=weird", ALICE, NULL, "invalid_parameter" },
+		{ 400, "GET", "/api/conversations?cursor=xyz", ALICE, NULL, "invalid_cursor" },
+		{ 400, "GET", "/api/escalations?open=maybe", ALICE, NULL, "invalid_parameter" },
+		{ 400, "GET", "/api/callbacks?status=later", ALICE, NULL, "invalid_parameter" },
+		{ 404, "GET", "/api/conversations/424242", ALICE, NULL, "not_found" },
+		{ 404, "POST", "/api/escalations/424242/ack", ALICE, NULL, "not_found" },
+		{ 404, "POST", "/api/escalations/424242/resolve", ALICE, NULL, "not_found" },
+		{ 404, "POST", "/api/callbacks/424242/done", ALICE, NULL, "not_found" },
+		{ 404, "POST", "/api/conversations/424242/handoff", ALICE, NULL, "not_found" },
+		{ 404, "POST", "/api/conversations/424242/messages", ALICE, "{\"body\": \"hi\"}", "not_found" },
+		{ 400, "POST", "/api/conversations/1/messages", ALICE, "[1]", "invalid_json" },
+		{ 400, "POST", "/api/conversations/1/messages", ALICE, "{\"body\":", "invalid_json" },
+		{ 422, "POST", "/api/conversations/1/messages", ALICE, "{\"body\": \"  \"}", "invalid_body" },
+		{ 422, "POST", "/api/conversations/1/handoff", ALICE, "{\"active\": \"yes\"}", "invalid_body" },
+		/* The console's language: an OPERATOR_TOKENS name has no account to keep one (check_operators has them). */
+		{ 409, "POST", "/api/me/language", ALICE, "{\"language\": \"es\"}", "no_account" },
+		{ 422, "POST", "/api/me/language", ALICE, "{\"language\": \"fr\"}", "invalid_body" },
+		{ 400, "POST", "/api/me/language", ALICE, "{\"language\":", "invalid_json" },
+		{ 405, "GET", "/api/me/language", ALICE, NULL, "method_not_allowed" },
+	};
 	struct twilio_world w;
 	json_t *doc;
 	char *resp = NULL;
@@ -107,12 +165,6 @@ START_TEST(test_auth_and_errors)
 	    &resp), 401);
 	ck_assert_msg(strstr(resp, "unauthorized") != NULL, "%s", resp);
 	free(resp);
-	/* Unknown paths and methods under /api/ say so only to an operator. */
-	expect_status(&w, 401, "GET", "/api/nope", NULL, NULL, "unauthorized");
-	expect_status(&w, 401, "GET", "/api/escalations/1/ack", NULL, NULL, "unauthorized");
-	expect_status(&w, 404, "GET", "/api/nope", ALICE, NULL, "not_found");
-	expect_status(&w, 404, "GET", "/api/conversations/abc", ALICE, NULL, "not_found");
-	expect_status(&w, 405, "POST", "/api/conversations", ALICE, NULL, "method_not_allowed");
 	/* The right tokens, each with its name. */
 	doc = call(&w, 200, "GET", "/api/me", ALICE, NULL);
 	ck_assert_str_eq(json_string_value(json_object_get(doc, "operator")), "alice");
@@ -123,33 +175,9 @@ START_TEST(test_auth_and_errors)
 	doc = call(&w, 200, "GET", "/api/conversations", ALICE, NULL);
 	ck_assert(json_is_array(json_object_get(doc, "conversations")));
 	json_decref(doc);
-	/* Bad input: 400 / 404 / 415 / 422 with a code. */
-	expect_status(&w, 400, "GET", "/api/conversations?limit=0", ALICE, NULL, "invalid_parameter");
-	expect_status(&w, 400, "GET", "/api/conversations?limit=abc", ALICE, NULL, "invalid_parameter");
-	expect_status(&w, 400, "GET", "/api/conversations?status=weird", ALICE, NULL, "invalid_parameter");
-	expect_status(&w, 400, "GET", "/api/conversations?cursor=xyz", ALICE, NULL, "invalid_cursor");
-	expect_status(&w, 400, "GET", "/api/escalations?open=maybe", ALICE, NULL, "invalid_parameter");
-	expect_status(&w, 400, "GET", "/api/callbacks?status=later", ALICE, NULL, "invalid_parameter");
-	expect_status(&w, 404, "GET", "/api/conversations/424242", ALICE, NULL, "not_found");
-	expect_status(&w, 404, "POST", "/api/escalations/424242/ack", ALICE, NULL, "not_found");
-	expect_status(&w, 404, "POST", "/api/escalations/424242/resolve", ALICE, NULL, "not_found");
-	expect_status(&w, 404, "POST", "/api/callbacks/424242/done", ALICE, NULL, "not_found");
-	expect_status(&w, 404, "POST", "/api/conversations/424242/handoff", ALICE, NULL, "not_found");
-	expect_status(&w, 404, "POST", "/api/conversations/424242/messages", ALICE, "{\"body\": \"hi\"}",
-	    "not_found");
-	expect_status(&w, 400, "POST", "/api/conversations/1/messages", ALICE, "[1]", "invalid_json");
-	expect_status(&w, 400, "POST", "/api/conversations/1/messages", ALICE, "{\"body\":", "invalid_json");
-	expect_status(&w, 422, "POST", "/api/conversations/1/messages", ALICE, "{\"body\": \"  \"}",
-	    "invalid_body");
-	expect_status(&w, 422, "POST", "/api/conversations/1/handoff", ALICE, "{\"active\": \"yes\"}",
-	    "invalid_body");
+	expect_statuses(&w, errors, sizeof errors / sizeof errors[0]);
 	ck_assert_int_eq(harness_api(w.gw.port, "POST", "/api/conversations/1/messages", NULL, NULL, NULL),
 	    401);
-	/* The console's language: an OPERATOR_TOKENS name has no account to keep one (check_operators has them). */
-	expect_status(&w, 409, "POST", "/api/me/language", ALICE, "{\"language\": \"es\"}", "no_account");
-	expect_status(&w, 422, "POST", "/api/me/language", ALICE, "{\"language\": \"fr\"}", "invalid_body");
-	expect_status(&w, 400, "POST", "/api/me/language", ALICE, "{\"language\":", "invalid_json");
-	expect_status(&w, 405, "GET", "/api/me/language", ALICE, NULL, "method_not_allowed");
 	ck_assert_int_eq(harness_api(w.gw.port, "POST", "/api/me/language", NULL, "{\"language\": \"es\"}", NULL),
 	    401);
 	/* No operator action happened; the attempt to open conversation 424242 is audited as a read. */
@@ -285,10 +313,7 @@ START_TEST(test_pagination_stable_while_messages_arrive)
 	    &resp), 200);
 	ck_assert_msg(strstr(resp, "***0011") && !strstr(resp, "***0099"), "%s", resp);
 	free(resp);
-	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/conversations?status=closed", ALICE, NULL,
-	    &resp), 200);
-	ck_assert_msg(strstr(resp, "\"conversations\": []") != NULL, "%s", resp);
-	free(resp);
+	get_has(&w, "/api/conversations?status=closed", "\"conversations\": []");
 	twilio_world_stop(&w);
 }
 END_TEST
@@ -297,7 +322,7 @@ START_TEST(test_escalation_ack_and_resolve)
 {
 	struct twilio_world w;
 	json_t *doc, *list;
-	char *resp = NULL, *path, *code, *log;
+	char *resp = NULL, *path, *code;
 	long long esc, conv;
 
 	world_init(&w, "alice:" ALICE ",bob:" BOB, NULL);
@@ -339,9 +364,7 @@ START_TEST(test_escalation_ack_and_resolve)
 	    "AND body LIKE '%nurse%' AND sent_by = 'system' AND status = 'sent'", 1, WAIT_MS));
 	expect_status(&w, 409, "POST", path, ALICE, NULL, "conflict");
 	free(path);
-	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/escalations?open=true", ALICE, NULL, &resp), 200);
-	ck_assert_msg(strstr(resp, "\"escalations\": []") != NULL, "%s", resp);
-	free(resp);
+	get_has(&w, "/api/escalations?open=true", "\"escalations\": []");
 
 	path = xasprintf("/api/escalations/%lld/resolve", esc);
 	expect_status(&w, 422, "POST", path, ALICE, "{\"note\": 5}", "invalid_body");
@@ -353,21 +376,14 @@ START_TEST(test_escalation_ack_and_resolve)
 	    "AND actor = 'operator:alice'"), 1);
 	expect_status(&w, 409, "POST", path, ALICE, NULL, "conflict");
 	free(path);
-	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/escalations", ALICE, NULL, &resp), 200);
-	ck_assert_msg(strstr(resp, "\"resolved\"") != NULL, "%s", resp);
-	free(resp);
+	get_has(&w, "/api/escalations", "\"resolved\"");
 
 	/* The audit trail, newest first, through the API too. */
 	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/audit", ALICE, NULL, &resp), 200);
 	ck_assert_msg(strstr(resp, "escalation_resolve") < strstr(resp, "escalation_ack"), "%s", resp);
 	free(resp);
 
-	harness_gw_stop(&w.gw);
-	log = file_text(w.gw.log_path);
-	ck_assert_msg(strstr(log, PATIENT) == NULL, "full number in the log");
-	ck_assert_msg(strstr(log, "chest pain") == NULL && strstr(log, "called back") == NULL,
-	    "a message body in the log");
-	free(log);
+	gw_stop_log_clean(&w, "chest pain", "called back");
 	free(code);
 	twilio_world_stop(&w);
 }
@@ -377,7 +393,7 @@ START_TEST(test_handoff_and_operator_message)
 {
 	struct twilio_world w;
 	json_t *doc;
-	char *path, *before_text, *replies, *log;
+	char *path, *before_text, *replies;
 	long long conv, before;
 
 	world_init(&w, "alice:" ALICE ",bob:" BOB, NULL);
@@ -438,12 +454,7 @@ START_TEST(test_handoff_and_operator_message)
 	expect_status(&w, 409, "POST", path, ALICE, "{\"body\": \"hello?\"}", "opted_out");
 	free(path);
 
-	harness_gw_stop(&w.gw);
-	log = file_text(w.gw.log_path);
-	ck_assert_msg(strstr(log, PATIENT) == NULL, "full number in the log");
-	ck_assert_msg(strstr(log, "Bob, a nurse") == NULL && strstr(log, "two days") == NULL,
-	    "a message body in the log");
-	free(log);
+	gw_stop_log_clean(&w, "Bob, a nurse", "two days");
 	twilio_world_stop(&w);
 }
 END_TEST
@@ -551,12 +562,8 @@ START_TEST(test_callbacks)
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE action = 'callback_done'"), 1);
 	expect_status(&w, 409, "POST", path, ALICE, NULL, "conflict");
 	free(path);
-	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/callbacks", ALICE, NULL, &resp), 200);
-	ck_assert_msg(strstr(resp, "\"callbacks\": []") != NULL, "%s", resp);
-	free(resp);
-	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/callbacks?status=all", ALICE, NULL, &resp), 200);
-	ck_assert_msg(strstr(resp, "operator:alice") != NULL, "%s", resp);
-	free(resp);
+	get_has(&w, "/api/callbacks", "\"callbacks\": []");
+	get_has(&w, "/api/callbacks?status=all", "operator:alice");
 	twilio_world_stop(&w);
 }
 END_TEST

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "file_text.h"
 #include "twilio_world.h"
 #include "xmalloc.h"
 
@@ -311,24 +312,6 @@ START_TEST(test_no_sentence_twice)
 }
 END_TEST
 
-/* The whole of a file (caller frees). */
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot read %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = xcalloc(1, (size_t)n + 1);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
-}
-
 /* The shipped flow before this one (tests/data/flows/shipped/back_pain_v1.json; caller frees the path). */
 static char *
 shipped_v1_path(void)
@@ -346,7 +329,7 @@ shipped_v1_path(void)
 static bool
 newest_is_shipped(PGconn *pg)
 {
-	char *doc = slurp(getenv("CARENAV_FLOW_FILE"));
+	char *doc = file_text_read(getenv("CARENAV_FLOW_FILE"), NULL);
 	const char *params[] = { doc };
 	PGresult *res = PQexecParams(pg, "SELECT document = $1::jsonb FROM flow_versions "
 	    "ORDER BY version DESC LIMIT 1", 1, NULL, params, NULL, NULL, 0);
@@ -415,7 +398,7 @@ START_TEST(test_edited_flow_kept)
 {
 	static const char *const greeting = "Your clinic's automated back pain line.";
 	struct twilio_world w;
-	char *v1 = shipped_v1_path(), *doc = slurp(v1), *edited, *path, *out = NULL, *log, *at;
+	char *v1 = shipped_v1_path(), *doc = file_text_read(v1, NULL), *edited, *path, *out = NULL, *log, *at;
 	FILE *f;
 
 	memset(&w, 0, sizeof w);
@@ -438,7 +421,7 @@ START_TEST(test_edited_flow_kept)
 	out = received(&w, "+15553000061", NULL);
 	ck_assert_msg(strstr(out, "Sunny Clinic") != NULL, "got:\n%s", out);
 	free(out);
-	log = slurp(w.gw.log_path);
+	log = file_text_read(w.gw.log_path, NULL);
 	ck_assert_msg(strstr(log, "was edited here, so it stays") != NULL, "no notice in %s", w.gw.log_path);
 	free(log);
 	harness_gw_cli(&w.gw, &out, "doctor", NULL);

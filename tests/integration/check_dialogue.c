@@ -39,6 +39,19 @@ expect(struct twilio_world *w, const char *patient, const char *body, const char
 	free(got);
 }
 
+/* One text and a piece of the replies it must get. */
+struct exchange {
+	const char *text, *want;
+};
+
+/* expect() for each exchange in order, up to the one whose text is NULL. */
+static void
+expect_all(struct twilio_world *w, const char *patient, const struct exchange *x)
+{
+	for (; x->text != NULL; x++)
+		expect(w, patient, x->text, x->want);
+}
+
 static long long
 count(struct twilio_world *w, const char *sql)
 {
@@ -51,13 +64,10 @@ START_TEST(test_full_conversation_to_self_care)
 	const char *p = "+15552000001";
 
 	twilio_world_start(&w, &sandbox);
-	expect(&w, p, "hi, my back hurts", "automated back pain line");
-	expect(&w, p, "no", "Where is the pain");
-	expect(&w, p, "LOWER BACK, about 4 days", "Noted: 4 days.");
-	expect(&w, p, "none", "Lower back self-care");
-	expect(&w, p, "1", "10-20 minutes");
-	expect(&w, p, "5", "Core");
-	expect(&w, p, "10", "call you");
+	expect_all(&w, p, (const struct exchange[]){ { "hi, my back hurts", "automated back pain line" },
+	    { "no", "Where is the pain" }, { "LOWER BACK, about 4 days", "Noted: 4 days." },
+	    { "none", "Lower back self-care" }, { "1", "10-20 minutes" }, { "5", "Core" }, { "10", "call you" },
+	    { NULL, NULL } });
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 1);
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 0);
 	/* One step per text, every reply queued once and delivered by the sandbox. */
@@ -300,11 +310,9 @@ START_TEST(test_answers_read_as_meant)
 	const char *p = "+15552000010", *q = "+15552000011";
 
 	twilio_world_start(&w, &sandbox);
-	expect(&w, p, "hi", "Safety check");
-	expect(&w, p, "no im fine", "Where is the pain");
-	expect(&w, p, "restart", "Safety check");
-	expect(&w, p, "none of those", "Where is the pain");
-	expect(&w, p, "lower", "Any of these");
+	expect_all(&w, p, (const struct exchange[]){ { "hi", "Safety check" }, { "no im fine", "Where is the pain" },
+	    { "restart", "Safety check" }, { "none of those", "Where is the pain" }, { "lower", "Any of these" },
+	    { NULL, NULL } });
 	/* "gone" was read as "none" (NO). */
 	expect(&w, p, "my left leg has gone numb", "doctor");
 	expect_node(&w, p, "see_doctor");

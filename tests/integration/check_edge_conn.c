@@ -72,6 +72,15 @@ log_lines(struct twilio_world *w, const char *what)
 	return n;
 }
 
+/* Asserts that min to max lines of the gateway's log contain what. */
+static void
+assert_log_lines(struct twilio_world *w, const char *what, int min, int max)
+{
+	int n = log_lines(w, what);
+
+	ck_assert_msg(n >= min && n <= max, "%d log line(s) with \"%s\", want %d to %d", n, what, min, max);
+}
+
 /* A new keep-alive connection from source that has had one request answered with want. */
 static int
 open_conn(struct twilio_world *w, const char *source, const char *req, long want)
@@ -195,8 +204,7 @@ START_TEST(test_idle_connection_flood)
 	ck_assert_int_eq(closed_idle, FLOOD_CONNS - 64 + 2);
 	ck_assert_int_eq(refused, 0);
 	/* Logged, but rate-limited: a line per 10 s, not one per connection. */
-	ck_assert_int_ge(log_lines(&w, "idle keep-alive connection(s) closed"), 1);
-	ck_assert_int_le(log_lines(&w, "idle keep-alive connection(s) closed"), 3);
+	assert_log_lines(&w, "idle keep-alive connection(s) closed", 1, 3);
 	ck_assert_int_eq(log_lines(&w, "refused with 503"), 0);
 	notes = xasprintf("%d idle keep-alive connections from one address in %.1f s, each after one request "
 	    "(the old gateway answered everything 503 past 512): the per-client cap (64) closed the oldest, "
@@ -390,8 +398,7 @@ START_TEST(test_bad_token_flood)
 	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/me", ALICE, NULL, NULL), 200);
 	ck_assert_int_eq(metric(&w, "carenav_api_rate_limited_total"), 670);
 	ck_assert_int_eq(metric(&w, "carenav_api_auth_failures_total"), 700);
-	ck_assert_int_ge(log_lines(&w, "refused with 429"), 1);
-	ck_assert_int_le(log_lines(&w, "refused with 429"), 2);
+	assert_log_lines(&w, "refused with 429", 1, 2);
 	notes = xasprintf("700 wrong-token /api/ requests from one address in %.2f s (the old gateway then "
 	    "answered the valid operator 429): 30 answered 401, 670 429 from their own bucket; the valid "
 	    "operator at the same address %d/%d 200, %d texts all 200 (slowest %.0f ms); %d log line(s) for "

@@ -57,7 +57,6 @@ static const char *const texts[] = { "hi my back hurts", "no", "3", "about a wee
 
 struct ha {
 	struct haproxy_fixture haproxy;  /* its dir holds PgBouncer's files and the shared sandbox log too */
-	char *outbox_log; /* owned: the sandbox provider's log, shared by the gateways */
 	pid_t pgbouncer;
 	int bouncer_port;
 	struct harness_gw gw[NGW];
@@ -166,7 +165,7 @@ q(PGconn *pg, const char *sql)
 START_TEST(test_three_gateways_one_killed)
 {
 	enum { SENT = PATIENTS * ROUNDS };
-	char *conninfo = harness_db_create(), *env[8], *notes, *bouncer;
+	char *conninfo = harness_db_create(), *notes, *bouncer;
 	struct haproxy_stream stream;
 	struct ha ha;
 	PGconn *pg;
@@ -178,26 +177,17 @@ START_TEST(test_three_gateways_one_killed)
 
 	memset(&ha, 0, sizeof ha);
 	haproxy_fixture_init(&ha.haproxy, "ha");
-	ha.outbox_log = xasprintf("%s/outbox.log", ha.haproxy.dir);
-	env[0] = xasprintf("SANDBOX_OUTBOX_LOG=%s", ha.outbox_log);
-	env[1] = xstrdup("LOG_LEVEL=info");
-	env[2] = xstrdup("ESCALATION_ACK_TIMEOUT=3");
-	env[3] = xstrdup("PROVIDER_TIMEOUT_MS=1000");
-	env[4] = xstrdup("DB_POOL_SIZE=4");
-	/* As in production: HAProxy is the trusted proxy (no per-client connection cap, X-Forwarded-For believed). */
-	env[5] = xstrdup("TRUSTED_PROXIES=127.0.0.1");
-	env[6] = xstrdup("SANDBOX_WEBHOOK_SECRET=" SANDBOX_SECRET);
-	env[7] = NULL;
 	bouncer = pgbouncer_start(&ha, conninfo);
-	for (int i = 0; i < NGW; i++)
-		harness_gw_init(&ha.gw[i], bouncer, (const char *const *)env);
-	/* Migrations once (through PgBouncer too: the migration lock is transaction-scoped), then the gateways. */
-	ck_assert_int_eq(harness_gw_cli(&ha.gw[0], NULL, "migrate", NULL), 0);
+	/*
+	 * As in production: HAProxy is the trusted proxy (no per-client connection cap, X-Forwarded-For
+	 * believed). Migrations once (through PgBouncer too: the migration lock is transaction-scoped), then
+	 * the gateways.
+	 */
+	haproxy_fixture_gateways(&ha.haproxy, ha.gw, NGW, bouncer, SANDBOX_SECRET,
+	    (const char *const[]){ "ESCALATION_ACK_TIMEOUT=3", "PROVIDER_TIMEOUT_MS=1000", NULL });
 	pg = harness_db_connect(conninfo);
 	staff_setup(&ha, pg);
-	for (int i = 0; i < NGW; i++)
-		harness_gw_start(&ha.gw[i]);
-	haproxy_fixture_start(&ha.haproxy, (int[]){ ha.gw[0].port, ha.gw[1].port, ha.gw[2].port });
+	haproxy_fixture_start(&ha.haproxy, ha.gw, NGW);
 
 	t0 = harness_now_s();
 	haproxy_stream_start(&stream, &ha.haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET, THREADS, PATIENTS, ROUNDS,
@@ -248,7 +238,7 @@ START_TEST(test_three_gateways_one_killed)
 	    "WHERE prev_sid > provider_sid OR prev_at > processed_at"), 0);
 	/* Every outbox row sent once, and each conversation's replies left in the order written. */
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
-	harness_sandbox_log_tally(ha.outbox_log, &lines, &distinct, &out_of_order);
+	harness_sandbox_log_tally(ha.haproxy.outbox_log, &lines, &distinct, &out_of_order);
 	ck_assert_int_eq(distinct, q(pg, "SELECT count(*) FROM outbox"));
 	ck_assert_int_eq(out_of_order, 0);
 	/* The sandbox, like a provider with idempotency keys, absorbs a resend after the kill. */
@@ -275,18 +265,11 @@ START_TEST(test_three_gateways_one_killed)
 	fprintf(stderr, "check_ha: %s\n", notes);
 	free(notes);
 
-	haproxy_fixture_stop(&ha.haproxy);
-	for (int i = 0; i < NGW; i++) {
-		harness_gw_stop_clean(&ha.gw[i]);
-		harness_gw_free(&ha.gw[i]);
-	}
+	haproxy_fixture_stop_all(&ha.haproxy, ha.gw, NGW);
 	kill(ha.pgbouncer, SIGTERM);
 	waitpid(ha.pgbouncer, NULL, 0);
 	free(bouncer);
-	for (int i = 0; env[i] != NULL; i++)
-		free(env[i]);
 	PQfinish(pg);
-	free(ha.outbox_log);
 	free(conninfo);
 }
 END_TEST

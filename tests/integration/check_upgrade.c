@@ -42,7 +42,6 @@
 static const char *const texts[] = { "hi my back hurts", "no", "3", "about a week", "no", "no", "1", "thanks" };
 
 struct up {
-	char *outbox_log;                 /* owned: in haproxy.dir, shared by the gateways */
 	struct haproxy_fixture haproxy;
 	struct harness_gw gw[NGW];
 	atomic_long answered;    /* webhooks answered 200 */
@@ -111,7 +110,7 @@ apply_expand(PGconn *pg)
 START_TEST(test_rolling_upgrade_under_traffic)
 {
 	enum { SENT = PATIENTS * ROUNDS };
-	char *conninfo = harness_db_create(), *env[6], *out = NULL, *notes;
+	char *conninfo = harness_db_create(), *out = NULL, *notes;
 	struct haproxy_stream stream;
 	struct up up;
 	PGconn *pg;
@@ -121,21 +120,10 @@ START_TEST(test_rolling_upgrade_under_traffic)
 
 	memset(&up, 0, sizeof up);
 	haproxy_fixture_init(&up.haproxy, "upgrade");
-	up.outbox_log = xasprintf("%s/outbox.log", up.haproxy.dir);
-	env[0] = xasprintf("SANDBOX_OUTBOX_LOG=%s", up.outbox_log);
-	env[1] = xstrdup("LOG_LEVEL=info");
-	env[2] = xstrdup("TRUSTED_PROXIES=127.0.0.1");
-	env[3] = xstrdup("SANDBOX_WEBHOOK_SECRET=" SANDBOX_SECRET);
-	env[4] = xstrdup("DB_POOL_SIZE=4");
-	env[5] = NULL;
-	for (int i = 0; i < NGW; i++)
-		harness_gw_init(&up.gw[i], conninfo, (const char *const *)env);
-	ck_assert_int_eq(harness_gw_cli(&up.gw[0], NULL, "migrate", NULL), 0);
+	haproxy_fixture_gateways(&up.haproxy, up.gw, NGW, conninfo, SANDBOX_SECRET, NULL);
 	pg = harness_db_connect(conninfo);
-	for (int i = 0; i < NGW; i++)
-		harness_gw_start(&up.gw[i]);
 	/* deploy/haproxy.cfg's third server is gateway 1 again (two of three entries go down at a time). */
-	haproxy_fixture_start(&up.haproxy, (int[]){ up.gw[0].port, up.gw[1].port, up.gw[0].port });
+	haproxy_fixture_start(&up.haproxy, up.gw, NGW);
 
 	t0 = harness_now_s();
 	haproxy_stream_start(&stream, &up.haproxy, "X-Sandbox-Secret: " SANDBOX_SECRET, THREADS, PATIENTS, ROUNDS,
@@ -163,7 +151,7 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	harness_wait_settled(pg, SETTLE_MS, up.gw[0].log_path);
 	harness_inbound_tally(pg, &t);
 	/* Replies sent once: one sandbox log line per outbox row. */
-	harness_sandbox_log_tally(up.outbox_log, &lines, &distinct, &out_of_order);
+	harness_sandbox_log_tally(up.haproxy.outbox_log, &lines, &distinct, &out_of_order);
 	/* The expanded schema is there and the replaced gateways ignore the migration they do not know. */
 	ck_assert_int_eq(harness_query_int(pg, "SELECT carenav_upgrade_probe()"), 1);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM schema_migrations "
@@ -192,15 +180,8 @@ START_TEST(test_rolling_upgrade_under_traffic)
 	ck_assert_int_eq(lines, harness_query_int(pg, "SELECT count(*) FROM outbox"));
 	free(notes);
 
-	haproxy_fixture_stop(&up.haproxy);
-	for (int i = 0; i < NGW; i++) {
-		harness_gw_stop_clean(&up.gw[i]);
-		harness_gw_free(&up.gw[i]);
-	}
-	for (int i = 0; env[i] != NULL; i++)
-		free(env[i]);
+	haproxy_fixture_stop_all(&up.haproxy, up.gw, NGW);
 	PQfinish(pg);
-	free(up.outbox_log);
 	free(conninfo);
 }
 END_TEST

@@ -31,6 +31,7 @@ haproxy_fixture_init(struct haproxy_fixture *hp, const char *name)
 	ck_assert(mkdir(vardir, 0755) == 0 || errno == EEXIST);
 	ck_assert(mkdir(hp->dir, 0755) == 0 || errno == EEXIST);
 	hp->cert = xasprintf("%s/carenav.pem", hp->dir);
+	hp->outbox_log = xasprintf("%s/outbox.log", hp->dir);
 	hp->tls_port = harness_free_port();
 	hp->http_port = harness_free_port();
 	hp->stats_port = harness_free_port();
@@ -48,7 +49,7 @@ make_certificate(const struct haproxy_fixture *hp)
 }
 
 void
-haproxy_fixture_start(struct haproxy_fixture *hp, const int gw_port[HAPROXY_SERVERS])
+haproxy_fixture_start(struct haproxy_fixture *hp, struct harness_gw *gw, int n_gw)
 {
 	char *log = xasprintf("%s/haproxy.log", hp->dir), *env[4 + HAPROXY_SERVERS + 1] = { NULL };
 	const char *cfg = getenv("CARENAV_HAPROXY_CFG");
@@ -56,13 +57,15 @@ haproxy_fixture_start(struct haproxy_fixture *hp, const int gw_port[HAPROXY_SERV
 	size_t n = 0;
 
 	ck_assert_msg(cfg != NULL, "CARENAV_HAPROXY_CFG is not set (run through ctest)");
+	for (int i = 0; i < n_gw; i++)
+		harness_gw_start(&gw[i]);
 	make_certificate(hp);
 	env[n++] = xasprintf("CARENAV_TLS_BIND=127.0.0.1:%d", hp->tls_port);
 	env[n++] = xasprintf("CARENAV_HTTP_BIND=127.0.0.1:%d", hp->http_port);
 	env[n++] = xasprintf("CARENAV_STATS_BIND=127.0.0.1:%d", hp->stats_port);
 	env[n++] = xasprintf("CARENAV_TLS_CERT=%s", hp->cert);
 	for (int i = 0; i < HAPROXY_SERVERS; i++)
-		env[n++] = xasprintf("CARENAV_GW%d=127.0.0.1:%d", i + 1, gw_port[i]);
+		env[n++] = xasprintf("CARENAV_GW%d=127.0.0.1:%d", i + 1, gw[i % n_gw].port);
 	hp->pid = harness_spawn(argv, &(struct harness_spawn_opts){ .log = log, .in_fd = -1,
 	    .env = (const char *const *)env });
 	for (size_t i = 0; i < n; i++)
@@ -127,8 +130,42 @@ haproxy_fixture_stop(struct haproxy_fixture *hp)
 	}
 	free(hp->dir);
 	free(hp->cert);
+	free(hp->outbox_log);
 	memset(hp, 0, sizeof *hp);
 	curl_global_cleanup();
+}
+
+void
+haproxy_fixture_gateways(const struct haproxy_fixture *hp, struct harness_gw *gw, int n, const char *conninfo,
+    const char *secret, const char *const *extra)
+{
+	enum { COMMON = 5, MAX_EXTRA = 8 };
+	const char *env[COMMON + MAX_EXTRA + 1] = { "LOG_LEVEL=info", "TRUSTED_PROXIES=127.0.0.1", "DB_POOL_SIZE=4" };
+	char *secret_env = xasprintf("SANDBOX_WEBHOOK_SECRET=%s", secret);
+	char *log_env = xasprintf("SANDBOX_OUTBOX_LOG=%s", hp->outbox_log);
+	size_t k = COMMON;
+
+	env[3] = secret_env;
+	env[4] = log_env;
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+		ck_assert_uint_lt(k, COMMON + MAX_EXTRA);
+		env[k++] = extra[i];
+	}
+	for (int i = 0; i < n; i++)
+		harness_gw_init(&gw[i], conninfo, env);
+	ck_assert_int_eq(harness_gw_cli(&gw[0], NULL, "migrate", NULL), 0);
+	free(secret_env);
+	free(log_env);
+}
+
+void
+haproxy_fixture_stop_all(struct haproxy_fixture *hp, struct harness_gw *gw, int n)
+{
+	haproxy_fixture_stop(hp);
+	for (int i = 0; i < n; i++) {
+		harness_gw_stop_clean(&gw[i]);
+		harness_gw_free(&gw[i]);
+	}
 }
 
 static size_t

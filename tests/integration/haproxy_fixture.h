@@ -14,8 +14,11 @@
 /* deploy/haproxy.cfg names three servers, gw1..gw3. */
 #define HAPROXY_SERVERS 3
 
+struct harness_gw;
+
 struct haproxy_fixture {
 	char *dir;      /* owned: the test's directory: the certificate, HAProxy's log, the test's own files */
+	char *outbox_log;  /* owned: in dir, the sandbox provider's log the gateways share */
 	char *cert;     /* owned: certificate + key HAProxy serves, and the clients' CA */
 	int tls_port, http_port, stats_port;
 	pid_t pid;
@@ -23,8 +26,12 @@ struct haproxy_fixture {
 
 /* Makes hp->dir (CARENAV_TEST_VARDIR/name-PID), picks free ports and sets libcurl up; nothing runs yet. */
 void haproxy_fixture_init(struct haproxy_fixture *hp, const char *name);
-/* Starts HAProxy with server gwN at 127.0.0.1:gw_port[N-1] and waits until it sees all three UP. */
-void haproxy_fixture_start(struct haproxy_fixture *hp, const int gw_port[HAPROXY_SERVERS]);
+/*
+ * Starts the n gateways, then HAProxy with server gwK at gateway (K-1) mod n
+ * (with two, the third entry is the first gateway again), and waits until it
+ * sees all three UP.
+ */
+void haproxy_fixture_start(struct haproxy_fixture *hp, struct harness_gw *gw, int n);
 /* Servers HAProxy's health check has UP (its stats CSV). */
 int haproxy_fixture_servers_up(const struct haproxy_fixture *hp);
 void haproxy_fixture_wait_up(const struct haproxy_fixture *hp, int want);
@@ -32,6 +39,17 @@ void haproxy_fixture_wait_up(const struct haproxy_fixture *hp, int want);
 void haproxy_fixture_admin(const struct haproxy_fixture *hp, const char *servers, const char *action);
 /* Stops HAProxy and frees what init allocated (libcurl included). */
 void haproxy_fixture_stop(struct haproxy_fixture *hp);
+/*
+ * Sets up n gateways on conninfo to stand behind HAProxy, and migrates the
+ * database once through the first; the caller starts them. Each has
+ * LOG_LEVEL=info, HAProxy as TRUSTED_PROXIES, DB_POOL_SIZE=4,
+ * SANDBOX_WEBHOOK_SECRET=secret, SANDBOX_OUTBOX_LOG=hp->outbox_log and the
+ * NULL-ended extra settings (or NULL).
+ */
+void haproxy_fixture_gateways(const struct haproxy_fixture *hp, struct harness_gw *gw, int n,
+    const char *conninfo, const char *secret, const char *const *extra);
+/* haproxy_fixture_stop, then stops each of the n gateways cleanly and frees them. */
+void haproxy_fixture_stop_all(struct haproxy_fixture *hp, struct harness_gw *gw, int n);
 
 /* One provider thread's connection to HAProxy's TLS port, sending the given header with each webhook. */
 struct haproxy_client {
