@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "batch.h"
@@ -51,6 +50,7 @@
 #include "redflag.h"
 #include "segment.h"
 #include "store.h"
+#include "timeutil.h"
 #include "triage.h"
 #include "triage_model.h"
 #include "xmalloc.h"
@@ -112,15 +112,6 @@ replay_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static int64_t
-replay_epoch_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 /* Done when every text was accepted and answered and no reply waits for its claim or mark. */
@@ -192,7 +183,7 @@ replay_flow_ready(const struct flow *flow, const char *error, void *arg)
 	din.triage = &rp->triage;
 	din.state_json = job->state_json;
 	din.text = job->body;
-	din.now_ms = replay_epoch_ms();
+	din.now_ms = timeutil_now_ms();
 	din.idle_reset_ms = rp->cfg.idle_reset_hours * 3600 * 1000;
 	din.handoff = job->handoff;
 	din.opt_out_type = job->opt_out_type[0] ? job->opt_out_type : NULL;
@@ -232,7 +223,7 @@ replay_load_done(const PGresult *res, int row, const int *col, const char *error
 	/* The flow version as inbound_step picks it. */
 	current = store_col_int64(res, row, col[STEP_FLOW_VERSION_ID]);
 	latest = store_col_int64(res, row, col[STEP_LATEST_FLOW_VERSION_ID]);
-	idle_ms = replay_epoch_ms() - store_col_int64(res, row, col[STEP_LAST_ACTIVITY_MS]);
+	idle_ms = timeutil_now_ms() - store_col_int64(res, row, col[STEP_LAST_ACTIVITY_MS]);
 	job->version = store_col_int64(res, row, col[STEP_VERSION]);
 	job->message_id = store_col_int64(res, row, col[STEP_MESSAGE_ID]);
 	job->handoff = store_col_bool(res, row, col[STEP_HANDOFF]);

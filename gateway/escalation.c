@@ -28,7 +28,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "config.h"
 #include "db.h"
@@ -40,6 +39,7 @@
 #include "outbox.h"
 #include "stats.h"
 #include "store.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 #define ESCALATION_BATCH 50
@@ -106,15 +106,6 @@ escalation_surge_ms(const struct config *cfg)
 	int64_t ms = cfg->escalation_ack_timeout_s * 1000 / ESCALATION_SURGE_DIVISOR;
 
 	return ms < ESCALATION_SURGE_MAX_MS ? ms : ESCALATION_SURGE_MAX_MS;
-}
-
-static int64_t
-escalation_now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 static void
@@ -267,7 +258,7 @@ escalation_flow_ready(const struct flow *flow, const char *error, void *arg)
 {
 	struct escalation_round *r = arg;
 	struct escalation *esc = r->esc;
-	int64_t now_ms = escalation_now_ms();
+	int64_t now_ms = timeutil_now_ms();
 	char *template, *items_json;
 	json_t *items;
 
@@ -399,7 +390,6 @@ escalation_new(struct event_base *base, struct db *db, struct flows *flows, stru
     struct outbox *outbox, const struct config *cfg)
 {
 	struct escalation *esc = xcalloc(1, sizeof *esc);
-	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
 
 	esc->base = base;
 	esc->db = db;
@@ -407,8 +397,7 @@ escalation_new(struct event_base *base, struct db *db, struct flows *flows, stru
 	esc->http = http;
 	esc->outbox = outbox;
 	esc->cfg = cfg;
-	event_assign(&esc->sweep, base, -1, EV_PERSIST, escalation_sweep_cb, esc);
-	event_add(&esc->sweep, &tv);
+	timeutil_every(&esc->sweep, base, cfg->sweep_interval_ms, escalation_sweep_cb, esc);
 	event_assign(&esc->kick, base, -1, 0, escalation_sweep_cb, esc);
 	outbox_set_refused_cb(outbox, escalation_refused_cb, esc);
 	escalation_kick(esc);

@@ -58,6 +58,7 @@
 #include "segment.h"
 #include "stats.h"
 #include "store.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 /* How long a row stays ours past the provider timeout before others may resend it. */
@@ -391,14 +392,12 @@ outbox_new(struct event_base *base, struct db *db, struct provider *provider,
     const struct config *cfg)
 {
 	struct outbox *ob = xcalloc(1, sizeof *ob);
-	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
 
 	ob->base = base;
 	ob->db = db;
 	ob->provider = provider;
 	ob->cfg = cfg;
-	event_assign(&ob->sweep, base, -1, EV_PERSIST, outbox_kick_cb, ob);
-	event_add(&ob->sweep, &tv);
+	timeutil_every(&ob->sweep, base, cfg->sweep_interval_ms, outbox_kick_cb, ob);
 	event_assign(&ob->kick, base, -1, 0, outbox_kick_cb, ob);
 	ob->sent = batch_new(base, db, &store_outbox_sent_batch, NULL, OUTBOX_SENT_BATCH, false);
 	ob->gate = outbox_gate_new(db, cfg);
