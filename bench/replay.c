@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "batch.h"
 #include "config.h"
@@ -104,15 +103,6 @@ struct replay_job {
 
 static void replay_load(struct replay_job *job);
 static void replay_claim(struct replay *rp);
-
-static uint64_t
-replay_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* Done when every text was accepted and answered and no reply waits for its claim or mark. */
 static void
@@ -467,10 +457,10 @@ main(int argc, char **argv)
 	rp.sent = batch_new(rp.base, rp.db, &store_outbox_sent_batch, NULL, rp.o.sent_batch, false);
 	rp.next_seq = rp.o.start;
 
-	rp.t0_us = replay_now_us();
+	rp.t0_us = timeutil_mono_us();
 	replay_feed(&rp);
 	event_base_dispatch(rp.base);
-	secs = (double)(replay_now_us() - rp.t0_us) / 1e6;
+	secs = (double)(timeutil_mono_us() - rp.t0_us) / 1e6;
 	getrusage(RUSAGE_SELF, &ru);
 	cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;

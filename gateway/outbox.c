@@ -45,7 +45,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backoff.h"
 #include "batch.h"
@@ -112,15 +111,6 @@ struct outbox_job {
 
 static void outbox_record(struct outbox_job *job);
 
-static int64_t
-outbox_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 outbox_urgent_now_done(const PGresult *res, const char *error, void *arg)
 {
@@ -140,7 +130,7 @@ outbox_urgent_now_done(const PGresult *res, const char *error, void *arg)
 static void
 outbox_note_outcome(struct outbox *ob, enum provider_result result)
 {
-	int64_t now = outbox_mono_ms();
+	int64_t now = (int64_t)(timeutil_mono_us() / 1000);
 
 	if (result == PROVIDER_RETRY) {
 		if (ob->failing_since_ms == 0)

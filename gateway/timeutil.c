@@ -3,6 +3,8 @@
  */
 #include "timeutil.h"
 
+#include <time.h>
+
 int64_t
 timeutil_now_ms(void)
 {
@@ -10,6 +12,15 @@ timeutil_now_ms(void)
 
 	gettimeofday(&tv, NULL);
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+uint64_t
+timeutil_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 struct timeval

@@ -14,6 +14,8 @@
 
 /* Milliseconds since the epoch (wall clock, as stored in the database). */
 int64_t timeutil_now_ms(void);
+/* Microseconds on the monotonic clock: for intervals, never for stored times. */
+uint64_t timeutil_mono_us(void);
 /* A relative timeout of ms milliseconds (ms >= 0). */
 struct timeval timeutil_tv(int64_t ms);
 /* Assigns ev to fire cb every interval_ms milliseconds, and starts it. */
