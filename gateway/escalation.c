@@ -285,10 +285,17 @@ static void
 escalation_window_done(const PGresult *res, const char *error, void *arg)
 {
 	struct escalation_round *r = arg;
-	int n;
+	int n, col[SHIFT_NCOLS];
+	const char *missing;
 
 	if (error != NULL) {
 		log_debug("escalation: on-call lookup failed: %s", error);
+		escalation_round_end(r);
+		return;
+	}
+	if (!store_col_lookup(res, store_shift_columns, col, &missing)) {
+		log_error("escalation: the on-call lookup has no column %s (a schema this gateway does not know)",
+		    missing);
 		escalation_round_end(r);
 		return;
 	}
@@ -296,17 +303,17 @@ escalation_window_done(const PGresult *res, const char *error, void *arg)
 	r->shifts = xcalloc((size_t)n + 1, sizeof *r->shifts);
 	r->staff = xcalloc((size_t)n + 1, sizeof *r->staff);
 	for (int i = 0; i < n; i++) {
-		int tier = oncall_tier_parse(store_col_text(res, i, SHIFT_TIER));
+		int tier = oncall_tier_parse(store_col_text(res, i, col[SHIFT_TIER]));
 
-		r->shifts[i].staff_id = store_col_int64(res, i, SHIFT_STAFF_ID);
+		r->shifts[i].staff_id = store_col_int64(res, i, col[SHIFT_STAFF_ID]);
 		r->shifts[i].tier = tier < 0 ? ONCALL_BACKUP : (enum oncall_tier)tier;
-		r->shifts[i].start_ms = store_col_int64(res, i, SHIFT_START_MS);
-		r->shifts[i].end_ms = store_col_int64(res, i, SHIFT_END_MS);
-		r->shifts[i].unreachable = store_col_bool(res, i, SHIFT_UNREACHABLE);
+		r->shifts[i].start_ms = store_col_int64(res, i, col[SHIFT_START_MS]);
+		r->shifts[i].end_ms = store_col_int64(res, i, col[SHIFT_END_MS]);
+		r->shifts[i].unreachable = store_col_bool(res, i, col[SHIFT_UNREACHABLE]);
 		r->staff[i].id = r->shifts[i].staff_id;
-		r->staff[i].phone = xstrdup(store_col_text(res, i, SHIFT_PHONE));
-		r->staff[i].language = xstrdup(store_col_text(res, i, SHIFT_LANGUAGE));
-		r->staff[i].webhook = xstrdup(store_col_text(res, i, SHIFT_WEBHOOK));
+		r->staff[i].phone = xstrdup(store_col_text(res, i, col[SHIFT_PHONE]));
+		r->staff[i].language = xstrdup(store_col_text(res, i, col[SHIFT_LANGUAGE]));
+		r->staff[i].webhook = xstrdup(store_col_text(res, i, col[SHIFT_WEBHOOK]));
 	}
 	r->nshifts = (size_t)n;
 	if (r->flow_version_id == 0) {
@@ -321,7 +328,8 @@ static void
 escalation_due_done(const PGresult *res, const char *error, void *arg)
 {
 	struct escalation_round *r = arg;
-	int n;
+	int n, col[DUE_NCOLS];
+	const char *missing;
 
 	if (error != NULL || PQntuples(res) == 0) {
 		if (error != NULL)
@@ -329,15 +337,21 @@ escalation_due_done(const PGresult *res, const char *error, void *arg)
 		escalation_round_end(r);
 		return;
 	}
+	if (!store_col_lookup(res, store_due_columns, col, &missing)) {
+		log_error("escalation: the due lookup has no column %s (a schema this gateway does not know)",
+		    missing);
+		escalation_round_end(r);
+		return;
+	}
 	n = PQntuples(res);
 	r->due = xcalloc((size_t)n, sizeof *r->due);
 	for (int i = 0; i < n; i++) {
-		r->due[i].id = store_col_int64(res, i, DUE_ID);
-		snprintf(r->due[i].code, sizeof r->due[i].code, "%s", store_col_text(res, i, DUE_CODE));
-		r->due[i].step = (int)store_col_int64(res, i, DUE_STEP);
+		r->due[i].id = store_col_int64(res, i, col[DUE_ID]);
+		snprintf(r->due[i].code, sizeof r->due[i].code, "%s", store_col_text(res, i, col[DUE_CODE]));
+		r->due[i].step = (int)store_col_int64(res, i, col[DUE_STEP]);
 	}
 	r->ndue = (size_t)n;
-	r->flow_version_id = store_col_int64(res, 0, DUE_LATEST_FLOW_VERSION_ID);
+	r->flow_version_id = store_col_int64(res, 0, col[DUE_LATEST_FLOW_VERSION_ID]);
 	store_oncall_window(r->esc->db, escalation_window_done, r);
 }
 
