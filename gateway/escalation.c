@@ -281,24 +281,34 @@ escalation_flow_ready(const struct flow *flow, const char *error, void *arg)
 	free(template);
 }
 
+/*
+ * A round step's rows: false, the failure logged and the round ended, on a database error or a result
+ * without one of names (a schema this gateway does not know); else cols[] holds the columns' positions.
+ */
+static bool
+escalation_round_columns(struct escalation_round *r, const PGresult *res, const char *error, const char *what,
+    const char *const *names, int *cols)
+{
+	const char *missing;
+
+	if (error != NULL)
+		log_debug("escalation: %s failed: %s", what, error);
+	else if (!store_col_lookup(res, names, cols, &missing))
+		log_error("escalation: the %s has no column %s (a schema this gateway does not know)", what, missing);
+	else
+		return true;
+	escalation_round_end(r);
+	return false;
+}
+
 static void
 escalation_window_done(const PGresult *res, const char *error, void *arg)
 {
 	struct escalation_round *r = arg;
 	int n, col[SHIFT_NCOLS];
-	const char *missing;
 
-	if (error != NULL) {
-		log_debug("escalation: on-call lookup failed: %s", error);
-		escalation_round_end(r);
+	if (!escalation_round_columns(r, res, error, "on-call lookup", store_shift_columns, col))
 		return;
-	}
-	if (!store_col_lookup(res, store_shift_columns, col, &missing)) {
-		log_error("escalation: the on-call lookup has no column %s (a schema this gateway does not know)",
-		    missing);
-		escalation_round_end(r);
-		return;
-	}
 	n = PQntuples(res);
 	r->shifts = xcalloc((size_t)n + 1, sizeof *r->shifts);
 	r->staff = xcalloc((size_t)n + 1, sizeof *r->staff);
@@ -329,21 +339,13 @@ escalation_due_done(const PGresult *res, const char *error, void *arg)
 {
 	struct escalation_round *r = arg;
 	int n, col[DUE_NCOLS];
-	const char *missing;
 
-	if (error != NULL || PQntuples(res) == 0) {
-		if (error != NULL)
-			log_debug("escalation: due lookup failed: %s", error);
+	if (!escalation_round_columns(r, res, error, "due lookup", store_due_columns, col))
+		return;
+	if ((n = PQntuples(res)) == 0) {
 		escalation_round_end(r);
 		return;
 	}
-	if (!store_col_lookup(res, store_due_columns, col, &missing)) {
-		log_error("escalation: the due lookup has no column %s (a schema this gateway does not know)",
-		    missing);
-		escalation_round_end(r);
-		return;
-	}
-	n = PQntuples(res);
 	r->due = xcalloc((size_t)n, sizeof *r->due);
 	for (int i = 0; i < n; i++) {
 		r->due[i].id = store_col_int64(res, i, col[DUE_ID]);
