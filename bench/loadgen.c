@@ -291,7 +291,6 @@ int
 main(int argc, char **argv)
 {
 	struct loadgen lg;
-	struct timeval ms = { 0, 1000 };
 	struct rusage ru;
 	uint64_t elapsed;
 
@@ -339,8 +338,7 @@ main(int argc, char **argv)
 	lg.t0_us = timeutil_mono_us();
 	lg.end_us = lg.t0_us + (uint64_t)(lg.o.duration_s * 1e6);
 	if (lg.o.rate > 0) {
-		event_assign(&lg.tick, lg.base, -1, EV_PERSIST, loadgen_tick_timer, &lg);
-		event_add(&lg.tick, &ms);
+		timeutil_every(&lg.tick, lg.base, 1, loadgen_tick_timer, &lg);  /* every millisecond */
 	} else {
 		for (int i = 0; i < lg.o.conns && loadgen_more(&lg); i++)
 			loadgen_issue(&lg, &lg.conns[i], loadgen_req_new(&lg, timeutil_mono_us()));
