@@ -36,7 +36,8 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
-#include <time.h>
+
+#include "timeutil.h"
 
 #define LOADGEN_MAX_TEXT 64
 
@@ -90,15 +91,6 @@ struct loadgen {
 	bool stopping;
 };
 
-static uint64_t
-loadgen_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void
 loadgen_form_append(char *out, size_t cap, const char *key, const char *value)
 {
@@ -139,7 +131,7 @@ loadgen_more(const struct loadgen *lg)
 		return false;
 	if (lg->o.count > 0 && lg->issued >= lg->o.count)
 		return false;
-	return loadgen_now_us() < lg->end_us;
+	return timeutil_mono_us() < lg->end_us;
 }
 
 static struct loadgen_req *
@@ -161,7 +153,7 @@ loadgen_done_cb(struct evhttp_request *req, void *arg)
 	struct loadgen_req *r = arg;
 	struct loadgen_conn *c = r->conn;
 	struct loadgen *lg = c->lg;
-	uint64_t now = loadgen_now_us();
+	uint64_t now = timeutil_mono_us();
 	int code = req ? evhttp_request_get_response_code(req) : 0;
 
 	lg->in_flight--;
@@ -187,7 +179,7 @@ loadgen_done_cb(struct evhttp_request *req, void *arg)
 		TAILQ_REMOVE(&lg->waiting, r, entry);
 		loadgen_issue(lg, c, r);
 	} else if (lg->o.rate == 0 && loadgen_more(lg)) {
-		loadgen_issue(lg, c, loadgen_req_new(lg, loadgen_now_us()));
+		loadgen_issue(lg, c, loadgen_req_new(lg, timeutil_mono_us()));
 	}
 	loadgen_maybe_stop(lg);
 }
@@ -248,7 +240,7 @@ static void
 loadgen_tick_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct loadgen *lg = arg;
-	uint64_t now = loadgen_now_us();
+	uint64_t now = timeutil_mono_us();
 	uint64_t due_total = (uint64_t)((double)(now - lg->t0_us) * lg->o.rate / 1e6);
 
 	(void)fd;
@@ -299,7 +291,6 @@ int
 main(int argc, char **argv)
 {
 	struct loadgen lg;
-	struct timeval ms = { 0, 1000 };
 	struct rusage ru;
 	uint64_t elapsed;
 
@@ -344,17 +335,16 @@ main(int argc, char **argv)
 		    (ev_uint16_t)lg.o.port);
 		evhttp_connection_set_timeout(lg.conns[i].evcon, 30);
 	}
-	lg.t0_us = loadgen_now_us();
+	lg.t0_us = timeutil_mono_us();
 	lg.end_us = lg.t0_us + (uint64_t)(lg.o.duration_s * 1e6);
 	if (lg.o.rate > 0) {
-		event_assign(&lg.tick, lg.base, -1, EV_PERSIST, loadgen_tick_timer, &lg);
-		event_add(&lg.tick, &ms);
+		timeutil_every(&lg.tick, lg.base, 1, loadgen_tick_timer, &lg);  /* every millisecond */
 	} else {
 		for (int i = 0; i < lg.o.conns && loadgen_more(&lg); i++)
-			loadgen_issue(&lg, &lg.conns[i], loadgen_req_new(&lg, loadgen_now_us()));
+			loadgen_issue(&lg, &lg.conns[i], loadgen_req_new(&lg, timeutil_mono_us()));
 	}
 	event_base_dispatch(lg.base);
-	elapsed = loadgen_now_us() - lg.t0_us;
+	elapsed = timeutil_mono_us() - lg.t0_us;
 
 	qsort(lg.lat_us, lg.nlat, sizeof *lg.lat_us, loadgen_cmp_u32);
 	printf("LG_issued=%" PRIu64 "\n", lg.issued);

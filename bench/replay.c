@@ -36,8 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/time.h>
-#include <time.h>
 
 #include "batch.h"
 #include "config.h"
@@ -51,6 +49,7 @@
 #include "redflag.h"
 #include "segment.h"
 #include "store.h"
+#include "timeutil.h"
 #include "triage.h"
 #include "triage_model.h"
 #include "xmalloc.h"
@@ -104,24 +103,6 @@ struct replay_job {
 
 static void replay_load(struct replay_job *job);
 static void replay_claim(struct replay *rp);
-
-static uint64_t
-replay_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static int64_t
-replay_epoch_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 /* Done when every text was accepted and answered and no reply waits for its claim or mark. */
 static void
@@ -192,7 +173,7 @@ replay_flow_ready(const struct flow *flow, const char *error, void *arg)
 	din.triage = &rp->triage;
 	din.state_json = job->state_json;
 	din.text = job->body;
-	din.now_ms = replay_epoch_ms();
+	din.now_ms = timeutil_now_ms();
 	din.idle_reset_ms = rp->cfg.idle_reset_hours * 3600 * 1000;
 	din.handoff = job->handoff;
 	din.opt_out_type = job->opt_out_type[0] ? job->opt_out_type : NULL;
@@ -232,7 +213,7 @@ replay_load_done(const PGresult *res, int row, const int *col, const char *error
 	/* The flow version as inbound_step picks it. */
 	current = store_col_int64(res, row, col[STEP_FLOW_VERSION_ID]);
 	latest = store_col_int64(res, row, col[STEP_LATEST_FLOW_VERSION_ID]);
-	idle_ms = replay_epoch_ms() - store_col_int64(res, row, col[STEP_LAST_ACTIVITY_MS]);
+	idle_ms = timeutil_now_ms() - store_col_int64(res, row, col[STEP_LAST_ACTIVITY_MS]);
 	job->version = store_col_int64(res, row, col[STEP_VERSION]);
 	job->message_id = store_col_int64(res, row, col[STEP_MESSAGE_ID]);
 	job->handoff = store_col_bool(res, row, col[STEP_HANDOFF]);
@@ -476,10 +457,10 @@ main(int argc, char **argv)
 	rp.sent = batch_new(rp.base, rp.db, &store_outbox_sent_batch, NULL, rp.o.sent_batch, false);
 	rp.next_seq = rp.o.start;
 
-	rp.t0_us = replay_now_us();
+	rp.t0_us = timeutil_mono_us();
 	replay_feed(&rp);
 	event_base_dispatch(rp.base);
-	secs = (double)(replay_now_us() - rp.t0_us) / 1e6;
+	secs = (double)(timeutil_mono_us() - rp.t0_us) / 1e6;
 	getrusage(RUSAGE_SELF, &ru);
 	cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;

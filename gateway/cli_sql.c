@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
+
 /* A PostgreSQL error in words: the SQLSTATE says what kind, never the server's own text. */
 static const char *
 cli_sql_plain(const PGresult *res)
@@ -88,4 +90,15 @@ cli_sql_row(PGconn *pg, const char *what, const char *sql, int n, const char *co
 	va_end(ap);
 	fputc('\n', stderr);
 	return NULL;
+}
+
+const char *
+cli_sql_get(const PGresult *res, int row, const char *column)
+{
+	int col = PQfnumber(res, column);
+
+	/* The statements and their readers ship together: a missing name is a bug in this binary. */
+	if (col < 0)
+		fatalx("the statement's result has no column %s", column);
+	return PQgetvalue(res, row, col);
 }

@@ -25,6 +25,12 @@ PGresult *cli_sql_exec(PGconn *pg, const char *what, const char *sql, int n, con
 PGresult *cli_sql_row(PGconn *pg, const char *what, const char *sql, int n, const char *const *params,
     const char *none, ...) CN_MUSTCHECK CN_PRINTF(6, 7);
 
+/*
+ * The value at row of the column named column (as text; "" for NULL).
+ * Multi-column results are read by name, so a statement's column order is free to change.
+ */
+const char *cli_sql_get(const PGresult *res, int row, const char *column);
+
 /* A column of a listing: its heading, and the width it is padded to (0: the last, unpadded). */
 struct cli_sql_column {
 	const char *head;

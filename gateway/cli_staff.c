@@ -204,10 +204,10 @@ cli_staff_add(PGconn *pg, int argc, char **argv)
 	res = cli_sql_exec(pg, "look up the number", store_admin_staff_number_sql, 1, params);
 	if (res == NULL)
 		return 1;
-	if (PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] == 't') {
+	if (PQntuples(res) == 1 && cli_sql_get(res, 0, "active")[0] == 't') {
 		fprintf(stderr, "carenav: %s is already registered to %s (%s, %s); nothing changed. "
-		    "To change it: carenav staff edit %s --name ... --language ...\n", phone, PQgetvalue(res, 0, 0),
-		    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), phone);
+		    "To change it: carenav staff edit %s --name ... --language ...\n", phone, cli_sql_get(res, 0, "name"),
+		    cli_sql_get(res, 0, "role"), cli_sql_get(res, 0, "language"), phone);
 		PQclear(res);
 		return 1;
 	}
@@ -222,8 +222,8 @@ cli_staff_add(PGconn *pg, int argc, char **argv)
 	    "%s was registered meanwhile; nothing changed", phone);
 	if (res == NULL)
 		return 1;
-	printf("%s staff %s (%s), id %s\n", PQgetvalue(res, 0, 1)[0] == 't' ? "added" : "re-added", name,
-	    phone, PQgetvalue(res, 0, 0));
+	printf("%s staff %s (%s), id %s\n", cli_sql_get(res, 0, "inserted")[0] == 't' ? "added" : "re-added",
+	    name, phone, cli_sql_get(res, 0, "id"));
 	PQclear(res);
 	return 0;
 }
@@ -280,8 +280,9 @@ cli_staff_edit(PGconn *pg, int argc, char **argv)
 	    "no active staff member has phone %s", phone);
 	if (res == NULL)
 		return 1;
-	printf("staff %s now: %s, %s, %s, language %s, webhook %s\n", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
+	printf("staff %s now: %s, %s, %s, language %s, webhook %s\n", cli_sql_get(res, 0, "id"),
+	    cli_sql_get(res, 0, "name"), cli_sql_get(res, 0, "phone"), cli_sql_get(res, 0, "role"),
+	    cli_sql_get(res, 0, "language"), cli_sql_get(res, 0, "webhook"));
 	PQclear(res);
 	return 0;
 }
@@ -377,14 +378,14 @@ cli_shifts_load(PGconn *pg, int64_t from_ms, int64_t to_ms, struct cli_shifts *o
 	for (size_t i = 0; i < out->n; i++) {
 		struct cli_shift *c = &out->v[i];
 
-		c->id = atoll(PQgetvalue(res, (int)i, 0));
-		c->s.staff_id = atoll(PQgetvalue(res, (int)i, 1));
-		c->name = xstrdup(PQgetvalue(res, (int)i, 2));
-		c->s.tier = oncall_tier_parse(PQgetvalue(res, (int)i, 3)) == ONCALL_BACKUP ? ONCALL_BACKUP :
+		c->id = atoll(cli_sql_get(res, (int)i, "id"));
+		c->s.staff_id = atoll(cli_sql_get(res, (int)i, "staff_id"));
+		c->name = xstrdup(cli_sql_get(res, (int)i, "name"));
+		c->s.tier = oncall_tier_parse(cli_sql_get(res, (int)i, "tier")) == ONCALL_BACKUP ? ONCALL_BACKUP :
 		    ONCALL_PRIMARY;
-		c->s.start_ms = atoll(PQgetvalue(res, (int)i, 4));
-		c->s.end_ms = atoll(PQgetvalue(res, (int)i, 5));
-		c->span = xstrdup(PQgetvalue(res, (int)i, 6));
+		c->s.start_ms = atoll(cli_sql_get(res, (int)i, "starts_ms"));
+		c->s.end_ms = atoll(cli_sql_get(res, (int)i, "ends_ms"));
+		c->span = xstrdup(cli_sql_get(res, (int)i, "span"));
 	}
 	PQclear(res);
 	return true;
@@ -586,8 +587,8 @@ cli_staff_find(PGconn *pg, const char *phone, long long *id, char **name)
 	    "--phone: no active staff member has phone %s (carenav staff add first)", phone);
 	if (res == NULL)
 		return false;
-	*id = atoll(PQgetvalue(res, 0, 0));
-	*name = xstrdup(PQgetvalue(res, 0, 1));
+	*id = atoll(cli_sql_get(res, 0, "id"));
+	*name = xstrdup(cli_sql_get(res, 0, "name"));
 	PQclear(res);
 	return true;
 }
@@ -690,8 +691,9 @@ cli_oncall_add(PGconn *pg, int argc, char **argv)
 	if (res == NULL)
 		goto out;
 	for (int i = 0; i < PQntuples(res); i++)
-		printf("added %s shift %s for %s: %s to %s %s (%s to %s UTC)\n", a.tier, PQgetvalue(res, i, 0), name,
-		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), a.tz, PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+		printf("added %s shift %s for %s: %s to %s %s (%s to %s UTC)\n", a.tier, cli_sql_get(res, i, "id"),
+		    name, cli_sql_get(res, i, "starts_local"), cli_sql_get(res, i, "ends_local"), a.tz,
+		    cli_sql_get(res, i, "starts_utc"), cli_sql_get(res, i, "ends_utc"));
 	PQclear(res);
 	rc = 0;
 out:
@@ -732,11 +734,11 @@ cli_oncall_edit(PGconn *pg, int argc, char **argv)
 	res = cli_sql_row(pg, "read the shift", store_admin_shift_get_sql, 1, params, CLI_NO_SHIFT, id);
 	if (res == NULL)
 		return 1;
-	phone = xstrdup(a.phone != NULL ? a.phone : PQgetvalue(res, 0, 0));
-	tier = xstrdup(a.tier != NULL ? a.tier : PQgetvalue(res, 0, 1));
-	tz = xstrdup(a.tz != NULL ? a.tz : PQgetvalue(res, 0, 2));
-	from = xstrdup(PQgetvalue(res, 0, 3));
-	to = xstrdup(PQgetvalue(res, 0, 4));
+	phone = xstrdup(a.phone != NULL ? a.phone : cli_sql_get(res, 0, "phone"));
+	tier = xstrdup(a.tier != NULL ? a.tier : cli_sql_get(res, 0, "tier"));
+	tz = xstrdup(a.tz != NULL ? a.tz : cli_sql_get(res, 0, "time_zone"));
+	from = xstrdup(cli_sql_get(res, 0, "starts_local"));
+	to = xstrdup(cli_sql_get(res, 0, "ends_local"));
 	PQclear(res);
 	rc = 1;
 	/* Unchanged ends keep their wall-clock time (in the new zone, if --tz changed). */
@@ -766,8 +768,8 @@ cli_oncall_edit(PGconn *pg, int argc, char **argv)
 	    "shift %lld was removed meanwhile", id);
 	if (res == NULL)
 		goto out;
-	printf("changed shift %lld: %s %s, %s to %s %s\n", id, tier, name, PQgetvalue(res, 0, 0),
-	    PQgetvalue(res, 0, 1), tz);
+	printf("changed shift %lld: %s %s, %s to %s %s\n", id, tier, name, cli_sql_get(res, 0, "starts_local"),
+	    cli_sql_get(res, 0, "ends_local"), tz);
 	PQclear(res);
 	rc = 0;
 out:
@@ -797,8 +799,9 @@ cli_oncall_remove(PGconn *pg, int argc, char **argv)
 	res = cli_sql_row(pg, "remove the shift", store_admin_shift_remove_sql, 1, params, CLI_NO_SHIFT, id);
 	if (res == NULL)
 		return 1;
-	printf("removed shift %lld: %s %s, %s to %s %s\n", id, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0),
-	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+	printf("removed shift %lld: %s %s, %s to %s %s\n", id, cli_sql_get(res, 0, "tier"),
+	    cli_sql_get(res, 0, "name"), cli_sql_get(res, 0, "starts_local"), cli_sql_get(res, 0, "ends_local"),
+	    cli_sql_get(res, 0, "time_zone"));
 	PQclear(res);
 	return 0;
 }

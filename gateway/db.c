@@ -35,6 +35,7 @@
 #include "db_hosts.h"
 #include "log.h"
 #include "stats.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 #define DB_RETRY_MIN_MS 100
@@ -217,8 +218,7 @@ db_conn_fail(struct db_conn *c, const char *why)
 	if (delay > DB_RETRY_MAX_MS)
 		delay = DB_RETRY_MAX_MS;
 	c->failures++;
-	tv.tv_sec = delay / 1000;
-	tv.tv_usec = (delay % 1000) * 1000;
+	tv = timeutil_tv(delay);
 	evtimer_add(&c->retry, &tv);
 
 	if (q != NULL)

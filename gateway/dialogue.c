@@ -39,17 +39,9 @@ dialogue_replies_json(const struct dialogue_input *in, const struct engine_resul
 {
 	json_t *arr = json_array();
 	bool compliance = dialogue_is_compliance(res);
-	char **parts = NULL, *joined, *text, *out;
-	size_t len = 1, n;
+	char **parts = NULL, *joined = engine_result_text(res), *text, *out;
+	size_t n;
 
-	for (size_t i = 0; i < res->nreplies; i++)
-		len += strlen(res->replies[i]) + 1;
-	joined = xcalloc(1, len);
-	for (size_t i = 0; i < res->nreplies; i++) {
-		if (i > 0)
-			strcat(joined, "\n");
-		strcat(joined, res->replies[i]);
-	}
 	text = in->gsm7 ? segment_fold_gsm7(joined) : xstrdup(joined);
 	n = segment_split(text, strlen(text), &in->limit, &parts, NULL);
 	for (size_t k = 0; k < n; k++) {

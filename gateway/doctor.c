@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "cidr.h"
+#include "cli_sql.h"
 #include "cli_staff.h"
 #include "embedded.h"
 #include "flow_admin.h"
@@ -204,8 +205,8 @@ doctor_oncall(struct doctor *d, PGconn *pg, const struct config *cfg)
 	if (res != NULL) {
 		for (int i = 0; i < PQntuples(res); i++)
 			doctor_say(d, "FAIL", "staff: %s (%s) is unreachable: the provider refused a page to them "
-			    "at %s UTC (%.120s); fix the number with \"carenav staff edit PHONE --phone NEW\"", PQgetvalue(res, i, 0),
-			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+			    "at %s UTC (%.120s); fix the number with \"carenav staff edit PHONE --phone NEW\"", cli_sql_get(res, i, "name"),
+			    cli_sql_get(res, i, "phone"), cli_sql_get(res, i, "since"), cli_sql_get(res, i, "reason"));
 		if (PQntuples(res) == 0)
 			doctor_say(d, "ok", "staff: no staff number has been refused by the provider");
 		PQclear(res);
@@ -214,17 +215,17 @@ doctor_oncall(struct doctor *d, PGconn *pg, const struct config *cfg)
 	res = doctor_query(d, pg, "on-call", store_admin_oncall_gaps_sql);
 	if (res == NULL)
 		return;
-	if (atoi(PQgetvalue(res, 0, 0)) == 0)
+	if (atoi(cli_sql_get(res, 0, "gaps")) == 0)
 		doctor_say(d, "ok", "on-call: reachable staff cover the next 7 days");
 	else if (fallback)
 		doctor_say(d, "warn", "on-call: %s gap(s) in the next 7 days%s (UTC: %.200s); red-flag alerts go to "
-		    "ESCALATION_FALLBACK_NUMBER only then", PQgetvalue(res, 0, 0),
-		    PQgetvalue(res, 0, 2)[0] == 't' ? ", nobody now" : "", PQgetvalue(res, 0, 1));
+		    "ESCALATION_FALLBACK_NUMBER only then", cli_sql_get(res, 0, "gaps"),
+		    cli_sql_get(res, 0, "uncovered_now")[0] == 't' ? ", nobody now" : "", cli_sql_get(res, 0, "spans"));
 	else
 		doctor_say(d, "FAIL", "on-call: %s gap(s) in the next 7 days%s (UTC: %.200s) and "
 		    "ESCALATION_FALLBACK_NUMBER is empty: a red flag then would alert no one (add shifts with "
-		    "\"carenav oncall add\", or set the fallback)", PQgetvalue(res, 0, 0),
-		    PQgetvalue(res, 0, 2)[0] == 't' ? ", nobody now" : "", PQgetvalue(res, 0, 1));
+		    "\"carenav oncall add\", or set the fallback)", cli_sql_get(res, 0, "gaps"),
+		    cli_sql_get(res, 0, "uncovered_now")[0] == 't' ? ", nobody now" : "", cli_sql_get(res, 0, "spans"));
 	PQclear(res);
 }
 
@@ -252,18 +253,18 @@ doctor_archiving(struct doctor *d, PGconn *pg)
 
 	if (res == NULL)
 		return;
-	if (strcmp(PQgetvalue(res, 0, 0), "off") == 0)
+	if (strcmp(cli_sql_get(res, 0, "archive_mode"), "off") == 0)
 		doctor_say(d, "FAIL", "WAL archiving: archive_mode is off, so no backup can be restored to a point "
 		    "in time (start the private cluster with PGBACKREST_STANZA set, or see docs/operations.md)");
-	else if (strcmp(PQgetvalue(res, 0, 4), "t") == 0)
+	else if (strcmp(cli_sql_get(res, 0, "last_failed"), "t") == 0)
 		doctor_say(d, "FAIL", "WAL archiving: the last attempt failed (WAL %s; %s failure(s) so far): "
 		    "point-in-time restore stops there and pg_wal grows until the disk is full; see the "
-		    "PostgreSQL log", PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 2));
-	else if (atoll(PQgetvalue(res, 0, 3)) < 0)
+		    "PostgreSQL log", cli_sql_get(res, 0, "last_failed_wal"), cli_sql_get(res, 0, "failed_count"));
+	else if (atoll(cli_sql_get(res, 0, "archived_age_s")) < 0)
 		doctor_say(d, "warn", "WAL archiving: on, but no WAL segment archived yet (deploy/pg-backup check)");
 	else
 		doctor_say(d, "ok", "WAL archiving: works (%s segment(s) archived, the last %s s ago)",
-		    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 3));
+		    cli_sql_get(res, 0, "archived_count"), cli_sql_get(res, 0, "archived_age_s"));
 	PQclear(res);
 }
 
@@ -313,12 +314,12 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 	doctor_oncall_check(d, pg);
 	res = PQexec(pg, store_admin_partitions_sql);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-		if (strcmp(PQgetvalue(res, 0, 0), "1") != 0)
+		if (strcmp(cli_sql_get(res, 0, "next_month"), "1") != 0)
 			doctor_say(d, "warn", "partitions: next month's messages partition is missing; a running gateway "
 			    "makes it within LIFECYCLE_INTERVAL_S, or run \"carenav purge\"");
-		else if (strcmp(PQgetvalue(res, 0, 1), "0") != 0)
+		else if (strcmp(cli_sql_get(res, 0, "in_default"), "0") != 0)
 			doctor_say(d, "warn", "partitions: %s row(s) sit in a default partition (a month had no partition "
-			    "when they arrived); see docs/data-lifecycle.md", PQgetvalue(res, 0, 1));
+			    "when they arrived); see docs/data-lifecycle.md", cli_sql_get(res, 0, "in_default"));
 		else
 			doctor_say(d, "ok", "partitions: monthly partitions are ready ahead");
 	}
@@ -326,11 +327,11 @@ doctor_database_content(struct doctor *d, PGconn *pg, const struct config *cfg)
 	/* Numbers stored before they were normalised (018 leaves them: see there). */
 	res = doctor_query(d, pg, "numbers", store_admin_numbers_sql);
 	if (res != NULL) {
-		if (strcmp(PQgetvalue(res, 0, 0), "0") != 0 || strcmp(PQgetvalue(res, 0, 1), "0") != 0)
+		if (strcmp(cli_sql_get(res, 0, "conversations"), "0") != 0 || strcmp(cli_sql_get(res, 0, "staff"), "0") != 0)
 			doctor_say(d, "warn", "numbers: %s conversation(s) and %s staff member(s) have a number not in "
 			    "E.164 (stored before numbers were normalised); texts from those phones now match the "
-			    "E.164 form: give such staff their E.164 number with \"carenav staff edit PHONE --phone NEW\"", PQgetvalue(res, 0, 0),
-			    PQgetvalue(res, 0, 1));
+			    "E.164 form: give such staff their E.164 number with \"carenav staff edit PHONE --phone NEW\"",
+			    cli_sql_get(res, 0, "conversations"), cli_sql_get(res, 0, "staff"));
 		else
 			doctor_say(d, "ok", "numbers: every stored number is in E.164");
 		PQclear(res);
@@ -373,8 +374,9 @@ doctor_database(struct doctor *d, const struct config *cfg)
 	res = doctor_query(d, pg, "database", store_admin_server_sql);
 	if (res == NULL)
 		goto done;
-	doctor_say(d, "ok", "database: PostgreSQL %s, database %s as %s, read-write (%s:%s)", PQgetvalue(res, 0, 0),
-	    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQhost(pg), PQport(pg));
+	doctor_say(d, "ok", "database: PostgreSQL %s, database %s as %s, read-write (%s:%s)",
+	    cli_sql_get(res, 0, "version"), cli_sql_get(res, 0, "database"), cli_sql_get(res, 0, "role"), PQhost(pg),
+	    PQport(pg));
 	PQclear(res);
 	if (cfg->pgbackrest_stanza[0] != '\0')
 		doctor_archiving(d, pg);

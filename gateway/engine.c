@@ -527,6 +527,24 @@ engine_result_free(struct engine_result *res)
 	memset(res, 0, sizeof *res);
 }
 
+/* The replies joined by newlines: the one message dialogue sends them as. */
+char *
+engine_result_text(const struct engine_result *res)
+{
+	size_t len = 1;
+	char *text;
+
+	for (size_t i = 0; i < res->nreplies; i++)
+		len += strlen(res->replies[i]) + 1;
+	text = xcalloc(1, len);
+	for (size_t i = 0; i < res->nreplies; i++) {
+		if (i > 0)
+			strcat(text, "\n");
+		strcat(text, res->replies[i]);
+	}
+	return text;
+}
+
 /* ---- moving through the flow ---- */
 
 static bool

@@ -113,6 +113,8 @@ void engine_step(const struct flow *flow, const struct conv_state *state,
     const struct engine_input *in, struct engine_result *out);
 /* Frees everything a result owns and zeroes it. */
 void engine_result_free(struct engine_result *res);
+/* The step's replies as the one message they are sent as: joined by newlines (caller frees). */
+char *engine_result_text(const struct engine_result *res);
 /* Returns the name of an action kind ("escalate"). */
 const char *engine_action_name(enum engine_action_kind kind);
 

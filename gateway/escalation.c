@@ -28,7 +28,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "config.h"
 #include "db.h"
@@ -40,6 +39,7 @@
 #include "outbox.h"
 #include "stats.h"
 #include "store.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 #define ESCALATION_BATCH 50
@@ -106,15 +106,6 @@ escalation_surge_ms(const struct config *cfg)
 	int64_t ms = cfg->escalation_ack_timeout_s * 1000 / ESCALATION_SURGE_DIVISOR;
 
 	return ms < ESCALATION_SURGE_MAX_MS ? ms : ESCALATION_SURGE_MAX_MS;
-}
-
-static int64_t
-escalation_now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 static void
@@ -267,7 +258,7 @@ escalation_flow_ready(const struct flow *flow, const char *error, void *arg)
 {
 	struct escalation_round *r = arg;
 	struct escalation *esc = r->esc;
-	int64_t now_ms = escalation_now_ms();
+	int64_t now_ms = timeutil_now_ms();
 	char *template, *items_json;
 	json_t *items;
 
@@ -290,32 +281,49 @@ escalation_flow_ready(const struct flow *flow, const char *error, void *arg)
 	free(template);
 }
 
+/*
+ * A round step's rows: false, the failure logged and the round ended, on a database error or a result
+ * without one of names (a schema this gateway does not know); else cols[] holds the columns' positions.
+ */
+static bool
+escalation_round_columns(struct escalation_round *r, const PGresult *res, const char *error, const char *what,
+    const char *const *names, int *cols)
+{
+	const char *missing;
+
+	if (error != NULL)
+		log_debug("escalation: %s failed: %s", what, error);
+	else if (!store_col_lookup(res, names, cols, &missing))
+		log_error("escalation: the %s has no column %s (a schema this gateway does not know)", what, missing);
+	else
+		return true;
+	escalation_round_end(r);
+	return false;
+}
+
 static void
 escalation_window_done(const PGresult *res, const char *error, void *arg)
 {
 	struct escalation_round *r = arg;
-	int n;
+	int n, col[SHIFT_NCOLS];
 
-	if (error != NULL) {
-		log_debug("escalation: on-call lookup failed: %s", error);
-		escalation_round_end(r);
+	if (!escalation_round_columns(r, res, error, "on-call lookup", store_shift_columns, col))
 		return;
-	}
 	n = PQntuples(res);
 	r->shifts = xcalloc((size_t)n + 1, sizeof *r->shifts);
 	r->staff = xcalloc((size_t)n + 1, sizeof *r->staff);
 	for (int i = 0; i < n; i++) {
-		int tier = oncall_tier_parse(store_col_text(res, i, SHIFT_TIER));
+		int tier = oncall_tier_parse(store_col_text(res, i, col[SHIFT_TIER]));
 
-		r->shifts[i].staff_id = store_col_int64(res, i, SHIFT_STAFF_ID);
+		r->shifts[i].staff_id = store_col_int64(res, i, col[SHIFT_STAFF_ID]);
 		r->shifts[i].tier = tier < 0 ? ONCALL_BACKUP : (enum oncall_tier)tier;
-		r->shifts[i].start_ms = store_col_int64(res, i, SHIFT_START_MS);
-		r->shifts[i].end_ms = store_col_int64(res, i, SHIFT_END_MS);
-		r->shifts[i].unreachable = store_col_bool(res, i, SHIFT_UNREACHABLE);
+		r->shifts[i].start_ms = store_col_int64(res, i, col[SHIFT_START_MS]);
+		r->shifts[i].end_ms = store_col_int64(res, i, col[SHIFT_END_MS]);
+		r->shifts[i].unreachable = store_col_bool(res, i, col[SHIFT_UNREACHABLE]);
 		r->staff[i].id = r->shifts[i].staff_id;
-		r->staff[i].phone = xstrdup(store_col_text(res, i, SHIFT_PHONE));
-		r->staff[i].language = xstrdup(store_col_text(res, i, SHIFT_LANGUAGE));
-		r->staff[i].webhook = xstrdup(store_col_text(res, i, SHIFT_WEBHOOK));
+		r->staff[i].phone = xstrdup(store_col_text(res, i, col[SHIFT_PHONE]));
+		r->staff[i].language = xstrdup(store_col_text(res, i, col[SHIFT_LANGUAGE]));
+		r->staff[i].webhook = xstrdup(store_col_text(res, i, col[SHIFT_WEBHOOK]));
 	}
 	r->nshifts = (size_t)n;
 	if (r->flow_version_id == 0) {
@@ -330,23 +338,22 @@ static void
 escalation_due_done(const PGresult *res, const char *error, void *arg)
 {
 	struct escalation_round *r = arg;
-	int n;
+	int n, col[DUE_NCOLS];
 
-	if (error != NULL || PQntuples(res) == 0) {
-		if (error != NULL)
-			log_debug("escalation: due lookup failed: %s", error);
+	if (!escalation_round_columns(r, res, error, "due lookup", store_due_columns, col))
+		return;
+	if ((n = PQntuples(res)) == 0) {
 		escalation_round_end(r);
 		return;
 	}
-	n = PQntuples(res);
 	r->due = xcalloc((size_t)n, sizeof *r->due);
 	for (int i = 0; i < n; i++) {
-		r->due[i].id = store_col_int64(res, i, DUE_ID);
-		snprintf(r->due[i].code, sizeof r->due[i].code, "%s", store_col_text(res, i, DUE_CODE));
-		r->due[i].step = (int)store_col_int64(res, i, DUE_STEP);
+		r->due[i].id = store_col_int64(res, i, col[DUE_ID]);
+		snprintf(r->due[i].code, sizeof r->due[i].code, "%s", store_col_text(res, i, col[DUE_CODE]));
+		r->due[i].step = (int)store_col_int64(res, i, col[DUE_STEP]);
 	}
 	r->ndue = (size_t)n;
-	r->flow_version_id = store_col_int64(res, 0, DUE_LATEST_FLOW_VERSION_ID);
+	r->flow_version_id = store_col_int64(res, 0, col[DUE_LATEST_FLOW_VERSION_ID]);
 	store_oncall_window(r->esc->db, escalation_window_done, r);
 }
 
@@ -399,7 +406,6 @@ escalation_new(struct event_base *base, struct db *db, struct flows *flows, stru
     struct outbox *outbox, const struct config *cfg)
 {
 	struct escalation *esc = xcalloc(1, sizeof *esc);
-	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
 
 	esc->base = base;
 	esc->db = db;
@@ -407,8 +413,7 @@ escalation_new(struct event_base *base, struct db *db, struct flows *flows, stru
 	esc->http = http;
 	esc->outbox = outbox;
 	esc->cfg = cfg;
-	event_assign(&esc->sweep, base, -1, EV_PERSIST, escalation_sweep_cb, esc);
-	event_add(&esc->sweep, &tv);
+	timeutil_every(&esc->sweep, base, cfg->sweep_interval_ms, escalation_sweep_cb, esc);
 	event_assign(&esc->kick, base, -1, 0, escalation_sweep_cb, esc);
 	outbox_set_refused_cb(outbox, escalation_refused_cb, esc);
 	escalation_kick(esc);

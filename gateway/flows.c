@@ -37,10 +37,8 @@ flows_new(struct db *db)
 }
 
 static void
-flows_free_one(int64_t id, void *value, void *arg)
+flows_free_one(void *value)
 {
-	(void)id;
-	(void)arg;
 	flow_free(value);
 }
 
@@ -49,8 +47,7 @@ flows_free(struct flows *flows)
 {
 	if (flows == NULL)
 		return;
-	idmap_foreach(flows->cache, flows_free_one, NULL);
-	idmap_free(flows->cache);
+	idmap_free_values(flows->cache, flows_free_one);
 	free(flows);
 }
 

@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 
 #include "log.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 /* Provider answers are small JSON documents; anything bigger is cut. */
@@ -160,8 +161,7 @@ http_client_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 		evtimer_del(&client->timer);
 		return 0;
 	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	tv = timeutil_tv(timeout_ms);
 	evtimer_add(&client->timer, &tv);
 	return 0;
 }

@@ -46,6 +46,18 @@ idmap_free(struct idmap *map)
 	free(map);
 }
 
+void
+idmap_free_values(struct idmap *map, void (*free_value)(void *value))
+{
+	if (map == NULL)
+		return;
+	for (size_t i = 0; i < map->size; i++) {
+		if (map->slots[i].value != NULL)
+			free_value(map->slots[i].value);
+	}
+	idmap_free(map);
+}
+
 static size_t
 idmap_find(const struct idmap *map, int64_t id)
 {

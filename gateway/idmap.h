@@ -14,6 +14,8 @@ struct idmap;
 
 struct idmap *idmap_new(void);
 void idmap_free(struct idmap *map);  /* frees the map, not the values */
+/* Frees every value with free_value, then the map (NULL: a no-op). */
+void idmap_free_values(struct idmap *map, void (*free_value)(void *value));
 void *idmap_get(const struct idmap *map, int64_t id);
 /* Sets id -> value (value must not be NULL); replaces an existing entry. */
 void idmap_put(struct idmap *map, int64_t id, void *value);

@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "ack.h"
 #include "batch.h"
@@ -48,6 +47,7 @@
 #include "segment.h"
 #include "stats.h"
 #include "store.h"
+#include "timeutil.h"
 #include "triage.h"
 #include "xmalloc.h"
 
@@ -100,15 +100,6 @@ struct inbound_job {
 };
 
 static void inbound_load(struct inbound_job *job);
-
-static int64_t
-inbound_now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void
 inbound_job_clear_step(struct inbound_job *job)
@@ -310,7 +301,7 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	din.triage = in->triage;
 	din.state_json = job->state_json;
 	din.text = job->body;
-	din.now_ms = inbound_now_ms();
+	din.now_ms = timeutil_now_ms();
 	din.idle_reset_ms = in->cfg->idle_reset_hours * 3600 * 1000;
 	din.handoff = job->handoff;
 	din.opt_out_type = job->opt_out_type[0] ? job->opt_out_type : NULL;
@@ -349,7 +340,7 @@ inbound_step(struct inbound_job *job, const PGresult *res, int row, const int *c
 	struct inbound *in = job->in;
 	int64_t current = store_col_int64(res, row, col[STEP_FLOW_VERSION_ID]);
 	int64_t latest = store_col_int64(res, row, col[STEP_LATEST_FLOW_VERSION_ID]);
-	int64_t idle_ms = inbound_now_ms() -
+	int64_t idle_ms = timeutil_now_ms() -
 	    store_col_int64(res, row, col[STEP_LAST_ACTIVITY_MS]);
 
 	job->version = store_col_int64(res, row, col[STEP_VERSION]);
@@ -468,7 +459,6 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
     const struct config *cfg)
 {
 	struct inbound *in = xcalloc(1, sizeof *in);
-	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
 
 	in->base = base;
 	in->db = db;
@@ -481,8 +471,7 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
 	in->loads = batch_new(base, db, &store_step_load_batch, cfg->default_flow, INBOUND_LOAD_BATCH, false);
 	in->commits = batch_new(base, db, &store_step_commit_batch, NULL, INBOUND_COMMIT_BATCH, false);
 	in->staff_commits = batch_new(base, db, &store_staff_step_batch, NULL, 1, false);
-	event_assign(&in->sweep, base, -1, EV_PERSIST, inbound_sweep_timer, in);
-	event_add(&in->sweep, &tv);
+	timeutil_every(&in->sweep, base, cfg->sweep_interval_ms, inbound_sweep_timer, in);
 	/* Messages stored before a crash or restart are answered right away. */
 	event_active(&in->sweep, EV_TIMEOUT, 1);
 	return in;

@@ -36,7 +36,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "batch.h"
 #include "config.h"
@@ -45,6 +44,7 @@
 #include "log.h"
 #include "spool.h"
 #include "store.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 struct intake {
@@ -97,15 +97,6 @@ intake_result_name(enum intake_result result)
 	return intake_result_names[result];
 }
 
-static int64_t
-intake_now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 static void
 intake_msg_copy(struct intake_msg *dst, const char *provider, const char *sid, const char *from,
     const char *to, const char *body, int num_media, const char *opt_out_type)
@@ -148,7 +139,7 @@ intake_spool(struct intake *intake, const struct store_inbound *in)
 
 	if (intake->spool == NULL)
 		return INTAKE_UNAVAILABLE;
-	if (!spool_append(intake->spool, in, intake_now_ms(), &cause)) {
+	if (!spool_append(intake->spool, in, timeutil_now_ms(), &cause)) {
 		log_error("intake: database down AND spool failed (%s): answering 503", cause);
 		free(cause);
 		return INTAKE_UNAVAILABLE;
@@ -338,7 +329,6 @@ intake_new(struct event_base *base, struct db *db, struct inbound *inbound, stru
     const struct config *cfg)
 {
 	struct intake *intake = xcalloc(1, sizeof *intake);
-	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
 
 	intake->base = base;
 	intake->db = db;
@@ -348,8 +338,7 @@ intake_new(struct event_base *base, struct db *db, struct inbound *inbound, stru
 	intake->accepts = batch_new(base, db, &store_inbound_accept_batch, NULL, INTAKE_BATCH_MAX, true);
 	batch_set_hold(intake->accepts, intake_hold, intake);
 	if (spool != NULL) {
-		event_assign(&intake->replay_timer, base, -1, EV_PERSIST, intake_replay_timer, intake);
-		event_add(&intake->replay_timer, &tv);
+		timeutil_every(&intake->replay_timer, base, cfg->sweep_interval_ms, intake_replay_timer, intake);
 	}
 	return intake;
 }

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "stats.h"
 #include "store.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 /* The first run waits this long after start, so startup traffic goes first. */
@@ -75,7 +76,7 @@ static void lifecycle_stage_done(const PGresult *res, const char *error, void *a
 static void
 lifecycle_arm(struct lifecycle *lc, int64_t ms)
 {
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+	struct timeval tv = timeutil_tv(ms);
 
 	if (!lc->stopped)
 		evtimer_add(&lc->timer, &tv);

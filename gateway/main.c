@@ -50,6 +50,7 @@
 #include "redflag.h"
 #include "spool.h"
 #include "store.h"
+#include "timeutil.h"
 #include "triage.h"
 #include "triage_model.h"
 #include "xmalloc.h"
@@ -325,7 +326,7 @@ main_serve(void)
 	struct gateway gw;
 	struct provider_env penv;
 	char *conninfo, *cause = NULL, *spool_dir;
-	struct timeval retry = { MAIN_MIGRATE_RETRY_MS / 1000, (MAIN_MIGRATE_RETRY_MS % 1000) * 1000 };
+	struct timeval retry = timeutil_tv(MAIN_MIGRATE_RETRY_MS);
 	bool db_ready;
 
 	memset(&gw, 0, sizeof gw);

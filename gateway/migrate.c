@@ -160,6 +160,24 @@ migrate_end(PGconn *pg, bool ok, char **cause)
 	return false;
 }
 
+/*
+ * Ends a step's transaction once its SQL and bookkeeping ran: when ok, COMMIT and log "applied
+ * DIR NAME"; else ROLLBACK, with *cause "DIR NAME: err". Takes err (NULL when ok) and frees it.
+ */
+static bool
+migrate_finish(PGconn *pg, bool ok, const char *dir, const char *name, char *err, char **cause)
+{
+	if (!ok) {
+		*cause = xasprintf("%s%s: %s", dir, name, err);
+		free(err);
+		return migrate_end(pg, false, cause);
+	}
+	if (!migrate_end(pg, true, cause))
+		return false;
+	log_info("migrate: applied %s%s", dir, name);
+	return true;
+}
+
 /* Opens a transaction holding the migration lock, with the bookkeeping tables in place. */
 static bool
 migrate_begin(PGconn *pg, char **cause)
@@ -185,7 +203,7 @@ migrate_one(PGconn *pg, const struct embedded_file *m, bool *applied, char **cau
 {
 	const char *params[] = { m->name };
 	char *err = NULL;
-	bool done;
+	bool done, ok;
 
 	*applied = false;
 	if (!migrate_begin(pg, cause))
@@ -194,17 +212,10 @@ migrate_one(PGconn *pg, const struct embedded_file *m, bool *applied, char **cau
 		return migrate_end(pg, false, cause);
 	if (done)
 		return migrate_end(pg, true, cause);
-	if (!migrate_exec(pg, m->data, &err) ||
-	    !migrate_write(pg, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, params, &err)) {
-		*cause = xasprintf("%s: %s", m->name, err);
-		free(err);
-		return migrate_end(pg, false, cause);
-	}
-	if (!migrate_end(pg, true, cause))
-		return false;
-	log_info("migrate: applied %s", m->name);
-	*applied = true;
-	return true;
+	ok = migrate_exec(pg, m->data, &err) &&
+	    migrate_write(pg, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, params, &err);
+	*applied = migrate_finish(pg, ok, "", m->name, err, cause);
+	return *applied;
 }
 
 /* The compiled-in rule titles (sql/triage/titles.json) into triage_titles; unchanged ones write nothing. */
@@ -252,7 +263,7 @@ migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, boo
 	const char *state;
 	PGresult *res;
 	char *err = NULL;
-	bool same, newer;
+	bool same, newer, ok;
 
 	*busy = false;
 	if (!migrate_begin(pg, cause))
@@ -285,17 +296,10 @@ migrate_function_file(PGconn *pg, const struct embedded_file *f, bool force, boo
 		return migrate_end(pg, false, cause);
 	}
 	PQclear(res);
-	if (!migrate_write(pg, "INSERT INTO schema_functions (name, sha256, release) VALUES ($1, " MIGRATE_SHA256
+	ok = migrate_write(pg, "INSERT INTO schema_functions (name, sha256, release) VALUES ($1, " MIGRATE_SHA256
 	    ", $3) ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, release = EXCLUDED.release, "
-	    "applied_at = now()", 3, params, &err)) {
-		*cause = xasprintf("functions/%s: %s", f->name, err);
-		free(err);
-		return migrate_end(pg, false, cause);
-	}
-	if (!migrate_end(pg, true, cause))
-		return false;
-	log_info("migrate: applied functions/%s", f->name);
-	return true;
+	    "applied_at = now()", 3, params, &err);
+	return migrate_finish(pg, ok, "functions/", f->name, err, cause);
 }
 
 bool

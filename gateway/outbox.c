@@ -45,7 +45,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backoff.h"
 #include "batch.h"
@@ -58,6 +57,7 @@
 #include "segment.h"
 #include "stats.h"
 #include "store.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 /* How long a row stays ours past the provider timeout before others may resend it. */
@@ -111,15 +111,6 @@ struct outbox_job {
 
 static void outbox_record(struct outbox_job *job);
 
-static int64_t
-outbox_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 outbox_urgent_now_done(const PGresult *res, const char *error, void *arg)
 {
@@ -139,7 +130,7 @@ outbox_urgent_now_done(const PGresult *res, const char *error, void *arg)
 static void
 outbox_note_outcome(struct outbox *ob, enum provider_result result)
 {
-	int64_t now = outbox_mono_ms();
+	int64_t now = (int64_t)(timeutil_mono_us() / 1000);
 
 	if (result == PROVIDER_RETRY) {
 		if (ob->failing_since_ms == 0)
@@ -391,14 +382,12 @@ outbox_new(struct event_base *base, struct db *db, struct provider *provider,
     const struct config *cfg)
 {
 	struct outbox *ob = xcalloc(1, sizeof *ob);
-	struct timeval tv = { cfg->sweep_interval_ms / 1000, (cfg->sweep_interval_ms % 1000) * 1000 };
 
 	ob->base = base;
 	ob->db = db;
 	ob->provider = provider;
 	ob->cfg = cfg;
-	event_assign(&ob->sweep, base, -1, EV_PERSIST, outbox_kick_cb, ob);
-	event_add(&ob->sweep, &tv);
+	timeutil_every(&ob->sweep, base, cfg->sweep_interval_ms, outbox_kick_cb, ob);
 	event_assign(&ob->kick, base, -1, 0, outbox_kick_cb, ob);
 	ob->sent = batch_new(base, db, &store_outbox_sent_batch, NULL, OUTBOX_SENT_BATCH, false);
 	ob->gate = outbox_gate_new(db, cfg);

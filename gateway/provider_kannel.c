@@ -266,6 +266,18 @@ provider_kannel_query(const struct provider_request *req)
 	return req->form_is_body ? NULL : req->form;
 }
 
+/* The webhook's method (else *cause says how to set Kannel up: why), then its shared secret. */
+static enum provider_parse
+provider_kannel_check(const struct config *cfg, const struct provider_request *req, const char *method,
+    const char *why, char **cause)
+{
+	if (strcmp(req->method, method) != 0) {
+		*cause = xasprintf("method not allowed: %s", why);
+		return PROVIDER_PARSE_METHOD;
+	}
+	return provider_kannel_verify(cfg, provider_kannel_query(req), cause);
+}
+
 /* The charset parameter of a Content-Type value, into buf; "" when there is none. */
 static void
 provider_kannel_charset(const char *ctype, char *buf, size_t size)
@@ -315,11 +327,8 @@ provider_kannel_parse_inbound(const struct config *cfg, const struct provider_re
 	char charset[32];
 	enum provider_parse r;
 
-	if (strcmp(req->method, "POST") != 0) {
-		*cause = xstrdup("method not allowed: configure the sms-service with post-url");
-		return PROVIDER_PARSE_METHOD;
-	}
-	if ((r = provider_kannel_verify(cfg, query, cause)) != PROVIDER_PARSE_OK)
+	r = provider_kannel_check(cfg, req, "POST", "configure the sms-service with post-url", cause);
+	if (r != PROVIDER_PARSE_OK)
 		return r;
 	out->sid = form_get(query, "id");
 	out->from = req->header(req->header_arg, "X-Kannel-From");
@@ -365,11 +374,8 @@ provider_kannel_parse_status(const struct config *cfg, const struct provider_req
 	const char *type;
 	enum provider_parse r;
 
-	if (strcmp(req->method, "GET") != 0) {
-		*cause = xstrdup("method not allowed: Kannel fetches the dlr-url with GET");
-		return PROVIDER_PARSE_METHOD;
-	}
-	if ((r = provider_kannel_verify(cfg, query, cause)) != PROVIDER_PARSE_OK)
+	r = provider_kannel_check(cfg, req, "GET", "Kannel fetches the dlr-url with GET", cause);
+	if (r != PROVIDER_PARSE_OK)
 		return r;
 	out->sid = form_get(query, "id");
 	type = form_get(query, "type");

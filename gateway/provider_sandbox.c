@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -44,6 +43,7 @@
 #include "log.h"
 #include "provider_twilio.h"
 #include "stats.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 struct provider_sandbox {
@@ -141,15 +141,13 @@ provider_sandbox_send(void *impl, const struct provider_sms *sms, provider_send_
 {
 	struct provider_sandbox *sb = impl;
 	struct provider_sandbox_done *d = xcalloc(1, sizeof *d);
-	struct timeval tv;
 	json_t *line;
 	char *text, *row;
 	size_t len;
 
-	gettimeofday(&tv, NULL);
 	d->sid = xasprintf("SB%lld", sms->outbox_id);
 	line = json_pack("{s:s, s:s, s:s, s:s, s:I}", "sid", d->sid, "to", sms->to, "from", sms->from,
-	    "body", sms->body, "at_ms", (json_int_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+	    "body", sms->body, "at_ms", (json_int_t)timeutil_now_ms());
 	text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	json_decref(line);
 	d->done = done;

@@ -34,13 +34,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 
 #include "backoff.h"
 #include "config.h"
 #include "form.h"
 #include "http_client.h"
 #include "log.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 struct provider_twilio {
@@ -113,15 +113,6 @@ provider_twilio_error_text(long status, json_t *doc)
 	return xasprintf("HTTP %ld", status);
 }
 
-static int64_t
-provider_twilio_now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* The status Twilio gave a message it took: one that says it is not yet sent, or NULL ("sent"). */
 static const char *
 provider_twilio_created_status(json_t *doc)
@@ -159,7 +150,7 @@ provider_twilio_done(const struct http_response *resp, void *arg)
 			outcome.error_code = (long)json_integer_value(json_object_get(doc, "code"));
 			if (resp->status == 429 || resp->status == 503)
 				outcome.retry_after_ms = backoff_retry_after_ms(resp->retry_after,
-				    provider_twilio_now_ms(), call->retry_after_max_ms);
+				    timeutil_now_ms(), call->retry_after_max_ms);
 			error = provider_twilio_error_text(resp->status, doc);
 		}
 	}

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "segment.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 struct stats stats;
@@ -24,10 +24,7 @@ static uint64_t stats_latency_n;
 double
 stats_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+	return (double)timeutil_mono_us() / 1000.0;
 }
 
 void

@@ -178,6 +178,11 @@ store_outbox_unsubscribed(struct db *db, int64_t outbox_id, const char *error, d
 	db_query(db, "SELECT carenav_outbox_unsubscribed($1, $2)", 2, params, cb, arg);
 }
 
+const char *const store_due_columns[DUE_NCOLS + 1] = {
+	[DUE_ID] = "escalation_id", [DUE_CODE] = "code", [DUE_STEP] = "step",
+	[DUE_LATEST_FLOW_VERSION_ID] = "latest_flow_version_id",
+};
+
 void
 store_escalation_due(struct db *db, int limit, const char *default_flow, int64_t early_ms, db_result_cb *cb,
     void *arg)
@@ -188,6 +193,12 @@ store_escalation_due(struct db *db, int limit, const char *default_flow, int64_t
 	db_query(db, "SELECT escalation_id, code, step, latest_flow_version_id "
 	    "FROM carenav_escalation_due($1, $2, $3)", 3, params, cb, arg);
 }
+
+const char *const store_shift_columns[SHIFT_NCOLS + 1] = {
+	[SHIFT_STAFF_ID] = "staff_id", [SHIFT_NAME] = "name", [SHIFT_PHONE] = "phone",
+	[SHIFT_LANGUAGE] = "language", [SHIFT_WEBHOOK] = "webhook_url", [SHIFT_TIER] = "tier",
+	[SHIFT_START_MS] = "starts_ms", [SHIFT_END_MS] = "ends_ms", [SHIFT_UNREACHABLE] = "unreachable",
+};
 
 void
 store_oncall_window(struct db *db, db_result_cb *cb, void *arg)

@@ -4,11 +4,12 @@
  * Each call is one statement (mostly one function of sql/functions/) sent
  * through db.c; results come back to the caller's db_result_cb, which reads
  * columns with store_col_*. The group-commit statements (struct store_batch, run by
- * batch.c) and the blocking ones of the CLI and doctor are here too. Rows of
- * several columns are read by name: each such statement names its columns,
- * and an enum indexes the names (store_col_lookup maps them to positions once
- * per result). Keeping the SQL here means a schema change touches one C file
- * (store_api.c has the operator API's).
+ * batch.c) are here too. Rows of several columns are read by name: each such
+ * statement names its columns, and an enum indexes the names (store_col_lookup
+ * maps them to positions once per result). Keeping the SQL in the store files
+ * means a schema change touches them only: store_api.c has the operator API's,
+ * store_admin.c the blocking statements of the CLI and doctor (run through
+ * cli_sql.c).
  */
 #ifndef CARENAV_GATEWAY_STORE_H
 #define CARENAV_GATEWAY_STORE_H
@@ -109,16 +110,18 @@ void store_outbox_failed(struct db *db, int64_t outbox_id, const char *error, db
 void store_outbox_unsubscribed(struct db *db, int64_t outbox_id, const char *error, db_result_cb *cb,
     void *arg);
 
-/* Columns of store_escalation_due's rows. */
-enum store_due_col { DUE_ID, DUE_CODE, DUE_STEP, DUE_LATEST_FLOW_VERSION_ID };
+/* Columns of store_escalation_due's rows, by name: cols[DUE_ID] after store_col_lookup. */
+enum store_due_col { DUE_ID, DUE_CODE, DUE_STEP, DUE_LATEST_FLOW_VERSION_ID, DUE_NCOLS };
+extern const char *const store_due_columns[DUE_NCOLS + 1];
 /* Due rounds, and with them those due within early_ms (sql/017: surges are paged together). */
 void store_escalation_due(struct db *db, int limit, const char *default_flow, int64_t early_ms, db_result_cb *cb,
     void *arg);
-/* Columns of store_oncall_window's rows: shifts near now with their staff. */
+/* Columns of store_oncall_window's rows (shifts near now with their staff), by name. */
 enum store_shift_col {
 	SHIFT_STAFF_ID, SHIFT_NAME, SHIFT_PHONE, SHIFT_LANGUAGE, SHIFT_WEBHOOK, SHIFT_TIER,
-	SHIFT_START_MS, SHIFT_END_MS, SHIFT_UNREACHABLE,
+	SHIFT_START_MS, SHIFT_END_MS, SHIFT_UNREACHABLE, SHIFT_NCOLS
 };
+extern const char *const store_shift_columns[SHIFT_NCOLS + 1];
 void store_oncall_window(struct db *db, db_result_cb *cb, void *arg);
 /* Registers ESCALATION_FALLBACK_NUMBER as staff (role 'fallback'); row: its staff id, NULL for "". */
 void store_fallback_staff(struct db *db, const char *phone, db_result_cb *cb, void *arg);

@@ -55,7 +55,7 @@ const char store_admin_staff_add_sql[] = "INSERT INTO staff (name, phone, role, 
     "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (phone) DO UPDATE SET name = EXCLUDED.name, "
     "role = EXCLUDED.role, language = EXCLUDED.language, webhook_url = EXCLUDED.webhook_url, "
     "active = true, unreachable_at = NULL, unreachable_reason = NULL WHERE NOT staff.active "
-    "RETURNING id, (xmax = 0)";
+    "RETURNING id, (xmax = 0) AS inserted";
 
 const char store_admin_staff_owner_sql[] = "SELECT name FROM staff WHERE phone = $1";
 
@@ -67,7 +67,7 @@ const char store_admin_staff_edit_sql[] =
     "unreachable_at = CASE WHEN $3 IS NULL THEN unreachable_at END, "
     "unreachable_reason = CASE WHEN $3 IS NULL THEN unreachable_reason END "
     "WHERE phone = $1 AND active RETURNING id, name, phone, role, language, "
-    "coalesce(webhook_url, '-')";
+    "coalesce(webhook_url, '-') AS webhook";
 
 const char store_admin_staff_list_sql[] = "SELECT s.id, s.name, s.phone, s.role, s.language, "
     "CASE WHEN s.webhook_url IS NULL THEN '-' ELSE 'yes' END, "
@@ -82,9 +82,10 @@ const char store_admin_staff_remove_sql[] =
     "UPDATE staff SET active = false WHERE phone IN ($1, $2) AND active RETURNING name";
 
 const char store_admin_shifts_sql[] = "SELECT o.id, o.staff_id, s.name, o.tier, "
-    "(extract(epoch FROM o.starts_at) * 1000)::bigint, (extract(epoch FROM o.ends_at) * 1000)::bigint, "
+    "(extract(epoch FROM o.starts_at) * 1000)::bigint AS starts_ms, "
+    "(extract(epoch FROM o.ends_at) * 1000)::bigint AS ends_ms, "
     "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' to ' || "
-    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' ' || o.time_zone "
+    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') || ' ' || o.time_zone AS span "
     "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
     "WHERE s.active AND o.ends_at > to_timestamp($1::bigint / 1000.0) "
     "AND o.starts_at < to_timestamp($2::bigint / 1000.0) ORDER BY o.starts_at, o.id";
@@ -101,26 +102,27 @@ const char store_admin_staff_find_sql[] = "SELECT id, name FROM staff WHERE phon
 const char store_admin_shift_add_sql[] = "INSERT INTO oncall_shifts (staff_id, tier, starts_at, ends_at, time_zone) "
     "SELECT $1::bigint, $2, to_timestamp(s / 1000.0), to_timestamp(e / 1000.0), $5 "
     "FROM unnest($3::bigint[], $4::bigint[]) AS x (s, e) "
-    "RETURNING id, to_char(starts_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
-    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
-    "to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
-    "to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')";
+    "RETURNING id, to_char(starts_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI') AS starts_local, "
+    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI') AS ends_local, "
+    "to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS starts_utc, "
+    "to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS ends_utc";
 
 const char store_admin_shift_get_sql[] =
-    "SELECT s.phone, o.tier, o.time_zone, to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
-    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') "
+    "SELECT s.phone, o.tier, o.time_zone, "
+    "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') AS starts_local, "
+    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') AS ends_local "
     "FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id WHERE o.id = $1::bigint";
 
 const char store_admin_shift_edit_sql[] =
     "UPDATE oncall_shifts SET staff_id = $2::bigint, tier = $3, starts_at = to_timestamp($4::bigint / 1000.0), "
     "ends_at = to_timestamp($5::bigint / 1000.0), time_zone = $6 WHERE id = $1::bigint "
-    "RETURNING to_char(starts_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI'), "
-    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI')";
+    "RETURNING to_char(starts_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI') AS starts_local, "
+    "to_char(ends_at AT TIME ZONE time_zone, 'YYYY-MM-DD HH24:MI') AS ends_local";
 
 const char store_admin_shift_remove_sql[] =
     "DELETE FROM oncall_shifts o USING staff s WHERE o.id = $1::bigint AND s.id = o.staff_id "
-    "RETURNING s.name, o.tier, to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
-    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), o.time_zone";
+    "RETURNING s.name, o.tier, to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') AS starts_local, "
+    "to_char(o.ends_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI') AS ends_local, o.time_zone";
 
 const char store_admin_shift_list_sql[] = "SELECT o.id, s.name, s.phone, o.tier, "
     "to_char(o.starts_at AT TIME ZONE o.time_zone, 'YYYY-MM-DD HH24:MI'), "
@@ -152,7 +154,8 @@ const char store_admin_flow_newest_sql[] = "SELECT v.version, v.document::text A
 const char store_admin_migrations_sql[] = "SELECT name FROM schema_migrations ORDER BY name";
 
 const char store_admin_staff_unreachable_sql[] = "SELECT name, phone, "
-    "to_char(unreachable_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), coalesce(unreachable_reason, '') "
+    "to_char(unreachable_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS since, "
+    "coalesce(unreachable_reason, '') AS reason "
     "FROM staff WHERE active AND unreachable_at IS NOT NULL ORDER BY name";
 
 const char store_admin_oncall_gaps_sql[] = "WITH g AS (SELECT r FROM unnest("
@@ -160,16 +163,16 @@ const char store_admin_oncall_gaps_sql[] = "WITH g AS (SELECT r FROM unnest("
     "(SELECT range_agg(tstzrange(o.starts_at, o.ends_at)) FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
     "WHERE s.active AND s.unreachable_at IS NULL AND o.ends_at > now()), '{}'::tstzmultirange)) AS r "
     "WHERE upper(r) - lower(r) >= interval '1 minute') "
-    "SELECT count(*), coalesce(string_agg(to_char(lower(r) AT TIME ZONE 'UTC', 'MM-DD HH24:MI') || '..' || "
+    "SELECT count(*) AS gaps, coalesce(string_agg(to_char(lower(r) AT TIME ZONE 'UTC', 'MM-DD HH24:MI') || '..' || "
     "to_char(upper(r) AT TIME ZONE 'UTC', 'MM-DD HH24:MI'), ', ' ORDER BY lower(r)) "
-    "FILTER (WHERE lower(r) < now() + interval '7 days'), ''), "
-    "bool_or(lower(r) <= now() + interval '1 minute') FROM g";
+    "FILTER (WHERE lower(r) < now() + interval '7 days'), '') AS spans, "
+    "bool_or(lower(r) <= now() + interval '1 minute') AS uncovered_now FROM g";
 
-const char store_admin_archiving_sql[] = "SELECT current_setting('archive_mode'), "
+const char store_admin_archiving_sql[] = "SELECT current_setting('archive_mode') AS archive_mode, "
     "archived_count, failed_count, "
-    "coalesce(extract(epoch FROM now() - last_archived_time)::bigint, -1), "
-    "last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time > last_archived_time), "
-    "coalesce(last_failed_wal, '') FROM pg_stat_archiver";
+    "coalesce(extract(epoch FROM now() - last_archived_time)::bigint, -1) AS archived_age_s, "
+    "last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time > last_archived_time) "
+    "AS last_failed, coalesce(last_failed_wal, '') AS last_failed_wal FROM pg_stat_archiver";
 
 const char store_admin_flow_versions_sql[] = "SELECT count(*) FROM flow_versions v JOIN flows f ON f.id = v.flow_id "
     "WHERE f.name = $1";
@@ -177,17 +180,17 @@ const char store_admin_flow_versions_sql[] = "SELECT count(*) FROM flow_versions
 const char store_admin_partitions_sql[] = "SELECT "
     "(SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
     "  WHERE i.inhparent = 'messages'::regclass AND c.relname = 'messages_y' || "
-    "  to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYY\"m\"MM')), "
-    "(SELECT count(*) FROM messages_default) + (SELECT count(*) FROM escalation_events_default)";
+    "  to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYY\"m\"MM')) AS next_month, "
+    "(SELECT count(*) FROM messages_default) + (SELECT count(*) FROM escalation_events_default) AS in_default";
 
 /* Not an E.164 number, with or without a channel prefix ("whatsapp:", phone.h). */
 #define STORE_ADMIN_NOT_E164 " !~ '^([a-z]+:)?[+][1-9][0-9]{6,14}$'"
 
 const char store_admin_numbers_sql[] = "SELECT "
-    "(SELECT count(*) FROM conversations WHERE patient_number" STORE_ADMIN_NOT_E164 "), "
-    "(SELECT count(*) FROM staff WHERE active AND phone" STORE_ADMIN_NOT_E164 ")";
+    "(SELECT count(*) FROM conversations WHERE patient_number" STORE_ADMIN_NOT_E164 ") AS conversations, "
+    "(SELECT count(*) FROM staff WHERE active AND phone" STORE_ADMIN_NOT_E164 ") AS staff";
 
-const char store_admin_server_sql[] = "SELECT current_setting('server_version'), "
-    "current_database(), current_user";
+const char store_admin_server_sql[] = "SELECT current_setting('server_version') AS version, "
+    "current_database() AS database, current_user AS role";
 
 const char store_admin_migrated_sql[] = "SELECT 1 FROM schema_migrations LIMIT 1";

@@ -46,7 +46,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 
 #include "cidr.h"
 #include "config.h"
@@ -59,6 +58,7 @@
 #include "stats.h"
 #include "store.h"
 #include "store_api.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 /* Client addresses (and operators) tracked by a rate limit at most. */
@@ -185,15 +185,6 @@ api_db_error(struct evhttp_request *req, const char *what, const char *error)
 	api_error(req, 503, "unavailable", "the database is not available; try again shortly");
 }
 
-static int64_t
-api_now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* The operator whose token this is, or NULL; constant time in the token and its position. */
 static const char *
 api_token_owner(const struct api *api, const char *token)
@@ -253,7 +244,7 @@ api_count_failure(struct evhttp_request *req, struct http_ctx *ctx)
 
 	stats.api_auth_failures++;
 	http_client_address(req, ctx, addr, sizeof addr);
-	if (!ratelimit_take(ctx->api->failures, addr, api_now_ms(), &retry_after)) {
+	if (!ratelimit_take(ctx->api->failures, addr, timeutil_now_ms(), &retry_after)) {
 		api_refuse_rate(ctx->api, req, retry_after, addr, "no valid credential from");
 		return false;
 	}
@@ -439,7 +430,7 @@ api_admit(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, 
 	long long conv_id;
 	struct api_lookup *l;
 
-	if (!ratelimit_take(api->operators, who->name, api_now_ms(), &retry_after)) {
+	if (!ratelimit_take(api->operators, who->name, timeutil_now_ms(), &retry_after)) {
 		api_refuse_rate(api, req, retry_after, who->name, "operator");
 		return API_ADMIT_REFUSED;
 	}
@@ -559,7 +550,7 @@ api_check(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, 
 		if (reject_code != 0) {
 			int retry_after = 1;
 
-			if (!ratelimit_take(api->operators, owner, api_now_ms(), &retry_after)) {
+			if (!ratelimit_take(api->operators, owner, timeutil_now_ms(), &retry_after)) {
 				api_refuse_rate(api, req, retry_after, owner, "operator");
 				return NULL;
 			}

@@ -119,17 +119,9 @@ unhex(const char *s, char *out)
 static size_t
 step_segments(const struct engine_result *res)
 {
-	size_t len = 1, n;
-	char *joined, *sent;
+	char *joined = engine_result_text(res), *sent;
+	size_t n;
 
-	for (size_t i = 0; i < res->nreplies; i++)
-		len += strlen(res->replies[i]) + 1;
-	joined = xcalloc(1, len);
-	for (size_t i = 0; i < res->nreplies; i++) {
-		if (i > 0)
-			strcat(joined, "\n");
-		strcat(joined, res->replies[i]);
-	}
 	sent = segment_fold_gsm7(joined);
 	n = segment_count(sent, strlen(sent), NULL);
 	free(sent);
