@@ -26,8 +26,8 @@
  * with carenav_operator_auth on every request, so a disabled account, a
  * revoked or expired token or an ended session is refused from the next
  * request on, on every gateway. While the database answers, the request is
- * held; then the handler is called again and api_begin admits it from
- * api->resume. Only well-formed credentials reach the database.
+ * held; then the route's handler is called from the database's answer.
+ * Only well-formed credentials reach the database.
  *
  * Reads that show patient data (a conversation with its full number, a
  * search, an export) are written to operator_actions before the handler
@@ -80,7 +80,6 @@ struct api {
 	struct log_throttle limited_log;  /* 429s */
 	const struct config *cfg;         /* borrowed */
 	struct api_who who;               /* the operator admitted last */
-	struct evhttp_request *resume;    /* a request admitted asynchronously, being handed back */
 };
 
 #define API_COOKIE "carenav_session"
@@ -91,7 +90,7 @@ struct api_lookup {
 	struct evhttp_request *req;
 	struct http_ctx *ctx;
 	enum api_role need;
-	http_handler_cb *again;  /* NULL: answer reject_code instead (an unknown path) */
+	const struct http_route *route;  /* NULL: answer reject_code instead (an unknown path) */
 	int reject_code;
 	char *reject_msg;        /* owned */
 	struct api_who who;
@@ -373,22 +372,19 @@ api_audit_spec(struct evhttp_request *req, const char **action, long long *conv,
 	return false;
 }
 
-/* Hands a request whose checks finished asynchronously back to its handler (or answers its reject). */
+/* Hands a request whose checks finished asynchronously to its route's handler (or answers its reject). */
 static void
 api_lookup_resume(struct api_lookup *l)
 {
 	struct api *api = l->ctx->api;
 
 	api->who = l->who;
-	if (l->again == NULL) {
+	if (l->route == NULL) {
 		api_error(l->req, l->reject_code, l->reject_code == 404 ? "not_found" :
 		    l->reject_code == 405 ? "method_not_allowed" : l->reject_code == 413 ? "too_large" :
 		    "bad_request", l->reject_msg);
-	} else {
-		api->resume = l->req;
-		l->again(l->req, l->ctx);
-		api->resume = NULL;
-	}
+	} else
+		l->route->operator_handler(l->req, l->ctx, api->who.name);
 }
 
 static void
@@ -419,8 +415,8 @@ enum api_admit { API_ADMIT_NOW, API_ADMIT_LATER, API_ADMIT_REFUSED };
  * the audit row is being written and l (made here if NULL) resumes after.
  */
 static enum api_admit
-api_admit(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, http_handler_cb *again,
-    const struct api_who *who, struct api_lookup **lp)
+api_admit(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need,
+    const struct http_route *route, const struct api_who *who, struct api_lookup **lp)
 {
 	struct api *api = ctx->api;
 	int retry_after = 1;
@@ -457,7 +453,7 @@ api_admit(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, 
 		l->req = req;
 		l->ctx = ctx;
 		l->need = need;
-		l->again = again;
+		l->route = route;
 		l->who = *who;
 		http_hold(ctx);
 	}
@@ -484,11 +480,11 @@ api_auth_done(const PGresult *res, const char *error, void *arg)
 		l->who.role = api_role_parse(PQgetvalue(res, 0, 1));
 		snprintf(l->who.csrf, sizeof l->who.csrf, "%s", PQgetvalue(res, 0, 2));
 		snprintf(l->who.language, sizeof l->who.language, "%s", PQgetvalue(res, 0, 3));
-		if (l->again == NULL && l->reject_code != 0) {
+		if (l->route == NULL && l->reject_code != 0) {
 			/* An unknown path: only the credential is checked, as for tokens. */
 			api_lookup_resume(l);
 		} else {
-			switch (api_admit(l->req, l->ctx, l->need, l->again, &l->who, &lp)) {
+			switch (api_admit(l->req, l->ctx, l->need, l->route, &l->who, &lp)) {
 			case API_ADMIT_NOW:
 				api_lookup_resume(l);
 				break;
@@ -504,8 +500,8 @@ api_auth_done(const PGresult *res, const char *error, void *arg)
 
 /* Starts the database check of a token or session; answers later. */
 static void
-api_lookup_start(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, http_handler_cb *again,
-    bool session, const char *secret, int reject_code, const char *reject_msg)
+api_lookup_start(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need,
+    const struct http_route *route, bool session, const char *secret, int reject_code, const char *reject_msg)
 {
 	struct api_lookup *l = xcalloc(1, sizeof *l);
 	char digest[OPAUTH_HEX_MAX];
@@ -513,7 +509,7 @@ api_lookup_start(struct evhttp_request *req, struct http_ctx *ctx, enum api_role
 	l->req = req;
 	l->ctx = ctx;
 	l->need = need;
-	l->again = again;
+	l->route = route;
 	l->who.session = session;
 	l->reject_code = reject_code;
 	l->reject_msg = reject_msg != NULL ? xstrdup(reject_msg) : NULL;
@@ -523,9 +519,9 @@ api_lookup_start(struct evhttp_request *req, struct http_ctx *ctx, enum api_role
 	    ctx->cfg->session_max_s, api_auth_done, l);
 }
 
-/* The shared start of api_begin and api_reject: NULL when answered or pending. */
+/* The shared start of api_route_run and api_reject: the operator, or NULL when answered or pending. */
 static const char *
-api_check(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, http_handler_cb *again,
+api_check(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, const struct http_route *route,
     int reject_code, const char *reject_msg)
 {
 	struct api *api = ctx->api;
@@ -533,10 +529,6 @@ api_check(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, 
 	char cookie_buf[65];
 	struct api_lookup *l = NULL;
 
-	if (api->resume == req) {
-		api->resume = NULL;
-		return api->who.name;
-	}
 	auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
 		bearer = auth + 7;
@@ -556,7 +548,7 @@ api_check(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, 
 			}
 			return api->who.name;
 		}
-		switch (api_admit(req, ctx, need, again, &api->who, &l)) {
+		switch (api_admit(req, ctx, need, route, &api->who, &l)) {
 		case API_ADMIT_NOW:
 			return api->who.name;
 		case API_ADMIT_LATER:
@@ -572,9 +564,9 @@ api_check(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, 
 			api_unauthorized(req, ctx, "the operator token is not valid");
 			return NULL;
 		}
-		api_lookup_start(req, ctx, need, again, false, bearer, reject_code, reject_msg);
+		api_lookup_start(req, ctx, need, route, false, bearer, reject_code, reject_msg);
 	} else if ((cookie = api_session_cookie(req, cookie_buf)) != NULL) {
-		api_lookup_start(req, ctx, need, again, true, cookie, reject_code, reject_msg);
+		api_lookup_start(req, ctx, need, route, true, cookie, reject_code, reject_msg);
 	} else {
 		api_unauthorized(req, ctx, auth == NULL ?
 		    "sign in, or send an operator token (Authorization: Bearer TOKEN)" :
@@ -584,10 +576,13 @@ api_check(struct evhttp_request *req, struct http_ctx *ctx, enum api_role need, 
 	return NULL;
 }
 
-const char *
-api_begin(struct evhttp_request *req, struct http_ctx *ctx, enum api_role role, http_handler_cb *again)
+void
+api_route_run(struct evhttp_request *req, struct http_ctx *ctx, const struct http_route *route)
 {
-	return api_check(req, ctx, role, again, 0, NULL);
+	const char *op = api_check(req, ctx, route->need, route, 0, NULL);
+
+	if (op != NULL)
+		route->operator_handler(req, ctx, op);
 }
 
 /* The area hook: 404, 405 and 413 under /api/ only after the credential is checked. */
@@ -743,18 +738,15 @@ api_action_result(struct api_call *call, const PGresult *res, const char *error,
 
 /* GET /api/me: who is signed in, their role and language, and a session's CSRF token. */
 static void
-api_me(struct evhttp_request *req, struct http_ctx *ctx)
+api_me(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const struct api_who *who;
+	const struct api_who *who = api_who(ctx);
 	struct segment_limit limit;
 	json_t *doc;
 
-	if (api_begin(req, ctx, API_VIEWER, api_me) == NULL)
-		return;
-	who = api_who(ctx);
 	/* What one text may be, so the console's counter says what the API will refuse. */
 	provider_limit(ctx->cfg, &limit);
-	doc = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:I, s:I}}", "operator", who->name, "role",
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:I, s:I}}", "operator", op, "role",
 	    api_role_name(who->role), "language", who->language, "via", who->session ? "session" : "token", "sms",
 	    "provider", ctx->cfg->sms_provider, "alphabet", ctx->cfg->sms_alphabet, "max_segments",
 	    (json_int_t)limit.max_segments, "max_chars", (json_int_t)limit.max_chars);
@@ -764,4 +756,7 @@ api_me(struct evhttp_request *req, struct http_ctx *ctx)
 }
 
 const struct http_area api_area = { "/api/", api_reject };
-const struct http_route api_me_route = { "GET", "/api/me", api_me };
+const struct http_route api_routes[] = {
+	{ "GET", "/api/me", .need = API_VIEWER, .operator_handler = api_me },
+	{ .method = NULL },
+};

@@ -1,20 +1,20 @@
 /*
  * api.h - plumbing shared by the operator API's handlers (/api/...).
  *
- * Every /api/ request goes through api_begin(): who it is (401), a rate
+ * Every /api/ request goes through api_route_run(): who it is (401), a rate
  * limit (429: API_RATE_PER_MINUTE per operator, API_AUTH_FAILURES_PER_MINUTE
  * per client address for requests without a valid credential), the role
  * the endpoint needs (403), the CSRF token of a console session (403), and
  * the audit of reads that show patient data, before anything else is looked
- * at, also for unknown paths. Replies are JSON; errors are
+ * at, also for unknown paths (api_area). Replies are JSON; errors are
  * {"error": {"code": word, "message": text}}.
  *
  * Credentials: a bearer token from OPERATOR_TOKENS (automation; admin), a
  * bearer token of an operator account, or the console's session cookie.
- * The last two are checked against PostgreSQL on every request, so the
- * first call of api_begin may answer later: it then returns NULL, and once
- * the database has answered it calls the handler (its `again` argument) a
- * second time, when api_begin returns the operator at once.
+ * The last two are checked against PostgreSQL on every request, so
+ * api_route_run may call the route's handler later, once the database has
+ * answered. Which role each route needs is in its struct http_route, so the
+ * handlers themselves start with an admitted operator.
  */
 #ifndef CARENAV_HANDLERS_API_H
 #define CARENAV_HANDLERS_API_H
@@ -30,14 +30,7 @@
 struct api;
 struct config;
 
-/* What an operator may do; each includes the ones before it. */
-enum api_role {
-	API_VIEWER,     /* reads */
-	API_RESPONDER,  /* + acknowledges, resolves, replies, takes over */
-	API_ADMIN,      /* + operators, staff, on-call schedule, exports, the audit trail */
-};
-
-/* The operator api_begin admitted, valid until the next api_begin. */
+/* The operator api_route_run admitted, valid until the next request is admitted. */
 struct api_who {
 	char name[OPTOKEN_MAX_NAME + 1];
 	enum api_role role;
@@ -51,13 +44,12 @@ struct api *api_new(const struct config *cfg);
 void api_free(struct api *api);
 
 /*
- * Admits a request that needs role: the operator's name (borrowed, valid
- * until the next api_begin) or NULL when it has answered 401, 403, 429 or
- * 503 itself, or will call again(req, ctx) once the database has answered.
+ * Runs an operator route: admits the request for route->need and calls
+ * route->operator_handler with the operator's name, at once or once the
+ * database has answered; or answers 401, 403, 429 or 503 itself.
  */
-const char *api_begin(struct evhttp_request *req, struct http_ctx *ctx, enum api_role role,
-    http_handler_cb *again) CN_MUSTCHECK;
-/* The operator the last api_begin admitted. */
+void api_route_run(struct evhttp_request *req, struct http_ctx *ctx, const struct http_route *route);
+/* The operator admitted last. */
 const struct api_who *api_who(const struct http_ctx *ctx);
 /* "viewer", "responder", "admin". */
 const char *api_role_name(enum api_role role);

@@ -8,7 +8,7 @@
  *                                                CSV (admin); numbers masked unless full=1
  *
  * Both are single SQL functions (sql/022_operators.sql). An export is
- * audited by api_begin before it runs, and full=1 is audited as a reveal.
+ * audited by api_route_run before it runs, and full=1 is audited as a reveal.
  * The export's day range is inclusive and in UTC; at most EXPORT_MAX_ROWS rows.
  */
 #include "http_reply.h"
@@ -34,12 +34,11 @@
 #define EXPORT_MAX_ROWS 100000
 
 static void
-overview_get(struct evhttp_request *req, struct http_ctx *ctx)
+overview_get(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_VIEWER, overview_get);
 	long long days;
 
-	if (op == NULL || !api_query_int(req, "days", OVERVIEW_DEFAULT_DAYS, 1, OVERVIEW_MAX_DAYS, &days))
+	if (!api_query_int(req, "days", OVERVIEW_DEFAULT_DAYS, 1, OVERVIEW_MAX_DAYS, &days))
 		return;
 	store_api_overview(ctx->db, days, api_doc_done, api_call_doc(req, ctx, op, "overview", NULL));
 }
@@ -89,14 +88,11 @@ export_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
-export_get(struct evhttp_request *req, struct http_ctx *ctx)
+export_get(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_ADMIN, export_get);
 	char *kind, *from_s, *to_s, *full, from[11], to[11];
 	struct api_call *call;
 
-	if (op == NULL)
-		return;
 	kind = api_query_get(req, "kind");
 	from_s = api_query_get(req, "from");
 	to_s = api_query_get(req, "to");
@@ -123,12 +119,9 @@ export_get(struct evhttp_request *req, struct http_ctx *ctx)
 }
 
 static void
-operators_get(struct evhttp_request *req, struct http_ctx *ctx)
+operators_get(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_ADMIN, operators_get);
-
-	if (op != NULL)
-		store_api_operators(ctx->db, api_doc_done, api_call_doc(req, ctx, op, "operators read", NULL));
+	store_api_operators(ctx->db, api_doc_done, api_call_doc(req, ctx, op, "operators read", NULL));
 }
 
 static void
@@ -147,21 +140,20 @@ operator_disable_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
-operator_disable(struct evhttp_request *req, struct http_ctx *ctx)
+operator_disable(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_ADMIN, operator_disable);
 	char addr[CIDR_ADDR_MAX];
 	struct api_call *call;
 
-	if (op == NULL)
-		return;
 	call = api_call_new(req, ctx, op);
 	http_client_address(req, ctx, addr, sizeof addr);
 	store_api_operator_disable(ctx->db, call->id, op, addr, operator_disable_done, call);
 }
 
-const struct http_route api_operators_route = { "GET", "/api/operators", operators_get };
-const struct http_route api_operator_disable_route = { "POST", "/api/operators/{id}/disable",
-	operator_disable };
-const struct http_route api_overview_route = { "GET", "/api/overview", overview_get };
-const struct http_route api_export_route = { "GET", "/api/export", export_get };
+const struct http_route api_admin_routes[] = {
+	{ "GET", "/api/operators", .need = API_ADMIN, .operator_handler = operators_get },
+	{ "POST", "/api/operators/{id}/disable", .need = API_ADMIN, .operator_handler = operator_disable },
+	{ "GET", "/api/overview", .need = API_VIEWER, .operator_handler = overview_get },
+	{ "GET", "/api/export", .need = API_ADMIN, .operator_handler = export_get },
+	{ .method = NULL },
+};

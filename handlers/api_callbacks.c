@@ -20,13 +20,12 @@
 #define CB_MAX_LIMIT 500
 
 static void
-cb_list(struct evhttp_request *req, struct http_ctx *ctx)
+cb_list(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_VIEWER, cb_list);
 	char *status;
 	long long limit;
 
-	if (op == NULL || !api_query_int(req, "limit", CB_DEFAULT_LIMIT, 1, CB_MAX_LIMIT, &limit))
+	if (!api_query_int(req, "limit", CB_DEFAULT_LIMIT, 1, CB_MAX_LIMIT, &limit))
 		return;
 	status = api_query_get(req, "status");
 	if (status == NULL || *status == '\0')
@@ -62,16 +61,16 @@ cb_done_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
-cb_done(struct evhttp_request *req, struct http_ctx *ctx)
+cb_done(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_RESPONDER, cb_done);
 	struct api_call *call;
 
-	if (op == NULL)
-		return;
 	call = api_call_new(req, ctx, op);
 	store_api_callback_done(ctx->db, call->id, op, cb_done_done, call);
 }
 
-const struct http_route api_callbacks_list_route = { "GET", "/api/callbacks", cb_list };
-const struct http_route api_callbacks_done_route = { "POST", "/api/callbacks/{id}/done", cb_done };
+const struct http_route api_callbacks_routes[] = {
+	{ "GET", "/api/callbacks", .need = API_VIEWER, .operator_handler = cb_list },
+	{ "POST", "/api/callbacks/{id}/done", .need = API_RESPONDER, .operator_handler = cb_done },
+	{ .method = NULL },
+};

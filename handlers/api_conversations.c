@@ -85,15 +85,14 @@ conv_query(struct http_ctx *ctx, const char *q)
 }
 
 static void
-conv_list(struct evhttp_request *req, struct http_ctx *ctx)
+conv_list(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_VIEWER, conv_list);
 	char *status, *q, *cursor_text;
 	struct store_api_cursor cursor = { 0 };
 	long long limit;
 	bool status_ok = false;
 
-	if (op == NULL || !api_query_int(req, "limit", CONV_DEFAULT_LIMIT, 1, CONV_MAX_LIMIT, &limit))
+	if (!api_query_int(req, "limit", CONV_DEFAULT_LIMIT, 1, CONV_MAX_LIMIT, &limit))
 		return;
 	status = api_query_get(req, "status");
 	q = api_query_get(req, "q");
@@ -116,13 +115,10 @@ conv_list(struct evhttp_request *req, struct http_ctx *ctx)
 }
 
 static void
-conv_get(struct evhttp_request *req, struct http_ctx *ctx)
+conv_get(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_VIEWER, conv_get);
 	struct api_call *call;
 
-	if (op == NULL)
-		return;
 	call = api_call_doc(req, ctx, op, "conversation read", CONV_MISSING);
 	store_api_conversation(ctx->db, call->id, api_doc_done, call);
 }
@@ -196,9 +192,9 @@ conv_too_long(const struct config *cfg, const struct segment_limit *limit, const
  * truncated, when longer than the provider sends as one.
  */
 static void
-conv_message(struct evhttp_request *req, struct http_ctx *ctx)
+conv_message(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_RESPONDER, conv_message), *text;
+	const char *text;
 	json_t *body;
 	struct api_call *call;
 	struct segment_limit limit;
@@ -206,7 +202,7 @@ conv_message(struct evhttp_request *req, struct http_ctx *ctx)
 	size_t nseg;
 	char *folded, *why;
 
-	if (op == NULL || (body = api_body_json(req)) == NULL)
+	if ((body = api_body_json(req)) == NULL)
 		return;
 	text = json_string_value(json_object_get(body, "body"));
 	if (text == NULL || text[strspn(text, " \t\r\n")] == '\0') {
@@ -253,13 +249,12 @@ conv_handoff_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
-conv_handoff(struct evhttp_request *req, struct http_ctx *ctx)
+conv_handoff(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_RESPONDER, conv_handoff);
 	json_t *body, *active;
 	struct api_call *call;
 
-	if (op == NULL || (body = api_body_json(req)) == NULL)
+	if ((body = api_body_json(req)) == NULL)
 		return;
 	active = json_object_get(body, "active");
 	if (active != NULL && !json_is_boolean(active)) {
@@ -272,9 +267,10 @@ conv_handoff(struct evhttp_request *req, struct http_ctx *ctx)
 	json_decref(body);
 }
 
-const struct http_route api_conversations_list_route = { "GET", "/api/conversations", conv_list };
-const struct http_route api_conversations_get_route = { "GET", "/api/conversations/{id}", conv_get };
-const struct http_route api_conversations_message_route = { "POST", "/api/conversations/{id}/messages",
-	conv_message };
-const struct http_route api_conversations_handoff_route = { "POST", "/api/conversations/{id}/handoff",
-	conv_handoff };
+const struct http_route api_conversations_routes[] = {
+	{ "GET", "/api/conversations", .need = API_VIEWER, .operator_handler = conv_list },
+	{ "GET", "/api/conversations/{id}", .need = API_VIEWER, .operator_handler = conv_get },
+	{ "POST", "/api/conversations/{id}/messages", .need = API_RESPONDER, .operator_handler = conv_message },
+	{ "POST", "/api/conversations/{id}/handoff", .need = API_RESPONDER, .operator_handler = conv_handoff },
+	{ .method = NULL },
+};

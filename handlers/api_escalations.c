@@ -52,14 +52,14 @@ static const char *const esc_outcomes[] = {
 };
 
 static void
-esc_list(struct evhttp_request *req, struct http_ctx *ctx)
+esc_list(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
 	static const char *const states[] = { "active", "open", "in_progress", "resolved", "all", NULL };
-	const char *op = api_begin(req, ctx, API_VIEWER, esc_list), *state = NULL;
+	const char *state = NULL;
 	char *open, *status;
 	long long limit;
 
-	if (op == NULL || !api_query_int(req, "limit", ESC_DEFAULT_LIMIT, 1, ESC_MAX_LIMIT, &limit))
+	if (!api_query_int(req, "limit", ESC_DEFAULT_LIMIT, 1, ESC_MAX_LIMIT, &limit))
 		return;
 	open = api_query_get(req, "open");
 	status = api_query_get(req, "status");
@@ -80,13 +80,10 @@ esc_list(struct evhttp_request *req, struct http_ctx *ctx)
 }
 
 static void
-esc_get(struct evhttp_request *req, struct http_ctx *ctx)
+esc_get(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_VIEWER, esc_get);
 	struct api_call *call;
 
-	if (op == NULL)
-		return;
 	call = api_call_doc(req, ctx, op, "escalation read", "no such escalation");
 	store_api_escalation(ctx->db, call->id, api_who(ctx)->language, api_doc_done, call);
 }
@@ -157,12 +154,8 @@ esc_ack_version(const PGresult *res, const char *error, void *arg)
 }
 
 static void
-esc_ack(struct evhttp_request *req, struct http_ctx *ctx)
+esc_ack(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_RESPONDER, esc_ack);
-
-	if (op == NULL)
-		return;
 	store_api_latest_flow(ctx->db, ctx->cfg->default_flow, esc_ack_version, api_call_new(req, ctx, op));
 }
 
@@ -183,14 +176,14 @@ esc_outcome_known(const char *outcome)
 }
 
 static void
-esc_resolve(struct evhttp_request *req, struct http_ctx *ctx)
+esc_resolve(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_RESPONDER, esc_resolve), *note, *outcome;
+	const char *note, *outcome;
 	json_t *body, *jnote, *joutcome, *jtries;
 	struct api_call *call;
 	json_int_t tries = 0;
 
-	if (op == NULL || (body = api_body_json(req)) == NULL)
+	if ((body = api_body_json(req)) == NULL)
 		return;
 	jnote = json_object_get(body, "note");
 	joutcome = json_object_get(body, "outcome");
@@ -216,19 +209,20 @@ esc_resolve(struct evhttp_request *req, struct http_ctx *ctx)
 }
 
 static void
-esc_audit(struct evhttp_request *req, struct http_ctx *ctx)
+esc_audit(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_ADMIN, esc_audit);
 	long long limit;
 
-	if (op == NULL || !api_query_int(req, "limit", ESC_DEFAULT_LIMIT, 1, ESC_MAX_LIMIT, &limit))
+	if (!api_query_int(req, "limit", ESC_DEFAULT_LIMIT, 1, ESC_MAX_LIMIT, &limit))
 		return;
 	store_api_audit(ctx->db, (int)limit, api_doc_done, api_call_doc(req, ctx, op, "escalation read", NULL));
 }
 
-const struct http_route api_escalations_list_route = { "GET", "/api/escalations", esc_list };
-const struct http_route api_escalations_get_route = { "GET", "/api/escalations/{id}", esc_get };
-const struct http_route api_escalations_ack_route = { "POST", "/api/escalations/{id}/ack", esc_ack };
-const struct http_route api_escalations_resolve_route = { "POST", "/api/escalations/{id}/resolve",
-	esc_resolve };
-const struct http_route api_audit_route = { "GET", "/api/audit", esc_audit };
+const struct http_route api_escalations_routes[] = {
+	{ "GET", "/api/escalations", .need = API_VIEWER, .operator_handler = esc_list },
+	{ "GET", "/api/escalations/{id}", .need = API_VIEWER, .operator_handler = esc_get },
+	{ "POST", "/api/escalations/{id}/ack", .need = API_RESPONDER, .operator_handler = esc_ack },
+	{ "POST", "/api/escalations/{id}/resolve", .need = API_RESPONDER, .operator_handler = esc_resolve },
+	{ "GET", "/api/audit", .need = API_ADMIN, .operator_handler = esc_audit },
+	{ .method = NULL },
+};

@@ -50,14 +50,14 @@ language_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
-language_post(struct evhttp_request *req, struct http_ctx *ctx)
+language_post(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_VIEWER, language_post), *lang;
+	const char *lang;
 	char addr[CIDR_ADDR_MAX];
 	struct api_call *call;
 	json_t *body, *jlang;
 
-	if (op == NULL || (body = api_body_json(req)) == NULL)
+	if ((body = api_body_json(req)) == NULL)
 		return;
 	jlang = json_object_get(body, "language");
 	lang = json_string_value(jlang);
@@ -72,4 +72,7 @@ language_post(struct evhttp_request *req, struct http_ctx *ctx)
 	json_decref(body);
 }
 
-const struct http_route api_language_route = { "POST", "/api/me/language", language_post };
+const struct http_route api_language_routes[] = {
+	{ "POST", "/api/me/language", .need = API_VIEWER, .operator_handler = language_post },
+	{ .method = NULL },
+};

@@ -8,7 +8,7 @@
  * (Secure when PUBLIC_BASE_URL is https); only its SHA-256 is stored. The
  * CSRF token comes back in the JSON (and from GET /api/me): the console
  * sends it as X-CSRF-Token on every request that changes something, and
- * api_begin refuses such a request with the cookie but without the token.
+ * api_route_run refuses such a request with the cookie but without the token.
  *
  * Checking a password is deliberately slow (Argon2id, opauth.c) and runs
  * on the event loop: about a tenth of a second per attempt. Wrong attempts
@@ -190,13 +190,11 @@ logout_done(const PGresult *res, const char *error, void *arg)
 }
 
 static void
-logout_post(struct evhttp_request *req, struct http_ctx *ctx)
+logout_post(struct evhttp_request *req, struct http_ctx *ctx, const char *op)
 {
-	const char *op = api_begin(req, ctx, API_VIEWER, logout_post), *cookie;
+	const char *cookie;
 	char buf[65], digest[OPAUTH_HEX_MAX], addr[CIDR_ADDR_MAX];
 
-	if (op == NULL)
-		return;
 	if (!api_who(ctx)->session || (cookie = api_session_cookie(req, buf)) == NULL) {
 		api_error(req, 400, "no_session", "sign-out is for console sessions; tokens are revoked with "
 		    "carenav operator revoke");
@@ -207,5 +205,8 @@ logout_post(struct evhttp_request *req, struct http_ctx *ctx)
 	store_api_logout(ctx->db, digest, addr, logout_done, api_call_new(req, ctx, op));
 }
 
-const struct http_route api_login_route = { "POST", "/api/login", login_post };
-const struct http_route api_logout_route = { "POST", "/api/logout", logout_post };
+const struct http_route api_login_routes[] = {
+	{ "POST", "/api/login", .handler = login_post },
+	{ "POST", "/api/logout", .need = API_VIEWER, .operator_handler = logout_post },
+	{ .method = NULL },
+};

@@ -93,5 +93,8 @@ console_root(struct evhttp_request *req, struct http_ctx *ctx)
 	http_reply_text(req, 301, "moved to " CONSOLE_PREFIX);
 }
 
-const struct http_route console_root_route = { "GET", "/console", console_root };
-const struct http_route console_asset_route = { "GET", CONSOLE_PREFIX "*", console_asset };
+const struct http_route console_routes[] = {
+	{ "GET", "/console", .handler = console_root },
+	{ "GET", CONSOLE_PREFIX "*", .handler = console_asset },
+	{ .method = NULL },
+};

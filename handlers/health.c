@@ -164,6 +164,9 @@ health_metrics(struct evhttp_request *req, struct http_ctx *ctx)
 	store_metrics_gauges(ctx->db, health_metrics_done, scrape);
 }
 
-const struct http_route health_metrics_route = { "GET", "/metrics", health_metrics };
-const struct http_route health_healthz_route = { "GET", "/healthz", health_healthz };
-const struct http_route health_readyz_route = { "GET", "/readyz", health_readyz };
+const struct http_route health_routes[] = {
+	{ "GET", "/metrics", .handler = health_metrics },
+	{ "GET", "/healthz", .handler = health_healthz },
+	{ "GET", "/readyz", .handler = health_readyz },
+	{ .method = NULL },
+};

@@ -40,16 +40,30 @@ struct http_ctx {
 };
 
 typedef void http_handler_cb(struct evhttp_request *req, struct http_ctx *ctx);
+/* An operator API handler: runs once the operator op (borrowed) is admitted with the route's role. */
+typedef void http_operator_cb(struct evhttp_request *req, struct http_ctx *ctx, const char *op);
+
+/* What an operator may do; each includes the ones before it. */
+enum api_role {
+	API_VIEWER,     /* reads */
+	API_RESPONDER,  /* + acknowledges, resolves, replies, takes over */
+	API_ADMIN,      /* + operators, staff, on-call schedule, exports, the audit trail */
+};
 
 /*
  * path is an exact path, or a pattern: a "{id}" segment matches a positive
  * decimal number (read it with http_path_id), and a final "*" matches any
- * rest, also none ("/console/" + "*").
+ * rest, also none ("/console/" + "*"). A route has either a handler, open to
+ * all, or an operator_handler with the role it needs: the router has the
+ * API admit the operator (api_route_run) before calling it, so the routes'
+ * roles are the API's whole permission matrix.
  */
 struct http_route {
 	const char *method;  /* "GET", "POST" */
 	const char *path;
-	http_handler_cb *handler;
+	http_handler_cb *handler;             /* an open route, else NULL */
+	enum api_role need;                   /* with operator_handler: the least role it takes */
+	http_operator_cb *operator_handler;   /* an operator route, else NULL */
 };
 
 /* Answers a refused request (404, 405, 413) in an area's own way. */

@@ -52,58 +52,31 @@
 #define HTTP_MAX_HEADERS_BYTES 8192
 #define HTTP_TIMEOUT_SECONDS 30
 
-extern const struct http_route health_healthz_route;
-extern const struct http_route health_readyz_route;
-extern const struct http_route health_metrics_route;
-extern const struct http_route api_conversations_list_route;
-extern const struct http_route api_conversations_get_route;
-extern const struct http_route api_conversations_message_route;
-extern const struct http_route api_conversations_handoff_route;
-extern const struct http_route api_escalations_list_route;
-extern const struct http_route api_escalations_get_route;
-extern const struct http_route api_escalations_ack_route;
-extern const struct http_route api_escalations_resolve_route;
-extern const struct http_route api_callbacks_list_route;
-extern const struct http_route api_callbacks_done_route;
-extern const struct http_route api_audit_route;
-extern const struct http_route api_me_route;
-extern const struct http_route api_language_route;
-extern const struct http_route api_login_route;
-extern const struct http_route api_logout_route;
-extern const struct http_route api_overview_route;
-extern const struct http_route api_export_route;
-extern const struct http_route api_operators_route;
-extern const struct http_route api_operator_disable_route;
-extern const struct http_route console_root_route;
-extern const struct http_route console_asset_route;
+extern const struct http_route health_routes[];
+extern const struct http_route api_routes[];
+extern const struct http_route api_conversations_routes[];
+extern const struct http_route api_escalations_routes[];
+extern const struct http_route api_callbacks_routes[];
+extern const struct http_route api_language_routes[];
+extern const struct http_route api_login_routes[];
+extern const struct http_route api_admin_routes[];
+extern const struct http_route console_routes[];
 extern const struct http_area api_area;
 
-/* Provider webhooks are not listed: each provider names its own paths (provider.c). */
-static const struct http_route *const http_routes[] = {
-	&health_healthz_route,
-	&health_readyz_route,
-	&health_metrics_route,
-	&api_conversations_list_route,
-	&api_conversations_get_route,
-	&api_conversations_message_route,
-	&api_conversations_handoff_route,
-	&api_escalations_list_route,
-	&api_escalations_get_route,
-	&api_escalations_ack_route,
-	&api_escalations_resolve_route,
-	&api_callbacks_list_route,
-	&api_callbacks_done_route,
-	&api_audit_route,
-	&api_me_route,
-	&api_language_route,
-	&api_login_route,
-	&api_logout_route,
-	&api_overview_route,
-	&api_export_route,
-	&api_operators_route,
-	&api_operator_disable_route,
-	&console_root_route,
-	&console_asset_route,
+/*
+ * Each handler file's routes, ending with { .method = NULL }. Provider
+ * webhooks are not listed: each provider names its own paths (provider.c).
+ */
+static const struct http_route *const http_route_tables[] = {
+	health_routes,
+	api_routes,
+	api_conversations_routes,
+	api_escalations_routes,
+	api_callbacks_routes,
+	api_language_routes,
+	api_login_routes,
+	api_admin_routes,
+	console_routes,
 };
 
 static const struct http_area *const http_areas[] = {
@@ -424,22 +397,35 @@ http_framing_ok(struct evhttp_request *req)
 	return lengths <= 1 && (lengths == 0 || encodings == 0);
 }
 
+/* The route for method and path, or NULL; *path_known says whether any route matches the path. */
+static const struct http_route *
+http_route_find(const char *method, const char *path, bool *path_known)
+{
+	*path_known = false;
+	for (size_t t = 0; t < sizeof http_route_tables / sizeof http_route_tables[0]; t++) {
+		for (const struct http_route *r = http_route_tables[t]; r->method != NULL; r++) {
+			if (!http_route_match(r->path, path))
+				continue;
+			*path_known = true;
+			if (strcmp(r->method, method) == 0)
+				return r;
+		}
+	}
+	return NULL;
+}
+
 /* "GET, POST": the methods the routes matching path take (evhttp lets only these two reach us). */
 static void
 http_allowed_methods(const char *path, char *buf, size_t size)
 {
 	static const char *const methods[] = { "GET", "POST" };
 	size_t n = 0;
+	bool known;
 
 	buf[0] = '\0';
 	for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
-		for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
-			if (strcmp(http_routes[i]->method, methods[m]) == 0 &&
-			    http_route_match(http_routes[i]->path, path)) {
-				n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", methods[m]);
-				break;
-			}
-		}
+		if (http_route_find(methods[m], path, &known) != NULL)
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", methods[m]);
 	}
 }
 
@@ -465,7 +451,8 @@ http_server_dispatch_cb(struct evhttp_request *req, void *arg)
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char *method = http_method_name(evhttp_request_get_command(req));
 	const struct provider_ops *ops;
-	bool path_known = false, is_status;
+	const struct http_route *route;
+	bool path_known, is_status;
 	char allow[64];
 
 	if (path == NULL || path[0] == '\0')
@@ -491,18 +478,13 @@ http_server_dispatch_cb(struct evhttp_request *req, void *arg)
 		webhook_sms_handle(req, srv->ctx, ops, path, is_status);
 		return;
 	}
-	for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
-		const struct http_route *r = http_routes[i];
-
-		if (!http_route_match(r->path, path))
-			continue;
-		path_known = true;
-		if (strcmp(r->method, method) == 0) {
-			r->handler(req, srv->ctx);
-			return;
-		}
-	}
-	if (path_known) {
+	if ((route = http_route_find(method, path, &path_known)) != NULL) {
+		/* An operator route runs once the API has admitted the operator with the role it needs. */
+		if (route->operator_handler != NULL)
+			api_route_run(req, srv->ctx, route);
+		else
+			route->handler(req, srv->ctx);
+	} else if (path_known) {
 		http_allowed_methods(path, allow, sizeof allow);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
 		http_reject(req, srv->ctx, path, 405, "method not allowed");

@@ -2,8 +2,11 @@
  * http_server.h - the gateway's HTTP server: listening, connection limits,
  * routing.
  *
- * Each handler file exports `const struct http_route` values (http_reply.h);
- * the server only walks the route table (tmux cmd-*.c entries).
+ * Each handler file exports a table of `struct http_route` (http_reply.h):
+ * method, path, and either an open handler or an operator handler with the
+ * role it needs, so each API file's table is its permission matrix. The
+ * server only walks the tables (tmux cmd-*.c entries) and has the API admit
+ * the operator before an operator handler runs.
  */
 #ifndef CARENAV_HANDLERS_HTTP_SERVER_H
 #define CARENAV_HANDLERS_HTTP_SERVER_H

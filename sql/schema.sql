@@ -553,6 +553,9 @@ CREATE FUNCTION public.carenav_outbox_sent(p_outbox_id bigint, p_provider_sid te
 CREATE FUNCTION public.carenav_outbox_sent_batch(p_items jsonb) RETURNS TABLE(ord integer, done boolean)
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
     AS $$ -- body: sql/functions/outbox.sql $$;
 
 --

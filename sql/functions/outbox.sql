@@ -158,22 +158,66 @@ $$;
 
 -- Outbox 'sent' marks in batches: one transaction for many replies.
 --   p_items: [{"id": outbox id, "sid": ..., "status": ..., "segments": n, "encoding": "gsm7"}, ...]
+-- Ordinary replies, nearly all of them, are marked set-based: one update of
+-- their outbox rows and their messages, one for delivery reports that raced
+-- ahead. Urgent rows (pages, alerts, the emergency instruction) have audit
+-- and escalation work of their own: carenav_outbox_sent, one by one. The
+-- per-row form cost 0.36 ms per text in PL/pgSQL statements (issue #23).
+-- The joins must probe the keys (messages by its partition key); hence the
+-- enable_* settings, as for the claim.
 CREATE OR REPLACE FUNCTION carenav_outbox_sent_batch(p_items jsonb)
 RETURNS TABLE (ord integer, done boolean)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 #variable_conflict use_column
 DECLARE
-    e record;
+    e      record;
+    v_ids  bigint[];
+    v_ats  timestamptz[];
+    v_sids text[];
 BEGIN
-    FOR e IN SELECT x.s, x.i::integer AS i
-               FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
-              ORDER BY (x.s->>'id')::bigint LOOP
+    FOR e IN SELECT x.s FROM jsonb_array_elements(p_items) AS x (s)
+               JOIN outbox o ON o.id = (x.s->>'id')::bigint
+              WHERE o.urgent ORDER BY o.id LOOP
         PERFORM carenav_outbox_sent((e.s->>'id')::bigint, e.s->>'sid', coalesce(e.s->>'status', 'sent'),
                                     (e.s->>'segments')::smallint, e.s->>'encoding');
-        ord := e.i;
-        done := true;
-        RETURN NEXT;
     END LOOP;
+    -- As carenav_outbox_sent does for one row: a status already past 'sent' stays.
+    WITH i AS (
+        SELECT (x.s->>'id')::bigint AS id, x.s->>'sid' AS sid,
+               CASE WHEN carenav_status_rank(coalesce(x.s->>'status', 'sent')) BETWEEN 1 AND 3
+                    THEN coalesce(x.s->>'status', 'sent') ELSE 'sent' END AS status,
+               (x.s->>'segments')::smallint AS segments, x.s->>'encoding' AS encoding
+          FROM jsonb_array_elements(p_items) AS x (s)),
+    o AS (
+        UPDATE outbox o SET state = 'done', lease_until = NULL, last_error = NULL
+          FROM i WHERE o.id = i.id AND NOT o.urgent
+        RETURNING o.message_id, o.message_created_at, i.sid, i.status, i.segments, i.encoding),
+    u AS (
+        UPDATE messages m
+           SET status = CASE WHEN carenav_status_rank(m.status) <= 3 THEN o.status ELSE m.status END,
+               provider_sid = CASE WHEN carenav_status_rank(m.status) <= 3 THEN nullif(o.sid, '')
+                                   ELSE m.provider_sid END,
+               segments = CASE WHEN carenav_status_rank(m.status) <= 3 THEN coalesce(m.segments, o.segments)
+                               ELSE m.segments END,
+               encoding = CASE WHEN carenav_status_rank(m.status) <= 3 THEN coalesce(m.encoding, o.encoding)
+                               ELSE m.encoding END,
+               status_updated_at = CASE WHEN carenav_status_rank(m.status) <= 3 THEN now()
+                                        ELSE m.status_updated_at END
+          FROM o WHERE m.id = o.message_id AND m.created_at = o.message_created_at
+        RETURNING m.id, m.created_at, o.sid)
+    SELECT array_agg(u.id), array_agg(u.created_at), array_agg(u.sid) INTO v_ids, v_ats, v_sids FROM u;
+    -- A delivery report that arrived before this commit (008).
+    UPDATE messages m SET status = r.status, error = carenav_report_error(r.status, r.error_code, m.error),
+                          status_updated_at = now()
+      FROM (SELECT t.id, t.at, d.status, d.error_code
+              FROM unnest(v_ids, v_ats, v_sids) AS t (id, at, sid)
+             CROSS JOIN LATERAL (SELECT status, error_code FROM delivery_reports
+                                  WHERE provider_sid = t.sid ORDER BY id DESC LIMIT 1) d) r
+     WHERE m.id = r.id AND m.created_at = r.at
+       AND carenav_status_rank(r.status) > 0
+       AND carenav_status_rank(r.status) >= carenav_status_rank(m.status);
+    RETURN QUERY SELECT x.i::integer, true FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i);
 END $$;
 
 CREATE OR REPLACE FUNCTION carenav_suppress_opted_out() RETURNS trigger
