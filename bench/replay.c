@@ -13,10 +13,12 @@
  *                                  urgent in the pool as in intake.c
  *   carenav_step_load_batch        one job per conversation, as in inbound.c:
  *   carenav_step_commit_batch      load, dialogue, commit, load again until
- *                                  the conversation has nothing left
+ *                                  the commit says 'last'; the reply it
+ *                                  leases goes straight to its 'sent' mark
  *   carenav_outbox_claim           after each commit and each 'sent' mark,
  *                                  and again while a claim comes back full
- *   carenav_outbox_sent_batch      every claimed reply, as the provider took it
+ *   carenav_outbox_sent_batch      every claimed or handed-over reply, as the
+ *                                  provider took it
  * over DB_POOL_SIZE connections, with the batch sizes bench/run measured in
  * the gateway phase before (--accept-batch and so on: the most items per
  * call, so with work waiting every call has that many). Nothing else runs:
@@ -95,7 +97,7 @@ struct replay_job {
 	struct replay *rp;
 	int64_t conversation_id;
 	bool dirty;               /* a text arrived while stepping: load again before ending */
-	int64_t version, message_id, flow_version_id;
+	int64_t version, message_id, flow_version_id, received_ms;
 	bool handoff;
 	char language[8], status[16], opt_out_type[8];
 	char *state_json, *body;  /* owned */
@@ -103,6 +105,7 @@ struct replay_job {
 
 static void replay_load(struct replay_job *job);
 static void replay_claim(struct replay *rp);
+static void replay_sent(struct replay *rp, const PGresult *res, int i, const int *col);
 
 /* Done when every text was accepted and answered and no reply waits for its claim or mark. */
 static void
@@ -137,6 +140,7 @@ replay_commit_done(const PGresult *res, int row, const int *col, const char *err
 {
 	struct replay_job *job = arg;
 	struct replay *rp = job->rp;
+	const char *outcome;
 
 	free(job->state_json);
 	free(job->body);
@@ -148,9 +152,16 @@ replay_commit_done(const PGresult *res, int row, const int *col, const char *err
 		replay_job_end(job);
 		return;
 	}
-	if (strcmp(store_col_text(res, row, col[COMMIT_OUTCOME]), "ok") == 0) {
+	outcome = store_col_text(res, row, col[COMMIT_OUTCOME]);
+	if (strcmp(outcome, "ok") == 0 || strcmp(outcome, "last") == 0) {
 		rp->committed++;
+		if (!PQgetisnull(res, row, col[COMMIT_CLAIM + CLAIM_ID]))
+			replay_sent(rp, res, row, col + COMMIT_CLAIM);
 		replay_claim(rp);
+		if (strcmp(outcome, "last") == 0 && !job->dirty) {
+			replay_job_end(job);  /* as inbound.c: nothing else waits */
+			return;
+		}
 	}
 	replay_load(job);
 }
@@ -181,9 +192,10 @@ replay_flow_ready(const struct flow *flow, const char *error, void *arg)
 	provider_limit(&rp->cfg, &din.limit);
 	din.gsm7 = strcmp(rp->cfg.sms_alphabet, "gsm7") == 0;
 	dialogue_run(&din, &dout);
-	batch_add_take(rp->commits, json_pack("{s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
+	batch_add_take(rp->commits, json_pack("{s:I, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
 	    "conversation_id", (json_int_t)job->conversation_id, "version", (json_int_t)job->version,
-	    "message_id", (json_int_t)job->message_id, "state", dout.state_json,
+	    "message_id", (json_int_t)job->message_id, "received_ms", (json_int_t)job->received_ms,
+	    "state", dout.state_json,
 	    "flow_version_id", job->flow_version_id ? json_integer(job->flow_version_id) : json_null(),
 	    "language", dout.language, "status", dout.status, "provider", rp->cfg.sms_provider,
 	    "replies", dout.replies_json, "actions", dout.actions_json), replay_commit_done, job);
@@ -216,6 +228,7 @@ replay_load_done(const PGresult *res, int row, const int *col, const char *error
 	idle_ms = timeutil_now_ms() - store_col_int64(res, row, col[STEP_LAST_ACTIVITY_MS]);
 	job->version = store_col_int64(res, row, col[STEP_VERSION]);
 	job->message_id = store_col_int64(res, row, col[STEP_MESSAGE_ID]);
+	job->received_ms = store_col_int64(res, row, col[STEP_RECEIVED_MS]);
 	job->handoff = store_col_bool(res, row, col[STEP_HANDOFF]);
 	job->state_json = xstrdup(store_col_text(res, row, col[STEP_STATE]));
 	job->body = xstrdup(store_col_text(res, row, col[STEP_BODY]));
@@ -270,13 +283,28 @@ replay_sent_done(const PGresult *res, int row, const int *col, const char *error
 	replay_check_done(rp);
 }
 
+/* A claimed or handed-over reply (claim columns col[CLAIM_*] of row i): the provider took it. */
+static void
+replay_sent(struct replay *rp, const PGresult *res, int i, const int *col)
+{
+	const char *body = store_col_text(res, i, col[CLAIM_BODY]);
+	enum segment_encoding enc;
+	size_t nseg = segment_count(body, strlen(body), &enc);
+	int64_t id = store_col_int64(res, i, col[CLAIM_ID]);
+	char sid[48];
+
+	snprintf(sid, sizeof sid, "SMreplay%" PRId64, id);
+	batch_add_take(rp->sent, json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)id, "sid", sid,
+	    "status", "sent", "segments", (json_int_t)nseg, "encoding", segment_encoding_name(enc)),
+	    replay_sent_done, rp);
+}
+
 static void
 replay_claim_done(const PGresult *res, const char *error, void *arg)
 {
 	struct replay *rp = arg;
 	int col[CLAIM_NCOLS], rows = 0;
 	const char *missing;
-	char sid[48];
 
 	rp->claiming = false;
 	if (error != NULL || !store_col_lookup(res, store_claim_columns, col, &missing)) {
@@ -284,17 +312,8 @@ replay_claim_done(const PGresult *res, const char *error, void *arg)
 		exit(1);
 	}
 	rows = PQntuples(res);
-	for (int i = 0; i < rows; i++) {
-		const char *body = store_col_text(res, i, col[CLAIM_BODY]);
-		enum segment_encoding enc;
-		size_t nseg = segment_count(body, strlen(body), &enc);
-		int64_t id = store_col_int64(res, i, col[CLAIM_ID]);
-
-		snprintf(sid, sizeof sid, "SMreplay%" PRId64, id);
-		batch_add_take(rp->sent, json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)id, "sid", sid,
-		    "status", "sent", "segments", (json_int_t)nseg, "encoding", segment_encoding_name(enc)),
-		    replay_sent_done, rp);
-	}
+	for (int i = 0; i < rows; i++)
+		replay_sent(rp, res, i, col);
 	if (rp->claim_again || rows == rp->o.claim_batch) {
 		rp->claim_again = false;
 		replay_claim(rp);
@@ -409,7 +428,7 @@ main(int argc, char **argv)
 {
 	struct replay rp = { 0 };
 	struct rusage ru;
-	char *cause = NULL, *conninfo;
+	char *cause = NULL, *conninfo, lease[24];
 	double secs, cpu_ms;
 
 	rp.o.service = "+15550009999";
@@ -453,7 +472,8 @@ main(int argc, char **argv)
 	/* As intake.c, inbound.c and outbox.c make theirs, with the measured sizes. */
 	rp.accepts = batch_new(rp.base, rp.db, &store_inbound_accept_batch, NULL, rp.o.accept_batch, true);
 	rp.loads = batch_new(rp.base, rp.db, &store_step_load_batch, rp.cfg.default_flow, rp.o.load_batch, false);
-	rp.commits = batch_new(rp.base, rp.db, &store_step_commit_batch, NULL, rp.o.commit_batch, false);
+	snprintf(lease, sizeof lease, "%lld", rp.cfg.provider_timeout_ms + REPLAY_LEASE_MARGIN_MS);
+	rp.commits = batch_new(rp.base, rp.db, &store_step_commit_batch, lease, rp.o.commit_batch, false);
 	rp.sent = batch_new(rp.base, rp.db, &store_outbox_sent_batch, NULL, rp.o.sent_batch, false);
 	rp.next_seq = rp.o.start;
 

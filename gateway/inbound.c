@@ -20,6 +20,9 @@
  * carenav_step_commit_batch, a staff text as an item of the staff batch
  * (carenav_staff_step, one per call, as it always was). A job still has at
  * most one load or commit in flight, so its steps stay in order.
+ * A patient step's commit also leases the conversation's next reply when
+ * nothing holds it, and the reply goes straight to the sender (outbox_take)
+ * instead of waiting for a claim.
  */
 #include "inbound.h"
 
@@ -165,6 +168,17 @@ inbound_commit_item_done(const PGresult *res, int row, const int *col, const cha
 	    error);
 }
 
+/* A patient step committed: the reply the commit leased, if any, goes to the sender now. */
+static void
+inbound_step_item_done(const PGresult *res, int row, const int *col, const char *error, void *arg)
+{
+	struct inbound_job *job = arg;
+
+	if (error == NULL && row >= 0 && !PQgetisnull(res, row, col[COMMIT_CLAIM + CLAIM_ID]))
+		outbox_take(job->in->outbox, res, row, col + COMMIT_CLAIM);
+	inbound_commit_item_done(res, row, col, error, arg);
+}
+
 /*
  * Every step commits here, whatever decided it (the dialogue, the rate
  * limit, a staff text): as one item of a commit batch, whose outcome
@@ -173,7 +187,8 @@ inbound_commit_item_done(const PGresult *res, int row, const int *col, const cha
 static void
 inbound_commit(struct inbound_job *job, struct batch *commits, json_t *item)
 {
-	batch_add_take(commits, item, inbound_commit_item_done, job);
+	batch_add_take(commits, item, commits == job->in->commits ? inbound_step_item_done : inbound_commit_item_done,
+	    job);
 	inbound_job_clear_step(job);
 }
 
@@ -459,6 +474,7 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
     const struct config *cfg)
 {
 	struct inbound *in = xcalloc(1, sizeof *in);
+	char lease[24];
 
 	in->base = base;
 	in->db = db;
@@ -469,7 +485,8 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
 	in->cfg = cfg;
 	in->jobs = idmap_new();
 	in->loads = batch_new(base, db, &store_step_load_batch, cfg->default_flow, INBOUND_LOAD_BATCH, false);
-	in->commits = batch_new(base, db, &store_step_commit_batch, NULL, INBOUND_COMMIT_BATCH, false);
+	snprintf(lease, sizeof lease, "%" PRId64, outbox_lease_ms(cfg));
+	in->commits = batch_new(base, db, &store_step_commit_batch, lease, INBOUND_COMMIT_BATCH, false);
 	in->staff_commits = batch_new(base, db, &store_staff_step_batch, NULL, 1, false);
 	timeutil_every(&in->sweep, base, cfg->sweep_interval_ms, inbound_sweep_timer, in);
 	/* Messages stored before a crash or restart are answered right away. */

@@ -16,6 +16,12 @@
  * outcomes waiting to be recorded: a slot is free once the provider has
  * answered, so the database's commit latency does not throttle sending.
  * The row stays leased until recorded, so no claim takes it again.
+ * Most replies are not claimed at all: the step commit that queued a reply
+ * leases its conversation's next one in the same statement and hands it
+ * over (outbox_take), saving a claim round trip and its walk per reply;
+ * the row and its lease are the same as a claim's, so a crash before the
+ * send is recovered the same way. A handed row finding every provider slot
+ * taken waits here for the next free one (its lease runs meanwhile).
  * A temporary failure waits the provider's Retry-After when it gave one,
  * else the backoff. A provider that only queued the reply (Twilio's 201
  * "queued") has it recorded as that status, with its id, for the status
@@ -45,6 +51,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "backoff.h"
 #include "batch.h"
@@ -85,6 +92,8 @@ struct outbox {
 	bool stopped;
 	size_t in_flight;              /* jobs from claim until their outcome is recorded */
 	size_t sending;                /* of those, jobs waiting for the provider (<= OUTBOX_BATCH) */
+	TAILQ_HEAD(, outbox_job) ready;  /* handed over while no provider slot was free */
+	size_t nready;
 	int64_t failing_since_ms;      /* monotonic ms of the first failure since the last send; 0 = none */
 	outbox_refused_cb *refused_cb; /* outbox_set_refused_cb, or NULL */
 	void *refused_arg;             /* borrowed */
@@ -107,9 +116,11 @@ struct outbox_job {
 	enum segment_encoding encoding;
 	int64_t retry_delay_ms;
 	struct event record_retry; /* re-records after a database error */
+	TAILQ_ENTRY(outbox_job) ready_entry;
 };
 
 static void outbox_record(struct outbox_job *job);
+static void outbox_send_ready(struct outbox *ob);
 
 static void
 outbox_urgent_now_done(const PGresult *res, const char *error, void *arg)
@@ -237,6 +248,7 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 
 	/* The provider is done with it: its slot can take the next claim while we record. */
 	job->ob->sending--;
+	outbox_send_ready(job->ob);
 	outbox_kick(job->ob);
 	job->result = outcome->result;
 	job->provider_sid = xstrdup(outcome->provider_sid ? outcome->provider_sid : "");
@@ -294,6 +306,38 @@ outbox_job_send(struct outbox_job *job)
 	provider_send(job->ob->provider, &sms, outbox_send_done, job);
 }
 
+/* Handed-over rows that waited for a provider slot go as slots free (also while stopping: they are ours). */
+static void
+outbox_send_ready(struct outbox *ob)
+{
+	struct outbox_job *job;
+
+	while (ob->sending < (size_t)ob->cfg->outbox_batch && (job = TAILQ_FIRST(&ob->ready)) != NULL) {
+		TAILQ_REMOVE(&ob->ready, job, ready_entry);
+		ob->nready--;
+		outbox_job_send(job);
+	}
+}
+
+/* A leased row (claim columns col[CLAIM_*] of res's row i) as a job, counted in flight. */
+static struct outbox_job *
+outbox_job_new(struct outbox *ob, const PGresult *res, int i, const int *col)
+{
+	struct outbox_job *job = xcalloc(1, sizeof *job);
+
+	job->ob = ob;
+	job->id = store_col_int64(res, i, col[CLAIM_ID]);
+	job->attempts = (int)store_col_int64(res, i, col[CLAIM_ATTEMPTS]);
+	job->urgent = store_col_bool(res, i, col[CLAIM_URGENT]);
+	job->unlimited = store_col_bool(res, i, col[CLAIM_ESCALATION_OPEN]);
+	job->to = xstrdup(store_col_text(res, i, col[CLAIM_TO]));
+	job->from = xstrdup(store_col_text(res, i, col[CLAIM_FROM]));
+	job->body = xstrdup(store_col_text(res, i, col[CLAIM_BODY]));
+	evtimer_assign(&job->record_retry, ob->base, outbox_record_retry_timer, job);
+	ob->in_flight++;
+	return job;
+}
+
 /* The send gate decided on a row it held: urgent ones go now, the others are done here. */
 static void
 outbox_gate_done(void *arg, bool send, void *ob_arg)
@@ -329,18 +373,8 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 	}
 	rows = PQntuples(res);
 	for (int i = 0; i < rows; i++) {
-		struct outbox_job *job = xcalloc(1, sizeof *job);
+		struct outbox_job *job = outbox_job_new(ob, res, i, col);
 
-		job->ob = ob;
-		job->id = store_col_int64(res, i, col[CLAIM_ID]);
-		job->attempts = (int)store_col_int64(res, i, col[CLAIM_ATTEMPTS]);
-		job->urgent = store_col_bool(res, i, col[CLAIM_URGENT]);
-		job->unlimited = store_col_bool(res, i, col[CLAIM_ESCALATION_OPEN]);
-		job->to = xstrdup(store_col_text(res, i, col[CLAIM_TO]));
-		job->from = xstrdup(store_col_text(res, i, col[CLAIM_FROM]));
-		job->body = xstrdup(store_col_text(res, i, col[CLAIM_BODY]));
-		evtimer_assign(&job->record_retry, ob->base, outbox_record_retry_timer, job);
-		ob->in_flight++;
 		if (outbox_gate_check(ob->gate, job->id, job->to, job))
 			outbox_job_send(job);
 	}
@@ -352,10 +386,29 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 	}
 }
 
+void
+outbox_take(struct outbox *ob, const PGresult *res, int row, const int *col)
+{
+	struct outbox_job *job = outbox_job_new(ob, res, row, col);
+
+	if (outbox_gate_check(ob->gate, job->id, job->to, job)) {
+		TAILQ_INSERT_TAIL(&ob->ready, job, ready_entry);
+		ob->nready++;
+		outbox_send_ready(ob);
+	}
+	outbox_gate_flush(ob->gate, outbox_gate_done, ob);
+}
+
+int64_t
+outbox_lease_ms(const struct config *cfg)
+{
+	return cfg->provider_timeout_ms + OUTBOX_LEASE_MARGIN_MS;
+}
+
 static void
 outbox_claim(struct outbox *ob)
 {
-	int64_t room = ob->cfg->outbox_batch - (int64_t)ob->sending;
+	int64_t room = ob->cfg->outbox_batch - (int64_t)ob->sending - (int64_t)ob->nready;
 
 	if (ob->stopped || room <= 0)
 		return;  /* finishing jobs kick again */
@@ -365,7 +418,7 @@ outbox_claim(struct outbox *ob)
 	}
 	ob->claiming = true;
 	ob->claim_limit = (int)room;
-	store_outbox_claim(ob->db, (int)room, ob->cfg->provider_timeout_ms + OUTBOX_LEASE_MARGIN_MS,
+	store_outbox_claim(ob->db, (int)room, outbox_lease_ms(ob->cfg),
 	    ob->cfg->provider_timeout_ms + OUTBOX_URGENT_LEASE_MARGIN_MS, outbox_claim_done, ob);
 }
 
@@ -387,6 +440,7 @@ outbox_new(struct event_base *base, struct db *db, struct provider *provider,
 	ob->db = db;
 	ob->provider = provider;
 	ob->cfg = cfg;
+	TAILQ_INIT(&ob->ready);
 	timeutil_every(&ob->sweep, base, cfg->sweep_interval_ms, outbox_kick_cb, ob);
 	event_assign(&ob->kick, base, -1, 0, outbox_kick_cb, ob);
 	ob->sent = batch_new(base, db, &store_outbox_sent_batch, NULL, OUTBOX_SENT_BATCH, false);

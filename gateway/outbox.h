@@ -8,8 +8,10 @@
 #ifndef CARENAV_GATEWAY_OUTBOX_H
 #define CARENAV_GATEWAY_OUTBOX_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 struct db;
@@ -33,5 +35,13 @@ void outbox_set_refused_cb(struct outbox *ob, outbox_refused_cb *cb, void *arg);
 void outbox_stop(struct outbox *ob);
 /* Rows claimed and not yet recorded as sent/retried/failed, plus a claim query in flight. */
 size_t outbox_in_flight(const struct outbox *ob);
+/*
+ * A reply another statement leased for this gateway (the step commit's
+ * hand-over): row row of res, its claim columns at col[CLAIM_*]. Sent as a
+ * claimed row would be, once a provider slot is free.
+ */
+void outbox_take(struct outbox *ob, const PGresult *res, int row, const int *col);
+/* The lease of an ordinary reply from its claim until its outcome is recorded. */
+int64_t outbox_lease_ms(const struct config *cfg);
 
 #endif

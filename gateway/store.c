@@ -268,12 +268,21 @@ const struct store_batch store_step_load_batch = {
 	store_step_columns,
 };
 
-static const char *const store_commit_columns[COMMIT_NCOLS + 1] = { [COMMIT_OUTCOME] = "outcome" };
+static const char *const store_commit_columns[COMMIT_NCOLS + 1] = {
+	[COMMIT_OUTCOME] = "outcome", [COMMIT_CLAIM + CLAIM_ID] = "outbox_id",
+	[COMMIT_CLAIM + CLAIM_MESSAGE_ID] = "message_id", [COMMIT_CLAIM + CLAIM_ATTEMPTS] = "attempts",
+	[COMMIT_CLAIM + CLAIM_TO] = "to_number", [COMMIT_CLAIM + CLAIM_FROM] = "from_number",
+	[COMMIT_CLAIM + CLAIM_BODY] = "body", [COMMIT_CLAIM + CLAIM_URGENT] = "urgent",
+	[COMMIT_CLAIM + CLAIM_ESCALATION_OPEN] = "escalation_open",
+};
 
 const struct store_batch store_step_commit_batch = {
-	"SELECT ord, outcome FROM carenav_step_commit_batch($1)",
+	"SELECT ord, outcome, outbox_id, message_id, attempts, to_number, from_number, body, urgent, escalation_open "
+	"FROM carenav_step_commit_batch($1, $2::integer)",
 	store_commit_columns,
 };
+
+static const char *const store_outcome_columns[] = { "outcome", NULL };
 
 const struct store_batch store_inbound_accept_batch = {
 	"SELECT ord, message_id, conversation_id, is_new FROM carenav_inbound_accept_batch($1)",
@@ -286,7 +295,7 @@ const struct store_batch store_staff_step_batch = {
 	"(x.e->>'version')::bigint, (x.e->>'message_id')::bigint, (x.e->>'is_ack')::boolean, x.e->>'code', "
 	"x.e->>'provider', x.e->'texts', (x.e->>'code_required')::boolean) AS outcome "
 	"FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x (e, i)",
-	store_commit_columns,
+	store_outcome_columns,
 };
 
 static const char *const store_no_columns[] = { NULL };

@@ -177,14 +177,23 @@ extern const struct store_batch store_step_load_batch;
 /*
  * Items: the arguments of carenav_step_commit {"conversation_id", "version",
  * "message_id", "state", "flow_version_id", "language", "status", "provider",
- * "replies", "actions", "received_ms"}, state, replies and actions as JSON text.
+ * "replies", "actions", "received_ms"}, state, replies and actions as JSON text;
+ * $2 the lease (ms) of a reply handed to the sender. Each row also carries,
+ * from COMMIT_CLAIM on, the CLAIM_NCOLS columns of a claimed row in CLAIM_*
+ * order: the conversation's next reply, leased for the sender, or
+ * COMMIT_CLAIM + CLAIM_ID NULL when the claim is left to send it.
  */
-enum store_commit_col { COMMIT_OUTCOME /* 'ok', 'last', 'conflict' or 'already' */, COMMIT_NCOLS };
+enum store_commit_col {
+	COMMIT_OUTCOME,  /* 'ok', 'last', 'conflict' or 'already' */
+	COMMIT_CLAIM,
+	COMMIT_NCOLS = COMMIT_CLAIM + CLAIM_NCOLS
+};
 extern const struct store_batch store_step_commit_batch;
 /*
  * A text from staff: items are the arguments of carenav_staff_step
  * {"conversation_id", "version", "message_id", "is_ack", "code",
- * "code_required", "provider", "texts"}; its outcome (COMMIT_OUTCOME) is
+ * "code_required", "provider", "texts"}; its one column, the outcome
+ * (COMMIT_OUTCOME), is
  * 'acknowledged', 'unknown', 'which', 'code_required' (a bare ACK refused,
  * answered with how to ACK), 'help', 'conflict' or 'already'.
  */

@@ -725,6 +725,18 @@ CREATE FUNCTION public.carenav_step_commit_batch(p_items jsonb) RETURNS TABLE(or
     AS $$ -- body: sql/functions/inbound.sql $$;
 
 --
+-- Name: carenav_step_commit_batch(jsonb, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_step_commit_batch(p_items jsonb, p_lease_ms integer) RETURNS TABLE(ord integer, outcome text, outbox_id bigint, message_id bigint, attempts integer, to_number text, from_number text, body text, urgent boolean, escalation_open boolean)
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
+    AS $$ -- body: sql/functions/inbound.sql $$;
+
+--
 -- Name: carenav_step_load(bigint, text, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 

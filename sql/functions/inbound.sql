@@ -311,6 +311,70 @@ BEGIN
     END LOOP;
 END $$;
 
+-- carenav_step_commit_batch that also hands each conversation's next reply
+-- straight to the sender: when a step's first reply is its conversation's
+-- oldest pending row (nothing else waits to go before it) and an ordinary
+-- one that no one holds, it is leased for p_lease_ms (attempts + 1) as
+-- carenav_outbox_claim would lease it, and returned with the step's outcome
+-- (outbox_id NULL when none was taken: urgent replies, a conversation
+-- opted out, replies behind older ones are left to the claim). The row
+-- stays the durable record: if the gateway dies before sending it, the
+-- lease expires and the claim sends it again. This saves the claim's walk
+-- and lease per reply (issue #23). The text is the item's first reply and
+-- the numbers the conversation's (what carenav_queue_sms wrote), so the
+-- lease does not read `messages` (a generic plan on it locks every
+-- partition). It must probe the keys whatever the tables held when the
+-- generic plan was made; hence the enable_* settings, as for the claim.
+CREATE OR REPLACE FUNCTION carenav_step_commit_batch(p_items jsonb, p_lease_ms integer)
+RETURNS TABLE (ord integer, outcome text, outbox_id bigint, message_id bigint, attempts integer,
+               to_number text, from_number text, body text, urgent boolean, escalation_open boolean)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+#variable_conflict use_column
+DECLARE
+    e      record;
+    v_conv bigint;
+BEGIN
+    FOR e IN SELECT x.s, x.i::integer AS i
+               FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
+              ORDER BY (x.s->>'conversation_id')::bigint, x.i LOOP
+        v_conv := (e.s->>'conversation_id')::bigint;
+        ord := e.i;
+        outcome := carenav_step_commit(v_conv, (e.s->>'version')::bigint, (e.s->>'message_id')::bigint,
+                                       (e.s->>'state')::jsonb, (e.s->>'flow_version_id')::bigint,
+                                       e.s->>'language', e.s->>'status', e.s->>'provider',
+                                       (e.s->>'replies')::jsonb, (e.s->>'actions')::jsonb,
+                                       (e.s->>'received_ms')::bigint);
+        outbox_id := NULL; message_id := NULL; attempts := NULL; to_number := NULL;
+        from_number := NULL; body := NULL; urgent := NULL; escalation_open := NULL;
+        IF outcome IN ('ok', 'last') THEN
+            -- Replies leave in order: only the conversation's oldest pending row, if this
+            -- step made it (message_created_at = now()) and no one holds it (a claim or a
+            -- 'sent' mark: no waiting). Not opted out, so no reply of this step was
+            -- suppressed: the oldest it made is its first.
+            UPDATE outbox o
+               SET lease_until = now() + p_lease_ms * interval '1 millisecond', attempts = o.attempts + 1
+              FROM conversations c
+             WHERE o.id = (SELECT l.id FROM outbox l
+                            WHERE l.id = (SELECT p.id FROM outbox p
+                                           WHERE p.conversation_id = v_conv AND p.state = 'pending'
+                                           ORDER BY p.id LIMIT 1)
+                              FOR UPDATE SKIP LOCKED)
+               AND o.state = 'pending' AND NOT o.urgent AND o.next_attempt_at <= now()
+               AND (o.lease_until IS NULL OR o.lease_until < now()) AND o.message_created_at = now()
+               AND c.id = v_conv AND NOT c.opted_out
+            RETURNING o.id, o.message_id, o.attempts, c.patient_number, c.service_number
+                 INTO outbox_id, message_id, attempts, to_number, from_number;
+            IF outbox_id IS NOT NULL THEN
+                body := (e.s->>'replies')::jsonb->0->>'body';
+                urgent := false;
+                escalation_open := false;
+            END IF;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
 -- 1. Accepting an inbound message with the provider's keyword signal.
 CREATE OR REPLACE FUNCTION carenav_inbound_accept(p_provider text, p_sid text, p_from text, p_to text,
                                                   p_body text, p_num_media integer,

@@ -267,6 +267,45 @@ START_TEST(test_restart_resumes_queued_replies)
 }
 END_TEST
 
+/*
+ * The step commit leases a conversation's first reply and hands it to the
+ * sender; the gateway dies while the provider holds the request. Its lease
+ * runs out (made to here, instead of waiting PROVIDER_TIMEOUT_MS + 30 s),
+ * and the gateway started again sends it: the row is the durable record,
+ * as for a claimed one. The step is not run again.
+ */
+START_TEST(test_handed_reply_resent_after_crash)
+{
+	struct twilio_world w;
+	long long nout;
+
+	world_init(&w, true);
+	fake_twilio_set_delay(w.ft, 10000);
+	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMhand001", PATIENT, CLINIC, "hello"), 200);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE attempts = 1 AND lease_until > now()",
+	    1, WAIT_MS));
+	for (int i = 0; i < 100 && fake_twilio_count(w.ft) == 0; i++)
+		harness_sleep_ms(50);
+	ck_assert_uint_eq(fake_twilio_count(w.ft), 1);
+	harness_gw_kill(&w.gw);
+	fake_twilio_set_delay(w.ft, 0);
+	nout = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
+	ck_assert_int_ge(nout, 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "WITH u AS (UPDATE outbox SET lease_until = now() - interval '1 ms' "
+	    "WHERE lease_until IS NOT NULL RETURNING 1) SELECT count(*) FROM u"), 1);
+	harness_gw_start(&w.gw);
+	twilio_world_wait_settled(&w, WAIT_MS);
+	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' AND status <> 'sent'",
+	    0, WAIT_MS));
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'"), nout);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'done'"), nout);
+	/* The handed reply took a second attempt; the others went once. */
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT attempts FROM outbox ORDER BY id LIMIT 1"), 2);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE attempts = 1"), nout - 1);
+	twilio_world_free(&w);
+}
+END_TEST
+
 START_TEST(test_sandbox_provider_and_health)
 {
 	struct twilio_world w;
@@ -389,5 +428,6 @@ END_TEST
 
 CHECK_RUN_MAIN("gateway", 60, test_reply_delivered_to_twilio, test_duplicate_sid_answered_once,
     test_retry_then_delivered_once, test_permanent_failure_recorded, test_status_callback,
-    test_bad_input_stores_nothing, test_restart_resumes_queued_replies, test_sandbox_provider_and_health,
+    test_bad_input_stores_nothing, test_restart_resumes_queued_replies, test_handed_reply_resent_after_crash,
+    test_sandbox_provider_and_health,
     test_twilio_signatures, test_connection_limit)

@@ -2,7 +2,9 @@
  * check_outbox.c - the outbox's batched SQL on a real database, without a
  * gateway in between: the 'sent' marks of many replies in one call (set-based
  * for ordinary replies, row by row for urgent ones, a delivery report that
- * raced ahead applied), exactly as the gateway's batches call them.
+ * raced ahead applied), and the step commit handing a conversation's next
+ * reply to the sender (leased as a claim would, in order, never an urgent
+ * one), exactly as the gateway's batches call them.
  */
 #include <check.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 
 #define CLINIC "+15550001111"
 #define PATIENT "+15551230001"
+#define PATIENT2 "+15551230002"
 
 static long long
 q(PGconn *pg, const char *sql)
@@ -95,4 +98,67 @@ START_TEST(test_sent_batch)
 }
 END_TEST
 
-CHECK_RUN_MAIN("outbox", 60, test_sent_batch)
+/*
+ * One text from patient stored and its step committed with replies and
+ * actions (JSON text) through carenav_step_commit_batch: "outcome body
+ * attempts" of the reply it handed over, "-" for none.
+ */
+static char *
+step(PGconn *pg, const char *patient, const char *sid, const char *replies, const char *actions)
+{
+	char *sql = xasprintf("SELECT message_id FROM carenav_inbound_accept('twilio', '%s', '%s', '" CLINIC "', "
+	    "'hi', 0)", sid, patient);
+	long long msg = q(pg, sql);
+	char *out;
+
+	free(sql);
+	sql = xasprintf("SELECT s.outcome || ' ' || coalesce(s.body, '-') || ' ' || coalesce(s.attempts::text, '-') "
+	    "FROM conversations c, carenav_step_commit_batch(jsonb_build_array(jsonb_build_object("
+	    "'conversation_id', c.id, 'version', c.version, 'message_id', %lld, 'state', '{}', 'language', 'en', "
+	    "'status', 'active', 'provider', 'twilio', 'replies', '%s', 'actions', '%s')), 60000) s "
+	    "WHERE c.patient_number = '%s'", msg, replies, actions, patient);
+	out = harness_query_text(pg, sql);
+	free(sql);
+	return out;
+}
+
+START_TEST(test_step_commit_hands_over_next_reply)
+{
+	struct harness_gw gw;
+	char *conninfo, *s;
+	long long conv;
+	PGconn *pg = outbox_db(&gw, &conninfo, &conv);
+
+	/* The first of the step's two replies is leased and handed over; the second waits behind it. */
+	s = step(pg, PATIENT, "SMh1", "[{\"body\": \"one\"}, {\"body\": \"two\"}]", "[]");
+	ck_assert_str_eq(s, "last one 1");
+	free(s);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
+	    "WHERE m.body = 'one' AND o.attempts = 1 AND o.lease_until > now() + interval '50 s'"), 1);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
+	    "WHERE m.body = 'two' AND o.attempts = 0 AND o.lease_until IS NULL"), 1);
+	/* The next step's reply is not the oldest pending one: nothing is handed over. */
+	s = step(pg, PATIENT, "SMh2", "[{\"body\": \"three\"}]", "[]");
+	ck_assert_str_eq(s, "last - -");
+	free(s);
+	/* Nor is the claim given the leased row, or a reply behind an unsent one. */
+	s = harness_query_text(pg, "SELECT coalesce(string_agg(body, ','), '-') FROM carenav_outbox_claim(10, 60000, 2000)");
+	ck_assert_str_eq(s, "-");
+	free(s);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM carenav_outbox_sent_batch((SELECT jsonb_build_array("
+	    "jsonb_build_object('id', o.id, 'sid', 'SMone')) FROM outbox o JOIN messages m ON m.id = o.message_id "
+	    "WHERE m.body = 'one'))"), 1);
+	s = harness_query_text(pg, "SELECT coalesce(string_agg(body, ','), '-') FROM carenav_outbox_claim(10, 60000, 2000)");
+	ck_assert_str_eq(s, "two");
+	free(s);
+	/* An emergency step's replies are urgent: the claim, which sends them first, keeps them. */
+	s = step(pg, PATIENT2, "SMh3", "[{\"body\": \"call 911\"}]",
+	    "[{\"kind\": \"escalate\", \"reason\": \"cauda_equina\", \"detail\": \"numb\"}]");
+	ck_assert_str_eq(s, "last - -");
+	free(s);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE urgent AND attempts = 0 AND lease_until IS NULL"), 1);
+	outbox_db_free(&gw, conninfo, pg);
+}
+END_TEST
+
+CHECK_RUN_MAIN("outbox", 60, test_sent_batch, test_step_commit_hands_over_next_reply)
