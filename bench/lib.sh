@@ -95,8 +95,12 @@ bench_env() {
   # The load generator's 64 keep-alive connections may idle past the default 5 s in
   # an open loop; a close that crosses its next request fails that webhook (the
   # keep-alive race every HTTP client has), which stops a run: a minute, unless set.
+  # The load's patients text far faster than people do (a --quick run sends each
+  # of its 2000 about 15 texts a minute); past RATE_LIMIT_MESSAGES a text is
+  # stored and gets no answer, so the later phases would measure the throttle
+  # and deliver no replies at all: no per-patient limit unless set.
   gw_env=(MAX_CONNECTIONS_PER_CLIENT="${MAX_CONNECTIONS_PER_CLIENT:-0}"
-    HTTP_IDLE_TIMEOUT_S="${HTTP_IDLE_TIMEOUT_S:-60}"
+    HTTP_IDLE_TIMEOUT_S="${HTTP_IDLE_TIMEOUT_S:-60}" RATE_LIMIT_MESSAGES="${RATE_LIMIT_MESSAGES:-100000}"
     OUTBOUND_RATE_PER_SEC="${OUTBOUND_RATE_PER_SEC:-0}" DATABASE_URL="$conninfo" SMS_PROVIDER=twilio
     TWILIO_ACCOUNT_SID=ACbench TWILIO_AUTH_TOKEN="$token" TWILIO_API_BASE="http://127.0.0.1:$fake_port"
     PUBLIC_BASE_URL="$public_base")
