@@ -198,41 +198,80 @@ tm_temperature(const char *w, bool context, struct triage_features *out)
 	return false;
 }
 
-/* True when a message with a number also names a temperature: a fever or
- * thermometer word, a unit ("38 c", "grados") or a degree sign. */
+/* What a message says of temperatures, read before its words. */
+struct tm_temps {
+	bool context;     /* names one: a fever or thermometer word, a unit, "°" */
+	bool normal_only; /* has a normal reading and no fever reading */
+};
+
 static bool
-tm_temperature_context(const char *text, size_t len)
+tm_is_fever_stem(const char *w)
 {
 	static const char *const stem[] = {
-		"fever", "fiebr", "febril", "afiebr", "temperat", "termomet", "thermomet",
-		"calentur",
+		"fever", "fiebr", "febril", "afiebr", "calentur",
 	};
+
+	for (size_t i = 0; i < sizeof stem / sizeof stem[0]; i++) {
+		if (strncmp(w, stem[i], strlen(stem[i])) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A message with a number: does it name a temperature, and are its readings
+ * all normal? Then its fever words count as denied ("felt feverish but took
+ * it and its 98.2", "me sentía afiebrado pero salió 36.8"), like the rules'
+ * normal-reading phrases.
+ */
+static struct tm_temps
+tm_temperature_scan(const char *text, size_t len)
+{
+	static const char *const stem[] = { "temperat", "termomet", "thermomet" };
 	static const char *const unit[] = {
-		"temp", "temps", "c", "f", "grados", "grado", "degrees", "degree", "celsius", "fahrenheit",
-		"centigrados", "marca", "marco", "marcaba", "salio",
+		"temp", "temps", "c", "f", "grados", "grado", "degrees", "degree", "celsius",
+		"fahrenheit", "centigrados", "marca", "marco", "marcaba", "salio",
 	};
+	struct tm_temps r = { false, false };
 	char word[RF_WORD_MAX];
 	size_t pos = 0, src, i;
 	unsigned events;
-	bool digit = false;
+	bool digit = false, nd = false, fd = false, nw = false, fw = false, dec;
+	const char *end;
+	int32_t t;
 
 	for (i = 0; i < len && !digit; i++)
 		digit = text[i] >= '0' && text[i] <= '9';
 	if (!digit)
-		return false;
+		return r;
 	for (i = 0; i + 1 < len; i++) {
 		if ((unsigned char)text[i] == 0xC2 && (unsigned char)text[i + 1] == 0xB0)
-			return true;        /* "°" */
+			r.context = true;        /* "°" */
 	}
 	while (rf_next_word(text, len, &pos, word, &src, &events) > 0) {
-		if (TM_IN(word, unit))
-			return true;
+		if (TM_IN(word, unit) || tm_is_fever_stem(word))
+			r.context = true;
 		for (i = 0; i < sizeof stem / sizeof stem[0]; i++) {
 			if (strncmp(word, stem[i], strlen(stem[i])) == 0)
-				return true;
+				r.context = true;
 		}
+		if (!(word[0] >= '0' && word[0] <= '9'))
+			continue;
+		t = rf_parse_tenths(word, &end);
+		if (*end != '\0')
+			continue;
+		dec = strchr(word, '.') != NULL;
+		if ((t >= 340 && t < 380) || (t >= 930 && t < 1004))
+			*(dec ? &nd : &nw) = true;
+		else if ((t >= 380 && t < 430) || (t >= 1004 && t < 1100))
+			*(dec ? &fd : &fw) = true;
 	}
-	return false;
+	if (r.context) {
+		nd = nd || nw;
+		fd = fd || fw;
+	}
+	r.normal_only = nd && !fd;
+	return r;
 }
 
 /*
@@ -348,12 +387,13 @@ triage_model_features(const char *text, size_t len,
 	char wkind, ckind;
 	bool in_scope;
 	struct tm_sentence sent = { .n = 0 };
-	bool temp_context, bare;
+	struct tm_temps temps;
+	bool bare;
 
 	out->n = 0;
 	if (text == NULL)
 		len = 0;
-	temp_context = tm_temperature_context(text, len);
+	temps = tm_temperature_scan(text, len);
 	for (;;) {
 		wl = rf_next_word(text, len, &pos, word, &src, &events);
 		if (events & RF_EV_QUESTION)
@@ -363,7 +403,7 @@ triage_model_features(const char *text, size_t len,
 		if (wl > RF_WORD_MAX - 1)
 			wl = RF_WORD_MAX - 1;
 		tm_sentence_cue(&sent, word, events, out);
-		bare = tm_temperature(word, temp_context, out);
+		bare = tm_temperature(word, temps.context, out);
 		if (events & RF_EV_BOUNDARY)
 			pl = 0;
 		/* a negation covers the next TM_NEG_WINDOW words of its clause */
@@ -373,6 +413,9 @@ triage_model_features(const char *text, size_t len,
 		in_scope = negated > 0;
 		if (in_scope)
 			negated--;
+		/* a normal reading in the message denies its fever words */
+		in_scope = in_scope ||
+		    (temps.normal_only && tm_is_fever_stem(word));
 		if (tm_is_negation(word))
 			negated = TM_NEG_WINDOW;
 		if (tm_is_topic(word) || bare)
