@@ -166,24 +166,112 @@ tm_in(const char *w, const char *const *list, size_t n)
 /*
  * A number in the range of a body temperature is a feature of its band, so
  * the model can tell "marca 37" from "marca 38.5" (the rules' policy: 38.0
- * °C / 100.4 °F or more is fever). Bare ages ("im 38") fall in a band too;
- * the words around them decide.
+ * °C / 100.4 °F or more is fever). A whole number is a temperature only when
+ * the message says so (`context`: a fever or thermometer word, a unit, a
+ * degree sign); otherwise it is an age or a count ("im 38", "tengo 39
+ * años") and becomes one 'bare number' feature instead of the word the
+ * corpus mostly saw next to "fiebre". Returns true for such a bare number:
+ * the caller then drops the word itself.
  */
-static void
-tm_temperature(const char *w, struct triage_features *out)
+static bool
+tm_temperature(const char *w, bool context, struct triage_features *out)
 {
 	const char *end;
 	int32_t t;
+	bool normal, fever;
 
 	if (!(w[0] >= '0' && w[0] <= '9'))
-		return;
+		return false;
 	t = rf_parse_tenths(w, &end);
 	if (*end != '\0')
-		return;
-	if ((t >= 340 && t < 380) || (t >= 930 && t < 1004))
-		tm_add(out, tm_hash('t', "normal", 6, NULL, 0));
-	else if ((t >= 380 && t < 430) || (t >= 1004 && t < 1100))
-		tm_add(out, tm_hash('t', "fever", 5, NULL, 0));
+		return false;
+	normal = (t >= 340 && t < 380) || (t >= 930 && t < 1004);
+	fever = (t >= 380 && t < 430) || (t >= 1004 && t < 1100);
+	if (!(normal || fever))
+		return false;
+	if (!context && strchr(w, '.') == NULL) {
+		tm_add(out, tm_hash('t', "bare", 4, NULL, 0));
+		return true;
+	}
+	tm_add(out, normal ? tm_hash('t', "normal", 6, NULL, 0) :
+	    tm_hash('t', "fever", 5, NULL, 0));
+	return false;
+}
+
+/* What a message says of temperatures, read before its words. */
+struct tm_temps {
+	bool context;     /* names one: a fever or thermometer word, a unit, "°" */
+	bool normal_only; /* has a normal reading and no fever reading */
+};
+
+static bool
+tm_is_fever_stem(const char *w)
+{
+	static const char *const stem[] = {
+		"fever", "fiebr", "febril", "afiebr", "calentur",
+	};
+
+	for (size_t i = 0; i < sizeof stem / sizeof stem[0]; i++) {
+		if (strncmp(w, stem[i], strlen(stem[i])) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A message with a number: does it name a temperature, and are its readings
+ * all normal? Then its fever words count as denied ("felt feverish but took
+ * it and its 98.2", "me sentía afiebrado pero salió 36.8"), like the rules'
+ * normal-reading phrases.
+ */
+static struct tm_temps
+tm_temperature_scan(const char *text, size_t len)
+{
+	static const char *const stem[] = { "temperat", "termomet", "thermomet" };
+	static const char *const unit[] = {
+		"temp", "temps", "c", "f", "grados", "grado", "degrees", "degree", "celsius",
+		"fahrenheit", "centigrados", "marca", "marco", "marcaba", "salio",
+	};
+	struct tm_temps r = { false, false };
+	char word[RF_WORD_MAX];
+	size_t pos = 0, src, i;
+	unsigned events;
+	bool digit = false, nd = false, fd = false, nw = false, fw = false, dec;
+	const char *end;
+	int32_t t;
+
+	for (i = 0; i < len && !digit; i++)
+		digit = text[i] >= '0' && text[i] <= '9';
+	if (!digit)
+		return r;
+	for (i = 0; i + 1 < len; i++) {
+		if ((unsigned char)text[i] == 0xC2 && (unsigned char)text[i + 1] == 0xB0)
+			r.context = true;        /* "°" */
+	}
+	while (rf_next_word(text, len, &pos, word, &src, &events) > 0) {
+		if (TM_IN(word, unit) || tm_is_fever_stem(word))
+			r.context = true;
+		for (i = 0; i < sizeof stem / sizeof stem[0]; i++) {
+			if (strncmp(word, stem[i], strlen(stem[i])) == 0)
+				r.context = true;
+		}
+		if (!(word[0] >= '0' && word[0] <= '9'))
+			continue;
+		t = rf_parse_tenths(word, &end);
+		if (*end != '\0')
+			continue;
+		dec = strchr(word, '.') != NULL;
+		if ((t >= 340 && t < 380) || (t >= 930 && t < 1004))
+			*(dec ? &nd : &nw) = true;
+		else if ((t >= 380 && t < 430) || (t >= 1004 && t < 1100))
+			*(dec ? &fd : &fw) = true;
+	}
+	if (r.context) {
+		nd = nd || nw;
+		fd = fd || fw;
+	}
+	r.normal_only = nd && !fd;
+	return r;
 }
 
 /*
@@ -299,10 +387,13 @@ triage_model_features(const char *text, size_t len,
 	char wkind, ckind;
 	bool in_scope;
 	struct tm_sentence sent = { .n = 0 };
+	struct tm_temps temps;
+	bool bare;
 
 	out->n = 0;
 	if (text == NULL)
 		len = 0;
+	temps = tm_temperature_scan(text, len);
 	for (;;) {
 		wl = rf_next_word(text, len, &pos, word, &src, &events);
 		if (events & RF_EV_QUESTION)
@@ -312,7 +403,7 @@ triage_model_features(const char *text, size_t len,
 		if (wl > RF_WORD_MAX - 1)
 			wl = RF_WORD_MAX - 1;
 		tm_sentence_cue(&sent, word, events, out);
-		tm_temperature(word, out);
+		bare = tm_temperature(word, temps.context, out);
 		if (events & RF_EV_BOUNDARY)
 			pl = 0;
 		/* a negation covers the next TM_NEG_WINDOW words of its clause */
@@ -322,9 +413,12 @@ triage_model_features(const char *text, size_t len,
 		in_scope = negated > 0;
 		if (in_scope)
 			negated--;
+		/* a normal reading in the message denies its fever words */
+		in_scope = in_scope ||
+		    (temps.normal_only && tm_is_fever_stem(word));
 		if (tm_is_negation(word))
 			negated = TM_NEG_WINDOW;
-		if (tm_is_topic(word))
+		if (tm_is_topic(word) || bare)
 			continue;
 		/* a denied word is a feature of its own: "n:fiebre" is not "fiebre" */
 		wkind = in_scope ? 'n' : 'w';
