@@ -51,6 +51,7 @@ struct fake_twilio {
 	char retry_after[64];       /* on 429 and 503 answers; "" = none */
 	struct fake_twilio_number numbers[FAKE_TWILIO_MAX_NUMBERS];
 	size_t nnumbers;
+	struct fake_twilio_reply *held;    /* replies the delay holds back; event thread only */
 };
 
 /* The To field of a form body, into to (empty if none). */
@@ -72,12 +73,32 @@ fake_twilio_form_to(const char *body, char *to, size_t size)
 	form_free(&f);
 }
 
-/* A reply held back by the delay setting. */
+/*
+ * A reply held back by the delay setting. Held replies are listed so that
+ * fake_twilio_stop frees those still waiting when a test ends early.
+ */
 struct fake_twilio_reply {
+	struct fake_twilio *ft;
 	struct evhttp_request *req;
 	int status;
 	struct evbuffer *out;
+	struct event *timer;
+	struct fake_twilio_reply *prev, *next;
 };
+
+static void
+fake_twilio_reply_free(struct fake_twilio_reply *r)
+{
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		r->ft->held = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	event_free(r->timer);
+	evbuffer_free(r->out);
+	free(r);
+}
 
 static void
 fake_twilio_send_later(evutil_socket_t fd, short what, void *arg)
@@ -87,8 +108,7 @@ fake_twilio_send_later(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	evhttp_send_reply(r->req, r->status, r->status == 201 ? "Created" : "Scripted", r->out);
-	evbuffer_free(r->out);
-	free(r);
+	fake_twilio_reply_free(r);
 }
 
 /* An error document whose message quotes the number and the text, as Twilio's sometimes do. */
@@ -167,10 +187,16 @@ fake_twilio_handle(struct evhttp_request *req, void *arg)
 		struct fake_twilio_reply *later = xcalloc(1, sizeof *later);
 		struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
 
+		later->ft = ft;
 		later->req = req;
 		later->status = status;
 		later->out = out;
-		event_base_once(ft->base, -1, EV_TIMEOUT, fake_twilio_send_later, later, &tv);
+		later->timer = evtimer_new(ft->base, fake_twilio_send_later, later);
+		later->next = ft->held;
+		if (ft->held != NULL)
+			ft->held->prev = later;
+		ft->held = later;
+		evtimer_add(later->timer, &tv);
 		return;
 	}
 	evhttp_send_reply(req, status, status == 201 ? "Created" : "Scripted", out);
@@ -215,6 +241,8 @@ fake_twilio_stop(struct fake_twilio *ft)
 {
 	event_base_loopbreak(ft->base);
 	pthread_join(ft->thread, NULL);
+	while (ft->held != NULL)
+		fake_twilio_reply_free(ft->held);
 	evhttp_free(ft->http);
 	event_base_free(ft->base);
 	for (size_t i = 0; i < ft->nreqs; i++)
