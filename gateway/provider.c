@@ -86,6 +86,13 @@ provider_path_method(const struct provider_ops *ops, bool is_status)
 	return is_status ? ops->status_method : ops->inbound_method;
 }
 
+enum provider_parse
+provider_verify(const struct provider_ops *ops, const struct config *cfg, const struct provider_request *req,
+    char **cause)
+{
+	return ops->verify != NULL ? ops->verify(cfg, req, cause) : PROVIDER_PARSE_OK;
+}
+
 /* The probe's headers: the numbers Kannel would send, and no credential of any kind. */
 static const char *
 provider_probe_header(void *arg, const char *name)
@@ -130,8 +137,10 @@ provider_webhook_open(const struct provider_ops *ops, const struct config *cfg, 
 		req.query = as_body ? NULL : probe;
 		req.body = as_body ? probe : "probe";
 		req.body_len = strlen(req.body);
-		r = is_status ? ops->parse_status(cfg, &req, &rep, &cause) :
-		    ops->parse_inbound(cfg, &req, &msg, &cause);
+		r = provider_verify(ops, cfg, &req, &cause);
+		if (r == PROVIDER_PARSE_OK)
+			r = is_status ? ops->parse_status(cfg, &req, &rep, &cause) :
+			    ops->parse_inbound(cfg, &req, &msg, &cause);
 		open = r == PROVIDER_PARSE_OK;
 		provider_message_release(&msg);
 		free(cause);

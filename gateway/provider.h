@@ -131,8 +131,9 @@ struct provider_ops {
 	 * Webhooks the provider calls us on (NULL: none), and the one HTTP
 	 * method each takes. Only the configured provider's (SMS_PROVIDER)
 	 * exist: another provider's paths answer 404, so a forger cannot pick
-	 * the provider whose check is weakest. Each parser refuses (403) every
-	 * request it cannot authenticate, also when no credential is set.
+	 * the provider whose check is weakest. verify, or else each parser,
+	 * refuses (403) every request it cannot authenticate, also when no
+	 * credential is set.
 	 */
 	const char *inbound_path;
 	const char *status_path;
@@ -140,6 +141,9 @@ struct provider_ops {
 	const char *status_method;
 	const char *ok_content_type;  /* the answer the provider expects once we have the message */
 	const char *ok_body;
+	/* Authenticates a webhook before parse_inbound or parse_status reads it; NULL: they do it. */
+	enum provider_parse (*verify)(const struct config *cfg, const struct provider_request *req,
+	    char **cause);
 	enum provider_parse (*parse_inbound)(const struct config *cfg, const struct provider_request *req,
 	    struct provider_message *out, char **cause);
 	enum provider_parse (*parse_status)(const struct config *cfg, const struct provider_request *req,
@@ -158,6 +162,9 @@ const struct provider_ops *provider_find(const char *name);
  * *is_status), else NULL: other providers' paths are not served.
  */
 const struct provider_ops *provider_for_path(const char *name, const char *path, bool *is_status);
+/* ops->verify's verdict on a webhook request, or PROVIDER_PARSE_OK when it has none. */
+enum provider_parse provider_verify(const struct provider_ops *ops, const struct config *cfg,
+    const struct provider_request *req, char **cause);
 /* The HTTP method the provider's inbound or status webhook takes. */
 const char *provider_path_method(const struct provider_ops *ops, bool is_status);
 /*

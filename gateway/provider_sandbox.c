@@ -88,6 +88,20 @@ struct provider_sandbox_done {
 	void *arg;
 };
 
+static void
+provider_sandbox_destroy(void *impl)
+{
+	struct provider_sandbox *sb = impl;
+
+	if (sb == NULL)
+		return;
+	if (sb->fd >= 0)
+		close(sb->fd);
+	idmap_free(sb->sent);
+	free(sb->path);
+	free(sb);
+}
+
 static void *
 provider_sandbox_create(const struct provider_env *env, char **cause)
 {
@@ -100,26 +114,11 @@ provider_sandbox_create(const struct provider_env *env, char **cause)
 	sb->fd = open(sb->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (sb->fd < 0) {
 		*cause = xasprintf("sandbox provider: cannot open %s: %s", sb->path, strerror(errno));
-		idmap_free(sb->sent);
-		free(sb->path);
-		free(sb);
+		provider_sandbox_destroy(sb);
 		return NULL;
 	}
 	log_info("sandbox provider: writing outbound SMS to %s", sb->path);
 	return sb;
-}
-
-static void
-provider_sandbox_destroy(void *impl)
-{
-	struct provider_sandbox *sb = impl;
-
-	if (sb == NULL)
-		return;
-	close(sb->fd);
-	idmap_free(sb->sent);
-	free(sb->path);
-	free(sb);
 }
 
 static void
@@ -212,36 +211,12 @@ provider_sandbox_verify(const struct config *cfg, const struct provider_request 
 	return PROVIDER_PARSE_OK;
 }
 
-static enum provider_parse
-provider_sandbox_parse_inbound(const struct config *cfg, const struct provider_request *req,
-    struct provider_message *out, char **cause)
-{
-	enum provider_parse r = provider_sandbox_verify(cfg, req, cause);
-
-	return r != PROVIDER_PARSE_OK ? r : provider_twilio_read_inbound(req, out, cause);
-}
-
-static enum provider_parse
-provider_sandbox_parse_status(const struct config *cfg, const struct provider_request *req,
-    struct provider_report *out, char **cause)
-{
-	enum provider_parse r = provider_sandbox_verify(cfg, req, cause);
-
-	return r != PROVIDER_PARSE_OK ? r : provider_twilio_read_status(req, out, cause);
-}
-
 const struct provider_ops provider_sandbox_ops = {
 	.name = "sandbox",
 	.create = provider_sandbox_create,
 	.destroy = provider_sandbox_destroy,
 	.send = provider_sandbox_send,
+	.verify = provider_sandbox_verify,
 	/* Twilio's paths and form: carenav-sim speaks it, and a sandbox gateway is tried out that way. */
-	.inbound_path = "/sms/inbound",
-	.status_path = "/sms/status",
-	.inbound_method = "POST",
-	.status_method = "POST",
-	.ok_content_type = "text/xml",
-	.ok_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
-	.parse_inbound = provider_sandbox_parse_inbound,
-	.parse_status = provider_sandbox_parse_status,
+	PROVIDER_TWILIO_WEBHOOKS,
 };

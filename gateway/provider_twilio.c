@@ -328,12 +328,13 @@ provider_twilio_opt_out_type(const char *value)
 }
 
 enum provider_parse
-provider_twilio_read_inbound(const struct provider_request *req, struct provider_message *out,
-    char **cause)
+provider_twilio_read_inbound(const struct config *cfg, const struct provider_request *req,
+    struct provider_message *out, char **cause)
 {
 	enum provider_parse r;
 	const char *media;
 
+	(void)cfg;
 	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK)
 		return r;
 	out->sid = form_get(req->form, "MessageSid");
@@ -360,8 +361,8 @@ provider_twilio_read_inbound(const struct provider_request *req, struct provider
 }
 
 enum provider_parse
-provider_twilio_read_status(const struct provider_request *req, struct provider_report *out,
-    char **cause)
+provider_twilio_read_status(const struct config *cfg, const struct provider_request *req,
+    struct provider_report *out, char **cause)
 {
 	/* Every MessageStatus Twilio has: a 4xx would make it retry and alert. */
 	static const char *const known[] = { "accepted", "scheduled", "canceled", "queued", "sending",
@@ -370,6 +371,7 @@ provider_twilio_read_status(const struct provider_request *req, struct provider_
 	enum provider_parse r;
 	const char *const *k;
 
+	(void)cfg;
 	if ((r = provider_twilio_check_form(req, cause)) != PROVIDER_PARSE_OK)
 		return r;
 	out->sid = form_get(req->form, "MessageSid");
@@ -399,36 +401,11 @@ provider_twilio_check(const struct config *cfg, const struct provider_request *r
 	return r != PROVIDER_PARSE_OK ? r : provider_twilio_verify(cfg, req, cause);
 }
 
-static enum provider_parse
-provider_twilio_parse_inbound(const struct config *cfg, const struct provider_request *req,
-    struct provider_message *out, char **cause)
-{
-	enum provider_parse r = provider_twilio_check(cfg, req, cause);
-
-	return r != PROVIDER_PARSE_OK ? r : provider_twilio_read_inbound(req, out, cause);
-}
-
-static enum provider_parse
-provider_twilio_parse_status(const struct config *cfg, const struct provider_request *req,
-    struct provider_report *out, char **cause)
-{
-	enum provider_parse r = provider_twilio_check(cfg, req, cause);
-
-	return r != PROVIDER_PARSE_OK ? r : provider_twilio_read_status(req, out, cause);
-}
-
 const struct provider_ops provider_twilio_ops = {
 	.name = "twilio",
 	.create = provider_twilio_create,
 	.destroy = provider_twilio_destroy,
 	.send = provider_twilio_send,
-	.inbound_path = "/sms/inbound",
-	.status_path = "/sms/status",
-	.inbound_method = "POST",
-	.status_method = "POST",
-	/* An empty TwiML document: replies go through the outbox, not inline. */
-	.ok_content_type = "text/xml",
-	.ok_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
-	.parse_inbound = provider_twilio_parse_inbound,
-	.parse_status = provider_twilio_parse_status,
+	.verify = provider_twilio_check,
+	PROVIDER_TWILIO_WEBHOOKS,
 };

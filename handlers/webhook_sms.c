@@ -75,6 +75,14 @@ webhook_reject(struct evhttp_request *req, int status, const char *why)
 	http_reply_text(req, status, why);
 }
 
+/* Answers a provider parser's refusal; frees cause. */
+static void
+webhook_refuse(struct evhttp_request *req, enum provider_parse r, char *cause)
+{
+	webhook_reject(req, provider_parse_status(r), cause);
+	free(cause);
+}
+
 /* True if the request came over a connection from this machine (127.0.0.0/8, ::1, ::ffff:127.x). */
 static bool
 webhook_peer_loopback(struct evhttp_request *req)
@@ -198,8 +206,7 @@ webhook_inbound(struct evhttp_request *req, struct http_ctx *ctx, const struct p
 	enum provider_parse r = ops->parse_inbound(ctx->cfg, preq, &msg, &cause);
 
 	if (r != PROVIDER_PARSE_OK) {
-		webhook_reject(req, provider_parse_status(r), cause);
-		free(cause);
+		webhook_refuse(req, r, cause);
 		provider_message_release(&msg);
 		return;
 	}
@@ -259,8 +266,7 @@ webhook_status(struct evhttp_request *req, struct http_ctx *ctx, const struct pr
 	enum provider_parse r = ops->parse_status(ctx->cfg, preq, &rep, &cause);
 
 	if (r != PROVIDER_PARSE_OK) {
-		webhook_reject(req, provider_parse_status(r), cause);
-		free(cause);
+		webhook_refuse(req, r, cause);
 		return;
 	}
 	if (!webhook_sid_valid(rep.sid)) {
@@ -287,7 +293,8 @@ webhook_sms_handle(struct evhttp_request *req, struct http_ctx *ctx, const struc
 	struct provider_request preq;
 	struct form form;
 	const char *allow = provider_path_method(ops, is_status);
-	char *why;
+	char *why, *cause = NULL;
+	enum provider_parse r;
 
 	if (evhttp_request_get_command(req) != (strcmp(allow, "GET") == 0 ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
 		why = xasprintf("method not allowed: %s %s takes %s", ops->name, path, allow);
@@ -298,7 +305,9 @@ webhook_sms_handle(struct evhttp_request *req, struct http_ctx *ctx, const struc
 	}
 	if (!webhook_read(req, path, &preq, &form))
 		return;
-	if (is_status)
+	if ((r = provider_verify(ops, ctx->cfg, &preq, &cause)) != PROVIDER_PARSE_OK)
+		webhook_refuse(req, r, cause);
+	else if (is_status)
 		webhook_status(req, ctx, ops, &preq);
 	else
 		webhook_inbound(req, ctx, ops, &preq);
