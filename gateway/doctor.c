@@ -88,15 +88,6 @@ doctor_first_line(const char *msg)
 	return s;
 }
 
-static bool
-doctor_count_cb(const struct spool_record *rec, size_t end_offset, void *arg)
-{
-	(void)rec;
-	(void)end_offset;
-	(*(size_t *)arg)++;
-	return true;
-}
-
 static void
 doctor_state_dir(struct doctor *d, const struct config *cfg)
 {
@@ -118,7 +109,7 @@ doctor_state_dir(struct doctor *d, const struct config *cfg)
 		char *buf = xmalloc((size_t)st.st_size + 1);
 		size_t n = sf ? fread(buf, 1, (size_t)st.st_size, sf) : 0, records = 0;
 
-		spool_parse(buf, n, doctor_count_cb, &records);
+		spool_count(buf, n, &records);
 		doctor_say(d, records ? "warn" : "ok", "spool: %zu text(s) wait in %s for the database%s", records,
 		    spool, records ? "; a running gateway replays them once PostgreSQL answers" : "");
 		free(buf);

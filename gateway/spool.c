@@ -123,6 +123,12 @@ spool_count_cb(const struct spool_record *rec, size_t end, void *arg)
 	return true;
 }
 
+size_t
+spool_count(const char *buf, size_t len, size_t *records)
+{
+	return spool_parse(buf, len, spool_count_cb, records);
+}
+
 static bool
 spool_fsync_dir(const char *dir)
 {
@@ -171,6 +177,7 @@ spool_open(const char *dir, char **cause)
 	char *buf;
 	size_t len;
 
+	spool->fd = -1;
 	spool->dir = xstrdup(dir);
 	spool->path = xasprintf("%s/inbound.spool", dir);
 	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
@@ -179,7 +186,7 @@ spool_open(const char *dir, char **cause)
 	}
 	if (!spool_slurp(spool->path, &buf, &len, cause))
 		goto fail;
-	spool->bytes = spool_parse(buf, len, spool_count_cb, &spool->records);
+	spool->bytes = spool_count(buf, len, &spool->records);
 	free(buf);
 	spool->fd = open(spool->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (spool->fd < 0) {
@@ -189,15 +196,12 @@ spool_open(const char *dir, char **cause)
 	/* Cut a torn tail so new records are not appended after garbage. */
 	if (len > spool->bytes && (ftruncate(spool->fd, (off_t)spool->bytes) != 0 || fsync(spool->fd) != 0)) {
 		*cause = xasprintf("%s: cannot cut torn tail: %s", spool->path, strerror(errno));
-		close(spool->fd);
 		goto fail;
 	}
 	spool_fsync_dir(dir);
 	return spool;
 fail:
-	free(spool->dir);
-	free(spool->path);
-	free(spool);
+	spool_close(spool);
 	return NULL;
 }
 
@@ -206,7 +210,8 @@ spool_close(struct spool *spool)
 {
 	if (spool == NULL)
 		return;
-	close(spool->fd);
+	if (spool->fd >= 0)
+		close(spool->fd);
 	free(spool->dir);
 	free(spool->path);
 	free(spool);
@@ -302,7 +307,7 @@ spool_consume(struct spool *spool, size_t len, char **cause)
 		*cause = xasprintf("%s: %s", spool->path, strerror(errno));
 		goto out;
 	}
-	spool->bytes = spool_parse(buf + total - rest, rest, spool_count_cb, &records);
+	spool->bytes = spool_count(buf + total - rest, rest, &records);
 	spool->records = records;
 	ok = true;
 out:

@@ -44,6 +44,8 @@ typedef bool spool_record_cb(const struct spool_record *rec, size_t end_offset, 
  * last whole, valid record (the length of the usable prefix).
  */
 size_t spool_parse(const char *buf, size_t len, spool_record_cb *cb, void *arg);
+/* PURE: spool_parse that adds the valid records in buf[0..len) to *records. */
+size_t spool_count(const char *buf, size_t len, size_t *records);
 /* PURE: CRC-32 (IEEE, as zlib). */
 uint32_t spool_crc32(const void *data, size_t len);
 
