@@ -6,7 +6,7 @@
  * matcher's own normaliser, so both detectors see the same folded,
  * lowercased, accent-free words ("VÓMITO" = "vomito") and no second
  * normaliser can drift from the first. Topic words ("back", "pain",
- * "espalda"...; see tm_is_topic) are skipped. Each feature string is hashed with
+ * "espalda"...; see tm_topic_words) are skipped. Each feature string is hashed with
  * 32-bit FNV-1a (a one-letter kind prefix keeps words, bigrams and n-grams
  * apart) into 2^TRIAGE_HASH_BITS buckets. A text's vector holds the counts
  * of the buckets the model knows, scaled by triage_model_scale() (unit
@@ -98,58 +98,28 @@ tm_id_cmp(const void *a, const void *b)
  * pain", which taught the model that "back pain since this morning" was an
  * emergency. Normalised forms, as rf_next_word() returns them.
  */
-static bool
-tm_is_topic(const char *w)
-{
-	static const char *const topic[] = {
-		"back", "backs", "pain", "pains", "hurt", "hurts", "hurting", "ache", "aches", "aching", "achy",
-		"sore", "espalda", "dolor", "dolores", "duele", "duelen", "cintura",
-	};
-
-	for (size_t i = 0; i < sizeof topic / sizeof topic[0]; i++) {
-		if (strcmp(w, topic[i]) == 0)
-			return true;
-	}
-	return false;
-}
+static const char *const tm_topic_words[] = {
+	"back", "backs", "pain", "pains", "hurt", "hurts", "hurting", "ache", "aches", "aching", "achy",
+	"sore", "espalda", "dolor", "dolores", "duele", "duelen", "cintura",
+};
 
 /*
  * Words that deny what follows them in their clause ("not nauseous", "sin
  * fiebre", "nada entumido"), in rf_next_word()'s normalised form. "cant",
  * "cannot" and "couldnt" are not here: "cant pee" reports a symptom.
  */
-static bool
-tm_is_negation(const char *w)
-{
-	static const char *const neg[] = {
-		"no", "not", "never", "nothing", "none", "neither", "nor", "without",
-		"dont", "doesnt", "didnt", "havent", "hasnt", "hadnt", "isnt", "arent",
-		"wasnt", "werent", "aint", "sin", "ni", "nunca", "jamas", "tampoco",
-		"nada", "ningun", "ninguna", "ninguno",
-	};
-
-	for (size_t i = 0; i < sizeof neg / sizeof neg[0]; i++) {
-		if (strcmp(w, neg[i]) == 0)
-			return true;
-	}
-	return false;
-}
+static const char *const tm_negation_words[] = {
+	"no", "not", "never", "nothing", "none", "neither", "nor", "without",
+	"dont", "doesnt", "didnt", "havent", "hasnt", "hadnt", "isnt", "arent",
+	"wasnt", "werent", "aint", "sin", "ni", "nunca", "jamas", "tampoco",
+	"nada", "ningun", "ninguna", "ninguno",
+};
 
 /* Words that end a negated clause as a comma does ("no fever but ..."). */
-static bool
-tm_is_scope_break(const char *w)
-{
-	static const char *const brk[] = {
-		"but", "though", "although", "just", "only", "now", "except",
-		"pero", "aunque", "solo", "nomas", "ahora", "excepto",
-	};
-
-	for (size_t i = 0; i < sizeof brk / sizeof brk[0]; i++) {
-		if (strcmp(w, brk[i]) == 0)
-			return true;
-	}
-	return false;
-}
+static const char *const tm_scope_break_words[] = {
+	"but", "though", "although", "just", "only", "now", "except",
+	"pero", "aunque", "solo", "nomas", "ahora", "excepto",
+};
 
 static bool
 tm_in(const char *w, const char *const *list, size_t n)
@@ -408,7 +378,7 @@ triage_model_features(const char *text, size_t len,
 			pl = 0;
 		/* a negation covers the next TM_NEG_WINDOW words of its clause */
 		if (events & (RF_EV_BOUNDARY | RF_EV_COMMA) ||
-		    tm_is_scope_break(word))
+		    TM_IN(word, tm_scope_break_words))
 			negated = 0;
 		in_scope = negated > 0;
 		if (in_scope)
@@ -416,9 +386,9 @@ triage_model_features(const char *text, size_t len,
 		/* a normal reading in the message denies its fever words */
 		in_scope = in_scope ||
 		    (temps.normal_only && tm_is_fever_stem(word));
-		if (tm_is_negation(word))
+		if (TM_IN(word, tm_negation_words))
 			negated = TM_NEG_WINDOW;
-		if (tm_is_topic(word) || bare)
+		if (TM_IN(word, tm_topic_words) || bare)
 			continue;
 		/* a denied word is a feature of its own: "n:fiebre" is not "fiebre" */
 		wkind = in_scope ? 'n' : 'w';
