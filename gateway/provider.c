@@ -3,6 +3,8 @@
  */
 #include "provider.h"
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -91,6 +93,16 @@ provider_verify(const struct provider_ops *ops, const struct config *cfg, const 
     char **cause)
 {
 	return ops->verify != NULL ? ops->verify(cfg, req, cause) : PROVIDER_PARSE_OK;
+}
+
+bool
+provider_secret_equal(const char *secret, const char *given)
+{
+	unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)secret, strlen(secret), want);
+	SHA256((const unsigned char *)given, strlen(given), got);
+	return CRYPTO_memcmp(want, got, sizeof want) == 0;
 }
 
 /* The probe's headers: the numbers Kannel would send, and no credential of any kind. */

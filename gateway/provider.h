@@ -165,6 +165,11 @@ const struct provider_ops *provider_for_path(const char *name, const char *path,
 /* ops->verify's verdict on a webhook request, or PROVIDER_PARSE_OK when it has none. */
 enum provider_parse provider_verify(const struct provider_ops *ops, const struct config *cfg,
     const struct provider_request *req, char **cause);
+/*
+ * True if given is the webhook secret: compares their SHA-256 digests in
+ * constant time, so neither the secret's bytes nor its length leak.
+ */
+bool provider_secret_equal(const char *secret, const char *given);
 /* The HTTP method the provider's inbound or status webhook takes. */
 const char *provider_path_method(const struct provider_ops *ops, bool is_status);
 /*

@@ -21,8 +21,8 @@
  *
  * Receiving: an sms-service with post-url (POST /sms/kannel/inbound) and
  * the dlr-url (GET /sms/kannel/status). Kannel signs nothing, so both URLs
- * carry ?secret=KANNEL_SHARED_SECRET, compared in constant time (SHA-256 of
- * both sides, then CRYPTO_memcmp, so the length does not leak either).
+ * carry ?secret=KANNEL_SHARED_SECRET, compared in constant time
+ * (provider_secret_equal: the length does not leak either).
  * The inbound id is Kannel's internal message id (%I, a UUID that stays the
  * same when smsbox retries the post), the numbers come from X-Kannel-From
  * and X-Kannel-To, and the text is the body in the charset its
@@ -34,8 +34,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <inttypes.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -94,8 +93,7 @@ provider_kannel_create(const struct provider_env *env, char **cause)
 	char *base, *secret;
 	size_t len;
 
-	if (strncmp(cfg->kannel_sendsms_url, "http://", 7) != 0 &&
-	    strncmp(cfg->kannel_sendsms_url, "https://", 8) != 0) {
+	if (!http_client_url_ok(cfg->kannel_sendsms_url)) {
 		*cause = xasprintf("KANNEL_SENDSMS_URL must start with http:// or https://");
 		return NULL;
 	}
@@ -239,7 +237,6 @@ static enum provider_parse
 provider_kannel_verify(const struct config *cfg, const struct form *query, char **cause)
 {
 	const char *given = query ? form_get(query, "secret") : NULL;
-	unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
 
 	if (cfg->kannel_shared_secret[0] == '\0') {
 		*cause = xstrdup("Kannel webhooks are off: KANNEL_SHARED_SECRET is not set");
@@ -249,10 +246,7 @@ provider_kannel_verify(const struct config *cfg, const struct form *query, char 
 		*cause = xstrdup("missing secret");
 		return PROVIDER_PARSE_FORBIDDEN;
 	}
-	SHA256((const unsigned char *)cfg->kannel_shared_secret, strlen(cfg->kannel_shared_secret),
-	    want);
-	SHA256((const unsigned char *)given, strlen(given), got);
-	if (CRYPTO_memcmp(want, got, sizeof want) != 0) {
+	if (!provider_secret_equal(cfg->kannel_shared_secret, given)) {
 		*cause = xstrdup("wrong secret");
 		return PROVIDER_PARSE_FORBIDDEN;
 	}

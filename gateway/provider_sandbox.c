@@ -31,8 +31,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -186,7 +185,6 @@ static enum provider_parse
 provider_sandbox_verify(const struct config *cfg, const struct provider_request *req, char **cause)
 {
 	const char *given;
-	unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
 
 	if (cfg->sandbox_webhook_secret[0] == '\0') {
 		if (!req->peer_loopback || req->header(req->header_arg, "X-Forwarded-For") != NULL ||
@@ -202,9 +200,7 @@ provider_sandbox_verify(const struct config *cfg, const struct provider_request 
 		*cause = xstrdup("missing X-Sandbox-Secret");
 		return PROVIDER_PARSE_FORBIDDEN;
 	}
-	SHA256((const unsigned char *)cfg->sandbox_webhook_secret, strlen(cfg->sandbox_webhook_secret), want);
-	SHA256((const unsigned char *)given, strlen(given), got);
-	if (CRYPTO_memcmp(want, got, sizeof want) != 0) {
+	if (!provider_secret_equal(cfg->sandbox_webhook_secret, given)) {
 		*cause = xstrdup("wrong X-Sandbox-Secret");
 		return PROVIDER_PARSE_FORBIDDEN;
 	}
