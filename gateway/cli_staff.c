@@ -35,6 +35,7 @@
 
 #include "cli_sql.h"
 #include "config.h"
+#include "http_client.h"
 #include "oncall.h"
 #include "phone.h"
 #include "store_admin.h"
@@ -94,7 +95,7 @@ cli_language_ok(const char *language)
 static bool
 cli_webhook_ok(const char *webhook)
 {
-	if (webhook[0] != '\0' && strncmp(webhook, "https://", 8) != 0 && strncmp(webhook, "http://", 7) != 0) {
+	if (webhook[0] != '\0' && !http_client_url_ok(webhook)) {
 		fprintf(stderr, "carenav: --webhook must be an http(s) URL (or \"\" for none)\n");
 		return false;
 	}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cidr.h"
+#include "http_client.h"
 #include "log.h"
 #include "optoken.h"
 #include "phone.h"
@@ -233,9 +234,7 @@ config_load(struct config *cfg, config_getenv_cb *getenv_fn, char **cause)
 		    "KANNEL_SHARED_SECRET");
 		goto fail;
 	}
-	if (strcmp(cfg->sms_provider, "kannel") == 0 &&
-	    strncmp(cfg->kannel_sendsms_url, "http://", 7) != 0 &&
-	    strncmp(cfg->kannel_sendsms_url, "https://", 8) != 0) {
+	if (strcmp(cfg->sms_provider, "kannel") == 0 && !http_client_url_ok(cfg->kannel_sendsms_url)) {
 		*cause = xasprintf("KANNEL_SENDSMS_URL must start with http:// or https://");
 		goto fail;
 	}

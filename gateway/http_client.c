@@ -208,6 +208,12 @@ http_call_header_cb(char *data, size_t size, size_t nitems, void *userp)
 	return n;
 }
 
+bool
+http_client_url_ok(const char *url)
+{
+	return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
+}
+
 struct http_client *
 http_client_new(struct event_base *base)
 {

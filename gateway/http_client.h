@@ -7,6 +7,7 @@
 #ifndef CARENAV_GATEWAY_HTTP_CLIENT_H
 #define CARENAV_GATEWAY_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
@@ -32,6 +33,8 @@ struct http_request {
 	long timeout_ms;           /* whole request, connect to last byte */
 };
 
+/* True if url starts with http:// or https://, the schemes requests are sent to. */
+bool http_client_url_ok(const char *url);
 struct http_client *http_client_new(struct event_base *base);
 /* Aborts requests in flight (their callbacks run with an error) and frees. */
 void http_client_free(struct http_client *client);

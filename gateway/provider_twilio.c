@@ -66,8 +66,7 @@ provider_twilio_create(const struct provider_env *env, char **cause)
 	struct provider_twilio *tw;
 	size_t base_len = strlen(cfg->twilio_api_base);
 
-	if (strncmp(cfg->twilio_api_base, "http://", 7) != 0 &&
-	    strncmp(cfg->twilio_api_base, "https://", 8) != 0) {
+	if (!http_client_url_ok(cfg->twilio_api_base)) {
 		*cause = xasprintf("TWILIO_API_BASE must start with http:// or https://");
 		return NULL;
 	}
