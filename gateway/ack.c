@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "enum_name.h"
+
 /* Words that start an acknowledgement, longest first so "acknowledged" is not read as "ack". */
 static const char *const ack_words[] = { "acknowledged", "acknowledge", "ack", "ok", NULL };
 
@@ -47,17 +49,8 @@ ack_parse(const char *text, char code[ACK_CODE_MAX])
 	return !is_ok || n > 0;
 }
 
-static const char *const ack_kind_names[] = {
-#define X(id, name) [id] = name,
-	ACK_KIND_LIST(X)
-#undef X
-};
-
-const char *
-ack_kind_name(enum ack_kind kind)
-{
-	return ack_kind_names[kind];
-}
+/* The name of a kind ("coded"), for logs. */
+CN_ENUM_NAME(ack_kind_name, enum ack_kind, ACK_KIND_LIST)
 
 enum ack_kind
 ack_classify(const char *text, bool bare_allowed, char code[ACK_CODE_MAX])

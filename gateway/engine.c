@@ -40,6 +40,7 @@
 
 #include <jansson.h>
 
+#include "enum_name.h"
 #include "xmalloc.h"
 
 #define ENGINE_MAX_VARS 64     /* variables kept per conversation */
@@ -87,20 +88,8 @@ struct engine_ctx {
 	bool help_greeted; /* the help text stands in for the start's message nodes (no greeting twice) */
 };
 
-static const char *const engine_action_names[] = {
-#define ENGINE_NAME(e, n) n,
-	ENGINE_ACTION_LIST(ENGINE_NAME)
-#undef ENGINE_NAME
-};
-
 /* Returns the name of an action kind ("escalate"). */
-const char *
-engine_action_name(enum engine_action_kind kind)
-{
-	if ((size_t)kind >= sizeof engine_action_names / sizeof engine_action_names[0])
-		return "unknown";
-	return engine_action_names[kind];
-}
+CN_ENUM_NAME(engine_action_name, enum engine_action_kind, ENGINE_ACTION_LIST)
 
 /* ---- state ---- */
 

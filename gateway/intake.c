@@ -40,6 +40,7 @@
 #include "batch.h"
 #include "config.h"
 #include "db.h"
+#include "enum_name.h"
 #include "inbound.h"
 #include "log.h"
 #include "spool.h"
@@ -85,17 +86,8 @@ struct intake_replay {
 	size_t consumed;          /* spool bytes the records occupy */
 };
 
-static const char *const intake_result_names[] = {
-#define X(id, name) [id] = name,
-	INTAKE_RESULT_LIST(X)
-#undef X
-};
-
-const char *
-intake_result_name(enum intake_result result)
-{
-	return intake_result_names[result];
-}
+/* The name of a result ("spooled"), for logs. */
+CN_ENUM_NAME(intake_result_name, enum intake_result, INTAKE_RESULT_LIST)
 
 static void
 intake_msg_copy(struct intake_msg *dst, const char *provider, const char *sid, const char *from,

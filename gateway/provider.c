@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "enum_name.h"
 #include "form.h"
 #include "xmalloc.h"
 
@@ -24,17 +25,8 @@ static const struct provider_ops *const provider_table[] = {
 	&provider_kannel_ops,
 };
 
-static const char *const provider_result_names[] = {
-#define X(id, name) [id] = name,
-	PROVIDER_RESULT_LIST(X)
-#undef X
-};
-
-const char *
-provider_result_name(enum provider_result result)
-{
-	return provider_result_names[result];
-}
+/* The name of a result ("retry"), for logs and the outbox's record. */
+CN_ENUM_NAME(provider_result_name, enum provider_result, PROVIDER_RESULT_LIST)
 
 void
 provider_message_release(struct provider_message *msg)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enum_name.h"
 #include "xmalloc.h"
 
 struct segment_char {
@@ -23,12 +24,6 @@ struct segment_char {
 	uint32_t cp;	  /* code point; U+FFFD for an invalid byte */
 	unsigned char nbytes; /* bytes consumed in the input */
 	unsigned char cost;   /* septets (GSM-7) or UTF-16 units (UCS-2) */
-};
-
-static const char *const segment_encoding_names[] = {
-#define SEGMENT_NAME(e, n) n,
-	SEGMENT_ENCODING_LIST(SEGMENT_NAME)
-#undef SEGMENT_NAME
 };
 
 /* GSM 03.38 basic table, non-ASCII part (ASCII handled in segment_gsm_cost). */
@@ -41,13 +36,7 @@ static const uint32_t segment_gsm_basic[] = {
 };
 
 /* Returns the name of an encoding ("gsm7", "ucs2"). */
-const char *
-segment_encoding_name(enum segment_encoding encoding)
-{
-	if ((size_t)encoding >= sizeof segment_encoding_names / sizeof segment_encoding_names[0])
-		return "unknown";
-	return segment_encoding_names[encoding];
-}
+CN_ENUM_NAME(segment_encoding_name, enum segment_encoding, SEGMENT_ENCODING_LIST)
 
 /* Septets for cp in GSM-7, or 0 when cp is not representable. */
 static int

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "enum_name.h"
+
 void
 triage_scan(const struct triage *t, const char *text, size_t len,
     struct triage_result *out)
@@ -52,14 +54,5 @@ triage_scan(const struct triage *t, const char *text, size_t len,
 		    out->level == TRIAGE_EMERGENCY ? out->p_emergency : out->p_see_doctor);
 }
 
-#define TRIAGE_DETECTOR_NAME(name, text) text,
-static const char *const triage_detector_names[] = { TRIAGE_DETECTORS(TRIAGE_DETECTOR_NAME) };
-#undef TRIAGE_DETECTOR_NAME
-
-const char *
-triage_detector_name(enum triage_detector d)
-{
-	if ((unsigned)d >= sizeof triage_detector_names / sizeof triage_detector_names[0])
-		return "unknown";
-	return triage_detector_names[d];
-}
+/* The name of a detector outcome ("rules"), for logs and the stored triage. */
+CN_ENUM_NAME(triage_detector_name, enum triage_detector, TRIAGE_DETECTORS)
