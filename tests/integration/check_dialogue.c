@@ -84,18 +84,17 @@ START_TEST(test_red_flag_anywhere_escalates)
 	char *reason;
 
 	twilio_world_start(&w, &sandbox);
-	expect(&w, p, "hello", "Safety check");
-	expect(&w, p, "no", "Where is the pain");
-	/* Mid-question, not at the screen: the red flag still wins. */
-	expect(&w, p, "2 and i cant control my bladder since this morning", "911");
+	expect_all(&w, p, (const struct exchange[]){ { "hello", "Safety check" }, { "no", "Where is the pain" },
+	    /* Mid-question, not at the screen: the red flag still wins. */
+	    { "2 and i cant control my bladder since this morning", "911" }, { NULL, NULL } });
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
 	reason = harness_query_text(w.pg, "SELECT reason FROM escalations");
 	ck_assert_msg(strstr(reason, "er_bowel_bladder") != NULL, "reason was %s", reason);
 	free(reason);
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE status = 'emergency'"), 1);
 	/* A negated symptom is not a red flag: a natural NO at the screen. */
-	expect(&w, "+15552000003", "hi", "Safety check");
-	expect(&w, "+15552000003", "no chest pain, no fever, just my lower back", "Noted: lower back.");
+	expect_all(&w, "+15552000003", (const struct exchange[]){ { "hi", "Safety check" },
+	    { "no chest pain, no fever, just my lower back", "Noted: lower back." }, { NULL, NULL } });
 	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 1);
 	twilio_world_free(&w);
 }
