@@ -58,20 +58,8 @@ count(struct twilio_world *w, const char *sql)
 	return harness_query_int(w->pg, sql);
 }
 
-/* The sandbox world of each test in the "sandbox" case, started and freed by its checked fixture. */
+/* The world of every test but test_runaway_sender_throttled (twilio_world_run starts and frees it). */
 static struct twilio_world world;
-
-static void
-world_start(void)
-{
-	twilio_world_start(&world, &sandbox);
-}
-
-static void
-world_free(void)
-{
-	twilio_world_free(&world);
-}
 
 START_TEST(test_full_conversation_to_self_care)
 {
@@ -336,18 +324,9 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("dialogue");
-	TCase *sandboxed = tcase_create("sandbox"), *own = tcase_create("own world");
-
-	tcase_add_checked_fixture(sandboxed, world_start, world_free);
-	tcase_set_timeout(sandboxed, 120);
-	CHECK_RUN_ADD(sandboxed, test_full_conversation_to_self_care, test_red_flag_anywhere_escalates,
-	    test_stop_then_silence_then_start, test_stop_suppresses_replies_already_queued,
-	    test_flow_reload_mid_conversation, test_concurrent_texts_processed_in_order, test_answers_read_as_meant);
-	suite_add_tcase(s, sandboxed);
-	/* A world with settings of its own. */
-	tcase_set_timeout(own, 120);
-	CHECK_RUN_ADD(own, test_runaway_sender_throttled);
-	suite_add_tcase(s, own);
-	return check_run_suite(s);
+	return twilio_world_run("dialogue", 120, &world, &sandbox, CHECK_RUN_LIST(test_full_conversation_to_self_care,
+	    test_red_flag_anywhere_escalates, test_stop_then_silence_then_start,
+	    test_stop_suppresses_replies_already_queued, test_flow_reload_mid_conversation,
+	    test_concurrent_texts_processed_in_order, test_answers_read_as_meant),
+	    CHECK_RUN_LIST(test_runaway_sender_throttled));
 }
