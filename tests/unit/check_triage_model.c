@@ -22,8 +22,8 @@
 #include "redflag.h"
 #include "triage.h"
 #include "triage_files.h"
-#include "unit_helpers.h"
 #include "triage_model.h"
+#include "unit_helpers.h"
 
 static bool
 same_features(const char *a, const char *b)
