@@ -4,10 +4,9 @@
  */
 #include <assert.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_data.h"
 #include "redflag.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -18,31 +17,9 @@ static struct redflag_rules *rules;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *path = getenv("REDFLAG_PHRASES");
-	char *text, *cause = NULL;
-	FILE *f;
-	long n;
-
 	(void)argc;
 	(void)argv;
-	f = path ? fopen(path, "rb") : NULL;
-	if (f == NULL) {
-		fprintf(stderr, "fuzz_redflag: set REDFLAG_PHRASES to sql/triage/phrases.json\n");
-		abort();
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	text = malloc((size_t)n + 1);
-	if (fread(text, 1, (size_t)n, f) != (size_t)n)
-		abort();
-	fclose(f);
-	rules = redflag_rules_load(text, (size_t)n, &cause);
-	if (rules == NULL) {
-		fprintf(stderr, "fuzz_redflag: %s\n", cause);
-		abort();
-	}
-	free(text);
+	rules = fuzz_data_rules("fuzz_redflag");
 	return 0;
 }
 

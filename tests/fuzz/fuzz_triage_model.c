@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_data.h"
 #include "triage.h"
 #include "triage_model.h"
 
@@ -16,29 +17,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct triage detectors;
-
-static char *
-fuzz_read(const char *env, size_t *len)
-{
-	const char *path = getenv(env);
-	FILE *f = path ? fopen(path, "rb") : NULL;
-	char *text;
-	long n;
-
-	if (f == NULL) {
-		fprintf(stderr, "fuzz_triage_model: set %s\n", env);
-		abort();
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	text = malloc((size_t)n + 1);
-	if (fread(text, 1, (size_t)n, f) != (size_t)n)
-		abort();
-	fclose(f);
-	*len = (size_t)n;
-	return text;
-}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -48,13 +26,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	text = fuzz_read("REDFLAG_PHRASES", &len);
-	detectors.rules = redflag_rules_load(text, len, &cause);
-	free(text);
-	text = fuzz_read("TRIAGE_MODEL", &len);
+	detectors.rules = fuzz_data_rules("fuzz_triage_model");
+	text = fuzz_data_read("fuzz_triage_model", "TRIAGE_MODEL", &len);
 	detectors.model = triage_model_load(text, len, &cause);
 	free(text);
-	if (detectors.rules == NULL || detectors.model == NULL) {
+	if (detectors.model == NULL) {
 		fprintf(stderr, "fuzz_triage_model: %s\n", cause);
 		abort();
 	}

@@ -183,31 +183,31 @@ converse_expect_all(struct twilio_world *w, const struct script_case *cases, siz
 		converse_expect(w, &cases[i]);
 }
 
+/* The world of the tests that run in one on the sandbox provider (twilio_world_run starts and frees it). */
+static struct twilio_world world;
+
 /* The happy path to the first self-care tip: at most 8 segments in each language (issue #18). */
 START_TEST(test_happy_path_budget)
 {
 	static const char *const en[] = { "Hi, my back hurts", "no", "3", "no", "1", NULL };
 	static const char *const es[] = { "Hola, me duele la espalda", "no", "3", "no", "1", NULL };
-	struct twilio_world w;
 	size_t seg_en, seg_es, n;
 	char *all;
 
-	twilio_world_start(&w, &sandbox);
-	seg_en = converse(&w, "+15553000001", en);
-	seg_es = converse(&w, "+15553000002", es);
-	all = received(&w, "+15553000001", &n);
+	seg_en = converse(&world, "+15553000001", en);
+	seg_es = converse(&world, "+15553000002", es);
+	all = received(&world, "+15553000001", &n);
 	ck_assert_msg(strstr(all, "Safety check") && strstr(all, "Any of these") &&
 	    strstr(all, "10-20 minutes"), "got:\n%s", all);
 	ck_assert_uint_eq(n, 5); /* one message per step */
 	free(all);
-	all = received(&w, "+15553000002", &n);
+	all = received(&world, "+15553000002", &n);
 	/* Folded to GSM-7 as sent: "número" arrives as "numero". */
 	ck_assert_msg(strstr(all, "Por seguridad") && strstr(all, "Responda los numeros") &&
 	    strstr(all, "10 a 20 minutos") && strstr(all, "á") == NULL, "got:\n%s", all);
 	free(all);
 	ck_assert_msg(seg_en <= 8, "English happy path took %zu segments, want at most 8", seg_en);
 	ck_assert_msg(seg_es <= 8, "Spanish happy path took %zu segments, want at most 8", seg_es);
-	twilio_world_free(&w);
 }
 END_TEST
 
@@ -226,15 +226,12 @@ START_TEST(test_free_text_first_message)
 		{ "+15553000012", es, { "Por seguridad", "Anotado: espalda baja, 3 semanas" }, "le recomendamos",
 		  { "Donde le duele" }, 4 },
 	};
-	struct twilio_world w;
 
-	twilio_world_start(&w, &sandbox);
-	converse_expect(&w, &cases[0]);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE patient_number = "
+	converse_expect(&world, &cases[0]);
+	ck_assert_int_eq(harness_query_int(world.pg, "SELECT count(*) FROM conversations WHERE patient_number = "
 	    "'+15553000011' AND state->>'node' = 'see_doctor' AND state->'vars'->>'region' = 'lower' AND "
 	    "state->'vars'->>'sd_daily' = 'yes'"), 1);
-	converse_expect(&w, &cases[1]);
-	twilio_world_free(&w);
+	converse_expect(&world, &cases[1]);
 }
 END_TEST
 
@@ -252,11 +249,8 @@ START_TEST(test_help_first)
 		{ "+15553000022", es, { "No es para emergencias", "Por seguridad", "Anotado: 2 dias.", "10 a 20 minutos" },
 		  NULL, { "Emergencia? Llame" }, 9 },
 	};
-	struct twilio_world w;
 
-	twilio_world_start(&w, &sandbox);
-	converse_expect_all(&w, cases, sizeof cases / sizeof cases[0]);
-	twilio_world_free(&w);
+	converse_expect_all(&world, cases, sizeof cases / sizeof cases[0]);
 }
 END_TEST
 
@@ -271,12 +265,9 @@ START_TEST(test_book_then_questions)
 		{ "+15553000032", es, { "La clinica le llamara pronto", "efectos secundarios" }, "Por seguridad",
 		  { NULL }, 10 },
 	};
-	struct twilio_world w;
 
-	twilio_world_start(&w, &sandbox);
-	converse_expect_all(&w, cases, sizeof cases / sizeof cases[0]);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 2);
-	twilio_world_free(&w);
+	converse_expect_all(&world, cases, sizeof cases / sizeof cases[0]);
+	ck_assert_int_eq(harness_query_int(world.pg, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 2);
 }
 END_TEST
 
@@ -290,25 +281,22 @@ START_TEST(test_no_sentence_twice)
 	static const char *const free_en[] = { "lower back, 3 weeks, can't sleep", "no", "2", "1", "2", "4", NULL };
 	static const char *const yes_en[] = { "hi", "no", "3", "yes", "1 3", "1", "QUESTIONS", "TIP", "BOOK", NULL };
 	static const char *const yes_es[] = { "hola", "no", "2", "sí", "2", "1", "PREGUNTAS", "CONSEJO", "CITA", NULL };
-	struct twilio_world w;
 	char *all;
 
-	twilio_world_start(&w, &sandbox);
-	converse(&w, "+15553000041", free_en);
-	free(received(&w, "+15553000041", NULL));
-	converse(&w, "+15553000042", yes_en);
-	all = received(&w, "+15553000042", NULL);
+	converse(&world, "+15553000041", free_en);
+	free(received(&world, "+15553000041", NULL));
+	converse(&world, "+15553000042", yes_en);
+	all = received(&world, "+15553000042", NULL);
 	ck_assert_msg(strstr(all, "Which ones?") && strstr(all, "What is causing my pain") &&
 	    strstr(all, "Lower back self-care") && strstr(all, "already has your visit request") &&
 	    strstr(all, "Sorry") == NULL, "got:\n%s", all);
 	free(all);
-	converse(&w, "+15553000043", yes_es);
-	all = received(&w, "+15553000043", NULL);
+	converse(&world, "+15553000043", yes_es);
+	all = received(&world, "+15553000043", NULL);
 	ck_assert_msg(strstr(all, "Cuales?") && strstr(all, "Que causa mi dolor") && strstr(all, "Espalda media") &&
 	    strstr(all, "ya tiene su solicitud de cita") && strstr(all, "Perdon") == NULL, "got:\n%s", all);
 	free(all);
-	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 2);
-	twilio_world_free(&w);
+	ck_assert_int_eq(harness_query_int(world.pg, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 2);
 }
 END_TEST
 
@@ -435,5 +423,10 @@ START_TEST(test_edited_flow_kept)
 }
 END_TEST
 
-CHECK_RUN_MAIN("conversation", 120, test_happy_path_budget, test_free_text_first_message, test_help_first,
-    test_book_then_questions, test_no_sentence_twice, test_shipped_flow_upgrade, test_edited_flow_kept)
+int
+main(void)
+{
+	return twilio_world_run("conversation", 120, &world, &sandbox, CHECK_RUN_LIST(test_happy_path_budget,
+	    test_free_text_first_message, test_help_first, test_book_then_questions, test_no_sentence_twice),
+	    CHECK_RUN_LIST(test_shipped_flow_upgrade, test_edited_flow_kept));
+}

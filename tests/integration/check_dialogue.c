@@ -58,95 +58,86 @@ count(struct twilio_world *w, const char *sql)
 	return harness_query_int(w->pg, sql);
 }
 
+/* The world of every test but test_runaway_sender_throttled (twilio_world_run starts and frees it). */
+static struct twilio_world world;
+
 START_TEST(test_full_conversation_to_self_care)
 {
-	struct twilio_world w;
 	const char *p = "+15552000001";
 
-	twilio_world_start(&w, &sandbox);
-	expect_all(&w, p, (const struct exchange[]){ { "hi, my back hurts", "automated back pain line" },
+	expect_all(&world, p, (const struct exchange[]){ { "hi, my back hurts", "automated back pain line" },
 	    { "no", "Where is the pain" }, { "LOWER BACK, about 4 days", "Noted: 4 days." },
 	    { "none", "Lower back self-care" }, { "1", "10-20 minutes" }, { "5", "Core" }, { "10", "call you" },
 	    { NULL, NULL } });
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 1);
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 0);
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM callbacks WHERE reason = 'booking'"), 1);
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM escalations"), 0);
 	/* One step per text, every reply queued once and delivered by the sandbox. */
-	ck_assert_int_eq(count(&w, "SELECT version FROM conversations"), 7);
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state <> 'done'", 0, WAIT_MS));
-	twilio_world_free(&w);
+	ck_assert_int_eq(count(&world, "SELECT version FROM conversations"), 7);
+	ck_assert(harness_wait_int(world.pg, "SELECT count(*) FROM outbox WHERE state <> 'done'", 0, WAIT_MS));
 }
 END_TEST
 
 START_TEST(test_red_flag_anywhere_escalates)
 {
-	struct twilio_world w;
 	const char *p = "+15552000002";
 	char *reason;
 
-	twilio_world_start(&w, &sandbox);
-	expect(&w, p, "hello", "Safety check");
-	expect(&w, p, "no", "Where is the pain");
-	/* Mid-question, not at the screen: the red flag still wins. */
-	expect(&w, p, "2 and i cant control my bladder since this morning", "911");
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
-	reason = harness_query_text(w.pg, "SELECT reason FROM escalations");
+	expect_all(&world, p, (const struct exchange[]){ { "hello", "Safety check" }, { "no", "Where is the pain" },
+	    /* Mid-question, not at the screen: the red flag still wins. */
+	    { "2 and i cant control my bladder since this morning", "911" }, { NULL, NULL } });
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
+	reason = harness_query_text(world.pg, "SELECT reason FROM escalations");
 	ck_assert_msg(strstr(reason, "er_bowel_bladder") != NULL, "reason was %s", reason);
 	free(reason);
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE status = 'emergency'"), 1);
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM conversations WHERE status = 'emergency'"), 1);
 	/* A negated symptom is not a red flag: a natural NO at the screen. */
-	expect(&w, "+15552000003", "hi", "Safety check");
-	expect(&w, "+15552000003", "no chest pain, no fever, just my lower back", "Noted: lower back.");
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 1);
-	twilio_world_free(&w);
+	expect_all(&world, "+15552000003", (const struct exchange[]){ { "hi", "Safety check" },
+	    { "no chest pain, no fever, just my lower back", "Noted: lower back." }, { NULL, NULL } });
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM escalations"), 1);
 }
 END_TEST
 
 START_TEST(test_stop_then_silence_then_start)
 {
-	struct twilio_world w;
 	const char *p = "+15552000004";
 	char *got;
 
-	twilio_world_start(&w, &sandbox);
-	expect(&w, p, "hi", "Safety check");
+	expect(&world, p, "hi", "Safety check");
 	/* Let the greeting leave first: replies still queued at STOP are suppressed (next test). */
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
-	expect(&w, p, "STOP", "START");
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
-	got = text(&w, p, "hello? my back still hurts");
+	ck_assert(harness_wait_int(world.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
+	expect(&world, p, "STOP", "START");
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM conversations WHERE opted_out"), 1);
+	got = text(&world, p, "hello? my back still hurts");
 	ck_assert_msg(got[0] == '\0', "an opted-out patient got: %s", got);
 	free(got);
-	expect(&w, p, "START", "again");
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
+	expect(&world, p, "START", "again");
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
 	/* Every queued message left: nothing suppressed, since nothing was queued while opted out. */
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM outbox WHERE state = 'done'"),
-	    count(&w, "SELECT count(*) FROM messages WHERE direction = 'out'"));
-	twilio_world_free(&w);
+	ck_assert(harness_wait_int(world.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM outbox WHERE state = 'done'"),
+	    count(&world, "SELECT count(*) FROM messages WHERE direction = 'out'"));
 }
 END_TEST
 
 START_TEST(test_stop_suppresses_replies_already_queued)
 {
-	struct twilio_world w;
 	const char *p = "+15552000005";
 
-	twilio_world_start(&w, &sandbox);
-	expect(&w, p, "hi", "Safety check");
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
+	expect(&world, p, "hi", "Safety check");
+	ck_assert(harness_wait_int(world.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, WAIT_MS));
 	/* A reply still queued when the patient opts out must not be sent. */
-	PQclear(PQexec(w.pg, "UPDATE outbox SET state = 'pending', next_attempt_at = now() + interval '1 hour' "
+	PQclear(PQexec(world.pg, "UPDATE outbox SET state = 'pending', next_attempt_at = now() + interval '1 hour' "
 	    "WHERE id = (SELECT max(id) FROM outbox)"));
-	expect(&w, p, "STOP", "START");
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'suppressed'", 1, WAIT_MS));
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE status = 'suppressed'"), 1);
+	expect(&world, p, "STOP", "START");
+	ck_assert(harness_wait_int(world.pg, "SELECT count(*) FROM outbox WHERE state = 'suppressed'", 1, WAIT_MS));
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM messages WHERE status = 'suppressed'"), 1);
 	/* One queued after the opt-out (a race with an operator's reply, say) is not sent either. */
-	PQclear(PQexec(w.pg, "SELECT carenav_queue_sms(id, 'sandbox', 'queued after STOP', 'operator:test', "
+	PQclear(PQexec(world.pg, "SELECT carenav_queue_sms(id, 'sandbox', 'queued after STOP', 'operator:test', "
 	    "5::smallint, false, NULL) FROM conversations"));
-	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'suppressed'", 2, WAIT_MS));
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE status = 'suppressed'"), 2);
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE status = 'sent' AND body = 'queued after STOP'"), 0);
-	twilio_world_free(&w);
+	ck_assert(harness_wait_int(world.pg, "SELECT count(*) FROM outbox WHERE state = 'suppressed'", 2, WAIT_MS));
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM messages WHERE status = 'suppressed'"), 2);
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM messages WHERE status = 'sent' "
+	    "AND body = 'queued after STOP'"), 0);
 }
 END_TEST
 
@@ -175,33 +166,30 @@ write_flow_v2(const char *dir, const char *marker)
 
 START_TEST(test_flow_reload_mid_conversation)
 {
-	struct twilio_world w;
 	const char *old = "+15552000006", *fresh = "+15552000007";
 	char *path, *out = NULL;
 	long long v1;
 
-	twilio_world_start(&w, &sandbox);
-	expect(&w, old, "hi", "Safety check");
-	expect(&w, old, "no", "Where is the pain");
-	v1 = count(&w, "SELECT flow_version_id FROM conversations");
-	path = write_flow_v2(w.gw.var_dir, "[v2]");
-	ck_assert_msg(harness_gw_cli(&w.gw, &out, "flow", "load", path, NULL) == 0, "flow load: %s", out);
+	expect(&world, old, "hi", "Safety check");
+	expect(&world, old, "no", "Where is the pain");
+	v1 = count(&world, "SELECT flow_version_id FROM conversations");
+	path = write_flow_v2(world.gw.var_dir, "[v2]");
+	ck_assert_msg(harness_gw_cli(&world.gw, &out, "flow", "load", path, NULL) == 0, "flow load: %s", out);
 	ck_assert_msg(strstr(out, "version 2") != NULL, "flow load said: %s", out);
 	free(out);
 	/* An invalid document is refused and makes no version. */
-	ck_assert(harness_gw_cli(&w.gw, &out, "flow", "load", "/dev/null", NULL) != 0);
+	ck_assert(harness_gw_cli(&world.gw, &out, "flow", "load", "/dev/null", NULL) != 0);
 	free(out);
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM flow_versions"), 2);
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM flow_versions"), 2);
 
 	/* The conversation in progress finishes on version 1... */
-	expect(&w, old, "2", "Any of these");
-	ck_assert_int_eq(count(&w, "SELECT flow_version_id FROM conversations WHERE patient_number = '+15552000006'"), v1);
-	expect(&w, old, "RESTART", "automated back pain line");
+	expect(&world, old, "2", "Any of these");
+	ck_assert_int_eq(count(&world, "SELECT flow_version_id FROM conversations WHERE patient_number = '+15552000006'"), v1);
+	expect(&world, old, "RESTART", "automated back pain line");
 	/* ...and a new one starts on version 2. */
-	expect(&w, fresh, "hi", "[v2] ");
-	ck_assert_int_ne(count(&w, "SELECT flow_version_id FROM conversations WHERE patient_number = '+15552000007'"), v1);
+	expect(&world, fresh, "hi", "[v2] ");
+	ck_assert_int_ne(count(&world, "SELECT flow_version_id FROM conversations WHERE patient_number = '+15552000007'"), v1);
 	free(path);
-	twilio_world_free(&w);
 }
 END_TEST
 
@@ -223,7 +211,6 @@ burst_post(void *arg)
 
 START_TEST(test_concurrent_texts_processed_in_order)
 {
-	struct twilio_world w;
 	struct harness_gw second;
 	const char *p = "+15552000008";
 	enum { N = 12 };
@@ -231,13 +218,12 @@ START_TEST(test_concurrent_texts_processed_in_order)
 	pthread_t t[N];
 	char sids[N][32];
 
-	twilio_world_start(&w, &sandbox);
 	/* Two gateways on one database, as in a scaled-out deployment. */
-	harness_gw_init(&second, w.conninfo, NULL);
+	harness_gw_init(&second, world.conninfo, NULL);
 	harness_gw_start(&second);
 	for (int i = 0; i < N; i++) {
 		snprintf(sids[i], sizeof sids[i], "SMburst%03d", i);
-		b[i].port = i % 2 ? second.port : w.gw.port;
+		b[i].port = i % 2 ? second.port : world.gw.port;
 		b[i].patient = p;
 		b[i].sid = sids[i];
 		b[i].body = i % 3 == 0 ? "hello" : i % 3 == 1 ? "no" : "3";
@@ -245,18 +231,17 @@ START_TEST(test_concurrent_texts_processed_in_order)
 	}
 	for (int i = 0; i < N; i++)
 		pthread_join(t[i], NULL);
-	harness_wait_processed(w.pg, WAIT_MS, w.gw.log_path);
+	harness_wait_processed(world.pg, WAIT_MS, world.gw.log_path);
 	/* Each text was one step, never two at once: the version counts them. */
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), N);
-	ck_assert_int_eq(count(&w, "SELECT version FROM conversations"), N);
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM messages WHERE direction = 'in'"), N);
+	ck_assert_int_eq(count(&world, "SELECT version FROM conversations"), N);
 	/* Processed in arrival (id) order. */
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM (SELECT processed_at < lag(processed_at) "
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM (SELECT processed_at < lag(processed_at) "
 	    "OVER (ORDER BY id) AS backwards FROM messages WHERE direction = 'in') x WHERE backwards"), 0);
 	/* Every reply belongs to exactly one step: replies were written in id order of their texts. */
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM messages o WHERE o.direction = 'out' AND o.created_at < "
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM messages o WHERE o.direction = 'out' AND o.created_at < "
 	    "(SELECT min(processed_at) FROM messages WHERE direction = 'in')"), 0);
 	harness_gw_free(&second);
-	twilio_world_free(&w);
 }
 END_TEST
 
@@ -306,40 +291,42 @@ expect_node(struct twilio_world *w, const char *patient, const char *node)
  */
 START_TEST(test_answers_read_as_meant)
 {
-	struct twilio_world w;
 	const char *p = "+15552000010", *q = "+15552000011";
 
-	twilio_world_start(&w, &sandbox);
-	expect_all(&w, p, (const struct exchange[]){ { "hi", "Safety check" }, { "no im fine", "Where is the pain" },
+	expect_all(&world, p, (const struct exchange[]){ { "hi", "Safety check" }, { "no im fine", "Where is the pain" },
 	    { "restart", "Safety check" }, { "none of those", "Where is the pain" }, { "lower", "Any of these" },
 	    { NULL, NULL } });
 	/* "gone" was read as "none" (NO). */
-	expect(&w, p, "my left leg has gone numb", "doctor");
-	expect_node(&w, p, "see_doctor");
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE state->'vars'->>'sd_numb' = 'yes'"),
+	expect(&world, p, "my left leg has gone numb", "doctor");
+	expect_node(&world, p, "see_doctor");
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM conversations WHERE state->'vars'->>'sd_numb' = 'yes'"),
 	    1);
-	expect(&w, p, "2", "Lower back self-care");
+	expect(&world, p, "2", "Lower back self-care");
 	/* "dont" was read as "done" (goodbye), "sore" as "core" (a tip). */
-	expect(&w, p, "i dont know", "Reply a number");
-	expect_node(&w, p, "lower_menu");
-	expect(&w, p, "my back is sore", "Reply a number");
-	expect_node(&w, p, "lower_menu");
+	expect(&world, p, "i dont know", "Reply a number");
+	expect_node(&world, p, "lower_menu");
+	expect(&world, p, "my back is sore", "Reply a number");
+	expect_node(&world, p, "lower_menu");
 
 	/* Spanish: a natural NO, then "alto" answers the region question. */
-	expect(&w, q, "hola, me duele la espalda", "Por seguridad");
-	expect(&w, q, "no, no tengo fiebre ni dolor de pecho", "Donde le duele");
-	expect(&w, q, "alto", "Tiene algo de esto");
-	expect_node(&w, q, "sd");
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM conversations WHERE state->'vars'->>'region' = 'upper'"),
+	expect(&world, q, "hola, me duele la espalda", "Por seguridad");
+	expect(&world, q, "no, no tengo fiebre ni dolor de pecho", "Donde le duele");
+	expect(&world, q, "alto", "Tiene algo de esto");
+	expect_node(&world, q, "sd");
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM conversations WHERE state->'vars'->>'region' = 'upper'"),
 	    1);
 	/* A red flag in an answer wins over the answer. */
-	expect(&w, q, "no, pero no puedo controlar la vejiga", "911");
-	ck_assert_int_eq(count(&w, "SELECT count(*) FROM escalations"), 1);
-	twilio_world_free(&w);
+	expect(&world, q, "no, pero no puedo controlar la vejiga", "911");
+	ck_assert_int_eq(count(&world, "SELECT count(*) FROM escalations"), 1);
 }
 END_TEST
 
-CHECK_RUN_MAIN("dialogue", 120, test_full_conversation_to_self_care, test_red_flag_anywhere_escalates,
-    test_stop_then_silence_then_start, test_stop_suppresses_replies_already_queued,
-    test_flow_reload_mid_conversation, test_concurrent_texts_processed_in_order,
-    test_runaway_sender_throttled, test_answers_read_as_meant)
+int
+main(void)
+{
+	return twilio_world_run("dialogue", 120, &world, &sandbox, CHECK_RUN_LIST(test_full_conversation_to_self_care,
+	    test_red_flag_anywhere_escalates, test_stop_then_silence_then_start,
+	    test_stop_suppresses_replies_already_queued, test_flow_reload_mid_conversation,
+	    test_concurrent_texts_processed_in_order, test_answers_read_as_meant),
+	    CHECK_RUN_LIST(test_runaway_sender_throttled));
+}

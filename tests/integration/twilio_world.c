@@ -122,3 +122,38 @@ twilio_world_stop(struct twilio_world *w)
 	harness_gw_stop_clean(&w->gw);
 	twilio_world_free(w);
 }
+
+/* The world and options of twilio_world_run's fixture. */
+static struct twilio_world *fixture_world;
+static const struct twilio_world_opts *fixture_opts;
+
+static void
+twilio_world_fixture_start(void)
+{
+	twilio_world_start(fixture_world, fixture_opts);
+}
+
+static void
+twilio_world_fixture_free(void)
+{
+	twilio_world_free(fixture_world);
+}
+
+int
+twilio_world_run(const char *name, int timeout_s, struct twilio_world *w, const struct twilio_world_opts *o,
+    const TTest *const *in_world, size_t n_in_world, const TTest *const *own, size_t n_own)
+{
+	Suite *s = suite_create(name);
+	TCase *fixed = tcase_create("in_world"), *own_case = tcase_create("own_world");
+
+	fixture_world = w;
+	fixture_opts = o;
+	tcase_add_checked_fixture(fixed, twilio_world_fixture_start, twilio_world_fixture_free);
+	tcase_set_timeout(fixed, timeout_s);
+	check_run_add(fixed, in_world, n_in_world);
+	suite_add_tcase(s, fixed);
+	tcase_set_timeout(own_case, timeout_s);
+	check_run_add(own_case, own, n_own);
+	suite_add_tcase(s, own_case);
+	return check_run_suite(s);
+}

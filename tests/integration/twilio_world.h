@@ -58,5 +58,16 @@ void twilio_world_wait_settled(struct twilio_world *w, int timeout_ms);
 void twilio_world_free(struct twilio_world *w);
 /* Stops the gateway, failing the test unless it drained cleanly (exit status 0), and frees the world. */
 void twilio_world_stop(struct twilio_world *w);
+/*
+ * Runs a test program's tests as the suite name, each with a timeout of
+ * timeout_s: the first list each in a fresh *w started with o (both
+ * borrowed) before the test and freed after it, in the test's own process (a
+ * checked fixture); then the second list, whose tests start worlds of their
+ * own. Returns main()'s exit status. One per program:
+ *   return twilio_world_run("dialogue", 120, &world, &sandbox, CHECK_RUN_LIST(test_a, test_b),
+ *       CHECK_RUN_LIST(test_own_settings));
+ */
+int twilio_world_run(const char *name, int timeout_s, struct twilio_world *w, const struct twilio_world_opts *o,
+    const TTest *const *in_world, size_t n_in_world, const TTest *const *own, size_t n_own);
 
 #endif

@@ -10,10 +10,19 @@
 #include "unit_helpers.h"
 #include "cidr.h"
 
+/* The list a test parsed: what in_list matches against. */
+static struct cidr_list list;
+
+/* cidr_list_match on list, as the one-argument predicate unit_assert_yes_no takes. */
+static bool
+in_list(const char *addr)
+{
+	return cidr_list_match(&list, addr);
+}
+
 static void
 parse_fails(const char *spec, const char *want)
 {
-	struct cidr_list list;
 	char *cause = NULL;
 	bool ok = cidr_list_parse(spec, &list, &cause);
 
@@ -22,32 +31,26 @@ parse_fails(const char *spec, const char *want)
 
 START_TEST(test_parse_and_match)
 {
-	struct cidr_list list;
 	char *cause = NULL;
 
 	ck_assert(cidr_list_parse("", &list, &cause));
 	ck_assert_uint_eq(list.n, 0);
-	ck_assert(!cidr_list_match(&list, "127.0.0.1"));
+	unit_assert_yes_no(in_list, "cidr_list_match", (const char *const[]){ NULL },
+	    (const char *const[]){ "127.0.0.1", NULL });
 	cidr_list_clear(&list);
 	ck_assert(cidr_list_parse(" 10.1.0.0/16, 192.0.2.7 ,2001:db8::/32 ::ffff:198.51.100.0/120", &list, &cause));
 	ck_assert_uint_eq(list.n, 4);
-	ck_assert(cidr_list_match(&list, "10.1.255.3"));
-	ck_assert(!cidr_list_match(&list, "10.2.0.1"));
-	ck_assert(cidr_list_match(&list, "192.0.2.7"));
-	ck_assert(!cidr_list_match(&list, "192.0.2.8"));
-	ck_assert(cidr_list_match(&list, "2001:db8:1::5"));
-	ck_assert(!cidr_list_match(&list, "2001:db9::5"));
-	/* A dual-stack listener reports IPv4 clients as IPv4-mapped IPv6. */
-	ck_assert(cidr_list_match(&list, "::ffff:10.1.2.3"));
-	ck_assert(cidr_list_match(&list, "198.51.100.200"));
-	ck_assert(!cidr_list_match(&list, "198.51.101.1"));
-	ck_assert(!cidr_list_match(&list, "not-an-address"));
-	ck_assert(!cidr_list_match(&list, ""));
+	unit_assert_yes_no(in_list, "cidr_list_match", (const char *const[]){ "10.1.255.3", "192.0.2.7",
+		"2001:db8:1::5",
+		/* A dual-stack listener reports IPv4 clients as IPv4-mapped IPv6. */
+		"::ffff:10.1.2.3", "198.51.100.200", NULL },
+	    (const char *const[]){ "10.2.0.1", "192.0.2.8", "2001:db9::5", "198.51.101.1", "not-an-address", "",
+		NULL });
 	cidr_list_clear(&list);
 	/* Prefixes that are not byte-aligned. */
 	ck_assert(cidr_list_parse("172.16.0.0/12", &list, &cause));
-	ck_assert(cidr_list_match(&list, "172.31.255.255"));
-	ck_assert(!cidr_list_match(&list, "172.32.0.0"));
+	unit_assert_yes_no(in_list, "cidr_list_match", (const char *const[]){ "172.31.255.255", NULL },
+	    (const char *const[]){ "172.32.0.0", NULL });
 	cidr_list_clear(&list);
 	parse_fails("10.0.0.1/33", "bad prefix");
 	parse_fails("10.0.0.1/", "bad prefix");
@@ -60,7 +63,6 @@ END_TEST
 
 START_TEST(test_broad_and_canonical)
 {
-	struct cidr_list list;
 	char *cause = NULL, buf[64];
 
 	ck_assert(cidr_list_parse("127.0.0.1,10.0.0.0/8,fd00::/16", &list, &cause));

@@ -83,14 +83,12 @@ START_TEST(test_sandbox_loopback_only)
 }
 END_TEST
 
+/* Parsers that accept every request unchecked: an open provider. */
 static enum provider_parse
 open_inbound(const struct config *cfg, const struct provider_request *req, struct provider_message *out,
     char **cause)
 {
-	(void)cfg;
-	(void)req;
-	(void)out;
-	(void)cause;
+	(void)cfg, (void)req, (void)out, (void)cause;
 	return PROVIDER_PARSE_OK;
 }
 
@@ -98,10 +96,7 @@ static enum provider_parse
 open_status(const struct config *cfg, const struct provider_request *req, struct provider_report *out,
     char **cause)
 {
-	(void)cfg;
-	(void)req;
-	(void)out;
-	(void)cause;
+	(void)cfg, (void)req, (void)out, (void)cause;
 	return PROVIDER_PARSE_OK;
 }
 

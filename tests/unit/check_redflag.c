@@ -22,52 +22,18 @@
 #include <time.h>
 
 #include "check_run.h"
+#include "file_text.h"
 #include "lang.h"
 #include "redflag.h"
+#include "triage_files.h"
+#include "unit_helpers.h"
 
 static struct redflag_rules *rules;
-
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s (set REDFLAG_PHRASES / "
-	    "REDFLAG_CASES or run from the repository root)", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static const char *
-env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return (v != NULL && v[0] != '\0') ? v : def;
-}
 
 static void
 setup(void)
 {
-	size_t len;
-	char *cause = NULL, *text;
-
-	text = read_file(env_or("REDFLAG_PHRASES", "sql/triage/phrases.json"),
-	    &len);
-	rules = redflag_rules_load(text, len, &cause);
-	ck_assert_msg(rules != NULL, "phrases.json: %s", cause ? cause : "?");
-	free(text);
+	rules = triage_files_rules();
 }
 
 static void
@@ -101,6 +67,15 @@ has_reason(const struct redflag_result *res, const char *id)
 	return false;
 }
 
+static void
+expect_load_error(const char *json, const char *needle)
+{
+	char *cause = NULL;
+	struct redflag_rules *r = redflag_rules_load(json, strlen(json), &cause);
+
+	unit_assert_refused(r != NULL, json, cause, needle);
+}
+
 START_TEST(test_table)
 {
 	size_t len, nrows = 0, nfail = 0;
@@ -108,8 +83,7 @@ START_TEST(test_table)
 	enum triage_level want;
 	struct redflag_result res;
 
-	text = read_file(env_or("REDFLAG_CASES", "tests/data/redflag_cases.tsv"),
-	    &len);
+	text = file_text_read(triage_files_path("REDFLAG_CASES", "tests/data/redflag_cases.tsv"), &len);
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == '#' || line[0] == '\0')
@@ -200,17 +174,37 @@ START_TEST(test_rule_accessors)
 }
 END_TEST
 
+/* The JSON of a one-rule file: extra top-level keys (must include "cues")
+ * and the rule's English patterns as JSON array text. */
 static void
-expect_load_error(const char *json, const char *needle)
+inline_json(char *json, size_t size, const char *extra, const char *patterns)
 {
-	char *cause = NULL;
-	struct redflag_rules *r = redflag_rules_load(json, strlen(json), &cause);
+	snprintf(json, size, "{\"version\":1%s,\"rules\":[{\"id\":"
+	    "\"x\",\"level\":\"emergency\",\"article\":\"a\",\"patterns\":"
+	    "{\"en\":%s}}]}", extra, patterns);
+}
 
-	ck_assert_msg(r == NULL, "loaded bad data: %s", json);
-	ck_assert_ptr_nonnull(cause);
-	ck_assert_msg(strstr(cause, needle) != NULL, "cause \"%s\" lacks \"%s\"",
-	    cause, needle);
-	free(cause);
+/* Loads a one-rule file (inline_json). */
+static struct redflag_rules *
+load_inline(const char *extra, const char *patterns)
+{
+	char json[2048], *cause = NULL;
+	struct redflag_rules *r;
+
+	inline_json(json, sizeof(json), extra, patterns);
+	r = redflag_rules_load(json, strlen(json), &cause);
+	ck_assert_msg(r != NULL, "%s: %s", json, cause ? cause : "?");
+	return r;
+}
+
+/* Asserts that a one-rule file (inline_json) is refused with a cause that contains needle. */
+static void
+expect_inline_error(const char *extra, const char *patterns, const char *needle)
+{
+	char json[2048];
+
+	inline_json(json, sizeof(json), extra, patterns);
+	expect_load_error(json, needle);
 }
 
 #define RULE_OK "{\"id\":\"x\",\"level\":\"emergency\",\"article\":\"a\"," \
@@ -246,50 +240,34 @@ START_TEST(test_load_errors)
 	    "\"level\":\"emergency\",\"patterns\":{\"en\":[\"a\"]}}]}", "article");
 	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\","
 	    "\"level\":\"emergency\",\"article\":\"a\",\"paterns\":{}}]}", "paterns");
-	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\","
-	    "\"level\":\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
-	    "[\"@nothing pain\"]}}]}", "unknown concept");
-	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\","
-	    "\"level\":\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
-	    "[\"... pain\"]}}]}", "gap");
-	expect_load_error("{\"version\":1,\"cues\":{},\"abbreviations\":{\"u\":"
-	    "\"you\"},\"rules\":[{\"id\":\"x\",\"level\":\"emergency\",\"article\":"
-	    "\"a\",\"patterns\":{\"en\":[\"u ok\"]}}]}", "abbreviation");
+	expect_inline_error(",\"cues\":{}", "[\"@nothing pain\"]", "unknown concept");
+	expect_inline_error(",\"cues\":{}", "[\"... pain\"]", "gap");
+	expect_inline_error(",\"cues\":{},\"abbreviations\":{\"u\":\"you\"}", "[\"u ok\"]",
+	    "abbreviation");
 	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"X Y\","
 	    "\"level\":\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
 	    "[\"a\"]}}]}", "id");
-	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\","
-	    "\"level\":\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
-	    "[\"#>=x weeks\"]}}]}", "number");
+	expect_inline_error(",\"cues\":{}", "[\"#>=x weeks\"]", "number");
 	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\","
 	    "\"level\":\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
 	    "[\"a\"]},\"episode_ok\":true}]}", "rule x episode_ok: must be an array");
 }
 END_TEST
 
-/* Loads a one-rule file: extra top-level keys (must include "cues") and
- * the rule's English patterns as JSON array text. */
-static struct redflag_rules *
-load_inline(const char *extra, const char *patterns)
-{
-	char json[2048], *cause = NULL;
-	struct redflag_rules *r;
+/* A NULL-terminated list of texts, for assert_levels. */
+#define TEXTS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
-	snprintf(json, sizeof(json), "{\"version\":1%s,\"rules\":[{\"id\":"
-	    "\"x\",\"level\":\"emergency\",\"article\":\"a\",\"patterns\":"
-	    "{\"en\":%s}}]}", extra, patterns);
-	r = redflag_rules_load(json, strlen(json), &cause);
-	ck_assert_msg(r != NULL, "%s: %s", json, cause ? cause : "?");
-	return r;
-}
-
-static enum triage_level
-level_of(const struct redflag_rules *r, const char *text)
+/* Asserts that r gives each of texts (NULL-terminated) the level want, naming the text that fails. */
+static void
+assert_levels(const struct redflag_rules *r, enum triage_level want, const char *const *texts)
 {
 	struct redflag_result res;
 
-	redflag_scan(r, text, strlen(text), &res);
-	return res.level;
+	for (; *texts != NULL; texts++) {
+		redflag_scan(r, *texts, strlen(*texts), &res);
+		ck_assert_msg(res.level == want, "\"%s\": level %s, want %s", *texts,
+		    triage_level_name(res.level), triage_level_name(want));
+	}
 }
 
 /* Numbers keep one decimal ("38.5", "38,5") and compare in tenths; "#>=N<M"
@@ -299,46 +277,29 @@ START_TEST(test_number_ranges)
 	struct redflag_rules *r;
 
 	r = load_inline(",\"cues\":{}", "[\"temp #>=38<43\", \"#>=100.4<110 f\"]");
-	ck_assert_int_eq(level_of(r, "temp 38.5"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "temp 38,5"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "temp 38"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "temp 37.9"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "temp 36.8"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "temp 43"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "temp 1.2.3"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "100.4F"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "100.3 F"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "98.6 f"), TRIAGE_NONE);
-	/* a full stop after a number still ends the sentence */
-	ck_assert_int_eq(level_of(r, "temp. 39"), TRIAGE_NONE);
+	assert_levels(r, TRIAGE_EMERGENCY, TEXTS("temp 38.5", "temp 38,5", "temp 38", "100.4F"));
+	assert_levels(r, TRIAGE_NONE, TEXTS("temp 37.9", "temp 36.8", "temp 43", "temp 1.2.3",
+	    "100.3 F", "98.6 f",
+	    /* a full stop after a number still ends the sentence */
+	    "temp. 39"));
 	redflag_rules_free(r);
 
 	r = load_inline(",\"cues\":{}", "[\"#.>=38<43\"]");
-	ck_assert_int_eq(level_of(r, "38.2 and my back hurts"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "im 40 years old"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "it cost 39.99"), TRIAGE_NONE);
+	assert_levels(r, TRIAGE_EMERGENCY, TEXTS("38.2 and my back hurts"));
+	assert_levels(r, TRIAGE_NONE, TEXTS("im 40 years old", "it cost 39.99"));
 	redflag_rules_free(r);
 
 	/* "1.5 weeks" is one number, not "1" and "5" */
 	r = load_inline(",\"cues\":{},\"numbers\":{\"two\":2}",
 	    "[\"#>=2 weeks\"]");
-	ck_assert_int_eq(level_of(r, "1.5 weeks"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "two weeks"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "2.5 weeks"), TRIAGE_EMERGENCY);
+	assert_levels(r, TRIAGE_NONE, TEXTS("1.5 weeks"));
+	assert_levels(r, TRIAGE_EMERGENCY, TEXTS("two weeks", "2.5 weeks"));
 	redflag_rules_free(r);
 
-	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\",\"level\":"
-	    "\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
-	    "[\"#>=43<38\"]}}]}", "number");
-	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\",\"level\":"
-	    "\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
-	    "[\"#<\"]}}]}", "number");
-	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\",\"level\":"
-	    "\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
-	    "[\"#.x\"]}}]}", "number");
-	expect_load_error("{\"version\":1,\"cues\":{},\"rules\":[{\"id\":\"x\",\"level\":"
-	    "\"emergency\",\"article\":\"a\",\"patterns\":{\"en\":"
-	    "[\"sick twice|#>=2\"]}}]}", "alternative");
+	expect_inline_error(",\"cues\":{}", "[\"#>=43<38\"]", "number");
+	expect_inline_error(",\"cues\":{}", "[\"#<\"]", "number");
+	expect_inline_error(",\"cues\":{}", "[\"#.x\"]", "number");
+	expect_inline_error(",\"cues\":{}", "[\"sick twice|#>=2\"]", "alternative");
 }
 END_TEST
 
@@ -349,15 +310,12 @@ START_TEST(test_loose_words)
 	struct redflag_rules *r;
 
 	r = load_inline(",\"cues\":{}", "[\"~worse\", \"lost kilos\"]");
-	ck_assert_int_eq(level_of(r, "getting wirse"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "getting worse"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "lost klos"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "lost kilos"), TRIAGE_EMERGENCY);
-	/* any word of 4+ letters tolerates two neighbouring letters swapped */
-	ck_assert_int_eq(level_of(r, "lost kilso"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "lost kilo"), TRIAGE_NONE);
-	/* the first letter must still match */
-	ck_assert_int_eq(level_of(r, "horse"), TRIAGE_NONE);
+	assert_levels(r, TRIAGE_EMERGENCY, TEXTS("getting wirse", "getting worse", "lost kilos",
+	    /* any word of 4+ letters tolerates two neighbouring letters swapped */
+	    "lost kilso"));
+	assert_levels(r, TRIAGE_NONE, TEXTS("lost klos", "lost kilo",
+	    /* the first letter must still match */
+	    "horse"));
 	redflag_rules_free(r);
 }
 END_TEST
@@ -370,11 +328,10 @@ START_TEST(test_emoji_words)
 	r = load_inline(",\"cues\":{},\"abbreviations\":{\"\xf0\x9f\xa4\xae\":"
 	    "\"vomiting\"}",
 	    "[\"vomiting\"]");
-	ck_assert_int_eq(level_of(r, "\xf0\x9f\xa4\xae\xf0\x9f\xa4\xae + back pain"),
-	    TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "ugh\xf0\x9f\xa4\xae"), TRIAGE_EMERGENCY);
+	assert_levels(r, TRIAGE_EMERGENCY, TEXTS("\xf0\x9f\xa4\xae\xf0\x9f\xa4\xae + back pain",
+	    "ugh\xf0\x9f\xa4\xae"));
 	/* other emoji separate words and never split into letters/numbers */
-	ck_assert_int_eq(level_of(r, "\xf0\x9f\x98\x80\xf0\x9f\x98\x80"), TRIAGE_NONE);
+	assert_levels(r, TRIAGE_NONE, TEXTS("\xf0\x9f\x98\x80\xf0\x9f\x98\x80"));
 	redflag_rules_free(r);
 }
 END_TEST
@@ -399,33 +356,21 @@ START_TEST(test_context_policies)
 	r = load_inline(cues, "[\"cant pee\", \"dizzy\", \"numb\", "
 	    "\"chest hurts\", \"mareo\"]");
 	/* someone reporting for a person with them is the patient's voice */
-	ck_assert_int_eq(level_of(r, "my dad says he cant pee"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "texting for my dad, he cant pee"),
-	    TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "this is his wife, he is dizzy"),
-	    TRIAGE_EMERGENCY);
+	assert_levels(r, TRIAGE_NONE, TEXTS("my dad says he cant pee"));
+	assert_levels(r, TRIAGE_EMERGENCY, TEXTS("texting for my dad, he cant pee",
+	    "this is his wife, he is dizzy"));
 	/* a resolution applies to what it is said of */
-	ck_assert_int_eq(level_of(r, "dizzy earlier, its gone"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "my chest hurts, back is better now"),
-	    TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "its gone numb"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "its gone all numb"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "se me quito el mareo"), TRIAGE_NONE);
+	assert_levels(r, TRIAGE_NONE, TEXTS("dizzy earlier, its gone", "se me quito el mareo"));
+	assert_levels(r, TRIAGE_EMERGENCY, TEXTS("my chest hurts, back is better now", "its gone numb",
+	    "its gone all numb"));
 	/* a question about a symptom is not a report of it */
-	ck_assert_int_eq(level_of(r, "is dizzy bad?"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "is it bad that im dizzy?"),
-	    TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "dizzy, is that bad?"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "is dizzy bad? i have it since today"),
-	    TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "should i worry about numb"), TRIAGE_NONE);
+	assert_levels(r, TRIAGE_NONE, TEXTS("is dizzy bad?", "should i worry about numb"));
+	assert_levels(r, TRIAGE_EMERGENCY, TEXTS("is it bad that im dizzy?", "dizzy, is that bad?",
+	    "is dizzy bad? i have it since today"));
 	/* quoted and disclaimed, or asked and answered "no" */
-	ck_assert_int_eq(level_of(r, "it says dizzy is bad. not me"), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "it says dizzy is bad"), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "dizzy? no. numb? no."), TRIAGE_NONE);
-	ck_assert_int_eq(level_of(r, "dizzy? yes."), TRIAGE_EMERGENCY);
-	ck_assert_int_eq(level_of(r, "should i worry that i keep numb"),
-	    TRIAGE_EMERGENCY);
+	assert_levels(r, TRIAGE_NONE, TEXTS("it says dizzy is bad. not me", "dizzy? no. numb? no."));
+	assert_levels(r, TRIAGE_EMERGENCY, TEXTS("it says dizzy is bad", "dizzy? yes.",
+	    "should i worry that i keep numb"));
 	redflag_rules_free(r);
 }
 END_TEST

@@ -239,35 +239,41 @@ START_TEST(test_reply_within_limit_goes_whole)
 }
 END_TEST
 
-START_TEST(test_cut_at_lines_then_sentences_then_words)
+/*
+ * Splits text (owned; freed) into one-segment messages with words intact and
+ * asserts that it makes two, the first containing in_first and the second
+ * being second (either NULL: not checked).
+ */
+static void
+assert_cut_in_two(char *text, const char *in_first, const char *second)
 {
 	struct segment_limit one = { 1, 0 };
 	enum segment_encoding enc;
-	char **parts, *as = repeat("a", 130), *text;
-	size_t n;
+	char **parts;
+	size_t n = split_checked(text, strlen(text), &one, &enc, &parts, true);
+
+	ck_assert_msg(n == 2, "%zu messages, want 2: %s", n, text);
+	if (in_first != NULL)
+		ck_assert_ptr_nonnull(strstr(parts[0], in_first));
+	if (second != NULL)
+		ck_assert_str_eq(parts[1], second);
+	segment_free(parts, n);
+	free(text);
+}
+
+START_TEST(test_cut_at_lines_then_sentences_then_words)
+{
+	char *as = repeat("a", 130);
 
 	/* Lines: each item stays whole. */
-	text = xasprintf("Menu:\n1 Heat and cold for the first days of pain\n2 Posture at the desk and in the "
-	    "car\n3 Foam rolling for tight muscles\n4 Stretching, gently, every day and night\n5 Done");
-	n = split_checked(text, strlen(text), &one, &enc, &parts, true);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(parts[1], "5 Done");
-	segment_free(parts, n);
-	free(text);
+	assert_cut_in_two(xasprintf("Menu:\n1 Heat and cold for the first days of pain\n2 Posture at the desk and in "
+	    "the car\n3 Foam rolling for tight muscles\n4 Stretching, gently, every day and night\n5 Done"),
+	    NULL, "5 Done");
 	/* Sentences, when there is no line break. */
-	text = xasprintf("%.100s. Then a second sentence that will not fit. And a third one here.", as);
-	n = split_checked(text, strlen(text), &one, &enc, &parts, true);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_ptr_nonnull(strstr(parts[0], "not fit."));
-	ck_assert_str_eq(parts[1], "And a third one here.");
-	segment_free(parts, n);
-	free(text);
+	assert_cut_in_two(xasprintf("%.100s. Then a second sentence that will not fit. And a third one here.", as),
+	    "not fit.", "And a third one here.");
 	/* Words, when there is no sentence end either. */
-	text = xasprintf("%s straddling words here and more words to go past the end", as);
-	n = split_checked(text, strlen(text), &one, &enc, &parts, true);
-	ck_assert_uint_eq(n, 2);
-	segment_free(parts, n);
-	free(text);
+	assert_cut_in_two(xasprintf("%s straddling words here and more words to go past the end", as), NULL, NULL);
 	free(as);
 }
 END_TEST

@@ -37,6 +37,7 @@
 #include "lang.h"
 #include "redflag.h"
 #include "triage.h"
+#include "triage_files.h"
 #include "triage_model.h"
 
 #define EVAL_LEVELS 3
@@ -48,32 +49,6 @@ struct eval_tally {
 	size_t files;                       /* .jsonl files read */
 	size_t bad_lines;                   /* unparsable lines */
 };
-
-static char *
-eval_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0) {
-		fclose(f);
-		return NULL;
-	}
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 static bool
 eval_has_suffix(const char *name, const char *suffix)
@@ -144,25 +119,18 @@ eval_ratio(size_t a, size_t b)
 START_TEST(test_eval_set)
 {
 	const char *dir = getenv("TRIAGE_DATA_DIR");
-	const char *phrases = getenv("REDFLAG_PHRASES");
 	struct eval_tally t;
 	struct redflag_rules *rules;
 	struct dirent *de;
 	DIR *d;
-	char *text, *cause = NULL, path[4096];
-	size_t len, none_alarm, i;
+	char path[4096];
+	size_t none_alarm, i;
 	double rec_er, rec_doc, false_alarm;
 
 	memset(&t, 0, sizeof(t));
 	ck_assert_msg(dir != NULL && dir[0] != '\0',
 	    "TRIAGE_DATA_DIR is not set");
-	if (phrases == NULL || phrases[0] == '\0')
-		phrases = "sql/triage/phrases.json";
-	text = eval_read_file(phrases, &len);
-	ck_assert_msg(text != NULL, "cannot read %s", phrases);
-	rules = redflag_rules_load(text, len, &cause);
-	ck_assert_msg(rules != NULL, "%s: %s", phrases, cause ? cause : "?");
-	free(text);
+	rules = triage_files_rules();
 
 	d = opendir(dir);
 	ck_assert_msg(d != NULL, "cannot open TRIAGE_DATA_DIR %s", dir);
@@ -291,34 +259,20 @@ eval_heldout_file(const struct triage *both, const char *path, struct eval_split
 START_TEST(test_combined_heldout)
 {
 	const char *dir = getenv("TRIAGE_DATA_DIR");
-	const char *phrases = getenv("REDFLAG_PHRASES");
-	const char *model_path = getenv("TRIAGE_MODEL");
 	static const char *const who[] = { "rules", "model", "combined" };
 	struct eval_split sp[3];
 	struct triage t;
 	struct redflag_rules *rules;
 	struct triage_model *model;
-	char *text, *cause = NULL, *pattern;
-	size_t len, files = 0;
+	char *pattern;
+	size_t files = 0;
 	bool ok = true;
 	glob_t g;
 
 	memset(sp, 0, sizeof sp);
 	ck_assert_msg(dir != NULL && dir[0] != '\0', "TRIAGE_DATA_DIR is not set");
-	if (phrases == NULL || phrases[0] == '\0')
-		phrases = "sql/triage/phrases.json";
-	if (model_path == NULL || model_path[0] == '\0')
-		model_path = "sql/triage/model.txt";
-	text = eval_read_file(phrases, &len);
-	ck_assert_msg(text != NULL, "cannot read %s", phrases);
-	rules = redflag_rules_load(text, len, &cause);
-	ck_assert_msg(rules != NULL, "%s: %s", phrases, cause ? cause : "?");
-	free(text);
-	text = eval_read_file(model_path, &len);
-	ck_assert_msg(text != NULL, "cannot read %s", model_path);
-	model = triage_model_load(text, len, &cause);
-	ck_assert_msg(model != NULL, "%s: %s", model_path, cause ? cause : "?");
-	free(text);
+	rules = triage_files_rules();
+	model = triage_files_model();
 	t.rules = rules;
 	t.model = model;
 

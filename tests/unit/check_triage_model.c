@@ -18,38 +18,12 @@
 #include <string.h>
 
 #include "check_run.h"
+#include "file_text.h"
 #include "redflag.h"
 #include "triage.h"
+#include "triage_files.h"
 #include "triage_model.h"
-
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static const char *
-env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return (v != NULL && v[0] != '\0') ? v : def;
-}
+#include "unit_helpers.h"
 
 static bool
 same_features(const char *a, const char *b)
@@ -253,18 +227,13 @@ END_TEST
 /* The OR, the detector and the words staff read in the alert. */
 START_TEST(test_combined)
 {
-	const char *phrases = env_or("REDFLAG_PHRASES", "sql/triage/phrases.json");
 	char *text, *cause = NULL;
-	size_t len;
 	struct redflag_rules *rules;
 	struct triage_model *m;
 	struct triage t;
 	struct triage_result r;
 
-	text = read_file(phrases, &len);
-	rules = redflag_rules_load(text, len, &cause);
-	ck_assert_msg(rules != NULL, "%s", cause ? cause : "?");
-	free(text);
+	rules = triage_files_rules();
 	text = marker_model();
 	m = triage_model_load(text, strlen(text), &cause);
 	ck_assert_ptr_nonnull(m);
@@ -318,16 +287,15 @@ expect_refused(const char *text, const char *needle)
 {
 	char *cause = NULL;
 	struct triage_model *m = triage_model_load(text, strlen(text), &cause);
+	bool accepted = m != NULL;
 
-	ck_assert_msg(m == NULL, "accepted: %s", text);
-	ck_assert_msg(cause != NULL && strstr(cause, needle) != NULL, "cause \"%s\" lacks \"%s\"",
-	    cause ? cause : "(null)", needle);
-	free(cause);
+	triage_model_free(m);  /* one accepted by mistake fails the test below, not the leak check */
+	unit_assert_refused(accepted, text, cause, needle);
 }
 
 START_TEST(test_load_refuses)
 {
-	const char *path = env_or("TRIAGE_MODEL", "sql/triage/model.txt");
+	const char *path = triage_files_path("TRIAGE_MODEL", "sql/triage/model.txt");
 	char *text, *cause = NULL, *cut;
 	const char *good;
 	size_t len;
@@ -353,7 +321,7 @@ START_TEST(test_load_refuses)
 #undef HEAD
 
 	/* The shipped model loads; cut anywhere, it is refused. */
-	text = read_file(path, &len);
+	text = file_text_read(path, &len);
 	m = triage_model_load(text, len, &cause);
 	ck_assert_msg(m != NULL, "%s: %s", path, cause ? cause : "?");
 	ck_assert_uint_gt(triage_model_size(m), 1000);
@@ -400,16 +368,9 @@ START_TEST(test_shipped_plain_texts)
 		"no tengo fiebre ni vomito, solo me duele la espalda", "sin mareos ni nauseas, nomas la espalda",
 	};
 	static struct triage_features f;
-	const char *path = env_or("TRIAGE_MODEL", "sql/triage/model.txt");
-	char *text, *cause = NULL;
-	size_t len;
-	struct triage_model *m;
+	struct triage_model *m = triage_files_model();
 	double p[TRIAGE_MODEL_CLASSES];
 
-	text = read_file(path, &len);
-	m = triage_model_load(text, len, &cause);
-	ck_assert_msg(m != NULL, "%s: %s", path, cause ? cause : "?");
-	free(text);
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
 		triage_model_features(plain[i], strlen(plain[i]), &f);
 		ck_assert_msg(triage_model_predict(m, &f, p) != TRIAGE_EMERGENCY,
