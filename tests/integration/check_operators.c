@@ -41,9 +41,10 @@ world_init(struct world *w)
 	PQclear(PQexec(w->tw.pg, "INSERT INTO messages (conversation_id, direction, provider, from_number, "
 	    "to_number, body, status) SELECT id, 'in', 'sandbox', patient_number, service_number, "
 	    "'=HYPERLINK(\"x\") my back hurts', 'processed' FROM conversations"));
+	/* Acknowledged after 2 minutes, raised today (UTC) even just after midnight: the overview counts it today. */
 	PQclear(PQexec(w->tw.pg, "INSERT INTO escalations (code, conversation_id, reason, created_at, status, "
-	    "acknowledged_at) SELECT '1234', id, 'er_test', now() - interval '10 minutes', 'acknowledged', "
-	    "now() - interval '8 minutes' FROM conversations"));
+	    "acknowledged_at) SELECT '1234', id, 'er_test', t, 'acknowledged', t + interval '2 minutes' "
+	    "FROM conversations, greatest(now() - interval '10 minutes', date_trunc('day', now(), 'UTC')) AS t"));
 }
 
 /* The text after marker on its line in out (caller frees), or NULL. */

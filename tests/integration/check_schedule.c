@@ -206,11 +206,13 @@ START_TEST(test_oncall_edit_remove_check)
 	int rc;
 
 	sched_init(&s);
-	/* Ana primary now until in 30 hours; Ben backup, Carla nothing. */
+	/*
+	 * Ana primary from an hour ago until tomorrow 20:00 UTC (so she covers tomorrow 08:00
+	 * whatever the hour the test runs); Ben backup the day after; Carla nothing.
+	 */
 	ck_assert_int_eq(harness_gw_cli(&s.gw, NULL, "oncall", "add", "--phone", ANA, "--tier", "primary", "--from",
 	    sql_text("SELECT to_char(now() AT TIME ZONE 'UTC' - interval '1 hour', 'YYYY-MM-DD HH24:MI')"),
-	    "--to", sql_text("SELECT to_char(now() AT TIME ZONE 'UTC' + interval '30 hours', "
-	    "'YYYY-MM-DD HH24:MI')"), NULL), 0);
+	    "--to", at(s.day1, "20:00"), NULL), 0);
 	ck_assert_int_eq(harness_gw_cli(&s.gw, NULL, "oncall", "add", "--phone", BEN, "--tier", "backup", "--from",
 	    at(s.day2, "08:00"), "--to", at(s.day2, "20:00"), NULL), 0);
 	ben = sql_text("SELECT o.id FROM oncall_shifts o JOIN staff s ON s.id = o.staff_id "
