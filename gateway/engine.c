@@ -41,6 +41,7 @@
 #include <jansson.h>
 
 #include "enum_name.h"
+#include "strpair.h"
 #include "xmalloc.h"
 
 #define ENGINE_MAX_VARS 64     /* variables kept per conversation */
@@ -52,16 +53,11 @@
 #define ENGINE_JOIN_MAX 280    /* bytes above which a hint and its question go as two texts */
 #define ENGINE_MAX_FILLED 48   /* slot vars one text can fill (slots plus their over_days sets) */
 
-struct conv_var {
-	char *name;  /* owned */
-	char *value; /* owned */
-};
-
 struct conv_state {
 	char *node;		 /* owned: waiting node id; NULL = not started */
 	int tries;		 /* failed answers at node */
 	char lang[16];		 /* "en"; "" = not chosen yet */
-	struct conv_var *vars;	 /* owned */
+	struct strpair *vars;	 /* owned */
 	size_t nvars;
 	char **escalated;	 /* owned: rule ids escalated since entering the emergency node */
 	size_t nescalated;
@@ -118,11 +114,7 @@ engine_state_free(struct conv_state *st)
 	if (st == NULL)
 		return;
 	free(st->node);
-	for (size_t i = 0; i < st->nvars; i++) {
-		free(st->vars[i].name);
-		free(st->vars[i].value);
-	}
-	free(st->vars);
+	strpairs_clear(&st->vars, &st->nvars);
 	engine_strings_clear(&st->escalated, &st->nescalated);
 	engine_strings_clear(&st->noted, &st->nnoted);
 	free(st);
@@ -157,13 +149,7 @@ static void
 engine_clear_vars(struct conv_state *st)
 {
 	engine_strings_clear(&st->noted, &st->nnoted);
-	for (size_t i = 0; i < st->nvars; i++) {
-		free(st->vars[i].name);
-		free(st->vars[i].value);
-	}
-	free(st->vars);
-	st->vars = NULL;
-	st->nvars = 0;
+	strpairs_clear(&st->vars, &st->nvars);
 }
 
 static void

@@ -128,7 +128,7 @@ form_add(struct form *form, const char *s, size_t len, char **cause)
 		goto fail;
 	}
 	form->pairs = xreallocarray(form->pairs, form->npairs + 1, sizeof *form->pairs);
-	form->pairs[form->npairs].key = key;
+	form->pairs[form->npairs].name = key;
 	form->pairs[form->npairs].value = value;
 	form->npairs++;
 	return true;
@@ -159,20 +159,14 @@ form_parse(const char *body, size_t len, struct form *form, char **cause)
 void
 form_free(struct form *form)
 {
-	for (size_t i = 0; i < form->npairs; i++) {
-		free(form->pairs[i].key);
-		free(form->pairs[i].value);
-	}
-	free(form->pairs);
-	form->pairs = NULL;
-	form->npairs = 0;
+	strpairs_clear(&form->pairs, &form->npairs);
 }
 
 const char *
 form_get(const struct form *form, const char *key)
 {
 	for (size_t i = 0; i < form->npairs; i++) {
-		if (strcmp(form->pairs[i].key, key) == 0)
+		if (strcmp(form->pairs[i].name, key) == 0)
 			return form->pairs[i].value;
 	}
 	return NULL;

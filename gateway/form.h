@@ -12,14 +12,10 @@
 #include <stddef.h>
 
 #include "attrs.h"
-
-struct form_pair {
-	char *key;    /* owned, decoded, NUL-terminated */
-	char *value;  /* owned, decoded, NUL-terminated */
-};
+#include "strpair.h"
 
 struct form {
-	struct form_pair *pairs;  /* owned */
+	struct strpair *pairs;  /* owned; name and value decoded, NUL-terminated */
 	size_t npairs;
 };
 

@@ -47,7 +47,7 @@ optoken_parse(const char *spec, struct optoken_list *out, char **cause)
 	while (*p != '\0') {
 		const char *end = strchr(p, ','), *colon;
 		size_t len = end ? (size_t)(end - p) : strlen(p), nlen;
-		struct optoken t;
+		struct strpair t;
 
 		pos++;
 		colon = memchr(p, ':', len);
@@ -68,13 +68,13 @@ optoken_parse(const char *spec, struct optoken_list *out, char **cause)
 			goto fail;
 		}
 		t.name = xstrndup(p, nlen);
-		t.token = xstrndup(colon + 1, len - nlen - 1);
+		t.value = xstrndup(colon + 1, len - nlen - 1);
 		for (size_t i = 0; i < out->n; i++) {
-			if (strcmp(out->items[i].name, t.name) == 0 || strcmp(out->items[i].token, t.token) == 0) {
+			if (strcmp(out->items[i].name, t.name) == 0 || strcmp(out->items[i].value, t.value) == 0) {
 				*cause = xasprintf("OPERATOR_TOKENS: entry %zu (%s) repeats a name or a token",
 				    pos, t.name);
 				free(t.name);
-				free(t.token);
+				free(t.value);
 				goto fail;
 			}
 		}
@@ -95,11 +95,5 @@ fail:
 void
 optoken_list_clear(struct optoken_list *list)
 {
-	for (size_t i = 0; i < list->n; i++) {
-		free(list->items[i].name);
-		free(list->items[i].token);
-	}
-	free(list->items);
-	list->items = NULL;
-	list->n = 0;
+	strpairs_clear(&list->items, &list->n);
 }

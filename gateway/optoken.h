@@ -13,17 +13,14 @@
 #include <stddef.h>
 
 #include "attrs.h"
+#include "strpair.h"
 
 #define OPTOKEN_MIN_LEN 16
 #define OPTOKEN_MAX_NAME 32
 
-struct optoken {
-	char *name;   /* owned */
-	char *token;  /* owned; secret, never logged */
-};
-
+/* Each item: the operator's name, and as its value the token (secret, never logged). */
 struct optoken_list {
-	struct optoken *items;  /* owned */
+	struct strpair *items;  /* owned */
 	size_t n;
 };
 

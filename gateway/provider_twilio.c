@@ -209,18 +209,18 @@ provider_twilio_signed_data(const char *base, const struct provider_request *req
 	for (size_t i = 0; i < n; i++) {
 		size_t j = i;
 
-		while (j > 0 && strcmp(f->pairs[order[j - 1]].key, f->pairs[i].key) > 0) {
+		while (j > 0 && strcmp(f->pairs[order[j - 1]].name, f->pairs[i].name) > 0) {
 			order[j] = order[j - 1];
 			j--;
 		}
 		order[j] = i;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct form_pair *p = &f->pairs[order[i]];
+		const struct strpair *p = &f->pairs[order[i]];
 
 		len = strlen(data);
-		data = xrealloc(data, len + strlen(p->key) + strlen(p->value) + 1);
-		strcpy(data + len, p->key);
+		data = xrealloc(data, len + strlen(p->name) + strlen(p->value) + 1);
+		strcpy(data + len, p->name);
 		strcat(data + len, p->value);
 	}
 	free(order);

@@ -117,7 +117,7 @@ api_new(const struct config *cfg)
 	api->tokens = xcalloc(list.n + 1, sizeof *api->tokens);
 	for (size_t i = 0; i < list.n; i++) {
 		snprintf(api->tokens[i].name, sizeof api->tokens[i].name, "%s", list.items[i].name);
-		api_digest(list.items[i].token, strlen(list.items[i].token), api->tokens[i].digest);
+		api_digest(list.items[i].value, strlen(list.items[i].value), api->tokens[i].digest);
 	}
 	api->ntokens = list.n;
 	optoken_list_clear(&list);

@@ -26,14 +26,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	kv = calloc(2 * f.npairs + 1, sizeof *kv);
 	for (size_t i = 0; i < f.npairs; i++) {
-		kv[2 * i] = f.pairs[i].key;
+		kv[2 * i] = f.pairs[i].name;
 		kv[2 * i + 1] = f.pairs[i].value;
 	}
 	enc = form_encode(kv, f.npairs);
 	assert(form_parse(enc, strlen(enc), &g, &cause));
 	assert(g.npairs == f.npairs);
 	for (size_t i = 0; i < f.npairs; i++) {
-		assert(strcmp(f.pairs[i].key, g.pairs[i].key) == 0);
+		assert(strcmp(f.pairs[i].name, g.pairs[i].name) == 0);
 		assert(strcmp(f.pairs[i].value, g.pairs[i].value) == 0);
 	}
 	form_free(&g);

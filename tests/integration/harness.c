@@ -358,11 +358,11 @@ harness_twilio_signature(const char *token, const char *public_base, const char 
 		char *next;
 
 		for (size_t i = 0; i < f.npairs; i++) {
-			if (!used[i] && (best == f.npairs || strcmp(f.pairs[i].key, f.pairs[best].key) < 0))
+			if (!used[i] && (best == f.npairs || strcmp(f.pairs[i].name, f.pairs[best].name) < 0))
 				best = i;
 		}
 		used[best] = true;
-		next = xasprintf("%s%s%s", data, f.pairs[best].key, f.pairs[best].value);
+		next = xasprintf("%s%s%s", data, f.pairs[best].name, f.pairs[best].value);
 		free(data);
 		data = next;
 	}

@@ -32,7 +32,7 @@ START_TEST(test_parse)
 	ck_assert(optoken_parse("alice:0123456789abcdef,night_desk-2:fedcba9876543210XYZ", &list, &cause));
 	ck_assert_uint_eq(list.n, 2);
 	ck_assert_str_eq(list.items[0].name, "alice");
-	ck_assert_str_eq(list.items[0].token, "0123456789abcdef");
+	ck_assert_str_eq(list.items[0].value, "0123456789abcdef");
 	ck_assert_str_eq(list.items[1].name, "night_desk-2");
 	optoken_list_clear(&list);
 	parse_fails("alice", "not name:token");
