@@ -121,8 +121,13 @@ inbound_job_end(struct inbound_job *job)
 	free(job);
 }
 
+/*
+ * handed: the commit leased the step's first reply and handed it to the
+ * sender, so no claim is needed: the step's other replies are behind it and
+ * become sendable when its 'sent' mark is recorded (which kicks the outbox).
+ */
 static void
-inbound_commit_outcome(struct inbound_job *job, const char *outcome, const char *error)
+inbound_commit_outcome(struct inbound_job *job, const char *outcome, bool handed, const char *error)
 {
 	if (error != NULL) {
 		log_error("inbound: conversation=%" PRId64 " step commit failed: %s",
@@ -149,7 +154,8 @@ inbound_commit_outcome(struct inbound_job *job, const char *outcome, const char 
 			    outcome);
 		if (job->escalated)
 			escalation_kick(job->in->escalation);
-		outbox_kick(job->in->outbox);
+		if (!handed)
+			outbox_kick(job->in->outbox);
 		if (strcmp(outcome, "last") == 0 && !job->dirty) {
 			/* Nothing else waits: a text stored after the commit kicks (dirty) or starts a job. */
 			inbound_job_end(job);
@@ -165,7 +171,7 @@ inbound_commit_item_done(const PGresult *res, int row, const int *col, const cha
 	if (error == NULL && row < 0)
 		error = "no result";
 	inbound_commit_outcome(arg, error == NULL ? store_col_text(res, row, col[COMMIT_OUTCOME]) : NULL,
-	    error);
+	    false, error);
 }
 
 /* A patient step committed: the reply the commit leased, if any, goes to the sender now. */
@@ -173,10 +179,14 @@ static void
 inbound_step_item_done(const PGresult *res, int row, const int *col, const char *error, void *arg)
 {
 	struct inbound_job *job = arg;
+	bool handed = error == NULL && row >= 0 && !PQgetisnull(res, row, col[COMMIT_CLAIM + CLAIM_ID]);
 
-	if (error == NULL && row >= 0 && !PQgetisnull(res, row, col[COMMIT_CLAIM + CLAIM_ID]))
+	if (error == NULL && row < 0)
+		error = "no result";
+	if (handed)
 		outbox_take(job->in->outbox, res, row, col + COMMIT_CLAIM);
-	inbound_commit_item_done(res, row, col, error, arg);
+	inbound_commit_outcome(job, error == NULL ? store_col_text(res, row, col[COMMIT_OUTCOME]) : NULL,
+	    handed, error);
 }
 
 /*

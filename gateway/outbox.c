@@ -89,6 +89,7 @@ struct outbox {
 	bool claiming;                 /* a claim query is in flight */
 	int claim_limit;               /* the rows it asked for */
 	bool again;                    /* kicked while claiming: claim once more */
+	bool starved;                  /* the last claim had no room or filled it: a freed slot claims */
 	bool stopped;
 	size_t in_flight;              /* jobs from claim until their outcome is recorded */
 	size_t sending;                /* of those, jobs waiting for the provider (<= OUTBOX_BATCH) */
@@ -246,10 +247,15 @@ outbox_send_done(const struct provider_outcome *outcome, void *arg)
 	struct outbox_job *job = arg;
 	const struct config *cfg = job->ob->cfg;
 
-	/* The provider is done with it: its slot can take the next claim while we record. */
+	/*
+	 * The provider is done with it: its slot can take the next claim while we
+	 * record, if rows wait for one (else a claim would find nothing new: its
+	 * 'sent' mark kicks for the conversation's next reply).
+	 */
 	job->ob->sending--;
 	outbox_send_ready(job->ob);
-	outbox_kick(job->ob);
+	if (job->ob->starved)
+		outbox_kick(job->ob);
 	job->result = outcome->result;
 	job->provider_sid = xstrdup(outcome->provider_sid ? outcome->provider_sid : "");
 	job->status = outcome->status ? xstrdup(outcome->status) : NULL;
@@ -380,6 +386,7 @@ outbox_claim_done(const PGresult *res, const char *error, void *arg)
 	}
 	outbox_gate_flush(ob->gate, outbox_gate_done, ob);
 	/* A full batch means more may be waiting. */
+	ob->starved = rows == ob->claim_limit;
 	if (ob->again || rows == ob->claim_limit) {
 		ob->again = false;
 		outbox_kick(ob);
@@ -410,8 +417,12 @@ outbox_claim(struct outbox *ob)
 {
 	int64_t room = ob->cfg->outbox_batch - (int64_t)ob->sending - (int64_t)ob->nready;
 
-	if (ob->stopped || room <= 0)
-		return;  /* finishing jobs kick again */
+	if (ob->stopped)
+		return;
+	if (room <= 0) {
+		ob->starved = true;  /* finishing jobs kick again */
+		return;
+	}
 	if (ob->claiming) {
 		ob->again = true;
 		return;
