@@ -599,7 +599,7 @@ START_TEST(test_surge_grouped_and_reflag_update)
 {
 	enum { N = 8 };
 	struct world w;
-	char *codes[N], patient[16], *notes;
+	char *codes[N], patient[32], *notes;
 	double t_instr, t_page;
 	int round1, primary_sms, backup_sms;
 
