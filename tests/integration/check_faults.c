@@ -352,6 +352,8 @@ struct killer {
 	 * has PR_SET_PDEATHSIG, which fires when the forking *thread* exits.
 	 */
 	atomic_int *finished;
+	atomic_int *accepted;   /* texts the gateway has said 200 to */
+	int every;              /* texts between two kills, on average */
 	atomic_int kills;
 	pthread_mutex_t *lock;  /* held while the gateway is being restarted */
 };
@@ -363,7 +365,19 @@ killer_thread(void *arg)
 	unsigned seed = 7;
 
 	while (!atomic_load(k->done) || k->kills < 20) {
-		harness_sleep_ms(200 + (int)(rand_r(&seed) % 400));
+		int from = atomic_load(k->accepted), gap = 1 + (int)(rand_r(&seed) % (unsigned)(2 * k->every));
+		int pause_ms = 200 + (int)(rand_r(&seed) % 400);
+
+		/*
+		 * A kill at a random point of the stream, after `gap` more texts are
+		 * accepted (so a slow machine sees as many kills, not more); once
+		 * every text is in, after a pause.
+		 */
+		for (int waited = 0; atomic_load(k->accepted) - from < gap; waited += 10) {
+			if (atomic_load(k->done) && waited >= pause_ms)
+				break;
+			harness_sleep_ms(10);
+		}
 		pthread_mutex_lock(k->lock);
 		harness_gw_kill(k->gw);
 		k->kills++;
@@ -380,27 +394,36 @@ killer_thread(void *arg)
 START_TEST(test_gateway_killed_repeatedly)
 {
 	const int N = scaled(500), PATIENTS = 50;
+	/*
+	 * The sandbox provider writes a local file: a short provider timeout
+	 * shortens the lease (timeout + 30 s) a killed gateway leaves on the
+	 * replies it was sending, which the last restart waits out.
+	 */
+	static const char *const env[] = { "PROVIDER_TIMEOUT_MS=1000", NULL };
 	char *conninfo = harness_db_create(), *notes;
 	struct harness_gw gw;
 	struct killer k = { 0 };
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	atomic_int done = 0, finished = 0;
+	atomic_int done = 0, finished = 0, accepted = 0;
 	pthread_t t;
 	PGconn *pg;
 	long retries = 0, resent = 0, lines, dups;
 	char from[32], sid[32];
 	unsigned seed = 11;
 
-	harness_gw_init(&gw, conninfo, NULL);
+	harness_gw_init(&gw, conninfo, env);
 	harness_gw_start(&gw);
 	k.gw = &gw;
 	k.done = &done;
 	k.finished = &finished;
+	k.accepted = &accepted;
+	k.every = N / 20;
 	k.lock = &lock;
 	pthread_create(&t, NULL, killer_thread, &k);
 	for (int i = 0; i < N; i++) {
 		snprintf(sid, sizeof sid, "SMkill%05d", i);
 		retries += post_until_ok(&gw, sid, patient(i % PATIENTS, from), texts[(i / PATIENTS) % NTEXTS]);
+		atomic_fetch_add(&accepted, 1);
 		/* Providers also retry messages we already accepted. */
 		if (rand_r(&seed) % 8 == 0 && i > 0) {
 			int j = (int)(rand_r(&seed) % (unsigned)i);
@@ -419,11 +442,11 @@ START_TEST(test_gateway_killed_repeatedly)
 	pg = harness_db_connect(conninfo);
 	wait_settled(pg, &gw, N, 90000);
 	dups = sandbox_duplicates(&gw, &lines);
-	notes = xasprintf("%d SIGKILLs at random points (every 0.2-0.6 s), each followed by a restart; "
+	notes = xasprintf("%d SIGKILLs at random points (every 1-%d accepted texts), each followed by a restart; "
 	    "%ld provider retries of refused posts and %ld re-posts of accepted texts; %ld replies, %ld sent twice; "
 	    "%ld resends of a reply whose 'sent' was not recorded before a kill, absorbed by the sandbox "
 	    "provider's id check (with Twilio or Kannel each would reach the phone twice)",
-	    (int)k.kills, retries, resent, lines, dups, log_count(&gw, "was already delivered"));
+	    (int)k.kills, 2 * k.every, retries, resent, lines, dups, log_count(&gw, "was already delivered"));
 	report(pg, &gw, "gateway SIGKILLed repeatedly", N, dups, notes);
 	atomic_store(&finished, 1);
 	pthread_join(t, NULL);
