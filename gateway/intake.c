@@ -53,7 +53,6 @@ struct intake {
 	struct db *db;              /* borrowed */
 	struct inbound *inbound;    /* borrowed */
 	struct spool *spool;        /* borrowed, may be NULL */
-	const struct config *cfg;   /* borrowed */
 	struct sweeper replayer;    /* with a spool (else unused): one replay at a time */
 	bool ready;                 /* the database has our schema: accept and replay there */
 	struct batch *accepts;      /* owned: carenav_inbound_accept_batch */
@@ -323,7 +322,6 @@ intake_new(struct event_base *base, struct db *db, struct inbound *inbound, stru
 	intake->db = db;
 	intake->inbound = inbound;
 	intake->spool = spool;
-	intake->cfg = cfg;
 	intake->accepts = batch_new(base, db, &store_inbound_accept_batch, NULL, INTAKE_BATCH_MAX, true);
 	batch_set_hold(intake->accepts, intake_hold, intake);
 	if (spool != NULL)
