@@ -22,8 +22,6 @@
  */
 #include "escalation.h"
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -39,6 +37,7 @@
 #include "outbox.h"
 #include "stats.h"
 #include "store.h"
+#include "sweeper.h"
 #include "timeutil.h"
 #include "xmalloc.h"
 
@@ -54,18 +53,13 @@
 #define ESCALATION_SURGE_MAX_MS 15000
 
 struct escalation {
-	struct event_base *base;
 	struct db *db;                /* borrowed */
 	struct flows *flows;          /* borrowed */
 	struct http_client *http;     /* borrowed */
 	struct outbox *outbox;        /* borrowed */
 	const struct config *cfg;     /* borrowed */
-	struct event sweep;           /* persistent timer */
-	struct event kick;            /* one-shot, from escalation_kick */
-	struct escalation_round *round;  /* the sweep in flight, or NULL */
+	struct sweeper sweeper;       /* one round at a time */
 	size_t webhooks;              /* staff webhook posts in flight */
-	bool again;                   /* kicked during a round */
-	bool stopped;
 	bool fallback_asked;          /* carenav_fallback_staff in flight or done */
 	bool fallback_inflight;       /* carenav_fallback_staff in flight */
 	int64_t fallback_id;          /* ESCALATION_FALLBACK_NUMBER's staff id (0: none or not yet known) */
@@ -122,11 +116,7 @@ escalation_round_end(struct escalation_round *r)
 	free(r->shifts);
 	free(r->due);
 	free(r);
-	esc->round = NULL;
-	if (esc->again) {
-		esc->again = false;
-		escalation_kick(esc);
-	}
+	sweeper_done(&esc->sweeper);
 }
 
 static const struct escalation_staff *
@@ -161,7 +151,7 @@ escalation_webhook_done(const struct http_response *resp, void *arg)
 		stats.webhook_alert_failed++;
 		log_warn("escalation: id=%" PRId64 " staff webhook failed: %s", w->escalation_id, detail);
 	}
-	if (!w->esc->stopped || ok)
+	if (!w->esc->sweeper.stopped || ok)
 		store_escalation_event(w->esc->db, w->escalation_id, ok ? "webhook_sent" : "webhook_failed",
 		    w->staff_id, detail, escalation_event_done, NULL);
 	free(detail);
@@ -371,27 +361,21 @@ escalation_fallback_done(const PGresult *res, const char *error, void *arg)
 	esc->fallback_id = PQgetisnull(res, 0, 0) ? 0 : store_col_int64(res, 0, 0);
 }
 
-static void
-escalation_sweep_cb(evutil_socket_t fd, short what, void *arg)
+/* The sweeper's run: one round, from the due lookup to escalation_round_end. */
+static bool
+escalation_sweep(void *arg)
 {
 	struct escalation *esc = arg;
+	struct escalation_round *r = xcalloc(1, sizeof *r);
 
-	(void)fd;
-	(void)what;
-	if (esc->stopped)
-		return;
 	if (!esc->fallback_asked) {
 		esc->fallback_asked = esc->fallback_inflight = true;
 		store_fallback_staff(esc->db, esc->cfg->escalation_fallback_number, escalation_fallback_done, esc);
 	}
-	if (esc->round != NULL) {
-		esc->again = true;
-		return;
-	}
-	esc->round = xcalloc(1, sizeof *esc->round);
-	esc->round->esc = esc;
+	r->esc = esc;
 	store_escalation_due(esc->db, ESCALATION_BATCH, esc->cfg->default_flow,
-	    escalation_surge_ms(esc->cfg) + 2 * esc->cfg->sweep_interval_ms, escalation_due_done, esc->round);
+	    escalation_surge_ms(esc->cfg) + 2 * esc->cfg->sweep_interval_ms, escalation_due_done, r);
+	return true;
 }
 
 /* A page (or an emergency text) was refused for good: the next round may be due now. */
@@ -407,14 +391,12 @@ escalation_new(struct event_base *base, struct db *db, struct flows *flows, stru
 {
 	struct escalation *esc = xcalloc(1, sizeof *esc);
 
-	esc->base = base;
 	esc->db = db;
 	esc->flows = flows;
 	esc->http = http;
 	esc->outbox = outbox;
 	esc->cfg = cfg;
-	timeutil_every(&esc->sweep, base, cfg->sweep_interval_ms, escalation_sweep_cb, esc);
-	event_assign(&esc->kick, base, -1, 0, escalation_sweep_cb, esc);
+	sweeper_init(&esc->sweeper, base, cfg->sweep_interval_ms, escalation_sweep, esc);
 	outbox_set_refused_cb(outbox, escalation_refused_cb, esc);
 	escalation_kick(esc);
 	return esc;
@@ -425,8 +407,7 @@ escalation_free(struct escalation *esc)
 {
 	if (esc == NULL)
 		return;
-	event_del(&esc->sweep);
-	event_del(&esc->kick);
+	sweeper_stop(&esc->sweeper);
 	outbox_set_refused_cb(esc->outbox, NULL, NULL);
 	free(esc);
 }
@@ -434,19 +415,17 @@ escalation_free(struct escalation *esc)
 void
 escalation_kick(struct escalation *esc)
 {
-	if (!esc->stopped)
-		event_active(&esc->kick, EV_TIMEOUT, 1);
+	sweeper_kick(&esc->sweeper);
 }
 
 void
 escalation_stop(struct escalation *esc)
 {
-	esc->stopped = true;
-	event_del(&esc->sweep);
+	sweeper_stop(&esc->sweeper);
 }
 
 bool
 escalation_busy(const struct escalation *esc)
 {
-	return esc->round != NULL || esc->webhooks > 0 || esc->fallback_inflight;
+	return esc->sweeper.busy || esc->webhooks > 0 || esc->fallback_inflight;
 }

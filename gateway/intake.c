@@ -30,7 +30,6 @@
 #include "intake.h"
 
 #include <event2/event.h>
-#include <event2/event_struct.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -45,6 +44,7 @@
 #include "log.h"
 #include "spool.h"
 #include "store.h"
+#include "sweeper.h"
 #include "timeutil.h"
 #include "xmalloc.h"
 
@@ -53,10 +53,8 @@ struct intake {
 	struct db *db;              /* borrowed */
 	struct inbound *inbound;    /* borrowed */
 	struct spool *spool;        /* borrowed, may be NULL */
-	const struct config *cfg;   /* borrowed */
-	struct event replay_timer;  /* persistent */
+	struct sweeper replayer;    /* with a spool (else unused): one replay at a time */
 	bool ready;                 /* the database has our schema: accept and replay there */
-	struct intake_replay *replay;  /* the replay in flight, or NULL */
 	struct batch *accepts;      /* owned: carenav_inbound_accept_batch */
 };
 
@@ -237,10 +235,10 @@ intake_replay_end(struct intake_replay *r, bool committed)
 		intake_msg_clear(&r->msgs[i]);
 	free(r->msgs);
 	free(r);
-	intake->replay = NULL;
+	sweeper_done(&intake->replayer);
 	/* More arrived during the replay: go on at once. */
 	if (committed && spool_pending_records(intake->spool) > 0)
-		event_active(&intake->replay_timer, EV_TIMEOUT, 1);
+		sweeper_kick(&intake->replayer);
 }
 
 static void
@@ -289,31 +287,29 @@ intake_collect_cb(const struct spool_record *rec, size_t end, void *arg)
 	return true;
 }
 
-static void
-intake_replay_timer(evutil_socket_t fd, short what, void *arg)
+/* The replayer's run: a replay of what the spool holds, if the database can take it. */
+static bool
+intake_replay_start(void *arg)
 {
 	struct intake *intake = arg;
 	struct intake_replay *r;
 	char *buf = NULL, *cause = NULL;
 	size_t len;
 
-	(void)fd;
-	(void)what;
-	if (!intake->ready || intake->replay != NULL || spool_pending_records(intake->spool) == 0 ||
-	    !db_is_up(intake->db))
-		return;
+	if (!intake->ready || spool_pending_records(intake->spool) == 0 || !db_is_up(intake->db))
+		return false;
 	if (!spool_read(intake->spool, &buf, &len, &cause)) {
 		log_error("intake: cannot read the spool: %s", cause);
 		free(cause);
-		return;
+		return false;
 	}
 	r = xcalloc(1, sizeof *r);
 	r->intake = intake;
 	spool_parse(buf, len, intake_collect_cb, r);
 	free(buf);
-	intake->replay = r;
 	log_info("intake: database reachable; replaying %zu spooled messages", r->n);
 	intake_replay_next(r);
+	return true;
 }
 
 struct intake *
@@ -326,12 +322,10 @@ intake_new(struct event_base *base, struct db *db, struct inbound *inbound, stru
 	intake->db = db;
 	intake->inbound = inbound;
 	intake->spool = spool;
-	intake->cfg = cfg;
 	intake->accepts = batch_new(base, db, &store_inbound_accept_batch, NULL, INTAKE_BATCH_MAX, true);
 	batch_set_hold(intake->accepts, intake_hold, intake);
-	if (spool != NULL) {
-		timeutil_every(&intake->replay_timer, base, cfg->sweep_interval_ms, intake_replay_timer, intake);
-	}
+	if (spool != NULL)
+		sweeper_init(&intake->replayer, base, cfg->sweep_interval_ms, intake_replay_start, intake);
 	return intake;
 }
 
@@ -340,7 +334,7 @@ intake_set_ready(struct intake *intake, bool ready)
 {
 	intake->ready = ready;
 	if (ready && intake->spool != NULL && spool_pending_records(intake->spool) > 0)
-		event_active(&intake->replay_timer, EV_TIMEOUT, 1);
+		sweeper_kick(&intake->replayer);
 }
 
 void
@@ -349,7 +343,7 @@ intake_free(struct intake *intake)
 	if (intake == NULL)
 		return;
 	if (intake->spool != NULL)
-		event_del(&intake->replay_timer);
+		sweeper_stop(&intake->replayer);
 	batch_free(intake->accepts);
 	free(intake);
 }
@@ -363,5 +357,5 @@ intake_spooled(const struct intake *intake)
 bool
 intake_replaying(const struct intake *intake)
 {
-	return intake->replay != NULL;
+	return intake->replayer.busy;
 }

@@ -18,8 +18,6 @@
  */
 #include "lifecycle.h"
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +27,7 @@
 #include "log.h"
 #include "stats.h"
 #include "store.h"
-#include "timeutil.h"
+#include "sweeper.h"
 #include "xmalloc.h"
 
 /* The first run waits this long after start, so startup traffic goes first. */
@@ -56,12 +54,9 @@ static uint64_t *const stage_counter[STAGE_COUNT] = {
 };
 
 struct lifecycle {
-	struct event_base *base;       /* borrowed */
 	struct db *db;                 /* borrowed */
 	const struct config *cfg;      /* borrowed */
-	struct event timer;            /* next run */
-	bool busy;                     /* a run's query is in flight */
-	bool stopped;
+	struct sweeper sweeper;        /* kicked for the next run, busy while a run's query is in flight */
 	enum lifecycle_stage stage;    /* the stage whose batch is in flight */
 	int64_t created;               /* partitions this run created */
 	int64_t done[STAGE_COUNT];     /* rows each stage handled in this run so far */
@@ -73,15 +68,6 @@ struct lifecycle {
 
 static void lifecycle_stage_done(const PGresult *res, const char *error, void *arg);
 
-static void
-lifecycle_arm(struct lifecycle *lc, int64_t ms)
-{
-	struct timeval tv = timeutil_tv(ms);
-
-	if (!lc->stopped)
-		evtimer_add(&lc->timer, &tv);
-}
-
 /* A failed step: logged by the worker; a single run reports its first one to its caller instead. */
 static void
 lifecycle_failed(struct lifecycle *lc, const char *what, const char *error)
@@ -92,6 +78,7 @@ lifecycle_failed(struct lifecycle *lc, const char *what, const char *error)
 		lc->error = xasprintf("%s: %s", what, error);
 }
 
+/* A run is over, or a single run gave up on the database: its totals logged, reported or the next run set. */
 static void
 lifecycle_finish(struct lifecycle *lc)
 {
@@ -101,7 +88,6 @@ lifecycle_finish(struct lifecycle *lc)
 	if (lc->done[STAGE_TRIM] > 0)
 		log_info("lifecycle: trimmed=%" PRId64 " outbox rows no longer pending, older than %lld days",
 		    lc->done[STAGE_TRIM], lc->cfg->outbox_keep_days);
-	lc->busy = false;
 	if (lc->once_done != NULL) {
 		struct lifecycle_totals totals = { lc->created, lc->done[STAGE_PURGE], lc->done[STAGE_CLEAR],
 			lc->done[STAGE_TRIM] };
@@ -109,7 +95,7 @@ lifecycle_finish(struct lifecycle *lc)
 		lc->once_done(&totals, lc->error, lc->once_arg);
 		return;
 	}
-	lifecycle_arm(lc, lc->cfg->lifecycle_interval_s * 1000);
+	sweeper_kick_in(&lc->sweeper, lc->cfg->lifecycle_interval_s * 1000);
 }
 
 static bool
@@ -124,7 +110,8 @@ lifecycle_run_stage(struct lifecycle *lc)
 {
 	while (lc->stage < STAGE_COUNT && !lifecycle_stage_enabled(lc, lc->stage))
 		lc->stage++;
-	if (lc->stopped || lc->stage == STAGE_COUNT) {
+	if (lc->sweeper.stopped || lc->stage == STAGE_COUNT) {
+		sweeper_done(&lc->sweeper);
 		lifecycle_finish(lc);
 		return;
 	}
@@ -180,70 +167,66 @@ lifecycle_ensure_done(const PGresult *res, const char *error, void *arg)
 	lifecycle_run_stage(lc);
 }
 
-static void
-lifecycle_timer(evutil_socket_t fd, short what, void *arg)
+/* The sweeper's run: a run from the partitions on, or, with the database down, a later try. */
+static bool
+lifecycle_run(void *arg)
 {
 	struct lifecycle *lc = arg;
 
-	(void)fd;
-	(void)what;
-	if (lc->stopped || lc->busy)
-		return;
 	if (!db_is_up(lc->db)) {
 		if (lc->once_done == NULL) {
-			lifecycle_arm(lc, LIFECYCLE_FIRST_DELAY_MS);
+			sweeper_kick_in(&lc->sweeper, LIFECYCLE_FIRST_DELAY_MS);
 		} else if (++lc->once_tries < LIFECYCLE_ONCE_TRIES) {
-			lifecycle_arm(lc, LIFECYCLE_ONCE_POLL_MS);
+			sweeper_kick_in(&lc->sweeper, LIFECYCLE_ONCE_POLL_MS);
 		} else {
 			lifecycle_failed(lc, "connecting", "the database did not answer");
 			lifecycle_finish(lc);
 		}
-		return;
+		return false;
 	}
-	lc->busy = true;
 	store_partitions_ensure(lc->db, LIFECYCLE_MONTHS_AHEAD, lifecycle_ensure_done, lc);
+	return true;
+}
+
+/* The worker (done NULL) or a single run (done called at its end), its first run first_ms from now. */
+static struct lifecycle *
+lifecycle_start(struct event_base *base, struct db *db, const struct config *cfg, int64_t first_ms,
+    lifecycle_done_cb *done, void *arg)
+{
+	struct lifecycle *lc = xcalloc(1, sizeof *lc);
+
+	lc->db = db;
+	lc->cfg = cfg;
+	lc->once_done = done;
+	lc->once_arg = arg;
+	sweeper_init(&lc->sweeper, base, 0, lifecycle_run, lc);
+	sweeper_kick_in(&lc->sweeper, first_ms);
+	return lc;
 }
 
 struct lifecycle *
 lifecycle_new(struct event_base *base, struct db *db, const struct config *cfg)
 {
-	struct lifecycle *lc = xcalloc(1, sizeof *lc);
-
-	lc->base = base;
-	lc->db = db;
-	lc->cfg = cfg;
-	evtimer_assign(&lc->timer, base, lifecycle_timer, lc);
-	lifecycle_arm(lc, LIFECYCLE_FIRST_DELAY_MS);
-	return lc;
+	return lifecycle_start(base, db, cfg, LIFECYCLE_FIRST_DELAY_MS, NULL, NULL);
 }
 
 struct lifecycle *
 lifecycle_once(struct event_base *base, struct db *db, const struct config *cfg, lifecycle_done_cb *done,
     void *arg)
 {
-	struct lifecycle *lc = xcalloc(1, sizeof *lc);
-
-	lc->base = base;
-	lc->db = db;
-	lc->cfg = cfg;
-	lc->once_done = done;
-	lc->once_arg = arg;
-	evtimer_assign(&lc->timer, base, lifecycle_timer, lc);
-	lifecycle_arm(lc, 0);
-	return lc;
+	return lifecycle_start(base, db, cfg, 0, done, arg);
 }
 
 void
 lifecycle_stop(struct lifecycle *lc)
 {
-	lc->stopped = true;
-	evtimer_del(&lc->timer);
+	sweeper_stop(&lc->sweeper);
 }
 
 bool
 lifecycle_busy(const struct lifecycle *lc)
 {
-	return lc->busy;
+	return lc->sweeper.busy;
 }
 
 void
@@ -251,7 +234,7 @@ lifecycle_free(struct lifecycle *lc)
 {
 	if (lc == NULL)
 		return;
-	evtimer_del(&lc->timer);
+	sweeper_stop(&lc->sweeper);
 	free(lc->error);
 	free(lc);
 }

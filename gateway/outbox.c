@@ -64,6 +64,7 @@
 #include "segment.h"
 #include "stats.h"
 #include "store.h"
+#include "sweeper.h"
 #include "timeutil.h"
 #include "xmalloc.h"
 
@@ -82,15 +83,13 @@ struct outbox {
 	struct db *db;                 /* borrowed */
 	struct provider *provider;     /* borrowed */
 	const struct config *cfg;      /* borrowed */
-	struct event sweep;            /* persistent timer */
-	struct event kick;             /* one-shot, coalesces outbox_kick calls */
+	struct sweeper sweeper;        /* claims on each sweep and kick */
 	struct batch *sent;            /* owned: carenav_outbox_sent_batch */
 	struct outbox_gate *gate;      /* owned: OUTBOUND_RATE_PER_SEC, OUTBOUND_COUNTRIES */
 	bool claiming;                 /* a claim query is in flight */
 	int claim_limit;               /* the rows it asked for */
 	bool again;                    /* kicked while claiming: claim once more */
 	bool starved;                  /* the last claim had no room or filled it: a freed slot claims */
-	bool stopped;
 	size_t in_flight;              /* jobs from claim until their outcome is recorded */
 	size_t sending;                /* of those, jobs waiting for the provider (<= OUTBOX_BATCH) */
 	TAILQ_HEAD(, outbox_job) ready;  /* handed over while no provider slot was free */
@@ -417,8 +416,6 @@ outbox_claim(struct outbox *ob)
 {
 	int64_t room = ob->cfg->outbox_batch - (int64_t)ob->sending - (int64_t)ob->nready;
 
-	if (ob->stopped)
-		return;
 	if (room <= 0) {
 		ob->starved = true;  /* finishing jobs kick again */
 		return;
@@ -433,12 +430,12 @@ outbox_claim(struct outbox *ob)
 	    ob->cfg->provider_timeout_ms + OUTBOX_URGENT_LEASE_MARGIN_MS, outbox_claim_done, ob);
 }
 
-static void
-outbox_kick_cb(evutil_socket_t fd, short what, void *arg)
+/* The sweeper's run. The claim keeps its own in-flight flag: whether to claim again depends on the room. */
+static bool
+outbox_sweep(void *arg)
 {
-	(void)fd;
-	(void)what;
 	outbox_claim(arg);
+	return false;
 }
 
 struct outbox *
@@ -452,8 +449,7 @@ outbox_new(struct event_base *base, struct db *db, struct provider *provider,
 	ob->provider = provider;
 	ob->cfg = cfg;
 	TAILQ_INIT(&ob->ready);
-	timeutil_every(&ob->sweep, base, cfg->sweep_interval_ms, outbox_kick_cb, ob);
-	event_assign(&ob->kick, base, -1, 0, outbox_kick_cb, ob);
+	sweeper_init(&ob->sweeper, base, cfg->sweep_interval_ms, outbox_sweep, ob);
 	ob->sent = batch_new(base, db, &store_outbox_sent_batch, NULL, OUTBOX_SENT_BATCH, false);
 	ob->gate = outbox_gate_new(db, cfg);
 	outbox_kick(ob);
@@ -465,8 +461,7 @@ outbox_free(struct outbox *ob)
 {
 	if (ob == NULL)
 		return;
-	event_del(&ob->sweep);
-	event_del(&ob->kick);
+	sweeper_stop(&ob->sweeper);
 	batch_free(ob->sent);
 	outbox_gate_free(ob->gate);
 	free(ob);
@@ -476,8 +471,7 @@ void
 outbox_kick(struct outbox *ob)
 {
 	/* Deferred to the loop, so many kicks in one iteration make one claim. */
-	if (!ob->stopped && !event_pending(&ob->kick, EV_TIMEOUT, NULL))
-		event_active(&ob->kick, EV_TIMEOUT, 1);
+	sweeper_kick(&ob->sweeper);
 }
 
 void
@@ -490,8 +484,7 @@ outbox_set_refused_cb(struct outbox *ob, outbox_refused_cb *cb, void *arg)
 void
 outbox_stop(struct outbox *ob)
 {
-	ob->stopped = true;
-	event_del(&ob->sweep);
+	sweeper_stop(&ob->sweeper);
 }
 
 size_t
