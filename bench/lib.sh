@@ -151,6 +151,26 @@ pg_ticks() {
   echo $(( $(ticks "$pg_pid" $(ps -o pid= --ppid "$pg_pid")) +
     $(awk '{print $16 + $17}' "/proc/$pg_pid/stat") ))
 }
+# pg_ticks_split: PostgreSQL's ticks as "backend_user backend_system
+# other_user other_system": the client backends (the gateway's connections)
+# and the rest (walwriter, checkpointer, bgwriter, autovacuum, the
+# postmaster, and the processes that ended, cutime + cstime). At low load
+# the question is whose time it is: the backends' own, or the kernel's
+# (WAL flushes, socket calls).
+pg_ticks_split() {
+  [ -n "$pg_pid" ] || { echo 0 0 0 0; return; }
+  local p bu=0 bs=0 ou=0 os=0 u s
+  read -r ou os < <(awk '{print $14 + $16, $15 + $17}' "/proc/$pg_pid/stat")
+  for p in $(ps -o pid= --ppid "$pg_pid"); do
+    read -r u s < <(awk '{print $14, $15}' "/proc/$p/stat" 2>/dev/null || echo 0 0)
+    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -Eq '\[local\]|\([0-9]+\)'; then
+      bu=$((bu + u)) bs=$((bs + s))
+    else
+      ou=$((ou + u)) os=$((os + s))
+    fi
+  done
+  echo "$bu $bs $ou $os"
+}
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # Replies the fake provider has taken. It answers /stats between thousands of
@@ -178,6 +198,7 @@ bench_mark() {
   printf -v "${n}_gw" '%s' "$(ticks "${gw_pids[@]}")"
   printf -v "${n}_lb" '%s' "$(ticks $lb_pid)"
   printf -v "${n}_pg" '%s' "$(pg_ticks)"
+  printf -v "${n}_pgsplit" '%s' "$(pg_ticks_split)"
   printf -v "${n}_fake" '%s' "$(ticks "$fake_pid")"
   printf -v "${n}_sent" '%s' "$(delivered)"
   printf -v "${n}_commits" '%s' "$(commits)"
@@ -185,7 +206,7 @@ bench_mark() {
   printf -v "${n}_all" '%s' "$all"
 }
 # bench_cost A B TEXTS: from mark A to mark B, per text: C_gw_ms, C_lb_ms,
-# C_pg_ms, C_fake_ms (CPU ms), C_commits; and C_sent (replies delivered),
+# C_pg_ms, C_fake_ms (CPU ms), C_pg_split, C_commits; and C_sent (replies delivered),
 # C_secs, C_busy_pct (of all cores).
 bench_cost() {
   local a=$1 b=$2 n=$3 k x y
@@ -196,6 +217,12 @@ bench_cost() {
       'BEGIN {printf "%.3f", (y - x) * 1000 / hz / n}')"
   done
   [ -n "$pg_pid" ] || C_pg_ms=-
+  # C_pg_split: "backends user/system, other user/system" in ms per text.
+  x=${a}_pgsplit; y=${b}_pgsplit
+  C_pg_split=$(awk -v x="${!x}" -v y="${!y}" -v n="$n" -v hz="$hz" 'BEGIN {
+    split(x, p, " "); split(y, q, " "); for (i = 1; i <= 4; i++) d[i] = (q[i] - p[i]) * 1000 / hz / n
+    printf "%.2f/%.2f + %.2f/%.2f", d[1], d[2], d[3], d[4]}')
+  [ -n "$pg_pid" ] || C_pg_split=-
   x=${a}_commits; y=${b}_commits
   C_commits=$(awk -v x="${!x}" -v y="${!y}" -v n="$n" 'BEGIN {printf "%.2f", (y - x) / n}')
   x=${a}_sent; y=${b}_sent
@@ -209,7 +236,7 @@ bench_cost() {
 
 # bench_loadgen ARGS...: runs one phase of the load generator against
 # lg_port; sets its LG_* and, per accepted webhook during the phase,
-# PH_gw_ms_per_msg, PH_pg_ms_per_msg, PH_commits_per_msg, and PH_replies,
+# PH_gw_ms_per_msg, PH_pg_ms_per_msg, PH_pg_split (C_pg_split), PH_commits_per_msg, and PH_replies,
 # PH_replies_per_s, PH_load.
 bench_loadgen() {
   local res
@@ -223,6 +250,7 @@ bench_loadgen() {
   bench_cost ph0 ph1 "$LG_ok"
   PH_gw_ms_per_msg=$C_gw_ms
   PH_pg_ms_per_msg=$C_pg_ms
+  PH_pg_split=$C_pg_split
   PH_commits_per_msg=$C_commits
   PH_replies=$C_sent
   PH_replies_per_s=$(awk -v r="$PH_replies" -v s="$LG_seconds" 'BEGIN {printf "%.1f", r / s}')

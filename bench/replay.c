@@ -10,15 +10,18 @@
  * gateway/db.c, the pure dialogue):
  *   carenav_inbound_accept_batch   at most CONNS texts waiting for their
  *                                  accept (the load generator's connections),
- *                                  urgent in the pool as in intake.c
+ *                                  urgent in the pool as in intake.c; the
+ *                                  step it loads runs without a load
  *   carenav_step_load_batch        one job per conversation, as in inbound.c:
  *   carenav_step_commit_batch      load, dialogue, commit, load again until
  *                                  the commit says 'last'; the reply it
  *                                  leases goes straight to its 'sent' mark
- *   carenav_outbox_claim           after each commit and each 'sent' mark,
- *                                  and again while a claim comes back full
+ *   carenav_outbox_claim           after a commit that handed no reply over,
+ *                                  a 'sent' mark that left a reply to it, and
+ *                                  again while a claim comes back full
  *   carenav_outbox_sent_batch      every claimed or handed-over reply, as the
- *                                  provider took it
+ *                                  provider took it; the next reply it
+ *                                  leases goes straight to its 'sent' mark
  * over DB_POOL_SIZE connections, with the batch sizes bench/run measured in
  * the gateway phase before (--accept-batch and so on: the most items per
  * call, so with work waiting every call has that many). Nothing else runs:
@@ -157,7 +160,8 @@ replay_commit_done(const PGresult *res, int row, const int *col, const char *err
 		rp->committed++;
 		if (!PQgetisnull(res, row, col[COMMIT_CLAIM + CLAIM_ID]))
 			replay_sent(rp, res, row, col + COMMIT_CLAIM);
-		replay_claim(rp);
+		else
+			replay_claim(rp);  /* as inbound.c: a claim only when nothing was handed over */
 		if (strcmp(outcome, "last") == 0 && !job->dirty) {
 			replay_job_end(job);  /* as inbound.c: nothing else waits */
 			return;
@@ -249,8 +253,9 @@ replay_load(struct replay_job *job)
 	    "window_ms", (json_int_t)(job->rp->cfg.rate_limit_window_s * 1000)), replay_load_done, job);
 }
 
+/* As inbound_kick_loaded: the step the accept loaded (row of res, columns col[STEP_*]) runs at once. */
 static void
-replay_kick(struct replay *rp, int64_t conversation_id)
+replay_kick(struct replay *rp, int64_t conversation_id, const PGresult *res, int row, const int *col)
 {
 	struct replay_job *job = idmap_get(rp->jobs, conversation_id);
 
@@ -262,7 +267,10 @@ replay_kick(struct replay *rp, int64_t conversation_id)
 	job->rp = rp;
 	job->conversation_id = conversation_id;
 	idmap_put(rp->jobs, conversation_id, job);
-	replay_load(job);
+	if (!PQgetisnull(res, row, col[STEP_VERSION]))
+		replay_load_done(res, row, col, NULL, job);
+	else
+		replay_load(job);
 }
 
 static void
@@ -270,16 +278,19 @@ replay_sent_done(const PGresult *res, int row, const int *col, const char *error
 {
 	struct replay *rp = arg;
 
-	(void)res;
-	(void)col;
 	if (error == NULL && row < 0)
 		error = "no result";
-	if (error != NULL)
+	if (error != NULL) {
 		replay_fail(rp, "sent mark", error);
-	else
+		replay_claim(rp);
+	} else {
 		rp->replies++;
-	/* The conversation's next reply can be claimed now (gateway/outbox.c kicks here too). */
-	replay_claim(rp);
+		/* As gateway/outbox.c: the next reply the mark handed over, a claim only for one it left. */
+		if (!PQgetisnull(res, row, col[SENT_CLAIM + CLAIM_ID]))
+			replay_sent(rp, res, row, col + SENT_CLAIM);
+		if (store_col_bool(res, row, col[SENT_MORE]))
+			replay_claim(rp);
+	}
 	replay_check_done(rp);
 }
 
@@ -347,7 +358,7 @@ replay_accept_done(const PGresult *res, int row, const int *col, const char *err
 		replay_fail(rp, "accept", error);
 	} else {
 		rp->accepted++;
-		replay_kick(rp, store_col_int64(res, row, col[ACCEPT_CONVERSATION_ID]));
+		replay_kick(rp, store_col_int64(res, row, col[ACCEPT_CONVERSATION_ID]), res, row, col + ACCEPT_STEP);
 	}
 	replay_feed(rp);
 	replay_check_done(rp);
@@ -368,10 +379,10 @@ replay_feed(struct replay *rp)
 		snprintf(sid, sizeof sid, "SM%s%020" PRIu64, rp->o.run_id, seq);
 		rp->issued++;
 		rp->in_flight++;
-		batch_add_take(rp->accepts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:n}", "provider", "twilio",
+		batch_add_take(rp->accepts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:I}", "provider", "twilio",
 		    "sid", sid, "from", from, "to", rp->o.service,
-		    "body", (s == 0 && step > 0) ? "menu" : replay_script[s], "num_media", 0, "opt_out_type"),
-		    replay_accept_done, rp);
+		    "body", (s == 0 && step > 0) ? "menu" : replay_script[s], "num_media", 0, "opt_out_type",
+		    "window_ms", (json_int_t)(rp->cfg.rate_limit_window_s * 1000)), replay_accept_done, rp);
 	}
 }
 
@@ -470,11 +481,12 @@ main(int argc, char **argv)
 	rp.flows = flows_new(rp.db);
 	rp.jobs = idmap_new();
 	/* As intake.c, inbound.c and outbox.c make theirs, with the measured sizes. */
-	rp.accepts = batch_new(rp.base, rp.db, &store_inbound_accept_batch, NULL, rp.o.accept_batch, true);
+	rp.accepts = batch_new(rp.base, rp.db, &store_inbound_accept_batch, rp.cfg.default_flow, rp.o.accept_batch,
+	    true);
 	rp.loads = batch_new(rp.base, rp.db, &store_step_load_batch, rp.cfg.default_flow, rp.o.load_batch, false);
 	snprintf(lease, sizeof lease, "%lld", rp.cfg.provider_timeout_ms + REPLAY_LEASE_MARGIN_MS);
 	rp.commits = batch_new(rp.base, rp.db, &store_step_commit_batch, lease, rp.o.commit_batch, false);
-	rp.sent = batch_new(rp.base, rp.db, &store_outbox_sent_batch, NULL, rp.o.sent_batch, false);
+	rp.sent = batch_new(rp.base, rp.db, &store_outbox_sent_batch, lease, rp.o.sent_batch, false);
 	rp.next_seq = rp.o.start;
 
 	rp.t0_us = timeutil_mono_us();

@@ -10,7 +10,9 @@
  * so freeing the batch while a call is in flight only marks it closing.
  * The hold (intake's spool) is asked just before a call would go out, so
  * items that waited behind a call whose items were spooled follow them
- * into the spool.
+ * into the spool. A batch may linger (batch_set_linger): with fewer than
+ * linger_items waiting it sends when the linger timer fires, started as
+ * the first of them waits, or as soon as enough have joined.
  */
 #include "batch.h"
 
@@ -46,6 +48,9 @@ struct batch {
 	size_t nwaiting;
 	struct batch_call *call;    /* the call in flight, or NULL */
 	struct event kick;          /* deferred send */
+	struct event linger;        /* send after linger_ms even if fewer than linger_items wait */
+	struct timeval linger_tv;
+	size_t linger_items;        /* 0: never linger */
 	bool closing;               /* freed while a call was in flight */
 };
 
@@ -67,7 +72,16 @@ batch_item_free(struct batch_item *it)
 static void
 batch_schedule(struct batch *b)
 {
-	if (b->call == NULL && b->nwaiting > 0 && !event_pending(&b->kick, EV_TIMEOUT, NULL))
+	if (b->call != NULL || b->nwaiting == 0)
+		return;
+	if (b->nwaiting < b->linger_items) {
+		/* Few items: give more a moment to join (the linger timer sends them). */
+		if (!evtimer_pending(&b->linger, NULL))
+			evtimer_add(&b->linger, &b->linger_tv);
+		return;
+	}
+	evtimer_del(&b->linger);
+	if (!event_pending(&b->kick, EV_TIMEOUT, NULL))
 		event_active(&b->kick, EV_TIMEOUT, 1);
 }
 
@@ -223,7 +237,16 @@ batch_new(struct event_base *base, struct db *db, const struct store_batch *fn, 
 	b->urgent = urgent;
 	TAILQ_INIT(&b->waiting);
 	event_assign(&b->kick, base, -1, 0, batch_kick_cb, b);
+	evtimer_assign(&b->linger, base, batch_kick_cb, b);
 	return b;
+}
+
+void
+batch_set_linger(struct batch *b, size_t items, int linger_ms)
+{
+	b->linger_items = linger_ms > 0 ? items : 0;
+	b->linger_tv.tv_sec = linger_ms / 1000;
+	b->linger_tv.tv_usec = (linger_ms % 1000) * 1000;
 }
 
 void
@@ -241,6 +264,7 @@ batch_free(struct batch *b)
 	if (b == NULL)
 		return;
 	event_del(&b->kick);
+	event_del(&b->linger);
 	while ((it = TAILQ_FIRST(&b->waiting)) != NULL) {
 		TAILQ_REMOVE(&b->waiting, it, entry);
 		batch_item_free(it);

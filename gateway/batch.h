@@ -51,6 +51,13 @@ typedef bool batch_hold_cb(void *arg);
  */
 struct batch *batch_new(struct event_base *base, struct db *db, const struct store_batch *fn,
     const char *extra, size_t max_items, bool urgent);
+/*
+ * Group commit at low load: while fewer than items wait (and no call is in
+ * flight), wait up to linger_ms for more before sending them. Only for
+ * work nobody waits on (the 'sent' marks): it adds up to linger_ms to each
+ * call at low load, and saves a transaction per item joined. linger_ms 0: never (the default).
+ */
+void batch_set_linger(struct batch *b, size_t items, int linger_ms);
 /* Asks hold before each call goes out (NULL: never held). */
 void batch_set_hold(struct batch *b, batch_hold_cb *hold, void *arg);
 /* Frees it; a call still in flight frees its items when it ends, calling no callbacks. */

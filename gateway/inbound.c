@@ -22,7 +22,9 @@
  * most one load or commit in flight, so its steps stay in order.
  * A patient step's commit also leases the conversation's next reply when
  * nothing holds it, and the reply goes straight to the sender (outbox_take)
- * instead of waiting for a claim.
+ * instead of waiting for a claim. A text's first step usually needs no load
+ * at all: the accept that stored it read the step in the same transaction
+ * (inbound_kick_loaded), under the conversation's lock.
  */
 #include "inbound.h"
 
@@ -438,11 +440,18 @@ inbound_load(struct inbound_job *job)
 void
 inbound_kick(struct inbound *in, int64_t conversation_id)
 {
+	inbound_kick_loaded(in, conversation_id, NULL, -1, NULL);
+}
+
+void
+inbound_kick_loaded(struct inbound *in, int64_t conversation_id, const PGresult *res, int row, const int *col)
+{
 	struct inbound_job *job = idmap_get(in->jobs, conversation_id);
 
 	if (in->stopped)
 		return;
 	if (job != NULL) {
+		/* Its step may be loaded already, but a job runs: that job loads again after its commit. */
 		job->dirty = true;
 		return;
 	}
@@ -450,7 +459,10 @@ inbound_kick(struct inbound *in, int64_t conversation_id)
 	job->in = in;
 	job->conversation_id = conversation_id;
 	idmap_put(in->jobs, conversation_id, job);
-	inbound_load(job);
+	if (res != NULL && !PQgetisnull(res, row, col[STEP_VERSION]))
+		inbound_step(job, res, row, col);
+	else
+		inbound_load(job);
 }
 
 static void

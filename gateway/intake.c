@@ -53,6 +53,7 @@ struct intake {
 	struct db *db;              /* borrowed */
 	struct inbound *inbound;    /* borrowed */
 	struct spool *spool;        /* borrowed, may be NULL */
+	const struct config *cfg;   /* borrowed */
 	struct sweeper replayer;    /* with a spool (else unused): one replay at a time */
 	bool ready;                 /* the database has our schema: accept and replay there */
 	struct batch *accepts;      /* owned: carenav_inbound_accept_batch */
@@ -161,7 +162,8 @@ intake_accept_item_done(const PGresult *res, int row, const int *col, const char
 		message_id = store_col_int64(res, row, col[ACCEPT_MESSAGE_ID]);
 		result = store_col_bool(res, row, col[ACCEPT_IS_NEW]) ? INTAKE_STORED : INTAKE_DUPLICATE;
 		if (result == INTAKE_STORED)
-			inbound_kick(intake->inbound, store_col_int64(res, row, col[ACCEPT_CONVERSATION_ID]));
+			inbound_kick_loaded(intake->inbound, store_col_int64(res, row, col[ACCEPT_CONVERSATION_ID]), res,
+			    row, col + ACCEPT_STEP);
 	} else if (error == NULL) {
 		result = INTAKE_UNAVAILABLE;  /* a row the function did not return: 503 */
 	} else if (res == NULL) {
@@ -209,10 +211,10 @@ intake_accept(struct intake *intake, const struct store_inbound *msg, intake_don
 		event_base_once(intake->base, -1, EV_TIMEOUT, intake_spooled_now, call, NULL);
 		return;
 	}
-	batch_add_take(intake->accepts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s*}",
+	batch_add_take(intake->accepts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s*, s:I}",
 	    "provider", call->msg.provider, "sid", call->msg.sid, "from", call->msg.from, "to", call->msg.to,
-	    "body", call->msg.body, "num_media", call->msg.num_media, "opt_out_type", call->msg.opt_out_type),
-	    intake_accept_item_done, call);
+	    "body", call->msg.body, "num_media", call->msg.num_media, "opt_out_type", call->msg.opt_out_type,
+	    "window_ms", (json_int_t)(intake->cfg->rate_limit_window_s * 1000)), intake_accept_item_done, call);
 }
 
 static void intake_replay_next(struct intake_replay *r);
@@ -322,7 +324,9 @@ intake_new(struct event_base *base, struct db *db, struct inbound *inbound, stru
 	intake->db = db;
 	intake->inbound = inbound;
 	intake->spool = spool;
-	intake->accepts = batch_new(base, db, &store_inbound_accept_batch, NULL, INTAKE_BATCH_MAX, true);
+	intake->cfg = cfg;
+	/* The accept also loads each text's step (inbound_kick_loaded): $2 is the default flow. */
+	intake->accepts = batch_new(base, db, &store_inbound_accept_batch, cfg->default_flow, INTAKE_BATCH_MAX, true);
 	batch_set_hold(intake->accepts, intake_hold, intake);
 	if (spool != NULL)
 		sweeper_init(&intake->replayer, base, cfg->sweep_interval_ms, intake_replay_start, intake);

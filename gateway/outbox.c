@@ -20,7 +20,10 @@
  * leases its conversation's next one in the same statement and hands it
  * over (outbox_take), saving a claim round trip and its walk per reply;
  * the row and its lease are the same as a claim's, so a crash before the
- * send is recovered the same way. A handed row finding every provider slot
+ * send is recovered the same way. The 'sent' mark hands over the
+ * conversation's next reply the same way, and kicks a claim only when it
+ * left one of the conversation's replies to it (an urgent one, one held
+ * elsewhere), so the claim no longer follows every send. A handed row finding every provider slot
  * taken waits here for the next free one (its lease runs meanwhile).
  * A temporary failure waits the provider's Retry-After when it gave one,
  * else the backoff. A provider that only queued the reply (Twilio's 201
@@ -49,6 +52,7 @@
 #include <event2/event_struct.h>
 #include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -77,6 +81,15 @@
 #define OUTBOX_RECORD_RETRY_MS 1000
 /* Most 'sent' marks in one transaction. */
 #define OUTBOX_SENT_BATCH 256
+/*
+ * At low load a 'sent' mark waits up to OUTBOX_SENT_LINGER_MS for others
+ * to share its transaction while fewer than OUTBOX_SENT_LINGER_ITEMS wait
+ * (issue #23: at 300 texts/s a mark of one or two items cost a call and a
+ * commit each). Nobody waits on a mark; the conversation's next reply, which
+ * the mark hands over, leaves that much later.
+ */
+#define OUTBOX_SENT_LINGER_ITEMS 16
+#define OUTBOX_SENT_LINGER_MS 10
 
 struct outbox {
 	struct event_base *base;
@@ -170,14 +183,16 @@ outbox_job_free(struct outbox_job *job)
 	free(job);
 }
 
+/*
+ * The outcome is recorded (error NULL) or must be recorded again. kick: a
+ * reply of the conversation may now be sendable and left to the claim.
+ */
 static void
-outbox_record_done(const PGresult *res, const char *error, void *arg)
+outbox_record_finish(struct outbox_job *job, const char *error, bool kick)
 {
-	struct outbox_job *job = arg;
 	struct outbox *ob = job->ob;
 	struct timeval tv = { 0, OUTBOX_RECORD_RETRY_MS * 1000 };
 
-	(void)res;
 	if (error != NULL) {
 		log_warn("outbox: recording id=%" PRId64 " failed, will retry: %s", job->id, error);
 		evtimer_add(&job->record_retry, &tv);
@@ -187,14 +202,37 @@ outbox_record_done(const PGresult *res, const char *error, void *arg)
 	if (job->urgent && job->result == PROVIDER_REJECTED && ob->refused_cb != NULL)
 		ob->refused_cb(ob->refused_arg);
 	outbox_job_free(job);
-	outbox_kick(ob);
+	if (kick)
+		outbox_kick(ob);
 }
 
 static void
+outbox_record_done(const PGresult *res, const char *error, void *arg)
+{
+	(void)res;
+	outbox_record_finish(arg, error, true);
+}
+
+/*
+ * A 'sent' mark committed: the conversation's next reply, if the mark
+ * leased it, goes to the sender now; a claim runs only if the mark left a
+ * reply of the conversation to it.
+ */
+static void
 outbox_sent_item_done(const PGresult *res, int row, const int *col, const char *error, void *arg)
 {
-	(void)col;
-	outbox_record_done(res, error == NULL && row < 0 ? "no result" : error, arg);
+	struct outbox_job *job = arg;
+	struct outbox *ob = job->ob;
+
+	if (error == NULL && row < 0)
+		error = "no result";
+	if (error != NULL) {
+		outbox_record_finish(job, error, true);
+		return;
+	}
+	if (!PQgetisnull(res, row, col[SENT_CLAIM + CLAIM_ID]))
+		outbox_take(ob, res, row, col + SENT_CLAIM);
+	outbox_record_finish(job, NULL, store_col_bool(res, row, col[SENT_MORE]));
 }
 
 static void
@@ -443,6 +481,7 @@ outbox_new(struct event_base *base, struct db *db, struct provider *provider,
     const struct config *cfg)
 {
 	struct outbox *ob = xcalloc(1, sizeof *ob);
+	char lease[24];
 
 	ob->base = base;
 	ob->db = db;
@@ -450,7 +489,9 @@ outbox_new(struct event_base *base, struct db *db, struct provider *provider,
 	ob->cfg = cfg;
 	TAILQ_INIT(&ob->ready);
 	sweeper_init(&ob->sweeper, base, cfg->sweep_interval_ms, outbox_sweep, ob);
-	ob->sent = batch_new(base, db, &store_outbox_sent_batch, NULL, OUTBOX_SENT_BATCH, false);
+	snprintf(lease, sizeof lease, "%" PRId64, outbox_lease_ms(cfg));
+	ob->sent = batch_new(base, db, &store_outbox_sent_batch, lease, OUTBOX_SENT_BATCH, false);
+	batch_set_linger(ob->sent, OUTBOX_SENT_LINGER_ITEMS, OUTBOX_SENT_LINGER_MS);
 	ob->gate = outbox_gate_new(db, cfg);
 	outbox_kick(ob);
 	return ob;

@@ -284,9 +284,22 @@ const struct store_batch store_step_commit_batch = {
 
 static const char *const store_outcome_columns[] = { "outcome", NULL };
 
+static const char *const store_accept_batch_columns[ACCEPT_BATCH_NCOLS + 1] = {
+	[ACCEPT_MESSAGE_ID] = "message_id", [ACCEPT_CONVERSATION_ID] = "conversation_id", [ACCEPT_IS_NEW] = "is_new",
+	[ACCEPT_STEP + STEP_VERSION] = "version", [ACCEPT_STEP + STEP_STATE] = "state",
+	[ACCEPT_STEP + STEP_FLOW_VERSION_ID] = "flow_version_id", [ACCEPT_STEP + STEP_LANGUAGE] = "language",
+	[ACCEPT_STEP + STEP_HANDOFF] = "handoff", [ACCEPT_STEP + STEP_LAST_ACTIVITY_MS] = "last_activity_ms",
+	[ACCEPT_STEP + STEP_MESSAGE_ID] = "message_id", [ACCEPT_STEP + STEP_BODY] = "body",
+	[ACCEPT_STEP + STEP_KIND] = "kind", [ACCEPT_STEP + STEP_LATEST_FLOW_VERSION_ID] = "latest_flow_version_id",
+	[ACCEPT_STEP + STEP_WINDOW_COUNT] = "window_count", [ACCEPT_STEP + STEP_STATUS] = "status",
+	[ACCEPT_STEP + STEP_OPT_OUT_TYPE] = "opt_out_type", [ACCEPT_STEP + STEP_RECEIVED_MS] = "received_ms",
+};
+
 const struct store_batch store_inbound_accept_batch = {
-	"SELECT ord, message_id, conversation_id, is_new FROM carenav_inbound_accept_batch($1)",
-	store_accept_columns,
+	"SELECT ord, message_id, conversation_id, is_new, version, state, flow_version_id, language, handoff, "
+	"last_activity_ms, body, kind, latest_flow_version_id, window_count, status, opt_out_type, received_ms "
+	"FROM carenav_inbound_accept_batch($1, $2)",
+	store_accept_batch_columns,
 };
 
 /* sql/ has no batch function for staff texts: one call of carenav_staff_step per item, in item order. */
@@ -298,11 +311,17 @@ const struct store_batch store_staff_step_batch = {
 	store_outcome_columns,
 };
 
-static const char *const store_no_columns[] = { NULL };
+static const char *const store_sent_columns[SENT_NCOLS + 1] = {
+	[SENT_MORE] = "more", [SENT_CLAIM + CLAIM_ID] = "outbox_id", [SENT_CLAIM + CLAIM_MESSAGE_ID] = "message_id",
+	[SENT_CLAIM + CLAIM_ATTEMPTS] = "attempts", [SENT_CLAIM + CLAIM_TO] = "to_number",
+	[SENT_CLAIM + CLAIM_FROM] = "from_number", [SENT_CLAIM + CLAIM_BODY] = "body",
+	[SENT_CLAIM + CLAIM_URGENT] = "urgent", [SENT_CLAIM + CLAIM_ESCALATION_OPEN] = "escalation_open",
+};
 
 const struct store_batch store_outbox_sent_batch = {
-	"SELECT ord FROM carenav_outbox_sent_batch($1)",
-	store_no_columns,
+	"SELECT ord, more, outbox_id, message_id, attempts, to_number, from_number, body, urgent, escalation_open "
+	"FROM carenav_outbox_sent_batch($1, $2::integer)",
+	store_sent_columns,
 };
 
 bool

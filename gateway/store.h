@@ -200,11 +200,30 @@ extern const struct store_batch store_step_commit_batch;
 extern const struct store_batch store_staff_step_batch;
 /*
  * Several accepts in one transaction (group commit): items {"provider",
- * "sid", "from", "to", "body", "num_media", "opt_out_type"}; rows: the
- * accept columns.
+ * "sid", "from", "to", "body", "num_media", "opt_out_type", "window_ms"},
+ * $2 the default flow; rows: the accept columns, then from ACCEPT_STEP on
+ * the STEP_NCOLS columns of the text's step, loaded in the same
+ * transaction (ACCEPT_STEP + STEP_VERSION NULL when the text is not its
+ * conversation's next: load it as usual).
  */
+enum store_accept_batch_col {
+	ACCEPT_STEP = ACCEPT_NCOLS,
+	ACCEPT_BATCH_NCOLS = ACCEPT_STEP + STEP_NCOLS
+};
 extern const struct store_batch store_inbound_accept_batch;
-/* Items {"id", "sid", "status", "segments", "encoding"}: the provider took the reply. */
+/*
+ * Items {"id", "sid", "status", "segments", "encoding"}: the provider took
+ * the reply; $2 the lease (ms) of a reply handed to the sender. Each item's
+ * row carries, from SENT_CLAIM on, the CLAIM_NCOLS columns of its
+ * conversation's next reply, leased for the sender (SENT_CLAIM + CLAIM_ID
+ * NULL when none was), and SENT_MORE: a reply of the conversation was left
+ * to the claim.
+ */
+enum store_sent_col {
+	SENT_MORE,
+	SENT_CLAIM,
+	SENT_NCOLS = SENT_CLAIM + CLAIM_NCOLS
+};
 extern const struct store_batch store_outbox_sent_batch;
 
 /*

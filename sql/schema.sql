@@ -372,6 +372,14 @@ CREATE FUNCTION public.carenav_inbound_accept(p_provider text, p_sid text, p_fro
 --
 
 CREATE FUNCTION public.carenav_inbound_accept_batch(p_msgs jsonb) RETURNS TABLE(ord integer, message_id bigint, conversation_id bigint, is_new boolean)
+    LANGUAGE sql
+    AS $$ -- body: sql/functions/inbound.sql $$;
+
+--
+-- Name: carenav_inbound_accept_batch(jsonb, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_inbound_accept_batch(p_msgs jsonb, p_default_flow text) RETURNS TABLE(ord integer, message_id bigint, conversation_id bigint, is_new boolean, version bigint, state text, flow_version_id bigint, language text, opted_out boolean, handoff boolean, last_activity_ms bigint, body text, received_ms bigint, kind text, latest_flow_version_id bigint, window_count bigint, status text, opt_out_type text)
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
     SET enable_seqscan TO 'off'
@@ -551,6 +559,14 @@ CREATE FUNCTION public.carenav_outbox_sent(p_outbox_id bigint, p_provider_sid te
 --
 
 CREATE FUNCTION public.carenav_outbox_sent_batch(p_items jsonb) RETURNS TABLE(ord integer, done boolean)
+    LANGUAGE sql
+    AS $$ -- body: sql/functions/outbox.sql $$;
+
+--
+-- Name: carenav_outbox_sent_batch(jsonb, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_outbox_sent_batch(p_items jsonb, p_lease_ms integer) RETURNS TABLE(ord integer, done boolean, outbox_id bigint, message_id bigint, attempts integer, to_number text, from_number text, body text, urgent boolean, escalation_open boolean, more boolean)
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
     SET enable_seqscan TO 'off'

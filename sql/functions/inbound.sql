@@ -254,8 +254,24 @@ $$;
 -- sender: a generic plan made while the table was new (a fresh connection
 -- on a fresh database) hashed the whole table instead, at every call after
 -- (1.3 ms a call with 2,000 conversations, issue #23); hence the enable_* settings.
-CREATE OR REPLACE FUNCTION carenav_inbound_accept_batch(p_msgs jsonb)
-RETURNS TABLE (ord integer, message_id bigint, conversation_id bigint, is_new boolean)
+-- The accept also loads each stored text's step (issue #23): for a new
+-- text that is its conversation's oldest unprocessed one, the row carries
+-- what carenav_step_load returns for the conversation (version NULL
+-- otherwise: a text behind an older one waits for that one's step). The
+-- conversation is locked by the accept, so the state read is the one the
+-- step starts from; a step another process commits after this still makes
+-- the gateway's commit a 'conflict', as after a load. This saves a load
+-- call, and its transaction, per text; the step's guarantees are the
+-- load's (the text stays unprocessed until its step commits). Each element
+-- may carry "window_ms" (the rate limit's window, default 60000), as a load
+-- item does; message_id is the accept's, and the step's text whenever
+-- version is not NULL. With p_default_flow NULL nothing is loaded.
+CREATE OR REPLACE FUNCTION carenav_inbound_accept_batch(p_msgs jsonb, p_default_flow text)
+RETURNS TABLE (ord integer, message_id bigint, conversation_id bigint, is_new boolean,
+               version bigint, state text, flow_version_id bigint, language text,
+               opted_out boolean, handoff boolean, last_activity_ms bigint,
+               body text, received_ms bigint, kind text,
+               latest_flow_version_id bigint, window_count bigint, status text, opt_out_type text)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan
     SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 #variable_conflict use_column
@@ -308,11 +324,24 @@ BEGIN
          ORDER BY n.mid)
     SELECT array_agg(n.i), array_agg(n.mid) INTO v_ord, v_mid FROM n;
     RETURN QUERY
-    SELECT t.i, d.message_id, d.conversation_id, d.message_id = t.mid
+    SELECT t.i, d.message_id, d.conversation_id, d.message_id = t.mid, s.version, s.state, s.flow_version_id,
+           s.language, s.opted_out, s.handoff, s.last_activity_ms, s.body, s.received_ms, s.kind,
+           s.latest_flow_version_id, s.window_count, s.status, s.opt_out_type
       FROM unnest(v_ord, v_mid) AS t (i, mid)
       JOIN jsonb_array_elements(p_msgs) WITH ORDINALITY AS x (m, i) ON x.i = t.i
-      JOIN inbound_ids d ON d.provider = x.m->>'provider' AND d.provider_sid = x.m->>'sid';
+      JOIN inbound_ids d ON d.provider = x.m->>'provider' AND d.provider_sid = x.m->>'sid'
+      LEFT JOIN LATERAL (
+          SELECT l.* FROM carenav_step_load(d.conversation_id, p_default_flow,
+                                            coalesce((x.m->>'window_ms')::bigint, 60000)) AS l
+           WHERE p_default_flow IS NOT NULL AND d.message_id = t.mid AND l.message_id = t.mid) s ON true;
 END $$;
+
+-- The accept batch of the previous release (no step loaded), during a rolling upgrade.
+CREATE OR REPLACE FUNCTION carenav_inbound_accept_batch(p_msgs jsonb)
+RETURNS TABLE (ord integer, message_id bigint, conversation_id bigint, is_new boolean)
+LANGUAGE sql AS $$
+    SELECT a.ord, a.message_id, a.conversation_id, a.is_new FROM carenav_inbound_accept_batch(p_msgs, NULL::text) a;
+$$;
 
 CREATE OR REPLACE FUNCTION carenav_step_load_batch(p_items jsonb, p_default_flow text)
 RETURNS TABLE (ord integer, version bigint, state text, flow_version_id bigint, language text,

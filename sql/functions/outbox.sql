@@ -164,9 +164,33 @@ $$;
 -- and escalation work of their own: carenav_outbox_sent, one by one. The
 -- per-row form cost 0.36 ms per text in PL/pgSQL statements (issue #23).
 -- The joins must probe the keys (messages by its partition key); hence the
--- enable_* settings, as for the claim.
+-- enable_* settings, as for the claim. This form, the previous release's,
+-- marks only: the work is in the two-argument form below.
 CREATE OR REPLACE FUNCTION carenav_outbox_sent_batch(p_items jsonb)
 RETURNS TABLE (ord integer, done boolean)
+LANGUAGE sql AS $$
+    SELECT s.ord, s.done FROM carenav_outbox_sent_batch(p_items, NULL::integer) s;
+$$;
+
+-- The 'sent' marks (as above) that also hand each conversation's next reply
+-- to the sender, as the step commit does for a step's first reply (issue
+-- #23); with p_lease_ms NULL, the marks alone. Once a reply is marked sent,
+-- its conversation's oldest pending row,
+-- if ordinary, due, held by no one and not opted out, is leased for
+-- p_lease_ms (attempts + 1) as carenav_outbox_claim would lease it and
+-- returned with the first item of its conversation. "more" says that a
+-- pending row of the conversation was left to the claim (urgent, leased
+-- elsewhere, backing off, opted out): only then does the gateway kick a
+-- claim, which before followed every 'sent' mark and found nothing nearly
+-- always. The conversations are locked FOR SHARE first, in id order: a step
+-- commit (FOR UPDATE) queueing a reply of one of them either committed
+-- before, and its reply is seen here, or waits for this commit, and then
+-- finds nothing pending before its reply and hands it over itself; either
+-- way no reply is left for the sweep.
+CREATE OR REPLACE FUNCTION carenav_outbox_sent_batch(p_items jsonb, p_lease_ms integer)
+RETURNS TABLE (ord integer, done boolean, outbox_id bigint, message_id bigint, attempts integer,
+               to_number text, from_number text, body text, urgent boolean, escalation_open boolean,
+               more boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan
     SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 #variable_conflict use_column
@@ -175,7 +199,17 @@ DECLARE
     v_ids  bigint[];
     v_ats  timestamptz[];
     v_sids text[];
+    v_ord  integer[];
+    v_conv bigint[];
+    v_next bigint[];
 BEGIN
+    IF p_lease_ms IS NOT NULL THEN
+        PERFORM 1 FROM conversations c
+          WHERE c.id IN (SELECT o.conversation_id FROM jsonb_array_elements(p_items) AS x (s)
+                           JOIN outbox o ON o.id = (x.s->>'id')::bigint)
+          ORDER BY c.id
+            FOR SHARE;
+    END IF;
     FOR e IN SELECT x.s FROM jsonb_array_elements(p_items) AS x (s)
                JOIN outbox o ON o.id = (x.s->>'id')::bigint
               WHERE o.urgent ORDER BY o.id LOOP
@@ -217,7 +251,36 @@ BEGIN
      WHERE m.id = r.id AND m.created_at = r.at
        AND carenav_status_rank(r.status) > 0
        AND carenav_status_rank(r.status) >= carenav_status_rank(m.status);
-    RETURN QUERY SELECT x.i::integer, true FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i);
+    IF p_lease_ms IS NULL THEN
+        RETURN QUERY SELECT x.i::integer, true, NULL::bigint, NULL::bigint, NULL::integer, NULL::text, NULL::text,
+                            NULL::text, NULL::boolean, NULL::boolean, false
+                       FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i);
+        RETURN;
+    END IF;
+    SELECT array_agg(t.i), array_agg(t.conv), array_agg(t.next) INTO v_ord, v_conv, v_next
+      FROM (SELECT min(x.i)::integer AS i, o.conversation_id AS conv,
+                   (SELECT p.id FROM outbox p WHERE p.conversation_id = o.conversation_id AND p.state = 'pending'
+                     ORDER BY p.id LIMIT 1) AS next
+              FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
+              JOIN outbox o ON o.id = (x.s->>'id')::bigint
+             GROUP BY o.conversation_id) t;
+    RETURN QUERY
+    WITH h AS (
+        UPDATE outbox o
+           SET lease_until = now() + p_lease_ms * interval '1 millisecond', attempts = o.attempts + 1
+          FROM conversations c, messages m
+         WHERE o.id IN (SELECT l.id FROM outbox l WHERE l.id = ANY (v_next) FOR UPDATE SKIP LOCKED)
+           AND o.state = 'pending' AND NOT o.urgent AND o.next_attempt_at <= now()
+           AND (o.lease_until IS NULL OR o.lease_until < now())
+           AND c.id = o.conversation_id AND (o.compliance OR NOT c.opted_out)
+           AND m.id = o.message_id AND m.created_at = o.message_created_at
+        RETURNING o.id, o.message_id, o.attempts, m.to_number, m.from_number, m.body, o.conversation_id)
+    SELECT x.i::integer, true, h.id, h.message_id, h.attempts, h.to_number, h.from_number, h.body,
+           CASE WHEN h.id IS NOT NULL THEN false END, CASE WHEN h.id IS NOT NULL THEN false END,
+           t.next IS NOT NULL AND h.id IS NULL
+      FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
+      LEFT JOIN unnest(v_ord, v_conv, v_next) AS t (i, conv, next) ON t.i = x.i
+      LEFT JOIN h ON h.conversation_id = t.conv;
 END $$;
 
 CREATE OR REPLACE FUNCTION carenav_suppress_opted_out() RETURNS trigger

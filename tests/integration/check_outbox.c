@@ -4,7 +4,8 @@
  * for ordinary replies, row by row for urgent ones, a delivery report that
  * raced ahead applied), and the step commit handing a conversation's next
  * reply to the sender (leased as a claim would, in order, never an urgent
- * one), exactly as the gateway's batches call them.
+ * one), and the 'sent' mark handing over the next one the same way, exactly
+ * as the gateway's batches call them.
  */
 #include <check.h>
 #include <stdio.h>
@@ -161,4 +162,60 @@ START_TEST(test_step_commit_hands_over_next_reply)
 }
 END_TEST
 
-CHECK_RUN_MAIN("outbox", 60, test_sent_batch, test_step_commit_hands_over_next_reply)
+/* The 'sent' mark of the reply named body, with a lease: "body more" of the row it handed over, "-" for none. */
+static char *
+sent_hand(PGconn *pg, const char *body)
+{
+	char *sql = xasprintf("SELECT coalesce(s.body, '-') || ' ' || s.more FROM carenav_outbox_sent_batch("
+	    "(SELECT jsonb_build_array(jsonb_build_object('id', o.id, 'sid', 'SM' || m.body)) FROM outbox o "
+	    "JOIN messages m ON m.id = o.message_id WHERE m.body = '%s'), 60000) s", body);
+	char *out = harness_query_text(pg, sql);
+
+	free(sql);
+	return out;
+}
+
+START_TEST(test_sent_batch_hands_over_next_reply)
+{
+	struct harness_gw gw;
+	char *conninfo, *s;
+	long long conv;
+	PGconn *pg = outbox_db(&gw, &conninfo, &conv);
+
+	s = step(pg, PATIENT, "SMn1", "[{\"body\": \"one\"}, {\"body\": \"two\"}, {\"body\": \"three\"}]", "[]");
+	ck_assert_str_eq(s, "last one 1");
+	free(s);
+	/* The mark of the first leases the second, as a claim would; nothing is left to the claim. */
+	s = sent_hand(pg, "one");
+	ck_assert_str_eq(s, "two false");
+	free(s);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
+	    "WHERE m.body = 'two' AND o.attempts = 1 AND o.lease_until > now() + interval '50 s'"), 1);
+	/* The third is held elsewhere (another gateway's claim): not handed over, and left to the claim. */
+	ck_assert_int_eq(q(pg, "WITH u AS (UPDATE outbox o SET lease_until = now() + interval '1 minute' "
+	    "FROM messages m WHERE m.id = o.message_id AND m.body = 'three' RETURNING 1) SELECT count(*) FROM u"), 1);
+	s = sent_hand(pg, "two");
+	ck_assert_str_eq(s, "- true");
+	free(s);
+	/* The last mark: nothing pending, nothing to claim. */
+	s = sent_hand(pg, "three");
+	ck_assert_str_eq(s, "- false");
+	free(s);
+	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state = 'done' AND lease_until IS NULL"), 3);
+	/* An emergency step's reply is urgent: a mark before it never hands it over. */
+	s = step(pg, PATIENT, "SMn2", "[{\"body\": \"four\"}]", "[]");
+	ck_assert_str_eq(s, "last four 1");
+	free(s);
+	s = step(pg, PATIENT, "SMn3", "[{\"body\": \"call 911\"}]",
+	    "[{\"kind\": \"escalate\", \"reason\": \"cauda_equina\", \"detail\": \"numb\"}]");
+	ck_assert_str_eq(s, "last - -");
+	free(s);
+	s = sent_hand(pg, "four");
+	ck_assert_str_eq(s, "- true");
+	free(s);
+	outbox_db_free(&gw, conninfo, pg);
+}
+END_TEST
+
+CHECK_RUN_MAIN("outbox", 60, test_sent_batch, test_step_commit_hands_over_next_reply,
+    test_sent_batch_hands_over_next_reply)
