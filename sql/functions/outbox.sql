@@ -210,6 +210,16 @@ BEGIN
           ORDER BY c.id
             FOR SHARE;
     END IF;
+    -- The escalations of the pages in the batch before their outbox rows, as
+    -- closing or acknowledging an escalation takes them (the escalation, then
+    -- its pages' rows): marking a page sent moves its escalation's next round
+    -- after updating the row, and the two orders deadlocked.
+    PERFORM 1 FROM escalations x
+      WHERE x.id IN (SELECT (p.e->>'e')::bigint FROM jsonb_array_elements(p_items) AS i (s)
+                       JOIN outbox o ON o.id = (i.s->>'id')::bigint AND o.urgent
+                      CROSS JOIN LATERAL jsonb_array_elements(o.pages) AS p (e))
+      ORDER BY x.id
+        FOR NO KEY UPDATE;
     FOR e IN SELECT x.s FROM jsonb_array_elements(p_items) AS x (s)
                JOIN outbox o ON o.id = (x.s->>'id')::bigint
               WHERE o.urgent ORDER BY o.id LOOP
