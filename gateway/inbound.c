@@ -29,7 +29,6 @@
 #include "inbound.h"
 
 #include <event2/event.h>
-#include <event2/event_struct.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -52,6 +51,7 @@
 #include "segment.h"
 #include "stats.h"
 #include "store.h"
+#include "sweeper.h"
 #include "timeutil.h"
 #include "triage.h"
 #include "xmalloc.h"
@@ -76,9 +76,7 @@ struct inbound {
 	struct batch *loads;        /* owned: carenav_step_load_batch */
 	struct batch *commits;      /* owned: carenav_step_commit_batch */
 	struct batch *staff_commits;  /* owned: carenav_staff_step, one per call */
-	struct event sweep;         /* finds work left by crashes and other processes */
-	bool sweeping;
-	bool stopped;
+	struct sweeper sweeper;     /* finds work left by crashes and other processes */
 };
 
 /* The processing of one conversation, from its first load until it has nothing left. */
@@ -415,7 +413,7 @@ inbound_load_item_done(const PGresult *res, int row, const int *col, const char 
 		return;
 	}
 	if (row < 0) {
-		if (job->dirty && !job->in->stopped) {
+		if (job->dirty && !job->in->sweeper.stopped) {
 			job->dirty = false;
 			inbound_load(job);
 		} else {
@@ -429,7 +427,7 @@ inbound_load_item_done(const PGresult *res, int row, const int *col, const char 
 static void
 inbound_load(struct inbound_job *job)
 {
-	if (job->in->stopped) {
+	if (job->in->sweeper.stopped) {
 		inbound_job_end(job);
 		return;
 	}
@@ -448,7 +446,7 @@ inbound_kick_loaded(struct inbound *in, int64_t conversation_id, const PGresult 
 {
 	struct inbound_job *job = idmap_get(in->jobs, conversation_id);
 
-	if (in->stopped)
+	if (in->sweeper.stopped)
 		return;
 	if (job != NULL) {
 		/* Its step may be loaded already, but a job runs: that job loads again after its commit. */
@@ -470,24 +468,21 @@ inbound_sweep_done(const PGresult *res, const char *error, void *arg)
 {
 	struct inbound *in = arg;
 
-	in->sweeping = false;
+	sweeper_done(&in->sweeper);
 	if (error != NULL)
 		return;
 	for (int i = 0; i < PQntuples(res); i++)
 		inbound_kick(in, store_col_int64(res, i, 0));
 }
 
-static void
-inbound_sweep_timer(evutil_socket_t fd, short what, void *arg)
+/* The sweeper's run: the conversations with texts left unprocessed, each kicked. */
+static bool
+inbound_sweep(void *arg)
 {
 	struct inbound *in = arg;
 
-	(void)fd;
-	(void)what;
-	if (in->sweeping || in->stopped)
-		return;
-	in->sweeping = true;
 	store_unprocessed_conversations(in->db, INBOUND_SWEEP_LIMIT, in->cfg->sweep_min_age_ms, inbound_sweep_done, in);
+	return true;
 }
 
 struct inbound *
@@ -510,9 +505,9 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
 	snprintf(lease, sizeof lease, "%" PRId64, outbox_lease_ms(cfg));
 	in->commits = batch_new(base, db, &store_step_commit_batch, lease, INBOUND_COMMIT_BATCH, false);
 	in->staff_commits = batch_new(base, db, &store_staff_step_batch, NULL, 1, false);
-	timeutil_every(&in->sweep, base, cfg->sweep_interval_ms, inbound_sweep_timer, in);
+	sweeper_init(&in->sweeper, base, cfg->sweep_interval_ms, inbound_sweep, in);
 	/* Messages stored before a crash or restart are answered right away. */
-	event_active(&in->sweep, EV_TIMEOUT, 1);
+	sweeper_kick(&in->sweeper);
 	return in;
 }
 
@@ -521,7 +516,7 @@ inbound_free(struct inbound *in)
 {
 	if (in == NULL)
 		return;
-	event_del(&in->sweep);
+	sweeper_stop(&in->sweeper);
 	batch_free(in->loads);
 	batch_free(in->commits);
 	batch_free(in->staff_commits);
@@ -532,13 +527,12 @@ inbound_free(struct inbound *in)
 void
 inbound_stop(struct inbound *in)
 {
-	in->stopped = true;
-	event_del(&in->sweep);
+	sweeper_stop(&in->sweeper);
 }
 
 size_t
 inbound_active(const struct inbound *in)
 {
 	/* A sweep query in flight counts: a drain must not free us under its callback. */
-	return idmap_count(in->jobs) + (in->sweeping ? 1 : 0);
+	return idmap_count(in->jobs) + (in->sweeper.busy ? 1 : 0);
 }
