@@ -40,6 +40,7 @@
 #include "timeutil.h"
 
 #define LOADGEN_MAX_TEXT 64
+#define LOADGEN_SERIES_S 3600  /* seconds of per-second latency kept for LOADGEN_SERIES */
 
 /* The back-pain walk: hi, screen, region and duration (slot filling), the see-a-doctor signs, tips. */
 static const char *const loadgen_script[] = {
@@ -88,6 +89,7 @@ struct loadgen {
 	uint64_t issued, ok, errors, in_flight;
 	uint32_t *lat_us;                 /* owned; one per accepted webhook */
 	size_t nlat, caplat;
+	uint32_t series_n[LOADGEN_SERIES_S], series_slow[LOADGEN_SERIES_S], series_max_us[LOADGEN_SERIES_S];
 	bool stopping;
 };
 
@@ -147,6 +149,36 @@ loadgen_req_new(struct loadgen *lg, uint64_t due_us)
 	return r;
 }
 
+/* Per second of due time: webhooks, those over 50 ms, the slowest. */
+static void
+loadgen_series_add(struct loadgen *lg, uint64_t due_us, uint32_t lat_us)
+{
+	uint64_t s = due_us > lg->t0_us ? (due_us - lg->t0_us) / 1000000 : 0;
+
+	if (s >= LOADGEN_SERIES_S)
+		return;
+	lg->series_n[s]++;
+	lg->series_slow[s] += lat_us > 50000;
+	if (lat_us > lg->series_max_us[s])
+		lg->series_max_us[s] = lat_us;
+}
+
+/* LOADGEN_SERIES=FILE appends "second webhooks over_50ms max_ms" lines: where in a phase the slow ones were. */
+static void
+loadgen_series_write(const struct loadgen *lg, const char *path)
+{
+	FILE *f;
+
+	if (path == NULL || *path == '\0' || (f = fopen(path, "a")) == NULL)
+		return;
+	fprintf(f, "# run %s start %" PRIu64 " rate %.0f\n", lg->o.run_id, lg->o.start, lg->o.rate);
+	for (int s = 0; s < LOADGEN_SERIES_S; s++)
+		if (lg->series_n[s])
+			fprintf(f, "%d %u %u %.1f\n", s, lg->series_n[s], lg->series_slow[s],
+			    lg->series_max_us[s] / 1000.0);
+	fclose(f);
+}
+
 static void
 loadgen_done_cb(struct evhttp_request *req, void *arg)
 {
@@ -167,6 +199,7 @@ loadgen_done_cb(struct evhttp_request *req, void *arg)
 		}
 		lg->lat_us[lg->nlat++] = (uint32_t)(now - r->due_us > UINT32_MAX ? UINT32_MAX :
 		    now - r->due_us);
+		loadgen_series_add(lg, r->due_us, lg->lat_us[lg->nlat - 1]);
 	} else {
 		if (lg->errors < 5)
 			fprintf(stderr, "loadgen: seq %" PRIu64 " got HTTP %d\n", r->seq, code);
@@ -347,6 +380,7 @@ main(int argc, char **argv)
 	elapsed = timeutil_mono_us() - lg.t0_us;
 
 	qsort(lg.lat_us, lg.nlat, sizeof *lg.lat_us, loadgen_cmp_u32);
+	loadgen_series_write(&lg, getenv("LOADGEN_SERIES"));
 	printf("LG_issued=%" PRIu64 "\n", lg.issued);
 	printf("LG_ok=%" PRIu64 "\n", lg.ok);
 	printf("LG_errors=%" PRIu64 "\n", lg.errors);
