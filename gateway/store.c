@@ -113,9 +113,7 @@ store_unprocessed_conversations(struct db *db, int limit, int64_t min_age_ms, db
 	char lim[24], age[24];
 	const char *params[] = { I64(lim, limit), I64(age, min_age_ms) };
 
-	db_query(db, "SELECT DISTINCT conversation_id FROM messages "
-	    "WHERE direction = 'in' AND processed_at IS NULL "
-	    "AND created_at < now() - make_interval(secs => $2::bigint / 1000.0) LIMIT $1", 2, params, cb, arg);
+	db_query(db, "SELECT conversation_id FROM carenav_unprocessed_conversations($1, $2)", 2, params, cb, arg);
 }
 
 const char *const store_claim_columns[CLAIM_NCOLS + 1] = {

@@ -795,6 +795,15 @@ CREATE FUNCTION public.carenav_titles_load(p_doc jsonb) RETURNS void
     AS $$ -- body: sql/functions/escalation.sql $$;
 
 --
+-- Name: carenav_unprocessed_conversations(integer, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_unprocessed_conversations(p_limit integer, p_min_age_ms bigint) RETURNS TABLE(conversation_id bigint)
+    LANGUAGE sql STABLE
+    SET max_parallel_workers_per_gather TO '0'
+    AS $$ -- body: sql/functions/inbound.sql $$;
+
+--
 -- Name: carenav_zone_exists(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1902,6 +1911,18 @@ CREATE UNIQUE INDEX escalations_open_code ON public.escalations USING btree (cod
 CREATE INDEX messages_conversation ON ONLY public.messages USING btree (conversation_id, id);
 
 --
+-- Name: messages_inbound_window; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX messages_inbound_window ON ONLY public.messages USING btree (conversation_id, created_at) WHERE (direction = 'in'::text);
+
+--
+-- Name: messages_default_conversation_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX messages_default_conversation_id_created_at_idx ON public.messages_default USING btree (conversation_id, created_at) WHERE (direction = 'in'::text);
+
+--
 -- Name: messages_default_conversation_id_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1960,6 +1981,12 @@ CREATE INDEX messages_default_provider_sid_idx ON public.messages_default USING 
 --
 
 CREATE INDEX messages_legacy_conversation ON public.messages_legacy USING btree (conversation_id, id);
+
+--
+-- Name: messages_legacy_conversation_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX messages_legacy_conversation_id_created_at_idx ON public.messages_legacy USING btree (conversation_id, created_at) WHERE (direction = 'in'::text);
 
 --
 -- Name: messages_legacy_created_at_idx; Type: INDEX; Schema: public; Owner: -
@@ -2064,6 +2091,12 @@ ALTER INDEX public.escalation_events_escalation ATTACH PARTITION public.escalati
 ALTER INDEX public.escalation_events_pkey ATTACH PARTITION public.escalation_events_legacy_pkey;
 
 --
+-- Name: messages_default_conversation_id_created_at_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.messages_inbound_window ATTACH PARTITION public.messages_default_conversation_id_created_at_idx;
+
+--
 -- Name: messages_default_conversation_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
 --
 
@@ -2104,6 +2137,12 @@ ALTER INDEX public.messages_outbound_sid ATTACH PARTITION public.messages_defaul
 --
 
 ALTER INDEX public.messages_conversation ATTACH PARTITION public.messages_legacy_conversation;
+
+--
+-- Name: messages_legacy_conversation_id_created_at_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.messages_inbound_window ATTACH PARTITION public.messages_legacy_conversation_id_created_at_idx;
 
 --
 -- Name: messages_legacy_created_at_idx; Type: INDEX ATTACH; Schema: public; Owner: -

@@ -127,6 +127,21 @@ LANGUAGE sql AS $$
                                p_language, p_status, p_provider, p_replies, p_actions, NULL::bigint);
 $$;
 
+-- The conversations with a text still unprocessed p_min_age_ms after it
+-- arrived: the inbound sweep's work (gateway/inbound.c), left by a crash or
+-- another process. No parallel plan: outbound rows have no processed_at
+-- either, so the planner expects a quarter of messages here where there are
+-- nearly none, and started two workers for every sweep (40-200 ms of both
+-- cores a call under load, issue #23); the unprocessed-text index finds them.
+CREATE OR REPLACE FUNCTION carenav_unprocessed_conversations(p_limit integer, p_min_age_ms bigint)
+RETURNS TABLE (conversation_id bigint)
+LANGUAGE sql STABLE SET max_parallel_workers_per_gather = 0 AS $$
+    SELECT DISTINCT m.conversation_id FROM messages m
+     WHERE m.direction = 'in' AND m.processed_at IS NULL
+       AND m.created_at < now() - p_min_age_ms * interval '1 millisecond'
+     LIMIT p_limit
+$$;
+
 CREATE OR REPLACE FUNCTION carenav_is_staff(p_phone text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM staff WHERE phone = p_phone AND active)
