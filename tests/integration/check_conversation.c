@@ -341,7 +341,7 @@ START_TEST(test_shipped_flow_upgrade)
 	long long before;
 
 	memset(&w, 0, sizeof w);
-	w.conninfo = harness_db_create();
+	w.conninfo = harness_db_create_empty();
 	harness_gw_init(&w.gw, w.conninfo, NULL);
 	/* The database an earlier gateway left: the earlier shipped flow, unmodified. */
 	ck_assert_msg(harness_gw_cli(&w.gw, &out, "flow", "load", v1, NULL) == 0, "flow load: %s", out);
@@ -390,7 +390,7 @@ START_TEST(test_edited_flow_kept)
 	FILE *f;
 
 	memset(&w, 0, sizeof w);
-	w.conninfo = harness_db_create();
+	w.conninfo = harness_db_create_empty();
 	harness_gw_init(&w.gw, w.conninfo, NULL);
 	at = strstr(doc, greeting);
 	ck_assert_ptr_nonnull(at);

@@ -106,7 +106,7 @@ START_TEST(test_doctor)
 	struct harness_gw gw, nodb, fresh, badcfg, sandbox, kannel;
 	const int refuse[] = { 401 };
 	struct fake_twilio_request req;
-	char *fresh_db = harness_db_create();
+	char *fresh_db = harness_db_create_empty();
 	const char *env[7];
 
 	tw_base = xasprintf("TWILIO_API_BASE=http://127.0.0.1:%d", fake_twilio_port(ft));

@@ -154,7 +154,7 @@ check_upgrade_from(const char *dump_name, long long applied_before)
 
 START_TEST(test_function_files_reapplied_when_changed)
 {
-	char *conninfo = harness_db_create();
+	char *conninfo = harness_db_create_empty();
 	PGconn *pg;
 
 	migrate(conninfo);
@@ -185,7 +185,7 @@ END_TEST
 
 START_TEST(test_function_file_waits_for_table_lock)
 {
-	char *conninfo = harness_db_create(), *out = NULL;
+	char *conninfo = harness_db_create_empty(), *out = NULL;
 	char *argv[] = { "psql", "-X", "-q", "-d", conninfo, "-c",
 		"BEGIN; LOCK TABLE conversations IN SHARE MODE; SELECT pg_sleep(3); COMMIT", NULL };
 	struct harness_spawn_opts opts = { .in_fd = -1 };
@@ -220,7 +220,7 @@ END_TEST
 START_TEST(test_concurrent_migrate)
 {
 	enum { GATEWAYS = 3 };
-	char *conninfo = harness_db_create(), *url = xasprintf("DATABASE_URL=%s", conninfo);
+	char *conninfo = harness_db_create_empty(), *url = xasprintf("DATABASE_URL=%s", conninfo);
 	const char *env[] = { url, NULL };
 	char *argv[] = { (char *)getenv("CARENAV_BIN"), "migrate", NULL };
 	pid_t pids[GATEWAYS];

@@ -110,7 +110,7 @@ apply_expand(PGconn *pg)
 START_TEST(test_rolling_upgrade_under_traffic)
 {
 	enum { SENT = PATIENTS * ROUNDS };
-	char *conninfo = harness_db_create(), *out = NULL, *notes;
+	char *conninfo = harness_db_create_empty(), *out = NULL, *notes;
 	struct haproxy_stream stream;
 	struct up up;
 	PGconn *pg;

@@ -107,14 +107,16 @@ harness_db_connect(const char *conninfo)
 	return pg;
 }
 
-char *
-harness_db_create(void)
+/* A new database, a copy of template (of template1 when NULL). */
+static char *
+harness_db_copy(const char *template)
 {
 	static int counter;
 	char *admin = xasprintf("host=%s dbname=postgres user=carenav", harness_env("CARENAV_TEST_PGHOST"));
 	PGconn *pg = harness_db_connect(admin);
 	char *name = xasprintf("t_%d_%d_%ld", (int)getpid(), counter++, (long)time(NULL));
-	char *sql = xasprintf("CREATE DATABASE %s", name);
+	char *sql = template ? xasprintf("CREATE DATABASE %s TEMPLATE %s", name, template) :
+	    xasprintf("CREATE DATABASE %s", name);
 	PGresult *res = PQexec(pg, sql);
 	char *conninfo;
 
@@ -129,9 +131,21 @@ harness_db_create(void)
 }
 
 char *
+harness_db_create(void)
+{
+	return harness_db_copy("carenav_template");
+}
+
+char *
+harness_db_create_empty(void)
+{
+	return harness_db_copy(NULL);
+}
+
+char *
 harness_db_restore(const char *dump_name)
 {
-	char *conninfo = harness_db_create();
+	char *conninfo = harness_db_create_empty();
 	char *cmd = xasprintf("gunzip -c '%s/%s' | psql -X -q -v ON_ERROR_STOP=1 -d '%s' >/dev/null",
 	    harness_env("CARENAV_UPGRADE_DUMPS"), dump_name, conninfo);
 

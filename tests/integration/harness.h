@@ -46,8 +46,15 @@ struct harness_spawn_opts {
  */
 pid_t harness_spawn(char *const argv[], const struct harness_spawn_opts *opts);
 
-/* Creates an empty database for this test; returns its conninfo (caller frees). */
+/*
+ * Creates a database for this test, already migrated: a copy of the template
+ * the pg_start fixture migrates once per run with this build's carenav
+ * (tests/CMakeLists.txt), so a gateway's start does not migrate again.
+ * Returns its conninfo (caller frees).
+ */
 char *harness_db_create(void);
+/* Creates an empty database (for tests of migrating one); returns its conninfo. */
+char *harness_db_create_empty(void);
 /*
  * Creates a database from a frozen one (tests/data/upgrade/db-NNN.sql.gz, a
  * gzip'd plain pg_dump) in CARENAV_UPGRADE_DUMPS; returns its conninfo.
