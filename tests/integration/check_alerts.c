@@ -63,6 +63,14 @@ red_flag_paged(struct twilio_world *w, const char *text, const char *to)
 	twilio_world_wait_sent_to(w, to, 1, WAIT_MS);
 }
 
+/* world_init, then red_flag_paged: a world whose patient's red flag has paged `to`. */
+static void
+world_paged(struct twilio_world *w, const char *ack_timeout_s, bool staffed, const char *text, const char *to)
+{
+	world_init(w, ack_timeout_s, staffed);
+	red_flag_paged(w, text, to);
+}
+
 static long long
 q(struct twilio_world *w, const char *sql)
 {
@@ -128,8 +136,7 @@ START_TEST(test_restart_between_alert_and_timeout)
 {
 	struct twilio_world w;
 
-	world_init(&w, "4", true);
-	red_flag_paged(&w, "i lost control of my bladder and my legs are numb", PRIMARY);
+	world_paged(&w, "4", true, "i lost control of my bladder and my legs are numb", PRIMARY);
 	/*
 	 * Killed once the page is recorded as sent: killed between Twilio's 201
 	 * and that record, the gateway sends it again (at least once, by design).
@@ -154,8 +161,7 @@ START_TEST(test_ack_from_unknown_number_refused)
 	struct twilio_world w;
 	char *code, *ack;
 
-	world_init(&w, "30", true);
-	red_flag_paged(&w, "cant feel my legs and i peed myself", PRIMARY);
+	world_paged(&w, "30", true, "cant feel my legs and i peed myself", PRIMARY);
 	code = harness_query_text(w.pg, "SELECT code FROM escalations");
 	ack = xasprintf("ACK %s", code);
 	sms(&w, w.gw.port, "+15553000555", ack);
@@ -178,8 +184,7 @@ START_TEST(test_bare_ack_needs_code)
 	struct twilio_world w;
 	char *code, *ack, *sql;
 
-	world_init(&w, "30", true);
-	red_flag_paged(&w, "cant feel my legs and i peed myself", PRIMARY);
+	world_paged(&w, "30", true, "cant feel my legs and i peed myself", PRIMARY);
 	code = harness_query_text(w.pg, "SELECT code FROM escalations");
 	sms(&w, w.gw.port, PRIMARY, "ack");
 	/* The refusal is the nurse's second text, after the alert. */
@@ -243,8 +248,7 @@ START_TEST(test_nobody_on_call_alerts_fallback)
 {
 	struct twilio_world w;
 
-	world_init(&w, "30", false);
-	red_flag_paged(&w, "sudden severe back pain getting worse fast and i feel dizzy", FALLBACK);
+	world_paged(&w, "30", false, "sudden severe back pain getting worse fast and i feel dizzy", FALLBACK);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'no_oncall'"), 1);
 	metrics_check_has(w.gw.port, (const char *const[]){ "carenav_escalation_no_oncall_total 1", NULL });
 	twilio_world_free(&w);

@@ -24,46 +24,63 @@ q(PGconn *pg, const char *sql)
 	return harness_query_int(pg, sql);
 }
 
-/* A migrated database with no gateway on it, and one patient conversation (id in *conv). */
+/* A migrated database with no gateway on it, and one patient conversation. */
+struct outbox_db {
+	struct harness_gw gw;  /* never started: runs the CLI on the database */
+	char *conninfo;        /* owned */
+	PGconn *pg;            /* owned */
+	long long conv;        /* the patient's conversation id */
+};
+
+/* Creates db; returns db->pg. */
 static PGconn *
-outbox_db(struct harness_gw *gw, char **conninfo, long long *conv)
+outbox_db_open(struct outbox_db *db)
 {
 	char *out = NULL;
-	PGconn *pg;
 
-	*conninfo = harness_db_create();
-	harness_gw_init(gw, *conninfo, NULL);
-	ck_assert_msg(harness_gw_cli(gw, &out, "migrate", NULL) == 0, "%s", out);
+	db->conninfo = harness_db_create();
+	harness_gw_init(&db->gw, db->conninfo, NULL);
+	ck_assert_msg(harness_gw_cli(&db->gw, &out, "migrate", NULL) == 0, "%s", out);
 	free(out);
-	pg = harness_db_connect(*conninfo);
-	*conv = q(pg, "INSERT INTO conversations (patient_number, service_number) VALUES ('" PATIENT "', '" CLINIC
-	    "') RETURNING id");
-	return pg;
+	db->pg = harness_db_connect(db->conninfo);
+	db->conv = q(db->pg, "INSERT INTO conversations (patient_number, service_number) VALUES ('" PATIENT "', '"
+	    CLINIC "') RETURNING id");
+	return db->pg;
 }
 
 static void
-outbox_db_free(struct harness_gw *gw, char *conninfo, PGconn *pg)
+outbox_db_close(struct outbox_db *db)
 {
-	PQfinish(pg);
-	harness_gw_free(gw);
-	free(conninfo);
+	PQfinish(db->pg);
+	harness_gw_free(&db->gw);
+	free(db->conninfo);
+}
+
+/* Asserts that got (owned: freed here) is want. */
+static void
+assert_text(char *got, const char *want)
+{
+	ck_assert_str_eq(got, want);
+	free(got);
 }
 
 START_TEST(test_sent_batch)
 {
-	struct harness_gw gw;
-	char *conninfo, *sql, *s;
-	long long conv, plain, raced, urgent, oid[3];
-	PGconn *pg = outbox_db(&gw, &conninfo, &conv);
+	struct outbox_db db;
+	char *sql;
+	long long plain, raced, urgent, oid[3];
+	PGconn *pg = outbox_db_open(&db);
 
-	sql = xasprintf("SELECT carenav_queue_sms(%lld, 'twilio', 'plain', 'dialogue', 0::smallint, false, NULL)", conv);
+	sql = xasprintf("SELECT carenav_queue_sms(%lld, 'twilio', 'plain', 'dialogue', 0::smallint, false, NULL)",
+	    db.conv);
 	plain = q(pg, sql);
 	free(sql);
-	sql = xasprintf("SELECT carenav_queue_sms(%lld, 'twilio', 'raced', 'dialogue', 0::smallint, false, NULL)", conv);
+	sql = xasprintf("SELECT carenav_queue_sms(%lld, 'twilio', 'raced', 'dialogue', 0::smallint, false, NULL)",
+	    db.conv);
 	raced = q(pg, sql);
 	free(sql);
 	sql = xasprintf("SELECT carenav_queue_urgent(%lld, 'twilio', 'urgent', 'dialogue', 30::smallint, NULL, NULL, "
-	    "NULL, NULL)", conv);
+	    "NULL, NULL)", db.conv);
 	urgent = q(pg, sql);
 	free(sql);
 	for (int i = 0; i < 3; i++) {
@@ -83,9 +100,8 @@ START_TEST(test_sent_batch)
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state = 'done' AND lease_until IS NULL"), 3);
 	sql = xasprintf("SELECT string_agg(body || ' ' || status || ' ' || provider_sid || ' ' || segments || ' ' "
 	    "|| encoding, ', ' ORDER BY id) FROM messages WHERE id IN (%lld, %lld, %lld)", plain, raced, urgent);
-	s = harness_query_text(pg, sql);
-	ck_assert_str_eq(s, "plain sent SMplain 1 gsm7, raced delivered SMraced 1 gsm7, urgent queued SMurgent 1 gsm7");
-	free(s);
+	assert_text(harness_query_text(pg, sql),
+	    "plain sent SMplain 1 gsm7, raced delivered SMraced 1 gsm7, urgent queued SMurgent 1 gsm7");
 	free(sql);
 	/* A mark that comes again (a retried record) leaves a status past 'sent' as it is. */
 	sql = xasprintf("SELECT count(*) FROM carenav_outbox_sent_batch('[{\"id\": %lld, \"sid\": \"SMraced\"}]')",
@@ -95,7 +111,7 @@ START_TEST(test_sent_batch)
 	sql = xasprintf("SELECT count(*) FROM messages WHERE id = %lld AND status = 'delivered'", raced);
 	ck_assert_int_eq(q(pg, sql), 1);
 	free(sql);
-	outbox_db_free(&gw, conninfo, pg);
+	outbox_db_close(&db);
 }
 END_TEST
 
@@ -125,40 +141,30 @@ step(PGconn *pg, const char *patient, const char *sid, const char *replies, cons
 
 START_TEST(test_step_commit_hands_over_next_reply)
 {
-	struct harness_gw gw;
-	char *conninfo, *s;
-	long long conv;
-	PGconn *pg = outbox_db(&gw, &conninfo, &conv);
+	struct outbox_db db;
+	PGconn *pg = outbox_db_open(&db);
 
 	/* The first of the step's two replies is leased and handed over; the second waits behind it. */
-	s = step(pg, PATIENT, "SMh1", "[{\"body\": \"one\"}, {\"body\": \"two\"}]", "[]");
-	ck_assert_str_eq(s, "last one 1");
-	free(s);
+	assert_text(step(pg, PATIENT, "SMh1", "[{\"body\": \"one\"}, {\"body\": \"two\"}]", "[]"), "last one 1");
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
 	    "WHERE m.body = 'one' AND o.attempts = 1 AND o.lease_until > now() + interval '50 s'"), 1);
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
 	    "WHERE m.body = 'two' AND o.attempts = 0 AND o.lease_until IS NULL"), 1);
 	/* The next step's reply is not the oldest pending one: nothing is handed over. */
-	s = step(pg, PATIENT, "SMh2", "[{\"body\": \"three\"}]", "[]");
-	ck_assert_str_eq(s, "last - -");
-	free(s);
+	assert_text(step(pg, PATIENT, "SMh2", "[{\"body\": \"three\"}]", "[]"), "last - -");
 	/* Nor is the claim given the leased row, or a reply behind an unsent one. */
-	s = harness_query_text(pg, "SELECT coalesce(string_agg(body, ','), '-') FROM carenav_outbox_claim(10, 60000, 2000)");
-	ck_assert_str_eq(s, "-");
-	free(s);
+	assert_text(harness_query_text(pg, "SELECT coalesce(string_agg(body, ','), '-') "
+	    "FROM carenav_outbox_claim(10, 60000, 2000)"), "-");
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM carenav_outbox_sent_batch((SELECT jsonb_build_array("
 	    "jsonb_build_object('id', o.id, 'sid', 'SMone')) FROM outbox o JOIN messages m ON m.id = o.message_id "
 	    "WHERE m.body = 'one'))"), 1);
-	s = harness_query_text(pg, "SELECT coalesce(string_agg(body, ','), '-') FROM carenav_outbox_claim(10, 60000, 2000)");
-	ck_assert_str_eq(s, "two");
-	free(s);
+	assert_text(harness_query_text(pg, "SELECT coalesce(string_agg(body, ','), '-') "
+	    "FROM carenav_outbox_claim(10, 60000, 2000)"), "two");
 	/* An emergency step's replies are urgent: the claim, which sends them first, keeps them. */
-	s = step(pg, PATIENT2, "SMh3", "[{\"body\": \"call 911\"}]",
-	    "[{\"kind\": \"escalate\", \"reason\": \"cauda_equina\", \"detail\": \"numb\"}]");
-	ck_assert_str_eq(s, "last - -");
-	free(s);
+	assert_text(step(pg, PATIENT2, "SMh3", "[{\"body\": \"call 911\"}]",
+	    "[{\"kind\": \"escalate\", \"reason\": \"cauda_equina\", \"detail\": \"numb\"}]"), "last - -");
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE urgent AND attempts = 0 AND lease_until IS NULL"), 1);
-	outbox_db_free(&gw, conninfo, pg);
+	outbox_db_close(&db);
 }
 END_TEST
 
@@ -177,43 +183,28 @@ sent_hand(PGconn *pg, const char *body)
 
 START_TEST(test_sent_batch_hands_over_next_reply)
 {
-	struct harness_gw gw;
-	char *conninfo, *s;
-	long long conv;
-	PGconn *pg = outbox_db(&gw, &conninfo, &conv);
+	struct outbox_db db;
+	PGconn *pg = outbox_db_open(&db);
 
-	s = step(pg, PATIENT, "SMn1", "[{\"body\": \"one\"}, {\"body\": \"two\"}, {\"body\": \"three\"}]", "[]");
-	ck_assert_str_eq(s, "last one 1");
-	free(s);
+	assert_text(step(pg, PATIENT, "SMn1", "[{\"body\": \"one\"}, {\"body\": \"two\"}, {\"body\": \"three\"}]",
+	    "[]"), "last one 1");
 	/* The mark of the first leases the second, as a claim would; nothing is left to the claim. */
-	s = sent_hand(pg, "one");
-	ck_assert_str_eq(s, "two false");
-	free(s);
+	assert_text(sent_hand(pg, "one"), "two false");
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
 	    "WHERE m.body = 'two' AND o.attempts = 1 AND o.lease_until > now() + interval '50 s'"), 1);
 	/* The third is held elsewhere (another gateway's claim): not handed over, and left to the claim. */
 	ck_assert_int_eq(q(pg, "WITH u AS (UPDATE outbox o SET lease_until = now() + interval '1 minute' "
 	    "FROM messages m WHERE m.id = o.message_id AND m.body = 'three' RETURNING 1) SELECT count(*) FROM u"), 1);
-	s = sent_hand(pg, "two");
-	ck_assert_str_eq(s, "- true");
-	free(s);
+	assert_text(sent_hand(pg, "two"), "- true");
 	/* The last mark: nothing pending, nothing to claim. */
-	s = sent_hand(pg, "three");
-	ck_assert_str_eq(s, "- false");
-	free(s);
+	assert_text(sent_hand(pg, "three"), "- false");
 	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state = 'done' AND lease_until IS NULL"), 3);
 	/* An emergency step's reply is urgent: a mark before it never hands it over. */
-	s = step(pg, PATIENT, "SMn2", "[{\"body\": \"four\"}]", "[]");
-	ck_assert_str_eq(s, "last four 1");
-	free(s);
-	s = step(pg, PATIENT, "SMn3", "[{\"body\": \"call 911\"}]",
-	    "[{\"kind\": \"escalate\", \"reason\": \"cauda_equina\", \"detail\": \"numb\"}]");
-	ck_assert_str_eq(s, "last - -");
-	free(s);
-	s = sent_hand(pg, "four");
-	ck_assert_str_eq(s, "- true");
-	free(s);
-	outbox_db_free(&gw, conninfo, pg);
+	assert_text(step(pg, PATIENT, "SMn2", "[{\"body\": \"four\"}]", "[]"), "last four 1");
+	assert_text(step(pg, PATIENT, "SMn3", "[{\"body\": \"call 911\"}]",
+	    "[{\"kind\": \"escalate\", \"reason\": \"cauda_equina\", \"detail\": \"numb\"}]"), "last - -");
+	assert_text(sent_hand(pg, "four"), "- true");
+	outbox_db_close(&db);
 }
 END_TEST
 

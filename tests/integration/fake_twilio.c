@@ -54,19 +54,28 @@ struct fake_twilio {
 	struct fake_twilio_reply *held;    /* replies the delay holds back; event thread only */
 };
 
+/* Parses a form body into f (free with form_free); false if it is not one. */
+static bool
+fake_twilio_parse_form(const char *body, struct form *f)
+{
+	char *cause = NULL;
+
+	if (form_parse(body, strlen(body), f, &cause))
+		return true;
+	free(cause);
+	return false;
+}
+
 /* The To field of a form body, into to (empty if none). */
 static void
 fake_twilio_form_to(const char *body, char *to, size_t size)
 {
 	struct form f;
-	char *cause = NULL;
 	const char *v;
 
 	to[0] = '\0';
-	if (!form_parse(body, strlen(body), &f, &cause)) {
-		free(cause);
+	if (!fake_twilio_parse_form(body, &f))
 		return;
-	}
 	v = form_get(&f, "To");
 	if (v != NULL)
 		snprintf(to, size, "%s", v);
@@ -116,14 +125,12 @@ static void
 fake_twilio_echo_error(struct evbuffer *out, int status, const char *form_body)
 {
 	struct form form;
-	char *cause = NULL, *msg, *doc;
+	char *msg, *doc;
 	const char *to, *text;
 	json_t *o;
 
-	if (!form_parse(form_body, strlen(form_body), &form, &cause)) {
-		free(cause);
+	if (!fake_twilio_parse_form(form_body, &form))
 		memset(&form, 0, sizeof form);
-	}
 	to = form_get(&form, "To");
 	text = form_get(&form, "Body");
 	msg = xasprintf("The message '%s' to %s could not be sent", text ? text : "", to ? to : "");
@@ -315,6 +322,13 @@ fake_twilio_request_free(struct fake_twilio_request *r)
 	free(r->body);
 }
 
+/* The form of request i if it was answered 201 (free with form_free); false if not, or not a form. Under the lock. */
+static bool
+fake_twilio_sent_form(const struct fake_twilio *ft, size_t i, struct form *f)
+{
+	return ft->reqs[i].answered == 201 && fake_twilio_parse_form(ft->reqs[i].body, f);
+}
+
 size_t
 fake_twilio_count_sent(struct fake_twilio *ft, const char *key, const char *value)
 {
@@ -323,15 +337,10 @@ fake_twilio_count_sent(struct fake_twilio *ft, const char *key, const char *valu
 	pthread_mutex_lock(&ft->lock);
 	for (size_t i = 0; i < ft->nreqs; i++) {
 		struct form f;
-		char *cause = NULL;
 		const char *v;
 
-		if (ft->reqs[i].answered != 201)
+		if (!fake_twilio_sent_form(ft, i, &f))
 			continue;
-		if (!form_parse(ft->reqs[i].body, strlen(ft->reqs[i].body), &f, &cause)) {
-			free(cause);
-			continue;
-		}
 		v = form_get(&f, key);
 		n += v != NULL && strcmp(v, value) == 0;
 		form_free(&f);
@@ -391,28 +400,40 @@ fake_twilio_come_back(struct fake_twilio *ft)
 	fake_twilio_toggle(ft, true);
 }
 
+/* Sets one of ft's int settings; under the lock, as the server thread reads them. */
+static void
+fake_twilio_set_int(struct fake_twilio *ft, int *setting, int value)
+{
+	pthread_mutex_lock(&ft->lock);
+	*setting = value;
+	pthread_mutex_unlock(&ft->lock);
+}
+
+/* Sets one of ft's text settings (a char array of size bytes); under the lock, as the server thread reads them. */
+static void
+fake_twilio_set_text(struct fake_twilio *ft, char *setting, size_t size, const char *value)
+{
+	pthread_mutex_lock(&ft->lock);
+	snprintf(setting, size, "%s", value);
+	pthread_mutex_unlock(&ft->lock);
+}
+
 void
 fake_twilio_set_created_status(struct fake_twilio *ft, const char *status)
 {
-	pthread_mutex_lock(&ft->lock);
-	snprintf(ft->created_status, sizeof ft->created_status, "%s", status);
-	pthread_mutex_unlock(&ft->lock);
+	fake_twilio_set_text(ft, ft->created_status, sizeof ft->created_status, status);
 }
 
 void
 fake_twilio_set_error_code(struct fake_twilio *ft, int code)
 {
-	pthread_mutex_lock(&ft->lock);
-	ft->error_code = code;
-	pthread_mutex_unlock(&ft->lock);
+	fake_twilio_set_int(ft, &ft->error_code, code);
 }
 
 void
 fake_twilio_set_retry_after(struct fake_twilio *ft, const char *value)
 {
-	pthread_mutex_lock(&ft->lock);
-	snprintf(ft->retry_after, sizeof ft->retry_after, "%s", value ? value : "");
-	pthread_mutex_unlock(&ft->lock);
+	fake_twilio_set_text(ft, ft->retry_after, sizeof ft->retry_after, value ? value : "");
 }
 
 void
@@ -436,9 +457,7 @@ fake_twilio_number(struct fake_twilio *ft, const char *to, int status, int code)
 void
 fake_twilio_set_delay(struct fake_twilio *ft, int delay_ms)
 {
-	pthread_mutex_lock(&ft->lock);
-	ft->delay_ms = delay_ms;
-	pthread_mutex_unlock(&ft->lock);
+	fake_twilio_set_int(ft, &ft->delay_ms, delay_ms);
 }
 
 char *
@@ -449,15 +468,11 @@ fake_twilio_bodies_to(struct fake_twilio *ft, const char *to)
 	pthread_mutex_lock(&ft->lock);
 	for (size_t i = 0; i < ft->nreqs; i++) {
 		struct form f;
-		char *cause = NULL, *next;
+		char *next;
 		const char *v, *b;
 
-		if (ft->reqs[i].answered != 201)
+		if (!fake_twilio_sent_form(ft, i, &f))
 			continue;
-		if (!form_parse(ft->reqs[i].body, strlen(ft->reqs[i].body), &f, &cause)) {
-			free(cause);
-			continue;
-		}
 		v = form_get(&f, "To");
 		b = form_get(&f, "Body");
 		if (v != NULL && b != NULL && strcmp(v, to) == 0) {

@@ -58,6 +58,15 @@ runs_after(int ms)
 	return w.runs;
 }
 
+/* A busy worker (worker_start) kicked once: its first run is in flight. */
+static void
+worker_start_run(int64_t every_ms)
+{
+	worker_start(every_ms, true);
+	sweeper_kick(&w.sw);
+	ck_assert_int_eq(runs_after(0), 1);
+}
+
 START_TEST(test_kicks_coalesce)
 {
 	worker_start(0, false);
@@ -75,9 +84,7 @@ END_TEST
 
 START_TEST(test_one_run_at_a_time)
 {
-	worker_start(0, true);
-	sweeper_kick(&w.sw);
-	ck_assert_int_eq(runs_after(0), 1);
+	worker_start_run(0);
 	ck_assert(w.sw.busy);
 	sweeper_kick(&w.sw);
 	sweeper_kick(&w.sw);
@@ -112,9 +119,7 @@ END_TEST
 
 START_TEST(test_stopped_runs_nothing)
 {
-	worker_start(10, true);
-	sweeper_kick(&w.sw);
-	ck_assert_int_eq(runs_after(0), 1);
+	worker_start_run(10);
 	sweeper_kick(&w.sw);
 	sweeper_stop(&w.sw);
 	ck_assert(w.sw.stopped);
