@@ -6,11 +6,24 @@
  */
 #include "store.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
+
+void
+store_query_ints(struct db *db, const char *sql, int n, const int64_t *values, db_result_cb *cb, void *arg)
+{
+	char text[STORE_INT_PARAMS_MAX][24];
+	const char *params[STORE_INT_PARAMS_MAX];
+
+	assert(n >= 0 && n <= STORE_INT_PARAMS_MAX);
+	for (int i = 0; i < n; i++)
+		params[i] = I64(text[i], values[i]);
+	db_query(db, sql, n, params, cb, arg);
+}
 
 const char *const store_accept_columns[ACCEPT_NCOLS + 1] = {
 	[ACCEPT_MESSAGE_ID] = "message_id", [ACCEPT_CONVERSATION_ID] = "conversation_id", [ACCEPT_IS_NEW] = "is_new",
@@ -73,47 +86,34 @@ store_metrics_escalations(struct db *db, db_result_cb *cb, void *arg)
 void
 store_partitions_ensure(struct db *db, int months_ahead, db_result_cb *cb, void *arg)
 {
-	char months[24];
-	const char *params[] = { I64(months, months_ahead) };
-
-	db_query(db, "SELECT carenav_partitions_ensure($1)", 1, params, cb, arg);
+	store_query_ints(db, "SELECT carenav_partitions_ensure($1)", 1, (const int64_t[]){ months_ahead }, cb, arg);
 }
 
 void
 store_retention_purge(struct db *db, int64_t days, int limit, db_result_cb *cb, void *arg)
 {
-	char d[24], lim[24];
-	const char *params[] = { I64(d, days), I64(lim, limit) };
-
-	db_query(db, "SELECT carenav_retention_purge($1, $2)", 2, params, cb, arg);
+	store_query_ints(db, "SELECT carenav_retention_purge($1, $2)", 2, (const int64_t[]){ days, limit }, cb, arg);
 }
 
 void
 store_retention_clear_states(struct db *db, int64_t days, int64_t idle_hours, int limit, db_result_cb *cb,
     void *arg)
 {
-	char d[24], h[24], lim[24];
-	const char *params[] = { I64(d, days), I64(h, idle_hours), I64(lim, limit) };
-
-	db_query(db, "SELECT carenav_retention_clear_states($1, $2, $3)", 3, params, cb, arg);
+	store_query_ints(db, "SELECT carenav_retention_clear_states($1, $2, $3)", 3,
+	    (const int64_t[]){ days, idle_hours, limit }, cb, arg);
 }
 
 void
 store_outbox_trim(struct db *db, int64_t days, int limit, db_result_cb *cb, void *arg)
 {
-	char d[24], lim[24];
-	const char *params[] = { I64(d, days), I64(lim, limit) };
-
-	db_query(db, "SELECT carenav_outbox_trim($1, $2)", 2, params, cb, arg);
+	store_query_ints(db, "SELECT carenav_outbox_trim($1, $2)", 2, (const int64_t[]){ days, limit }, cb, arg);
 }
 
 void
 store_unprocessed_conversations(struct db *db, int limit, int64_t min_age_ms, db_result_cb *cb, void *arg)
 {
-	char lim[24], age[24];
-	const char *params[] = { I64(lim, limit), I64(age, min_age_ms) };
-
-	db_query(db, "SELECT conversation_id FROM carenav_unprocessed_conversations($1, $2)", 2, params, cb, arg);
+	store_query_ints(db, "SELECT conversation_id FROM carenav_unprocessed_conversations($1, $2)", 2,
+	    (const int64_t[]){ limit, min_age_ms }, cb, arg);
 }
 
 const char *const store_claim_columns[CLAIM_NCOLS + 1] = {
@@ -126,11 +126,9 @@ void
 store_outbox_claim(struct db *db, int limit, int64_t lease_ms, int64_t urgent_lease_ms, db_result_cb *cb,
     void *arg)
 {
-	char lim[24], lease[24], ulease[24];
-	const char *params[] = { I64(lim, limit), I64(lease, lease_ms), I64(ulease, urgent_lease_ms) };
-
-	db_query(db, "SELECT outbox_id, message_id, attempts, to_number, from_number, body, urgent, escalation_open "
-	    "FROM carenav_outbox_claim($1, $2, $3)", 3, params, cb, arg);
+	store_query_ints(db, "SELECT outbox_id, message_id, attempts, to_number, from_number, body, urgent, "
+	    "escalation_open FROM carenav_outbox_claim($1, $2, $3)", 3,
+	    (const int64_t[]){ limit, lease_ms, urgent_lease_ms }, cb, arg);
 }
 
 void
@@ -246,10 +244,8 @@ const char *const store_flow_list_columns[FLOWS_NCOLS + 1] = {
 void
 store_flow_version(struct db *db, int64_t flow_version_id, db_result_cb *cb, void *arg)
 {
-	char id[24];
-	const char *params[] = { I64(id, flow_version_id) };
-
-	db_query(db, "SELECT document::text FROM flow_versions WHERE id = $1", 1, params, cb, arg);
+	store_query_ints(db, "SELECT document::text FROM flow_versions WHERE id = $1", 1,
+	    (const int64_t[]){ flow_version_id }, cb, arg);
 }
 static const char *const store_step_columns[STEP_NCOLS + 1] = {
 	[STEP_VERSION] = "version", [STEP_STATE] = "state", [STEP_FLOW_VERSION_ID] = "flow_version_id",

@@ -20,6 +20,16 @@
 #include "attrs.h"
 #include "db.h"
 
+/* The most parameters store_query_ints takes. */
+#define STORE_INT_PARAMS_MAX 3
+
+/*
+ * Queues sql with the n integers of values as its parameters $1..$n (as
+ * text, like every store call): the statements whose parameters are all
+ * integers. values is copied.
+ */
+void store_query_ints(struct db *db, const char *sql, int n, const int64_t *values, db_result_cb *cb, void *arg);
+
 /* An inbound SMS as the provider gave it; all fields borrowed. */
 struct store_inbound {
 	const char *provider;

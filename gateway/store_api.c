@@ -11,6 +11,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "store.h"
+
 #define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
 
 void
@@ -28,10 +30,7 @@ store_api_conversations(struct db *db, const char *status, const char *q, int li
 void
 store_api_conversation(struct db *db, int64_t id, db_result_cb *cb, void *arg)
 {
-	char idbuf[24];
-	const char *params[] = { I64(idbuf, id) };
-
-	db_query(db, "SELECT carenav_api_conversation($1)::text", 1, params, cb, arg);
+	store_query_ints(db, "SELECT carenav_api_conversation($1)::text", 1, (const int64_t[]){ id }, cb, arg);
 }
 
 void
@@ -64,10 +63,7 @@ store_api_callbacks(struct db *db, const char *status, int limit, db_result_cb *
 void
 store_api_audit(struct db *db, int limit, db_result_cb *cb, void *arg)
 {
-	char lim[24];
-	const char *params[] = { I64(lim, limit) };
-
-	db_query(db, "SELECT carenav_api_audit($1)::text", 1, params, cb, arg);
+	store_query_ints(db, "SELECT carenav_api_audit($1)::text", 1, (const int64_t[]){ limit }, cb, arg);
 }
 
 void
@@ -186,10 +182,7 @@ store_api_logout(struct db *db, const char *sid_hex, const char *addr, db_result
 void
 store_api_overview(struct db *db, int64_t days, db_result_cb *cb, void *arg)
 {
-	char d[24];
-	const char *params[] = { I64(d, days) };
-
-	db_query(db, "SELECT carenav_api_overview($1::int)::text", 1, params, cb, arg);
+	store_query_ints(db, "SELECT carenav_api_overview($1::int)::text", 1, (const int64_t[]){ days }, cb, arg);
 }
 
 void

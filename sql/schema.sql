@@ -279,6 +279,14 @@ CREATE FUNCTION public.carenav_escalation_advance_group(p_items jsonb, p_templat
     AS $$ -- body: sql/functions/escalation.sql $$;
 
 --
+-- Name: carenav_escalation_alert_paged(bigint, text, text, jsonb, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_escalation_alert_paged(p_escalation_id bigint, p_service_number text, p_provider text, p_texts jsonb, p_vars jsonb) RETURNS SETOF bigint
+    LANGUAGE plpgsql
+    AS $$ -- body: sql/functions/escalation.sql $$;
+
+--
 -- Name: carenav_escalation_cancel_pages(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -572,6 +580,14 @@ CREATE FUNCTION public.carenav_outbox_sent_batch(p_items jsonb, p_lease_ms integ
     SET enable_seqscan TO 'off'
     SET enable_hashjoin TO 'off'
     SET enable_mergejoin TO 'off'
+    AS $$ -- body: sql/functions/outbox.sql $$;
+
+--
+-- Name: carenav_outbox_suppress(bigint[], text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_outbox_suppress(p_ids bigint[], p_reason text) RETURNS void
+    LANGUAGE sql
     AS $$ -- body: sql/functions/outbox.sql $$;
 
 --

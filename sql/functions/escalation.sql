@@ -91,6 +91,28 @@ BEGIN
     RETURN true;
 END $$;
 
+-- Queues an urgent alert about escalation p_escalation_id to every active
+-- staff member paged about it so far, from p_service_number: p_texts (a
+-- language map) rendered in each one's language with p_vars. Returns the
+-- ids of the staff members alerted, in the order their alerts were queued.
+CREATE OR REPLACE FUNCTION carenav_escalation_alert_paged(p_escalation_id bigint, p_service_number text,
+                                                          p_provider text, p_texts jsonb, p_vars jsonb)
+RETURNS SETOF bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    s record;
+BEGIN
+    FOR s IN SELECT st.id, st.phone, st.language FROM staff st
+              WHERE st.active AND st.id IN (SELECT ev.staff_id FROM escalation_events ev
+                                             WHERE ev.escalation_id = p_escalation_id
+                                               AND ev.event = 'alert_queued') LOOP
+        PERFORM carenav_queue_urgent(carenav_staff_conversation(s.phone, p_service_number), p_provider,
+                                     carenav_render(p_texts, s.language, p_vars),
+                                     'alert', 20::smallint, p_escalation_id, NULL, s.id, NULL);
+        RETURN NEXT s.id;
+    END LOOP;
+END $$;
+
 -- A reflag of an open escalation. New red-flag rules (not yet in its
 -- reason) are added to it, and every staff member already paged about it
 -- gets an urgent update with the new symptom; later rounds' pages carry
@@ -103,7 +125,6 @@ DECLARE
     e     escalations%ROWTYPE;
     c     conversations%ROWTYPE;
     v_new text;
-    s     record;
 BEGIN
     SELECT * INTO e FROM escalations WHERE id = p_escalation_id FOR UPDATE;
     SELECT string_agg(r, ',') INTO v_new
@@ -117,18 +138,13 @@ BEGIN
                           ELSE coalesce(matched || ' / ', '') || p_matched END
      WHERE id = e.id;
     SELECT * INTO c FROM conversations WHERE id = e.conversation_id;
-    FOR s IN SELECT st.id, st.phone, st.language FROM staff st
-              WHERE st.active AND st.id IN (SELECT ev.staff_id FROM escalation_events ev
-                                             WHERE ev.escalation_id = e.id AND ev.event = 'alert_queued') LOOP
-        PERFORM carenav_queue_urgent(carenav_staff_conversation(s.phone, c.service_number), p_provider,
-            carenav_render('{"en": "ALERT {code} UPDATE: patient ...{patient} now also reports {reason}: \"{matched}\". Reply ACK {code} to take it.",
-                             "es": "ALERTA {code} ACTUALIZACION: el paciente ...{patient} ahora también reporta {reason}: \"{matched}\". Responda ACK {code} para tomarla."}',
-                           s.language, jsonb_build_object('code', e.code, 'patient', right(c.patient_number, 4),
-                                                          'reason', v_new, 'matched', coalesce(p_matched, ''))),
-            'alert', 20::smallint, e.id, NULL, s.id, NULL);
-        INSERT INTO escalation_events (escalation_id, event, step, staff_id, actor, detail)
-        VALUES (e.id, 'update_queued', e.step, s.id, 'gateway', v_new);
-    END LOOP;
+    INSERT INTO escalation_events (escalation_id, event, step, staff_id, actor, detail)
+    SELECT e.id, 'update_queued', e.step, a.staff_id, 'gateway', v_new
+      FROM carenav_escalation_alert_paged(e.id, c.service_number, p_provider,
+               '{"en": "ALERT {code} UPDATE: patient ...{patient} now also reports {reason}: \"{matched}\". Reply ACK {code} to take it.",
+                 "es": "ALERTA {code} ACTUALIZACION: el paciente ...{patient} ahora también reporta {reason}: \"{matched}\". Responda ACK {code} para tomarla."}',
+               jsonb_build_object('code', e.code, 'patient', right(c.patient_number, 4),
+                                  'reason', v_new, 'matched', coalesce(p_matched, ''))) AS a (staff_id);
 END $$;
 
 -- An escalation that stops being open cancels its pages still queued
@@ -136,14 +152,12 @@ END $$;
 CREATE OR REPLACE FUNCTION carenav_escalation_cancel_pages() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    WITH s AS (
-        UPDATE outbox SET state = 'suppressed', lease_until = NULL, last_error = 'escalation ' || NEW.status
+    PERFORM carenav_outbox_suppress(ARRAY(
+        SELECT id FROM outbox
          WHERE state = 'pending' AND urgent AND pages @> jsonb_build_array(jsonb_build_object('e', NEW.id))
            AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(pages) p JOIN escalations x ON x.id = (p->>'e')::bigint
-                            WHERE x.id <> NEW.id AND x.status = 'open')
-        RETURNING message_id, message_created_at)
-    UPDATE messages m SET status = 'suppressed', status_updated_at = now()
-      FROM s WHERE m.id = s.message_id AND m.created_at = s.message_created_at;
+                            WHERE x.id <> NEW.id AND x.status = 'open')),
+        'escalation ' || NEW.status);
     RETURN NULL;
 END $$;
 

@@ -163,12 +163,19 @@ END $$;
 -- Handles one text from a staff phone (never fed into the patient dialogue).
 -- p_is_ack: the text was an ACK; p_code: its code, '' for a bare ACK.
 -- p_texts: {"ack_ok", "ack_unknown", "ack_which", "staff_help", "ack_patient"} language maps.
+-- p_code_required: a staff ACK must name the escalation's code, since a
+-- staff phone is recognised by caller ID alone, which a forger can fake.
+-- Unless ACK_BARE_ALLOWED=1 the gateway passes true for a bare "ACK", which
+-- is answered with the open codes and "Reply ACK and the code" (the flow's
+-- ack_which text) while nothing is acknowledged.
 -- The reply to an ACK (the patient's number to call) is urgent: it goes
 -- ahead of everything and never waits behind a page of the same staff
 -- conversation left by a crashed gateway. Returns 'conflict' / 'already'
--- like carenav_step_commit, else 'acknowledged', 'unknown', 'which' or 'help'.
-CREATE OR REPLACE FUNCTION carenav_staff_step(p_conversation_id bigint, p_version bigint, p_message_id bigint,
-                                   p_is_ack boolean, p_code text, p_provider text, p_texts jsonb)
+-- like carenav_step_commit, else 'acknowledged', 'unknown', 'which', 'help'
+-- or 'code_required'.
+CREATE OR REPLACE FUNCTION carenav_staff_step(p_conversation_id bigint, p_version bigint,
+                                              p_message_id bigint, p_is_ack boolean, p_code text,
+                                              p_provider text, p_texts jsonb, p_code_required boolean)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -193,9 +200,11 @@ BEGIN
     SELECT * INTO s FROM staff WHERE phone = c.patient_number AND active;
     SELECT count(*), coalesce(string_agg(code, ', ' ORDER BY id), '-') INTO v_count, v_codes
       FROM escalations WHERE status = 'open';
-    v_vars := jsonb_build_object('staff', s.name, 'code', p_code, 'codes', v_codes,
-                                 'count', v_count::text);
-    IF NOT p_is_ack THEN
+    v_vars := jsonb_build_object('staff', s.name, 'code', CASE WHEN p_code_required THEN '' ELSE p_code END,
+                                 'codes', v_codes, 'count', v_count::text);
+    IF p_code_required THEN
+        v_result := 'code_required';
+    ELSIF NOT p_is_ack THEN
         v_result := 'help';
     ELSIF p_code = '' THEN
         -- A bare ACK names the one open escalation this person was alerted about.
@@ -217,6 +226,7 @@ BEGIN
     v_reply := carenav_render(p_texts->(CASE v_result WHEN 'acknowledged' THEN 'ack_ok'
                                                      WHEN 'unknown' THEN 'ack_unknown'
                                                      WHEN 'which' THEN 'ack_which'
+                                                     WHEN 'code_required' THEN 'ack_which'
                                                      ELSE 'staff_help' END),
                               s.language, v_vars);
     IF v_result = 'acknowledged' THEN
@@ -584,47 +594,12 @@ BEGIN
     RETURN QUERY SELECT v_msg, v_conv, true;
 END $$;
 
--- A staff ACK must name the escalation's code: a staff phone is recognised
--- by caller ID alone, which a forger can fake. Unless ACK_BARE_ALLOWED=1 the
--- gateway calls this form with p_code_required, and a bare "ACK" is answered
--- with the open codes and "Reply ACK and the code" (the flow's ack_which
--- text) while nothing is acknowledged. The 7-argument form above handles
--- every other staff text, and stays for a gateway of the previous release.
-CREATE OR REPLACE FUNCTION carenav_staff_step(p_conversation_id bigint, p_version bigint,
-                                              p_message_id bigint, p_is_ack boolean, p_code text,
-                                              p_provider text, p_texts jsonb, p_code_required boolean)
+-- The form without p_code_required, for a gateway of the previous release.
+CREATE OR REPLACE FUNCTION carenav_staff_step(p_conversation_id bigint, p_version bigint, p_message_id bigint,
+                                   p_is_ack boolean, p_code text, p_provider text, p_texts jsonb)
 RETURNS text
 LANGUAGE plpgsql AS $$
-DECLARE
-    c        conversations%ROWTYPE;
-    s        staff%ROWTYPE;
-    v_done   timestamptz;
-    v_count  integer;
-    v_codes  text;
 BEGIN
-    IF NOT p_code_required THEN
-        RETURN carenav_staff_step(p_conversation_id, p_version, p_message_id, p_is_ack, p_code,
-                                  p_provider, p_texts);
-    END IF;
-    SELECT * INTO c FROM conversations WHERE id = p_conversation_id FOR UPDATE;
-    IF NOT FOUND OR c.version <> p_version THEN
-        RETURN 'conflict';
-    END IF;
-    SELECT processed_at INTO v_done FROM messages WHERE id = p_message_id FOR UPDATE;
-    IF v_done IS NOT NULL THEN
-        RETURN 'already';
-    END IF;
-    SELECT * INTO s FROM staff WHERE phone = c.patient_number AND active;
-    SELECT count(*), coalesce(string_agg(code, ', ' ORDER BY id), '-') INTO v_count, v_codes
-      FROM escalations WHERE status = 'open';
-    PERFORM carenav_queue_sms(c.id, p_provider,
-                              carenav_render(p_texts->'ack_which', s.language,
-                                             jsonb_build_object('staff', s.name, 'code', '',
-                                                                'codes', v_codes,
-                                                                'count', v_count::text)),
-                              'system', 10::smallint, true, NULL);
-    UPDATE conversations SET kind = 'staff', version = version + 1, last_activity_at = now()
-     WHERE id = c.id;
-    UPDATE messages SET status = 'processed', processed_at = now() WHERE id = p_message_id;
-    RETURN 'code_required';
+    RETURN carenav_staff_step(p_conversation_id, p_version, p_message_id, p_is_ack, p_code, p_provider,
+                              p_texts, false);
 END $$;

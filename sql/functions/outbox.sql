@@ -293,15 +293,25 @@ BEGIN
       LEFT JOIN h ON h.conversation_id = t.conv;
 END $$;
 
-CREATE OR REPLACE FUNCTION carenav_suppress_opted_out() RETURNS trigger
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-BEGIN
+-- Suppresses the outbox rows p_ids still pending, p_reason their last
+-- error, and marks their messages suppressed: texts that must not go out
+-- any more (an opt-out, the end of the escalation a page was for).
+CREATE OR REPLACE FUNCTION carenav_outbox_suppress(p_ids bigint[], p_reason text) RETURNS void
+LANGUAGE sql AS $$
     WITH s AS (
-        UPDATE outbox SET state = 'suppressed', lease_until = NULL, last_error = 'opted out'
-         WHERE conversation_id = NEW.id AND state = 'pending' AND NOT compliance
+        UPDATE outbox SET state = 'suppressed', lease_until = NULL, last_error = p_reason
+         WHERE id = ANY (p_ids) AND state = 'pending'
         RETURNING message_id, message_created_at)
     UPDATE messages m SET status = 'suppressed', status_updated_at = now()
       FROM s WHERE m.id = s.message_id AND m.created_at = s.message_created_at;
+$$;
+
+CREATE OR REPLACE FUNCTION carenav_suppress_opted_out() RETURNS trigger
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+    PERFORM carenav_outbox_suppress(ARRAY(SELECT id FROM outbox
+                                           WHERE conversation_id = NEW.id AND state = 'pending' AND NOT compliance),
+                                    'opted out');
     RETURN NULL;
 END $$;
 
@@ -456,7 +466,6 @@ LANGUAGE plpgsql AS $$
 DECLARE
     e escalations%ROWTYPE;
     c conversations%ROWTYPE;
-    s record;
 BEGIN
     SELECT * INTO e FROM escalations WHERE id = p_escalation_id;
     IF NOT FOUND THEN
@@ -466,16 +475,10 @@ BEGIN
     INSERT INTO escalation_events (escalation_id, event, actor, detail)
     VALUES (e.id, 'patient_unreachable', 'gateway',
             'the emergency text did not reach ' || c.patient_number || ' (' || left(p_error, 200) || '): call them');
-    FOR s IN SELECT st.id, st.phone, st.language FROM staff st
-              WHERE st.active AND st.id IN (SELECT ev.staff_id FROM escalation_events ev
-                                             WHERE ev.escalation_id = e.id AND ev.event = 'alert_queued') LOOP
-        PERFORM carenav_queue_urgent(carenav_staff_conversation(s.phone, c.service_number), p_provider,
-            carenav_render('{"en": "ALERT {code}: the 911 text did NOT reach patient {number} ({error}). Call them now.",
-                             "es": "ALERTA {code}: el texto del 911 NO llegó al paciente {number} ({error}). Llámelo ahora."}',
-                           s.language, jsonb_build_object('code', e.code, 'number', c.patient_number,
-                                                          'error', left(p_error, 80))),
-            'alert', 20::smallint, e.id, NULL, s.id, NULL);
-    END LOOP;
+    PERFORM carenav_escalation_alert_paged(e.id, c.service_number, p_provider,
+        '{"en": "ALERT {code}: the 911 text did NOT reach patient {number} ({error}). Call them now.",
+          "es": "ALERTA {code}: el texto del 911 NO llegó al paciente {number} ({error}). Llámelo ahora."}',
+        jsonb_build_object('code', e.code, 'number', c.patient_number, 'error', left(p_error, 80)));
 END $$;
 
 CREATE OR REPLACE FUNCTION carenav_outbox_hold(p_items jsonb)
