@@ -138,6 +138,29 @@ cli_id(const char *s)
 	return *end != '\0' || v <= 0 ? -1 : v;
 }
 
+/*
+ * Reads options that each take a value from argv[first] on: the value of
+ * opts[i] (long or short form) goes to *fields[i]. False on an unknown
+ * option (getopt has said which).
+ */
+static bool
+cli_getopt_values(int argc, char **argv, int first, const struct option *opts, const char *shortopts,
+    const char **const *fields)
+{
+	int c;
+	size_t i;
+
+	optind = first;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		for (i = 0; opts[i].name != NULL && opts[i].val != c; i++)
+			;
+		if (opts[i].name == NULL)
+			return false;
+		*fields[i] = optarg;
+	}
+	return true;
+}
+
 /* The options staff add and edit share: NULL where not given (add sets its defaults first). */
 struct cli_staff_args {
 	const char *name, *phone, *role, *language, *webhook;
@@ -152,20 +175,10 @@ cli_staff_getopt(int argc, char **argv, int first, struct cli_staff_args *a)
 		{ "name", required_argument, NULL, 'n' }, { "phone", required_argument, NULL, 'p' },
 		{ "role", required_argument, NULL, 'r' }, { "language", required_argument, NULL, 'l' },
 		{ "webhook", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 } };
-	int c;
+	/* In the order of opts. */
+	const char **fields[] = { &a->name, &a->phone, &a->role, &a->language, &a->webhook };
 
-	optind = first;
-	while ((c = getopt_long(argc, argv, "n:p:r:l:w:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': a->name = optarg; break;
-		case 'p': a->phone = optarg; break;
-		case 'r': a->role = optarg; break;
-		case 'l': a->language = optarg; break;
-		case 'w': a->webhook = optarg; break;
-		default: return false;
-		}
-	}
-	return true;
+	return cli_getopt_values(argc, argv, first, opts, "n:p:r:l:w:", fields);
 }
 
 /* Checks each option given, says what is wrong with the first bad one; points phone at its normal form. */
@@ -607,21 +620,11 @@ cli_shift_getopt(int argc, char **argv, int first, struct cli_shift_args *a, boo
 		{ "from", required_argument, NULL, 'f' }, { "to", required_argument, NULL, 'u' },
 		{ "tz", required_argument, NULL, 'z' }, { "days", required_argument, NULL, 'd' },
 		{ "fold", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 } };
-	int c;
+	/* In the order of opts. */
+	const char **fields[] = { &a->phone, &a->tier, &a->from, &a->to, &a->tz, &a->days, &a->fold };
 
-	optind = first;
-	while ((c = getopt_long(argc, argv, "p:t:f:u:z:d:o:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': a->phone = optarg; break;
-		case 't': a->tier = optarg; break;
-		case 'f': a->from = optarg; break;
-		case 'u': a->to = optarg; break;
-		case 'z': a->tz = optarg; break;
-		case 'd': a->days = optarg; break;
-		case 'o': a->fold = optarg; break;
-		default: return 2;
-		}
-	}
+	if (!cli_getopt_values(argc, argv, first, opts, "p:t:f:u:z:d:o:", fields))
+		return 2;
 	if (optind < argc) {
 		fprintf(stderr, "carenav: unexpected \"%s\" (times go in quotes: --from \"2026-12-04 08:00\")\n",
 		    argv[optind]);

@@ -39,6 +39,7 @@
 #include "cli_staff.h"
 #include "embedded.h"
 #include "flow_admin.h"
+#include "http_discard.h"
 #include "kannel_conf.h"
 #include "migrate.h"
 #include "phone.h"
@@ -492,14 +493,6 @@ doctor_backups(struct doctor *d, const struct config *cfg)
 	json_decref(info);
 }
 
-static size_t
-doctor_discard_cb(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	(void)ptr;
-	(void)arg;
-	return size * nmemb;
-}
-
 /* A blocking GET; returns the HTTP status, 0 with *err set when nothing answered. */
 static long
 doctor_http_get(const char *url, const char *userpwd, char *err)
@@ -512,7 +505,7 @@ doctor_http_get(const char *url, const char *userpwd, char *err)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, DOCTOR_TIMEOUT_S_INT);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, doctor_discard_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_discard_cb);
 	if (userpwd != NULL)
 		curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
 	if (curl_easy_perform(h) == CURLE_OK)

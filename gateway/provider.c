@@ -87,7 +87,8 @@ provider_verify(const struct provider_ops *ops, const struct config *cfg, const 
 	return ops->verify != NULL ? ops->verify(cfg, req, cause) : PROVIDER_PARSE_OK;
 }
 
-bool
+/* Compares the SHA-256 digests, so that neither the secret's bytes nor its length leak. */
+static bool
 provider_secret_equal(const char *secret, const char *given)
 {
 	unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
@@ -95,6 +96,20 @@ provider_secret_equal(const char *secret, const char *given)
 	SHA256((const unsigned char *)secret, strlen(secret), want);
 	SHA256((const unsigned char *)given, strlen(given), got);
 	return CRYPTO_memcmp(want, got, sizeof want) == 0;
+}
+
+enum provider_parse
+provider_secret_check(const char *secret, const char *given, const char *name, char **cause)
+{
+	if (given == NULL) {
+		*cause = xasprintf("missing %s", name);
+		return PROVIDER_PARSE_FORBIDDEN;
+	}
+	if (!provider_secret_equal(secret, given)) {
+		*cause = xasprintf("wrong %s", name);
+		return PROVIDER_PARSE_FORBIDDEN;
+	}
+	return PROVIDER_PARSE_OK;
 }
 
 /* The probe's headers: the numbers Kannel would send, and no credential of any kind. */

@@ -166,10 +166,12 @@ const struct provider_ops *provider_for_path(const char *name, const char *path,
 enum provider_parse provider_verify(const struct provider_ops *ops, const struct config *cfg,
     const struct provider_request *req, char **cause);
 /*
- * True if given is the webhook secret: compares their SHA-256 digests in
- * constant time, so neither the secret's bytes nor its length leak.
+ * Checks the secret a webhook request gave (NULL: it gave none) against the
+ * configured one, in constant time so neither the secret's bytes nor its
+ * length leak. FORBIDDEN with *cause "missing <name>" or "wrong <name>".
  */
-bool provider_secret_equal(const char *secret, const char *given);
+enum provider_parse provider_secret_check(const char *secret, const char *given, const char *name,
+    char **cause);
 /* The HTTP method the provider's inbound or status webhook takes. */
 const char *provider_path_method(const struct provider_ops *ops, bool is_status);
 /*

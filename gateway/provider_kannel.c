@@ -22,7 +22,7 @@
  * Receiving: an sms-service with post-url (POST /sms/kannel/inbound) and
  * the dlr-url (GET /sms/kannel/status). Kannel signs nothing, so both URLs
  * carry ?secret=KANNEL_SHARED_SECRET, compared in constant time
- * (provider_secret_equal: the length does not leak either).
+ * (provider_secret_check: the length does not leak either).
  * The inbound id is Kannel's internal message id (%I, a UUID that stays the
  * same when smsbox retries the post), the numbers come from X-Kannel-From
  * and X-Kannel-To, and the text is the body in the charset its
@@ -242,15 +242,7 @@ provider_kannel_verify(const struct config *cfg, const struct form *query, char 
 		*cause = xstrdup("Kannel webhooks are off: KANNEL_SHARED_SECRET is not set");
 		return PROVIDER_PARSE_FORBIDDEN;
 	}
-	if (given == NULL) {
-		*cause = xstrdup("missing secret");
-		return PROVIDER_PARSE_FORBIDDEN;
-	}
-	if (!provider_secret_equal(cfg->kannel_shared_secret, given)) {
-		*cause = xstrdup("wrong secret");
-		return PROVIDER_PARSE_FORBIDDEN;
-	}
-	return PROVIDER_PARSE_OK;
+	return provider_secret_check(cfg->kannel_shared_secret, given, "secret", cause);
 }
 
 /* The query string's parameters: Kannel puts ours (secret, id...) there, never in a form body. */

@@ -184,8 +184,6 @@ provider_sandbox_send(void *impl, const struct provider_sms *sms, provider_send_
 static enum provider_parse
 provider_sandbox_verify(const struct config *cfg, const struct provider_request *req, char **cause)
 {
-	const char *given;
-
 	if (cfg->sandbox_webhook_secret[0] == '\0') {
 		if (!req->peer_loopback || req->header(req->header_arg, "X-Forwarded-For") != NULL ||
 		    req->header(req->header_arg, "Forwarded") != NULL) {
@@ -195,16 +193,8 @@ provider_sandbox_verify(const struct config *cfg, const struct provider_request 
 		}
 		return PROVIDER_PARSE_OK;
 	}
-	given = req->header(req->header_arg, "X-Sandbox-Secret");
-	if (given == NULL) {
-		*cause = xstrdup("missing X-Sandbox-Secret");
-		return PROVIDER_PARSE_FORBIDDEN;
-	}
-	if (!provider_secret_equal(cfg->sandbox_webhook_secret, given)) {
-		*cause = xstrdup("wrong X-Sandbox-Secret");
-		return PROVIDER_PARSE_FORBIDDEN;
-	}
-	return PROVIDER_PARSE_OK;
+	return provider_secret_check(cfg->sandbox_webhook_secret, req->header(req->header_arg, "X-Sandbox-Secret"),
+	    "X-Sandbox-Secret", cause);
 }
 
 const struct provider_ops provider_sandbox_ops = {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "form.h"
+#include "http_discard.h"
 #include "xmalloc.h"
 
 struct sim {
@@ -55,14 +56,6 @@ sim_log_size(const char *path)
 	return stat(path, &st) == 0 ? (long)st.st_size : 0;
 }
 
-static size_t
-sim_discard(char *data, size_t size, size_t nmemb, void *userp)
-{
-	(void)data;
-	(void)userp;
-	return size * nmemb;
-}
-
 static bool
 sim_post(const struct sim *sim, const char *text)
 {
@@ -81,7 +74,7 @@ sim_post(const struct sim *sim, const char *text)
 	curl_easy_setopt(curl, CURLOPT_URL, sim->url);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 15L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sim_discard);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, http_discard_cb);
 	if (sim->secret != NULL) {
 		char *h = xasprintf("X-Sandbox-Secret: %s", sim->secret);
 
