@@ -66,6 +66,33 @@ rf_one_word(const char *s, char word[RF_WORD_MAX])
 	return true;
 }
 
+/* Whether s is a concept or rule name: lower-case letters, digits and _. */
+static bool
+rf_is_name(const char *s)
+{
+	const char *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_'))
+			return false;
+	}
+	return s[0] != '\0';
+}
+
+/* The index of the concept called name, or r->nconcept if there is none. */
+static size_t
+rf_concept_find(const struct redflag_rules *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nconcept; i++) {
+		if (strcmp(r->concepts[i].name, name) == 0)
+			break;
+	}
+	return i;
+}
+
 static uint16_t
 rf_intern(struct redflag_rules *r, const char *w, bool prefix, bool exact,
     bool loose)
@@ -130,10 +157,7 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 	for (alt = strtok_r(piece, "|", &save); alt != NULL;
 	    alt = strtok_r(NULL, "|", &save)) {
 		if (alt[0] == '@') {
-			for (k = 0; k < r->nconcept; k++) {
-				if (strcmp(r->concepts[k].name, alt + 1) == 0)
-					break;
-			}
+			k = rf_concept_find(r, alt + 1);
 			if (kind == RF_OWN_CONCEPT || k == r->nconcept ||
 			    nconc == sizeof(conc) / sizeof(conc[0])) {
 				*cause = xasprintf("phrase \"%s\": unknown or "
@@ -273,10 +297,7 @@ rf_compile_pattern(struct redflag_rules *r, const char *src, uint8_t kind,
 				ok = false;
 				break;
 			}
-			for (i = 0; i < r->nconcept; i++) {
-				if (strcmp(r->concepts[i].name, piece + 1) == 0)
-					break;
-			}
+			i = rf_concept_find(r, piece + 1);
 			if (i == r->nconcept) {
 				*cause = xasprintf("phrase \"%s\": unknown concept "
 				    "\"%s\"", src, piece);
@@ -466,19 +487,13 @@ rf_load_concepts(struct redflag_rules *r, json_t *obj, char **cause)
 	const char *key;
 	json_t *val;
 	struct rf_concept *c;
-	const char *p;
 	char what[96];
 
 	r->concepts = xcalloc(json_object_size(obj) + 1, sizeof(*r->concepts));
 	json_object_foreach(obj, key, val) {
 		if (key[0] == '_')
 			continue;
-		for (p = key; *p != '\0'; p++) {
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-			    *p == '_'))
-				break;
-		}
-		if (*p != '\0' || key[0] == '\0') {
+		if (!rf_is_name(key)) {
 			*cause = xasprintf("concepts: name \"%s\" must be "
 			    "lower-case letters, digits and _", key);
 			return false;
@@ -595,7 +610,7 @@ static bool
 rf_load_rule(struct redflag_rules *r, json_t *obj, size_t idx, char **cause)
 {
 	struct rf_rule *rule = &r->rules[idx];
-	const char *key, *id, *p;
+	const char *key, *id;
 	json_t *val, *lang;
 	uint32_t f, n;
 	size_t i;
@@ -610,13 +625,10 @@ rf_load_rule(struct redflag_rules *r, json_t *obj, size_t idx, char **cause)
 		*cause = xasprintf("rules[%zu]: missing \"id\"", idx);
 		return false;
 	}
-	for (p = id; *p != '\0'; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '_')) {
-			*cause = xasprintf("rules[%zu]: id \"%s\" must be "
-			    "lower-case letters, digits and _", idx, id);
-			return false;
-		}
+	if (!rf_is_name(id)) {
+		*cause = xasprintf("rules[%zu]: id \"%s\" must be "
+		    "lower-case letters, digits and _", idx, id);
+		return false;
 	}
 	for (i = 0; i < idx; i++) {
 		if (strcmp(r->rules[i].id, id) == 0) {
