@@ -7,7 +7,7 @@
  * k / PATIENTS of the same script, so the conversations of the gateway
  * phases simply go on) through the statements the gateway issues for a
  * text, built by the gateway's own code (gateway/store.c, gateway/batch.c,
- * gateway/db.c, the pure dialogue):
+ * gateway/db.c, inbound.c's inbound_step_* functions, the pure dialogue):
  *   carenav_inbound_accept_batch   at most CONNS texts waiting for their
  *                                  accept (the load generator's connections),
  *                                  urgent in the pool as in intake.c; the
@@ -49,8 +49,8 @@
 #include "embedded.h"
 #include "flows.h"
 #include "idmap.h"
+#include "inbound.h"
 #include "log.h"
-#include "provider.h"
 #include "redflag.h"
 #include "segment.h"
 #include "store.h"
@@ -100,10 +100,7 @@ struct replay_job {
 	struct replay *rp;
 	int64_t conversation_id;
 	bool dirty;               /* a text arrived while stepping: load again before ending */
-	int64_t version, message_id, flow_version_id, received_ms;
-	bool handoff;
-	char language[8], status[16], opt_out_type[8];
-	char *state_json, *body;  /* owned */
+	struct inbound_step step; /* the loaded step, read as inbound.c reads it */
 };
 
 static void replay_load(struct replay_job *job);
@@ -132,8 +129,7 @@ replay_job_end(struct replay_job *job)
 	struct replay *rp = job->rp;
 
 	idmap_remove(rp->jobs, job->conversation_id);
-	free(job->state_json);
-	free(job->body);
+	inbound_step_clear(&job->step);
 	free(job);
 	replay_check_done(rp);
 }
@@ -145,9 +141,7 @@ replay_commit_done(const PGresult *res, int row, const int *col, const char *err
 	struct replay *rp = job->rp;
 	const char *outcome;
 
-	free(job->state_json);
-	free(job->body);
-	job->state_json = job->body = NULL;
+	inbound_step_clear(&job->step);
 	if (error == NULL && row < 0)
 		error = "no result";
 	if (error != NULL) {
@@ -176,7 +170,7 @@ replay_flow_ready(const struct flow *flow, const char *error, void *arg)
 {
 	struct replay_job *job = arg;
 	struct replay *rp = job->rp;
-	struct dialogue_input din = { 0 };
+	struct dialogue_input din;
 	struct dialogue_output dout;
 
 	if (flow == NULL) {
@@ -184,25 +178,11 @@ replay_flow_ready(const struct flow *flow, const char *error, void *arg)
 		replay_job_end(job);
 		return;
 	}
-	din.flow = flow;
-	din.triage = &rp->triage;
-	din.state_json = job->state_json;
-	din.text = job->body;
-	din.now_ms = timeutil_now_ms();
-	din.idle_reset_ms = rp->cfg.idle_reset_hours * 3600 * 1000;
-	din.handoff = job->handoff;
-	din.opt_out_type = job->opt_out_type[0] ? job->opt_out_type : NULL;
-	din.provider_confirms = rp->cfg.twilio_advanced_opt_out != 0;
-	provider_limit(&rp->cfg, &din.limit);
-	din.gsm7 = strcmp(rp->cfg.sms_alphabet, "gsm7") == 0;
+	inbound_step_input(&job->step, flow, &rp->triage, &rp->cfg, &din);
 	dialogue_run(&din, &dout);
-	batch_add_take(rp->commits, json_pack("{s:I, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
-	    "conversation_id", (json_int_t)job->conversation_id, "version", (json_int_t)job->version,
-	    "message_id", (json_int_t)job->message_id, "received_ms", (json_int_t)job->received_ms,
-	    "state", dout.state_json,
-	    "flow_version_id", job->flow_version_id ? json_integer(job->flow_version_id) : json_null(),
-	    "language", dout.language, "status", dout.status, "provider", rp->cfg.sms_provider,
-	    "replies", dout.replies_json, "actions", dout.actions_json), replay_commit_done, job);
+	batch_add_take(rp->commits, inbound_step_item(job->conversation_id, &job->step, rp->cfg.sms_provider,
+	    dout.state_json, dout.language, dout.status, dout.replies_json, dout.actions_json),
+	    replay_commit_done, job);
 	dialogue_output_free(&dout);
 }
 
@@ -210,7 +190,6 @@ static void
 replay_load_done(const PGresult *res, int row, const int *col, const char *error, void *arg)
 {
 	struct replay_job *job = arg;
-	int64_t current, latest, idle_ms;
 
 	if (error != NULL) {
 		replay_fail(job->rp, "step load", error);
@@ -226,31 +205,18 @@ replay_load_done(const PGresult *res, int row, const int *col, const char *error
 		}
 		return;
 	}
+	inbound_step_read(&job->step, res, row, col);
 	/* The flow version as inbound_step picks it. */
-	current = store_col_int64(res, row, col[STEP_FLOW_VERSION_ID]);
-	latest = store_col_int64(res, row, col[STEP_LATEST_FLOW_VERSION_ID]);
-	idle_ms = timeutil_now_ms() - store_col_int64(res, row, col[STEP_LAST_ACTIVITY_MS]);
-	job->version = store_col_int64(res, row, col[STEP_VERSION]);
-	job->message_id = store_col_int64(res, row, col[STEP_MESSAGE_ID]);
-	job->received_ms = store_col_int64(res, row, col[STEP_RECEIVED_MS]);
-	job->handoff = store_col_bool(res, row, col[STEP_HANDOFF]);
-	job->state_json = xstrdup(store_col_text(res, row, col[STEP_STATE]));
-	job->body = xstrdup(store_col_text(res, row, col[STEP_BODY]));
-	snprintf(job->opt_out_type, sizeof job->opt_out_type, "%s", store_col_text(res, row, col[STEP_OPT_OUT_TYPE]));
-	snprintf(job->language, sizeof job->language, "%s", store_col_text(res, row, col[STEP_LANGUAGE]));
-	snprintf(job->status, sizeof job->status, "%s", store_col_text(res, row, col[STEP_STATUS]));
-	job->flow_version_id = current;
-	if (current == 0 || idle_ms > job->rp->cfg.idle_reset_hours * 3600 * 1000 ||
-	    dialogue_state_is_fresh(job->state_json))
-		job->flow_version_id = latest;
-	flows_get(job->rp->flows, job->flow_version_id, replay_flow_ready, job);
+	if (inbound_step_starts_over(&job->step, &job->rp->cfg))
+		job->step.flow_version_id = job->step.latest_flow_version_id;
+	flows_get(job->rp->flows, job->step.flow_version_id, replay_flow_ready, job);
 }
 
 static void
 replay_load(struct replay_job *job)
 {
-	batch_add_take(job->rp->loads, json_pack("{s:I, s:I}", "id", (json_int_t)job->conversation_id,
-	    "window_ms", (json_int_t)(job->rp->cfg.rate_limit_window_s * 1000)), replay_load_done, job);
+	batch_add_take(job->rp->loads, inbound_step_load_item(job->conversation_id, &job->rp->cfg), replay_load_done,
+	    job);
 }
 
 /* As inbound_kick_loaded: the step the accept loaded (row of res, columns col[STEP_*]) runs at once. */

@@ -85,39 +85,93 @@ struct inbound_job {
 	int64_t conversation_id;
 	bool dirty;       /* kicked while running: load again before ending */
 	int conflicts;
-	/* The loaded step, kept while the flow is fetched. */
-	int64_t version;          /* conversation version as loaded */
-	int64_t message_id;
-	int64_t received_ms;      /* the message's created_at (ms since epoch, rounded): its partition */
-	int64_t flow_version_id;  /* the version this step runs on */
-	int64_t latest_flow_version_id;  /* the newest version of the default flow */
-	bool handoff;
+	/* The loaded step, kept while the flow is fetched; it runs on step.flow_version_id. */
+	struct inbound_step step;
 	bool staff;               /* the sender is staff: ACK handling, not the dialogue */
 	bool escalated;           /* the step raised an escalation */
 	int64_t window_count;     /* texts from this number in the rate-limit window */
-	char language[8];         /* the conversation's, as loaded */
-	char status[16];          /* the conversation's, as loaded */
-	char *state_json;         /* owned */
-	char *body;               /* owned */
-	char opt_out_type[8];     /* the provider's keyword verdict ("STOP", ...), or "" */
 };
 
 static void inbound_load(struct inbound_job *job);
 
-static void
-inbound_job_clear_step(struct inbound_job *job)
+json_t *
+inbound_step_load_item(int64_t conversation_id, const struct config *cfg)
 {
-	free(job->state_json);
-	free(job->body);
-	job->state_json = NULL;
-	job->body = NULL;
+	return json_pack("{s:I, s:I}", "id", (json_int_t)conversation_id,
+	    "window_ms", (json_int_t)(cfg->rate_limit_window_s * 1000));
+}
+
+void
+inbound_step_read(struct inbound_step *step, const PGresult *res, int row, const int *col)
+{
+	step->version = store_col_int64(res, row, col[STEP_VERSION]);
+	step->message_id = store_col_int64(res, row, col[STEP_MESSAGE_ID]);
+	step->received_ms = store_col_int64(res, row, col[STEP_RECEIVED_MS]);
+	step->flow_version_id = store_col_int64(res, row, col[STEP_FLOW_VERSION_ID]);
+	step->latest_flow_version_id = store_col_int64(res, row, col[STEP_LATEST_FLOW_VERSION_ID]);
+	step->idle_ms = timeutil_now_ms() - store_col_int64(res, row, col[STEP_LAST_ACTIVITY_MS]);
+	step->handoff = store_col_bool(res, row, col[STEP_HANDOFF]);
+	snprintf(step->language, sizeof step->language, "%s", store_col_text(res, row, col[STEP_LANGUAGE]));
+	snprintf(step->status, sizeof step->status, "%s", store_col_text(res, row, col[STEP_STATUS]));
+	snprintf(step->opt_out_type, sizeof step->opt_out_type, "%s",
+	    store_col_text(res, row, col[STEP_OPT_OUT_TYPE]));
+	step->state_json = xstrdup(store_col_text(res, row, col[STEP_STATE]));
+	step->body = xstrdup(store_col_text(res, row, col[STEP_BODY]));
+}
+
+void
+inbound_step_clear(struct inbound_step *step)
+{
+	free(step->state_json);
+	free(step->body);
+	step->state_json = NULL;
+	step->body = NULL;
+}
+
+bool
+inbound_step_starts_over(const struct inbound_step *step, const struct config *cfg)
+{
+	return step->flow_version_id == 0 || step->idle_ms > cfg->idle_reset_hours * 3600 * 1000 ||
+	    dialogue_state_is_fresh(step->state_json);
+}
+
+void
+inbound_step_input(const struct inbound_step *step, const struct flow *flow, const struct triage *triage,
+    const struct config *cfg, struct dialogue_input *din)
+{
+	*din = (struct dialogue_input){ 0 };
+	din->flow = flow;
+	din->triage = triage;
+	din->state_json = step->state_json;
+	din->text = step->body;
+	din->now_ms = timeutil_now_ms();
+	din->idle_reset_ms = cfg->idle_reset_hours * 3600 * 1000;
+	din->handoff = step->handoff;
+	din->opt_out_type = step->opt_out_type[0] ? step->opt_out_type : NULL;
+	din->provider_confirms = cfg->twilio_advanced_opt_out != 0;
+	provider_limit(cfg, &din->limit);
+	din->gsm7 = strcmp(cfg->sms_alphabet, "gsm7") == 0;
+}
+
+json_t *
+inbound_step_item(int64_t conversation_id, const struct inbound_step *step, const char *provider,
+    const char *state_json, const char *language, const char *status, const char *replies_json,
+    const char *actions_json)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
+	    "conversation_id", (json_int_t)conversation_id, "version", (json_int_t)step->version,
+	    "message_id", (json_int_t)step->message_id, "received_ms", (json_int_t)step->received_ms,
+	    "state", state_json,
+	    "flow_version_id", step->flow_version_id ? json_integer(step->flow_version_id) : json_null(),
+	    "language", language, "status", status, "provider", provider,
+	    "replies", replies_json, "actions", actions_json);
 }
 
 static void
 inbound_job_end(struct inbound_job *job)
 {
 	idmap_remove(job->in->jobs, job->conversation_id);
-	inbound_job_clear_step(job);
+	inbound_step_clear(&job->step);
 	free(job);
 }
 
@@ -199,21 +253,7 @@ inbound_commit(struct inbound_job *job, struct batch *commits, json_t *item)
 {
 	batch_add_take(commits, item, commits == job->in->commits ? inbound_step_item_done : inbound_commit_item_done,
 	    job);
-	inbound_job_clear_step(job);
-}
-
-/* A patient step: the arguments of carenav_step_commit, for carenav_step_commit_batch. */
-static json_t *
-inbound_step_item(const struct inbound_job *job, const char *state_json, const char *language,
-    const char *status, const char *replies_json, const char *actions_json)
-{
-	return json_pack("{s:I, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
-	    "conversation_id", (json_int_t)job->conversation_id, "version", (json_int_t)job->version,
-	    "message_id", (json_int_t)job->message_id, "received_ms", (json_int_t)job->received_ms,
-	    "state", state_json,
-	    "flow_version_id", job->flow_version_id ? json_integer(job->flow_version_id) : json_null(),
-	    "language", language, "status", status, "provider", job->in->cfg->sms_provider,
-	    "replies", replies_json, "actions", actions_json);
+	inbound_step_clear(&job->step);
 }
 
 /* A text from a staff phone: an ACK, or anything else (answered with the staff help). */
@@ -230,7 +270,7 @@ inbound_staff_step(struct inbound_job *job, const struct flow *flow)
 	};
 	json_t *map = json_object();
 	char code[ACK_CODE_MAX];
-	enum ack_kind kind = ack_classify(job->body, job->in->cfg->ack_bare_allowed != 0, code);
+	enum ack_kind kind = ack_classify(job->step.body, job->in->cfg->ack_bare_allowed != 0, code);
 
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
 		char *one = flow_message_json(flow, texts[i].msg);
@@ -243,8 +283,8 @@ inbound_staff_step(struct inbound_job *job, const struct flow *flow)
 		    "(ACK_BARE_ALLOWED=0)", job->conversation_id);
 	/* The arguments of carenav_staff_step. */
 	inbound_commit(job, job->in->staff_commits, json_pack("{s:I, s:I, s:I, s:b, s:s, s:b, s:s, s:o}",
-	    "conversation_id", (json_int_t)job->conversation_id, "version", (json_int_t)job->version,
-	    "message_id", (json_int_t)job->message_id, "is_ack", kind != ACK_NONE, "code", code,
+	    "conversation_id", (json_int_t)job->conversation_id, "version", (json_int_t)job->step.version,
+	    "message_id", (json_int_t)job->step.message_id, "is_ack", kind != ACK_NONE, "code", code,
 	    "code_required", kind == ACK_CODE_REQUIRED, "provider", job->in->cfg->sms_provider, "texts", map));
 }
 
@@ -266,13 +306,13 @@ inbound_throttle(struct inbound_job *job, const struct flow *flow)
 
 	if (job->window_count <= in->cfg->rate_limit_messages)
 		return false;
-	triage_scan(in->triage, job->body, strlen(job->body), &triage);
+	triage_scan(in->triage, job->step.body, strlen(job->step.body), &triage);
 	if (triage.level == TRIAGE_EMERGENCY)
 		return false;
 	stats.rate_limited++;
 	replies = json_array();
 	if (job->window_count == in->cfg->rate_limit_messages + 1) {
-		lang = flow_lang_index(flow, job->language);
+		lang = flow_lang_index(flow, job->step.language);
 		notice = flow_message(flow, FLOW_MSG_RATE_LIMITED)->by_lang[lang < 0 ?
 		    (int)flow_default_lang(flow) : lang];
 		enum segment_encoding enc;
@@ -286,8 +326,9 @@ inbound_throttle(struct inbound_job *job, const struct flow *flow)
 	replies_json = json_dumps(replies, JSON_COMPACT);
 	json_decref(replies);
 	/* The dialogue does not move: its state, language and status stay as loaded. */
-	inbound_commit(job, in->commits, inbound_step_item(job, job->state_json[0] ? job->state_json : "{}",
-	    job->language, job->status, replies_json, "[]"));
+	inbound_commit(job, in->commits, inbound_step_item(job->conversation_id, &job->step, in->cfg->sms_provider,
+	    job->step.state_json[0] ? job->step.state_json : "{}", job->step.language, job->step.status, replies_json,
+	    "[]"));
 	free(replies_json);
 	return true;
 }
@@ -298,21 +339,21 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 {
 	struct inbound_job *job = arg;
 	struct inbound *in = job->in;
-	struct dialogue_input din = { 0 };
+	struct dialogue_input din;
 	struct dialogue_output dout;
 
-	if (flow == NULL && job->flow_version_id != job->latest_flow_version_id) {
+	if (flow == NULL && job->step.flow_version_id != job->step.latest_flow_version_id) {
 		/* An old version this binary cannot run: better the newest flow than no answer. */
 		log_warn("inbound: conversation=%" PRId64 " flow version %" PRId64 " unusable (%s); "
-		    "moving it to version %" PRId64, job->conversation_id, job->flow_version_id, error,
-		    job->latest_flow_version_id);
-		job->flow_version_id = job->latest_flow_version_id;
-		flows_get(in->flows, job->flow_version_id, inbound_flow_ready, job);
+		    "moving it to version %" PRId64, job->conversation_id, job->step.flow_version_id, error,
+		    job->step.latest_flow_version_id);
+		job->step.flow_version_id = job->step.latest_flow_version_id;
+		flows_get(in->flows, job->step.flow_version_id, inbound_flow_ready, job);
 		return;
 	}
 	if (flow == NULL) {
 		log_error("inbound: conversation=%" PRId64 " flow version %" PRId64 " unavailable: %s",
-		    job->conversation_id, job->flow_version_id, error);
+		    job->conversation_id, job->step.flow_version_id, error);
 		inbound_job_end(job);
 		return;
 	}
@@ -322,17 +363,7 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	}
 	if (inbound_throttle(job, flow))
 		return;
-	din.flow = flow;
-	din.triage = in->triage;
-	din.state_json = job->state_json;
-	din.text = job->body;
-	din.now_ms = timeutil_now_ms();
-	din.idle_reset_ms = in->cfg->idle_reset_hours * 3600 * 1000;
-	din.handoff = job->handoff;
-	din.opt_out_type = job->opt_out_type[0] ? job->opt_out_type : NULL;
-	din.provider_confirms = in->cfg->twilio_advanced_opt_out != 0;
-	provider_limit(in->cfg, &din.limit);
-	din.gsm7 = strcmp(in->cfg->sms_alphabet, "gsm7") == 0;
+	inbound_step_input(&job->step, flow, in->triage, in->cfg, &din);
 	dialogue_run(&din, &dout);
 	job->escalated = dout.escalated;
 	if (dout.state_was_bad)
@@ -340,9 +371,9 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 		    job->conversation_id);
 
 	log_debug("inbound: conversation=%" PRId64 " message=%" PRId64 " triage=%s status=%s",
-	    job->conversation_id, job->message_id, dout.triage, dout.status);
-	inbound_commit(job, in->commits, inbound_step_item(job, dout.state_json, dout.language, dout.status,
-	    dout.replies_json, dout.actions_json));
+	    job->conversation_id, job->step.message_id, dout.triage, dout.status);
+	inbound_commit(job, in->commits, inbound_step_item(job->conversation_id, &job->step, in->cfg->sms_provider,
+	    dout.state_json, dout.language, dout.status, dout.replies_json, dout.actions_json));
 	dialogue_output_free(&dout);
 }
 
@@ -363,42 +394,27 @@ static void
 inbound_step(struct inbound_job *job, const PGresult *res, int row, const int *col)
 {
 	struct inbound *in = job->in;
-	int64_t current = store_col_int64(res, row, col[STEP_FLOW_VERSION_ID]);
-	int64_t latest = store_col_int64(res, row, col[STEP_LATEST_FLOW_VERSION_ID]);
-	int64_t idle_ms = timeutil_now_ms() -
-	    store_col_int64(res, row, col[STEP_LAST_ACTIVITY_MS]);
+	struct inbound_step *step = &job->step;
 
-	job->version = store_col_int64(res, row, col[STEP_VERSION]);
-	job->message_id = store_col_int64(res, row, col[STEP_MESSAGE_ID]);
-	job->received_ms = store_col_int64(res, row, col[STEP_RECEIVED_MS]);
-	job->handoff = store_col_bool(res, row, col[STEP_HANDOFF]);
-	job->state_json = xstrdup(store_col_text(res, row, col[STEP_STATE]));
-	job->body = xstrdup(store_col_text(res, row, col[STEP_BODY]));
-	snprintf(job->opt_out_type, sizeof job->opt_out_type, "%s",
-	    store_col_text(res, row, col[STEP_OPT_OUT_TYPE]));
+	inbound_step_read(step, res, row, col);
 	job->staff = strcmp(store_col_text(res, row, col[STEP_KIND]), "staff") == 0;
 	job->window_count = store_col_int64(res, row, col[STEP_WINDOW_COUNT]);
-	snprintf(job->language, sizeof job->language, "%s", store_col_text(res, row, col[STEP_LANGUAGE]));
-	snprintf(job->status, sizeof job->status, "%s", store_col_text(res, row, col[STEP_STATUS]));
 	job->escalated = false;
-	job->flow_version_id = current;
-	job->latest_flow_version_id = latest;
-	if (!job->staff && inbound_is_ack(job->body)) {
+	if (!job->staff && inbound_is_ack(step->body)) {
 		stats.ack_refused++;
 		log_warn("inbound: conversation=%" PRId64 ": an ACK from a number that is not staff; refused",
 		    job->conversation_id);
 	}
 	/* Staff texts are answered with the newest wording; they have no dialogue state. */
-	if (job->staff || current == 0 || idle_ms > in->cfg->idle_reset_hours * 3600 * 1000 ||
-	    dialogue_state_is_fresh(job->state_json))
-		job->flow_version_id = latest;
-	if (job->flow_version_id == 0) {
+	if (job->staff || inbound_step_starts_over(step, in->cfg))
+		step->flow_version_id = step->latest_flow_version_id;
+	if (step->flow_version_id == 0) {
 		log_error("inbound: no version of flow %s is loaded (carenav flow load FILE)",
 		    in->cfg->default_flow);
 		inbound_job_end(job);
 		return;
 	}
-	flows_get(in->flows, job->flow_version_id, inbound_flow_ready, job);
+	flows_get(in->flows, step->flow_version_id, inbound_flow_ready, job);
 }
 
 static void
@@ -431,8 +447,8 @@ inbound_load(struct inbound_job *job)
 		inbound_job_end(job);
 		return;
 	}
-	batch_add_take(job->in->loads, json_pack("{s:I, s:I}", "id", (json_int_t)job->conversation_id,
-	    "window_ms", (json_int_t)(job->in->cfg->rate_limit_window_s * 1000)), inbound_load_item_done, job);
+	batch_add_take(job->in->loads, inbound_step_load_item(job->conversation_id, job->in->cfg),
+	    inbound_load_item_done, job);
 }
 
 void

@@ -54,6 +54,45 @@ rf_phrase_words(const char *s, char words[][RF_WORD_MAX], int max)
 	return n;
 }
 
+/* Normalises s into word, the one word it must be; false if it is not. */
+static bool
+rf_one_word(const char *s, char word[RF_WORD_MAX])
+{
+	char words[1][RF_WORD_MAX];
+
+	if (rf_phrase_words(s, words, 1) != 1)
+		return false;
+	strcpy(word, words[0]);
+	return true;
+}
+
+/* Whether s is a concept or rule name: lower-case letters, digits and _. */
+static bool
+rf_is_name(const char *s)
+{
+	const char *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_'))
+			return false;
+	}
+	return s[0] != '\0';
+}
+
+/* The index of the concept called name, or r->nconcept if there is none. */
+static size_t
+rf_concept_find(const struct redflag_rules *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nconcept; i++) {
+		if (strcmp(r->concepts[i].name, name) == 0)
+			break;
+	}
+	return i;
+}
+
 static uint16_t
 rf_intern(struct redflag_rules *r, const char *w, bool prefix, bool exact,
     bool loose)
@@ -118,10 +157,7 @@ rf_compile_words(struct redflag_rules *r, char *piece, const char *src,
 	for (alt = strtok_r(piece, "|", &save); alt != NULL;
 	    alt = strtok_r(NULL, "|", &save)) {
 		if (alt[0] == '@') {
-			for (k = 0; k < r->nconcept; k++) {
-				if (strcmp(r->concepts[k].name, alt + 1) == 0)
-					break;
-			}
+			k = rf_concept_find(r, alt + 1);
 			if (kind == RF_OWN_CONCEPT || k == r->nconcept ||
 			    nconc == sizeof(conc) / sizeof(conc[0])) {
 				*cause = xasprintf("phrase \"%s\": unknown or "
@@ -261,10 +297,7 @@ rf_compile_pattern(struct redflag_rules *r, const char *src, uint8_t kind,
 				ok = false;
 				break;
 			}
-			for (i = 0; i < r->nconcept; i++) {
-				if (strcmp(r->concepts[i].name, piece + 1) == 0)
-					break;
-			}
+			i = rf_concept_find(r, piece + 1);
 			if (i == r->nconcept) {
 				*cause = xasprintf("phrase \"%s\": unknown concept "
 				    "\"%s\"", src, piece);
@@ -336,27 +369,18 @@ rf_load_abbrevs(struct redflag_rules *r, json_t *obj, char **cause)
 	const char *key;
 	json_t *val;
 	struct rf_abbrev *ab;
-	char words[2][RF_WORD_MAX];
 	int n;
 
-	if (obj == NULL)
-		return true;
-	if (!json_is_object(obj)) {
-		*cause = xstrdup("abbreviations: must be an object");
-		return false;
-	}
 	r->abbrevs = xcalloc(json_object_size(obj) + 1, sizeof(*r->abbrevs));
 	json_object_foreach(obj, key, val) {
 		ab = &r->abbrevs[r->nabbrev];
-		n = rf_phrase_words(key, words, 1);
-		if (n != 1 || !json_is_string(val) ||
+		if (!rf_one_word(key, ab->key) || !json_is_string(val) ||
 		    (n = rf_phrase_words(json_string_value(val), ab->words,
 		    RF_MAX_ABBREV_WORDS)) < 1) {
 			*cause = xasprintf("abbreviations: \"%s\" must be one word "
 			    "mapped to 1 to %d words", key, RF_MAX_ABBREV_WORDS);
 			return false;
 		}
-		strcpy(ab->key, words[0]);
 		ab->nwords = (uint8_t)n;
 		r->nabbrev++;
 	}
@@ -369,25 +393,19 @@ rf_load_numbers(struct redflag_rules *r, json_t *obj, char **cause)
 {
 	const char *key;
 	json_t *val;
-	char words[1][RF_WORD_MAX];
+	struct rf_number *num;
 
-	if (obj == NULL)
-		return true;
-	if (!json_is_object(obj)) {
-		*cause = xstrdup("numbers: must be an object");
-		return false;
-	}
 	r->numbers = xcalloc(json_object_size(obj) + 1, sizeof(*r->numbers));
 	json_object_foreach(obj, key, val) {
-		if (rf_phrase_words(key, words, 1) != 1 || !json_is_integer(val) ||
+		num = &r->numbers[r->nnumber];
+		if (!rf_one_word(key, num->key) || !json_is_integer(val) ||
 		    json_integer_value(val) < 0 ||
 		    json_integer_value(val) > 1000000) {
 			*cause = xasprintf("numbers: \"%s\" must be one word mapped "
 			    "to an integer 0..1000000", key);
 			return false;
 		}
-		strcpy(r->numbers[r->nnumber].key, words[0]);
-		r->numbers[r->nnumber].value = (int32_t)json_integer_value(val);
+		num->value = (int32_t)json_integer_value(val);
 		r->nnumber++;
 	}
 	qsort(r->numbers, r->nnumber, sizeof(*r->numbers), rf_key_cmp);
@@ -399,67 +417,66 @@ rf_load_nofuzzy(struct redflag_rules *r, json_t *arr, char **cause)
 {
 	json_t *item;
 	size_t i;
-	char words[1][RF_WORD_MAX];
 
-	if (arr == NULL)
-		return true;
-	if (!json_is_array(arr)) {
-		*cause = xstrdup("no_fuzzy: must be an array of words");
-		return false;
-	}
 	r->nofuzzy = xcalloc(json_array_size(arr) + 1, sizeof(*r->nofuzzy));
 	json_array_foreach(arr, i, item) {
 		if (!json_is_string(item) ||
-		    rf_phrase_words(json_string_value(item), words, 1) != 1) {
+		    !rf_one_word(json_string_value(item), r->nofuzzy[r->nnofuzzy])) {
 			*cause = xasprintf("no_fuzzy[%zu]: must be one word", i);
 			return false;
 		}
-		strcpy(r->nofuzzy[r->nnofuzzy++], words[0]);
+		r->nnofuzzy++;
 	}
 	qsort(r->nofuzzy, r->nnofuzzy, sizeof(*r->nofuzzy), rf_key_cmp);
 	return true;
 }
 
+/* The "settings" keys: the int field of struct redflag_rules each sets. */
+static const struct {
+	const char *name;
+	size_t off;
+	int min, max, def;
+} rf_settings[] = {
+	{ "negation_window", offsetof(struct redflag_rules, neg_window), 1, 12, 5 },
+	{ "hypothetical_window", offsetof(struct redflag_rules, hypo_window), 1, 16, 8 },
+	{ "fuzzy_min_len_1", offsetof(struct redflag_rules, fuzzy1), 3, 99, 6 },
+	{ "fuzzy_min_len_2", offsetof(struct redflag_rules, fuzzy2), 4, 99, 9 },
+};
+
+/* Sets every setting to its default, for a file without "settings". */
+static void
+rf_settings_default(struct redflag_rules *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rf_settings) / sizeof(rf_settings[0]); i++)
+		*(int *)((char *)r + rf_settings[i].off) = rf_settings[i].def;
+}
+
 static bool
 rf_load_settings(struct redflag_rules *r, json_t *obj, char **cause)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-		int min, max, def;
-	} table[] = {
-		{ "negation_window", offsetof(struct redflag_rules, neg_window), 1, 12, 5 },
-		{ "hypothetical_window", offsetof(struct redflag_rules, hypo_window), 1, 16, 8 },
-		{ "fuzzy_min_len_1", offsetof(struct redflag_rules, fuzzy1), 3, 99, 6 },
-		{ "fuzzy_min_len_2", offsetof(struct redflag_rules, fuzzy2), 4, 99, 9 },
-	};
 	const char *key;
 	json_t *val;
 	size_t i;
 
-	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		*(int *)((char *)r + table[i].off) = table[i].def;
-	if (obj == NULL)
-		return true;
-	if (!json_is_object(obj)) {
-		*cause = xstrdup("settings: must be an object");
-		return false;
-	}
 	json_object_foreach(obj, key, val) {
-		for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-			if (strcmp(key, table[i].name) == 0)
+		for (i = 0; i < sizeof(rf_settings) / sizeof(rf_settings[0]); i++) {
+			if (strcmp(key, rf_settings[i].name) == 0)
 				break;
 		}
 		if (key[0] == '_')
 			continue;
-		if (i == sizeof(table) / sizeof(table[0]) ||
-		    !json_is_integer(val) || json_integer_value(val) < table[i].min ||
-		    json_integer_value(val) > table[i].max) {
+		if (i == sizeof(rf_settings) / sizeof(rf_settings[0]) ||
+		    !json_is_integer(val) ||
+		    json_integer_value(val) < rf_settings[i].min ||
+		    json_integer_value(val) > rf_settings[i].max) {
 			*cause = xasprintf("settings: unknown key or bad value "
 			    "\"%s\"", key);
 			return false;
 		}
-		*(int *)((char *)r + table[i].off) = (int)json_integer_value(val);
+		*(int *)((char *)r + rf_settings[i].off) =
+		    (int)json_integer_value(val);
 	}
 	return true;
 }
@@ -470,25 +487,13 @@ rf_load_concepts(struct redflag_rules *r, json_t *obj, char **cause)
 	const char *key;
 	json_t *val;
 	struct rf_concept *c;
-	const char *p;
 	char what[96];
 
-	if (obj == NULL)
-		return true;
-	if (!json_is_object(obj)) {
-		*cause = xstrdup("concepts: must be an object");
-		return false;
-	}
 	r->concepts = xcalloc(json_object_size(obj) + 1, sizeof(*r->concepts));
 	json_object_foreach(obj, key, val) {
 		if (key[0] == '_')
 			continue;
-		for (p = key; *p != '\0'; p++) {
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-			    *p == '_'))
-				break;
-		}
-		if (*p != '\0' || key[0] == '\0') {
+		if (!rf_is_name(key)) {
 			*cause = xasprintf("concepts: name \"%s\" must be "
 			    "lower-case letters, digits and _", key);
 			return false;
@@ -516,10 +521,6 @@ rf_load_cues(struct redflag_rules *r, json_t *obj, char **cause)
 	size_t i;
 	char what[96];
 
-	if (!json_is_object(obj)) {
-		*cause = xstrdup("cues: must be an object");
-		return false;
-	}
 	json_object_foreach(obj, key, val) {
 		if (key[0] == '_')
 			continue;
@@ -540,10 +541,76 @@ rf_load_cues(struct redflag_rules *r, json_t *obj, char **cause)
 }
 
 static bool
+rf_load_benign(struct redflag_rules *r, json_t *arr, char **cause)
+{
+	uint32_t first, n;
+
+	return rf_compile_list(r, arr, "benign", RF_OWN_BENIGN, 0, &first, &n,
+	    cause);
+}
+
+typedef bool rf_section_load_cb(struct redflag_rules *, json_t *, char **);
+
+/*
+ * The top-level sections besides "version" and "rules", loaded in this
+ * order: phrases are checked against the abbreviations and may use the
+ * concepts, so those come first. Each loader gets a value of its section's
+ * type; an optional section may be absent.
+ */
+static const struct rf_section {
+	const char *key;
+	json_type type;		/* JSON_OBJECT or JSON_ARRAY */
+	const char *shape;	/* what *cause says a bad value must be */
+	bool required;
+	rf_section_load_cb *load;
+} rf_sections[] = {
+	{ "settings", JSON_OBJECT, "an object", false, rf_load_settings },
+	{ "numbers", JSON_OBJECT, "an object", false, rf_load_numbers },
+	{ "abbreviations", JSON_OBJECT, "an object", false, rf_load_abbrevs },
+	{ "no_fuzzy", JSON_ARRAY, "an array of words", false, rf_load_nofuzzy },
+	{ "concepts", JSON_OBJECT, "an object", false, rf_load_concepts },
+	{ "cues", JSON_OBJECT, "an object", true, rf_load_cues },
+	{ "benign", JSON_ARRAY, "an array of strings", false, rf_load_benign },
+};
+
+#define RF_NSECTIONS (sizeof(rf_sections) / sizeof(rf_sections[0]))
+
+/* Loads root's section s; an optional one may be absent. */
+static bool
+rf_load_section(struct redflag_rules *r, json_t *root,
+    const struct rf_section *s, char **cause)
+{
+	json_t *val = json_object_get(root, s->key);
+
+	if (val == NULL && !s->required)
+		return true;
+	if (val == NULL || json_typeof(val) != s->type) {
+		*cause = xasprintf("%s: must be %s", s->key, s->shape);
+		return false;
+	}
+	return s->load(r, val, cause);
+}
+
+/* Whether key may stand at the top level of phrases.json. */
+static bool
+rf_top_key_known(const char *key)
+{
+	size_t i;
+
+	if (strcmp(key, "version") == 0 || strcmp(key, "rules") == 0)
+		return true;
+	for (i = 0; i < RF_NSECTIONS; i++) {
+		if (strcmp(key, rf_sections[i].key) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool
 rf_load_rule(struct redflag_rules *r, json_t *obj, size_t idx, char **cause)
 {
 	struct rf_rule *rule = &r->rules[idx];
-	const char *key, *id, *p;
+	const char *key, *id;
 	json_t *val, *lang;
 	uint32_t f, n;
 	size_t i;
@@ -558,13 +625,10 @@ rf_load_rule(struct redflag_rules *r, json_t *obj, size_t idx, char **cause)
 		*cause = xasprintf("rules[%zu]: missing \"id\"", idx);
 		return false;
 	}
-	for (p = id; *p != '\0'; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '_')) {
-			*cause = xasprintf("rules[%zu]: id \"%s\" must be "
-			    "lower-case letters, digits and _", idx, id);
-			return false;
-		}
+	if (!rf_is_name(id)) {
+		*cause = xasprintf("rules[%zu]: id \"%s\" must be "
+		    "lower-case letters, digits and _", idx, id);
+		return false;
 	}
 	for (i = 0; i < idx; i++) {
 		if (strcmp(r->rules[i].id, id) == 0) {
@@ -749,15 +813,11 @@ rf_build_index(struct redflag_rules *r)
 struct redflag_rules *
 redflag_rules_load(const char *json_text, size_t len, char **cause)
 {
-	static const char *const known[] = { "version", "settings",
-	    "abbreviations", "no_fuzzy", "numbers", "concepts", "cues",
-	    "benign", "rules" };
 	struct redflag_rules *r;
 	json_t *root, *rules, *val;
 	json_error_t err;
 	const char *key;
 	size_t i;
-	uint32_t bf, bn;
 	bool ok = false;
 
 	*cause = NULL;
@@ -773,11 +833,7 @@ redflag_rules_load(const char *json_text, size_t len, char **cause)
 		goto out;
 	}
 	json_object_foreach(root, key, val) {
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-			if (strcmp(key, known[i]) == 0)
-				break;
-		}
-		if (i == sizeof(known) / sizeof(known[0]) && key[0] != '_') {
+		if (!rf_top_key_known(key) && key[0] != '_') {
 			*cause = xasprintf("phrases: unknown key \"%s\"", key);
 			goto out;
 		}
@@ -793,15 +849,11 @@ redflag_rules_load(const char *json_text, size_t len, char **cause)
 		    "%d rules", RF_MAX_RULES);
 		goto out;
 	}
-	if (!rf_load_settings(r, json_object_get(root, "settings"), cause) ||
-	    !rf_load_numbers(r, json_object_get(root, "numbers"), cause) ||
-	    !rf_load_abbrevs(r, json_object_get(root, "abbreviations"), cause) ||
-	    !rf_load_nofuzzy(r, json_object_get(root, "no_fuzzy"), cause) ||
-	    !rf_load_concepts(r, json_object_get(root, "concepts"), cause) ||
-	    !rf_load_cues(r, json_object_get(root, "cues"), cause) ||
-	    !rf_compile_list(r, json_object_get(root, "benign"), "benign",
-	    RF_OWN_BENIGN, 0, &bf, &bn, cause))
-		goto out;
+	rf_settings_default(r);
+	for (i = 0; i < RF_NSECTIONS; i++) {
+		if (!rf_load_section(r, root, &rf_sections[i], cause))
+			goto out;
+	}
 	json_array_foreach(rules, i, val) {
 		if (!rf_load_rule(r, val, i, cause))
 			goto out;
