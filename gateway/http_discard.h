@@ -2,7 +2,8 @@
  * http_discard.h - a libcurl write callback that drops the response body.
  *
  * For blocking requests that only want the status (carenav doctor's provider
- * checks, carenav-sim's posts): without one, libcurl writes the body to stdout.
+ * checks, carenav-sim's posts, the tests' HAProxy client): without one,
+ * libcurl writes the body to stdout.
  */
 #ifndef CARENAV_GATEWAY_HTTP_DISCARD_H
 #define CARENAV_GATEWAY_HTTP_DISCARD_H

@@ -428,6 +428,15 @@ CREATE FUNCTION public.carenav_mask_phone(p_phone text) RETURNS text
     AS $$ -- body: sql/functions/console.sql $$;
 
 --
+-- Name: carenav_message_out(bigint, text, text, text, bigint, smallint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_message_out(p_conversation_id bigint, p_provider text, p_body text, p_sent_by text, p_escalation_id bigint, p_segments smallint, p_encoding text, OUT id bigint, OUT created_at timestamp with time zone, OUT conversation_id bigint) RETURNS record
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$ -- body: sql/functions/outbox.sql $$;
+
+--
 -- Name: carenav_metrics_escalations(); Type: FUNCTION; Schema: public; Owner: -
 --
 

@@ -372,20 +372,14 @@ CREATE OR REPLACE FUNCTION carenav_queue_urgent(p_conversation_id bigint, p_prov
 RETURNS bigint
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    c     conversations%ROWTYPE;
-    v_msg bigint;
-    v_at  timestamptz;
+    m record;
 BEGIN
-    SELECT * INTO c FROM conversations WHERE id = p_conversation_id;
-    INSERT INTO messages (conversation_id, direction, provider, from_number, to_number, body,
-                          status, sent_by, escalation_id)
-    VALUES (c.id, 'out', p_provider, c.service_number, c.patient_number, p_body, 'queued',
-            p_sent_by, p_escalation_id)
-    RETURNING id, created_at INTO v_msg, v_at;
+    m := carenav_message_out(p_conversation_id, p_provider, p_body, p_sent_by, p_escalation_id, NULL, NULL);
     INSERT INTO outbox (message_id, message_created_at, conversation_id, priority, compliance, urgent,
                         escalation_id, pages, staff_id, round_ms)
-    VALUES (v_msg, v_at, c.id, p_priority, true, true, p_escalation_id, p_pages, p_staff_id, p_round_ms);
-    RETURN v_msg;
+    VALUES (m.id, m.created_at, m.conversation_id, p_priority, true, true, p_escalation_id, p_pages,
+            p_staff_id, p_round_ms);
+    RETURN m.id;
 END $$;
 
 -- The walk must be an index scan of outbox_send_order in sending order that
@@ -514,9 +508,29 @@ BEGIN
     END LOOP;
 END $$;
 
--- The one place an outbound message is made: the messages row and its
--- outbox row, with the segments and encoding the gateway counted. Returns
--- the message id.
+-- The one place an outbound message is made: the messages row of an SMS to
+-- the conversation's other party, from its service number, with the
+-- segments and encoding the gateway counted (NULL when it did not count
+-- them). carenav_queue_sms and carenav_queue_urgent add its outbox row.
+CREATE OR REPLACE FUNCTION carenav_message_out(p_conversation_id bigint, p_provider text, p_body text,
+                                               p_sent_by text, p_escalation_id bigint,
+                                               p_segments smallint, p_encoding text,
+                                               OUT id bigint, OUT created_at timestamptz,
+                                               OUT conversation_id bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    c conversations%ROWTYPE;
+BEGIN
+    SELECT * INTO c FROM conversations WHERE conversations.id = p_conversation_id;
+    INSERT INTO messages AS m (conversation_id, direction, provider, from_number, to_number, body,
+                               status, sent_by, escalation_id, segments, encoding)
+    VALUES (c.id, 'out', p_provider, c.service_number, c.patient_number, p_body, 'queued',
+            p_sent_by, p_escalation_id, p_segments, p_encoding)
+    RETURNING m.id, m.created_at, m.conversation_id INTO id, created_at, conversation_id;
+END $$;
+
+-- Queues a reply or notice: its message (carenav_message_out) and outbox
+-- row. Returns the message id.
 CREATE OR REPLACE FUNCTION carenav_queue_sms(p_conversation_id bigint, p_provider text, p_body text,
                                              p_sent_by text, p_priority smallint, p_compliance boolean,
                                              p_escalation_id bigint, p_segments smallint,
@@ -524,19 +538,13 @@ CREATE OR REPLACE FUNCTION carenav_queue_sms(p_conversation_id bigint, p_provide
 RETURNS bigint
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    c     conversations%ROWTYPE;
-    v_msg bigint;
-    v_at  timestamptz;
+    m record;
 BEGIN
-    SELECT * INTO c FROM conversations WHERE id = p_conversation_id;
-    INSERT INTO messages (conversation_id, direction, provider, from_number, to_number, body,
-                          status, sent_by, escalation_id, segments, encoding)
-    VALUES (c.id, 'out', p_provider, c.service_number, c.patient_number, p_body, 'queued',
-            p_sent_by, p_escalation_id, p_segments, p_encoding)
-    RETURNING id, created_at INTO v_msg, v_at;
+    m := carenav_message_out(p_conversation_id, p_provider, p_body, p_sent_by, p_escalation_id, p_segments,
+                             p_encoding);
     INSERT INTO outbox (message_id, message_created_at, conversation_id, priority, compliance)
-    VALUES (v_msg, v_at, c.id, p_priority, p_compliance);
-    RETURN v_msg;
+    VALUES (m.id, m.created_at, m.conversation_id, p_priority, p_compliance);
+    RETURN m.id;
 END $$;
 
 -- The 'sent' mark: the provider accepted the reply, saying p_status ('sent',

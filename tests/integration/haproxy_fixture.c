@@ -16,6 +16,7 @@
 
 #include "harness.h"
 #include "haproxy_fixture.h"
+#include "http_discard.h"
 #include "xmalloc.h"
 
 void
@@ -168,14 +169,6 @@ haproxy_fixture_stop_all(struct haproxy_fixture *hp, struct harness_gw *gw, int 
 	}
 }
 
-static size_t
-discard_cb(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	(void)ptr;
-	(void)arg;
-	return size * nmemb;
-}
-
 void
 haproxy_client_open(struct haproxy_client *c, const struct haproxy_fixture *hp, const char *header)
 {
@@ -192,7 +185,7 @@ haproxy_client_open(struct haproxy_client *c, const struct haproxy_fixture *hp, 
 	curl_easy_setopt(c->curl, CURLOPT_CAINFO, hp->cert);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, discard_cb);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, http_discard_cb);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
 }
 
