@@ -144,6 +144,10 @@ struct rf_number {
 struct redflag_rules {
 	struct rf_vocab *vocab;
 	size_t nvocab, vocab_cap;
+	uint32_t *vocab_slots;           /* while loading: the vocab by word
+	                                    and marks, open addressing (id + 1;
+	                                    0 empty); NULL once loaded */
+	size_t vocab_nslots;             /* a power of two */
 	uint16_t *idpool;
 	size_t nid, id_cap;
 	struct rf_elem *elems;
