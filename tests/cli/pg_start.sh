@@ -10,8 +10,11 @@ pg_local=$1 dir=$2 carenav=$3
 "$pg_local" start "$dir"
 # No fsync: the tests never crash this cluster (the crash tests start their
 # own), and its shutdown checkpoint syncing every test database's files took
-# 40 s of the run.
-psql -h "$dir/run" -U carenav -d postgres -Xq -c 'ALTER SYSTEM SET fsync = off' -c 'SELECT pg_reload_conf()' >/dev/null
+# 40 s of the run. No autovacuum: a run leaves some 300 small databases here,
+# and its launcher cycling workers through all of them took a third of a
+# core, idle (no test here depends on it).
+psql -h "$dir/run" -U carenav -d postgres -Xq -c 'ALTER SYSTEM SET fsync = off' \
+  -c 'ALTER SYSTEM SET autovacuum = off' -c 'SELECT pg_reload_conf()' >/dev/null
 psql -h "$dir/run" -U carenav -d postgres -Xq -c 'DROP DATABASE IF EXISTS carenav_template' \
   -c 'CREATE DATABASE carenav_template'
 if ! DATABASE_URL="host=$dir/run dbname=carenav_template user=carenav" VAR_DIR="$dir/template-var" \
