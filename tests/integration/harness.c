@@ -272,7 +272,8 @@ harness_gw_start(struct harness_gw *gw)
 	env[n++] = xasprintf("DATABASE_URL=%s", gw->conninfo);
 	env[n++] = xasprintf("HTTP_PORT=%d", gw->port);
 	env[n++] = xasprintf("VAR_DIR=%s", gw->var_dir);
-	env[n++] = "SWEEP_INTERVAL_MS=100";
+	/* Each sweep is a query: at 100 ms an idle gateway cost 3 % of a core in PostgreSQL. */
+	env[n++] = "SWEEP_INTERVAL_MS=250";
 	env[n++] = "SWEEP_MIN_AGE_MS=200";
 	env[n++] = "OUTBOX_BACKOFF_BASE_MS=50";
 	env[n++] = "OUTBOX_BACKOFF_MAX_MS=400";
