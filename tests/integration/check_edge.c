@@ -26,7 +26,7 @@
 #define SANDBOX_SECRET "sandbox-secret-1234"
 #define PUBLIC_BASE "https://clinic.example.org"
 #define FORM "application/x-www-form-urlencoded"
-/* Rounds of the flood: every forged request of a world once, then one real text. */
+/* Rounds of the flood: every forged request of a world once, then one real text (harness_scaled). */
 #define ROUNDS 200
 #define WAIT_MS 15000
 
@@ -199,7 +199,7 @@ struct flood_world {
 };
 
 /*
- * The flood: ROUNDS rounds of every forgery, then one real text. Every
+ * The flood: ROUNDS rounds (harness_scaled) of every forgery, then one real text. Every
  * forgery gets its status, nothing of theirs is stored, every real text is.
  */
 static void
@@ -212,12 +212,13 @@ flood(const struct flood_world *fw)
 	double start, worst_real = 0, elapsed;
 	long sent = 0, rejected = 0;
 	size_t n = 0;
+	const int rounds = harness_scaled(ROUNDS);
 
 	while (n < sizeof fw->forgeries / sizeof fw->forgeries[0] && forgeries[n].label != NULL)
 		n++;
 	world_init_on(&w, provider, extra, remote != NULL);
 	start = harness_now_s();
-	for (int round = 0; round < ROUNDS; round++) {
+	for (int round = 0; round < rounds; round++) {
 		double t;
 
 		for (size_t i = 0; i < n; i++) {
@@ -239,7 +240,7 @@ flood(const struct flood_world *fw)
 	}
 	elapsed = harness_now_s() - start;
 	/* Only the real texts were stored; no report, escalation, opt-out or staff conversation came of the rest. */
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), ROUNDS);
+	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), rounds);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in' AND provider_sid NOT LIKE "
 	    "'SMreal%'"), 0);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM delivery_reports"), 0);
@@ -247,14 +248,14 @@ flood(const struct flood_world *fw)
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE patient_number <> '" PATIENT "'"), 0);
 	harness_wait_processed(w.tw.pg, WAIT_MS, w.tw.gw.log_path);
 	/* Each real text was answered: one dialogue step each. */
-	ck_assert_int_eq(q(&w, "SELECT version FROM conversations WHERE patient_number = '" PATIENT "'"), ROUNDS);
+	ck_assert_int_eq(q(&w, "SELECT version FROM conversations WHERE patient_number = '" PATIENT "'"), rounds);
 	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
 	line = xasprintf("carenav_inbound_rejected_total %ld\n", rejected);
 	metrics_check_has(w.tw.gw.port, (const char *const[]){ line, NULL });
 	printf("edge: %s%s%s: %ld forged requests (%zu kinds%s) refused, 0 stored; %d real texts among them all "
 	    "stored; %.1f s, %.0f requests/s, slowest real text %.1f ms\n", provider, extra ? " " : "",
-	    extra ? extra : "", sent, n, remote ? "" : ", no non-loopback address here", ROUNDS, elapsed,
-	    (double)(sent + ROUNDS) / elapsed, worst_real * 1000);
+	    extra ? extra : "", sent, n, remote ? "" : ", no non-loopback address here", rounds, elapsed,
+	    (double)(sent + rounds) / elapsed, worst_real * 1000);
 	free(line);
 	free(remote);
 	twilio_world_free(&w.tw);

@@ -25,19 +25,6 @@ static const char *const texts[] = { "hi my back hurts", "no", "3", "about a wee
 	"no", "no", "1", "2", "thanks" };
 #define NTEXTS (sizeof texts / sizeof texts[0])
 
-/*
- * Stream lengths are multiplied by CARENAV_FAULTS_SCALE (default 1): the
- * sanitizer pass of tests/run runs the same scenarios on shorter streams.
- */
-static int
-scaled(int n)
-{
-	const char *env = getenv("CARENAV_FAULTS_SCALE");
-	double f = env ? atof(env) : 1.0;
-
-	return f > 0 && f < 1 ? (int)(n * f) : n;
-}
-
 static const char *
 patient(int i, char buf[32])
 {
@@ -141,7 +128,7 @@ report(PGconn *pg, const struct harness_gw *gw, const char *scenario, long sent,
 	dups = (t.rows - t.stored) + (t.steps - t.answered) + extra_dups;
 	lost = sent - (t.answered < t.stored ? t.answered : t.stored);
 	/* Only full-length runs go into docs/reliability.md. */
-	if (scaled(1000) == 1000)
+	if (harness_scaled(1000) == 1000)
 		harness_report_row(scenario, sent, t.stored, t.answered, dups, lost, notes);
 	ck_assert_msg(t.stored == sent && t.answered == sent && dups == 0 && lost == 0,
 	    "%s: sent %ld stored %ld answered %ld duplicates %ld lost %ld; see %s", scenario, sent, t.stored,
@@ -220,7 +207,7 @@ outage_thread(void *arg)
 
 START_TEST(test_database_stopped_mid_stream)
 {
-	const int N = scaled(1000), PATIENTS = 100;
+	const int N = harness_scaled(1000), PATIENTS = 100;
 	struct cluster db;
 	char *notes;
 	struct outage o = { 0 };
@@ -393,7 +380,7 @@ killer_thread(void *arg)
 
 START_TEST(test_gateway_killed_repeatedly)
 {
-	const int N = scaled(500), PATIENTS = 50;
+	const int N = harness_scaled(500), PATIENTS = 50;
 	/*
 	 * The sandbox provider writes a local file: a short provider timeout
 	 * shortens the lease (timeout + 30 s) a killed gateway leaves on the

@@ -61,6 +61,15 @@ harness_now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+int
+harness_scaled(int n)
+{
+	const char *env = getenv("CARENAV_FAULTS_SCALE");
+	double f = env ? atof(env) : 1.0;
+
+	return f > 0 && f < 1 ? (int)(n * f) : n;
+}
+
 pid_t
 harness_spawn(char *const argv[], const struct harness_spawn_opts *opts)
 {

@@ -32,6 +32,12 @@ int harness_free_port(void);
 void harness_sleep_ms(int ms);
 /* Seconds on the monotonic clock. */
 double harness_now_s(void);
+/*
+ * A stream length n times CARENAV_FAULTS_SCALE (default 1; only a factor
+ * below 1 counts): the sanitizer pass of tests/run runs the same fault and
+ * flood scenarios on shorter streams.
+ */
+int harness_scaled(int n);
 
 /* How harness_spawn starts a child. */
 struct harness_spawn_opts {
