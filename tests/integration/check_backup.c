@@ -123,12 +123,12 @@ START_TEST(test_restore_to_a_point_in_time)
 	pg = harness_db_connect(conninfo);
 
 	/* An incremental backup while texts flow: they keep coming until it has finished. */
+	cmd = xasprintf("%s incr %s >/dev/null", pg_backup, dir);
 	child = fork();
 	ck_assert_int_ge(child, 0);
-	if (child == 0) {
-		cmd = xasprintf("%s incr %s >/dev/null", pg_backup, dir);
+	if (child == 0)
 		_exit(system(cmd) == 0 ? 0 : 1);
-	}
+	free(cmd);
 	while (waitpid(child, &status, WNOHANG) == 0 || during < 2 * PATIENTS) {
 		ck_assert_int_lt(during, 2000);
 		post(gw.port, "SMbk", during++);

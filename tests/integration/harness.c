@@ -71,11 +71,50 @@ harness_scaled(int n)
 	return f > 0 && f < 1 ? (int)(n * f) : n;
 }
 
+/*
+ * The environment a child execs with: ours, each NAME=VALUE of sets
+ * replacing or adding to it (later ones win); the strings are borrowed.
+ * Built before the fork because a test is threaded (fake Twilio, the
+ * fault threads): its child may only make async-signal-safe calls until it
+ * execs, and under ASan a malloc there can wait forever on a lock another
+ * thread held at the fork (seen in CI as a gateway that never started).
+ */
+static char **
+harness_child_env(const char *const *sets)
+{
+	size_t n = 0, nsets = 0;
+	char **env;
+
+	while (environ[n] != NULL)
+		n++;
+	while (sets != NULL && sets[nsets] != NULL)
+		nsets++;
+	env = xcalloc(n + nsets + 1, sizeof *env);
+	memcpy(env, environ, n * sizeof *env);
+	for (size_t i = 0; i < nsets; i++) {
+		const char *eq = strchr(sets[i], '=');
+		size_t name_len = eq != NULL ? (size_t)(eq - sets[i]) + 1 : 0, j = 0;
+
+		if (eq == NULL)
+			continue;
+		while (j < n && strncmp(env[j], sets[i], name_len) != 0)
+			j++;
+		env[j] = (char *)sets[i];
+		if (j == n)
+			n++;
+	}
+	return env;
+}
+
 pid_t
 harness_spawn(char *const argv[], const struct harness_spawn_opts *opts)
 {
-	pid_t parent = getpid(), pid = fork();
+	char **env = harness_child_env(opts->env);
+	struct passwd *pw = opts->as_postgres && geteuid() == 0 ? getpwnam("postgres") : NULL;
+	pid_t parent = getpid(), pid;
 
+	ck_assert_msg(!opts->as_postgres || geteuid() != 0 || pw != NULL, "no user \"postgres\"");
+	pid = fork();
 	ck_assert(pid >= 0);
 	if (pid == 0) {
 		int fd = opts->log != NULL ? open(opts->log, O_WRONLY | O_CREAT | O_APPEND, 0644) :
@@ -88,21 +127,12 @@ harness_spawn(char *const argv[], const struct harness_spawn_opts *opts)
 		dup2(in_fd, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		for (const char *const *e = opts->env; e != NULL && *e != NULL; e++) {
-			const char *eq = strchr(*e, '=');
-
-			if (eq != NULL)
-				setenv(xstrndup(*e, (size_t)(eq - *e)), eq + 1, 1);  /* the child execs: no free */
-		}
-		if (opts->as_postgres && geteuid() == 0) {
-			struct passwd *pw = getpwnam("postgres");
-
-			if (pw == NULL || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-				_exit(126);
-		}
-		execvp(argv[0], argv);
+		if (pw != NULL && (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0))
+			_exit(126);
+		execvpe(argv[0], argv, env);
 		_exit(127);
 	}
+	free(env);
 	return pid;
 }
 
@@ -677,8 +707,8 @@ static int
 harness_gw_cli_va(struct harness_gw *gw, char **out, const char *arg, va_list ap)
 {
 	const char *bin = harness_env("CARENAV_BIN");
-	char *argv[16], *cmd, *line = NULL;
-	size_t argc = 0, cap = 0, len = 0;
+	char *argv[16], *cmd, *line = NULL, **sets, **env;
+	size_t argc = 0, cap = 0, len = 0, nsets = 0;
 	int pipefd[2], status;
 	pid_t pid;
 	FILE *f;
@@ -687,6 +717,15 @@ harness_gw_cli_va(struct harness_gw *gw, char **out, const char *arg, va_list ap
 	for (const char *a = arg; a != NULL && argc < 15; a = va_arg(ap, const char *))
 		argv[argc++] = (char *)a;
 	argv[argc] = NULL;
+	/* The gateway's own settings too, so a CLI check sees what the gateway sees. */
+	while (gw->env[nsets] != NULL)
+		nsets++;
+	sets = xcalloc(nsets + 3, sizeof *sets);
+	sets[0] = xasprintf("DATABASE_URL=%s", gw->conninfo);
+	sets[1] = xasprintf("VAR_DIR=%s", gw->var_dir);
+	for (size_t i = 0; i < nsets; i++)
+		sets[2 + i] = xstrdup(gw->env[i]);
+	env = harness_child_env((const char *const *)sets);
 	ck_assert(pipe(pipefd) == 0);
 	pid = fork();
 	ck_assert(pid >= 0);
@@ -694,14 +733,13 @@ harness_gw_cli_va(struct harness_gw *gw, char **out, const char *arg, va_list ap
 		dup2(pipefd[1], 1);
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
-		setenv("DATABASE_URL", gw->conninfo, 1);
-		setenv("VAR_DIR", gw->var_dir, 1);
-		/* The gateway's own settings too, so a CLI check sees what the gateway sees. */
-		for (char **e = gw->env; *e != NULL; e++)
-			putenv(*e);
-		execv(bin, argv);
+		execve(bin, argv, env);
 		_exit(127);
 	}
+	free(env);
+	for (size_t i = 0; sets[i] != NULL; i++)
+		free(sets[i]);
+	free(sets);
 	close(pipefd[1]);
 	f = fdopen(pipefd[0], "r");
 	cmd = xstrdup("");
