@@ -85,6 +85,7 @@ static const struct config_entry config_table[] = {
 	INT("SWEEP_INTERVAL_MS", sweep_interval_ms, "1000", 10, 60000),
 	INT("SWEEP_MIN_AGE_MS", sweep_min_age_ms, "5000", 0, 600000),
 	INT("PROVIDER_TIMEOUT_MS", provider_timeout_ms, "15000", 100, 300000),
+	INT("OUTBOX_LEASE_MARGIN_MS", outbox_lease_margin_ms, "30000", 1000, 600000),
 	INT("CONVERSATION_IDLE_HOURS", idle_reset_hours, "24", 1, 8760),
 	STR("DEFAULT_FLOW", default_flow, "back_pain"),
 	STR("TRIAGE_PHRASES_FILE", triage_phrases_file, ""),

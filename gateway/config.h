@@ -50,6 +50,7 @@ struct config {
 	long long sweep_interval_ms;    /* how often due work is looked for in the database */
 	long long sweep_min_age_ms;     /* the sweep leaves younger texts to the gateway that took them */
 	long long provider_timeout_ms;  /* one provider HTTP request, connect to last byte */
+	long long outbox_lease_margin_ms;  /* a claimed reply stays ours this long past the timeout */
 	long long idle_reset_hours;     /* idle conversations start over after this */
 	char *default_flow;             /* owned; the flow new conversations run */
 	char *triage_phrases_file;      /* owned; "" = the compiled-in phrase data */

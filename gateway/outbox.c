@@ -37,7 +37,7 @@
  * limit until their escalation is resolved, back off at most
  * OUTBOX_URGENT_BACKOFF_MAX_MS, and are leased for the provider timeout
  * plus OUTBOX_URGENT_LEASE_MARGIN_MS only: a gateway killed mid-send holds
- * them seconds, not the 30 s margin of ordinary replies. The price is a
+ * them seconds, not the OUTBOX_LEASE_MARGIN_MS (30 s) of ordinary replies. The price is a
  * resend if recording a send takes longer than that margin (the database
  * stalled); for these texts a duplicate is cheaper than a delay. When the
  * provider accepts a text after a second or more of nothing but failures,
@@ -72,9 +72,7 @@
 #include "timeutil.h"
 #include "xmalloc.h"
 
-/* How long a row stays ours past the provider timeout before others may resend it. */
-#define OUTBOX_LEASE_MARGIN_MS 30000
-/* The same for urgent rows (see above). */
+/* How long an urgent row stays ours past the provider timeout before others may resend it (see above). */
 #define OUTBOX_URGENT_LEASE_MARGIN_MS 2000
 /* Nothing but failures this long, then a text accepted: the provider recovered. */
 #define OUTBOX_RECOVERY_MIN_MS 1000
@@ -446,7 +444,7 @@ outbox_take(struct outbox *ob, const PGresult *res, int row, const int *col)
 int64_t
 outbox_lease_ms(const struct config *cfg)
 {
-	return cfg->provider_timeout_ms + OUTBOX_LEASE_MARGIN_MS;
+	return cfg->provider_timeout_ms + cfg->outbox_lease_margin_ms;
 }
 
 static void

@@ -383,10 +383,11 @@ START_TEST(test_gateway_killed_repeatedly)
 	const int N = harness_scaled(500), PATIENTS = 50;
 	/*
 	 * The sandbox provider writes a local file: a short provider timeout
-	 * shortens the lease (timeout + 30 s) a killed gateway leaves on the
-	 * replies it was sending, which the last restart waits out.
+	 * and margin shorten the lease (timeout + margin, 45 s by default) a
+	 * killed gateway leaves on the replies it was sending, which the last
+	 * restart waits out.
 	 */
-	static const char *const env[] = { "PROVIDER_TIMEOUT_MS=1000", NULL };
+	static const char *const env[] = { "PROVIDER_TIMEOUT_MS=1000", "OUTBOX_LEASE_MARGIN_MS=4000", NULL };
 	char *conninfo = harness_db_create(), *notes;
 	struct harness_gw gw;
 	struct killer k = { 0 };
