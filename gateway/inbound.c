@@ -63,6 +63,14 @@
 /* Most conversations in one load query, and steps in one commit. */
 #define INBOUND_LOAD_BATCH 256
 #define INBOUND_COMMIT_BATCH 128
+/*
+ * Below INBOUND_COMMIT_LINGER_ITEMS waiting, a step commit waits up to
+ * INBOUND_COMMIT_LINGER_MS for others to share its transaction, as the
+ * accept does (gateway/intake.c): nobody waits on it but the reply, which
+ * leaves that much later.
+ */
+#define INBOUND_COMMIT_LINGER_ITEMS 16
+#define INBOUND_COMMIT_LINGER_MS 10
 
 struct inbound {
 	struct event_base *base;
@@ -520,6 +528,7 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
 	in->loads = batch_new(base, db, &store_step_load_batch, cfg->default_flow, INBOUND_LOAD_BATCH, false);
 	snprintf(lease, sizeof lease, "%" PRId64, outbox_lease_ms(cfg));
 	in->commits = batch_new(base, db, &store_step_commit_batch, lease, INBOUND_COMMIT_BATCH, false);
+	batch_set_linger(in->commits, INBOUND_COMMIT_LINGER_ITEMS, INBOUND_COMMIT_LINGER_MS);
 	in->staff_commits = batch_new(base, db, &store_staff_step_batch, NULL, 1, false);
 	sweeper_init(&in->sweeper, base, cfg->sweep_interval_ms, inbound_sweep, in);
 	/* Messages stored before a crash or restart are answered right away. */

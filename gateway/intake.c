@@ -61,6 +61,14 @@ struct intake {
 
 /* Most messages in one accept batch (one transaction). */
 #define INTAKE_BATCH_MAX 256
+/*
+ * Below INTAKE_LINGER_ITEMS waiting, an accept waits up to INTAKE_LINGER_MS
+ * for more to share its transaction (issue #23: at 1,000 texts/s, with the
+ * step commit's linger, PostgreSQL CPU per text fell from 0.91 to 0.53 ms
+ * and commits per text from 0.49 to 0.22; the webhook's p99 stayed 20-30 ms).
+ */
+#define INTAKE_LINGER_ITEMS 8
+#define INTAKE_LINGER_MS 3
 
 /* A copy of a message, for the time its accept is in flight. */
 struct intake_msg {
@@ -328,6 +336,7 @@ intake_new(struct event_base *base, struct db *db, struct inbound *inbound, stru
 	/* The accept also loads each text's step (inbound_kick_loaded): $2 is the default flow. */
 	intake->accepts = batch_new(base, db, &store_inbound_accept_batch, cfg->default_flow, INTAKE_BATCH_MAX, true);
 	batch_set_hold(intake->accepts, intake_hold, intake);
+	batch_set_linger(intake->accepts, INTAKE_LINGER_ITEMS, INTAKE_LINGER_MS);
 	if (spool != NULL)
 		sweeper_init(&intake->replayer, base, cfg->sweep_interval_ms, intake_replay_start, intake);
 	return intake;
