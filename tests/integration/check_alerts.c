@@ -71,12 +71,6 @@ world_paged(struct twilio_world *w, const char *ack_timeout_s, bool staffed, con
 	red_flag_paged(w, text, to);
 }
 
-static long long
-q(struct twilio_world *w, const char *sql)
-{
-	return harness_query_int(w->pg, sql);
-}
-
 START_TEST(test_primary_then_backup_then_ack)
 {
 	struct twilio_world w;
@@ -93,7 +87,7 @@ START_TEST(test_primary_then_backup_then_ack)
 	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "To", BACKUP), 0);
 	code = harness_query_text(w.pg, "SELECT code FROM escalations");
 	ck_assert_int_eq(strlen(code), 4);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' "
 	    "AND step = 1 AND staff_id = (SELECT id FROM staff WHERE phone = '" PRIMARY "')"), 1);
 	/* The alert: code, reason, matched words, last 4 digits only. */
 	body = harness_query_text(w.pg, "SELECT body FROM messages WHERE to_number = '" PRIMARY "' ORDER BY id LIMIT 1");
@@ -105,7 +99,8 @@ START_TEST(test_primary_then_backup_then_ack)
 	twilio_world_wait_sent_to(&w, BACKUP, 1, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'webhook_sent'",
 	    1, WAIT_MS));
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND step = 2"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND "
+	    "step = 2"), 1);
 
 	ack = xasprintf("ACK %s", code);
 	sms(&w, second.port, BACKUP, ack);
@@ -117,13 +112,13 @@ START_TEST(test_primary_then_backup_then_ack)
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" BACKUP "' "
 	    "AND sent_by = 'system' AND body LIKE '%" PATIENT "%' AND status = 'sent'", 1, WAIT_MS));
 	/* The ACK never reached the patient dialogue, and no more rounds come. */
-	alerts = q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'alert'");
+	alerts = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'alert'");
 	sleep(5);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'alert'"), alerts);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'acknowledged'"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM (SELECT step, staff_id FROM escalation_events "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'alert'"), alerts);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'acknowledged'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM (SELECT step, staff_id FROM escalation_events "
 	    "WHERE event = 'alert_queued' GROUP BY 1, 2 HAVING count(*) > 1) dup"), 0);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE patient_number = '" BACKUP "' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE patient_number = '" BACKUP "' "
 	    "AND kind = 'staff' AND state = '{}'"), 1);
 	free(ack);
 	free(code);
@@ -149,8 +144,10 @@ START_TEST(test_restart_between_alert_and_timeout)
 	/* The timer lives in the database: the backup is alerted after the restart... */
 	twilio_world_wait_sent_to(&w, BACKUP, 1, WAIT_MS);
 	/* ...exactly once for round 2. */
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND step = 2"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND step = 1"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND "
+	    "step = 2"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued' AND "
+	    "step = 1"), 1);
 	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "To", PRIMARY), 1);
 	twilio_world_free(&w);
 }
@@ -166,7 +163,7 @@ START_TEST(test_ack_from_unknown_number_refused)
 	ack = xasprintf("ACK %s", code);
 	sms(&w, w.gw.port, "+15553000555", ack);
 	harness_wait_processed(w.pg, WAIT_MS, w.gw.log_path);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
 	metrics_check_has(w.gw.port, (const char *const[]){ "carenav_ack_refused_total 1", NULL });
 	free(ack);
 	free(code);
@@ -192,9 +189,11 @@ START_TEST(test_bare_ack_needs_code)
 	sql = xasprintf("SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "' AND body LIKE 'Which alert?%%' "
 	    "AND body LIKE '%%Reply ACK and the code%%' AND body LIKE '%%%s%%' AND status = 'sent'", code);
 	ck_assert(harness_wait_int(w.pg, sql, 1, WAIT_MS));
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open' AND next_due_at IS NOT NULL"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'acknowledged'"), 0);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT "' AND body LIKE '%nurse%'"),
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'open' AND next_due_at IS "
+	    "NOT NULL"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'acknowledged'"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT "' AND body "
+	    "LIKE '%nurse%'"),
 	    0);
 	/* With the code it is taken. */
 	ack = xasprintf("ACK %s", code);
@@ -224,19 +223,19 @@ START_TEST(test_bare_ack_allowed_one_alert_only)
 	ck_assert(harness_wait_int(w.pg, "SELECT count(DISTINCT escalation_id) FROM escalation_events "
 	    "WHERE event = 'alert_queued' AND staff_id = (SELECT id FROM staff WHERE phone = '" PRIMARY "')",
 	    2, WAIT_MS));
-	pages = q(&w, "SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "'");
+	pages = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "'");
 	twilio_world_wait_sent_to(&w, PRIMARY, (size_t)pages, WAIT_MS);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 2);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 2);
 	/* Two open alerts: which one? Nothing taken. */
 	sms(&w, w.gw.port, PRIMARY, "ack");
 	twilio_world_wait_sent_to(&w, PRIMARY, (size_t)pages + 1, WAIT_MS);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PRIMARY "' "
 	    "AND body LIKE 'Which alert?%' AND status = 'sent'", 1, WAIT_MS));
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 2);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 2);
 	/* The operator resolves one; now the bare ACK names the other. */
-	ck_assert_int_eq(q(&w, "SELECT carenav_escalation_ack(min(id), 'op', NULL, 'twilio', "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT carenav_escalation_ack(min(id), 'op', NULL, 'twilio', "
 	    "'{\"en\": \"A nurse will call you.\"}')::int FROM escalations"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'open'"), 1);
 	sms(&w, w.gw.port, PRIMARY, "ack");
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
 	    "AND acknowledged_by = 'Pat Primary'", 1, WAIT_MS));
@@ -249,7 +248,7 @@ START_TEST(test_nobody_on_call_alerts_fallback)
 	struct twilio_world w;
 
 	world_paged(&w, "30", false, "sudden severe back pain getting worse fast and i feel dizzy", FALLBACK);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'no_oncall'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'no_oncall'"), 1);
 	metrics_check_has(w.gw.port, (const char *const[]){ "carenav_escalation_no_oncall_total 1", NULL });
 	twilio_world_free(&w);
 }

@@ -36,12 +36,6 @@ world_init(struct twilio_world *w, const char *tokens, const char *rate)
 	free(env[1]);
 }
 
-static long long
-q(struct twilio_world *w, const char *sql)
-{
-	return harness_query_int(w->pg, sql);
-}
-
 static void
 sms(struct twilio_world *w, const char *from, const char *body)
 {
@@ -181,8 +175,8 @@ START_TEST(test_auth_and_errors)
 	ck_assert_int_eq(harness_api(w.gw.port, "POST", "/api/me/language", NULL, "{\"language\": \"es\"}", NULL),
 	    401);
 	/* No operator action happened; the attempt to open conversation 424242 is audited as a read. */
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE action NOT IN ('conversation_open', "
-	    "'request')"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE action NOT IN "
+	    "('conversation_open', 'request')"), 0);
 	twilio_world_stop(&w);
 }
 END_TEST
@@ -259,12 +253,13 @@ START_TEST(test_pagination_stable_while_messages_arrive)
 	PQclear(PQexec(w.pg, "UPDATE conversations SET last_activity_at = "
 	    "(SELECT last_activity_at FROM conversations WHERE patient_number = '+15554000005') "
 	    "WHERE patient_number = '+15554000006'"));
-	moved = q(&w, "SELECT id FROM conversations WHERE patient_number = '+15554000011'");
+	moved = harness_query_int(w.pg, "SELECT id FROM conversations WHERE patient_number = '+15554000011'");
 
 	doc = call(&w, 200, "GET", "/api/conversations?limit=5", ALICE, NULL);
 	cursor = page_ids(doc, ids, &n);
 	ck_assert_uint_eq(n, 5);
-	ck_assert_int_eq(ids[0], q(&w, "SELECT id FROM conversations WHERE patient_number = '+15554000001'"));
+	ck_assert_int_eq(ids[0], harness_query_int(w.pg, "SELECT id FROM conversations WHERE patient_number = "
+	    "'+15554000001'"));
 	ck_assert_ptr_nonnull(cursor);
 	path = xasprintf("/api/conversations?limit=5&cursor=%s", cursor);
 	json_decref(doc);
@@ -273,7 +268,7 @@ START_TEST(test_pagination_stable_while_messages_arrive)
 	/* While the operator pages: a new patient, and a text in a conversation not yet seen. */
 	sms(&w, "+15554000099", "hello");
 	sms(&w, "+15554000011", "my back still hurts");
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE kind = 'patient'"), 13);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE kind = 'patient'"), 13);
 
 	while (path != NULL) {
 		doc = call(&w, 200, "GET", path, ALICE, NULL);
@@ -288,7 +283,7 @@ START_TEST(test_pagination_stable_while_messages_arrive)
 			ck_assert_msg(ids[i] != ids[j], "conversation %lld on two pages", ids[i]);
 	for (long long k = 1; k <= 12; k++) {
 		char *sql = xasprintf("SELECT id FROM conversations WHERE patient_number = '+1555400%04lld'", k);
-		long long id = q(&w, sql);
+		long long id = harness_query_int(w.pg, sql);
 		size_t seen = 0;
 
 		for (size_t i = 0; i < n; i++)
@@ -327,8 +322,8 @@ START_TEST(test_escalation_ack_and_resolve)
 
 	world_init(&w, "alice:" ALICE ",bob:" BOB, NULL);
 	sms(&w, PATIENT, "my back hurts and now i have chest pain and cant breathe");
-	esc = q(&w, "SELECT id FROM escalations");
-	conv = q(&w, "SELECT conversation_id FROM escalations");
+	esc = harness_query_int(w.pg, "SELECT id FROM escalations");
+	conv = harness_query_int(w.pg, "SELECT conversation_id FROM escalations");
 	code = harness_query_text(w.pg, "SELECT code FROM escalations");
 
 	doc = call(&w, 200, "GET", "/api/escalations?open=true", ALICE, NULL);
@@ -353,11 +348,11 @@ START_TEST(test_escalation_ack_and_resolve)
 	doc = call(&w, 200, "POST", path, BOB, NULL);
 	ck_assert_str_eq(json_string_value(json_object_get(doc, "by")), "operator:bob");
 	json_decref(doc);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
 	    "AND acknowledged_by = 'operator:bob' AND next_due_at IS NULL"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'acknowledged' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'acknowledged' "
 	    "AND actor = 'operator:bob'"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE operator = 'bob' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'bob' "
 	    "AND action = 'escalation_ack' AND at > now() - interval '1 minute'"), 1);
 	/* The patient is told a nurse will call, and it reaches the provider. */
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT "' "
@@ -370,9 +365,9 @@ START_TEST(test_escalation_ack_and_resolve)
 	expect_status(&w, 422, "POST", path, ALICE, "{\"note\": 5}", "invalid_body");
 	doc = call(&w, 200, "POST", path, ALICE, "{\"note\": \"called back, patient at ER\"}");
 	json_decref(doc);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE status = 'resolved' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'resolved' "
 	    "AND resolved_by = 'operator:alice' AND resolution_note = 'called back, patient at ER'"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'resolved' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'resolved' "
 	    "AND actor = 'operator:alice'"), 1);
 	expect_status(&w, 409, "POST", path, ALICE, NULL, "conflict");
 	free(path);
@@ -398,8 +393,9 @@ START_TEST(test_handoff_and_operator_message)
 
 	world_init(&w, "alice:" ALICE ",bob:" BOB, NULL);
 	sms(&w, PATIENT, "hi my back hurts");
-	conv = q(&w, "SELECT id FROM conversations WHERE patient_number = '" PATIENT "'");
-	ck_assert_int_gt(q(&w, "SELECT count(*) FROM messages WHERE direction = 'out' AND sent_by = 'dialogue'"), 0);
+	conv = harness_query_int(w.pg, "SELECT id FROM conversations WHERE patient_number = '" PATIENT "'");
+	ck_assert_int_gt(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' AND sent_by = "
+	    "'dialogue'"), 0);
 
 	/* Handoff: the patient's texts get no automated reply. */
 	path = xasprintf("/api/conversations/%lld/handoff", conv);
@@ -429,7 +425,7 @@ START_TEST(test_handoff_and_operator_message)
 	}
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:bob' "
 	    "AND to_number = '" PATIENT "' AND status = 'sent'", 1, WAIT_MS));
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE operator = 'bob' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE operator = 'bob' "
 	    "AND action = 'message_sent' AND message_id IS NOT NULL"), 1);
 	expect_status(&w, 422, "POST", path, BOB, NULL, "invalid_body");
 	free(path);
@@ -445,7 +441,7 @@ START_TEST(test_handoff_and_operator_message)
 	before_text = harness_replies(w.pg, PATIENT, before);
 	ck_assert_msg(before_text[0] != '\0', "no automated reply after the handoff ended");
 	free(before_text);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE action IN "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE action IN "
 	    "('handoff_start', 'handoff_end')"), 2);
 
 	/* An opted-out patient cannot be texted. */
@@ -475,7 +471,7 @@ START_TEST(test_operator_text_is_one_message)
 
 	world_init(&w, "alice:" ALICE, NULL);
 	sms(&w, PATIENT, "hi my back hurts");
-	conv = q(&w, "SELECT id FROM conversations WHERE patient_number = '" PATIENT "'");
+	conv = harness_query_int(w.pg, "SELECT id FROM conversations WHERE patient_number = '" PATIENT "'");
 	path = xasprintf("/api/conversations/%lld/messages", conv);
 
 	/* /api/me says what one text may be, for the console's counter. */
@@ -502,7 +498,7 @@ START_TEST(test_operator_text_is_one_message)
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'operator:alice' "
 	    "AND length(body) = 1600 AND segments = 11 AND encoding = 'gsm7' AND status = 'sent'", 1, WAIT_MS));
 	ck_assert_int_eq(fake_twilio_count_sent(w.ft, "Body", longtext), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE action = 'message_sent'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE action = 'message_sent'"), 1);
 
 	/* Folded to GSM-7 (SMS_ALPHABET=gsm7, the default) like the dialogue's replies. */
 	json_decref(call(&w, 201, "POST", path, ALICE, "{\"body\": \"Hola José — cómo está: llame hoy\"}"));
@@ -520,8 +516,8 @@ START_TEST(test_operator_text_is_one_message)
 	    "AND segments = 1 AND encoding = 'ucs2' AND status = 'sent'", 1, WAIT_MS));
 
 	/* Every dialogue reply records its segments and encoding too. */
-	ck_assert_int_gt(q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'dialogue'"), 0);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE sent_by = 'dialogue' "
+	ck_assert_int_gt(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'dialogue'"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE sent_by = 'dialogue' "
 	    "AND (segments IS NULL OR segments < 1 OR encoding IS NULL)"), 0);
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out' "
 	    "AND status <> 'sent'", 0, WAIT_MS));
@@ -529,7 +525,7 @@ START_TEST(test_operator_text_is_one_message)
 	/* /metrics: the segments the provider accepted, by encoding. */
 	ck_assert_int_eq(harness_get(w.gw.port, "/metrics", &resp), 200);
 	want = xasprintf("carenav_sms_segments_sent_total{encoding=\"gsm7\"} %lld\n",
-	    q(&w, "SELECT sum(segments) FROM messages WHERE direction = 'out' AND encoding = 'gsm7'"));
+	    harness_query_int(w.pg, "SELECT sum(segments) FROM messages WHERE direction = 'out' AND encoding = 'gsm7'"));
 	ck_assert_msg(strstr(resp, want) != NULL, "wanted %s in:\n%s", want, resp);
 	ck_assert_msg(strstr(resp, "carenav_sms_segments_sent_total{encoding=\"ucs2\"} 1\n") != NULL, "%s", resp);
 	free(want);
@@ -550,7 +546,7 @@ START_TEST(test_callbacks)
 	world_init(&w, "alice:" ALICE, NULL);
 	sms(&w, PATIENT, "hello");
 	PQclear(PQexec(w.pg, "INSERT INTO callbacks (conversation_id, reason) SELECT id, 'human' FROM conversations"));
-	id = q(&w, "SELECT id FROM callbacks");
+	id = harness_query_int(w.pg, "SELECT id FROM callbacks");
 	ck_assert_int_eq(harness_api(w.gw.port, "GET", "/api/callbacks", ALICE, NULL, &resp), 200);
 	ck_assert_msg(strstr(resp, "\"***0100\"") && strstr(resp, "\"human\"") && !strstr(resp, PATIENT), "%s", resp);
 	free(resp);
@@ -558,8 +554,9 @@ START_TEST(test_callbacks)
 	doc = call(&w, 200, "POST", path, ALICE, NULL);
 	ck_assert_str_eq(json_string_value(json_object_get(doc, "status")), "done");
 	json_decref(doc);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM callbacks WHERE status = 'done' AND done_by = 'operator:alice'"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM operator_actions WHERE action = 'callback_done'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM callbacks WHERE status = 'done' AND done_by = "
+	    "'operator:alice'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE action = 'callback_done'"), 1);
 	expect_status(&w, 409, "POST", path, ALICE, NULL, "conflict");
 	free(path);
 	get_has(&w, "/api/callbacks", "\"callbacks\": []");

@@ -73,12 +73,6 @@ world_init(struct world *w, const char *provider, const char *extra)
 	world_init_on(w, provider, extra, false);
 }
 
-static long long
-q(struct world *w, const char *sql)
-{
-	return harness_query_int(w->tw.pg, sql);
-}
-
 static bool
 contains(const char *haystack, const char *needle)
 {
@@ -240,16 +234,18 @@ flood(const struct flood_world *fw)
 	}
 	elapsed = harness_now_s() - start;
 	/* Only the real texts were stored; no report, escalation, opt-out or staff conversation came of the rest. */
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), rounds);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in' AND provider_sid NOT LIKE "
-	    "'SMreal%'"), 0);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM delivery_reports"), 0);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations"), 0);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE patient_number <> '" PATIENT "'"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), rounds);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages WHERE direction = 'in' AND provider_sid "
+	    "NOT LIKE 'SMreal%'"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM delivery_reports"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM escalations"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM conversations WHERE patient_number <> "
+	    "'" PATIENT "'"), 0);
 	harness_wait_processed(w.tw.pg, WAIT_MS, w.tw.gw.log_path);
 	/* Each real text was answered: one dialogue step each. */
-	ck_assert_int_eq(q(&w, "SELECT version FROM conversations WHERE patient_number = '" PATIENT "'"), rounds);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT version FROM conversations WHERE patient_number = "
+	    "'" PATIENT "'"), rounds);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM conversations WHERE opted_out"), 0);
 	line = xasprintf("carenav_inbound_rejected_total %ld\n", rejected);
 	metrics_check_has(w.tw.gw.port, (const char *const[]){ line, NULL });
 	printf("edge: %s%s%s: %ld forged requests (%zu kinds%s) refused, 0 stored; %d real texts among them all "
@@ -356,13 +352,13 @@ START_TEST(test_ambiguous_length_refused)
 	ck_assert_msg(raw_status(answer) == 400, "%s", answer);
 	free(answer);
 	free(req);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages"), 0);
 	/* One Content-Length: taken. */
 	req = xasprintf("POST /sms/inbound HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: " FORM "\r\n"
 	    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
 	answer = harness_raw(w.tw.gw.port, req, strlen(req));
 	ck_assert_msg(raw_status(answer) == 200, "%s", answer);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
 	free(answer);
 	free(req);
 	twilio_world_free(&w.tw);
@@ -462,9 +458,9 @@ START_TEST(test_simulator)
 	free(out);
 	ck_assert_msg(run_sim(&w, "not-" SANDBOX_SECRET, &out) == 1 && contains(out, "HTTP 403"), "%s", out);
 	free(out);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages"), 0);
 	ck_assert_msg(run_sim(&w, SANDBOX_SECRET, &out) == 0 && contains(out, "\n< "), "%s", out);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
 	free(out);
 	twilio_world_free(&w.tw);
 }

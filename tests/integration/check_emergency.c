@@ -81,12 +81,6 @@ red_flag(struct world *w, const char *from)
 	sms(w, from, RED_FLAG);
 }
 
-static long long
-q(struct world *w, const char *sql)
-{
-	return harness_query_int(w->tw.pg, sql);
-}
-
 /* How many texts to `to` the provider accepted that contain needle. */
 static int
 count_bodies(struct world *w, const char *to, const char *needle)
@@ -135,7 +129,7 @@ escalation_code(struct world *w, const char *patient)
 	char *code;
 
 	ck_assert(harness_wait_int(w->tw.pg, "SELECT count(*) FROM escalations", 1, WAIT_MS) ||
-	    q(w, "SELECT count(*) FROM escalations") > 0);
+	    harness_query_int(w->tw.pg, "SELECT count(*) FROM escalations") > 0);
 	code = harness_query_text(w->tw.pg, sql);
 	free(sql);
 	return code;
@@ -155,12 +149,12 @@ report_like(const char *scenario, struct world *w, const char *like_pattern, int
 	    "WHERE direction = 'out' AND body LIKE '" INSTRUCTION "%%' AND to_number LIKE '%s' "
 	    "AND status IN ('sent', 'delivered')) - (SELECT min(created_at) FROM messages WHERE direction = 'in' "
 	    "AND from_number LIKE '%s')) * 1000)::bigint, -1)", like_pattern, like_pattern);
-	instr_ms = q(w, sql);
+	instr_ms = harness_query_int(w->tw.pg, sql);
 	free(sql);
 	sql = xasprintf("SELECT coalesce((extract(epoch FROM (SELECT min(at) FROM escalation_events "
 	    "WHERE event = 'alert_sent') - (SELECT min(created_at) FROM messages WHERE direction = 'in' "
 	    "AND from_number LIKE '%s')) * 1000)::bigint, -1)", like_pattern);
-	page_ms = q(w, sql);
+	page_ms = harness_query_int(w->tw.pg, sql);
 	free(sql);
 	{
 		double ti = instr_ms >= 0 ? instr_ms / 1000.0 : t_instruction, tp = page_ms >= 0 ? page_ms / 1000.0 : t_page;
@@ -173,7 +167,7 @@ report_like(const char *scenario, struct world *w, const char *like_pattern, int
 	}
 	sql = xasprintf("SELECT count(*) FROM messages WHERE direction = 'in' AND to_number = '" CLINIC "' "
 	    "AND from_number LIKE '%s'", like_pattern);
-	stored = q(w, sql);
+	stored = harness_query_int(w->tw.pg, sql);
 
 	free(sql);
 	sql = xasprintf("SELECT DISTINCT patient_number FROM conversations WHERE patient_number LIKE '%s'", like_pattern);
@@ -220,7 +214,7 @@ START_TEST(test_stop_while_instruction_waits)
 	    "AND opted_out", 1, WAIT_MS));
 	/* More attempts than OUTBOX_MAX_ATTEMPTS, and it is still waiting, not failed or suppressed. */
 	wait_requests_to(&w, PATIENT, 5, WAIT_MS);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
 	    "WHERE m.body LIKE '" INSTRUCTION "%' AND o.state = 'pending' AND o.urgent"), 1);
 	/* The primary takes it; the patient is still unreachable. */
 	code = escalation_code(&w, PATIENT);
@@ -239,7 +233,8 @@ START_TEST(test_stop_while_instruction_waits)
 	ck_assert_int_eq(count_bodies(&w, PATIENT, INSTRUCTION), 1);
 	ck_assert_int_eq(count_bodies(&w, PATIENT, "A nurse has your message"), 1);
 	ck_assert_msg(strncmp(all, INSTRUCTION, strlen(INSTRUCTION)) == 0, "patient got: %s", all);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT "' AND status = 'suppressed'"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages WHERE to_number = '" PATIENT "' AND "
+	    "status = 'suppressed'"), 0);
 	ck_assert_int_le(count_bodies(&w, PATIENT, "You will not get more texts"), 1);
 	report("emergency: patient unreachable, texts STOP while the 911 text waits", &w, 1, t_instr, t_page,
 	    "the patient's number answered 503 from the red flag on; they texted STOP; round 2's page told the backup "
@@ -267,8 +262,8 @@ START_TEST(test_instruction_refused_tells_staff)
 	t_page = wait_body(&w, PRIMARY, "ALERT", WAIT_MS);
 	t_notice = wait_body(&w, PRIMARY, PATIENT, WAIT_MS);
 	ck_assert_msg(t_notice < 5.0, "the primary heard of the failed 911 text after %.1f s", t_notice);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'patient_unreachable' "
-	    "AND detail LIKE '%" PATIENT "%'"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM escalation_events WHERE event = "
+	    "'patient_unreachable' AND detail LIKE '%" PATIENT "%'"), 1);
 	/* The console sees it among the escalation's problems. */
 	ck_assert_int_eq(harness_api(w.tw.gw.port, "GET", "/api/escalations", TOKEN, NULL, &resp), 200);
 	ck_assert_msg(strstr(resp, "patient_unreachable") && strstr(resp, PATIENT), "%s", resp);
@@ -321,9 +316,9 @@ START_TEST(test_dead_primary_number)
 	t_instr = wait_body(&w, PATIENT, INSTRUCTION, WAIT_MS);
 	t_page = wait_body(&w, BACKUP, "ALERT", WAIT_MS);
 	ck_assert_msg(t_page < 5.0, "backup paged %.1f s after the red flag (ACK timeout 30 s)", t_page);
-	gap_ms = q(&w, "SELECT (extract(epoch FROM (SELECT min(at) FROM escalation_events WHERE event = 'alert_sent' "
-	    "AND detail = '" BACKUP "') - (SELECT min(at) FROM escalation_events WHERE event = 'staff_unreachable')) "
-	    "* 1000)::bigint");
+	gap_ms = harness_query_int(w.tw.pg, "SELECT (extract(epoch FROM "
+	    "(SELECT min(at) FROM escalation_events WHERE event = 'alert_sent' AND detail = '" BACKUP "') - "
+	    "(SELECT min(at) FROM escalation_events WHERE event = 'staff_unreachable')) * 1000)::bigint");
 	ck_assert_msg(gap_ms >= 0 && gap_ms <= 1000, "backup paged %lld ms after the refusal (sweep 1000 ms)", gap_ms);
 	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, &out, "staff", "list", NULL), 0);
 	ck_assert_msg(strstr(out, "UNREACHABLE") && strstr(out, "21211"), "%s", out);
@@ -345,14 +340,14 @@ START_TEST(test_dead_primary_number)
 	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'", 1, WAIT_MS));
 	sms(&w, PATIENT2, RED_FLAG);
 	ck_assert(harness_wait_int(w.tw.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_sent'", 2, WAIT_MS));
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events ev JOIN staff s ON s.id = ev.staff_id "
-	    "WHERE ev.event = 'alert_queued' AND ev.step = 1 AND s.phone = '" BACKUP "'"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM escalation_events ev JOIN staff s ON s.id = "
+	    "ev.staff_id WHERE ev.event = 'alert_queued' AND ev.step = 1 AND s.phone = '" BACKUP "'"), 1);
 	ck_assert_uint_eq(fake_twilio_count_to(w.tw.ft, PRIMARY), 1);
 	ck_assert_int_eq(count_bodies(&w, PATIENT2, INSTRUCTION), 1);
 
 	/* The number confirmed (or corrected) with staff edit: the mark is gone. */
 	ck_assert_int_eq(harness_gw_cli(&w.tw.gw, NULL, "staff", "edit", PRIMARY, "--phone", PRIMARY, NULL), 0);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM staff WHERE unreachable_at IS NOT NULL"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM staff WHERE unreachable_at IS NOT NULL"), 0);
 	ck_assert_int_eq(count_bodies(&w, PATIENT, INSTRUCTION), 1);
 	report("emergency: primary's number dead (21211)", &w, 2, t_instr, t_page,
 	    "ACK timeout 30 s; the refused page marked the primary unreachable and paged the backup at once (the "
@@ -380,8 +375,8 @@ START_TEST(test_outage_then_recovery)
 	fake_twilio_go_down(w.tw.ft);
 	red_flag(&w, PATIENT);
 	sleep(12);
-	ck_assert_int_eq(q(&w, "SELECT max(step) FROM escalations"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM outbox WHERE pages IS NOT NULL"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT max(step) FROM escalations"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM outbox WHERE pages IS NOT NULL"), 1);
 	t_back = harness_now_s() - w.t0;
 	fake_twilio_come_back(w.tw.ft);
 	t_instr = wait_body(&w, PATIENT, INSTRUCTION, WAIT_MS);
@@ -406,7 +401,7 @@ START_TEST(test_outage_then_recovery)
 	ck_assert_int_eq(count_bodies(&w, BACKUP, "ALERT"), 0);
 	ck_assert_int_eq(count_bodies(&w, PRIMARY, "ALERT"), 1);
 	ck_assert_int_eq(count_bodies(&w, PATIENT, INSTRUCTION), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued'"), 2);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM escalation_events WHERE event = 'alert_queued'"), 2);
 	report("emergency: provider down 12 s after the red flag (ACK timeout 3 s)", &w, 1, t_instr, t_page,
 	    "the ladder stayed on round 1 through the outage (no pile-up); after the provider came back the 911 "
 	    "text and the primary's single page went first, round 2 a full timeout after that page was delivered; "
@@ -493,7 +488,8 @@ START_TEST(test_crash_then_ack_cancels_page)
 	sleep(7);
 	ck_assert_int_eq(count_bodies(&w, PRIMARY, "ALERT"), 0);
 	ck_assert_int_eq(count_bodies(&w, BACKUP, "ALERT"), 0);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM outbox WHERE pages IS NOT NULL AND state = 'suppressed'"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM outbox WHERE pages IS NOT NULL AND state = "
+	    "'suppressed'"), 1);
 	ck_assert_int_eq(count_bodies(&w, PATIENT, INSTRUCTION), 1);
 	report("emergency: gateway SIGKILLed mid-send of a page, ACK before its lease ends", &w, 1, -1, -1,
 	    "the 911 text and the primary's page were in flight (3 s delay, then 503) at the kill; after the restart "
@@ -536,9 +532,9 @@ START_TEST(test_fallback_acks_and_doctor)
 	sms(&w, FALLBACK, "hello, my back hurts");
 	harness_wait_processed(w.tw.pg, WAIT_MS, w.tw.gw.log_path);
 	wait_body(&w, FALLBACK, "staff line", WAIT_MS);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE patient_number = '" FALLBACK "' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM conversations WHERE patient_number = '" FALLBACK "' "
 	    "AND kind = 'staff' AND state = '{}'"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalation_events WHERE event = 'ack_refused'"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM escalation_events WHERE event = 'ack_refused'"), 0);
 	ck_assert_int_eq(count_bodies(&w, PATIENT, INSTRUCTION), 1);
 	report("emergency: nobody on call, the fallback ACKs by SMS", &w, 1, t_instr, t_page,
 	    "no shifts; ESCALATION_FALLBACK_NUMBER paged, ACKed with ACK and the code, got the number to call and the staff "
@@ -643,19 +639,20 @@ START_TEST(test_surge_grouped_and_reflag_update)
 	primary_sms = count_bodies(&w, PRIMARY, "ALERT");
 	backup_sms = count_bodies(&w, BACKUP, "ALERT");
 	/* At most one page per escalation, nurse and round. */
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM (SELECT escalation_id, step, staff_id FROM escalation_events "
-	    "WHERE event = 'alert_queued' GROUP BY 1, 2, 3 HAVING count(*) > 1) dup"), 0);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM (SELECT escalation_id, step, staff_id FROM "
+	    "escalation_events WHERE event = 'alert_queued' GROUP BY 1, 2, 3 HAVING count(*) > 1) dup"), 0);
 
 	/* Patient 0 now reports a new red flag: merged, and paged as an update with the new symptom. */
 	sms(&w, "+15553000200", "and now i have chest pain and cant breathe");
 	wait_body(&w, BACKUP, "UPDATE", WAIT_MS);
 	wait_body(&w, PRIMARY, "UPDATE", WAIT_MS);
 	ck_assert_int_eq(count_bodies(&w, BACKUP, "UPDATE"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE to_number = '" BACKUP "' "
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM messages WHERE to_number = '" BACKUP "' "
 	    "AND body LIKE '%UPDATE%chest%'"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations"), N);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM escalations"), N);
 	/* Only patient 0's escalation gained the new symptom's rule. */
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM escalations WHERE reason LIKE '%er_chest_breath_dizzy%'"), 1);
+	ck_assert_int_eq(harness_query_int(w.tw.pg, "SELECT count(*) FROM escalations WHERE reason LIKE "
+	    "'%er_chest_breath_dizzy%'"), 1);
 	for (int i = 0; i < N; i++) {
 		snprintf(patient, sizeof patient, "+1555300020%d", i);
 		ck_assert_int_eq(count_bodies(&w, patient, INSTRUCTION), 1);

@@ -156,12 +156,6 @@ logs_count(struct ha *ha, const char *needle)
 	return n;
 }
 
-static long long
-q(PGconn *pg, const char *sql)
-{
-	return harness_query_int(pg, sql);
-}
-
 START_TEST(test_three_gateways_one_killed)
 {
 	enum { SENT = PATIENTS * ROUNDS };
@@ -208,7 +202,7 @@ START_TEST(test_three_gateways_one_killed)
 	haproxy_stream_join(&stream);
 	elapsed = harness_now_s() - t0;
 	/* PgBouncer multiplexed the gateways' 12 connections over its pool. */
-	ck_assert_int_le(q(pg, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+	ck_assert_int_le(harness_query_int(pg, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
 	    "AND pid <> pg_backend_pid()"), BOUNCER_POOL);
 	ck_assert_msg(killed && restarted, "the stream ended before the kill/restart points");
 
@@ -232,24 +226,24 @@ START_TEST(test_three_gateways_one_killed)
 	ck_assert_int_eq(t.answered, SENT);
 	ck_assert_int_eq(t.steps, SENT);
 	/* In order: a conversation's texts are stored and processed in the order the patient sent them. */
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM (SELECT provider_sid, processed_at, "
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM (SELECT provider_sid, processed_at, "
 	    "lag(provider_sid) OVER w AS prev_sid, lag(processed_at) OVER w AS prev_at FROM messages "
 	    "WHERE direction = 'in' WINDOW w AS (PARTITION BY conversation_id ORDER BY id)) x "
 	    "WHERE prev_sid > provider_sid OR prev_at > processed_at"), 0);
 	/* Every outbox row sent once, and each conversation's replies left in the order written. */
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
 	harness_sandbox_log_tally(ha.haproxy.outbox_log, &lines, &distinct, &out_of_order);
-	ck_assert_int_eq(distinct, q(pg, "SELECT count(*) FROM outbox"));
+	ck_assert_int_eq(distinct, harness_query_int(pg, "SELECT count(*) FROM outbox"));
 	ck_assert_int_eq(out_of_order, 0);
 	/* The sandbox, like a provider with idempotency keys, absorbs a resend after the kill. */
 	ck_assert_msg(lines == distinct, "%ld replies delivered twice", lines - distinct);
 	/* Escalation timers: every round fired once per staff member, rounds numbered without gaps. */
-	escalations = q(pg, "SELECT count(*) FROM escalations");
+	escalations = harness_query_int(pg, "SELECT count(*) FROM escalations");
 	ck_assert_int_eq(escalations, (PATIENTS + RED_FLAG_EVERY - 1) / RED_FLAG_EVERY);
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM escalations WHERE step < 2"), 0);
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM (SELECT escalation_id, step, staff_id FROM escalation_events "
-	    "WHERE event = 'alert_queued' GROUP BY 1, 2, 3 HAVING count(*) > 1) d"), 0);
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM escalations e WHERE (SELECT count(DISTINCT step) "
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations WHERE step < 2"), 0);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM (SELECT escalation_id, step, staff_id FROM "
+	    "escalation_events WHERE event = 'alert_queued' GROUP BY 1, 2, 3 HAVING count(*) > 1) d"), 0);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM escalations e WHERE (SELECT count(DISTINCT step) "
 	    "FROM escalation_events v WHERE v.escalation_id = e.id AND v.event = 'alert_queued') <> e.step"), 0);
 
 	notes = xasprintf("3 gateways behind HAProxy (TLS), PgBouncer (transaction pooling, %d server "
@@ -257,7 +251,7 @@ START_TEST(test_three_gateways_one_killed)
 	    "after %d; %ld provider retries of answered webhooks; %ld non-200 answers retried; %lld escalations, "
 	    "%lld alert rounds, none twice; %ld replies resent after the kill, absorbed by the sandbox's idempotency; "
 	    "%.0f webhooks/s through HAProxy (2 cores, shared)", BOUNCER_POOL, KILL_AT, RESTART_AT, atomic_load(&ha.resent),
-	    atomic_load(&ha.not_ok), escalations, q(pg, "SELECT coalesce(sum(step), 0) FROM escalations"),
+	    atomic_load(&ha.not_ok), escalations, harness_query_int(pg, "SELECT coalesce(sum(step), 0) FROM escalations"),
 	    logs_count(&ha, "was already delivered"),
 	    (double)(SENT + atomic_load(&ha.resent)) / elapsed);
 	harness_report_row("3 gateways behind HAProxy and PgBouncer, one SIGKILLed mid-stream", SENT, t.stored,

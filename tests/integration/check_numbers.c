@@ -37,17 +37,11 @@ sms(struct twilio_world *w, const char *from, const char *body)
 	ck_assert_int_eq(twilio_world_post_sms(w, 0, from, CLINIC, body), 200);
 }
 
-static long long
-q(struct twilio_world *w, const char *sql)
-{
-	return harness_query_int(w->pg, sql);
-}
-
 static void
 wait_q(struct twilio_world *w, const char *sql, long long want)
 {
 	ck_assert_msg(harness_wait_int(w->pg, sql, want, WAIT_MS), "never %lld: %s (now %lld); see %s", want, sql,
-	    q(w, sql), w->gw.log_path);
+	    harness_query_int(w->pg, sql), w->gw.log_path);
 }
 
 /* A metric's value from /metrics (-1 if absent). */
@@ -79,21 +73,21 @@ START_TEST(test_one_patient_one_number)
 	sms(&w, "tel:+1-555-111-0003", "no");
 	sms(&w, "0015551110003", "STOP");
 	wait_q(&w, "SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NOT NULL", 3);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations WHERE patient_number = '+15551110003' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations WHERE patient_number = '+15551110003' "
 	    "AND service_number = '" CLINIC "' AND opted_out"), 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages WHERE direction = 'in' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
 	    "AND from_number = '+15551110003'"), 3);
 	/* The opt-out holds for the number however it comes next: nothing is queued for it. */
 	last = harness_last_message_id(w.pg);
 	sms(&w, "+1 (555) 111-0003", "hello?");
 	wait_q(&w, "SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NOT NULL", 4);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM conversations"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM conversations"), 1);
 	{
 		char *sql = xasprintf("SELECT count(*) FROM messages WHERE direction = 'out' AND id > %lld "
 		    "AND status <> 'suppressed'", last);
 
-		ck_assert_int_eq(q(&w, sql), 0);
+		ck_assert_int_eq(harness_query_int(w.pg, sql), 0);
 		free(sql);
 	}
 
@@ -105,7 +99,7 @@ START_TEST(test_one_patient_one_number)
 	resp = NULL;
 
 	/* Not phone numbers: 400 with the reason, nothing stored. */
-	last = q(&w, "SELECT count(*) FROM messages");
+	last = harness_query_int(w.pg, "SELECT count(*) FROM messages");
 	ck_assert_int_eq(twilio_world_post_sms(&w, 0, "hello", CLINIC, "hi"), 400);
 	ck_assert_int_eq(twilio_world_post_sms(&w, 0, "+1555123", CLINIC, "hi"), 400);
 	ck_assert_int_eq(twilio_world_post_sms(&w, 0, "12345", CLINIC, "hi"), 400);
@@ -114,7 +108,7 @@ START_TEST(test_one_patient_one_number)
 	    strlen(bad), &resp), 400);
 	ck_assert_msg(strstr(resp, "From is not a phone number") != NULL, "answer: %s", resp);
 	free(resp);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM messages"), last);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM messages"), last);
 	/* The clinic's own short code as To is kept. */
 	twilio_world_post_sms(&w, 0, "+15551110005", "24680", "hi");
 	wait_q(&w, "SELECT count(*) FROM conversations WHERE patient_number = '+15551110005' "
@@ -125,7 +119,7 @@ START_TEST(test_one_patient_one_number)
 	    "(555) 111-0009", NULL) == 0, "%s", out);
 	ck_assert_msg(strstr(out, "+15551110009") != NULL, "%s", out);
 	free(out);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM staff WHERE phone = '+15551110009'"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM staff WHERE phone = '+15551110009'"), 1);
 	ck_assert_msg(harness_gw_cli(&w.gw, &out, "oncall", "add", "--phone", "15551110009", "--tier", "primary",
 	    "--from", "2099-01-01 00:00", "--to", "2099-01-01 08:00", NULL) == 0, "%s", out);
 	free(out);
@@ -136,7 +130,7 @@ START_TEST(test_one_patient_one_number)
 	    "call me", NULL);
 	ck_assert_msg(harness_gw_cli(&w.gw, &out, "staff", "remove", "1 555 111 0009", NULL) == 0, "%s", out);
 	free(out);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM staff WHERE active"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM staff WHERE active"), 0);
 	twilio_world_free(&w);
 }
 END_TEST
@@ -162,7 +156,7 @@ START_TEST(test_send_cap_spares_emergencies)
 	ck_assert_msg(fake_twilio_count_sent(w.ft, "To", "+15552209999") >= 1,
 	    "the emergency text waited behind the capped backlog; see %s", w.gw.log_path);
 	wait_q(&w, "SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NOT NULL", 31);
-	queued = q(&w, "SELECT count(*) FROM messages WHERE direction = 'out'");
+	queued = harness_query_int(w.pg, "SELECT count(*) FROM messages WHERE direction = 'out'");
 	ck_assert_int_ge(queued, 31);
 	/* At most a second's worth at once, then 5 a second (and the emergency ones on top). */
 	harness_sleep_ms(2000);
@@ -174,8 +168,8 @@ START_TEST(test_send_cap_spares_emergencies)
 	/* All of them go out in the end, none counted as a failed attempt. */
 	ck_assert(harness_wait_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0,
 	    (int)(queued / 5 + 15) * 1000));
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
-	ck_assert_int_eq(q(&w, "SELECT max(attempts) FROM outbox"), 1);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT max(attempts) FROM outbox"), 1);
 	ck_assert_int_eq((long long)fake_twilio_count(w.ft), queued);
 	bypassed = metric(&w, "carenav_outbound_gate_bypassed_total");
 	ck_assert_msg(bypassed >= 0, "no bypass counter");
@@ -194,14 +188,14 @@ START_TEST(test_country_allow_list)
 	wait_q(&w, "SELECT (count(*) > 0 AND count(*) = count(*) FILTER (WHERE status = 'failed' "
 	    "AND error LIKE 'refused: destination country not in OUTBOUND_COUNTRIES=1'))::int "
 	    "FROM messages WHERE direction = 'out' AND to_number = '+447700900123'", 1);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
 	    "WHERE m.to_number = '+447700900123' AND (o.state <> 'failed' OR o.last_error NOT LIKE '%country%')"), 0);
 	wait_q(&w, "SELECT (count(*) > 0)::int FROM messages WHERE to_number = '+15552300001' "
 	    "AND status = 'sent'", 1);
 	/* Refused for good: never offered to the provider, not retried. */
 	harness_sleep_ms(1000);
 	ck_assert_uint_eq(fake_twilio_count_sent(w.ft, "To", "+447700900123"), 0);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM outbox WHERE state = 'pending'"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE state = 'pending'"), 0);
 	ck_assert_int_ge(metric(&w, "carenav_outbound_country_refused_total"), 1);
 	/* An emergency instruction reaches a foreign number all the same. */
 	sms(&w, "+447700900124", RED_FLAG);
@@ -237,7 +231,7 @@ START_TEST(test_provider_error_redacted)
 	ck_assert_msg(strstr(error, "5552400001") == NULL, "the number is stored: %s", error);
 	ck_assert_msg(strstr(error, fragment) == NULL, "the text is stored: %s", error);
 	ck_assert_msg(strstr(error, "[message text]") != NULL, "error: %s", error);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM outbox WHERE last_error LIKE '%5552400001%'"), 0);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM outbox WHERE last_error LIKE '%5552400001%'"), 0);
 	/* Nor in the log. */
 	f = fopen(w.gw.log_path, "r");
 	ck_assert_ptr_nonnull(f);
@@ -250,7 +244,7 @@ START_TEST(test_provider_error_redacted)
 	/* A delivery report's error text is stored masked too. */
 	ck_assert_int_eq(harness_post(w.gw.port, "/sms/status", "application/x-www-form-urlencoded", form,
 	    strlen(form), &log), 200);
-	ck_assert_int_eq(q(&w, "SELECT count(*) FROM delivery_reports WHERE error_code LIKE '30008 %' "
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM delivery_reports WHERE error_code LIKE '30008 %' "
 	    "AND error_code NOT LIKE '%5557654321%' AND error_code LIKE '%***4321%'"), 1);
 	free(log);
 	free(form);

@@ -18,12 +18,6 @@
 #define PATIENT "+15551230001"
 #define PATIENT2 "+15551230002"
 
-static long long
-q(PGconn *pg, const char *sql)
-{
-	return harness_query_int(pg, sql);
-}
-
 /* A migrated database with no gateway on it, and one patient conversation. */
 struct outbox_db {
 	struct harness_gw gw;  /* never started: runs the CLI on the database */
@@ -43,7 +37,8 @@ outbox_db_open(struct outbox_db *db)
 	ck_assert_msg(harness_gw_cli(&db->gw, &out, "migrate", NULL) == 0, "%s", out);
 	free(out);
 	db->pg = harness_db_connect(db->conninfo);
-	db->conv = q(db->pg, "INSERT INTO conversations (patient_number, service_number) VALUES ('" PATIENT "', '"
+	db->conv = harness_query_int(db->pg, "INSERT INTO conversations (patient_number, service_number) VALUES "
+	    "('" PATIENT "', '"
 	    CLINIC "') RETURNING id");
 	return db->pg;
 }
@@ -73,31 +68,32 @@ START_TEST(test_sent_batch)
 
 	sql = xasprintf("SELECT carenav_queue_sms(%lld, 'twilio', 'plain', 'dialogue', 0::smallint, false, NULL)",
 	    db.conv);
-	plain = q(pg, sql);
+	plain = harness_query_int(pg, sql);
 	free(sql);
 	sql = xasprintf("SELECT carenav_queue_sms(%lld, 'twilio', 'raced', 'dialogue', 0::smallint, false, NULL)",
 	    db.conv);
-	raced = q(pg, sql);
+	raced = harness_query_int(pg, sql);
 	free(sql);
 	sql = xasprintf("SELECT carenav_queue_urgent(%lld, 'twilio', 'urgent', 'dialogue', 30::smallint, NULL, NULL, "
 	    "NULL, NULL)", db.conv);
-	urgent = q(pg, sql);
+	urgent = harness_query_int(pg, sql);
 	free(sql);
 	for (int i = 0; i < 3; i++) {
 		sql = xasprintf("SELECT id FROM outbox WHERE message_id = %lld", (long long[]){ plain, raced, urgent }[i]);
-		oid[i] = q(pg, sql);
+		oid[i] = harness_query_int(pg, sql);
 		free(sql);
 	}
 	/* The report of the second reply arrives before its 'sent' mark: no message has its id yet. */
-	ck_assert_int_eq(q(pg, "SELECT carenav_delivery_report('twilio', 'SMraced', 'delivered', '')::int"), 0);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT carenav_delivery_report('twilio', 'SMraced', 'delivered', "
+	    "'')::int"), 0);
 	sql = xasprintf("SELECT count(*) FROM carenav_outbox_sent_batch('["
 	    "{\"id\": %lld, \"sid\": \"SMplain\", \"status\": \"sent\", \"segments\": 1, \"encoding\": \"gsm7\"},"
 	    "{\"id\": %lld, \"sid\": \"SMraced\", \"segments\": 1, \"encoding\": \"gsm7\"},"
 	    "{\"id\": %lld, \"sid\": \"SMurgent\", \"status\": \"queued\", \"segments\": 1, \"encoding\": \"gsm7\"},"
 	    "{\"id\": 999999, \"sid\": \"SMnone\"}]') WHERE done", oid[0], oid[1], oid[2]);
-	ck_assert_int_eq(q(pg, sql), 4);
+	ck_assert_int_eq(harness_query_int(pg, sql), 4);
 	free(sql);
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state = 'done' AND lease_until IS NULL"), 3);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM outbox WHERE state = 'done' AND lease_until IS NULL"), 3);
 	sql = xasprintf("SELECT string_agg(body || ' ' || status || ' ' || provider_sid || ' ' || segments || ' ' "
 	    "|| encoding, ', ' ORDER BY id) FROM messages WHERE id IN (%lld, %lld, %lld)", plain, raced, urgent);
 	assert_text(harness_query_text(pg, sql),
@@ -106,10 +102,10 @@ START_TEST(test_sent_batch)
 	/* A mark that comes again (a retried record) leaves a status past 'sent' as it is. */
 	sql = xasprintf("SELECT count(*) FROM carenav_outbox_sent_batch('[{\"id\": %lld, \"sid\": \"SMraced\"}]')",
 	    oid[1]);
-	ck_assert_int_eq(q(pg, sql), 1);
+	ck_assert_int_eq(harness_query_int(pg, sql), 1);
 	free(sql);
 	sql = xasprintf("SELECT count(*) FROM messages WHERE id = %lld AND status = 'delivered'", raced);
-	ck_assert_int_eq(q(pg, sql), 1);
+	ck_assert_int_eq(harness_query_int(pg, sql), 1);
 	free(sql);
 	outbox_db_close(&db);
 }
@@ -125,7 +121,7 @@ step(PGconn *pg, const char *patient, const char *sid, const char *replies, cons
 {
 	char *sql = xasprintf("SELECT message_id FROM carenav_inbound_accept('twilio', '%s', '%s', '" CLINIC "', "
 	    "'hi', 0)", sid, patient);
-	long long msg = q(pg, sql);
+	long long msg = harness_query_int(pg, sql);
 	char *out;
 
 	free(sql);
@@ -146,16 +142,16 @@ START_TEST(test_step_commit_hands_over_next_reply)
 
 	/* The first of the step's two replies is leased and handed over; the second waits behind it. */
 	assert_text(step(pg, PATIENT, "SMh1", "[{\"body\": \"one\"}, {\"body\": \"two\"}]", "[]"), "last one 1");
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
 	    "WHERE m.body = 'one' AND o.attempts = 1 AND o.lease_until > now() + interval '50 s'"), 1);
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
 	    "WHERE m.body = 'two' AND o.attempts = 0 AND o.lease_until IS NULL"), 1);
 	/* The next step's reply is not the oldest pending one: nothing is handed over. */
 	assert_text(step(pg, PATIENT, "SMh2", "[{\"body\": \"three\"}]", "[]"), "last - -");
 	/* Nor is the claim given the leased row, or a reply behind an unsent one. */
 	assert_text(harness_query_text(pg, "SELECT coalesce(string_agg(body, ','), '-') "
 	    "FROM carenav_outbox_claim(10, 60000, 2000)"), "-");
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM carenav_outbox_sent_batch((SELECT jsonb_build_array("
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM carenav_outbox_sent_batch((SELECT jsonb_build_array("
 	    "jsonb_build_object('id', o.id, 'sid', 'SMone')) FROM outbox o JOIN messages m ON m.id = o.message_id "
 	    "WHERE m.body = 'one'))"), 1);
 	assert_text(harness_query_text(pg, "SELECT coalesce(string_agg(body, ','), '-') "
@@ -163,7 +159,8 @@ START_TEST(test_step_commit_hands_over_next_reply)
 	/* An emergency step's replies are urgent: the claim, which sends them first, keeps them. */
 	assert_text(step(pg, PATIENT2, "SMh3", "[{\"body\": \"call 911\"}]",
 	    "[{\"kind\": \"escalate\", \"reason\": \"cauda_equina\", \"detail\": \"numb\"}]"), "last - -");
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE urgent AND attempts = 0 AND lease_until IS NULL"), 1);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM outbox WHERE urgent AND attempts = 0 AND lease_until IS "
+	    "NULL"), 1);
 	outbox_db_close(&db);
 }
 END_TEST
@@ -190,15 +187,15 @@ START_TEST(test_sent_batch_hands_over_next_reply)
 	    "[]"), "last one 1");
 	/* The mark of the first leases the second, as a claim would; nothing is left to the claim. */
 	assert_text(sent_hand(pg, "one"), "two false");
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id "
 	    "WHERE m.body = 'two' AND o.attempts = 1 AND o.lease_until > now() + interval '50 s'"), 1);
 	/* The third is held elsewhere (another gateway's claim): not handed over, and left to the claim. */
-	ck_assert_int_eq(q(pg, "WITH u AS (UPDATE outbox o SET lease_until = now() + interval '1 minute' "
+	ck_assert_int_eq(harness_query_int(pg, "WITH u AS (UPDATE outbox o SET lease_until = now() + interval '1 minute' "
 	    "FROM messages m WHERE m.id = o.message_id AND m.body = 'three' RETURNING 1) SELECT count(*) FROM u"), 1);
 	assert_text(sent_hand(pg, "two"), "- true");
 	/* The last mark: nothing pending, nothing to claim. */
 	assert_text(sent_hand(pg, "three"), "- false");
-	ck_assert_int_eq(q(pg, "SELECT count(*) FROM outbox WHERE state = 'done' AND lease_until IS NULL"), 3);
+	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM outbox WHERE state = 'done' AND lease_until IS NULL"), 3);
 	/* An emergency step's reply is urgent: a mark before it never hands it over. */
 	assert_text(step(pg, PATIENT, "SMn2", "[{\"body\": \"four\"}]", "[]"), "last four 1");
 	assert_text(step(pg, PATIENT, "SMn3", "[{\"body\": \"call 911\"}]",
