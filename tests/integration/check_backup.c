@@ -70,20 +70,6 @@ post(int port, const char *prefix, long i)
 	ck_assert_int_eq(harness_post_sms(port, sid, from, CLINIC, bodies[(i / PATIENTS) % 7]), 200);
 }
 
-/* Waits until every stored text is answered and no reply waits. */
-static void
-settle(PGconn *pg, const struct harness_gw *gw, long expect)
-{
-	char *sql = xasprintf("SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NOT NULL "
-	    "HAVING count(*) = %ld", expect);
-
-	ck_assert_msg(harness_wait_int(pg, sql, expect, WAIT_MS), "not all %ld texts answered; see %s", expect,
-	    gw->log_path);
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state <> 'done'", 0, WAIT_MS),
-	    "replies still queued or being sent; see %s", gw->log_path);
-	free(sql);
-}
-
 START_TEST(test_restore_to_a_point_in_time)
 {
 	const char *vardir = getenv("CARENAV_TEST_VARDIR"), *pg_local = getenv("CARENAV_PG_LOCAL");
@@ -135,14 +121,14 @@ START_TEST(test_restore_to_a_point_in_time)
 		harness_sleep_ms(5);
 	}
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the incremental backup failed");
-	settle(pg, &gw, during);
+	harness_wait_answered(pg, during, WAIT_MS, gw.log_path);
 	before = during;
 	/* The restore target: every text so far acknowledged, answered, its replies sent. */
 	target = harness_query_text(pg, "SELECT clock_timestamp()::text");
 	harness_sleep_ms(50);
 	for (long i = 0; i < after; i++)
 		post(gw.port, "SMaf", i);
-	settle(pg, &gw, before + after);
+	harness_wait_answered(pg, before + after, WAIT_MS, gw.log_path);
 	lines = sandbox_lines(&gw);
 	cmd = xasprintf("%s check %s >/dev/null", pg_backup, dir);
 	run(cmd);
@@ -173,7 +159,7 @@ START_TEST(test_restore_to_a_point_in_time)
 	/* The gateway on the restored database: nothing is answered or sent again, new texts are taken. */
 	harness_gw_start(&gw);
 	post(gw.port, "SMnew", 0);
-	settle(pg, &gw, before + 1);
+	harness_wait_answered(pg, before + 1, WAIT_MS, gw.log_path);
 	harness_sleep_ms(1500);
 	answered = harness_query_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "
 	    "AND processed_at IS NOT NULL AND provider_sid LIKE 'SMbk%'");

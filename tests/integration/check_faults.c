@@ -102,20 +102,6 @@ log_count(const struct harness_gw *gw, const char *needle)
 	return n;
 }
 
-/* Waits until every stored text is answered and every reply has left. */
-static void
-wait_settled(PGconn *pg, const struct harness_gw *gw, long expect_in, int timeout_ms)
-{
-	char *sql = xasprintf("SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NOT NULL "
-	    "HAVING count(*) = %ld", expect_in);
-
-	ck_assert_msg(harness_wait_int(pg, sql, expect_in, timeout_ms), "not all %ld texts answered; see %s",
-	    expect_in, gw->log_path);
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, timeout_ms),
-	    "replies still queued; see %s", gw->log_path);
-	free(sql);
-}
-
 /* Counts what the database shows and writes the scenario's row. */
 static void
 report(PGconn *pg, const struct harness_gw *gw, const char *scenario, long sent, long extra_dups,
@@ -238,7 +224,7 @@ START_TEST(test_database_stopped_mid_stream)
 	ck_assert_msg(o.readyz_down, "/readyz never said 503 while PostgreSQL was down");
 	ck_assert_msg(o.readyz_back, "/readyz never said 200 again after PostgreSQL came back");
 	pg = harness_db_connect(db.conninfo);
-	wait_settled(pg, &gw, N, 90000);
+	harness_wait_answered(pg, N, 90000, gw.log_path);
 	dups = sandbox_duplicates(&gw, &lines);
 	notes = xasprintf("`pg_ctl stop -m immediate` after %ld texts, restarted 10 s later (after %ld); "
 	    "texts in between were spooled and answered 200, /readyz said 503 then 200 again; %ld "
@@ -279,7 +265,7 @@ START_TEST(test_database_down_at_start)
 	}
 	cluster_ctl(&db, "start");
 	pg = harness_db_connect(db.conninfo);
-	wait_settled(pg, &gw, N, 60000);
+	harness_wait_answered(pg, N, 60000, gw.log_path);
 	dups = sandbox_duplicates(&gw, &lines);
 	notes = xasprintf("the gateway started with PostgreSQL stopped, answered all %d texts 200 from the "
 	    "spool, migrated and replayed them in order when PostgreSQL started; %ld replies, %ld sent twice",
@@ -428,7 +414,7 @@ START_TEST(test_gateway_killed_repeatedly)
 	pthread_mutex_lock(&lock);  /* the last restart has finished */
 	pthread_mutex_unlock(&lock);
 	pg = harness_db_connect(conninfo);
-	wait_settled(pg, &gw, N, 90000);
+	harness_wait_answered(pg, N, 90000, gw.log_path);
 	dups = sandbox_duplicates(&gw, &lines);
 	notes = xasprintf("%d SIGKILLs at random points (every 1-%d accepted texts), each followed by a restart; "
 	    "%ld provider retries of refused posts and %ld re-posts of accepted texts; %ld replies, %ld sent twice; "
@@ -488,7 +474,7 @@ START_TEST(test_provider_down_failing_slow)
 	fake_twilio_set_delay(ft, 5000);      /* then slow: 5 s per answer */
 	harness_sleep_ms(6000);
 	fake_twilio_set_delay(ft, 0);
-	wait_settled(pg, &gw, PATIENTS * ROUNDS, 90000);
+	harness_wait_answered(pg, PATIENTS * ROUNDS, 90000, gw.log_path);
 
 	/* Per patient: the provider accepted exactly the stored replies, in order, once each. */
 	for (int p = 0; p < PATIENTS; p++) {

@@ -248,6 +248,19 @@ harness_wait_settled(PGconn *pg, int timeout_ms, const char *log_path)
 	    "replies left unsent; see %s", log_path);
 }
 
+void
+harness_wait_answered(PGconn *pg, long answered, int timeout_ms, const char *log_path)
+{
+	char *sql = xasprintf("SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NOT NULL "
+	    "HAVING count(*) = %ld", answered);
+
+	ck_assert_msg(harness_wait_int(pg, sql, answered, timeout_ms), "not all %ld texts answered; see %s",
+	    answered, log_path);
+	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, timeout_ms),
+	    "replies left unsent; see %s", log_path);
+	free(sql);
+}
+
 int
 harness_free_port(void)
 {

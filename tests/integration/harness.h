@@ -83,6 +83,12 @@ void harness_wait_processed(PGconn *pg, int timeout_ms, const char *log_path);
  * so none is missed by looking at the outbox second.
  */
 void harness_wait_settled(PGconn *pg, int timeout_ms, const char *log_path);
+/*
+ * The same when texts may still be on their way in (spooled, retried by the
+ * provider): waits until exactly `answered` inbound texts are processed,
+ * then until no reply is pending.
+ */
+void harness_wait_answered(PGconn *pg, long answered, int timeout_ms, const char *log_path);
 
 /* Prepares a gateway on a free port with its own VAR_DIR; env is NAME=VALUE... NULL. */
 void harness_gw_init(struct harness_gw *gw, const char *conninfo, const char *const *env);
