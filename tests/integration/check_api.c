@@ -57,6 +57,16 @@ call(struct twilio_world *w, long want, const char *method, const char *path, co
 	return doc;
 }
 
+/* A POST with no body that must answer 200 with the string `want` in `field`. */
+static void
+post_expect(struct twilio_world *w, const char *path, const char *token, const char *field, const char *want)
+{
+	json_t *doc = call(w, 200, "POST", path, token, NULL);
+
+	ck_assert_str_eq(json_string_value(json_object_get(doc, field)), want);
+	json_decref(doc);
+}
+
 /* Asserts doc is {"error": {"code": code, "message": ...}} and frees it. */
 static void
 expect_error(json_t *doc, const char *code)
@@ -345,9 +355,7 @@ START_TEST(test_escalation_ack_and_resolve)
 	free(path);
 
 	path = xasprintf("/api/escalations/%lld/ack", esc);
-	doc = call(&w, 200, "POST", path, BOB, NULL);
-	ck_assert_str_eq(json_string_value(json_object_get(doc, "by")), "operator:bob");
-	json_decref(doc);
+	post_expect(&w, path, BOB, "by", "operator:bob");
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged' "
 	    "AND acknowledged_by = 'operator:bob' AND next_due_at IS NULL"), 1);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalation_events WHERE event = 'acknowledged' "
@@ -539,7 +547,6 @@ END_TEST
 START_TEST(test_callbacks)
 {
 	struct twilio_world w;
-	json_t *doc;
 	char *path, *resp = NULL;
 	long long id;
 
@@ -551,9 +558,7 @@ START_TEST(test_callbacks)
 	ck_assert_msg(strstr(resp, "\"***0100\"") && strstr(resp, "\"human\"") && !strstr(resp, PATIENT), "%s", resp);
 	free(resp);
 	path = xasprintf("/api/callbacks/%lld/done", id);
-	doc = call(&w, 200, "POST", path, ALICE, NULL);
-	ck_assert_str_eq(json_string_value(json_object_get(doc, "status")), "done");
-	json_decref(doc);
+	post_expect(&w, path, ALICE, "status", "done");
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM callbacks WHERE status = 'done' AND done_by = "
 	    "'operator:alice'"), 1);
 	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM operator_actions WHERE action = 'callback_done'"), 1);
