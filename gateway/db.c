@@ -22,6 +22,13 @@
  * connection is down and the retry that the query triggers fails too, the
  * queued queries fail at once with "database unavailable", so callers can
  * answer 503 or spool instead of waiting for an outage to end.
+ *
+ * Every query is one statement in its own transaction. When PostgreSQL
+ * rolls one back to break a deadlock or a serialization conflict (40P01,
+ * 40001), nothing of it remains, so it runs again on the same connection,
+ * up to DB_ROLLED_BACK_RETRIES times, before its caller hears of it: an
+ * operator's ACK that met a 'sent' mark taking the same rows in the other
+ * order got a 503 instead of its answer.
  */
 #include "db.h"
 
@@ -40,6 +47,7 @@
 
 #define DB_RETRY_MIN_MS 100
 #define DB_RETRY_MAX_MS 5000
+#define DB_ROLLED_BACK_RETRIES 3
 
 #define DB_CONN_STATE_LIST(X)                                          \
 	X(DB_CONN_DOWN, "down")             /* no socket; retry timer armed */ \
@@ -68,6 +76,7 @@ struct db_query {
 	db_result_cb *cb;
 	void *arg;
 	bool urgent;      /* may take the connection kept for urgent queries */
+	int rolled_back;  /* times PostgreSQL rolled it back to break a deadlock or conflict */
 };
 
 TAILQ_HEAD(db_query_list, db_query);
@@ -371,6 +380,17 @@ db_conn_retry_timer(evutil_socket_t fd, short what, void *arg)
 		db_conn_connect(c);
 }
 
+static void db_conn_send(struct db_conn *c, struct db_query *q);
+
+/* True when PostgreSQL rolled the statement back to break a deadlock or a serialization conflict. */
+static bool
+db_rolled_back(const PGresult *res)
+{
+	const char *sqlstate = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return sqlstate != NULL && (strcmp(sqlstate, "40P01") == 0 || strcmp(sqlstate, "40001") == 0);
+}
+
 /* The current query's results are all in: hand them over, take the next. */
 static void
 db_conn_query_done(struct db_conn *c)
@@ -399,6 +419,14 @@ db_conn_query_done(struct db_conn *c)
 		error = PQresultErrorMessage(res);
 	else
 		c->failures = 0;  /* the server works: the next loss starts the backoff afresh */
+	if (error != NULL && db_rolled_back(res) && q->rolled_back < DB_ROLLED_BACK_RETRIES) {
+		q->rolled_back++;
+		log_warn("db: statement rolled back by PostgreSQL, running it again (%d of %d): %s", q->rolled_back,
+		    DB_ROLLED_BACK_RETRIES, error);
+		PQclear(res);
+		db_conn_send(c, q);
+		return;
+	}
 	db_query_finish(q, res, error);
 	PQclear(res);
 	db_dispatch(c->db);

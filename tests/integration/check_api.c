@@ -596,6 +596,54 @@ START_TEST(test_rate_limit)
 }
 END_TEST
 
+/*
+ * A console action whose statement PostgreSQL rolls back to break a
+ * deadlock (seen: an ACK against a 'sent' mark taking the same rows in the
+ * other order) runs again and answers; one that keeps failing gets a 503
+ * after three more tries. A trigger stands in for the deadlock.
+ */
+START_TEST(test_rolled_back_action_runs_again)
+{
+	static const char *const setup[] = {
+		"CREATE SEQUENCE test_rollbacks",
+		"CREATE TABLE test_rollback_limit (n bigint)",
+		"INSERT INTO test_rollback_limit VALUES (2)",
+		"CREATE FUNCTION test_rollback() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+		"IF nextval('test_rollbacks') <= (SELECT n FROM test_rollback_limit) THEN "
+		"RAISE EXCEPTION 'standing in for a deadlock' USING ERRCODE = 'deadlock_detected'; END IF; "
+		"RETURN NEW; END $$",
+		"CREATE TRIGGER test_rollback BEFORE UPDATE ON escalations FOR EACH ROW "
+		"WHEN (NEW.status IS DISTINCT FROM OLD.status) EXECUTE FUNCTION test_rollback()",
+	};
+	struct twilio_world w;
+	char *path;
+	long long esc;
+
+	world_init(&w, "alice:" ALICE ",bob:" BOB, NULL);
+	sms(&w, PATIENT, "my back hurts and now i have chest pain and cant breathe");
+	esc = harness_query_int(w.pg, "SELECT id FROM escalations");
+	for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++)
+		harness_exec(w.pg, setup[i]);
+
+	/* Rolled back twice, then done: the operator sees only the answer. */
+	path = xasprintf("/api/escalations/%lld/ack", esc);
+	post_expect(&w, path, BOB, "by", "operator:bob");
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT last_value FROM test_rollbacks"), 3);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'"), 1);
+	free(path);
+
+	/* Rolled back every time: four tries, then "unavailable", and nothing changed. */
+	harness_exec(w.pg, "UPDATE test_rollback_limit SET n = 1000");
+	path = xasprintf("/api/escalations/%lld/resolve", esc);
+	expect_status(&w, 503, "POST", path, ALICE, "{}", "unavailable");
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT last_value FROM test_rollbacks"), 3 + 4);
+	ck_assert_int_eq(harness_query_int(w.pg, "SELECT count(*) FROM escalations WHERE status = 'acknowledged'"), 1);
+	free(path);
+	twilio_world_stop(&w);
+}
+END_TEST
+
 CHECK_RUN_MAIN("api", 120, test_auth_and_errors, test_api_disabled_without_tokens, test_console_assets,
     test_pagination_stable_while_messages_arrive, test_escalation_ack_and_resolve,
-    test_handoff_and_operator_message, test_operator_text_is_one_message, test_callbacks, test_rate_limit)
+    test_handoff_and_operator_message, test_operator_text_is_one_message, test_callbacks, test_rate_limit,
+    test_rolled_back_action_runs_again)

@@ -21,16 +21,6 @@
 #define WAIT_MS 20000
 #define RED_FLAG_TEXT "my back hurts and i have chest pain and cant breathe"
 
-static void
-exec_ok(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
-	    "%s: %s", sql, PQresultErrorMessage(res));
-	PQclear(res);
-}
-
 START_TEST(test_partitions_and_retention)
 {
 	const char *env[] = { "RETENTION_DAYS=30", "OUTBOX_KEEP_DAYS=30", "LIFECYCLE_INTERVAL_S=1", NULL };
@@ -65,13 +55,13 @@ START_TEST(test_partitions_and_retention)
 	msgs = harness_query_int(pg, "SELECT count(*) FROM messages");
 	events = harness_query_int(pg, "SELECT count(*) FROM escalation_events");
 	ck_assert_int_gt(events, 0);
-	exec_ok(pg, "UPDATE messages SET created_at = created_at - interval '40 days' "
+	harness_exec(pg, "UPDATE messages SET created_at = created_at - interval '40 days' "
 	    "WHERE conversation_id = (SELECT id FROM conversations WHERE patient_number = '" OLD "')");
 	old_rows = harness_query_int(pg, "SELECT count(*) FROM messages WHERE created_at < now() - interval '30 days'");
 	ck_assert_int_ge(old_rows, 4);
-	exec_ok(pg, "UPDATE conversations SET last_activity_at = last_activity_at - interval '40 days' "
+	harness_exec(pg, "UPDATE conversations SET last_activity_at = last_activity_at - interval '40 days' "
 	    "WHERE patient_number = '" OLD "'");
-	exec_ok(pg, "UPDATE outbox SET created_at = created_at - interval '40 days' "
+	harness_exec(pg, "UPDATE outbox SET created_at = created_at - interval '40 days' "
 	    "WHERE conversation_id = (SELECT id FROM conversations WHERE patient_number = '" OLD "')");
 	old_outbox = harness_query_int(pg, "SELECT count(*) FROM outbox WHERE created_at < now() - interval '30 days'");
 	ck_assert_int_ge(old_outbox, 2);
@@ -119,7 +109,7 @@ START_TEST(test_partitions_and_retention)
 	    "AND m.provider_sid IS NOT NULL"), old_outbox);
 	free(metrics);
 	/* A late Kannel report for a trimmed row still finds its message, by provider id. */
-	exec_ok(pg, "UPDATE messages SET provider_sid = 'K999999' WHERE id = (SELECT min(m.id) FROM messages m "
+	harness_exec(pg, "UPDATE messages SET provider_sid = 'K999999' WHERE id = (SELECT min(m.id) FROM messages m "
 	    "JOIN conversations c ON c.id = m.conversation_id WHERE c.patient_number = '" OLD "' "
 	    "AND m.direction = 'out')");
 	ck_assert_int_eq(harness_query_int(pg, "SELECT carenav_delivery_report('kannel', 'K999999', 'delivered', "
@@ -138,11 +128,11 @@ START_TEST(test_partitions_and_retention)
 	free(out);
 	free(metrics);
 	/* A reply still pending is never trimmed, however old. */
-	exec_ok(pg, "UPDATE outbox SET state = 'pending', next_attempt_at = now() + interval '1 day', "
+	harness_exec(pg, "UPDATE outbox SET state = 'pending', next_attempt_at = now() + interval '1 day', "
 	    "created_at = now() - interval '40 days' WHERE id = (SELECT max(id) FROM outbox)");
 	ck_assert_int_eq(harness_query_int(pg, "SELECT carenav_outbox_trim(30, 100)"), 0);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'"), 1);
-	exec_ok(pg, "UPDATE outbox SET state = 'done', created_at = now() WHERE state = 'pending'");
+	harness_exec(pg, "UPDATE outbox SET state = 'done', created_at = now() WHERE state = 'pending'");
 
 	/* A late provider retry of a purged text is still recognised; the patient can go on. */
 	ck_assert_int_eq(harness_post_sms(gw.port, "SMlc001", OLD, CLINIC, RED_FLAG_TEXT), 200);
@@ -155,11 +145,11 @@ START_TEST(test_partitions_and_retention)
 	/* Retention never empties a state sooner than the idle reset: with 1 day of retention and
 	 * a 72-hour idle reset, a patient quiet for 30 hours keeps their place; after 80 hours not,
 	 * and the version moves on so a step loaded before cannot write the old answers back. */
-	exec_ok(pg, "UPDATE conversations SET last_activity_at = now() - interval '30 hours' "
+	harness_exec(pg, "UPDATE conversations SET last_activity_at = now() - interval '30 hours' "
 	    "WHERE patient_number = '" NEW "'");
 	version = harness_query_int(pg, "SELECT version FROM conversations WHERE patient_number = '" NEW "'");
 	ck_assert_int_eq(harness_query_int(pg, "SELECT carenav_retention_clear_states(1, 72, 100)"), 0);
-	exec_ok(pg, "UPDATE conversations SET last_activity_at = now() - interval '80 hours' "
+	harness_exec(pg, "UPDATE conversations SET last_activity_at = now() - interval '80 hours' "
 	    "WHERE patient_number = '" NEW "'");
 	ck_assert_int_eq(harness_query_int(pg, "SELECT carenav_retention_clear_states(1, 72, 100)"), 1);
 	ck_assert_int_eq(harness_query_int(pg, "SELECT version FROM conversations WHERE patient_number = '" NEW "' "
@@ -198,11 +188,11 @@ START_TEST(test_upgrade_keeps_data)
 		ck_assert_int_gt(harness_query_int(pg, sql), 0);
 		free(sql);
 	}
-	exec_ok(pg, "UPDATE messages SET created_at = now() - interval '70 days' WHERE provider_sid < 'SMup010'");
-	exec_ok(pg, "SELECT carenav_queue_sms(1, 'twilio', 'a reply', 'dialogue', 0::smallint, false, NULL)");
-	exec_ok(pg, "INSERT INTO escalations (code, conversation_id, message_id, reason, matched) "
+	harness_exec(pg, "UPDATE messages SET created_at = now() - interval '70 days' WHERE provider_sid < 'SMup010'");
+	harness_exec(pg, "SELECT carenav_queue_sms(1, 'twilio', 'a reply', 'dialogue', 0::smallint, false, NULL)");
+	harness_exec(pg, "INSERT INTO escalations (code, conversation_id, message_id, reason, matched) "
 	    "SELECT '4821', conversation_id, id, 'chest_pain', 'chest pain' FROM messages WHERE provider_sid = 'SMup000'");
-	exec_ok(pg, "INSERT INTO escalation_events (escalation_id, event, actor) SELECT id, 'created', 'gateway' "
+	harness_exec(pg, "INSERT INTO escalation_events (escalation_id, event, actor) SELECT id, 'created', 'gateway' "
 	    "FROM escalations");
 	old_max = harness_query_int(pg, "SELECT max(id) FROM messages");
 
@@ -255,7 +245,7 @@ START_TEST(test_text_in_older_partition_answered_once)
 	free(out);
 	pg = harness_db_connect(conninfo);
 	/* Last month gets its own partition (the legacy one covers the months before). */
-	exec_ok(pg, "DO $$ DECLARE m timestamptz := date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'; "
+	harness_exec(pg, "DO $$ DECLARE m timestamptz := date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'; "
 	    "BEGIN ALTER TABLE messages DETACH PARTITION messages_legacy; "
 	    "EXECUTE format('CREATE TABLE messages_last_month PARTITION OF messages FOR VALUES FROM (%L) TO (%L)', "
 	    "m - interval '1 month', m); "
@@ -263,8 +253,8 @@ START_TEST(test_text_in_older_partition_answered_once)
 	    "m, m + interval '1 month'); "
 	    "EXECUTE format('ALTER TABLE messages ATTACH PARTITION messages_legacy FOR VALUES FROM (MINVALUE) TO (%L)', "
 	    "m - interval '1 month'); END $$");
-	exec_ok(pg, "SELECT carenav_inbound_accept('twilio', 'SMlc900', '" OLD "', '" CLINIC "', 'hi', 0)");
-	exec_ok(pg, "UPDATE messages SET created_at = date_trunc('month', now()) - interval '1 day 3.217 ms' "
+	harness_exec(pg, "SELECT carenav_inbound_accept('twilio', 'SMlc900', '" OLD "', '" CLINIC "', 'hi', 0)");
+	harness_exec(pg, "UPDATE messages SET created_at = date_trunc('month', now()) - interval '1 day 3.217 ms' "
 	    "WHERE provider_sid = 'SMlc900'");
 	where = harness_query_text(pg, "SELECT tableoid::regclass::text FROM messages WHERE provider_sid = 'SMlc900'");
 	ck_assert_str_eq(where, "messages_last_month");

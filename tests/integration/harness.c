@@ -234,6 +234,16 @@ harness_wait_int(PGconn *pg, const char *sql, long long expected, int timeout_ms
 }
 
 void
+harness_exec(PGconn *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
+	    "%s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+}
+
+void
 harness_wait_processed(PGconn *pg, int timeout_ms, const char *log_path)
 {
 	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM messages WHERE direction = 'in' "

@@ -72,6 +72,8 @@ PGconn *harness_db_connect(const char *conninfo);
 long long harness_query_int(PGconn *pg, const char *sql);
 /* Runs sql and returns the first column of the first row as text (caller frees). */
 char *harness_query_text(PGconn *pg, const char *sql);
+/* Runs sql, which must succeed; else fails the test with PostgreSQL's error. */
+void harness_exec(PGconn *pg, const char *sql);
 /* Polls sql every 50 ms until it returns expected; false after timeout_ms. */
 bool harness_wait_int(PGconn *pg, const char *sql, long long expected, int timeout_ms);
 /* Waits up to timeout_ms until every inbound text is processed; else fails the test, naming log_path. */
