@@ -187,10 +187,12 @@ delivered() {
 }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
+# The cluster's WAL so far: records, full-page images, bytes (pg_stat_wal).
+wal() { sql "SELECT wal_records || ' ' || wal_fpi || ' ' || wal_bytes FROM pg_stat_wal"; }
 
 # bench_mark NAME: the counters now, as NAME_t (seconds), NAME_gw, NAME_lb,
 # NAME_pg, NAME_fake (CPU ticks), NAME_sent (replies delivered), NAME_commits,
-# NAME_busy and NAME_all (the machine's busy and total ticks, /proc/stat).
+# NAME_wal (records, full-page images, bytes), NAME_busy and NAME_all (the machine's busy and total ticks, /proc/stat).
 bench_mark() {
   local n=$1 busy all
   printf -v "${n}_t" '%s' "$(date +%s.%N)"
@@ -202,11 +204,13 @@ bench_mark() {
   printf -v "${n}_fake" '%s' "$(ticks "$fake_pid")"
   printf -v "${n}_sent" '%s' "$(delivered)"
   printf -v "${n}_commits" '%s' "$(commits)"
+  printf -v "${n}_wal" '%s' "$(wal)"
   printf -v "${n}_busy" '%s' "$busy"
   printf -v "${n}_all" '%s' "$all"
 }
 # bench_cost A B TEXTS: from mark A to mark B, per text: C_gw_ms, C_lb_ms,
-# C_pg_ms, C_fake_ms (CPU ms), C_pg_split, C_commits; and C_sent (replies delivered),
+# C_pg_ms, C_fake_ms (CPU ms), C_pg_split, C_commits, C_wal ("records, full-page
+# images, bytes"); and C_sent (replies delivered),
 # C_secs, C_busy_pct (of all cores).
 bench_cost() {
   local a=$1 b=$2 n=$3 k x y
@@ -225,6 +229,10 @@ bench_cost() {
   [ -n "$pg_pid" ] || C_pg_split=-
   x=${a}_commits; y=${b}_commits
   C_commits=$(awk -v x="${!x}" -v y="${!y}" -v n="$n" 'BEGIN {printf "%.2f", (y - x) / n}')
+  x=${a}_wal; y=${b}_wal
+  C_wal=$(awk -v x="${!x}" -v y="${!y}" -v n="$n" 'BEGIN {
+    split(x, p, " "); split(y, q, " ")
+    printf "%.1f, %.2f, %.0f B", (q[1] - p[1]) / n, (q[2] - p[2]) / n, (q[3] - p[3]) / n}')
   x=${a}_sent; y=${b}_sent
   C_sent=$(( ${!y} - ${!x} ))
   x=${a}_t; y=${b}_t
@@ -236,7 +244,7 @@ bench_cost() {
 
 # bench_loadgen ARGS...: runs one phase of the load generator against
 # lg_port; sets its LG_* and, per accepted webhook during the phase,
-# PH_gw_ms_per_msg, PH_pg_ms_per_msg, PH_pg_split (C_pg_split), PH_commits_per_msg, and PH_replies,
+# PH_gw_ms_per_msg, PH_pg_ms_per_msg, PH_pg_split (C_pg_split), PH_commits_per_msg, PH_wal (C_wal), and PH_replies,
 # PH_replies_per_s, PH_load.
 bench_loadgen() {
   local res
@@ -252,6 +260,7 @@ bench_loadgen() {
   PH_pg_ms_per_msg=$C_pg_ms
   PH_pg_split=$C_pg_split
   PH_commits_per_msg=$C_commits
+  PH_wal=$C_wal
   PH_replies=$C_sent
   PH_replies_per_s=$(awk -v r="$PH_replies" -v s="$LG_seconds" 'BEGIN {printf "%.1f", r / s}')
   PH_load=$(load1)
