@@ -176,18 +176,12 @@ outage_thread(void *arg)
 		harness_sleep_ms(10);
 	o->stopped_at = atomic_load(o->posted);
 	cluster_ctl(o->cluster, "stop-immediate");
-	for (int waited = 0; waited < o->down_ms && !o->readyz_down; waited += 100) {
-		o->readyz_down = harness_get(o->port, "/readyz", NULL) == 503;
-		harness_sleep_ms(100);
-	}
+	o->readyz_down = harness_wait_get(o->port, "/readyz", 503, o->down_ms);
 	harness_sleep_ms(o->down_ms);
 	o->restarted_at = atomic_load(o->posted);
 	cluster_ctl(o->cluster, "start");
 	/* The pool reconnects by itself, with backoff. */
-	for (int waited = 0; waited < 20000 && !o->readyz_back; waited += 100) {
-		o->readyz_back = harness_get(o->port, "/readyz", NULL) == 200;
-		harness_sleep_ms(100);
-	}
+	o->readyz_back = harness_wait_get(o->port, "/readyz", 200, 20000);
 	return NULL;
 }
 

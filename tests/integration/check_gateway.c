@@ -316,8 +316,7 @@ START_TEST(test_sandbox_provider_and_health)
 
 	world_init(&w, false);
 	/* Ready once a pool connection is open, which may be a moment after /healthz first answered. */
-	for (int waited = 0; waited < WAIT_MS && harness_get(w.gw.port, "/readyz", NULL) != 200; waited += 50)
-		harness_sleep_ms(50);
+	ck_assert(harness_wait_get(w.gw.port, "/readyz", 200, WAIT_MS));
 	ck_assert_int_eq(harness_get(w.gw.port, "/readyz", &resp), 200);
 	free(resp);
 	ck_assert_int_eq(harness_post_sms(w.gw.port, "SMsand001", PATIENT, CLINIC, "hello"), 200);

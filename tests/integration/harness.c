@@ -250,12 +250,19 @@ harness_wait_processed(PGconn *pg, int timeout_ms, const char *log_path)
 	    "AND processed_at IS NULL", 0, timeout_ms), "texts left unprocessed; see %s", log_path);
 }
 
+/* The second half of settling: no reply left pending in the outbox. */
+static void
+harness_wait_sent(PGconn *pg, int timeout_ms, const char *log_path)
+{
+	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, timeout_ms),
+	    "replies left unsent; see %s", log_path);
+}
+
 void
 harness_wait_settled(PGconn *pg, int timeout_ms, const char *log_path)
 {
 	harness_wait_processed(pg, timeout_ms, log_path);
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, timeout_ms),
-	    "replies left unsent; see %s", log_path);
+	harness_wait_sent(pg, timeout_ms, log_path);
 }
 
 void
@@ -266,9 +273,8 @@ harness_wait_answered(PGconn *pg, long answered, int timeout_ms, const char *log
 
 	ck_assert_msg(harness_wait_int(pg, sql, answered, timeout_ms), "not all %ld texts answered; see %s",
 	    answered, log_path);
-	ck_assert_msg(harness_wait_int(pg, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, timeout_ms),
-	    "replies left unsent; see %s", log_path);
 	free(sql);
+	harness_wait_sent(pg, timeout_ms, log_path);
 }
 
 int
@@ -628,6 +634,17 @@ harness_get(int port, const char *path, char **resp)
 	return harness_request(port, NULL, NULL, path, NULL, NULL, NULL, NULL, 0, resp);
 }
 
+bool
+harness_wait_get(int port, const char *path, long status, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 100) {
+		if (harness_get(port, path, NULL) == status)
+			return true;
+		harness_sleep_ms(100);
+	}
+	return false;
+}
+
 long
 harness_api(int port, const char *method, const char *path, const char *token, const char *json_body,
     char **resp)
@@ -730,7 +747,8 @@ static int
 harness_gw_cli_va(struct harness_gw *gw, char **out, const char *arg, va_list ap)
 {
 	const char *bin = harness_env("CARENAV_BIN");
-	char *argv[16], *cmd, *line = NULL, **sets, **env;
+	char *argv[16], *cmd, *line = NULL, **env;
+	const char **sets;
 	size_t argc = 0, cap = 0, len = 0, nsets = 0;
 	int pipefd[2], status;
 	pid_t pid;
@@ -746,9 +764,8 @@ harness_gw_cli_va(struct harness_gw *gw, char **out, const char *arg, va_list ap
 	sets = xcalloc(nsets + 3, sizeof *sets);
 	sets[0] = xasprintf("DATABASE_URL=%s", gw->conninfo);
 	sets[1] = xasprintf("VAR_DIR=%s", gw->var_dir);
-	for (size_t i = 0; i < nsets; i++)
-		sets[2 + i] = xstrdup(gw->env[i]);
-	env = harness_child_env((const char *const *)sets);
+	memcpy(sets + 2, gw->env, nsets * sizeof *sets);
+	env = harness_child_env(sets);
 	ck_assert(pipe(pipefd) == 0);
 	pid = fork();
 	ck_assert(pid >= 0);
@@ -760,8 +777,8 @@ harness_gw_cli_va(struct harness_gw *gw, char **out, const char *arg, va_list ap
 		_exit(127);
 	}
 	free(env);
-	for (size_t i = 0; sets[i] != NULL; i++)
-		free(sets[i]);
+	free((char *)sets[0]);
+	free((char *)sets[1]);
 	free(sets);
 	close(pipefd[1]);
 	f = fdopen(pipefd[0], "r");

@@ -197,6 +197,8 @@ long harness_post(int port, const char *path, const char *content_type, const ch
 long harness_post_sms(int port, const char *sid, const char *from, const char *to, const char *body);
 /* GETs path; returns the HTTP status. */
 long harness_get(int port, const char *path, char **resp);
+/* Polls GET path every 100 ms until it answers status; false after timeout_ms. */
+bool harness_wait_get(int port, const char *path, long status, int timeout_ms);
 /*
  * An operator API request: method ("GET", "POST"...), Authorization: Bearer
  * token unless token is NULL, json_body as application/json unless NULL.
