@@ -303,6 +303,9 @@ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan
 DECLARE
     v_ord    integer[];
     v_mid    bigint[];
+    v_provider text[];
+    v_sid    text[];
+    v_window bigint[];
     v_locked bigint;
 BEGIN
     PERFORM 1 FROM conversations c
@@ -347,17 +350,20 @@ BEGIN
                (n.m->>'num_media')::integer, 'received', nullif(n.m->>'opt_out_type', '')
           FROM n JOIN ids ON ids.message_id = n.mid
          ORDER BY n.mid)
-    SELECT array_agg(n.i), array_agg(n.mid) INTO v_ord, v_mid FROM n;
+    -- What the answer needs of each text, in arrays read side by side: joining
+    -- the texts to p_msgs again would compare every pair (issue #23).
+    SELECT array_agg(n.i), array_agg(n.mid), array_agg(n.m->>'provider'), array_agg(n.m->>'sid'),
+           array_agg(coalesce((n.m->>'window_ms')::bigint, 60000))
+      INTO v_ord, v_mid, v_provider, v_sid, v_window
+      FROM n;
     RETURN QUERY
     SELECT t.i, d.message_id, d.conversation_id, d.message_id = t.mid, s.version, s.state, s.flow_version_id,
            s.language, s.opted_out, s.handoff, s.last_activity_ms, s.body, s.received_ms, s.kind,
            s.latest_flow_version_id, s.window_count, s.status, s.opt_out_type
-      FROM unnest(v_ord, v_mid) AS t (i, mid)
-      JOIN jsonb_array_elements(p_msgs) WITH ORDINALITY AS x (m, i) ON x.i = t.i
-      JOIN inbound_ids d ON d.provider = x.m->>'provider' AND d.provider_sid = x.m->>'sid'
+      FROM unnest(v_ord, v_mid, v_provider, v_sid, v_window) AS t (i, mid, provider, sid, window_ms)
+      JOIN inbound_ids d ON d.provider = t.provider AND d.provider_sid = t.sid
       LEFT JOIN LATERAL (
-          SELECT l.* FROM carenav_step_load(d.conversation_id, p_default_flow,
-                                            coalesce((x.m->>'window_ms')::bigint, 60000)) AS l
+          SELECT l.* FROM carenav_step_load(d.conversation_id, p_default_flow, t.window_ms) AS l
            WHERE p_default_flow IS NOT NULL AND d.message_id = t.mid AND l.message_id = t.mid) s ON true;
 END $$;
 
@@ -440,6 +446,12 @@ DECLARE
     v_conv bigint;
     v_set  integer[];
     v_done integer[];
+    v_is_done boolean[];  -- by item: its text was still unprocessed (in v_done)
+    v_conv_of bigint[];   -- by item: its conversation
+    v_in_set  boolean[];  -- by item: an ordinary step (in v_set)
+    v_handed  integer[];  -- by item: its place in the v_h arrays, 0 when nothing was handed over
+    v_hi integer[]; v_hid bigint[]; v_hmsg bigint[]; v_hto text[]; v_hfrom text[]; v_hbody text[];
+    k      integer;
 BEGIN
     PERFORM 1 FROM conversations c
       WHERE c.id IN (SELECT (x.s->>'conversation_id')::bigint FROM jsonb_array_elements(p_items) AS x (s))
@@ -463,17 +475,25 @@ BEGIN
           FROM s
          WHERE m.id = s.msg AND m.created_at BETWEEN s.t_from AND s.t_to AND m.processed_at IS NULL
         RETURNING s.i)
-    SELECT (SELECT array_agg(s.i) FROM s), (SELECT array_agg(u.i) FROM u) INTO v_set, v_done;
+    SELECT (SELECT array_agg(s.i) FROM s), (SELECT array_agg(u.i) FROM u),
+           (SELECT array_agg(x.conv ORDER BY x.i) FROM x)
+      INTO v_set, v_done, v_conv_of;
     v_set := coalesce(v_set, '{}'); v_done := coalesce(v_done, '{}');
-    RETURN QUERY
+    -- Items are matched by their place in arrays, never by joining two sets:
+    -- with hash and merge joins off, such a join compares every pair (a
+    -- batch of 256 spent more time there than on its rows; issue #23).
+    v_is_done := array_fill(false, ARRAY[jsonb_array_length(p_items)]);
+    FOREACH k IN ARRAY v_done LOOP
+        v_is_done[k] := true;
+    END LOOP;
     WITH d AS (
         SELECT x.i::integer AS i, c.id AS conv, c.patient_number, c.service_number, c.opted_out, x.s
           FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
           JOIN conversations c ON c.id = (x.s->>'conversation_id')::bigint
-         WHERE x.i = ANY (v_done)),
-    -- The replies in sending order: message ids are taken in this order.
+         WHERE v_is_done[x.i::integer]),
+    -- The replies in sending order: message and outbox ids are taken in this order.
     r AS (
-        SELECT q.*, nextval('messages_id_seq') AS mid
+        SELECT q.*, nextval('messages_id_seq') AS mid, nextval('outbox_id_seq') AS oid
           FROM (SELECT d.i, d.conv, d.patient_number, d.service_number, d.s->>'provider' AS provider,
                        y.r->>'body' AS body, coalesce((y.r->>'compliance')::boolean, false) AS compliance,
                        (y.r->>'segments')::smallint AS segments, y.r->>'encoding' AS encoding,
@@ -492,31 +512,51 @@ BEGIN
                'dialogue', r.segments, r.encoding
           FROM r ORDER BY r.mid),
     o AS (
-        INSERT INTO outbox AS o (message_id, message_created_at, conversation_id, priority, compliance,
+        INSERT INTO outbox AS o (id, message_id, message_created_at, conversation_id, priority, compliance,
                                  attempts, lease_until)
-        SELECT r.mid, now(), r.conv, 0, r.compliance, CASE WHEN r.handed THEN 1 ELSE 0 END,
+        SELECT r.oid, r.mid, now(), r.conv, 0, r.compliance, CASE WHEN r.handed THEN 1 ELSE 0 END,
                CASE WHEN r.handed THEN now() + p_lease_ms * interval '1 millisecond' END
-          FROM r ORDER BY r.mid
-        RETURNING o.id, o.message_id, o.attempts, o.lease_until IS NOT NULL AS handed),
+          FROM r ORDER BY r.mid),
     cu AS (
         UPDATE conversations c
            SET state = (d.s->>'state')::jsonb, flow_version_id = (d.s->>'flow_version_id')::bigint,
                language = d.s->>'language', status = d.s->>'status', version = c.version + 1,
                last_activity_at = now()
           FROM d WHERE c.id = d.conv)
-    SELECT a.i::integer,
-           CASE WHEN NOT a.i = ANY (v_done) THEN 'already'
-                WHEN EXISTS (SELECT 1 FROM messages w
-                              WHERE w.conversation_id = d.conv AND w.direction = 'in' AND w.processed_at IS NULL)
-                THEN 'ok' ELSE 'last' END,
-           h.id, h.message_id, h.attempts, r.patient_number, r.service_number, r.body,
-           CASE WHEN h.id IS NOT NULL THEN false END, CASE WHEN h.id IS NOT NULL THEN false END
-      FROM unnest(v_set) AS a (i)
-      LEFT JOIN d ON d.i = a.i
-      LEFT JOIN (o h JOIN r ON r.mid = h.message_id AND h.handed) ON r.i = a.i;
+    SELECT array_agg(r.i), array_agg(r.oid), array_agg(r.mid), array_agg(r.patient_number),
+           array_agg(r.service_number), array_agg(r.body)
+      INTO v_hi, v_hid, v_hmsg, v_hto, v_hfrom, v_hbody
+      FROM r WHERE r.handed;
+    v_handed := array_fill(0, ARRAY[jsonb_array_length(p_items)]);
+    FOR k IN 1 .. coalesce(array_length(v_hi, 1), 0) LOOP
+        v_handed[v_hi[k]] := k;
+    END LOOP;
+    -- The ordinary steps: those that handed a reply over (attempts 1), and the others.
+    RETURN QUERY
+    -- (ORDER BY id: the probe walks only the unprocessed texts' index, whatever
+    -- the statistics were when the plan was made; the rate limit's index on
+    -- (conversation_id, created_at) would walk every text of the conversation.)
+    SELECT q.i, CASE WHEN NOT v_is_done[q.i] THEN 'already'
+                     WHEN (SELECT w.id FROM messages w
+                            WHERE w.conversation_id = v_conv_of[q.i] AND w.direction = 'in'
+                              AND w.processed_at IS NULL
+                            ORDER BY w.id LIMIT 1) IS NOT NULL
+                     THEN 'ok' ELSE 'last' END,
+           q.id, q.msg, q.attempts, q.to_number, q.from_number, q.body, q.held, q.held
+      FROM (SELECT h.i, h.id, h.msg, 1 AS attempts, h.to_number, h.from_number, h.body, false AS held
+              FROM unnest(v_hi, v_hid, v_hmsg, v_hto, v_hfrom, v_hbody)
+                   AS h (i, id, msg, to_number, from_number, body)
+            UNION ALL
+            SELECT a.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+              FROM unnest(v_set) AS a (i)
+             WHERE v_handed[a.i] = 0) q;
+    v_in_set := array_fill(false, ARRAY[jsonb_array_length(p_items)]);
+    FOREACH k IN ARRAY v_set LOOP
+        v_in_set[k] := true;
+    END LOOP;
     FOR e IN SELECT x.s, x.i::integer AS i
                FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
-              WHERE NOT x.i = ANY (v_set)
+              WHERE NOT v_in_set[x.i::integer]
               ORDER BY (x.s->>'conversation_id')::bigint, x.i LOOP
         v_conv := (e.s->>'conversation_id')::bigint;
         ord := e.i;

@@ -202,6 +202,8 @@ DECLARE
     v_ord  integer[];
     v_conv bigint[];
     v_next bigint[];
+    v_first integer[];
+    k      integer;
 BEGIN
     IF p_lease_ms IS NOT NULL THEN
         PERFORM 1 FROM conversations c
@@ -267,13 +269,20 @@ BEGIN
                        FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i);
         RETURN;
     END IF;
-    SELECT array_agg(t.i), array_agg(t.conv), array_agg(t.next) INTO v_ord, v_conv, v_next
+    -- Each conversation's first item, and its oldest pending row (0: none).
+    SELECT array_agg(t.i), array_agg(t.conv), array_agg(coalesce(t.next, 0)) INTO v_ord, v_conv, v_next
       FROM (SELECT min(x.i)::integer AS i, o.conversation_id AS conv,
                    (SELECT p.id FROM outbox p WHERE p.conversation_id = o.conversation_id AND p.state = 'pending'
                      ORDER BY p.id LIMIT 1) AS next
               FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
               JOIN outbox o ON o.id = (x.s->>'id')::bigint
              GROUP BY o.conversation_id) t;
+    -- By item: its place in those arrays, 0 for the others; items are matched by
+    -- place, never by joining two sets (that compares every pair, issue #23).
+    v_first := array_fill(0, ARRAY[jsonb_array_length(p_items)]);
+    FOR k IN 1 .. coalesce(array_length(v_ord, 1), 0) LOOP
+        v_first[v_ord[k]] := k;
+    END LOOP;
     RETURN QUERY
     WITH h AS (
         UPDATE outbox o
@@ -285,12 +294,11 @@ BEGIN
            AND c.id = o.conversation_id AND (o.compliance OR NOT c.opted_out)
            AND m.id = o.message_id AND m.created_at = o.message_created_at
         RETURNING o.id, o.message_id, o.attempts, m.to_number, m.from_number, m.body, o.conversation_id)
-    SELECT x.i::integer, true, h.id, h.message_id, h.attempts, h.to_number, h.from_number, h.body,
+    SELECT x.i, true, h.id, h.message_id, h.attempts, h.to_number, h.from_number, h.body,
            CASE WHEN h.id IS NOT NULL THEN false END, CASE WHEN h.id IS NOT NULL THEN false END,
-           t.next IS NOT NULL AND h.id IS NULL
-      FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
-      LEFT JOIN unnest(v_ord, v_conv, v_next) AS t (i, conv, next) ON t.i = x.i
-      LEFT JOIN h ON h.conversation_id = t.conv;
+           coalesce(v_next[v_first[x.i]] <> 0, false) AND h.id IS NULL
+      FROM generate_series(1, jsonb_array_length(p_items)) AS x (i)
+      LEFT JOIN h ON h.conversation_id = v_conv[v_first[x.i]];
 END $$;
 
 -- Suppresses the outbox rows p_ids still pending, p_reason their last
