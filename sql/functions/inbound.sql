@@ -107,8 +107,9 @@ BEGIN
     -- 'last': no other text of the conversation waits, so the gateway ends its
     -- job instead of loading again to find nothing (a text stored after this
     -- commit waited for the conversation's lock, and starts a step of its own).
-    IF NOT EXISTS (SELECT 1 FROM messages
-                    WHERE conversation_id = c.id AND direction = 'in' AND processed_at IS NULL) THEN
+    -- (ORDER BY id: the unprocessed texts' index, as in carenav_step_commit_batch.)
+    IF (SELECT id FROM messages WHERE conversation_id = c.id AND direction = 'in' AND processed_at IS NULL
+         ORDER BY id LIMIT 1) IS NULL THEN
         RETURN 'last';
     END IF;
     RETURN 'ok';
@@ -253,8 +254,12 @@ LANGUAGE sql STABLE AS $$
            CASE WHEN carenav_is_staff(c.patient_number) THEN 'staff' ELSE 'patient' END,
            (SELECT v.id FROM flow_versions v JOIN flows f ON f.id = v.flow_id
              WHERE f.name = p_default_flow ORDER BY v.version DESC LIMIT 1),
+           -- ("w.id + 0": the count must take the rate limit's index, on
+           -- (conversation_id, created_at); given "w.id <= m.id" plans took
+           -- (conversation_id, id) too, and walked every earlier message of the
+           -- conversation, issue #23.)
            (SELECT count(*) FROM messages w
-             WHERE w.conversation_id = c.id AND w.direction = 'in' AND w.id <= m.id
+             WHERE w.conversation_id = c.id AND w.direction = 'in' AND w.id + 0 <= m.id
                AND w.created_at > m.created_at - p_window_ms * interval '1 millisecond'),
            c.status, m.opt_out_type
       FROM conversations c

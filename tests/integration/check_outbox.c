@@ -5,9 +5,11 @@
  * raced ahead applied), and the step commit handing a conversation's next
  * reply to the sender (leased as a claim would, in order, never an urgent
  * one), and the 'sent' mark handing over the next one the same way, exactly
- * as the gateway's batches call them.
+ * as the gateway's batches call them; and what a text's accept and step
+ * commit read stays the same whatever its conversation's history.
  */
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -205,5 +207,107 @@ START_TEST(test_sent_batch_hands_over_next_reply)
 }
 END_TEST
 
+/* The shared buffers one call of sql reads (hit or read), its functions' statements included. */
+static long long
+call_pages(PGconn *pg, const char *sql)
+{
+	char *explain = xasprintf("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) %s", sql);
+	char *plan = harness_query_text(pg, explain);
+	json_t *doc = json_loads(plan, 0, NULL);
+	json_t *top = json_object_get(json_array_get(doc, 0), "Plan");
+	long long pages;
+
+	ck_assert_msg(top != NULL, "no plan: %s", plan);
+	pages = json_integer_value(json_object_get(top, "Shared Hit Blocks")) +
+	    json_integer_value(json_object_get(top, "Shared Read Blocks"));
+	json_decref(doc);
+	free(plan);
+	free(explain);
+	return pages;
+}
+
+/* One text from PATIENT through the accept (its step loaded) and its step's commit: the pages each read. */
+static void
+text_pages(PGconn *pg, const char *sid, long long *accept, long long *commit)
+{
+	char *sql = xasprintf("SELECT * FROM carenav_inbound_accept_batch('[{\"provider\": \"twilio\", "
+	    "\"sid\": \"%s\", \"from\": \"" PATIENT "\", \"to\": \"" CLINIC "\", \"body\": \"no\", "
+	    "\"num_media\": 0}]', 'back_pain')", sid);
+
+	*accept = call_pages(pg, sql);
+	free(sql);
+	sql = harness_query_text(pg, "SELECT format('SELECT * FROM carenav_step_commit_batch(%L, 60000)', "
+	    "jsonb_build_array(jsonb_build_object('conversation_id', c.id, 'version', c.version, 'message_id', m.id, "
+	    "'received_ms', (extract(epoch FROM m.created_at) * 1000)::bigint, 'state', '{}', 'language', 'en', "
+	    "'status', 'active', 'provider', 'twilio', 'replies', '[{\"body\": \"ok\"}]', 'actions', '[]'))) "
+	    "FROM conversations c JOIN messages m ON m.conversation_id = c.id "
+	    "WHERE c.patient_number = '" PATIENT "' AND m.direction = 'in' AND m.processed_at IS NULL");
+	*commit = call_pages(pg, sql);
+	free(sql);
+}
+
+/*
+ * Three years of PATIENT texting every few days: 300 texts and their
+ * replies, answered, each on a page of its own (between another
+ * conversation's rows), as in a table many patients write to.
+ */
+static void
+add_history(PGconn *pg)
+{
+	harness_exec(pg, "INSERT INTO conversations (patient_number, service_number) VALUES "
+	    "('" PATIENT2 "', '" CLINIC "') ON CONFLICT DO NOTHING");
+	harness_exec(pg, "INSERT INTO messages (id, conversation_id, direction, provider, from_number, to_number, "
+	    "body, status, created_at, processed_at) SELECT nextval('messages_id_seq'), "
+	    "CASE WHEN g % 80 = 0 THEN p.id ELSE o.id END, CASE WHEN g % 160 = 0 THEN 'in' ELSE 'out' END, 'twilio', "
+	    "'" PATIENT "', '" CLINIC "', 'old', 'processed', now() - interval '1 day', "
+	    "CASE WHEN g % 160 = 0 THEN now() END FROM conversations p, conversations o, generate_series(1, 48000) g "
+	    "WHERE p.patient_number = '" PATIENT "' AND o.patient_number = '" PATIENT2 "'");
+}
+
+/*
+ * The plans of the accept's step load and of the step commit are generic,
+ * made by a connection's first call. Once the conversation has a long
+ * history, a text must still cost the probes of its recent and unprocessed
+ * texts only, not a page per earlier text (issue #23: the rate limit's
+ * count and the commit's 'last' check took an index that walked them all).
+ * With plans made on analyzed tables, both calls; made while the tables
+ * were empty and never analyzed, the step commit (autovacuum analyzes
+ * messages after its first 50 rows, and the plans are made again).
+ */
+START_TEST(test_pages_per_text_ignore_history)
+{
+	struct outbox_db db;
+	PGconn *pg = outbox_db_open(&db);
+	long long accept, commit;
+
+	/* Two thousand patients have texted once, and the tables were analyzed. */
+	harness_exec(pg, "INSERT INTO conversations (patient_number, service_number) SELECT '+1556100' || "
+	    "lpad(g::text, 4, '0'), '" CLINIC "' FROM generate_series(0, 1999) g");
+	harness_exec(pg, "INSERT INTO messages (id, conversation_id, direction, provider, from_number, to_number, "
+	    "body, status, created_at, processed_at) SELECT nextval('messages_id_seq'), c.id, d, 'twilio', "
+	    "c.patient_number, c.service_number, 'hi', 'processed', now() - interval '10 minutes', "
+	    "CASE WHEN d = 'in' THEN now() END FROM conversations c, (VALUES ('in'), ('out')) v (d)");
+	harness_exec(pg, "ANALYZE");
+	text_pages(pg, "SMp1", &accept, &commit);
+	add_history(pg);
+	for (int analyzed = 0; analyzed < 2; analyzed++) {
+		if (analyzed)
+			harness_exec(pg, "ANALYZE messages");
+		text_pages(pg, analyzed ? "SMp3" : "SMp2", &accept, &commit);  /* plans again after ANALYZE */
+		text_pages(pg, analyzed ? "SMp5" : "SMp4", &accept, &commit);
+		ck_assert_msg(accept < 200, "the accept read %lld pages (analyzed: %d)", accept, analyzed);
+		ck_assert_msg(commit < 200, "the step commit read %lld pages (analyzed: %d)", commit, analyzed);
+	}
+	outbox_db_close(&db);
+
+	pg = outbox_db_open(&db);
+	text_pages(pg, "SMe1", &accept, &commit);
+	add_history(pg);
+	text_pages(pg, "SMe2", &accept, &commit);
+	ck_assert_msg(commit < 200, "the step commit read %lld pages (plans made on empty tables)", commit);
+	outbox_db_close(&db);
+}
+END_TEST
+
 CHECK_RUN_MAIN("outbox", 60, test_sent_batch, test_step_commit_hands_over_next_reply,
-    test_sent_batch_hands_over_next_reply)
+    test_sent_batch_hands_over_next_reply, test_pages_per_text_ignore_history)
