@@ -189,6 +189,19 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 # The cluster's WAL so far: records, full-page images, bytes (pg_stat_wal).
 wal() { sql "SELECT wal_records || ' ' || wal_fpi || ' ' || wal_bytes FROM pg_stat_wal"; }
+# checkpoints_between T0 T1: the checkpoints the private cluster started from
+# T0 to T1 (epoch seconds), from its log (log_checkpoints is on by default);
+# "-" with BENCH_DATABASE_URL. pg_stat_bgwriter counts a checkpoint only once
+# it ends, often a phase later; a p99 is decided by when it starts.
+checkpoints_between() {
+  local n=0 day hms
+  [ -n "$pg_pid" ] && [ -f "$dir/pg/server.log" ] || { echo -; return; }
+  while read -r day hms _; do
+    awk -v t="$(date -d "$day $hms UTC" +%s.%N)" -v a="$1" -v b="$2" 'BEGIN {exit !(t >= a && t < b)}' &&
+      n=$((n + 1))
+  done < <(grep "checkpoint starting" "$dir/pg/server.log")
+  echo "$n"
+}
 
 # bench_mark NAME: the counters now, as NAME_t (seconds), NAME_gw, NAME_lb,
 # NAME_pg, NAME_fake (CPU ticks), NAME_sent (replies delivered), NAME_commits,
@@ -210,7 +223,7 @@ bench_mark() {
 }
 # bench_cost A B TEXTS: from mark A to mark B, per text: C_gw_ms, C_lb_ms,
 # C_pg_ms, C_fake_ms (CPU ms), C_pg_split, C_commits, C_wal ("records, full-page
-# images, bytes"); and C_sent (replies delivered),
+# images, bytes, checkpoints started" in all); and C_sent (replies delivered),
 # C_secs, C_busy_pct (of all cores).
 bench_cost() {
   local a=$1 b=$2 n=$3 k x y
@@ -233,6 +246,8 @@ bench_cost() {
   C_wal=$(awk -v x="${!x}" -v y="${!y}" -v n="$n" 'BEGIN {
     split(x, p, " "); split(y, q, " ")
     printf "%.1f, %.2f, %.0f B", (q[1] - p[1]) / n, (q[2] - p[2]) / n, (q[3] - p[3]) / n}')
+  x=${a}_t; y=${b}_t
+  C_wal="$C_wal, checkpoints $(checkpoints_between "${!x}" "${!y}")"
   x=${a}_sent; y=${b}_sent
   C_sent=$(( ${!y} - ${!x} ))
   x=${a}_t; y=${b}_t
