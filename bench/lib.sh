@@ -246,11 +246,10 @@ bench_cost() {
   C_wal=$(awk -v x="${!x}" -v y="${!y}" -v n="$n" 'BEGIN {
     split(x, p, " "); split(y, q, " ")
     printf "%.1f, %.2f, %.0f B", (q[1] - p[1]) / n, (q[2] - p[2]) / n, (q[3] - p[3]) / n}')
-  x=${a}_t; y=${b}_t
-  C_wal="$C_wal, checkpoints $(checkpoints_between "${!x}" "${!y}")"
   x=${a}_sent; y=${b}_sent
   C_sent=$(( ${!y} - ${!x} ))
   x=${a}_t; y=${b}_t
+  C_wal="$C_wal, checkpoints $(checkpoints_between "${!x}" "${!y}")"
   C_secs=$(awk -v x="${!x}" -v y="${!y}" 'BEGIN {printf "%.1f", y - x}')
   local ab=${a}_busy bb=${b}_busy aa=${a}_all ba=${b}_all
   C_busy_pct=$(awk -v b0="${!ab}" -v b1="${!bb}" -v a0="${!aa}" -v a1="${!ba}" \

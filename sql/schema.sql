@@ -633,6 +633,14 @@ CREATE FUNCTION public.carenav_partitions_ensure(p_months_ahead integer) RETURNS
     AS $$ -- body: sql/functions/lifecycle.sql $$;
 
 --
+-- Name: carenav_places(integer, integer[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_places(p_n integer, p_items integer[]) RETURNS integer[]
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$ -- body: sql/functions/inbound.sql $$;
+
+--
 -- Name: carenav_queue_sms(bigint, text, text, text, smallint, boolean, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 

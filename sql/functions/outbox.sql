@@ -203,7 +203,6 @@ DECLARE
     v_conv bigint[];
     v_next bigint[];
     v_first integer[];
-    k      integer;
 BEGIN
     IF p_lease_ms IS NOT NULL THEN
         PERFORM 1 FROM conversations c
@@ -277,12 +276,8 @@ BEGIN
               FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
               JOIN outbox o ON o.id = (x.s->>'id')::bigint
              GROUP BY o.conversation_id) t;
-    -- By item: its place in those arrays, 0 for the others; items are matched by
-    -- place, never by joining two sets (that compares every pair, issue #23).
-    v_first := array_fill(0, ARRAY[jsonb_array_length(p_items)]);
-    FOR k IN 1 .. coalesce(array_length(v_ord, 1), 0) LOOP
-        v_first[v_ord[k]] := k;
-    END LOOP;
+    -- By item: its place in those arrays, 0 for the others (carenav_places).
+    v_first := carenav_places(jsonb_array_length(p_items), v_ord);
     RETURN QUERY
     WITH h AS (
         UPDATE outbox o

@@ -247,9 +247,9 @@ text_pages(PGconn *pg, const char *sid, long long *accept, long long *commit)
 }
 
 /*
- * Three years of PATIENT texting every few days: 300 texts and their
- * replies, answered, each on a page of its own (between another
- * conversation's rows), as in a table many patients write to.
+ * A long history for PATIENT: 300 texts and their replies, answered, a day
+ * old (out of the rate limit's window), each on a page of its own (between
+ * another conversation's rows), as in a table many patients write to.
  */
 static void
 add_history(PGconn *pg)
