@@ -251,16 +251,25 @@ LANGUAGE sql STABLE AS $$
     SELECT c.version, c.state::text, c.flow_version_id, c.language, c.opted_out, c.handoff,
            (extract(epoch FROM c.last_activity_at) * 1000)::bigint,
            m.id, m.body, (extract(epoch FROM m.created_at) * 1000)::bigint,
-           CASE WHEN carenav_is_staff(c.patient_number) THEN 'staff' ELSE 'patient' END,
+           -- (carenav_is_staff written out: a SQL function with a subquery is
+           -- not inlined, and was planned again for every text, issue #23.)
+           CASE WHEN EXISTS (SELECT 1 FROM staff s WHERE s.phone = c.patient_number AND s.active)
+                THEN 'staff' ELSE 'patient' END,
            (SELECT v.id FROM flow_versions v JOIN flows f ON f.id = v.flow_id
              WHERE f.name = p_default_flow ORDER BY v.version DESC LIMIT 1),
            -- ("w.id + 0": the count must take the rate limit's index, on
            -- (conversation_id, created_at); given "w.id <= m.id" plans took
            -- (conversation_id, id) too, and walked every earlier message of the
-           -- conversation, issue #23.)
+           -- conversation, issue #23.) The bounds on now() let PostgreSQL drop
+           -- the other months' partitions before it opens them: the window's
+           -- own bound depends on the text, so it can only skip them one by
+           -- one, after opening all (0.02 ms a text with 30 partitions, issue
+           -- #23). The window is at most a day (RATE_LIMIT_WINDOW_S), so only
+           -- a text answered more than a day after it came counts fewer.
            (SELECT count(*) FROM messages w
              WHERE w.conversation_id = c.id AND w.direction = 'in' AND w.id + 0 <= m.id
-               AND w.created_at > m.created_at - p_window_ms * interval '1 millisecond'),
+               AND w.created_at > m.created_at - p_window_ms * interval '1 millisecond'
+               AND w.created_at > now() - interval '2 days' AND w.created_at < now() + interval '1 day'),
            c.status, m.opt_out_type
       FROM conversations c
       JOIN messages m ON m.conversation_id = c.id
