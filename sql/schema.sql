@@ -786,10 +786,10 @@ CREATE FUNCTION public.carenav_step_commit_batch(p_items jsonb, p_lease_ms integ
     AS $$ -- body: sql/functions/inbound.sql $$;
 
 --
--- Name: carenav_step_load(bigint, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+-- Name: carenav_step_load(bigint, text, bigint, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.carenav_step_load(p_conversation_id bigint, p_default_flow text, p_window_ms bigint) RETURNS TABLE(version bigint, state text, flow_version_id bigint, language text, opted_out boolean, handoff boolean, last_activity_ms bigint, message_id bigint, body text, received_ms bigint, kind text, latest_flow_version_id bigint, window_count bigint, status text, opt_out_type text)
+CREATE FUNCTION public.carenav_step_load(p_conversation_id bigint, p_default_flow text, p_window_ms bigint, p_since timestamp with time zone) RETURNS TABLE(version bigint, state text, flow_version_id bigint, language text, opted_out boolean, handoff boolean, last_activity_ms bigint, message_id bigint, body text, received_ms bigint, kind text, latest_flow_version_id bigint, window_count bigint, status text, opt_out_type text)
     LANGUAGE sql STABLE
     AS $$ -- body: sql/functions/inbound.sql $$;
 
@@ -798,7 +798,7 @@ CREATE FUNCTION public.carenav_step_load(p_conversation_id bigint, p_default_flo
 --
 
 CREATE FUNCTION public.carenav_step_load_batch(p_items jsonb, p_default_flow text) RETURNS TABLE(ord integer, version bigint, state text, flow_version_id bigint, language text, opted_out boolean, handoff boolean, last_activity_ms bigint, message_id bigint, body text, received_ms bigint, kind text, latest_flow_version_id bigint, window_count bigint, status text, opt_out_type text)
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$ -- body: sql/functions/inbound.sql $$;
 
@@ -834,6 +834,14 @@ CREATE FUNCTION public.carenav_titles_load(p_doc jsonb) RETURNS void
 CREATE FUNCTION public.carenav_unprocessed_conversations(p_limit integer, p_min_age_ms bigint) RETURNS TABLE(conversation_id bigint)
     LANGUAGE sql STABLE
     SET max_parallel_workers_per_gather TO '0'
+    AS $$ -- body: sql/functions/inbound.sql $$;
+
+--
+-- Name: carenav_unprocessed_since(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_unprocessed_since() RETURNS timestamp with time zone
+    LANGUAGE plpgsql
     AS $$ -- body: sql/functions/inbound.sql $$;
 
 --

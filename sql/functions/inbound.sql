@@ -48,6 +48,7 @@ DECLARE
     v_opted boolean;
     v_esc   bigint;
     v_msg   bigint;
+    v_since timestamptz := carenav_unprocessed_since();
     a       jsonb;
     r       jsonb;
 BEGIN
@@ -109,6 +110,7 @@ BEGIN
     -- commit waited for the conversation's lock, and starts a step of its own).
     -- (ORDER BY id: the unprocessed texts' index, as in carenav_step_commit_batch.)
     IF (SELECT id FROM messages WHERE conversation_id = c.id AND direction = 'in' AND processed_at IS NULL
+           AND created_at >= v_since
          ORDER BY id LIMIT 1) IS NULL THEN
         RETURN 'last';
     END IF;
@@ -142,6 +144,32 @@ LANGUAGE sql STABLE SET max_parallel_workers_per_gather = 0 AS $$
        AND m.created_at < now() - p_min_age_ms * interval '1 millisecond'
      LIMIT p_limit
 $$;
+
+-- How old a text still waiting for its step can be: the bound the unprocessed
+-- texts' probes carry, so that PostgreSQL leaves the older months' partitions
+-- out before it opens them. With 30 partitions of messages a probe without
+-- it opened and read all 30, per text (issue #23). Two days ago, unless a
+-- text older than 47 hours still waits somewhere (only when every gateway
+-- was down for that long: then -infinity, every partition). The search for
+-- such a text (the inbound sweep's own) runs at most once every ten minutes
+-- per connection, its answer kept in two session settings. That is safe: a
+-- text that waits at time T and is older than T - 48 h already waited ten
+-- minutes before T, when it was older than 47 h, and the search would have
+-- found it (a text is never "unprocessed" again once processed, and its
+-- created_at is its transaction's start).
+CREATE OR REPLACE FUNCTION carenav_unprocessed_since() RETURNS timestamptz
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_searched timestamptz := nullif(current_setting('carenav.old_unprocessed_searched', true), '')::timestamptz;
+    v_found    boolean := current_setting('carenav.old_unprocessed_found', true) = 'true';
+BEGIN
+    IF v_searched IS NULL OR v_searched < now() - interval '10 minutes' THEN
+        v_found := EXISTS (SELECT 1 FROM carenav_unprocessed_conversations(1, 47 * 3600 * 1000));
+        PERFORM set_config('carenav.old_unprocessed_found', v_found::text, false),
+                set_config('carenav.old_unprocessed_searched', now()::text, false);
+    END IF;
+    RETURN CASE WHEN v_found THEN '-infinity'::timestamptz ELSE now() - interval '2 days' END;
+END $$;
 
 CREATE OR REPLACE FUNCTION carenav_is_staff(p_phone text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
@@ -242,7 +270,10 @@ BEGIN
     RETURN v_result;
 END $$;
 
-CREATE OR REPLACE FUNCTION carenav_step_load(p_conversation_id bigint, p_default_flow text, p_window_ms bigint)
+-- p_since: carenav_unprocessed_since(), from a PL/pgSQL variable, so that the
+-- probe's partitions are chosen once per call of the caller's statement.
+CREATE OR REPLACE FUNCTION carenav_step_load(p_conversation_id bigint, p_default_flow text, p_window_ms bigint,
+                                             p_since timestamptz)
 RETURNS TABLE (version bigint, state text, flow_version_id bigint, language text,
                opted_out boolean, handoff boolean, last_activity_ms bigint,
                message_id bigint, body text, received_ms bigint, kind text,
@@ -274,6 +305,7 @@ LANGUAGE sql STABLE AS $$
       FROM conversations c
       JOIN messages m ON m.conversation_id = c.id
      WHERE c.id = p_conversation_id AND m.direction = 'in' AND m.processed_at IS NULL
+       AND m.created_at >= p_since
      ORDER BY m.id
      LIMIT 1
 $$;
@@ -321,6 +353,7 @@ DECLARE
     v_sid    text[];
     v_window bigint[];
     v_locked bigint;
+    v_since  timestamptz := carenav_unprocessed_since();
 BEGIN
     PERFORM 1 FROM conversations c
       WHERE (c.patient_number, c.service_number) IN
@@ -377,7 +410,7 @@ BEGIN
       FROM unnest(v_ord, v_mid, v_provider, v_sid, v_window) AS t (i, mid, provider, sid, window_ms)
       JOIN inbound_ids d ON d.provider = t.provider AND d.provider_sid = t.sid
       LEFT JOIN LATERAL (
-          SELECT l.* FROM carenav_step_load(d.conversation_id, p_default_flow, t.window_ms) AS l
+          SELECT l.* FROM carenav_step_load(d.conversation_id, p_default_flow, t.window_ms, v_since) AS l
            WHERE p_default_flow IS NOT NULL AND d.message_id = t.mid AND l.message_id = t.mid) s ON true;
 END $$;
 
@@ -393,13 +426,15 @@ RETURNS TABLE (ord integer, version bigint, state text, flow_version_id bigint, 
                opted_out boolean, handoff boolean, last_activity_ms bigint,
                message_id bigint, body text, received_ms bigint, kind text,
                latest_flow_version_id bigint, window_count bigint, status text, opt_out_type text)
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    v_since timestamptz := carenav_unprocessed_since();
 BEGIN
     RETURN QUERY
     SELECT x.i::integer, s.*
       FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (e, i)
      CROSS JOIN LATERAL carenav_step_load((x.e->>'id')::bigint, p_default_flow,
-                                          coalesce((x.e->>'window_ms')::bigint, 60000)) AS s;
+                                          coalesce((x.e->>'window_ms')::bigint, 60000), v_since) AS s;
 END $$;
 
 CREATE OR REPLACE FUNCTION carenav_step_commit_batch(p_items jsonb)
@@ -481,6 +516,7 @@ DECLARE
     v_set_at  integer[];  -- by item: its place in v_set (an ordinary step), else 0
     v_handed  integer[];  -- by item: its place in the v_h arrays, 0 when nothing was handed over
     v_hi integer[]; v_hid bigint[]; v_hmsg bigint[]; v_hto text[]; v_hfrom text[]; v_hbody text[];
+    v_since timestamptz := carenav_unprocessed_since();
 BEGIN
     PERFORM 1 FROM conversations c
       WHERE c.id IN (SELECT (x.s->>'conversation_id')::bigint FROM jsonb_array_elements(p_items) AS x (s))
@@ -560,7 +596,7 @@ BEGIN
     SELECT q.i, CASE WHEN v_done_at[q.i] = 0 THEN 'already'
                      WHEN (SELECT w.id FROM messages w
                             WHERE w.conversation_id = v_conv_of[q.i] AND w.direction = 'in'
-                              AND w.processed_at IS NULL
+                              AND w.processed_at IS NULL AND w.created_at >= v_since
                             ORDER BY w.id LIMIT 1) IS NOT NULL
                      THEN 'ok' ELSE 'last' END,
            q.id, q.msg, q.attempts, q.to_number, q.from_number, q.body, q.held, q.held

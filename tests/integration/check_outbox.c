@@ -309,5 +309,49 @@ START_TEST(test_pages_per_text_ignore_history)
 }
 END_TEST
 
+/*
+ * The probes for a conversation's oldest unprocessed text skip the
+ * partitions older than two days (carenav_unprocessed_since), unless such a
+ * text waits somewhere: two texts left three days ago by gateways that were
+ * all down are still found first, by the accept's step load, the load batch
+ * and the step commit's 'last' check, on a connection that never looked.
+ */
+START_TEST(test_old_unprocessed_texts_found_first)
+{
+	struct outbox_db db;
+	PGconn *pg = outbox_db_open(&db);
+	long long oldest;
+	char *sql;
+
+	sql = xasprintf("INSERT INTO messages (id, conversation_id, direction, provider, provider_sid, from_number, "
+	    "to_number, body, status, created_at) SELECT nextval('messages_id_seq'), %lld, 'in', 'twilio', "
+	    "'SMold' || g, '" PATIENT "', '" CLINIC "', 'old ' || g, 'received', "
+	    "now() - interval '3 days' + g * interval '1 hour' FROM generate_series(1, 2) g", db.conv);
+	harness_exec(pg, sql);
+	free(sql);
+	oldest = harness_query_int(pg, "SELECT min(id) FROM messages WHERE direction = 'in'");
+	/* A new text waits behind them: its accept loads no step. */
+	assert_text(harness_query_text(pg, "SELECT coalesce(version::text, 'waits') FROM carenav_inbound_accept_batch("
+	    "'[{\"provider\": \"twilio\", \"sid\": \"SMnew\", \"from\": \"" PATIENT "\", \"to\": \"" CLINIC
+	    "\", \"body\": \"new\", \"num_media\": 0}]', 'back_pain')"), "waits");
+	sql = xasprintf("SELECT message_id FROM carenav_step_load_batch('[{\"id\": %lld}]', 'back_pain')", db.conv);
+	ck_assert_int_eq(harness_query_int(pg, sql), oldest);
+	free(sql);
+	/* Its step committed: the second old text still waits, so not 'last'. */
+	sql = xasprintf("SELECT outcome FROM conversations c, carenav_step_commit_batch(jsonb_build_array("
+	    "jsonb_build_object('conversation_id', c.id, 'version', c.version, 'message_id', %lld, 'state', '{}', "
+	    "'language', 'en', 'status', 'active', 'provider', 'twilio', 'replies', '[]', 'actions', '[]')), 60000) "
+	    "WHERE c.id = %lld", oldest, db.conv);
+	assert_text(harness_query_text(pg, sql), "ok");
+	free(sql);
+	sql = xasprintf("SELECT body FROM messages WHERE id = (SELECT message_id FROM "
+	    "carenav_step_load_batch('[{\"id\": %lld}]', 'back_pain'))", db.conv);
+	assert_text(harness_query_text(pg, sql), "old 2");
+	free(sql);
+	outbox_db_close(&db);
+}
+END_TEST
+
 CHECK_RUN_MAIN("outbox", 60, test_sent_batch, test_step_commit_hands_over_next_reply,
-    test_sent_batch_hands_over_next_reply, test_pages_per_text_ignore_history)
+    test_sent_batch_hands_over_next_reply, test_pages_per_text_ignore_history,
+    test_old_unprocessed_texts_found_first)
