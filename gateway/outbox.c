@@ -86,8 +86,8 @@
  * commit each). Nobody waits on a mark; the conversation's next reply, which
  * the mark hands over, leaves that much later.
  */
-#define OUTBOX_SENT_LINGER_ITEMS 16
-#define OUTBOX_SENT_LINGER_MS 10
+#define OUTBOX_SENT_LINGER_ITEMS 64
+#define OUTBOX_SENT_LINGER_MS 50
 
 struct outbox {
 	struct event_base *base;
