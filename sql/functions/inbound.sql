@@ -283,7 +283,8 @@ LANGUAGE sql STABLE AS $$
            (extract(epoch FROM c.last_activity_at) * 1000)::bigint,
            m.id, m.body, (extract(epoch FROM m.created_at) * 1000)::bigint,
            -- (carenav_is_staff written out: a SQL function with a subquery is
-           -- not inlined, and was planned again for every text, issue #23.)
+           -- not inlined, so it ran as a statement of its own for every text,
+           -- issue #23.)
            CASE WHEN EXISTS (SELECT 1 FROM staff s WHERE s.phone = c.patient_number AND s.active)
                 THEN 'staff' ELSE 'patient' END,
            (SELECT v.id FROM flow_versions v JOIN flows f ON f.id = v.flow_id
