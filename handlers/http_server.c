@@ -31,7 +31,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>  /* struct tcp_info with tcpi_bytes_received */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,8 +86,6 @@ static const struct http_area *const http_areas[] = {
 
 /* At most one connection-limit warning per this many ms (the count says how many it stands for). */
 #define HTTP_LIMIT_LOG_EVERY_MS 10000.0
-/* Jiffies make the kernel's "last data received" coarse; this much earlier still counts as before idle. */
-#define HTTP_QUIET_SLACK_MS 5
 
 /*
  * A connection that has sent a request. BUSY: a request is being answered
@@ -104,7 +103,8 @@ struct http_conn {
 	char addr[CIDR_ADDR_MAX];         /* the peer's address */
 	bool trusted;                     /* a trusted proxy: no per-client cap, the long idle timeout */
 	enum http_conn_state state;
-	double idle_since_ms;             /* monotonic; when its last reply went out */
+	bool bytes_in_known;              /* bytes_in_at_idle was read */
+	uint64_t bytes_in_at_idle;        /* the kernel's count of bytes received when its last reply went out */
 	TAILQ_ENTRY(http_conn) idle_entry;  /* on srv->idle while IDLE */
 };
 
@@ -143,6 +143,22 @@ http_server_conn_closed_cb(struct evhttp_connection *evcon, void *arg)
 	free(c);
 }
 
+/* The bytes the kernel has received on c's socket (TCP_INFO); false if it cannot tell. */
+static bool
+http_conn_bytes_in(const struct http_conn *c, uint64_t *bytes_in)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+
+	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+		return false;
+	*bytes_in = ti.tcpi_bytes_received;
+	return true;
+}
+
 /* The reply went out: the connection waits for its next request, on the short idle timeout. */
 static void
 http_server_request_done_cb(struct evhttp_request *req, void *arg)
@@ -154,7 +170,7 @@ http_server_request_done_cb(struct evhttp_request *req, void *arg)
 	if (c == NULL || c->state != HTTP_CONN_BUSY)
 		return;
 	c->state = HTTP_CONN_IDLE;
-	c->idle_since_ms = stats_now_ms();
+	c->bytes_in_known = http_conn_bytes_in(c, &c->bytes_in_at_idle);
 	TAILQ_INSERT_TAIL(&srv->idle, c, idle_entry);
 	/* A proxy pools its connections and reuses them; closing them early only races its reuse. */
 	if (!c->trusted)
@@ -164,29 +180,22 @@ http_server_request_done_cb(struct evhttp_request *req, void *arg)
 /*
  * True if nothing arrived on an idle connection since its last reply, so
  * closing it cannot cut a request short: evhttp's input buffer is empty
- * and (Linux) the kernel received no data since the connection went idle.
+ * and the kernel received no byte since the connection went idle. (A count,
+ * not a time: the kernel's "last data received" is kept in jiffies, and
+ * compared with our own clock it could make a quiet connection look busy,
+ * so that a newer one was closed in its place.)
  */
 static bool
-http_conn_quiet(const struct http_conn *c, double now_ms)
+http_conn_quiet(const struct http_conn *c)
 {
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+	uint64_t bytes_in;
 
 	if (bev == NULL)
 		return true;
 	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 		return false;
-#ifdef TCP_INFO
-	{
-		struct tcp_info ti;
-		socklen_t len = sizeof ti;
-		evutil_socket_t fd = bufferevent_getfd(bev);
-
-		if (fd >= 0 && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
-		    (double)ti.tcpi_last_data_recv + HTTP_QUIET_SLACK_MS < now_ms - c->idle_since_ms)
-			return false;
-	}
-#endif
-	return true;
+	return !c->bytes_in_known || !http_conn_bytes_in(c, &bytes_in) || bytes_in == c->bytes_in_at_idle;
 }
 
 /*
@@ -207,7 +216,7 @@ http_server_close_idle(struct http_server *srv, const char *addr, const char *pe
 		next = TAILQ_NEXT(c, idle_entry);
 		if (addr != NULL && strcmp(c->addr, addr) != 0)
 			continue;
-		if (!http_conn_quiet(c, now_ms)) {
+		if (!http_conn_quiet(c)) {
 			TAILQ_REMOVE(&srv->idle, c, idle_entry);
 			c->state = HTTP_CONN_READING;
 			continue;
