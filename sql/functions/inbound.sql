@@ -152,7 +152,8 @@ $$;
 -- text older than 47 hours still waits somewhere (only when every gateway
 -- was down for that long: then -infinity, every partition). The search for
 -- such a text (the inbound sweep's own) runs at most once every ten minutes
--- per connection, its answer kept in two session settings. That is safe: a
+-- per connection, its answer kept in two session settings (the time as epoch
+-- seconds, which no DateStyle reads differently). That is safe: a
 -- text that waits at time T and is older than T - 48 h already waited ten
 -- minutes before T, when it was older than 47 h, and the search would have
 -- found it (a text is never "unprocessed" again once processed, and its
@@ -160,13 +161,13 @@ $$;
 CREATE OR REPLACE FUNCTION carenav_unprocessed_since() RETURNS timestamptz
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_searched timestamptz := nullif(current_setting('carenav.old_unprocessed_searched', true), '')::timestamptz;
+    v_searched double precision := nullif(current_setting('carenav.old_unprocessed_searched', true), '')::double precision;
     v_found    boolean := current_setting('carenav.old_unprocessed_found', true) = 'true';
 BEGIN
-    IF v_searched IS NULL OR v_searched < now() - interval '10 minutes' THEN
+    IF v_searched IS NULL OR v_searched < extract(epoch FROM now()) - 600 THEN
         v_found := EXISTS (SELECT 1 FROM carenav_unprocessed_conversations(1, 47 * 3600 * 1000));
         PERFORM set_config('carenav.old_unprocessed_found', v_found::text, false),
-                set_config('carenav.old_unprocessed_searched', now()::text, false);
+                set_config('carenav.old_unprocessed_searched', extract(epoch FROM now())::text, false);
     END IF;
     RETURN CASE WHEN v_found THEN '-infinity'::timestamptz ELSE now() - interval '2 days' END;
 END $$;
