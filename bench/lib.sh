@@ -293,7 +293,7 @@ backlog() {
             + (SELECT count(*) FROM outbox WHERE state = 'pending')"
 }
 # drain: waits (up to 300 s) until the backlog is 0; prints the seconds it
-# took (to 0.1 s: it ends the gateway's end-to-end time, compared with the replay's).
+# took (to 0.1 s, polled).
 drain() {
   local t0=$EPOCHREALTIME
   while [ "$(backlog)" != 0 ]; do
@@ -303,6 +303,17 @@ drain() {
     sleep 0.1
   done
   awk -v t0="$t0" -v t1="$EPOCHREALTIME" 'BEGIN {printf "%.1f", t1 - t0}'
+}
+
+# last_answer_epoch SINCE: when PostgreSQL stored the last answer to a text
+# that came after SINCE (epoch seconds): the latest processed mark or 'sent'
+# mark, as epoch seconds. It ends the gateway's end-to-end time exactly, as the
+# replay's own clock ends its: the benchmark's bookkeeping after a phase and
+# the drain's polling are not the gateway's time.
+last_answer_epoch() {
+  sql "SELECT extract(epoch FROM greatest(
+         (SELECT max(processed_at) FROM messages WHERE direction = 'in' AND created_at >= to_timestamp($1)),
+         (SELECT max(status_updated_at) FROM messages WHERE direction = 'out' AND created_at >= to_timestamp($1))))"
 }
 
 # fn_snap NAME [WAIT]: PostgreSQL's per-function counters (pg_stat_user_functions,

@@ -385,6 +385,8 @@ main(int argc, char **argv)
 	printf("LG_ok=%" PRIu64 "\n", lg.ok);
 	printf("LG_errors=%" PRIu64 "\n", lg.errors);
 	printf("LG_seconds=%.3f\n", (double)elapsed / 1e6);
+	/* The wall clock as it ended: bench/run times the drain from here to the last answer PostgreSQL stored. */
+	printf("LG_end_epoch=%.3f\n", (double)timeutil_now_ms() / 1e3);
 	printf("LG_rate=%.1f\n", (double)lg.ok * 1e6 / (double)(elapsed ? elapsed : 1));
 	printf("LG_p50_ms=%.2f\n", loadgen_pct_ms(&lg, 0.50));
 	printf("LG_p95_ms=%.2f\n", loadgen_pct_ms(&lg, 0.95));
