@@ -104,20 +104,15 @@ dialogue_status(const struct flow *flow, const struct engine_result *res)
 	return "active";
 }
 
-bool
-dialogue_state_is_fresh(const char *state_json)
+struct conv_state *
+dialogue_state_read(const char *state_json)
 {
 	struct conv_state *st = NULL;
 	char *cause = NULL;
-	bool fresh;
 
-	if (!engine_state_from_json(state_json, &st, &cause)) {
+	if (!engine_state_from_json(state_json, &st, &cause))
 		free(cause);
-		return true;
-	}
-	fresh = engine_state_node(st) == NULL;
-	engine_state_free(st);
-	return fresh;
+	return st;
 }
 
 /* The provider's OptOutType as the engine's keyword signal. */
@@ -141,17 +136,11 @@ dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 	struct triage_result triage;
 	struct engine_input ein = { 0 };
 	struct engine_result res;
-	struct conv_state *state = NULL;
-	char *cause = NULL;
 	size_t len = strlen(in->text);
 
 	memset(out, 0, sizeof *out);
-	/* "{}" is how a new conversation row starts; the engine reads it as fresh too. */
-	if (!engine_state_from_json(in->state_json, &state, &cause)) {
-		free(cause);
-		state = NULL;
-		out->state_was_bad = true;
-	}
+	/* The engine starts an unreadable state over, as a fresh one. */
+	out->state_was_bad = in->state == NULL;
 	triage_scan(in->triage, in->text, len, &triage);
 	ein.text = in->text;
 	ein.len = len;
@@ -165,7 +154,7 @@ dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 	ein.handoff = in->handoff;
 	ein.provider_keyword = dialogue_provider_keyword(in->opt_out_type);
 	ein.provider_confirms = in->provider_confirms;
-	engine_step(in->flow, state, &ein, &res);
+	engine_step(in->flow, in->state, &ein, &res);
 
 	out->state_json = engine_state_to_json(res.next);
 	out->replies_json = dialogue_replies_json(in, &res);
@@ -177,7 +166,6 @@ dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 	snprintf(out->language, sizeof out->language, "%s",
 	    engine_state_lang(res.next)[0] ? engine_state_lang(res.next) : "en");
 	engine_result_free(&res);
-	engine_state_free(state);
 }
 
 void

@@ -15,13 +15,14 @@
 
 #include "segment.h"
 
+struct conv_state;
 struct flow;
 struct triage;
 
 struct dialogue_input {
 	const struct flow *flow;            /* the conversation's flow version */
 	const struct triage *triage;        /* the red-flag detectors (rules + model) */
-	const char *state_json;  /* the conversation's stored state; "" or "{}" = new */
+	const struct conv_state *state;  /* the conversation's stored state (dialogue_state_read); NULL = unreadable */
 	const char *text;        /* the patient's SMS */
 	int64_t now_ms;          /* ms since epoch */
 	int64_t idle_reset_ms;   /* idle longer than this starts over */
@@ -45,7 +46,10 @@ struct dialogue_output {
 
 void dialogue_run(const struct dialogue_input *in, struct dialogue_output *out);
 void dialogue_output_free(struct dialogue_output *out);
-/* True when state_json is a conversation that has not started (fresh). */
-bool dialogue_state_is_fresh(const char *state_json);
+/*
+ * A conversation's stored state, parsed once for the step ("" or "{}" is a
+ * new conversation); NULL when it cannot be read (the step starts over).
+ */
+struct conv_state *dialogue_state_read(const char *state_json);
 
 #endif

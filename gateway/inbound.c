@@ -41,6 +41,7 @@
 #include "config.h"
 #include "db.h"
 #include "dialogue.h"
+#include "engine.h"
 #include "escalation.h"
 #include "flow.h"
 #include "flows.h"
@@ -125,6 +126,7 @@ inbound_step_read(struct inbound_step *step, const PGresult *res, int row, const
 	snprintf(step->opt_out_type, sizeof step->opt_out_type, "%s",
 	    store_col_text(res, row, col[STEP_OPT_OUT_TYPE]));
 	step->state_json = xstrdup(store_col_text(res, row, col[STEP_STATE]));
+	step->state = dialogue_state_read(step->state_json);
 	step->body = xstrdup(store_col_text(res, row, col[STEP_BODY]));
 }
 
@@ -132,8 +134,10 @@ void
 inbound_step_clear(struct inbound_step *step)
 {
 	free(step->state_json);
+	engine_state_free(step->state);
 	free(step->body);
 	step->state_json = NULL;
+	step->state = NULL;
 	step->body = NULL;
 }
 
@@ -141,7 +145,7 @@ bool
 inbound_step_starts_over(const struct inbound_step *step, const struct config *cfg)
 {
 	return step->flow_version_id == 0 || step->idle_ms > cfg->idle_reset_hours * 3600 * 1000 ||
-	    dialogue_state_is_fresh(step->state_json);
+	    step->state == NULL || engine_state_node(step->state) == NULL;
 }
 
 void
@@ -151,7 +155,7 @@ inbound_step_input(const struct inbound_step *step, const struct flow *flow, con
 	*din = (struct dialogue_input){ 0 };
 	din->flow = flow;
 	din->triage = triage;
-	din->state_json = step->state_json;
+	din->state = step->state;
 	din->text = step->body;
 	din->now_ms = timeutil_now_ms();
 	din->idle_reset_ms = cfg->idle_reset_hours * 3600 * 1000;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 struct config;
+struct conv_state;
 struct db;
 struct dialogue_input;
 struct escalation;
@@ -42,7 +43,8 @@ struct inbound_step {
 	char language[8];         /* the conversation's, as loaded */
 	char status[16];          /* the conversation's, as loaded */
 	char opt_out_type[8];     /* the provider's keyword verdict ("STOP", ...), or "" */
-	char *state_json;         /* owned */
+	char *state_json;         /* owned: as stored, for a step that keeps it */
+	struct conv_state *state; /* owned: state_json parsed once; NULL when unreadable */
 	char *body;               /* owned */
 };
 

@@ -162,25 +162,33 @@ segment_decode_all(const char *text, size_t len, struct segment_char **chars, bo
 	return n;
 }
 
-/* Counts the SMS segments text takes as one message. */
+/*
+ * Counts the SMS segments text takes as one message. One pass that sums the
+ * cost in both encodings, with no array: every reply is counted (when the
+ * step builds it), and this runs per text.
+ */
 size_t
 segment_count(const char *text, size_t len, enum segment_encoding *encoding)
 {
-	struct segment_char *chars;
-	size_t n, cost = 0;
-	bool gsm;
+	const unsigned char *s = (const unsigned char *)text;
+	size_t gsm_cost = 0, ucs2_cost = 0, cost;
+	bool gsm = true;
+	uint32_t cp;
 
 	if (encoding != NULL)
 		*encoding = SEGMENT_GSM7;
 	if (text == NULL || len == 0)
 		return 0;
-	n = segment_decode_all(text, len, &chars, &gsm);
-	for (size_t i = 0; i < n; i++)
-		cost += chars[i].cost;
-	free(chars);
+	for (size_t off = 0; off < len;) {
+		off += segment_decode(s + off, len - off, &cp);
+		cost = segment_gsm_cost(cp);
+		gsm = gsm && cost > 0;
+		gsm_cost += cost;
+		ucs2_cost += cp >= 0x10000 ? 2 : 1;
+	}
 	if (encoding != NULL)
 		*encoding = gsm ? SEGMENT_GSM7 : SEGMENT_UCS2;
-	return segment_of_cost(cost, gsm);
+	return segment_of_cost(gsm ? gsm_cost : ucs2_cost, gsm);
 }
 
 /* Ends a sentence or a list item: a break after it reads naturally. */
@@ -341,9 +349,15 @@ segment_fold_gsm7(const char *text)
 
 	for (size_t off = 0; off < len;) {
 		uint32_t cp;
-		size_t n = segment_decode(s + off, len - off, &cp), k;
+		size_t n, k;
 		const char *as = NULL;
 
+		/* ASCII has no stand-in: most of a reply, copied without the table */
+		if (s[off] < 0x80) {
+			out[o++] = (char)s[off++];
+			continue;
+		}
+		n = segment_decode(s + off, len - off, &cp);
 		for (k = 0; k < sizeof segment_gsm_folds / sizeof segment_gsm_folds[0]; k++)
 			if (segment_gsm_folds[k].cp == cp) {
 				as = segment_gsm_folds[k].as;
