@@ -181,7 +181,7 @@ replay_flow_ready(const struct flow *flow, const char *error, void *arg)
 	inbound_step_input(&job->step, flow, &rp->triage, &rp->cfg, &din);
 	dialogue_run(&din, &dout);
 	batch_add_take(rp->commits, inbound_step_item(job->conversation_id, &job->step, rp->cfg.sms_provider,
-	    dout.state_json, dout.language, dout.status, dout.replies_json, dout.actions_json),
+	    json_incref(dout.state), dout.language, dout.status, json_incref(dout.replies), json_incref(dout.actions)),
 	    replay_commit_done, job);
 	dialogue_output_free(&dout);
 }

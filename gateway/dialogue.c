@@ -34,12 +34,12 @@ dialogue_is_compliance(const struct engine_result *res)
  * clinic chose it, and cut into whole messages only when longer than the
  * provider takes.
  */
-static char *
+static json_t *
 dialogue_replies_json(const struct dialogue_input *in, const struct engine_result *res)
 {
 	json_t *arr = json_array();
 	bool compliance = dialogue_is_compliance(res);
-	char **parts = NULL, *joined = engine_result_text(res), *text, *out;
+	char **parts = NULL, *joined = engine_result_text(res), *text;
 	size_t n;
 
 	text = in->gsm7 ? segment_fold_gsm7(joined) : xstrdup(joined);
@@ -60,16 +60,13 @@ dialogue_replies_json(const struct dialogue_input *in, const struct engine_resul
 	segment_free(parts, n);
 	free(text);
 	free(joined);
-	out = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	return out;
+	return arr;
 }
 
-static char *
+static json_t *
 dialogue_actions_json(const struct engine_result *res)
 {
 	json_t *arr = json_array();
-	char *out;
 
 	for (size_t i = 0; i < res->nactions; i++) {
 		const struct engine_action *a = &res->actions[i];
@@ -82,9 +79,7 @@ dialogue_actions_json(const struct engine_result *res)
 			json_object_set_new(obj, "detail", json_string(a->detail));
 		json_array_append_new(arr, obj);
 	}
-	out = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	return out;
+	return arr;
 }
 
 static const char *
@@ -156,9 +151,9 @@ dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 	ein.provider_confirms = in->provider_confirms;
 	engine_step(in->flow, in->state, &ein, &res);
 
-	out->state_json = engine_state_to_json(res.next);
-	out->replies_json = dialogue_replies_json(in, &res);
-	out->actions_json = dialogue_actions_json(&res);
+	out->state = engine_state_json(res.next);
+	out->replies = dialogue_replies_json(in, &res);
+	out->actions = dialogue_actions_json(&res);
 	out->status = dialogue_status(in->flow, &res);
 	for (size_t i = 0; i < res.nactions; i++)
 		out->escalated |= res.actions[i].kind == ENGINE_ACTION_ESCALATE;
@@ -171,8 +166,8 @@ dialogue_run(const struct dialogue_input *in, struct dialogue_output *out)
 void
 dialogue_output_free(struct dialogue_output *out)
 {
-	free(out->state_json);
-	free(out->replies_json);
-	free(out->actions_json);
+	json_decref(out->state);
+	json_decref(out->replies);
+	json_decref(out->actions);
 	memset(out, 0, sizeof *out);
 }

@@ -10,6 +10,7 @@
 #ifndef CARENAV_GATEWAY_DIALOGUE_H
 #define CARENAV_GATEWAY_DIALOGUE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,9 +35,10 @@ struct dialogue_input {
 };
 
 struct dialogue_output {
-	char *state_json;    /* owned */
-	char *replies_json;  /* owned: [{"body": ..., "compliance": bool}], one per message */
-	char *actions_json;  /* owned: [{"kind": ..., "reason": ..., "detail": ...}] */
+	/* Owned references, handed to the step commit as they are (no text in between). */
+	json_t *state;       /* the conversation's next state */
+	json_t *replies;     /* [{"body": ..., "compliance": bool, "segments": n, "encoding": ...}], one per message */
+	json_t *actions;     /* [{"kind": ..., "reason": ..., "detail": ...}] */
 	const char *status;  /* static: "active", "emergency" or "closed" */
 	char language[8];    /* "en", "es" */
 	const char *triage;  /* static: the detectors' combined level name for this text */

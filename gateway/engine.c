@@ -251,11 +251,10 @@ engine_state_last_activity(const struct conv_state *st)
 }
 
 /* Serializes a state to JSON text (caller frees). */
-char *
-engine_state_to_json(const struct conv_state *st)
+json_t *
+engine_state_json(const struct conv_state *st)
 {
 	json_t *root, *vars, *esc, *noted;
-	char *text;
 
 	vars = json_object();
 	for (size_t i = 0; i < st->nvars; i++)
@@ -283,7 +282,15 @@ engine_state_to_json(const struct conv_state *st)
 	    "last_activity", (json_int_t)st->last_activity);
 	if (root == NULL)
 		abort(); /* only an allocation failure can get here */
-	text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+	return root;
+}
+
+char *
+engine_state_to_json(const struct conv_state *st)
+{
+	json_t *root = engine_state_json(st);
+	char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+
 	json_decref(root);
 	if (text == NULL)
 		abort();

@@ -14,6 +14,7 @@
 #ifndef CARENAV_GATEWAY_ENGINE_H
 #define CARENAV_GATEWAY_ENGINE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,7 +87,9 @@ struct engine_result {
  * conversation. On failure returns false with *cause (caller frees).
  */
 bool engine_state_from_json(const char *json, struct conv_state **out, char **cause) CN_MUSTCHECK;
-/* Serializes a state to JSON text (caller frees). */
+/* The state as a JSON value (a new reference), as stored. */
+json_t *engine_state_json(const struct conv_state *state);
+/* The same as JSON text (caller frees). */
 char *engine_state_to_json(const struct conv_state *state);
 /* Frees a state (NULL ok). */
 void engine_state_free(struct conv_state *state);

@@ -168,16 +168,15 @@ inbound_step_input(const struct inbound_step *step, const struct flow *flow, con
 
 json_t *
 inbound_step_item(int64_t conversation_id, const struct inbound_step *step, const char *provider,
-    const char *state_json, const char *language, const char *status, const char *replies_json,
-    const char *actions_json)
+    json_t *state, const char *language, const char *status, json_t *replies, json_t *actions)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:s, s:s, s:s, s:o, s:o}",
 	    "conversation_id", (json_int_t)conversation_id, "version", (json_int_t)step->version,
 	    "message_id", (json_int_t)step->message_id, "received_ms", (json_int_t)step->received_ms,
-	    "state", state_json,
+	    "state", state,
 	    "flow_version_id", step->flow_version_id ? json_integer(step->flow_version_id) : json_null(),
 	    "language", language, "status", status, "provider", provider,
-	    "replies", replies_json, "actions", actions_json);
+	    "replies", replies, "actions", actions);
 }
 
 static void
@@ -314,7 +313,6 @@ inbound_throttle(struct inbound_job *job, const struct flow *flow)
 	struct triage_result triage;
 	const char *notice;
 	json_t *replies;
-	char *replies_json;
 	int lang;
 
 	if (job->window_count <= in->cfg->rate_limit_messages)
@@ -336,13 +334,10 @@ inbound_throttle(struct inbound_job *job, const struct flow *flow)
 		log_warn("inbound: conversation=%" PRId64 " over %lld texts in %lld s: throttled",
 		    job->conversation_id, in->cfg->rate_limit_messages, in->cfg->rate_limit_window_s);
 	}
-	replies_json = json_dumps(replies, JSON_COMPACT);
-	json_decref(replies);
-	/* The dialogue does not move: its state, language and status stay as loaded. */
+	/* The dialogue does not move: its state (the stored text, given back as such), language and status stay as loaded. */
 	inbound_commit(job, in->commits, inbound_step_item(job->conversation_id, &job->step, in->cfg->sms_provider,
-	    job->step.state_json[0] ? job->step.state_json : "{}", job->step.language, job->step.status, replies_json,
-	    "[]"));
-	free(replies_json);
+	    json_string(job->step.state_json[0] ? job->step.state_json : "{}"), job->step.language, job->step.status,
+	    replies, json_array()));
 	return true;
 }
 
@@ -386,7 +381,7 @@ inbound_flow_ready(const struct flow *flow, const char *error, void *arg)
 	log_debug("inbound: conversation=%" PRId64 " message=%" PRId64 " triage=%s status=%s",
 	    job->conversation_id, job->step.message_id, dout.triage, dout.status);
 	inbound_commit(job, in->commits, inbound_step_item(job->conversation_id, &job->step, in->cfg->sms_provider,
-	    dout.state_json, dout.language, dout.status, dout.replies_json, dout.actions_json));
+	    json_incref(dout.state), dout.language, dout.status, json_incref(dout.replies), json_incref(dout.actions)));
 	dialogue_output_free(&dout);
 }
 

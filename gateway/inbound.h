@@ -80,11 +80,11 @@ void inbound_step_input(const struct inbound_step *step, const struct flow *flow
 /*
  * The step's commit: the arguments of carenav_step_commit, an item of
  * carenav_step_commit_batch, with the state, language, status, replies and
- * actions it leaves.
+ * actions it leaves. Takes the references to state, replies and actions:
+ * JSON values, or a value's text as a JSON string (carenav_item_json).
  */
 json_t *inbound_step_item(int64_t conversation_id, const struct inbound_step *step, const char *provider,
-    const char *state_json, const char *language, const char *status, const char *replies_json,
-    const char *actions_json);
+    json_t *state, const char *language, const char *status, json_t *replies, json_t *actions);
 /* Stops starting new steps; steps in flight finish. */
 void inbound_stop(struct inbound *in);
 /* Conversations being stepped right now, plus one while a sweep query is in flight. */

@@ -404,6 +404,14 @@ CREATE FUNCTION public.carenav_is_staff(p_phone text) RETURNS boolean
     AS $$ -- body: sql/functions/inbound.sql $$;
 
 --
+-- Name: carenav_item_json(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.carenav_item_json(p jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ -- body: sql/functions/inbound.sql $$;
+
+--
 -- Name: carenav_lifecycle_may_run(integer, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 

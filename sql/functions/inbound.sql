@@ -439,6 +439,16 @@ BEGIN
                                           coalesce((x.e->>'window_ms')::bigint, 60000), v_since) AS s;
 END $$;
 
+-- A step item's state, replies or actions (inbound_step_item, gateway/inbound.c):
+-- the JSON value itself, or its text as a JSON string (a throttled step gives
+-- the stored state back as loaded; so did every item from gateways before
+-- issue #23). A value read once, where text was parsed twice: as the item's
+-- string, then as jsonb. Inlined into its callers (a bare CASE).
+CREATE OR REPLACE FUNCTION carenav_item_json(p jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(p) = 'string' THEN (p #>> '{}')::jsonb ELSE p END
+$$;
+
 CREATE OR REPLACE FUNCTION carenav_step_commit_batch(p_items jsonb)
 RETURNS TABLE (ord integer, outcome text)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
@@ -453,10 +463,10 @@ BEGIN
         outcome := carenav_step_commit((e.s->>'conversation_id')::bigint,
                                        (e.s->>'version')::bigint,
                                        (e.s->>'message_id')::bigint,
-                                       (e.s->>'state')::jsonb,
+                                       carenav_item_json(e.s->'state'),
                                        (e.s->>'flow_version_id')::bigint,
                                        e.s->>'language', e.s->>'status', e.s->>'provider',
-                                       (e.s->>'replies')::jsonb, (e.s->>'actions')::jsonb,
+                                       carenav_item_json(e.s->'replies'), carenav_item_json(e.s->'actions'),
                                        (e.s->>'received_ms')::bigint);
         RETURN NEXT;
     END LOOP;
@@ -528,7 +538,7 @@ BEGIN
     WITH x AS (
         SELECT x.i::integer AS i, (x.s->>'conversation_id')::bigint AS conv, (x.s->>'version')::bigint AS ver,
                (x.s->>'message_id')::bigint AS msg, (x.s->>'received_ms')::bigint AS ms,
-               coalesce(jsonb_array_length((x.s->>'actions')::jsonb), 0) AS nactions,
+               coalesce(jsonb_array_length(carenav_item_json(x.s->'actions')), 0) AS nactions,
                count(*) OVER (PARTITION BY x.s->>'conversation_id') AS nconv
           FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)),
     s AS (
@@ -564,7 +574,7 @@ BEGIN
                        y.k = 1 AND NOT d.opted_out
                            AND NOT EXISTS (SELECT 1 FROM outbox p
                                             WHERE p.conversation_id = d.conv AND p.state = 'pending') AS handed
-                  FROM d CROSS JOIN LATERAL jsonb_array_elements((d.s->>'replies')::jsonb)
+                  FROM d CROSS JOIN LATERAL jsonb_array_elements(carenav_item_json(d.s->'replies'))
                                             WITH ORDINALITY AS y (r, k)
                  ORDER BY d.conv, y.k) q),
     m AS (
@@ -581,7 +591,7 @@ BEGIN
           FROM r ORDER BY r.mid),
     cu AS (
         UPDATE conversations c
-           SET state = (d.s->>'state')::jsonb, flow_version_id = (d.s->>'flow_version_id')::bigint,
+           SET state = carenav_item_json(d.s->'state'), flow_version_id = (d.s->>'flow_version_id')::bigint,
                language = d.s->>'language', status = d.s->>'status', version = c.version + 1,
                last_activity_at = now()
           FROM d WHERE c.id = d.conv)
@@ -617,9 +627,9 @@ BEGIN
         v_conv := (e.s->>'conversation_id')::bigint;
         ord := e.i;
         outcome := carenav_step_commit(v_conv, (e.s->>'version')::bigint, (e.s->>'message_id')::bigint,
-                                       (e.s->>'state')::jsonb, (e.s->>'flow_version_id')::bigint,
+                                       carenav_item_json(e.s->'state'), (e.s->>'flow_version_id')::bigint,
                                        e.s->>'language', e.s->>'status', e.s->>'provider',
-                                       (e.s->>'replies')::jsonb, (e.s->>'actions')::jsonb,
+                                       carenav_item_json(e.s->'replies'), carenav_item_json(e.s->'actions'),
                                        (e.s->>'received_ms')::bigint);
         outbox_id := NULL; message_id := NULL; attempts := NULL; to_number := NULL;
         from_number := NULL; body := NULL; urgent := NULL; escalation_open := NULL;
@@ -642,7 +652,7 @@ BEGIN
             RETURNING o.id, o.message_id, o.attempts, c.patient_number, c.service_number
                  INTO outbox_id, message_id, attempts, to_number, from_number;
             IF outbox_id IS NOT NULL THEN
-                body := (e.s->>'replies')::jsonb->0->>'body';
+                body := carenav_item_json(e.s->'replies')->0->>'body';
                 urgent := false;
                 escalation_open := false;
             END IF;

@@ -352,6 +352,48 @@ START_TEST(test_old_unprocessed_texts_found_first)
 }
 END_TEST
 
+/*
+ * A step item's state, replies and actions may be JSON values (what the
+ * gateway sends, inbound_step_item) or their text as JSON strings (a throttled
+ * step's state; gateways before issue #23): carenav_item_json reads both the
+ * same, on the set-based path (no action) and the per-item one (an action).
+ */
+START_TEST(test_step_items_as_values_or_text)
+{
+	static const char *const patients[] = { "+15551230011", "+15551230012", "+15551230013", "+15551230014" };
+	struct outbox_db db;
+	PGconn *pg = outbox_db_open(&db);
+
+	for (int i = 0; i < 4; i++) {
+		bool text = i % 2 == 1, action = i >= 2;
+		const char *cast = text ? "" : "::jsonb";
+		char *sql = xasprintf("SELECT message_id FROM carenav_inbound_accept('twilio', 'SMv%d', '%s', '" CLINIC
+		    "', 'hi', 0)", i, patients[i]);
+		long long msg = harness_query_int(pg, sql);
+
+		free(sql);
+		sql = xasprintf("SELECT s.outcome FROM conversations c, carenav_step_commit_batch(jsonb_build_array("
+		    "jsonb_build_object('conversation_id', c.id, 'version', c.version, 'message_id', %lld, "
+		    "'state', '{\"v\": 1, \"node\": \"node%d\"}'%s, 'language', 'en', 'status', 'active', "
+		    "'provider', 'twilio', 'replies', '[{\"body\": \"reply%d\"}]'%s, 'actions', '%s'%s)), 60000) s "
+		    "WHERE c.patient_number = '%s'", msg, i, cast, i, cast,
+		    action ? "[{\"kind\": \"escalate\", \"reason\": \"cauda_equina\", \"detail\": \"numb\"}]" : "[]",
+		    cast, patients[i]);
+		assert_text(harness_query_text(pg, sql), "last");
+		free(sql);
+		sql = xasprintf("SELECT c.state->>'node' || ' ' || m.body || ' ' || o.urgent FROM conversations c "
+		    "JOIN messages m ON m.conversation_id = c.id AND m.direction = 'out' "
+		    "JOIN outbox o ON o.message_id = m.id WHERE c.patient_number = '%s'", patients[i]);
+		char *want = xasprintf("node%d reply%d %s", i, i, action ? "true" : "false");
+
+		assert_text(harness_query_text(pg, sql), want);
+		free(want);
+		free(sql);
+	}
+	outbox_db_close(&db);
+}
+END_TEST
+
 CHECK_RUN_MAIN("outbox", 60, test_sent_batch, test_step_commit_hands_over_next_reply,
     test_sent_batch_hands_over_next_reply, test_pages_per_text_ignore_history,
-    test_old_unprocessed_texts_found_first)
+    test_old_unprocessed_texts_found_first, test_step_items_as_values_or_text)
