@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness_base.h"
+
 static uint64_t fake_delivered;
 
 static void
@@ -63,7 +65,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	base = event_base_new();
+	base = harness_base_new();
 	http = evhttp_new(base);
 	evhttp_set_gencb(http, fake_request_cb, NULL);
 	if (evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)port) != 0) {

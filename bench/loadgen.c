@@ -37,6 +37,7 @@
 #include <sys/queue.h>
 #include <sys/resource.h>
 
+#include "harness_base.h"
 #include "timeutil.h"
 
 #define LOADGEN_MAX_TEXT 64
@@ -358,7 +359,7 @@ main(int argc, char **argv)
 	    lg.o.conns < 1 || lg.o.rate < 0)
 		loadgen_usage();
 
-	lg.base = event_base_new();
+	lg.base = harness_base_new();
 	TAILQ_INIT(&lg.waiting);
 	lg.next_seq = lg.o.start;
 	lg.conns = calloc((size_t)lg.o.conns, sizeof *lg.conns);
