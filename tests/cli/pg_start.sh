@@ -6,8 +6,20 @@
 # (about a second each under the suite's load, for 300 gateways a pass).
 # Tests of migrating use an empty database (harness_db_create_empty).
 set -euo pipefail
-pg_local=$1 dir=$2 carenav=$3
+pg_local=$1 dir=$2 carenav=$3 vardir=${4:-}
 "$pg_local" start "$dir"
+# A build directory keeps this cluster from run to run: drop what earlier runs
+# left (some 300 databases a run, 10 MB each; a developer's build once held 30 GB),
+# and their gateways' var directories older than two hours (no run takes that
+# long; a test of this run may already be writing its own).
+psql -h "$dir/run" -U carenav -d postgres -XAtq -c "SELECT datname FROM pg_database
+    WHERE datname NOT IN ('postgres', 'template0', 'template1')" |
+  while read -r db; do
+    psql -h "$dir/run" -U carenav -d postgres -Xq -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
+  done
+if [ -n "$vardir" ] && [ -d "$vardir" ]; then
+  find "$vardir" -mindepth 1 -maxdepth 1 -mmin +120 -exec rm -rf {} +
+fi
 # No fsync: the tests never crash this cluster (the crash tests start their
 # own), and its shutdown checkpoint syncing every test database's files took
 # 40 s of the run. No autovacuum: a run leaves some 300 small databases here,
