@@ -37,6 +37,9 @@
 
 static enum log_level log_level = LOG_INFO;
 static bool log_json = true;
+/* Read once: glibc asks the kernel on every getpid(), a system call per text
+ * at one line each; this process forks only to exec at once (gateway/doctor.c). */
+static long log_pid;
 
 static const char *const log_level_names[] = {
 #define X(id, name) [id] = name,
@@ -228,7 +231,7 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		text = colon + 2;
 	}
 	snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"pid\":%ld,\"component\":\"", stamp,
-	    log_level_names[level], (long)getpid());
+	    log_level_names[level], log_pid ? log_pid : (log_pid = (long)getpid()));
 	b.len = strlen(line);
 	log_put_escaped(&b, comp_len ? msg : "carenav", comp_len ? comp_len : 7);
 	log_puts(&b, "\",\"event\":\"");

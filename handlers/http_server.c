@@ -31,13 +31,13 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
-#include <linux/tcp.h>  /* struct tcp_info with tcpi_bytes_received */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 
 #include "api.h"
@@ -103,8 +103,9 @@ struct http_conn {
 	char addr[CIDR_ADDR_MAX];         /* the peer's address */
 	bool trusted;                     /* a trusted proxy: no per-client cap, the long idle timeout */
 	enum http_conn_state state;
-	bool bytes_in_known;              /* bytes_in_at_idle was read */
-	uint64_t bytes_in_at_idle;        /* the kernel's count of bytes received when its last reply went out */
+	struct evbuffer_cb_entry *input_cb;  /* counts into bytes_read; removed when evhttp frees evcon */
+	uint64_t bytes_read;              /* bytes evhttp has read from the socket */
+	uint64_t bytes_read_at_idle;      /* bytes_read when its last reply went out */
 	TAILQ_ENTRY(http_conn) idle_entry;  /* on srv->idle while IDLE */
 };
 
@@ -135,28 +136,25 @@ http_server_conn_closed_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_server *srv = arg;
 	struct http_conn *c = idmap_get(srv->conns, (int64_t)(intptr_t)evcon);
+	struct bufferevent *bev;
 
 	if (c == NULL)
 		return;
+	if (c->input_cb != NULL && (bev = evhttp_connection_get_bufferevent(evcon)) != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_input(bev), c->input_cb);
 	http_conn_unidle(srv, c);
 	idmap_remove(srv->conns, (int64_t)(intptr_t)evcon);
 	free(c);
 }
 
-/* The bytes the kernel has received on c's socket (TCP_INFO); false if it cannot tell. */
-static bool
-http_conn_bytes_in(const struct http_conn *c, uint64_t *bytes_in)
+/* Counts what evhttp reads from the socket: no system call per request (TCP_INFO was one). */
+static void
+http_conn_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
-	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
-	struct tcp_info ti;
-	socklen_t len = sizeof ti;
+	struct http_conn *c = arg;
 
-	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-	    len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
-		return false;
-	*bytes_in = ti.tcpi_bytes_received;
-	return true;
+	(void)buf;
+	c->bytes_read += info->n_added;
 }
 
 /* The reply went out: the connection waits for its next request, on the short idle timeout. */
@@ -170,7 +168,7 @@ http_server_request_done_cb(struct evhttp_request *req, void *arg)
 	if (c == NULL || c->state != HTTP_CONN_BUSY)
 		return;
 	c->state = HTTP_CONN_IDLE;
-	c->bytes_in_known = http_conn_bytes_in(c, &c->bytes_in_at_idle);
+	c->bytes_read_at_idle = c->bytes_read;
 	TAILQ_INSERT_TAIL(&srv->idle, c, idle_entry);
 	/* A proxy pools its connections and reuses them; closing them early only races its reuse. */
 	if (!c->trusted)
@@ -179,23 +177,24 @@ http_server_request_done_cb(struct evhttp_request *req, void *arg)
 
 /*
  * True if nothing arrived on an idle connection since its last reply, so
- * closing it cannot cut a request short: evhttp's input buffer is empty
- * and the kernel received no byte since the connection went idle. (A count,
- * not a time: the kernel's "last data received" is kept in jiffies, and
- * compared with our own clock it could make a quiet connection look busy,
- * so that a newer one was closed in its place.)
+ * closing it cannot cut a request short: evhttp read no byte since then
+ * (it may have parsed a first line already and left its input buffer
+ * empty) and the kernel holds none unread. (A count, not a time: a quiet
+ * connection must not look busy, nor a newer one be closed in its place.)
  */
 static bool
 http_conn_quiet(const struct http_conn *c)
 {
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
-	uint64_t bytes_in;
+	evutil_socket_t fd;
+	int unread = 0;
 
 	if (bev == NULL)
 		return true;
-	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+	if (c->bytes_read != c->bytes_read_at_idle || evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 		return false;
-	return !c->bytes_in_known || !http_conn_bytes_in(c, &bytes_in) || bytes_in == c->bytes_in_at_idle;
+	fd = bufferevent_getfd(bev);
+	return fd < 0 || ioctl(fd, FIONREAD, &unread) != 0 || unread == 0;
 }
 
 /*
@@ -305,6 +304,7 @@ http_server_admit(struct http_server *srv, struct evhttp_request *req, const cha
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	int64_t key = (int64_t)(intptr_t)evcon;
 	struct http_conn *c;
+	struct bufferevent *bev;
 	char *peer = NULL;
 	ev_uint16_t port = 0;
 	double now_ms = stats_now_ms();
@@ -341,6 +341,8 @@ http_server_admit(struct http_server *srv, struct evhttp_request *req, const cha
 	snprintf(c->addr, sizeof c->addr, "%s", peer);
 	c->trusted = trusted;
 	c->state = HTTP_CONN_BUSY;
+	if ((bev = evhttp_connection_get_bufferevent(evcon)) != NULL)
+		c->input_cb = evbuffer_add_cb(bufferevent_get_input(bev), http_conn_input_cb, c);
 	idmap_put(srv->conns, key, c);
 	evhttp_connection_set_closecb(evcon, http_server_conn_closed_cb, srv);
 	evhttp_request_set_on_complete_cb(req, http_server_request_done_cb, srv);
