@@ -8,40 +8,159 @@
  * provider. GET /stats answers {"delivered": N}, which bench/run reads to
  * compute replies per second. Runs in its own process so that its CPU is
  * not counted as the gateway's.
+ *
+ * It shares the machine's cores with what it measures, so it speaks just
+ * enough HTTP/1.1 itself (keep-alive, Content-Length bodies, no chunked
+ * requests: libcurl sends none for a form) over one persistent read event
+ * per connection: a recv and a send per request. evhttp, with its header
+ * lists and its write events, cost 0.032 ms of CPU per reply.
  */
-#include <event2/buffer.h>
+#include <errno.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness_base.h"
+
+#define FAKE_BUF_MAX 65536  /* the largest request; the gateway's replies are a few hundred bytes */
+
+struct fake_conn {
+	evutil_socket_t fd;
+	struct event *ev;
+	size_t len;
+	char buf[FAKE_BUF_MAX];
+};
 
 static uint64_t fake_delivered;
 
 static void
-fake_request_cb(struct evhttp_request *req, void *arg)
+fake_conn_close(struct fake_conn *c)
 {
-	struct evbuffer *out = evbuffer_new();
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	event_free(c->ev);
+	close(c->fd);
+	free(c);
+}
 
-	(void)arg;
-	evhttp_add_header(h, "Content-Type", "application/json");
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
-		fake_delivered++;
-		evbuffer_add_printf(out, "{\"sid\": \"SMfake%016" PRIx64 "\", \"status\": \"queued\"}",
-		    fake_delivered);
-		evhttp_send_reply(req, 201, "Created", out);
-	} else {
-		evbuffer_add_printf(out, "{\"delivered\": %" PRIu64 "}\n", fake_delivered);
-		evhttp_send_reply(req, 200, "OK", out);
+/* The value of Content-Length in the headers [h, end), or 0. */
+static size_t
+fake_content_length(const char *h, const char *end)
+{
+	static const char name[] = "\r\ncontent-length:";
+
+	for (const char *p = h; p + sizeof name - 1 < end; p++) {
+		if (strncasecmp(p, name, sizeof name - 1) == 0)
+			return (size_t)strtoul(p + sizeof name - 1, NULL, 10);
 	}
-	evbuffer_free(out);
+	return 0;
+}
+
+/* Sends all of data, waiting for room if the socket is full (a reply is small: it never is). */
+static bool
+fake_send_all(evutil_socket_t fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			poll(&p, 1, 1000);
+			continue;
+		}
+		if (n <= 0)
+			return false;
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Answers each complete request in c->buf; false if the connection is to close. */
+static bool
+fake_answer(struct fake_conn *c)
+{
+	for (;;) {
+		char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+		char body[96], reply[256];
+		size_t head, total;
+		int blen, rlen;
+
+		if (end == NULL)
+			return c->len < sizeof c->buf;
+		head = (size_t)(end - c->buf) + 4;
+		total = head + fake_content_length(c->buf, end);
+		if (total > sizeof c->buf)
+			return false;
+		if (c->len < total)
+			return true;
+		if (strncmp(c->buf, "POST ", 5) == 0) {
+			fake_delivered++;
+			blen = snprintf(body, sizeof body, "{\"sid\": \"SMfake%016" PRIx64 "\", \"status\": \"queued\"}",
+			    fake_delivered);
+			rlen = snprintf(reply, sizeof reply, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+			    "Content-Length: %d\r\n\r\n%s", blen, body);
+		} else {
+			blen = snprintf(body, sizeof body, "{\"delivered\": %" PRIu64 "}\n", fake_delivered);
+			rlen = snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			    "Content-Length: %d\r\n\r\n%s", blen, body);
+		}
+		if (!fake_send_all(c->fd, reply, (size_t)rlen))
+			return false;
+		memmove(c->buf, c->buf + total, c->len - total);
+		c->len -= total;
+	}
+}
+
+static void
+fake_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fake_conn *c = arg;
+	ssize_t n = recv(fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+
+	(void)what;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		fake_conn_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	if (!fake_answer(c))
+		fake_conn_close(c);
+}
+
+static void
+fake_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	struct fake_conn *c = malloc(sizeof *c);
+
+	(void)sa;
+	(void)salen;
+	(void)arg;
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->len = 0;
+	c->ev = event_new(evconnlistener_get_base(l), fd, EV_READ | EV_PERSIST, fake_read_cb, c);
+	if (c->ev == NULL || event_add(c->ev, NULL) != 0) {
+		close(fd);
+		free(c);
+	}
 }
 
 static void
@@ -56,19 +175,25 @@ int
 main(int argc, char **argv)
 {
 	struct event_base *base;
-	struct evhttp *http;
+	struct evconnlistener *listener;
 	struct event *term;
+	struct sockaddr_in sin;
 	int port = argc > 1 ? atoi(argv[1]) : 0;
 
-	if (port <= 0) {
+	if (port <= 0 || port > 65535) {
 		fprintf(stderr, "usage: fake_provider PORT\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	base = harness_base_new();
-	http = evhttp_new(base);
-	evhttp_set_gencb(http, fake_request_cb, NULL);
-	if (evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)port) != 0) {
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	listener = evconnlistener_new_bind(base, fake_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+	    (struct sockaddr *)&sin, sizeof sin);
+	if (listener == NULL) {
 		fprintf(stderr, "fake_provider: cannot listen on 127.0.0.1:%d\n", port);
 		return 1;
 	}
@@ -77,7 +202,7 @@ main(int argc, char **argv)
 	event_base_dispatch(base);
 	fprintf(stderr, "fake_provider: %" PRIu64 " delivered\n", fake_delivered);
 	event_free(term);
-	evhttp_free(http);
+	evconnlistener_free(listener);
 	event_base_free(base);
 	return 0;
 }

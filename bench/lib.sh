@@ -305,6 +305,17 @@ drain() {
   awk -v t0="$t0" -v t1="$EPOCHREALTIME" 'BEGIN {printf "%.1f", t1 - t0}'
 }
 
+# writeback_settle: before an open-loop phase, the kernel writes back what
+# the phases before it left dirty in the page cache (sync), so that the phase
+# measures its own rate. PostgreSQL 15 grows a table by writing zero pages
+# through the page cache (some 130 MB in a quick run's max phase and replay),
+# and the kernel writes all of a file's dirty pages at once, 30 s after the
+# first of them (vm.dirty_expire_centisecs): that burst held the WAL's
+# fdatasync for 100-250 ms a few seconds into the half phase (docs/architecture.md).
+writeback_settle() {
+  sync
+}
+
 # last_answer_epoch SINCE: when PostgreSQL stored the last answer to a text
 # that came after SINCE (epoch seconds): the latest processed mark or 'sent'
 # mark, as epoch seconds. It ends the gateway's end-to-end time exactly, as the
