@@ -18,15 +18,22 @@
  *     coordinated omission). This measures latency at a given rate.
  * A webhook counts as accepted on a 200; anything else is an error.
  *
+ * It shares the machine's cores with what it measures, so it writes its
+ * requests and reads the gateway's answers itself (HTTP/1.1 keep-alive,
+ * Content-Length bodies: all the gateway sends) over one persistent read
+ * event per connection: a send and a recv per webhook (0.014 ms of CPU each,
+ * where evhttp's request objects, header lists and write events took 0.021).
+ *
  * Output: KEY=value lines on stdout (LG_*), read by bench/lib.sh.
  */
+#include <arpa/inet.h>
 #include <errno.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
@@ -35,14 +42,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness_base.h"
 #include "timeutil.h"
 
 #define LOADGEN_MAX_TEXT 64
 #define LOADGEN_SERIES_S 3600  /* seconds of per-second latency kept for LOADGEN_SERIES */
+#define LOADGEN_TIMEOUT_US 30000000  /* a webhook unanswered this long is an error */
+#define LOADGEN_IN_MAX 8192    /* the largest answer; the gateway's are TwiML of a few hundred bytes */
 
 /* The back-pain walk: hi, screen, region and duration (slot filling), the see-a-doctor signs, tips. */
 static const char *const loadgen_script[] = {
@@ -75,8 +87,12 @@ TAILQ_HEAD(loadgen_req_list, loadgen_req);
 
 struct loadgen_conn {
 	struct loadgen *lg;
-	struct evhttp_connection *evcon;
-	bool busy;
+	evutil_socket_t fd;       /* -1 until connected (again, after the gateway closed it) */
+	struct event *ev;         /* EV_READ | EV_PERSIST on fd */
+	struct loadgen_req *req;  /* the webhook in flight, or NULL */
+	uint64_t sent_us;         /* when it went out, for the timeout */
+	size_t inlen;
+	char in[LOADGEN_IN_MAX];
 };
 
 struct loadgen {
@@ -85,6 +101,7 @@ struct loadgen {
 	struct loadgen_conn *conns;
 	struct loadgen_req_list waiting;  /* due, no connection free yet */
 	struct event tick;                /* open loop: issues due requests */
+	struct event watchdog;            /* every second: webhooks past LOADGEN_TIMEOUT_US fail */
 	EVP_MAC_CTX *mac;                 /* HMAC-SHA1 keyed with the token once; copied per webhook */
 	uint64_t t0_us;
 	uint64_t end_us;
@@ -139,7 +156,7 @@ static struct loadgen_conn *
 loadgen_idle_conn(struct loadgen *lg)
 {
 	for (int i = 0; i < lg->o.conns; i++) {
-		if (!lg->conns[i].busy)
+		if (lg->conns[i].req == NULL)
 			return &lg->conns[i];
 	}
 	return NULL;
@@ -199,14 +216,26 @@ loadgen_series_write(const struct loadgen *lg, const char *path)
 }
 
 static void
-loadgen_done_cb(struct evhttp_request *req, void *arg)
+loadgen_conn_close(struct loadgen_conn *c)
 {
-	struct loadgen_req *r = arg;
-	struct loadgen_conn *c = r->conn;
-	struct loadgen *lg = c->lg;
-	uint64_t now = timeutil_mono_us();
-	int code = req ? evhttp_request_get_response_code(req) : 0;
+	if (c->ev != NULL)
+		event_free(c->ev);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->ev = NULL;
+	c->fd = -1;
+	c->inlen = 0;
+}
 
+/* The webhook on c was answered with HTTP code (0: no answer); c takes the next one. */
+static void
+loadgen_done(struct loadgen_conn *c, int code)
+{
+	struct loadgen *lg = c->lg;
+	struct loadgen_req *r = c->req;
+	uint64_t now = timeutil_mono_us();
+
+	c->req = NULL;
 	lg->in_flight--;
 	if (code == 200) {
 		lg->ok++;
@@ -225,7 +254,6 @@ loadgen_done_cb(struct evhttp_request *req, void *arg)
 		lg->errors++;
 	}
 	free(r);
-	c->busy = false;
 	if (!TAILQ_EMPTY(&lg->waiting)) {
 		r = TAILQ_FIRST(&lg->waiting);
 		TAILQ_REMOVE(&lg->waiting, r, entry);
@@ -236,19 +264,114 @@ loadgen_done_cb(struct evhttp_request *req, void *arg)
 	loadgen_maybe_stop(lg);
 }
 
+/* The answer's length if c->in holds a whole one (status in *code), else 0. */
+static size_t
+loadgen_answer_len(const struct loadgen_conn *c, int *code)
+{
+	static const char clen[] = "\r\ncontent-length:";
+	const char *end = memmem(c->in, c->inlen, "\r\n\r\n", 4);
+	size_t body = 0;
+
+	if (end == NULL)
+		return 0;
+	for (const char *p = c->in; p + sizeof clen - 1 < end; p++) {
+		if (strncasecmp(p, clen, sizeof clen - 1) == 0) {
+			body = (size_t)strtoul(p + sizeof clen - 1, NULL, 10);
+			break;
+		}
+	}
+	if ((size_t)(end + 4 - c->in) + body > c->inlen)
+		return 0;
+	*code = strncmp(c->in, "HTTP/1.", 7) == 0 ? atoi(c->in + 9) : 0;
+	return (size_t)(end + 4 - c->in) + body;
+}
+
+static void
+loadgen_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct loadgen_conn *c = arg;
+	ssize_t n = recv(fd, c->in + c->inlen, sizeof c->in - c->inlen, 0);
+	size_t len;
+	int code = 0;
+
+	(void)what;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {  /* closed (an idle keep-alive timeout, or mid-answer): reconnect for the next */
+		loadgen_conn_close(c);
+		if (c->req != NULL)
+			loadgen_done(c, 0);
+		return;
+	}
+	c->inlen += (size_t)n;
+	if ((len = loadgen_answer_len(c, &code)) == 0) {
+		if (c->inlen == sizeof c->in) {
+			loadgen_conn_close(c);
+			if (c->req != NULL)
+				loadgen_done(c, 0);
+		}
+		return;
+	}
+	memmove(c->in, c->in + len, c->inlen - len);
+	c->inlen -= len;
+	if (c->req != NULL)
+		loadgen_done(c, code);
+}
+
+/* Connects c (on loopback: at once); false if it cannot. */
+static bool
+loadgen_conn_open(struct loadgen *lg, struct loadgen_conn *c)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)lg->o.port) };
+	int one = 1;
+
+	if (inet_pton(AF_INET, lg->o.host, &sin.sin_addr) != 1)
+		return false;
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return false;
+	if (connect(c->fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+	    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+	    evutil_make_socket_nonblocking(c->fd) != 0 ||
+	    (c->ev = event_new(lg->base, c->fd, EV_READ | EV_PERSIST, loadgen_read_cb, c)) == NULL ||
+	    event_add(c->ev, NULL) != 0) {
+		loadgen_conn_close(c);
+		return false;
+	}
+	return true;
+}
+
+static void
+loadgen_fail_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	loadgen_done(arg, 0);
+}
+
+/* The webhook on c failed before it went out: counted from the event loop, not
+ * from here, which loadgen_done itself may have called (no recursion). */
+static void
+loadgen_fail_later(struct loadgen *lg, struct loadgen_conn *c)
+{
+	struct timeval now = { 0, 0 };
+
+	loadgen_conn_close(c);
+	if (event_base_once(lg->base, -1, EV_TIMEOUT, loadgen_fail_cb, c, &now) != 0)
+		abort();
+}
+
 static void
 loadgen_issue(struct loadgen *lg, struct loadgen_conn *c, struct loadgen_req *r)
 {
 	const struct loadgen_opts *o = &lg->o;
-	struct evhttp_request *req;
-	struct evkeyvalq *h;
 	uint64_t step = r->seq / (uint64_t)o->patients;
 	long patient = (long)(r->seq % (uint64_t)o->patients);
 	size_t s = step % LOADGEN_SCRIPT_LEN;
 	const char *text = (s == 0 && step > 0) ? "menu" : loadgen_script[s];
-	char from[32], sid[64], body[512], signed_data[1024], sigb64[64];
+	char from[32], sid[64], body[512], signed_data[1024], sigb64[64], out[2048];
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	size_t maclen = 0;
+	size_t maclen = 0, body_len, out_len, sent = 0;
 	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(lg->mac);
 
 	snprintf(from, sizeof from, "+1555%07ld", 1000000 + patient);
@@ -259,6 +382,7 @@ loadgen_issue(struct loadgen *lg, struct loadgen_conn *c, struct loadgen_req *r)
 	loadgen_form_append(body, sizeof body, "To", o->service);
 	loadgen_form_append(body, sizeof body, "Body", text);
 	loadgen_form_append(body, sizeof body, "NumMedia", "0");
+	body_len = strlen(body);
 	/* Twilio signs the URL, then each parameter as name+value sorted by name. */
 	snprintf(signed_data, sizeof signed_data, "%s/sms/inboundBody%sFrom%sMessageSid%sNumMedia0To%s",
 	    o->public_base, text, from, sid, o->service);
@@ -270,19 +394,47 @@ loadgen_issue(struct loadgen *lg, struct loadgen_conn *c, struct loadgen_req *r)
 	}
 	EVP_MAC_CTX_free(ctx);
 	EVP_EncodeBlock((unsigned char *)sigb64, mac, (int)maclen);
+	out_len = (size_t)snprintf(out, sizeof out, "POST /sms/inbound HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Content-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: %s\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", sigb64, body_len, body);
 
-	r->conn = c;
-	req = evhttp_request_new(loadgen_done_cb, r);
-	h = evhttp_request_get_output_headers(req);
-	evhttp_add_header(h, "Host", "127.0.0.1");
-	evhttp_add_header(h, "Content-Type", "application/x-www-form-urlencoded");
-	evhttp_add_header(h, "X-Twilio-Signature", sigb64);
-	evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
-	c->busy = true;
+	c->req = r;
+	c->sent_us = timeutil_mono_us();
 	lg->in_flight++;
-	if (evhttp_make_request(c->evcon, req, EVHTTP_REQ_POST, "/sms/inbound") != 0) {
-		fprintf(stderr, "loadgen: cannot make a request\n");
-		exit(1);
+	if (c->fd < 0 && !loadgen_conn_open(lg, c)) {
+		loadgen_fail_later(lg, c);
+		return;
+	}
+	/* A request is far smaller than the socket's buffer: one send, short only if the peer is gone. */
+	while (sent < out_len) {
+		ssize_t n = send(c->fd, out + sent, out_len - sent, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			loadgen_fail_later(lg, c);
+			return;
+		}
+		sent += (size_t)n;
+	}
+}
+
+/* Webhooks unanswered for LOADGEN_TIMEOUT_US fail, and their connections are closed. */
+static void
+loadgen_watchdog_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct loadgen *lg = arg;
+	uint64_t now = timeutil_mono_us();
+
+	(void)fd;
+	(void)what;
+	for (int i = 0; i < lg->o.conns; i++) {
+		struct loadgen_conn *c = &lg->conns[i];
+
+		if (c->req != NULL && now - c->sent_us > LOADGEN_TIMEOUT_US) {
+			loadgen_conn_close(c);
+			loadgen_done(c, 0);
+		}
 	}
 }
 
@@ -339,7 +491,7 @@ static void
 loadgen_usage(void)
 {
 	fprintf(stderr,
-	    "usage: loadgen --port P --token T --public-base URL [--host H] [--service NUM]\n"
+	    "usage: loadgen --port P --token T --public-base URL [--host IPV4] [--service NUM]\n"
 	    "               [--run-id ID] [--patients N] [--start SEQ] [--count N]\n"
 	    "               [--duration S] [--rate R] [--conns C]\n");
 	exit(2);
@@ -390,10 +542,13 @@ main(int argc, char **argv)
 	lg.conns = calloc((size_t)lg.o.conns, sizeof *lg.conns);
 	for (int i = 0; i < lg.o.conns; i++) {
 		lg.conns[i].lg = &lg;
-		lg.conns[i].evcon = evhttp_connection_base_new(lg.base, NULL, lg.o.host,
-		    (ev_uint16_t)lg.o.port);
-		evhttp_connection_set_timeout(lg.conns[i].evcon, 30);
+		lg.conns[i].fd = -1;
+		if (!loadgen_conn_open(&lg, &lg.conns[i])) {
+			fprintf(stderr, "loadgen: cannot connect to %s:%d\n", lg.o.host, lg.o.port);
+			return 1;
+		}
 	}
+	timeutil_every(&lg.watchdog, lg.base, 1000, loadgen_watchdog_timer, &lg);
 	lg.t0_us = timeutil_mono_us();
 	lg.end_us = lg.t0_us + (uint64_t)(lg.o.duration_s * 1e6);
 	if (lg.o.rate > 0) {
@@ -426,8 +581,9 @@ main(int argc, char **argv)
 
 	if (lg.o.rate > 0)
 		event_del(&lg.tick);
+	event_del(&lg.watchdog);
 	for (int i = 0; i < lg.o.conns; i++)
-		evhttp_connection_free(lg.conns[i].evcon);
+		loadgen_conn_close(&lg.conns[i]);
 	free(lg.conns);
 	free(lg.lat_us);
 	EVP_MAC_CTX_free(lg.mac);
