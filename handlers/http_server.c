@@ -103,9 +103,8 @@ struct http_conn {
 	char addr[CIDR_ADDR_MAX];         /* the peer's address */
 	bool trusted;                     /* a trusted proxy: no per-client cap, the long idle timeout */
 	enum http_conn_state state;
-	struct evbuffer_cb_entry *input_cb;  /* counts into bytes_read; removed when evhttp frees evcon */
-	uint64_t bytes_read;              /* bytes evhttp has read from the socket */
-	uint64_t bytes_read_at_idle;      /* bytes_read when its last reply went out */
+	struct evbuffer_cb_entry *input_cb;  /* counts into bytes_since_reply; removed when evhttp frees evcon */
+	uint64_t bytes_since_reply;       /* bytes evhttp has read from the socket since its last reply went out */
 	TAILQ_ENTRY(http_conn) idle_entry;  /* on srv->idle while IDLE */
 };
 
@@ -154,7 +153,7 @@ http_conn_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, vo
 	struct http_conn *c = arg;
 
 	(void)buf;
-	c->bytes_read += info->n_added;
+	c->bytes_since_reply += info->n_added;
 }
 
 /* The reply went out: the connection waits for its next request, on the short idle timeout. */
@@ -168,7 +167,7 @@ http_server_request_done_cb(struct evhttp_request *req, void *arg)
 	if (c == NULL || c->state != HTTP_CONN_BUSY)
 		return;
 	c->state = HTTP_CONN_IDLE;
-	c->bytes_read_at_idle = c->bytes_read;
+	c->bytes_since_reply = 0;
 	TAILQ_INSERT_TAIL(&srv->idle, c, idle_entry);
 	/* A proxy pools its connections and reuses them; closing them early only races its reuse. */
 	if (!c->trusted)
@@ -191,7 +190,7 @@ http_conn_quiet(const struct http_conn *c)
 
 	if (bev == NULL)
 		return true;
-	if (c->bytes_read != c->bytes_read_at_idle || evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+	if (c->bytes_since_reply > 0 || evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 		return false;
 	fd = bufferevent_getfd(bev);
 	return fd < 0 || ioctl(fd, FIONREAD, &unread) != 0 || unread == 0;
