@@ -25,7 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness_base.h"
+#include "evloop.h"
 #include "harness_http.h"
 
 #define FAKE_BUF_MAX 65536  /* the largest request; the gateway's replies are a few hundred bytes */
@@ -137,7 +137,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	base = harness_base_new();
+	base = evloop_new();
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

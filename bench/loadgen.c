@@ -44,7 +44,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness_base.h"
+#include "evloop.h"
 #include "harness_http.h"
 #include "timeutil.h"
 
@@ -501,7 +501,7 @@ main(int argc, char **argv)
 	    lg.o.conns < 1 || lg.o.rate < 0)
 		loadgen_usage();
 
-	lg.base = harness_base_new();
+	lg.base = evloop_new();
 	lg.mac = loadgen_mac_new(lg.o.token);
 	TAILQ_INIT(&lg.waiting);
 	lg.next_seq = lg.o.start;

@@ -2,12 +2,15 @@
  * replay.c - the benchmark's reference: the gateway's own SQL for the same
  * texts, with no gateway in between.
  *
- * bench/run compares the gateway with this. It sends the texts the load
- * generator would send next (message k goes to patient k % PATIENTS as step
- * k / PATIENTS of the same script, so the conversations of the gateway
- * phases simply go on) through the statements the gateway issues for a
- * text, built by the gateway's own code (gateway/store.c, gateway/batch.c,
- * gateway/db.c, inbound.c's inbound_step_* functions, the pure dialogue):
+ * bench/run compares the gateway with this. It sends the load generator's
+ * texts (message k goes to patient k % PATIENTS as step k / PATIENTS of the
+ * same script) to a twin population of its own (--patient-base PATIENTS,
+ * --run-id of its own): bench/run replays exactly the texts of each gateway
+ * phase, to conversations in the states the gateway's were in, since the
+ * twins got the same texts before. They go through the statements the
+ * gateway issues for a text, built by the gateway's own code
+ * (gateway/store.c, gateway/batch.c, gateway/db.c, inbound.c's
+ * inbound_step_* functions, the pure dialogue):
  *   carenav_inbound_accept_batch   at most CONNS texts waiting for their
  *                                  accept (the load generator's connections),
  *                                  urgent in the pool as in intake.c; the
@@ -47,6 +50,7 @@
 #include "db.h"
 #include "dialogue.h"
 #include "embedded.h"
+#include "evloop.h"
 #include "flows.h"
 #include "idmap.h"
 #include "inbound.h"
@@ -72,6 +76,7 @@ struct replay_opts {
 	const char *service;      /* the clinic's number */
 	const char *run_id;       /* as the load generator's: MessageSids SM<run_id><seq> */
 	long patients;
+	long patient_base;        /* the first patient's number: 0 as the load generator's, or a twin population */
 	uint64_t start;           /* first sequence number */
 	uint64_t count;           /* texts to send */
 	int conns;                /* accepts in flight at most */
@@ -341,7 +346,8 @@ replay_feed(struct replay *rp)
 		uint64_t step = seq / (uint64_t)rp->o.patients;
 		size_t s = step % REPLAY_SCRIPT_LEN;
 
-		snprintf(from, sizeof from, "+1555%07ld", 1000000 + (long)(seq % (uint64_t)rp->o.patients));
+		snprintf(from, sizeof from, "+1555%07ld",
+		    1000000 + rp->o.patient_base + (long)(seq % (uint64_t)rp->o.patients));
 		snprintf(sid, sizeof sid, "SM%s%020" PRIu64, rp->o.run_id, seq);
 		rp->issued++;
 		rp->in_flight++;
@@ -380,7 +386,8 @@ static void
 replay_usage(void)
 {
 	fprintf(stderr,
-	    "usage: carenav-replay --count N [--start SEQ] [--patients N] [--run-id ID] [--service NUM]\n"
+	    "usage: carenav-replay --count N [--start SEQ] [--patients N] [--patient-base N] [--run-id ID]\n"
+	    "                      [--service NUM]\n"
 	    "                      [--conns N] [--accept-batch N] [--load-batch N] [--commit-batch N]\n"
 	    "                      [--claim-batch N] [--sent-batch N]\n"
 	    "  (the gateway's settings, DATABASE_URL and DB_POOL_SIZE first, from the environment)\n");
@@ -423,6 +430,7 @@ main(int argc, char **argv)
 		if (strcmp(a, "--count") == 0) rp.o.count = (uint64_t)replay_arg(a, v, 1);
 		else if (strcmp(a, "--start") == 0) rp.o.start = (uint64_t)replay_arg(a, v, 0);
 		else if (strcmp(a, "--patients") == 0) rp.o.patients = replay_arg(a, v, 1);
+		else if (strcmp(a, "--patient-base") == 0) rp.o.patient_base = replay_arg(a, v, 0);
 		else if (strcmp(a, "--run-id") == 0) rp.o.run_id = v;
 		else if (strcmp(a, "--service") == 0) rp.o.service = v;
 		else if (strcmp(a, "--conns") == 0) rp.o.conns = (int)replay_arg(a, v, 1);
@@ -440,7 +448,9 @@ main(int argc, char **argv)
 	log_set_level(LOG_WARN);
 	replay_load_triage(&rp);
 
-	rp.base = event_base_new();
+	rp.base = evloop_new();  /* the gateway's loop */
+	if (rp.base == NULL)
+		fatalx("replay: cannot make an event loop");
 	conninfo = config_database_conninfo(&rp.cfg);
 	rp.db = db_new(rp.base, conninfo, (size_t)rp.cfg.db_pool_size);
 	free(conninfo);
@@ -470,7 +480,6 @@ main(int argc, char **argv)
 	printf("RP_seconds=%.3f\n", secs);
 	printf("RP_rate=%.1f\n", secs > 0 ? (double)rp.accepted / secs : 0.0);
 	printf("RP_cpu_ms_per_text=%.3f\n", rp.accepted ? cpu_ms / (double)rp.accepted : 0.0);
-	printf("RP_next_seq=%" PRIu64 "\n", rp.next_seq);
 
 	batch_free(rp.accepts);
 	batch_free(rp.loads);

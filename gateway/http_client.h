@@ -35,7 +35,11 @@ struct http_request {
 
 /* True if url starts with http:// or https://, the schemes requests are sent to. */
 bool http_client_url_ok(const char *url);
-struct http_client *http_client_new(struct event_base *base);
+/*
+ * keep_alive: how many idle connections to keep for reuse, at least as many
+ * as the requests that can be in flight at once (OUTBOX_BATCH).
+ */
+struct http_client *http_client_new(struct event_base *base, long keep_alive);
 /* Aborts requests in flight (their callbacks run with an error) and frees. */
 void http_client_free(struct http_client *client);
 /* Starts a POST; the callback always runs later, from the loop. */

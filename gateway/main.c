@@ -36,6 +36,7 @@
 #include "doctor.h"
 #include "embedded.h"
 #include "escalation.h"
+#include "evloop.h"
 #include "flow_admin.h"
 #include "flows.h"
 #include "http_client.h"
@@ -171,8 +172,15 @@ main_migrate_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (gw->migrate_pid == 0) {
-		if (posix_spawn(&gw->migrate_pid, "/proc/self/exe", NULL, NULL, argv, environ) != 0)
+		posix_spawn_file_actions_t fa;
+
+		/* The child keeps stdin, stdout and stderr only: not our sockets (gateway/evloop.h). */
+		if (posix_spawn_file_actions_init(&fa) != 0)
+			return;
+		if (posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1) != 0 ||
+		    posix_spawn(&gw->migrate_pid, "/proc/self/exe", &fa, NULL, argv, environ) != 0)
 			gw->migrate_pid = 0;
+		posix_spawn_file_actions_destroy(&fa);
 		return;
 	}
 	if (waitpid(gw->migrate_pid, &status, WNOHANG) != gw->migrate_pid)
@@ -341,13 +349,13 @@ main_serve(void)
 		log_error("startup: PostgreSQL is unreachable; starting anyway: webhooks are spooled to "
 		    "disk and answered once it is back");
 
-	gw.base = event_base_new();
+	gw.base = evloop_new();
 	if (gw.base == NULL)
-		fatalx("event_base_new failed");
+		fatalx("cannot make an event loop");
 	conninfo = config_database_conninfo(&gw.cfg);
 	gw.db = db_new(gw.base, conninfo, (size_t)gw.cfg.db_pool_size);
 	free(conninfo);
-	gw.http = http_client_new(gw.base);
+	gw.http = http_client_new(gw.base, (long)gw.cfg.outbox_batch);
 	penv.base = gw.base;
 	penv.http = gw.http;
 	penv.cfg = &gw.cfg;
@@ -521,9 +529,9 @@ main_cmd_purge(void)
 	PQfinish(main_connect_migrated(&cfg));
 	/* The run's own progress lines are for the gateway's log; this command prints its totals. */
 	log_set_level(LOG_WARN);
-	p.base = event_base_new();
+	p.base = evloop_new();
 	if (p.base == NULL)
-		fatalx("event_base_new failed");
+		fatalx("cannot make an event loop");
 	conninfo = config_database_conninfo(&cfg);
 	db = db_new(p.base, conninfo, 1);
 	free(conninfo);
