@@ -102,9 +102,8 @@ batch_encode(struct batch *b, const json_t *array)
 	return b->text;
 }
 
-/* now: send at once rather than from the loop (see batch_call_done). */
 static void
-batch_schedule(struct batch *b, bool now)
+batch_schedule(struct batch *b)
 {
 	if (b->call != NULL || b->nwaiting == 0)
 		return;
@@ -115,9 +114,7 @@ batch_schedule(struct batch *b, bool now)
 		return;
 	}
 	evtimer_del(&b->linger);
-	if (now)
-		batch_send(b);
-	else if (!event_pending(&b->kick, EV_TIMEOUT, NULL))
+	if (!event_pending(&b->kick, EV_TIMEOUT, NULL))
 		event_active(&b->kick, EV_TIMEOUT, 1);
 }
 
@@ -150,7 +147,7 @@ batch_call_done(const PGresult *res, const char *error, void *arg)
 		}
 		free(call->items);
 		free(call);
-		batch_schedule(b, false);
+		batch_schedule(b);
 		return;
 	}
 	if (error == NULL) {
@@ -173,15 +170,7 @@ batch_call_done(const PGresult *res, const char *error, void *arg)
 		if (ord >= 1 && (size_t)ord <= call->n)
 			rows[ord - 1] = r;
 	}
-	/*
-	 * What waited behind this call goes out before its callbacks run, so that
-	 * PostgreSQL works on it meanwhile (a call's items wait for the one in
-	 * flight, and its callbacks answer them: the accepts' 200s, one step's
-	 * replies). Items the callbacks add wait for the call after it, sent from
-	 * the loop. After a failed call the loop sends it, once every item knows.
-	 */
-	if (error == NULL)
-		batch_schedule(b, true);
+	/* The next call goes out from the loop; these callbacks may add items. */
 	for (size_t i = 0; i < call->n; i++) {
 		call->items[i]->cb(res, error == NULL ? rows[i] : -1, error == NULL ? col : NULL, error,
 		    call->items[i]->arg);
@@ -192,7 +181,7 @@ batch_call_done(const PGresult *res, const char *error, void *arg)
 	free(rows);
 	free(call->items);
 	free(call);
-	batch_schedule(b, false);
+	batch_schedule(b);
 }
 
 /* The hold said no: every waiting item gets its callback now, in order, as if the connection were lost. */
@@ -209,7 +198,7 @@ batch_turn_away(struct batch *b)
 		it->cb(NULL, -1, NULL, "held back", it->arg);
 		batch_item_free(it);
 	}
-	batch_schedule(b, false);
+	batch_schedule(b);
 }
 
 static void
@@ -330,7 +319,7 @@ batch_add_take(struct batch *b, json_t *item, batch_item_cb *cb, void *arg)
 	it->arg = arg;
 	TAILQ_INSERT_TAIL(&b->waiting, it, entry);
 	b->nwaiting++;
-	batch_schedule(b, false);
+	batch_schedule(b);
 }
 
 size_t
