@@ -5,7 +5,7 @@
  * Each text costs a few interest changes on one socket within a loop
  * iteration (evhttp enables reading, then writing, to send a reply; libcurl
  * moves a connection from writing to reading); the changelist merges them
- * into one epoll_ctl call, or none, when the loop next polls (4.3 -> 3.1
+ * into one epoll_ctl call, or none, when the loop next polls (4.3 -> 3.3
  * calls per text in the gateway; the benchmark's load generator and fake
  * provider use it too). A socket closed and reopened under the same number
  * within one iteration is caught: libevent retries the merged MOD as an ADD.
