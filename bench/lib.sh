@@ -305,16 +305,16 @@ drain() {
   awk -v t0="$t0" -v t1="$EPOCHREALTIME" 'BEGIN {printf "%.1f", t1 - t0}'
 }
 
-# writeback_settle: an open-loop phase starts settled, so that its CPU and
-# latency are its own texts', not the leftovers of the 3x faster phases before
-# it: VACUUM (their dead rows, which autovacuum and the backends' pruning would
+# writeback_settle: every measured phase starts settled, so that its CPU and
+# latency are its own texts', not the leftovers of the phases before it:
+# VACUUM (their dead rows, which autovacuum and the backends' pruning would
 # otherwise clear during it), CHECKPOINT (so that none starts within it), and
 # sync. PostgreSQL 15 grows a table by writing zero pages through the page
 # cache (some 130 MB in a quick run's max phase and replay), and the kernel
 # writes all of a file's dirty pages at once, 30 s after the first of them
 # (vm.dirty_expire_centisecs): that burst held the WAL's fdatasync for
 # 100-250 ms a few seconds into the half phase (docs/architecture.md). The
-# soak, minutes long, pays for its own vacuum and checkpoints.
+# soak, minutes long, then pays for the vacuum and checkpoints of its own texts.
 writeback_settle() {
   sql "VACUUM" >/dev/null 2>&1 || true
   sql "CHECKPOINT" >/dev/null 2>&1 || true  # needs a superuser (BENCH_DATABASE_URL may not be one)

@@ -387,9 +387,8 @@ replay_usage(void)
 {
 	fprintf(stderr,
 	    "usage: carenav-replay --count N [--start SEQ] [--patients N] [--patient-base N] [--run-id ID]\n"
-	    "                      [--service NUM]\n"
-	    "                      [--conns N] [--accept-batch N] [--load-batch N] [--commit-batch N]\n"
-	    "                      [--claim-batch N] [--sent-batch N]\n"
+	    "                      [--service NUM] [--conns N] [--accept-batch N] [--load-batch N]\n"
+	    "                      [--commit-batch N] [--claim-batch N] [--sent-batch N]\n"
 	    "  (the gateway's settings, DATABASE_URL and DB_POOL_SIZE first, from the environment)\n");
 	exit(2);
 }

@@ -38,7 +38,7 @@
 static enum log_level log_level = LOG_INFO;
 static bool log_json = true;
 /* Read once: glibc asks the kernel on every getpid(), a system call per text
- * at one line each; this process forks only to exec at once (gateway/doctor.c). */
+ * at one line each; this process forks only to exec at once (gateway/doctor.c, gateway/main.c). */
 static long log_pid;
 
 static const char *const log_level_names[] = {
