@@ -308,7 +308,11 @@ drain() {
 # writeback_settle: every measured phase starts settled, so that its CPU and
 # latency are its own texts', not the leftovers of the phases before it:
 # VACUUM (their dead rows, which autovacuum and the backends' pruning would
-# otherwise clear during it), CHECKPOINT (so that none starts within it), and
+# otherwise clear during it), ANALYZE of the tables autovacuum would analyze
+# now (its default thresholds: a plain VACUUM leaves them due, and the
+# partition phase's first max phase paid for the ANALYZE of the walk's
+# tables, its other processes' CPU twice the next phases'; VACUUM (ANALYZE)
+# of every table took a second per phase), CHECKPOINT (so that none starts within it), and
 # sync. PostgreSQL 15 grows a table by writing zero pages through the page
 # cache (some 130 MB in a quick run's max phase and replay), and the kernel
 # writes all of a file's dirty pages at once, 30 s after the first of them
@@ -317,6 +321,10 @@ drain() {
 # soak, minutes long, then pays for the vacuum and checkpoints of its own texts.
 writeback_settle() {
   sql "VACUUM" >/dev/null 2>&1 || true
+  sql "DO \$\$DECLARE t regclass; BEGIN
+         FOR t IN SELECT relid FROM pg_stat_user_tables WHERE n_mod_since_analyze > 50 + 0.1 * n_live_tup LOOP
+           EXECUTE format('ANALYZE %s', t);
+         END LOOP; END\$\$" >/dev/null 2>&1 || true
   sql "CHECKPOINT" >/dev/null 2>&1 || true  # needs a superuser (BENCH_DATABASE_URL may not be one)
   sync
 }

@@ -144,6 +144,7 @@ static void
 webhook_accept_done(enum intake_result result, int64_t message_id, void *arg)
 {
 	struct webhook_call *call = arg;
+	enum log_level level = result == INTAKE_STORED ? LOG_DEBUG : LOG_INFO;
 
 	http_release(call->ctx);
 	stats_observe_webhook_ms(stats_now_ms() - call->started_ms);
@@ -161,8 +162,14 @@ webhook_accept_done(enum intake_result result, int64_t message_id, void *arg)
 	case INTAKE_DUPLICATE:
 		if (result == INTAKE_DUPLICATE)
 			stats.inbound_duplicate++;
-		log_info("webhook: %s message=%" PRId64 " from %s %s", call->ops->name, message_id,
-		    call->from_masked, intake_result_name(result));
+		/*
+		 * A text stored as it came is in the database, with its id and time;
+		 * at info only the exceptions (spooled, a provider's retry): a line
+		 * per text would be a write per text at load.
+		 */
+		if (log_enabled(level))
+			log_msg(level, "webhook: %s message=%" PRId64 " from %s %s", call->ops->name, message_id,
+			    call->from_masked, intake_result_name(result));
 		http_reply_body(call->req, 200, call->ops->ok_content_type, call->ops->ok_body);
 		break;
 	}
