@@ -64,15 +64,6 @@
 /* Most conversations in one load query, and steps in one commit. */
 #define INBOUND_LOAD_BATCH 256
 #define INBOUND_COMMIT_BATCH 128
-/*
- * Below INBOUND_COMMIT_LINGER_ITEMS waiting, a step commit waits up to
- * INBOUND_COMMIT_LINGER_MS for others to share its transaction, as the
- * accept does (gateway/intake.c): nobody waits on it but the reply, which
- * leaves that much later (50 ms: nothing beside an SMS's own seconds; see
- * gateway/intake.c for what these lingers saved).
- */
-#define INBOUND_COMMIT_LINGER_ITEMS 64
-#define INBOUND_COMMIT_LINGER_MS 50
 
 struct inbound {
 	struct event_base *base;

@@ -15,6 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Below INBOUND_COMMIT_LINGER_ITEMS waiting, a step commit waits up to
+ * INBOUND_COMMIT_LINGER_MS for others to share its transaction, as the
+ * accept does (gateway/intake.h): nobody waits on it but the reply, which
+ * leaves that much later (50 ms: nothing beside an SMS's own seconds; see
+ * gateway/intake.h for what these lingers saved).
+ */
+#define INBOUND_COMMIT_LINGER_ITEMS 64
+#define INBOUND_COMMIT_LINGER_MS 50
+
 struct config;
 struct conv_state;
 struct db;

@@ -61,19 +61,6 @@ struct intake {
 
 /* Most messages in one accept batch (one transaction). */
 #define INTAKE_BATCH_MAX 256
-/*
- * Below INTAKE_LINGER_ITEMS waiting, an accept waits up to INTAKE_LINGER_MS
- * for more to share its transaction (issue #23: at 1,000 texts/s, with the
- * step commit's linger, PostgreSQL CPU per text fell from 0.91 to 0.53 ms
- * and commits per text from 0.49 to 0.22; the webhook's p99 stayed 20-30 ms).
- * Session 15, at 1,500 texts/s with the commits' and marks' lingers below
- * (bench/run --quick, two runs each): 24 items or 10 ms instead of 8 or 3
- * took PostgreSQL CPU per text from 0.36-0.54 to 0.25-0.32 ms and commits
- * per text from 0.20 to 0.07; the webhook's p50 went from 8-12 to 16-19 ms,
- * its p99 was 30-39 ms (18-104 ms before).
- */
-#define INTAKE_LINGER_ITEMS 24
-#define INTAKE_LINGER_MS 10
 
 /* A copy of a message, for the time its accept is in flight. */
 struct intake_msg {

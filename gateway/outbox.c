@@ -79,15 +79,6 @@
 #define OUTBOX_RECORD_RETRY_MS 1000
 /* Most 'sent' marks in one transaction. */
 #define OUTBOX_SENT_BATCH 256
-/*
- * At low load a 'sent' mark waits up to OUTBOX_SENT_LINGER_MS for others
- * to share its transaction while fewer than OUTBOX_SENT_LINGER_ITEMS wait
- * (issue #23: at 300 texts/s a mark of one or two items cost a call and a
- * commit each). Nobody waits on a mark; the conversation's next reply, which
- * the mark hands over, leaves that much later.
- */
-#define OUTBOX_SENT_LINGER_ITEMS 64
-#define OUTBOX_SENT_LINGER_MS 50
 
 struct outbox {
 	struct event_base *base;
