@@ -194,17 +194,18 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 # The cluster's WAL so far: records, full-page images, bytes (pg_stat_wal).
 wal() { sql "SELECT wal_records || ' ' || wal_fpi || ' ' || wal_bytes FROM pg_stat_wal"; }
-# checkpoints_between T0 T1: the checkpoints the private cluster started from
-# T0 to T1 (epoch seconds), from its log (log_checkpoints is on by default);
-# "-" with BENCH_DATABASE_URL. pg_stat_bgwriter counts a checkpoint only once
-# it ends, often a phase later; a p99 is decided by when it starts.
-checkpoints_between() {
+# logged_between PATTERN T0 T1: the private cluster's log lines matching
+# PATTERN from T0 to T1 (epoch seconds); "-" with BENCH_DATABASE_URL. For the
+# checkpoints started (log_checkpoints is on by default; pg_stat_bgwriter
+# counts one only once it ends, often a phase later, and a p99 is decided by
+# when it starts) and the autovacuum runs of a second or more (deploy/pg-local).
+logged_between() {
   local n=0 day hms
   [ -n "$pg_pid" ] && [ -f "$dir/pg/server.log" ] || { echo -; return; }
   while read -r day hms _; do
-    awk -v t="$(date -d "$day $hms UTC" +%s.%N)" -v a="$1" -v b="$2" 'BEGIN {exit !(t >= a && t < b)}' &&
+    awk -v t="$(date -d "$day $hms UTC" +%s.%N)" -v a="$2" -v b="$3" 'BEGIN {exit !(t >= a && t < b)}' &&
       n=$((n + 1))
-  done < <(grep "checkpoint starting" "$dir/pg/server.log")
+  done < <(grep -E "$1" "$dir/pg/server.log")
   echo "$n"
 }
 
@@ -228,7 +229,7 @@ bench_mark() {
 }
 # bench_cost A B TEXTS: from mark A to mark B, per text: C_gw_ms, C_lb_ms,
 # C_pg_ms, C_fake_ms (CPU ms), C_pg_split, C_commits, C_wal ("records, full-page
-# images, bytes, checkpoints started" in all); and C_sent (replies delivered),
+# images, bytes" per text, then in all the checkpoints started and the autovacuum runs logged); and C_sent (replies delivered),
 # C_secs, C_busy_pct (of all cores).
 bench_cost() {
   local a=$1 b=$2 n=$3 k x y
@@ -254,7 +255,8 @@ bench_cost() {
   x=${a}_sent; y=${b}_sent
   C_sent=$(( ${!y} - ${!x} ))
   x=${a}_t; y=${b}_t
-  C_wal="$C_wal, checkpoints $(checkpoints_between "${!x}" "${!y}")"
+  C_wal="$C_wal, checkpoints $(logged_between "checkpoint starting" "${!x}" "${!y}")"
+  C_wal="$C_wal, autovacuums of 1 s or more $(logged_between "automatic (vacuum|analyze) of table" "${!x}" "${!y}")"
   C_secs=$(awk -v x="${!x}" -v y="${!y}" 'BEGIN {printf "%.1f", y - x}')
   local ab=${a}_busy bb=${b}_busy aa=${a}_all ba=${b}_all
   C_busy_pct=$(awk -v b0="${!ab}" -v b1="${!bb}" -v a0="${!aa}" -v a1="${!ba}" \

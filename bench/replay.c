@@ -13,7 +13,8 @@
  * inbound_step_* functions, the pure dialogue):
  *   carenav_inbound_accept_batch   at most CONNS texts waiting for their
  *                                  accept (the load generator's connections),
- *                                  urgent in the pool as in intake.c; the
+ *                                  urgent in the pool and as many calls
+ *                                  in flight, keyed, as in intake.c; the
  *                                  step it loads runs without a load
  *   carenav_step_load_batch        one job per conversation, as in inbound.c:
  *   carenav_step_commit_batch      load, dialogue, commit, load again until
@@ -341,7 +342,7 @@ replay_accept_done(const PGresult *res, int row, const int *col, const char *err
 static void
 replay_feed(struct replay *rp)
 {
-	char from[32], sid[64];
+	char from[32], sid[64], key[INTAKE_KEY_MAX];
 
 	while (rp->issued < rp->o.count && rp->in_flight < (uint64_t)rp->o.conns) {
 		uint64_t seq = rp->next_seq++;
@@ -353,7 +354,8 @@ replay_feed(struct replay *rp)
 		snprintf(sid, sizeof sid, "SM%s%020" PRIu64, rp->o.run_id, seq);
 		rp->issued++;
 		rp->in_flight++;
-		batch_add_take(rp->accepts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:I}", "provider", "twilio",
+		intake_conversation_key(key, sizeof key, from, rp->o.service);
+		batch_add_keyed_take(rp->accepts, key, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:I}", "provider", "twilio",
 		    "sid", sid, "from", from, "to", rp->o.service,
 		    "body", (s == 0 && step > 0) ? "menu" : replay_script[s], "num_media", 0, "opt_out_type",
 		    "window_ms", (json_int_t)(rp->cfg.rate_limit_window_s * 1000)), replay_accept_done, rp);
@@ -466,6 +468,7 @@ main(int argc, char **argv)
 	rp.accepts = batch_new(rp.base, rp.db, &store_inbound_accept_batch, rp.cfg.default_flow, rp.o.accept_batch,
 	    true);
 	batch_set_linger(rp.accepts, INTAKE_LINGER_ITEMS, INTAKE_LINGER_MS);
+	batch_set_calls(rp.accepts, intake_accept_calls(rp.cfg.db_pool_size));
 	rp.loads = batch_new(rp.base, rp.db, &store_step_load_batch, rp.cfg.default_flow, rp.o.load_batch, false);
 	snprintf(lease, sizeof lease, "%lld", rp.cfg.provider_timeout_ms + REPLAY_LEASE_MARGIN_MS);
 	rp.commits = batch_new(rp.base, rp.db, &store_step_commit_batch, lease, rp.o.commit_batch, false);

@@ -13,11 +13,20 @@
  * into the spool. A batch may linger (batch_set_linger): with fewer than
  * linger_items waiting it sends when the linger timer fires, started as
  * the first of them waits, or as soon as enough have joined.
+ *
+ * A batch allowed several calls at once (batch_set_calls) sends another
+ * beside those in flight once linger_items wait, and keeps its keys apart:
+ * an item whose key is in a call in flight waits, in its place, for that
+ * call to end; the hold turns it away only then. So the items of one key
+ * reach the database, or the hold, in the order they were added, whichever
+ * call ends first. A key is kept as its 64-bit FNV-1a hash: two keys with
+ * the same hash only wait for each other.
  */
 #include "batch.h"
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/queue.h>
 
@@ -26,11 +35,14 @@
 #include "store.h"
 #include "xmalloc.h"
 
+TAILQ_HEAD(batch_call_list, batch_call);
+
 struct batch_item {
 	TAILQ_ENTRY(batch_item) entry;
 	json_t *json;       /* owned */
 	batch_item_cb *cb;
 	void *arg;
+	uint64_t key;       /* the hash of its key, 0 for none */
 	bool alone;         /* its last call was refused: send it by itself */
 };
 TAILQ_HEAD(batch_item_list, batch_item);
@@ -46,7 +58,10 @@ struct batch {
 	bool urgent;
 	struct batch_item_list waiting;
 	size_t nwaiting;
-	struct batch_call *call;    /* the call in flight, or NULL */
+	struct batch_call_list calls;  /* in flight, oldest first */
+	size_t ncalls;
+	size_t max_calls;           /* in flight at once: 1 unless batch_set_calls */
+	size_t nflying;             /* items in those calls */
 	struct event kick;          /* deferred send */
 	struct event linger;        /* send after linger_ms even if fewer than linger_items wait */
 	struct timeval linger_tv;
@@ -57,9 +72,12 @@ struct batch {
 };
 
 struct batch_call {
+	TAILQ_ENTRY(batch_call) entry;
 	struct batch *b;
 	struct batch_item **items;  /* owned array of n owned items */
 	size_t n;
+	uint64_t *keys;             /* owned: the items' keys, sorted (none: 0) */
+	size_t nkeys;
 };
 
 static void batch_send(struct batch *b);
@@ -72,11 +90,52 @@ batch_item_free(struct batch_item *it)
 }
 
 static void
+batch_call_free(struct batch_call *call)
+{
+	free(call->keys);
+	free(call->items);
+	free(call);
+}
+
+static void
 batch_destroy(struct batch *b)
 {
 	free(b->extra);
 	free(b->text);
 	free(b);
+}
+
+/* 64-bit FNV-1a; never 0, which means no key. */
+static uint64_t
+batch_key_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h != 0 ? h : 1;
+}
+
+static int
+batch_key_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* True if a call in flight has an item of this key: an item of it must wait for that call. */
+static bool
+batch_key_flying(const struct batch *b, uint64_t key)
+{
+	const struct batch_call *call;
+
+	if (key == 0)
+		return false;
+	TAILQ_FOREACH(call, &b->calls, entry)
+		if (bsearch(&key, call->keys, call->nkeys, sizeof *call->keys, batch_key_cmp) != NULL)
+			return true;
+	return false;
 }
 
 /*
@@ -105,7 +164,10 @@ batch_encode(struct batch *b, const json_t *array)
 static void
 batch_schedule(struct batch *b)
 {
-	if (b->call != NULL || b->nwaiting == 0)
+	if (b->ncalls >= b->max_calls || b->nwaiting == 0)
+		return;
+	/* Another call beside those in flight only once a batch's worth waits. */
+	if (b->ncalls > 0 && b->nwaiting < b->linger_items)
 		return;
 	if (b->nwaiting < b->linger_items) {
 		/* Few items: give more a moment to join (the linger timer sends them). */
@@ -127,13 +189,15 @@ batch_call_done(const PGresult *res, const char *error, void *arg)
 	const char *missing = NULL;
 	char *why = NULL;
 
-	b->call = NULL;
+	TAILQ_REMOVE(&b->calls, call, entry);
+	b->ncalls--;
+	b->nflying -= call->n;
 	if (b->closing) {
 		for (size_t i = 0; i < call->n; i++)
 			batch_item_free(call->items[i]);
-		free(call->items);
-		free(call);
-		batch_destroy(b);
+		batch_call_free(call);
+		if (b->ncalls == 0)
+			batch_destroy(b);
 		return;
 	}
 	if (error != NULL && res != NULL && call->n > 1) {
@@ -145,8 +209,7 @@ batch_call_done(const PGresult *res, const char *error, void *arg)
 			TAILQ_INSERT_HEAD(&b->waiting, call->items[i], entry);
 			b->nwaiting++;
 		}
-		free(call->items);
-		free(call);
+		batch_call_free(call);
 		batch_schedule(b);
 		return;
 	}
@@ -179,39 +242,46 @@ batch_call_done(const PGresult *res, const char *error, void *arg)
 	free(why);
 	free(col);
 	free(rows);
-	free(call->items);
-	free(call);
+	batch_call_free(call);
 	batch_schedule(b);
 }
 
-/* The hold said no: every waiting item gets its callback now, in order, as if the connection were lost. */
+/*
+ * The hold said no: every waiting item gets its callback now, in order, as
+ * if the connection were lost; but not one whose key is in flight: should
+ * that call fail, its items go to the hold first.
+ */
 static void
 batch_turn_away(struct batch *b)
 {
-	size_t n = b->nwaiting;
-	struct batch_item *it;
+	struct batch_item *it, *next, *last = TAILQ_LAST(&b->waiting, batch_item_list);
 
 	/* Only those waiting now: a callback may add items, which wait for the next send. */
-	while (n-- > 0 && (it = TAILQ_FIRST(&b->waiting)) != NULL) {
+	for (it = TAILQ_FIRST(&b->waiting); it != NULL; it = next) {
+		next = it == last ? NULL : TAILQ_NEXT(it, entry);
+		if (batch_key_flying(b, it->key))
+			continue;
 		TAILQ_REMOVE(&b->waiting, it, entry);
 		b->nwaiting--;
 		it->cb(NULL, -1, NULL, "held back", it->arg);
 		batch_item_free(it);
 	}
-	batch_schedule(b);
+	/* Those left wait for their calls, whose ends send them (no spinning meanwhile). */
+	if (b->ncalls == 0)
+		batch_schedule(b);
 }
 
 static void
 batch_send(struct batch *b)
 {
 	struct batch_call *call;
-	struct batch_item *it;
+	struct batch_item *it, *next;
 	json_t *array;
 	const char *json;
 	const char *params[2];
 	size_t max;
 
-	if (b->call != NULL || b->nwaiting == 0)
+	if (b->ncalls >= b->max_calls || b->nwaiting == 0)
 		return;
 	if (b->hold != NULL && b->hold(b->hold_arg)) {
 		batch_turn_away(b);
@@ -221,15 +291,30 @@ batch_send(struct batch *b)
 	call = xcalloc(1, sizeof *call);
 	call->b = b;
 	call->items = xcalloc(b->nwaiting < max ? b->nwaiting : max, sizeof *call->items);
-	array = json_array();
-	while (call->n < max && (it = TAILQ_FIRST(&b->waiting)) != NULL) {
+	/* In FIFO order, passing over the items whose key is in flight (they keep their place). */
+	for (it = TAILQ_FIRST(&b->waiting); it != NULL && call->n < max; it = next) {
+		next = TAILQ_NEXT(it, entry);
 		if (it->alone && call->n > 0)
 			break;
+		if (batch_key_flying(b, it->key))
+			continue;
 		TAILQ_REMOVE(&b->waiting, it, entry);
 		b->nwaiting--;
 		call->items[call->n++] = it;
-		json_array_append(array, it->json);
 	}
+	if (call->n == 0) {
+		/* All of them wait for calls in flight, whose ends send them. */
+		batch_call_free(call);
+		return;
+	}
+	call->keys = xcalloc(call->n, sizeof *call->keys);
+	array = json_array();
+	for (size_t i = 0; i < call->n; i++) {
+		if (call->items[i]->key != 0)
+			call->keys[call->nkeys++] = call->items[i]->key;
+		json_array_append(array, call->items[i]->json);
+	}
+	qsort(call->keys, call->nkeys, sizeof *call->keys, batch_key_cmp);
 	json = batch_encode(b, array);
 	json_decref(array);
 	if (json == NULL) {
@@ -238,7 +323,9 @@ batch_send(struct batch *b)
 	}
 	params[0] = json;
 	params[1] = b->extra;
-	b->call = call;
+	TAILQ_INSERT_TAIL(&b->calls, call, entry);
+	b->ncalls++;
+	b->nflying += call->n;
 	if (b->urgent)
 		db_query_urgent(b->db, b->fn->sql, b->extra ? 2 : 1, params, batch_call_done, call);
 	else
@@ -266,7 +353,9 @@ batch_new(struct event_base *base, struct db *db, const struct store_batch *fn, 
 	b->extra = extra ? xstrdup(extra) : NULL;
 	b->max_items = max_items > 0 ? max_items : 1;
 	b->urgent = urgent;
+	b->max_calls = 1;
 	TAILQ_INIT(&b->waiting);
+	TAILQ_INIT(&b->calls);
 	event_assign(&b->kick, base, -1, 0, batch_kick_cb, b);
 	evtimer_assign(&b->linger, base, batch_kick_cb, b);
 	return b;
@@ -278,6 +367,12 @@ batch_set_linger(struct batch *b, size_t items, int linger_ms)
 	b->linger_items = linger_ms > 0 ? items : 0;
 	b->linger_tv.tv_sec = linger_ms / 1000;
 	b->linger_tv.tv_usec = (linger_ms % 1000) * 1000;
+}
+
+void
+batch_set_calls(struct batch *b, size_t calls)
+{
+	b->max_calls = calls > 0 ? calls : 1;
 }
 
 void
@@ -301,8 +396,8 @@ batch_free(struct batch *b)
 		batch_item_free(it);
 	}
 	b->nwaiting = 0;
-	if (b->call != NULL) {
-		b->closing = true;  /* batch_call_done frees it */
+	if (b->ncalls > 0) {
+		b->closing = true;  /* the last batch_call_done frees it */
 		return;
 	}
 	batch_destroy(b);
@@ -311,12 +406,19 @@ batch_free(struct batch *b)
 void
 batch_add_take(struct batch *b, json_t *item, batch_item_cb *cb, void *arg)
 {
+	batch_add_keyed_take(b, NULL, item, cb, arg);
+}
+
+void
+batch_add_keyed_take(struct batch *b, const char *key, json_t *item, batch_item_cb *cb, void *arg)
+{
 	struct batch_item *it = xcalloc(1, sizeof *it);
 
 	/* A failed json_pack: a null element fails its call, then itself alone. */
 	it->json = item != NULL ? item : json_null();
 	it->cb = cb;
 	it->arg = arg;
+	it->key = key != NULL ? batch_key_hash(key) : 0;
 	TAILQ_INSERT_TAIL(&b->waiting, it, entry);
 	b->nwaiting++;
 	batch_schedule(b);
@@ -325,5 +427,5 @@ batch_add_take(struct batch *b, json_t *item, batch_item_cb *cb, void *arg)
 size_t
 batch_pending(const struct batch *b)
 {
-	return b->nwaiting + (b->call ? b->call->n : 0);
+	return b->nwaiting + b->nflying;
 }

@@ -4,7 +4,7 @@
  * A batch sends the items added to it as ONE call of a set-returning SQL
  * function taking a jsonb array ($1), so N operations cost one round trip
  * and one transaction (one WAL flush) instead of N. One call is in flight
- * at a time; items added meanwhile wait for the next one, so the batch size
+ * at a time (unless batch_set_calls); items added meanwhile wait for the next one, so the batch size
  * follows the load and a lone item goes out at the end of the current
  * event-loop iteration. Each result row starts with ord, the item's 1-based
  * position in the array; an item gets its row, or row -1 if the function
@@ -14,6 +14,10 @@
  * If PostgreSQL refuses a call of several items (one bad item, a deadlock),
  * each item is sent again alone, so one item never fails the others. If
  * the connection is lost, every item of the call gets the error.
+ *
+ * A batch may have more calls in flight (batch_set_calls); then items added
+ * with a key (batch_add_keyed_take: a conversation) never go in two calls
+ * at once: those of one key reach the database in the order they were added.
  */
 #ifndef CARENAV_GATEWAY_BATCH_H
 #define CARENAV_GATEWAY_BATCH_H
@@ -58,12 +62,26 @@ struct batch *batch_new(struct event_base *base, struct db *db, const struct sto
  * call at low load, and saves a transaction per item joined. linger_ms 0: never (the default).
  */
 void batch_set_linger(struct batch *b, size_t items, int linger_ms);
+/*
+ * Up to calls in flight at once (1 by default): another call goes out
+ * beside those in flight once linger_items (batch_set_linger) wait, so the
+ * calls stay full. For a batch whose round trip, not the database's work,
+ * bounds its rate (intake's accepts: see intake.c).
+ */
+void batch_set_calls(struct batch *b, size_t calls);
 /* Asks hold before each call goes out (NULL: never held). */
 void batch_set_hold(struct batch *b, batch_hold_cb *hold, void *arg);
 /* Frees it; a call still in flight frees its items when it ends, calling no callbacks. */
 void batch_free(struct batch *b);
 /* Queues one item; takes ownership of item (a JSON object) even on error. */
 void batch_add_take(struct batch *b, json_t *item, batch_item_cb *cb, void *arg);
+/*
+ * The same for an item of key (copied as a hash; NULL: none): while a call
+ * in flight has an item of that key, it waits, and so does the hold's turn
+ * for it (batch_set_hold): one key's items keep their order, whichever call
+ * ends first.
+ */
+void batch_add_keyed_take(struct batch *b, const char *key, json_t *item, batch_item_cb *cb, void *arg);
 /* Items waiting or in flight. */
 size_t batch_pending(const struct batch *b);
 

@@ -12,20 +12,24 @@
  * then cuts them from the spool.
  *
  * GROUP COMMIT. Accepts go to the database through the group-commit engine
- * (batch.c), one batch in flight at a time: the webhooks that arrive while
- * a batch commits wait, then go together as one call of
- * carenav_inbound_accept_batch, one transaction and one WAL flush for all
- * of them, and only after that commit does any of them get its 2xx. Under
- * light load a batch is a single message; under heavy load the batch grows
- * with the load, so the commit rate (fsyncs per second) stays bounded while
- * the message rate rises. Order is kept: batches follow one another, and a
- * batch stores its messages in arrival order within each conversation. If
- * a batch fails with the connection lost, its messages are spooled in
- * arrival order; if PostgreSQL refuses it (one bad message, a deadlock with
- * another gateway), batch.c sends each message again alone, so one message
- * never fails the others. The spool is the batch's hold (intake_hold):
- * while it has records, waiting messages are spooled behind them instead of
- * sent. The batch is urgent, ahead of dialogue steps in the pool's FIFO.
+ * (batch.c): the webhooks that arrive while a batch commits wait, then go
+ * together as one call of carenav_inbound_accept_batch, one transaction
+ * and one WAL flush for all of them, and only after that commit does any
+ * of them get its 2xx. Under light load a batch is a single message; under
+ * heavy load the batch grows with the load, so the commit rate (fsyncs per
+ * second) stays bounded while the message rate rises. Two batches may be
+ * in flight (intake_accept_calls), the second only once a full linger's
+ * worth waits. Order is kept: a conversation's texts are never in two
+ * batches at once (keyed by its numbers: a later text waits for the batch
+ * with its earlier one), and a batch stores its messages in arrival order
+ * within each conversation. If a batch fails with the connection lost, its
+ * messages are spooled in arrival order; if PostgreSQL refuses it (one bad
+ * message, a deadlock with another gateway), batch.c sends each message
+ * again alone, so one message never fails the others. The spool is the
+ * batch's hold (intake_hold): while it has records, waiting messages are
+ * spooled behind them instead of sent, a conversation's only once the
+ * batch with its older text has ended (and spooled it, if it failed). The
+ * batch is urgent, ahead of dialogue steps in the pool's FIFO.
  */
 #include "intake.h"
 
@@ -33,6 +37,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,31 +192,55 @@ intake_spooled_now(evutil_socket_t fd, short what, void *arg)
 	intake_call_finish(call, intake_spool(call->intake, &in), 0);
 }
 
-/* The batch's hold: while the spool has records, newer messages go behind them (arrival order). */
+/*
+ * The batch's hold: while the spool has records, newer messages go behind
+ * them (arrival order); so do those that waited while the schema was not
+ * there yet.
+ */
 static bool
 intake_hold(void *arg)
 {
 	struct intake *intake = arg;
 
-	return intake->spool != NULL && spool_pending_records(intake->spool) > 0;
+	return !intake->ready || (intake->spool != NULL && spool_pending_records(intake->spool) > 0);
+}
+
+size_t
+intake_accept_calls(long long pool_size)
+{
+	return pool_size >= 3 ? 2 : 1;
+}
+
+void
+intake_conversation_key(char *buf, size_t size, const char *from, const char *to)
+{
+	snprintf(buf, size, "%s\n%s", from, to);
 }
 
 void
 intake_accept(struct intake *intake, const struct store_inbound *msg, intake_done_cb *done, void *arg)
 {
 	struct intake_call *call = xcalloc(1, sizeof *call);
+	char key[INTAKE_KEY_MAX];
 
 	call->intake = intake;
 	call->done = done;
 	call->arg = arg;
 	intake_msg_copy(&call->msg, msg->provider, msg->sid, msg->from, msg->to, msg->body,
 	    msg->num_media, msg->opt_out_type);
-	if (!intake->ready || (intake->spool != NULL && spool_pending_records(intake->spool) > 0)) {
+	if ((!intake->ready || (intake->spool != NULL && spool_pending_records(intake->spool) > 0)) &&
+	    batch_pending(intake->accepts) == 0) {
 		/* Behind the spooled ones, to keep arrival order. */
 		event_base_once(intake->base, -1, EV_TIMEOUT, intake_spooled_now, call, NULL);
 		return;
 	}
-	batch_add_take(intake->accepts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s*, s:I}",
+	/*
+	 * With accepts waiting or in flight, behind them: an older text of this
+	 * conversation may be in a call that fails and goes to the spool, and
+	 * the batch's hold spools this one only after it.
+	 */
+	intake_conversation_key(key, sizeof key, call->msg.from, call->msg.to);
+	batch_add_keyed_take(intake->accepts, key, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s*, s:I}",
 	    "provider", call->msg.provider, "sid", call->msg.sid, "from", call->msg.from, "to", call->msg.to,
 	    "body", call->msg.body, "num_media", call->msg.num_media, "opt_out_type", call->msg.opt_out_type,
 	    "window_ms", (json_int_t)(intake->cfg->rate_limit_window_s * 1000)), intake_accept_item_done, call);
@@ -329,6 +358,7 @@ intake_new(struct event_base *base, struct db *db, struct inbound *inbound, stru
 	intake->accepts = batch_new(base, db, &store_inbound_accept_batch, cfg->default_flow, INTAKE_BATCH_MAX, true);
 	batch_set_hold(intake->accepts, intake_hold, intake);
 	batch_set_linger(intake->accepts, INTAKE_LINGER_ITEMS, INTAKE_LINGER_MS);
+	batch_set_calls(intake->accepts, intake_accept_calls(cfg->db_pool_size));
 	if (spool != NULL)
 		sweeper_init(&intake->replayer, base, cfg->sweep_interval_ms, intake_replay_start, intake);
 	return intake;

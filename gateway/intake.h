@@ -45,6 +45,22 @@ const char *intake_result_name(enum intake_result result);
 #define INTAKE_LINGER_ITEMS 24
 #define INTAKE_LINGER_MS 10
 
+/*
+ * Accepts in flight at once (batch_set_calls), given the pool's connections:
+ * two from three connections up, leaving the dialogue's steps one at least.
+ * With one, the webhooks' round trips (the 200s out, the next texts in) came
+ * between one accept's end and the next one's start: each phase of a closed
+ * loop had only one of the two kept busy (issue #23).
+ */
+size_t intake_accept_calls(long long pool_size);
+/*
+ * The key that keeps one conversation's accepts in order across those
+ * calls (batch_add_keyed_take): its two numbers, cut at INTAKE_KEY_MAX (a
+ * cut key only makes two conversations wait for each other).
+ */
+#define INTAKE_KEY_MAX 96
+void intake_conversation_key(char *buf, size_t size, const char *from, const char *to);
+
 /* Called once, from the event loop; message_id is 0 unless STORED or DUPLICATE. */
 typedef void intake_done_cb(enum intake_result result, int64_t message_id, void *arg);
 
