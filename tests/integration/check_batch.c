@@ -48,6 +48,8 @@ struct probe_test {
 	struct probe_item items[ITEMS_MAX];
 	int nitems, ndone;
 	bool hold;          /* what the hold answers */
+	char *conninfo;     /* owned: its database */
+	void (*wave)(struct probe_test *t);  /* the second wave's items */
 };
 
 static void
@@ -89,31 +91,31 @@ probe_add(struct probe_test *t, const char *name, const char *key)
 }
 
 static void
-probe_open(struct probe_test *t, char **conninfo)
+probe_open(struct probe_test *t)
 {
 	PGconn *pg;
 
 	memset(t, 0, sizeof *t);
-	*conninfo = harness_db_create_empty();
-	pg = harness_db_connect(*conninfo);
+	t->conninfo = harness_db_create_empty();
+	pg = harness_db_connect(t->conninfo);
 	harness_exec(pg, probe_setup);
 	PQfinish(pg);
 	t->base = event_base_new();
-	t->db = db_new(t->base, *conninfo, 3);
+	t->db = db_new(t->base, t->conninfo, 3);
 	t->b = batch_new(t->base, t->db, &probe_fn, NULL, 64, false);
-	/* A second call once 4 wait; below that, up to 10 ms for more. */
+	/* A second call once 4 wait; below that, up to 10 ms for more (the first wave is 4). */
 	batch_set_linger(t->b, 4, 10);
 	batch_set_calls(t->b, 2);
 	batch_set_hold(t->b, probe_hold, t);
 }
 
 static void
-probe_close(struct probe_test *t, char *conninfo)
+probe_close(struct probe_test *t)
 {
 	batch_free(t->b);
 	db_free(t->db);
 	event_base_free(t->base);
-	free(conninfo);
+	free(t->conninfo);
 }
 
 /* Runs the loop until every item's callback came (30 s at most). */
@@ -127,58 +129,72 @@ probe_run(struct probe_test *t)
 	ck_assert_msg(t->ndone == t->nitems, "%d of %d callbacks", t->ndone, t->nitems);
 }
 
-/* The second wave, 0.1 s into the first call. */
-static void (*second_wave)(struct probe_test *t);
+/* One test's batch, and the items the checks name. */
+static struct probe_test probe;
+static struct probe_item *a1, *a2, *b1;
 
+/* The second wave, added 0.1 s into the first call. */
 static void
 second_wave_cb(evutil_socket_t fd, short what, void *arg)
 {
+	void (*wave)(struct probe_test *) = ((struct probe_test *)arg)->wave;
+
 	(void)fd;
 	(void)what;
-	second_wave(arg);
+	wave(arg);
 }
 
-static struct probe_item *a1, *a2, *b1, *k1, *k5;
+/*
+ * Opens t on a new database; the first call, a1 (key "a") and
+ * three others, then wave 0.1 s into it; runs until every callback came.
+ */
+static void
+probe_two_waves(struct probe_test *t, void (*wave)(struct probe_test *))
+{
+	struct timeval at = { 0, 100000 };
+
+	probe_open(t);
+	a1 = probe_add(t, "a1", "a");
+	probe_add(t, "k1", "k1");
+	probe_add(t, "k2", NULL);
+	probe_add(t, "k3", "k3");
+	t->wave = wave;
+	event_base_once(t->base, -1, EV_TIMEOUT, second_wave_cb, t, &at);
+	probe_run(t);
+	for (int i = 0; i < 4; i++)
+		ck_assert_msg(t->items[i].xid == a1->xid, "%s not in the first call", t->items[i].name);
+}
+
+/* The second wave's items of other keys (and one of none). */
+static void
+wave_others(struct probe_test *t)
+{
+	probe_add(t, "k5", "k5");
+	probe_add(t, "k6", "k6");
+	probe_add(t, "k7", NULL);
+}
 
 static void
 wave_keyed(struct probe_test *t)
 {
 	a2 = probe_add(t, "a2", "a");
 	b1 = probe_add(t, "b1", "b");
-	k5 = probe_add(t, "k5", "k5");
-	probe_add(t, "k6", "k6");
-	probe_add(t, "k7", NULL);
+	wave_others(t);
 }
 
 START_TEST(test_second_call_keeps_keys_apart)
 {
-	struct probe_test t;
-	char *conninfo;
-	struct timeval at = { 0, 100000 };
-
-	probe_open(&t, &conninfo);
-	/* The first call: a1 and four others. */
-	a1 = probe_add(&t, "a1", "a");
-	k1 = probe_add(&t, "k1", "k1");
-	probe_add(&t, "k2", "k2");
-	probe_add(&t, "k3", NULL);
-	probe_add(&t, "k4", "k4");
-	second_wave = wave_keyed;
-	event_base_once(t.base, -1, EV_TIMEOUT, second_wave_cb, &t, &at);
-	probe_run(&t);
-
-	for (int i = 0; i < 5; i++)
-		ck_assert_msg(t.items[i].xid == a1->xid, "%s not in the first call", t.items[i].name);
+	probe_two_waves(&probe, wave_keyed);
 	/* The second wave went beside the first call, without a2. */
 	ck_assert_msg(b1->xid != a1->xid && b1->t0 < a1->t1, "b1's call did not overlap a1's (%.3f, %.3f)",
 	    b1->t0, a1->t1);
-	for (int i = 6; i < 10; i++)
-		ck_assert_msg(t.items[i].xid == b1->xid, "%s not in the second call", t.items[i].name);
+	for (int i = 5; i < 9; i++)
+		ck_assert_msg(probe.items[i].xid == b1->xid, "%s not in the second call", probe.items[i].name);
 	/* a2 waited for a1's call to end. */
 	ck_assert_msg(a2->xid != a1->xid && a2->xid != b1->xid, "a2 went in a call with others");
 	ck_assert_msg(a2->t0 >= a1->t1, "a2's call started at %.3f, before a1's ended at %.3f", a2->t0, a1->t1);
 	ck_assert_int_gt(a2->order, a1->order);
-	probe_close(&t, conninfo);
+	probe_close(&probe);
 }
 END_TEST
 
@@ -187,34 +203,20 @@ wave_held(struct probe_test *t)
 {
 	t->hold = true;
 	a2 = probe_add(t, "a2", "a");
-	k5 = probe_add(t, "k5", "k5");
-	probe_add(t, "k6", "k6");
-	probe_add(t, "k7", NULL);
+	wave_others(t);
 }
 
 START_TEST(test_hold_waits_for_the_key_in_flight)
 {
-	struct probe_test t;
-	char *conninfo;
-	struct timeval at = { 0, 100000 };
-
-	probe_open(&t, &conninfo);
-	a1 = probe_add(&t, "a1", "a");
-	probe_add(&t, "k1", "k1");
-	probe_add(&t, "k2", "k2");
-	probe_add(&t, "k3", "k3");
-	second_wave = wave_held;
-	event_base_once(t.base, -1, EV_TIMEOUT, second_wave_cb, &t, &at);
-	probe_run(&t);
-
+	probe_two_waves(&probe, wave_held);
 	ck_assert_msg(!a1->held && a1->xid != 0, "a1 was not stored");
 	/* The other keys were turned away at once, a2 only after a1's call ended. */
 	for (int i = 5; i < 8; i++)
-		ck_assert_msg(t.items[i].held && t.items[i].order < a1->order, "%s: held %d, callback %d (a1's %d)",
-		    t.items[i].name, t.items[i].held, t.items[i].order, a1->order);
+		ck_assert_msg(probe.items[i].held && probe.items[i].order < a1->order, "%s: held %d, callback %d (a1's %d)",
+		    probe.items[i].name, probe.items[i].held, probe.items[i].order, a1->order);
 	ck_assert_msg(a2->held && a2->order > a1->order, "a2: held %d, callback %d (a1's %d)", a2->held, a2->order,
 	    a1->order);
-	probe_close(&t, conninfo);
+	probe_close(&probe);
 }
 END_TEST
 
