@@ -4,12 +4,13 @@
  * A batch sends the items added to it as ONE call of a set-returning SQL
  * function taking a jsonb array ($1), so N operations cost one round trip
  * and one transaction (one WAL flush) instead of N. One call is in flight
- * at a time (unless batch_set_calls); items added meanwhile wait for the next one, so the batch size
- * follows the load and a lone item goes out at the end of the current
- * event-loop iteration. Each result row starts with ord, the item's 1-based
- * position in the array; an item gets its row, or row -1 if the function
- * returned none for it. Columns are read by name: the batch looks the
- * function's columns up once per result and hands each item their indexes.
+ * at a time (unless batch_set_calls); items added meanwhile wait for the
+ * next one, so the batch size follows the load and a lone item goes out at
+ * the end of the current event-loop iteration. Each result row starts
+ * with ord, the item's 1-based position in the array; an item gets its row,
+ * or row -1 if the function returned none for it. Columns are read by name:
+ * the batch looks the function's columns up once per result and hands each
+ * item their indexes.
  *
  * If PostgreSQL refuses a call of several items (one bad item, a deadlock),
  * each item is sent again alone, so one item never fails the others. If

@@ -228,8 +228,7 @@ intake_accept(struct intake *intake, const struct store_inbound *msg, intake_don
 	call->arg = arg;
 	intake_msg_copy(&call->msg, msg->provider, msg->sid, msg->from, msg->to, msg->body,
 	    msg->num_media, msg->opt_out_type);
-	if ((!intake->ready || (intake->spool != NULL && spool_pending_records(intake->spool) > 0)) &&
-	    batch_pending(intake->accepts) == 0) {
+	if (intake_hold(intake) && batch_pending(intake->accepts) == 0) {
 		/* Behind the spooled ones, to keep arrival order. */
 		event_base_once(intake->base, -1, EV_TIMEOUT, intake_spooled_now, call, NULL);
 		return;

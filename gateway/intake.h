@@ -49,8 +49,8 @@ const char *intake_result_name(enum intake_result result);
  * Accepts in flight at once (batch_set_calls), given the pool's connections:
  * two from three connections up, leaving the dialogue's steps one at least.
  * With one, the webhooks' round trips (the 200s out, the next texts in) came
- * between one accept's end and the next one's start: each phase of a closed
- * loop had only one of the two kept busy (issue #23).
+ * between one accept's end and the next one's start, and a closed loop of
+ * webhooks kept neither PostgreSQL nor the gateway busy meanwhile (issue #23).
  */
 size_t intake_accept_calls(long long pool_size);
 /*
