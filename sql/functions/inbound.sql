@@ -528,6 +528,7 @@ DECLARE
     v_set_at  integer[];  -- by item: its place in v_set (an ordinary step), else 0
     v_handed  integer[];  -- by item: its place in the v_h arrays, 0 when nothing was handed over
     v_hi integer[]; v_hid bigint[]; v_hmsg bigint[]; v_hto text[]; v_hfrom text[]; v_hbody text[];
+    v_busy bigint[];      -- the batch's conversations with a reply still pending
     v_since timestamptz := carenav_unprocessed_since();
 BEGIN
     PERFORM 1 FROM conversations c
@@ -558,6 +559,16 @@ BEGIN
     v_set := coalesce(v_set, '{}'); v_done := coalesce(v_done, '{}');
     -- Items are matched by their place in arrays (carenav_places).
     v_done_at := carenav_places(jsonb_array_length(p_items), v_done);
+    -- Which conversations have a reply pending, one statement for the batch.
+    -- A probe per reply inside the statement below (NOT EXISTS) let the
+    -- planner take outbox_send_order and walk every pending row for each
+    -- reply whenever the statistics of the moment favoured it; a soak's step
+    -- commits took 60-100 ms instead of 8 until the next autovacuum of
+    -- outbox, and the texts waiting for their step grew to one per patient
+    -- (issue #23). Whatever plan this takes, it reads the pending rows at
+    -- most once per call.
+    v_busy := ARRAY(SELECT DISTINCT p.conversation_id FROM outbox p
+                     WHERE p.conversation_id = ANY (v_conv_of) AND p.state = 'pending');
     WITH d AS (
         SELECT x.i::integer AS i, c.id AS conv, c.patient_number, c.service_number, c.opted_out, x.s
           FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
@@ -571,9 +582,7 @@ BEGIN
                        (y.r->>'segments')::smallint AS segments, y.r->>'encoding' AS encoding,
                        -- Handed over: the step's first reply, when no older row of the
                        -- conversation is pending and it has not opted out.
-                       y.k = 1 AND NOT d.opted_out
-                           AND NOT EXISTS (SELECT 1 FROM outbox p
-                                            WHERE p.conversation_id = d.conv AND p.state = 'pending') AS handed
+                       y.k = 1 AND NOT d.opted_out AND d.conv <> ALL (v_busy) AS handed
                   FROM d CROSS JOIN LATERAL jsonb_array_elements(carenav_item_json(d.s->'replies'))
                                             WITH ORDINALITY AS y (r, k)
                  ORDER BY d.conv, y.k) q),

@@ -203,6 +203,8 @@ DECLARE
     v_conv bigint[];
     v_next bigint[];
     v_first integer[];
+    v_pconv bigint[];  -- the conversations with a pending row, and that row (v_pid)
+    v_pid   bigint[];
 BEGIN
     IF p_lease_ms IS NOT NULL THEN
         PERFORM 1 FROM conversations c
@@ -268,14 +270,20 @@ BEGIN
                        FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i);
         RETURN;
     END IF;
-    -- Each conversation's first item, and its oldest pending row (0: none).
-    SELECT array_agg(t.i), array_agg(t.conv), array_agg(coalesce(t.next, 0)) INTO v_ord, v_conv, v_next
-      FROM (SELECT min(x.i)::integer AS i, o.conversation_id AS conv,
-                   (SELECT p.id FROM outbox p WHERE p.conversation_id = o.conversation_id AND p.state = 'pending'
-                     ORDER BY p.id LIMIT 1) AS next
+    -- Each conversation's first item, and its oldest pending row (0: none),
+    -- found by one statement for the batch: a probe per conversation let the
+    -- planner walk every pending row for each (carenav_step_commit_batch says more).
+    SELECT array_agg(t.i), array_agg(t.conv) INTO v_ord, v_conv
+      FROM (SELECT min(x.i)::integer AS i, o.conversation_id AS conv
               FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x (s, i)
               JOIN outbox o ON o.id = (x.s->>'id')::bigint
              GROUP BY o.conversation_id) t;
+    SELECT array_agg(p.conversation_id), array_agg(p.id) INTO v_pconv, v_pid
+      FROM (SELECT DISTINCT ON (p.conversation_id) p.conversation_id, p.id FROM outbox p
+             WHERE p.conversation_id = ANY (v_conv) AND p.state = 'pending'
+             ORDER BY p.conversation_id, p.id) p;
+    v_next := ARRAY(SELECT coalesce(v_pid[array_position(v_pconv, c.conv)], 0)
+                      FROM unnest(v_conv) WITH ORDINALITY AS c (conv, k) ORDER BY c.k);
     -- By item: its place in those arrays, 0 for the others (carenav_places).
     v_first := carenav_places(jsonb_array_length(p_items), v_ord);
     RETURN QUERY

@@ -351,13 +351,34 @@ harness_gw_init(struct harness_gw *gw, const char *conninfo, const char *const *
 		gw->env[i] = xstrdup(env[i]);
 }
 
-void
-harness_gw_start(struct harness_gw *gw)
+/* Whether a setting the test gave its gateway names its port (a public URL, say): then the port cannot change. */
+static bool
+harness_gw_env_names_port(const struct harness_gw *gw)
+{
+	char port[16];
+
+	snprintf(port, sizeof port, "%d", gw->port);
+	for (size_t i = 0; gw->env[i] != NULL; i++)
+		if (strstr(gw->env[i], port) != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * Starts the gateway and waits for /healthz. False when it exited at startup
+ * because its port was taken: harness_free_port only saw the port free, and
+ * another test program can bind it before the gateway does (seen in CI).
+ */
+static bool
+harness_gw_try_start(struct harness_gw *gw)
 {
 	char *argv[] = { (char *)harness_env("CARENAV_BIN"), "serve", NULL };
-	size_t n = 0, nextra = 0;
+	size_t n = 0, nextra = 0, log_was;
 	const char **env;
+	struct stat st;
 
+	/* The log is appended to: only what this start writes tells why it failed. */
+	log_was = stat(gw->log_path, &st) == 0 ? (size_t)st.st_size : 0;
 	while (gw->env[nextra] != NULL)
 		nextra++;
 	env = xcalloc(9 + nextra + 1, sizeof *env);
@@ -384,9 +405,15 @@ harness_gw_start(struct harness_gw *gw)
 		int status;
 
 		if (harness_get(gw->port, "/healthz", NULL) == 200)
-			return;
+			return true;
 		if (waitpid(gw->pid, &status, WNOHANG) != 0) {
+			char *log = file_text_read_if_any(gw->log_path);
+			bool port_taken = strlen(log) > log_was && strstr(log + log_was, "cannot listen") != NULL;
+
+			free(log);
 			gw->pid = 0;
+			if (port_taken && !harness_gw_env_names_port(gw))
+				return false;
 			harness_log_tail(gw->log_path);
 			ck_abort_msg("gateway exited at startup; see %s", gw->log_path);
 		}
@@ -394,6 +421,20 @@ harness_gw_start(struct harness_gw *gw)
 	}
 	harness_log_tail(gw->log_path);
 	ck_abort_msg("gateway did not answer /healthz in %d s; see %s", HARNESS_GW_START_S, gw->log_path);
+	return false;
+}
+
+void
+harness_gw_start(struct harness_gw *gw)
+{
+	for (int tries = 1; !harness_gw_try_start(gw); tries++) {
+		fprintf(stderr, "harness: port %d was taken before the gateway bound it; trying another\n", gw->port);
+		if (tries == 3) {
+			harness_log_tail(gw->log_path);
+			ck_abort_msg("gateway could not listen on three ports; see %s", gw->log_path);
+		}
+		gw->port = harness_free_port();
+	}
 }
 
 int
