@@ -417,9 +417,15 @@ BEGIN
                 AND (o.lease_until IS NULL OR o.lease_until < now())
               ORDER BY o.priority DESC, o.id LOOP
         EXIT WHEN v_n >= p_limit;
-        CONTINUE WHEN EXISTS (SELECT 1 FROM outbox e
-                               WHERE e.conversation_id = r.conversation_id AND e.state = 'pending'
-                                 AND e.id < r.id AND (e.urgent OR NOT r.urgent));
+        -- An older pending row of the conversation goes first (an urgent one
+        -- before anything), asked as the conversation's first such row in
+        -- outbox_pending's order: with sorts off, only that index gives it,
+        -- so the probe cannot become a walk of every pending row
+        -- (outbox_send_order) for each row walked, as the step commit's did (issue #23).
+        CONTINUE WHEN (SELECT e.id FROM outbox e
+                        WHERE e.conversation_id = r.conversation_id AND e.state = 'pending'
+                          AND (e.urgent OR NOT r.urgent)
+                        ORDER BY e.conversation_id, e.id LIMIT 1) < r.id;
         SELECT o.state = 'pending' AND (o.lease_until IS NULL OR o.lease_until < now()) INTO v_free
           FROM outbox o WHERE o.id = r.id FOR UPDATE SKIP LOCKED;
         CONTINUE WHEN v_free IS NOT TRUE;
