@@ -305,7 +305,6 @@ harness_free_port(void)
 		close(fd);
 	}
 	ck_abort_msg("no free port in 20000-31999");
-	return -1;
 }
 
 /*
@@ -421,7 +420,6 @@ harness_gw_try_start(struct harness_gw *gw)
 	}
 	harness_log_tail(gw->log_path);
 	ck_abort_msg("gateway did not answer /healthz in %d s; see %s", HARNESS_GW_START_S, gw->log_path);
-	return false;
 }
 
 void
