@@ -214,7 +214,8 @@ replay_load_done(const PGresult *res, int row, const int *col, const char *error
 		return;
 	}
 	inbound_step_read(&job->step, res, row, col);
-	/* The flow version as inbound_step picks it. */
+	inbound_step_parse(&job->step);
+	/* The flow version as inbound_step_run picks it. */
 	if (inbound_step_starts_over(&job->step, &job->rp->cfg))
 		job->step.flow_version_id = job->step.latest_flow_version_id;
 	flows_get(job->rp->flows, job->step.flow_version_id, replay_flow_ready, job);

@@ -74,8 +74,14 @@ void inbound_kick_loaded(struct inbound *in, int64_t conversation_id, const PGre
     const int *col);
 /* The arguments of carenav_step_load for the conversation: an item of carenav_step_load_batch. */
 json_t *inbound_step_load_item(int64_t conversation_id, const struct config *cfg);
-/* Reads the step from row of res, its columns at col[STEP_*] (store.h). */
+/* Reads the step from row of res, its columns at col[STEP_*] (store.h); its state unparsed. */
 void inbound_step_read(struct inbound_step *step, const PGresult *res, int row, const int *col);
+/*
+ * Parses the state read (state_json into state): before inbound_step_starts_over
+ * and inbound_step_input. The gateway parses on the loop's pass after the read,
+ * once the webhooks that read answered are written (inbound.c).
+ */
+void inbound_step_parse(struct inbound_step *step);
 /* Frees what the step owns; it can be read again. */
 void inbound_step_clear(struct inbound_step *step);
 /*
