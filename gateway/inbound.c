@@ -396,16 +396,11 @@ inbound_is_ack(const char *body)
 }
 
 /*
- * Keeps what the step needs from the loaded row and picks its flow version:
- * the conversation's own, or the newest one for a conversation that is new
- * or idle long enough to start over.
- */
-/*
- * The step read, its dialogue waits for the loop's next pass: the webhooks
- * of the accept that read it are written first, so each is answered before
- * the dialogues of all its batch's texts (inbound_step_run), not after them,
- * and the load generator's next texts (or Twilio's) are on their way while
- * those run. About a tenth more texts per second at max (bench/run --quick).
+ * Keeps what the step needs from the loaded row; its dialogue waits for the
+ * loop's next pass (inbound_step_run). The webhooks of the accept that read
+ * it are written first, so each is answered before the dialogues of all its
+ * batch's texts, not after them, and the provider's next webhooks are on
+ * their way while those run (session 23 in docs/architecture.md).
  */
 static void
 inbound_step(struct inbound_job *job, const PGresult *res, int row, const int *col)
@@ -424,7 +419,11 @@ inbound_step(struct inbound_job *job, const PGresult *res, int row, const int *c
 	}
 }
 
-/* A step read: its flow version, then the dialogue (inbound_flow_ready). */
+/*
+ * A step read: its flow version (the conversation's own, or the newest one
+ * for a conversation that is new or idle long enough to start over), then
+ * the dialogue (inbound_flow_ready).
+ */
 static void
 inbound_step_run(struct inbound_job *job)
 {
