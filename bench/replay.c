@@ -228,7 +228,10 @@ replay_load(struct replay_job *job)
 	    job);
 }
 
-/* As inbound_kick_loaded: the step the accept loaded (row of res, columns col[STEP_*]) runs at once. */
+/*
+ * As inbound_kick_loaded, but the step the accept loaded (row of res, columns
+ * col[STEP_*]) runs at once: the replay has no webhooks to answer first.
+ */
 static void
 replay_kick(struct replay *rp, int64_t conversation_id, const PGresult *res, int row, const int *col)
 {

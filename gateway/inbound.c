@@ -24,7 +24,8 @@
  * nothing holds it, and the reply goes straight to the sender (outbox_take)
  * instead of waiting for a claim. A text's first step usually needs no load
  * at all: the accept that stored it read the step in the same transaction
- * (inbound_kick_loaded), under the conversation's lock.
+ * (inbound_kick_loaded), under the conversation's lock. A step read runs on
+ * the loop's next pass, after the accept's 200s are written.
  */
 #include "inbound.h"
 
@@ -90,7 +91,7 @@ struct inbound_job {
 	int64_t conversation_id;
 	bool dirty;       /* kicked while running: load again before ending */
 	int conflicts;
-	/* The loaded step, kept while the flow is fetched; it runs on step.flow_version_id. */
+	/* The loaded step, kept while it waits for its pass (ready) and its flow; it runs on step.flow_version_id. */
 	struct inbound_step step;
 	bool staff;               /* the sender is staff: ACK handling, not the dialogue */
 	bool escalated;           /* the step raised an escalation */
@@ -397,10 +398,10 @@ inbound_is_ack(const char *body)
 
 /*
  * Keeps what the step needs from the loaded row; its dialogue waits for the
- * loop's next pass (inbound_step_run). The webhooks of the accept that read
- * it are written first, so each is answered before the dialogues of all its
- * batch's texts, not after them, and the provider's next webhooks are on
- * their way while those run (session 23 in docs/architecture.md).
+ * loop's next pass (inbound_step_run), as does a load's. The webhooks of the
+ * accept that read it are written first, so each is answered before the
+ * dialogues of all its batch's texts, not after them, and the provider's next
+ * webhooks are on their way while those run (session 23 in docs/architecture.md).
  */
 static void
 inbound_step(struct inbound_job *job, const PGresult *res, int row, const int *col)
@@ -450,7 +451,7 @@ inbound_step_run(struct inbound_job *job)
 
 /* The steps read on the pass before, in order. */
 static void
-inbound_ready_cb(evutil_socket_t fd, short what, void *arg)
+inbound_ready_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct inbound *in = arg;
 	struct inbound_job *job;
@@ -564,7 +565,7 @@ inbound_new(struct event_base *base, struct db *db, struct outbox *outbox,
 	in->cfg = cfg;
 	in->jobs = idmap_new();
 	TAILQ_INIT(&in->ready);
-	evtimer_assign(&in->ready_ev, base, inbound_ready_cb, in);
+	evtimer_assign(&in->ready_ev, base, inbound_ready_timer, in);
 	in->loads = batch_new(base, db, &store_step_load_batch, cfg->default_flow, INBOUND_LOAD_BATCH, false);
 	snprintf(lease, sizeof lease, "%" PRId64, outbox_lease_ms(cfg));
 	in->commits = batch_new(base, db, &store_step_commit_batch, lease, INBOUND_COMMIT_BATCH, false);

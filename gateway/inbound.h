@@ -54,7 +54,7 @@ struct inbound_step {
 	char status[16];          /* the conversation's, as loaded */
 	char opt_out_type[8];     /* the provider's keyword verdict ("STOP", ...), or "" */
 	char *state_json;         /* owned: as stored, for a step that keeps it */
-	struct conv_state *state; /* owned: state_json parsed once; NULL when unreadable */
+	struct conv_state *state; /* owned: state_json parsed (inbound_step_parse); NULL before, or when unreadable */
 	char *body;               /* owned */
 };
 
@@ -77,9 +77,9 @@ json_t *inbound_step_load_item(int64_t conversation_id, const struct config *cfg
 /* Reads the step from row of res, its columns at col[STEP_*] (store.h); its state unparsed. */
 void inbound_step_read(struct inbound_step *step, const PGresult *res, int row, const int *col);
 /*
- * Parses the state read (state_json into state): before inbound_step_starts_over
- * and inbound_step_input. The gateway parses on the loop's pass after the read,
- * once the webhooks that read answered are written (inbound.c).
+ * Parses state_json into state; call it before inbound_step_starts_over and
+ * inbound_step_input. Kept apart from the read so that the gateway can run it
+ * a loop pass later (inbound.c).
  */
 void inbound_step_parse(struct inbound_step *step);
 /* Frees what the step owns; it can be read again. */
